@@ -1,0 +1,65 @@
+import type { RunEventInput } from './events';
+
+/**
+ * What a kind's runner (flower, afl, sequential, ...) gets from the experiment runner.
+ * The runner owns the run folder; a kind only emits events, writes artifacts and returns metrics.
+ */
+export interface RunContext {
+  /** The resolved, validated config (defaults applied, --set overrides applied). */
+  readonly config: Record<string, any>;
+  /** Absolute path of the config file it came from (dataset paths resolve against its folder). */
+  readonly configPath: string;
+  /** Absolute path of this run's folder (exists). */
+  readonly runDir: string;
+  readonly runId: string;
+  readonly seed: number;
+  /** Aborted on SIGINT/SIGTERM/cancel: check it between steps and return (or throw CancelledError). */
+  readonly signal: AbortSignal;
+  /** Append to events.jsonl (flushed) and then forward to listeners. */
+  emit(event: RunEventInput): void;
+  /** Shorthand for a 'log' event. */
+  log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** Shorthand for a 'progress' event (rate-limited for the terminal, always written to disk). */
+  progress(phase: string, done: number, total: number, message?: string): void;
+  /** Shorthand for a 'metric' event. */
+  metric(name: string, step: number, value: number, extra?: { series?: string; epoch?: number }): void;
+  /** Resolve a path from the config (relative to the config file's folder). */
+  resolvePath(p: string): string;
+  /** Atomically write a file into the run folder (temp + rename) and emit an 'artifact' event. */
+  writeArtifact(relPath: string, content: string | Uint8Array, kind: import('./events').ArtifactEvent['kind'], description?: string): string;
+  /** Atomically (re)write metrics.json with the metrics so far (call after each phase). */
+  saveMetrics(metrics: Record<string, unknown>): void;
+  /** Record the tensor backend chosen (goes to run.json and a log event). */
+  setBackend(backend: { name: string; reason: string }): void;
+  /** Record the headline metric for the run list / tree. */
+  setKeyMetric(name: string, value: number): void;
+  /** Lines of the final results table printed to stdout by the CLI. */
+  table(lines: string[]): void;
+}
+
+/** Thrown by a kind when ctx.signal is aborted. */
+export class CancelledError extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+/** Throw CancelledError if the run was cancelled. Call between steps. */
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
+}
+
+/**
+ * A located error: a bad config value, a corrupt data row. `where` is "file:line[:col]" and, for
+ * configs, `path` is the JSON path. The CLI prints `where: message` without a stack trace.
+ */
+export class LocatedError extends Error {
+  constructor(message: string, public readonly where: string, public readonly path?: string) {
+    super(message);
+    this.name = 'LocatedError';
+  }
+}
+
+/** A kind's runner: returns the final metrics (also saved to metrics.json by the runner). */
+export type KindRunner = (ctx: RunContext) => Promise<Record<string, unknown>>;

@@ -1,0 +1,189 @@
+/**
+ * Run events: the one typed stream from the worker (or the in-process CLI runner) to every consumer
+ * (events.jsonl on disk, the CLI's progress lines, the extension host, the webviews).
+ *
+ * Rule (DESIGN.md "Contracts"): the runner appends each event to the run folder's `events.jsonl`
+ * and flushes it BEFORE sending it anywhere else, so a view can always be rebuilt from disk and a
+ * crash or a kill loses nothing already reported.
+ */
+
+/** Every event carries the run id (the run folder's name) and a wall-clock time (ms since epoch). */
+interface EventBase {
+  runId: string;
+  t: number;
+}
+
+export interface RunStartedEvent extends EventBase {
+  type: 'run-started';
+  kind: string;
+  name: string;
+  runDir: string;
+  configPath: string;
+  seed: number;
+  /** Tensor backend chosen at worker start and why (core/tensor), when the kind uses tensors. */
+  backend?: { name: string; reason: string };
+}
+
+/** Coarse progress of the current phase ("train epoch 2", "decode", "users"). */
+export interface ProgressEvent extends EventBase {
+  type: 'progress';
+  phase: string;
+  done: number;
+  total: number;
+  message?: string;
+}
+
+/** One scalar: a loss term per step, a validation metric per epoch, a HR@1 per round, ... */
+export interface MetricEvent extends EventBase {
+  type: 'metric';
+  /** e.g. "train/sft", "train/gfn", "train/total", "train/lr", "valid/loss", "valid/ndcg@10", "afl/hr@1". */
+  name: string;
+  step: number;
+  value: number;
+  /** Optional series qualifier, e.g. the objective ("flower", "sft") or the AFL variant. */
+  series?: string;
+  epoch?: number;
+}
+
+/** A node of a trie snapshot: enough to draw target flow vs the policy's probability. */
+export interface TrieSnapshotNode {
+  /** Node index in the flat trie (stable for one dataset + tokenizer). */
+  id: number;
+  parent: number; // -1 for the root
+  /** Token id in the tokenizer's own id space (-1 for the root). */
+  token: number;
+  /** Decoded text of this token (for tooltips). */
+  text: string;
+  /** Target flow F(s), normalised so that F(root) = 1 (= P*(prefix)). */
+  flow: number;
+  /** Process reward R_p = F(s) / F(parent). */
+  rp: number;
+  /** The policy's probability of reaching this prefix (product of its conditional probs), if measured. */
+  policy?: number;
+  terminal?: boolean;
+  /** For a terminal node: the full title. */
+  title?: string;
+}
+
+export interface TrieSnapshotEvent extends EventBase {
+  type: 'trie-snapshot';
+  /** Checkpoint label, e.g. "epoch 0" (before training), "epoch 3". */
+  checkpoint: string;
+  step: number;
+  dataset: string;
+  tokenizer: string;
+  /** Total node count of the full trie (the snapshot may hold only the top nodes). */
+  totalNodes: number;
+  nodes: TrieSnapshotNode[];
+}
+
+/** One AFL turn: a rec-agent or user-agent message in one round for one user. */
+export interface DialogueTurnEvent extends EventBase {
+  type: 'dialogue-turn';
+  user: string | number;
+  round: number;
+  agent: 'rec' | 'user';
+  /** "rule-based, not an LLM" agents say so here and in every view. */
+  agentKind: 'llm' | 'rule-based';
+  prompt: string;
+  response: string;
+  reason?: string;
+  item?: string;
+  decision?: 'yes' | 'no';
+  /** Parse problems, retries, items not in the candidate list, HTTP failures: never silent. */
+  errors?: string[];
+  inCandidates?: boolean;
+  hit?: boolean;
+  candidates?: string[];
+  prior?: string;
+  focus?: string[];
+  target?: string;
+}
+
+/** A file written into the run folder that a person or a view may open. */
+export interface ArtifactEvent extends EventBase {
+  type: 'artifact';
+  /** Path relative to the run folder. */
+  path: string;
+  kind: 'checkpoint' | 'plot' | 'table' | 'recommendations' | 'transcripts' | 'model' | 'other';
+  description?: string;
+}
+
+/** Free-form log line (also goes to the Output channel / stderr). */
+export interface LogEvent extends EventBase {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface RunFinishedEvent extends EventBase {
+  type: 'run-finished';
+  /** The final metrics (also in metrics.json). */
+  metrics: Record<string, unknown>;
+  durationMs: number;
+}
+
+export interface RunFailedEvent extends EventBase {
+  type: 'run-failed';
+  error: string;
+  /** Where it went wrong, e.g. "data/amazon/.../test.csv:17" or a config location. */
+  where?: string;
+}
+
+export interface RunCancelledEvent extends EventBase {
+  type: 'run-cancelled';
+  reason: string;
+}
+
+export type RunEvent =
+  | RunStartedEvent
+  | ProgressEvent
+  | MetricEvent
+  | TrieSnapshotEvent
+  | DialogueTurnEvent
+  | ArtifactEvent
+  | LogEvent
+  | RunFinishedEvent
+  | RunFailedEvent
+  | RunCancelledEvent;
+
+export type RunEventType = RunEvent['type'];
+
+/** An event before the runner stamps runId and t on it. */
+export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'runId' | 't'> : never) : never;
+
+export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
+
+/** run.json */
+export interface RunInfo {
+  id: string;
+  name: string;
+  kind: string;
+  status: RunStatus;
+  configPath: string;
+  seed: number;
+  startedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  error?: string;
+  where?: string;
+  backend?: { name: string; reason: string };
+  versions: Record<string, string>;
+  gitCommit?: string;
+  pid: number;
+  /** The headline metric to show in the tree ("ndcg@10", "hr@1"...), if the kind names one. */
+  keyMetric?: { name: string; value: number };
+  /** Set for a sweep point: the parent sweep folder and the point's assignments. */
+  sweep?: { dir: string; index: number; assignments: Record<string, unknown> };
+}
+
+/** Messages the extension host sends to a worker over IPC. */
+export type WorkerRequest =
+  | { type: 'start'; configPath: string; set?: string[]; outDir?: string; workspace: string }
+  | { type: 'cancel' };
+
+/** Messages a worker sends to the extension host over IPC. */
+export type WorkerMessage =
+  | { type: 'event'; event: RunEvent }
+  | { type: 'stderr'; line: string }
+  | { type: 'done'; status: RunStatus; runDir?: string; error?: string };

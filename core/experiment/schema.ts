@@ -1,0 +1,44 @@
+import base from './schema/base.json';
+import sweep from './schema/sweep.json';
+import flower from './schema/flower.json';
+import afl from './schema/afl.json';
+import sequential from './schema/sequential.json';
+
+/**
+ * The ONE Flowloop config schema. Its parts live in ./schema/*.json (one file per kind, so each kind's
+ * fields grow in their own file); this module composes them. The same object is
+ *  - written to dist/flowloop.schema.json by the build and contributed to VS Code (`jsonValidation`),
+ *  - compiled by ajv in core/experiment/validate.ts for the CLI, the worker and the extension's diagnostics.
+ * Each kind's definition = base properties + its own, with additionalProperties: false (unknown keys are errors).
+ */
+export const KIND_SCHEMAS: Record<string, { description: string; properties: Record<string, unknown>; required?: string[] }> = {
+  flower: flower as any,
+  afl: afl as any,
+  sequential: sequential as any,
+};
+
+export function buildSchema(): Record<string, unknown> {
+  const kinds = Object.keys(KIND_SCHEMAS);
+  const defs: Record<string, unknown> = { sweep };
+  for (const k of kinds) {
+    const part = KIND_SCHEMAS[k];
+    defs[k] = {
+      type: 'object',
+      description: part.description,
+      additionalProperties: false,
+      properties: { ...(base.properties as Record<string, unknown>), ...part.properties },
+      required: [...new Set([...(base.required ?? []), ...(part.required ?? [])])],
+    };
+  }
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://flowloop.dev/schema/flowloop.schema.json',
+    title: 'Flowloop experiment config',
+    description: 'A Flowloop experiment (*.flowloop.json). Press ▶ Run in the CodeLens or run `npx flowloop run <file>`.',
+    type: 'object',
+    required: ['kind'],
+    properties: { kind: (base.properties as any).kind, $schema: (base.properties as any).$schema },
+    allOf: kinds.map((k) => ({ if: { properties: { kind: { const: k } }, required: ['kind'] }, then: { $ref: `#/definitions/${k}` } })),
+    definitions: defs,
+  };
+}
