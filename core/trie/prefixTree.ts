@@ -1,0 +1,273 @@
+/**
+ * The prefix tree of catalogue titles with flows (METHODS A3), in flat typed arrays: node 0 is the root,
+ * nodes are numbered breadth-first, the children of a node are contiguous (childStart .. +childCount)
+ * and sorted by token id, so the allowed next tokens of a state are one array range.
+ */
+import type { Tokenizer } from '../tokenize';
+import type { TrieSnapshotNode } from '../experiment/events';
+
+export type TitleEnd = 'separate' | 'joint';
+
+export interface TrieBuildOptions {
+  /**
+   * METHODS A4 fix, title-end tokenization: `separate` (default, the reference's training tree)
+   * = encode(title) + [terminal "\n"]; `joint` (the reference's SFT/eval tree) = encode(title + "\n") + [EOS].
+   */
+  titleEnd?: TitleEnd;
+}
+
+/** Token ids of one title as a path in the tree, ending with the terminal token (METHODS A3 / A4 fix). */
+export function titleTokens(tok: Tokenizer, title: string, titleEnd: TitleEnd = 'separate'): number[] {
+  if (titleEnd === 'joint') {
+    const ids = tok.encode(title + '\n');
+    ids.push(tok.eosId);
+    return ids;
+  }
+  const ids = tok.encode(title);
+  ids.push(tok.terminalId);
+  return ids;
+}
+
+export class PrefixTree {
+  readonly size: number;
+  /** Tokenizer id of the edge into the node (-1 for the root). */
+  readonly token: Int32Array;
+  readonly parent: Int32Array;
+  readonly depth: Int32Array;
+  readonly childStart: Int32Array;
+  readonly childCount: Int32Array;
+  /** F(s) = Σ R(i) over titles under s (METHODS A3). */
+  readonly flow: Float64Array;
+  /** Title index for terminal nodes, else -1 (titles whose token paths coincide share the first's node). */
+  readonly titleOf: Int32Array;
+  /** Title index -> its terminal node. */
+  readonly leafOf: Int32Array;
+  readonly titles: string[];
+  /** The token of every terminal edge: the tokenizer's "\n" (`separate`) or its EOS (`joint`). */
+  readonly terminalToken: number;
+  readonly titleEnd: TitleEnd;
+  /** Titles merged into another title's node because they tokenize identically: [merged, kept]. */
+  readonly merged: [number, number][];
+
+  private constructor(init: {
+    token: Int32Array; parent: Int32Array; depth: Int32Array; childStart: Int32Array; childCount: Int32Array;
+    flow: Float64Array; titleOf: Int32Array; leafOf: Int32Array; titles: string[]; terminalToken: number;
+    titleEnd: TitleEnd; merged: [number, number][];
+  }) {
+    this.size = init.token.length;
+    this.token = init.token; this.parent = init.parent; this.depth = init.depth;
+    this.childStart = init.childStart; this.childCount = init.childCount; this.flow = init.flow;
+    this.titleOf = init.titleOf; this.leafOf = init.leafOf; this.titles = init.titles;
+    this.terminalToken = init.terminalToken; this.titleEnd = init.titleEnd; this.merged = init.merged;
+  }
+
+  /** METHODS A3: tokenize each title alone, append the terminal, insert with its reward R(i). */
+  static build(titles: string[], rewards: ArrayLike<number>, tok: Tokenizer, opts: TrieBuildOptions = {}): PrefixTree {
+    const titleEnd = opts.titleEnd ?? 'separate';
+    const seqs = titles.map((t) => titleTokens(tok, t, titleEnd));
+    return PrefixTree.fromTokenIds(titles, seqs, rewards, titleEnd === 'joint' ? tok.eosId : tok.terminalId, titleEnd);
+  }
+
+  /**
+   * METHODS A3 from pre-tokenized titles: `seqs[i]` = token ids of title i, ending with `terminalToken`
+   * (which must not occur earlier in the sequence). Rewards must be finite and ≥ 0.
+   * Sorts the titles lexicographically by ids, lays the tree out depth-first from the sorted run
+   * (longest common prefix with the previous title), then renumbers it breadth-first.
+   */
+  static fromTokenIds(titles: string[], seqs: ArrayLike<number>[], rewards: ArrayLike<number>, terminalToken: number, titleEnd: TitleEnd = 'separate'): PrefixTree {
+    const n = titles.length;
+    if (seqs.length !== n) throw new Error(`prefix tree: ${n} titles but ${seqs.length} token sequences`);
+    if (rewards.length !== n) throw new Error(`prefix tree: ${n} titles but ${rewards.length} rewards`);
+    // flatten
+    const off = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) off[i + 1] = off[i] + seqs[i].length;
+    const ids = new Int32Array(off[n]);
+    for (let i = 0; i < n; i++) {
+      const s = seqs[i];
+      const o = off[i];
+      const L = s.length;
+      if (L === 0 || s[L - 1] !== terminalToken) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])}: token sequence must end with the terminal token ${terminalToken}`);
+      for (let k = 0; k < L; k++) {
+        const v = s[k];
+        if (k < L - 1 && v === terminalToken) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])} contains the terminal token ${terminalToken} before its end (a newline in the title?)`);
+        ids[o + k] = v;
+      }
+      const r = rewards[i];
+      if (!(r >= 0) || !Number.isFinite(r)) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])}: reward must be a finite number ≥ 0 (got ${r})`);
+    }
+    // lexicographic order of the id sequences
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      const ia = off[a], ib = off[b];
+      const la = off[a + 1] - ia, lb = off[b + 1] - ib;
+      const m = la < lb ? la : lb;
+      for (let k = 0; k < m; k++) {
+        const d = ids[ia + k] - ids[ib + k];
+        if (d !== 0) return d;
+      }
+      return la - lb || a - b;
+    });
+    // depth-first layout (pre-order; siblings in token order)
+    const cap = off[n] + 1;
+    const dTok = new Int32Array(cap);
+    const dPar = new Int32Array(cap);
+    const dDepth = new Int32Array(cap);
+    const dTitle = new Int32Array(cap).fill(-1);
+    const nChild = new Int32Array(cap);
+    const leafDfs = new Int32Array(n);
+    const merged: [number, number][] = [];
+    let maxLen = 0;
+    for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, off[i + 1] - off[i]);
+    const pathNode = new Int32Array(maxLen + 1); // pathNode[k] = node at depth k on the current path
+    dTok[0] = -1; dPar[0] = -1;
+    let count = 1;
+    let prev = -1;
+    for (let oi = 0; oi < n; oi++) {
+      const t = order[oi];
+      const o = off[t], L = off[t + 1] - o;
+      let lcp = 0;
+      if (prev >= 0) {
+        const po = off[prev], pL = off[prev + 1] - po;
+        const m = L < pL ? L : pL;
+        while (lcp < m && ids[o + lcp] === ids[po + lcp]) lcp++;
+      }
+      for (let k = lcp; k < L; k++) {
+        const p = pathNode[k];
+        dTok[count] = ids[o + k]; dPar[count] = p; dDepth[count] = k + 1; nChild[p]++;
+        pathNode[k + 1] = count++;
+      }
+      const leaf = pathNode[L];
+      if (dTitle[leaf] >= 0) merged.push([t, dTitle[leaf]]); else dTitle[leaf] = t;
+      leafDfs[t] = leaf;
+      prev = t;
+    }
+    // children lists (CSR over depth-first ids), then breadth-first renumbering
+    const cStart = new Int32Array(count + 1);
+    for (let v = 0; v < count; v++) cStart[v + 1] = cStart[v] + nChild[v];
+    const fill = cStart.slice(0, count);
+    const kids = new Int32Array(Math.max(count - 1, 0));
+    for (let v = 1; v < count; v++) kids[fill[dPar[v]]++] = v;
+    const bfs = new Int32Array(count); // bfs position -> dfs id
+    const newId = new Int32Array(count);
+    const token = new Int32Array(count), parent = new Int32Array(count), depth = new Int32Array(count);
+    const childStart = new Int32Array(count), childCount = new Int32Array(count), titleOf = new Int32Array(count);
+    let tail = 1;
+    bfs[0] = 0;
+    for (let i = 0; i < count; i++) {
+      const u = bfs[i];
+      newId[u] = i;
+      token[i] = dTok[u]; depth[i] = dDepth[u]; titleOf[i] = dTitle[u];
+      parent[i] = u === 0 ? -1 : newId[dPar[u]];
+      childStart[i] = tail; childCount[i] = nChild[u];
+      for (let k = cStart[u]; k < cStart[u + 1]; k++) bfs[tail++] = kids[k];
+    }
+    const leafOf = new Int32Array(n);
+    const flow = new Float64Array(count);
+    for (let t = 0; t < n; t++) {
+      const leaf = newId[leafDfs[t]];
+      leafOf[t] = leaf;
+      flow[leaf] += rewards[t];
+    }
+    for (let i = count - 1; i > 0; i--) flow[parent[i]] += flow[i];
+    return new PrefixTree({ token, parent, depth, childStart, childCount, flow, titleOf, leafOf, titles, terminalToken, titleEnd, merged });
+  }
+
+  /** Child of `node` along `token`, or -1 (binary search over the sorted children range). */
+  child(node: number, token: number): number {
+    let lo = this.childStart[node], hi = lo + this.childCount[node] - 1;
+    const tk = this.token;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = tk[mid];
+      if (v === token) return mid;
+      if (v < token) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Node reached by a token prefix from the root, or -1. */
+  walk(tokens: ArrayLike<number>): number {
+    let node = 0;
+    for (let i = 0; i < tokens.length && node >= 0; i++) node = this.child(node, tokens[i]);
+    return node;
+  }
+
+  isTerminal(node: number): boolean { return this.titleOf[node] >= 0; }
+
+  /** METHODS A3 process reward: log R_p = log F(node) / F(parent) (0 for the root). */
+  logRp(node: number): number {
+    const p = this.parent[node];
+    return p < 0 ? 0 : Math.log(this.flow[node] / this.flow[p]);
+  }
+
+  /** Node ids root→terminal of a title (root excluded). */
+  path(titleIndex: number): number[] {
+    const out: number[] = [];
+    for (let v = this.leafOf[titleIndex]; v > 0; v = this.parent[v]) out.push(v);
+    return out.reverse();
+  }
+
+  /** Tokenizer ids of a title including its terminal token. */
+  tokens(titleIndex: number): number[] {
+    return this.path(titleIndex).map((v) => this.token[v]);
+  }
+
+  /** Token ids root→node (root excluded). */
+  prefix(node: number): number[] {
+    const out: number[] = [];
+    for (let v = node; v > 0; v = this.parent[v]) out.push(this.token[v]);
+    return out.reverse();
+  }
+
+  /** Target probability P*(i) = R(i)/ΣR of a title (METHODS A2), product of R_p along its path. */
+  targetProb(titleIndex: number): number {
+    return this.flow[this.leafOf[titleIndex]] / this.flow[0];
+  }
+
+  /**
+   * METHODS A3 reference format (`reference_trie_qwen.json`): {prefixKey: {childTokenId: log R_p}}, root key
+   * "first", other keys = token ids root→node joined by "-", natural log.
+   */
+  exportReference(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    const key: string[] = new Array(this.size);
+    for (let v = 0; v < this.size; v++) {
+      const p = this.parent[v];
+      if (v > 0) key[v] = p === 0 ? String(this.token[v]) : key[p] + '-' + this.token[v];
+      const c0 = this.childStart[v], c1 = c0 + this.childCount[v];
+      if (c1 === c0) continue;
+      const row: Record<string, number> = {};
+      for (let c = c0; c < c1; c++) row[String(this.token[c])] = this.logRp(c);
+      out[v === 0 ? 'first' : key[v]] = row;
+    }
+    return out;
+  }
+
+  /**
+   * The top `maxNodes` nodes by flow (ties: shallower first), an ancestor-closed subtree since
+   * F(parent) ≥ F(child); flows normalised so F(root) = 1, for the trie view (events.ts TrieSnapshotNode).
+   * `policyProb(node)`, when given, is the policy's probability of reaching that prefix.
+   */
+  snapshot(maxNodes: number, decode: (ids: number[]) => string, policyProb?: (node: number) => number): TrieSnapshotNode[] {
+    const k = Math.max(0, Math.min(maxNodes, this.size));
+    const idx = Array.from({ length: this.size }, (_, i) => i);
+    const { flow, depth } = this;
+    idx.sort((a, b) => flow[b] - flow[a] || depth[a] - depth[b] || a - b);
+    const chosen = idx.slice(0, k).sort((a, b) => a - b);
+    const root = flow[0] > 0 ? flow[0] : 1;
+    return chosen.map((v) => {
+      const p = this.parent[v];
+      const node: TrieSnapshotNode = {
+        id: v,
+        parent: p,
+        token: this.token[v],
+        text: v === 0 ? '' : decode([this.token[v]]),
+        flow: flow[v] / root,
+        rp: p < 0 ? 1 : (flow[p] > 0 ? flow[v] / flow[p] : 0),
+      };
+      if (policyProb) node.policy = policyProb(v);
+      if (this.titleOf[v] >= 0) { node.terminal = true; node.title = this.titles[this.titleOf[v]]; }
+      return node;
+    });
+  }
+}
