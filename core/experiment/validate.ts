@@ -1,0 +1,221 @@
+import Ajv, { type ErrorObject } from 'ajv';
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { buildSchema } from './schema';
+import { SEMANTIC_CHECKS } from './checks';
+
+/** One located problem in a config: `file:line:col` + JSON path + message. */
+export interface ConfigIssue {
+  message: string;
+  /** JSON path of the offending value, e.g. "/flower/theta" ("" = the whole document). */
+  path: string;
+  /** 1-based line and column. */
+  line: number;
+  col: number;
+  /** 0-based offset and length in the text (for editor ranges). */
+  offset: number;
+  length: number;
+}
+
+export interface ValidationResult {
+  /** The config with schema defaults filled in (only when there are no errors). */
+  config?: Record<string, any>;
+  errors: ConfigIssue[];
+}
+
+/** Configs larger than this are refused before parsing (a config is a few KB; 1 MB means a wrong file). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+let compiled: ReturnType<Ajv['compile']> | undefined;
+let pathFields: { path: string; kind: 'file' | 'dir'; value: string }[] = [];
+
+function validator() {
+  if (compiled) return compiled;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+  // Schema annotation for fields naming a file or folder: recorded during validation, checked afterwards.
+  ajv.addKeyword({
+    keyword: 'x-flowloop-path',
+    schemaType: 'string',
+    validate: (kind: 'file' | 'dir', data: unknown, _parent: unknown, cxt?: { instancePath: string }) => {
+      if (typeof data === 'string' && cxt) pathFields.push({ path: cxt.instancePath, kind, value: data });
+      return true;
+    },
+  });
+  compiled = ajv.compile(buildSchema());
+  return compiled;
+}
+
+/** Offsets → 1-based line/col. */
+function lineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1, last = -1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; last = i; }
+  return { line, col: offset - last };
+}
+
+function issueAt(text: string, offset: number, length: number, path: string, message: string): ConfigIssue {
+  const { line, col } = lineCol(text, offset);
+  return { message, path, line, col, offset, length };
+}
+
+function pointerToSegments(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** The node of a JSON pointer, or its nearest existing ancestor. */
+function nodeFor(root: Node, pointer: string): Node {
+  const segs = pointerToSegments(pointer);
+  for (let n = segs.length; n >= 0; n--) {
+    const node = findNodeAtLocation(root, segs.slice(0, n));
+    if (node) return node;
+  }
+  return root;
+}
+
+function keyNode(root: Node, pointer: string, key: string): Node | undefined {
+  const obj = nodeFor(root, pointer);
+  if (obj.type !== 'object') return undefined;
+  const prop = obj.children?.find((p) => p.children?.[0]?.value === key);
+  return prop?.children?.[0];
+}
+
+/** Human message for one ajv error (the schema's own words where it has them). */
+function describe(e: ErrorObject): string {
+  const at = e.instancePath ? `"${e.instancePath.slice(1).replace(/\//g, '.')}"` : 'the config';
+  switch (e.keyword) {
+    case 'additionalProperties': return `unknown key "${(e.params as any).additionalProperty}" in ${at}`;
+    case 'required': return `missing required key "${(e.params as any).missingProperty}" in ${at}`;
+    case 'enum': return `${at} must be one of ${(e.params as any).allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
+    case 'type': return `${at} must be ${(e.params as any).type}`;
+    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
+      return `${at} ${e.message} (out of range)`;
+    case 'oneOf': return `${at} must have exactly one of the alternatives (${e.message})`;
+    default: return `${at} ${e.message}`;
+  }
+}
+
+/** Decode bytes as UTF-8, or report the first invalid byte with its line/col. */
+export function decodeUtf8(bytes: Uint8Array): { text?: string; badOffset?: number } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    // find the first byte that does not start a valid sequence
+    let i = 0;
+    while (i < bytes.length) {
+      const b = bytes[i];
+      const n = b < 0x80 ? 1 : b >> 5 === 6 ? 2 : b >> 4 === 14 ? 3 : b >> 3 === 30 ? 4 : 0;
+      if (n === 0) return { badOffset: i };
+      for (let k = 1; k < n; k++) if (i + k >= bytes.length || bytes[i + k] >> 6 !== 2) return { badOffset: i };
+      i += n;
+    }
+    return { badOffset: bytes.length };
+  }
+}
+
+/**
+ * Validate a config's text: JSON syntax, the one schema (ajv, defaults filled), path existence
+ * (fields marked `x-flowloop-path`, relative to the config's folder), then the kind's semantic checks.
+ * Used by the CLI (`flowloop validate`, `flowloop run`), the worker and the extension's diagnostics.
+ */
+export function validateConfigText(text: string, filePath: string): ValidationResult {
+  if (text.trim() === '') return { errors: [issueAt(text, 0, 0, '', 'the file is empty: a Flowloop config is a JSON object with at least "kind"')] };
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false });
+  if (parseErrors.length || !root) {
+    return { errors: parseErrors.slice(0, 10).map((e) => issueAt(text, e.offset, e.length, '', `invalid JSON: ${printParseErrorCode(e.error)}`)) };
+  }
+  if (root.type !== 'object') return { errors: [issueAt(text, root.offset, root.length, '', `a config must be a JSON object, not ${root.type}`)] };
+  const config = getNodeValue(root) as Record<string, any>;
+  const errors = schemaIssues(config, text, root);
+  if (errors.length) return { errors };
+  const semantic = semanticIssues(config, dirname(resolve(filePath))).map((s) => {
+    const node = nodeFor(root, s.path);
+    return issueAt(text, node.offset, node.length, s.path, s.message);
+  });
+  if (semantic.length) return { errors: semantic };
+  return { config, errors: [] };
+}
+
+function schemaIssues(config: Record<string, any>, text: string, root: Node): ConfigIssue[] {
+  const validate = validator();
+  pathFields = [];
+  if (validate(config)) return [];
+  const out: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    if (e.keyword === 'if' || e.keyword === 'allOf') continue; // wrapper noise of the per-kind dispatch
+    let node = nodeFor(root, e.instancePath);
+    if (e.keyword === 'additionalProperties') node = keyNode(root, e.instancePath, (e.params as any).additionalProperty) ?? node;
+    const msg = describe(e);
+    const key = `${node.offset}:${msg}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const path = e.keyword === 'additionalProperties' ? `${e.instancePath}/${(e.params as any).additionalProperty}` : e.instancePath;
+    out.push(issueAt(text, node.offset, node.length, path, msg));
+  }
+  return out;
+}
+
+/** Path existence + kind checks on a schema-valid config (the object is the one ajv just validated). */
+function semanticIssues(config: Record<string, any>, baseDir: string): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  for (const f of pathFields) {
+    const abs = resolve(baseDir, f.value);
+    if (!existsSync(abs)) { out.push({ path: f.path, message: `${f.kind === 'dir' ? 'folder' : 'file'} not found: ${f.value} (resolved to ${abs})` }); continue; }
+    const isDir = statSync(abs).isDirectory();
+    if (f.kind === 'dir' && !isDir) out.push({ path: f.path, message: `expected a folder, found a file: ${f.value}` });
+    if (f.kind === 'file' && isDir) out.push({ path: f.path, message: `expected a file, found a folder: ${f.value}` });
+  }
+  const check = SEMANTIC_CHECKS[config.kind as string];
+  if (check) out.push(...check(config, { baseDir }));
+  return out;
+}
+
+/**
+ * Validate a config object that has no text of its own (after `--set` overrides or a sweep point):
+ * errors are reported at `where` (e.g. "--set flower.theta=2").
+ */
+export function validateConfigObject(config: Record<string, any>, filePath: string, where: string): ValidationResult {
+  const text = JSON.stringify(config, null, 2);
+  const r = validateConfigText(text, filePath);
+  return { config: r.config, errors: r.errors.map((e) => ({ ...e, message: `${e.message} (from ${where})` })) };
+}
+
+/** Read and validate a config file; size, encoding and emptiness are checked before parsing. */
+export function validateConfigFile(filePath: string): ValidationResult & { text?: string } {
+  let bytes: Buffer;
+  try {
+    if (statSync(filePath).size > MAX_CONFIG_BYTES) {
+      return { errors: [{ message: `the file is ${(statSync(filePath).size / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
+    }
+    bytes = readFileSync(filePath);
+  } catch (e: any) {
+    return { errors: [{ message: `cannot read the config: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
+  }
+  const { text, badOffset } = decodeUtf8(bytes);
+  if (text === undefined) {
+    const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, badOffset));
+    const { line, col } = lineCol(prefix, prefix.length);
+    return { errors: [{ message: `the file is not valid UTF-8 (byte 0x${bytes[badOffset!].toString(16).padStart(2, '0')} at offset ${badOffset}); save it as UTF-8`, path: '', line, col, offset: badOffset!, length: 1 }] };
+  }
+  return { ...validateConfigText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, filePath), text };
+}
+
+/** "file:line:col: message [at path]" — the one format every front door prints. */
+export function formatIssue(file: string, e: ConfigIssue): string {
+  return `${file}:${e.line}:${e.col}: ${e.message}${e.path ? ` [at ${e.path}]` : ''}`;
+}
+
+/** Line/col/offset of a JSON pointer in a config file (its nearest existing ancestor), for errors found after parsing. */
+export function locateInFile(filePath: string, pointer: string): { line: number; col: number; offset: number; length: number } {
+  try {
+    const text = readFileSync(filePath, 'utf8');
+    const root = parseTree(text);
+    if (root) {
+      const node = nodeFor(root, pointer);
+      return { ...lineCol(text, node.offset), offset: node.offset, length: node.length };
+    }
+  } catch { /* an embedded config has no file */ }
+  return { line: 1, col: 1, offset: 0, length: 0 };
+}

@@ -1,0 +1,52 @@
+/**
+ * The worker: a child process the extension forks (IPC) to run one experiment or sweep, so that
+ * training and native modules never touch the extension host. Protocol: WorkerRequest in,
+ * WorkerMessage out (core/experiment/events.ts). Every event is in events.jsonl before it is sent.
+ */
+import type { WorkerMessage, WorkerRequest } from './events';
+import { runExperiment } from './run';
+import { ConfigError } from './runner';
+
+const controller = new AbortController();
+let started = false;
+let finished = false;
+
+function send(m: WorkerMessage): void {
+  if (process.connected) process.send?.(m);
+}
+
+function cancel(reason: string): void {
+  if (!controller.signal.aborted) controller.abort(reason);
+  // A kind stuck in a long synchronous step gets a grace period, then the process ends; the runner
+  // has already written every event, and the host marks the run cancelled from run.json/its own state.
+  setTimeout(() => process.exit(130), 10_000).unref();
+}
+
+process.on('message', async (msg: WorkerRequest) => {
+  if (msg.type === 'cancel') return cancel('cancelled by the user');
+  if (msg.type !== 'start' || started) return;
+  started = true;
+  try {
+    const result = await runExperiment({
+      configPath: msg.configPath, set: msg.set, outDir: msg.outDir, workspace: msg.workspace,
+      configObject: msg.configObject, runInfoExtra: msg.runInfoExtra, jobs: msg.jobs,
+      signal: controller.signal,
+      onEvent: (event) => send({ type: 'event', event }),
+    });
+    send({ type: 'done', status: result.status, runDir: result.runDir, error: result.error });
+    process.exitCode = result.status === 'finished' ? 0 : result.status === 'cancelled' ? 130 : 1;
+  } catch (e: any) {
+    const error = e instanceof ConfigError ? e.message : String(e?.message ?? e);
+    send({ type: 'done', status: 'failed', error });
+    process.exitCode = e instanceof ConfigError ? 2 : 1;
+  } finally {
+    finished = true;
+    setTimeout(() => process.exit(), 50).unref(); // let IPC drain; do not wait for stray timers
+    if (process.connected) process.disconnect();
+  }
+});
+
+process.on('SIGTERM', () => cancel('SIGTERM'));
+process.on('SIGINT', () => cancel('SIGINT'));
+// The host went away (window closed, host crashed): stop cleanly.
+process.on('disconnect', () => { if (!controller.signal.aborted && started && !finished) cancel('the editor closed'); });
