@@ -126,6 +126,8 @@ export function validateConfigText(text: string, filePath: string): ValidationRe
     return { errors: parseErrors.slice(0, 10).map((e) => issueAt(text, e.offset, e.length, '', `invalid JSON: ${printParseErrorCode(e.error)}`)) };
   }
   if (root.type !== 'object') return { errors: [issueAt(text, root.offset, root.length, '', `a config must be a JSON object, not ${root.type}`)] };
+  const dups = duplicateKeys(root).map((k) => issueAt(text, k.offset, k.length, '', `duplicate key "${k.value}" (JSON keeps only the last one; remove one)`));
+  if (dups.length) return { errors: dups };
   const config = getNodeValue(root) as Record<string, any>;
   const errors = schemaIssues(config, text, root);
   if (errors.length) return { errors };
@@ -135,6 +137,21 @@ export function validateConfigText(text: string, filePath: string): ValidationRe
   });
   if (semantic.length) return { errors: semantic };
   return { config, errors: [] };
+}
+
+/** Key nodes that repeat a key of the same object (JSON.parse would silently keep the last). */
+function duplicateKeys(node: Node): Node[] {
+  const out: Node[] = [];
+  if (node.type === 'object') {
+    const seen = new Set<string>();
+    for (const prop of node.children ?? []) {
+      const key = prop.children?.[0];
+      if (key && seen.has(key.value)) out.push(key);
+      if (key) seen.add(key.value);
+    }
+  }
+  for (const c of node.children ?? []) out.push(...duplicateKeys(c));
+  return out;
 }
 
 function schemaIssues(config: Record<string, any>, text: string, root: Node): ConfigIssue[] {

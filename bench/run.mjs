@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark under bench/, each against a peer measured in the same run,
+// reported as ratios of medians (these machines are noisy: never compare absolute times across runs).
+// Writes bench/results.json and prints one table. Installs Debian's python3-torch (the PyTorch CPU peer) if missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+process.chdir(root);
+const only = process.argv.slice(2);
+
+function hasTorch() {
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+if (!hasTorch()) {
+  if (process.getuid?.() === 0) {
+    console.error('bench: installing Debian python3-torch (the PyTorch CPU peer)…');
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!hasTorch()) console.error('bench: python3-torch is not available; PyTorch ratios will be missing');
+}
+if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'], { stdio: 'inherit' });
+
+/** name → script printing ONE JSON object on its last stdout line: { ratio?, ratios?, summary, ... } */
+const BENCHES = [
+  ['train-step', 'bench/train-step/bench.ts', 'training step, Flowloop / PyTorch CPU (lower is better)'],
+  ['trie', 'bench/trie/bench.ts', 'prefix tree with flows, reference algorithm / Flowloop (higher is better)'],
+  ['decode', 'bench/decode/bench.ts', 'constrained beam search: ms per row, share of time in masks'],
+  ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
+  ['webview', 'bench/webview/bench.ts', 'trie view: data arrival → first paint on Video Games'],
+];
+
+const results = { machine: { node: process.versions.node, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString() }, benches: {} };
+for (const [name, script, what] of BENCHES) {
+  if (only.length && !only.includes(name)) continue;
+  if (!existsSync(join(root, script))) { results.benches[name] = { error: `${script} missing` }; continue; }
+  console.error(`\n== bench ${name}: ${what}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
+  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    results.benches[name] = { what, ...JSON.parse(last) };
+  } catch {
+    results.benches[name] = { what, error: `exit ${r.status}; no JSON result (${last.slice(0, 200)})` };
+  }
+}
+writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+console.log('\nbench            result');
+console.log('---------------  ------------------------------------------------------------');
+for (const [name, r] of Object.entries(results.benches)) console.log(`${name.padEnd(15)}  ${r.error ? 'ERROR ' + r.error : r.summary ?? JSON.stringify(r.ratios ?? r.ratio)}`);
+console.log('\nwritten: bench/results.json');

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// The whole test suite — the README's test command (`npm test`) and what .ci/run calls.
+//  1. installs what is missing (npm ci; the code-server test host + Chromium via .ci/install-test-host.sh as root),
+//  2. builds the bundles (esbuild),
+//  3. runs every *.test.ts under test/ except test/extension with node's test runner (tsx loader),
+//  4. runs the extension integration tests inside a real VS Code host (code-server) driven by Chromium,
+//  5. prints one closing line `N passed, N failed` over everything and exits non-zero on any failure.
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, mkdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+process.chdir(root);
+const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: process.env.ONNXRUNTIME_NODE_INSTALL ?? 'skip' };
+const only = process.argv.slice(2); // optional filters: substrings of test file paths
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env, ...opts });
+  if (r.status !== 0) { console.error(`test setup failed: ${cmd} ${args.join(' ')} (exit ${r.status})`); process.exit(r.status ?? 1); }
+}
+
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) sh('npm', ['ci', '--no-audit', '--no-fund']);
+const needHost = !existsSync('/usr/bin/chromium') || !existsSync(join(root, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server'));
+if (needHost && existsSync(join(root, '.ci', 'install-test-host.sh'))) {
+  if (process.getuid?.() === 0) sh('bash', [join(root, '.ci', 'install-test-host.sh')]);
+  else console.error('note: the code-server test host or Chromium is missing and this is not root: run `sudo bash .ci/install-test-host.sh` once');
+}
+sh('node', ['esbuild.js']);
+
+function walk(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) { if (!['extension', 'fixtures', 'node_modules'].includes(e.name) || dir !== join(root, 'test')) out.push(...walk(p)); }
+    else if (e.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+let files = walk(join(root, 'test')).map((f) => relative(root, f)).sort();
+if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
+
+mkdirSync(join(root, 'test-artifacts'), { recursive: true });
+const tap = join(root, 'test-artifacts', 'core-tests.tap');
+let passed = 0, failed = 0;
+if (files.length) {
+  console.log(`== unit, data, CLI and webview tests: ${files.length} files ==`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000',
+    '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    { stdio: 'inherit', env });
+  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  const p = /^# pass (\d+)/m.exec(text), f = /^# fail (\d+)/m.exec(text), c = /^# cancelled (\d+)/m.exec(text);
+  passed += Number(p?.[1] ?? 0);
+  failed += Number(f?.[1] ?? 0) + Number(c?.[1] ?? 0);
+  if (r.status !== 0 && !Number(f?.[1]) && !Number(c?.[1])) failed += 1; // the runner itself failed
+}
+
+const extRunner = join(root, 'test', 'extension', 'run.mjs');
+if (existsSync(extRunner) && (!only.length || only.some((o) => 'test/extension'.includes(o) || o.includes('extension')))) {
+  console.log('== extension tests in a real VS Code host (code-server + Chromium) ==');
+  const r = await new Promise((res) => {
+    const child = spawn(process.execPath, [extRunner], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.on('exit', (code) => res({ code, out }));
+  });
+  const m = [...r.out.matchAll(/^(\d+) passed, (\d+) failed/gm)].pop();
+  if (m) { passed += Number(m[1]); failed += Number(m[2]); }
+  if (r.code !== 0 && !(m && Number(m[2]) > 0)) failed += 1;
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
