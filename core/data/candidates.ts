@@ -2,8 +2,7 @@
  * AFL evaluation inputs (METHODS B3/B4): the reference's 20-candidate lists, prior CSVs
  * (`id,generate,real`), LastFM user-simulation samples and the released prompt templates.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { readCsv } from './csv';
 import {
   LocatedError, asObject, intArrayField, intField, numArrayField, readJsonFile, readJsonl, strArrayField, strField, where,
 } from './lines';
@@ -87,31 +86,12 @@ export interface PriorRow {
  * "Woe, Is Me"). Errors are located at the record's first line.
  */
 export function readPriorCsv(file: string): PriorRow[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new LocatedError(`cannot read: ${(e as Error).message}`, file);
-  }
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parseCsv(text, { info: true, bom: true, skip_empty_lines: true }) as unknown as { record: string[]; info: { lines: number } }[];
-  } catch (e) {
-    const err = e as Error & { lines?: number };
-    throw new LocatedError(`invalid CSV: ${err.message}`, err.lines ? where(file, err.lines) : file);
-  }
-  if (records.length === 0) throw new LocatedError('empty file (expected header id,generate,real)', where(file, 1));
-  const header = records[0].record;
-  if (header.join(',') !== 'id,generate,real') throw new LocatedError(`expected header "id,generate,real", got ${JSON.stringify(header.join(','))}`, where(file, 1));
-  const out: PriorRow[] = [];
-  for (const { record, info } of records.slice(1)) {
-    const line = info.lines - (record.join('').split('\n').length - 1); // first line of the record
-    if (record.length !== 3) throw new LocatedError(`expected 3 fields, got ${record.length}`, where(file, line));
-    const id = Number(record[0]);
-    if (record[0].trim() === '' || !Number.isInteger(id)) throw new LocatedError(`bad id ${JSON.stringify(record[0])}`, where(file, line));
-    out.push({ id, generate: record[1], real: record[2] });
-  }
-  return out;
+  const { rows } = readCsv(file, ['id', 'generate', 'real']);
+  return rows.map(({ fields, line }) => {
+    const id = Number(fields[0]);
+    if (fields[0].trim() === '' || !Number.isInteger(id)) throw new LocatedError(`bad id ${JSON.stringify(fields[0])}`, where(file, line));
+    return { id, generate: fields[1], real: fields[2] };
+  });
 }
 
 /** One line of `lastfm/user_sim/samples_<ratio>.jsonl` (METHODS B4). */

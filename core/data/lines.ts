@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync, readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { type ParseError, getNodeValue, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { LocatedError } from '../experiment/context';
 
 export { LocatedError };
@@ -149,4 +150,42 @@ export function strArrayField(o: Record<string, unknown>, key: string): string[]
   const v = o[key];
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`field "${key}" must be an array of strings`);
   return v as string[];
+}
+
+/** `file:line:col` of a character offset in `text`. */
+export function whereOffset(file: string, text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `${file}:${line}:${offset - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * Entries of a JSON object file IN FILE ORDER (JSON.parse would put integer-like keys such as "25"
+ * first; the popularity groups of METHODS A9 depend on file order for ties). Each entry carries its
+ * `file:line:col`. Strict JSON: comments and trailing commas are errors.
+ */
+export function readJsonObjectEntries(file: string): { key: string; value: unknown; where: string }[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new LocatedError(`cannot read: ${(e as Error).message}`, file);
+  }
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+  if (errors.length > 0) {
+    throw new LocatedError(`invalid JSON: ${printParseErrorCode(errors[0].error)}`, whereOffset(file, text, errors[0].offset));
+  }
+  if (!root || root.type !== 'object') throw new LocatedError('expected a JSON object', file, '$');
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const at = (offset: number): string => {
+    let lo = 0, hi = lineStarts.length - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (lineStarts[mid] <= offset) lo = mid; else hi = mid - 1; }
+    return `${file}:${lo + 1}:${offset - lineStarts[lo] + 1}`;
+  };
+  return (root.children ?? []).map((prop) => {
+    const [k, v] = prop.children!;
+    return { key: k.value as string, value: getNodeValue(v), where: at(v.offset) };
+  });
 }
