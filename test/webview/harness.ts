@@ -1,0 +1,107 @@
+/**
+ * Test harness for the webviews: bundles a view with esbuild's JS API (the same shape as the lead's
+ * esbuild.js: webview/<view>/main.ts → iife for the browser, plus webview/<view>/<view>.css), serves the
+ * page that webview/contract.ts `renderHtml` produces (real nonce CSP) from a fake origin, stubs
+ * `acquireVsCodeApi` (records posted messages and setState), and records CSP violations and page errors.
+ */
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../../webview/contract';
+import { ROOT } from '../paths';
+
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const ORIGIN = 'https://flowloop.test';
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+/** Bundles webview/<view>/main.ts in memory; returns the script text and the view's CSS. */
+export async function bundleView(view: ViewName): Promise<{ js: string; css: string }> {
+  const r = await build({
+    entryPoints: [join(ROOT, 'webview', view, 'main.ts')],
+    bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, minify: true, sourcemap: false, logLevel: 'silent',
+  });
+  const cssPath = join(ROOT, 'webview', view, `${view}.css`);
+  return { js: r.outputFiles[0].text, css: existsSync(cssPath) ? readFileSync(cssPath, 'utf8') : '' };
+}
+
+export async function launch(): Promise<Browser> {
+  const exe = '/usr/bin/chromium';
+  if (!existsSync(exe)) throw new Error(`${exe} missing: apt-get install -y chromium (CI: .ci/install-test-host.sh)`);
+  return chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS });
+}
+
+export interface ViewPage {
+  page: Page;
+  /** Messages the view posted to the host so far. */
+  sent(): Promise<{ type: string; [k: string]: unknown }[]>;
+  /** Last state passed to setState. */
+  state(): Promise<unknown>;
+  /** CSP violations and uncaught page errors so far. */
+  problems(): Promise<string[]>;
+  /** Posts a host → webview message (as VS Code would, via window.postMessage). */
+  send(msg: HostToWebview): Promise<void>;
+}
+
+/** Opens a view in a fresh page. `savedState` is what getState returns (a restored panel). */
+export async function openView(browser: Browser, view: ViewName, bundle: { js: string; css: string }, o: { savedState?: unknown; width?: number; height?: number } = {}): Promise<ViewPage> {
+  const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 700 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  // A string, not a function: tsx's transform would inject helpers (__name) the page does not have.
+  await page.addInitScript(`(() => {
+    const w = window;
+    w.__sent = []; w.__state = ${JSON.stringify(o.savedState ?? null)} ?? undefined; w.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__violations.push('CSP ' + e.violatedDirective + ': ' + e.blockedURI + ' ' + (e.sample || '') + ' at ' + e.sourceFile + ':' + e.lineNumber + ':' + e.columnNumber));
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m) => w.__sent.push(JSON.parse(JSON.stringify(m))),
+      getState: () => w.__state,
+      setState: (s) => { w.__state = s; },
+    });
+  })();`);
+  const nonce = makeNonce();
+  const html = renderHtml(view, { scriptUri: `${ORIGIN}/dist/webview/${view}.js`, styleUri: `${ORIGIN}/dist/webview/${view}.css`, nonce, cspSource: ORIGIN });
+  await page.route(`${ORIGIN}/**`, (route) => {
+    const url = route.request().url();
+    if (url.endsWith(`/${view}.js`)) return route.fulfill({ contentType: 'text/javascript', body: bundle.js });
+    if (url.endsWith(`/${view}.css`)) return route.fulfill({ contentType: 'text/css', body: DARK_THEME + bundle.css }); // VS Code puts the theme's variables on <html>
+    if (url === `${ORIGIN}/index.html`) return route.fulfill({ contentType: 'text/html', body: html });
+    return route.fulfill({ status: 404, body: '' });
+  });
+  await page.goto(`${ORIGIN}/index.html`);
+  return {
+    page,
+    sent: () => page.evaluate(() => (window as unknown as { __sent: { type: string }[] }).__sent),
+    state: () => page.evaluate(() => (window as unknown as { __state: unknown }).__state),
+    problems: async () => [...pageErrors, ...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations))],
+    send: (msg) => page.evaluate((m) => window.postMessage(m, '*'), msg),
+  };
+}
+
+/** Saves a PNG of the page into test-artifacts/ and docs/screenshots/. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const png = await page.screenshot({ type: 'png' });
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(ARTIFACTS, `${name}.png`), png);
+  writeFileSync(join(SCREENSHOTS, `${name}.png`), png);
+}
+
+/** Reads a JSON fixture from test/webview/fixtures/. */
+export function fixture<T>(name: string): T {
+  return JSON.parse(readFileSync(join(ROOT, 'test', 'webview', 'fixtures', name), 'utf8')) as T;
+}
+
+/** A dark theme's --vscode-* variables (a subset of VS Code's Dark Modern) so screenshots look like VS Code. */
+export const DARK_THEME = `
+html { --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-foreground: #cccccc;
+  --vscode-editor-background: #1f1f1f; --vscode-descriptionForeground: #9d9d9d; --vscode-charts-red: #f14c4c;
+  --vscode-charts-blue: #3794ff; --vscode-charts-green: #89d185; --vscode-charts-yellow: #cca700; --vscode-charts-orange: #d18616;
+  --vscode-charts-purple: #b180d7; --vscode-charts-foreground: #cccccc; --vscode-charts-lines: #444444;
+  --vscode-textLink-foreground: #4daafc; --vscode-focusBorder: #0078d4; --vscode-editorWidget-border: #454545;
+  --vscode-editorHoverWidget-background: #202020; --vscode-editorHoverWidget-border: #454545; --vscode-button-background: #0078d4;
+  --vscode-panel-border: #2b2b2b; --vscode-editor-font-family: monospace; --vscode-textCodeBlock-background: #2b2b2b;
+  --vscode-list-hoverBackground: #2a2d2e; --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; }`;

@@ -1,0 +1,76 @@
+/**
+ * Webview side of the contract (webview/contract.ts): acquires the VS Code API once, posts `ready`,
+ * delivers the full state and the increments to the view in order (increments that arrive before
+ * `init` are queued, never dropped), and persists the view's UI state with setState/getState.
+ */
+import type { RunEvent } from '../../core/experiment/events';
+import { isHostToWebview, PROTOCOL_VERSION, type ViewName, type ViewState, type WebviewToHost } from '../contract';
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+let api: VsCodeApi | undefined;
+function vscode(): VsCodeApi {
+  if (!api) {
+    // Outside VS Code (a bare page) there is no API: keep a local stand-in so the view still works.
+    api = typeof acquireVsCodeApi === 'function'
+      ? acquireVsCodeApi()
+      : { postMessage: () => undefined, getState: () => undefined, setState: () => undefined };
+  }
+  return api;
+}
+
+/** Posts a typed message to the host. */
+export function post(msg: WebviewToHost): void {
+  vscode().postMessage(msg);
+}
+
+/** The UI state saved by this view (undefined after a first open). */
+export function loadUiState<T>(): Partial<T> {
+  const s = vscode().getState();
+  return (s && typeof s === 'object' ? s : {}) as Partial<T>;
+}
+
+/** Saves the view's UI state (restored by VS Code when the panel is re-shown or deserialized). */
+export function saveUiState<T>(state: T): void {
+  vscode().setState(state);
+}
+
+export interface ViewHandlers<S extends ViewState> {
+  onInit(state: S): void;
+  onEvents(events: RunEvent[]): void;
+}
+
+/** Wires a view to the host: listens, then posts `ready`. */
+export function startView<S extends ViewState>(view: ViewName, h: ViewHandlers<S>): void {
+  let initialised = false;
+  const pending: RunEvent[] = [];
+  window.addEventListener('message', (e: MessageEvent) => {
+    const m = e.data;
+    if (!isHostToWebview(m)) return; // not ours (VS Code also posts its own messages)
+    try {
+      if (m.type === 'init') {
+        if (m.state.view !== view) {
+          post({ type: 'error', view, message: `init for view "${m.state.view}" sent to the ${view} view` });
+          return;
+        }
+        h.onInit(m.state as S);
+        initialised = true;
+        if (pending.length) h.onEvents(pending.splice(0));
+      } else if (!initialised) {
+        pending.push(...m.events);
+      } else {
+        h.onEvents(m.events);
+      }
+    } catch (err) {
+      const error = err as Error;
+      post({ type: 'error', view, message: error.message, where: (error.stack ?? '').split('\n')[1]?.trim() });
+      throw err;
+    }
+  });
+  post({ type: 'ready', view, protocol: PROTOCOL_VERSION });
+}

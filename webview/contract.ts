@@ -1,0 +1,209 @@
+/**
+ * The ONE host ↔ webview contract (DESIGN.md "Contracts": one module, discriminated unions both ways,
+ * a `ready` handshake, one full-state message, then small increments). Imported by the extension host
+ * (Node) and by every webview bundle (browser): it must stay free of DOM and Node imports.
+ *
+ * Protocol, for every view:
+ *  1. The host creates the panel with `renderHtml(view, ...)` (nonce CSP, local resources only).
+ *  2. The webview script starts, restores its UI state (getState) and posts `{type:'ready', view, protocol}`.
+ *  3. The host answers with ONE `{type:'init', state}` (the full state of that view, rebuilt from the run
+ *     folders' events.jsonl / metrics.json). It may send `init` again at any time (reload, other runs
+ *     selected): the view then replaces its data and keeps its UI state (zoom, filters, toggles).
+ *  4. Then increments: `{type:'events', events}` relays RunEvents in the order the worker emitted them
+ *     (batch them; one message per event also works). Each view takes the event types it shows and ignores
+ *     the rest: trie ← trie-snapshot; loss ← metric, run-started; transcripts ← dialogue-turn, run-started;
+ *     compare ← run-finished, metric (afl per-round HR@1), run-started. Events that arrive before `init`
+ *     are queued by the view and applied after it; nothing is dropped.
+ *  Webview → host: `ready`, `export` (CSV/Markdown text for the host to save), `copy` (text for the host
+ *  to put on the clipboard with vscode.env.clipboard), `error` (a view-side failure, to be logged).
+ */
+import type {
+  DialogueTurnEvent,
+  MetricEvent,
+  RunEvent,
+  RunStatus,
+  TrieSnapshotEvent,
+} from '../core/experiment/events';
+
+/** Bumped when a message shape changes incompatibly. */
+export const PROTOCOL_VERSION = 1;
+
+export type ViewName = 'trie' | 'loss' | 'transcripts' | 'compare';
+export const VIEW_NAMES: readonly ViewName[] = ['trie', 'loss', 'transcripts', 'compare'];
+
+/** Panel titles (the host may use them for createWebviewPanel). */
+export const VIEW_TITLES: Record<ViewName, string> = {
+  trie: 'Flowloop: Trie Flow',
+  loss: 'Flowloop: Loss Curves',
+  transcripts: 'Flowloop: Transcripts',
+  compare: 'Flowloop: Compare Runs',
+};
+
+/** A run as the views name it (from run.json). */
+export interface RunRef {
+  runId: string;
+  name: string;
+  kind: string;
+  status?: RunStatus;
+  /** Dataset folder name, e.g. "CDs_and_Vinyl", "Video_Games", "Movies_and_TV", "lastfm". */
+  dataset?: string;
+  /** Method / variant, e.g. "flower", "sft", "bigrec", "temp", "d3", "ifairlrs", "sasrec", "afl", "rec-agent". */
+  method?: string;
+}
+
+// ---------------------------------------------------------------- full states (host → webview, once)
+
+/** Trie flow explorer: one snapshot per checkpoint (same dataset + tokenizer → stable node ids). */
+export interface TrieViewState {
+  view: 'trie';
+  run?: RunRef;
+  snapshots: TrieSnapshotEvent[];
+}
+
+/** Loss curves: every metric event of the selected runs so far (events.jsonl order). */
+export interface LossViewState {
+  view: 'loss';
+  runs: RunRef[];
+  metrics: MetricEvent[];
+}
+
+/** Transcripts: every dialogue-turn event of the selected runs so far. */
+export interface TranscriptsViewState {
+  view: 'transcripts';
+  runs: RunRef[];
+  turns: DialogueTurnEvent[];
+}
+
+/** One run in the comparison: its final metrics (metrics.json / run-finished) and AFL per-round HR@1. */
+export interface CompareRun extends RunRef {
+  /** Final metrics; nested objects are flattened as "a/b"; keys are matched case-insensitively. */
+  metrics: Record<string, unknown>;
+  /** AFL: HR@1 after round 1..N (index 0 = round 1), if the run reports it. */
+  roundHr?: number[];
+}
+
+/** A sweep: one point per swept value, each with its metrics. */
+export interface SweepData {
+  parameter: string;
+  points: { value: number | string; runId?: string; metrics: Record<string, unknown> }[];
+}
+
+export interface CompareViewState {
+  view: 'compare';
+  runs: CompareRun[];
+  sweep?: SweepData;
+}
+
+export type ViewState = TrieViewState | LossViewState | TranscriptsViewState | CompareViewState;
+
+// ---------------------------------------------------------------- messages
+
+export type HostToWebview =
+  /** Full state (after `ready`, or whenever the host rebuilt it). */
+  | { type: 'init'; state: ViewState }
+  /** Increments: run events relayed in emission order. */
+  | { type: 'events'; events: RunEvent[] };
+
+export type WebviewToHost =
+  /** Handshake: the view's script runs and listens; the host answers with `init`. */
+  | { type: 'ready'; view: ViewName; protocol: number }
+  /** Export of a table: the host asks where to save `text` (default name `suggestedName`). */
+  | { type: 'export'; view: ViewName; format: 'csv' | 'markdown'; text: string; suggestedName: string }
+  /** Copy `text` to the clipboard (the host uses vscode.env.clipboard; webview clipboard access is unreliable). */
+  | { type: 'copy'; view: ViewName; text: string }
+  /** A failure inside the view (bad message, render error): the host logs it to the Output channel. */
+  | { type: 'error'; view: ViewName; message: string; where?: string };
+
+export type HostToWebviewType = HostToWebview['type'];
+export type WebviewToHostType = WebviewToHost['type'];
+
+/** Structural check of a message received by the webview (window 'message' events carry anything). */
+export function isHostToWebview(m: unknown): m is HostToWebview {
+  if (!m || typeof m !== 'object') return false;
+  const o = m as { type?: unknown; state?: { view?: unknown }; events?: unknown };
+  if (o.type === 'init') return !!o.state && VIEW_NAMES.includes(o.state.view as ViewName);
+  if (o.type === 'events') return Array.isArray(o.events);
+  return false;
+}
+
+/** Structural check of a message received by the host from a webview. */
+export function isWebviewToHost(m: unknown): m is WebviewToHost {
+  if (!m || typeof m !== 'object') return false;
+  const o = m as Record<string, unknown>;
+  const viewOk = VIEW_NAMES.includes(o.view as ViewName);
+  switch (o.type) {
+    case 'ready':
+      return viewOk && typeof o.protocol === 'number';
+    case 'export':
+      return viewOk && (o.format === 'csv' || o.format === 'markdown') && typeof o.text === 'string' && typeof o.suggestedName === 'string';
+    case 'copy':
+      return viewOk && typeof o.text === 'string';
+    case 'error':
+      return viewOk && typeof o.message === 'string';
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------- HTML shell
+
+export interface RenderHtmlOptions {
+  /** webview.asWebviewUri(dist/webview/<view>.js).toString() */
+  scriptUri: string;
+  /** webview.asWebviewUri(dist/webview/<view>.css).toString() */
+  styleUri: string;
+  /** Fresh per render (see makeNonce). */
+  nonce: string;
+  /** webview.cspSource */
+  cspSource: string;
+  /** Document title; defaults to VIEW_TITLES[view]. */
+  title?: string;
+}
+
+/** A random nonce for the CSP (32 chars from [A-Za-z0-9]); uses Web Crypto (Node ≥ 20 and browsers). */
+export function makeNonce(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = new Uint8Array(32);
+  globalThis.crypto.getRandomValues(bytes);
+  let s = '';
+  for (const b of bytes) s += chars[b % chars.length];
+  return s;
+}
+
+function escapeAttr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * The HTML of a view's panel: a strict CSP (no network, scripts only with the nonce, styles and images
+ * only from the extension's own resources), the view's stylesheet and script, and `#app` for the view
+ * to fill. The script bundle is dist/webview/<view>.js and the stylesheet dist/webview/<view>.css.
+ */
+export function renderHtml(view: ViewName, o: RenderHtmlOptions): string {
+  if (!VIEW_NAMES.includes(view)) throw new Error(`renderHtml: unknown view "${String(view)}"`);
+  if (!/^[A-Za-z0-9+/=_-]{16,}$/.test(o.nonce)) throw new Error('renderHtml: nonce must be ≥16 characters of [A-Za-z0-9+/=_-]');
+  const nonce = o.nonce;
+  const csp = [
+    "default-src 'none'",
+    `img-src ${o.cspSource} data:`,
+    `style-src ${o.cspSource} 'nonce-${nonce}'`,
+    `font-src ${o.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta property="csp-nonce" content="${nonce}">
+<link rel="stylesheet" href="${escapeAttr(o.styleUri)}" nonce="${nonce}">
+<title>${escapeAttr(o.title ?? VIEW_TITLES[view])}</title>
+</head>
+<body data-view="${view}">
+<div id="app" data-view="${view}"></div>
+<script nonce="${nonce}" src="${escapeAttr(o.scriptUri)}"></script>
+</body>
+</html>
+`;
+}
