@@ -1,0 +1,54 @@
+/**
+ * Differentiable ops backed by Flowloop's fused kernels (core/tensor/kernels). Call after initBackend.
+ */
+import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import { getTf } from './index';
+import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD } from './kernels/softmaxCrossEntropy';
+
+let gradientRegistered = false;
+
+function ensureGradient(): void {
+  if (gradientRegistered) return;
+  const tf = getTf();
+  tf.registerGradient({
+    kernelName: LOG_SOFTMAX_GATHER,
+    inputsToSave: ['logits', 'labels'],
+    outputsToSave: [false, true],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [dlogp, dlse] = dy as Tensor[];
+      const [logits, labels, lse] = saved;
+      return {
+        logits: () => tf.engine().runKernel(LOG_SOFTMAX_GATHER_GRAD, { logits, labels, lse, dlogp, dlse }, {}) as Tensor,
+        labels: () => tf.zerosLike(labels),
+      };
+    },
+  });
+  gradientRegistered = true;
+}
+
+/**
+ * Log-probability of `labels` under softmax(`logits`) per row: logits[n, y_n] - logsumexp(logits[n, :])
+ * (full-vocabulary log-softmax then gather; cross-entropy is its negative mean). Rows whose label is
+ * outside [0, V) give 0 and no gradient. Differentiable in `logits`.
+ * On wasm/cpu it runs the fused kernel; on other backends the same formula from stock ops.
+ */
+export function logSoftmaxGather(logits: Tensor2D, labels: Tensor1D): Tensor1D {
+  const tf = getTf();
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    return tf.tidy(() => {
+      const V = logits.shape[1];
+      const lp = tf.logSoftmax(logits);
+      const valid = tf.logicalAnd(tf.greaterEqual(labels, 0), tf.less(labels, V));
+      const safe = tf.where(valid, labels, tf.zerosLike(labels));
+      const picked = tf.sum(tf.mul(lp, tf.oneHot(safe, V)), 1);
+      return tf.where(valid, picked, tf.zerosLike(picked)) as Tensor1D;
+    });
+  }
+  ensureGradient();
+  return tf.tidy(() => {
+    const lab = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
+    const [logp] = tf.engine().runKernel(LOG_SOFTMAX_GATHER, { logits, labels: lab }, {}) as Tensor[];
+    return logp as Tensor1D;
+  });
+}
