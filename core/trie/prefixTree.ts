@@ -28,6 +28,57 @@ export function titleTokens(tok: Tokenizer, title: string, titleEnd: TitleEnd = 
   return ids;
 }
 
+/**
+ * Title indices sorted lexicographically by their id sequences (a shorter sequence before its extensions,
+ * identical sequences by index). MSD radix by pairs of tokens: each run is sorted with a native Float64Array
+ * sort of (token[pos]+1, token[pos+1]+1, index-in-run) packed into one exact double (0 = sequence ended);
+ * runs that still tie recurse on the next pair. Falls back to a comparator sort when ids are too wide.
+ */
+export function lexicographicOrder(ids: Int32Array, off: Int32Array, n: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let maxTok = -1, minTok = 0;
+  for (let i = 0; i < ids.length; i++) { const x = ids[i]; if (x > maxTok) maxTok = x; if (x < minTok) minTok = x; }
+  let idxBits = 1;
+  while (2 ** idxBits < n) idxBits++;
+  let tokBits = 1;
+  while (2 ** tokBits <= maxTok + 1) tokBits++;
+  if (minTok < 0 || 2 * tokBits + idxBits > 53) {
+    const arr = Array.from(order).sort((a, b) => {
+      const ia = off[a], ib = off[b];
+      const la = off[a + 1] - ia, lb = off[b + 1] - ib;
+      const m = la < lb ? la : lb;
+      for (let k = 0; k < m; k++) { const d = ids[ia + k] - ids[ib + k]; if (d !== 0) return d; }
+      return la - lb || a - b;
+    });
+    order.set(arr);
+    return order;
+  }
+  const T = 2 ** tokBits, I = 2 ** idxBits;
+  const keys = new Float64Array(n);
+  const scratch = new Int32Array(n);
+  const at = (t: number, pos: number) => (pos < off[t + 1] - off[t] ? ids[off[t] + pos] + 1 : 0);
+  const stack: number[] = [0, n, 0]; // runs [a, b) to sort from token position pos
+  while (stack.length) {
+    const pos = stack.pop()!, b = stack.pop()!, a = stack.pop()!;
+    const m = b - a;
+    const k = keys.subarray(0, m);
+    for (let i = 0; i < m; i++) { const t = order[a + i]; k[i] = (at(t, pos) * T + at(t, pos + 1)) * I + i; }
+    k.sort();
+    for (let i = 0; i < m; i++) scratch[i] = order[a + (k[i] % I)];
+    order.set(scratch.subarray(0, m), a);
+    for (let i = 0; i < m;) {
+      const head = Math.floor(k[i] / I);
+      let j = i + 1;
+      while (j < m && Math.floor(k[j] / I) === head) j++;
+      // still tied and both sequences go on past pos+1: sort the run on the next pair
+      if (j - i > 1 && head % T !== 0) stack.push(a + i, a + j, pos + 2);
+      i = j;
+    }
+  }
+  return order;
+}
+
 export class PrefixTree {
   readonly size: number;
   /** Tokenizer id of the edge into the node (-1 for the root). */
@@ -95,76 +146,52 @@ export class PrefixTree {
       const r = rewards[i];
       if (!(r >= 0) || !Number.isFinite(r)) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])}: reward must be a finite number ≥ 0 (got ${r})`);
     }
-    // lexicographic order of the id sequences
-    const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((a, b) => {
-      const ia = off[a], ib = off[b];
-      const la = off[a + 1] - ia, lb = off[b + 1] - ib;
-      const m = la < lb ? la : lb;
-      for (let k = 0; k < m; k++) {
-        const d = ids[ia + k] - ids[ib + k];
-        if (d !== 0) return d;
-      }
-      return la - lb || a - b;
-    });
-    // depth-first layout (pre-order; siblings in token order)
-    const cap = off[n] + 1;
-    const dTok = new Int32Array(cap);
-    const dPar = new Int32Array(cap);
-    const dDepth = new Int32Array(cap);
-    const dTitle = new Int32Array(cap).fill(-1);
-    const nChild = new Int32Array(cap);
-    const leafDfs = new Int32Array(n);
-    const merged: [number, number][] = [];
+    const order = lexicographicOrder(ids, off, n);
+    // Breadth-first layout straight from the sorted run: a title creates the nodes of its prefixes longer
+    // than its longest common prefix (lcp) with the previous title. At each depth the new prefixes appear
+    // in sorted order, which is breadth-first order, and a parent's children are consecutive.
     let maxLen = 0;
     for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, off[i + 1] - off[i]);
-    const pathNode = new Int32Array(maxLen + 1); // pathNode[k] = node at depth k on the current path
-    dTok[0] = -1; dPar[0] = -1;
-    let count = 1;
-    let prev = -1;
+    const lcps = new Int32Array(n);
+    const perDepth = new Int32Array(maxLen + 2); // new nodes per depth (difference array first)
     for (let oi = 0; oi < n; oi++) {
       const t = order[oi];
       const o = off[t], L = off[t + 1] - o;
       let lcp = 0;
-      if (prev >= 0) {
-        const po = off[prev], pL = off[prev + 1] - po;
+      if (oi > 0) {
+        const pt = order[oi - 1];
+        const po = off[pt], pL = off[pt + 1] - po;
         const m = L < pL ? L : pL;
         while (lcp < m && ids[o + lcp] === ids[po + lcp]) lcp++;
       }
-      for (let k = lcp; k < L; k++) {
-        const p = pathNode[k];
-        dTok[count] = ids[o + k]; dPar[count] = p; dDepth[count] = k + 1; nChild[p]++;
-        pathNode[k + 1] = count++;
+      lcps[oi] = lcp;
+      perDepth[lcp + 1]++;
+      perDepth[L + 1]--;
+    }
+    const next = new Int32Array(maxLen + 2); // next free id per depth
+    let count = 1;
+    for (let d = 1; d <= maxLen; d++) { perDepth[d] += perDepth[d - 1]; next[d] = count; count += perDepth[d]; }
+    next[maxLen + 1] = count;
+    const token = new Int32Array(count), parent = new Int32Array(count), depth = new Int32Array(count);
+    const childStart = new Int32Array(count), childCount = new Int32Array(count), titleOf = new Int32Array(count).fill(-1);
+    const leafOf = new Int32Array(n);
+    const merged: [number, number][] = [];
+    const flow = new Float64Array(count);
+    const pathNode = new Int32Array(maxLen + 1); // node at each depth on the current title's path
+    token[0] = -1; parent[0] = -1; childStart[0] = 1;
+    for (let oi = 0; oi < n; oi++) {
+      const t = order[oi];
+      const o = off[t], L = off[t + 1] - o;
+      for (let d = lcps[oi] + 1; d <= L; d++) {
+        const id = next[d]++;
+        const p = pathNode[d - 1];
+        if (childCount[p]++ === 0) childStart[p] = id;
+        token[id] = ids[o + d - 1]; parent[id] = p; depth[id] = d;
+        childStart[id] = next[d + 1];
+        pathNode[d] = id;
       }
       const leaf = pathNode[L];
-      if (dTitle[leaf] >= 0) merged.push([t, dTitle[leaf]]); else dTitle[leaf] = t;
-      leafDfs[t] = leaf;
-      prev = t;
-    }
-    // children lists (CSR over depth-first ids), then breadth-first renumbering
-    const cStart = new Int32Array(count + 1);
-    for (let v = 0; v < count; v++) cStart[v + 1] = cStart[v] + nChild[v];
-    const fill = cStart.slice(0, count);
-    const kids = new Int32Array(Math.max(count - 1, 0));
-    for (let v = 1; v < count; v++) kids[fill[dPar[v]]++] = v;
-    const bfs = new Int32Array(count); // bfs position -> dfs id
-    const newId = new Int32Array(count);
-    const token = new Int32Array(count), parent = new Int32Array(count), depth = new Int32Array(count);
-    const childStart = new Int32Array(count), childCount = new Int32Array(count), titleOf = new Int32Array(count);
-    let tail = 1;
-    bfs[0] = 0;
-    for (let i = 0; i < count; i++) {
-      const u = bfs[i];
-      newId[u] = i;
-      token[i] = dTok[u]; depth[i] = dDepth[u]; titleOf[i] = dTitle[u];
-      parent[i] = u === 0 ? -1 : newId[dPar[u]];
-      childStart[i] = tail; childCount[i] = nChild[u];
-      for (let k = cStart[u]; k < cStart[u + 1]; k++) bfs[tail++] = kids[k];
-    }
-    const leafOf = new Int32Array(n);
-    const flow = new Float64Array(count);
-    for (let t = 0; t < n; t++) {
-      const leaf = newId[leafDfs[t]];
+      if (titleOf[leaf] >= 0) merged.push([t, titleOf[leaf]]); else titleOf[leaf] = t;
       leafOf[t] = leaf;
       flow[leaf] += rewards[t];
     }

@@ -117,3 +117,40 @@ test('RQ1: the 100-movie trie reproduces Movies_100_token_distri_qwen2.5.json', 
   assert.deepEqual([r.missing.length, r.extra.length], [0, 0], `missing ${r.missing.slice(0, 3)} extra ${r.extra.slice(0, 3)}`);
   assert.ok(r.maxDiff <= 1e-9, `max |diff| ${r.maxDiff} at ${r.worst}`);
 });
+
+test('random token sequences: flat tree equals a naive nested-map trie (flows, children, BFS layout), both sort paths', async () => {
+  const { Rng } = await import('../../core/util/random');
+  for (const [seed, alphabet, bigIds] of [[1, 3, false], [2, 6, false], [3, 4, true]] as const) {
+    const rng = new Rng(seed);
+    const n = 300;
+    const seqs: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const base = i > 0 && rng.next() < 0.5 ? seqs[rng.int(i)].slice(0, -1).slice(0, 1 + rng.int(4)) : [];
+      const len = base.length + rng.int(5);
+      const s = base.slice(0, len);
+      while (s.length < Math.max(len, 1)) s.push((bigIds ? 2 ** 30 : 0) + 1 + rng.int(alphabet));
+      s.push(0); // terminal = 0
+      seqs.push(s);
+    }
+    const rewards = seqs.map(() => 1 + rng.int(50));
+    const titles = seqs.map((s, i) => `t${i}`);
+    const t = PrefixTree.fromTokenIds(titles, seqs, rewards, 0);
+    // naive: prefix key -> flow
+    const naive = new Map<string, number>();
+    seqs.forEach((s, i) => { for (let d = 0; d <= s.length; d++) { const k = s.slice(0, d).join('-'); naive.set(k, (naive.get(k) ?? 0) + rewards[i]); } });
+    assert.equal(t.size, naive.size, `seed ${seed}: node count`);
+    for (let v = 0; v < t.size; v++) {
+      assert.equal(t.flow[v], naive.get(t.prefix(v).join('-')), `seed ${seed}: flow of node ${v}`);
+      for (let c = t.childStart[v] + 1; c < t.childStart[v] + t.childCount[v]; c++) assert.ok(t.token[c - 1] < t.token[c], 'children sorted');
+      if (v > 0) assert.ok(t.depth[v] >= t.depth[v - 1], 'breadth-first');
+    }
+    seqs.forEach((s, i) => {
+      assert.deepEqual(t.tokens(i), s);
+      assert.equal(t.walk(s), t.leafOf[i]);
+    });
+    const dupes = new Map<string, number>();
+    let expectMerged = 0;
+    seqs.forEach((s) => { const k = s.join('-'); if (dupes.has(k)) expectMerged++; dupes.set(k, 1); });
+    assert.equal(t.merged.length, expectMerged);
+  }
+});
