@@ -1,6 +1,6 @@
 /** Shared uPlot helpers for the loss and sweep charts: theme-coloured axes, a palette, EMA smoothing. */
 import uPlot from 'uplot';
-import { themeColor } from './dom';
+import { fmt, themeColor } from './dom';
 
 /** Series colours from the theme's chart palette (--vscode-charts-*), with fallbacks. */
 export function palette(): string[] {
@@ -23,7 +23,8 @@ export function themedAxes(xLabel: string, yLabel: string): uPlot.Axis[] {
   const grid = themeColor('--vscode-charts-lines', 'rgba(128,128,128,0.3)');
   const font = `11px ${themeColor('--vscode-font-family', 'sans-serif')}`;
   const axis = (label: string): uPlot.Axis => ({ label, stroke: fg, font, labelFont: font, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } });
-  return [axis(xLabel), axis(yLabel)];
+  // y ticks: 3 significant digits, exponent for tiny values (learning rates), so 3e-4 never reads "0"
+  return [axis(xLabel), { ...axis(yLabel), size: 60, values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v, 3))) }];
 }
 
 /**

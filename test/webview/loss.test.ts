@@ -1,0 +1,86 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import type { MetricEvent, RunEvent } from '../../core/experiment/events';
+import { PROTOCOL_VERSION } from '../../webview/contract';
+import { bundleView, fixture, launch, openView, screenshot } from './harness';
+
+// SYNTHETIC metric events (see fixtures/make-synthetic-loss.ts): the names a Flower run emits.
+const events = fixture<RunEvent[]>('loss-two-runs.synthetic.json');
+const metrics = events.filter((e): e is MetricEvent => e.type === 'metric');
+let browser: Browser;
+let bundle: { js: string; css: string };
+
+before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('loss')]); });
+after(async () => { await browser?.close(); });
+
+const runs = [
+  { runId: 'synthetic-0', name: 'flower-cds (synthetic)', kind: 'flower' },
+  { runId: 'synthetic-1', name: 'sft-cds (synthetic)', kind: 'flower' },
+];
+
+test('loss view posts ready, draws one chart per metric kind with both runs overlaid', async () => {
+  const v = await openView(browser, 'loss', bundle);
+  assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'loss', protocol: PROTOCOL_VERSION }]);
+  await v.send({ type: 'init', state: { view: 'loss', runs, metrics } });
+  await v.page.waitForFunction((n) => document.body.dataset.received === String(n), metrics.length);
+  const groups = await v.page.locator('#charts .chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-group')));
+  assert.deepEqual(groups, ['loss', 'lr', 'valid']);
+  const legend = await v.page.locator('.chart[data-group="loss"] .u-legend .u-series th').allTextContents();
+  // series 0 is the x axis; then train/gfn, train/sft, train/total, valid/loss of run 0 and the three of run 1 (no gfn)
+  assert.equal(legend.length, 1 + 4 + 3, `legend: ${legend.join(' | ')}`);
+  assert.ok(legend.some((l) => l.includes('flower-cds (synthetic) · train/gfn')), legend.join(' | '));
+  const points = Number(await v.page.evaluate(() => document.body.dataset.points));
+  assert.equal(points, metrics.length, 'every metric event is one point');
+  await screenshot(v.page, 'loss');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});
+
+test('loss view keeps up with 20 events/s sent one message per event, then a 3,000-event burst, dropping none', async () => {
+  const v = await openView(browser, 'loss', bundle);
+  await v.send({ type: 'init', state: { view: 'loss', runs: [], metrics: [] } });
+  const live: MetricEvent[] = Array.from({ length: 60 }, (_, i) => ({ type: 'metric', runId: 'live', t: i, name: 'train/total', step: i + 1, value: 3 / (i + 1) }));
+  // post from inside the page on a 50 ms timer (20 events/s), record when the last one was posted
+  const lagMs = await v.page.evaluate(async (evs) => {
+    await new Promise<void>((res) => {
+      let i = 0;
+      const id = setInterval(() => {
+        window.postMessage({ type: 'events', events: [evs[i++]] }, '*');
+        if (i === evs.length) { clearInterval(id); res(); }
+      }, 50);
+    });
+    const tLast = performance.now();
+    while (document.body.dataset.points !== String(evs.length)) await new Promise((r) => requestAnimationFrame(r));
+    return performance.now() - tLast;
+  }, live);
+  assert.ok(lagMs < 250, `rendered the last of 60 events ${lagMs.toFixed(0)} ms after it was posted`);
+  const burst: MetricEvent[] = Array.from({ length: 3000 }, (_, i) => ({ type: 'metric', runId: 'live', t: i, name: i % 2 ? 'train/sft' : 'train/gfn', step: 100 + (i >> 1), value: 1 + Math.sin(i) }));
+  await v.page.evaluate((evs) => { for (const e of evs) window.postMessage({ type: 'events', events: [e] }, '*'); }, burst);
+  await v.page.waitForFunction((n) => document.body.dataset.points === String(n), 60 + 3000);
+  assert.equal(await v.page.evaluate(() => document.body.dataset.received), '3060');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});
+
+test('loss view toggles log scale and smoothing, saves them, and queues events sent before init', async () => {
+  const v = await openView(browser, 'loss', bundle);
+  await v.send({ type: 'events', events: metrics.slice(0, 10) }); // before init: must be kept
+  await v.send({ type: 'init', state: { view: 'loss', runs, metrics: metrics.slice(10) } });
+  await v.page.waitForFunction((n) => document.body.dataset.points === String(n), metrics.length);
+  await v.page.locator('#log-scale').click();
+  await v.page.waitForFunction(() => (window as unknown as { __state?: { log?: boolean } }).__state?.log === true);
+  await v.page.locator('#smoothing').fill('0.9');
+  await v.page.waitForFunction(() => document.getElementById('smoothing-value')!.textContent === '0.90');
+  const st = (await v.state()) as { log: boolean; smoothing: number };
+  assert.equal(st.log, true);
+  assert.equal(st.smoothing, 0.9);
+  // a reopened panel starts with the saved toggles
+  const w = await openView(browser, 'loss', bundle, { savedState: st });
+  await w.send({ type: 'init', state: { view: 'loss', runs, metrics } });
+  await w.page.waitForFunction((n) => document.body.dataset.points === String(n), metrics.length);
+  assert.equal(await w.page.locator('#smoothing').inputValue(), '0.9');
+  assert.deepEqual([...(await v.problems()), ...(await w.problems())], []);
+  await v.page.close();
+  await w.page.close();
+});

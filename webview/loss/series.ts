@@ -1,0 +1,82 @@
+/**
+ * Metric series for the loss view, built from `metric` events (core/experiment/events.ts): one series per
+ * (run, name, series qualifier), x = step, sorted by step; grouped into charts by what the name measures.
+ */
+import type { MetricEvent } from '../../core/experiment/events';
+
+export type Group = 'loss' | 'lr' | 'valid' | 'other';
+export const GROUPS: { id: Group; title: string; yLabel: string }[] = [
+  { id: 'loss', title: 'Loss terms', yLabel: 'loss' },
+  { id: 'lr', title: 'Learning rate', yLabel: 'lr' },
+  { id: 'valid', title: 'Validation metrics', yLabel: 'value' },
+  { id: 'other', title: 'Other metrics', yLabel: 'value' },
+];
+
+/** Which chart a metric name belongs to ("train/lr" → lr; "train/sft", "valid/loss" → loss; "valid/ndcg@10" → valid). */
+export function groupOf(name: string): Group {
+  if (/(^|\/)(lr|learning[_-]?rate)$/i.test(name)) return 'lr';
+  if (/loss/i.test(name) || /^train\//i.test(name)) return 'loss';
+  if (/^(valid|val|test|eval)\//i.test(name)) return 'valid';
+  return 'other';
+}
+
+export interface Series {
+  key: string;
+  runId: string;
+  name: string;
+  qualifier?: string;
+  group: Group;
+  xs: number[];
+  ys: number[];
+}
+
+export class SeriesStore {
+  readonly series = new Map<string, Series>();
+  /** Metric events received (each one lands in a series; a repeated (series, step) overwrites the value). */
+  received = 0;
+  private runOrder: string[] = [];
+
+  static keyOf(e: Pick<MetricEvent, 'runId' | 'name' | 'series'>): string {
+    return `${e.runId}\u0000${e.name}\u0000${e.series ?? ''}`;
+  }
+
+  runIndex(runId: string): number {
+    let i = this.runOrder.indexOf(runId);
+    if (i < 0) { this.runOrder.push(runId); i = this.runOrder.length - 1; }
+    return i;
+  }
+
+  clear(): void {
+    this.series.clear();
+    this.received = 0;
+    this.runOrder = [];
+  }
+
+  /** Adds one event; returns the series it went into. */
+  add(e: MetricEvent): Series {
+    const key = SeriesStore.keyOf(e);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { key, runId: e.runId, name: e.name, qualifier: e.series, group: groupOf(e.name), xs: [], ys: [] };
+      this.series.set(key, s);
+      this.runIndex(e.runId);
+    }
+    this.received++;
+    const n = s.xs.length;
+    if (n === 0 || e.step > s.xs[n - 1]) {
+      s.xs.push(e.step);
+      s.ys.push(e.value);
+    } else {
+      // out of order or repeated step: binary search; same step overwrites (a resumed run re-reporting it)
+      let lo = 0, hi = n;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (s.xs[mid] < e.step) lo = mid + 1; else hi = mid; }
+      if (s.xs[lo] === e.step) s.ys[lo] = e.value;
+      else { s.xs.splice(lo, 0, e.step); s.ys.splice(lo, 0, e.value); }
+    }
+    return s;
+  }
+
+  inGroup(g: Group): Series[] {
+    return [...this.series.values()].filter((s) => s.group === g);
+  }
+}
