@@ -6,9 +6,10 @@
  * Both sides start from the same pre-tokenized ids (tokenization is timed separately, Node only: the reference's
  * HF tokenizer is not installed here). Ours = PrefixTree.fromTokenIds + log R_p of every edge into a Float64Array
  * (the same information as the reference's {prefix: {token: log R_p}} dict); exportReference() (building that
- * very dict shape in JS) is reported separately. Medians of several repeats; ratio = python / ours.
+ * very dict shape in JS) is reported separately. Interleaved rounds (python, then ours), medians over all
+ * repeats; ratio = python / ours.
  *
- * Usage: node --import tsx bench/trie/bench.ts [--repeats N] — prints one JSON object (last stdout line).
+ * Usage: node --import tsx bench/trie/bench.ts [--rounds N] — prints one JSON object (last stdout line).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -45,13 +46,14 @@ export interface TrieBenchResult {
   pythonMs: Record<string, number>;
   exportReferenceMs: Record<string, number>;
   nodes: Record<string, number>;
-  repeats: { ours: number; python: number };
+  repeats: { rounds: number; oursPerRound: number; pythonPerRound: number };
   python: string;
 }
 
-export function runTrieBench(opts: { repeats?: number; pythonRepeats?: number } = {}): TrieBenchResult {
-  const repeats = opts.repeats ?? 21;
-  const pyRepeats = opts.pythonRepeats ?? 7;
+export function runTrieBench(opts: { rounds?: number; repeats?: number; pythonRepeats?: number } = {}): TrieBenchResult {
+  const rounds = opts.rounds ?? 5;
+  const repeats = opts.repeats ?? 5;
+  const pyRepeats = opts.pythonRepeats ?? 2;
   let t0 = performance.now();
   const tok = loadTokenizer('qwen2.5');
   const loadMs = performance.now() - t0;
@@ -67,47 +69,55 @@ export function runTrieBench(opts: { repeats?: number; pythonRepeats?: number } 
     titlesN[name] = titles.length;
     data.push({ name, titles, counts: rewards, ids });
   }
-  // the reference algorithm, same ids
-  const spec = JSON.stringify({ repeats: pyRepeats, datasets: data.map((d) => ({ name: d.name, seqs: d.ids, counts: Array.from(d.counts) })) });
-  const py = spawnSync('python3', [join(__dirname, 'reference_trie.py')], { input: spec, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (py.status !== 0) throw new Error(`reference_trie.py failed (exit ${py.status}): ${py.stderr}`);
-  const pyOut = JSON.parse(py.stdout) as Record<string, { times_s: number[]; prefixes: number; edges: number }>;
+  // Interleaved rounds (this machine's load drifts): each round runs the reference script (its own
+  // in-process timings after one untimed warm-up build, interpreter start-up excluded) and then our build, on the same ids.
+  const spec = JSON.stringify({ repeats: pyRepeats, warmup: 1, datasets: data.map((d) => ({ name: d.name, seqs: d.ids, counts: Array.from(d.counts) })) });
   const pyVersion = spawnSync('python3', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const seqsOf = data.map((d) => d.ids.map((s) => [...s, 198]));
+  data.forEach((d, i) => { for (let w = 0; w < 5; w++) buildOurs(d.titles, seqsOf[i], d.counts); }); // JIT warm-up, not timed
+  const pyTimes: Record<string, number[]> = {}, ourTimes: Record<string, number[]> = {};
+  let pyShape: Record<string, { prefixes: number; edges: number }> = {};
+  for (let round = 0; round < rounds; round++) {
+    const py = spawnSync('python3', [join(__dirname, 'reference_trie.py')], { input: spec, encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (py.status !== 0) throw new Error(`reference_trie.py failed (exit ${py.status}): ${py.stderr}`);
+    const pyOut = JSON.parse(py.stdout) as Record<string, { times_s: number[]; prefixes: number; edges: number }>;
+    pyShape = pyOut;
+    data.forEach((d, i) => {
+      (pyTimes[d.name] ??= []).push(...pyOut[d.name].times_s.map((x) => x * 1000));
+      for (let r = 0; r < repeats; r++) {
+        t0 = performance.now();
+        buildOurs(d.titles, seqsOf[i], d.counts);
+        (ourTimes[d.name] ??= []).push(performance.now() - t0);
+      }
+    });
+  }
 
   const oursMs: Record<string, number> = {}, pythonMs: Record<string, number> = {}, exportMs: Record<string, number> = {};
   const ratios: Record<string, number> = {}, nodes: Record<string, number> = {};
   let sumOurs = 0, sumPy = 0;
-  for (const d of data) {
-    const seqs = d.ids.map((s) => [...s, 198]);
-    for (let w = 0; w < 5; w++) buildOurs(d.titles, seqs, d.counts); // JIT warm-up, not timed
-    const times: number[] = [];
-    let built = buildOurs(d.titles, seqs, d.counts);
-    for (let r = 0; r < repeats; r++) {
-      t0 = performance.now();
-      built = buildOurs(d.titles, seqs, d.counts);
-      times.push(performance.now() - t0);
-    }
+  data.forEach((d, i) => {
+    const built = buildOurs(d.titles, seqsOf[i], d.counts);
     const ex: number[] = [];
     let ref: Record<string, Record<string, number>> = {};
-    for (let r = 0; r < Math.max(3, repeats >> 2); r++) {
+    for (let r = 0; r < 3; r++) {
       t0 = performance.now();
       ref = built.trie.exportReference();
       ex.push(performance.now() - t0);
     }
     // same tree on both sides: prefix and edge counts
     const edges = Object.values(ref).reduce((s, row) => s + Object.keys(row).length, 0);
-    const p = pyOut[d.name];
+    const p = pyShape[d.name];
     if (Object.keys(ref).length !== p.prefixes || edges !== p.edges) {
       throw new Error(`${d.name}: trees differ (ours ${Object.keys(ref).length} prefixes / ${edges} edges, reference ${p.prefixes} / ${p.edges})`);
     }
-    oursMs[d.name] = median(times);
-    pythonMs[d.name] = median(p.times_s) * 1000;
+    oursMs[d.name] = median(ourTimes[d.name]);
+    pythonMs[d.name] = median(pyTimes[d.name]);
     exportMs[d.name] = median(ex);
     ratios[d.name] = pythonMs[d.name] / oursMs[d.name];
     nodes[d.name] = built.trie.size;
     sumOurs += oursMs[d.name];
     sumPy += pythonMs[d.name];
-  }
+  });
   const ratio = sumPy / sumOurs;
   ratios.all = ratio;
   const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -121,16 +131,16 @@ export function runTrieBench(opts: { repeats?: number; pythonRepeats?: number } 
     pythonMs,
     exportReferenceMs: exportMs,
     nodes,
-    repeats: { ours: repeats, python: pyRepeats },
+    repeats: { rounds, oursPerRound: repeats, pythonPerRound: pyRepeats },
     python: pyVersion,
   };
 }
 
 if (require.main === module) {
-  const i = process.argv.indexOf('--repeats');
-  const repeats = i > 0 ? Number(process.argv[i + 1]) : undefined;
+  const i = process.argv.indexOf('--rounds');
+  const rounds = i > 0 ? Number(process.argv[i + 1]) : undefined;
   try {
-    console.log(JSON.stringify(runTrieBench({ repeats })));
+    console.log(JSON.stringify(runTrieBench({ rounds })));
   } catch (e) {
     console.log(JSON.stringify({ error: (e as Error).message }));
     process.exitCode = 1;

@@ -8,7 +8,7 @@ Differences from the notebook, all in the reference's favour (so the measured ra
   per title); tokenization is benchmarked separately;
 - math.log instead of np.log on Python scalars (math.log is faster).
 
-Input (stdin): {"repeats": R, "datasets": [{"name": str, "seqs": [[ids...]], "counts": [number]}]}
+Input (stdin): {"repeats": R, "warmup": W (untimed builds first, default 1), "datasets": [{"name": str, "seqs": [[ids...]], "counts": [number]}]}
 seqs are the title token ids WITHOUT the terminal (the notebook appends end_of_sentence_token_id itself).
 Output (stdout): one JSON object {"name": {"times_s": [...], "prefixes": int, "edges": int}, ...}.
 """
@@ -61,6 +61,8 @@ def main():
         items = list(zip(ds['seqs'], ds['counts']))
         times = []
         result = None
+        for _ in range(int(spec.get('warmup', 1))):  # not timed: first build in a fresh interpreter
+            build(items)
         for _ in range(repeats):
             t0 = time.perf_counter()
             result = build(items)
