@@ -1,0 +1,140 @@
+/**
+ * The AFL runner end to end over real HTTP (local scripted server, real openai SDK): well-formed,
+ * malformed, item-not-in-list, 500 and slow replies across 30 LastFM users; bounded retries, failures
+ * counted and visible in transcripts.jsonl and dialogue-turn events, no lost user, the concurrency
+ * limit, and a rerun served entirely from the cache.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCandidates } from '../../core/data/candidates';
+import { runAflExperiment } from '../../core/afl/experiment';
+import type { DialogueTurnEvent } from '../../core/experiment/events';
+import { makeContext } from './context';
+import { agentOf, promptText, recReply, startServer, userReply, type ChatRequest } from './server';
+import { ROOT, shared } from '../paths';
+
+const N = 30;
+const rows = readCandidates(shared('lastfm', 'test_candidates.jsonl')).slice(0, N);
+
+/** Which test user a request is about (its history line is unique among the 30). */
+function userOf(req: ChatRequest): number {
+  const text = promptText(req);
+  const i = rows.findIndex((r) => text.includes(`listened to ${r.seqNames.join(', ')} in the previous`) || text.includes(`the following music artists: ${r.seqNames.join(', ')}.`));
+  if (i < 0) throw new Error('request about an unknown user');
+  return i;
+}
+
+const seen = new Map<string, number>();
+/**
+ * Behaviour by user index mod 5:
+ *  0 well-formed (rec: a non-target candidate, then the target; user: yes iff target);
+ *  1 malformed rec replies on the first 2 attempts of each call, then well-formed;
+ *  2 always malformed (permanent failure -> miss);
+ *  3 recommends an item not in the list first, then the target;
+ *  4 HTTP 500 on the first try of every request, slow (80 ms) replies.
+ */
+function script(req: ChatRequest) {
+  const u = userOf(req);
+  const r = rows[u];
+  const kind = u % 5;
+  const key = JSON.stringify(req.messages);
+  const tries = (seen.get(key) ?? 0) + 1;
+  seen.set(key, tries);
+  const text = promptText(req);
+  const laterRound = /history of communication/.test(text);
+  if (agentOf(req) === 'rec') {
+    if (kind === 2) return { content: 'I would pick something nice.' };
+    if (kind === 4 && tries === 1) return { status: 500 };
+    const first = kind === 3 ? 'Nonexistent Artist 9000' : r.cansNames.find((n) => n !== r.correctAnswer)!;
+    return { content: recReply(laterRound ? ` ${r.correctAnswer.toUpperCase()} ` : first), delayMs: kind === 4 ? 80 : 5 };
+  }
+  if (kind === 4 && tries === 1) return { status: 500 };
+  const item = /recommended by the recommendation system is: (.*)\.\n/.exec(text)?.[1] ?? '';
+  return { content: userReply(item.toLowerCase() === r.correctAnswer.toLowerCase()), delayMs: kind === 4 ? 80 : 5 };
+}
+
+test('AFL over HTTP: failures bounded, counted and visible; no lost user; concurrency held; rerun from cache makes zero calls', async () => {
+  // Malformed-first users: the first 2 *attempts* (separate requests in the cache) fail to parse.
+  const wrapped = (req: ChatRequest) => {
+    const u = userOf(req);
+    if (u % 5 === 1 && agentOf(req) === 'rec') {
+      const key = `m:${JSON.stringify(req.messages)}`;
+      const k = (seen.get(key) ?? 0) + 1;
+      seen.set(key, k);
+      if (k <= 2) return { content: k === 1 ? 'Item: A\nItem: B' : 'no format at all' };
+    }
+    return script(req);
+  };
+  const server = await startServer(wrapped);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'afl-http-cache-'));
+  const config = {
+    kind: 'afl', name: 'afl-http-test', dataset: shared('lastfm'),
+    prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
+    agents: 'llm', users: { limit: N }, maxRounds: 4, parseRetries: 3,
+    llm: { baseURL: server.url, model: 'test-model', concurrency: 4, timeoutMs: 3000, maxRetries: 2, cacheDir },
+  };
+  const prevKey = process.env.FLOWLOOP_LLM_API_KEY;
+  process.env.FLOWLOOP_LLM_API_KEY = 'sk-loop-test-key';
+  try {
+    const ctx = makeContext(config, join(ROOT, 'examples', 'afl-test.flowloop.json'));
+    const m = (await runAflExperiment(ctx)) as any;
+    const rec = m.recommendation;
+    // No lost user, failures exactly the always-malformed users.
+    assert.equal(m.users, N);
+    assert.equal(rec.afl.users, N);
+    const failedUsers = rec.failures.map((f: any) => f.user).sort((a: number, b: number) => a - b);
+    assert.deepEqual(failedUsers, rows.filter((_, i) => i % 5 === 2).map((r) => r.id));
+    assert.ok(rec.failures.every((f: any) => /rec agent, round 1: no parsable reply after 4 attempts/.test(f.failure)));
+    // Parse failures: 6 users × 4 attempts (permanent) + 6 users × 2 (then fine, round 1 only: later rounds are new requests).
+    const perm = 6 * 4;
+    assert.ok(rec.parseFailures >= perm + 6 * 2, `parse failures ${rec.parseFailures}`);
+    assert.equal(rec.itemsNotInCandidates, 6);
+    assert.ok(rec.httpRetries >= 6 * 2, 'users of kind 4: every request failed once with 500');
+    // Hits: every non-failing user ends on the target in round 2 (kind 0/1/3/4 reject round 1's wrong item).
+    assert.equal(rec.afl.hits, N - 6);
+    assert.equal(rec.curve[0].hits, 0);
+    assert.equal(rec.curve[1].hits, N - 6);
+    // Concurrency limit across users, counted at the server.
+    assert.ok(server.maxConcurrent <= 4, `max in flight ${server.maxConcurrent}`);
+    assert.equal(server.maxConcurrent, 4);
+    assert.equal(m.llm.httpCalls, server.calls);
+    // Transcripts: every turn on disk and as dialogue-turn events, failures visible.
+    const lines = readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const turns = ctx.events.filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
+    assert.equal(lines.length, turns.length);
+    assert.ok(turns.every((t) => t.agentKind === 'llm'));
+    const failedTurn = lines.find((l) => l.user === rows[2].id && l.agent === 'rec');
+    assert.equal(failedTurn.failed, true);
+    assert.equal(failedTurn.parseFailures, 4);
+    assert.equal(failedTurn.attempts.length, 4);
+    assert.ok(failedTurn.errors.some((e: string) => /permanent failure, counted as a miss/.test(e)));
+    const notIn = turns.find((t) => t.user === rows[3].id && t.agent === 'rec' && t.round === 1)!;
+    assert.equal(notIn.inCandidates, false);
+    assert.ok(notIn.errors!.some((e) => /not in the candidate list/.test(e)));
+    const retried = lines.find((l) => l.user === rows[4].id && l.agent === 'rec');
+    assert.ok(retried.errors.some((e: string) => /HTTP 500/.test(e)));
+    assert.equal(retried.httpRetries, 1);
+    const focusTurn = turns.find((t) => t.user === rows[0].id && t.agent === 'user')!;
+    assert.deepEqual(focusTurn.focus, rows[0].sasrecEvalFocusTopQuarter);
+    assert.match(focusTurn.prompt, /you can focus on considering these music artists: /);
+    assert.ok(!/-?\d+\.\d{4,}/.test(focusTurn.prompt), 'the focus list has names only, no scores');
+    assert.ok(m.llm.promptTokens > 0 && m.llm.costUsd > 0);
+
+    // Rerun with the same cache: zero HTTP calls, same results.
+    const before = server.calls;
+    const ctx2 = makeContext(config, join(ROOT, 'examples', 'afl-test.flowloop.json'));
+    const m2 = (await runAflExperiment(ctx2)) as any;
+    assert.equal(server.calls, before, 'no HTTP call on the rerun');
+    assert.equal(m2.llm.httpCalls, 0);
+    assert.ok(m2.llm.cacheHits > 0);
+    assert.deepEqual(m2.recommendation.curve, rec.curve);
+    assert.equal(m2.recommendation.parseFailures, rec.parseFailures, 'parse failures replay from the cache too');
+    assert.ok(ctx2.tableLines.some((l) => /0 HTTP/.test(l)));
+  } finally {
+    if (prevKey === undefined) delete process.env.FLOWLOOP_LLM_API_KEY; else process.env.FLOWLOOP_LLM_API_KEY = prevKey;
+    await server.close();
+  }
+});

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocatedError } from '../../core/experiment/context';
+import { loadPackFile, placeholdersOf, renderMessages, renderTemplate } from '../../core/afl/pack';
+import { loadReleasedPack, RELEASED_MAP } from '../../core/afl/released';
+import { deriveDomainPackJson } from '../../core/afl/domain';
+import { ROOT, shared } from '../paths';
+
+const packsDir = join(ROOT, 'core', 'afl', 'packs');
+const lastfmJson = () => JSON.parse(readFileSync(join(packsDir, 'lastfm.json'), 'utf8'));
+
+function writePack(obj: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'afl-pack-'));
+  const f = join(dir, 'pack.json');
+  writeFileSync(f, JSON.stringify(obj, null, 2));
+  return f;
+}
+
+function expectLocated(fn: () => unknown, file: string, key: string, line: number | null, msg: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof LocatedError, `expected LocatedError, got ${e}`);
+    assert.equal(e.path, `templates.${key}`, `JSON path of: ${e.message}`);
+    assert.ok(e.message.includes(`'${key}'`), `message names the template key: ${e.message}`);
+    assert.ok(e.where.startsWith(file), `where names the pack file: ${e.where}`);
+    if (line !== null) assert.equal(e.where, `${file}:${line}`);
+    assert.match(e.message, msg);
+    return;
+  }
+  assert.fail('no error thrown');
+}
+
+test('the built-in LastFM, Steam and MovieLens packs load and validate', () => {
+  for (const name of ['lastfm', 'steam', 'movielens']) {
+    const p = loadPackFile(join(packsDir, `${name}.json`));
+    assert.equal(p.name, name);
+    assert.ok(p.templates['rec.user']!.includes('{candidates}'));
+  }
+});
+
+test('Steam and MovieLens packs are the LastFM pack with the METHODS B5 word swaps (files in sync)', () => {
+  for (const d of ['steam', 'movielens'] as const) {
+    const onDisk = JSON.parse(readFileSync(join(packsDir, `${d}.json`), 'utf8'));
+    assert.deepEqual(onDisk, deriveDomainPackJson(lastfmJson(), d));
+    const text = JSON.stringify(onDisk.templates);
+    assert.ok(!/music|listen/i.test(text), `${d} pack still mentions music/listen`);
+  }
+  const steam = loadPackFile(join(packsDir, 'steam.json'));
+  assert.match(steam.templates['user.system']!, /As a game player, you've played the following games: \{history\}\./);
+  const ml = loadPackFile(join(packsDir, 'movielens.json'));
+  assert.match(ml.templates['rec.user']!, /This user has watched \{history\} in the previous\./);
+});
+
+test('a pack with a missing placeholder is a located error naming the file, the template key and its line', () => {
+  const j = lastfmJson();
+  j.templates['rec.user'] = j.templates['rec.user'].filter((l: string) => !l.includes('{candidates}'));
+  const f = writePack(j);
+  // line of "rec.user" in the pretty-printed file
+  const line = readFileSync(f, 'utf8').split('\n').findIndex((l) => l.includes('"rec.user"')) + 1;
+  expectLocated(() => loadPackFile(f), f, 'rec.user', line, /missing placeholder \{candidates\}/);
+});
+
+test('an unknown placeholder is located at its own line inside a line-array template', () => {
+  const j = lastfmJson();
+  j.templates['user.user'][3] = 'The reward model likes: {focsu}.';
+  const f = writePack(j);
+  const line = readFileSync(f, 'utf8').split('\n').findIndex((l) => l.includes('{focsu}')) + 1;
+  expectLocated(() => loadPackFile(f), f, 'user.user', line, /unknown placeholder \{focsu\}/);
+});
+
+test('a stray brace and an unknown template key are located errors', () => {
+  const j = lastfmJson();
+  j.templates['rec.memoryEntry'][0] = 'In round {round}, you recommended {item} {';
+  const f = writePack(j);
+  expectLocated(() => loadPackFile(f), f, 'rec.memoryEntry', null, /stray '\{'/);
+  const k = lastfmJson();
+  k.templates['rec.usr'] = 'x';
+  const f2 = writePack(k);
+  expectLocated(() => loadPackFile(f2), f2, 'rec.usr', null, /unknown template key/);
+});
+
+test('rendering substitutes named values and drops lines whose value is absent ({?name} markers too)', () => {
+  const tpl = 'A {x}\n{?y}Header for y:\n{y}\nB {{literal}}';
+  assert.equal(renderTemplate(tpl, { x: '1', y: 'Y' }), 'A 1\nHeader for y:\nY\nB {literal}');
+  assert.equal(renderTemplate(tpl, { x: '1', y: null }), 'A 1\nB {literal}');
+  assert.throws(() => renderTemplate(tpl, { x: '1' }), /no value given for placeholder \{y\}/);
+  assert.deepEqual([...placeholdersOf(tpl)].sort(), ['x', 'y']);
+});
+
+test('the default LastFM pack: round 1 shows the prior, no memory header; the ablation drops the prior line', () => {
+  const p = loadPackFile(join(packsDir, 'lastfm.json'));
+  const v = { history: 'A, B', numCandidates: '2', candidates: 'C, D', prior: 'C', memory: null, round: '1' };
+  const msgs = renderMessages(p, 'rec.system', 'rec.user', v);
+  assert.equal(msgs.length, 2);
+  assert.match(msgs[1].content, /suggested a music artist for your reference: C\./);
+  assert.ok(!msgs[1].content.includes('history of communication'));
+  const noPrior = renderMessages(p, 'rec.system', 'rec.user', { ...v, prior: null });
+  assert.ok(!noPrior[1].content.includes('suggested'));
+  assert.match(noPrior[1].content, /The candidate list of 2 music artists is: C, D\./);
+});
+
+test('the released pack renders byte-exactly like Python str.format on the released templates', () => {
+  const file = shared('lastfm', 'prompts_released.json');
+  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  const pack = loadReleasedPack(file);
+  for (const [relKey, { key, slots }] of Object.entries(RELEASED_MAP)) {
+    const [section, name] = relKey.split('.');
+    const original: string = raw[section][name];
+    const args = slots.map((s, i) => `<${s}#${i} with {braces}, commas>`);
+    let k = 0;
+    const pyFormat = original.replace(/\{\}/g, () => args[k++]);
+    const values = Object.fromEntries(slots.map((s, i) => [s, args[i]]));
+    assert.equal(renderTemplate(pack.templates[key]!, values), pyFormat, `${relKey} -> ${key}`);
+  }
+});

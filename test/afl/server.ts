@@ -1,0 +1,126 @@
+/**
+ * A local OpenAI-compatible chat-completions server for the AFL tests and benchmark: real HTTP on
+ * 127.0.0.1 (random port), replying from a script. It counts requests and the largest number of
+ * simultaneous requests, so tests can check retries, the concurrency limit and the cache.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ChatRequest {
+  model: string;
+  messages: { role: string; content: string }[];
+  temperature?: number;
+  [k: string]: unknown;
+}
+
+export interface ScriptedReply {
+  /** Assistant message content (default ''). */
+  content?: string;
+  /** HTTP status (default 200). Non-200 replies send an OpenAI-style error body. */
+  status?: number;
+  headers?: Record<string, string>;
+  /** Wait before replying (ms). */
+  delayMs?: number;
+  /** Send this raw body instead of a chat completion (e.g. invalid JSON). */
+  raw?: string;
+  /** Never reply (the client must time out). */
+  hang?: boolean;
+}
+
+/** `n` = 0-based index of this request among all requests the server received. */
+export type Script = (req: ChatRequest, n: number) => ScriptedReply | Promise<ScriptedReply>;
+
+export interface TestServer {
+  /** Base URL for the SDK (`http://127.0.0.1:<port>/v1`). */
+  url: string;
+  /** Requests received so far. */
+  readonly calls: number;
+  /** Largest number of requests in flight at once. */
+  readonly maxConcurrent: number;
+  readonly requests: ChatRequest[];
+  /** Authorization headers seen (tests check the key is sent, and nothing else leaks). */
+  readonly authHeaders: string[];
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startServer(script: Script): Promise<TestServer> {
+  let calls = 0;
+  let inFlight = 0;
+  let maxConcurrent = 0;
+  const requests: ChatRequest[] = [];
+  const authHeaders: string[] = [];
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
+      return;
+    }
+    const n = calls++;
+    inFlight++;
+    maxConcurrent = Math.max(maxConcurrent, inFlight);
+    let finished = false;
+    const done = () => { if (!finished) { finished = true; inFlight--; } };
+    res.on('close', done);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
+      requests.push(body);
+      authHeaders.push(String(req.headers.authorization ?? ''));
+      const r = await script(body, n);
+      if (r.delayMs) await sleep(r.delayMs);
+      if (r.hang) return; // the client times out; close() destroys the socket
+      if (res.destroyed) return;
+      const status = r.status ?? 200;
+      const headers = { 'content-type': 'application/json', ...(r.headers ?? {}) };
+      if (r.raw !== undefined) { res.writeHead(status, headers).end(r.raw); done(); return; }
+      if (status !== 200) {
+        res.writeHead(status, headers).end(JSON.stringify({ error: { message: `scripted ${status}`, type: 'test', code: null } }));
+        done();
+        return;
+      }
+      const content = r.content ?? '';
+      const promptTokens = body.messages.reduce((a, m) => a + Math.ceil(m.content.length / 4), 0);
+      const completionTokens = Math.ceil(content.length / 4);
+      res.writeHead(200, headers).end(JSON.stringify({
+        id: `chatcmpl-test-${n}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      }));
+      done();
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `test server: ${(e as Error).message}` } }));
+      done();
+    }
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    get calls() { return calls; },
+    get maxConcurrent() { return maxConcurrent; },
+    requests,
+    authHeaders,
+    resetCounters() { calls = 0; maxConcurrent = 0; requests.length = 0; authHeaders.length = 0; },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** The `Reason/Item` reply format. */
+export const recReply = (item: string, reason = 'it fits the listening history.') => `Reason: ${reason}\nItem: ${item}`;
+/** The `Reason/Decision` reply format. */
+export const userReply = (yes: boolean, reason = 'it matches my taste.') => `Reason: ${reason}\nDecision: ${yes ? 'yes' : 'no'}`;
+
+/** Which agent a request is for (by the output format the prompt asks for). */
+export function agentOf(req: ChatRequest): 'rec' | 'user' {
+  const all = req.messages.map((m) => m.content).join('\n');
+  return /Item: <item example>/.test(all) ? 'rec' : 'user';
+}
+
+/** Text of all messages of a request. */
+export function promptText(req: ChatRequest): string {
+  return req.messages.map((m) => m.content).join('\n');
+}
