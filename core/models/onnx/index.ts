@@ -1,0 +1,18 @@
+/**
+ * ONNX export of Flowloop's models (issue 4 item 3): `sasrecToOnnx(weights)` builds a model.onnx with the
+ * interface of the reference exports (seq int64 [B,L], len int64 [B] -> logits [B, numItems]), loadable
+ * by OnnxScorer (core/models/onnx-scorer.ts) and onnxruntime-node. `OnnxGraph` is the writer underneath.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export { OnnxGraph, DT } from './graph';
+export { sasrecToOnnx, type WeightMap, type WeightArray } from './sasrec';
+
+/** Write ONNX bytes atomically (temp file + rename). */
+export function writeOnnx(file: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+}
