@@ -1,0 +1,98 @@
+/**
+ * Bench (issue 4, item 4c): constrained beam search (METHODS A7: 10 beams, 10 returned, length penalty 1,
+ * max 64 tokens) on the first N test rows of Movies_and_TV with the qwen2.5 trie: ms per row and the share
+ * of decode time spent computing allowed-token masks (target < 5%).
+ *
+ * Policy: Flowloop's TransformerPolicy (core/models/policy.ts) at the flower kind's default size, with
+ * UNTRAINED (seeded) weights — decode cost does not depend on training, but which beams survive does, so
+ * the mask share is indicative. A second measurement uses a zero-cost table policy (random log-probs
+ * looked up per state) as the worst case for the mask share.
+ *
+ * Usage: node --import tsx bench/trie/decode.ts [--rows N] [--device auto|cpu|wasm] — prints one JSON object.
+ */
+import { join, resolve } from 'node:path';
+import { beamSearchScored, newDecodeStats, type DecodeStats, type StepPolicy } from '../../core/decode';
+import { readEvalCsv } from '../../core/data/amazon';
+import { TransformerPolicy } from '../../core/models/policy';
+import { initPolicyTf } from '../../core/models/policyTf';
+import { loadTokenizer } from '../../core/tokenize';
+import { PolicyVocab } from '../../core/tokenize/policyVocab';
+import { buildTrieFromRewardFile, type PrefixTree } from '../../core/trie';
+import { Rng } from '../../core/util/random';
+
+const DATA = resolve(__dirname, '..', '..', '..', 'shared', 'data', 'amazon', 'Movies_and_TV');
+const OPTS = { beams: 10, returned: 10, lengthPenalty: 1, temperature: 1, maxTokens: 64 };
+
+/** Time constrained beam search for `histories` with a policy; rows are decoded in chunks of 40 (400 states). */
+export async function measureDecode(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][]): Promise<{ msPerRow: number; maskShare: number; policyShare: number; stats: DecodeStats; titlesPerRow: number }> {
+  const stats = newDecodeStats();
+  const t0 = performance.now();
+  let titles = 0;
+  for (let i = 0; i < histories.length; i += 40) {
+    const out = await beamSearchScored(policy, trie, vocab, histories.slice(i, i + 40), { ...OPTS, stats });
+    for (const r of out) titles += r.length;
+  }
+  const total = performance.now() - t0;
+  return { msPerRow: total / histories.length, maskShare: stats.maskMs / total, policyShare: stats.policyMs / total, stats, titlesPerRow: titles / histories.length };
+}
+
+/** A zero-cost policy: seeded random log-probs per state (a hash of the prefix), for the mask-share worst case. */
+function tablePolicy(vocabSize: number): StepPolicy {
+  const cache = new Map<string, Float32Array>();
+  return {
+    async nextLogProbs(h, prefixes) {
+      return prefixes.map((p, i) => {
+        const key = h[i][h[i].length - 1] + ':' + p.join(',');
+        let lp = cache.get(key);
+        if (!lp) {
+          const r = new Rng(key.split('').reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7));
+          lp = new Float32Array(vocabSize);
+          let z = 0;
+          for (let k = 0; k < vocabSize; k++) { lp[k] = -3 * Math.log(r.next() + 1e-9); z += Math.exp(lp[k]); }
+          const lz = Math.log(z);
+          for (let k = 0; k < vocabSize; k++) lp[k] -= lz;
+          cache.set(key, lp);
+        }
+        return lp;
+      });
+    },
+  };
+}
+
+export async function runDecodeBench(opts: { rows?: number; device?: 'auto' | 'cpu' | 'wasm' } = {}): Promise<Record<string, unknown>> {
+  const rows = opts.rows ?? 200;
+  const tok = loadTokenizer('qwen2.5');
+  const trie = buildTrieFromRewardFile(join(DATA, 'title_counts.json'), tok);
+  const vocab = PolicyVocab.fromTrie(trie, tok);
+  const test = readEvalCsv(join(DATA, 'test.csv')).slice(0, rows);
+  const histories = test.map((r) => r.historyIds.slice(-10));
+  let maxId = 0;
+  for (const r of test) for (const id of r.historyIds) maxId = Math.max(maxId, id);
+  let maxDepth = 0;
+  for (let v = 0; v < trie.size; v++) maxDepth = Math.max(maxDepth, trie.depth[v]);
+  const backend = await initPolicyTf(opts.device ?? 'auto');
+  const policy = new TransformerPolicy({ vocabSize: vocab.size, numItems: 200000, dModel: 64, layers: 2, heads: 2, ffn: 256, maxHistory: 10, maxTokens: maxDepth, dropout: 0.1, padId: vocab.pad, bosId: vocab.bos }, 1);
+  await measureDecode(policy, trie, vocab, histories.slice(0, 4)); // warm-up
+  const model = await measureDecode(policy, trie, vocab, histories);
+  const table = tablePolicy(vocab.size);
+  await measureDecode(table, trie, vocab, histories.slice(0, 20)); // warm-up
+  const free = await measureDecode(table, trie, vocab, histories);
+  const pct = (x: number) => Math.round(x * 1000) / 10;
+  return {
+    ratio: model.maskShare,
+    summary: `${model.msPerRow.toFixed(1)} ms/row, masks ${pct(model.maskShare)}% of decode time (policy ${pct(model.policyShare)}%), ${rows} Movies test rows, untrained d=64 policy on ${backend.name}; zero-cost policy: masks ${pct(free.maskShare)}% (${free.msPerRow.toFixed(2)} ms/row)`,
+    rows,
+    backend: backend.name,
+    model: { msPerRow: model.msPerRow, maskShare: model.maskShare, policyShare: model.policyShare, titlesPerRow: model.titlesPerRow, stats: model.stats },
+    zeroCostPolicy: { msPerRow: free.msPerRow, maskShare: free.maskShare, titlesPerRow: free.titlesPerRow, stats: free.stats },
+    settings: OPTS,
+    note: 'untrained policy weights (seeded); mask = allowed-token sets from trie children ranges (core/decode/mask.ts)',
+  };
+}
+
+if (require.main === module) {
+  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+  runDecodeBench({ rows: arg('--rows') ? Number(arg('--rows')) : undefined, device: arg('--device') as 'auto' | 'cpu' | 'wasm' | undefined })
+    .then((r) => console.log(JSON.stringify(r)))
+    .catch((e) => { console.log(JSON.stringify({ error: (e as Error).message })); process.exitCode = 1; });
+}
