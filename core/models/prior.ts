@@ -71,3 +71,20 @@ export function priorCsv(rows: PriorRow[]): string {
 export function writePriorCsv(file: string, rows: PriorRow[]): void {
   writeFileSync(file, priorCsv(rows));
 }
+
+/**
+ * Convenience for AFL: load a base model (folder with manifest.json + weights.bin and/or model.onnx)
+ * and compute its live priors on candidate rows. The scorer is released afterwards.
+ */
+export async function livePriors(
+  modelDir: string, rows: PriorInput[], opts: { engine?: 'tfjs' | 'onnx'; device?: 'auto' | 'gpu' | 'cpu' | 'wasm'; catalogue?: Catalogue } = {},
+): Promise<{ rows: PriorRow[]; hits: number; total: number; hr1: number; description: string }> {
+  const { loadScorer } = await import('./load');
+  const scorer = await loadScorer(modelDir, { engine: opts.engine, device: opts.device });
+  try {
+    const pri = (await computePriors(scorer, rows, opts.catalogue)).map(({ id, generate, real }) => ({ id, generate, real }));
+    return { rows: pri, ...priorHits(pri), description: scorer.description };
+  } finally {
+    scorer.dispose();
+  }
+}
