@@ -190,3 +190,11 @@ export async function loadAmazon(dir: string): Promise<AmazonDataset> {
     groupsIds: readGroups(join(dir, 'groups8_ids.json'), 'ids'),
   };
 }
+
+/**
+ * METHODS A10: CDs holds one junk title (an HTML fragment beginning `<span`, the 2nd most popular).
+ * Readers keep it (the reference does); a caller that wants it gone filters with this predicate.
+ */
+export function isJunkTitle(title: string): boolean {
+  return title.trimStart().startsWith('<span');
+}

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shared } from '../paths';
-import { AmazonDataset, loadAmazon, readEvalCsv, readGroups, readItemsTsv, readTitleCounts, readTrainJsonl } from '../../core/data/amazon';
+import { AmazonDataset, isJunkTitle, loadAmazon, readEvalCsv, readGroups, readItemsTsv, readTitleCounts, readTrainJsonl } from '../../core/data/amazon';
 import { LocatedError } from '../../core/data/lines';
 
 const COUNTS: Record<string, [train: number, valid: number, test: number, items: number]> = {
@@ -67,6 +67,7 @@ test('CDs: duplicate titles share a catalogue entry list; the junk "<span" title
   const junk = '<span class="a-size-medium a-color-secondary a-text-normal';
   const top = [...d.titleCounts].sort((a, b) => b[1] - a[1]);
   assert.equal(top[1][0], junk);
+  assert.deepEqual([...d.titleCounts.keys()].filter(isJunkTitle), [junk]); // exactly one junk title, filterable
   assert.equal(d.test[0].itemTitle, junk); // CSV "" escape inside a quoted cell
 });
 
@@ -87,12 +88,14 @@ test('tricky real titles parse: commas, apostrophes in double-quoted literals, e
   assert.ok(vg.test.some((x) => x.historyTitles.includes(persona)), 'a VG test history holds the Persona title (\\\' escape inside a "…" CSV cell)');
 });
 
-test('loading CDs_and_Vinyl (all files) is fast', async () => {
+test('loading CDs_and_Vinyl (all files) takes < 2 s of CPU', async () => {
+  // CPU time, not wall time: the test box is shared (load averages of 10+ on 2 cores are common)
   const t = performance.now();
+  const cpu = process.cpuUsage();
   await loadAmazon(shared('amazon', 'CDs_and_Vinyl'));
-  const ms = performance.now() - t;
-  // target < 2 s (measured ~0.9–1.6 s on the shared 2-core box); the limit allows for a busy machine
-  assert.ok(ms < 4000, `loadAmazon(CDs) took ${ms.toFixed(0)} ms`);
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  assert.ok(cpuMs < 2000, `loadAmazon(CDs) used ${cpuMs.toFixed(0)} ms CPU (${(performance.now() - t).toFixed(0)} ms wall)`);
 });
 
 function tmp(name: string, text: string): string {
