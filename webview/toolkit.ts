@@ -6,13 +6,11 @@
  */
 import {
   provideVSCodeDesignSystem,
-  vsCodeBadge,
   vsCodeButton,
   vsCodeCheckbox,
   vsCodeDivider,
   vsCodeDropdown,
   vsCodeOption,
-  vsCodeTag,
   vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
 
@@ -23,13 +21,11 @@ export function registerToolkit(): void {
   if (registered) return;
   registered = true;
   provideVSCodeDesignSystem().register(
-    vsCodeBadge(),
     vsCodeButton(),
     vsCodeCheckbox(),
     vsCodeDivider(),
     vsCodeDropdown(),
     vsCodeOption(),
-    vsCodeTag(),
     vsCodeTextField(),
   );
 }
@@ -103,21 +99,23 @@ export function textValue(el: HTMLElement): string {
   return (el as HTMLElement & { value: string }).value ?? '';
 }
 
-/** A small count/label badge. */
+/**
+ * A small label badge: a plain `<span class="badge …">` (style it with `.badge` in the view's CSS).
+ * Not `vscode-badge`: its FAST template writes an inline `style` attribute, which the nonce CSP blocks
+ * (a CSP violation report on every badge).
+ */
 export function badge(text: string, className?: string): HTMLElement {
-  registerToolkit();
-  const b = document.createElement('vscode-badge');
+  const b = document.createElement('span');
   b.textContent = text;
-  if (className) b.className = className;
+  b.className = className ? `badge ${className}` : 'badge';
   return b;
 }
 
-/** A tag (uppercase pill), e.g. "rule-based, not an LLM". */
+/** A tag (outlined uppercase pill), e.g. "rule-based, not an LLM": a plain `<span class="tag …">` (style `.tag` in the view's CSS; vscode-tag shares vscode-badge's template and its CSP problem). */
 export function tag(text: string, className?: string): HTMLElement {
-  registerToolkit();
-  const t = document.createElement('vscode-tag');
+  const t = document.createElement('span');
   t.textContent = text;
-  if (className) t.className = className;
+  t.className = className ? `tag ${className}` : 'tag';
   return t;
 }
 
