@@ -1,0 +1,71 @@
+/**
+ * Flower checkpoints (issue 3 item 4: each epoch; resume): `checkpoints/epoch-<n>/weights.bin` (all
+ * float32 tensors, little-endian, concatenated: policy weights then AdamW moments) and `manifest.json`
+ * (policy config, vocabulary, tensor table with offsets, optimizer step, training state).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocatedError } from '../experiment/context';
+import type { PolicyConfig } from '../models/policy';
+import type { TrainState } from './train';
+
+export interface CheckpointManifest {
+  format: 'flowloop-flower-checkpoint/1';
+  epoch: number;
+  policy: PolicyConfig;
+  vocab: { tokenizerIds: number[]; terminal: number };
+  tokenizer: string;
+  titleEnd: string;
+  optimizerStep: number;
+  state: TrainState;
+  tensors: { name: string; shape: number[]; offset: number; length: number }[];
+  /** Fingerprint of the training setup that must match on resume (dataset, objective...). */
+  setup: Record<string, unknown>;
+}
+
+/** Serialise named tensors: the binary and the tensor table (offsets in float32 elements). */
+export function packTensors(tensors: Map<string, Float32Array>, shapes: Map<string, number[]>): { bin: Uint8Array; table: CheckpointManifest['tensors'] } {
+  let total = 0;
+  for (const a of tensors.values()) total += a.length;
+  const all = new Float32Array(total);
+  const table: CheckpointManifest['tensors'] = [];
+  let off = 0;
+  for (const [name, a] of tensors) {
+    all.set(a, off);
+    table.push({ name, shape: shapes.get(name) ?? [a.length], offset: off, length: a.length });
+    off += a.length;
+  }
+  return { bin: new Uint8Array(all.buffer), table };
+}
+
+/** Read a checkpoint folder (manifest.json + weights.bin). */
+export function readCheckpoint(dir: string): { manifest: CheckpointManifest; tensors: Map<string, Float32Array> } {
+  const mf = join(dir, 'manifest.json');
+  if (!existsSync(mf)) throw new LocatedError('no manifest.json in checkpoint folder', dir);
+  let manifest: CheckpointManifest;
+  try { manifest = JSON.parse(readFileSync(mf, 'utf8')); } catch (e) { throw new LocatedError(`bad checkpoint manifest: ${(e as Error).message}`, mf); }
+  if (manifest.format !== 'flowloop-flower-checkpoint/1') throw new LocatedError(`unknown checkpoint format ${JSON.stringify(manifest.format)}`, mf);
+  const buf = readFileSync(join(dir, 'weights.bin'));
+  const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const tensors = new Map<string, Float32Array>();
+  for (const t of manifest.tensors) {
+    if (t.offset + t.length > all.length) throw new LocatedError(`tensor ${t.name} runs past the end of weights.bin`, join(dir, 'weights.bin'));
+    tensors.set(t.name, all.subarray(t.offset, t.offset + t.length));
+  }
+  return { manifest, tensors };
+}
+
+/**
+ * Resolve a `resume` path: a checkpoint folder (has manifest.json), a run folder (its latest
+ * checkpoints/epoch-N) or a run's checkpoints/ folder.
+ */
+export function resolveCheckpoint(path: string): string {
+  if (existsSync(join(path, 'manifest.json'))) return path;
+  for (const dir of [join(path, 'checkpoints'), path]) {
+    if (!existsSync(dir)) continue;
+    const epochs = readdirSync(dir).map((d) => /^epoch-(\d+)$/.exec(d)).filter((m): m is RegExpExecArray => !!m && existsSync(join(dir, m[0], 'manifest.json')))
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
+    if (epochs.length) return join(dir, epochs[0][0]);
+  }
+  throw new LocatedError('no checkpoint found (expected a checkpoint folder with manifest.json, or a run folder with checkpoints/epoch-N)', path);
+}

@@ -1,0 +1,166 @@
+/**
+ * The `flower` experiment kind (issue 3 item 7): build the setup from the config, train the policy with
+ * the chosen objective (sft = BIGRec, flower = SubTB + θ·SFT, ifairlrs = weighted SFT), checkpoint each
+ * epoch, then evaluate: constrained beam search → recommendations.jsonl + metrics.json (recommend mode),
+ * or the RQ1 distribution fit → KL/JS/coverage + SVG plot (distribution mode).
+ */
+import { join } from 'node:path';
+import type { KindRunner, RunContext } from '../experiment/context';
+import { LocatedError, throwIfCancelled } from '../experiment/context';
+import { TransformerPolicy, type PolicyConfig } from '../models/policy';
+import { initPolicyTf } from '../models/policyTf';
+import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from './checkpoint';
+import { AdamW } from './optim';
+import { puFromScoreFile, puFromScorer, type PuSource } from './personalization';
+import { setupDistribution, setupRecommend, type FlowerSetup } from './setup';
+import { policySnapshot } from './snapshot';
+import { initialState, train, type TrainOptions, type TrainState } from './train';
+import { evaluateRecommend } from './evaluate';
+import { evaluateDistribution, exactFit } from './distribution';
+
+function trainOptions(c: Record<string, any>, seed: number, objective: string): TrainOptions {
+  return {
+    objective: objective as TrainOptions['objective'], theta: c.theta, personalization: c.personalization?.mode ?? 'none',
+    epochs: c.epochs, batchSize: c.batchSize, patience: c.patience, seed, sampleTemperature: c.sampleTemperature,
+    stepsPerEpoch: c.stepsPerEpoch, lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay,
+    warmupSteps: c.warmupSteps, clipNorm: c.clipNorm,
+  };
+}
+
+async function loadPu(ctx: RunContext, s: FlowerSetup): Promise<PuSource | undefined> {
+  const p = ctx.config.personalization;
+  if (!p || p.mode === 'none') return undefined;
+  if (p.scores) return puFromScoreFile(ctx.resolvePath(p.scores));
+  if (p.scorer) {
+    const { loadScorer } = await import('../models/load');
+    const scorer = await loadScorer(ctx.resolvePath(p.scorer), { engine: p.engine, device: ctx.config.device });
+    if (scorer.numItems < s.numItems) ctx.log(`scorer ${scorer.name} knows ${scorer.numItems} items, the dataset has ids up to ${s.numItems - 1}: missing items get p_ui = 0`, 'warn');
+    return puFromScorer(scorer);
+  }
+  throw new LocatedError(`personalization "${p.mode}" needs "scorer" (a sequential model folder) or "scores" (a precomputed score file)`, ctx.configPath, '/personalization');
+}
+
+/** Policy architecture from the config and the setup (vocabulary, items, longest title). */
+function policyConfig(c: Record<string, any>, s: FlowerSetup): PolicyConfig {
+  let maxDepth = 0;
+  for (let v = 0; v < s.trie.size; v++) maxDepth = Math.max(maxDepth, s.trie.depth[v]);
+  const p = c.policy;
+  if (p.dModel % p.heads !== 0) throw new LocatedError(`policy.dModel (${p.dModel}) must be a multiple of policy.heads (${p.heads})`, 'config', '/policy/heads');
+  return {
+    vocabSize: s.vocab.size, numItems: s.numItems, dModel: p.dModel, layers: p.layers, heads: p.heads, ffn: p.ffn,
+    maxHistory: s.mode === 'distribution' ? 0 : p.maxHistory, maxTokens: maxDepth, dropout: p.dropout, padId: s.vocab.pad, bosId: s.vocab.bos,
+  };
+}
+
+/** Train one policy with `objective` (fresh, or resumed from `c.resume`); `tag` separates several fits in one run. */
+async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined): Promise<{ policy: TransformerPolicy; state: TrainState }> {
+  const c = ctx.config;
+  const tf = (await initPolicyTf(c.device ?? 'auto')).tf;
+  const pcfg = policyConfig(c, s);
+  const opts = trainOptions(c, ctx.seed, objective);
+  const setupKey = { mode: s.mode, dataset: s.datasetName, objective, tokenizer: c.tokenizer, titleEnd: c.titleEnd, trieNodes: s.trie.size };
+  let init: Map<string, Float32Array> | undefined;
+  let state: TrainState = initialState();
+  let resumeDir: string | undefined;
+  let optStep = 0;
+  if (c.resume) {
+    if (tag) throw new LocatedError('"resume" cannot be combined with "compare"', ctx.configPath, '/resume');
+    resumeDir = resolveCheckpoint(ctx.resolvePath(c.resume));
+    const { manifest, tensors } = readCheckpoint(resumeDir);
+    if (JSON.stringify(manifest.policy) !== JSON.stringify(pcfg)) throw new LocatedError(`checkpoint policy ${JSON.stringify(manifest.policy)} does not match this config's ${JSON.stringify(pcfg)}`, resumeDir, '/resume');
+    if (manifest.setup.trieNodes !== s.trie.size || manifest.setup.dataset !== s.datasetName) throw new LocatedError('checkpoint was trained on another dataset / tree', resumeDir, '/resume');
+    init = tensors;
+    state = manifest.state;
+    optStep = manifest.optimizerStep;
+    ctx.log(`resumed from ${resumeDir} (epoch ${state.epoch}, step ${state.step}, objective ${manifest.setup.objective})`);
+  }
+  const policy = new TransformerPolicy(pcfg, ctx.seed, init);
+  ctx.log(`${tag ? tag + ': ' : ''}policy ${policy.paramCount().toLocaleString('en-US')} parameters (d=${pcfg.dModel}, layers=${pcfg.layers}, heads=${pcfg.heads}, history=${pcfg.maxHistory}, max tokens=${pcfg.maxTokens}); objective ${objective}${objective === 'flower' ? `, θ=${c.theta}` : ''}`);
+  const optimizer = new AdamW(opts, policy.weights);
+  if (init) optimizer.load(init, optStep);
+  const snapHist = s.mode === 'distribution' ? [[]] : s.valid.slice(0, c.snapshotHistories).map((e) => e.history);
+  const label = (x: string) => (tag ? `${tag} ${x}` : x);
+  const snapshot = async (x: string) => {
+    if (!(c.snapshotNodes > 0)) return;
+    const nodes = await policySnapshot(policy, s.trie, s.vocab, s.tok, snapHist, c.snapshotNodes);
+    ctx.emit({ type: 'trie-snapshot', checkpoint: label(x), step: state.step, dataset: s.datasetName, tokenizer: s.tok.name, totalNodes: s.trie.size, nodes });
+  };
+  let best: Map<string, Float32Array> | undefined;
+  const shapes = new Map(policy.names.map((n) => [n, policy.weights[n].shape]));
+  const ckDir = tag ? `checkpoints/${tag}` : 'checkpoints';
+  if (state.epoch < opts.epochs && !state.stopped) {
+    if (state.epoch === 0) await snapshot('epoch 0');
+    await train(policy, s.trie, s.vocab, { train: s.train, valid: s.valid }, opts, {
+      signal: ctx.signal, progress: (p, d, t, m) => ctx.progress(label(p), d, t, m), log: ctx.log, pu, itemIdsOfTitle: s.itemIdsOfTitle,
+      metric: (n, st, v, ex) => ctx.metric(n, st, v, { ...ex, series: tag || ex?.series }),
+      onEpochEnd: async (st, opt) => {
+        const w = await policy.snapshotWeights();
+        if (st.bestEpoch === st.epoch) best = w;
+        if (c.checkpoints) {
+          const { bin, table } = packTensors(new Map([...w, ...(await opt.state())]), shapes);
+          const manifest: CheckpointManifest = {
+            format: 'flowloop-flower-checkpoint/1', epoch: st.epoch, policy: pcfg, vocab: s.vocab.toJSON(), tokenizer: s.tok.name, titleEnd: c.titleEnd,
+            optimizerStep: opt.step, state: st, tensors: table, setup: setupKey,
+          };
+          ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/weights.bin`, bin, 'checkpoint', `policy + optimizer after epoch ${st.epoch}`);
+          ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/manifest.json`, JSON.stringify(manifest, null, 1), 'checkpoint');
+        }
+        await snapshot(`epoch ${st.epoch}`);
+        if (s.mode === 'distribution') {
+          const fit = await exactFit(policy, s.trie, s.vocab);
+          const ex = { epoch: st.epoch, series: tag || objective };
+          ctx.metric('fit/kl(target||gen)', st.step, fit.klTG, ex);
+          ctx.metric('fit/kl(gen||target)', st.step, fit.klGT, ex);
+          ctx.metric('fit/js', st.step, fit.js, ex);
+          ctx.log(`${label(`epoch ${st.epoch}`)}: exact KL(target‖gen) ${fit.klTG.toFixed(4)}, KL(gen‖target) ${fit.klGT.toFixed(4)}, JS ${fit.js.toFixed(4)}`);
+        }
+        ctx.saveMetrics({ [tag ? `${tag}/epochs` : 'epochs']: st.history });
+      },
+    }, state, optimizer);
+  } else ctx.log(`training already complete in the checkpoint (epoch ${state.epoch}${state.stopped ? ', early-stopped' : ''}); evaluating only`);
+  optimizer.dispose();
+  throwIfCancelled(ctx.signal);
+  // best weights (early stopping on validation NLL)
+  if (s.valid.length && state.bestEpoch > 0 && state.bestEpoch !== state.epoch) {
+    if (!best && resumeDir) {
+      const dir = join(resumeDir, '..', `epoch-${state.bestEpoch}`);
+      try { best = readCheckpoint(dir).tensors; } catch { ctx.log(`best checkpoint ${dir} not found: evaluating the last weights`, 'warn'); }
+    }
+    if (best) {
+      for (const n of policy.names) policy.weights[n].assign(tf.tensor(best.get(n)!, policy.weights[n].shape));
+      ctx.log(`restored the best weights (epoch ${state.bestEpoch}, valid NLL ${state.bestValid.toFixed(4)})`);
+    }
+  }
+  return { policy, state };
+}
+
+export const runFlowerExperiment: KindRunner = async (ctx) => {
+  const c = ctx.config;
+  const backend = await initPolicyTf(c.device ?? 'auto');
+  ctx.setBackend({ name: backend.name, reason: backend.reason });
+  ctx.progress('load data', 0, 1);
+  const s = c.mode === 'distribution' ? await setupDistribution(c, ctx.resolvePath) : await setupRecommend(c, ctx.resolvePath);
+  for (const n of s.notes) ctx.log(n);
+  ctx.log(`${s.mode}: ${s.trie.titles.length} titles, trie ${s.trie.size} nodes, policy vocabulary ${s.vocab.size}, ${s.train.length} training / ${s.valid.length} validation examples${s.test.length ? `, ${s.test.length} test rows` : ''}`);
+  const objectives: string[] = s.mode === 'distribution' && c.compare?.length ? c.compare : [c.objective];
+  const pu = objectives.includes('flower') ? await loadPu(ctx, s) : undefined;
+  if (pu) ctx.log(`personalization ${c.personalization.mode}: p_u from ${pu.description}`);
+  const base: Record<string, unknown> = { mode: s.mode, dataset: s.datasetName, trainExamples: s.train.length };
+  const fitted: { objective: string; policy: TransformerPolicy; state: TrainState }[] = [];
+  for (const objective of objectives) {
+    const tag = objectives.length > 1 ? objective : '';
+    const { policy, state } = await fitPolicy(ctx, s, objective, tag, pu);
+    const p = tag ? `${tag}/` : '';
+    Object.assign(base, {
+      [`${p}objective`]: objective, [`${p}theta`]: objective === 'flower' ? c.theta : undefined, [`${p}epochsTrained`]: state.epoch, [`${p}bestEpoch`]: state.bestEpoch,
+      [`${p}bestValidNll`]: Number.isFinite(state.bestValid) ? state.bestValid : undefined, parameters: policy.paramCount(),
+    });
+    ctx.saveMetrics(base);
+    fitted.push({ objective, policy, state });
+  }
+  const result = s.mode === 'distribution'
+    ? await evaluateDistribution(ctx, fitted, s)
+    : await evaluateRecommend(ctx, fitted[0].policy, s);
+  for (const f of fitted) f.policy.dispose();
+  return { ...base, ...result };
+};

@@ -1,0 +1,135 @@
+/**
+ * Turning a `flower` config into a training setup: tokenizer, prefix tree with item rewards (METHODS
+ * A2/A3), policy vocabulary (A6), training/validation examples (with IFairLRS weights, A8) and test rows.
+ * Two modes: `recommend` (an Amazon dataset folder, histories as item ids) and `distribution` (RQ1:
+ * fit a `{title: count}` distribution with no history).
+ */
+import { LocatedError } from '../experiment/context';
+import { loadAmazon, type AmazonDataset, type AmazonEvalRow } from '../data/amazon';
+import { loadTokenizer, type Tokenizer, type TokenizerName } from '../tokenize';
+import { PolicyVocab } from '../tokenize/policyVocab';
+import { PrefixTree, readRewardFile, type TitleRewards } from '../trie';
+import { Rng } from '../util/random';
+import { catalogueRewards } from './rewards';
+import type { Example } from './train';
+
+export interface FlowerSetup {
+  mode: 'recommend' | 'distribution';
+  datasetName: string;
+  tok: Tokenizer;
+  trie: PrefixTree;
+  vocab: PolicyVocab;
+  /** Title string → trie title index (merged titles map to the kept one). */
+  titleIndex: Map<string, number>;
+  train: Example[];
+  valid: Example[];
+  /** Test rows to decode (recommend mode). */
+  test: AmazonEvalRow[];
+  /** Item-embedding rows needed (max item id + 1); 0 without history. */
+  numItems: number;
+  dataset?: AmazonDataset;
+  /** Item ids per trie title (personalization p_ui). */
+  itemIdsOfTitle(titleIndex: number): number[];
+  notes: string[];
+}
+
+/** Title → trie title index (titles that tokenize identically share the kept title's index). */
+export function titleIndexMap(trie: PrefixTree): Map<string, number> {
+  const m = new Map<string, number>();
+  trie.titles.forEach((t, i) => { if (!m.has(t)) m.set(t, i); });
+  for (const [merged, kept] of trie.merged) m.set(trie.titles[merged], kept);
+  return m;
+}
+
+function buildTrie(rewards: TitleRewards, tokenizer: TokenizerName, titleEnd: 'separate' | 'joint'): { tok: Tokenizer; trie: PrefixTree; vocab: PolicyVocab } {
+  const tok = loadTokenizer(tokenizer, rewards.titles);
+  const trie = PrefixTree.build(rewards.titles, rewards.rewards, tok, { titleEnd });
+  const vocab = PolicyVocab.fromTrie(trie, tok);
+  return { tok, trie, vocab };
+}
+
+/** A seeded subset of `n` indices of 0..total-1 in ascending order (all when n ≤ 0 or n ≥ total). */
+export function subsetIndices(total: number, n: number, seed: number): number[] {
+  const all = Array.from({ length: total }, (_, i) => i);
+  if (!(n > 0) || n >= total) return all;
+  return new Rng(seed).shuffle(all).slice(0, n).sort((a, b) => a - b);
+}
+
+/**
+ * METHODS A8 IFairLRS per-sample weight of a training row: share of its target's popularity group in the
+ * history interactions (g_d, METHODS A9) divided by the group's share among training targets.
+ */
+export function ifairlrsWeights(targetTitles: string[], groups: string[][], counts: Map<string, number>): { weights: number[]; groupWeight: number[] } {
+  const groupOf = new Map<string, number>();
+  groups.forEach((g, k) => g.forEach((t) => groupOf.set(t, k)));
+  const hist = new Array(groups.length).fill(0);
+  let total = 0;
+  for (const [t, c] of counts) { const g = groupOf.get(t); if (g !== undefined) { hist[g] += c; } total += c; }
+  const tgt = new Array(groups.length).fill(0);
+  let nT = 0;
+  for (const t of targetTitles) { const g = groupOf.get(t); if (g !== undefined) { tgt[g]++; nT++; } }
+  const groupWeight = hist.map((h, k) => (tgt[k] > 0 && nT > 0 ? (h / total) / (tgt[k] / nT) : 1));
+  return { weights: targetTitles.map((t) => { const g = groupOf.get(t); return g === undefined ? 1 : groupWeight[g]; }), groupWeight };
+}
+
+export async function setupRecommend(c: Record<string, any>, resolvePath: (p: string) => string): Promise<FlowerSetup> {
+  if (!c.dataset) throw new LocatedError('mode "recommend" needs "dataset" (an Amazon dataset folder)', 'config', '/dataset');
+  const ds = await loadAmazon(resolvePath(c.dataset));
+  const base: TitleRewards = c.rewards
+    ? readRewardFile(resolvePath(c.rewards))
+    : { titles: [...ds.titleCounts.keys()], rewards: Float64Array.from(ds.titleCounts.values()) };
+  const all = catalogueRewards(ds.catalogue.titles(), base, c.minReward);
+  const { tok, trie, vocab } = buildTrie(all, c.tokenizer, c.titleEnd);
+  const titleIndex = titleIndexMap(trie);
+  const notes: string[] = [];
+  if (all.filled) notes.push(`${all.filled} catalogue titles have no reward in ${c.rewards ?? 'title_counts.json'}: given minReward ${c.minReward}`);
+  let maxId = 0;
+  for (const id of ds.catalogue.ids()) maxId = Math.max(maxId, id);
+  const H = c.policy.maxHistory;
+  const toEx = (r: { row: number; historyIds: number[]; itemTitle: string }, w = 1): Example => ({
+    row: r.row, history: r.historyIds.slice(-H), target: titleIndex.get(r.itemTitle) ?? -1, weight: w,
+  });
+  const trainIdx = subsetIndices(ds.train.length, c.maxTrainRows, c.seed);
+  const trainRows = trainIdx.map((i) => ds.train[i]);
+  let weights = trainRows.map(() => 1);
+  if (c.objective === 'ifairlrs') {
+    const r = ifairlrsWeights(trainRows.map((r) => r.itemTitle), ds.groupsTitles, ds.titleCounts);
+    weights = r.weights;
+    notes.push(`IFairLRS group weights (group 0 = most popular): ${r.groupWeight.map((w) => w.toFixed(3)).join(', ')}`);
+  }
+  const train = trainRows.map((r, i) => toEx(r, weights[i])).filter((e) => e.target >= 0);
+  if (train.length < trainRows.length) notes.push(`${trainRows.length - train.length} training rows dropped: target title not in the tree`);
+  const valid = ds.valid.slice(0, c.maxValidRows > 0 ? c.maxValidRows : undefined).map((r) => toEx(r)).filter((e) => e.target >= 0);
+  const test = ds.test.slice(0, c.maxTestRows > 0 ? c.maxTestRows : undefined);
+  const idsByTitle = new Map<number, number[]>();
+  for (const [id, t] of ds.catalogue.entries()) {
+    const ti = titleIndex.get(t);
+    if (ti === undefined) continue;
+    const l = idsByTitle.get(ti);
+    if (l) l.push(id); else idsByTitle.set(ti, [id]);
+  }
+  return {
+    mode: 'recommend', datasetName: ds.name, tok, trie, vocab, titleIndex, train, valid, test, numItems: maxId + 1, dataset: ds,
+    itemIdsOfTitle: (ti) => idsByTitle.get(ti) ?? [], notes,
+  };
+}
+
+/**
+ * RQ1 (METHODS A9): fit the distribution of a `{title: count}` file without history. SFT trains on
+ * `trainSamples` titles drawn i.i.d. from P* (seeded); the flower objective samples from the policy
+ * and uses the tree's rewards (with θ = 0 it ignores the SFT targets).
+ */
+export async function setupDistribution(c: Record<string, any>, resolvePath: (p: string) => string): Promise<FlowerSetup> {
+  if (!c.titles) throw new LocatedError('mode "distribution" needs "titles" (a {title: count} JSON file)', 'config', '/titles');
+  const rewards = readRewardFile(resolvePath(c.titles));
+  const { tok, trie, vocab } = buildTrie(rewards, c.tokenizer, c.titleEnd);
+  const titleIndex = titleIndexMap(trie);
+  const rng = new Rng((c.seed ^ 0x5eed) >>> 0);
+  const n = c.trainSamples;
+  const train: Example[] = Array.from({ length: n }, (_, i) => ({ row: i, history: [], target: rng.categorical(rewards.rewards), weight: 1 }))
+    .map((e) => ({ ...e, target: titleIndex.get(rewards.titles[e.target]) ?? e.target }));
+  return {
+    mode: 'distribution', datasetName: c.titles, tok, trie, vocab, titleIndex, train, valid: [], test: [], numItems: 0,
+    itemIdsOfTitle: () => [], notes: [],
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The Flower training loop (METHODS A4–A6, A8): per batch, sample one title per row from the policy
+ * restricted to the trie without gradients (flower objective), re-score sampled and target titles in one
+ * forward pass with gradients, L = θ·L_SFT + (1−θ)·L_GFN, AdamW step. Per epoch: validation NLL, early
+ * stopping, checkpoint hook. Every random choice comes from an Rng derived from (seed, epoch), so a run
+ * resumed from an epoch checkpoint repeats the unbroken run.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { PrefixTree } from '../trie';
+import type { PolicyVocab } from '../tokenize/policyVocab';
+import type { TransformerPolicy } from '../models/policy';
+import { tfp } from '../models/policyTf';
+import { sampleTitles } from '../decode';
+import { Rng } from '../util/random';
+import { throwIfCancelled } from '../experiment/context';
+import { objective, type GfnSample } from './objective';
+import { AdamW, type AdamOptions } from './optim';
+import { personalizationScale, puStats, type PersonalizationMode, type PuSource } from './personalization';
+
+export type Objective = 'sft' | 'flower' | 'ifairlrs';
+
+/** One training (or validation) example. */
+export interface Example {
+  /** Row in its split (for score files / logs). */
+  row: number;
+  /** History item ids (dataset id space), oldest first; [] without history. */
+  history: number[];
+  /** Target title index in the trie; -1 when the row has no SFT target (pure GFN fitting). */
+  target: number;
+  /** IFairLRS per-sample weight (METHODS A8); 1 otherwise. */
+  weight: number;
+}
+
+export interface TrainOptions extends AdamOptions {
+  objective: Objective;
+  theta: number;
+  personalization: PersonalizationMode;
+  epochs: number;
+  batchSize: number;
+  patience: number;
+  seed: number;
+  sampleTemperature: number;
+  /** Stop an epoch after this many steps (0 = whole epoch); for quick runs and the demo. */
+  stepsPerEpoch: number;
+}
+
+export interface TrainHooks {
+  signal: AbortSignal;
+  metric(name: string, step: number, value: number, extra?: { series?: string; epoch?: number }): void;
+  progress(phase: string, done: number, total: number, message?: string): void;
+  log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** After each epoch (validation done): write a checkpoint, emit a trie snapshot... */
+  onEpochEnd?(state: TrainState, optimizer: AdamW): Promise<void>;
+  /** p_u source for personalization (METHODS A5). */
+  pu?: PuSource;
+  /** Item ids of a trie title (p_ui = Σ p_u over the ids sharing that title). */
+  itemIdsOfTitle?(titleIndex: number): number[];
+}
+
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  step: number;
+  bestValid: number;
+  bestEpoch: number;
+  badEpochs: number;
+  stopped: boolean;
+  history: { epoch: number; validNll: number; trainLoss: number; seconds: number }[];
+}
+
+export function initialState(): TrainState {
+  return { epoch: 0, step: 0, bestValid: Infinity, bestEpoch: 0, badEpochs: 0, stopped: false, history: [] };
+}
+
+/** Seeded Rng of one epoch (independent of earlier epochs, so resume repeats the run). */
+export function epochRng(seed: number, epoch: number): Rng {
+  return new Rng((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
+}
+
+/** Validation NLL (token-mean, METHODS A6 SFT loss) of examples, no gradients. */
+export async function validationNll(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], batchSize: number): Promise<number> {
+  const tf = tfp();
+  let sum = 0, tokens = 0;
+  for (let s = 0; s < examples.length; s += batchSize) {
+    const ex = examples.slice(s, s + batchSize).filter((e) => e.target >= 0);
+    if (!ex.length) continue;
+    const n = ex.reduce((a, e) => a + trie.path(e.target).length, 0);
+    const v = tf.tidy(() => objective(policy, trie, vocab, { histories: ex.map((e) => e.history), targets: ex.map((e) => e.target) }, { theta: 1, personalization: 'none' }).sft!.dataSync()[0]);
+    sum += v * n;
+    tokens += n;
+  }
+  return tokens ? sum / tokens : NaN;
+}
+
+/** GFN samples for a batch: one title per row from the policy (no gradient), with s_ui when personalised. */
+async function gfnSamples(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, batch: Example[], opts: TrainOptions, hooks: TrainHooks, rng: Rng): Promise<GfnSample[]> {
+  const histories = batch.map((e) => e.history);
+  const sampled = await sampleTitles(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng });
+  const out: GfnSample[] = batch.map(() => ({ titleIndex: -1 }));
+  for (const s of sampled) out[s.row] = { titleIndex: s.titleIndex };
+  if (out.some((s) => s.titleIndex < 0)) throw new Error('sampling returned no title for a row (trie deeper than maxTokens?)');
+  if (opts.personalization !== 'none') {
+    if (!hooks.pu || !hooks.itemIdsOfTitle) throw new Error(`personalization "${opts.personalization}" needs a scorer or a score file`);
+    const pus = await hooks.pu.pu(batch.map((e) => e.row), histories);
+    out.forEach((s, b) => {
+      const pu = pus[b];
+      let pui = 0;
+      for (const id of hooks.itemIdsOfTitle!(s.titleIndex)) pui += pu[id] ?? 0;
+      s.scale = personalizationScale(opts.personalization as 'div' | 'add_logs', pui, puStats(pu));
+    });
+  }
+  return out;
+}
+
+/**
+ * Train `policy` in place from `state` (fresh or restored) until `opts.epochs` or early stopping.
+ * Returns the final state; the caller restores the best weights if it wants them.
+ */
+export async function train(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, data: { train: Example[]; valid: Example[] },
+  opts: TrainOptions, hooks: TrainHooks, state: TrainState, optimizer: AdamW): Promise<TrainState> {
+  const tf = tfp();
+  const useGfn = opts.objective === 'flower' && opts.theta < 1;
+  const B = opts.batchSize;
+  const varList = policy.names.map((n) => policy.weights[n]);
+  const nameOf = new Map(policy.names.map((n) => [policy.weights[n].name, n]));
+  while (state.epoch < opts.epochs && !state.stopped) {
+    const epoch = state.epoch + 1;
+    const t0 = Date.now();
+    const rng = epochRng(opts.seed, epoch);
+    const order = rng.shuffle(data.train.map((_, i) => i));
+    let steps = Math.ceil(order.length / B);
+    if (opts.stepsPerEpoch > 0) steps = Math.min(steps, opts.stepsPerEpoch);
+    let lossSum = 0;
+    for (let s = 0; s < steps; s++) {
+      throwIfCancelled(hooks.signal);
+      const batch = order.slice(s * B, (s + 1) * B).map((i) => data.train[i]);
+      const samples = useGfn ? await gfnSamples(policy, trie, vocab, batch, opts, hooks, rng) : undefined;
+      const dropoutSeed = rng.int(0x7fffffff);
+      let parts: (TF.Scalar | null)[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const o = objective(policy, trie, vocab, {
+          histories: batch.map((e) => e.history),
+          targets: opts.objective === 'flower' && opts.theta === 0 ? batch.map(() => -1) : batch.map((e) => e.target),
+          weights: opts.objective === 'ifairlrs' ? batch.map((e) => e.weight) : undefined,
+          samples,
+        }, { theta: opts.objective === 'flower' ? opts.theta : 1, personalization: opts.personalization }, dropoutSeed);
+        parts = [o.sft ? tf.keep(o.sft) : null, o.gfn ? tf.keep(o.gfn) : null];
+        return o.total;
+      }, varList);
+      const named: Record<string, TF.Tensor> = {};
+      for (const [k, g] of Object.entries(grads)) named[nameOf.get(k) ?? k] = g;
+      const lr = optimizer.currentLr();
+      const gradNorm = optimizer.apply(named);
+      const total = value.dataSync()[0];
+      const [sft, gfn] = parts.map((p) => (p ? p.dataSync()[0] : NaN));
+      tf.dispose([value, ...Object.values(grads), ...parts.filter((p): p is TF.Scalar => p !== null)]);
+      if (!Number.isFinite(total)) throw new Error(`training diverged at epoch ${epoch} step ${s + 1}: loss ${total}`);
+      state.step++;
+      lossSum += total;
+      const ex = { epoch, series: opts.objective };
+      if (!Number.isNaN(sft)) hooks.metric('train/sft', state.step, sft, ex);
+      if (!Number.isNaN(gfn)) hooks.metric('train/gfn', state.step, gfn, ex);
+      hooks.metric('train/total', state.step, total, ex);
+      hooks.metric('train/lr', state.step, lr, ex);
+      hooks.metric('train/grad_norm', state.step, gradNorm, ex);
+      hooks.progress(`train epoch ${epoch}/${opts.epochs}`, s + 1, steps, `loss ${total.toFixed(4)}`);
+      // let the event loop breathe (cancel signals, IPC)
+      if (s % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    state.epoch = epoch;
+    const validNll = data.valid.length ? await validationNll(policy, trie, vocab, data.valid, 128) : NaN;
+    const seconds = (Date.now() - t0) / 1000;
+    state.history.push({ epoch, validNll, trainLoss: lossSum / steps, seconds });
+    if (!Number.isNaN(validNll)) {
+      hooks.metric('valid/nll', state.step, validNll, { epoch, series: opts.objective });
+      if (validNll < state.bestValid - 1e-6) { state.bestValid = validNll; state.bestEpoch = epoch; state.badEpochs = 0; }
+      else {
+        state.badEpochs++;
+        if (opts.patience > 0 && state.badEpochs >= opts.patience) {
+          state.stopped = true;
+          hooks.log(`early stopping after epoch ${epoch}: valid NLL did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`);
+        }
+      }
+    } else { state.bestEpoch = epoch; }
+    hooks.log(`epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}, ${seconds.toFixed(1)} s`);
+    await hooks.onEpochEnd?.(state, optimizer);
+  }
+  return state;
+}
