@@ -15,7 +15,12 @@ import { fmt, formatTable, ProgressPrinter } from './cli/progress';
 import { parseArgs, UsageError } from './cli/args';
 
 /** Subcommands owned by their modules (each exports `main(argv): Promise<number>`), loaded on use. */
-const MODULE_COMMANDS: Record<string, { help: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {};
+const MODULE_COMMANDS: Record<string, { help: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
+  trie: { help: 'export --counts <title_counts.json> --tokenizer qwen2.5 --out <file.json>\n      the title prefix tree with log R_p, in the reference format', load: () => import('./cli/trie') },
+  metrics: { help: '--recommendations <file.jsonl> --dataset <amazon dataset dir> [--split test|valid]\n      HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool\'s top-10 lists', load: () => import('./cli/metrics') },
+  score: { help: '--model <dir> --candidates <candidates.jsonl> [--engine tfjs|onnx] --out <file.jsonl>\n      a sequential model\'s scores for each user\'s candidates', load: () => import('./cli/score') },
+  prior: { help: '--model <dir> --candidates <candidates.jsonl> [--catalogue <id2name.txt>] --out <prior.csv>\n      base-model priors (top-1 among candidates) in the reference CSV format', load: () => import('./cli/prior') },
+};
 
 const USAGE = `flowloop — LLM-recommender experiments (Flower, AFL) from the command line
 
@@ -25,7 +30,7 @@ const USAGE = `flowloop — LLM-recommender experiments (Flower, AFL) from the c
   flowloop validate <config>...                     check configs; located errors; exit 2 if any is invalid
   flowloop runs [--dir <workspace>]                 list runs (newest first)
   flowloop show <run folder | run id>               a run's summary and metrics
-${Object.entries(MODULE_COMMANDS).map(([n, c]) => `  flowloop ${n.padEnd(44)}${c.help}`).join('\n')}
+${Object.entries(MODULE_COMMANDS).map(([n, c]) => `  flowloop ${n} ${c.help}`).join('\n')}
 Run folders go to <workspace>/.flowloop/runs (workspace = current folder) unless --out is given.`;
 
 export function registerCommand(name: string, help: string, load: () => Promise<{ main(argv: string[]): Promise<number> }>): void {
