@@ -1,0 +1,343 @@
+import * as vscode from 'vscode';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from '../core/experiment/events';
+import { isAlive, killTree } from './processTree';
+
+/** A run started from this window (the worker process and what it has reported so far). */
+export interface ManagedRun {
+  /** Sequence number within this window. */
+  readonly key: number;
+  readonly configPath: string;
+  /** "quick" or "quick · baseline temp". */
+  readonly label: string;
+  readonly set: string[];
+  readonly pid: number;
+  readonly startedAt: number;
+  status: 'starting' | RunStatus;
+  runDir?: string;
+  runId?: string;
+  /** The worker's last log line / stderr line / error: what a person sees when it dies. */
+  lastMessage: string;
+  error?: string;
+  progress?: { phase: string; done: number; total: number; message?: string };
+  cancelRequested: boolean;
+  /** Resolves when the worker process has exited and the final status is known. */
+  readonly done: Promise<ManagedRun>;
+}
+
+export interface RunRequest {
+  configPath: string;
+  workspace: string;
+  set?: string[];
+  /** Appended to the label ("baseline temp"). */
+  variant?: string;
+  /** Where runs go (default: <workspace>/.flowloop/runs, the worker decides). */
+  outDir?: string;
+}
+
+/** Seconds between the polite IPC cancel and SIGTERM, and between SIGTERM and SIGKILL. */
+const CANCEL_GRACE_MS = 4000;
+const TERM_GRACE_MS = 4000;
+
+const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'failed' || s === 'cancelled';
+
+/**
+ * The run manager (issue 7 item 5): forks `dist/worker.js` per run (IPC), relays its RunEvents, shows
+ * one progress notification per run with a working Cancel, a status-bar item while runs are active and
+ * the worker's log in the "Flowloop" Output channel. A run survives closing its views; disposing the
+ * manager (window close) stops every worker and its process tree. A worker that dies without saying
+ * `done` is shown as failed with its last message (and its run.json is corrected if it still says running).
+ */
+export class RunManager implements vscode.Disposable {
+  private readonly runs = new Map<number, ManagedRun>();
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly timers = new Map<number, NodeJS.Timeout[]>();
+  private seq = 0;
+  private readonly statusItem: vscode.StatusBarItem;
+  private readonly changed = new vscode.EventEmitter<ManagedRun | undefined>();
+  private readonly eventEmitter = new vscode.EventEmitter<{ run: ManagedRun; event: RunEvent }>();
+  /** Fires when a run starts, changes status or ends. */
+  readonly onDidChangeRuns = this.changed.event;
+  /** Every RunEvent a worker sends, in order. */
+  readonly onDidReceiveEvent = this.eventEmitter.event;
+
+  constructor(
+    private readonly workerPath: string,
+    private readonly output: vscode.OutputChannel,
+    private readonly apiKey: () => Thenable<string | undefined>,
+  ) {
+    this.statusItem = vscode.window.createStatusBarItem('flowloop.runs', vscode.StatusBarAlignment.Left, 10);
+    this.statusItem.name = 'Flowloop runs';
+    this.statusItem.command = 'flowloop.showLog';
+  }
+
+  /** Runs started in this window that have not ended. */
+  active(): ManagedRun[] {
+    return [...this.runs.values()].filter((r) => !isTerminal(r.status));
+  }
+
+  /** Every run started in this window (newest last). */
+  all(): ManagedRun[] {
+    return [...this.runs.values()];
+  }
+
+  isRunning(configPath: string): boolean {
+    return this.active().some((r) => r.configPath === configPath);
+  }
+
+  /**
+   * Start a worker for a config. Refused (undefined, with a message) in an untrusted workspace or when
+   * the worker bundle is missing. The caller validates the config first.
+   */
+  async start(req: RunRequest): Promise<ManagedRun | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('Flowloop: runs are disabled in an untrusted workspace (a run executes code and reads the files its config names). Trust the workspace to run experiments.', 'Manage Workspace Trust')
+        .then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
+      return undefined;
+    }
+    if (!existsSync(this.workerPath)) {
+      void vscode.window.showErrorMessage(`Flowloop: the worker bundle is missing (${this.workerPath}); run \`npm run build\`.`);
+      return undefined;
+    }
+    const key = await this.apiKey();
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    // The API key goes ONLY into the worker's environment: never into settings, configs, run folders or logs.
+    if (key) env.FLOWLOOP_LLM_API_KEY = key;
+    const child = fork(this.workerPath, [], {
+      cwd: req.workspace,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: process.platform !== 'win32', // own process group: the whole tree can be signalled
+      execArgv: [],
+      serialization: 'json',
+    });
+    const label = configLabel(req.configPath) + (req.variant ? ` · ${req.variant}` : '');
+    let resolveDone!: (r: ManagedRun) => void;
+    const run: ManagedRun = {
+      key: ++this.seq, configPath: req.configPath, label, set: req.set ?? [], pid: child.pid ?? -1, startedAt: Date.now(),
+      status: 'starting', lastMessage: 'starting worker', cancelRequested: false,
+      done: new Promise<ManagedRun>((r) => (resolveDone = r)),
+    };
+    this.runs.set(run.key, run);
+    this.children.set(run.key, child);
+    this.log(run, `start ${req.configPath}${run.set.length ? ` --set ${run.set.join(' ')}` : ''} (worker pid ${run.pid})`);
+
+    let doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    this.timers.set(run.key, timers);
+    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+      let buf = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trimEnd();
+          buf = buf.slice(nl + 1);
+          if (line) this.onLine(run, line, name);
+        }
+      });
+    }
+    child.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'event') this.onEvent(run, msg.event);
+      else if (msg.type === 'stderr') this.onLine(run, msg.line, 'stderr');
+      else if (msg.type === 'done') {
+        doneMsg = msg;
+        if (msg.runDir) run.runDir = msg.runDir;
+        if (msg.error) run.error = msg.error;
+      }
+    });
+    child.on('error', (err) => {
+      run.lastMessage = `worker error: ${err.message}`;
+      this.log(run, run.lastMessage);
+    });
+    child.on('exit', (code, signal) => {
+      for (const t of timers) clearTimeout(t);
+      // Whatever the worker left in its process group goes with it.
+      if (process.platform !== 'win32' && run.pid > 0) try { process.kill(-run.pid, 'SIGKILL'); } catch { /* group empty */ }
+      if (doneMsg) {
+        run.status = doneMsg.status;
+      } else if (run.cancelRequested) {
+        run.status = 'cancelled';
+        this.repairRunJson(run, 'cancelled', `cancelled (worker stopped with ${signal ?? `exit code ${code}`})`);
+      } else {
+        run.status = 'failed';
+        run.error = `worker exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}): ${run.lastMessage}`;
+        this.repairRunJson(run, 'failed', run.error);
+      }
+      if (run.status === 'failed' && !run.error) run.error = run.lastMessage;
+      this.children.delete(run.key);
+      this.timers.delete(run.key);
+      this.log(run, `${run.status}${run.error ? `: ${run.error}` : ''}${run.runDir ? ` — ${run.runDir}` : ''}`);
+      this.updateStatusBar();
+      this.changed.fire(run);
+      resolveDone(run);
+      if (run.status === 'failed') {
+        void vscode.window.showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log').then((p) => p && this.output.show(true));
+      }
+    });
+
+    const request: WorkerRequest = { type: 'start', configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace };
+    child.send(request);
+    this.updateStatusBar();
+    this.changed.fire(run);
+    this.showProgress(run);
+    return run;
+  }
+
+  /** Ask a run to stop: IPC cancel, then SIGTERM to its tree, then SIGKILL. Resolves when it has exited. */
+  stop(run: ManagedRun): Promise<ManagedRun> {
+    if (isTerminal(run.status)) return run.done;
+    const child = this.children.get(run.key);
+    if (!run.cancelRequested) {
+      run.cancelRequested = true;
+      this.log(run, 'cancel requested');
+      const timers = this.timers.get(run.key) ?? [];
+      try {
+        if (child?.connected) child.send({ type: 'cancel' } satisfies WorkerRequest);
+        else killTree(run.pid, 'SIGTERM');
+      } catch {
+        killTree(run.pid, 'SIGTERM');
+      }
+      timers.push(setTimeout(() => { if (isAlive(run.pid)) { this.log(run, 'worker did not stop: SIGTERM'); killTree(run.pid, 'SIGTERM'); } }, CANCEL_GRACE_MS));
+      timers.push(setTimeout(() => { if (isAlive(run.pid)) { this.log(run, 'worker did not stop: SIGKILL'); killTree(run.pid, 'SIGKILL'); } }, CANCEL_GRACE_MS + TERM_GRACE_MS));
+    }
+    return run.done;
+  }
+
+  private onEvent(run: ManagedRun, event: RunEvent): void {
+    switch (event.type) {
+      case 'run-started':
+        run.status = 'running';
+        run.runDir = event.runDir;
+        run.runId = event.runId;
+        run.lastMessage = `started ${event.runDir}`;
+        this.log(run, `run folder ${event.runDir}${event.backend ? ` (backend ${event.backend.name}: ${event.backend.reason})` : ''}`);
+        this.changed.fire(run);
+        break;
+      case 'progress':
+        run.progress = { phase: event.phase, done: event.done, total: event.total, message: event.message };
+        this.updateStatusBar();
+        break;
+      case 'log':
+        run.lastMessage = event.message;
+        this.log(run, `${event.level === 'info' ? '' : `${event.level}: `}${event.message}`);
+        break;
+      case 'metric':
+        break;
+      case 'run-failed':
+        run.error = event.where ? `${event.where}: ${event.error}` : event.error;
+        run.lastMessage = run.error;
+        break;
+      case 'run-cancelled':
+        run.lastMessage = `cancelled: ${event.reason}`;
+        break;
+      case 'run-finished':
+        run.lastMessage = `finished in ${(event.durationMs / 1000).toFixed(1)} s`;
+        break;
+      case 'artifact':
+        this.log(run, `artifact ${event.path}`);
+        break;
+      default:
+        break;
+    }
+    this.eventEmitter.fire({ run, event });
+  }
+
+  private onLine(run: ManagedRun, line: string, stream: string): void {
+    run.lastMessage = line;
+    this.output.appendLine(`[${run.label}${stream === 'stderr' ? '' : ' stdout'}] ${line}`);
+  }
+
+  private log(run: ManagedRun, message: string): void {
+    this.output.appendLine(`[${run.label}] ${message}`);
+  }
+
+  /** One progress notification per run, its Cancel stops the worker; it closes when the run ends. */
+  private showProgress(run: ManagedRun): void {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Flowloop: ${run.label}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => void this.stop(run));
+        let lastPhase = '';
+        let lastPct = 0;
+        const sub = this.onDidReceiveEvent(({ run: r, event }) => {
+          if (r !== run || event.type !== 'progress') return;
+          const pct = event.total > 0 ? Math.min(100, (100 * event.done) / event.total) : 0;
+          const text = `${event.phase} ${event.done}/${event.total}${event.message ? ` — ${event.message}` : ''}`;
+          if (event.phase !== lastPhase) {
+            lastPhase = event.phase;
+            lastPct = 0;
+          }
+          // withProgress increments are cumulative: report the delta within a phase, restart per phase
+          progress.report({ message: text, increment: pct > lastPct ? pct - lastPct : undefined });
+          lastPct = Math.max(lastPct, pct);
+        });
+        progress.report({ message: 'starting worker…' });
+        return run.done.then(() => sub.dispose());
+      },
+    );
+  }
+
+  private updateStatusBar(): void {
+    const active = this.active();
+    void vscode.commands.executeCommand('setContext', 'flowloop.running', active.length > 0);
+    if (!active.length) {
+      this.statusItem.hide();
+      return;
+    }
+    const one = active[0];
+    const p = one.progress;
+    this.statusItem.text = active.length === 1
+      ? `$(sync~spin) ${one.label}${p ? ` ${p.phase} ${p.done}/${p.total}` : ''}`
+      : `$(sync~spin) Flowloop: ${active.length} runs`;
+    this.statusItem.tooltip = `Flowloop runs:\n${active.map((r) => `${r.label} (pid ${r.pid}) — ${r.status}`).join('\n')}\nClick for the worker log.`;
+    this.statusItem.show();
+  }
+
+  /** A worker that died left run.json saying "running": record what happened (atomic write). */
+  private repairRunJson(run: ManagedRun, status: RunStatus, error: string): void {
+    if (!run.runDir) return;
+    const p = join(run.runDir, 'run.json');
+    try {
+      const info = JSON.parse(readFileSync(p, 'utf8')) as RunInfo;
+      if (info.status !== 'running') return;
+      const ended = new Date();
+      const fixed: RunInfo = { ...info, status, endedAt: ended.toISOString(), durationMs: ended.getTime() - Date.parse(info.startedAt), error: status === 'failed' ? error : info.error };
+      const tmp = `${p}.tmp-host-${process.pid}`;
+      writeFileSync(tmp, JSON.stringify(fixed, null, 2) + '\n');
+      renameSync(tmp, p);
+    } catch { /* no run.json yet: nothing to correct */ }
+  }
+
+  /** Window close: stop every worker and its tree (IPC cancel + SIGTERM now, SIGKILL after 2 s). */
+  async stopAll(): Promise<void> {
+    const active = this.active();
+    for (const run of active) {
+      run.cancelRequested = true;
+      try { this.children.get(run.key)?.send({ type: 'cancel' } satisfies WorkerRequest); } catch { /* gone */ }
+      killTree(run.pid, 'SIGTERM');
+    }
+    const deadline = new Promise<void>((r) => setTimeout(r, 2000));
+    await Promise.race([Promise.all(active.map((r) => r.done)), deadline]);
+    for (const run of active) if (isAlive(run.pid)) killTree(run.pid, 'SIGKILL');
+  }
+
+  dispose(): void {
+    void this.stopAll();
+    this.statusItem.dispose();
+    this.changed.dispose();
+    this.eventEmitter.dispose();
+  }
+}
+
+/** The name a person knows a config by: its "name" field, else the file name without .flowloop.json. */
+export function configLabel(configPath: string): string {
+  try {
+    const name = JSON.parse(readFileSync(configPath, 'utf8'))?.name;
+    if (typeof name === 'string' && name) return name;
+  } catch { /* unreadable: fall back to the file name */ }
+  return basename(configPath).replace(/\.flowloop\.json$/, '');
+}

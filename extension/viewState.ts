@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { RunEvent, RunInfo } from '../core/experiment/events';
+import { readEvents, readMetrics, readRunInfo } from '../core/experiment/runStore';
+import type { CompareRun, RunRef, SweepData, ViewName, ViewState } from '../webview/contract';
+
+/**
+ * Builds each view's full state (webview/contract.ts `init`) from run folders on disk: events.jsonl,
+ * run.json, metrics.json, config.json. Pure file reading; no computation beyond picking events.
+ */
+
+/** The event types each view consumes (the contract's routing table); others are not relayed. */
+export const VIEW_EVENTS: Record<ViewName, ReadonlySet<RunEvent['type']>> = {
+  trie: new Set(['trie-snapshot', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
+  loss: new Set(['metric', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
+  transcripts: new Set(['dialogue-turn', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
+  compare: new Set(['run-finished', 'metric', 'run-started', 'run-failed', 'run-cancelled']),
+};
+
+function readConfig(runDir: string): Record<string, any> | undefined {
+  try {
+    return JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best-effort dataset / method names from the resolved config (fields named by the kinds' schemas). */
+function describeConfig(config: Record<string, any> | undefined): { dataset?: string; method?: string } {
+  if (!config) return {};
+  const part = config[config.kind] && typeof config[config.kind] === 'object' ? config[config.kind] : {};
+  const ds = config.dataset ?? part.dataset ?? config.data?.dir ?? part.data;
+  const dataset = typeof ds === 'string' ? basename(ds.replace(/\/+$/, '')) : typeof ds?.name === 'string' ? ds.name : undefined;
+  const m = config.method ?? part.method ?? part.objective ?? part.model ?? config.model;
+  const method = typeof m === 'string' ? m : typeof m?.name === 'string' ? m.name : undefined;
+  return { dataset, method };
+}
+
+export function runRef(runDir: string, info?: RunInfo): RunRef {
+  const i = info ?? readRunInfo(runDir);
+  const { dataset, method } = describeConfig(readConfig(runDir));
+  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method };
+}
+
+/** Flatten nested metric objects as "a/b" (contract: CompareRun.metrics). */
+export function flattenMetrics(m: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [k, v] of Object.entries(m)) {
+    const key = prefix ? `${prefix}/${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v)) flattenMetrics(v as Record<string, unknown>, key, out);
+    else out[key] = v;
+  }
+  return out;
+}
+
+/** AFL HR@1 after each round, from `metric` events whose name ends in "hr@1" and that carry the round as step. */
+function roundHr(events: RunEvent[]): number[] | undefined {
+  const byRound = new Map<number, number>();
+  for (const e of events) if (e.type === 'metric' && /(^|\/)hr@1$/i.test(e.name) && /afl|round/i.test(e.name + (e.series ?? ''))) byRound.set(e.step, e.value);
+  if (!byRound.size) return undefined;
+  return [...byRound.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+function sweepData(dir: string): SweepData | undefined {
+  const p = join(dir, 'sweep.json');
+  if (!existsSync(p)) return undefined;
+  try {
+    const s = JSON.parse(readFileSync(p, 'utf8'));
+    const parameter = String(s.parameter ?? s.parameters?.[0]?.path ?? s.paths?.[0] ?? 'value');
+    const points = (Array.isArray(s.points) ? s.points : []).map((pt: any) => {
+      const runDir = typeof pt.runDir === 'string' ? pt.runDir : typeof pt.dir === 'string' ? join(dir, pt.dir) : undefined;
+      const value = pt.value ?? (pt.assignments ? Object.values(pt.assignments)[0] : undefined);
+      const metrics = pt.metrics ?? (runDir ? readMetrics(runDir) : undefined) ?? {};
+      return { value: typeof value === 'number' ? value : String(value), runId: runDir ? basename(runDir) : pt.runId, metrics: flattenMetrics(metrics) };
+    });
+    return { parameter, points };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The full state of one view for the given run folders. `eventsOf` supplies each run's events (the
+ * panel host passes what its tailer has read, so that init + increments are exactly the file, once).
+ */
+export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir: string) => RunEvent[] = safeEvents): ViewState {
+  const all = runDirs.map((dir) => ({ dir, info: readRunInfo(dir), events: eventsOf(dir) }));
+  switch (view) {
+    case 'trie': {
+      const r = all[0];
+      return { view, run: r ? runRef(r.dir, r.info) : undefined, snapshots: r ? r.events.filter((e): e is Extract<RunEvent, { type: 'trie-snapshot' }> => e.type === 'trie-snapshot') : [] };
+    }
+    case 'loss':
+      return { view, runs: all.map((r) => runRef(r.dir, r.info)), metrics: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'metric' }> => e.type === 'metric')) };
+    case 'transcripts':
+      return { view, runs: all.map((r) => runRef(r.dir, r.info)), turns: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'dialogue-turn' }> => e.type === 'dialogue-turn')) };
+    case 'compare': {
+      const runs: CompareRun[] = all.filter((r) => !existsSync(join(r.dir, 'sweep.json'))).map((r) => {
+        const finished = [...r.events].reverse().find((e) => e.type === 'run-finished') as Extract<RunEvent, { type: 'run-finished' }> | undefined;
+        const metrics = readMetricsSafe(r.dir) ?? finished?.metrics ?? {};
+        return { ...runRef(r.dir, r.info), metrics: flattenMetrics(metrics), roundHr: roundHr(r.events) };
+      });
+      const sweepDir = all.find((r) => existsSync(join(r.dir, 'sweep.json')));
+      return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined };
+    }
+  }
+}
+
+function readMetricsSafe(dir: string): Record<string, unknown> | undefined {
+  try {
+    return readMetrics(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+export function safeEvents(dir: string): RunEvent[] {
+  try {
+    return readEvents(dir);
+  } catch {
+    return [];
+  }
+}

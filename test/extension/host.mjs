@@ -1,0 +1,159 @@
+// Shared harness for the extension tests: a real VS Code extension host = code-server 4.100.3 (VS Code
+// 1.100.3) installed by .ci/install-test-host.sh into .vscode-test/code-server, driven by Debian Chromium
+// through playwright-core (docs TESTING.md "Real VS Code extension host"). Everything it starts is
+// killed in stop(): the server runs in its own process group, and every descendant (extension host,
+// Flowloop workers) is found through /proc and killed too.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CODE_SERVER = join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** User settings for tests (TESTING.md): no updates, telemetry, marketplace, welcome page or schema downloads. */
+export const TEST_SETTINGS = {
+  'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'update.mode': 'none',
+  'telemetry.telemetryLevel': 'off', 'workbench.startupEditor': 'none', 'json.schemaDownload.enable': false,
+  'workbench.enableExperiments': false, 'extensions.ignoreRecommendations': true, 'workbench.tips.enabled': false,
+  'chat.disableAIFeatures': true, 'npm.fetchOnlinePackageInfo': false, 'security.workspace.trust.enabled': false,
+  'window.commandCenter': false,
+};
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+/** Descendants of pid via /proc (Linux), children first. */
+export function descendants(pid) {
+  const table = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const st = readFileSync(`/proc/${name}/stat`, 'utf8');
+      table.set(Number(name), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  const out = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift();
+    for (const [c, pp] of table) if (pp === p && !out.includes(c)) { out.push(c); queue.push(c); }
+  }
+  return out;
+}
+
+function alive(pid) { try { process.kill(pid, 0); return true; } catch { return false; } }
+
+/** Rewrite relative paths of a config that exist beside `fromDir` so they resolve the same from `toDir`. */
+export function retarget(v, fromDir, toDir) {
+  if (typeof v === 'string') {
+    if (isAbsolute(v) || !/[\\/]|\.\w+$/.test(v) || /^[a-z]+:\/\//i.test(v)) return v;
+    const abs = resolve(fromDir, v);
+    if (!existsSync(abs)) return v;
+    const rel = relative(toDir, abs).split(sep).join('/');
+    return rel.startsWith('.') ? rel : `./${rel}`;
+  }
+  if (Array.isArray(v)) return v.map((x) => retarget(x, fromDir, toDir));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$schema' ? x : retarget(x, fromDir, toDir)]));
+  return v;
+}
+
+/**
+ * A fresh workspace in a temp folder: the fixtures of test/extension/workspace/ (their relative data
+ * paths retargeted to the new place), and the project's examples/quick.flowloop.json when it exists
+ * (it replaces the fixture of the same name).
+ */
+export function makeWorkspace(tmp) {
+  const ws = join(tmp, 'workspace');
+  const fixtures = join(ROOT, 'test', 'extension', 'workspace');
+  mkdirSync(ws, { recursive: true });
+  const configs = readdirSync(fixtures).filter((f) => f.endsWith('.flowloop.json')).map((f) => join(fixtures, f));
+  const quick = join(ROOT, 'examples', 'quick.flowloop.json');
+  if (existsSync(quick)) configs.push(quick);
+  for (const file of configs) {
+    const text = readFileSync(file, 'utf8');
+    let out = text;
+    try { out = JSON.stringify(retarget(JSON.parse(text), dirname(file), ws), null, 2) + '\n'; } catch { /* a deliberately broken fixture is copied as is */ }
+    writeFileSync(join(ws, basename(file)), out);
+  }
+  return ws;
+}
+
+/** Start code-server on a free loopback port; resolves when /healthz answers. */
+export async function startCodeServer({ tmp, workspace, env = {} }) {
+  if (!existsSync(CODE_SERVER)) throw new Error(`code-server missing (${CODE_SERVER}): run bash .ci/install-test-host.sh`);
+  const port = await freePort();
+  const userData = join(tmp, 'user-data');
+  mkdirSync(join(userData, 'User'), { recursive: true });
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(TEST_SETTINGS, null, 2));
+  const args = ['--config', '/dev/null', '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
+    '--user-data-dir', userData, '--extensions-dir', join(tmp, 'extensions'),
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace];
+  const server = spawn(CODE_SERVER, args, {
+    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    env: { ...process.env, EXTENSIONS_GALLERY: '{}', ...env },
+  });
+  let log = '';
+  server.stdout.on('data', (d) => { log += d; });
+  server.stderr.on('data', (d) => { log += d; });
+  const t0 = Date.now();
+  for (;;) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch { /* not yet */ }
+    if (server.exitCode !== null) throw new Error(`code-server exited (${server.exitCode}):\n${log}`);
+    if (Date.now() - t0 > 60000) throw new Error(`code-server did not answer in 60 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port, userData, workspace, server, authority: `127.0.0.1:${port}`, log: () => log,
+    /** Kill the server, its extension host and any worker: SIGTERM to all, then SIGKILL; returns leftovers. */
+    async stop() {
+      const pids = [server.pid, ...descendants(server.pid)];
+      for (const sig of ['SIGTERM', 'SIGKILL']) {
+        try { process.kill(-server.pid, sig); } catch { /* group gone */ }
+        for (const p of pids) { try { process.kill(p, sig); } catch { /* gone */ } }
+        for (let i = 0; i < 30 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+      }
+      return pids.filter(alive);
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Workbench URL with a payload (extensionDevelopmentPath, optional extensionTestsPath). */
+export function workbenchUrl(host, { extensionTestsPath } = {}) {
+  const payload = [['extensionDevelopmentPath', `vscode-remote://${host.authority}${ROOT}`]];
+  if (extensionTestsPath) payload.push(['extensionTestsPath', `vscode-remote://${host.authority}${extensionTestsPath}`]);
+  return `http://${host.authority}/?folder=${encodeURIComponent(host.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(p) {
+  try { rmSync(p, { recursive: true, force: true }); } catch { /* best effort */ }
+}
+
+/** Newest run folder's run.json under a workspace (or undefined). */
+export function latestRun(workspace) {
+  const root = join(workspace, '.flowloop', 'runs');
+  if (!existsSync(root)) return undefined;
+  const dirs = readdirSync(root).map((n) => join(root, n)).filter((d) => existsSync(join(d, 'run.json')))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!dirs.length) return undefined;
+  try { return { dir: dirs[0], info: JSON.parse(readFileSync(join(dirs[0], 'run.json'), 'utf8')) }; } catch { return undefined; }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Extension tests in a REAL VS Code extension host (code-server 4.100.3 + Debian Chromium), offline:
+//  1. integration tests (test/extension/suite/*.test.ts, bundled here with esbuild) run inside the host
+//     through the workbench URL payload extensionDevelopmentPath + extensionTestsPath; the page's
+//     window.codeAutomationExit(code) is caught with playwright's exposeFunction; results come back
+//     through a results file (test output does not reach the browser);
+//  2. the UI test (ui.mjs): Chromium clicks the CodeLens, waits for the run, saves screenshots.
+// Prints each test, then `N passed, N failed`; exits 1 on any failure. ALWAYS kills code-server, its
+// extension host and any worker it started. Env: TEST_TIMEOUT_MS (default 600000), SKIP_UI=1, SHOW_SERVER_LOG=1.
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ROOT, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
+import { runUiTest } from './ui.mjs';
+
+const t0 = Date.now();
+const ms = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+const results = [];
+
+if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.FLOWLOOP_WORKER || join(ROOT, 'dist', 'worker.js'))) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'esbuild.js')], { stdio: 'inherit', cwd: ROOT });
+  if (r.status !== 0) { console.log('extension tests: the build failed'); console.log('0 passed, 1 failed'); process.exit(1); }
+}
+
+// The suite runs inside the extension host, which require()s a CommonJS file.
+const suiteOut = join(ROOT, '.vscode-test', 'suite', 'index.js');
+mkdirSync(join(ROOT, '.vscode-test', 'suite'), { recursive: true });
+await build({
+  entryPoints: [join(ROOT, 'test', 'extension', 'suite', 'index.ts')], outfile: suiteOut, bundle: true, platform: 'node',
+  format: 'cjs', target: 'node20', external: ['vscode'], sourcemap: 'inline', logLevel: 'warning', mainFields: ['module', 'main'],
+});
+
+async function integration() {
+  const tmp = tempDir('flowloop-ext-test-');
+  const workspace = makeWorkspace(tmp);
+  const resultsFile = join(tmp, 'results.json');
+  let host, browser;
+  try {
+    host = await startCodeServer({ tmp, workspace, env: { FLOWLOOP_TEST_RESULTS: resultsFile, FLOWLOOP_TEST_USER_DATA: join(tmp, 'user-data'), FLOWLOOP_TEST_TMP: tmp } });
+    console.log(`[${ms()}] code-server up on ${host.authority}`);
+    browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const exit = new Promise((resolve) => { void page.exposeFunction('codeAutomationExit', (code) => resolve(code)); });
+    await page.goto(workbenchUrl(host, { extensionTestsPath: suiteOut }));
+    console.log(`[${ms()}] workbench loading, tests running in the extension host`);
+    const timeout = Number(process.env.TEST_TIMEOUT_MS ?? 600000);
+    const code = await Promise.race([exit, new Promise((r) => setTimeout(() => r('timeout'), timeout))]);
+    console.log(`[${ms()}] extension host exit: ${code}`);
+    if (code === 'timeout') {
+      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'extension-tests-timeout.png') }).catch(() => {});
+    }
+    let file;
+    try { file = JSON.parse(readFileSync(resultsFile, 'utf8')); } catch { /* none */ }
+    if (!file) results.push({ name: 'integration suite produced results', ok: false, error: `no results file (exit ${code})` });
+    else results.push(...file.tests);
+    if (file && code !== 0 && code !== 'timeout' && file.failed === 0) results.push({ name: 'extension host exit code', ok: false, error: `exit ${code}` });
+  } catch (e) {
+    results.push({ name: 'integration harness', ok: false, error: e.message });
+  } finally {
+    await browser?.close().catch(() => {});
+    const left = await host?.stop();
+    if (left?.length) results.push({ name: 'no process left after the integration tests', ok: false, error: `still alive: ${left.join(' ')}` });
+    if (process.env.SHOW_SERVER_LOG) console.log(host?.log());
+    removeDir(tmp);
+  }
+}
+
+await integration();
+if (!process.env.SKIP_UI) {
+  console.log(`[${ms()}] UI test in Chromium`);
+  results.push(...(await runUiTest()));
+}
+
+for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}${r.ok ? '' : `\n     ${String(r.error).split('\n').join('\n     ')}`}`);
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`extension tests done in ${ms()}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

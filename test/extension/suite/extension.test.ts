@@ -1,0 +1,231 @@
+import * as vscode from 'vscode';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { test, waitFor } from './harness';
+import type { FlowloopApi } from '../../../extension/extension';
+import type { ManagedRun } from '../../../extension/runManager';
+import type { TreeNode } from '../../../extension/tree';
+import { descendants, isAlive } from '../../../extension/processTree';
+
+const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const quickUri = () => vscode.Uri.file(join(ws(), 'quick.flowloop.json'));
+const badUri = () => vscode.Uri.file(join(ws(), 'bad.flowloop.json'));
+
+let apiCache: FlowloopApi | undefined;
+async function api(): Promise<FlowloopApi> {
+  if (apiCache) return apiCache;
+  const ext = vscode.extensions.getExtension<FlowloopApi>('flowloop.flowloop');
+  assert.ok(ext, 'extension flowloop.flowloop is not installed in the host');
+  apiCache = await ext.activate();
+  return apiCache;
+}
+
+async function runQuick(opts: { set?: string[] } = {}): Promise<ManagedRun> {
+  const run = (await vscode.commands.executeCommand('flowloop.runExperiment', quickUri(), { openView: false, ...opts })) as ManagedRun | undefined;
+  assert.ok(run, 'flowloop.runExperiment returned no run (refused?)');
+  return run;
+}
+
+function readJson(p: string): any {
+  return JSON.parse(readFileSync(p, 'utf8'));
+}
+
+function filesUnder(dir: string, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    let st;
+    try { st = statSync(p); } catch { continue; }
+    if (st.isDirectory()) filesUnder(p, out);
+    else if (st.isFile() && st.size < 50 * 1024 * 1024) out.push(p);
+  }
+  return out;
+}
+
+test('the extension activates in a workspace with *.flowloop.json (workspaceContains)', async () => {
+  const ext = vscode.extensions.getExtension('flowloop.flowloop');
+  assert.ok(ext);
+  await waitFor('activation by workspaceContains', () => ext.isActive, 20_000);
+});
+
+test('every contributed command is registered, all in category "Flowloop"', async () => {
+  await api();
+  const ext = vscode.extensions.getExtension('flowloop.flowloop')!;
+  const contributed: { command: string; category: string }[] = ext.packageJSON.contributes.commands;
+  const expected = ['runExperiment', 'runBaselines', 'stopRun', 'openRun', 'compareRuns', 'newFromTemplate', 'setApiKey',
+    'showTrieFlow', 'showLossCurves', 'showTranscripts', 'revealRunFolder'].map((c) => `flowloop.${c}`);
+  for (const id of expected) assert.ok(contributed.some((c) => c.command === id), `${id} not contributed`);
+  const registered = new Set(await vscode.commands.getCommands(true));
+  const missing = contributed.map((c) => c.command).filter((c) => !registered.has(c));
+  assert.deepEqual(missing, [], 'contributed but not registered');
+  assert.deepEqual(contributed.filter((c) => c.category !== 'Flowloop').map((c) => c.command), []);
+});
+
+test('a bad config shows a diagnostic exactly on the offending value', async () => {
+  const a = await api();
+  const doc = await vscode.workspace.openTextDocument(badUri());
+  await vscode.window.showTextDocument(doc);
+  const text = doc.getText();
+  const at = text.indexOf('-1');
+  const diag = await waitFor('flowloop diagnostic on /seed', () =>
+    vscode.languages.getDiagnostics(doc.uri).find((d) => d.source === 'flowloop' && d.code === '/seed'));
+  assert.deepEqual([diag.range.start.line, diag.range.start.character, diag.range.end.line, diag.range.end.character],
+    [doc.positionAt(at).line, doc.positionAt(at).character, doc.positionAt(at + 2).line, doc.positionAt(at + 2).character]);
+  assert.equal(diag.severity, vscode.DiagnosticSeverity.Error);
+  assert.match(diag.message, /seed/);
+  assert.ok(a.diagnostics.validations > 0);
+});
+
+test('diagnostics follow typing, debounced (a burst of edits → one validation)', async () => {
+  const a = await api();
+  const doc = await vscode.workspace.openTextDocument(badUri());
+  const editor = await vscode.window.showTextDocument(doc);
+  const before = a.diagnostics.validations;
+  const start = doc.getText().indexOf('-1');
+  // five quick edits: "-1" → "-12" → ... then replace the value by 7 (valid for the seed)
+  for (let i = 0; i < 4; i++) await editor.edit((e) => e.insert(doc.positionAt(start + 2 + i), '2'));
+  await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(start), doc.positionAt(start + 6)), '7'));
+  await waitFor('the /seed diagnostic to disappear', () =>
+    !vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'), 10_000);
+  const ran = a.diagnostics.validations - before;
+  assert.ok(ran >= 1 && ran <= 2, `expected 1 debounced validation for 5 edits, got ${ran}`);
+  await vscode.commands.executeCommand('workbench.action.files.revert');
+  await waitFor('the /seed diagnostic back after revert', () =>
+    vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'), 10_000);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+test('CodeLens on a config: ▶ Run · Run baselines', async () => {
+  await api();
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(quickUri()));
+  const lenses = await waitFor('code lenses', async () => {
+    const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', quickUri())) ?? [];
+    return l.length ? l : undefined;
+  });
+  const titles = lenses.map((l) => l.command?.title);
+  assert.ok(titles.includes('▶ Run'), `titles: ${titles.join(' | ')}`);
+  assert.ok(titles.includes('Run baselines'), `titles: ${titles.join(' | ')}`);
+  assert.equal(lenses.find((l) => l.command?.title === '▶ Run')!.command!.command, 'flowloop.runExperiment');
+});
+
+test('the tree lists the workspace configs', async () => {
+  const a = await api();
+  await a.store.refresh();
+  const top = a.tree.getChildren();
+  const labels = top.map((n) => String(a.tree.getTreeItem(n).label));
+  assert.ok(labels.includes('quick.flowloop.json'), `tree: ${labels.join(', ')}`);
+  assert.ok(labels.includes('bad.flowloop.json'), `tree: ${labels.join(', ')}`);
+});
+
+let finishedRunDir = '';
+test('running an example produces a finished run, a run folder and a tree item', async () => {
+  const a = await api();
+  const run = await runQuick();
+  assert.ok(run.pid > 0);
+  const done = await run.done;
+  assert.equal(done.status, 'finished', `run ended ${done.status}: ${done.error ?? done.lastMessage}`);
+  assert.ok(done.runDir && existsSync(done.runDir), 'run folder missing');
+  finishedRunDir = done.runDir!;
+  const info = readJson(join(done.runDir!, 'run.json'));
+  assert.equal(info.status, 'finished');
+  assert.ok(existsSync(join(done.runDir!, 'metrics.json')), 'metrics.json missing');
+  const events = readFileSync(join(done.runDir!, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(events[0].type, 'run-started');
+  assert.equal(events.at(-1).type, 'run-finished');
+  // the tree shows it under its config (debounced refresh from the watcher / run manager)
+  const item = await waitFor('the finished run in the tree', () => {
+    const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === quickUri().fsPath);
+    return exp && a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.info.status === 'finished');
+  }, 10_000);
+  const ti = a.tree.getTreeItem(item);
+  assert.equal(ti.contextValue, 'run-finished');
+  assert.equal((ti.iconPath as vscode.ThemeIcon).id, 'pass');
+  const artifacts = a.tree.getChildren(item).map((n) => (n as Extract<TreeNode, { type: 'artifact' }>).uri.fsPath.split('/').pop());
+  assert.ok(artifacts.includes('events.jsonl') && artifacts.includes('run.json'), `artifacts: ${artifacts.join(', ')}`);
+  // and the CodeLens offers it
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', quickUri())) ?? [];
+  assert.ok(lenses.some((l) => l.command?.title.startsWith('Open last run')), 'no "Open last run" lens');
+}, 240_000);
+
+test('cancel mid-run gives `cancelled` and leaves no worker process', async () => {
+  const a = await api();
+  const run = await runQuick({ set: slowSet() });
+  await waitFor('run-started', () => run.runDir, 60_000);
+  const kids = () => descendants(run.pid);
+  const stopped = (await vscode.commands.executeCommand('flowloop.stopRun', run)) as ManagedRun[];
+  assert.ok(Array.isArray(stopped));
+  const done = await run.done;
+  assert.equal(done.status, 'cancelled', `ended ${done.status}: ${done.error ?? ''}`);
+  const info = await waitFor('run.json says cancelled', () => { const i = readJson(join(run.runDir!, 'run.json')); return i.status === 'cancelled' && i; }, 5_000);
+  assert.equal(info.status, 'cancelled');
+  await waitFor('the worker to be gone', () => !isAlive(run.pid), 5_000);
+  assert.deepEqual(kids(), [], 'worker left child processes');
+  assert.throws(() => process.kill(-run.pid, 0), 'the worker\'s process group still has members');
+  assert.equal(a.runs.active().length, 0);
+}, 120_000);
+
+test('a worker that dies is shown as failed with its last message', async () => {
+  const a = await api();
+  const run = await runQuick({ set: slowSet() });
+  await waitFor('run-started', () => run.runDir, 60_000);
+  process.kill(run.pid, 'SIGKILL');
+  const done = await run.done;
+  assert.equal(done.status, 'failed');
+  assert.match(done.error ?? '', /worker exited unexpectedly \(signal SIGKILL\)/);
+  assert.equal(readJson(join(run.runDir!, 'run.json')).status, 'failed', 'run.json not corrected');
+  await a.store.refresh();
+  const listing = a.store.lastRun(quickUri().fsPath);
+  assert.equal(listing?.dir, run.runDir);
+  assert.equal(listing?.info.status, 'failed');
+}, 120_000);
+
+test('the API key reaches only the worker environment, never a file', async () => {
+  await api();
+  const key = `flowloop-test-key-${Math.random().toString(36).slice(2)}${Date.now()}`;
+  await vscode.commands.executeCommand('flowloop.setApiKey', key);
+  const run = await runQuick();
+  const environ = await waitFor('worker environ', () => { try { return readFileSync(`/proc/${run.pid}/environ`, 'utf8'); } catch { return undefined; } }, 10_000);
+  assert.ok(environ.split('\0').includes(`FLOWLOOP_LLM_API_KEY=${key}`), 'the key is not in the worker environment');
+  assert.ok(!Object.values(process.env).includes(key), 'the key leaked into the extension host environment');
+  const done = await run.done;
+  assert.equal(done.status, 'finished', done.error);
+  const roots = [process.env.FLOWLOOP_TEST_USER_DATA, join(ws(), '.flowloop'), ws()].filter((x): x is string => !!x);
+  const offenders = [...new Set(roots.flatMap((r) => filesUnder(r)))].filter((f) => readFileSync(f).includes(key));
+  assert.deepEqual(offenders, [], 'files containing the API key');
+  await vscode.commands.executeCommand('flowloop.clearApiKey');
+}, 240_000);
+
+test('a webview panel opens on a run and completes the ready → init handshake', async () => {
+  const a = await api();
+  assert.ok(finishedRunDir, 'needs the finished run of an earlier test');
+  const view = existsSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'dist', 'webview', 'loss.js')) ? 'loss' : 'trie';
+  const command = view === 'loss' ? 'flowloop.showLossCurves' : 'flowloop.showTrieFlow';
+  await vscode.commands.executeCommand(command, finishedRunDir);
+  const panel = await waitFor(`${view} panel`, () => a.panels.get(view));
+  await waitFor('ready from the webview and init from the host', () => panel.stats.ready >= 1 && panel.stats.inits >= 1, 30_000);
+  assert.ok(panel.panel.title.includes(basename(finishedRunDir)), panel.panel.title);
+  panel.panel.dispose();
+}, 60_000);
+
+test('New Experiment from Template writes a valid config beside the workspace', async () => {
+  await api();
+  const examples = readdirSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'examples')).filter((f) => f.endsWith('.flowloop.json'));
+  const template = examples.includes('quick.flowloop.json') ? 'quick.flowloop.json' : examples[0];
+  assert.ok(template, 'no examples/*.flowloop.json to start from');
+  const uri = (await vscode.commands.executeCommand('flowloop.newFromTemplate', template, 'from-template')) as vscode.Uri | undefined;
+  assert.ok(uri && existsSync(uri.fsPath), 'no file written');
+  const { validateConfigText } = await import('../../../core/experiment/validate');
+  const r = validateConfigText(readFileSync(uri.fsPath, 'utf8'), uri.fsPath);
+  assert.deepEqual(r.errors.map((e) => `${e.path}: ${e.message}`), []);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+/** Per kind: `--set` overrides that make the quick example long enough to cancel or kill mid-run. */
+const SLOW_BY_KIND: Record<string, string[]> = {
+  sequential: ['epochs=50', 'maxTrainRows=20000', 'patience=0'],
+};
+function slowSet(): string[] {
+  if (process.env.FLOWLOOP_TEST_SLOW_SET) return process.env.FLOWLOOP_TEST_SLOW_SET.split(' ').filter(Boolean);
+  return SLOW_BY_KIND[readJson(quickUri().fsPath).kind] ?? [];
+}

@@ -1,0 +1,96 @@
+// UI test, as a person would use it: code-server's workbench in headless Chromium with the extension under
+// development; open examples' quick config, click the `▶ Run` CodeLens, watch the progress notification,
+// wait for the run to finish, open the Flowloop sidebar, and save screenshots into test-artifacts/.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, latestRun, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
+
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+export async function runUiTest() {
+  const results = [];
+  const t0 = Date.now();
+  const tmp = tempDir('flowloop-ui-test-');
+  const workspace = makeWorkspace(tmp);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `ui-${name}.png`) });
+  let host, browser, page;
+  const step = async (name, fn) => {
+    const s = Date.now();
+    try {
+      await fn();
+      results.push({ name: `UI: ${name}`, ok: true, ms: Date.now() - s });
+      return true;
+    } catch (e) {
+      results.push({ name: `UI: ${name}`, ok: false, ms: Date.now() - s, error: e.message.split('\n').slice(0, 6).join('\n') });
+      await page?.screenshot({ path: join(ARTIFACTS, `ui-failure-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
+      return false;
+    }
+  };
+  try {
+    if (!existsSync(join(workspace, 'quick.flowloop.json'))) throw new Error('examples/quick.flowloop.json is missing');
+    host = await startCodeServer({ tmp, workspace });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(workbenchUrl(host));
+    const ok = await step('open the quick config and see the ▶ Run CodeLens', async () => {
+      await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+      await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
+      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'quick.flowloop.json' }).click();
+      await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 60000 });
+      await shot(page, 'codelens');
+    });
+    if (ok) {
+      let started = 0;
+      await step('click ▶ Run: a progress notification appears', async () => {
+        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).click();
+        started = Date.now();
+        await page.locator('.notification-toast', { hasText: 'Flowloop:' }).first().waitFor({ timeout: 30000 });
+        await shot(page, 'progress');
+      });
+      await step('the run finishes (run.json status finished)', async () => {
+        for (;;) {
+          const r = latestRun(workspace);
+          if (r && r.info.status !== 'running') {
+            if (r.info.status !== 'finished') throw new Error(`run ended ${r.info.status}: ${r.info.error ?? ''}`);
+            break;
+          }
+          if (Date.now() - started > 240000) throw new Error('run did not finish in 240 s');
+          await page.waitForTimeout(500);
+        }
+        await page.waitForTimeout(1500); // let the live view draw the last events
+        await shot(page, 'run-finished');
+      });
+      await step('the Flowloop sidebar lists the config and its finished run', async () => {
+        await page.locator('.activitybar .action-item a[aria-label^="Flowloop"]').first().click();
+        const row = page.locator('.monaco-list-row', { hasText: 'quick.flowloop.json' }).last();
+        await row.waitFor({ timeout: 20000 });
+        if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+        await page.locator('.monaco-list-row .codicon-pass').first().waitFor({ timeout: 20000 });
+        await shot(page, 'sidebar');
+      });
+      await step('the live view beside the editor shows the run', async () => {
+        const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+        await frame.locator('#app').waitFor({ timeout: 20000 });
+        const text = await frame.locator('#app').innerText();
+        if (!text.trim()) throw new Error('the view is empty');
+        await shot(page, 'view');
+      });
+    }
+  } catch (e) {
+    results.push({ name: 'UI: harness', ok: false, error: e.message });
+  } finally {
+    await browser?.close().catch(() => {});
+    const left = await host?.stop();
+    if (left?.length) results.push({ name: 'UI: no process left', ok: false, error: `still alive: ${left.join(' ')}` });
+    removeDir(tmp);
+  }
+  // UPDATE_SCREENSHOTS=1: copy the run as a person sees it into docs/screenshots/ for the README
+  const best = join(ARTIFACTS, 'ui-run-finished.png');
+  if (process.env.UPDATE_SCREENSHOTS && existsSync(best) && results.every((r) => r.ok)) {
+    mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
+    copyFileSync(best, join(ROOT, 'docs', 'screenshots', 'vscode-run.png'));
+  }
+  console.log(`UI test: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${ARTIFACTS}`);
+  return results;
+}
