@@ -27,7 +27,7 @@ if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'],
 const BENCHES = [
   ['train-step', 'bench/train-step/bench.ts', 'training step, Flowloop / PyTorch CPU (lower is better)'],
   ['trie', 'bench/trie/bench.ts', 'prefix tree with flows, reference algorithm / Flowloop (higher is better)'],
-  ['decode', 'bench/decode/bench.ts', 'constrained beam search: ms per row, share of time in masks'],
+  ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
   ['webview', 'bench/webview/bench.ts', 'trie view: data arrival → first paint on Video Games'],
 ];

@@ -186,6 +186,16 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
   return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => p.status === 'finished').length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined };
 }
 
+/** Numeric leaves of a metrics object as dotted keys ("recommendation.afl.hr"); arrays are left out (curves). */
+export function flattenMetrics(m: Record<string, unknown>, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  for (const [k, v] of Object.entries(m)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v)) flattenMetrics(v as Record<string, unknown>, key, out);
+  }
+  return out;
+}
+
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
@@ -199,13 +209,12 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
     const key = JSON.stringify(p.assignments);
     if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [] });
     if (p.status !== 'finished' || !p.runDir) continue;
-    const m = readMetrics(p.runDir) ?? {};
-    groups.get(key)!.metrics.push(Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+    groups.get(key)!.metrics.push(flattenMetrics(readMetrics(p.runDir) ?? {}));
   }
   const all = new Set<string>();
   for (const g of groups.values()) for (const m of g.metrics) for (const k of Object.keys(m)) all.add(k);
-  const metricNames = (wanted?.length ? wanted : [...all]).filter((k) => all.has(k));
   const paths = index.axes.map((a) => a.path);
+  const metricNames = (wanted?.length ? wanted : [...all].filter((k) => !paths.includes(k) && k !== 'seed')).filter((k) => all.has(k));
   const rows = [...groups.values()].map((g) => {
     const stats = metricNames.map((k) => {
       const xs = g.metrics.map((m) => m[k]).filter((v) => Number.isFinite(v));
