@@ -42,10 +42,13 @@ export async function runUiTest() {
     });
     if (ok) {
       let started = 0;
-      await step('click ▶ Run: a progress notification appears', async () => {
+      await step('click ▶ Run: ■ Stop replaces it and a progress notification reports the worker', async () => {
         await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).click();
         started = Date.now();
-        await page.locator('.notification-toast', { hasText: 'Flowloop:' }).first().waitFor({ timeout: 30000 });
+        await page.locator('.codelens-decoration a', { hasText: '■ Stop' }).waitFor({ timeout: 30000 });
+        const toast = page.locator('.notification-toast', { hasText: 'Flowloop:' }).first();
+        await toast.waitFor({ timeout: 30000 });
+        await page.waitForTimeout(400); // the toast slides in
         await shot(page, 'progress');
       });
       await step('the run finishes (run.json status finished)', async () => {
@@ -65,7 +68,7 @@ export async function runUiTest() {
         await page.locator('.activitybar .action-item a[aria-label^="Flowloop"]').first().click();
         const row = page.locator('.monaco-list-row', { hasText: 'quick.flowloop.json' }).last();
         await row.waitFor({ timeout: 20000 });
-        if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+        if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
         await page.locator('.monaco-list-row .codicon-pass').first().waitFor({ timeout: 20000 });
         await shot(page, 'sidebar');
       });
@@ -86,7 +89,7 @@ export async function runUiTest() {
     removeDir(tmp);
   }
   // UPDATE_SCREENSHOTS=1: copy the run as a person sees it into docs/screenshots/ for the README
-  const best = join(ARTIFACTS, 'ui-run-finished.png');
+  const best = join(ARTIFACTS, 'ui-sidebar.png');
   if (process.env.UPDATE_SCREENSHOTS && existsSync(best) && results.every((r) => r.ok)) {
     mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
     copyFileSync(best, join(ROOT, 'docs', 'screenshots', 'vscode-run.png'));
