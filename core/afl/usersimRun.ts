@@ -81,7 +81,7 @@ export async function runUserSimulation(ctx: RunContext, a: UserSimArgs): Promis
   const step1Failed = outcomes.filter((o) => o.failed).length;
 
   const metrics: Record<string, unknown> = { step1: { users: users.length, failedUsers: step1Failed, meanRounds: outcomes.reduce((x, o) => x + o.rounds.length, 0) / Math.max(1, outcomes.length) } };
-  const table: string[] = [`User simulation (METHODS B4), ${users.length} users; step 1 failed users ${step1Failed}; judge: ${a.agents.label}`];
+  const table: string[] = [`User simulation (METHODS B4): ${ratios.map((r) => `${samples.get(r)!.length} users at ${r.replace('_', ':')}`).join(', ')}; step 1 = ${users.length} loops (distinct history+candidates setups), ${step1Failed} failed; judge: ${a.agents.label}`];
   for (const r of ratios) {
     throwIfCancelled(ctx.signal);
     const rows = samples.get(r)!;
@@ -105,7 +105,7 @@ export async function runUserSimulation(ctx: RunContext, a: UserSimArgs): Promis
     const afl = reportOf(withMem);
     metrics[r] = { users: rows.length, rewardModel: rm, userAgent: ua, afl };
     for (const [name, rep] of [['reward-model', rm], ['user-agent', ua], ['afl', afl]] as const) {
-      ctx.metric(`afl/usersim-${r}/f1`, 0, rep.micro.f1, { series: name });
+      ctx.metric(`afl/usersim-${r}/${name}/f1`, 0, rep.micro.f1, { series: name });
     }
     table.push(`  ${r.replace('_', ':')} Reward Model  ${fmt(rm)}`, `  ${r.replace('_', ':')} User Agent    ${fmt(ua)}`, `  ${r.replace('_', ':')} AFL           ${fmt(afl)}`);
   }

@@ -37,6 +37,8 @@ export interface TestServer {
   readonly calls: number;
   /** Largest number of requests in flight at once. */
   readonly maxConcurrent: number;
+  /** TCP connections accepted (keep-alive reuse keeps this near the concurrency). */
+  readonly connections: number;
   readonly requests: ChatRequest[];
   /** Authorization headers seen (tests check the key is sent, and nothing else leaks). */
   readonly authHeaders: string[];
@@ -95,13 +97,16 @@ export async function startServer(script: Script): Promise<TestServer> {
       done();
     }
   });
-  server.keepAliveTimeout = 1000;
+  let connections = 0;
+  server.on('connection', () => { connections++; });
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/v1`,
     get calls() { return calls; },
     get maxConcurrent() { return maxConcurrent; },
+    get connections() { return connections; },
     requests,
     authHeaders,
     resetCounters() { calls = 0; maxConcurrent = 0; requests.length = 0; authHeaders.length = 0; },

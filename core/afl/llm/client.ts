@@ -9,7 +9,6 @@
  * The API key comes from the caller (env FLOWLOOP_LLM_API_KEY or OPENAI_API_KEY, set by the extension from
  * its secret store); it is passed to the SDK only and never stored, logged or put in errors.
  */
-import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import { Rng } from '../../util/random';
 import { ResponseCache, requestKey } from './cache';
@@ -113,8 +112,6 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
 }
 
-const signalsRaised = new WeakSet<AbortSignal>();
-
 export class LlmClient {
   private readonly sdk: OpenAI;
   private readonly sem: Semaphore;
@@ -146,8 +143,6 @@ export class LlmClient {
    */
   async chat(messages: ChatMessage[], opts: { attempt?: number; signal?: AbortSignal } = {}): Promise<ChatResult> {
     const attempt = opts.attempt ?? 0;
-    // One run-wide signal is shared by every in-flight request (each adds an abort listener).
-    if (opts.signal && !signalsRaised.has(opts.signal)) { setMaxListeners(0, opts.signal); signalsRaised.add(opts.signal); }
     const keyed = this.requestBody(messages, attempt);
     const { flowloop_attempt: _a, ...body } = keyed;
     const key = requestKey(keyed);
@@ -171,7 +166,17 @@ export class LlmClient {
         res.httpCalls++;
         this.stats.httpCalls++;
         const started = Date.now();
-        const completion = await this.sdk.chat.completions.create(body as any, { signal: opts.signal, timeout: this.settings.timeoutMs, maxRetries: 0 });
+        // A per-request signal linked to the run's: the SDK leaves a listener on the signal it is given,
+        // so it never sees the long-lived run signal itself.
+        const link = new AbortController();
+        const onAbort = () => link.abort(opts.signal?.reason);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        let completion: OpenAI.Chat.Completions.ChatCompletion;
+        try {
+          completion = await this.sdk.chat.completions.create(body as any, { signal: link.signal, timeout: this.settings.timeoutMs, maxRetries: 0 });
+        } finally {
+          opts.signal?.removeEventListener('abort', onAbort);
+        }
         const text = completion.choices?.[0]?.message?.content;
         if (typeof text !== 'string') {
           res.errors.push(`attempt ${tryNo + 1}: reply without message content (${Date.now() - started} ms)`);
