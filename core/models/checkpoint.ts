@@ -61,3 +61,8 @@ export function loadModelDir(dir: string): { model: SeqModelBase; manifest: Weig
   }
   return { model, manifest };
 }
+
+/** Import PyTorch weights (manifest.json + weights.bin, SASREC.md names) as a tfjs model (issue 5 item 2). */
+export function importTorchWeights(dir: string): SeqModelBase {
+  return loadModelDir(dir).model;
+}

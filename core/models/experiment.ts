@@ -119,7 +119,7 @@ export const runSequentialExperiment: KindRunner = async (ctx) => {
   const test = await fullRanking(scorer, data.test, evalKs, { groupOf, signal: ctx.signal });
   if (ctx.signal.aborted) throw new CancelledError();
   for (const [k, v] of Object.entries(test)) metrics[`test/${k}`] = v;
-  const lastStep = 0;
+  const lastStep = Math.max(1, Number(metrics.epochsRun ?? 0)) * Math.ceil(train.length / (c.batchSize ?? 256));
   for (const [k, v] of Object.entries(test)) ctx.metric(`test/${k}`, lastStep, v);
   const lines = [`${ARCH[model]} on ${data.name} (${train.length} training rows, ${data.test.length} test rows, full ranking${groupOf ? ' by title' : ''})`];
   lines.push(ks.map((k) => `HR@${k} ${test[`hr@${k}`].toFixed(4)}  NDCG@${k} ${test[`ndcg@${k}`].toFixed(4)}`).join(' | '));
