@@ -12,3 +12,6 @@ export function shared(...parts: string[]): string {
   if (!existsSync(p)) throw new Error(`shared test data missing: ${p} (tests need ../shared beside the repository)`);
   return p;
 }
+
+/** `node` arguments that run a TypeScript entry of this repository from any working directory (tsx loader by absolute URL). */
+export const TSX_IMPORT = ['--import', require('node:url').pathToFileURL(resolve(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href];

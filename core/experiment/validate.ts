@@ -28,7 +28,7 @@ export interface ValidationResult {
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 let compiled: ReturnType<Ajv['compile']> | undefined;
-let pathFields: { path: string; kind: 'file' | 'dir'; value: string }[] = [];
+let pathFields: { path: string; kind: 'file' | 'dir' | 'any'; value: string }[] = [];
 
 function validator() {
   if (compiled) return compiled;
@@ -37,8 +37,9 @@ function validator() {
   ajv.addKeyword({
     keyword: 'x-flowloop-path',
     schemaType: 'string',
-    validate: (kind: 'file' | 'dir', data: unknown, _parent: unknown, cxt?: { instancePath: string }) => {
-      if (typeof data === 'string' && cxt) pathFields.push({ path: cxt.instancePath, kind, value: data });
+    validate: (kind: 'file' | 'dir' | 'any', data: unknown, parent: any, cxt?: { instancePath: string }) => {
+      const except: string[] = parent?.['x-flowloop-path-except'] ?? [];
+      if (typeof data === 'string' && cxt && !except.includes(data)) pathFields.push({ path: cxt.instancePath, kind, value: data });
       return true;
     },
   });
@@ -179,7 +180,7 @@ function semanticIssues(config: Record<string, any>, baseDir: string): { path: s
   const out: { path: string; message: string }[] = [];
   for (const f of pathFields) {
     const abs = resolve(baseDir, f.value);
-    if (!existsSync(abs)) { out.push({ path: f.path, message: `${f.kind === 'dir' ? 'folder' : 'file'} not found: ${f.value} (resolved to ${abs})` }); continue; }
+    if (!existsSync(abs)) { out.push({ path: f.path, message: `${f.kind === 'dir' ? 'folder' : f.kind === 'file' ? 'file' : 'path'} not found: ${f.value} (resolved to ${abs})` }); continue; }
     const isDir = statSync(abs).isDirectory();
     if (f.kind === 'dir' && !isDir) out.push({ path: f.path, message: `expected a folder, found a file: ${f.value}` });
     if (f.kind === 'file' && isDir) out.push({ path: f.path, message: `expected a file, found a folder: ${f.value}` });

@@ -49,7 +49,7 @@ test('an unknown key is underlined on the key itself, with its JSON path', () =>
 });
 
 test('schema defaults are filled into a valid config (seed, device)', () => {
-  const r = validateConfigText('{ "kind": "afl" }', join(ROOT, 'x.flowloop.json'));
+  const r = validateConfigText('{ "kind": "flower", "mode": "distribution", "titles": "examples/rq1/select_100_Movies.json" }', join(ROOT, 'x.flowloop.json'));
   assert.deepEqual(r.errors, []);
   assert.equal(r.config!.seed, 42);
   assert.equal(r.config!.device, 'auto');

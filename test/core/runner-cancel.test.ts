@@ -4,7 +4,7 @@ import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../paths';
+import { ROOT, TSX_IMPORT } from '../paths';
 import type { RunEvent, WorkerMessage } from '../../core/experiment/events';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';
 
@@ -19,7 +19,7 @@ function onlyRunDir(out: string): string {
 
 test('SIGTERM to `flowloop run` gives status cancelled, exit 130, and every event it printed is in events.jsonl', async () => {
   const out = mkdtempSync(join(tmpdir(), 'flowloop-sigterm-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', ...CLI, 'demo', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...TSX_IMPORT, ...CLI, 'demo', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -51,7 +51,7 @@ test('cancel over IPC: the worker stops, status cancelled, every event it sent i
   const out = mkdtempSync(join(tmpdir(), 'flowloop-ipc-'));
   const { demoConfig } = await import('../../core/flower/demo');
   const { config, configPath } = demoConfig();
-  const child = fork(join(ROOT, 'core', 'experiment', 'worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(join(ROOT, 'core', 'experiment', 'worker.ts'), [], { execArgv: TSX_IMPORT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const received: RunEvent[] = [];
   let done: Extract<WorkerMessage, { type: 'done' }> | undefined;
   const enough = new Promise<void>((resolve) => child.on('message', (m: WorkerMessage) => {

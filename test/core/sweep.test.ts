@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared } from '../paths';
+import { ROOT, shared, TSX_IMPORT } from '../paths';
 import { expandAxes, expandGrid, flattenMetrics, type SweepIndex } from '../../core/experiment/sweep';
 import { readRunInfo } from '../../core/experiment/runStore';
 
@@ -35,7 +35,7 @@ test('a sweep killed midway, when rerun, runs only the missing points and writes
   const out = mkdtempSync(join(tmpdir(), 'flowloop-sweep-'));
   const config = join(ROOT, 'examples', 'afl-rounds-sweep.flowloop.json');
   const cli = (onStderr?: (all: string, kill: () => void) => void) => new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'core', 'cli.ts'), 'run', config, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'run', config, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '', stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => { stderr += d; onStderr?.(stderr, () => child.kill('SIGKILL')); });
