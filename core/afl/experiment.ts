@@ -100,7 +100,7 @@ function summaryLines(name: string, s: LoopSummary, maxRounds: number): string[]
   return [
     `${name}: Rec Agent HR@1 (round 1) ${fmtCount(s.recAgent)} · AFL HR@1 (≤${maxRounds} rounds) ${fmtCount(s.afl)}`,
     `  HR@1 per round: ${s.curve.map((p, i) => `r${i + 1} ${p.hits} (${p.hr.toFixed(4)})`).join(' · ')}`,
-    `  popularity of recommended items per round (mean training count / percentile): ${s.popularity.map((p) => (p.users ? `r${p.round} ${p.meanCount.toFixed(1)}/${p.meanPercentile.toFixed(2)} (n=${p.users})` : `r${p.round} — (n=0)`)).join(' · ')}`,
+    `  popularity of recommended items per round (mean interaction count / percentile): ${s.popularity.map((p) => (p.users ? `r${p.round} ${p.meanCount.toFixed(1)}/${p.meanPercentile.toFixed(2)} (n=${p.users})` : `r${p.round} — (n=0)`)).join(' · ')}`,
     `  accepted by round: ${s.acceptedByRound.join(', ')} · mean rounds ${s.meanRounds.toFixed(2)} · failed users ${s.failedUsers} · parse failures ${s.parseFailures} · HTTP retries ${s.httpRetries} · items not in candidates ${s.itemsNotInCandidates}`,
   ];
 }
@@ -114,6 +114,7 @@ export const runAflExperiment: KindRunner = async (ctx) => {
   const users = c.users ?? {};
   const inputs = loadRecRows(datasetDir, dataset, c.candidates ? ctx.resolvePath(c.candidates) : undefined, users.sample ?? 'auto', users.seed ?? 2025, users.limit);
   ctx.log(`AFL on ${dataset}: ${inputs.sampleNote} from ${inputs.candidatesFile}`);
+  ctx.writeArtifact('users.json', JSON.stringify({ dataset, candidatesFile: inputs.candidatesFile, sample: inputs.sampleNote, ids: inputs.rows.map((r) => r.id) }) + '\n', 'other', `the ${inputs.rows.length} users evaluated (${inputs.sampleNote})`);
   const pack = resolvePack(c.pack ?? 'default', dataset, datasetDir, (p) => ctx.resolvePath(p), ctx.configPath);
   if (evaluations.includes('user-simulation')) {
     requireGroup(pack, 'userSim.first', 'the user-simulation evaluation');

@@ -138,3 +138,37 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     await server.close();
   }
 });
+
+test('released pack over HTTP: byte-exact round-1 prompt; rec memory prompt later; userMemoryInLoop false never shows the user memory', async () => {
+  const released = JSON.parse(readFileSync(shared('lastfm', 'prompts_released.json'), 'utf8')).loop;
+  const server = await startServer((req) => (agentOf(req) === 'rec'
+    ? { content: recReply(rows.find((r) => promptText(req).includes(r.seqNames.join(', ')))!.cansNames[0]) }
+    : { content: userReply(false) }));
+  const base = {
+    kind: 'afl', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file', pack: 'released',
+    agents: 'llm', users: { limit: 3 }, maxRounds: 3, llm: { baseURL: server.url, concurrency: 2, cache: false },
+  };
+  process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-loop-test-key';
+  try {
+    for (const inLoop of [true, false]) {
+      server.resetCounters();
+      const ctx = makeContext({ ...base, name: `released-${inLoop}`, userMemoryInLoop: inLoop }, join(ROOT, 'examples', 'afl-test.flowloop.json'));
+      await runAflExperiment(ctx);
+      const r0 = rows[0];
+      const recFirst = server.requests.find((q) => agentOf(q) === 'rec' && promptText(q).includes(r0.seqNames.join(', ')) && !promptText(q).includes('previously'))!;
+      const prior = readFileSync(shared('lastfm', 'prior_sasrec.csv'), 'utf8').split('\n')[1].split(',')[1];
+      const args = [r0.seqNames.join(', '), '20', r0.cansNames.join(', '), prior];
+      let k = 0;
+      assert.equal(recFirst.messages[1].content, released.rec_user_prompt.replace(/\{\}/g, () => args[k++]), 'byte-exact released prompt');
+      assert.equal(recFirst.messages[0].content, released.rec_system_prompt);
+      const userPrompts = server.requests.filter((q) => agentOf(q) === 'user').map(promptText);
+      assert.equal(userPrompts.length, 9);
+      const withMemory = userPrompts.filter((t) => t.includes('Here are the music artists previously recommended by the recommendation system')).length;
+      assert.equal(withMemory, inLoop ? 6 : 0, `userMemoryInLoop ${inLoop}`);
+      const recMemory = server.requests.filter((q) => agentOf(q) === 'rec' && promptText(q).includes('Here are the music artists you previously recommended')).length;
+      assert.equal(recMemory, 6, 'rec agent reads its memory in rounds 2-3 either way');
+    }
+  } finally {
+    await server.close();
+  }
+});
