@@ -6,13 +6,15 @@
 //     through a results file (test output does not reach the browser);
 //  2. the UI test (ui.mjs): Chromium clicks the CodeLens, waits for the run, saves screenshots.
 // Prints each test, then `N passed, N failed`; exits 1 on any failure. ALWAYS kills code-server, its
-// extension host and any worker it started. Env: TEST_TIMEOUT_MS (default 600000), SKIP_UI=1, SHOW_SERVER_LOG=1.
+// extension host and any worker it started. Env: TEST_TIMEOUT_MS (default 600000), SKIP_UI=1, SKIP_VSIX=1, SHOW_SERVER_LOG=1.
+//  3. the packaging check (vsix.mjs): vsce package offline, contents, code-server --install-extension, installed worker runs.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
 import { runUiTest } from './ui.mjs';
+import { runVsixTest } from './vsix.mjs';
 
 const t0 = Date.now();
 const ms = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
@@ -71,6 +73,11 @@ await integration();
 if (!process.env.SKIP_UI) {
   console.log(`[${ms()}] UI test in Chromium`);
   results.push(...(await runUiTest()));
+}
+
+if (!process.env.SKIP_VSIX) {
+  console.log(`[${ms()}] packaging check (vsce package, install, run the installed worker)`);
+  results.push(...(await runVsixTest()));
 }
 
 for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}${r.ok ? '' : `\n     ${String(r.error).split('\n').join('\n     ')}`}`);
