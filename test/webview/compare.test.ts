@@ -1,0 +1,67 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { PROTOCOL_VERSION, type CompareViewState } from '../../webview/contract';
+import { cellText } from '../../webview/compare/tables';
+import { bundleView, fixture, launch, openView, screenshot } from './harness';
+
+// Real results (see fixtures/make-compare-fixture.ts): two trivial CDs baselines scored with core/metrics,
+// a rule-based AFL LastFM run's metrics.json, and a sweep over lr made of real demo-config runs.
+const state = fixture<CompareViewState>('compare-real.json');
+const [popular, , afl] = state.runs;
+let browser: Browser;
+let bundle: { js: string; css: string };
+
+before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('compare')]); });
+after(async () => { await browser?.close(); });
+
+test('compare view shows Flower, AFL and user-simulation tables with paper reference rows', async () => {
+  const v = await openView(browser, 'compare', bundle, { height: 1100 });
+  assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'compare', protocol: PROTOCOL_VERSION }]);
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('section[data-table="flower"]');
+  const flower = v.page.locator('section[data-table="flower"]');
+  assert.deepEqual(await flower.locator('th').allTextContents(), ['run', 'NDCG@10', 'HR@10', 'DGU', 'MGU', 'H', 'TTR']);
+  const popRow = flower.locator('tr.run', { hasText: 'most popular (CDs)' });
+  const m = (popular.metrics as { test: Record<string, number> }).test;
+  assert.deepEqual(await popRow.locator('td.num').allTextContents(), [m['ndcg@10'], m['hr@10'], m.dgu, m.mgu, m.entropy, m.ttr].map((x) => cellText(x)));
+  // methods "popular"/"random" have no Table 4 row: all six CDs rows are shown for reference
+  assert.equal(await flower.locator('tr.reference').count(), 6);
+  assert.deepEqual(await flower.locator('tr.reference', { hasText: 'paper · Flower (CDs)' }).locator('td.num').allTextContents(), ['0.07', '0.0885', '0.075', '0.021', '7.919', '0.013']);
+  const aflT = v.page.locator('section[data-table="afl"]');
+  const am = afl.metrics as { recommendation: { afl: { hr: number }; curve: unknown[] } };
+  assert.equal(await aflT.locator('th').count(), 1 + 3 + am.recommendation.curve.length);
+  assert.equal(await aflT.locator('tr.run').first().locator('td.num').nth(2).textContent(), cellText(am.recommendation.afl.hr));
+  assert.equal(await aflT.locator('tr.run').count(), 4, 'the run and its three ablations');
+  assert.deepEqual(await aflT.locator('tr.reference td.num').allTextContents().then((x) => x.slice(0, 3)), ['0.2869', '0.3197', '0.377']);
+  assert.equal(await v.page.locator('section[data-table="usersim"] tr.run').count(), 9, '3 ratios × 3 judges');
+  assert.ok(await v.page.locator('#sweep .sweep-chart canvas').count() >= 2, 'a sweep chart per metric');
+  await screenshot(v.page, 'compare');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});
+
+test('compare view exports CSV and Markdown to the host, copies, and saves the paper-row choice', async () => {
+  const v = await openView(browser, 'compare', bundle);
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('section[data-table="flower"]');
+  await v.page.locator('#export-csv').click();
+  await v.page.locator('#export-md').click();
+  await v.page.locator('#copy-md').click();
+  const sent = (await v.sent()).slice(1) as { type: string; format?: string; text: string; suggestedName?: string }[];
+  assert.deepEqual(sent.map((s) => [s.type, s.format, s.suggestedName]), [['export', 'csv', 'flowloop-compare.csv'], ['export', 'markdown', 'flowloop-compare.md'], ['copy', undefined, undefined]]);
+  const m = (popular.metrics as { test: Record<string, number> }).test;
+  assert.ok(sent[0].text.includes(`most popular (CDs) · test,flowloop,${m['ndcg@10']},${m['hr@10']}`), sent[0].text.slice(0, 400));
+  assert.ok(sent[0].text.includes('paper · Flower (CDs),paper,0.07,0.0885,0.075,0.021,7.919,0.013'));
+  assert.match(sent[1].text, /^### Flower: accuracy, fairness, diversity \(@10\)\n\n\| run \| NDCG@10 \| HR@10 \| DGU \| MGU \| H \| TTR \|/);
+  assert.equal(sent[2].text, sent[1].text);
+  // paper rows: none (saved), then a run-finished increment updates a run's numbers
+  await v.page.locator('#paper-rows').click();
+  await v.page.locator('#paper-rows vscode-option[value="none"]').click();
+  await v.page.waitForFunction(() => document.querySelectorAll('tr.reference').length === 0);
+  assert.deepEqual(await v.state(), { paper: 'none' });
+  await v.send({ type: 'events', events: [{ type: 'run-finished', runId: popular.runId, t: 1, durationMs: 1, metrics: { 'ndcg@10': 0.123456, 'hr@10': 0.5 } }] });
+  await v.page.waitForFunction(() => [...document.querySelectorAll('section[data-table="flower"] td.num')].some((td) => td.textContent === '0.1235'));
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});

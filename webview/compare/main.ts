@@ -1,0 +1,117 @@
+/**
+ * Run comparison (issue 8, view 4): selected runs side by side in the papers' table layouts (Flower
+ * Table 4 columns; AFL HR@1 per round and ablations; user-simulation P/R/F1) with the papers' numbers as
+ * reference rows, export to CSV / Markdown (sent to the host to save) and copy, and a sweep plot (one
+ * chart per metric against the swept value) when the host sends sweep data.
+ */
+import type { RunEvent } from '../../core/experiment/events';
+import type { CompareRun, CompareViewState, SweepData } from '../contract';
+import { palette, themedAxes, uPlot } from '../common/charts';
+import { h } from '../common/dom';
+import { loadUiState, post, saveUiState, startView } from '../common/host';
+import { button, dropdown, registerToolkit } from '../toolkit';
+import { allTables, cellText, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
+
+interface UiState {
+  paper: PaperRows;
+}
+
+registerToolkit();
+const app = document.getElementById('app')!;
+const saved = loadUiState<UiState>();
+const ui: UiState = { paper: saved.paper ?? 'matching' };
+let runs: CompareRun[] = [];
+let sweep: SweepData | undefined;
+let tables: Table[] = [];
+const plots: uPlot[] = [];
+
+const paperSel = dropdown([
+  { value: 'matching', label: 'paper rows: matching methods' },
+  { value: 'all', label: 'paper rows: all' },
+  { value: 'none', label: 'paper rows: none' },
+], ui.paper, (v) => { ui.paper = v as PaperRows; saveUiState(ui); render(); }, 'paper-rows');
+const exportCsv = button('Export CSV', () => post({ type: 'export', view: 'compare', format: 'csv', text: toCsv(tables), suggestedName: 'flowloop-compare.csv' }), { id: 'export-csv' });
+const exportMd = button('Export Markdown', () => post({ type: 'export', view: 'compare', format: 'markdown', text: toMarkdown(tables), suggestedName: 'flowloop-compare.md' }), { appearance: 'secondary', id: 'export-md' });
+const copyMd = button('Copy Markdown', () => copy(toMarkdown(tables)), { appearance: 'secondary', id: 'copy-md' });
+const tablesEl = h('div', { id: 'tables' });
+const sweepEl = h('div', { id: 'sweep' });
+const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for runs…');
+app.append(
+  h('header', { class: 'toolbar' }, h('h2', { class: 'view-title' }, 'Compare runs'), paperSel, exportCsv, exportMd, copyMd),
+  tablesEl, sweepEl, status,
+);
+
+/** Copy: the host writes the clipboard (vscode.env.clipboard); the webview's own clipboard is tried too. */
+function copy(text: string): void {
+  post({ type: 'copy', view: 'compare', text });
+  void navigator.clipboard?.writeText(text).catch(() => undefined);
+}
+
+function tableEl(t: Table): HTMLElement {
+  return h('section', { class: 'table', 'data-table': t.id },
+    h('h3', {}, t.title),
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', { class: 'run' }, 'run'), ...t.columns.map((c) => h('th', {}, c)))),
+      h('tbody', {}, ...t.rows.map((r) => h('tr', { class: r.reference ? 'reference' : 'run', 'data-run': r.runId },
+        h('td', { class: 'run', title: r.reference ? 'number reported in the paper (shared/docs/METHODS.md)' : r.runId }, r.label),
+        ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))))))));
+}
+
+function drawSweep(): void {
+  for (const p of plots.splice(0)) p.destroy();
+  sweepEl.replaceChildren();
+  if (!sweep || sweep.points.length < 2) return;
+  const series = sweepSeries(sweep);
+  if (!series.length) return;
+  const colours = palette();
+  sweepEl.append(h('h3', {}, `Sweep over ${sweep.parameter} (${sweep.points.length} points; mean over repeats)`));
+  const grid = h('div', { class: 'sweep-grid' });
+  sweepEl.append(grid);
+  const w = Math.max(260, Math.floor(((tablesEl.clientWidth || 900) - 24) / 2));
+  series.forEach((s, i) => {
+    const box = h('div', { class: 'sweep-chart', 'data-metric': s.metric });
+    grid.append(box);
+    const axes = themedAxes(sweep!.parameter, s.metric);
+    if (s.labels) axes[0] = { ...axes[0], values: (_u, splits) => splits.map((v) => s.labels![v] ?? '') };
+    plots.push(new uPlot({
+      title: s.metric, width: w, height: 200, legend: { show: false },
+      scales: { x: { time: false } }, axes,
+      series: [{ label: sweep!.parameter }, { label: s.metric, stroke: colours[i % colours.length], width: 2, points: { show: true, size: 6 } }],
+    }, [s.xs, s.ys], box));
+  });
+}
+
+function render(): void {
+  tables = allTables(runs, ui.paper);
+  tablesEl.replaceChildren(...tables.map(tableEl));
+  if (!tables.length) tablesEl.append(h('p', { class: 'muted' }, runs.length ? 'None of the selected runs reports Flower or AFL metrics yet.' : 'No runs selected.'));
+  drawSweep();
+  const finished = runs.filter((r) => Object.keys(r.metrics).length).length;
+  status.textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} (${finished} with metrics)${sweep ? ` · sweep over ${sweep.parameter}` : ''}`;
+  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+}
+
+function take(events: RunEvent[]): void {
+  let any = false;
+  for (const e of events) {
+    const r = runs.find((x) => x.runId === e.runId);
+    if (!r) continue;
+    if (e.type === 'run-finished') { r.metrics = e.metrics; r.status = 'finished'; any = true; }
+    else if (e.type === 'run-failed') { r.status = 'failed'; any = true; }
+    else if (e.type === 'metric' && e.name === 'afl/hr@1' && (e.series ?? 'afl') === 'afl' && e.step >= 1) {
+      r.roundHr = [...(r.roundHr ?? [])];
+      r.roundHr[e.step - 1] = e.value;
+      any = true;
+    }
+  }
+  if (any) render();
+}
+
+startView<CompareViewState>('compare', {
+  onInit(state) {
+    runs = state.runs.map((r) => ({ ...r }));
+    sweep = state.sweep;
+    render();
+  },
+  onEvents: take,
+});

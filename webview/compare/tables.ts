@@ -1,0 +1,212 @@
+/**
+ * The comparison's tables, computed from runs' final metrics (pure functions, no DOM):
+ * Flower columns NDCG@10 HR@10 DGU MGU H TTR (METHODS A9), AFL HR@1 (base, Rec Agent, AFL, per round,
+ * ablations; METHODS B2/B6) and user-simulation P/R/F1 (METHODS B4), with the papers' numbers as
+ * reference rows; and their CSV / Markdown export.
+ */
+import type { CompareRun, SweepData } from '../contract';
+import { FLOWER_COLUMNS, PAPER_AFL_LASTFM, PAPER_TABLE4, paperMethod, table4Key } from './paper';
+
+export interface TableRow {
+  label: string;
+  cells: (number | undefined)[];
+  /** A paper number, not a Flowloop run. */
+  reference?: boolean;
+  runId?: string;
+}
+
+export interface Table {
+  id: 'flower' | 'afl' | 'usersim';
+  title: string;
+  columns: string[];
+  rows: TableRow[];
+}
+
+export type PaperRows = 'matching' | 'all' | 'none';
+
+/** Flattens nested objects and arrays into lower-case "a/b/0/c" keys, keeping numbers and strings. */
+export function flatten(o: unknown, prefix = '', out: Map<string, number | string> = new Map()): Map<string, number | string> {
+  if (typeof o === 'number' || typeof o === 'string') out.set(prefix.toLowerCase(), o);
+  else if (Array.isArray(o)) o.forEach((v, i) => flatten(v, prefix ? `${prefix}/${i}` : String(i), out));
+  else if (o && typeof o === 'object') for (const [k, v] of Object.entries(o)) flatten(v, prefix ? `${prefix}/${k}` : k, out);
+  return out;
+}
+
+function num(flat: Map<string, number | string>, key: string): number | undefined {
+  const v = flat.get(key);
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+const FLOWER_ALIASES: Record<string, string[]> = {
+  'ndcg@10': ['ndcg@10'], 'hr@10': ['hr@10'], dgu: ['dgu'], mgu: ['mgu'], h: ['h', 'entropy', 'wordentropy', 'word_entropy'], ttr: ['ttr'],
+};
+
+/** Prefixes under which a run reports a Flower-style result ("" for top-level, "test", "flower/test", ...). */
+function resultPrefixes(flat: Map<string, number | string>): string[] {
+  const out: string[] = [];
+  for (const k of flat.keys()) {
+    const m = /^(.*?)\/?(ndcg@10|hr@10)$/.exec(k);
+    if (m && !out.includes(m[1])) out.push(m[1]);
+  }
+  return out;
+}
+
+function at(prefix: string, key: string): string {
+  return prefix ? `${prefix}/${key}` : key;
+}
+
+export function flowerTable(runs: CompareRun[], paper: PaperRows): Table | undefined {
+  const rows: TableRow[] = [];
+  const datasets = new Map<string, Set<string>>();
+  for (const r of runs) {
+    const flat = flatten(r.metrics);
+    const prefixes = resultPrefixes(flat);
+    if (!prefixes.length) continue;
+    const ds = table4Key(r.dataset ?? String(flat.get('dataset') ?? ''));
+    for (const p of prefixes) {
+      rows.push({
+        label: p ? `${r.name} · ${p}` : r.name,
+        runId: r.runId,
+        cells: FLOWER_COLUMNS.map((c) => FLOWER_ALIASES[c.id].map((a) => num(flat, at(p, a))).find((v) => v !== undefined)),
+      });
+      if (ds) {
+        if (!datasets.has(ds)) datasets.set(ds, new Set());
+        const pm = paperMethod(r.method) ?? paperMethod(p.split('/')[0]);
+        if (pm) datasets.get(ds)!.add(pm);
+      }
+    }
+  }
+  if (!rows.length) return undefined;
+  if (paper !== 'none') {
+    for (const [ds, methods] of datasets) {
+      const t = PAPER_TABLE4[ds];
+      for (const [method, values] of Object.entries(t.rows)) {
+        if (paper === 'matching' && methods.size && !methods.has(method)) continue;
+        rows.push({ label: `paper · ${method} (${t.dataset})`, cells: [...values], reference: true });
+      }
+    }
+  }
+  return { id: 'flower', title: 'Flower: accuracy, fairness, diversity (@10)', columns: FLOWER_COLUMNS.map((c) => c.label), rows };
+}
+
+export function aflTable(runs: CompareRun[], paper: PaperRows): Table | undefined {
+  type Raw = { label: string; runId: string; base?: number; rec?: number; afl?: number; rounds: (number | undefined)[] };
+  const raw: Raw[] = [];
+  let lastfm = false;
+  for (const r of runs) {
+    const flat = flatten(r.metrics);
+    const afl = num(flat, 'recommendation/afl/hr') ?? num(flat, 'afl/hr@1') ?? (r.kind === 'afl' ? num(flat, 'hr@1') : undefined);
+    if (afl === undefined && !r.roundHr) continue;
+    if ((r.dataset ?? String(flat.get('dataset') ?? '')).toLowerCase() === 'lastfm') lastfm = true;
+    const curve = (prefix: string) => {
+      const out: (number | undefined)[] = [];
+      for (let i = 0; flat.has(`${prefix}/curve/${i}/hr`) || flat.has(`${prefix}/curve/${i}`); i++) out.push(num(flat, `${prefix}/curve/${i}/hr`) ?? num(flat, `${prefix}/curve/${i}`));
+      return out;
+    };
+    raw.push({ label: r.name, runId: r.runId, base: num(flat, 'base/hr') ?? num(flat, 'base-hr@1'), rec: num(flat, 'recommendation/recagent/hr'), afl, rounds: r.roundHr ?? curve('recommendation') });
+    const ablations = new Set<string>();
+    for (const k of flat.keys()) { const m = /^ablations\/(.+)\/afl\/hr$/.exec(k); if (m) ablations.add(m[1]); }
+    for (const a of ablations) raw.push({ label: `${r.name} · ${a}`, runId: r.runId, rec: num(flat, `ablations/${a}/recagent/hr`), afl: num(flat, `ablations/${a}/afl/hr`), rounds: curve(`ablations/${a}`) });
+  }
+  if (!raw.length) return undefined;
+  const n = Math.max(0, ...raw.map((x) => x.rounds.length));
+  const rows: TableRow[] = raw.map((x) => ({ label: x.label, runId: x.runId, cells: [x.base, x.rec, x.afl, ...Array.from({ length: n }, (_, i) => x.rounds[i])] }));
+  if (paper !== 'none' && (lastfm || paper === 'all')) {
+    rows.push({ label: 'paper · AFL, GPT-4o-mini (LastFM)', reference: true, cells: [PAPER_AFL_LASTFM.base, PAPER_AFL_LASTFM.recAgent, PAPER_AFL_LASTFM.afl, ...Array.from({ length: n }, () => undefined)] });
+  }
+  return { id: 'afl', title: 'AFL: HR@1 (base model, Rec Agent = round 1, AFL = ≤N rounds, per round)', columns: ['Base HR@1', 'Rec Agent HR@1', 'AFL HR@1', ...Array.from({ length: n }, (_, i) => `HR@1 r${i + 1}`)], rows };
+}
+
+/** METHODS B4 judge names (flattened keys are lower-case). */
+const JUDGES: Record<string, string> = { rewardmodel: 'Reward Model', useragent: 'User Agent', afl: 'AFL' };
+
+export function userSimTable(runs: CompareRun[]): Table | undefined {
+  const rows: TableRow[] = [];
+  for (const r of runs) {
+    const flat = flatten(r.metrics);
+    const seen = new Set<string>();
+    for (const k of flat.keys()) {
+      const m = /^usersimulation\/([^/]+)\/([^/]+)\/micro\/f1$/.exec(k);
+      if (!m || seen.has(`${m[1]}/${m[2]}`)) continue;
+      seen.add(`${m[1]}/${m[2]}`);
+      const p = `usersimulation/${m[1]}/${m[2]}`;
+      rows.push({
+        label: `${r.name} · ${m[1].replace('_', ':')} · ${JUDGES[m[2]] ?? m[2]}`, runId: r.runId,
+        cells: [num(flat, `${p}/micro/precision`), num(flat, `${p}/micro/recall`), num(flat, `${p}/micro/f1`), num(flat, `${p}/macro/f1`)],
+      });
+    }
+  }
+  if (!rows.length) return undefined;
+  return { id: 'usersim', title: 'AFL user simulation: precision / recall / F1 (micro; macro F1)', columns: ['P', 'R', 'F1', 'macro F1'], rows };
+}
+
+export function allTables(runs: CompareRun[], paper: PaperRows): Table[] {
+  return [flowerTable(runs, paper), aflTable(runs, paper), userSimTable(runs)].filter((t): t is Table => !!t);
+}
+
+/** Display format: 4 significant digits. */
+export function cellText(v: number | undefined): string {
+  if (v === undefined) return '–';
+  return Math.abs(v) >= 1e-3 || v === 0 ? Number(v.toPrecision(4)).toString() : v.toExponential(2);
+}
+
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** CSV: one block per table (title row, header, rows), full precision, paper rows marked in a `source` column. */
+export function toCsv(tables: Table[]): string {
+  const out: string[] = [];
+  for (const t of tables) {
+    out.push(csvField(t.title));
+    out.push(['run', 'source', ...t.columns].map(csvField).join(','));
+    for (const r of t.rows) out.push([r.label, r.reference ? 'paper' : 'flowloop', ...r.cells.map((v) => (v === undefined ? '' : String(v)))].map(csvField).join(','));
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function mdCell(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
+
+/** Markdown: one `###` section and pipe table per table; paper rows in italics. */
+export function toMarkdown(tables: Table[]): string {
+  const out: string[] = [];
+  for (const t of tables) {
+    out.push(`### ${t.title}`, '');
+    out.push(`| run | ${t.columns.map(mdCell).join(' | ')} |`);
+    out.push(`|---|${t.columns.map(() => '---:').join('|')}|`);
+    for (const r of t.rows) {
+      const label = r.reference ? `*${mdCell(r.label)}*` : mdCell(r.label);
+      out.push(`| ${label} | ${r.cells.map((v) => (r.reference && v !== undefined ? `*${cellText(v)}*` : cellText(v))).join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+const HEADLINE = ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'h', 'ttr', 'hr@1', 'recommendation/afl/hr', 'recommendation/recagent/hr', 'f1', 'js', 'kl(target||gen)', 'kl(gen||target)'];
+
+/** Sweep: for each metric present in ≥ 2 points and not constant, (swept value, mean over repeats) pairs sorted by value. */
+export function sweepSeries(sweep: SweepData, max = 8): { metric: string; xs: number[]; ys: number[]; labels?: string[] }[] {
+  const numericX = sweep.points.every((p) => typeof p.value === 'number');
+  const labels = numericX ? undefined : [...new Set(sweep.points.map((p) => String(p.value)))];
+  const xOf = (v: number | string) => (numericX ? (v as number) : labels!.indexOf(String(v)));
+  const flats = sweep.points.map((p) => ({ x: xOf(p.value), flat: flatten(p.metrics) }));
+  const values = new Map<string, Set<number>>();
+  const counts = new Map<string, number>();
+  for (const { flat } of flats) for (const [k, v] of flat) if (typeof v === 'number') {
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+    values.set(k, (values.get(k) ?? new Set()).add(v));
+  }
+  const names = [...counts].filter(([k, c]) => c >= 2 && values.get(k)!.size > 1).map(([k]) => k);
+  const rank = (k: string) => { const i = HEADLINE.findIndex((h) => k === h || k.endsWith(`/${h}`)); return i < 0 ? HEADLINE.length : i; };
+  names.sort((a, b) => rank(a) - rank(b));
+  return names.slice(0, max).map((metric) => {
+    const by = new Map<number, number[]>();
+    for (const { x, flat } of flats) { const v = num(flat, metric); if (v !== undefined) by.set(x, [...(by.get(x) ?? []), v]); }
+    const xs = [...by.keys()].sort((a, b) => a - b);
+    return { metric, xs, ys: xs.map((x) => by.get(x)!.reduce((a, b) => a + b, 0) / by.get(x)!.length), labels };
+  });
+}
