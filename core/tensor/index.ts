@@ -126,9 +126,10 @@ async function choose(device: Device): Promise<BackendChoice> {
     }
   };
   const done = (tf: Tf, reason: string): BackendChoice => {
-    registerFlowloopKernels(tf, tf.getBackend());
+    const set = registerFlowloopKernels(tf, tf.getBackend());
+    const nat = tf.getBackend() === 'wasm' ? `; ${set.nativeWhy}` : '';
     const skipped = notes.length ? ` (skipped: ${notes.join('; ')})` : '';
-    return { tf, name: tf.getBackend(), reason: reason + skipped };
+    return { tf, name: tf.getBackend(), reason: reason + nat + skipped };
   };
 
   const gpuRoutes = async (): Promise<BackendChoice | undefined> => {

@@ -1,6 +1,7 @@
 /**
  * Flowloop's tfjs kernels (core/tensor/kernels) against the stock cpu backend, forward and gradient
- * (tf.grads), on random shapes, on both the wasm and the cpu backend.
+ * (tf.grads), on random shapes, on both the wasm and the cpu backend — on wasm twice when the native
+ * kernels are built (native/build.sh): with them and with the pure wasm/JS fallback.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,19 +9,23 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { initBackend, type Tf } from '../../core/tensor';
 import { registerFlowloopKernels, unregisterFlowloopKernels } from '../../core/tensor/kernels';
 import { logSoftmaxGather } from '../../core/tensor/ops';
+import { loadNative } from '../../core/tensor/native';
 import { Rng } from '../../core/util/random';
 
 let tf: Tf;
 before(async () => {
   tf = (await initBackend('wasm')).tf;
 });
+/** wasm kernel variants to check: the wasm/JS fallback always, the native one when built. */
+const MODES: boolean[] = loadNative().mod ? [false, true] : [false];
+let nativeMode = false;
 
 type Arrays = Float32Array[];
 /** Run `f` on `backend` with plain-array inputs; returns its outputs as arrays. */
 function on(backend: 'cpu' | 'wasm', stock: boolean, f: () => Tensor[]): Arrays {
   tf.setBackend(backend);
   if (stock) unregisterFlowloopKernels(tf, backend);
-  else registerFlowloopKernels(tf, backend);
+  else registerFlowloopKernels(tf, backend, { native: nativeMode });
   try {
     return tf.tidy(() => f()).map((t) => {
       const v = Float32Array.from(t.dataSync());
@@ -46,12 +51,14 @@ const randn = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => rn
 /** Compare our wasm and our cpu kernels against stock cpu for the outputs of `f`. */
 function check(what: string, f: () => Tensor[], tol = 1e-4): void {
   const want = on('cpu', true, f);
-  const gotWasm = on('wasm', false, f);
+  for (const mode of MODES) {
+    nativeMode = mode;
+    const gotWasm = on('wasm', false, f);
+    want.forEach((w, i) => close(gotWasm[i], w, `${what} [wasm${mode ? ' native' : ''}] output ${i}`, tol));
+  }
+  nativeMode = false;
   const gotCpu = on('cpu', false, f);
-  want.forEach((w, i) => {
-    close(gotWasm[i], w, `${what} [wasm] output ${i}`, tol);
-    close(gotCpu[i], w, `${what} [cpu] output ${i}`, tol);
-  });
+  want.forEach((w, i) => close(gotCpu[i], w, `${what} [cpu] output ${i}`, tol));
 }
 
 test('initBackend("wasm") registers the Flowloop kernels on wasm', () => {
@@ -116,6 +123,29 @@ test('BatchMatMul (transposes, batches, broadcast batch) equals stock cpu, forwa
   }
 });
 
+test('Transpose of any rank equals stock cpu (incl. the 5-D qkv split of attention)', () => {
+  const rng = new Rng(5);
+  const shapes = [[64, 80], [3, 40, 50], [32, 16, 3, 4, 16], [2, 3, 4, 5, 6, 7]];
+  for (const shape of shapes) {
+    const perm = rng.shuffle([...shape.keys()]);
+    const x = randn(rng, shape.reduce((a, b) => a * b, 1));
+    check(`transpose [${shape}] perm [${perm}]`, () => {
+      const t = tf.tensor(x, shape);
+      const [g] = tf.grads((u: Tensor) => tf.sum(tf.mul(tf.transpose(u, perm), tf.transpose(t, perm))))([t]);
+      return [tf.transpose(t, perm), g];
+    });
+  }
+});
+
+test('Sum over leading axes (and others) equals stock cpu, with and without keepDims', () => {
+  const rng = new Rng(6);
+  const cases: [number[], number[], boolean][] = [[[37, 11], [0], false], [[5, 6, 7], [0, 1], true], [[5, 6, 7], [0], false], [[4, 9], [1], false], [[3, 4, 5], [1], true], [[8, 3], [-2], false]];
+  for (const [shape, axes, keep] of cases) {
+    const x = randn(rng, shape.reduce((a, b) => a * b, 1));
+    check(`sum [${shape}] axes [${axes}] keepDims ${keep}`, () => [tf.sum(tf.tensor(x, shape), axes, keep)]);
+  }
+});
+
 test('BatchMatMul on wasm leaves no heap allocations behind', () => {
   tf.setBackend('wasm');
   const backend = tf.backend() as unknown as { numDataIds(): number };
@@ -141,14 +171,16 @@ test('logSoftmaxGather equals log-softmax + pick on stock cpu, forward and gradi
       const [g] = tf.grads((x: Tensor) => tf.sum(tf.mul(f(x), tf.tensor1d(W))))([tf.tensor2d(X, [N, V])]);
       return [f(tf.tensor2d(X, [N, V])), g];
     });
-    for (const backend of ['wasm', 'cpu'] as const) {
+    for (const [backend, mode] of [...MODES.map((m) => ['wasm', m] as const), ['cpu', false] as const]) {
+      nativeMode = mode;
       const got = on(backend, false, () => {
         const f = (x: Tensor) => logSoftmaxGather(x as never, tf.tensor1d(labels, 'int32'));
         const [g] = tf.grads((x: Tensor) => tf.sum(tf.mul(f(x), tf.tensor1d(W))))([tf.tensor2d(X, [N, V])]);
         return [f(tf.tensor2d(X, [N, V])), g];
       });
-      close(got[0], want[0], `logSoftmaxGather N=${N} V=${V} [${backend}] forward`, 2e-5);
-      close(got[1], want[1], `logSoftmaxGather N=${N} V=${V} [${backend}] gradient`, 2e-5);
+      close(got[0], want[0], `logSoftmaxGather N=${N} V=${V} [${backend}${mode ? ' native' : ''}] forward`, 2e-5);
+      close(got[1], want[1], `logSoftmaxGather N=${N} V=${V} [${backend}${mode ? ' native' : ''}] gradient`, 2e-5);
     }
+    nativeMode = false;
   }
 });

@@ -1,25 +1,45 @@
 /**
  * Flowloop's kernels registered into tfjs (issue 4 item 2). Each replaces a stock kernel of one backend
  * or adds a kernel tfjs lacks; `unregisterFlowloopKernels` restores the stock set (tests use it to get the
- * reference behaviour).
+ * reference behaviour). On wasm, the native OpenBLAS kernels (core/tensor/native.ts) are used when built,
+ * else the wasm/JS ones.
  */
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from './segmentSum';
 import { wasmBatchMatMul } from './batchMatMul';
 import { wasmGatherV2 } from './gather';
+import { wasmSum } from './sum';
 import { softmaxCrossEntropyKernels } from './softmaxCrossEntropy';
+import { nativeWasmKernels } from './native';
+import { loadNative } from '../native';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
-const saved = new Map<string, KernelConfig | null>(); // `${backend}/${kernel}` -> stock config (null: none)
-const enabled = new Map<string, string[]>(); // backend -> kernel names registered
+export interface KernelSet {
+  backend: string;
+  kernels: string[];
+  /** Whether the native (OpenBLAS) kernels are in use, and why / why not. */
+  native: boolean;
+  nativeWhy: string;
+}
 
-function kernelsFor(tf: Tf, backend: string): KernelConfig[] {
+const saved = new Map<string, KernelConfig | null>(); // `${backend}/${kernel}` -> stock config (null: none)
+const enabled = new Map<string, KernelSet>();
+
+function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelConfig[]; native: boolean; why: string } {
   const ks: KernelConfig[] = [];
-  if (backend === 'wasm') ks.push(wasmUnsortedSegmentSum(), wasmBatchMatMul(tf), wasmGatherV2(tf));
-  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum());
-  if (backend === 'wasm' || backend === 'cpu') ks.push(...softmaxCrossEntropyKernels(backend));
-  return ks;
+  let native = false, why = 'native kernels only for the wasm backend';
+  if (backend === 'wasm') {
+    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf));
+    const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
+    why = nat.why;
+    if (nat.mod) {
+      ks.push(...nativeWasmKernels(tf, nat.mod));
+      native = true;
+    } else ks.push(wasmBatchMatMul(tf), ...softmaxCrossEntropyKernels('wasm'));
+  }
+  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'));
+  return { ks, native, why };
 }
 
 function replace(tf: Tf, k: KernelConfig): void {
@@ -30,16 +50,21 @@ function replace(tf: Tf, k: KernelConfig): void {
   tf.registerKernel(k);
 }
 
-/** Register Flowloop's kernels for `backend` ('wasm' | 'cpu'; others get none). Idempotent. Returns their names. */
-export function registerFlowloopKernels(tf: Tf, backend: string): string[] {
+/**
+ * Register Flowloop's kernels for `backend` ('wasm' | 'cpu'; others get none). Idempotent for the same
+ * options. `native: false` forces the wasm/JS kernels even when the native ones are built.
+ */
+export function registerFlowloopKernels(tf: Tf, backend: string, opts: { native?: boolean } = {}): KernelSet {
+  const useNative = opts.native ?? true;
   const done = enabled.get(backend);
-  if (done) return done;
-  // Build configs from the stock kernels before replacing any (BatchMatMul wraps the stock one).
-  const ks = kernelsFor(tf, backend);
+  if (done && (done.native === (useNative && !!loadNative().mod) || backend !== 'wasm')) return done;
+  if (done) unregisterFlowloopKernels(tf, backend);
+  // Configs are built from the stock kernels before any is replaced (some wrap the stock one).
+  const { ks, native, why } = kernelsFor(tf, backend, useNative);
   for (const k of ks) replace(tf, k);
-  const names = ks.map((k) => k.kernelName);
-  enabled.set(backend, names);
-  return names;
+  const set: KernelSet = { backend, kernels: ks.map((k) => k.kernelName), native, nativeWhy: why };
+  enabled.set(backend, set);
+  return set;
 }
 
 /** Put the stock kernels of `backend` back (kernels tfjs lacks are removed). */

@@ -1,0 +1,82 @@
+/**
+ * Kernels for the wasm backend that run in native code (core/tensor/native.ts) directly on heap views:
+ * BatchMatMul through OpenBLAS sgemm (transposes and batches handled by BLAS, broadcast batch of one
+ * side), Transpose of float32 tensors of any rank, and the fused log-softmax-gather pair.
+ */
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { WasmBackendLike } from './backendTypes';
+import type { NativeKernels } from '../native';
+import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD } from './softmaxCrossEntropy';
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+const f32 = (b: WasmBackendLike, t: TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+
+export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
+  const origMM = tf.getKernel('BatchMatMul', 'wasm');
+  const origT = tf.getKernel('Transpose', 'wasm');
+  if (!origMM || !origT) throw new Error('wasm BatchMatMul/Transpose kernels not registered');
+
+  const batchMatMul = ((args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: WasmBackendLike; attrs: { transposeA: boolean; transposeB: boolean } }) => {
+    const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
+    const ra = a.shape.length, rb = b.shape.length;
+    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+    const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
+    const same = outerA.join() === outerB.join();
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(same || batchA === 1 || batchB === 1)) return origMM.kernelFunc(args as never);
+    const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    if (K !== Kb) throw new Error(`matMul: inner dimensions differ (${K} vs ${Kb}) for shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB})`);
+    const batch = Math.max(batchA, batchB);
+    const outer = batchA >= batchB ? outerA : outerB;
+    const out = backend.makeOutput([batch, M, N], 'float32');
+    if (M * N > 0) {
+      if (K === 0) f32(backend, out).fill(0);
+      // views taken after makeOutput (it may grow the heap)
+      else nat.sgemm(transposeA, transposeB, M, N, K, f32(backend, a), f32(backend, b), f32(backend, out), batch, batchA, batchB);
+    }
+    out.shape = [...outer, M, N];
+    return out;
+  }) as unknown as KernelFunc;
+
+  const transpose = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { perm: number[] } }) => {
+    const { inputs: { x }, backend, attrs: { perm } } = args;
+    const r = x.shape.length;
+    if (x.dtype !== 'float32' || r < 2 || r > 8 || sizeOf(x.shape) < 4096) return origT.kernelFunc(args as never);
+    const out = backend.makeOutput(perm.map((p) => x.shape[p]), 'float32');
+    nat.transpose(f32(backend, x), Int32Array.from(x.shape), Int32Array.from(perm), f32(backend, out));
+    return out;
+  }) as unknown as KernelFunc;
+
+  const dims = (t: TensorInfo): [number, number] => {
+    if (t.shape.length !== 2) throw new Error(`${LOG_SOFTMAX_GATHER}: logits must be [N, V], got [${t.shape}]`);
+    return [t.shape[0], t.shape[1]];
+  };
+  const lsgFwd = (({ inputs: { logits, labels }, backend }: { inputs: { logits: TensorInfo; labels: TensorInfo }; backend: WasmBackendLike }) => {
+    const [N, V] = dims(logits);
+    const logp = backend.makeOutput([N], 'float32');
+    const lse = backend.makeOutput([N], 'float32');
+    nat.lsgFwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, N, V, f32(backend, logp), f32(backend, lse));
+    return [logp, lse];
+  }) as unknown as KernelFunc;
+  const lsgBwd = (({ inputs: { logits, labels, lse, dlogp, dlse }, backend }: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike }) => {
+    const [N, V] = dims(logits);
+    const dx = backend.makeOutput([N, V], 'float32');
+    nat.lsgBwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, f32(backend, lse), f32(backend, dlogp), f32(backend, dlse), N, V, f32(backend, dx));
+    return dx;
+  }) as unknown as KernelFunc;
+
+  return [
+    { kernelName: 'BatchMatMul', backendName: 'wasm', setupFunc: origMM.setupFunc, kernelFunc: batchMatMul },
+    { kernelName: 'Transpose', backendName: 'wasm', setupFunc: origT.setupFunc, kernelFunc: transpose },
+    { kernelName: LOG_SOFTMAX_GATHER, backendName: 'wasm', kernelFunc: lsgFwd },
+    { kernelName: LOG_SOFTMAX_GATHER_GRAD, backendName: 'wasm', kernelFunc: lsgBwd },
+  ];
+}

@@ -1,0 +1,39 @@
+/**
+ * Sum over leading axes (column sums: bias and LayerNorm-parameter gradients, out[c] = Σ_r x[r, c]) for the
+ * wasm backend in one pass over the heap. Stock tfjs-wasm 4.22 transposes the whole input first to make
+ * the reduced axes innermost. Other reductions use the stock kernel.
+ */
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { WasmBackendLike } from './backendTypes';
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+/** out[c] = Σ_r x[r*C + c], accumulated in float32 in row order. */
+export function columnSums(x: Float32Array, R: number, C: number, out: Float32Array): void {
+  out.fill(0);
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    for (let c = 0; c < C; c++) out[c] += x[o + c];
+  }
+}
+
+export function wasmSum(tf: Tf): KernelConfig {
+  const orig = tf.getKernel('Sum', 'wasm');
+  if (!orig) throw new Error('wasm Sum kernel not registered');
+  const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { axis: number | number[]; keepDims: boolean } }) => {
+    const { inputs: { x }, backend, attrs: { axis, keepDims } } = args;
+    const r = x.shape.length;
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + r : a)).sort((a, b) => a - b);
+    // only a leading prefix [0..k-1] with k < rank, float32
+    const prefix = axes.length > 0 && axes.length < r && axes.every((a, i) => a === i);
+    if (!prefix || x.dtype !== 'float32') return orig.kernelFunc(args as never);
+    const k = axes.length;
+    let R = 1, C = 1;
+    for (let i = 0; i < r; i++) (i < k ? (R *= x.shape[i]) : (C *= x.shape[i]));
+    const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
+    const out = backend.makeOutput(outShape, 'float32');
+    columnSums(backend.typedArrayFromHeap(x) as Float32Array, R, C, backend.typedArrayFromHeap(out) as Float32Array);
+    return out;
+  }) as unknown as KernelFunc;
+  return { kernelName: 'Sum', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+}

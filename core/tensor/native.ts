@@ -1,0 +1,48 @@
+/**
+ * Loader of Flowloop's optional native kernels (native/flowloop_native.cc, built by native/build.sh):
+ * OpenBLAS GEMM, fused log-softmax-gather and transpose working in place on tfjs-wasm heap views.
+ * Loaded lazily (only when a backend is initialised, i.e. in the worker), never at import time.
+ * FLOWLOOP_NATIVE=0 disables it; FLOWLOOP_NATIVE=<path> names the .node file; FLOWLOOP_THREADS sets threads (default 2).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+
+export interface NativeKernels {
+  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array,
+    batch: number, batchA: number, batchB: number): void;
+  lsgFwd(x: Float32Array, labels: Int32Array, N: number, V: number, logp: Float32Array, lse: Float32Array): void;
+  lsgBwd(x: Float32Array, labels: Int32Array, lse: Float32Array, dlogp: Float32Array, dlse: Float32Array, N: number, V: number, dx: Float32Array): void;
+  transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
+  setThreads(n: number): void;
+}
+
+let cached: { mod?: NativeKernels; why: string; file?: string } | undefined;
+
+function candidates(): string[] {
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  const rel = join('native', 'build', 'flowloop_native.node');
+  // source tree (core/tensor), esbuild bundle (dist/), cwd
+  return [resolve(here, '..', '..', rel), resolve(here, '..', rel), resolve(process.cwd(), rel)];
+}
+
+/** The native kernels, or undefined with the reason (not built, disabled, failed to load). */
+export function loadNative(): { mod?: NativeKernels; why: string; file?: string } {
+  if (cached) return cached;
+  const env = process.env.FLOWLOOP_NATIVE;
+  if (env === '0' || env === 'off') return (cached = { why: 'native kernels disabled by FLOWLOOP_NATIVE=0' });
+  const files = env && env !== '1' ? [resolve(env)] : candidates();
+  const file = files.find((f) => existsSync(f));
+  if (!file) return (cached = { why: 'native kernels not built (sh native/build.sh)' });
+  try {
+    // OpenMP threads that spin after a parallel loop would steal the cores OpenBLAS's threads need.
+    process.env.OMP_WAIT_POLICY ??= 'passive';
+    const req = typeof require === 'function' ? require : createRequire(join(process.cwd(), 'index.js'));
+    const mod = req(file) as NativeKernels;
+    const threads = Math.max(1, Number(process.env.FLOWLOOP_THREADS ?? 2) || 2);
+    mod.setThreads(threads);
+    return (cached = { mod, why: `native OpenBLAS kernels, ${threads} threads`, file });
+  } catch (e) {
+    return (cached = { why: `native kernels failed to load: ${(e as Error).message.split('\n')[0]}` });
+  }
+}

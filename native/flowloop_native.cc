@@ -1,0 +1,190 @@
+// Flowloop's native CPU kernels (issue 4 item 2): an N-API addon that works in place on the float32
+// buffers tfjs-wasm keeps in its heap (views passed from JS, no copies). Loaded lazily by core/tensor in
+// the worker only; when it is missing, the pure wasm/JS kernels run instead.
+//   sgemm      batched row-major GEMM through OpenBLAS (cblas_sgemm, 2 threads by default)
+//   lsgFwd/Bwd fused log-softmax + gather of a label per row and its gradient (OpenMP over rows)
+//   transpose  any-rank permutation
+// Build: native/build.sh (g++ -O3 -fopenmp, links Debian's libopenblas).
+#include <node_api.h>
+#include <cblas.h>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#include <omp.h>
+
+extern "C" void openblas_set_num_threads(int);
+
+#define CHECK(call)                                                              \
+  do {                                                                           \
+    if ((call) != napi_ok) {                                                     \
+      napi_throw_error(env, nullptr, "flowloop_native: N-API call failed: " #call); \
+      return nullptr;                                                            \
+    }                                                                            \
+  } while (0)
+
+static bool f32(napi_env env, napi_value v, float** p, size_t* n) {
+  napi_typedarray_type t; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, n, (void**)p, &ab, &off) != napi_ok || t != napi_float32_array) {
+    napi_throw_type_error(env, nullptr, "flowloop_native: expected a Float32Array");
+    return false;
+  }
+  return true;
+}
+static bool i32(napi_env env, napi_value v, int32_t** p, size_t* n) {
+  napi_typedarray_type t; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, v, &t, n, (void**)p, &ab, &off) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, nullptr, "flowloop_native: expected an Int32Array");
+    return false;
+  }
+  return true;
+}
+// e^x in float32 (Cephes expf: Cody-Waite reduction + degree-5 polynomial, rel. error ~1e-7), written so
+// that gcc vectorizes it (no libm call); inputs clamped to [-87.3, 88.3] (e^-87.3 ~ 1e-38 stands for 0).
+static inline float fexp(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
+  float fi = floorf(x * 1.44269504088896341f + 0.5f);
+  float r = x - fi * 0.693359375f + fi * 2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t e = ((int32_t)fi + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, 4);
+  return p * scale;
+}
+
+static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
+static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
+static bool boolean(napi_env env, napi_value v) { bool x = false; napi_get_value_bool(env, v, &x); return x; }
+
+// sgemm(transA, transB, M, N, K, A, B, C, batch, batchA, batchB): C[i] = op(A[i]) op(B[i]) for i < batch,
+// row-major; op(A) is M x K, op(B) is K x N; an operand with batch 1 is broadcast.
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 11; napi_value a[11];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  if (argc != 11) { napi_throw_error(env, nullptr, "sgemm: 11 arguments"); return nullptr; }
+  bool ta = boolean(env, a[0]), tb = boolean(env, a[1]);
+  int64_t M = num(env, a[2]), N = num(env, a[3]), K = num(env, a[4]);
+  float *A, *B, *C; size_t nA, nB, nC;
+  if (!f32(env, a[5], &A, &nA) || !f32(env, a[6], &B, &nB) || !f32(env, a[7], &C, &nC)) return nullptr;
+  int64_t batch = num(env, a[8]), bA = num(env, a[9]), bB = num(env, a[10]);
+  if ((size_t)(bA * M * K) > nA || (size_t)(bB * K * N) > nB || (size_t)(batch * M * N) > nC) {
+    napi_throw_range_error(env, nullptr, "sgemm: buffers smaller than the shapes"); return nullptr;
+  }
+  for (int64_t i = 0; i < batch; i++) {
+    const float* Ai = A + (bA == 1 ? 0 : i * M * K);
+    const float* Bi = B + (bB == 1 ? 0 : i * K * N);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
+                Ai, ta ? (int)M : (int)K, Bi, tb ? (int)K : (int)N, 0.0f, C + i * M * N, (int)N);
+  }
+  return nullptr;
+}
+
+// lsgFwd(x, labels, N, V, logp, lse): lse[n] = logsumexp(x[n,:]); logp[n] = x[n,y] - lse[n] (0 if y outside [0,V)).
+static napi_value LsgFwd(napi_env env, napi_callback_info info) {
+  size_t argc = 6; napi_value a[6];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *logp, *lse; int32_t* y; size_t nx, ny, n1, n2;
+  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[4], &logp, &n1) || !f32(env, a[5], &lse, &n2)) return nullptr;
+  int64_t N = num(env, a[2]), V = num(env, a[3]);
+  if ((size_t)(N * V) > nx || (size_t)N > ny || (size_t)N > n1 || (size_t)N > n2) { napi_throw_range_error(env, nullptr, "lsgFwd: sizes"); return nullptr; }
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; n++) {
+    const float* r = x + n * V;
+    float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int64_t v = 0; v < V; v++) m = r[v] > m ? r[v] : m;
+    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t v = 0; v < V; v++) s += fexp(r[v] - m);
+    float l = m + logf(s);
+    lse[n] = l;
+    int32_t t = y[n];
+    logp[n] = (t >= 0 && t < V) ? r[t] - l : 0.f;
+  }
+  return nullptr;
+}
+
+// lsgBwd(x, labels, lse, dlogp, dlse, N, V, dx): dx = (dlse - g) * exp(x - lse) + g * onehot(y), g = dlogp (0 for invalid y).
+static napi_value LsgBwd(napi_env env, napi_callback_info info) {
+  size_t argc = 8; napi_value a[8];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *lse, *dlogp, *dlse, *dx; int32_t* y; size_t nx, ny, n1, n2, n3, n4;
+  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[2], &lse, &n1) || !f32(env, a[3], &dlogp, &n2) ||
+      !f32(env, a[4], &dlse, &n3) || !f32(env, a[7], &dx, &n4)) return nullptr;
+  int64_t N = num(env, a[5]), V = num(env, a[6]);
+  if ((size_t)(N * V) > nx || (size_t)(N * V) > n4 || (size_t)N > ny) { napi_throw_range_error(env, nullptr, "lsgBwd: sizes"); return nullptr; }
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; n++) {
+    const float* r = x + n * V;
+    float* o = dx + n * V;
+    int32_t t = y[n];
+    bool valid = t >= 0 && t < V;
+    float g = valid ? dlogp[n] : 0.f;
+    float c = dlse[n] - g, l = lse[n];
+    if (c == 0.f) std::memset(o, 0, sizeof(float) * V);
+    else {
+#pragma omp simd
+      for (int64_t v = 0; v < V; v++) o[v] = c * fexp(r[v] - l);
+    }
+    if (valid) o[t] += g;
+  }
+  return nullptr;
+}
+
+// transpose(x, shape Int32Array, perm Int32Array, out): out = x.transpose(perm), any rank <= 8.
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *out; int32_t *shape, *perm; size_t nx, nr, np, no;
+  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &shape, &nr) || !i32(env, a[2], &perm, &np) || !f32(env, a[3], &out, &no)) return nullptr;
+  if (nr != np || nr > 8 || nr == 0) { napi_throw_range_error(env, nullptr, "transpose: rank 1..8, perm of the same rank"); return nullptr; }
+  int R = (int)nr;
+  int64_t inStride[8], outShape[8], srcStride[8], total = 1;
+  inStride[R - 1] = 1;
+  for (int i = R - 2; i >= 0; i--) inStride[i] = inStride[i + 1] * shape[i + 1];
+  for (int i = 0; i < R; i++) { outShape[i] = shape[perm[i]]; srcStride[i] = inStride[perm[i]]; total *= outShape[i]; }
+  if ((size_t)total > nx || (size_t)total > no) { napi_throw_range_error(env, nullptr, "transpose: sizes"); return nullptr; }
+  // iterate the output in order; the innermost output axis walks the input with srcStride[R-1]
+  int64_t inner = outShape[R - 1], innerStride = srcStride[R - 1];
+  int64_t outer = inner ? total / inner : 0;
+// (single-threaded: memory-bound, and OpenMP threads would compete with OpenBLAS's)
+  for (int64_t o = 0; o < outer; o++) {
+    int64_t rem = o, src = 0;
+    for (int i = R - 2; i >= 0; i--) { int64_t idx = rem % outShape[i]; rem /= outShape[i]; src += idx * srcStride[i]; }
+    float* dst = out + o * inner;
+    const float* s = x + src;
+    for (int64_t j = 0; j < inner; j++) dst[j] = s[j * innerStride];
+  }
+  return nullptr;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value a[1];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  int n = (int)num(env, a[0]);
+  if (n < 1) n = 1;
+  openblas_set_num_threads(n);
+  omp_set_num_threads(n);
+  return nullptr;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+    {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"lsgFwd", nullptr, LsgFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"lsgBwd", nullptr, LsgBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
