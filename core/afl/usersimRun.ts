@@ -59,7 +59,7 @@ export async function runUserSimulation(ctx: RunContext, a: UserSimArgs): Promis
     if (a.prior.kind === 'scorer') prior = s.cansNames[argmax(priorScores![i])];
     else if (a.prior.kind !== 'none') {
       prior = csvPrior?.get(s.id) ?? s.priorAnswer ?? null;
-      if (prior === null) throw new LocatedError(`user-simulation sample ${s.id} has no prior: set userSimulation.prior to a prior CSV`, ctx.configPath, 'userSimulation.prior');
+      if (prior === null) throw new LocatedError(`user-simulation sample ${s.id} (${[...samples.entries()].filter(([, rs]) => rs.includes(s)).map(([r]) => `samples_${r}.jsonl`).join(', ')}) has no prior_answer: use a model folder as "prior" (computed live) or give userSimulation.prior (a prior CSV for these samples)`, ctx.configPath, 'userSimulation.prior');
     }
     const rs = rewardScores ? rewardScores[i] : null;
     return {

@@ -162,6 +162,7 @@ export class LlmClient {
       let waitMs: number | undefined;
       await this.sem.acquire();
       this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.sem.maxActive);
+      if (opts.signal?.aborted) { this.sem.release(); res.errors.push('cancelled'); break; }
       try {
         res.httpCalls++;
         this.stats.httpCalls++;
