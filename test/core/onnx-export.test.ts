@@ -88,3 +88,31 @@ test('SASRec export names a missing or misshapen weight', () => {
   bad.set('s_fc.bias', { name: 's_fc.bias', shape: [3], data: new Float32Array(3) });
   assert.throws(() => sasrecToOnnx(bad), /s_fc.bias has shape \[3\], expected \[4606\]/);
 });
+
+test('exported Flower policy gives the tfjs TransformerPolicy next-token log-probs within 1e-4 (ragged histories and prefixes)', async () => {
+  const { initPolicyTf } = await import('../../core/models/policyTf');
+  const { TransformerPolicy } = await import('../../core/models/policy');
+  const { policyToOnnx, OnnxStepPolicy } = await import('../../core/models/onnx/policy');
+  await initPolicyTf('wasm');
+  for (const maxHistory of [4, 0]) {
+  const cfg = { vocabSize: 41, numItems: 30, dModel: 16, layers: 2, heads: 2, ffn: 24, maxHistory, maxTokens: 9, dropout: 0, padId: 0, bosId: 1 };
+  const policy = new TransformerPolicy(cfg, 3);
+  const rng = new Rng(21);
+  const rows = 7;
+  const histories = Array.from({ length: rows }, () => Array.from({ length: rng.int(7) }, () => rng.int(cfg.numItems)));
+  const prefixes = Array.from({ length: rows }, () => Array.from({ length: rng.int(6) }, () => 2 + rng.int(cfg.vocabSize - 2)));
+  const want = await policy.nextLogProbs(histories, prefixes);
+  const shapes = TransformerPolicy.shapes(cfg);
+  const snap = await policy.snapshotWeights();
+  const weights = new Map([...snap].map(([n, data]) => [n, { shape: shapes[n], data }]));
+  const onnx = await OnnxStepPolicy.create(policyToOnnx(weights, cfg), cfg);
+  const got = await onnx.nextLogProbs(histories, prefixes);
+  assert.equal(got.length, rows);
+  for (let b = 0; b < rows; b++) {
+    assert.equal(got[b].length, cfg.vocabSize);
+    for (let v = 0; v < cfg.vocabSize; v++) assert.ok(Math.abs(got[b][v] - want[b][v]) <= 1e-4, `row ${b} (history ${histories[b].length}, prefix ${prefixes[b].length}) token ${v}: onnx ${got[b][v]} vs tfjs ${want[b][v]}`);
+  }
+  await onnx.dispose();
+  policy.dispose();
+  }
+});
