@@ -88,15 +88,18 @@ export function makeWorkspace(tmp) {
 }
 
 /** Start code-server on a free loopback port; resolves when /healthz answers. */
-export async function startCodeServer({ tmp, workspace, env = {} }) {
+export async function startCodeServer({ tmp, workspace, env = {}, untrusted = false }) {
   if (!existsSync(CODE_SERVER)) throw new Error(`code-server missing (${CODE_SERVER}): run bash .ci/install-test-host.sh`);
   const port = await freePort();
   const userData = join(tmp, 'user-data');
   mkdirSync(join(userData, 'User'), { recursive: true });
-  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(TEST_SETTINGS, null, 2));
+  const settings = untrusted
+    ? { ...TEST_SETTINGS, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' }
+    : TEST_SETTINGS;
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   const args = ['--config', '/dev/null', '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', userData, '--extensions-dir', join(tmp, 'extensions'),
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace];
+    '--disable-telemetry', '--disable-update-check', ...(untrusted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', workspace];
   const server = spawn(CODE_SERVER, args, {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     env: { ...process.env, EXTENSIONS_GALLERY: '{}', ...env },

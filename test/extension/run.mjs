@@ -33,14 +33,14 @@ await build({
   format: 'cjs', target: 'node20', external: ['vscode'], sourcemap: 'inline', logLevel: 'warning', mainFields: ['module', 'main'],
 });
 
-async function integration() {
+async function integration(mode = 'trusted') {
   const tmp = tempDir('flowloop-ext-test-');
   const workspace = makeWorkspace(tmp);
   const resultsFile = join(tmp, 'results.json');
   let host, browser;
   try {
-    host = await startCodeServer({ tmp, workspace, env: { FLOWLOOP_TEST_RESULTS: resultsFile, FLOWLOOP_TEST_USER_DATA: join(tmp, 'user-data'), FLOWLOOP_TEST_TMP: tmp } });
-    console.log(`[${ms()}] code-server up on ${host.authority}`);
+    host = await startCodeServer({ tmp, workspace, untrusted: mode === 'untrusted', env: { FLOWLOOP_TEST_MODE: mode, FLOWLOOP_TEST_RESULTS: resultsFile, FLOWLOOP_TEST_USER_DATA: join(tmp, 'user-data'), FLOWLOOP_TEST_TMP: tmp } });
+    console.log(`[${ms()}] code-server up on ${host.authority} (${mode} workspace)`);
     browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const exit = new Promise((resolve) => { void page.exposeFunction('codeAutomationExit', (code) => resolve(code)); });
@@ -55,7 +55,7 @@ async function integration() {
     }
     let file;
     try { file = JSON.parse(readFileSync(resultsFile, 'utf8')); } catch { /* none */ }
-    if (!file) results.push({ name: 'integration suite produced results', ok: false, error: `no results file (exit ${code})` });
+    if (!file) results.push({ name: `${mode} integration suite produced results`, ok: false, error: `no results file (exit ${code})` });
     else results.push(...file.tests);
     if (file && code !== 0 && code !== 'timeout' && file.failed === 0) results.push({ name: 'extension host exit code', ok: false, error: `exit ${code}` });
   } catch (e) {
@@ -69,7 +69,8 @@ async function integration() {
   }
 }
 
-await integration();
+await integration('trusted');
+await integration('untrusted');
 if (!process.env.SKIP_UI) {
   console.log(`[${ms()}] UI test in Chromium`);
   results.push(...(await runUiTest()));

@@ -221,6 +221,45 @@ test('New Experiment from Template writes a valid config beside the workspace', 
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
+test('Run Baselines runs each baseline of the kind as its own finished run', async () => {
+  await api();
+  const { BASELINES } = await import('../../../extension/baselines');
+  const kind = readJson(quickUri().fsPath).kind as string;
+  const names = BASELINES[kind].map((b) => b.name);
+  const runs = (await vscode.commands.executeCommand('flowloop.runBaselines', quickUri(), names)) as ManagedRun[];
+  assert.deepEqual(runs.map((r) => r.label), names.map((n) => `${readJson(quickUri().fsPath).name} · baseline ${n}`));
+  for (const r of runs) assert.equal(r.status, 'finished', `${r.label}: ${r.error ?? r.lastMessage}`);
+  // the override really reached the run: its resolved config.json holds each --set value
+  const { getPath, parseSetValue } = await import('../../../core/experiment/overrides');
+  for (const [i, r] of runs.entries()) {
+    const resolved = readJson(join(r.runDir!, 'config.json'));
+    for (const kv of BASELINES[kind][i].set) {
+      const eq = kv.indexOf('=');
+      assert.deepEqual(getPath(resolved, kv.slice(0, eq)), parseSetValue(kv.slice(eq + 1)), `${r.label}: ${kv}`);
+    }
+  }
+}, 300_000);
+
+test('every kind\'s baseline overrides are valid on the shipped examples of that kind', async () => {
+  const { BASELINES } = await import('../../../extension/baselines');
+  const { validateConfigObject, formatIssue } = await import('../../../core/experiment/validate');
+  const { applySets } = await import('../../../core/experiment/overrides');
+  const dir = join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'examples');
+  const checked: string[] = [];
+  const problems: string[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.flowloop.json'))) {
+    const config = readJson(join(dir, f));
+    if (config.sweep) continue;
+    for (const b of BASELINES[config.kind] ?? []) {
+      const r = validateConfigObject(applySets(config, b.set), join(dir, f), `baseline ${b.name}`);
+      checked.push(`${f}:${b.name}`);
+      problems.push(...r.errors.map((e) => formatIssue(f, e)));
+    }
+  }
+  assert.ok(checked.length > 0, 'no example had baselines to check');
+  assert.deepEqual(problems, []);
+});
+
 /** Per kind: `--set` overrides that make the quick example long enough to cancel or kill mid-run. */
 const SLOW_BY_KIND: Record<string, string[]> = {
   sequential: ['epochs=50', 'maxTrainRows=20000', 'patience=0'],

@@ -1,7 +1,10 @@
 // Entry the extension host require()s (extensionTestsPath): registers the tests, runs them, writes the
 // results file named by FLOWLOOP_TEST_RESULTS, and rejects when any failed (→ codeAutomationExit(1)).
 import { runAll } from './harness';
-import './extension.test';
+
+// FLOWLOOP_TEST_MODE=untrusted: the launcher opened the workspace in restricted mode (workspace trust on)
+if (process.env.FLOWLOOP_TEST_MODE === 'untrusted') require('./untrusted.test');
+else require('./extension.test');
 
 export async function run(): Promise<void> {
   const r = await runAll(process.env.FLOWLOOP_TEST_RESULTS);
