@@ -134,3 +134,14 @@ test('the on-disk cache serves a repeated request with zero HTTP calls; parse-re
     assert.ok(!readFileSync(join(dir, sub, f), 'utf8').includes(KEY), 'the API key is never written');
   }
 });
+
+test('an error body that echoes the API key is masked before it reaches errors or transcripts', async () => {
+  await withServer(() => ({ status: 401, raw: JSON.stringify({ error: { message: `Incorrect API key provided: ${KEY}. Also sk-abcdefghijklmnop.` } }) }), async (s) => {
+    const r = await client(s.url).chat(msgs('h'));
+    assert.equal(r.ok, false);
+    assert.equal(s.calls, 1, '401 is not retried');
+    assert.match(r.errors[0], /HTTP 401/);
+    assert.ok(!r.errors[0].includes(KEY), r.errors[0]);
+    assert.ok(!r.errors[0].includes('abcdefghijklmnop'), r.errors[0]);
+  });
+});

@@ -122,7 +122,11 @@ export class LlmClient {
     promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cachedCompletionTokens: 0, costUsd: 0, maxInFlight: 0,
   };
 
+  /** Error texts may echo the key (e.g. a 401 body): the key and anything shaped like one are masked. */
+  private readonly redact: (s: string) => string;
+
   constructor(readonly settings: LlmSettings, apiKey: string | undefined, seed = 0) {
+    this.redact = (s) => (apiKey ? s.split(apiKey).join('***') : s).replace(/\b(sk-[A-Za-z0-9_*-]{2})[A-Za-z0-9_*-]{6,}/g, '$1***');
     // Local servers (vLLM, Ollama) ignore the key; the SDK still wants a non-empty string.
     this.sdk = new OpenAI({ apiKey: apiKey ?? 'no-key', baseURL: settings.baseURL, maxRetries: 0, timeout: settings.timeoutMs });
     this.sem = new Semaphore(settings.concurrency);
@@ -199,7 +203,7 @@ export class LlmClient {
       } catch (e) {
         this.stats.httpErrors++;
         const { message, retryable, headers } = describeError(e, this.settings.timeoutMs);
-        res.errors.push(`attempt ${tryNo + 1}: ${message}`);
+        res.errors.push(`attempt ${tryNo + 1}: ${this.redact(message)}`);
         if (!retryable) break;
         waitMs = retryAfterMs(headers);
       } finally {
