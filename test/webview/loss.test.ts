@@ -1,37 +1,43 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import type { MetricEvent, RunEvent } from '../../core/experiment/events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricEvent, RunEvent, RunStartedEvent } from '../../core/experiment/events';
 import { PROTOCOL_VERSION } from '../../webview/contract';
-import { bundleView, fixture, launch, openView, screenshot } from './harness';
+import { ROOT } from '../paths';
+import { bundleView, launch, openView, screenshot } from './harness';
 
-// SYNTHETIC metric events (see fixtures/make-synthetic-loss.ts): the names a Flower run emits.
-const events = fixture<RunEvent[]>('loss-two-runs.synthetic.json');
+// Recorded from real runs of the demo config (see fixtures/make-demo-fixture.ts): two runs, each training
+// SFT then Flower (metric series qualifier "sft" / "flower").
+const events = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
 const metrics = events.filter((e): e is MetricEvent => e.type === 'metric');
+const runs = events.filter((e): e is RunStartedEvent => e.type === 'run-started').map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
+const distinct = (f: (m: MetricEvent) => boolean) => new Set(metrics.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
 let browser: Browser;
 let bundle: { js: string; css: string };
 
 before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('loss')]); });
 after(async () => { await browser?.close(); });
 
-const runs = [
-  { runId: 'synthetic-0', name: 'flower-cds (synthetic)', kind: 'flower' },
-  { runId: 'synthetic-1', name: 'sft-cds (synthetic)', kind: 'flower' },
-];
-
 test('loss view posts ready, draws one chart per metric kind with both runs overlaid', async () => {
-  const v = await openView(browser, 'loss', bundle);
+  assert.equal(runs.length, 2);
+  const v = await openView(browser, 'loss', bundle, { height: 1000 });
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'loss', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state: { view: 'loss', runs, metrics } });
   await v.page.waitForFunction((n) => document.body.dataset.received === String(n), metrics.length);
   const groups = await v.page.locator('#charts .chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-group')));
-  assert.deepEqual(groups, ['loss', 'lr', 'valid']);
+  assert.deepEqual(groups, ['loss', 'lr', 'grad', 'valid']);
   const legend = await v.page.locator('.chart[data-group="loss"] .u-legend .u-series th').allTextContents();
-  // series 0 is the x axis; then train/gfn, train/sft, train/total, valid/loss of run 0 and the three of run 1 (no gfn)
-  assert.equal(legend.length, 1 + 4 + 3, `legend: ${legend.join(' | ')}`);
-  assert.ok(legend.some((l) => l.includes('flower-cds (synthetic) · train/gfn')), legend.join(' | '));
+  // series 0 is the x axis; then every (run, loss term, objective) series
+  assert.equal(legend.length - 1, distinct((m) => /^train\/(sft|gfn|total)$/.test(m.name)), `legend: ${legend.join(' | ')}`);
+  assert.ok(legend.some((l) => l.includes(`${runs[1].name} · train/gfn (flower)`)), legend.join(' | '));
+  assert.equal(await v.page.locator('.chart[data-group="valid"] .u-legend .u-series').count() - 1, distinct((m) => m.name.startsWith('fit/')));
   const points = Number(await v.page.evaluate(() => document.body.dataset.points));
   assert.equal(points, metrics.length, 'every metric event is one point');
+  await v.page.locator('#log-scale').click();
+  await v.page.waitForFunction(() => (window as unknown as { __state?: { log?: boolean } }).__state?.log === true);
+  await v.page.waitForTimeout(100);
   await screenshot(v.page, 'loss');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();

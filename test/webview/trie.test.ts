@@ -1,14 +1,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import type { TrieSnapshotEvent } from '../../core/experiment/events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
+import { ROOT } from '../paths';
 import { PROTOCOL_VERSION } from '../../webview/contract';
 import { bundleView, fixture, launch, openView, screenshot } from './harness';
 
-// Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes); the policy fixture's
-// probabilities are synthetic (see make-trie-fixture.ts).
+// Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes, no policy), and the
+// checkpoints of a real demo run (100 movie titles; SFT epochs 0-4 then Flower epochs 0-4; real policy
+// probabilities on the top 120 of 478 nodes), see fixtures/make-*-fixture.ts.
 const real = fixture<TrieSnapshotEvent[]>('trie-cds.json');
-const synthetic = fixture<TrieSnapshotEvent[]>('trie-cds-policy.synthetic.json');
+const demo = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8').split('\n').filter(Boolean)
+  .map((l) => JSON.parse(l) as RunEvent).filter((e): e is TrieSnapshotEvent => e.type === 'trie-snapshot');
+/** The colour class the view must give a node: policy vs target flow, |log2 ratio| < 0.05 = match. */
+function expectedClass(s: TrieSnapshotEvent, id: number): string {
+  const n = s.nodes.find((x) => x.id === id)!;
+  const l = Math.log2(n.policy! / n.flow);
+  return Math.abs(l) < 0.05 ? 'match' : l > 0 ? 'over' : 'under';
+}
 let browser: Browser;
 let bundle: { js: string; css: string };
 
@@ -22,7 +33,8 @@ test('trie view posts ready, draws the icicle of a real CDs snapshot and zooms o
   await v.page.waitForSelector('#trie g.node');
   const drawn = await v.page.locator('#trie g.node').count();
   assert.ok(drawn > 20 && drawn < 2000, `drawn nodes: ${drawn} (expected aggregation to keep it well under the 2,000 in the snapshot)`);
-  assert.match(await v.page.locator('#status').textContent() ?? '', /of 2000 in the snapshot \(30028 in the full trie\)/);
+  assert.match(await v.page.locator('#status').textContent() ?? '', /nodes drawn \(\+\d+ merged groups\) of 2000 in the snapshot \(30028 in the full trie\)/);
+  assert.ok(await v.page.locator('#trie g.node.missing').count() >= 1, 'the flow of children left out of the snapshot is drawn');
   // the root column holds one node spanning the full height, sized by F(root) = 1
   const rootH = await v.page.locator('#trie g.node[data-id="0"] rect').getAttribute('height');
   assert.ok(Number(rootH) > 400, `root height ${rootH}`);
@@ -64,28 +76,51 @@ test('trie view expands a "+N more" aggregate lazily and finds a title by search
   await v.page.close();
 });
 
-test('trie view colours over/under-generation per checkpoint and restores its zoom from saved state', async () => {
-  const top = synthetic[0].nodes.filter((n) => n.parent === 0).sort((a, b) => b.flow - a.flow)[0];
-  const v = await openView(browser, 'trie', bundle, { savedState: { focus: { id: 0 }, checkpoint: 0, search: '' } });
-  await v.send({ type: 'init', state: { view: 'trie', snapshots: synthetic.slice(0, 1) } });
+test('trie view colours over/under-generation per checkpoint of a real run and restores its zoom from saved state', async () => {
+  assert.equal(demo.length, 10);
+  const root = demo[0].nodes.find((n) => n.parent < 0)!;
+  const top = demo[0].nodes.filter((n) => n.parent === root.id).sort((a, b) => b.flow - a.flow)[0];
+  const v = await openView(browser, 'trie', bundle, { savedState: { focus: { id: root.id }, checkpoint: 0, search: '' } });
+  await v.send({ type: 'init', state: { view: 'trie', snapshots: demo.slice(0, 5) } });
   await v.page.waitForSelector('#trie g.node');
-  // uniform-over-children policy: the heaviest first token is under-generated (its F ≫ 1/#children)
-  assert.match(await v.page.locator(`#trie g.node[data-id="${top.id}"]`).getAttribute('class') ?? '', /under/);
-  // a second checkpoint arrives as an increment; slider follows the newest (sharpened: the heaviest is over-generated)
-  await v.send({ type: 'events', events: synthetic.slice(1) });
-  await v.page.waitForFunction(() => (document.getElementById('checkpoint') as HTMLInputElement).max === '1');
-  assert.match(await v.page.locator('#checkpoint-label').textContent() ?? '', /popularity-sharpened/);
-  assert.match(await v.page.locator(`#trie g.node[data-id="${top.id}"]`).getAttribute('class') ?? '', /over/);
+  assert.match(await v.page.locator('#checkpoint-label').textContent() ?? '', /sft epoch 0 \(1\/5\)/);
+  const cls = () => v.page.locator(`#trie g.node[data-id="${top.id}"]`).getAttribute('class');
+  assert.match(await cls() ?? '', new RegExp(expectedClass(demo[0], top.id)));
+  // the Flower checkpoints arrive as increments; the slider was on checkpoint 0 (saved), so it stays there
+  await v.send({ type: 'events', events: demo.slice(5) });
+  await v.page.waitForFunction(() => (document.getElementById('checkpoint') as HTMLInputElement).max === '9');
+  assert.match(await v.page.locator('#checkpoint-label').textContent() ?? '', /sft epoch 0 \(1\/10\)/);
+  await v.page.locator('#checkpoint').fill('9');
+  await v.page.waitForFunction(() => /flower epoch 4/.test(document.getElementById('checkpoint-label')!.textContent ?? ''));
+  assert.equal(((await v.state()) as { checkpoint: number }).checkpoint, 9);
+  for (const n of demo[9].nodes.filter((x) => x.parent === root.id)) {
+    const c = await v.page.locator(`#trie g.node[data-id="${n.id}"]`).getAttribute('class').catch(() => null);
+    if (c) assert.match(c, new RegExp(expectedClass(demo[9], n.id)), `node ${n.id} ${JSON.stringify(n.text)}`);
+  }
+  // colour by the step (P(token | parent) vs R_p): check the nodes below the heaviest first token
+  await v.page.locator('#colour-mode').click();
+  await v.page.locator('#colour-mode vscode-option[value="step"]').click();
+  await v.page.waitForFunction(() => (window as unknown as { __state?: { mode?: string } }).__state?.mode === 'step');
+  const s9 = demo[9];
+  const pol = new Map(s9.nodes.map((n) => [n.id, n]));
+  let checked = 0;
+  for (const n of s9.nodes.filter((x) => pol.get(x.parent)?.parent === root.id)) {
+    const c = await v.page.locator(`#trie g.node[data-id="${n.id}"]`).getAttribute('class', { timeout: 200 }).catch(() => null);
+    if (!c) continue;
+    const p = pol.get(n.parent)!;
+    const l = Math.log2(n.policy! / p.policy! / n.rp);
+    assert.match(c, new RegExp(Math.abs(l) < 0.05 ? 'match' : l > 0 ? 'over' : 'under'), `step colour of node ${n.id}`);
+    checked++;
+  }
+  assert.ok(checked > 3, `checked ${checked} depth-2 nodes`);
+  await v.page.locator(`#trie g.node[data-id="${top.id}"]`).hover();
   await screenshot(v.page, 'trie');
-  // slide back to checkpoint 0
-  await v.page.locator('#checkpoint').fill('0');
-  await v.page.waitForFunction(() => /uniform/.test(document.getElementById('checkpoint-label')!.textContent ?? ''));
-  assert.equal(((await v.state()) as { checkpoint: number }).checkpoint, 0);
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
   // a reopened panel restores the saved focus
-  const top2 = real[0].nodes.filter((n) => n.parent === top.id).sort((a, b) => b.flow - a.flow)[0];
-  const w = await openView(browser, 'trie', bundle, { savedState: { focus: { id: top2.id }, checkpoint: -1, search: '' } });
+  const top2 = real[0].nodes.filter((n) => n.parent === 0).sort((a, b) => b.flow - a.flow)[0];
+  const top3 = real[0].nodes.filter((n) => n.parent === top2.id).sort((a, b) => b.flow - a.flow)[0];
+  const w = await openView(browser, 'trie', bundle, { savedState: { focus: { id: top3.id }, checkpoint: -1, search: '' } });
   await w.send({ type: 'init', state: { view: 'trie', snapshots: real } });
   await w.page.waitForFunction(() => document.querySelectorAll('#breadcrumb a.crumb').length === 3);
   await w.page.close();

@@ -4,19 +4,24 @@
  */
 import type { MetricEvent } from '../../core/experiment/events';
 
-export type Group = 'loss' | 'lr' | 'valid' | 'other';
+export type Group = 'loss' | 'lr' | 'grad' | 'valid' | 'other';
 export const GROUPS: { id: Group; title: string; yLabel: string }[] = [
   { id: 'loss', title: 'Loss terms', yLabel: 'loss' },
   { id: 'lr', title: 'Learning rate', yLabel: 'lr' },
-  { id: 'valid', title: 'Validation metrics', yLabel: 'value' },
+  { id: 'grad', title: 'Gradient norm', yLabel: 'norm' },
+  { id: 'valid', title: 'Validation / fit metrics', yLabel: 'value' },
   { id: 'other', title: 'Other metrics', yLabel: 'value' },
 ];
 
-/** Which chart a metric name belongs to ("train/lr" → lr; "train/sft", "valid/loss" → loss; "valid/ndcg@10" → valid). */
+/**
+ * Which chart a metric name belongs to: "train/lr" → lr; "train/grad_norm" → grad; "train/sft",
+ * "train/gfn", "train/total", "valid/loss" → loss; "valid/ndcg@10", "fit/js" → valid; the rest → other.
+ */
 export function groupOf(name: string): Group {
   if (/(^|\/)(lr|learning[_-]?rate)$/i.test(name)) return 'lr';
+  if (/grad/i.test(name)) return 'grad';
   if (/loss/i.test(name) || /^train\//i.test(name)) return 'loss';
-  if (/^(valid|val|test|eval)\//i.test(name)) return 'valid';
+  if (/^(valid|val|test|eval|fit)\//i.test(name)) return 'valid';
   return 'other';
 }
 

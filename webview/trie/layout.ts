@@ -11,8 +11,12 @@ import type { TrieModel } from './model';
 /** What the layout's root shows: a node, or the tail of a node's children from rank `from` (an aggregate). */
 export type Focus = { node: number } | { parent: number; from: number };
 
+/** VisNode.node of an aggregate ("+N more") and of the flow not covered by the snapshot's nodes. */
+export const AGG = -1;
+export const MISSING = -2;
+
 export interface VisNode {
-  /** Dense node index for a real node; -1 for an aggregate. */
+  /** Dense node index for a real node; AGG for an aggregate; MISSING for children absent from the snapshot. */
   node: number;
   /** Aggregate: the parent whose children from rank `from` on are merged. */
   parent: number;
@@ -76,6 +80,13 @@ export function layoutIcicle(model: TrieModel, focus: Focus, o: LayoutOptions): 
       const rest = aggregate(model, parent, k);
       if (rest.count === 1) out.push({ node: ch[k], parent, from: 0, count: 1, flow: model.flow[ch[k]] });
       else out.push(rest);
+    }
+    if (v.node >= 0) {
+      // a snapshot holds only the heaviest nodes: show the flow of the children it left out
+      let covered = 0;
+      for (let j = 0; j < ch.length; j++) covered += model.flow[ch[j]];
+      const deficit = v.flow - covered;
+      if (deficit * scale >= o.minPx && deficit > 1e-9 * v.flow) out.push({ node: MISSING, parent, from: -1, count: 0, flow: deficit });
     }
     return out.length ? out : undefined;
   };

@@ -8,16 +8,17 @@ import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
 import type { TrieViewState } from '../contract';
 import { h } from '../common/dom';
 import { loadUiState, saveUiState, startView } from '../common/host';
-import { button, registerToolkit, textField, textValue } from '../toolkit';
-import { layoutIcicle, type Focus, type VisNode } from './layout';
+import { button, dropdown, registerToolkit, textField, textValue } from '../toolkit';
+import { AGG, layoutIcicle, MISSING, type Focus, type VisNode } from './layout';
 import { TrieModel } from './model';
-import { describeNode, IcicleView, labelOf } from './render';
+import { describeNode, IcicleView, labelOf, type ColourMode } from './render';
 
 interface UiState {
   /** Focus by stable node id: a node, or an aggregate (children of `parent` from rank `from`). */
   focus: { id: number } | { parentId: number; from: number };
   checkpoint: number;
   search: string;
+  mode: ColourMode;
 }
 
 const COL_WIDTH = 120;
@@ -31,26 +32,32 @@ let model: TrieModel | undefined;
 let focus: Focus | undefined;
 let checkpoint = saved.checkpoint ?? -1; // -1 = latest
 let highlight = new Set<number>();
+let mode: ColourMode = saved.mode === 'step' ? 'step' : 'prefix';
 
 const titleEl = h('h2', { class: 'view-title' }, 'Trie flow');
 const searchField = textField('Search a title…', saved.search ?? '', { id: 'search', size: 30, onEnter: (v) => search(v) });
 const searchBtn = button('Find', () => search(textValue(searchField)), { appearance: 'secondary', id: 'search-btn' });
 const slider = h('input', { type: 'range', id: 'checkpoint', min: '0', max: '0', step: '1', value: '0', 'aria-label': 'checkpoint' });
 const sliderLabel = h('span', { id: 'checkpoint-label', class: 'muted' }, '');
+const modeSel = dropdown([
+  { value: 'prefix', label: 'colour: P(prefix) vs F(s)' },
+  { value: 'step', label: 'colour: P(token | parent) vs R_p' },
+], mode, (v) => { mode = v === 'step' ? 'step' : 'prefix'; persist(); scheduleDraw(); }, 'colour-mode');
 const legend = h('div', { class: 'legend' },
   h('span', { class: 'swatch over' }), 'policy > target (over-generates) ',
   h('span', { class: 'swatch under' }), 'policy < target (under-generates) ',
   h('span', { class: 'swatch nopolicy' }), 'no policy measured ',
-  h('span', { class: 'swatch agg' }), 'small nodes merged');
+  h('span', { class: 'swatch agg' }), 'small nodes merged ',
+  h('span', { class: 'swatch missing' }), 'not in the snapshot');
 const crumbs = h('nav', { id: 'breadcrumb', class: 'breadcrumb' });
 const chart = h('div', { id: 'trie', class: 'chart' });
 const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for a trie snapshot…');
 app.append(
-  h('header', { class: 'toolbar' }, titleEl, searchField, searchBtn, h('label', { class: 'slider' }, 'checkpoint ', slider, sliderLabel)),
+  h('header', { class: 'toolbar' }, titleEl, searchField, searchBtn, modeSel, h('label', { class: 'slider' }, 'checkpoint ', slider, sliderLabel)),
   legend, crumbs, chart, status,
 );
 
-const icicle = new IcicleView(chart, (v) => zoom(v), (v) => describeNode(model!, v, currentPolicy()));
+const icicle = new IcicleView(chart, (v) => zoom(v), (v) => describeNode(model!, v, currentPolicy(), mode));
 
 slider.addEventListener('input', () => {
   checkpoint = Number(slider.value);
@@ -67,11 +74,11 @@ function currentPolicy(): Float64Array | undefined {
 function persist(): void {
   if (!model || !focus) return;
   const f: UiState['focus'] = 'node' in focus ? { id: model.id[focus.node] } : { parentId: model.id[focus.parent], from: focus.from };
-  saveUiState<UiState>({ focus: f, checkpoint, search: textValue(searchField) });
+  saveUiState<UiState>({ focus: f, checkpoint, search: textValue(searchField), mode });
 }
 
 function zoom(v: VisNode): void {
-  if (!model) return;
+  if (!model || v.node === MISSING) return;
   const isFocus = focus && ('node' in focus ? focus.node === v.node : v.node < 0 && focus.parent === v.parent && focus.from === v.from);
   if (isFocus) {
     // clicking the focus zooms out one level
@@ -137,7 +144,7 @@ function draw(): void {
   const width = chartWidth(), height = chartHeight();
   const layout = layoutIcicle(model, focus, { width, height, colWidth: COL_WIDTH, minPx: MIN_PX });
   const policy = currentPolicy();
-  icicle.draw(model, layout, policy, highlight, width, height);
+  icicle.draw(model, layout, policy, mode, highlight, width, height);
   drawBreadcrumb();
   const n = model.checkpoints.length;
   const ci = checkpoint < 0 || checkpoint >= n ? n - 1 : checkpoint;
@@ -147,7 +154,9 @@ function draw(): void {
   const cp = model.checkpoints[ci];
   sliderLabel.textContent = cp ? `${cp.label} (${ci + 1}/${n})${cp.hasPolicy ? '' : ' — no policy measured'}` : '';
   titleEl.textContent = `Trie flow — ${model.dataset || 'dataset'} (${model.tokenizer || 'tokenizer'})`;
-  status.textContent = `${layout.nodes.length} nodes drawn of ${model.size} in the snapshot (${model.totalNodes || model.size} in the full trie)`;
+  const real = layout.nodes.filter((n) => n.data.node >= 0).length;
+  const aggs = layout.nodes.filter((n) => n.data.node === AGG).length;
+  status.textContent = `${real} nodes drawn${aggs ? ` (+${aggs} merged groups)` : ''} of ${model.size} in the snapshot (${model.totalNodes || model.size} in the full trie)`;
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 

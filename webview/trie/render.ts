@@ -6,7 +6,7 @@
  */
 import type { HierarchyRectangularNode } from 'd3-hierarchy';
 import { fmt, h, svg } from '../common/dom';
-import type { Layout, VisNode } from './layout';
+import { AGG, MISSING, type Layout, type VisNode } from './layout';
 import type { TrieModel } from './model';
 
 export interface Shown {
@@ -14,14 +14,30 @@ export interface Shown {
   policy: number; // NaN when not measured
 }
 
-/** Policy probability of a visible node (sum over an aggregate's members; NaN if any is unmeasured). */
+/**
+ * What a node's colour compares: `prefix` = the policy's probability of the whole prefix against its
+ * target P*(prefix) = F(s) (METHODS A3); `step` = the policy's conditional probability of the last token,
+ * P(s)/P(parent), against the process reward R_p = F(s)/F(parent) (local over/under-generation).
+ */
+export type ColourMode = 'prefix' | 'step';
+
+/** Policy probability of a visible node's prefix (sum over an aggregate's members; NaN if unmeasured). */
 export function policyOf(model: TrieModel, v: VisNode, policy: Float64Array | undefined): number {
-  if (!policy) return NaN;
+  if (!policy || v.node === MISSING) return NaN;
   if (v.node >= 0) return policy[v.node];
   const ch = model.children(v.parent);
   let s = 0;
   for (let k = v.from; k < ch.length; k++) s += policy[ch[k]];
   return s;
+}
+
+/** (target, policy) pair the colour compares, in the given mode. */
+export function compared(model: TrieModel, v: VisNode, policy: Float64Array | undefined, mode: ColourMode): { target: number; policy: number } {
+  const pol = policyOf(model, v, policy);
+  if (mode === 'prefix' || v.node === model.root) return { target: v.flow, policy: pol };
+  const parent = v.node >= 0 ? model.parent[v.node] : v.parent;
+  const pp = policy && parent >= 0 ? policy[parent] : NaN;
+  return { target: parent >= 0 ? v.flow / model.flow[parent] : NaN, policy: pp > 0 ? pol / pp : NaN };
 }
 
 /** Over/under class and opacity for policy vs target flow. */
@@ -34,7 +50,8 @@ export function colourOf(flow: number, policy: number): { cls: string; opacity: 
 
 /** The label of a node: its token text (visible whitespace), "⏎" for the terminal token, "+N more" for an aggregate. */
 export function labelOf(model: TrieModel, v: VisNode): string {
-  if (v.node < 0) return `+${v.count} more`;
+  if (v.node === MISSING) return 'not in snapshot';
+  if (v.node === AGG) return `+${v.count} more`;
   if (v.node === model.root) return 'all titles';
   if (model.terminal[v.node]) return '⏎ ' + (model.title[v.node] ?? '');
   return model.text[v.node].replace(/\n/g, '⏎');
@@ -80,7 +97,7 @@ export class IcicleView {
   }
 
   /** Draws a layout; `highlight` = dense node indices to outline (a search hit's path). */
-  draw(model: TrieModel, layout: Layout, policy: Float64Array | undefined, highlight: Set<number>, width: number, height: number): void {
+  draw(model: TrieModel, layout: Layout, policy: Float64Array | undefined, mode: ColourMode, highlight: Set<number>, width: number, height: number): void {
     this.nodes = layout.nodes;
     this.svgEl.setAttribute('width', String(width));
     this.svgEl.setAttribute('height', String(height));
@@ -90,9 +107,10 @@ export class IcicleView {
       const v = n.data;
       const x = n.y0, y = n.x0, w = n.y1 - n.y0 - 1, hh = n.x1 - n.x0;
       if (hh < 0.5) return;
-      const pol = policyOf(model, v, policy);
-      const c = colourOf(v.flow, pol);
-      const g = svg('g', { class: `node ${v.node < 0 ? 'agg' : c.cls}${highlight.has(v.node) ? ' hit' : ''}`, 'data-k': k, 'data-id': v.node >= 0 ? model.id[v.node] : -1, transform: `translate(${x},${y})` });
+      const cmp = compared(model, v, policy, mode);
+      const c = colourOf(cmp.target, cmp.policy);
+      const kind = v.node === MISSING ? 'missing' : v.node === AGG ? 'agg' : c.cls;
+      const g = svg('g', { class: `node ${kind}${highlight.has(v.node) ? ' hit' : ''}`, 'data-k': k, 'data-id': v.node >= 0 ? model.id[v.node] : v.node, transform: `translate(${x},${y})` });
       const r = svg('rect', { width: Math.max(0, w), height: Math.max(0.5, hh - (hh > 3 ? 1 : 0)), 'fill-opacity': v.node < 0 ? 0.5 : c.opacity.toFixed(3) });
       g.append(r);
       if (hh >= 13 && w > 24) {
@@ -109,17 +127,20 @@ export class IcicleView {
 }
 
 /** Tooltip body for a visible node. */
-export function describeNode(model: TrieModel, v: VisNode, policy: Float64Array | undefined): HTMLElement {
+export function describeNode(model: TrieModel, v: VisNode, policy: Float64Array | undefined, mode: ColourMode): HTMLElement {
   const pol = policyOf(model, v, policy);
-  const c = colourOf(v.flow, pol);
+  const cmp = compared(model, v, policy, mode);
+  const c = colourOf(cmp.target, cmp.policy);
   const rows: [string, string][] = [];
-  if (v.node >= 0) {
+  if (v.node === MISSING) rows.push(['not in snapshot', 'children of this prefix outside the snapshot\'s top nodes']);
+  else if (v.node >= 0) {
     rows.push(['token', JSON.stringify(model.text[v.node] ?? '')]);
     rows.push(['R_p = F(s)/F(parent)', fmt(model.rp[v.node])]);
   } else rows.push(['aggregate', `${v.count} smaller children (click to expand)`]);
   rows.push(['target F(s)', fmt(v.flow)]);
-  rows.push(['policy P(prefix)', Number.isFinite(pol) ? fmt(pol) : 'not measured']);
-  if (Number.isFinite(c.log2)) rows.push(['policy / target', `${fmt(2 ** c.log2, 3)}× (${c.cls === 'over' ? 'over-generates' : c.cls === 'under' ? 'under-generates' : 'matches'})`]);
+  if (v.node !== MISSING) rows.push(['policy P(prefix)', Number.isFinite(pol) ? fmt(pol) : 'not measured']);
+  if (mode === 'step' && Number.isFinite(cmp.policy)) rows.push(['policy P(token | parent)', fmt(cmp.policy)]);
+  if (Number.isFinite(c.log2)) rows.push([mode === 'step' ? 'P(token | parent) / R_p' : 'policy / target', `${fmt(2 ** c.log2, 3)}× (${c.cls === 'over' ? 'over-generates' : c.cls === 'under' ? 'under-generates' : 'matches'})`]);
   const head = v.node >= 0 ? (model.terminal[v.node] ? model.title[v.node] ?? '' : model.prefixText(v.node) || '(root)') : model.prefixText(v.parent) + ' …';
   return h('div', {},
     h('div', { class: 'tip-head' }, head),
