@@ -90,7 +90,7 @@ export async function runVariant(ctx: RunContext, variant: string, users: LoopUs
   });
   const summary = summarizeLoop(outcomes, maxRounds, counts);
   summary.curve.forEach((p, i) => ctx.metric('afl/hr@1', i + 1, p.hr, { series: variant }));
-  summary.popularity.forEach((p) => ctx.metric('afl/popularity', p.round, p.meanCount, { series: variant }));
+  summary.popularity.forEach((p) => { if (p.users > 0) ctx.metric('afl/popularity', p.round, p.meanCount, { series: variant }); });
   for (const f of summary.failures.slice(0, 20)) ctx.log(`${variant}: user ${f.user}: ${f.failure}`, 'warn');
   if (summary.failures.length > 20) ctx.log(`${variant}: ${summary.failures.length - 20} more failed users (see transcripts.jsonl)`, 'warn');
   return { outcomes, summary };
@@ -98,7 +98,7 @@ export async function runVariant(ctx: RunContext, variant: string, users: LoopUs
 
 function summaryLines(name: string, s: LoopSummary, maxRounds: number): string[] {
   return [
-    `${name}: Rec Agent HR@1 (round 1) ${fmtCount(s.recAgent)} · AFL HR@1 (≤${maxRounds} rounds) ${fmtCount(s.afl)}`,
+    `${name}: Rec Agent HR@1 (round 1 = the same first call as a 1-round run) ${fmtCount(s.recAgent)} · AFL HR@1 (≤${maxRounds} rounds) ${fmtCount(s.afl)}`,
     `  HR@1 per round: ${s.curve.map((p, i) => `r${i + 1} ${p.hits} (${p.hr.toFixed(4)})`).join(' · ')}`,
     `  popularity of recommended items per round (mean interaction count / percentile): ${s.popularity.map((p) => (p.users ? `r${p.round} ${p.meanCount.toFixed(1)}/${p.meanPercentile.toFixed(2)} (n=${p.users})` : `r${p.round} — (n=0)`)).join(' · ')}`,
     `  accepted by round: ${s.acceptedByRound.join(', ')} · mean rounds ${s.meanRounds.toFixed(2)} · failed users ${s.failedUsers} · parse failures ${s.parseFailures} · HTTP retries ${s.httpRetries} · items not in candidates ${s.itemsNotInCandidates}`,
