@@ -101,3 +101,11 @@ test('the same config with llm.baseURL set to a local server runs the loop throu
     await server.close();
   }
 });
+
+test('the prior and reward model also run through ONNX (engine "onnx"): Base HR@1 36/122', async () => {
+  const ctx = makeContext({ ...example(), engine: 'onnx', extraPriors: [], evaluations: ['recommendation'] }, examplePath);
+  const m = (await runAflExperiment(ctx)) as any;
+  assert.match(m.base.prior, /ONNX|onnx/);
+  assert.equal(m.base.hits, 36);
+  assert.equal(m.recommendation.afl.hits, 36);
+});
