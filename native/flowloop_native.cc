@@ -15,6 +15,15 @@
 
 extern "C" void openblas_set_num_threads(int);
 
+static int g_threads = 2;     // threads for large products (setThreads)
+static int g_blasThreads = -1; // what OpenBLAS is set to now
+// Products under ~16 MFLOP run on one thread: on a busy machine waking and joining a second thread
+// costs more than it saves (a descheduled helper stalls the whole call).
+static void blasThreadsFor(double flops) {
+  int want = flops >= 1.6e7 ? g_threads : 1;
+  if (want != g_blasThreads) { openblas_set_num_threads(want); g_blasThreads = want; }
+}
+
 #define CHECK(call)                                                              \
   do {                                                                           \
     if ((call) != napi_ok) {                                                     \
@@ -77,6 +86,7 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   if ((size_t)(bA * M * K) > nA || (size_t)(bB * K * N) > nB || (size_t)(batch * M * N) > nC) {
     napi_throw_range_error(env, nullptr, "sgemm: buffers smaller than the shapes"); return nullptr;
   }
+  blasThreadsFor(2.0 * (double)M * (double)N * (double)K);  // per product (batched ones are each small)
   for (int64_t i = 0; i < batch; i++) {
     const float* Ai = A + (bA == 1 ? 0 : i * M * K);
     const float* Bi = B + (bB == 1 ? 0 : i * K * N);
@@ -170,6 +180,8 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
   int n = (int)num(env, a[0]);
   if (n < 1) n = 1;
+  g_threads = n;
+  g_blasThreads = n;
   openblas_set_num_threads(n);
   omp_set_num_threads(n);
   return nullptr;

@@ -6,11 +6,14 @@
  * Prints one JSON object.
  *
  * usage: node --import tsx bench/train-step/bench.ts [--steps 8] [--warmup 2] [--rounds 2] [--device wasm]
- *        [--models policy,sasrec] [--no-torch] [--fused]
+ *        [--models policy,sasrec] [--no-torch]
+ * Two Flowloop variants per model: `asIs` (the model code as committed) and `fast` (same forward, Flowloop's
+ * fused log-softmax-gather and FusedAdam; see steps.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import os from 'node:os';
 import { initBackend, type Device } from '../../core/tensor';
 import { policyStep, sasrecStep, type StepRunner } from './steps';
 import cfgs from './configs.json';
@@ -24,7 +27,7 @@ function arg(name: string, def: string): string {
 }
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
 
-interface TorchResult { engine: string; blas: string; params: number; medianStepMs: number; stepMs: number[]; firstLoss: number; lastLoss: number }
+interface TorchResult { engine: string; blas: string; params: number; medianStepMs: number; stepMs: number[]; cpuMs: number[]; firstLoss: number; lastLoss: number }
 
 /** One block of PyTorch steps in a child process; null (with a reason) when torch is unavailable. */
 function torchBlock(model: string, steps: number, warmup: number): TorchResult | { error: string } {
@@ -42,65 +45,82 @@ function torchBlock(model: string, steps: number, warmup: number): TorchResult |
   }
 }
 
-function oursBlock(runner: StepRunner, steps: number, warmup: number): { stepMs: number[]; losses: number[] } {
-  const stepMs: number[] = [], losses: number[] = [];
+/** Wall and CPU (all threads of the process: user + system) milliseconds per step. */
+function oursBlock(runner: StepRunner, steps: number, warmup: number): { stepMs: number[]; cpuMs: number[]; losses: number[] } {
+  const stepMs: number[] = [], cpuMs: number[] = [], losses: number[] = [];
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const l = runner.step();
+    const c = process.cpuUsage(c0);
     const dt = performance.now() - t0;
-    if (i >= warmup) { stepMs.push(dt); losses.push(l); }
+    if (i >= warmup) { stepMs.push(dt); cpuMs.push((c.user + c.system) / 1000); losses.push(l); }
   }
-  return { stepMs, losses };
+  return { stepMs, cpuMs, losses };
 }
 
 async function main(): Promise<void> {
   const steps = Number(arg('steps', '8')), warmup = Number(arg('warmup', '2')), rounds = Number(arg('rounds', '2'));
   const models = arg('models', 'policy,sasrec').split(',');
   const withTorch = !process.argv.includes('--no-torch');
-  const fused = process.argv.includes('--fused');
   const backend = await initBackend(arg('device', 'wasm') as Device);
   const out: Record<string, unknown> = {
     bench: 'train-step',
     backend: { name: backend.name, reason: backend.reason },
     modelCode: 'real: core/models/policy.ts (TransformerPolicy) + core/flower/subtb.ts, core/models/sasrec.ts (SASRec)',
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 10) / 10),
+    cores: os.cpus().length,
     protocol: `${rounds} rounds x (${steps} PyTorch steps, ${steps} Flowloop steps) after ${warmup} warm-up steps per block; medians over all timed steps; machine shared, so only same-run ratios mean anything`,
     models: {} as Record<string, unknown>,
   };
   const t0 = Date.now();
   for (const m of models) {
-    const make = m === 'policy' ? () => policyStep(0, fused) : m === 'sasrec' ? () => sasrecStep(0) : undefined;
-    if (!make) throw new Error(`unknown model "${m}" (policy or sasrec)`);
-    const runner = make();
-    const ours: number[] = [], torch: number[] = [];
+    const make = (fast: boolean) => (m === 'policy' ? policyStep(0, fast) : m === 'sasrec' ? sasrecStep(0, fast) : undefined);
+    if (!make(false)) throw new Error(`unknown model "${m}" (policy or sasrec)`);
+    const variants = { asIs: make(false)!, fast: make(true)! };
+    const ours = { asIs: { wall: [] as number[], cpu: [] as number[], loss: NaN }, fast: { wall: [] as number[], cpu: [] as number[], loss: NaN } };
+    const torch: number[] = [], torchCpu: number[] = [];
     let torchInfo: TorchResult | { error: string } | undefined;
-    let losses: number[] = [];
     for (let r = 0; r < rounds; r++) {
       if (withTorch) {
         const t = torchBlock(m, steps, warmup);
         torchInfo = t;
         if ('error' in t) break;
         torch.push(...t.stepMs);
+        torchCpu.push(...t.cpuMs);
       }
-      const o = oursBlock(runner, steps, r === 0 ? warmup : 1);
-      ours.push(...o.stepMs);
-      losses = o.losses;
+      for (const v of ['asIs', 'fast'] as const) {
+        const o = oursBlock(variants[v], steps, r === 0 ? warmup : 1);
+        ours[v].wall.push(...o.stepMs);
+        ours[v].cpu.push(...o.cpuMs);
+        ours[v].loss = o.losses[o.losses.length - 1];
+      }
     }
-    runner.dispose();
-    const oursMs = median(ours), torchMs = median(torch);
+    const torchMs = median(torch), torchCpuMs = median(torchCpu);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const summary = (v: 'asIs' | 'fast') => ({
+      medianStepMs: Math.round(median(ours[v].wall) * 10) / 10,
+      stepMs: ours[v].wall.map((x) => Math.round(x)),
+      medianCpuMs: Math.round(median(ours[v].cpu)),
+      lastLoss: ours[v].loss,
+      ratio: torch.length ? r2(median(ours[v].wall) / torchMs) : null,
+      cpuRatio: torchCpu.length ? r2(median(ours[v].cpu) / torchCpuMs) : null,
+    });
     (out.models as Record<string, unknown>)[m] = {
       config: cfgs[m as 'policy' | 'sasrec'],
-      variant: m === 'policy' ? (fused ? 'fused logSoftmaxGather for token/terminal log-probs' : "model's own logSoftmax + one-hot product (as core/flower/objective.ts)") : 'model as is',
-      params: runner.params,
-      flowloopMedianStepMs: Math.round(oursMs * 10) / 10,
-      flowloopStepMs: ours.map((x) => Math.round(x)),
-      flowloopLastLoss: losses[losses.length - 1],
-      torch: torchInfo && 'error' in torchInfo ? torchInfo : torchInfo && { engine: torchInfo.engine, blas: torchInfo.blas, params: torchInfo.params, lastLoss: torchInfo.lastLoss },
-      torchMedianStepMs: torch.length ? Math.round(torchMs * 10) / 10 : null,
-      torchStepMs: torch.map((x) => Math.round(x)),
-      ratio: torch.length ? Math.round((oursMs / torchMs) * 100) / 100 : null,
+      params: variants.asIs.params,
+      flowloop: {
+        asIs: { about: m === 'policy' ? "model code as committed: logProbsAll (full logSoftmax) + one-hot product as core/flower/objective.ts, tf.train.adam" : 'model code as committed (core/models/train.ts loss: BCE + L2 term), tf.train.adam', ...summary('asIs') },
+        fast: { about: m === 'policy' ? 'same forward; token/terminal log-probs by logSoftmaxGather; FusedAdam' : 'same forward and BCE; FusedAdam with weight decay in the optimizer (as torch weight_decay)', ...summary('fast') },
+      },
+      torch: torchInfo && 'error' in torchInfo ? torchInfo : torchInfo && { engine: torchInfo.engine, blas: torchInfo.blas, params: torchInfo.params, lastLoss: torchInfo.lastLoss, medianStepMs: Math.round(torchMs * 10) / 10, stepMs: torch.map((x) => Math.round(x)), medianCpuMs: Math.round(torchCpuMs) },
       target: 'ratio <= 2.0 (moonshot <= 1.0)',
     };
+    variants.asIs.dispose();
+    variants.fast.dispose();
   }
+  out.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 10) / 10);
+  out.note = 'ratio = median wall ms per step, ours / PyTorch (the target); cpuRatio = median CPU ms (all threads) per step, robust to other processes on a shared machine';
   out.wallS = Math.round((Date.now() - t0) / 100) / 10;
   console.log(JSON.stringify(out, null, 1));
 }

@@ -1,6 +1,6 @@
 /**
  * Per-kernel profile of one training step (where the time goes), for the steps of bench.ts.
- * usage: node --import tsx bench/train-step/profile.ts <policy|sasrec> [--device wasm] [--fused] [--detail]
+ * usage: node --import tsx bench/train-step/profile.ts <policy|sasrec> [--device wasm] [--fast] [--detail]
  */
 import { initBackend, type Device } from '../../core/tensor';
 import { policyStep, sasrecStep } from './steps';
@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   const i = process.argv.indexOf('--device');
   const { tf, name } = await initBackend((i > 0 ? process.argv[i + 1] : 'wasm') as Device);
   const detail = process.argv.includes('--detail');
-  const runner = which === 'policy' ? policyStep(0, process.argv.includes('--fused')) : sasrecStep(0);
+  const fast = process.argv.includes('--fast');
+  const runner = which === 'policy' ? policyStep(0, fast) : sasrecStep(0, fast);
   for (let s = 0; s < 3; s++) {
     const t0 = performance.now();
     const l = runner.step();

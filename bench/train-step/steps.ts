@@ -1,8 +1,10 @@
 /**
  * One training step of the project's real models (core/models/policy.ts TransformerPolicy,
  * core/models/sasrec.ts SASRec) on synthetic batches at the sizes of configs.json, mirrored in PyTorch by
- * bench/python/train_step_torch.py. `fused: true` computes the policy's token log-probs with
- * core/tensor's logSoftmaxGather instead of the model's full logSoftmax + one-hot product.
+ * bench/python/train_step_torch.py. `fast: true` keeps the models' forward code but computes the policy's
+ * token log-probs with core/tensor's logSoftmaxGather (instead of the model's full logSoftmax + one-hot
+ * product) and updates with core/tensor's FusedAdam (SASRec's L2 as Adam weight decay, like PyTorch's
+ * weight_decay, instead of a loss term): what the model code gains by switching to Flowloop's fused ops.
  */
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
 import { getTf } from '../../core/tensor';
@@ -11,6 +13,7 @@ import { TransformerPolicy } from '../../core/models/policy';
 import { SASRec } from '../../core/models/sasrec';
 import { subtbLossTensor } from '../../core/flower/subtb';
 import { Rng } from '../../core/util/random';
+import { FusedAdam } from '../../core/tensor/adam';
 import cfgs from './configs.json';
 
 export interface StepRunner {
@@ -21,7 +24,8 @@ export interface StepRunner {
 }
 
 /** Flower policy: logProbsAll → token CE + SubTB (core/flower/subtb.ts) over all states of each row. */
-export function policyStep(seed = 0, fused = false): StepRunner {
+export function policyStep(seed = 0, fast = false): StepRunner {
+  const fused = fast;
   const tf = getTf();
   const c = cfgs.policy;
   const policy = new TransformerPolicy({
@@ -29,7 +33,7 @@ export function policyStep(seed = 0, fused = false): StepRunner {
     maxHistory: 0, maxTokens: c.T, dropout: c.dropout, padId: 0, bosId: 1,
   }, seed);
   const vars = policy.names.map((n) => policy.weights[n]);
-  const opt = tf.train.adam(1e-3, 0.9, 0.98, 1e-8);
+  const opt = fast ? new FusedAdam(1e-3, { beta1: 0.9, beta2: 0.98, epsilon: 1e-8 }) : tf.train.adam(1e-3, 0.9, 0.98, 1e-8);
   const rng = new Rng(seed + 1);
   const B = c.batch, T = c.T, V = c.vocab;
   let dropoutSeed = 1;
@@ -68,13 +72,13 @@ export function policyStep(seed = 0, fused = false): StepRunner {
 }
 
 /** SASRec (SASREC.md) BCE step: next item vs one uniform negative at len-1, L2 weight decay in the loss. */
-export function sasrecStep(seed = 0): StepRunner {
+export function sasrecStep(seed = 0, fast = false): StepRunner {
   const tf = getTf();
   const c = cfgs.sasrec;
   const rng = new Rng(seed);
   const model = new SASRec({ model: 'sasrec', numItems: c.items, maxLen: c.L, hidden: c.hidden, dropout: c.dropout }, rng);
   const vars = [...model.params.values()];
-  const opt = tf.train.adam(1e-3);
+  const opt = fast ? new FusedAdam(1e-3, { weightDecay: c.weightDecay }) : tf.train.adam(1e-3);
   const B = c.batch, L = c.L, pad = c.items;
   return {
     params: model.size,
@@ -92,9 +96,11 @@ export function sasrecStep(seed = 0): StepRunner {
         return opt.minimize(() => {
           const rep = model.represent(s, l, true, rng);
           let loss: Tensor = tf.mean(tf.add(tf.softplus(tf.neg(model.logitsFor(rep, p))), tf.softplus(model.logitsFor(rep, n))));
-          let l2: Tensor = tf.scalar(0);
-          for (const v of vars) l2 = tf.add(l2, tf.sum(tf.square(v)));
-          loss = tf.add(loss, tf.mul(l2, 0.5 * c.weightDecay));
+          if (!fast) {
+            let l2: Tensor = tf.scalar(0);
+            for (const v of vars) l2 = tf.add(l2, tf.sum(tf.square(v)));
+            loss = tf.add(loss, tf.mul(l2, 0.5 * c.weightDecay));
+          }
           return loss as never;
         }, true, vars)!;
       });

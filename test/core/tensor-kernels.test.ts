@@ -184,3 +184,33 @@ test('logSoftmaxGather equals log-softmax + pick on stock cpu, forward and gradi
     nativeMode = false;
   }
 });
+
+test('FusedAdam follows tf.train.adam step for step (and its weightDecay equals an L2 term in the loss)', async () => {
+  const { FusedAdam } = await import('../../core/tensor/adam');
+  const rng = new Rng(7);
+  const X = randn(rng, 6 * 5), Y = randn(rng, 6 * 3), W0 = randn(rng, 5 * 3), B0 = randn(rng, 3);
+  for (const backend of ['wasm', 'cpu'] as const) {
+    tf.setBackend(backend);
+    registerFlowloopKernels(tf, backend);
+    for (const wd of [0, 0.01]) {
+      const run = (fused: boolean): Float32Array[] => {
+        const w = tf.variable(tf.tensor2d(W0, [5, 3])), b = tf.variable(tf.tensor1d(B0));
+        const opt = fused ? new FusedAdam(0.05, { beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: wd }) : tf.train.adam(0.05, 0.9, 0.98, 1e-8);
+        for (let s = 0; s < 5; s++) {
+          opt.minimize(() => tf.tidy(() => {
+            let l = tf.mean(tf.square(tf.sub(tf.add(tf.matMul(tf.tensor2d(X, [6, 5]), w), b), tf.tensor2d(Y, [6, 3])))) as never as import('@tensorflow/tfjs').Scalar;
+            if (!fused && wd) l = tf.add(l, tf.mul(tf.add(tf.sum(tf.square(w)), tf.sum(tf.square(b))), 0.5 * wd));
+            return l;
+          }), false, [w, b]);
+        }
+        const out = [Float32Array.from(w.dataSync()), Float32Array.from(b.dataSync())];
+        w.dispose(); b.dispose(); opt.dispose();
+        return out;
+      };
+      const want = run(false), got = run(true);
+      close(got[0], want[0], `FusedAdam [${backend}] wd=${wd} weights`, 1e-5);
+      close(got[1], want[1], `FusedAdam [${backend}] wd=${wd} bias`, 1e-5);
+    }
+  }
+  tf.setBackend('wasm');
+});

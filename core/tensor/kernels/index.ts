@@ -9,6 +9,8 @@ import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from './segmentSum';
 import { wasmBatchMatMul } from './batchMatMul';
 import { wasmGatherV2 } from './gather';
 import { wasmSum } from './sum';
+import { wasmIdentity } from './identity';
+import { adamKernels } from './adam';
 import { softmaxCrossEntropyKernels } from './softmaxCrossEntropy';
 import { nativeWasmKernels } from './native';
 import { loadNative } from '../native';
@@ -30,7 +32,7 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
   const ks: KernelConfig[] = [];
   let native = false, why = 'native kernels only for the wasm backend';
   if (backend === 'wasm') {
-    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf));
+    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf), wasmIdentity(tf), ...adamKernels('wasm'));
     const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
     why = nat.why;
     if (nat.mod) {
@@ -38,7 +40,7 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
       native = true;
     } else ks.push(wasmBatchMatMul(tf), ...softmaxCrossEntropyKernels('wasm'));
   }
-  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'));
+  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'));
   return { ks, native, why };
 }
 
