@@ -69,7 +69,9 @@ export class SASRec extends SeqModelBase {
     const allowed = t.mul(keyMask, causal); // [B,L,L], 1 = attend
     A = t.add(t.mul(A, allowed), t.mul(t.sub(1, allowed), MASKED));
     A = t.softmax(A, -1);
-    // rows of queries whose normalised vector sums to 0 are zeroed (sign(|Σ q_i|))
+    // rows of queries whose normalised vector sums to 0 are zeroed (sign(|Σ q_i|)). Reference quirk: with a
+    // fresh LN1 (β = 0) Σq_i is 0 up to rounding, so at initialisation a few rows may be zeroed by accident
+    // (which ones depends on the backend's rounding); trained weights (β ≠ 0) make the mask 1 in practice.
     A = t.mul(A, t.expandDims(t.sign(t.abs(t.sum(q, -1))), -1));
     A = dropout(A, rate, training, rng);
 
