@@ -42,12 +42,17 @@ async function main() {
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const { calls, maxConcurrent, connections, loopMs } = await ask<{ calls: number; maxConcurrent: number; connections: number; loopMs: number }>('stats');
-    // Peer, measured now on the same machine: the same number of calls perfectly packed (CONCURRENCY
+    // Peer, measured now on the same machine: the same number of calls, of the same prompt size, perfectly packed (CONCURRENCY
     // workers issuing calls back to back through one LlmClient) — what the hardware allows at this load.
     await ask('reset');
     const peer = new LlmClient({ baseURL: url, model: 'peer', temperature: 0, concurrency: CONCURRENCY, timeoutMs: 30000, maxRetries: 0, cacheDir: null }, 'bench-no-key', 1);
+    // Same prompt size as the loop's (the server counts ceil(chars / 4) tokens per message).
+    const pad = 'x'.repeat(Math.max(0, Math.round((m.llm.promptTokens / Math.max(1, calls)) * 4) - 16));
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < calls) await peer.chat([{ role: 'user', content: `peer ${next++}` }]); }));
+    const peerCpu0 = process.cpuUsage();
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < calls) await peer.chat([{ role: 'user', content: `peer ${next++} ${pad}` }]); }));
+    const peerCpu = process.cpuUsage(peerCpu0);
+    const peerCpuMsPerCall = (peerCpu.user + peerCpu.system) / 1000 / calls;
     const { loopMs: peerMs } = await ask<{ loopMs: number }>('stats');
     const idealMs = (calls * DELAY_MS) / CONCURRENCY;
     const ratio = loopMs / idealMs;
@@ -55,7 +60,7 @@ async function main() {
     console.log(JSON.stringify({
       ratio: Number(ratio.toFixed(4)), target: 1.15, pass: ratio <= 1.15,
       users: m.users, rounds: 4, calls, delayMs: DELAY_MS, concurrency: CONCURRENCY, maxConcurrentAtServer: maxConcurrent, tcpConnections: connections,
-      loopMs, peerMs, ratioVsPeer: Number((loopMs / peerMs).toFixed(4)), runnerWallMs: Math.round(wallMs), idealMs: Math.round(idealMs), clientCpuMs: Math.round(cpuMs), clientCpuMsPerCall: Number((cpuMs / calls).toFixed(2)),
+      loopMs, peerMs, ratioVsPeer: Number((loopMs / peerMs).toFixed(4)), runnerWallMs: Math.round(wallMs), idealMs: Math.round(idealMs), clientCpuMs: Math.round(cpuMs), clientCpuMsPerCall: Number((cpuMs / calls).toFixed(2)), peerCpuMsPerCall: Number(peerCpuMsPerCall.toFixed(2)),
       loadavg1: Number(load0.toFixed(2)), cores: cpus().length, failedUsers: m.recommendation.failedUsers,
       summary: `${calls} calls, loop ${loopMs} ms (runner ${Math.round(wallMs)} ms incl. data loading) vs ideal ${Math.round(idealMs)} ms: ratio ${ratio.toFixed(3)} (target ≤ 1.15); perfectly packed peer now ${peerMs} ms (loop/peer ${(loopMs / peerMs).toFixed(3)}), max ${maxConcurrent} in flight, client CPU ${(cpuMs / calls).toFixed(1)} ms/call, load ${load0.toFixed(1)} on ${cpus().length} cores`,
     }));
