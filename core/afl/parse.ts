@@ -11,7 +11,7 @@ export type Matching = 'lenient' | 'strict';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const LABEL = (name: string) => String.raw`(?:^|\n)[ \t>#*_-]*${name}[*_]*\s*:[*_]*[ \t]*`;
+const LABEL = (name: string) => String.raw`(?:^|\s)[>#*_-]*${name}[*_]*\s*:[*_]*[ \t]*`;
 const REC_RE = new RegExp(`${LABEL('Reason')}([\\s\\S]*?)${LABEL('Item')}([^\\n]*)`, 'gi');
 const REC_STRICT_RE = /Reason:([\s\S]*?)Item:([^\n]*)/g;
 const USER_RE = new RegExp(`${LABEL('Reason')}([\\s\\S]*?)${LABEL('Decision')}[*_"'\`\\s]*(yes|no)\\b`, 'gi');

@@ -32,3 +32,9 @@ test('lenient matching is case-insensitive after trimming; strict matches exact 
   assert.equal(isHit('runner runner', 'Runner Runner ', 'strict'), true);
   assert.equal(isHit(null, 'Runner Runner'), false);
 });
+
+test('labels on one line parse too; the reason keeps its text', () => {
+  assert.deepEqual(parseRecReply('Reason: similar synth-pop. Item: Runner Runner'), { ok: true, value: { reason: 'similar synth-pop.', item: 'Runner Runner' } });
+  assert.deepEqual(parseUserReply('Reason: too soft for me. Decision: no'), { ok: true, value: { reason: 'too soft for me.', decision: 'no' } });
+  assert.equal(parseRecReply('MyReason: x\nItem: Y').ok, false, 'a label glued to a word is not a label');
+});
