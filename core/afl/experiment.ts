@@ -74,7 +74,7 @@ export function makeAgents(ctx: RunContext, pack: PromptPack, priorLabel: string
     rec: new LlmRecAgent(client, pack, matching, parseRetries),
     user: new LlmUserAgent(client, pack, matching, parseRetries),
     client,
-    label: `LLM ${client.settings.model} at ${l.baseURL ?? 'https://api.openai.com/v1'} (temperature ${client.settings.temperature}, concurrency ${client.settings.concurrency})`,
+    label: `LLM ${client.settings.model} at ${l.baseURL ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'} (temperature ${client.settings.temperature}, concurrency ${client.settings.concurrency})`,
   };
 }
 

@@ -109,3 +109,16 @@ test('the prior and reward model also run through ONNX (engine "onnx"): Base HR@
   assert.equal(m.base.hits, 36);
   assert.equal(m.recommendation.afl.hits, 36);
 });
+
+test('agents "llm" against OpenAI without an API key is a located config error before any call', async () => {
+  const saved = { a: process.env.FLOWLOOP_LLM_API_KEY, b: process.env.OPENAI_API_KEY };
+  delete process.env.FLOWLOOP_LLM_API_KEY;
+  delete process.env.OPENAI_API_KEY;
+  try {
+    const ctx = makeContext({ ...example(), agents: 'llm', prior: '../../shared/data/lastfm/prior_sasrec.csv', rewardModel: 'candidates-file', extraPriors: [] }, examplePath);
+    await assert.rejects(runAflExperiment(ctx), (e: any) => e.name === 'LocatedError' && e.path === 'llm' && /FLOWLOOP_LLM_API_KEY/.test(e.message));
+  } finally {
+    if (saved.a !== undefined) process.env.FLOWLOOP_LLM_API_KEY = saved.a;
+    if (saved.b !== undefined) process.env.OPENAI_API_KEY = saved.b;
+  }
+});
