@@ -44,6 +44,15 @@ export function defaultCacheDir(runDir: string, configPath: string): string {
   return join(dirname(configPath), '.flowloop', 'cache', 'llm');
 }
 
+/** The API key for `agents: "llm"` (env only); none is needed for a local endpoint (llm.baseURL). */
+export function checkLlmKey(ctx: RunContext): string | undefined {
+  const key = apiKeyFromEnv();
+  if ((ctx.config.agents ?? 'rule-based') === 'llm' && !ctx.config.llm?.baseURL && !process.env.OPENAI_BASE_URL && !key) {
+    throw new LocatedError('agents "llm" with the OpenAI endpoint needs an API key: set FLOWLOOP_LLM_API_KEY (or OPENAI_API_KEY), use "Flowloop: Set LLM API Key" in VS Code, or set llm.baseURL to a local server', ctx.configPath, 'llm');
+  }
+  return key;
+}
+
 export interface AgentsBundle { rec: RecAgent; user: UserAgent; client?: LlmClient; label: string }
 
 /** The agents a config asks for; the LLM client reads its key from the environment only. */
@@ -55,10 +64,7 @@ export function makeAgents(ctx: RunContext, pack: PromptPack, priorLabel: string
     return { rec: new RuleRecAgent(ctx.seed, priorLabel), user: new RuleUserAgent(rewardLabel), label: `built-in agents (${RULE_BASED_LABEL})` };
   }
   const l = c.llm ?? {};
-  const key = apiKeyFromEnv();
-  if (!l.baseURL && !key) {
-    throw new LocatedError('agents "llm" with the OpenAI endpoint needs an API key: set FLOWLOOP_LLM_API_KEY (or OPENAI_API_KEY), use "Flowloop: Set LLM API Key" in VS Code, or set llm.baseURL to a local server', ctx.configPath, 'llm');
-  }
+  const key = checkLlmKey(ctx);
   const client = new LlmClient({
     baseURL: l.baseURL,
     model: l.model ?? 'gpt-4o-mini',
@@ -109,6 +115,7 @@ export const runAflExperiment: KindRunner = async (ctx) => {
   const c = ctx.config;
   const datasetDir = ctx.resolvePath(c.dataset);
   const dataset = datasetNameOf(datasetDir, c.datasetName);
+  checkLlmKey(ctx); // fail before loading anything
   const maxRounds: number = c.maxRounds ?? 4;
   const evaluations: string[] = c.evaluations ?? ['recommendation'];
   const users = c.users ?? {};
