@@ -25,6 +25,19 @@ if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.F
   if (r.status !== 0) { console.log('extension tests: the build failed'); console.log('0 passed, 1 failed'); process.exit(1); }
 }
 
+// The host bundle must load (a bundling mistake otherwise shows up as 20 activation failures).
+{
+  const code = `const Module = require('module'); const orig = Module._load;
+    Module._load = function (req, ...rest) { if (req === 'vscode') return new Proxy({}, { get: () => function () {} }); return orig.call(this, req, ...rest); };
+    require(${JSON.stringify(join(ROOT, 'dist', 'extension.js'))});`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = (r.stderr.match(/Error: .*/) ?? [r.stderr.slice(0, 300)])[0];
+    console.log(`FAIL dist/extension.js does not load in Node with a stub vscode module: ${why}`);
+    if (/impl\/format/.test(r.stderr)) console.log('     (jsonc-parser resolved to its UMD build: the extension build needs mainFields: [\'module\', \'main\'] in esbuild.js)');
+  }
+}
+
 // The suite runs inside the extension host, which require()s a CommonJS file.
 const suiteOut = join(ROOT, '.vscode-test', 'suite', 'index.js');
 mkdirSync(join(ROOT, '.vscode-test', 'suite'), { recursive: true });

@@ -72,6 +72,41 @@ export async function runUiTest() {
         await page.locator('.monaco-list-row .codicon-pass').first().waitFor({ timeout: 20000 });
         await shot(page, 'sidebar');
       });
+      await step('Cancel on the progress notification stops a long run: cancelled, no worker left', async () => {
+        await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' }).click({ timeout: 3000 }).catch(async () => {
+          await page.locator('.activitybar .action-item a[aria-label^="Explorer"]').first().click();
+          await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' }).click();
+        });
+        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 30000 });
+        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).click();
+        const t1 = Date.now();
+        let run;
+        while (!(run = latestRun(workspace)) || run.info.name !== 'slow') {
+          if (Date.now() - t1 > 60000) throw new Error('the slow run did not start');
+          await page.waitForTimeout(200);
+        }
+        const toast = page.locator('.notification-toast', { hasText: 'Flowloop: slow' }).first();
+        await toast.waitFor({ timeout: 20000 });
+        await toast.hover();
+        await page.waitForTimeout(1500);
+        await shot(page, 'progress-cancel');
+        const tc = Date.now();
+        await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+        for (;;) {
+          const r = latestRun(workspace);
+          if (r.info.status === 'cancelled') break;
+          if (r.info.status !== 'running') throw new Error(`ended ${r.info.status}`);
+          if (Date.now() - tc > 20000) throw new Error('not cancelled 20 s after Cancel');
+          await page.waitForTimeout(200);
+        }
+        console.log(`UI: Cancel → run.json cancelled in ${Date.now() - tc} ms`);
+        for (let i = 0; ; i++) {
+          try { process.kill(run.info.pid, 0); } catch { break; }
+          if (i > 50) throw new Error(`worker ${run.info.pid} still alive 5 s after cancel`);
+          await page.waitForTimeout(100);
+        }
+        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 10000 });
+      });
       await step('the live view beside the editor shows the run', async () => {
         const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
         await frame.locator('#app').waitFor({ timeout: 20000 });

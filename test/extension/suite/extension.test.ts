@@ -260,6 +260,50 @@ test('every kind\'s baseline overrides are valid on the shipped examples of that
   assert.deepEqual(problems, []);
 });
 
+test('a view follows a live run with increments, and closing it does not stop the run', async () => {
+  const a = await api();
+  const run = await runQuick({ set: slowSet() });
+  await waitFor('run-started', () => run.runDir, 60_000);
+  await vscode.commands.executeCommand('flowloop.showLossCurves', run.runDir);
+  const panel = await waitFor('loss panel on the live run', () => { const p = a.panels.get('loss'); return p?.runDirs.includes(run.runDir!) ? p : undefined; });
+  await waitFor('ready + init', () => panel.stats.inits >= 1, 30_000);
+  await waitFor('incremental events relayed to the view', () => panel.stats.eventsSent > 0, 60_000);
+  panel.panel.dispose();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(run.status, 'running', 'closing the view changed the run');
+  assert.ok(isAlive(run.pid));
+  // window close (deactivate → stopAll) stops every worker and its tree
+  const t0 = Date.now();
+  await a.runs.stopAll();
+  await run.done;
+  assert.ok(Date.now() - t0 < 5000, `stopAll took ${Date.now() - t0} ms`);
+  assert.equal(run.status, 'cancelled');
+  assert.equal(isAlive(run.pid), false);
+}, 180_000);
+
+test('Reveal Run Folder reveals a tree run; Compare Runs opens the comparison view on several selected runs', async () => {
+  const a = await api();
+  await a.store.refresh();
+  const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === quickUri().fsPath)!;
+  const finished = a.tree.getChildren(exp).filter((n) => n.type === 'run' && n.listing.info.status === 'finished').slice(0, 2);
+  assert.equal(finished.length, 2, 'needs two finished runs from earlier tests');
+  assert.equal(await vscode.commands.executeCommand('flowloop.revealRunFolder', finished[0]), (finished[0] as Extract<TreeNode, { type: 'run' }>).listing.dir);
+  await vscode.commands.executeCommand('flowloop.compareRuns', finished[0], finished);
+  const panel = await waitFor('compare panel', () => a.panels.get('compare'));
+  assert.equal(panel.runDirs.length, 2);
+  await waitFor('ready → init', () => panel.stats.inits >= 1, 30_000);
+  panel.panel.dispose();
+});
+
+test('tree refreshes are debounced: a burst of 20 triggers → one scan', async () => {
+  const a = await api();
+  await a.store.refresh();
+  const before = a.store.scans;
+  for (let i = 0; i < 20; i++) a.store.schedule();
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(a.store.scans - before, 1);
+});
+
 /** Per kind: `--set` overrides that make the quick example long enough to cancel or kill mid-run. */
 const SLOW_BY_KIND: Record<string, string[]> = {
   sequential: ['epochs=50', 'maxTrainRows=20000', 'patience=0'],
