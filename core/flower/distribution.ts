@@ -18,8 +18,13 @@ import { Rng } from '../util/random';
 import type { FlowerSetup } from './setup';
 import { distributionSvg } from './plot';
 
-/** Exact constrained title distribution of the policy for one history (METHODS A7 constraint, T = 1). */
-export async function exactTitleDistribution(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, history: number[] = []): Promise<Float64Array> {
+/**
+ * Exact title distribution of the policy for one history at T = 1.
+ *  constrained (default): each step renormalised over the node's trie children (METHODS A7 decoding);
+ *  full: the full-vocabulary chain Π π(y_t|s_t) (what sub-trajectory balance constrains, METHODS A4),
+ *        renormalised over the valid titles (mass on tokens outside the tree is dropped).
+ */
+export async function exactTitleDistribution(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, history: number[] = [], kind: 'constrained' | 'full' = 'constrained'): Promise<Float64Array> {
   const internal: number[] = [];
   for (let v = 0; v < trie.size; v++) if (trie.childCount[v] > 0) internal.push(v);
   const lps = await policy.nextLogProbs(internal.map(() => history), internal.map((v) => vocab.encode(trie.prefix(v))));
@@ -29,7 +34,8 @@ export async function exactTitleDistribution(policy: TransformerPolicy, trie: Pr
     let mx = -Infinity;
     for (let c = c0; c < c1; c++) mx = Math.max(mx, lps[r][vocab.toPolicy(trie.token[c])]);
     let z = 0;
-    for (let c = c0; c < c1; c++) z += Math.exp(lps[r][vocab.toPolicy(trie.token[c])] - mx);
+    if (kind === 'full') { mx = 0; z = 1; }
+    else for (let c = c0; c < c1; c++) z += Math.exp(lps[r][vocab.toPolicy(trie.token[c])] - mx);
     for (let c = c0; c < c1; c++) cond[c] = Math.exp(lps[r][vocab.toPolicy(trie.token[c])] - mx) / z;
   });
   const reach = new Float64Array(trie.size);
@@ -37,6 +43,7 @@ export async function exactTitleDistribution(policy: TransformerPolicy, trie: Pr
   for (let v = 1; v < trie.size; v++) reach[v] = reach[trie.parent[v]] * cond[v]; // ids are breadth-first
   const out = new Float64Array(trie.titles.length);
   for (let v = 0; v < trie.size; v++) if (trie.titleOf[v] >= 0) out[trie.titleOf[v]] = reach[v];
+  if (kind === 'full') { const tot = out.reduce((a, b) => a + b, 0); for (let i = 0; i < out.length; i++) out[i] /= tot; }
   return out;
 }
 
@@ -60,8 +67,8 @@ export async function sampleFromDistribution(probs: Float64Array, n: number, rng
 }
 
 /** Exact-distribution fit of a policy (no history): KL(target‖gen), KL(gen‖target), JS. */
-export async function exactFit(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab): Promise<{ klTG: number; klGT: number; js: number }> {
-  const exact = await exactTitleDistribution(policy, trie, vocab);
+export async function exactFit(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, kind: 'constrained' | 'full' = 'constrained'): Promise<{ klTG: number; klGT: number; js: number }> {
+  const exact = await exactTitleDistribution(policy, trie, vocab, [], kind);
   const t = new Float64Array(trie.titles.length);
   for (let v = 0; v < trie.size; v++) if (trie.titleOf[v] >= 0) t[trie.titleOf[v]] = trie.flow[v];
   const target = counts(trie.titles, t), gen = counts(trie.titles, exact);

@@ -22,7 +22,7 @@ function trainOptions(c: Record<string, any>, seed: number, objective: string): 
   return {
     objective: objective as TrainOptions['objective'], theta: c.theta, personalization: c.personalization?.mode ?? 'none',
     epochs: c.epochs, batchSize: c.batchSize, patience: c.patience, seed, sampleTemperature: c.sampleTemperature,
-    stepsPerEpoch: c.stepsPerEpoch, lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay,
+    stepsPerEpoch: c.stepsPerEpoch, offlineSampleProb: c.offlineSampleProb, gfnSampling: c.gfnSampling, lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay,
     warmupSteps: c.warmupSteps, clipNorm: c.clipNorm,
   };
 }
@@ -112,7 +112,9 @@ async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag
           ctx.metric('fit/kl(target||gen)', st.step, fit.klTG, ex);
           ctx.metric('fit/kl(gen||target)', st.step, fit.klGT, ex);
           ctx.metric('fit/js', st.step, fit.js, ex);
-          ctx.log(`${label(`epoch ${st.epoch}`)}: exact KL(target‖gen) ${fit.klTG.toFixed(4)}, KL(gen‖target) ${fit.klGT.toFixed(4)}, JS ${fit.js.toFixed(4)}`);
+          const full = await exactFit(policy, s.trie, s.vocab, 'full');
+          ctx.metric('fit/full/kl(target||gen)', st.step, full.klTG, ex);
+          ctx.log(`${label(`epoch ${st.epoch}`)}: exact KL(target‖gen) ${fit.klTG.toFixed(4)}, KL(gen‖target) ${fit.klGT.toFixed(4)}, JS ${fit.js.toFixed(4)}; full-vocabulary chain KL(target‖gen) ${full.klTG.toFixed(4)}`);
         }
         ctx.saveMetrics({ [tag ? `${tag}/epochs` : 'epochs']: st.history });
       },

@@ -14,11 +14,18 @@ import { tfp } from '../models/policyTf';
 import { subtbLogRewards, subtbLossTensor } from './subtb';
 import { personalizeLogRewards, type PersonalizationMode } from './personalization';
 
-/** One GFN sample: the path's title and, when personalised, its scale s_ui (METHODS A5). */
+/**
+ * One GFN sample, ready for re-scoring: the policy-id tokens of its states' path WITHOUT a final terminal
+ * (`input`, k tokens → states s_0..s_k) and log_r[0..k] (METHODS A4, personalised per A5 if asked).
+ */
 export interface GfnSample {
-  titleIndex: number;
-  /** s_ui of the sampled item for this row (personalization), else undefined. */
-  scale?: number;
+  input: number[];
+  logR: number[];
+}
+
+/** A GFN sample for a trie title (the normal, constrained case). */
+export function gfnSampleFromTitle(trie: PrefixTree, vocab: PolicyVocab, titleIndex: number, mode: PersonalizationMode, scale?: number): GfnSample {
+  return { input: titleRows(trie, vocab, titleIndex).input, logR: pathLogRewards(trie, titleIndex, mode, scale) };
 }
 
 export interface ObjectiveBatch {
@@ -85,12 +92,12 @@ export function objective(policy: TransformerPolicy, trie: PrefixTree, vocab: Po
   const gfnLogR: number[][] = [];
   if (batch.samples && opts.theta < 1) {
     batch.samples.forEach((s, b) => {
-      const r = titleRows(trie, vocab, s.titleIndex);
+      if (s.logR.length !== s.input.length + 1) throw new Error(`GFN sample of ${s.input.length} tokens needs ${s.input.length + 1} log-rewards, got ${s.logR.length}`);
       hist.push(batch.histories[b]);
-      inputs.push(r.input);
-      targets.push(r.targets);
+      inputs.push(s.input);
+      targets.push([...s.input, vocab.terminal]); // the last state's entry is not used by SubTB
       gfnRows.push(b);
-      gfnLogR.push(pathLogRewards(trie, s.titleIndex, opts.personalization, s.scale));
+      gfnLogR.push(s.logR);
     });
   }
   if (inputs.length === 0) throw new Error('objective: empty batch');

@@ -13,7 +13,8 @@ import { tfp } from '../models/policyTf';
 import { sampleTitles } from '../decode';
 import { Rng } from '../util/random';
 import { throwIfCancelled } from '../experiment/context';
-import { objective, type GfnSample } from './objective';
+import { gfnSampleFromTitle, objective, type GfnSample } from './objective';
+import { sampleUnconstrained } from './explore';
 import { AdamW, type AdamOptions } from './optim';
 import { personalizationScale, puStats, type PersonalizationMode, type PuSource } from './personalization';
 
@@ -42,6 +43,18 @@ export interface TrainOptions extends AdamOptions {
   sampleTemperature: number;
   /** Stop an epoch after this many steps (0 = whole epoch); for quick runs and the demo. */
   stepsPerEpoch: number;
+  /**
+   * Probability that a batch's GFN titles are drawn off-policy from the tree (weights ∝ token length, the
+   * reference RQ1 "buffer") instead of from the policy. SubTB holds for any sampling distribution, so
+   * this changes exploration, not the objective. 0 = always on-policy (METHODS A4).
+   */
+  offlineSampleProb: number;
+  /**
+   * `constrained` (METHODS A4, the with-history reference): samples restricted to the trie.
+   * `unconstrained` (the reference's RQ1 training): full-vocabulary samples; tokens off the tree get
+   * ℓ* = −15, so sub-trajectory balance also drives the policy's mass off invalid tokens.
+   */
+  gfnSampling: 'constrained' | 'unconstrained';
 }
 
 export interface TrainHooks {
@@ -95,21 +108,44 @@ export async function validationNll(policy: TransformerPolicy, trie: PrefixTree,
 /** GFN samples for a batch: one title per row from the policy (no gradient), with s_ui when personalised. */
 async function gfnSamples(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, batch: Example[], opts: TrainOptions, hooks: TrainHooks, rng: Rng): Promise<GfnSample[]> {
   const histories = batch.map((e) => e.history);
-  const sampled = await sampleTitles(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng });
-  const out: GfnSample[] = batch.map(() => ({ titleIndex: -1 }));
-  for (const s of sampled) out[s.row] = { titleIndex: s.titleIndex };
-  if (out.some((s) => s.titleIndex < 0)) throw new Error('sampling returned no title for a row (trie deeper than maxTokens?)');
+  const titles = new Array<number>(batch.length).fill(-1);
+  const free = new Map<number, GfnSample>();
+  if (opts.offlineSampleProb > 0 && rng.next() < opts.offlineSampleProb) {
+    const w = offlineWeights(trie);
+    for (let b = 0; b < batch.length; b++) titles[b] = w.titles[rng.categorical(w.weights)];
+  } else if (opts.gfnSampling === 'unconstrained') {
+    const sampled = await sampleUnconstrained(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng, maxTokens: policy.cfg.maxTokens - 1 });
+    sampled.forEach((x, b) => { if (x.titleIndex >= 0) titles[b] = x.titleIndex; else free.set(b, x); });
+  } else {
+    const sampled = await sampleTitles(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng });
+    for (const x of sampled) titles[x.row] = x.titleIndex;
+  }
+  if (titles.some((t, b) => t < 0 && !free.has(b))) throw new Error('sampling returned no title for a row (trie deeper than maxTokens?)');
+  const scales: (number | undefined)[] = titles.map(() => undefined);
   if (opts.personalization !== 'none') {
     if (!hooks.pu || !hooks.itemIdsOfTitle) throw new Error(`personalization "${opts.personalization}" needs a scorer or a score file`);
     const pus = await hooks.pu.pu(batch.map((e) => e.row), histories);
-    out.forEach((s, b) => {
+    titles.forEach((t, b) => {
+      if (t < 0) return;
       const pu = pus[b];
       let pui = 0;
-      for (const id of hooks.itemIdsOfTitle!(s.titleIndex)) pui += pu[id] ?? 0;
-      s.scale = personalizationScale(opts.personalization as 'div' | 'add_logs', pui, puStats(pu));
+      for (const id of hooks.itemIdsOfTitle!(t)) pui += pu[id] ?? 0;
+      scales[b] = personalizationScale(opts.personalization as 'div' | 'add_logs', pui, puStats(pu));
     });
   }
-  return out;
+  return titles.map((t, b) => free.get(b) ?? gfnSampleFromTitle(trie, vocab, t, opts.personalization, scales[b]));
+}
+
+const offlineCache = new WeakMap<PrefixTree, { titles: number[]; weights: number[] }>();
+/** Off-policy GFN titles: every distinct title of the tree, weight ∝ its token count (reference RQ1 buffer). */
+function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[] } {
+  let w = offlineCache.get(trie);
+  if (!w) {
+    w = { titles: [], weights: [] };
+    for (let v = 0; v < trie.size; v++) if (trie.titleOf[v] >= 0) { w.titles.push(trie.titleOf[v]); w.weights.push(trie.depth[v]); }
+    offlineCache.set(trie, w);
+  }
+  return w;
 }
 
 /**

@@ -5,7 +5,7 @@ import { PrefixTree } from '../../core/trie';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
 import { initPolicyTf, tfp } from '../../core/models/policyTf';
-import { objective } from '../../core/flower/objective';
+import { gfnSampleFromTitle, objective } from '../../core/flower/objective';
 import { Rng } from '../../core/util/random';
 
 const TERM = 9;
@@ -54,7 +54,7 @@ test('Flower objective gradient (θ·SFT + (1−θ)·SubTB, IFairLRS weights) ma
     histories: [[1, 2], [3], [0, 4, 5]],
     targets: [0, 3, 2],
     weights: [1, 0.5, 2],
-    samples: [{ titleIndex: 3 }, { titleIndex: 1 }, { titleIndex: 2, scale: 1.3 }],
+    samples: [gfnSampleFromTitle(trie, vocab, 3, 'div'), gfnSampleFromTitle(trie, vocab, 1, 'div'), gfnSampleFromTitle(trie, vocab, 2, 'div', 1.3)],
   };
   const opts = { theta: 0.7, personalization: 'div' as const };
   const f = () => objective(pol, trie, vocab, batch, opts).total;
