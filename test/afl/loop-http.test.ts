@@ -29,17 +29,18 @@ function userOf(req: ChatRequest): number {
 
 const seen = new Map<string, number>();
 /**
- * Behaviour by user index mod 5:
+ * Behaviour by user index mod 6:
  *  0 well-formed (rec: a non-target candidate, then the target; user: yes iff target);
  *  1 malformed rec replies on the first 2 attempts of each call, then well-formed;
  *  2 always malformed (permanent failure -> miss);
  *  3 recommends an item not in the list first, then the target;
- *  4 HTTP 500 on the first try of every request, slow (80 ms) replies.
+ *  4 HTTP 500 on the first try of every request, slow (80 ms) replies;
+ *  5 HTTP 429 (retry-after-ms 30) on the first try, no answer (client timeout) on the second, then fine.
  */
 function script(req: ChatRequest) {
   const u = userOf(req);
   const r = rows[u];
-  const kind = u % 5;
+  const kind = u % 6;
   const key = JSON.stringify(req.messages);
   const tries = (seen.get(key) ?? 0) + 1;
   seen.set(key, tries);
@@ -48,10 +49,14 @@ function script(req: ChatRequest) {
   if (agentOf(req) === 'rec') {
     if (kind === 2) return { content: 'I would pick something nice.' };
     if (kind === 4 && tries === 1) return { status: 500 };
+    if (kind === 5 && tries === 1) return { status: 429, headers: { 'retry-after-ms': '30' } };
+    if (kind === 5 && tries === 2) return { hang: true };
     const first = kind === 3 ? 'Nonexistent Artist 9000' : r.cansNames.find((n) => n !== r.correctAnswer)!;
     return { content: recReply(laterRound ? ` ${r.correctAnswer.toUpperCase()} ` : first), delayMs: kind === 4 ? 80 : 5 };
   }
   if (kind === 4 && tries === 1) return { status: 500 };
+  if (kind === 5 && tries === 1) return { status: 429, headers: { 'retry-after-ms': '30' } };
+  if (kind === 5 && tries === 2) return { hang: true };
   const item = /recommended by the recommendation system is: (.*)\.\n/.exec(text)?.[1] ?? '';
   return { content: userReply(item.toLowerCase() === r.correctAnswer.toLowerCase()), delayMs: kind === 4 ? 80 : 5 };
 }
@@ -60,7 +65,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
   // Malformed-first users: the first 2 *attempts* (separate requests in the cache) fail to parse.
   const wrapped = (req: ChatRequest) => {
     const u = userOf(req);
-    if (u % 5 === 1 && agentOf(req) === 'rec') {
+    if (u % 6 === 1 && agentOf(req) === 'rec') {
       const key = `m:${JSON.stringify(req.messages)}`;
       const k = (seen.get(key) ?? 0) + 1;
       seen.set(key, k);
@@ -74,7 +79,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     kind: 'afl', name: 'afl-http-test', dataset: shared('lastfm'),
     prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
     agents: 'llm', users: { limit: N }, maxRounds: 4, parseRetries: 3,
-    llm: { baseURL: server.url, model: 'test-model', concurrency: 4, timeoutMs: 3000, maxRetries: 2, cacheDir },
+    llm: { baseURL: server.url, model: 'test-model', concurrency: 4, timeoutMs: 400, maxRetries: 2, cacheDir },
   };
   const prevKey = process.env.FLOWLOOP_LLM_API_KEY;
   process.env.FLOWLOOP_LLM_API_KEY = 'sk-loop-test-key';
@@ -86,17 +91,17 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     assert.equal(m.users, N);
     assert.equal(rec.afl.users, N);
     const failedUsers = rec.failures.map((f: any) => f.user).sort((a: number, b: number) => a - b);
-    assert.deepEqual(failedUsers, rows.filter((_, i) => i % 5 === 2).map((r) => r.id));
+    assert.deepEqual(failedUsers, rows.filter((_, i) => i % 6 === 2).map((r) => r.id));
     assert.ok(rec.failures.every((f: any) => /rec agent, round 1: no parsable reply after 4 attempts/.test(f.failure)));
     // Parse failures: 6 users × 4 attempts (permanent) + 6 users × 2 (then fine, round 1 only: later rounds are new requests).
-    const perm = 6 * 4;
-    assert.ok(rec.parseFailures >= perm + 6 * 2, `parse failures ${rec.parseFailures}`);
-    assert.equal(rec.itemsNotInCandidates, 6);
-    assert.ok(rec.httpRetries >= 6 * 2, 'users of kind 4: every request failed once with 500');
+    const perm = 5 * 4;
+    assert.ok(rec.parseFailures >= perm + 5 * 2, `parse failures ${rec.parseFailures}`);
+    assert.equal(rec.itemsNotInCandidates, 5);
+    assert.ok(rec.httpRetries >= 5 * 2 + 5 * 2 * 2, 'kind 4: every request failed once with 500; kind 5: 429 then a timeout');
     // Hits: every non-failing user ends on the target in round 2 (kind 0/1/3/4 reject round 1's wrong item).
-    assert.equal(rec.afl.hits, N - 6);
+    assert.equal(rec.afl.hits, N - 5);
     assert.equal(rec.curve[0].hits, 0);
-    assert.equal(rec.curve[1].hits, N - 6);
+    assert.equal(rec.curve[1].hits, N - 5);
     // Concurrency limit across users, counted at the server.
     assert.ok(server.maxConcurrent <= 4, `max in flight ${server.maxConcurrent}`);
     assert.equal(server.maxConcurrent, 4);
@@ -114,6 +119,10 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     const notIn = turns.find((t) => t.user === rows[3].id && t.agent === 'rec' && t.round === 1)!;
     assert.equal(notIn.inCandidates, false);
     assert.ok(notIn.errors!.some((e) => /not in the candidate list/.test(e)));
+    const timedOut = lines.find((l) => l.user === rows[5].id && l.agent === 'rec');
+    assert.ok(timedOut.errors.some((e: string) => /HTTP 429/.test(e)) && timedOut.errors.some((e: string) => /timeout after 400 ms/.test(e)), timedOut.errors.join(' | '));
+    assert.equal(timedOut.httpRetries, 2);
+    assert.equal(timedOut.failed, false);
     const retried = lines.find((l) => l.user === rows[4].id && l.agent === 'rec');
     assert.ok(retried.errors.some((e: string) => /HTTP 500/.test(e)));
     assert.equal(retried.httpRetries, 1);

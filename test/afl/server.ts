@@ -73,7 +73,9 @@ export async function startServer(script: Script): Promise<TestServer> {
       authHeaders.push(String(req.headers.authorization ?? ''));
       const r = await script(body, n);
       if (r.delayMs) await sleep(r.delayMs);
-      if (r.hang) return; // the client times out; close() destroys the socket
+      // The client times out and abandons it (close() destroys the socket). Not counted as in flight from
+      // here: the client has let go of it by then, only its socket may linger a moment.
+      if (r.hang) { done(); return; }
       if (res.destroyed) return;
       const status = r.status ?? 200;
       const headers = { 'content-type': 'application/json', ...(r.headers ?? {}) };
