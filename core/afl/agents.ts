@@ -106,7 +106,7 @@ export async function callAndParse<T>(
     turn.completionTokens += r.completionTokens;
     const a: TurnAttempt = { response: r.text, fromCache: r.fromCache, httpCalls: r.httpCalls, httpErrors: r.errors };
     turn.attempts.push(a);
-    for (const e of r.errors) turn.errors.push(`HTTP ${e}`.replace(/^HTTP HTTP/, 'HTTP'));
+    for (const e of r.errors) turn.errors.push(`request ${attempt + 1}, ${e}`);
     if (!r.ok) {
       turn.httpFailures++;
       turn.failed = true;
