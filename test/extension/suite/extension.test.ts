@@ -96,6 +96,21 @@ test('diagnostics follow typing, debounced (a burst of edits → one validation)
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
+test('the schema reaches the JSON language service (contributes.jsonValidation): completion offers kind fields', async () => {
+  const uri = vscode.Uri.file(join(ws(), 'schema-probe.flowloop.json'));
+  await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "kind": "sequential",\n  \n}\n'));
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc);
+  const labels = await waitFor('schema completions', async () => {
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(2, 2));
+    const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+    return l.includes('dataset') ? l : undefined;
+  }, 30_000, 500);
+  for (const key of ['dataset', 'model', 'epochs', 'seed']) assert.ok(labels.includes(key), `no completion for ${key}: ${labels.join(', ')}`);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.workspace.fs.delete(uri);
+}, 60_000);
+
 test('CodeLens on a config: ▶ Run · Run baselines', async () => {
   await api();
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(quickUri()));
@@ -307,6 +322,8 @@ test('tree refreshes are debounced: a burst of 20 triggers → one scan', async 
 /** Per kind: `--set` overrides that make the quick example long enough to cancel or kill mid-run. */
 const SLOW_BY_KIND: Record<string, string[]> = {
   sequential: ['epochs=50', 'maxTrainRows=20000', 'patience=0'],
+  flower: ['epochs=200', 'patience=0', 'maxTrainRows=0', 'stepsPerEpoch=0'],
+  afl: ['users.sample=all', 'maxRounds=10'],
 };
 function slowSet(): string[] {
   if (process.env.FLOWLOOP_TEST_SLOW_SET) return process.env.FLOWLOOP_TEST_SLOW_SET.split(' ').filter(Boolean);
