@@ -3,7 +3,7 @@
 // the worker only; when it is missing, the pure wasm/JS kernels run instead.
 //   sgemm      batched row-major GEMM through OpenBLAS (cblas_sgemm, 2 threads by default)
 //   lsgFwd/Bwd fused log-softmax + gather of a label per row and its gradient (OpenMP over rows)
-//   transpose  any-rank permutation
+//   transpose  any-rank permutation;  colsum  sums over leading axes
 // Build: native/build.sh (g++ -O3 -fopenmp, links Debian's libopenblas).
 #include <node_api.h>
 #include <cblas.h>
@@ -175,6 +175,23 @@ static napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// colsum(x, R, C, out): out[c] = sum_r x[r*C + c] (reductions over leading axes), in row order.
+static napi_value ColSum(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *out; size_t nx, no;
+  if (!f32(env, a[0], &x, &nx) || !f32(env, a[3], &out, &no)) return nullptr;
+  int64_t R = num(env, a[1]), C = num(env, a[2]);
+  if ((size_t)(R * C) > nx || (size_t)C > no) { napi_throw_range_error(env, nullptr, "colsum: sizes"); return nullptr; }
+  std::memset(out, 0, sizeof(float) * C);
+  for (int64_t r = 0; r < R; r++) {
+    const float* row = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) out[c] += row[c];
+  }
+  return nullptr;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value a[1];
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
@@ -193,6 +210,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"lsgFwd", nullptr, LsgFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"lsgBwd", nullptr, LsgBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"colsum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);

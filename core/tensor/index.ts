@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
 import { registerFlowloopKernels } from './kernels';
+import { registerFlowloopGradients } from './gradients';
 
 export type Tf = typeof TF;
 export type Device = 'auto' | 'gpu' | 'cpu' | 'wasm';
@@ -127,6 +128,7 @@ async function choose(device: Device): Promise<BackendChoice> {
   };
   const done = (tf: Tf, reason: string): BackendChoice => {
     const set = registerFlowloopKernels(tf, tf.getBackend());
+    registerFlowloopGradients(tf);
     const nat = tf.getBackend() === 'wasm' ? `; ${set.nativeWhy}` : '';
     const skipped = notes.length ? ` (skipped: ${notes.join('; ')})` : '';
     return { tf, name: tf.getBackend(), reason: reason + nat + skipped };

@@ -14,6 +14,8 @@ export interface NativeKernels {
   lsgFwd(x: Float32Array, labels: Int32Array, N: number, V: number, logp: Float32Array, lse: Float32Array): void;
   lsgBwd(x: Float32Array, labels: Int32Array, lse: Float32Array, dlogp: Float32Array, dlse: Float32Array, N: number, V: number, dx: Float32Array): void;
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
+  /** Optional (older builds lack it): out[c] = Σ_r x[r*C + c]. */
+  colsum?(x: Float32Array, R: number, C: number, out: Float32Array): void;
   setThreads(n: number): void;
 }
 

@@ -214,3 +214,48 @@ test('FusedAdam follows tf.train.adam step for step (and its weightDecay equals 
   }
   tf.setBackend('wasm');
 });
+
+test('Tile equals stock cpu on random shapes and reps (float32 and int32)', () => {
+  const rng = new Rng(8);
+  for (let trial = 0; trial < 8; trial++) {
+    const r = 1 + rng.int(4);
+    const shape = Array.from({ length: r }, () => 1 + rng.int(4));
+    const reps = Array.from({ length: r }, () => 1 + rng.int(3));
+    const x = randn(rng, shape.reduce((a, b) => a * b, 1));
+    const xi = Int32Array.from(x, (v) => Math.round(v * 10));
+    check(`tile [${shape}] reps [${reps}]`, () => [tf.tile(tf.tensor(x, shape), reps), tf.cast(tf.tile(tf.tensor(xi, shape, 'int32'), reps), 'float32')]);
+  }
+});
+
+test('Sum and Mean gradients (Flowloop broadcast form) equal the analytic gradient', () => {
+  const rng = new Rng(9);
+  const cases: [number[], number[], boolean][] = [[[7, 5], [1], true], [[7, 5], [0], false], [[3, 4, 5], [0, 2], false], [[3, 4, 5], [1], true], [[6], [0], false], [[2, 3, 4], [0, 1, 2], false]];
+  for (const [shape, axes, keep] of cases) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = randn(rng, n);
+    const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const R = randn(rng, outShape.reduce((a, b) => a * b, 1));
+    // analytic: d/dx_i of Σ_j r_j · reduce(x)_j = r_{proj(i)} (sum) or r_{proj(i)} / count (mean)
+    const count = axes.reduce((a, ax) => a * shape[ax], 1);
+    const want = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let rem = i, j = 0, stride = 1;
+      const idx: number[] = [];
+      for (let d = shape.length - 1; d >= 0; d--) { idx[d] = rem % shape[d]; rem = Math.floor(rem / shape[d]); }
+      for (let d = shape.length - 1; d >= 0; d--) { if (!axes.includes(d)) j += idx[d] * stride; stride *= outShape[d]; }
+      want[i] = R[j];
+    }
+    for (const [backend, mode] of [...MODES.map((m) => ['wasm', m] as const), ['cpu', false] as const]) {
+      nativeMode = mode;
+      const [gs, gm] = on(backend, false, () => {
+        const r = tf.tensor(R, keep ? outShape : outShape.filter((_, i) => !axes.includes(i)));
+        const [a] = tf.grads((u: Tensor) => tf.sum(tf.mul(tf.sum(u, axes, keep), r)))([tf.tensor(x, shape)]);
+        const [b] = tf.grads((u: Tensor) => tf.sum(tf.mul(tf.mean(u, axes, keep), r)))([tf.tensor(x, shape)]);
+        return [a, b];
+      });
+      close(gs, want, `sum grad [${shape}] axes [${axes}] keepDims ${keep} [${backend}]`, 1e-6);
+      close(gm, want.map((v) => v / count), `mean grad [${shape}] axes [${axes}] keepDims ${keep} [${backend}]`, 1e-6);
+    }
+    nativeMode = false;
+  }
+});

@@ -11,6 +11,7 @@ import { wasmGatherV2 } from './gather';
 import { wasmSum } from './sum';
 import { wasmIdentity } from './identity';
 import { adamKernels } from './adam';
+import { wasmTile } from './tile';
 import { softmaxCrossEntropyKernels } from './softmaxCrossEntropy';
 import { nativeWasmKernels } from './native';
 import { loadNative } from '../native';
@@ -32,9 +33,10 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
   const ks: KernelConfig[] = [];
   let native = false, why = 'native kernels only for the wasm backend';
   if (backend === 'wasm') {
-    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf), wasmIdentity(tf), ...adamKernels('wasm'));
     const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
     why = nat.why;
+    const colsum = nat.mod?.colsum?.bind(nat.mod);
+    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmTile(tf), ...adamKernels('wasm'));
     if (nat.mod) {
       ks.push(...nativeWasmKernels(tf, nat.mod));
       native = true;

@@ -1,7 +1,8 @@
 /**
  * Sum over leading axes (column sums: bias and LayerNorm-parameter gradients, out[c] = Σ_r x[r, c]) for the
  * wasm backend in one pass over the heap. Stock tfjs-wasm 4.22 transposes the whole input first to make
- * the reduced axes innermost. Other reductions use the stock kernel.
+ * the reduced axes innermost. Native column sums (core/tensor/native.ts) when given. Other reductions use the
+ * stock kernel.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './backendTypes';
@@ -17,7 +18,8 @@ export function columnSums(x: Float32Array, R: number, C: number, out: Float32Ar
   }
 }
 
-export function wasmSum(tf: Tf): KernelConfig {
+export function wasmSum(tf: Tf, colsum?: (x: Float32Array, R: number, C: number, out: Float32Array) => void): KernelConfig {
+  const sums = colsum ?? columnSums;
   const orig = tf.getKernel('Sum', 'wasm');
   if (!orig) throw new Error('wasm Sum kernel not registered');
   const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { axis: number | number[]; keepDims: boolean } }) => {
@@ -32,7 +34,7 @@ export function wasmSum(tf: Tf): KernelConfig {
     for (let i = 0; i < r; i++) (i < k ? (R *= x.shape[i]) : (C *= x.shape[i]));
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
-    columnSums(backend.typedArrayFromHeap(x) as Float32Array, R, C, backend.typedArrayFromHeap(out) as Float32Array);
+    sums(backend.typedArrayFromHeap(x) as Float32Array, R, C, backend.typedArrayFromHeap(out) as Float32Array);
     return out;
   }) as unknown as KernelFunc;
   return { kernelName: 'Sum', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
