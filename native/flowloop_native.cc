@@ -3,7 +3,7 @@
 // the worker only; when it is missing, the pure wasm/JS kernels run instead.
 //   sgemm      batched row-major GEMM through OpenBLAS (cblas_sgemm, 2 threads by default)
 //   lsgFwd/Bwd fused log-softmax + gather of a label per row and its gradient (OpenMP over rows)
-//   transpose  any-rank permutation;  colsum  sums over leading axes
+//   transpose  any-rank permutation;  colsum  sums over leading axes;  exp  vectorized elementwise e^x
 // Build: native/build.sh (g++ -O3 -fopenmp, links Debian's libopenblas).
 #include <node_api.h>
 #include <cblas.h>
@@ -175,6 +175,28 @@ static napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// exp(x, out): out = e^x elementwise, vectorized; inputs outside [-87.3, 88.3] (and NaN) recomputed by expf
+// so that underflow to 0/denormals, overflow to inf and NaN match the C library.
+static napi_value Exp(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value a[2];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *out; size_t nx, no;
+  if (!f32(env, a[0], &x, &nx) || !f32(env, a[1], &out, &no)) return nullptr;
+  if (no < nx) { napi_throw_range_error(env, nullptr, "exp: sizes"); return nullptr; }
+  const int64_t n = (int64_t)nx;
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    out[i] = fexp(v);
+    bad |= !(v >= -87.3f && v <= 88.3f);
+  }
+  if (bad)
+    for (int64_t i = 0; i < n; i++)
+      if (!(x[i] >= -87.3f && x[i] <= 88.3f)) out[i] = expf(x[i]);
+  return nullptr;
+}
+
 // colsum(x, R, C, out): out[c] = sum_r x[r*C + c] (reductions over leading axes), in row order.
 static napi_value ColSum(napi_env env, napi_callback_info info) {
   size_t argc = 4; napi_value a[4];
@@ -210,6 +232,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"lsgFwd", nullptr, LsgFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"lsgBwd", nullptr, LsgBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"exp", nullptr, Exp, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"colsum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -16,6 +16,8 @@ export interface NativeKernels {
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
   /** Optional (older builds lack it): out[c] = Σ_r x[r*C + c]. */
   colsum?(x: Float32Array, R: number, C: number, out: Float32Array): void;
+  /** Optional (older builds lack it): out = e^x. */
+  exp?(x: Float32Array, out: Float32Array): void;
   setThreads(n: number): void;
 }
 

@@ -259,3 +259,27 @@ test('Sum and Mean gradients (Flowloop broadcast form) equal the analytic gradie
     nativeMode = false;
   }
 });
+
+test('Slice (incl. one column of a wide matrix) and Exp (incl. under/overflow, NaN) equal stock cpu', () => {
+  const rng = new Rng(10);
+  const cases: [number[], number[], number[]][] = [[[50, 70], [0, 13], [50, 1]], [[6, 7, 8], [1, 0, 2], [4, 7, 5]], [[5, 6, 7], [0, 0, 0], [2, 6, 7]], [[3, 4, 5, 6], [1, 1, 1, 1], [2, 2, 2, 2]], [[100], [7], [50]]];
+  for (const [shape, begin, size] of cases) {
+    const x = randn(rng, shape.reduce((a, b) => a * b, 1));
+    check(`slice [${shape}] begin [${begin}] size [${size}]`, () => {
+      const t = tf.tensor(x, shape);
+      const [g] = tf.grads((u: Tensor) => tf.sum(tf.square(tf.slice(u, begin, size))))([t]);
+      return [tf.slice(t, begin, size), g];
+    });
+  }
+  const e = Float32Array.from({ length: 5000 }, (_, i) => (i < 4990 ? rng.normal() * 30 : [-100, -87.5, 88.5, 100, NaN, -Infinity, Infinity, 0, -87.3, 88.3][i - 4990]));
+  const want = on('cpu', true, () => [tf.exp(tf.tensor1d(e))])[0];
+  for (const mode of MODES) {
+    nativeMode = mode;
+    const got = on('wasm', false, () => [tf.exp(tf.tensor1d(e))])[0];
+    for (let i = 0; i < e.length; i++) {
+      const ok = Number.isNaN(want[i]) ? Number.isNaN(got[i]) : want[i] === got[i] || Math.abs(got[i] - want[i]) <= 2e-6 * Math.abs(want[i]);
+      if (!ok) assert.fail(`exp(${e[i]}) [wasm${mode ? ' native' : ''}] = ${got[i]}, stock cpu ${want[i]}`);
+    }
+  }
+  nativeMode = false;
+});

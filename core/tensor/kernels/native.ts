@@ -1,7 +1,7 @@
 /**
  * Kernels for the wasm backend that run in native code (core/tensor/native.ts) directly on heap views:
  * BatchMatMul through OpenBLAS sgemm (transposes and batches handled by BLAS, broadcast batch of one
- * side), Transpose of float32 tensors of any rank, and the fused log-softmax-gather pair.
+ * side), Transpose of float32 tensors of any rank, Exp (vectorized), and the fused log-softmax-gather pair.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './backendTypes';
@@ -73,7 +73,18 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
     return dx;
   }) as unknown as KernelFunc;
 
+  const origExp = tf.getKernel('Exp', 'wasm');
+  const natExp = nat.exp?.bind(nat);
+  const exp = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike }) => {
+    const { inputs: { x }, backend } = args;
+    if (x.dtype !== 'float32' || !natExp || sizeOf(x.shape) < 1024) return origExp!.kernelFunc(args as never);
+    const out = backend.makeOutput(x.shape, 'float32');
+    natExp(f32(backend, x), f32(backend, out));
+    return out;
+  }) as unknown as KernelFunc;
+
   return [
+    ...(origExp && natExp ? [{ kernelName: 'Exp', backendName: 'wasm', setupFunc: origExp.setupFunc, kernelFunc: exp }] : []),
     { kernelName: 'BatchMatMul', backendName: 'wasm', setupFunc: origMM.setupFunc, kernelFunc: batchMatMul },
     { kernelName: 'Transpose', backendName: 'wasm', setupFunc: origT.setupFunc, kernelFunc: transpose },
     { kernelName: LOG_SOFTMAX_GATHER, backendName: 'wasm', kernelFunc: lsgFwd },
