@@ -9,6 +9,7 @@
  * The API key comes from the caller (env FLOWLOOP_LLM_API_KEY or OPENAI_API_KEY, set by the extension from
  * its secret store); it is passed to the SDK only and never stored, logged or put in errors.
  */
+import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import { Rng } from '../../util/random';
 import { ResponseCache, requestKey } from './cache';
@@ -112,6 +113,8 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
 }
 
+const raisedSignals = new WeakSet<AbortSignal>();
+
 export class LlmClient {
   private readonly sdk: OpenAI;
   private readonly sem: Semaphore;
@@ -147,6 +150,8 @@ export class LlmClient {
    */
   async chat(messages: ChatMessage[], opts: { attempt?: number; signal?: AbortSignal } = {}): Promise<ChatResult> {
     const attempt = opts.attempt ?? 0;
+    // The run's signal gets one (removed) listener per waiting or in-flight call: many at once is expected.
+    if (opts.signal && !raisedSignals.has(opts.signal)) { setMaxListeners(0, opts.signal); raisedSignals.add(opts.signal); }
     const keyed = this.requestBody(messages, attempt);
     const { flowloop_attempt: _a, ...body } = keyed;
     const key = requestKey(keyed);
