@@ -10,7 +10,8 @@
  *     folders' events.jsonl / metrics.json). It may send `init` again at any time (reload, other runs
  *     selected): the view then replaces its data and keeps its UI state (zoom, filters, toggles).
  *  4. Then increments: `{type:'events', events}` relays RunEvents in the order the worker emitted them
- *     (batch them; one message per event also works). Each view takes the event types it shows and ignores
+ *     (batch them; one message per event also works; a trie-snapshot may be replaced by its
+ *     `packTrieSnapshot` form, which clones ~50× faster). Each view takes the event types it shows and ignores
  *     the rest: trie ← trie-snapshot; loss ← metric, run-started; transcripts ← dialogue-turn, run-started;
  *     compare ← run-finished, metric (afl per-round HR@1), run-started. Events that arrive before `init`
  *     are queued by the view and applied after it; nothing is dropped.
@@ -53,11 +54,80 @@ export interface RunRef {
 
 // ---------------------------------------------------------------- full states (host → webview, once)
 
-/** Trie flow explorer: one snapshot per checkpoint (same dataset + tokenizer → stable node ids). */
+/**
+ * A `trie-snapshot` event in columns, for postMessage: typed arrays are cloned as one copy each, while
+ * ~30k node objects take ~0.1–0.5 s to clone (measured in Chromium; VS Code's webview.postMessage clones
+ * the same way and transfers typed arrays efficiently). Build it with `packTrieSnapshot`.
+ */
+export interface PackedTrieSnapshot {
+  type: 'packed-trie-snapshot';
+  runId: string;
+  t: number;
+  checkpoint: string;
+  step: number;
+  dataset: string;
+  tokenizer: string;
+  totalNodes: number;
+  id: Int32Array;
+  parent: Int32Array;
+  token: Int32Array;
+  flow: Float64Array;
+  rp: Float64Array;
+  /** NaN where not measured; absent when no node was measured. */
+  policy?: Float64Array;
+  terminal: Uint8Array;
+  /** JSON of { text: string[], title: (string | null)[] } (one string clones in one piece). */
+  strings: string;
+}
+
+/** TrieSnapshotEvent → PackedTrieSnapshot (lossless: `unpackTrieSnapshot` gives the event back). */
+export function packTrieSnapshot(e: TrieSnapshotEvent): PackedTrieSnapshot {
+  const n = e.nodes.length;
+  const p: PackedTrieSnapshot = {
+    type: 'packed-trie-snapshot', runId: e.runId, t: e.t, checkpoint: e.checkpoint, step: e.step, dataset: e.dataset,
+    tokenizer: e.tokenizer, totalNodes: e.totalNodes,
+    id: new Int32Array(n), parent: new Int32Array(n), token: new Int32Array(n), flow: new Float64Array(n), rp: new Float64Array(n),
+    terminal: new Uint8Array(n), strings: '',
+  };
+  const text: string[] = new Array(n);
+  const title: (string | null)[] = new Array(n);
+  let policy: Float64Array | undefined;
+  e.nodes.forEach((x, i) => {
+    p.id[i] = x.id; p.parent[i] = x.parent; p.token[i] = x.token; p.flow[i] = x.flow; p.rp[i] = x.rp;
+    p.terminal[i] = x.terminal ? 1 : 0;
+    text[i] = x.text;
+    title[i] = x.title ?? null;
+    if (typeof x.policy === 'number') (policy ??= new Float64Array(n).fill(NaN))[i] = x.policy;
+  });
+  if (policy) p.policy = policy;
+  p.strings = JSON.stringify({ text, title });
+  return p;
+}
+
+/** PackedTrieSnapshot → TrieSnapshotEvent. */
+export function unpackTrieSnapshot(p: PackedTrieSnapshot): TrieSnapshotEvent {
+  const { text, title } = JSON.parse(p.strings) as { text: string[]; title: (string | null)[] };
+  return {
+    type: 'trie-snapshot', runId: p.runId, t: p.t, checkpoint: p.checkpoint, step: p.step, dataset: p.dataset, tokenizer: p.tokenizer,
+    totalNodes: p.totalNodes,
+    nodes: Array.from(p.id, (id, i) => {
+      const node: TrieSnapshotEvent['nodes'][number] = { id, parent: p.parent[i], token: p.token[i], text: text[i], flow: p.flow[i], rp: p.rp[i] };
+      if (p.policy && !Number.isNaN(p.policy[i])) node.policy = p.policy[i];
+      if (p.terminal[i]) node.terminal = true;
+      if (title[i] !== null) node.title = title[i]!;
+      return node;
+    }),
+  };
+}
+
+/**
+ * Trie flow explorer: one snapshot per checkpoint (same dataset + tokenizer → stable node ids), as
+ * events or packed (prefer `packTrieSnapshot` for large snapshots: ~30k nodes).
+ */
 export interface TrieViewState {
   view: 'trie';
   run?: RunRef;
-  snapshots: TrieSnapshotEvent[];
+  snapshots: (TrieSnapshotEvent | PackedTrieSnapshot)[];
 }
 
 /** Loss curves: every metric event of the selected runs so far (events.jsonl order). */
@@ -101,8 +171,8 @@ export type ViewState = TrieViewState | LossViewState | TranscriptsViewState | C
 export type HostToWebview =
   /** Full state (after `ready`, or whenever the host rebuilt it). */
   | { type: 'init'; state: ViewState }
-  /** Increments: run events relayed in emission order. */
-  | { type: 'events'; events: RunEvent[] };
+  /** Increments: run events relayed in emission order (a trie-snapshot may be sent packed). */
+  | { type: 'events'; events: (RunEvent | PackedTrieSnapshot)[] };
 
 export type WebviewToHost =
   /** Handshake: the view's script runs and listens; the host answers with `init`. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
 import { ROOT } from '../paths';
-import { PROTOCOL_VERSION } from '../../webview/contract';
+import { packTrieSnapshot, PROTOCOL_VERSION } from '../../webview/contract';
 import { bundleView, fixture, launch, openView, screenshot } from './harness';
 
 // Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes, no policy), and the
@@ -124,4 +124,19 @@ test('trie view colours over/under-generation per checkpoint of a real run and r
   await w.send({ type: 'init', state: { view: 'trie', snapshots: real } });
   await w.page.waitForFunction(() => document.querySelectorAll('#breadcrumb a.crumb').length === 3);
   await w.page.close();
+});
+
+test('trie view draws a packed snapshot (the fast wire form) exactly like the event form', async () => {
+  const ids = async (snapshots: Parameters<typeof packTrieSnapshot>[0][] | ReturnType<typeof packTrieSnapshot>[]) => {
+    const v = await openView(browser, 'trie', bundle);
+    await v.send({ type: 'init', state: { view: 'trie', snapshots } });
+    await v.page.waitForSelector('#trie g.node');
+    const out = await v.page.locator('#trie g.node').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-id')} ${e.getAttribute('class')} ${e.querySelector('rect')!.getAttribute('height')}`));
+    assert.deepEqual(await v.problems(), []);
+    await v.page.close();
+    return out;
+  };
+  const plain = await ids(demo.slice(9));
+  assert.ok(plain.length > 20);
+  assert.deepEqual(await ids(demo.slice(9).map(packTrieSnapshot)), plain);
 });

@@ -4,7 +4,7 @@
  * `init` are queued, never dropped), and persists the view's UI state with setState/getState.
  */
 import type { RunEvent } from '../../core/experiment/events';
-import { isHostToWebview, PROTOCOL_VERSION, type ViewName, type ViewState, type WebviewToHost } from '../contract';
+import { isHostToWebview, PROTOCOL_VERSION, type PackedTrieSnapshot, type ViewName, type ViewState, type WebviewToHost } from '../contract';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -40,15 +40,18 @@ export function saveUiState<T>(state: T): void {
   vscode().setState(state);
 }
 
+/** What an `events` message carries: run events, or a trie snapshot in its packed form. */
+export type Increment = RunEvent | PackedTrieSnapshot;
+
 export interface ViewHandlers<S extends ViewState> {
   onInit(state: S): void;
-  onEvents(events: RunEvent[]): void;
+  onEvents(events: Increment[]): void;
 }
 
 /** Wires a view to the host: listens, then posts `ready`. */
 export function startView<S extends ViewState>(view: ViewName, h: ViewHandlers<S>): void {
   let initialised = false;
-  const pending: RunEvent[] = [];
+  const pending: Increment[] = [];
   window.addEventListener('message', (e: MessageEvent) => {
     const m = e.data;
     if (!isHostToWebview(m)) return; // not ours (VS Code also posts its own messages)

@@ -8,7 +8,7 @@ import type { RunEvent } from '../../core/experiment/events';
 import type { CompareRun, CompareViewState, SweepData } from '../contract';
 import { palette, themedAxes, uPlot } from '../common/charts';
 import { h } from '../common/dom';
-import { loadUiState, post, saveUiState, startView } from '../common/host';
+import { loadUiState, post, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit } from '../toolkit';
 import { allTables, cellText, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
 
@@ -91,7 +91,7 @@ function render(): void {
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
-function take(events: RunEvent[]): void {
+function take(events: Increment[]): void {
   let any = false;
   for (const e of events) {
     const r = runs.find((x) => x.runId === e.runId);

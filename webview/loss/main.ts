@@ -8,7 +8,7 @@ import type { MetricEvent, RunEvent } from '../../core/experiment/events';
 import type { LossViewState, RunRef } from '../contract';
 import { ema, palette, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
 import { h } from '../common/dom';
-import { loadUiState, saveUiState, startView } from '../common/host';
+import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
 import { checkbox, registerToolkit } from '../toolkit';
 import { GROUPS, SeriesStore, type Group, type Series } from './series';
 
@@ -160,7 +160,7 @@ function render(): void {
 
 new ResizeObserver(() => { for (const c of charts.values()) c.plot.setSize({ width: width(), height: 240 }); }).observe(chartsEl);
 
-function take(events: RunEvent[]): void {
+function take(events: Increment[]): void {
   let any = false;
   for (const e of events) {
     if (e.type === 'metric') { store.add(e as MetricEvent); any = true; }

@@ -7,7 +7,7 @@
 import type { DialogueTurnEvent, RunEvent } from '../../core/experiment/events';
 import type { RunRef, TranscriptsViewState } from '../contract';
 import { h } from '../common/dom';
-import { loadUiState, saveUiState, startView } from '../common/host';
+import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
 import { badge, button, checkbox, dropdown, registerToolkit, tag, textField } from '../toolkit';
 import { TranscriptStore, type Outcome, type Round, type UserTranscript } from './model';
 
@@ -153,7 +153,7 @@ function render(): void {
   document.body.dataset.turns = String(store.turns);
 }
 
-function take(events: RunEvent[]): void {
+function take(events: Increment[]): void {
   let any = false;
   for (const e of events) {
     if (e.type === 'dialogue-turn') { store.add(e); any = true; }

@@ -4,13 +4,12 @@
  * generation), per checkpoint (`trie-snapshot` events). Click a node to zoom into its prefix, a "+N more"
  * aggregate to expand it, the breadcrumb to zoom out; search a title; slide over checkpoints.
  */
-import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
 import type { TrieViewState } from '../contract';
 import { h } from '../common/dom';
-import { loadUiState, saveUiState, startView } from '../common/host';
+import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit, textField, textValue } from '../toolkit';
 import { AGG, layoutIcicle, MISSING, type Focus, type VisNode } from './layout';
-import { TrieModel } from './model';
+import { TrieModel, type AnySnapshot } from './model';
 import { describeNode, IcicleView, labelOf, type ColourMode } from './render';
 
 interface UiState {
@@ -27,7 +26,7 @@ const MIN_PX = 3;
 registerToolkit();
 const app = document.getElementById('app')!;
 const saved = loadUiState<UiState>();
-let snapshots: TrieSnapshotEvent[] = [];
+let snapshots: AnySnapshot[] = [];
 let model: TrieModel | undefined;
 let focus: Focus | undefined;
 let checkpoint = saved.checkpoint ?? -1; // -1 = latest
@@ -142,9 +141,12 @@ function scheduleDraw(): void {
 function draw(): void {
   if (!model || model.size === 0 || !focus) return;
   const width = chartWidth(), height = chartHeight();
+  performance.mark('trie:draw-start');
   const layout = layoutIcicle(model, focus, { width, height, colWidth: COL_WIDTH, minPx: MIN_PX });
+  performance.mark('trie:layout');
   const policy = currentPolicy();
   icicle.draw(model, layout, policy, mode, highlight, width, height);
+  performance.mark('trie:dom');
   drawBreadcrumb();
   const n = model.checkpoints.length;
   const ci = checkpoint < 0 || checkpoint >= n ? n - 1 : checkpoint;
@@ -165,13 +167,13 @@ function rebuild(): void {
   const m = model;
   focus = { node: m.root };
   const f = saved.focus;
-  if (f && 'id' in f && m.index.has(f.id)) focus = { node: m.index.get(f.id)! };
-  else if (f && 'parentId' in f && m.index.has(f.parentId)) focus = { parent: m.index.get(f.parentId)!, from: f.from };
+  if (f && 'id' in f && m.indexOf(f.id) >= 0) focus = { node: m.indexOf(f.id) };
+  else if (f && 'parentId' in f && m.indexOf(f.parentId) >= 0) focus = { parent: m.indexOf(f.parentId), from: f.from };
   if (saved.search) highlight = new Set(m.findTitle(saved.search) >= 0 ? m.pathTo(m.findTitle(saved.search)) : []);
 }
 
-function addSnapshots(events: RunEvent[]): void {
-  const news = events.filter((e): e is TrieSnapshotEvent => e.type === 'trie-snapshot');
+function addSnapshots(events: Increment[]): void {
+  const news = events.filter((e): e is AnySnapshot => e.type === 'trie-snapshot' || e.type === 'packed-trie-snapshot');
   if (!news.length) return;
   const following = !model || checkpoint < 0 || checkpoint === model.checkpoints.length - 1;
   snapshots.push(...news);
@@ -188,10 +190,12 @@ new ResizeObserver(() => scheduleDraw()).observe(chart);
 
 startView<TrieViewState>('trie', {
   onInit(state) {
+    performance.mark('trie:init');
     snapshots = [...state.snapshots];
     model = undefined;
     if (snapshots.length) rebuild();
     else status.textContent = 'no trie snapshot yet (a Flower run emits one per checkpoint)';
+    performance.mark('trie:model');
     scheduleDraw();
   },
   onEvents(events) {
