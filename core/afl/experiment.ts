@@ -130,7 +130,10 @@ export const runAflExperiment: KindRunner = async (ctx) => {
   const { counts, source: popSource } = popularityCounts(inputs.ds);
   const modelOpts = { engine: c.engine ?? 'tfjs', device: c.device, configPath: ctx.configPath };
   const prior: Model = await loadModelSpec(c.prior, (p) => ctx.resolvePath(p), { ...modelOpts, path: 'prior', csvAllowed: true });
-  const reward: Model = await loadModelSpec(c.rewardModel, (p) => ctx.resolvePath(p), { ...modelOpts, path: 'rewardModel', csvAllowed: false });
+  // The same model folder as prior and reward model (the usual SASRec setup) is loaded once.
+  const reward: Model = c.rewardModel === c.prior && prior.kind === 'scorer'
+    ? prior
+    : await loadModelSpec(c.rewardModel, (p) => ctx.resolvePath(p), { ...modelOpts, path: 'rewardModel', csvAllowed: false });
   throwIfCancelled(ctx.signal);
   const rows = inputs.rows;
   const priorScores = await candidateScores(prior, rows, ctx.configPath);
@@ -195,19 +198,20 @@ export const runAflExperiment: KindRunner = async (ctx) => {
       ctx.saveMetrics(metrics);
     }
   } finally {
+    // Whatever happened, what was measured is saved, listed and printed (partial results included).
     if (agents.client) metrics.llm = { ...agents.client.stats };
     metrics.transcriptLines = tw.lines;
     ctx.saveMetrics(metrics);
     prior.scorer?.dispose();
     if (reward.scorer !== prior.scorer) reward.scorer?.dispose();
+    if (tw.lines > 0) ctx.emit({ type: 'artifact', path: 'transcripts.jsonl', kind: 'transcripts', description: `${tw.lines} agent turns (prompts, raw replies, parse results, decisions)` });
+    if (agents.client) {
+      const s = agents.client.stats;
+      table.push(`LLM: ${s.calls} calls (${s.httpCalls} HTTP, ${s.cacheHits} from cache), ${s.retries} retries, ${s.failedCalls} failed calls, tokens ${s.promptTokens} in / ${s.completionTokens} out, est. cost $${s.costUsd.toFixed(4)}, max in flight ${s.maxInFlight}`);
+    } else {
+      table.push(`Agents are ${RULE_BASED_LABEL}: no LLM was called.`);
+    }
+    ctx.table(table);
   }
-  if (tw.lines > 0) ctx.emit({ type: 'artifact', path: 'transcripts.jsonl', kind: 'transcripts', description: `${tw.lines} agent turns (prompts, raw replies, parse results, decisions)` });
-  if (agents.client) {
-    const s = agents.client.stats;
-    table.push(`LLM: ${s.calls} calls (${s.httpCalls} HTTP, ${s.cacheHits} from cache), ${s.retries} retries, ${s.failedCalls} failed calls, tokens ${s.promptTokens} in / ${s.completionTokens} out, est. cost $${s.costUsd.toFixed(4)}, max in flight ${s.maxInFlight}`);
-  } else {
-    table.push(`Agents are ${RULE_BASED_LABEL}: no LLM was called.`);
-  }
-  ctx.table(table);
   return metrics;
 };
