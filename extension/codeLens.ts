@@ -14,7 +14,11 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
   private readonly subs: vscode.Disposable[];
 
   constructor(private readonly store: ExperimentStore, private readonly runs: RunManager) {
-    this.subs = [runs.onDidChangeRuns(() => this.emitter.fire()), store.onDidChange(() => this.emitter.fire())];
+    this.subs = [
+      runs.onDidChangeRuns(() => this.emitter.fire()),
+      store.onDidChange(() => this.emitter.fire()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.emitter.fire()),
+    ];
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -29,6 +33,8 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
         const p = active.progress;
         lenses.push(new vscode.CodeLens(range, { title: `${p.phase} ${p.done}/${p.total}`, command: 'flowloop.showLog' }));
       }
+    } else if (!vscode.workspace.isTrusted) {
+      lenses.push(new vscode.CodeLens(range, { title: '▶ Run (trust this workspace first)', tooltip: 'Runs execute code and read the files a config names: Flowloop runs only in trusted workspaces', command: 'workbench.trust.manage' }));
     } else {
       lenses.push(new vscode.CodeLens(range, { title: '▶ Run', tooltip: 'Run this experiment in a worker process', command: 'flowloop.runExperiment', arguments: [uri] }));
       lenses.push(new vscode.CodeLens(range, { title: 'Run baselines', tooltip: 'Run the baselines of this kind of experiment', command: 'flowloop.runBaselines', arguments: [uri] }));

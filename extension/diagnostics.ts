@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { validateConfigText } from '../core/experiment/validate';
+import { MAX_CONFIG_BYTES, validateConfigText } from '../core/experiment/validate';
 
 const isConfig = (doc: vscode.TextDocument) => doc.uri.scheme === 'file' && doc.fileName.endsWith('.flowloop.json');
 
@@ -50,6 +50,13 @@ export class ConfigDiagnostics implements vscode.Disposable {
     this.validations++;
     const text = doc.getText();
     let diags: vscode.Diagnostic[];
+    if (text.length > MAX_CONFIG_BYTES) {
+      // the same refusal as the runner's, without parsing megabytes on the extension host thread
+      const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), `the file is ${(text.length / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`, vscode.DiagnosticSeverity.Error);
+      d.source = 'flowloop';
+      this.collection.set(doc.uri, [d]);
+      return [d];
+    }
     try {
       const { errors } = validateConfigText(text, doc.uri.fsPath);
       diags = errors.map((e) => {

@@ -37,9 +37,9 @@ export interface RunRequest {
   outDir?: string;
 }
 
-/** Seconds between the polite IPC cancel and SIGTERM, and between SIGTERM and SIGKILL. */
-const CANCEL_GRACE_MS = 4000;
-const TERM_GRACE_MS = 4000;
+/** Milliseconds between the IPC cancel and SIGTERM, and between SIGTERM and SIGKILL (after the worker's own 10 s exit). */
+const CANCEL_GRACE_MS = 5000;
+const TERM_GRACE_MS = 7000;
 
 const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'failed' || s === 'cancelled';
 
@@ -176,6 +176,9 @@ export class RunManager implements vscode.Disposable {
       resolveDone(run);
       if (run.status === 'failed') {
         void vscode.window.showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log').then((p) => p && this.output.show(true));
+      } else if (run.status === 'finished') {
+        const key = run.runDir ? keyMetricOf(run.runDir) : undefined;
+        void vscode.window.showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
       }
     });
 
@@ -330,6 +333,16 @@ export class RunManager implements vscode.Disposable {
     this.statusItem.dispose();
     this.changed.dispose();
     this.eventEmitter.dispose();
+  }
+}
+
+/** "hr@1 0.0574" from a run's run.json, if the kind named a key metric. */
+function keyMetricOf(runDir: string): string | undefined {
+  try {
+    const k = (JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo).keyMetric;
+    return k ? `${k.name} ${Number.isInteger(k.value) ? k.value : k.value.toPrecision(4)}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 

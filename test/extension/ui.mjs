@@ -2,6 +2,7 @@
 // development; open examples' quick config, click the `▶ Run` CodeLens, watch the progress notification,
 // wait for the run to finish, open the Flowloop sidebar, and save screenshots into test-artifacts/.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, latestRun, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
 
@@ -120,6 +121,11 @@ export async function runUiTest() {
   } finally {
     await browser?.close().catch(() => {});
     const left = await host?.stop();
+    // keep the Output channel ("Flowloop") as an artifact: the worker log a person would read
+    try {
+      const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      if (logs[0]) copyFileSync(logs[0], join(ARTIFACTS, 'ui-flowloop-output.log'));
+    } catch { /* no log */ }
     if (left?.length) results.push({ name: 'UI: no process left', ok: false, error: `still alive: ${left.join(' ')}` });
     removeDir(tmp);
   }

@@ -24,6 +24,19 @@ test('untrusted: the extension still activates (limited support) and validates c
   await waitFor('a flowloop diagnostic', () => vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop'));
 });
 
+test('untrusted: the CodeLens asks for trust instead of offering ▶ Run', async () => {
+  await api();
+  const uri = vscode.Uri.file(join(ws(), 'quick.flowloop.json'));
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  const lenses = await waitFor('code lenses', async () => {
+    const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri)) ?? [];
+    return l.length ? l : undefined;
+  });
+  const titles = lenses.map((l) => l.command?.title);
+  assert.ok(titles.includes('▶ Run (trust this workspace first)'), titles.join(' | '));
+  assert.ok(!titles.includes('▶ Run'), titles.join(' | '));
+});
+
 test('untrusted: Run Experiment is refused — no worker, no run folder', async () => {
   const a = await api();
   const run = await vscode.commands.executeCommand('flowloop.runExperiment', vscode.Uri.file(join(ws(), 'quick.flowloop.json')), { openView: false });
