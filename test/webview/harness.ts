@@ -17,14 +17,21 @@ const ORIGIN = 'https://flowloop.test';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
-/** Bundles webview/<view>/main.ts in memory; returns the script text and the view's CSS. */
+/**
+ * Bundles webview/<view>/main.ts in memory as the lead's esbuild.js does (iife, browser, `.css` loader):
+ * main.ts imports its stylesheets, so esbuild emits <view>.js and <view>.css side by side
+ * (dist/webview/<view>.js and dist/webview/<view>.css in the real build).
+ */
 export async function bundleView(view: ViewName): Promise<{ js: string; css: string }> {
   const r = await build({
-    entryPoints: [join(ROOT, 'webview', view, 'main.ts')],
+    entryPoints: [join(ROOT, 'webview', view, 'main.ts')], outfile: join(ROOT, 'dist', 'webview', `${view}.js`),
     bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, minify: true, sourcemap: false, logLevel: 'silent',
+    loader: { '.css': 'css' },
   });
-  const cssPath = join(ROOT, 'webview', view, `${view}.css`);
-  return { js: r.outputFiles[0].text, css: existsSync(cssPath) ? readFileSync(cssPath, 'utf8') : '' };
+  const js = r.outputFiles.find((f) => f.path.endsWith('.js'));
+  const css = r.outputFiles.find((f) => f.path.endsWith('.css'));
+  if (!js || !css) throw new Error(`bundling ${view}: expected ${view}.js and ${view}.css, got ${r.outputFiles.map((f) => f.path).join(', ')}`);
+  return { js: js.text, css: css.text };
 }
 
 export async function launch(): Promise<Browser> {

@@ -4,6 +4,8 @@
  * reference rows, export to CSV / Markdown (sent to the host to save) and copy, and a sweep plot (one
  * chart per metric against the swept value) when the host sends sweep data.
  */
+import 'uplot/dist/uPlot.min.css';
+import './compare.css';
 import type { RunEvent } from '../../core/experiment/events';
 import type { CompareRun, CompareViewState, SweepData } from '../contract';
 import { palette, themedAxes, uPlot } from '../common/charts';

@@ -4,6 +4,8 @@
  * colour per metric), log scale, EMA smoothing. Events are stored as they arrive and drawn at most once
  * per animation frame, so a fast stream (20+ events/s) is batched and nothing is dropped.
  */
+import 'uplot/dist/uPlot.min.css';
+import './loss.css';
 import type { MetricEvent, RunEvent } from '../../core/experiment/events';
 import type { LossViewState, RunRef } from '../contract';
 import { ema, palette, RUN_DASHES, themedAxes, uPlot } from '../common/charts';

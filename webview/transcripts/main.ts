@@ -4,6 +4,7 @@
  * the final answer (METHODS B2); filters by outcome and round count; a raw prompt/response toggle; the
  * "rule-based, not an LLM" label on every turn made by a built-in agent.
  */
+import './transcripts.css';
 import type { DialogueTurnEvent, RunEvent } from '../../core/experiment/events';
 import type { RunRef, TranscriptsViewState } from '../contract';
 import { h } from '../common/dom';

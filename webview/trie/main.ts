@@ -4,6 +4,7 @@
  * generation), per checkpoint (`trie-snapshot` events). Click a node to zoom into its prefix, a "+N more"
  * aggregate to expand it, the breadcrumb to zoom out; search a title; slide over checkpoints.
  */
+import './trie.css';
 import type { TrieViewState } from '../contract';
 import { h } from '../common/dom';
 import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
