@@ -43,6 +43,7 @@ export const runSequentialExperiment: KindRunner = async (ctx) => {
   const model: ModelKind = c.model ?? 'sasrec';
   const cfg: SeqModelConfig = {
     model, numItems: data.numItems, maxLen: c.maxLen ?? 10, hidden: c.hidden ?? 64, dropout: c.dropout ?? 0.1,
+    ...(model === 'sasrec' && c.positionalInitStd !== undefined ? { positionalInitStd: c.positionalInitStd } : {}),
     ...(model === 'caser' ? { numFilters: c.numFilters ?? 16, filterSizes: c.filterSizes ?? [2, 3, 4] } : {}),
   };
   if (model === 'caser') {

@@ -21,6 +21,8 @@ export interface SeqModelConfig {
   /** Caser: filters per horizontal height and the heights. */
   numFilters?: number;
   filterSizes?: number[];
+  /** SASRec: std of the positional embedding init (PyTorch default 1). */
+  positionalInitStd?: number;
 }
 
 /** N(0, std) array from the seeded Rng. */

@@ -25,9 +25,10 @@ export class SASRec extends SeqModelBase {
     super({ ...config, model: 'sasrec' });
     const { numItems: N, maxLen: L, hidden: H } = this.config;
     const lin = 1 / Math.sqrt(H);
-    // Reference init: item embeddings N(0, 0.01); positional N(0, 1); Linear/Conv1d PyTorch default.
+    // Reference init: item embeddings N(0, 0.01); positional N(0, 1) (PyTorch default; `positionalInitStd`
+    // changes it); Linear/Conv1d PyTorch default.
     this.addParam('item_embeddings.weight', [N + 1, H], normalInit(rng, (N + 1) * H, 0.01));
-    this.addParam('positional_embeddings.weight', [L, H], normalInit(rng, L * H, 1));
+    this.addParam('positional_embeddings.weight', [L, H], normalInit(rng, L * H, this.config.positionalInitStd ?? 1));
     for (const ln of ['ln_1', 'ln_2', 'ln_3', 'feed_forward.layer_norm']) {
       this.addParam(`${ln}.weight`, [H], constInit(H, 1));
       this.addParam(`${ln}.bias`, [H], constInit(H, 0));
