@@ -34,6 +34,10 @@ async function main() {
   };
   process.env.FLOWLOOP_LLM_API_KEY ??= 'bench-no-key';
   try {
+    // Warm-up (JIT of the SDK / HTTP paths) so that neither the loop nor the peer runs cold.
+    const warm = new LlmClient({ baseURL: url, model: 'peer', temperature: 0, concurrency: CONCURRENCY, timeoutMs: 30000, maxRetries: 0, cacheDir: null }, 'bench-no-key', 1);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => warm.chat([{ role: 'system', content: 'warm-up '.repeat(200) }, { role: 'user', content: `warm ${i}` }])));
+    await ask('reset');
     const ctx = makeContext(config, join(ROOT, 'examples', 'afl-lastfm.flowloop.json'));
     const load0 = loadavg()[0];
     const cpu0 = process.cpuUsage();
