@@ -66,7 +66,7 @@ async function main() {
       users: m.users, rounds: 4, calls, delayMs: DELAY_MS, concurrency: CONCURRENCY, maxConcurrentAtServer: maxConcurrent, tcpConnections: connections,
       loopMs, peerMs, ratioVsPeer: Number((loopMs / peerMs).toFixed(4)), runnerWallMs: Math.round(wallMs), idealMs: Math.round(idealMs), clientCpuMs: Math.round(cpuMs), clientCpuMsPerCall: Number((cpuMs / calls).toFixed(2)), peerCpuMsPerCall: Number(peerCpuMsPerCall.toFixed(2)),
       loadavg1: Number(load0.toFixed(2)), cores: cpus().length, failedUsers: m.recommendation.failedUsers,
-      summary: `${calls} calls, loop ${loopMs} ms (runner ${Math.round(wallMs)} ms incl. data loading) vs ideal ${Math.round(idealMs)} ms: ratio ${ratio.toFixed(3)} (target ≤ 1.15); perfectly packed peer now ${peerMs} ms (loop/peer ${(loopMs / peerMs).toFixed(3)}), max ${maxConcurrent} in flight, client CPU ${(cpuMs / calls).toFixed(1)} ms/call, load ${load0.toFixed(1)} on ${cpus().length} cores`,
+      summary: `${calls} calls, loop ${loopMs} ms (runner ${Math.round(wallMs)} ms incl. data loading) vs ideal ${Math.round(idealMs)} ms: ratio ${ratio.toFixed(3)} (target ≤ 1.15); perfectly packed peer now ${peerMs} ms (loop/peer ${(loopMs / peerMs).toFixed(3)}), max ${maxConcurrent} in flight, runner CPU (incl. data loading) ${(cpuMs / calls).toFixed(1)} ms/call, peer ${peerCpuMsPerCall.toFixed(1)} ms/call, load ${load0.toFixed(1)} on ${cpus().length} cores`,
     }));
   } finally {
     child.send({ type: 'close' });
