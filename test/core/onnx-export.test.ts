@@ -116,3 +116,41 @@ test('exported Flower policy gives the tfjs TransformerPolicy next-token log-pro
   policy.dispose();
   }
 });
+
+test('flowloop export-onnx writes a loadable model from a SASRec weights folder and from a Flower checkpoint', async () => {
+  const { main } = await import('../../core/cli/export-onnx');
+  const { mkdtempSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const tmp = mkdtempSync(join(tmpdir(), 'fl-onnx-'));
+  try {
+    const lines: string[] = [], errs: string[] = [];
+    const io = { out: (s: string) => void lines.push(s), err: (s: string) => void errs.push(s) };
+    const out = join(tmp, 'sasrec.onnx');
+    assert.equal(await main([shared('models', 'afl_lastfm_sasrec'), '--out', out], io), 0, errs.join(''));
+    assert.ok(existsSync(out));
+    assert.match(lines.join(''), /SASRec \(4606 items\).*loads in onnxruntime-node/);
+    assert.equal(await main([shared('models', 'afl_lastfm_sasrec')], io), 2);
+    assert.match(errs.join(''), /--out <model.onnx> is required/);
+
+    // a minimal Flower checkpoint folder (policy config + tensor table + weights.bin)
+    const { TransformerPolicy } = await import('../../core/models/policy');
+    const { packTensors } = await import('../../core/flower/checkpoint');
+    const cfg = { vocabSize: 20, numItems: 0, dModel: 8, layers: 1, heads: 2, ffn: 16, maxHistory: 0, maxTokens: 6, dropout: 0, padId: 0, bosId: 1 };
+    const policy = new TransformerPolicy(cfg, 4);
+    const snap = await policy.snapshotWeights();
+    const shapes = TransformerPolicy.shapes(cfg);
+    const { bin, table } = packTensors(snap, new Map(Object.entries(shapes)));
+    const ck = join(tmp, 'epoch-1');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(ck);
+    writeFileSync(join(ck, 'weights.bin'), bin);
+    writeFileSync(join(ck, 'manifest.json'), JSON.stringify({ format: 'flowloop-flower-checkpoint/1', epoch: 1, policy: cfg, tensors: table }));
+    const pout = join(tmp, 'policy.onnx');
+    assert.equal(await main([ck, '--out', pout], io), 0, errs.join(''));
+    assert.match(lines.join(''), /Flower policy \(vocab 20, dModel 8, 1 layers\)/);
+    policy.dispose();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
