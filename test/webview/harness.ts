@@ -5,7 +5,7 @@
  * `acquireVsCodeApi` (records posted messages and setState), and records CSP violations and page errors.
  */
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../../webview/contract';
@@ -87,14 +87,14 @@ export async function openView(browser: Browser, view: ViewName, bundle: { js: s
   };
 }
 
-/** Saves a PNG of the page into test-artifacts/ and docs/screenshots/. */
+/** Saves a PNG of the page into test-artifacts/ and docs/screenshots/ (the latter only when the image changed). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
   const png = await page.screenshot({ type: 'png' });
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(join(ARTIFACTS, `${name}.png`), png);
-  writeFileSync(join(SCREENSHOTS, `${name}.png`), png);
+  const doc = join(SCREENSHOTS, `${name}.png`);
+  if (!existsSync(doc) || !readFileSync(doc).equals(png)) writeFileSync(doc, png);
 }
 
 /** Reads a JSON fixture from test/webview/fixtures/. */

@@ -39,6 +39,11 @@ test('loss view posts ready, draws one chart per metric kind with both runs over
   await v.page.waitForFunction(() => (window as unknown as { __state?: { log?: boolean } }).__state?.log === true);
   await v.page.waitForTimeout(100);
   await screenshot(v.page, 'loss');
+  // a theme switch (VS Code changes the body class and the --vscode-* values) redraws the canvases
+  const before = Number(await v.page.evaluate(() => document.body.dataset.rendered));
+  await v.page.evaluate(() => { document.body.classList.add('vscode-light'); });
+  await v.page.waitForFunction((n) => Number(document.body.dataset.rendered) > n, before);
+  assert.equal(await v.page.locator('#charts .chart').count(), 4);
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
 });

@@ -36,3 +36,11 @@ export function themeColor(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
   return v || fallback;
 }
+
+/** Calls `fn` when VS Code switches the colour theme (it changes the body's class: vscode-dark / vscode-light / vscode-high-contrast). */
+export function onThemeChange(fn: () => void): void {
+  let last = document.body.className;
+  new MutationObserver(() => {
+    if (document.body.className !== last) { last = document.body.className; fn(); }
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+}

@@ -9,7 +9,7 @@ import './compare.css';
 import type { RunEvent } from '../../core/experiment/events';
 import type { CompareRun, CompareViewState, SweepData } from '../contract';
 import { palette, themedAxes, uPlot } from '../common/charts';
-import { h } from '../common/dom';
+import { h, onThemeChange } from '../common/dom';
 import { loadUiState, post, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit } from '../toolkit';
 import { allTables, cellText, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
@@ -108,6 +108,8 @@ function take(events: Increment[]): void {
   }
   if (any) render();
 }
+
+onThemeChange(() => drawSweep()); // canvas colours are read from the theme when a chart is made
 
 startView<CompareViewState>('compare', {
   onInit(state) {

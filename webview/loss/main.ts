@@ -9,7 +9,7 @@ import './loss.css';
 import type { MetricEvent, RunEvent } from '../../core/experiment/events';
 import type { LossViewState, RunRef } from '../contract';
 import { ema, palette, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
-import { h } from '../common/dom';
+import { h, onThemeChange } from '../common/dom';
 import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
 import { checkbox, registerToolkit } from '../toolkit';
 import { GROUPS, SeriesStore, type Group, type Series } from './series';
@@ -161,6 +161,7 @@ function render(): void {
 }
 
 new ResizeObserver(() => { for (const c of charts.values()) c.plot.setSize({ width: width(), height: 240 }); }).observe(chartsEl);
+onThemeChange(rebuildCharts); // canvas colours are read from the theme when a chart is made
 
 function take(events: Increment[]): void {
   let any = false;
