@@ -17,10 +17,10 @@ extern "C" void openblas_set_num_threads(int);
 
 static int g_threads = 2;     // threads for large products (setThreads)
 static int g_blasThreads = -1; // what OpenBLAS is set to now
-// Products under ~16 MFLOP run on one thread: on a busy machine waking and joining a second thread
-// costs more than it saves (a descheduled helper stalls the whole call).
+// Products under ~200 MFLOP run on one thread: on a busy machine waking and joining a second thread
+// costs more than it saves (a descheduled helper stalls the whole call; measured on 2 shared cores).
 static void blasThreadsFor(double flops) {
-  int want = flops >= 1.6e7 ? g_threads : 1;
+  int want = flops >= 2e8 ? g_threads : 1;
   if (want != g_blasThreads) { openblas_set_num_threads(want); g_blasThreads = want; }
 }
 

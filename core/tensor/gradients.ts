@@ -40,7 +40,8 @@ export function registerFlowloopGradients(tf: Tf): void {
         const { axis } = attrs as unknown as { axis: number | number[] };
         const shape = expandedShape(tf, x, axis);
         const n = x.size / shape.reduce((a, b) => a * b, 1);
-        return { x: () => tf.div(tf.broadcastTo(tf.reshape(dy as Tensor, shape), x.shape), n) };
+        // divide the small dy first, then broadcast (one division per output element, as before)
+        return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy as Tensor, shape), n), x.shape) };
       },
     });
   } finally {

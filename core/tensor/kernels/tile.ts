@@ -26,11 +26,15 @@ export function tileInto(x: Arr, shape: number[], reps: number[], out: Arr): voi
     const n = outer * block * reps[a];
     const last = reps.slice(0, a).every((k) => k === 1);
     const dst: Arr = last && n === out.length ? out : new (cur.constructor as { new (n: number): Arr })(n);
-    for (let o = 0; o < outer; o++) {
-      const src = cur.subarray(o * block, (o + 1) * block);
-      const base = o * block * reps[a];
-      if (block === 1) dst.fill(src[0] as never, base, base + reps[a]);
-      else for (let k = 0; k < reps[a]; k++) dst.set(src, base + k * block);
+    const rep = reps[a];
+    if (block === 1) {
+      for (let o = 0; o < outer; o++) dst.fill(cur[o] as never, o * rep, (o + 1) * rep);
+    } else {
+      for (let o = 0; o < outer; o++) {
+        const src = cur.subarray(o * block, (o + 1) * block);
+        const base = o * block * rep;
+        for (let k = 0; k < rep; k++) dst.set(src, base + k * block);
+      }
     }
     cur = dst;
     s[a] *= reps[a];
