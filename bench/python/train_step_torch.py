@@ -126,23 +126,26 @@ def main():
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=CFG['weightDecay'])
     model.train()
     g = torch.Generator().manual_seed(1)
-    times, losses = [], []
+    times, cpu, losses = [], [], []
     for i in range(warmup + steps):
         batch = model.make_batch(g)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = model.loss(batch)
         loss.backward()
         opt.step()
         lv = loss.item()
         dt = (time.perf_counter() - t0) * 1000
+        dc = (time.process_time() - c0) * 1000
         losses.append(lv)
         if i >= warmup:
             times.append(dt)
+            cpu.append(dc)
     s = sorted(times)
     print(json.dumps(dict(engine='torch-%s-t%d' % (torch.__version__, threads), blas=blas_library(),
                           model=model_name, params=sum(p.numel() for p in model.parameters()), steps=steps, warmup=warmup,
-                          medianStepMs=round(s[len(s) // 2], 2), stepMs=[round(t, 2) for t in times],
+                          medianStepMs=round(s[len(s) // 2], 2), stepMs=[round(t, 2) for t in times], cpuMs=[round(t, 2) for t in cpu],
                           firstLoss=round(losses[0], 4), lastLoss=round(losses[-1], 4),
                           peakRssMB=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))
 
