@@ -283,3 +283,14 @@ test('Slice (incl. one column of a wide matrix) and Exp (incl. under/overflow, N
   }
   nativeMode = false;
 });
+
+test('Cast to the same dtype shares the buffer on wasm; other casts still convert', () => {
+  tf.setBackend('wasm');
+  const x = tf.tensor1d([1.7, -2.2, 3.5]);
+  const y = tf.cast(x, 'float32');
+  assert.deepEqual(Array.from(y.dataSync()), Array.from(x.dataSync()));
+  x.dispose(); // y keeps the shared buffer alive
+  assert.deepEqual(Array.from(y.dataSync()), [1.7000000476837158, -2.200000047683716, 3.5]);
+  assert.deepEqual(Array.from(tf.cast(y, 'int32').dataSync()), [1, -2, 3]);
+  y.dispose();
+});

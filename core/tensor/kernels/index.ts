@@ -9,7 +9,7 @@ import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from './segmentSum';
 import { wasmBatchMatMul } from './batchMatMul';
 import { wasmGatherV2 } from './gather';
 import { wasmSum } from './sum';
-import { wasmIdentity } from './identity';
+import { wasmCast, wasmIdentity } from './identity';
 import { adamKernels } from './adam';
 import { wasmTile } from './tile';
 import { wasmSlice } from './slice';
@@ -37,7 +37,7 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
     const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
     why = nat.why;
     const colsum = nat.mod?.colsum?.bind(nat.mod);
-    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm'));
+    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmCast(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm'));
     if (nat.mod) {
       ks.push(...nativeWasmKernels(tf, nat.mod));
       native = true;
