@@ -32,7 +32,7 @@ type Measure = { ms: number; drawn: number; marks: Record<string, number> };
 /** The packed form with plain arrays (what page.evaluate can carry); typed arrays are rebuilt in the page before timing. */
 type Wire = { packed: false; snap: TrieSnapshotEvent } | { packed: true; snap: Omit<PackedTrieSnapshot, 'id' | 'parent' | 'token' | 'flow' | 'rp' | 'terminal' | 'policy'> & Record<'id' | 'parent' | 'token' | 'flow' | 'rp' | 'terminal', number[]> };
 
-async function firstPaint(browser: Browser, bundle: { js: string; css: string }, wire: Wire): Promise<Measure> {
+async function firstPaint(browser: Browser, bundle: { js: string; css: string }, wire: Wire, zoomMs?: number[]): Promise<Measure> {
   const v = await openView(browser, 'trie', bundle, { width: 1200, height: 800 });
   await v.page.waitForFunction(() => (window as unknown as { __sent: unknown[] }).__sent.length > 0); // ready posted
   const r = await v.page.evaluate((w) => new Promise<Measure>((resolve) => {
@@ -55,6 +55,24 @@ async function firstPaint(browser: Browser, bundle: { js: string; css: string },
     const t0 = performance.now();
     window.postMessage({ type: 'init', state: { view: 'trie', snapshots: [snap] } }, '*');
   }), wire);
+  if (zoomMs) {
+    // responsiveness: click the tallest node of the second column (zoom into that prefix), 5 times down the tree
+    for (let i = 0; i < 5; i++) {
+      zoomMs.push(await v.page.evaluate(() => new Promise<number>((resolve) => {
+        const col1 = [...document.querySelectorAll('#trie g.node:not(.agg):not(.missing)')].filter((g) => g.getAttribute('transform')!.startsWith('translate(120,'));
+        const target = col1.sort((a, b) => Number(b.querySelector('rect')!.getAttribute('height')) - Number(a.querySelector('rect')!.getAttribute('height')))[0];
+        const r0 = Number(document.body.dataset.rendered);
+        const obs = new MutationObserver(() => {
+          if (Number(document.body.dataset.rendered) <= r0) return;
+          obs.disconnect();
+          requestAnimationFrame(() => resolve(performance.now() - t0));
+        });
+        obs.observe(document.body, { attributes: true, attributeFilter: ['data-rendered'] });
+        const t0 = performance.now();
+        target.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+      })));
+    }
+  }
   await v.page.close();
   return r;
 }
@@ -77,11 +95,11 @@ async function main(): Promise<void> {
     const packed: Wire = { packed: true, snap: { ...p, id: [...p.id], parent: [...p.parent], token: [...p.token], flow: [...p.flow], rp: [...p.rp], terminal: [...p.terminal] } };
     const plain: Wire = { packed: false, snap: snapshot };
     await firstPaint(browser, bundle, packed); // warm-up (Chromium caches, JIT of the test page)
-    const ours: number[] = [], unpacked: number[] = [], naive: number[] = [];
+    const ours: number[] = [], unpacked: number[] = [], naive: number[] = [], zoom: number[] = [];
     const marks: Record<string, number[]> = {};
     let drawn = 0, naiveDrawn = 0;
     for (let i = 0; i < REPEATS; i++) {
-      const a = await firstPaint(browser, bundle, packed);
+      const a = await firstPaint(browser, bundle, packed, zoom);
       ours.push(a.ms); drawn = a.drawn;
       for (const [k, t] of Object.entries(a.marks)) (marks[k] ??= []).push(t);
       unpacked.push((await firstPaint(browser, bundle, plain)).ms);
@@ -91,11 +109,13 @@ async function main(): Promise<void> {
     const m = median(ours), mu = median(unpacked), mn = median(naive);
     const stats = (xs: number[]) => ({ median: Math.round(median(xs)), min: Math.round(Math.min(...xs)), max: Math.round(Math.max(...xs)), runs: xs.map((x) => Math.round(x)) });
     console.log(JSON.stringify({
-      summary: `first paint ${m.toFixed(0)} ms packed / ${mu.toFixed(0)} ms as events (median of ${REPEATS}; target ≤ 1000) for ${snapshot.nodes.length} nodes, ${drawn} drawn; naive full icicle ${mn.toFixed(0)} ms (${(mn / m).toFixed(1)}× slower); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`,
+      summary: `first paint ${m.toFixed(0)} ms packed / ${mu.toFixed(0)} ms as events (median of ${REPEATS}; target ≤ 1000) for ${snapshot.nodes.length} nodes, ${drawn} drawn; naive full icicle ${mn.toFixed(0)} ms (${(mn / m).toFixed(1)}× slower); zoom click ${median(zoom).toFixed(0)} ms; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`,
       ratio: mn / m,
       firstPaintMs: stats(ours),
       firstPaintEventsFormMs: stats(unpacked),
       naiveFirstPaintMs: stats(naive),
+      /** Click on a prefix → next frame after the zoomed icicle is drawn (5 successive zooms per repeat). */
+      zoomClickMs: stats(zoom),
       /** Median ms after posting `init` at which the view reached each step (message received, model built, layout, DOM). */
       stepsMs: Object.fromEntries(Object.entries(marks).map(([k, xs]) => [k, median(xs)])),
       loadAverage: loadavg().map((x) => Number(x.toFixed(1))), cpus: cpus().length,
