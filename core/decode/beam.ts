@@ -13,6 +13,7 @@
  *   generated length^penalty cannot beat the worst kept one, or when no beam is left; at `maxTokens`
  *   unfinished beams are dropped (they are not catalogue titles).
  */
+import { yieldIfDue } from '../experiment/context';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { DecodeStats, StepPolicy } from './index';
@@ -85,6 +86,7 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
     for (let r = 0; r < rows.length; r++) if (!rows[r].done) for (const b of rows[r].live) { hist.push(histories[r]); pref.push(b.tokens); }
     if (pref.length === 0) break;
     t0 = now();
+    await yieldIfDue(); // keep signals and IPC cancel messages flowing during long decodes
     const lps = await policy.nextLogProbs(hist, pref);
     if (stats) { stats.policyMs += now() - t0; stats.steps++; stats.states += pref.length; }
     if (lps.length !== pref.length) throw new Error(`policy returned ${lps.length} rows of log-probs for ${pref.length} states`);

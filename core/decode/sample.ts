@@ -3,6 +3,7 @@
  * state the next token is drawn from softmax(log p / T) renormalised over the state's trie children (the
  * reference sets disallowed logits to −inf and samples). Draws use the seeded Rng.
  */
+import { yieldIfDue } from '../experiment/context';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { Rng } from '../util/random';
@@ -54,6 +55,7 @@ export async function sampleTitles(policy: StepPolicy, trie: PrefixTree, vocab: 
     for (let i = 0; i < n; i++) if (!done[i]) active.push(i);
     if (active.length === 0) break;
     t0 = now();
+    await yieldIfDue(); // keep signals and IPC cancel messages flowing during long decodes
     const lps = await policy.nextLogProbs(active.map((i) => histories[Math.floor(i / count)]), active.map((i) => tokens[i]));
     if (stats) { stats.policyMs += now() - t0; stats.steps++; stats.states += active.length; }
     for (let a = 0; a < active.length; a++) {

@@ -63,3 +63,20 @@ export class LocatedError extends Error {
 
 /** A kind's runner: returns the final metrics (also saved to metrics.json by the runner). */
 export type KindRunner = (ctx: RunContext) => Promise<Record<string, unknown>>;
+
+let lastYield = Date.now();
+
+/**
+ * Let the event loop run (signals, IPC cancel messages, timers) if the caller has held it for more than
+ * `everyMs`, then throw CancelledError if the run was cancelled. Kinds call it once per step/batch: an
+ * `await` on an already-resolved promise (tfjs `data()` on wasm/cpu) is only a microtask, and a loop of
+ * those would starve SIGTERM/SIGINT handlers and the worker's `cancel` message.
+ */
+export async function yieldIfDue(signal?: AbortSignal, everyMs = 50): Promise<void> {
+  const now = Date.now();
+  if (now - lastYield >= everyMs) {
+    await new Promise<void>((r) => setImmediate(r));
+    lastYield = Date.now();
+  }
+  if (signal) throwIfCancelled(signal);
+}

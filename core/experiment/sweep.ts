@@ -95,17 +95,24 @@ function runPointInWorker(req: Extract<WorkerRequest, { type: 'start' }>, signal
   return new Promise((resolveP) => {
     const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let done: { status: RunStatus; runDir?: string; error?: string } | undefined;
+    let runDir: string | undefined;
     let stderr = '';
     child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
     const onAbort = () => child.connected && child.send({ type: 'cancel' } satisfies WorkerRequest);
     signal.addEventListener('abort', onAbort);
     child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'event') onEvent?.(m.event);
+      if (m.type === 'event') {
+        if (m.event.type === 'run-started') runDir = m.event.runDir;
+        onEvent?.(m.event);
+      }
       if (m.type === 'done') done = { status: m.status, runDir: m.runDir, error: m.error };
     });
     child.on('exit', (code) => {
       signal.removeEventListener('abort', onAbort);
-      resolveP(done ?? { status: signal.aborted ? 'cancelled' : 'failed', error: `worker exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}` });
+      // the run folder is the truth when the last message did not arrive
+      const onDisk = runDir ? readRunInfo(runDir) : undefined;
+      resolveP(done ?? (onDisk && onDisk.status !== 'running' ? { status: onDisk.status, runDir, error: onDisk.error }
+        : { status: signal.aborted ? 'cancelled' : 'failed', runDir, error: `worker exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}` }));
     });
     child.send(req);
   });

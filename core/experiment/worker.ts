@@ -26,6 +26,7 @@ process.on('message', async (msg: WorkerRequest) => {
   if (msg.type === 'cancel') return cancel('cancelled by the user');
   if (msg.type !== 'start' || started) return;
   started = true;
+  let done: Extract<WorkerMessage, { type: 'done' }>;
   try {
     const result = await runExperiment({
       configPath: msg.configPath, set: msg.set, outDir: msg.outDir, workspace: msg.workspace,
@@ -33,17 +34,17 @@ process.on('message', async (msg: WorkerRequest) => {
       signal: controller.signal,
       onEvent: (event) => send({ type: 'event', event }),
     });
-    send({ type: 'done', status: result.status, runDir: result.runDir, error: result.error });
+    done = { type: 'done', status: result.status, runDir: result.runDir, error: result.error };
     process.exitCode = result.status === 'finished' ? 0 : result.status === 'cancelled' ? 130 : 1;
   } catch (e: any) {
-    const error = e instanceof ConfigError ? e.message : String(e?.message ?? e);
-    send({ type: 'done', status: 'failed', error });
+    done = { type: 'done', status: 'failed', error: e instanceof ConfigError ? e.message : String(e?.message ?? e) };
     process.exitCode = e instanceof ConfigError ? 2 : 1;
-  } finally {
-    finished = true;
-    setTimeout(() => process.exit(), 50).unref(); // let IPC drain; do not wait for stray timers
-    if (process.connected) process.disconnect();
   }
+  finished = true;
+  // exit only once the last message has been handed to the channel: a bare disconnect can drop it
+  const bye = () => setTimeout(() => process.exit(), 20);
+  if (process.connected) process.send!(done, () => { process.disconnect(); bye(); });
+  else bye();
 });
 
 process.on('SIGTERM', () => cancel('SIGTERM'));

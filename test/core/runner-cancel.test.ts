@@ -25,7 +25,7 @@ test('SIGTERM to `flowloop run` gives status cancelled, exit 130, and every even
   child.stdout.on('data', (d) => (stdout += d));
   const printed = new Promise<void>((resolve) => child.stderr.on('data', (d) => {
     stderr += d;
-    if ((stderr.match(/^flower train .*: \d+\/\d+/gm) ?? []).length >= 2) resolve();
+    if ((stderr.match(/^\w+ train .*: \d+\/\d+/gm) ?? []).length >= 2) resolve();
   }));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await Promise.race([printed, exited]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,4 +65,23 @@ test('a sweep killed midway, when rerun, runs only the missing points and writes
   assert.match(csv[0], /^maxRounds,n,base\.hr,base\.hr_std,/);
   assert.ok(existsSync(join(sweepDir, 'plots', 'recommendation.afl.hr.svg')));
   assert.match(second.stdout, /sweep afl-rounds: 4\/4 points finished/);
+});
+
+test('--jobs 2 runs sweep points in parallel worker processes, each a normal run folder tagged with its point', () => {
+  shared('lastfm', 'test_candidates.jsonl');
+  const out = mkdtempSync(join(tmpdir(), 'flowloop-sweep-jobs-'));
+  const r = spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'run', join(ROOT, 'examples', 'afl-rounds-sweep.flowloop.json'), '--out', out, '--jobs', '2'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const sweepDir = readdirSync(out).map((d) => join(out, d)).find((d) => existsSync(join(d, 'sweep.json')))!;
+  const index: SweepIndex = JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8'));
+  assert.deepEqual(index.points.map((p) => p.status), ['finished', 'finished', 'finished', 'finished']);
+  const pids = new Set<number>();
+  for (const p of index.points) {
+    const info = readRunInfo(p.runDir!)!;
+    assert.equal(info.sweep?.index, p.index);
+    assert.deepEqual(info.sweep?.assignments, p.assignments);
+    assert.equal(JSON.parse(readFileSync(join(p.runDir!, 'config.json'), 'utf8')).maxRounds, p.assignments.maxRounds);
+    pids.add(info.pid);
+  }
+  assert.ok(pids.size >= 2 && !pids.has(r.pid!), `points ran in processes ${[...pids]}`);
 });
