@@ -4,6 +4,7 @@
 //   sgemm      batched row-major GEMM through OpenBLAS (cblas_sgemm, 2 threads by default)
 //   lsgFwd/Bwd fused log-softmax + gather of a label per row and its gradient (OpenMP over rows)
 //   transpose  any-rank permutation;  colsum  sums over leading axes;  exp  vectorized elementwise e^x
+//   lnFwd/Bwd  fused LayerNorm and its gradient
 // Build: native/build.sh (g++ -O3 -fopenmp, links Debian's libopenblas).
 #include <node_api.h>
 #include <cblas.h>
@@ -197,6 +198,68 @@ static napi_value Exp(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lnFwd(x, g, b, R, C, eps, y, mean, rstd) / lnBwd(x, g, mean, rstd, dy, R, C, dx, dg, db): fused LayerNorm over
+// rows of C (formulas in core/tensor/kernels/layerNorm.ts).
+static napi_value LnFwd(napi_env env, napi_callback_info info) {
+  size_t argc = 9; napi_value a[9];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *g, *b, *y, *mean, *rstd; size_t n0, n1, n2, n6, n7, n8;
+  if (!f32(env, a[0], &x, &n0) || !f32(env, a[1], &g, &n1) || !f32(env, a[2], &b, &n2) || !f32(env, a[6], &y, &n6) ||
+      !f32(env, a[7], &mean, &n7) || !f32(env, a[8], &rstd, &n8)) return nullptr;
+  int64_t R = num(env, a[3]), C = num(env, a[4]);
+  float eps = (float)dbl(env, a[5]);
+  if ((size_t)(R * C) > n0 || (size_t)(R * C) > n6 || (size_t)C > n1 || (size_t)C > n2 || (size_t)R > n7 || (size_t)R > n8) {
+    napi_throw_range_error(env, nullptr, "lnFwd: sizes"); return nullptr;
+  }
+  for (int64_t r = 0; r < R; r++) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; c++) s += xr[c];
+    float m = s / (float)C, v = 0.f;
+#pragma omp simd reduction(+ : v)
+    for (int64_t c = 0; c < C; c++) { float d = xr[c] - m; v += d * d; }
+    float rs = 1.f / std::sqrt(v / (float)C + eps);
+    mean[r] = m; rstd[r] = rs;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - m) * rs * g[c] + b[c];
+  }
+  return nullptr;
+}
+
+static napi_value LnBwd(napi_env env, napi_callback_info info) {
+  size_t argc = 10; napi_value a[10];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *g, *mean, *rstd, *dy, *dx, *dg, *db; size_t n0, n1, n2, n3, n4, n7, n8, n9;
+  if (!f32(env, a[0], &x, &n0) || !f32(env, a[1], &g, &n1) || !f32(env, a[2], &mean, &n2) || !f32(env, a[3], &rstd, &n3) ||
+      !f32(env, a[4], &dy, &n4) || !f32(env, a[7], &dx, &n7) || !f32(env, a[8], &dg, &n8) || !f32(env, a[9], &db, &n9)) return nullptr;
+  int64_t R = num(env, a[5]), C = num(env, a[6]);
+  if ((size_t)(R * C) > n0 || (size_t)(R * C) > n4 || (size_t)(R * C) > n7 || (size_t)C > n1 || (size_t)C > n8 || (size_t)C > n9 ||
+      (size_t)R > n2 || (size_t)R > n3) { napi_throw_range_error(env, nullptr, "lnBwd: sizes"); return nullptr; }
+  std::memset(dg, 0, sizeof(float) * C);
+  std::memset(db, 0, sizeof(float) * C);
+  for (int64_t r = 0; r < R; r++) {
+    const float *xr = x + r * C, *dyr = dy + r * C;
+    float* dxr = dx + r * C;
+    const float m = mean[r], rs = rstd[r];
+    float s1 = 0.f, s2 = 0.f;
+#pragma omp simd reduction(+ : s1, s2)
+    for (int64_t c = 0; c < C; c++) {
+      float xh = (xr[c] - m) * rs, d = dyr[c], dxh = d * g[c];
+      s1 += dxh; s2 += dxh * xh;
+      dg[c] += d * xh; db[c] += d;
+    }
+    s1 /= (float)C; s2 /= (float)C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) {
+      float xh = (xr[c] - m) * rs;
+      dxr[c] = rs * (dyr[c] * g[c] - s1 - xh * s2);
+    }
+  }
+  return nullptr;
+}
+
 // colsum(x, R, C, out): out[c] = sum_r x[r*C + c] (reductions over leading axes), in row order.
 static napi_value ColSum(napi_env env, napi_callback_info info) {
   size_t argc = 4; napi_value a[4];
@@ -233,6 +296,8 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"lsgBwd", nullptr, LsgBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"exp", nullptr, Exp, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"lnFwd", nullptr, LnFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"lnBwd", nullptr, LnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"colsum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -18,6 +18,9 @@ export interface NativeKernels {
   colsum?(x: Float32Array, R: number, C: number, out: Float32Array): void;
   /** Optional (older builds lack it): out = e^x. */
   exp?(x: Float32Array, out: Float32Array): void;
+  /** Optional: fused LayerNorm forward/backward (kernels/layerNorm.ts formulas). */
+  lnFwd?(x: Float32Array, g: Float32Array, b: Float32Array, R: number, C: number, eps: number, y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
+  lnBwd?(x: Float32Array, g: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, R: number, C: number, dx: Float32Array, dg: Float32Array, db: Float32Array): void;
   setThreads(n: number): void;
 }
 

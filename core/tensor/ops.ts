@@ -4,6 +4,7 @@
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
 import { getTf } from './index';
 import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD } from './kernels/softmaxCrossEntropy';
+import { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layerNorm';
 
 let gradientRegistered = false;
 
@@ -50,5 +51,40 @@ export function logSoftmaxGather(logits: Tensor2D, labels: Tensor1D): Tensor1D {
     const lab = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
     const [logp] = tf.engine().runKernel(LOG_SOFTMAX_GATHER, { logits, labels: lab }, {}) as Tensor[];
     return logp as Tensor1D;
+  });
+}
+
+let lnGradientRegistered = false;
+
+/**
+ * nn.LayerNorm over the last axis (biased variance, eps 1e-5 by default): (x − mean)/sqrt(var + eps)·γ + β.
+ * Differentiable in x, γ and β. One fused kernel each way on wasm/cpu; stock ops elsewhere.
+ */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
+  const tf = getTf();
+  const backend = tf.getBackend();
+  if (!tf.getKernel(LAYER_NORM, backend) || x.dtype !== 'float32') {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+    });
+  }
+  if (!lnGradientRegistered) {
+    tf.registerGradient({
+      kernelName: LAYER_NORM,
+      inputsToSave: ['x', 'gamma'],
+      outputsToSave: [false, true, true],
+      gradFunc: (dys: Tensor | Tensor[], saved: Tensor[]) => {
+        const [dy] = dys as Tensor[];
+        const [xs, g, mean, rstd] = saved;
+        const [dx, dg, db] = tf.engine().runKernel(LAYER_NORM_GRAD, { x: xs, gamma: g, mean, rstd, dy }, {}) as Tensor[];
+        return { x: () => dx, gamma: () => dg, beta: () => db };
+      },
+    });
+    lnGradientRegistered = true;
+  }
+  return tf.tidy(() => {
+    const [y] = tf.engine().runKernel(LAYER_NORM, { x, gamma, beta }, { eps } as never) as Tensor[];
+    return y;
   });
 }

@@ -294,3 +294,29 @@ test('Cast to the same dtype shares the buffer on wasm; other casts still conver
   assert.deepEqual(Array.from(tf.cast(y, 'int32').dataSync()), [1, -2, 3]);
   y.dispose();
 });
+
+test('layerNorm (fused) equals the stock-op LayerNorm, forward and gradient in x, gamma and beta', async () => {
+  const { layerNorm } = await import('../../core/tensor/ops');
+  const rng = new Rng(11);
+  for (const shape of [[7, 5], [3, 4, 16], [40, 64], [2, 1]]) {
+    const C = shape[shape.length - 1];
+    const X = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 3 + 1);
+    const G = randn(rng, C), B = randn(rng, C), W = randn(rng, X.length);
+    const f = (fused: boolean) => () => {
+      const ln = (x: Tensor, g: Tensor, b: Tensor) => fused ? layerNorm(x, g, b) : (() => {
+        const { mean, variance } = tf.moments(x, -1, true);
+        return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+      })();
+      const x = tf.tensor(X, shape), g = tf.tensor1d(G), b = tf.tensor1d(B), w = tf.tensor(W, shape);
+      const grads = tf.grads((u: Tensor, v: Tensor, z: Tensor) => tf.sum(tf.mul(ln(u, v, z), w)))([x, g, b]);
+      return [ln(x, g, b), ...grads];
+    };
+    const want = on('cpu', true, f(false));
+    for (const [backend, mode] of [...MODES.map((m) => ['wasm', m] as const), ['cpu', false] as const]) {
+      nativeMode = mode;
+      const got = on(backend, false, f(true));
+      ['y', 'dx', 'dgamma', 'dbeta'].forEach((n, i) => close(got[i], want[i], `layerNorm [${shape}] ${n} [${backend}${mode ? ' native' : ''}]`, 2e-4));
+    }
+    nativeMode = false;
+  }
+});

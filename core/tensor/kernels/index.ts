@@ -13,6 +13,7 @@ import { wasmCast, wasmIdentity } from './identity';
 import { adamKernels } from './adam';
 import { wasmTile } from './tile';
 import { wasmSlice } from './slice';
+import { layerNormKernels } from './layerNorm';
 import { softmaxCrossEntropyKernels } from './softmaxCrossEntropy';
 import { nativeWasmKernels } from './native';
 import { loadNative } from '../native';
@@ -37,13 +38,13 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
     const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
     why = nat.why;
     const colsum = nat.mod?.colsum?.bind(nat.mod);
-    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmCast(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm'));
+    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmCast(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm'), ...layerNormKernels('wasm', nat.mod));
     if (nat.mod) {
       ks.push(...nativeWasmKernels(tf, nat.mod));
       native = true;
     } else ks.push(wasmBatchMatMul(tf), ...softmaxCrossEntropyKernels('wasm'));
   }
-  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'));
+  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'), ...layerNormKernels('cpu'));
   return { ks, native, why };
 }
 
