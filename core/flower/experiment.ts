@@ -22,7 +22,7 @@ function trainOptions(c: Record<string, any>, seed: number, objective: string): 
   return {
     objective: objective as TrainOptions['objective'], theta: c.theta, personalization: c.personalization?.mode ?? 'none',
     epochs: c.epochs, batchSize: c.batchSize, patience: c.patience, seed, sampleTemperature: c.sampleTemperature,
-    stepsPerEpoch: c.stepsPerEpoch, offlineSampleProb: c.offlineSampleProb, gfnSampling: c.gfnSampling, lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay,
+    stepsPerEpoch: c.stepsPerEpoch, offlineSampleProb: c.offlineSampleProb, gfnSampling: c.gfnSampling, gfnSamplesPerBatch: c.gfnSamplesPerBatch, lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay,
     warmupSteps: c.warmupSteps, clipNorm: c.clipNorm,
   };
 }

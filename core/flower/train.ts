@@ -12,7 +12,7 @@ import type { TransformerPolicy } from '../models/policy';
 import { tfp } from '../models/policyTf';
 import { sampleTitles } from '../decode';
 import { Rng } from '../util/random';
-import { throwIfCancelled } from '../experiment/context';
+import { throwIfCancelled, yieldIfDue } from '../experiment/context';
 import { gfnSampleFromTitle, objective, type GfnSample } from './objective';
 import { sampleUnconstrained } from './explore';
 import { AdamW, type AdamOptions } from './optim';
@@ -55,6 +55,8 @@ export interface TrainOptions extends AdamOptions {
    * ℓ* = −15, so sub-trajectory balance also drives the policy's mass off invalid tokens.
    */
   gfnSampling: 'constrained' | 'unconstrained';
+  /** GFN samples per batch: the first n rows of each batch get a sampled title (0 = every row). */
+  gfnSamplesPerBatch: number;
 }
 
 export interface TrainHooks {
@@ -170,7 +172,8 @@ export async function train(policy: TransformerPolicy, trie: PrefixTree, vocab: 
     for (let s = 0; s < steps; s++) {
       throwIfCancelled(hooks.signal);
       const batch = order.slice(s * B, (s + 1) * B).map((i) => data.train[i]);
-      const samples = useGfn ? await gfnSamples(policy, trie, vocab, batch, opts, hooks, rng) : undefined;
+      const gfnBatch = opts.gfnSamplesPerBatch > 0 ? batch.slice(0, opts.gfnSamplesPerBatch) : batch;
+      const samples = useGfn ? await gfnSamples(policy, trie, vocab, gfnBatch, opts, hooks, rng) : undefined;
       const dropoutSeed = rng.int(0x7fffffff);
       let parts: (TF.Scalar | null)[] = [];
       const { value, grads } = tf.variableGrads(() => {
@@ -200,8 +203,8 @@ export async function train(policy: TransformerPolicy, trie: PrefixTree, vocab: 
       hooks.metric('train/lr', state.step, lr, ex);
       hooks.metric('train/grad_norm', state.step, gradNorm, ex);
       hooks.progress(`train epoch ${epoch}/${opts.epochs}`, s + 1, steps, `loss ${total.toFixed(4)}`);
-      // let the event loop breathe (cancel signals, IPC)
-      if (s % 10 === 9) await new Promise((r) => setImmediate(r));
+      // let the event loop breathe (cancel signals, IPC): time-based, so short epochs yield too
+      await yieldIfDue(hooks.signal);
     }
     state.epoch = epoch;
     const validNll = data.valid.length ? await validationNll(policy, trie, vocab, data.valid, 128) : NaN;
