@@ -75,13 +75,25 @@ test('transcripts view filters by outcome and round count, shows raw prompts, an
   await v.page.close();
 });
 
-test('transcripts view shows no rule-based label for LLM turns', async () => {
-  // the same recorded turns relabelled as LLM turns (a synthetic variation of the fixture)
-  const llm = turns.map((t) => ({ ...t, agentKind: 'llm' as const }));
-  const v = await openView(browser, 'transcripts', bundle);
-  await v.send({ type: 'init', state: { view: 'transcripts', runs, turns: llm } });
+test('transcripts view shows LLM turns without the rule-based label, with raw prompts and parse errors', async () => {
+  // a real loop run with agents "llm" against a scripted local server (replies scripted, not a language
+  // model; see fixtures/make-llm-transcript-fixture.ts), one malformed reply on purpose
+  const llm = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-scripted-llm.events.jsonl'), 'utf8').split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as RunEvent).filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
+  assert.ok(llm.every((t) => t.agentKind === 'llm'));
+  const failed = llm.find((t) => t.errors?.length)!;
+  const v = await openView(browser, 'transcripts', bundle, { savedState: { outcome: 'all', rounds: 0, search: '', raw: true, open: [`${failed.runId}\u0000${failed.user}`] } });
+  await v.send({ type: 'init', state: { view: 'transcripts', runs: [], turns: llm } });
   await v.page.waitForFunction((n) => document.body.dataset.turns === String(n), llm.length);
   assert.equal(await v.page.locator('span.tag.rule-based').count(), 0);
   assert.equal(await v.page.locator('#rule-banner.hidden').count(), 1);
+  const card = v.page.locator(`details.user[data-user="${failed.user}"]`);
+  assert.equal(await card.getAttribute('open'), '', 'restored open card');
+  assert.match(await card.locator('summary .badge.warn').textContent() ?? '', /1 error/);
+  assert.equal(await card.locator('.errors li').first().textContent(), failed.errors![0]);
+  const prompt = await card.locator('.raw-prompt').first().textContent();
+  assert.equal(prompt, llm.find((t) => t.user === failed.user && t.round === 1 && t.agent === 'rec')!.prompt);
+  assert.match(prompt ?? '', /You are a music artist recommendation system/);
+  assert.deepEqual(await v.problems(), []);
   await v.page.close();
 });
