@@ -25,7 +25,7 @@ test('flower table reads top-level and nested results, maps entropy to H, adds t
   assert.equal(flowerTable([flowerRun('a', { loss: 1 })], 'all'), undefined);
 });
 
-test('AFL table takes HR@1 per round from the curve or roundHr, ablations as rows, paper row for LastFM', () => {
+test('AFL table takes HR@1 per round from the final curve, else roundHr, ablations as rows, paper row for LastFM', () => {
   const run: CompareRun = { runId: 'r', name: 'afl', kind: 'afl', dataset: 'lastfm', metrics: {
     base: { hr: 0.29 }, recommendation: { recAgent: { hr: 0.3 }, afl: { hr: 0.35 }, curve: [{ hr: 0.3 }, { hr: 0.33 }, { hr: 0.35 }] },
     ablations: { 'w/o both': { recAgent: { hr: 0.07 }, afl: { hr: 0.08 }, curve: [{ hr: 0.07 }] } },
@@ -37,6 +37,11 @@ test('AFL table takes HR@1 per round from the curve or roundHr, ablations as row
   assert.deepEqual(t.rows[2].cells.slice(0, 3), [0.2869, 0.3197, 0.377]);
   const live = aflTable([{ ...run, metrics: {}, roundHr: [0.1, 0.2] }], 'none')!;
   assert.deepEqual(live.rows[0].cells, [undefined, undefined, undefined, 0.1, 0.2]);
+  // the host may flatten nested objects as "a/b" keys first (arrays kept): same table
+  const preFlat = { 'base/hr': 0.29, 'recommendation/recAgent/hr': 0.3, 'recommendation/afl/hr': 0.35, 'recommendation/curve': [{ hr: 0.3 }, { hr: 0.33 }, { hr: 0.35 }], 'ablations/w/o both/recAgent/hr': 0.07, 'ablations/w/o both/afl/hr': 0.08, 'ablations/w/o both/curve': [{ hr: 0.07 }] };
+  assert.deepEqual(aflTable([{ ...run, metrics: preFlat }], 'matching'), t);
+  // once metrics.json has the curve, it wins over roundHr (which may mix ablation series)
+  assert.deepEqual(aflTable([{ ...run, roundHr: [0.9, 0.9, 0.9] }], 'none')!.rows[0].cells.slice(3), [0.3, 0.33, 0.35]);
 });
 
 test('user-simulation table has one row per ratio and judge with micro P/R/F1 and macro F1', () => {

@@ -103,7 +103,9 @@ export function aflTable(runs: CompareRun[], paper: PaperRows): Table | undefine
       for (let i = 0; flat.has(`${prefix}/curve/${i}/hr`) || flat.has(`${prefix}/curve/${i}`); i++) out.push(num(flat, `${prefix}/curve/${i}/hr`) ?? num(flat, `${prefix}/curve/${i}`));
       return out;
     };
-    raw.push({ label: r.name, runId: r.runId, base: num(flat, 'base/hr') ?? num(flat, 'base-hr@1'), rec: num(flat, 'recommendation/recagent/hr'), afl, rounds: r.roundHr ?? curve('recommendation') });
+    // the final curve (metrics.json) when there is one; `roundHr` (live metric events) until then
+    const final = curve('recommendation');
+    raw.push({ label: r.name, runId: r.runId, base: num(flat, 'base/hr') ?? num(flat, 'base-hr@1'), rec: num(flat, 'recommendation/recagent/hr'), afl, rounds: final.length ? final : r.roundHr ?? [] });
     const ablations = new Set<string>();
     for (const k of flat.keys()) { const m = /^ablations\/(.+)\/afl\/hr$/.exec(k); if (m) ablations.add(m[1]); }
     for (const a of ablations) raw.push({ label: `${r.name} · ${a}`, runId: r.runId, rec: num(flat, `ablations/${a}/recagent/hr`), afl: num(flat, `ablations/${a}/afl/hr`), rounds: curve(`ablations/${a}`) });
