@@ -23,6 +23,10 @@ test('flower table reads top-level and nested results, maps entropy to H, adds t
   assert.equal(flowerTable([flowerRun('a', { 'ndcg@10': 1 })], 'none')!.rows.length, 1);
   assert.equal(flowerTable([flowerRun('a', { 'ndcg@10': 1 })], 'all')!.rows.length, 7);
   assert.equal(flowerTable([flowerRun('a', { loss: 1 })], 'all'), undefined);
+  // core/flower/evaluate.ts layout: the main decoding at top level and under "main", others under their name
+  const m = { 'ndcg@10': 0.05, 'hr@10': 0.08 };
+  const t2 = flowerTable([flowerRun('f', { main: { ...m, decoding: { beams: 10 } }, ...m, temp: { 'ndcg@10': 0.04 }, 'temp/ndcg@10': 0.04 }, 'flower')], 'matching')!;
+  assert.deepEqual(t2.rows.map((r) => r.label), ['f', 'f · temp', 'paper · Temp (Games)', 'paper · Flower (Games)']);
 });
 
 test('AFL table takes HR@1 per round from the final curve, else roundHr, ablations as rows, paper row for LastFM', () => {

@@ -63,18 +63,21 @@ export function flowerTable(runs: CompareRun[], paper: PaperRows): Table | undef
     const prefixes = resultPrefixes(flat);
     if (!prefixes.length) continue;
     const ds = table4Key(r.dataset ?? String(flat.get('dataset') ?? ''));
+    const mine: TableRow[] = [];
     for (const p of prefixes) {
-      rows.push({
-        label: p ? `${r.name} · ${p}` : r.name,
-        runId: r.runId,
-        cells: FLOWER_COLUMNS.map((c) => FLOWER_ALIASES[c.id].map((a) => num(flat, at(p, a))).find((v) => v !== undefined)),
-      });
+      const cells = FLOWER_COLUMNS.map((c) => FLOWER_ALIASES[c.id].map((a) => num(flat, at(p, a))).find((v) => v !== undefined));
+      const label = p ? `${r.name} · ${p}` : r.name;
+      // a run that reports the main decoding both at top level and under "main/" gets one row (the shorter name)
+      const same = mine.find((x) => x.cells.every((v, i) => v === cells[i]));
+      if (same) { if (label.length < same.label.length) same.label = label; continue; }
+      mine.push({ label, runId: r.runId, cells });
       if (ds) {
         if (!datasets.has(ds)) datasets.set(ds, new Set());
-        const pm = paperMethod(r.method) ?? paperMethod(p.split('/')[0]);
+        const pm = paperMethod(p.split('/')[0]) ?? paperMethod(r.method);
         if (pm) datasets.get(ds)!.add(pm);
       }
     }
+    rows.push(...mine);
   }
   if (!rows.length) return undefined;
   if (paper !== 'none') {
