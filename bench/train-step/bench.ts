@@ -2,7 +2,9 @@
  * Training-step benchmark (issue 4 item 4a): one Adam step of the Flower policy and of SASRec in Flowloop
  * (core/tensor backend with Flowloop's kernels, the project's real model code) vs the same models in
  * PyTorch CPU (bench/python/train_step_torch.py, 2 threads, thread env pinned), in the SAME run:
- * blocks of steps alternate between the two engines, medians over all timed steps, ratio = ours / PyTorch.
+ * blocks of steps alternate between the engines, each block in a fresh child process (PyTorch's and
+ * ours alike, so neither inherits scheduler history on a shared machine), medians over all timed steps,
+ * ratio = ours / PyTorch.
  * Prints one JSON object.
  *
  * usage: node --import tsx bench/train-step/bench.ts [--steps 8] [--warmup 2] [--rounds 2] [--device wasm]
@@ -11,6 +13,7 @@
  * fused log-softmax-gather and FusedAdam; see steps.ts).
  */
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
@@ -59,7 +62,29 @@ function oursBlock(runner: StepRunner, steps: number, warmup: number): { stepMs:
   return { stepMs, cpuMs, losses };
 }
 
+/** Child-process entry: run one block of one variant and print {stepMs, cpuMs, losses, params}. */
+async function worker(model: string, fast: boolean, steps: number, warmup: number, device: string): Promise<void> {
+  await initBackend(device as Device);
+  const runner = model === 'policy' ? policyStep(0, fast) : sasrecStep(0, fast);
+  const o = oursBlock(runner, steps, warmup);
+  console.log(JSON.stringify({ ...o, params: runner.params }));
+  runner.dispose();
+}
+
+/** One block of our steps in a fresh process (same node + tsx as this one). */
+function oursChild(model: string, fast: boolean, steps: number, warmup: number, device: string): { stepMs: number[]; cpuMs: number[]; losses: number[]; params: number } {
+  const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--worker', model, fast ? 'fast' : 'asIs', String(steps), String(warmup), device], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) throw new Error(`worker ${model}/${fast ? 'fast' : 'asIs'} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
+  return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]);
+}
+
 async function main(): Promise<void> {
+  const wi = process.argv.indexOf('--worker');
+  if (wi > 0) {
+    const [model, variant, steps, warmup, device] = process.argv.slice(wi + 1);
+    return worker(model, variant === 'fast', Number(steps), Number(warmup), device);
+  }
   const steps = Number(arg('steps', '8')), warmup = Number(arg('warmup', '2')), rounds = Number(arg('rounds', '2'));
   const models = arg('models', 'policy,sasrec').split(',');
   const withTorch = !process.argv.includes('--no-torch');
@@ -70,14 +95,13 @@ async function main(): Promise<void> {
     modelCode: 'real: core/models/policy.ts (TransformerPolicy) + core/flower/subtb.ts, core/models/sasrec.ts (SASRec)',
     loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 10) / 10),
     cores: os.cpus().length,
-    protocol: `${rounds} rounds x (${steps} PyTorch steps, ${steps} Flowloop steps) after ${warmup} warm-up steps per block; medians over all timed steps; machine shared, so only same-run ratios mean anything`,
+    protocol: `${rounds} rounds x (PyTorch, Flowloop asIs, Flowloop fast), each a fresh process timing ${steps} steps after ${warmup} warm-up steps; medians over all timed steps; machine shared, so only same-run ratios mean anything`,
     models: {} as Record<string, unknown>,
   };
   const t0 = Date.now();
   for (const m of models) {
-    const make = (fast: boolean) => (m === 'policy' ? policyStep(0, fast) : m === 'sasrec' ? sasrecStep(0, fast) : undefined);
-    if (!make(false)) throw new Error(`unknown model "${m}" (policy or sasrec)`);
-    const variants = { asIs: make(false)!, fast: make(true)! };
+    if (m !== 'policy' && m !== 'sasrec') throw new Error(`unknown model "${m}" (policy or sasrec)`);
+    let params = 0;
     const ours = { asIs: { wall: [] as number[], cpu: [] as number[], loss: NaN }, fast: { wall: [] as number[], cpu: [] as number[], loss: NaN } };
     const torch: number[] = [], torchCpu: number[] = [];
     let torchInfo: TorchResult | { error: string } | undefined;
@@ -90,7 +114,8 @@ async function main(): Promise<void> {
         torchCpu.push(...t.cpuMs);
       }
       for (const v of ['asIs', 'fast'] as const) {
-        const o = oursBlock(variants[v], steps, r === 0 ? warmup : 1);
+        const o = oursChild(m, v === 'fast', steps, warmup, backend.name);
+        params = o.params;
         ours[v].wall.push(...o.stepMs);
         ours[v].cpu.push(...o.cpuMs);
         ours[v].loss = o.losses[o.losses.length - 1];
@@ -108,7 +133,7 @@ async function main(): Promise<void> {
     });
     (out.models as Record<string, unknown>)[m] = {
       config: cfgs[m as 'policy' | 'sasrec'],
-      params: variants.asIs.params,
+      params,
       flowloop: {
         asIs: { about: m === 'policy' ? "model code as committed: logProbsAll (full logSoftmax) + one-hot product as core/flower/objective.ts, tf.train.adam" : 'model code as committed (core/models/train.ts loss: BCE + L2 term), tf.train.adam', ...summary('asIs') },
         fast: { about: m === 'policy' ? 'same forward; token/terminal log-probs by logSoftmaxGather; FusedAdam' : 'same forward and BCE; FusedAdam with weight decay in the optimizer (as torch weight_decay)', ...summary('fast') },
@@ -116,8 +141,7 @@ async function main(): Promise<void> {
       torch: torchInfo && 'error' in torchInfo ? torchInfo : torchInfo && { engine: torchInfo.engine, blas: torchInfo.blas, params: torchInfo.params, lastLoss: torchInfo.lastLoss, medianStepMs: Math.round(torchMs * 10) / 10, stepMs: torch.map((x) => Math.round(x)), medianCpuMs: Math.round(torchCpuMs) },
       target: 'ratio <= 2.0 (moonshot <= 1.0)',
     };
-    variants.asIs.dispose();
-    variants.fast.dispose();
+
   }
   out.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 10) / 10);
   out.note = 'ratio = median wall ms per step, ours / PyTorch (the target); cpuRatio = median CPU ms (all threads) per step, robust to other processes on a shared machine';
