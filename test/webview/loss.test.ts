@@ -44,6 +44,11 @@ test('loss view posts ready, draws one chart per metric kind with both runs over
   await v.page.evaluate(() => { document.body.classList.add('vscode-light'); });
   await v.page.waitForFunction((n) => Number(document.body.dataset.rendered) > n, before);
   assert.equal(await v.page.locator('#charts .chart').count(), 4);
+  // a state for another view is refused and reported to the host, the charts stay
+  await v.send({ type: 'init', state: { view: 'trie', snapshots: [] } });
+  await v.page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'error'));
+  assert.deepEqual((await v.sent()).at(-1), { type: 'error', view: 'loss', message: 'init for view "trie" sent to the loss view' });
+  assert.equal(await v.page.locator('#charts .chart').count(), 4);
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
 });
@@ -65,7 +70,7 @@ test('loss view keeps up with 20 events/s sent one message per event, then a 3,0
     while (document.body.dataset.points !== String(evs.length)) await new Promise((r) => requestAnimationFrame(r));
     return performance.now() - tLast;
   }, live);
-  assert.ok(lagMs < 250, `rendered the last of 60 events ${lagMs.toFixed(0)} ms after it was posted`);
+  assert.ok(lagMs < 400, `rendered the last of 60 events ${lagMs.toFixed(0)} ms after it was posted`);
   const burst: MetricEvent[] = Array.from({ length: 3000 }, (_, i) => ({ type: 'metric', runId: 'live', t: i, name: i % 2 ? 'train/sft' : 'train/gfn', step: 100 + (i >> 1), value: 1 + Math.sin(i) }));
   await v.page.evaluate((evs) => { for (const e of evs) window.postMessage({ type: 'events', events: [e] }, '*'); }, burst);
   await v.page.waitForFunction((n) => document.body.dataset.points === String(n), 60 + 3000);

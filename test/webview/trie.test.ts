@@ -46,6 +46,10 @@ test('trie view posts ready, draws the icicle of a real CDs snapshot and zooms o
   assert.ok(focusH > 400, `focused node height ${focusH}`);
   const st = (await v.state()) as { focus: { id: number } };
   assert.deepEqual(st.focus, { id: top.id }, 'zoom is saved with setState');
+  await v.page.keyboard.press('Escape');
+  await v.page.waitForFunction(() => document.querySelectorAll('#breadcrumb a.crumb').length === 1);
+  await v.page.locator(`#trie g.node[data-id="${top.id}"]`).click();
+  await v.page.waitForFunction(() => document.querySelectorAll('#breadcrumb a.crumb').length === 2);
   // tooltip shows the decoded token text, R_p and the policy probability line
   await v.page.locator(`#trie g.node[data-id="${top.id}"]`).hover();
   const tip = await v.page.locator('.tooltip').textContent();

@@ -188,6 +188,15 @@ function addSnapshots(events: Increment[]): void {
 }
 
 new ResizeObserver(() => scheduleDraw()).observe(chart);
+// Escape / Backspace outside the search field: zoom out one level
+window.addEventListener('keydown', (e) => {
+  if (!model || !focus || (e.key !== 'Escape' && e.key !== 'Backspace') || (e.target as Element).closest?.('vscode-text-field')) return;
+  const up = 'node' in focus ? model.parent[focus.node] : focus.parent;
+  if (up < 0 && 'node' in focus) return;
+  focus = { node: 'node' in focus ? up : focus.parent };
+  persist();
+  scheduleDraw();
+});
 
 startView<TrieViewState>('trie', {
   onInit(state) {
