@@ -88,14 +88,19 @@ test('loss view toggles log scale and smoothing, saves them, and queues events s
   await v.page.waitForFunction(() => (window as unknown as { __state?: { log?: boolean } }).__state?.log === true);
   await v.page.locator('#smoothing').fill('0.9');
   await v.page.waitForFunction(() => document.getElementById('smoothing-value')!.textContent === '0.90');
-  const st = (await v.state()) as { log: boolean; smoothing: number };
+  // hide a series from the legend: saved, and hidden again after a reopen
+  await v.page.locator('.chart[data-group="lr"] .u-legend .u-series').nth(1).locator('th').click();
+  await v.page.waitForFunction(() => ((window as unknown as { __state?: { hidden?: string[] } }).__state?.hidden ?? []).length === 1);
+  const st = (await v.state()) as { log: boolean; smoothing: number; hidden: string[] };
   assert.equal(st.log, true);
   assert.equal(st.smoothing, 0.9);
+  assert.match(st.hidden[0], /train\/lr/);
   // a reopened panel starts with the saved toggles
   const w = await openView(browser, 'loss', bundle, { savedState: st });
   await w.send({ type: 'init', state: { view: 'loss', runs, metrics } });
   await w.page.waitForFunction((n) => document.body.dataset.points === String(n), metrics.length);
   assert.equal(await w.page.locator('#smoothing').inputValue(), '0.9');
+  assert.equal(await w.page.locator('.chart[data-group="lr"] .u-legend .u-series.u-off').count(), 1);
   assert.deepEqual([...(await v.problems()), ...(await w.problems())], []);
   await v.page.close();
   await w.page.close();
