@@ -15,7 +15,8 @@ import { puFromScoreFile, puFromScorer, type PuSource } from './personalization'
 import { setupDistribution, setupRecommend, type FlowerSetup } from './setup';
 import { policySnapshot } from './snapshot';
 import { initialState, train, type TrainOptions, type TrainState } from './train';
-import { evaluateRecommend } from './evaluate';
+import { decodingSpecs, evaluateRecommend, recommend } from './evaluate';
+import { scoreRecommendations } from '../metrics';
 import { evaluateDistribution, exactFit } from './distribution';
 
 function trainOptions(c: Record<string, any>, seed: number, objective: string): TrainOptions {
@@ -106,6 +107,13 @@ async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag
           ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/manifest.json`, JSON.stringify(manifest, null, 1), 'checkpoint');
         }
         await snapshot(`epoch ${st.epoch}`);
+        if (s.mode === 'recommend' && c.validDecodeRows > 0) {
+          const rows = s.dataset!.valid.slice(0, c.validDecodeRows);
+          const titles = await recommend(ctx, policy, s, rows.map((r) => r.historyIds.slice(-pcfg.maxHistory)), decodingSpecs(c)[0], label('valid decode'));
+          const m = scoreRecommendations(rows.map((r, i) => ({ row: r.row, titles: titles[i] })), s.dataset!, 'valid') as unknown as Record<string, number>;
+          for (const k of ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy']) ctx.metric(`valid/${k}`, st.step, m[k], { epoch: st.epoch, series: tag || objective });
+          ctx.log(`${label(`epoch ${st.epoch}`)}: valid (${rows.length} rows) NDCG@10 ${m['ndcg@10'].toFixed(4)}, HR@10 ${m['hr@10'].toFixed(4)}, DGU ${m.dgu.toFixed(3)}, MGU ${m.mgu.toFixed(3)}`);
+        }
         if (s.mode === 'distribution') {
           const fit = await exactFit(policy, s.trie, s.vocab);
           const ex = { epoch: st.epoch, series: tag || objective };
