@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { RunEvent } from '../core/experiment/events';
-import { isWebviewToHost, makeNonce, renderHtml, VIEW_NAMES, VIEW_TITLES, PROTOCOL_VERSION, type HostToWebview, type ViewName } from '../webview/contract';
+import { isWebviewToHost, makeNonce, packTrieSnapshot, renderHtml, VIEW_NAMES, VIEW_TITLES, PROTOCOL_VERSION, type HostToWebview, type PackedTrieSnapshot, type ViewName, type ViewState } from '../webview/contract';
 import { EventTail } from './eventTail';
 import { buildViewState, VIEW_EVENTS } from './viewState';
 import type { RunManager } from './runManager';
@@ -24,7 +24,7 @@ export class FlowloopPanel implements vscode.Disposable {
   private sizes = new Map<string, number>();
   private readonly subs: vscode.Disposable[] = [];
   /** Counters for tests and the log. */
-  readonly stats = { ready: 0, inits: 0, eventsSent: 0, messages: [] as string[] };
+  readonly stats = { ready: 0, inits: 0, eventsSent: 0, messages: [] as string[], errors: [] as string[], lastInit: { runs: 0, items: 0 } };
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposedEmitter.event;
 
@@ -75,18 +75,19 @@ export class FlowloopPanel implements vscode.Disposable {
     const state = buildViewState(this.view, this.runDirs, (d) => read.get(d) ?? []);
     this.post({ type: 'init', state });
     this.stats.inits++;
+    this.stats.lastInit = summarize(state);
   }
 
   /** Relay new events of this panel's runs (only the types the view consumes). */
   pump(): void {
     if (!this.ready) return;
     const wanted = VIEW_EVENTS[this.view];
-    const batch: RunEvent[] = [];
+    const batch: (RunEvent | PackedTrieSnapshot)[] = [];
     let refreshCompare = false;
     for (const [d, tail] of this.tails) {
       this.sizes.set(d, fileSize(d));
       for (const e of tail.read()) {
-        if (wanted.has(e.type)) batch.push(e);
+        if (wanted.has(e.type)) batch.push(e.type === 'trie-snapshot' ? packTrieSnapshot(e) : e);
         if (this.view === 'compare' && e.type === 'run-finished') refreshCompare = true;
       }
       for (const bad of tail.badLines.splice(0)) this.output.appendLine(`[panel ${this.view}] unreadable event line in ${tail.path}: ${bad}`);
@@ -139,6 +140,7 @@ export class FlowloopPanel implements vscode.Disposable {
         void vscode.window.setStatusBarMessage('Flowloop: copied', 2000);
         break;
       case 'error':
+        this.stats.errors.push(`${m.message}${m.where ? ` at ${m.where}` : ''}`);
         this.output.appendLine(`[panel ${this.view}] view error${m.where ? ` at ${m.where}` : ''}: ${m.message}`);
         break;
     }
@@ -150,6 +152,16 @@ export class FlowloopPanel implements vscode.Disposable {
     for (const s of this.subs.splice(0)) s.dispose();
     this.disposedEmitter.fire();
     this.disposedEmitter.dispose();
+  }
+}
+
+/** Runs and items (snapshots / metric events / turns / compared runs) in a full state, for logs and tests. */
+function summarize(state: ViewState): { runs: number; items: number } {
+  switch (state.view) {
+    case 'trie': return { runs: state.run ? 1 : 0, items: state.snapshots.length };
+    case 'loss': return { runs: state.runs.length, items: state.metrics.length };
+    case 'transcripts': return { runs: state.runs.length, items: state.turns.length };
+    case 'compare': return { runs: state.runs.length, items: state.runs.filter((r) => Object.keys(r.metrics).length > 0).length };
   }
 }
 

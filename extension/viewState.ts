@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RunEvent, RunInfo } from '../core/experiment/events';
 import { readEvents, readMetrics, readRunInfo } from '../core/experiment/runStore';
-import type { CompareRun, RunRef, SweepData, ViewName, ViewState } from '../webview/contract';
+import { packTrieSnapshot, type CompareRun, type RunRef, type SweepData, type ViewName, type ViewState } from '../webview/contract';
 
 /**
  * Builds each view's full state (webview/contract.ts `init`) from run folders on disk: events.jsonl,
@@ -87,7 +87,9 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
   switch (view) {
     case 'trie': {
       const r = all[0];
-      return { view, run: r ? runRef(r.dir, r.info) : undefined, snapshots: r ? r.events.filter((e): e is Extract<RunEvent, { type: 'trie-snapshot' }> => e.type === 'trie-snapshot') : [] };
+      // packed (columnar typed arrays): ~30k-node snapshots clone ~50× faster through postMessage
+      const snaps = r ? r.events.filter((e): e is Extract<RunEvent, { type: 'trie-snapshot' }> => e.type === 'trie-snapshot') : [];
+      return { view, run: r ? runRef(r.dir, r.info) : undefined, snapshots: snaps.map(packTrieSnapshot) };
     }
     case 'loss':
       return { view, runs: all.map((r) => runRef(r.dir, r.info)), metrics: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'metric' }> => e.type === 'metric')) };

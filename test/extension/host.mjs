@@ -138,7 +138,9 @@ export async function launchBrowser() {
 
 /** Workbench URL with a payload (extensionDevelopmentPath, optional extensionTestsPath). */
 export function workbenchUrl(host, { extensionTestsPath } = {}) {
-  const payload = [['extensionDevelopmentPath', `vscode-remote://${host.authority}${ROOT}`]];
+  // FLOWLOOP_EXT_PATH: test a snapshot of the extension folder instead of the working tree (development)
+  const ext = process.env.FLOWLOOP_EXT_PATH || ROOT;
+  const payload = [['extensionDevelopmentPath', `vscode-remote://${host.authority}${ext}`]];
   if (extensionTestsPath) payload.push(['extensionTestsPath', `vscode-remote://${host.authority}${extensionTestsPath}`]);
   return `http://${host.authority}/?folder=${encodeURIComponent(host.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }

@@ -29,12 +29,12 @@ if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.F
 {
   const code = `const Module = require('module'); const orig = Module._load;
     Module._load = function (req, ...rest) { if (req === 'vscode') return new Proxy({}, { get: () => function () {} }); return orig.call(this, req, ...rest); };
-    require(${JSON.stringify(join(ROOT, 'dist', 'extension.js'))});`;
+    require(${JSON.stringify(join(process.env.FLOWLOOP_EXT_PATH || ROOT, 'dist', 'extension.js'))});`;
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
   if (r.status !== 0) {
     const why = (r.stderr.match(/Error: .*/) ?? [r.stderr.slice(0, 300)])[0];
-    console.log(`FAIL dist/extension.js does not load in Node with a stub vscode module: ${why}`);
-    if (/impl\/format/.test(r.stderr)) console.log('     (jsonc-parser resolved to its UMD build: the extension build needs mainFields: [\'module\', \'main\'] in esbuild.js)');
+    const hint = /impl\/format/.test(r.stderr) ? ' (jsonc-parser resolved to its UMD build: the extension build needs mainFields: [\'module\', \'main\'] in esbuild.js)' : '';
+    results.push({ name: 'dist/extension.js loads in Node with a stub vscode module', ok: false, error: `${why}${hint}` });
   }
 }
 
