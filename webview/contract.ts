@@ -152,10 +152,15 @@ export interface CompareRun extends RunRef {
   roundHr?: number[];
 }
 
-/** A sweep: one point per swept value, each with its metrics. */
+/** A sweep: one point per swept value (repeats allowed: averaged), each with its metrics. */
 export interface SweepData {
   parameter: string;
   points: { value: number | string; runId?: string; metrics: Record<string, unknown> }[];
+  /**
+   * Metrics to plot, in order (the config's `sweep.metrics`; "." or "/" separated paths, e.g.
+   * "recommendation.afl.hr"). Default: the headline metrics present, then others that vary (8 at most).
+   */
+  metrics?: string[];
 }
 
 export interface CompareViewState {

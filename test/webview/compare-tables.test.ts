@@ -67,4 +67,10 @@ test('sweep series average repeats per value, sort by value, put headline metric
   assert.deepEqual(s[0].xs, [0.5, 0.9]);
   assert.deepEqual(s[0].ys, [0.4, 0.1]);
   assert.deepEqual(s[1].ys, [3, 1]);
+  // the config's sweep.metrics (dotted paths) choose and order the charts
+  const chosen = sweepSeries({ parameter: 'maxRounds', metrics: ['recommendation.afl.hr', 'ablations.w/o rec model.afl.hr', 'missing.metric'], points: [
+    { value: 1, metrics: { recommendation: { afl: { hr: 0.3 } }, ablations: { 'w/o rec model': { afl: { hr: 0.07 } } } } },
+    { value: 2, metrics: { recommendation: { afl: { hr: 0.3 } }, ablations: { 'w/o rec model': { afl: { hr: 0.09 } } } } },
+  ] });
+  assert.deepEqual(chosen.map((x) => [x.metric, x.ys]), [['recommendation/afl/hr', [0.3, 0.3]], ['ablations/w/o rec model/afl/hr', [0.07, 0.09]]]);
 });

@@ -6,7 +6,7 @@ import { cellText } from '../../webview/compare/tables';
 import { bundleView, fixture, launch, openView, screenshot } from './harness';
 
 // Real results (see fixtures/make-compare-fixture.ts): two trivial CDs baselines scored with core/metrics,
-// a rule-based AFL LastFM run's metrics.json, and a sweep over lr made of real demo-config runs.
+// a rule-based AFL LastFM run's metrics.json, and the AFL rounds sweep (examples/afl-rounds-sweep.flowloop.json).
 const state = fixture<CompareViewState>('compare-real.json');
 const [popular, , afl] = state.runs;
 let browser: Browser;
@@ -35,7 +35,10 @@ test('compare view shows Flower, AFL and user-simulation tables with paper refer
   assert.equal(await aflT.locator('tr.run').count(), 4, 'the run and its three ablations');
   assert.deepEqual(await aflT.locator('tr.reference td.num').allTextContents().then((x) => x.slice(0, 3)), ['0.2869', '0.3197', '0.377']);
   assert.equal(await v.page.locator('section[data-table="usersim"] tr.run').count(), 9, '3 ratios × 3 judges');
-  assert.ok(await v.page.locator('#sweep .sweep-chart canvas').count() >= 2, 'a sweep chart per metric');
+  // one sweep chart per metric the config names, in its order
+  const charts = await v.page.locator('#sweep .sweep-chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-metric')));
+  assert.deepEqual(charts, state.sweep!.metrics!.map((m) => m.toLowerCase().replace(/\./g, '/')));
+  assert.equal(await v.page.locator('#sweep .sweep-chart canvas').count(), charts.length);
   await screenshot(v.page, 'compare');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();

@@ -73,7 +73,7 @@ function drawSweep(): void {
   series.forEach((s, i) => {
     const box = h('div', { class: 'sweep-chart', 'data-metric': s.metric });
     grid.append(box);
-    const axes = themedAxes(sweep!.parameter, s.metric);
+    const axes = themedAxes(sweep!.parameter, ''); // the chart title names the metric
     if (s.labels) axes[0] = { ...axes[0], values: (_u, splits) => splits.map((v) => s.labels![v] ?? '') };
     plots.push(new uPlot({
       title: s.metric, width: w, height: 200, legend: { show: false },

@@ -193,7 +193,10 @@ export function toMarkdown(tables: Table[]): string {
 
 const HEADLINE = ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'h', 'ttr', 'hr@1', 'recommendation/afl/hr', 'recommendation/recagent/hr', 'f1', 'js', 'kl(target||gen)', 'kl(gen||target)'];
 
-/** Sweep: for each metric present in ≥ 2 points and not constant, (swept value, mean over repeats) pairs sorted by value. */
+/**
+ * Sweep: (swept value, mean over repeats) per metric, sorted by value. Metrics = `sweep.metrics` when
+ * given (those present in ≥ 1 point), else headline metrics present in ≥ 2 points, then others that vary.
+ */
 export function sweepSeries(sweep: SweepData, max = 8): { metric: string; xs: number[]; ys: number[]; labels?: string[] }[] {
   const numericX = sweep.points.every((p) => typeof p.value === 'number');
   const labels = numericX ? undefined : [...new Set(sweep.points.map((p) => String(p.value)))];
@@ -205,9 +208,14 @@ export function sweepSeries(sweep: SweepData, max = 8): { metric: string; xs: nu
     counts.set(k, (counts.get(k) ?? 0) + 1);
     values.set(k, (values.get(k) ?? new Set()).add(v));
   }
-  const names = [...counts].filter(([k, c]) => c >= 2 && values.get(k)!.size > 1).map(([k]) => k);
   const rank = (k: string) => { const i = HEADLINE.findIndex((h) => k === h || k.endsWith(`/${h}`)); return i < 0 ? HEADLINE.length : i; };
-  names.sort((a, b) => rank(a) - rank(b));
+  let names: string[];
+  if (sweep.metrics?.length) {
+    names = sweep.metrics.map((m) => m.toLowerCase().replace(/\./g, '/')).filter((k) => counts.has(k));
+  } else {
+    names = [...counts].filter(([k, c]) => c >= 2 && (rank(k) < HEADLINE.length || values.get(k)!.size > 1)).map(([k]) => k);
+    names.sort((a, b) => rank(a) - rank(b));
+  }
   return names.slice(0, max).map((metric) => {
     const by = new Map<number, number[]>();
     for (const { x, flat } of flats) { const v = num(flat, metric); if (v !== undefined) by.set(x, [...(by.get(x) ?? []), v]); }
