@@ -76,6 +76,13 @@ test('trie view expands a "+N more" aggregate lazily and finds a title by search
   await v.page.keyboard.press('Enter');
   await v.page.waitForSelector(`#trie g.node.hit[data-id="${want.id}"]`);
   assert.equal(((await v.state()) as { search: string }).search, want.title);
+  assert.doesNotMatch(await v.page.locator('#status').textContent() ?? '', /no title/);
+  await v.page.locator('#search').click();
+  await v.page.keyboard.press('Control+A');
+  await v.page.keyboard.type('zzz no such title');
+  await v.page.locator('#search-btn').click();
+  await v.page.waitForFunction(() => /no title in this snapshot matches "zzz no such title"/.test(document.getElementById('status')!.textContent ?? ''));
+  assert.equal(await v.page.locator('#trie g.node.hit').count(), 0);
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
 });

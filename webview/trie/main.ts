@@ -33,6 +33,8 @@ let focus: Focus | undefined;
 let checkpoint = saved.checkpoint ?? -1; // -1 = latest
 let highlight = new Set<number>();
 let mode: ColourMode = saved.mode === 'step' ? 'step' : 'prefix';
+/** A message shown after the status line until the next search (e.g. "no title matches"). */
+let notice = '';
 
 const titleEl = h('h2', { class: 'view-title' }, 'Trie flow');
 const searchField = textField('Search a title…', saved.search ?? '', { id: 'search', size: 30, onEnter: (v) => search(v) });
@@ -93,8 +95,8 @@ function zoom(v: VisNode): void {
 function search(q: string): void {
   if (!model) return;
   const t = model.findTitle(q);
+  notice = t < 0 && q.trim() ? `no title in this snapshot matches "${q.trim()}"` : '';
   if (t < 0) {
-    status.textContent = q.trim() ? `no title in this snapshot matches "${q}"` : status.textContent;
     highlight = new Set();
     scheduleDraw();
     return;
@@ -159,7 +161,7 @@ function draw(): void {
   titleEl.textContent = `Trie flow — ${model.dataset || 'dataset'} (${model.tokenizer || 'tokenizer'})`;
   const real = layout.nodes.filter((n) => n.data.node >= 0).length;
   const aggs = layout.nodes.filter((n) => n.data.node === AGG).length;
-  status.textContent = `${real} nodes drawn${aggs ? ` (+${aggs} merged groups)` : ''} of ${model.size} in the snapshot (${model.totalNodes || model.size} in the full trie)`;
+  status.textContent = `${real} nodes drawn${aggs ? ` (+${aggs} merged groups)` : ''} of ${model.size} in the snapshot (${model.totalNodes || model.size} in the full trie)${notice ? ` · ${notice}` : ''}`;
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
