@@ -260,6 +260,29 @@ static napi_value LnBwd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adam(x, g, m, v, xo, mo, vo, lr, b1, b2, eps, wd, dwd, step): one fused Adam update (kernels/adam.ts formula).
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 14; napi_value a[14];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float *x, *g, *m, *v, *xo, *mo, *vo; size_t n0, n1, n2, n3, n4, n5, n6;
+  if (!f32(env, a[0], &x, &n0) || !f32(env, a[1], &g, &n1) || !f32(env, a[2], &m, &n2) || !f32(env, a[3], &v, &n3) ||
+      !f32(env, a[4], &xo, &n4) || !f32(env, a[5], &mo, &n5) || !f32(env, a[6], &vo, &n6)) return nullptr;
+  if (n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0) { napi_throw_range_error(env, nullptr, "adam: sizes"); return nullptr; }
+  const double lr = dbl(env, a[7]), b1 = dbl(env, a[8]), b2 = dbl(env, a[9]), eps = dbl(env, a[10]), wd = dbl(env, a[11]), dwd = dbl(env, a[12]), step = dbl(env, a[13]);
+  const float c1 = (float)(1.0 / (1.0 - std::pow(b1, step))), c2 = (float)(1.0 / (1.0 - std::pow(b2, step)));
+  const float flr = (float)lr, fb1 = (float)b1, fb2 = (float)b2, feps = (float)eps, fwd = (float)wd, fdwd = (float)dwd;
+  const int64_t n = (int64_t)n0;
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    float xi = x[i], gi = g[i] + fwd * xi;
+    float mi = fb1 * m[i] + (1.f - fb1) * gi;
+    float vi = fb2 * v[i] + (1.f - fb2) * gi * gi;
+    mo[i] = mi; vo[i] = vi;
+    xo[i] = xi - (flr * mi * c1) / (std::sqrt(vi * c2) + feps) - flr * fdwd * xi;
+  }
+  return nullptr;
+}
+
 // colsum(x, R, C, out): out[c] = sum_r x[r*C + c] (reductions over leading axes), in row order.
 static napi_value ColSum(napi_env env, napi_callback_info info) {
   size_t argc = 4; napi_value a[4];
@@ -298,6 +321,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"exp", nullptr, Exp, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"lnFwd", nullptr, LnFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"lnBwd", nullptr, LnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"colsum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -21,6 +21,9 @@ export interface NativeKernels {
   /** Optional: fused LayerNorm forward/backward (kernels/layerNorm.ts formulas). */
   lnFwd?(x: Float32Array, g: Float32Array, b: Float32Array, R: number, C: number, eps: number, y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
   lnBwd?(x: Float32Array, g: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, R: number, C: number, dx: Float32Array, dg: Float32Array, db: Float32Array): void;
+  /** Optional: fused Adam update (kernels/adam.ts formula). */
+  adam?(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, xo: Float32Array, mo: Float32Array, vo: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupledWeightDecay: number, step: number): void;
   setThreads(n: number): void;
 }
 

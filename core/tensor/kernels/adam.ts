@@ -7,6 +7,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { CpuBackendLike, WasmBackendLike } from './backendTypes';
+import type { NativeKernels } from '../native';
 
 export const ADAM = 'FlowloopAdam';
 
@@ -30,12 +31,14 @@ export function adamUpdate(x: Float32Array, g: Float32Array, m: Float32Array, v:
 
 type Args<B> = { inputs: { x: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo }; backend: B; attrs: AdamAttrs };
 
-export function adamKernels(backendName: string): KernelConfig[] {
+export function adamKernels(backendName: string, nat?: NativeKernels): KernelConfig[] {
   if (backendName === 'wasm') {
+    const natAdam = nat?.adam?.bind(nat);
     const kernelFunc = (({ inputs: { x, g, m, v }, backend, attrs }: Args<WasmBackendLike>) => {
       const xo = backend.makeOutput(x.shape, 'float32'), mo = backend.makeOutput(x.shape, 'float32'), vo = backend.makeOutput(x.shape, 'float32');
       const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      adamUpdate(h(x), h(g), h(m), h(v), attrs, h(xo), h(mo), h(vo));
+      if (natAdam) natAdam(h(x), h(g), h(m), h(v), h(xo), h(mo), h(vo), attrs.lr, attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.decoupledWeightDecay, attrs.step);
+      else adamUpdate(h(x), h(g), h(m), h(v), attrs, h(xo), h(mo), h(vo));
       return [xo, mo, vo];
     }) as unknown as KernelFunc;
     return [{ kernelName: ADAM, backendName, kernelFunc }];

@@ -38,7 +38,7 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
     const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
     why = nat.why;
     const colsum = nat.mod?.colsum?.bind(nat.mod);
-    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmCast(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm'), ...layerNormKernels('wasm', nat.mod));
+    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmCast(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm', nat.mod), ...layerNormKernels('wasm', nat.mod));
     if (nat.mod) {
       ks.push(...nativeWasmKernels(tf, nat.mod));
       native = true;
