@@ -97,14 +97,15 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// lsgFwd(x, labels, N, V, logp, lse): lse[n] = logsumexp(x[n,:]); logp[n] = x[n,y] - lse[n] (0 if y outside [0,V)).
+// lsgFwd(x, labels, N, V, K, logp, lse): lse[n] = logsumexp(x[n,:]); logp[n,k] = x[n,y[n,k]] - lse[n]
+// (0 where y is outside [0,V)): K labels per row share one softmax pass.
 static napi_value LsgFwd(napi_env env, napi_callback_info info) {
-  size_t argc = 6; napi_value a[6];
+  size_t argc = 7; napi_value a[7];
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
   float *x, *logp, *lse; int32_t* y; size_t nx, ny, n1, n2;
-  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[4], &logp, &n1) || !f32(env, a[5], &lse, &n2)) return nullptr;
-  int64_t N = num(env, a[2]), V = num(env, a[3]);
-  if ((size_t)(N * V) > nx || (size_t)N > ny || (size_t)N > n1 || (size_t)N > n2) { napi_throw_range_error(env, nullptr, "lsgFwd: sizes"); return nullptr; }
+  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[5], &logp, &n1) || !f32(env, a[6], &lse, &n2)) return nullptr;
+  int64_t N = num(env, a[2]), V = num(env, a[3]), K = num(env, a[4]);
+  if ((size_t)(N * V) > nx || (size_t)(N * K) > ny || (size_t)(N * K) > n1 || (size_t)N > n2) { napi_throw_range_error(env, nullptr, "lsgFwd: sizes"); return nullptr; }
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; n++) {
     const float* r = x + n * V;
@@ -116,35 +117,37 @@ static napi_value LsgFwd(napi_env env, napi_callback_info info) {
     for (int64_t v = 0; v < V; v++) s += fexp(r[v] - m);
     float l = m + logf(s);
     lse[n] = l;
-    int32_t t = y[n];
-    logp[n] = (t >= 0 && t < V) ? r[t] - l : 0.f;
+    for (int64_t k = 0; k < K; k++) {
+      int32_t t = y[n * K + k];
+      logp[n * K + k] = (t >= 0 && t < V) ? r[t] - l : 0.f;
+    }
   }
   return nullptr;
 }
 
-// lsgBwd(x, labels, lse, dlogp, dlse, N, V, dx): dx = (dlse - g) * exp(x - lse) + g * onehot(y), g = dlogp (0 for invalid y).
+// lsgBwd(x, labels, lse, dlogp, dlse, N, V, K, dx): dx = (dlse - sum_k g_k) * exp(x - lse) + sum_k g_k * onehot(y_k),
+// g_k = dlogp[n,k] (0 for invalid y).
 static napi_value LsgBwd(napi_env env, napi_callback_info info) {
-  size_t argc = 8; napi_value a[8];
+  size_t argc = 9; napi_value a[9];
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
   float *x, *lse, *dlogp, *dlse, *dx; int32_t* y; size_t nx, ny, n1, n2, n3, n4;
   if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[2], &lse, &n1) || !f32(env, a[3], &dlogp, &n2) ||
-      !f32(env, a[4], &dlse, &n3) || !f32(env, a[7], &dx, &n4)) return nullptr;
-  int64_t N = num(env, a[5]), V = num(env, a[6]);
-  if ((size_t)(N * V) > nx || (size_t)(N * V) > n4 || (size_t)N > ny) { napi_throw_range_error(env, nullptr, "lsgBwd: sizes"); return nullptr; }
+      !f32(env, a[4], &dlse, &n3) || !f32(env, a[8], &dx, &n4)) return nullptr;
+  int64_t N = num(env, a[5]), V = num(env, a[6]), K = num(env, a[7]);
+  if ((size_t)(N * V) > nx || (size_t)(N * V) > n4 || (size_t)(N * K) > ny || (size_t)(N * K) > n2) { napi_throw_range_error(env, nullptr, "lsgBwd: sizes"); return nullptr; }
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; n++) {
     const float* r = x + n * V;
     float* o = dx + n * V;
-    int32_t t = y[n];
-    bool valid = t >= 0 && t < V;
-    float g = valid ? dlogp[n] : 0.f;
-    float c = dlse[n] - g, l = lse[n];
+    float gs = 0.f;
+    for (int64_t k = 0; k < K; k++) { int32_t t = y[n * K + k]; if (t >= 0 && t < V) gs += dlogp[n * K + k]; }
+    float c = dlse[n] - gs, l = lse[n];
     if (c == 0.f) std::memset(o, 0, sizeof(float) * V);
     else {
 #pragma omp simd
       for (int64_t v = 0; v < V; v++) o[v] = c * fexp(r[v] - l);
     }
-    if (valid) o[t] += g;
+    for (int64_t k = 0; k < K; k++) { int32_t t = y[n * K + k]; if (t >= 0 && t < V) o[t] += dlogp[n * K + k]; }
   }
   return nullptr;
 }
@@ -326,6 +329,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
+  napi_value version;
+  napi_create_int32(env, 2, &version);  // bump when a signature changes (core/tensor/native.ts checks it)
+  napi_set_named_property(env, exports, "version", version);
   return exports;
 }
 

@@ -6,7 +6,7 @@
  * product) and updates with core/tensor's FusedAdam (SASRec's L2 as Adam weight decay, like PyTorch's
  * weight_decay, instead of a loss term): what the model code gains by switching to Flowloop's fused ops.
  */
-import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { getTf } from '../../core/tensor';
 import { logSoftmaxGather } from '../../core/tensor/ops';
 import { TransformerPolicy } from '../../core/models/policy';
@@ -52,8 +52,13 @@ export function policyStep(seed = 0, fast = false): StepRunner {
           const p = policy as unknown as { layout(h: number[][], r: number[][]): unknown; hidden(bt: unknown, seed: number): Tensor2D };
           const h = p.hidden(p.layout([], rows), dropoutSeed++);
           const logits = tf.add(tf.matMul(h, policy.weights.headW), policy.weights['head.b']) as Tensor2D;
-          tokLp = tf.reshape(logSoftmaxGather(logits, tf.tensor1d(tgt, 'int32')), [B, T]) as Tensor2D;
-          termLp = tf.reshape(logSoftmaxGather(logits, tf.fill([B * T], c.terminal, 'int32') as Tensor1D), [B, T]) as Tensor2D;
+          // token and terminal log-probs from ONE softmax pass (labels [B*T, 2])
+          const both = new Int32Array(2 * B * T);
+          for (let i = 0; i < B * T; i++) { both[2 * i] = tgt[i]; both[2 * i + 1] = c.terminal; }
+          const lp = logSoftmaxGather(logits, tf.tensor2d(both, [B * T, 2], 'int32'));
+          const [tk, tm] = tf.split(lp, 2, 1);
+          tokLp = tf.reshape(tk, [B, T]) as Tensor2D;
+          termLp = tf.reshape(tm, [B, T]) as Tensor2D;
         } else {
           const { logp } = policy.logProbsAll([], rows, dropoutSeed++);
           tokLp = tf.reshape(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(tgt, 'int32'), V)), 1), [B, T]) as Tensor2D;

@@ -11,8 +11,10 @@ import { createRequire } from 'node:module';
 export interface NativeKernels {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array,
     batch: number, batchA: number, batchB: number): void;
-  lsgFwd(x: Float32Array, labels: Int32Array, N: number, V: number, logp: Float32Array, lse: Float32Array): void;
-  lsgBwd(x: Float32Array, labels: Int32Array, lse: Float32Array, dlogp: Float32Array, dlse: Float32Array, N: number, V: number, dx: Float32Array): void;
+  /** Signature version of the build (NATIVE_VERSION). */
+  version?: number;
+  lsgFwd(x: Float32Array, labels: Int32Array, N: number, V: number, K: number, logp: Float32Array, lse: Float32Array): void;
+  lsgBwd(x: Float32Array, labels: Int32Array, lse: Float32Array, dlogp: Float32Array, dlse: Float32Array, N: number, V: number, K: number, dx: Float32Array): void;
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
   /** Optional (older builds lack it): out[c] = Σ_r x[r*C + c]. */
   colsum?(x: Float32Array, R: number, C: number, out: Float32Array): void;
@@ -26,6 +28,9 @@ export interface NativeKernels {
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupledWeightDecay: number, step: number): void;
   setThreads(n: number): void;
 }
+
+/** The native/flowloop_native.cc signature version this TypeScript expects. */
+export const NATIVE_VERSION = 2;
 
 let cached: { mod?: NativeKernels; why: string; file?: string } | undefined;
 
@@ -49,6 +54,7 @@ export function loadNative(): { mod?: NativeKernels; why: string; file?: string 
     process.env.OMP_WAIT_POLICY ??= 'passive';
     const req = typeof require === 'function' ? require : createRequire(join(process.cwd(), 'index.js'));
     const mod = req(file) as NativeKernels;
+    if (mod.version !== NATIVE_VERSION) return (cached = { why: `native kernels outdated (version ${mod.version ?? 1}, need ${NATIVE_VERSION}): rebuild with sh native/build.sh` });
     const threads = Math.max(1, Number(process.env.FLOWLOOP_THREADS ?? 2) || 2);
     mod.setThreads(threads);
     return (cached = { mod, why: `native OpenBLAS kernels, ${threads} threads`, file });

@@ -29,28 +29,38 @@ function ensureGradient(): void {
 
 /**
  * Log-probability of `labels` under softmax(`logits`) per row: logits[n, y_n] - logsumexp(logits[n, :])
- * (full-vocabulary log-softmax then gather; cross-entropy is its negative mean). Rows whose label is
- * outside [0, V) give 0 and no gradient. Differentiable in `logits`.
+ * (full-vocabulary log-softmax then gather; cross-entropy is its negative mean). `labels` [N] gives [N];
+ * [N, K] gives [N, K] from ONE softmax pass (e.g. a title token and the terminal). Labels outside [0, V)
+ * give 0 and no gradient. Differentiable in `logits`.
  * On wasm/cpu it runs the fused kernel; on other backends the same formula from stock ops.
  */
-export function logSoftmaxGather(logits: Tensor2D, labels: Tensor1D): Tensor1D {
+export function logSoftmaxGather(logits: Tensor2D, labels: Tensor1D): Tensor1D;
+export function logSoftmaxGather(logits: Tensor2D, labels: Tensor2D): Tensor2D;
+export function logSoftmaxGather(logits: Tensor2D, labels: Tensor1D | Tensor2D): Tensor1D | Tensor2D {
   const tf = getTf();
   const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') {
-    return tf.tidy(() => {
-      const V = logits.shape[1];
-      const lp = tf.logSoftmax(logits);
-      const valid = tf.logicalAnd(tf.greaterEqual(labels, 0), tf.less(labels, V));
-      const safe = tf.where(valid, labels, tf.zerosLike(labels));
-      const picked = tf.sum(tf.mul(lp, tf.oneHot(safe, V)), 1);
-      return tf.where(valid, picked, tf.zerosLike(picked)) as Tensor1D;
-    });
-  }
+  if (backend !== 'wasm' && backend !== 'cpu') return logSoftmaxGatherStock(logits, labels as Tensor2D);
   ensureGradient();
   return tf.tidy(() => {
     const lab = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
     const [logp] = tf.engine().runKernel(LOG_SOFTMAX_GATHER, { logits, labels: lab }, {}) as Tensor[];
-    return logp as Tensor1D;
+    return logp as Tensor1D | Tensor2D;
+  });
+}
+
+/** logSoftmaxGather from stock ops (any backend; the fused kernels are checked against it). */
+export function logSoftmaxGatherStock(logits: Tensor2D, labels: Tensor1D | Tensor2D): Tensor1D | Tensor2D {
+  const tf = getTf();
+  return tf.tidy(() => {
+    const [N, V] = logits.shape;
+    const K: number = labels.rank === 1 ? 1 : (labels.shape[1] as number);
+    const lab = tf.reshape(tf.cast(labels, 'int32'), [N, K]);
+    const lp = tf.logSoftmax(logits);
+    const valid = tf.logicalAnd(tf.greaterEqual(lab, 0), tf.less(lab, V));
+    const safe = tf.where(valid, lab, tf.zerosLike(lab));
+    const rows = tf.reshape(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), [N, 1]);
+    const picked = tf.reshape(tf.gather(tf.reshape(lp, [-1]), tf.reshape(tf.add(rows, safe), [-1])), [N, K]);
+    return tf.reshape(tf.where(valid, picked, tf.zerosLike(picked)), labels.shape) as Tensor1D | Tensor2D;
   });
 }
 

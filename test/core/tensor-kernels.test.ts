@@ -320,3 +320,41 @@ test('layerNorm (fused) equals the stock-op LayerNorm, forward and gradient in x
     nativeMode = false;
   }
 });
+
+test('logSoftmaxGather with K labels per row equals K separate picks of one log-softmax, forward and gradient', async () => {
+  const rng = new Rng(12);
+  const N = 9, V = 37, K = 3;
+  const X = Float32Array.from({ length: N * V }, () => rng.normal() * 3);
+  const labels = Int32Array.from({ length: N * K }, () => (rng.next() < 0.15 ? V + 2 : rng.int(V)));
+  const W = randn(rng, N * K);
+  const want = on('cpu', true, () => {
+    const f = (x: Tensor) => {
+      const lp = tf.reshape(tf.logSoftmax(x), [-1]);
+      const idx = Int32Array.from(labels, (y, i) => Math.floor(i / K) * V + (y < V ? y : 0));
+      const mask = Float32Array.from(labels, (y) => (y < V ? 1 : 0));
+      return tf.mul(tf.reshape(tf.gather(lp, tf.tensor1d(idx, 'int32')), [N, K]), tf.tensor2d(mask, [N, K]));
+    };
+    const [g] = tf.grads((x: Tensor) => tf.sum(tf.mul(f(x), tf.tensor2d(W, [N, K]))))([tf.tensor2d(X, [N, V])]);
+    return [f(tf.tensor2d(X, [N, V])), g];
+  });
+  for (const [backend, mode] of [...MODES.map((m) => ['wasm', m] as const), ['cpu', false] as const]) {
+    nativeMode = mode;
+    const got = on(backend, false, () => {
+      const f = (x: Tensor) => logSoftmaxGather(x as never, tf.tensor2d(labels, [N, K], 'int32'));
+      const [g] = tf.grads((x: Tensor) => tf.sum(tf.mul(f(x), tf.tensor2d(W, [N, K]))))([tf.tensor2d(X, [N, V])]);
+      return [f(tf.tensor2d(X, [N, V])), g];
+    });
+    close(got[0], want[0], `logSoftmaxGather K=${K} [${backend}${mode ? ' native' : ''}] forward`, 2e-5);
+    close(got[1], want[1], `logSoftmaxGather K=${K} [${backend}${mode ? ' native' : ''}] gradient`, 2e-5);
+  }
+  nativeMode = false;
+  // the stock-op version used on other backends (tfjs-node, webgpu) gives the same
+  const { logSoftmaxGatherStock } = await import('../../core/tensor/ops');
+  const stock = on('cpu', true, () => {
+    const f = (x: Tensor) => logSoftmaxGatherStock(x as never, tf.tensor2d(labels, [N, K], 'int32'));
+    const [g] = tf.grads((x: Tensor) => tf.sum(tf.mul(f(x), tf.tensor2d(W, [N, K]))))([tf.tensor2d(X, [N, V])]);
+    return [f(tf.tensor2d(X, [N, V])), g];
+  });
+  close(stock[0], want[0], 'logSoftmaxGatherStock forward', 2e-5);
+  close(stock[1], want[1], 'logSoftmaxGatherStock gradient', 2e-5);
+});

@@ -6,7 +6,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './backendTypes';
 import type { NativeKernels } from '../native';
-import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD } from './softmaxCrossEntropy';
+import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD, labelsPerRow } from './softmaxCrossEntropy';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -61,15 +61,16 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
   };
   const lsgFwd = (({ inputs: { logits, labels }, backend }: { inputs: { logits: TensorInfo; labels: TensorInfo }; backend: WasmBackendLike }) => {
     const [N, V] = dims(logits);
-    const logp = backend.makeOutput([N], 'float32');
+    const K = labelsPerRow(labels, N);
+    const logp = backend.makeOutput(labels.shape.slice(), 'float32');
     const lse = backend.makeOutput([N], 'float32');
-    nat.lsgFwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, N, V, f32(backend, logp), f32(backend, lse));
+    nat.lsgFwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, N, V, K, f32(backend, logp), f32(backend, lse));
     return [logp, lse];
   }) as unknown as KernelFunc;
   const lsgBwd = (({ inputs: { logits, labels, lse, dlogp, dlse }, backend }: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike }) => {
     const [N, V] = dims(logits);
     const dx = backend.makeOutput([N, V], 'float32');
-    nat.lsgBwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, f32(backend, lse), f32(backend, dlogp), f32(backend, dlse), N, V, f32(backend, dx));
+    nat.lsgBwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, f32(backend, lse), f32(backend, dlogp), f32(backend, dlse), N, V, labelsPerRow(labels, N), f32(backend, dx));
     return dx;
   }) as unknown as KernelFunc;
 
