@@ -149,11 +149,16 @@ export class RunManager implements vscode.Disposable {
         if (msg.error) run.error = msg.error;
       }
     });
+    let ended = false;
     child.on('error', (err) => {
       run.lastMessage = `worker error: ${err.message}`;
       this.log(run, run.lastMessage);
+      if (child.pid === undefined) finish(null, null); // never started: no 'exit' will come
     });
-    child.on('exit', (code, signal) => {
+    child.on('exit', (code, signal) => finish(code, signal));
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
       for (const t of timers) clearTimeout(t);
       // Whatever the worker left in its process group goes with it.
       if (process.platform !== 'win32' && run.pid > 0) try { process.kill(-run.pid, 'SIGKILL'); } catch { /* group empty */ }
@@ -180,10 +185,10 @@ export class RunManager implements vscode.Disposable {
         const key = run.runDir ? keyMetricOf(run.runDir) : undefined;
         void vscode.window.showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
       }
-    });
+    };
 
     const request: WorkerRequest = { type: 'start', configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace };
-    child.send(request);
+    if (child.connected) child.send(request);
     this.updateStatusBar();
     this.changed.fire(run);
     this.showProgress(run);
