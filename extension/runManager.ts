@@ -270,18 +270,17 @@ export class RunManager implements vscode.Disposable {
       (progress, token) => {
         token.onCancellationRequested(() => void this.stop(run));
         let lastPhase = '';
-        let lastPct = 0;
         const sub = this.onDidReceiveEvent(({ run: r, event }) => {
-          if (r !== run || event.type !== 'progress') return;
-          const pct = event.total > 0 ? Math.min(100, (100 * event.done) / event.total) : 0;
-          const text = `${event.phase} ${event.done}/${event.total}${event.message ? ` — ${event.message}` : ''}`;
-          if (event.phase !== lastPhase) {
-            lastPhase = event.phase;
-            lastPct = 0;
-          }
-          // withProgress increments are cumulative: report the delta within a phase, restart per phase
-          progress.report({ message: text, increment: pct > lastPct ? pct - lastPct : undefined });
-          lastPct = Math.max(lastPct, pct);
+          if (r !== run) return;
+          if (event.type === 'run-started') progress.report({ message: `running (${event.kind}) — ${basename(event.runDir)}` });
+          // before the first progress phase, the worker's log says what it is doing (loading data, backend…)
+          if (event.type === 'log' && !lastPhase) progress.report({ message: event.message.length > 90 ? `${event.message.slice(0, 89)}…` : event.message });
+          if (event.type !== 'progress') return;
+          lastPhase = event.phase;
+          // messages only: phases restart their counts (epoch 1, epoch 2, …) and a notification's increments
+          // can only grow, so a determinate bar would sit full after the first phase — it stays indeterminate
+          const pct = event.total > 0 ? ` (${Math.round((100 * event.done) / event.total)}%)` : '';
+          progress.report({ message: `${event.phase} ${event.done}/${event.total}${pct}${event.message ? ` — ${event.message}` : ''}` });
         });
         progress.report({ message: 'starting worker…' });
         return run.done.then(() => sub.dispose());
