@@ -108,6 +108,28 @@ export async function runUiTest() {
         }
         await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 10000 });
       });
+      await step('Reload Window (the extension host deactivates) stops a running worker; the view is restored', async () => {
+        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).click();
+        const t1 = Date.now();
+        let run;
+        while (!(run = latestRun(workspace)) || run.info.name !== 'slow' || run.info.status !== 'running' || run.info.startedAt < new Date(t1 - 1000).toISOString()) {
+          if (Date.now() - t1 > 60000) throw new Error('the second slow run did not start');
+          await page.waitForTimeout(200);
+        }
+        await page.keyboard.press('Control+Shift+P');
+        await page.waitForSelector('.quick-input-widget input', { timeout: 10000 });
+        await page.keyboard.type('Developer: Reload Window');
+        await page.waitForTimeout(500);
+        await page.keyboard.press('Enter');
+        const tr = Date.now();
+        for (let i = 0; ; i++) {
+          try { process.kill(run.info.pid, 0); } catch { break; }
+          if (Date.now() - tr > 20000) throw new Error(`worker ${run.info.pid} alive 20 s after the reload`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        console.log(`UI: reload → worker gone in ${Date.now() - tr} ms; run.json ${latestRun(workspace).info.status}`);
+        await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+      });
       await step('the live view beside the editor shows the run', async () => {
         const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
         await frame.locator('#app').waitFor({ timeout: 20000 });
