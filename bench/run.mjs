@@ -21,11 +21,18 @@ if (!hasTorch()) {
   }
   if (!hasTorch()) console.error('bench: python3-torch is not available; PyTorch ratios will be missing');
 }
+// the optional native OpenBLAS kernels: built for this machine when the toolchain and OpenBLAS are there
+if (!existsSync(join(root, 'native', 'build', 'flowloop_native.node'))) {
+  if (process.getuid?.() === 0) spawnSync('apt-get', ['install', '-y', '-qq', 'g++', 'libopenblas-dev'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const b = spawnSync('sh', ['native/build.sh'], { stdio: 'inherit' });
+  if (b.status !== 0) console.error('bench: native kernels not built; Flowloop runs on its WebAssembly kernels');
+}
 if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'], { stdio: 'inherit' });
 
 /** name → script printing ONE JSON object on its last stdout line: { ratio?, ratios?, summary, ... } */
 const BENCHES = [
   ['train-step', 'bench/train-step/bench.ts', 'training step, Flowloop / PyTorch CPU (lower is better)'],
+  ['inference', 'bench/train-step/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
   ['trie', 'bench/trie/bench.ts', 'prefix tree with flows, reference algorithm / Flowloop (higher is better)'],
   ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],

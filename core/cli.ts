@@ -19,6 +19,7 @@ const MODULE_COMMANDS: Record<string, { help: string; load: () => Promise<{ main
   trie: { help: 'export --counts <title_counts.json> --tokenizer qwen2.5 --out <file.json>\n      the title prefix tree with log R_p, in the reference format', load: () => import('./cli/trie') },
   metrics: { help: '--recommendations <file.jsonl> --dataset <amazon dataset dir> [--split test|valid]\n      HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool\'s top-10 lists', load: () => import('./cli/metrics') },
   score: { help: '--model <dir> --candidates <candidates.jsonl> [--engine tfjs|onnx] --out <file.jsonl>\n      a sequential model\'s scores for each user\'s candidates', load: () => import('./cli/score') },
+  'export-onnx': { help: '<SASRec weights folder | Flower checkpoint> --out model.onnx\n      write our own model as an ONNX graph (checked to load in onnxruntime-node)', load: () => import('./cli/export-onnx') },
   prior: { help: '--model <dir> --candidates <candidates.jsonl> [--catalogue <id2name.txt>] --out <prior.csv>\n      base-model priors (top-1 among candidates) in the reference CSV format', load: () => import('./cli/prior') },
 };
 
