@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { formatIssue, MAX_CONFIG_BYTES, validateConfigText, type ConfigIssue } from '../core/experiment/validate';
 import { listRuns, runsRoot, type RunListing } from '../core/experiment/runStore';
 import type { RunManager } from './runManager';
 
@@ -11,6 +12,9 @@ export interface Experiment {
   kind?: string;
   name?: string;
   description?: string;
+  /** Located problems from core/experiment/validate (0 = runnable), and the first one in words. */
+  problems: number;
+  firstProblem?: string;
   runs: RunListing[];
 }
 
@@ -115,16 +119,31 @@ export function listRunsSafe(root: string): RunListing[] {
   }
 }
 
-/** kind / name / description of a config, tolerant of a file being edited. */
-function readHeader(file: string): { kind?: string; name?: string; description?: string } {
+/** kind / name / description of a config and its validation problems, tolerant of a file being edited. */
+function readHeader(file: string): { kind?: string; name?: string; description?: string; problems: number; firstProblem?: string } {
+  let text: string;
   try {
-    const c = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { problems: 1, firstProblem: (e as Error).message };
+  }
+  let errors: ConfigIssue[] = [];
+  try {
+    errors = text.length > MAX_CONFIG_BYTES ? [{ message: 'larger than a config can be', path: '', line: 1, col: 1, offset: 0, length: 0 }] : validateConfigText(text, file).errors;
+  } catch (e) {
+    errors = [{ message: (e as Error).message, path: '', line: 1, col: 1, offset: 0, length: 0 }];
+  }
+  const problems = errors.length;
+  const firstProblem = errors[0] ? formatIssue(basename(file), errors[0]) : undefined;
+  try {
+    const c = JSON.parse(text);
     return {
       kind: typeof c.kind === 'string' ? c.kind : undefined,
       name: typeof c.name === 'string' ? c.name : undefined,
       description: typeof c.description === 'string' ? c.description : undefined,
+      problems, firstProblem,
     };
   } catch {
-    return {};
+    return { problems, firstProblem };
   }
 }

@@ -78,9 +78,14 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         item.id = `exp:${e.uri.fsPath}`;
         item.resourceUri = e.uri;
         const running = this.runs.isRunning(e.uri.fsPath);
-        item.description = [e.kind ?? 'not a valid config', running ? 'running' : `${e.runs.length} run${e.runs.length === 1 ? '' : 's'}`].join(' · ');
-        item.tooltip = new vscode.MarkdownString(`**${e.name ?? basename(e.uri.fsPath)}** (${e.kind ?? '?'})\n\n${e.description ?? ''}\n\n\`${vscode.workspace.asRelativePath(e.uri)}\``);
-        item.iconPath = new vscode.ThemeIcon(running ? 'sync~spin' : 'beaker');
+        const problems = e.problems ? `${e.problems} problem${e.problems === 1 ? '' : 's'}` : '';
+        item.description = [e.kind ?? 'not a valid config', problems, running ? 'running' : `${e.runs.length} run${e.runs.length === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
+        const md = new vscode.MarkdownString();
+        md.appendMarkdown(`**${e.name ?? basename(e.uri.fsPath)}** (${e.kind ?? '?'})\n\n${e.description ?? ''}\n\n`);
+        if (e.firstProblem) md.appendMarkdown('**Problem:** ').appendText(e.firstProblem).appendMarkdown('\n\n');
+        md.appendMarkdown(`\`${vscode.workspace.asRelativePath(e.uri)}\``);
+        item.tooltip = md;
+        item.iconPath = running ? new vscode.ThemeIcon('sync~spin') : e.problems ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')) : new vscode.ThemeIcon('beaker');
         item.contextValue = 'experiment';
         item.command = { command: 'vscode.open', title: 'Open Config', arguments: [e.uri] };
         return item;

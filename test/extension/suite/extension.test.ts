@@ -144,6 +144,11 @@ test('the tree lists the workspace configs', async () => {
   const labels = top.map((n) => String(a.tree.getTreeItem(n).label));
   assert.ok(labels.includes('quick.flowloop.json'), `tree: ${labels.join(', ')}`);
   assert.ok(labels.includes('bad.flowloop.json'), `tree: ${labels.join(', ')}`);
+  const item = (name: string) => a.tree.getTreeItem(top[labels.indexOf(name)]);
+  assert.equal((item('bad.flowloop.json').iconPath as vscode.ThemeIcon).id, 'warning');
+  assert.match(String(item('bad.flowloop.json').description), /\d+ problems?/);
+  assert.equal((item('quick.flowloop.json').iconPath as vscode.ThemeIcon).id, 'beaker');
+  assert.doesNotMatch(String(item('quick.flowloop.json').description), /problem/);
 });
 
 let finishedRunDir = '';
