@@ -68,21 +68,21 @@ export function retarget(v, fromDir, toDir) {
 
 /**
  * A fresh workspace in a temp folder: the fixtures of test/extension/workspace/ (their relative data
- * paths retargeted to the new place), and the project's examples/quick.flowloop.json when it exists
- * (it replaces the fixture of the same name).
+ * paths retargeted to the new place), and the project's examples/quick.flowloop.json, when it exists,
+ * as example-quick.flowloop.json (the "running an example" test runs it; other tests use the fixtures).
  */
 export function makeWorkspace(tmp) {
   const ws = join(tmp, 'workspace');
   const fixtures = join(ROOT, 'test', 'extension', 'workspace');
   mkdirSync(ws, { recursive: true });
-  const configs = readdirSync(fixtures).filter((f) => f.endsWith('.flowloop.json')).map((f) => join(fixtures, f));
+  const configs = readdirSync(fixtures).filter((f) => f.endsWith('.flowloop.json')).map((f) => [join(fixtures, f), f]);
   const quick = join(ROOT, 'examples', 'quick.flowloop.json');
-  if (existsSync(quick)) configs.push(quick);
-  for (const file of configs) {
+  if (existsSync(quick)) configs.push([quick, 'example-quick.flowloop.json']);
+  for (const [file, name] of configs) {
     const text = readFileSync(file, 'utf8');
     let out = text;
     try { out = JSON.stringify(retarget(JSON.parse(text), dirname(file), ws), null, 2) + '\n'; } catch { /* a deliberately broken fixture is copied as is */ }
-    writeFileSync(join(ws, basename(file)), out);
+    writeFileSync(join(ws, name), out);
   }
   return ws;
 }

@@ -11,6 +11,8 @@ import { descendants, isAlive } from '../../../extension/processTree';
 const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const quickUri = () => vscode.Uri.file(join(ws(), 'quick.flowloop.json'));
 const badUri = () => vscode.Uri.file(join(ws(), 'bad.flowloop.json'));
+/** The project's examples/quick.flowloop.json (copied by the launcher) when it exists, else the quick fixture. */
+const exampleUri = () => (existsSync(join(ws(), 'example-quick.flowloop.json')) ? vscode.Uri.file(join(ws(), 'example-quick.flowloop.json')) : quickUri());
 
 let apiCache: FlowloopApi | undefined;
 async function api(): Promise<FlowloopApi> {
@@ -154,7 +156,8 @@ test('the tree lists the workspace configs', async () => {
 let finishedRunDir = '';
 test('running an example produces a finished run, a run folder and a tree item', async () => {
   const a = await api();
-  const run = await runQuick();
+  const run = (await vscode.commands.executeCommand('flowloop.runExperiment', exampleUri(), { openView: false })) as ManagedRun;
+  assert.ok(run, `${exampleUri().fsPath}: not started`);
   assert.ok(run.pid > 0);
   const done = await run.done;
   assert.equal(done.status, 'finished', `run ended ${done.status}: ${done.error ?? done.lastMessage}`);
@@ -168,7 +171,7 @@ test('running an example produces a finished run, a run folder and a tree item',
   assert.equal(events.at(-1).type, 'run-finished');
   // the tree shows it under its config (debounced refresh from the watcher / run manager)
   const item = await waitFor('the finished run in the tree', () => {
-    const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === quickUri().fsPath);
+    const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === exampleUri().fsPath);
     return exp && a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.info.status === 'finished');
   }, 10_000);
   const ti = a.tree.getTreeItem(item);
@@ -177,9 +180,9 @@ test('running an example produces a finished run, a run folder and a tree item',
   const artifacts = a.tree.getChildren(item).map((n) => (n as Extract<TreeNode, { type: 'artifact' }>).uri.fsPath.split('/').pop());
   assert.ok(artifacts.includes('events.jsonl') && artifacts.includes('run.json'), `artifacts: ${artifacts.join(', ')}`);
   // and the CodeLens offers it
-  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', quickUri())) ?? [];
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri())) ?? [];
   assert.ok(lenses.some((l) => l.command?.title.startsWith('Open last run')), 'no "Open last run" lens');
-}, 240_000);
+}, 600_000);
 
 test('cancel mid-run gives `cancelled` and leaves no worker process', async () => {
   const a = await api();
