@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the extension's integration and UI tests need (docs TESTING.md "Real VS Code extension host"):
-# Debian chromium + libkrb5-dev + ripgrep, and code-server@4.100.3 into .vscode-test/code-server/ (gitignored,
+# Debian chromium + libkrb5-dev + ripgrep (+ unzip), and code-server@4.100.3 into .vscode-test/code-server/ (gitignored,
 # kept out of package.json so `npm ci` never rebuilds its native modules). Idempotent: skips what is there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +11,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
+command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)   # the VSIX content check lists the package
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-host: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
