@@ -161,7 +161,7 @@ function summarize(state: ViewState): { runs: number; items: number } {
     case 'trie': return { runs: state.run ? 1 : 0, items: state.snapshots.length };
     case 'loss': return { runs: state.runs.length, items: state.metrics.length };
     case 'transcripts': return { runs: state.runs.length, items: state.turns.length };
-    case 'compare': return { runs: state.runs.length, items: state.runs.filter((r) => Object.keys(r.metrics).length > 0).length };
+    case 'compare': return { runs: state.runs.length, items: state.runs.filter((r) => Object.keys(r.metrics).length > 0).length + (state.sweep?.points.length ?? 0) };
   }
 }
 

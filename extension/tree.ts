@@ -63,9 +63,16 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
       case 'experiment': return node.experiment.runs.map((listing) => ({ type: 'run', listing }));
       case 'other': return node.runs.map((listing) => ({ type: 'run', listing }));
       case 'run':
-        return node.listing.sweep
-          ? listRunsSafe(node.listing.dir).map((listing) => ({ type: 'run', listing }))
-          : artifactsOf(node.listing.dir);
+        if (node.listing.sweep) {
+          // a sweep: its points (each a run folder), then its own files (sweep.json, results table, plots)
+          const points = listRunsSafe(node.listing.dir);
+          const pointDirs = new Set(points.map((p) => p.dir));
+          return [
+            ...points.map((listing): TreeNode => ({ type: 'run', listing })),
+            ...artifactsOf(node.listing.dir).filter((a) => a.type !== 'artifact' || !pointDirs.has(a.uri.fsPath)),
+          ];
+        }
+        return artifactsOf(node.listing.dir);
       case 'artifact': return node.isDir ? artifactsOf(node.uri.fsPath) : [];
     }
   }

@@ -65,7 +65,7 @@ function sweepData(dir: string): SweepData | undefined {
   if (!existsSync(p)) return undefined;
   try {
     const s = JSON.parse(readFileSync(p, 'utf8'));
-    const parameter = String(s.parameter ?? s.parameters?.[0]?.path ?? s.paths?.[0] ?? 'value');
+    const parameter = String(s.axes?.[0]?.path ?? s.parameter ?? s.parameters?.[0]?.path ?? 'value');
     const points = (Array.isArray(s.points) ? s.points : []).map((pt: any) => {
       const runDir = typeof pt.runDir === 'string' ? pt.runDir : typeof pt.dir === 'string' ? join(dir, pt.dir) : undefined;
       const value = pt.value ?? (pt.assignments ? Object.values(pt.assignments)[0] : undefined);
@@ -96,12 +96,15 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
     case 'transcripts':
       return { view, runs: all.map((r) => runRef(r.dir, r.info)), turns: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'dialogue-turn' }> => e.type === 'dialogue-turn')) };
     case 'compare': {
-      const runs: CompareRun[] = all.filter((r) => !existsSync(join(r.dir, 'sweep.json'))).map((r) => {
+      // a sweep contributes its points as runs (side by side) and its curve (sweep data)
+      const sweepDir = all.find((r) => existsSync(join(r.dir, 'sweep.json')));
+      const pointDirs = sweepDir ? (sweepData(sweepDir.dir)?.points ?? []).map((p) => (p.runId ? join(sweepDir.dir, p.runId) : '')).filter((d) => existsSync(join(d, 'run.json'))) : [];
+      const plain = [...all.filter((r) => !existsSync(join(r.dir, 'sweep.json'))), ...pointDirs.map((dir) => ({ dir, info: readRunInfo(dir), events: eventsOf(dir) }))];
+      const runs: CompareRun[] = plain.map((r) => {
         const finished = [...r.events].reverse().find((e) => e.type === 'run-finished') as Extract<RunEvent, { type: 'run-finished' }> | undefined;
         const metrics = readMetricsSafe(r.dir) ?? finished?.metrics ?? {};
         return { ...runRef(r.dir, r.info), metrics: flattenMetrics(metrics), roundHr: roundHr(r.events) };
       });
-      const sweepDir = all.find((r) => existsSync(join(r.dir, 'sweep.json')));
       return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined };
     }
   }

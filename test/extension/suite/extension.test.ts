@@ -271,6 +271,32 @@ test('trie, transcripts and compare views are fed from real Flower and AFL runs'
   }
 }, 240_000);
 
+test('a sweep appears as a parent with its point runs, and opens in the comparison view', async () => {
+  const a = await api();
+  const uri = vscode.Uri.file(join(ws(), 'sweep.flowloop.json'));
+  const run = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, { openView: false })) as ManagedRun;
+  assert.ok(run, 'sweep not started');
+  const done = await run.done;
+  assert.equal(done.status, 'finished', done.error ?? done.lastMessage);
+  assert.ok(existsSync(join(done.runDir!, 'sweep.json')), `no sweep.json in ${done.runDir}`);
+  const node = await waitFor('the sweep in the tree', () => {
+    const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === uri.fsPath);
+    return exp && a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.sweep && n.listing.info.status === 'finished');
+  }, 15_000);
+  assert.equal(a.tree.getTreeItem(node).contextValue, 'run-sweep');
+  const children = a.tree.getChildren(node);
+  const points = children.filter((c) => c.type === 'run');
+  assert.equal(points.length, 2, 'point runs under the sweep');
+  assert.ok(points.every((p) => p.type === 'run' && p.listing.info.status === 'finished'));
+  assert.ok(children.some((c) => c.type === 'artifact' && c.uri.fsPath.endsWith('sweep.json')), 'sweep.json not listed');
+  await vscode.commands.executeCommand('flowloop.openRun', node);
+  const panel = await waitFor('compare panel on the sweep', () => { const p = a.panels.get('compare'); return p?.runDirs.includes(done.runDir!) ? p : undefined; });
+  await waitFor('ready → init', () => panel.stats.inits >= 1, 30_000);
+  assert.equal(panel.stats.lastInit.runs, 2, 'the two points as compared runs');
+  assert.equal(panel.stats.lastInit.items, 4, 'two points with metrics + two sweep points');
+  panel.panel.dispose();
+}, 240_000);
+
 test('New Experiment from Template writes a valid config beside the workspace', async () => {
   await api();
   const examples = readdirSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'examples')).filter((f) => f.endsWith('.flowloop.json'));
