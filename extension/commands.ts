@@ -57,7 +57,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (node && typeof node === 'object') {
         if ('type' in node && node.type === 'run') return node.listing.dir;
         if ('type' in node && node.type === 'experiment') return lastRunDir(node.experiment.uri.fsPath);
-        if ('key' in node && 'runDir' in node) return node.runDir;
+        if ('key' in node && 'pid' in node) return node.runDir;
       }
       return undefined;
     };
