@@ -5,10 +5,12 @@ import { PROTOCOL_VERSION, type CompareViewState } from '../../webview/contract'
 import { cellText } from '../../webview/compare/tables';
 import { bundleView, fixture, launch, openView, screenshot } from './harness';
 
-// Real results (see fixtures/make-compare-fixture.ts): two trivial CDs baselines scored with core/metrics,
-// a rule-based AFL LastFM run's metrics.json, and the AFL rounds sweep (examples/afl-rounds-sweep.flowloop.json).
+// Real results (see fixtures/make-compare-fixture.ts): three short Movies_and_TV runs (SFT with main/temp/d3
+// decodings, Flower, IFairLRS; 1 epoch, 1,000 test rows), a rule-based AFL LastFM run's metrics.json, and
+// the AFL rounds sweep (examples/afl-rounds-sweep.flowloop.json).
 const state = fixture<CompareViewState>('compare-real.json');
-const [popular, , afl] = state.runs;
+const [sft, flower, ifair, afl] = state.runs;
+const top = (r: typeof flower) => r.metrics as Record<string, number>;
 let browser: Browser;
 let bundle: { js: string; css: string };
 
@@ -20,14 +22,16 @@ test('compare view shows Flower, AFL and user-simulation tables with paper refer
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'compare', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="flower"]');
-  const flower = v.page.locator('section[data-table="flower"]');
-  assert.deepEqual(await flower.locator('th').allTextContents(), ['run', 'NDCG@10', 'HR@10', 'DGU', 'MGU', 'H', 'TTR']);
-  const popRow = flower.locator('tr.run', { hasText: 'most popular (CDs)' });
-  const m = (popular.metrics as { test: Record<string, number> }).test;
-  assert.deepEqual(await popRow.locator('td.num').allTextContents(), [m['ndcg@10'], m['hr@10'], m.dgu, m.mgu, m.entropy, m.ttr].map((x) => cellText(x)));
-  // methods "popular"/"random" have no Table 4 row: all six CDs rows are shown for reference
-  assert.equal(await flower.locator('tr.reference').count(), 6);
-  assert.deepEqual(await flower.locator('tr.reference', { hasText: 'paper · Flower (CDs)' }).locator('td.num').allTextContents(), ['0.07', '0.0885', '0.075', '0.021', '7.919', '0.013']);
+  const table = v.page.locator('section[data-table="flower"]');
+  assert.deepEqual(await table.locator('th').allTextContents(), ['run', 'NDCG@10', 'HR@10', 'DGU', 'MGU', 'H', 'TTR']);
+  assert.deepEqual(await table.locator('tr.run td.run').allTextContents(), [sft.name, `${sft.name} · temp`, `${sft.name} · d3`, flower.name, ifair.name]);
+  const m = top(flower);
+  const flowerRow = table.locator('tr.run').nth(3);
+  assert.deepEqual(await flowerRow.locator('td.num').allTextContents(), [m['ndcg@10'], m['hr@10'], m.dgu, m.mgu, m.entropy, m.ttr].map((x) => cellText(x)));
+  assert.deepEqual(await table.locator('tr.run').nth(1).locator('td.num').first().textContent(), cellText(top(sft)['temp/ndcg@10']));
+  // paper rows of the methods present (SFT + constrained decoding = BIGRec; the temp and d3 decodings; Flower; IFairLRS)
+  assert.deepEqual(await table.locator('tr.reference td.run').allTextContents(), ['BIGRec', 'Temp', 'D3', 'IFairLRS', 'Flower'].map((x) => `paper · ${x} (Movies)`));
+  assert.deepEqual(await table.locator('tr.reference', { hasText: 'paper · Flower (Movies)' }).locator('td.num').allTextContents(), ['0.0959', '0.1199', '0.076', '0.026', '8.808', '–']);
   const aflT = v.page.locator('section[data-table="afl"]');
   const am = afl.metrics as { recommendation: { afl: { hr: number }; curve: unknown[] } };
   assert.equal(await aflT.locator('th').count(), 1 + 3 + am.recommendation.curve.length);
@@ -53,9 +57,9 @@ test('compare view exports CSV and Markdown to the host, copies, and saves the p
   await v.page.locator('#copy-md').click();
   const sent = (await v.sent()).slice(1) as { type: string; format?: string; text: string; suggestedName?: string }[];
   assert.deepEqual(sent.map((s) => [s.type, s.format, s.suggestedName]), [['export', 'csv', 'flowloop-compare.csv'], ['export', 'markdown', 'flowloop-compare.md'], ['copy', undefined, undefined]]);
-  const m = (popular.metrics as { test: Record<string, number> }).test;
-  assert.ok(sent[0].text.includes(`most popular (CDs) · test,flowloop,${m['ndcg@10']},${m['hr@10']}`), sent[0].text.slice(0, 400));
-  assert.ok(sent[0].text.includes('paper · Flower (CDs),paper,0.07,0.0885,0.075,0.021,7.919,0.013'));
+  const m = top(flower);
+  assert.ok(sent[0].text.includes(`${flower.name},flowloop,${m['ndcg@10']},${m['hr@10']},${m.dgu},${m.mgu},${m.entropy},${m.ttr}`), sent[0].text.slice(0, 400));
+  assert.ok(sent[0].text.includes('paper · Flower (Movies),paper,0.0959,0.1199,0.076,0.026,8.808,\n'));
   assert.match(sent[1].text, /^### Flower: accuracy, fairness, diversity \(@10\)\n\n\| run \| NDCG@10 \| HR@10 \| DGU \| MGU \| H \| TTR \|/);
   assert.equal(sent[2].text, sent[1].text);
   // paper rows: none (saved), then a run-finished increment updates a run's numbers
@@ -63,7 +67,7 @@ test('compare view exports CSV and Markdown to the host, copies, and saves the p
   await v.page.locator('#paper-rows vscode-option[value="none"]').click();
   await v.page.waitForFunction(() => document.querySelectorAll('tr.reference').length === 0);
   assert.deepEqual(await v.state(), { paper: 'none' });
-  await v.send({ type: 'events', events: [{ type: 'run-finished', runId: popular.runId, t: 1, durationMs: 1, metrics: { 'ndcg@10': 0.123456, 'hr@10': 0.5 } }] });
+  await v.send({ type: 'events', events: [{ type: 'run-finished', runId: flower.runId, t: 1, durationMs: 1, metrics: { 'ndcg@10': 0.123456, 'hr@10': 0.5 } }] });
   await v.page.waitForFunction(() => [...document.querySelectorAll('section[data-table="flower"] td.num')].some((td) => td.textContent === '0.1235'));
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
