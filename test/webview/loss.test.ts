@@ -13,28 +13,34 @@ import { bundleView, launch, openView, screenshot } from './harness';
 const events = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
 const metrics = events.filter((e): e is MetricEvent => e.type === 'metric');
 const runs = events.filter((e): e is RunStartedEvent => e.type === 'run-started').map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
-const distinct = (f: (m: MetricEvent) => boolean) => new Set(metrics.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
+const distinct = (f: (m: MetricEvent) => boolean, ms = metrics) => new Set(ms.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
+// Recorded from the real Movies_and_TV training runs (SFT, IFairLRS, Flower; first 200 steps + the epoch's
+// validation NLL; see fixtures/make-train-fixture.ts).
+const movies = readFileSync(join(ROOT, 'test/webview/fixtures/movies-train.events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+const moviesMetrics = movies.filter((e): e is MetricEvent => e.type === 'metric');
+const moviesRuns = movies.filter((e): e is RunStartedEvent => e.type === 'run-started').map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
 let browser: Browser;
 let bundle: { js: string; css: string };
 
 before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('loss')]); });
 after(async () => { await browser?.close(); });
 
-test('loss view posts ready, draws one chart per metric kind with both runs overlaid', async () => {
-  assert.equal(runs.length, 2);
+test('loss view posts ready, draws one chart per metric kind with three real runs overlaid', async () => {
+  assert.equal(moviesRuns.length, 3);
   const v = await openView(browser, 'loss', bundle, { height: 1000 });
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'loss', protocol: PROTOCOL_VERSION }]);
-  await v.send({ type: 'init', state: { view: 'loss', runs, metrics } });
-  await v.page.waitForFunction((n) => document.body.dataset.received === String(n), metrics.length);
+  await v.send({ type: 'init', state: { view: 'loss', runs: moviesRuns, metrics: moviesMetrics } });
+  await v.page.waitForFunction((n) => document.body.dataset.received === String(n), moviesMetrics.length);
   const groups = await v.page.locator('#charts .chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-group')));
   assert.deepEqual(groups, ['loss', 'lr', 'grad', 'valid']);
   const legend = await v.page.locator('.chart[data-group="loss"] .u-legend .u-series th').allTextContents();
   // series 0 is the x axis; then every (run, loss term, objective) series
-  assert.equal(legend.length - 1, distinct((m) => /^train\/(sft|gfn|total)$/.test(m.name)), `legend: ${legend.join(' | ')}`);
-  assert.ok(legend.some((l) => l.includes(`${runs[1].name} · train/gfn (flower)`)), legend.join(' | '));
-  assert.equal(await v.page.locator('.chart[data-group="valid"] .u-legend .u-series').count() - 1, distinct((m) => m.name.startsWith('fit/')));
+  assert.equal(legend.length - 1, distinct((m) => /^train\/(sft|gfn|total)$/.test(m.name), moviesMetrics), `legend: ${legend.join(' | ')}`);
+  const flowerRun = moviesRuns.find((r) => /flower/.test(r.name))!;
+  assert.ok(legend.some((l) => l.startsWith(`${flowerRun.name} · train/gfn`)), legend.join(' | '));
+  assert.equal(await v.page.locator('.chart[data-group="valid"] .u-legend .u-series').count() - 1, distinct((m) => m.name.startsWith('valid/'), moviesMetrics));
   const points = Number(await v.page.evaluate(() => document.body.dataset.points));
-  assert.equal(points, metrics.length, 'every metric event is one point');
+  assert.equal(points, moviesMetrics.length, 'every metric event is one point');
   await v.page.locator('#log-scale').click();
   await v.page.waitForFunction(() => (window as unknown as { __state?: { log?: boolean } }).__state?.log === true);
   await v.page.waitForTimeout(100);
