@@ -72,11 +72,6 @@ async function main() {
   }
   await Promise.all(builds.map((b) => esbuild.build(b)));
   await writeSchema();
-  for (const view of webviewEntries()) {
-    for (const f of fs.readdirSync(path.join(root, 'webview', view))) {
-      if (f.endsWith('.css')) fs.copyFileSync(path.join(root, 'webview', view, f), path.join(dist, 'webview', `${view}-${f}`));
-    }
-  }
   if (exists('core/cli.ts')) fs.chmodSync(path.join(dist, 'cli.js'), 0o755);
   console.error(`[flowloop build] ${builds.length} bundles + schema in ${Date.now() - t0} ms`);
 }
