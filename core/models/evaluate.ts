@@ -6,6 +6,7 @@
  *  - HR@1 among each user's 20 candidates (the prior's hit rate).
  * No items are excluded from the ranking (histories included), as in the references.
  */
+import { yieldIfDue } from '../experiment/context';
 import type { Scorer } from './scorer';
 import { argmax } from './prior';
 
@@ -41,6 +42,7 @@ export async function fullRanking(
   const groups = opts.groupOf ? new Float32Array(Math.max(...opts.groupOf) + 1) : undefined;
   const hr = ks.map(() => 0), ndcg = ks.map(() => 0);
   for (let s = 0; s < rows.length; s += chunk) {
+    await yieldIfDue(); // let cancel messages / signals through between chunks
     if (opts.signal?.aborted) break;
     const part = rows.slice(s, s + chunk);
     const scores = await scorer.scoreAll(part.map((r) => r.seq));

@@ -7,6 +7,7 @@
  * seeded shuffles/negatives/dropout, validation after each epoch with early stopping on a chosen
  * metric, and a callback per epoch (checkpoints, metric events). The best epoch's weights are restored.
  */
+import { yieldIfDue } from '../experiment/context';
 import { Rng } from '../util/random';
 import { tf, type Tensor } from './tf';
 import type { SeqModelBase } from './layers';
@@ -118,7 +119,7 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
       opts.onStep?.(step, loss, epoch);
       opts.onProgress?.(s + 1, steps, epoch);
       // let the event loop breathe (cancel signals, IPC) every few steps
-      if (s % 8 === 7) await new Promise((r) => setImmediate(r));
+      await yieldIfDue();
     }
     if (cancelled) break;
     const { score, metrics } = await opts.validate(epoch);
