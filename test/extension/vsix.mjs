@@ -25,7 +25,7 @@ export async function runVsixTest() {
   };
   try {
     const packaged = await check('vsce package works offline', () => {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '-o', vsix],
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', vsix],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300000 });
       if (!existsSync(vsix)) throw new Error('no .vsix written');
     });
