@@ -54,6 +54,8 @@ async function main() {
   }
   if (exists('extension/extension.ts')) {
     builds.push({ ...nodeCommon, entryPoints: [path.join(root, 'extension/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'], packages: undefined,
+      // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow: take its ES module build
+      mainFields: ['module', 'main'],
       // the host bundles its few pure-JS dependencies (jsonc-parser, ajv) so that it loads fast; natives never reach it
     });
   }
