@@ -3,7 +3,7 @@
 // reported as ratios of medians (these machines are noisy: never compare absolute times across runs).
 // Writes bench/results.json and prints one table. Installs Debian's python3-torch (the PyTorch CPU peer) if missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -39,21 +39,31 @@ const BENCHES = [
   ['webview', 'bench/webview/bench.ts', 'trie view: data arrival → first paint on Video Games'],
 ];
 
+/** The last JSON object a bench printed: one line, or a pretty-printed block at the end of its output. */
+function lastJson(out) {
+  const lines = out.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i].startsWith('{')) continue;
+    try { return JSON.parse(lines.slice(i).join('\n')); } catch { /* not the start of the final object */ }
+  }
+  return undefined;
+}
+
+const resultsFile = join(root, 'bench', 'results.json');
 const results = { machine: { node: process.versions.node, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString() }, benches: {} };
+// a filtered run (`npm run bench -- trie`) updates those entries and keeps the others
+if (only.length && existsSync(resultsFile)) results.benches = JSON.parse(readFileSync(resultsFile, 'utf8')).benches ?? {};
 for (const [name, script, what] of BENCHES) {
   if (only.length && !only.includes(name)) continue;
   if (!existsSync(join(root, script))) { results.benches[name] = { error: `${script} missing` }; continue; }
   console.error(`\n== bench ${name}: ${what}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
-  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  try {
-    results.benches[name] = { what, ...JSON.parse(last) };
-  } catch {
-    results.benches[name] = { what, error: `exit ${r.status}; no JSON result (${last.slice(0, 200)})` };
-  }
+  const out = (r.stdout ?? '').trim();
+  const parsed = lastJson(out);
+  results.benches[name] = parsed ? { what, ...parsed } : { what, error: `exit ${r.status}; no JSON result (${out.slice(-200)})` };
 }
-writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
 console.log('\nbench            result');
 console.log('---------------  ------------------------------------------------------------');
-for (const [name, r] of Object.entries(results.benches)) console.log(`${name.padEnd(15)}  ${r.error ? 'ERROR ' + r.error : r.summary ?? JSON.stringify(r.ratios ?? r.ratio)}`);
+for (const [name, r] of Object.entries(results.benches)) if (!only.length || only.includes(name)) console.log(`${name.padEnd(15)}  ${r.error ? 'ERROR ' + r.error : r.summary ?? JSON.stringify(r.ratios ?? r.ratio)}`);
 console.log('\nwritten: bench/results.json');
