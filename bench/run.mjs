@@ -65,5 +65,19 @@ for (const [name, script, what] of BENCHES) {
 writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
 console.log('\nbench            result');
 console.log('---------------  ------------------------------------------------------------');
-for (const [name, r] of Object.entries(results.benches)) if (!only.length || only.includes(name)) console.log(`${name.padEnd(15)}  ${r.error ? 'ERROR ' + r.error : r.summary ?? JSON.stringify(r.ratios ?? r.ratio)}`);
+/** One line per bench: its own summary, else every `ratio`-like field found in its result. */
+function summarize(r) {
+  if (r.error) return 'ERROR ' + r.error;
+  if (r.summary) return r.summary;
+  const found = [];
+  const walk = (o, path) => {
+    for (const [k, v] of Object.entries(o ?? {})) {
+      if (typeof v === 'number' && /ratio|speedup/i.test(k)) found.push(`${path}${k}=${v}`);
+      else if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, `${path}${k}.`);
+    }
+  };
+  walk(r, '');
+  return found.join(', ') || JSON.stringify(r).slice(0, 200);
+}
+for (const [name, r] of Object.entries(results.benches)) if (!only.length || only.includes(name)) console.log(`${name.padEnd(15)}  ${summarize(r)}`);
 console.log('\nwritten: bench/results.json');
