@@ -37,7 +37,7 @@ export async function runUiTest() {
     const ok = await step('open the quick config and see the ▶ Run CodeLens', async () => {
       await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
       await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
-      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'quick.flowloop.json' }).click();
+      await page.locator('.explorer-folders-view .monaco-list-row[aria-label="quick.flowloop.json"]').click();
       await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 60000 });
       await shot(page, 'codelens');
     });
@@ -67,7 +67,7 @@ export async function runUiTest() {
       });
       await step('the Flowloop sidebar lists the config and its finished run', async () => {
         await page.locator('.activitybar .action-item a[aria-label^="Flowloop"]').first().click();
-        const row = page.locator('.monaco-list-row', { hasText: 'quick.flowloop.json' }).last();
+        const row = page.locator('.monaco-list-row', { hasText: /(^|[^-])quick\.flowloop\.json/ }).last();
         await row.waitFor({ timeout: 20000 });
         if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
         await page.locator('.monaco-list-row .codicon-pass').first().waitFor({ timeout: 20000 });

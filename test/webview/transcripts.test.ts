@@ -37,6 +37,8 @@ test('transcripts view lists each user with rounds, hit/miss and the rule-based 
   const multi = [...byUser.keys()].find((u) => nRounds(u) > 1)!;
   const card = v.page.locator(`details.user[data-user="${multi}"]`);
   await card.locator('summary').click();
+  // the rounds render when the card opens: wait for them rather than racing the first paint
+  await card.locator('.round').nth(nRounds(multi) - 1).waitFor({ timeout: 10_000 });
   assert.equal(await card.locator('.round').count(), nRounds(multi));
   assert.equal(await card.locator('.msg.rec').count(), byUser.get(multi)!.filter((t) => t.agent === 'rec').length);
   const firstUserTurn = byUser.get(multi)!.find((t) => t.agent === 'user')!;
