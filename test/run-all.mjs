@@ -40,8 +40,14 @@ let files = walk(join(root, 'test')).map((f) => relative(root, f)).sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
 mkdirSync(join(root, 'test-artifacts'), { recursive: true });
-const tap = join(root, 'test-artifacts', 'core-tests.tap');
 let passed = 0, failed = 0;
+if (!only.length) {
+  // the whole code base type-checks under `strict` (counted as one check)
+  console.log('== typecheck (tsc --noEmit, strict) ==');
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit'], { stdio: 'inherit', env });
+  if (tsc.status === 0) { passed++; console.log('typecheck ok'); } else { failed++; console.log('typecheck FAILED'); }
+}
+const tap = join(root, 'test-artifacts', 'core-tests.tap');
 if (files.length) {
   console.log(`== unit, data, CLI and webview tests: ${files.length} files ==`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000',
