@@ -179,7 +179,8 @@ test('running an example produces a finished run, a run folder and a tree item',
   assert.equal((ti.iconPath as vscode.ThemeIcon).id, 'pass');
   const artifacts = a.tree.getChildren(item).map((n) => (n as Extract<TreeNode, { type: 'artifact' }>).uri.fsPath.split('/').pop());
   assert.ok(artifacts.includes('events.jsonl') && artifacts.includes('run.json'), `artifacts: ${artifacts.join(', ')}`);
-  // and the CodeLens offers it
+  // and the CodeLens offers it (the provider command needs the document's text model: open it first)
+  await vscode.workspace.openTextDocument(exampleUri());
   const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri())) ?? [];
   assert.ok(lenses.some((l) => l.command?.title.startsWith('Open last run')), 'no "Open last run" lens');
 }, 600_000);
