@@ -33,3 +33,15 @@ export function checkItemIds(rows: number[][], numItems: number, what: string): 
 export function pickCandidates(all: Float32Array[], candidates: number[][]): Float32Array[] {
   return candidates.map((c, b) => Float32Array.from(c, (id) => all[b][id]));
 }
+
+/**
+ * Scorer.scoreCandidates for any scorer that scores all items: full scores, then each row's candidates
+ * (one implementation for the tfjs and ONNX scorers).
+ */
+export async function scoreCandidatesViaAll(
+  scorer: { numItems: number; scoreAll(h: number[][]): Promise<Float32Array[]> }, histories: number[][], candidates: number[][],
+): Promise<Float32Array[]> {
+  if (histories.length !== candidates.length) throw new Error(`${histories.length} histories but ${candidates.length} candidate lists`);
+  checkItemIds(candidates, scorer.numItems, 'candidates');
+  return pickCandidates(await scorer.scoreAll(histories), candidates);
+}

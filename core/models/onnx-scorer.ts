@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import type { Scorer } from './scorer';
-import { checkItemIds, padHistories, pickCandidates } from './batch';
+import { checkItemIds, padHistories, scoreCandidatesViaAll } from './batch';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -60,9 +60,7 @@ export class OnnxScorer implements Scorer {
   }
 
   async scoreCandidates(histories: number[][], candidates: number[][]): Promise<Float32Array[]> {
-    if (histories.length !== candidates.length) throw new Error(`${histories.length} histories but ${candidates.length} candidate lists`);
-    checkItemIds(candidates, this.numItems, 'candidates');
-    return pickCandidates(await this.scoreAll(histories), candidates);
+    return scoreCandidatesViaAll(this, histories, candidates);
   }
 
   dispose(): void { void this.session.release(); }

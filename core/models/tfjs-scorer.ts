@@ -5,7 +5,7 @@
 import type { Scorer } from './scorer';
 import { tf } from './tf';
 import type { SeqModelBase } from './layers';
-import { checkItemIds, padHistories, pickCandidates } from './batch';
+import { checkItemIds, padHistories, scoreCandidatesViaAll } from './batch';
 
 export class TfjsScorer implements Scorer {
   readonly numItems: number;
@@ -36,9 +36,7 @@ export class TfjsScorer implements Scorer {
   }
 
   async scoreCandidates(histories: number[][], candidates: number[][]): Promise<Float32Array[]> {
-    if (histories.length !== candidates.length) throw new Error(`${histories.length} histories but ${candidates.length} candidate lists`);
-    checkItemIds(candidates, this.numItems, 'candidates');
-    return pickCandidates(await this.scoreAll(histories), candidates);
+    return scoreCandidatesViaAll(this, histories, candidates);
   }
 
   dispose(): void { this.model.dispose(); }
