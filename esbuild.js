@@ -74,8 +74,26 @@ async function main() {
   }
   await Promise.all(builds.map((b) => esbuild.build(b)));
   await writeSchema();
+  writeMarketplaceReadme();
   if (exists('core/cli.ts')) fs.chmodSync(path.join(dist, 'cli.js'), 0o755);
   console.error(`[flowloop build] ${builds.length} bundles + schema in ${Date.now() - t0} ms`);
+}
+
+/**
+ * The README that the VSIX shows on its details page. vsce (with no public repository URL to rewrite
+ * against) refuses relative image links and images that are not https, so the packaged copy is derived
+ * from README.md: each relative image becomes a caption naming the PNG that ships in the extension
+ * folder, each relative link becomes its text plus the path. README.md stays the single source.
+ */
+function writeMarketplaceReadme() {
+  const src = path.join(root, 'README.md');
+  if (!exists('README.md')) return;
+  const relative = (link) => !/^\w+:/.test(link) && !link.startsWith('#');
+  const text = fs.readFileSync(src, 'utf8')
+    .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (all, alt, link) => relative(link) ? `*Screenshot — ${alt} (\`${link}\` in the extension folder)*` : all)
+    .replace(/(^|[^!])\[([^\]]+)\]\(([^)\s]+)\)/g, (all, pre, label, link) => relative(link) ? `${pre}${label} (\`${link}\`)` : all);
+  fs.mkdirSync(dist, { recursive: true });
+  fs.writeFileSync(path.join(dist, 'README.marketplace.md'), text);
 }
 
 main().catch((e) => { console.error(e.message ?? e); process.exit(1); });

@@ -13,6 +13,12 @@ function listZip(file) {
   }
 }
 
+function readZipEntry(file, entry) {
+  try { return execFileSync('unzip', ['-p', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 }); } catch {
+    return execFileSync('python3', ['-c', 'import sys,zipfile;sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  }
+}
+
 export async function runVsixTest() {
   const results = [];
   const tmp = tempDir('flowloop-vsix-');
@@ -24,8 +30,10 @@ export async function runVsixTest() {
     }
   };
   try {
-    const packaged = await check('vsce package works offline', () => {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', vsix],
+    // plain `vsce package` (only -o to keep the clone clean): target, packaged README and the missing repository
+    // come from package.json's "vsce" block; stdin is closed so any interactive prompt fails instead of hanging
+    const packaged = await check('plain `vsce package` works offline', () => {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300000 });
       if (!existsSync(vsix)) throw new Error('no .vsix written');
     });
@@ -44,6 +52,12 @@ export async function runVsixTest() {
         || /(^|\/)shared\/data\//.test(n) || /\.(map|ts)$/.test(n)
         || Object.keys(pkg.devDependencies ?? {}).some((d) => n.startsWith(`extension/node_modules/${d}/`)));
       if (missing.length || bad.length) throw new Error(`missing: ${missing.join(', ') || '-'}; must not be there: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ` (+${bad.length - 10})` : ''}`);
+    });
+    await check('the packaged README names only screenshots that ship in the VSIX', () => {
+      const readme = readZipEntry(vsix, 'extension/readme.md');
+      const shots = [...readme.matchAll(/`(docs\/screenshots\/[^`]+\.png)`/g)].map((m) => m[1]);
+      const missing = shots.filter((p) => !names.includes(`extension/${p}`));
+      if (shots.length < 4 || missing.length || /!\[[^\]]*\]\((?!https:)/.test(readme)) throw new Error(`screenshots named: ${shots.length}; missing from the VSIX: ${missing.join(', ') || '-'}; relative image left: ${/!\[[^\]]*\]\((?!https:)/.test(readme)}`);
     });
     const extDir = join(tmp, 'extensions');
     const installed = await check('code-server --install-extension installs it', () => {
