@@ -7,6 +7,7 @@ import { KIND_RUNNERS } from './kinds';
 import { applySets } from './overrides';
 import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
 import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
+import { MetricCurves } from './curves';
 
 /** A config that failed validation: every issue is located (file:line:col + JSON path). */
 export class ConfigError extends Error {
@@ -114,8 +115,10 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   const table: string[] = [];
   let metrics: Record<string, unknown> = {};
 
+  const curves = new MetricCurves();
   const emit = (e: RunEventInput) => {
     const event = { ...e, runId, t: Date.now() } as RunEvent;
+    if (event.type === 'metric') curves.add(event);
     log.append(event); // on disk first ...
     opts.onEvent?.(event); // ... then anywhere else
   };
@@ -149,6 +152,14 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     table: (lines) => table.push(...lines),
   };
 
+  /** plots/<metric>.svg for every curve reported so far (curves.ts); a plot that cannot be written is logged, never fatal. */
+  const writeCurves = () => {
+    try {
+      for (const [rel, svg] of curves.plots()) ctx.writeArtifact(rel, svg, 'plot', `curve of ${rel.slice(6, -4)}`);
+    } catch (e: any) {
+      emit({ type: 'log', level: 'warn', message: `metric plots not written: ${e?.message ?? e}` });
+    }
+  };
   const finish = (status: RunStatus, extra: Partial<RunInfo> = {}) => {
     Object.assign(info, extra, { status, endedAt: new Date().toISOString(), durationMs: Date.now() - started });
     writeJsonAtomic(join(runDir, 'run.json'), info);
@@ -162,18 +173,21 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     const result = await runner(ctx);
     if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
     ctx.saveMetrics(result);
+    writeCurves();
     emit({ type: 'run-finished', metrics, durationMs: Date.now() - started });
     finish('finished');
     return { runDir, status: 'finished', metrics, table };
   } catch (e: any) {
     if (e instanceof CancelledError || signal.aborted) {
       const reason = String(signal.reason ?? e?.message ?? 'cancelled');
+      writeCurves();
       emit({ type: 'run-cancelled', reason });
       finish('cancelled', { error: reason });
       return { runDir, status: 'cancelled', metrics, table, error: reason };
     }
     const where = e instanceof LocatedError ? e.where : undefined;
     const message = String(e?.message ?? e);
+    writeCurves();
     emit({ type: 'run-failed', error: message, where });
     if (!(e instanceof LocatedError)) emit({ type: 'log', level: 'error', message: String(e?.stack ?? message) });
     finish('failed', { error: message, where });

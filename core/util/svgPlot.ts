@@ -13,6 +13,8 @@ export interface PlotOptions {
   xLabel: string;
   yLabel: string;
   logX?: boolean;
+  /** Draw a marker (with a hover title) per point; off for long curves. Default on. */
+  markers?: boolean;
   width?: number;
   height?: number;
 }
@@ -74,7 +76,7 @@ export function linePlotSvg(series: Series[], o: PlotOptions): string {
     const c = COLORS[i % COLORS.length];
     const ps = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
     if (ps.length > 1) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`);
-    for (const p of ps) {
+    if (o.markers !== false) for (const p of ps) {
       if (p.err) parts.push(`<line x1="${px(p.x)}" y1="${py(p.y - p.err)}" x2="${px(p.x)}" y2="${py(p.y + p.err)}" stroke="${c}"/>`);
       parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3.5" fill="${c}"><title>${esc(s.label)}: x=${p.x}, y=${p.y}${p.err ? ` ± ${p.err}` : ''}</title></circle>`);
     }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ROOT, TSX_IMPORT } from '../paths';
 import type { RunEvent, WorkerMessage } from '../../core/experiment/events';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';
+import { MetricCurves } from '../../core/experiment/curves';
 
 // The job killed here is the real embedded demo (Flower on the RQ1 titles): long enough to be interrupted.
 const CLI = [join(ROOT, 'core', 'cli.ts')];
@@ -43,6 +44,16 @@ test('SIGTERM to `flowloop run` gives status cancelled, exit 130, and every even
   for (const m of progressLines) {
     const hit = events.some((e) => e.type === 'progress' && e.phase === m[1] && e.done === Number(m[2]) && e.total === Number(m[3]));
     assert.ok(hit, `printed "${m[0]}" but no such progress event in events.jsonl`);
+  }
+  // the curves reported before the kill are plotted in the run folder (curves.ts), each announced as an artifact
+  const counts = new Map<string, number>();
+  for (const e of events) if (e.type === 'metric') counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
+  const curves = [...counts].filter(([, n]) => n >= 2);
+  assert.ok(curves.length >= 1, `no metric with two points before the kill: ${JSON.stringify([...counts])}`);
+  for (const [name, n] of curves) {
+    const rel = `plots/${MetricCurves.fileName(name)}`;
+    assert.ok(existsSync(join(dir, rel)), `${rel} missing for ${name} (${n} points)`);
+    assert.ok(events.some((e) => e.type === 'artifact' && e.path === rel && e.kind === 'plot'), `no artifact event for ${rel}`);
   }
   assert.match(stdout.trim().split('\n').pop()!, new RegExp(`^run: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 });
