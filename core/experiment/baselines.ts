@@ -1,0 +1,91 @@
+/**
+ * "Run Baselines" (issue 7): each kind's baselines as `--set` overrides of the user's config, run one
+ * after another as ordinary runs (each its own run folder). Shared by the extension's command and the
+ * CLI's `flowloop baselines`; pure data and helpers (no vscode, no I/O except reading finished runs).
+ * From METHODS.md:
+ *  - flower (A7, A8): BIGRec = SFT + constrained beam search; Temp = temperature 1.5 and D3 = length
+ *    penalty 0 on that SFT model (one training, three decodings via `alsoDecode`); IFairLRS = SFT with
+ *    per-sample popularity-group weights. (SASRec is the `sequential` kind.)
+ *  - afl (B): "Rec Agent" = one round (no user-agent feedback); the "Base" (prior alone) HR@1 is part of
+ *    every AFL run's metrics (`base.hr`), so it shows in the comparison without a run of its own.
+ *  - sequential: the three model families.
+ * The override paths are the kinds' schema fields; a path a kind does not (yet) have fails with the
+ * runner's located `--set` error — never silently skipped.
+ */
+import { readMetrics, readRunInfo } from './runStore';
+import type { RunStatus } from './events';
+import { flattenMetrics } from './sweep';
+import { fmt, formatTable } from '../cli/progress';
+
+export interface Baseline {
+  name: string;
+  description: string;
+  set: string[];
+  /** Further result rows inside the same run: metrics named `<prefix>/<metric>` (flower's extra decodings). */
+  extraRows?: { name: string; prefix: string }[];
+}
+
+export const BASELINES: Record<string, Baseline[]> = {
+  flower: [
+    {
+      name: 'sft',
+      description: 'BIGRec = SFT + constrained beam search, plus the Temp (temperature 1.5) and D3 (length penalty 0) decodings of the same SFT model (METHODS A7, A8)',
+      set: ['objective=sft', 'alsoDecode=[{"name":"temp","temperature":1.5},{"name":"d3","lengthPenalty":0}]'],
+      extraRows: [{ name: 'sft temp', prefix: 'temp' }, { name: 'sft d3', prefix: 'd3' }],
+    },
+    { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (METHODS A8)', set: ['objective=ifairlrs'] },
+  ],
+  afl: [
+    { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (METHODS B)', set: ['maxRounds=1'] },
+  ],
+  sequential: [
+    { name: 'sasrec', description: 'SASRec (METHODS A8)', set: ['model=sasrec'] },
+    { name: 'gru4rec', description: 'GRU4Rec', set: ['model=gru4rec'] },
+    { name: 'caser', description: 'Caser', set: ['model=caser'] },
+  ],
+};
+
+/** The metrics (dotted keys of metrics.json) a baseline comparison shows per kind, when a run has them. */
+export const COMPARE_METRICS: Record<string, string[]> = {
+  flower: ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr', 'kl(target||gen)', 'js'],
+  afl: ['recommendation.afl.hr', 'base.hr'],
+  sequential: ['test/hr@1', 'test/ndcg@10', 'test/hr@10', 'test/ndcg@20', 'test/cand_hr@1'],
+};
+
+export function baselinesFor(kind: string | undefined): Baseline[] {
+  return BASELINES[kind ?? ''] ?? [];
+}
+
+/** The overrides of one baseline run: the user's own first, the baseline's, then a distinct run name. */
+export function baselineSets(b: Baseline, configName: string, userSets: string[] = []): string[] {
+  return [...userSets, ...b.set, `name=${configName}-${b.name}`];
+}
+
+export interface BaselineOutcome {
+  baseline: Baseline;
+  status: RunStatus | 'not run';
+  runDir?: string;
+  error?: string;
+}
+
+/** The comparison table of finished (or failed) baseline runs, read back from their run folders. */
+export function baselineComparison(kind: string, outcomes: BaselineOutcome[]): string[] {
+  const rows: { name: string; status: string; key: string; metrics: Record<string, number> }[] = [];
+  for (const o of outcomes) {
+    const info = o.runDir ? readRunInfo(o.runDir) : undefined;
+    let metrics: Record<string, number> = {};
+    try {
+      metrics = o.runDir ? flattenMetrics(readMetrics(o.runDir) ?? {}) : {};
+    } catch { /* unreadable metrics: shown as — */ }
+    const key = info?.keyMetric ? `${info.keyMetric.name}=${fmt(info.keyMetric.value)}` : '';
+    rows.push({ name: o.baseline.name, status: o.status, key, metrics });
+    for (const x of o.baseline.extraRows ?? []) {
+      const sub: Record<string, number> = {};
+      for (const [k, v] of Object.entries(metrics)) if (k.startsWith(`${x.prefix}/`)) sub[k.slice(x.prefix.length + 1)] = v;
+      if (Object.keys(sub).length) rows.push({ name: x.name, status: o.status, key: '', metrics: sub });
+    }
+  }
+  const wanted = COMPARE_METRICS[kind] ?? [];
+  const cols = wanted.filter((k) => rows.some((r) => k in r.metrics));
+  return formatTable(['baseline', 'status', 'key metric', ...cols], rows.map((r) => [r.name, r.status, r.key || '—', ...cols.map((k) => (k in r.metrics ? fmt(r.metrics[k]) : '—'))]));
+}
