@@ -5,6 +5,8 @@
  * or the RQ1 distribution fit → KL/JS/coverage + SVG plot (distribution mode).
  */
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../experiment/runStore';
+import { resolveFlowerDefaults } from './defaults';
 import type { KindRunner, RunContext } from '../experiment/context';
 import { LocatedError, throwIfCancelled } from '../experiment/context';
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
@@ -108,7 +110,7 @@ async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag
         }
         await snapshot(`epoch ${st.epoch}`);
         if (s.mode === 'recommend' && c.validDecodeRows > 0) {
-          const rows = s.dataset!.valid.slice(0, c.validDecodeRows);
+          const rows = s.validRows.slice(0, c.validDecodeRows);
           const titles = await recommend(ctx, policy, s, rows.map((r) => r.historyIds.slice(-pcfg.maxHistory)), decodingSpecs(c)[0], label('valid decode'));
           const m = scoreRecommendations(rows.map((r, i) => ({ row: r.row, titles: titles[i] })), s.dataset!, 'valid') as unknown as Record<string, number>;
           for (const k of ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy']) ctx.metric(`valid/${k}`, st.step, m[k], { epoch: st.epoch, series: tag || objective });
@@ -146,6 +148,11 @@ async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag
 
 export const runFlowerExperiment: KindRunner = async (ctx) => {
   const c = ctx.config;
+  // θ (METHODS A4, per dataset) and personalization.mode (METHODS A5) defaults: resolved here, logged,
+  // and written back into config.json so the run folder records the values actually used.
+  const resolved = resolveFlowerDefaults(c);
+  writeJsonAtomic(join(ctx.runDir, 'config.json'), c);
+  ctx.log(`θ = ${resolved.theta} (${resolved.thetaFrom}); personalization ${resolved.personalizationMode} (${resolved.personalizationFrom})`);
   const backend = await initPolicyTf(c.device ?? 'auto');
   ctx.setBackend({ name: backend.name, reason: backend.reason });
   ctx.progress('load data', 0, 1);
@@ -155,7 +162,7 @@ export const runFlowerExperiment: KindRunner = async (ctx) => {
   const objectives: string[] = s.mode === 'distribution' && c.compare?.length ? c.compare : [c.objective];
   const pu = objectives.includes('flower') ? await loadPu(ctx, s) : undefined;
   if (pu) ctx.log(`personalization ${c.personalization.mode}: p_u from ${pu.description}`);
-  const base: Record<string, unknown> = { mode: s.mode, dataset: s.datasetName, trainExamples: s.train.length };
+  const base: Record<string, unknown> = { mode: s.mode, dataset: s.datasetName, trainExamples: s.train.length, personalization: pu ? c.personalization.mode : 'none' };
   const fitted: { objective: string; policy: TransformerPolicy; state: TrainState }[] = [];
   for (const objective of objectives) {
     const tag = objectives.length > 1 ? objective : '';

@@ -1,11 +1,18 @@
 /**
  * Item rewards R(i) (METHODS A2): by default the number of times a title occurs in the training rows'
  * history lists (`title_counts.json` holds exactly these), or any user-supplied `{title: reward}` file
- * (read by core/trie's `readRewardFile`, located errors).
+ * (read by core/trie's `readRewardFile`, located errors; a reward ≤ 0 is refused here, see
+ * `readPositiveRewardFile`).
  */
+import { readFileSync } from 'node:fs';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import { LocatedError } from '../experiment/context';
 import { readRewardFile, type TitleRewards } from '../trie';
 
 export type { TitleRewards };
+
+/** Which titles the recommend-mode prefix tree holds (schema `treeTitles`). */
+export type TreeTitles = 'catalogue' | 'counted';
 
 /**
  * METHODS A2 (default reward) computed from data: R(i) = count of title i in the history lists of the
@@ -18,31 +25,68 @@ export function rewardsFromHistories(histories: Iterable<string[]>): TitleReward
 }
 
 /**
- * Rewards for every catalogue title: R(i) from `rewards` where the title has one, else `minReward`
- * (a catalogue title absent from the history counts — 28 of 2,653 Movies items — still has to be
- * reachable by constrained decoding, and a zero reward would make its log R_p = −∞ in the GFN term).
- * Titles of `rewards` not in the catalogue are kept too (they are valid generation targets).
+ * The titles and rewards of the recommend-mode tree (METHODS A2/A3).
+ * - `counted`: exactly the titles of `rewards` with their R(i) — the reference's TRAINING tree
+ *   (`reference_trie_qwen.json`); catalogue titles without a count are not in the tree (`unreachable`).
+ * - `catalogue` (default): every catalogue title, R(i) from `rewards` where it has one, else `minReward`
+ *   (the reference decodes over its EVAL tree, built from every catalogue title, and Flowloop uses one
+ *   tree for training and decoding: a title without a count must stay reachable, and a zero reward would
+ *   make its log R_p = −∞ in the GFN term). Titles of `rewards` not in the catalogue are kept too.
+ * A reward ≤ 0 (or not finite) in `rewards` is an error naming the title and `source`: METHODS A2/A3 has
+ * no zero-reward title (F(s) = Σ R(i) > 0 on every node), so it is never silently replaced.
  */
-export function catalogueRewards(catalogueTitles: string[], rewards: TitleRewards, minReward: number): TitleRewards & { filled: number } {
+export function catalogueRewards(
+  catalogueTitles: string[], rewards: TitleRewards, minReward: number, treeTitles: TreeTitles = 'catalogue', source = 'the reward file',
+): TitleRewards & { filled: number; unreachable: string[] } {
   const byTitle = new Map<string, number>();
-  rewards.titles.forEach((t, i) => byTitle.set(t, rewards.rewards[i]));
+  rewards.titles.forEach((t, i) => {
+    const r = rewards.rewards[i];
+    if (!(r > 0) || !Number.isFinite(r)) throw new Error(`reward of ${JSON.stringify(t)} in ${source} is ${r}: every title in the tree needs a reward > 0 (METHODS A2/A3); leave the title out instead`);
+    byTitle.set(t, r);
+  });
   const titles: string[] = [];
   const vals: number[] = [];
   const seen = new Set<string>();
+  const unreachable: string[] = [];
   let filled = 0;
-  for (const t of [...catalogueTitles, ...rewards.titles]) {
+  const order = treeTitles === 'counted' ? rewards.titles : [...catalogueTitles, ...rewards.titles];
+  for (const t of order) {
     if (seen.has(t)) continue;
     seen.add(t);
     const r = byTitle.get(t);
     titles.push(t);
-    if (r === undefined || !(r > 0)) { vals.push(minReward); filled++; } else vals.push(r);
+    if (r === undefined) { vals.push(minReward); filled++; } else vals.push(r);
   }
-  return { titles, rewards: Float64Array.from(vals), filled };
+  if (treeTitles === 'counted') for (const t of new Set(catalogueTitles)) if (!byTitle.has(t)) unreachable.push(t);
+  return { titles, rewards: Float64Array.from(vals), filled, unreachable };
 }
 
-/** METHODS A2 from a file: `{title: reward}` (title_counts.json or user-supplied). */
+/**
+ * METHODS A2 user-supplied `{title: reward}` file for a tree: `readRewardFile` (JSON, numbers, ≥ 0, no
+ * newline in a title; located errors), then every reward must be > 0 — a 0 is a LocatedError at
+ * `file:line:col` naming the title (a zero-reward title has no flow: log R_p = −∞).
+ */
+export function readPositiveRewardFile(file: string): TitleRewards {
+  const r = readRewardFile(file);
+  const bad = r.titles.findIndex((_, i) => !(r.rewards[i] > 0));
+  if (bad < 0) return r;
+  const title = r.titles[bad];
+  let where = file;
+  try {
+    const text = readFileSync(file, 'utf8');
+    const node = findNodeAtLocation(parseTree(text)!, [title]);
+    if (node) {
+      let line = 1, last = -1;
+      for (let i = 0; i < node.offset; i++) if (text.charCodeAt(i) === 10) { line++; last = i; }
+      where = `${file}:${line}:${node.offset - last}`;
+    }
+  } catch { /* keep the bare file name */ }
+  throw new LocatedError(`reward of ${JSON.stringify(title)} is ${r.rewards[bad]}: every title needs a reward > 0 (METHODS A2/A3: a title without reward has no flow); leave the title out of the file instead`, where, `$[${JSON.stringify(title)}]`);
+}
+
+/** METHODS A2 from a file: `{title: reward}` (title_counts.json or user-supplied), rewards > 0. */
 export function loadRewards(file: string): TitleRewards {
-  return readRewardFile(file);
+  return readPositiveRewardFile(file);
 }
 
 /** P*(i) = R(i) / Σ_j R(j) (METHODS A2). */

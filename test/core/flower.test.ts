@@ -55,14 +55,14 @@ test('same seed repeats a run exactly; resuming from the epoch-1 checkpoint give
   assert.notEqual(c.metrics['exact/kl(target||gen)'], a.metrics['exact/kl(target||gen)']);
 });
 
-test('recommend mode on Movies_and_TV (tiny subset, personalization div from a score file): recommendations.jsonl rows of top-K titles, scored metrics, an extra D3 decoding', async () => {
+test('recommend mode on Movies_and_TV (tiny subset, personalization from a score file: div by default, METHODS A5): recommendations.jsonl rows of top-K titles, scored metrics, an extra D3 decoding', async () => {
   const ds = shared('amazon', 'Movies_and_TV');
   // precomputed p_u scores (METHODS A5 "div") for every training row: deterministic pseudo-logits over item ids 0..2652
   const scores = join(dir, 'scores.jsonl');
   const rows = subsetIndices(21937, 32, 1); // the training rows a maxTrainRows=32, seed=1 run uses
   writeFileSync(scores, rows.map((row) => JSON.stringify({ row, scores: Array.from({ length: 2653 }, (_, i) => ((i * 7 + row) % 13) / 4) })).join('\n'));
   const r = await run({
-    personalization: { mode: 'div', scores },
+    personalization: { scores }, // no mode: div is the default when a score file is given
     kind: 'flower', dataset: ds, objective: 'flower', theta: 0.9, maxTrainRows: 32, maxValidRows: 16, maxTestRows: 4, validDecodeRows: 3, epochs: 1, batchSize: 16,
     gfnSamplesPerBatch: 4, policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 }, decoding: { beams: 4, returned: 4 }, alsoDecode: [{ name: 'd3', lengthPenalty: 0 }],
     snapshotNodes: 10, snapshotHistories: 2, checkpoints: false, seed: 1,
@@ -75,4 +75,7 @@ test('recommend mode on Movies_and_TV (tiny subset, personalization div from a s
   const names = new Set(r.events.filter((e) => e.type === 'metric').map((e) => (e as any).name));
   for (const n of ['valid/nll', 'valid/ndcg@10', 'valid/dgu', 'train/gfn']) assert.ok(names.has(n), `missing metric ${n}`);
   assert.ok(r.events.some((e) => e.type === 'log' && /personalization div: p_u from precomputed scores/.test((e as any).message)), 'personalization used');
+  const resolved = JSON.parse(readFileSync(join(r.runDir, 'config.json'), 'utf8'));
+  assert.equal(resolved.personalization.mode, 'div', 'resolved personalization mode recorded in config.json');
+  assert.equal(r.metrics.personalization, 'div');
 });

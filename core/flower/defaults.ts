@@ -1,0 +1,43 @@
+/**
+ * Flower config defaults that depend on other fields, resolved once at run start (the schema cannot
+ * express them) and written back into the run's config.json so the resolved values are on record.
+ */
+import { basename } from 'node:path';
+import type { PersonalizationMode } from './personalization';
+
+/** METHODS A4 θ defaults: 0.9995 for Video Games, 0.995 for CDs and Movies (and anything else). */
+export function defaultTheta(datasetName: string): number {
+  return /video[_ -]?games/i.test(basename(datasetName)) ? 0.9995 : 0.995;
+}
+
+/**
+ * METHODS A5: `div` is the default personalization whenever an auxiliary recommender is configured
+ * (`scorer` or `scores`); with neither there is no p_u, so the default is `none`.
+ */
+export function defaultPersonalizationMode(p: { scorer?: string; scores?: string } | undefined): PersonalizationMode {
+  return p && (p.scorer || p.scores) ? 'div' : 'none';
+}
+
+export interface ResolvedDefaults {
+  theta: number;
+  thetaFrom: 'config' | 'dataset default (METHODS A4)';
+  personalizationMode: PersonalizationMode;
+  personalizationFrom: 'config' | 'default (METHODS A5)';
+}
+
+/**
+ * Fill `theta` (METHODS A4, per dataset: `dataset` folder name in recommend mode) and
+ * `personalization.mode` (METHODS A5) into `c` where the config left them out; returns what was chosen
+ * and why. Mutates `c` (the run's resolved config).
+ */
+export function resolveFlowerDefaults(c: Record<string, any>): ResolvedDefaults {
+  const thetaGiven = typeof c.theta === 'number';
+  if (!thetaGiven) c.theta = defaultTheta(c.mode === 'distribution' ? '' : String(c.dataset ?? ''));
+  c.personalization ??= {};
+  const modeGiven = typeof c.personalization.mode === 'string';
+  if (!modeGiven) c.personalization.mode = defaultPersonalizationMode(c.personalization);
+  return {
+    theta: c.theta, thetaFrom: thetaGiven ? 'config' : 'dataset default (METHODS A4)',
+    personalizationMode: c.personalization.mode, personalizationFrom: modeGiven ? 'config' : 'default (METHODS A5)',
+  };
+}
