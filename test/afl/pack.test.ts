@@ -117,3 +117,45 @@ test('the released pack renders byte-exactly like Python str.format on the relea
     assert.equal(renderTemplate(pack.templates[key]!, values), pyFormat, `${relKey} -> ${key}`);
   }
 });
+
+/** The four LastFM seed templates of METHODS B5 (backticked, line-wrapped in the doc), flattened to one line each. */
+function seedTemplates(): Record<'recMemory' | 'recPrompt' | 'userMemory' | 'userPrompt', string> {
+  const file = join(ROOT, '..', 'shared', 'docs', 'METHODS.md');
+  const doc = readFileSync(file, 'utf8'); // throws (ENOENT, naming the file) when ../shared is missing: never a silent skip
+  const b5 = doc.slice(doc.indexOf('### B5.'), doc.indexOf('### B6.'));
+  const grab = (label: string): string => {
+    const m = new RegExp(`${label}: \`([^\`]+)\``).exec(b5);
+    assert.ok(m, `METHODS.md B5 has no "${label}" template`);
+    return m[1].replace(/\s*\n\s*/g, ' ');
+  };
+  return {
+    recMemory: grab('Recommendation agent — memory'), recPrompt: grab('Recommendation agent — prompt'),
+    userMemory: grab('User agent — memory'), userPrompt: grab('User agent — prompt'),
+  };
+}
+
+/** A pack template flattened like the seed slide: lines joined by spaces, {?x} markers dropped, {x} -> {}. */
+function flat(lines: string | string[]): string {
+  return (Array.isArray(lines) ? lines : [lines]).map((l) => l.replace(/\{\?\w+\}/g, '').replace(/\{\w+\}/g, '{}')).join(' ');
+}
+
+test('default LastFM pack vs the seed text (METHODS B5): memory entries byte-exact, every prompt sentence verbatim, the one B2 rewording declared', () => {
+  const seed = seedTemplates();
+  const t = lastfmJson().templates;
+  assert.equal(flat(t['rec.memoryEntry']), seed.recMemory, 'rec.memoryEntry (lines joined by spaces) vs the seed');
+  assert.equal(flat(t['user.memoryEntry']), seed.userMemory, 'user.memoryEntry (lines joined by spaces) vs the seed');
+  // the seed's tip 3 points at a score the user agent never sees (METHODS B2: focus names only, no scores)
+  const tip3 = 'You can refer to the score given by the reward model.';
+  const declared = new Map([[tip3, 'You can refer to the music artists suggested by the reward model.']]);
+  for (const [which, keys] of [['recPrompt', ['rec.system', 'rec.user']], ['userPrompt', ['user.system', 'user.user']]] as const) {
+    const pack = keys.map((k) => flat(t[k])).join(' ');
+    const sentences = seed[which].split('{}').flatMap((part) => part.split(/(?<=[.:])\s+/)).map((s) => s.trim()).filter((s) => s.length > 0);
+    assert.ok(sentences.length > 10, `${which}: ${sentences.length} sentences parsed from METHODS.md`);
+    const missing = sentences.filter((s) => !pack.includes(s) && !declared.has(s));
+    assert.deepEqual(missing, [], `${which}: seed sentences not verbatim in ${keys.join(' + ')}`);
+    for (const [from, to] of declared) if (sentences.includes(from)) {
+      assert.ok(!pack.includes(from) && pack.includes(to), `${which}: the declared rewording "${from}" -> "${to}"`);
+    }
+  }
+  assert.ok(lastfmJson().deviations.some((d: string) => d.includes(tip3)), 'the pack file declares the tip-3 rewording and why');
+});
