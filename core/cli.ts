@@ -3,7 +3,7 @@
  * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments, data), 130 cancelled.
  * Errors are printed as `where: message`, never as a stack trace (set FLOWLOOP_DEBUG=1 for stacks).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LocatedError } from './experiment/context';
 import type { RunInfo } from './experiment/events';
@@ -11,35 +11,37 @@ import { runExperiment } from './experiment/run';
 import { ConfigError, type RunOptions } from './experiment/runner';
 import { listRuns, readEvents, readMetrics, readRunInfo, runsRoot, withLiveness, writeJsonAtomic } from './experiment/runStore';
 import { formatIssue, validateConfigFile } from './experiment/validate';
-import { fmt, formatTable, ProgressPrinter } from './cli/progress';
-import { parseArgs, UsageError } from './cli/args';
+import { fmt, formatTable } from './cli/progress';
+import { UsageError } from './cli/args';
+import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './cli/commands';
+import { CliSession } from './cli/session';
+
+type Main = (argv: string[]) => Promise<number>;
 
 /** Subcommands owned by their modules (each exports `main(argv): Promise<number>`), loaded on use. */
-const MODULE_COMMANDS: Record<string, { help: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
-  trie: { help: 'export --counts <title_counts.json> --tokenizer qwen2.5 --out <file.json>\n      the title prefix tree with log R_p, in the reference format', load: () => import('./cli/trie') },
-  metrics: { help: '--recommendations <file.jsonl> --dataset <amazon dataset dir> [--split test|valid]\n      HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool\'s top-10 lists', load: () => import('./cli/metrics') },
-  score: { help: '--model <dir> --candidates <candidates.jsonl> [--engine tfjs|onnx] --out <file.jsonl>\n      a sequential model\'s scores for each user\'s candidates', load: () => import('./cli/score') },
-  'export-onnx': { help: '<SASRec weights folder | Flower checkpoint> --out model.onnx\n      write our own model as an ONNX graph (checked to load in onnxruntime-node)', load: () => import('./cli/export-onnx') },
-  prior: { help: '--model <dir> --candidates <candidates.jsonl> [--catalogue <id2name.txt>] --out <prior.csv>\n      base-model priors (top-1 among candidates) in the reference CSV format', load: () => import('./cli/prior') },
+const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
+  baselines: () => import('./cli/baselines'),
+  trie: () => import('./cli/trie'),
+  metrics: () => import('./cli/metrics'),
+  score: () => import('./cli/score'),
+  'export-onnx': () => import('./cli/export-onnx'),
+  prior: () => import('./cli/prior'),
 };
 
-const USAGE = `flowloop — LLM-recommender experiments (Flower, AFL) from the command line
-
-  flowloop demo [--out <dir>]                       the embedded demo: Flower vs SFT fitting 100 movie titles (no data needed)
-  flowloop run <config> [--set path=value ...] [--out <dir>] [--jobs N]
-                                                    run an experiment (or a sweep) into a run folder
-  flowloop validate <config>...                     check configs; located errors; exit 2 if any is invalid
-  flowloop runs [--dir <workspace>]                 list runs (newest first)
-  flowloop show <run folder | run id>               a run's summary and metrics
-${Object.entries(MODULE_COMMANDS).map(([n, c]) => `  flowloop ${n} ${c.help}`).join('\n')}
-Run folders go to <workspace>/.flowloop/runs (workspace = current folder) unless --out is given.`;
-
-export function registerCommand(name: string, help: string, load: () => Promise<{ main(argv: string[]): Promise<number> }>): void {
-  MODULE_COMMANDS[name] = { help, load };
+/** Parse a built-in command's argv from its table entry; `--help` prints its usage (returns undefined). */
+function parseOrHelp(name: string, argv: string[]) {
+  const parsed = parseCommandArgs(name, argv);
+  if (parsed.flags.help) {
+    process.stdout.write(commandUsage(name) + '\n');
+    return undefined;
+  }
+  return parsed;
 }
 
 async function cmdValidate(argv: string[]): Promise<number> {
-  const { positional } = parseArgs(argv, {});
+  const parsed = parseOrHelp('validate', argv);
+  if (!parsed) return 0;
+  const { positional } = parsed;
   if (!positional.length) throw new UsageError('validate needs at least one config file');
   let bad = 0;
   for (const f of positional) {
@@ -54,30 +56,9 @@ async function cmdValidate(argv: string[]): Promise<number> {
 
 /** Run a config (or the embedded demo) with progress on stderr, the results table then `run: <dir>` on stdout. */
 async function runWithCli(opts: RunOptions & { jobs?: number }): Promise<number> {
-  const printer = new ProgressPrinter();
-  const controller = new AbortController();
-  let runDir: string | undefined;
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    signals++;
-    if (signals === 1) {
-      printer.line(`${sig}: cancelling (events so far are kept in events.jsonl)…`);
-      controller.abort(sig);
-      // grace period for a kind stuck in a long synchronous step; then record the cancel ourselves
-      setTimeout(() => forceCancel(sig), 10_000).unref();
-    } else forceCancel(sig);
-  };
-  const forceCancel = (sig: string) => {
-    if (runDir) {
-      const info = readRunInfo(runDir);
-      if (info && info.status === 'running') writeJsonAtomic(join(runDir, 'run.json'), { ...info, status: 'cancelled', error: sig, endedAt: new Date().toISOString() } satisfies RunInfo);
-    }
-    process.exit(130);
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  const result = await runExperiment({ ...opts, signal: controller.signal, onEvent: (e) => printer.handle(e), onRunDir: (d) => (runDir ??= d) });
-  printer.end();
+  const session = new CliSession();
+  const result = await runExperiment({ ...opts, signal: session.signal, onEvent: (e) => session.printer.handle(e), onRunDir: (d) => session.started(d) });
+  session.printer.end();
   for (const line of result.table) process.stdout.write(line + '\n');
   if (result.status === 'failed') process.stderr.write(`error: ${result.where ? result.where + ': ' : ''}${result.error}\n`);
   process.stdout.write(`run: ${result.runDir}\n`);
@@ -85,7 +66,9 @@ async function runWithCli(opts: RunOptions & { jobs?: number }): Promise<number>
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { positional, flags, lists } = parseArgs(argv, { out: 'string', jobs: 'string', dir: 'string' }, ['set']);
+  const parsed = parseOrHelp('run', argv);
+  if (!parsed) return 0;
+  const { positional, flags, lists } = parsed;
   if (positional.length !== 1) throw new UsageError('run needs exactly one config file');
   const jobs = flags.jobs === undefined ? 1 : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, got "${flags.jobs}"`);
@@ -93,7 +76,10 @@ async function cmdRun(argv: string[]): Promise<number> {
 }
 
 async function cmdDemo(argv: string[]): Promise<number> {
-  const { flags, lists } = parseArgs(argv, { out: 'string' }, ['set']);
+  const parsed = parseOrHelp('demo', argv);
+  if (!parsed) return 0;
+  const { positional, flags, lists } = parsed;
+  if (positional.length) throw new UsageError(`demo takes no arguments, got "${positional[0]}"`);
   const { demoConfig } = await import('./flower/demo');
   const { config, configPath } = demoConfig();
   return runWithCli({ configPath, configObject: config, set: lists.set, outDir: flags.out as string | undefined, workspace: process.cwd() });
@@ -102,16 +88,37 @@ async function cmdDemo(argv: string[]): Promise<number> {
 function findRun(ref: string, workspace: string): string {
   const direct = resolve(ref);
   if (existsSync(join(direct, 'run.json')) || existsSync(join(direct, 'sweep.json'))) return direct;
-  const matches = listRuns(runsRoot(workspace)).filter((r) => basename(r.dir).includes(ref));
+  if (existsSync(direct) && statSync(direct).isDirectory() && /[\\/]/.test(ref)) {
+    throw new LocatedError('not a run folder (it has no run.json or sweep.json)', direct);
+  }
+  // every run folder by name, readable or not (`show` then says what is wrong with an unreadable one)
+  const root = runsRoot(workspace);
+  const matches = (existsSync(root) ? readdirSync(root) : []).filter((n) => n.includes(ref)).map((n) => ({ dir: join(root, n) }))
+    .filter((m) => existsSync(join(m.dir, 'run.json')) || existsSync(join(m.dir, 'sweep.json')));
   if (matches.length === 1) return matches[0].dir;
   if (!matches.length) throw new UsageError(`no run matches "${ref}" (looked in ${runsRoot(workspace)})`);
   throw new UsageError(`"${ref}" matches ${matches.length} runs: ${matches.slice(0, 5).map((m) => basename(m.dir)).join(', ')}…`);
 }
 
 async function cmdRuns(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { dir: 'string' });
+  const parsed = parseOrHelp('runs', argv);
+  if (!parsed) return 0;
+  const { positional, flags } = parsed;
+  if (positional.length) throw new UsageError(`runs takes no arguments, got "${positional[0]}" (a workspace is given with --dir)`);
   const root = runsRoot((flags.dir as string) ?? process.cwd());
-  const runs = listRuns(root);
+  // listRuns skips folders whose run.json / sweep.json cannot be read, and takes any JSON as run.json:
+  // keep what looks like a run, name every file left out rather than hide it or print "undefined"
+  const looksLikeRun = (i: unknown) => !!i && typeof i === 'object' && !Array.isArray(i) && ['id', 'kind', 'status'].every((k) => typeof (i as Record<string, unknown>)[k] === 'string');
+  const runs = listRuns(root).filter((r) => r.sweep || looksLikeRun(r.info));
+  const listed = new Set(runs.map((r) => r.dir));
+  if (existsSync(root)) {
+    for (const name of readdirSync(root)) {
+      const dir = join(root, name);
+      if (listed.has(dir)) continue;
+      const file = ['run.json', 'sweep.json'].map((f) => join(dir, f)).find(existsSync);
+      if (file) process.stderr.write(`${file}: unreadable or corrupt, run not listed\n`);
+    }
+  }
   if (!runs.length) {
     process.stdout.write(`no runs in ${root}\n`);
     return 0;
@@ -122,8 +129,31 @@ async function cmdRuns(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Read one of a run folder's files; a read or parse failure becomes a located error naming the file (exit 2). */
+function readJsonFile<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e: any) {
+    const message = String(e?.message ?? e).replace(`${file}:`, '').replace(/^\d+: /, (m) => `line ${m.slice(0, -2)}: `);
+    throw new LocatedError(e instanceof SyntaxError ? `not valid JSON: ${message}` : e?.code ? `cannot read (${e.code})` : message, file);
+  }
+}
+
+/** run.json of a run folder, checked enough to print: a missing, unreadable or corrupt file is a located error. */
+function readRunJson(dir: string): RunInfo {
+  const file = join(dir, 'run.json');
+  if (!existsSync(file)) throw new LocatedError('not a run folder (it has no run.json or sweep.json)', dir);
+  const info = readJsonFile(file, () => JSON.parse(readFileSync(file, 'utf8')) as unknown);
+  if (!info || typeof info !== 'object' || Array.isArray(info)) throw new LocatedError(`expected a JSON object, got ${Array.isArray(info) ? 'an array' : JSON.stringify(info)}`, file);
+  const r = info as Record<string, unknown>;
+  for (const k of ['id', 'kind', 'status'] as const) if (typeof r[k] !== 'string') throw new LocatedError(`"${k}" is missing or not a string — not a Flowloop run.json?`, file);
+  return info as RunInfo;
+}
+
 async function cmdShow(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, { dir: 'string' });
+  const parsed = parseOrHelp('show', argv);
+  if (!parsed) return 0;
+  const { positional, flags } = parsed;
   if (positional.length !== 1) throw new UsageError('show needs one run folder or run id');
   const dir = findRun(positional[0], (flags.dir as string) ?? process.cwd());
   if (existsSync(join(dir, 'sweep.json'))) {
@@ -131,9 +161,9 @@ async function cmdShow(argv: string[]): Promise<number> {
     process.stdout.write(existsSync(table) ? readFileSync(table, 'utf8') : readFileSync(join(dir, 'sweep.json'), 'utf8'));
     return 0;
   }
-  const info = withLiveness(readRunInfo(dir)!);
-  const metrics = readMetrics(dir) ?? {};
-  const events = readEvents(dir);
+  const info = withLiveness(readRunJson(dir));
+  const metrics = readJsonFile(join(dir, 'metrics.json'), () => readMetrics(dir)) ?? {};
+  const events = readJsonFile(join(dir, 'events.jsonl'), () => readEvents(dir));
   const lines = [
     `run      ${info.id}`, `kind     ${info.kind}`, `status   ${info.status}${info.error ? ` — ${info.where ? info.where + ': ' : ''}${info.error}` : ''}`,
     `config   ${info.configPath}`, `seed     ${info.seed}`, `started  ${info.startedAt}${info.durationMs ? ` (${(info.durationMs / 1000).toFixed(1)} s)` : ''}`,
@@ -150,14 +180,21 @@ async function cmdShow(argv: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+const COMMANDS: Record<string, Main> = {
   run: cmdRun, validate: cmdValidate, runs: cmdRuns, show: cmdShow, demo: cmdDemo,
 };
+
+/** Every command of the table has a handler here (checked by the CLI tests). */
+export const COMMAND_NAMES = COMMAND_SPECS.map((c) => c.name);
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    process.stdout.write(USAGE + '\n');
+    if (cmd === 'help' && rest[0] && COMMAND_SPECS.some((c) => c.name === rest[0])) {
+      process.stdout.write(commandUsage(rest[0]) + '\n');
+      return 0;
+    }
+    process.stdout.write(overallUsage() + '\n');
     return cmd ? 0 : 2;
   }
   if (cmd === '--version') {
@@ -166,7 +203,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (COMMANDS[cmd]) return await COMMANDS[cmd](rest);
-    if (MODULE_COMMANDS[cmd]) return await (await MODULE_COMMANDS[cmd].load()).main(rest);
+    if (MODULE_COMMANDS[cmd]) return await (await MODULE_COMMANDS[cmd]()).main(rest);
     throw new UsageError(`unknown command "${cmd}" (try flowloop help)`);
   } catch (e: any) {
     if (process.env.FLOWLOOP_DEBUG) process.stderr.write(String(e?.stack) + '\n');

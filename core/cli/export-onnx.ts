@@ -10,14 +10,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
-import { parseArgs, UsageError } from './args';
+import { UsageError } from './args';
+import { commandUsage, parseCommandArgs } from './commands';
 import { reportError, STDIO, type CliIo } from './score';
 
-export const EXPORT_ONNX_USAGE = 'usage: flowloop export-onnx <weights or Flower checkpoint folder> --out <model.onnx>';
+export const EXPORT_ONNX_USAGE = commandUsage('export-onnx');
 
 export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
   try {
-    const { flags, positional } = parseArgs(argv, { out: 'string', help: 'boolean' });
+    const { flags, positional } = parseCommandArgs('export-onnx', argv);
     if (flags.help) { io.out(EXPORT_ONNX_USAGE + '\n'); return 0; }
     if (positional.length !== 1) throw new UsageError(positional.length ? `one folder expected, got ${positional.length}` : 'which folder? (a weights folder or a Flower checkpoint)');
     if (typeof flags.out !== 'string') throw new UsageError('--out <model.onnx> is required');

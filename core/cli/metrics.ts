@@ -6,12 +6,12 @@
  * Bad input: one `file:line: message` per problem on stderr, exit code 2, no stack trace.
  */
 import { existsSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadAmazon } from '../data/amazon';
 import { LocatedError, eachLine, where } from '../data/lines';
 import { type Recommendation, scoreRecommendations } from '../metrics/score';
+import { commandUsage, parseCommandArgs } from './commands';
 
-export const USAGE = 'usage: flowloop metrics --recommendations <file.jsonl> --dataset <amazon dataset dir> [--split test|valid]';
+export const USAGE = commandUsage('metrics');
 
 const MAX_REPORTED = 50;
 
@@ -66,13 +66,10 @@ export async function main(argv: string[]): Promise<number> {
   const args = argv[0] === 'metrics' ? argv.slice(1) : argv;
   let values: { recommendations?: string; dataset?: string; split?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({
-      args, allowPositionals: false, strict: true,
-      options: {
-        recommendations: { type: 'string', short: 'r' }, dataset: { type: 'string', short: 'd' },
-        split: { type: 'string', default: 'test' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    const { flags, positional } = parseCommandArgs('metrics', args);
+    if (positional.length) throw new Error(`unexpected argument "${positional[0]}"`);
+    values = { ...(flags as { recommendations?: string; dataset?: string; split?: string; help?: boolean }) };
+    values.split ??= 'test';
   } catch (e) {
     return fail([`flowloop metrics: ${(e as Error).message}`, USAGE]);
   }

@@ -5,14 +5,15 @@
  * `--catalogue` (an `id::name` file) when given. Exit codes as `flowloop score`.
  */
 import { resolve } from 'node:path';
-import { parseArgs, UsageError } from './args';
+import { UsageError } from './args';
+import { commandUsage, parseCommandArgs } from './commands';
 import { checkRowsFit, modelOptions, reportError, STDIO, writeAtomic, type CliIo } from './score';
 
-export const PRIOR_USAGE = 'usage: flowloop prior --model <dir> --candidates <candidates.jsonl> [--catalogue <id2name.txt>] [--engine tfjs|onnx] [--device auto|cpu|wasm|gpu] --out <prior.csv>';
+export const PRIOR_USAGE = commandUsage('prior');
 
 export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
   try {
-    const { flags, positional } = parseArgs(argv, { model: 'string', candidates: 'string', catalogue: 'string', engine: 'string', device: 'string', out: 'string', help: 'boolean' });
+    const { flags, positional } = parseCommandArgs('prior', argv);
     if (flags.help) { io.out(PRIOR_USAGE + '\n'); return 0; }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
     const { engine, device } = modelOptions(flags, ['model', 'candidates', 'out']);

@@ -8,9 +8,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
-import { parseArgs, UsageError } from './args';
+import { UsageError } from './args';
+import { commandUsage, parseCommandArgs } from './commands';
 
-export const SCORE_USAGE = 'usage: flowloop score --model <dir> --candidates <candidates.jsonl> [--engine tfjs|onnx] [--device auto|cpu|wasm|gpu] --out <file.jsonl>';
+export const SCORE_USAGE = commandUsage('score');
 
 /** Common option checks of `score` and `prior`. */
 export function modelOptions(flags: Record<string, string | boolean | undefined>, required: string[]) {
@@ -64,7 +65,7 @@ export function checkRowsFit(rows: { id: number; seq: number[]; cans: number[] }
 
 export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
   try {
-    const { flags, positional } = parseArgs(argv, { model: 'string', candidates: 'string', engine: 'string', device: 'string', out: 'string', help: 'boolean' });
+    const { flags, positional } = parseCommandArgs('score', argv);
     if (flags.help) { io.out(SCORE_USAGE + '\n'); return 0; }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
     const { engine, device } = modelOptions(flags, ['model', 'candidates', 'out']);

@@ -8,38 +8,26 @@ import { dirname, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import { isTokenizerName, loadTokenizer, TOKENIZER_NAMES } from '../tokenize';
 import { PrefixTree, readRewardFile, type TitleEnd } from '../trie';
+import { UsageError } from './args';
+import { commandUsage, parseCommandArgs } from './commands';
 
-const USAGE = `usage: flowloop trie export --counts <title_counts.json> --tokenizer <${TOKENIZER_NAMES.join('|')}> --out <file.json> [--title-end separate|joint]`;
-
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  const known = new Set(['counts', 'tokenizer', 'out', 'title-end']);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new UsageError(`unexpected argument "${a}"`);
-    if (!known.has(m[1])) throw new UsageError(`unknown option --${m[1]}`);
-    let v = m[2];
-    if (v === undefined) {
-      v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`--${m[1]} needs a value`);
-    }
-    out[m[1]] = v;
-  }
-  return out;
-}
+const USAGE = commandUsage('trie');
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    if (!argv.length || argv[0] === 'help') {
       console.log(USAGE);
-      return sub === undefined ? 2 : 0;
+      return argv.length ? 0 : 2;
     }
-    if (sub !== 'export') throw new UsageError(`unknown subcommand "${sub}"`);
-    const opts = parseArgs(rest);
+    const { positional, flags } = parseCommandArgs('trie', argv);
+    if (flags.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const [sub, ...extra] = positional;
+    if (sub !== 'export') throw new UsageError(sub === undefined ? 'which subcommand? (export)' : `unknown subcommand "${sub}"`);
+    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const opts = flags as Record<string, string>;
     for (const k of ['counts', 'tokenizer', 'out']) if (!opts[k]) throw new UsageError(`missing --${k}`);
     if (!isTokenizerName(opts.tokenizer)) throw new UsageError(`--tokenizer must be one of ${TOKENIZER_NAMES.join(', ')} (got "${opts.tokenizer}")`);
     const titleEnd = (opts['title-end'] ?? 'separate') as TitleEnd;

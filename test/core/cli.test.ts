@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, shared, TSX_IMPORT } from '../paths';
@@ -66,4 +66,42 @@ test('a config whose data path does not exist: located error on the path value',
   const r = cli(['validate', f]);
   assert.equal(r.status, 2);
   assert.match(r.stdout, /x\.flowloop\.json:3:14: folder not found: \.\/no\/such\/folder/);
+});
+
+test('flowloop show on a corrupt run.json, a folder that is not a run, a corrupt metrics.json: exit 2 naming the file', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'flowloop-cli-'));
+  const mk = (name: string, files: Record<string, string>) => {
+    const dir = join(ws, '.flowloop', 'runs', name);
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+    return dir;
+  };
+  const okInfo = JSON.stringify({ id: 'r', name: 'r', kind: 'sequential', status: 'finished', configPath: 'x', seed: 1, startedAt: '2025-01-01T00:00:00Z', versions: {}, pid: 0 });
+  const torn = mk('20250101-000000-torn', { 'run.json': '{"id": "torn", "kind": ' });
+  const notObject = mk('20250101-000001-array', { 'run.json': '[]' });
+  const foreign = mk('20250101-000002-foreign', { 'run.json': '{"hello": 1}' });
+  const badMetrics = mk('20250101-000003-badmetrics', { 'run.json': okInfo, 'metrics.json': '{"hr@1": ' });
+  const notRun = join(ws, 'plain-folder');
+  mkdirSync(notRun);
+  const cases: [string, RegExp][] = [
+    [torn, new RegExp(`^${join(torn, 'run.json')}: not valid JSON: `)],
+    [notObject, new RegExp(`^${join(notObject, 'run.json')}: expected a JSON object, got an array`)],
+    [foreign, new RegExp(`^${join(foreign, 'run.json')}: "id" is missing or not a string`)],
+    [badMetrics, new RegExp(`^${join(badMetrics, 'metrics.json')}: not valid JSON: `)],
+    [notRun, new RegExp(`^${notRun}: not a run folder \\(it has no run\\.json or sweep\\.json\\)`)],
+    ['torn', new RegExp(`^${join(torn, 'run.json')}: not valid JSON: `)], // by run id, found under the workspace
+  ];
+  for (const [ref, msg] of cases) {
+    const r = cli(['show', ref], ws);
+    assert.equal(r.status, 2, `show ${ref}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, msg, `show ${ref}`);
+    assert.doesNotMatch(r.stdout + r.stderr, NO_STACK);
+    assert.doesNotMatch(r.stderr, /TypeError|Cannot read properties/);
+  }
+  // `runs` still lists the readable run and names each file it had to leave out
+  const runs = cli(['runs'], ws);
+  assert.equal(runs.status, 0, runs.stderr);
+  assert.match(runs.stdout, /20250101-000003-badmetrics\s+sequential\s+finished/);
+  assert.doesNotMatch(runs.stdout, /undefined|torn|array|foreign/, runs.stdout);
+  for (const d of [torn, notObject, foreign]) assert.ok(runs.stderr.includes(`${join(d, 'run.json')}: unreadable or corrupt, run not listed`), runs.stderr);
 });

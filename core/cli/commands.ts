@@ -1,0 +1,143 @@
+/**
+ * The one table of `flowloop` commands and their flags. Usage text (`flowloop --help`,
+ * `flowloop <command> --help`) is generated from it, and every command parses its argv with
+ * `parseCommandArgs(name, argv)`, which takes the accepted flags from the same entry — so the help
+ * cannot omit a flag a command accepts. Kept free of heavy imports: `--help` must be instant.
+ */
+import { parseArgs, UsageError } from './args';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean' | 'list';
+  /** Placeholder of the value in the usage line, e.g. `<dir>`. */
+  value?: string;
+  help: string;
+  required?: boolean;
+}
+
+export interface CommandSpec {
+  name: string;
+  /** Positional arguments as shown in the usage line. */
+  args?: string;
+  summary: string;
+  flags: Record<string, FlagSpec>;
+}
+
+const OUT_RUNS: FlagSpec = { type: 'string', value: '<dir>', help: 'folder that receives the run folder (default <workspace>/.flowloop/runs)' };
+const WORKSPACE: FlagSpec = { type: 'string', value: '<workspace>', help: 'workspace folder whose .flowloop/runs is used (default: the current folder)' };
+const SET: FlagSpec = { type: 'list', value: 'path=value', help: 'override a config field (JSON value or plain string); repeatable' };
+const ENGINE: FlagSpec = { type: 'string', value: 'tfjs|onnx', help: 'inference engine (default: by the model folder)' };
+const DEVICE: FlagSpec = { type: 'string', value: 'auto|cpu|wasm|gpu', help: 'where the model runs (default auto)' };
+
+export const COMMAND_SPECS: CommandSpec[] = [
+  { name: 'demo', summary: 'the embedded demo: Flower vs SFT fitting 100 movie titles (no data needed)', flags: { out: OUT_RUNS, set: SET } },
+  {
+    name: 'run', args: '<config>', summary: 'run an experiment (or a sweep) into a run folder',
+    flags: { set: SET, out: OUT_RUNS, dir: WORKSPACE, jobs: { type: 'string', value: 'N', help: 'sweep points run in parallel worker processes (default 1)' } },
+  },
+  {
+    name: 'baselines', args: '<config>', summary: "run the baselines of the config's kind (each an ordinary run), then a comparison table",
+    flags: {
+      only: { type: 'string', value: 'name,name', help: 'run only these baselines (default: all of the kind)' },
+      'dry-run': { type: 'boolean', help: 'list the baselines and their overrides, run nothing' },
+      jobs: { type: 'string', value: 'N', help: 'baselines run in parallel worker processes (default 1: one after another)' },
+      set: SET, out: OUT_RUNS, dir: WORKSPACE,
+    },
+  },
+  { name: 'validate', args: '<config>...', summary: 'check configs; located errors; exit 2 if any is invalid', flags: {} },
+  { name: 'runs', summary: 'list runs (newest first)', flags: { dir: WORKSPACE } },
+  { name: 'show', args: '<run folder | run id>', summary: "a run's summary and metrics", flags: { dir: WORKSPACE } },
+  {
+    name: 'trie', args: 'export', summary: 'the title prefix tree with log R_p, in the reference format',
+    flags: {
+      counts: { type: 'string', value: '<title_counts.json>', help: 'title → count (or reward) file', required: true },
+      tokenizer: { type: 'string', value: '<qwen2.5|char|word>', help: 'tokenizer of the titles', required: true },
+      out: { type: 'string', value: '<file.json>', help: 'output file', required: true },
+      'title-end': { type: 'string', value: 'separate|joint', help: 'title terminal: a separate "\\n" token (default) or joined with end-of-text' },
+    },
+  },
+  {
+    name: 'metrics', summary: "HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool's top-10 lists",
+    flags: {
+      recommendations: { type: 'string', value: '<file.jsonl>', help: 'one {"row": n, "titles": [...]} per line', required: true },
+      dataset: { type: 'string', value: '<amazon dataset dir>', help: 'the dataset the rows refer to', required: true },
+      split: { type: 'string', value: 'test|valid', help: 'split the rows index (default test)' },
+    },
+  },
+  {
+    name: 'score', summary: "a sequential model's scores for each user's candidates",
+    flags: {
+      model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
+      candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
+      engine: ENGINE, device: DEVICE,
+      out: { type: 'string', value: '<file.jsonl>', help: 'output file', required: true },
+    },
+  },
+  {
+    name: 'export-onnx', args: '<SASRec weights folder | Flower checkpoint>', summary: 'write our own model as an ONNX graph (checked to load in onnxruntime-node)',
+    flags: { out: { type: 'string', value: '<model.onnx>', help: 'output file', required: true } },
+  },
+  {
+    name: 'prior', summary: 'base-model priors (top-1 among candidates) in the reference CSV format',
+    flags: {
+      model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
+      candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
+      catalogue: { type: 'string', value: '<id2name.txt>', help: 'item names, when the candidates file has none' },
+      engine: ENGINE, device: DEVICE,
+      out: { type: 'string', value: '<prior.csv>', help: 'output file', required: true },
+    },
+  },
+];
+
+export function commandSpec(name: string): CommandSpec {
+  const spec = COMMAND_SPECS.find((c) => c.name === name);
+  if (!spec) throw new Error(`no command spec "${name}"`);
+  return spec;
+}
+
+/** Parse a command's argv with exactly the flags its table entry lists (plus --help / -h). */
+export function parseCommandArgs(name: string, argv: string[]) {
+  const spec = commandSpec(name);
+  const types: Record<string, 'string' | 'boolean'> = { help: 'boolean' };
+  const lists: string[] = [];
+  for (const [flag, f] of Object.entries(spec.flags)) {
+    if (f.type === 'list') lists.push(flag);
+    else types[flag] = f.type;
+  }
+  return parseArgs(argv.map((a) => (a === '-h' ? '--help' : a)), types, lists);
+}
+
+function flagSynopsis(name: string, f: FlagSpec): string {
+  const s = `--${name}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}${f.type === 'list' ? ' ...' : ''}`;
+  return f.required ? s : `[${s}]`;
+}
+
+/** `flowloop <name> <args> <flags>` on one line. */
+export function commandSynopsis(spec: CommandSpec): string {
+  return ['flowloop', spec.name, spec.args, ...Object.entries(spec.flags).map(([n, f]) => flagSynopsis(n, f))].filter(Boolean).join(' ');
+}
+
+/** `flowloop <command> --help`: the synopsis, the summary and one line per flag. */
+export function commandUsage(name: string): string {
+  const spec = commandSpec(name);
+  const flags = Object.entries(spec.flags);
+  const width = Math.max(0, ...flags.map(([n, f]) => `--${n}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`.length));
+  return [
+    `usage: ${commandSynopsis(spec)}`,
+    `  ${spec.summary}`,
+    ...(flags.length ? ['', ...flags.map(([n, f]) => `  ${`--${n}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`.padEnd(width)}  ${f.help}${f.required ? ' (required)' : ''}`)] : []),
+  ].join('\n');
+}
+
+/** `flowloop --help`: every command's synopsis (all its flags) and summary. */
+export function overallUsage(): string {
+  return [
+    'flowloop — LLM-recommender experiments (Flower, AFL) from the command line',
+    '',
+    ...COMMAND_SPECS.flatMap((c) => [`  ${commandSynopsis(c)}`, `      ${c.summary}`]),
+    '',
+    'flowloop <command> --help describes each flag. Run folders go to <workspace>/.flowloop/runs',
+    '(workspace = current folder, or --dir) unless --out is given.',
+  ].join('\n');
+}
+
+export { UsageError };
