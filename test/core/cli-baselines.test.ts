@@ -94,3 +94,17 @@ test('baselineComparison: flower extra decodings become rows, a run that never s
   assert.match(lines[4], /^sft d3\s+finished\s+—\s+0\.0625\s+—$/, lines.join('\n'));
   assert.match(lines[5], /^ifairlrs\s+failed\s+—\s+—\s+—$/, lines.join('\n'));
 });
+
+test('flowloop baselines --jobs 2 --only: the chosen baselines run in parallel workers, each a finished run', () => {
+  shared('lastfm');
+  const ws = mkdtempSync(join(tmpdir(), 'flowloop-baselines-'));
+  const r = cli(['baselines', QUICK, '--jobs', '2', '--only', 'gru4rec,caser'], ws);
+  assert.equal(r.status, 0, r.stdout + r.stderr.slice(-3000));
+  const dirs = r.stdout.split('\n').filter((l) => l.startsWith('run: ')).map((l) => l.slice(5)).sort();
+  assert.equal(dirs.length, 2, r.stdout);
+  assert.deepEqual(dirs.map((d) => d.replace(/.*-smoke-/, '')).sort(), ['caser', 'gru4rec']);
+  for (const d of dirs) assert.equal(JSON.parse(readFileSync(join(d, 'run.json'), 'utf8')).status, 'finished', d);
+  assert.match(r.stdout, /\ngru4rec\s+finished/);
+  assert.match(r.stdout, /\ncaser\s+finished/);
+  assert.doesNotMatch(r.stdout, /\nsasrec\s/);
+});
