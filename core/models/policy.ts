@@ -9,6 +9,7 @@
  * matMul grads are broken), flat gathers / one-hot products instead of gatherND (no gradient).
  */
 import type * as TF from '@tensorflow/tfjs';
+import type { DecodeSession, SessionStart } from '../decode';
 import { Rng } from '../util/random';
 import { tfp } from './policyTf';
 
@@ -148,8 +149,10 @@ export class TransformerPolicy {
 
   /**
    * Hidden states [B*L, D] of the final layer norm. `dropoutSeed` given = training mode (dropout on).
+   * `kv` given: each layer's attention keys and values, [B, heads, L, dh], are pushed to it (the
+   * incremental-decoding cache, see `startSession`).
    */
-  private hidden(bt: Batch, dropoutSeed?: number): TF.Tensor2D {
+  private hidden(bt: Batch, dropoutSeed?: number, kv?: { k: TF.Tensor4D[]; v: TF.Tensor4D[] }): TF.Tensor2D {
     const tf = tfp();
     const { cfg, weights: w } = this;
     const { B, H, T, L } = bt;
@@ -176,6 +179,7 @@ export class TransformerPolicy {
       const qkv = tf.add(tf.matMul(h, p('wqkv')), p('bqkv.b')).reshape([B, L, 3, nh, dh]);
       const qkvT = tf.transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, nh, L, dh]
       const [q, k, v] = tf.split(qkvT, 3, 0).map((t) => t.reshape([B * nh, L, dh]) as TF.Tensor3D);
+      if (kv) { kv.k.push(k.reshape([B, nh, L, dh])); kv.v.push(v.reshape([B, nh, L, dh])); }
       const scores = tf.mul(tf.matMul(q, k, false, true), scale).reshape([B, nh, L, L]);
       const att = tf.softmax(tf.add(scores, mask)).reshape([B * nh, L, L]) as TF.Tensor3D;
       const ctx = tf.matMul(att, v).reshape([B, nh, L, dh]);
@@ -239,10 +243,163 @@ export class TransformerPolicy {
     return out;
   }
 
+  /**
+   * Incremental decoding (METHODS A6 "next-token log-probs for a batch of states, incremental decoding";
+   * used by the A7 beam search and the A4 sampler in core/decode): runs the history prefix and BOS once,
+   * keeps every layer's attention keys/values, and then each `step` runs only the new token through the
+   * layers, attending to the cached keys/values of its parent state. Same positions (absolute, the
+   * history left-padded to `maxHistory`) and the same padding mask as `nextLogProbs`, dropout off, so
+   * the log-probs equal the stateless path up to float rounding. The session owns its cache tensors:
+   * call `dispose()` when done.
+   */
+  async startSession(histories: number[][]): Promise<SessionStart> {
+    const tf = tfp();
+    const { cfg } = this;
+    const H = cfg.maxHistory;
+    const bt = this.layout(histories, histories.map(() => []));
+    const { B, L } = bt;
+    const off = new Int32Array(B);
+    for (let b = 0; b < B; b++) off[b] = H > 0 ? H - Math.min(H, (histories[b] ?? []).length) : 0;
+    const kept = tf.tidy(() => {
+      const kv = { k: [] as TF.Tensor4D[], v: [] as TF.Tensor4D[] };
+      const h = this.hidden(bt, undefined, kv);
+      const idx = new Int32Array(B);
+      for (let b = 0; b < B; b++) idx[b] = b * L + H; // the BOS state of each row
+      const last = tf.gather(h, tf.tensor1d(idx, 'int32')) as TF.Tensor2D;
+      return [last, ...kv.k, ...kv.v];
+    });
+    const nl = cfg.layers;
+    const session = new PolicySession(this, kept.slice(1, 1 + nl) as TF.Tensor4D[], kept.slice(1 + nl) as TF.Tensor4D[], off, L);
+    try {
+      return { session, logProbs: await this.headChunks(kept[0] as TF.Tensor2D) };
+    } catch (e) {
+      session.dispose();
+      throw e;
+    } finally {
+      kept[0].dispose();
+    }
+  }
+
+  /** Full-vocabulary log-probs of hidden states [N, D], downloaded per chunk of 512 rows to bound memory. Does not dispose `h`. */
+  async headChunks(h: TF.Tensor2D): Promise<Float32Array[]> {
+    const tf = tfp();
+    const [N, D] = h.shape;
+    const V = this.cfg.vocabSize;
+    const out: Float32Array[] = [];
+    const chunk = 512;
+    for (let s = 0; s < N; s += chunk) {
+      const n = Math.min(chunk, N - s);
+      const t = tf.tidy(() => this.head(tf.slice(h, [s, 0], [n, D])));
+      const data = (await t.data()) as Float32Array;
+      t.dispose();
+      for (let b = 0; b < n; b++) out.push(data.subarray(b * V, (b + 1) * V));
+    }
+    return out;
+  }
+
+  /**
+   * One incremental step (see `startSession`): new state i = state `parents[i]` of the cache plus token
+   * `tokens[i]` at absolute position `pos`. Returns the final-layer-norm hidden states [N, D] and the new
+   * per-layer keys/values [N, heads, L+1, dh]; the caller (PolicySession) owns and disposes them.
+   */
+  stepHidden(K: TF.Tensor4D[], Vc: TF.Tensor4D[], parents: Int32Array, identity: boolean, tokens: Int32Array, off: Int32Array, pos: number): TF.Tensor[] {
+    const tf = tfp();
+    const { cfg, weights: w } = this;
+    const N = tokens.length;
+    const D = cfg.dModel;
+    const nh = cfg.heads;
+    const dh = D / nh;
+    const L = pos + 1; // keys: every slot up to and including the new token
+    const maskData = new Float32Array(N * L);
+    for (let b = 0; b < N; b++) for (let j = 0; j < off[b]; j++) maskData[b * L + j] = -1e9; // history padding
+    return tf.tidy(() => {
+      const par = tf.tensor1d(parents, 'int32');
+      let x = tf.add(tf.gather(w.tokEmb, tf.tensor1d(tokens, 'int32')), tf.slice(w.posEmb, [pos, 0], [1, D])) as TF.Tensor2D;
+      const mask = tf.tensor4d(maskData, [N, 1, 1, L]);
+      const scale = 1 / Math.sqrt(dh);
+      const newK: TF.Tensor4D[] = [], newV: TF.Tensor4D[] = [];
+      for (let l = 0; l < cfg.layers; l++) {
+        const p = (n: string) => w[`l${l}.${n}`];
+        const h = this.ln(x, p('ln1.g'), p('ln1.b'));
+        const qkv = tf.add(tf.matMul(h, p('wqkv')), p('bqkv.b')).reshape([N, 3, nh, dh]);
+        const qkvT = tf.transpose(qkv, [1, 0, 2, 3]); // [3, N, nh, dh]
+        const [q, k, v] = tf.split(qkvT, 3, 0).map((t) => t.reshape([N, nh, 1, dh]) as TF.Tensor4D);
+        const kAll = tf.concat([identity ? K[l] : tf.gather(K[l], par, 0), k], 2) as TF.Tensor4D; // [N, nh, L, dh]
+        const vAll = tf.concat([identity ? Vc[l] : tf.gather(Vc[l], par, 0), v], 2) as TF.Tensor4D;
+        newK.push(kAll); newV.push(vAll);
+        const scores = tf.mul(tf.matMul(q.reshape([N * nh, 1, dh]) as TF.Tensor3D, kAll.reshape([N * nh, L, dh]) as TF.Tensor3D, false, true), scale).reshape([N, nh, 1, L]);
+        const att = tf.softmax(tf.add(scores, mask)).reshape([N * nh, 1, L]) as TF.Tensor3D;
+        const merged = tf.matMul(att, vAll.reshape([N * nh, L, dh]) as TF.Tensor3D).reshape([N, D]) as TF.Tensor2D;
+        x = tf.add(x, tf.add(tf.matMul(merged, p('wo')), p('bo.b'))) as TF.Tensor2D;
+        const h2 = this.ln(x, p('ln2.g'), p('ln2.b'));
+        const f = tf.relu(tf.add(tf.matMul(h2, p('w1')), p('b1.b'))) as TF.Tensor2D;
+        x = tf.add(x, tf.add(tf.matMul(f, p('w2')), p('b2.b'))) as TF.Tensor2D;
+      }
+      return [this.ln(x, w['lnf.g'], w['lnf.b']), ...newK, ...newV];
+    });
+  }
+
   /** Current weights as named float32 arrays (checkpoint order). */
   async snapshotWeights(): Promise<Map<string, Float32Array>> {
     const m = new Map<string, Float32Array>();
     for (const n of this.names) m.set(n, (await this.weights[n].data()) as Float32Array);
     return m;
+  }
+}
+
+/**
+ * A TransformerPolicy decoding session (METHODS A6 incremental decoding): the per-layer key/value cache
+ * of the current states ([states, heads, positions, dh]) and each state's number of history padding slots.
+ */
+class PolicySession implements DecodeSession {
+  private disposed = false;
+
+  constructor(private readonly policy: TransformerPolicy, private K: TF.Tensor4D[], private V: TF.Tensor4D[], private off: Int32Array, private len: number) {}
+
+  get size(): number {
+    return this.off.length;
+  }
+
+  async step(parents: ArrayLike<number>, tokens: ArrayLike<number>): Promise<Float32Array[]> {
+    if (this.disposed) throw new Error('decode session used after dispose()');
+    const N = tokens.length;
+    if (parents.length !== N) throw new Error(`decode session: ${parents.length} parents for ${N} tokens`);
+    const { cfg } = this.policy;
+    const pos = this.len; // absolute position of the new token
+    if (pos - cfg.maxHistory + 1 > cfg.maxTokens) throw new Error(`title of ${pos - cfg.maxHistory} tokens exceeds the policy's maxTokens ${cfg.maxTokens - 1}`);
+    const par = Int32Array.from(parents);
+    const tok = Int32Array.from(tokens);
+    const S = this.off.length;
+    let identity = N === S;
+    const off = new Int32Array(N);
+    for (let i = 0; i < N; i++) {
+      const p = par[i];
+      if (!(p >= 0 && p < S)) throw new Error(`decode session: parent ${p} outside 0..${S - 1}`);
+      if (p !== i) identity = false;
+      off[i] = this.off[p];
+      if (!(tok[i] >= 0 && tok[i] < cfg.vocabSize)) throw new Error(`decode session: token ${tok[i]} outside the policy vocabulary`);
+    }
+    const res = this.policy.stepHidden(this.K, this.V, par, identity, tok, off, pos);
+    const nl = cfg.layers;
+    for (const t of this.K) t.dispose();
+    for (const t of this.V) t.dispose();
+    this.K = res.slice(1, 1 + nl) as TF.Tensor4D[];
+    this.V = res.slice(1 + nl) as TF.Tensor4D[];
+    this.off = off;
+    this.len = pos + 1;
+    try {
+      return await this.policy.headChunks(res[0] as TF.Tensor2D);
+    } finally {
+      res[0].dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.K) t.dispose();
+    for (const t of this.V) t.dispose();
+    this.K = [];
+    this.V = [];
   }
 }

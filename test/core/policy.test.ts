@@ -33,6 +33,34 @@ test('policy log-probs are a full-vocabulary distribution and padding does not c
   pol.dispose();
 });
 
+test('incremental session (KV cache) equals nextLogProbs, with and without a history prefix (maxHistory 3 and 0)', async () => {
+  await initPolicyTf('auto');
+  const tf = tfp();
+  for (const H of [3, 0]) {
+    const { vocab, cfg } = setup(H);
+    const pol = new TransformerPolicy({ ...cfg, dropout: 0.3 }, 4);
+    const before = tf.memory().numTensors;
+    const hist = [[4, 0, 5, 1], [], [2]];
+    const { session, logProbs } = await pol.startSession(hist);
+    // states: [h0: 2], [h0: 3], [h2: 4] → [h0: 2 4], [h2: 4 4], [h2: 4 2]
+    const s1 = await session.step([0, 0, 2], [2, 3, 4]);
+    const s2 = await session.step([0, 2, 2], [4, 4, 2]);
+    const cases: [Float32Array[], number[][], number[][]][] = [
+      [logProbs, hist, [[], [], []]],
+      [s1, [hist[0], hist[0], hist[2]], [[2], [3], [4]]],
+      [s2, [hist[0], hist[2], hist[2]], [[2, 4], [4, 4], [4, 2]]],
+    ];
+    for (const [got, hs, ps] of cases) {
+      const want = await pol.nextLogProbs(hs, ps);
+      for (let b = 0; b < ps.length; b++) for (let i = 0; i < vocab.size; i++)
+        assert.ok(Math.abs(got[b][i] - want[b][i]) < 1e-5, `H=${H} prefix ${JSON.stringify(ps[b])} token ${i}: cached ${got[b][i]} vs stateless ${want[b][i]}`);
+    }
+    session.dispose();
+    assert.equal(tf.memory().numTensors, before, 'session tensors released');
+    pol.dispose();
+  }
+});
+
 test('same seed gives the same initial weights and outputs; another seed differs', async () => {
   await initPolicyTf('auto');
   const { cfg } = setup();
