@@ -8,10 +8,15 @@
  * the mask share is indicative. A second measurement uses a zero-cost table policy (random log-probs
  * computed in an untimed first pass, then only looked up) as the worst case for the mask share.
  *
- * Usage: node --import tsx bench/trie/decode.ts [--rows N] [--device auto|cpu|wasm] — prints one JSON object.
+ * Incremental decoding (METHODS A6): the same rows are decoded with the policy's key/value-cache sessions
+ * (what core/decode uses by default) and through `nextLogProbs` only (stateless: every step recomputes the
+ * whole prefix), alternating within each repeat; `cacheSpeedup` = median over repeats of stateless / cached
+ * ms per row, and `cacheSameTitles` = share of rows whose recommended lists are identical on both paths.
+ *
+ * Usage: node --import tsx bench/trie/decode.ts [--rows N] [--repeats N] [--device auto|cpu|wasm] — prints one JSON object.
  */
 import { join, resolve } from 'node:path';
-import { beamSearchScored, newDecodeStats, type DecodeStats, type StepPolicy } from '../../core/decode';
+import { beamSearchScored, newDecodeStats, statelessPolicy, type DecodeStats, type StepPolicy } from '../../core/decode';
 import { readEvalCsv } from '../../core/data/amazon';
 import { TransformerPolicy } from '../../core/models/policy';
 import { initPolicyTf } from '../../core/models/policyTf';
@@ -24,16 +29,23 @@ const DATA = resolve(__dirname, '..', '..', '..', 'shared', 'data', 'amazon', 'M
 const OPTS = { beams: 10, returned: 10, lengthPenalty: 1, temperature: 1, maxTokens: 64 };
 
 /** Time constrained beam search for `histories` with a policy; rows are decoded in chunks of 40 (400 states). */
-export async function measureDecode(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][]): Promise<{ msPerRow: number; maskShare: number; policyShare: number; stats: DecodeStats; titlesPerRow: number }> {
+export async function measureDecode(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][]): Promise<{ msPerRow: number; maskShare: number; policyShare: number; stats: DecodeStats; titlesPerRow: number; lists: string[][] }> {
   const stats = newDecodeStats();
   const t0 = performance.now();
   let titles = 0;
+  const lists: string[][] = [];
   for (let i = 0; i < histories.length; i += 40) {
     const out = await beamSearchScored(policy, trie, vocab, histories.slice(i, i + 40), { ...OPTS, stats });
-    for (const r of out) titles += r.length;
+    for (const r of out) { titles += r.length; lists.push(r.map((h) => h.title)); }
   }
   const total = performance.now() - t0;
-  return { msPerRow: total / histories.length, maskShare: stats.maskMs / total, policyShare: stats.policyMs / total, stats, titlesPerRow: titles / histories.length };
+  return { msPerRow: total / histories.length, maskShare: stats.maskMs / total, policyShare: stats.policyMs / total, stats, titlesPerRow: titles / histories.length, lists };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** A zero-cost policy: seeded random log-probs per state (a hash of the prefix), for the mask-share worst case. */
@@ -59,8 +71,9 @@ function tablePolicy(vocabSize: number): StepPolicy {
   };
 }
 
-export async function runDecodeBench(opts: { rows?: number; device?: 'auto' | 'cpu' | 'wasm' } = {}): Promise<Record<string, unknown>> {
+export async function runDecodeBench(opts: { rows?: number; repeats?: number; device?: 'auto' | 'cpu' | 'wasm' } = {}): Promise<Record<string, unknown>> {
   const rows = opts.rows ?? 200;
+  const repeats = opts.repeats ?? 3;
   const tok = loadTokenizer('qwen2.5');
   const trie = buildTrieFromRewardFile(join(DATA, 'title_counts.json'), tok);
   const vocab = PolicyVocab.fromTrie(trie, tok);
@@ -72,27 +85,44 @@ export async function runDecodeBench(opts: { rows?: number; device?: 'auto' | 'c
   for (let v = 0; v < trie.size; v++) maxDepth = Math.max(maxDepth, trie.depth[v]);
   const backend = await initPolicyTf(opts.device ?? 'auto');
   const policy = new TransformerPolicy({ vocabSize: vocab.size, numItems: 200000, dModel: 64, layers: 2, heads: 2, ffn: 256, maxHistory: 10, maxTokens: maxDepth, dropout: 0.1, padId: vocab.pad, bosId: vocab.bos }, 1);
+  const stateless = statelessPolicy(policy);
   await measureDecode(policy, trie, vocab, histories.slice(0, 4)); // warm-up
-  const model = await measureDecode(policy, trie, vocab, histories);
+  await measureDecode(stateless, trie, vocab, histories.slice(0, 4));
+  // cached (the default path) vs stateless on the same rows, alternating which goes first
+  const cachedRuns: Awaited<ReturnType<typeof measureDecode>>[] = [];
+  const statelessRuns: Awaited<ReturnType<typeof measureDecode>>[] = [];
+  for (let r = 0; r < repeats; r++) {
+    if (r % 2 === 0) { statelessRuns.push(await measureDecode(stateless, trie, vocab, histories)); cachedRuns.push(await measureDecode(policy, trie, vocab, histories)); }
+    else { cachedRuns.push(await measureDecode(policy, trie, vocab, histories)); statelessRuns.push(await measureDecode(stateless, trie, vocab, histories)); }
+  }
+  const speedups = cachedRuns.map((c, r) => statelessRuns[r].msPerRow / c.msPerRow);
+  const cacheSpeedup = median(speedups);
+  const medianRun = (runs: typeof cachedRuns) => [...runs].sort((a, b) => a.msPerRow - b.msPerRow)[runs.length >> 1];
+  const model = medianRun(cachedRuns);
+  const flat = medianRun(statelessRuns);
+  const same = model.lists.filter((l, i) => l.join('\u0000') === flat.lists[i].join('\u0000')).length / rows;
   const table = tablePolicy(vocab.size);
   await measureDecode(table, trie, vocab, histories); // fills the table (untimed): the timed pass only looks states up
   const free = await measureDecode(table, trie, vocab, histories);
   const pct = (x: number) => Math.round(x * 1000) / 10;
   return {
     ratio: model.maskShare,
-    summary: `${model.msPerRow.toFixed(1)} ms/row, masks ${pct(model.maskShare)}% of decode time (policy ${pct(model.policyShare)}%), ${rows} Movies test rows, untrained d=64 policy on ${backend.name}; zero-cost policy: masks ${pct(free.maskShare)}% (${free.msPerRow.toFixed(2)} ms/row)`,
+    cacheSpeedup,
+    summary: `${model.msPerRow.toFixed(1)} ms/row with the KV cache (${cacheSpeedup.toFixed(2)}× faster than stateless ${flat.msPerRow.toFixed(1)} ms/row, median of ${repeats}), masks ${pct(model.maskShare)}% of decode time (policy ${pct(model.policyShare)}%), ${rows} Movies test rows, untrained d=64 policy on ${backend.name}; zero-cost policy: masks ${pct(free.maskShare)}% (${free.msPerRow.toFixed(2)} ms/row)`,
     rows,
     backend: backend.name,
     model: { msPerRow: model.msPerRow, maskShare: model.maskShare, policyShare: model.policyShare, titlesPerRow: model.titlesPerRow, stats: model.stats },
+    stateless: { msPerRow: flat.msPerRow, policyShare: flat.policyShare, stats: flat.stats },
+    cache: { speedups, cachedMsPerRow: cachedRuns.map((c) => c.msPerRow), statelessMsPerRow: statelessRuns.map((c) => c.msPerRow), cacheSameTitles: same },
     zeroCostPolicy: { msPerRow: free.msPerRow, maskShare: free.maskShare, titlesPerRow: free.titlesPerRow, stats: free.stats },
     settings: OPTS,
-    note: 'untrained policy weights (seeded); mask = allowed-token sets from trie children ranges (core/decode/mask.ts)',
+    note: 'untrained policy weights (seeded): nearly uniform outputs, so near-tied beams may swap between the two paths (cacheSameTitles); mask = allowed-token sets from trie children ranges (core/decode/mask.ts)',
   };
 }
 
 if (require.main === module) {
   const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-  runDecodeBench({ rows: arg('--rows') ? Number(arg('--rows')) : undefined, device: arg('--device') as 'auto' | 'cpu' | 'wasm' | undefined })
+  runDecodeBench({ rows: arg('--rows') ? Number(arg('--rows')) : undefined, repeats: arg('--repeats') ? Number(arg('--repeats')) : undefined, device: arg('--device') as 'auto' | 'cpu' | 'wasm' | undefined })
     .then((r) => console.log(JSON.stringify(r)))
     .catch((e) => { console.log(JSON.stringify({ error: (e as Error).message })); process.exitCode = 1; });
 }
