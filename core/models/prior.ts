@@ -1,8 +1,9 @@
 /**
  * Priors computed live (METHODS B3): a base model's top-1 AMONG each user's candidates, in the
- * reference CSV format `id,generate,real`, and their HR@1. Works with any Scorer (SASRec / GRU4Rec /
- * Caser in tfjs, imported weights, ONNX, the Flower policy). Ties go to the first candidate
- * (torch.argmax convention).
+ * reference CSV format `id,generate,real`, and their HR@1. Works with any Scorer loadScorer opens
+ * (SASRec / GRU4Rec / Caser in tfjs, imported weights, ONNX, a Flower policy checkpoint through
+ * FlowerPolicyScorer — its top-1 is the candidate with the best length-normalised title log-prob).
+ * Ties go to the first candidate (torch.argmax convention).
  */
 import { writeFileSync } from 'node:fs';
 import type { Catalogue } from '../data/catalogue';
@@ -80,7 +81,7 @@ export async function livePriors(
   modelDir: string, rows: PriorInput[], opts: { engine?: 'tfjs' | 'onnx'; device?: 'auto' | 'gpu' | 'cpu' | 'wasm'; catalogue?: Catalogue } = {},
 ): Promise<{ rows: PriorRow[]; hits: number; total: number; hr1: number; description: string }> {
   const { loadScorer } = await import('./load');
-  const scorer = await loadScorer(modelDir, { engine: opts.engine, device: opts.device });
+  const scorer = await loadScorer(modelDir, { engine: opts.engine, device: opts.device, catalogue: opts.catalogue });
   try {
     const pri = (await computePriors(scorer, rows, opts.catalogue)).map(({ id, generate, real }) => ({ id, generate, real }));
     return { rows: pri, ...priorHits(pri), description: scorer.description };
