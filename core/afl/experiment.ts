@@ -119,8 +119,9 @@ export const runAflExperiment: KindRunner = async (ctx) => {
   const maxRounds: number = c.maxRounds ?? 4;
   const evaluations: string[] = c.evaluations ?? ['recommendation'];
   const users = c.users ?? {};
-  const inputs = loadRecRows(datasetDir, dataset, c.candidates ? ctx.resolvePath(c.candidates) : undefined, users.sample ?? 'auto', users.seed ?? 2025, users.limit);
+  const inputs = loadRecRows(datasetDir, dataset, c.candidates ? ctx.resolvePath(c.candidates) : undefined, users.sample ?? 'auto', users.seed ?? 2025, users.limit, c.itemNaming ?? 'methods');
   ctx.log(`AFL on ${dataset}: ${inputs.sampleNote} from ${inputs.candidatesFile}`);
+  if (inputs.renamed) ctx.log(`item names from the catalogue (${inputs.naming} naming, METHODS B7): ${inputs.renamed} candidate slots of the candidate file carried another name`);
   ctx.writeArtifact('users.json', JSON.stringify({ dataset, candidatesFile: inputs.candidatesFile, sample: inputs.sampleNote, ids: inputs.rows.map((r) => r.id) }) + '\n', 'other', `the ${inputs.rows.length} users evaluated (${inputs.sampleNote})`);
   const pack = resolvePack(c.pack ?? 'default', dataset, datasetDir, (p) => ctx.resolvePath(p), ctx.configPath);
   if (evaluations.includes('user-simulation')) {
@@ -128,7 +129,7 @@ export const runAflExperiment: KindRunner = async (ctx) => {
     requireGroup(pack, 'userSim.memory', 'the user-simulation evaluation');
   }
   const { counts, source: popSource } = popularityCounts(inputs.ds);
-  const modelOpts = { engine: c.engine ?? 'tfjs', device: c.device, configPath: ctx.configPath };
+  const modelOpts = { engine: c.engine ?? 'tfjs', device: c.device, configPath: ctx.configPath, catalogue: inputs.ds.catalogue };
   const prior: Model = await loadModelSpec(c.prior, (p) => ctx.resolvePath(p), { ...modelOpts, path: 'prior', csvAllowed: true });
   // The same model folder as prior and reward model (the usual SASRec setup) is loaded once.
   const reward: Model = c.rewardModel === c.prior && prior.kind === 'scorer'

@@ -7,7 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readCandidates, readPriorCsv, type CandidateRow } from '../data/candidates';
-import { loadSeqDataset, type SeqDataset, type SeqDatasetName } from '../data/sequential';
+import type { Catalogue } from '../data/catalogue';
+import { loadSeqDataset, type ItemNaming, type SeqDataset, type SeqDatasetName } from '../data/sequential';
 import { LocatedError } from '../experiment/context';
 import type { Scorer } from '../models/scorer';
 import { Rng } from '../util/random';
@@ -29,10 +30,12 @@ export function datasetNameOf(dir: string, given?: string): SeqDatasetName {
 }
 
 /**
- * Resolves a prior / reward-model spec: "none", "candidates-file", a `.csv` file, or a model folder /
- * `.onnx` file loaded with loadScorer (core/models).
+ * Resolves a prior / reward-model spec (METHODS B3 "any base model"): "none", "candidates-file", a `.csv`
+ * file, or a model folder / `.onnx` file / Flower policy checkpoint loaded with loadScorer (core/models).
+ * `catalogue` is the dataset's (a Flower policy scores candidates by title and refuses a catalogue other
+ * than the one it was trained on).
  */
-export async function loadModelSpec(spec: string, resolvePath: (p: string) => string, opts: { engine: 'tfjs' | 'onnx'; device?: string; configPath: string; path: string; csvAllowed: boolean }): Promise<Model> {
+export async function loadModelSpec(spec: string, resolvePath: (p: string) => string, opts: { engine: 'tfjs' | 'onnx'; device?: string; configPath: string; path: string; csvAllowed: boolean; catalogue?: Catalogue }): Promise<Model> {
   if (spec === 'none') return { label: 'none', kind: 'none' };
   if (spec === 'candidates-file') return { label: "the candidate file's sasrec_eval_scores (PyTorch SASRec, eval mode)", kind: 'candidates-file' };
   const p = resolvePath(spec);
@@ -44,7 +47,7 @@ export async function loadModelSpec(spec: string, resolvePath: (p: string) => st
   }
   const { loadScorer } = await import('../models/load');
   const engine = statSync(p).isFile() && p.endsWith('.onnx') ? 'onnx' : opts.engine;
-  const scorer = await loadScorer(p, { engine, device: opts.device as any });
+  const scorer = await loadScorer(p, { engine, device: opts.device as any, catalogue: opts.catalogue });
   return { label: scorer.description, kind: 'scorer', scorer };
 }
 
@@ -81,13 +84,17 @@ export function argmax(a: ArrayLike<number>): number {
   return k;
 }
 
-/** The prior's top-1 name per row (METHODS B3); null where the model gives none. */
-export function priorNames(model: Model, rows: CandidateRow[], scores: (number[] | null)[], where: string): (string | null)[] {
+/**
+ * The prior's top-1 name per row (METHODS B3); null where the model gives none. A prior CSV written with
+ * the candidate file's names (the reference's) is mapped to the row's name of the same candidate.
+ */
+export function priorNames(model: Model, rows: (CandidateRow & { fileCansNames?: string[] })[], scores: (number[] | null)[], where: string): (string | null)[] {
   return rows.map((r, i) => {
     if (model.kind === 'csv') {
       const g = model.csv!.get(r.id);
       if (g === undefined) throw new LocatedError(`the prior CSV has no row for user id ${r.id}`, where);
-      return g;
+      const k = r.cansNames.includes(g) ? -1 : r.fileCansNames?.indexOf(g) ?? -1;
+      return k >= 0 ? r.cansNames[k] : g;
     }
     const s = scores[i];
     return s ? r.cansNames[argmax(s)] : null;
@@ -124,19 +131,49 @@ export function popularityCounts(ds: SeqDataset): { counts: Map<string, number>;
   return { counts, source: `item occurrences in the val+test histories (${rows.length} rows; no training split here)` };
 }
 
+/** A candidate row named from the catalogue; `fileCansNames` = the candidate file's own names. */
+export type AflRow = CandidateRow & { fileCansNames: string[] };
+
 export interface RecInputs {
   dataset: SeqDatasetName;
   ds: SeqDataset;
-  rows: CandidateRow[];
+  rows: AflRow[];
   sampleNote: string;
   candidatesFile: string;
+  /** Item naming used for histories, candidates and targets. */
+  naming: ItemNaming;
+  /** Candidate slots whose file name differed from the catalogue's (renamed). */
+  renamed: number;
 }
 
-/** Loads the dataset and its candidate file, then samples users. */
-export function loadRecRows(datasetDir: string, name: SeqDatasetName, candidatesFile: string | undefined, sample: number | 'auto' | 'all', seed: number, limit?: number): RecInputs {
-  const ds = loadSeqDataset(datasetDir, name);
+/**
+ * METHODS B7 naming: history, candidate and target names come from their ids through the dataset's
+ * catalogue (MovieLens: title minus " (year)", article moved to the front), not from the candidate file,
+ * whose names keep the reference's quirks (MovieLens "A Affair to Remembern", "Two Friends "; Steam
+ * "Depths of Fear" for "Depths of Fear :: Knossos"). So prompts, matching and the per-round popularity
+ * lookup all use the catalogue's names. With the catalogue in `reference` naming the file's names come back.
+ */
+export function nameRows(rows: CandidateRow[], catalogue: Catalogue, file: string): { rows: AflRow[]; renamed: number } {
+  let renamed = 0;
+  const name = (id: number, r: CandidateRow) => {
+    const t = catalogue.title(id);
+    if (t === undefined) throw new LocatedError(`user ${r.id}: item id ${id} is not in catalogue ${catalogue.name}`, file);
+    return t;
+  };
+  const out = rows.map((r) => {
+    const cansNames = r.cans.map((id) => name(id, r));
+    cansNames.forEach((n, k) => { if (n !== r.cansNames[k]) renamed++; });
+    return { ...r, seqNames: r.seq.map((id) => name(id, r)), cansNames, correctAnswer: name(r.next, r), fileCansNames: r.cansNames };
+  });
+  return { rows: out, renamed };
+}
+
+/** Loads the dataset (catalogue in `naming`) and its candidate file, names the rows from the catalogue (nameRows), then samples users. */
+export function loadRecRows(datasetDir: string, name: SeqDatasetName, candidatesFile: string | undefined, sample: number | 'auto' | 'all', seed: number, limit?: number, naming: ItemNaming = 'methods'): RecInputs {
+  const ds = loadSeqDataset(datasetDir, name, { naming });
   const file = candidatesFile ?? ds.candidatesFile ?? join(datasetDir, 'test_candidates.jsonl');
-  let rows = readCandidates(file);
+  const named = nameRows(readCandidates(file), ds.catalogue, file);
+  let rows = named.rows;
   const s = sampleUsers(rows, name, sample, seed);
   rows = s.rows;
   let note = s.note;
@@ -144,7 +181,7 @@ export function loadRecRows(datasetDir: string, name: SeqDatasetName, candidates
     rows = rows.slice(0, limit);
     note += `, first ${limit} of them (users.limit)`;
   }
-  return { dataset: name, ds, rows, sampleNote: note, candidatesFile: file };
+  return { dataset: name, ds, rows, sampleNote: note, candidatesFile: file, naming, renamed: named.renamed };
 }
 
 /** LoopUsers for a variant (the ablations switch the prior and/or the reward model off). */

@@ -129,7 +129,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     assert.equal(retried.httpRetries, 1);
     const focusTurn = turns.find((t) => t.user === rows[0].id && t.agent === 'user')!;
     assert.deepEqual(focusTurn.focus, rows[0].sasrecEvalFocusTopQuarter);
-    assert.match(focusTurn.prompt, /you can focus on considering these music artists: /);
+    assert.match(focusTurn.prompt, /[Yy]ou can focus on considering these music artists: /);
     assert.ok(!/-?\d+\.\d{4,}/.test(focusTurn.prompt), 'the focus list has names only, no scores');
     assert.ok(m.llm.promptTokens > 0 && m.llm.costUsd > 0);
 
