@@ -57,3 +57,43 @@ test('loadScorer errors are located: missing folder, missing engine file, corrup
   await assert.rejects(s.scoreCandidates([[1]], [[4606]]), /candidates\[0\]\[0\]: item id 4606 outside 0\.\.4605/);
   s.dispose();
 });
+
+test('ONNX execution provider follows `device`: cpu/auto run on the CPU provider (labelled so); gpu asks for CUDA and, without its provider library, fails clearly with how to install it', async () => {
+  const dir = shared('models', 'afl_lastfm_sasrec');
+  for (const device of ['cpu', 'auto', undefined] as const) {
+    const s = await loadScorer(dir, { engine: 'onnx', device });
+    assert.match(s.description, /\(onnxruntime-node, cpu\)$/, `device ${device}: ${s.description}`);
+    s.dispose();
+  }
+  const { existsSync, readdirSync } = await import('node:fs');
+  const { dirname } = await import('node:path');
+  const ortBin = dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
+  const hasCuda = existsSync(ortBin) && readdirSync(ortBin).some((f) => f.startsWith('libonnxruntime_providers_cuda'));
+  const { policyToOnnx, OnnxStepPolicy } = await import('../../core/models/onnx');
+  if (hasCuda) {
+    // a machine where ONNXRUNTIME_NODE_INSTALL=cuda12 fetched the provider: the label says CUDA
+    const s = await loadScorer(dir, { engine: 'onnx', device: 'gpu' });
+    assert.match(s.description, /CUDA execution provider/);
+    s.dispose();
+    return;
+  }
+  const clear = (e: unknown) => e instanceof LocatedError && /device "gpu": onnxruntime-node's CUDA execution provider cannot load/.test(e.message)
+    && /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/.test(e.message) && /"cpu" or "auto"/.test(e.message);
+  await assert.rejects(loadScorer(dir, { engine: 'onnx', device: 'gpu' }), clear);
+  // the Flower policy's ONNX step policy takes the same route (tiny random policy, 1 layer)
+  const cfg = { heads: 1, maxHistory: 0, padId: 0, bosId: 1 };
+  const D = 4, V = 5;
+  const w = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 37) % 11) / 50 - 0.1) });
+  const weights = new Map(Object.entries({
+    tokEmb: w([V, D]), posEmb: w([4, D]), 'l0.ln1.g': w([D]), 'l0.ln1.b': w([D]), 'l0.wqkv': w([D, 3 * D]), 'l0.bqkv.b': w([3 * D]),
+    'l0.wo': w([D, D]), 'l0.bo.b': w([D]), 'l0.ln2.g': w([D]), 'l0.ln2.b': w([D]), 'l0.w1': w([D, 8]), 'l0.b1.b': w([8]), 'l0.w2': w([8, D]), 'l0.b2.b': w([D]),
+    'lnf.g': w([D]), 'lnf.b': w([D]), headW: w([D, V]), 'head.b': w([V]),
+  }));
+  const bytes = policyToOnnx(weights, cfg);
+  const cpu = await OnnxStepPolicy.create(bytes, cfg);
+  assert.equal(cpu.provider, 'cpu');
+  const lp = await cpu.nextLogProbs([[]], [[2]]);
+  assert.ok(Math.abs(lp[0].reduce((a, x) => a + Math.exp(x), 0) - 1) < 1e-5, 'log-probs normalised');
+  await cpu.dispose();
+  await assert.rejects(OnnxStepPolicy.create(bytes, cfg, { device: 'gpu' }), clear);
+});

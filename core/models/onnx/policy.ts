@@ -113,11 +113,21 @@ export class OnnxStepPolicy {
   private constructor(private readonly ort: Ort, private readonly session: import('onnxruntime-node').InferenceSession,
     readonly cfg: PolicyOnnxConfig, private readonly chunk: number) {}
 
-  static async create(bytes: Uint8Array, cfg: PolicyOnnxConfig, opts: { threads?: number; chunk?: number } = {}): Promise<OnnxStepPolicy> {
+  /**
+   * `device` as the config's (base schema): `gpu` runs on onnxruntime-node's CUDA provider or fails clearly
+   * (core/models/onnx-scorer.ts createOrtSession), anything else on the CPU provider; `provider` says which.
+   */
+  static async create(bytes: Uint8Array, cfg: PolicyOnnxConfig, opts: { threads?: number; chunk?: number; device?: string } = {}): Promise<OnnxStepPolicy> {
     const ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1 });
-    return new OnnxStepPolicy(ort, session, cfg, opts.chunk ?? 512);
+    const { createOrtSession } = await import('../onnx-scorer');
+    const { session, provider } = await createOrtSession(ort, bytes, opts.device, 'Flower policy (ONNX)', { intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1 });
+    const p = new OnnxStepPolicy(ort, session, cfg, opts.chunk ?? 512);
+    p.provider = provider;
+    return p;
   }
+
+  /** Execution provider the session runs on. */
+  provider: 'cuda' | 'cpu' = 'cpu';
 
   /** Full policy-vocabulary log-probs of the next token of each row (METHODS A4/A7). */
   async nextLogProbs(histories: number[][], prefixes: number[][]): Promise<Float32Array[]> {
