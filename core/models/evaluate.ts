@@ -3,12 +3,14 @@
  *  - full ranking over the whole catalogue: HR@K and NDCG@K with one relevant item, NDCG = 1/log2(rank+2);
  *    with `groupOf` (item id -> title index) items sharing a title count as one (exact title match:
  *    a title's score is the best score of its ids), as Amazon catalogues merge titles;
- *  - HR@1 among each user's 20 candidates (the prior's hit rate).
+ *  - HR@1 among each user's 20 candidates (the prior's hit rate);
+ *  - on Amazon, the top-10 title lists scored like every other method's (`recommendationMetrics`).
  * No items are excluded from the ranking (histories included), as in the references.
  */
 import { yieldIfDue } from '../experiment/context';
 import type { Scorer } from './scorer';
 import { argmax } from './prior';
+import { DEFAULT_KS, distinctTitles, groupUnfairness, hitNdcg, ttr, wordEntropy, type PopularityGroups } from '../metrics';
 
 export interface RankingRow {
   seq: number[];
@@ -36,26 +38,59 @@ export function rankOf(scores: Float32Array, target: number, groupOf?: Int32Arra
 
 /** HR@K / NDCG@K over the full catalogue, computed chunk by chunk (keys "hr@10", "ndcg@10", ...). */
 export async function fullRanking(
-  scorer: Scorer, rows: RankingRow[], ks: number[] = [1, 5, 10, 20], opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal } = {},
+  scorer: Scorer, rows: RankingRow[], ks: number[] = [1, 3, 5, 10, 20], opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal } = {},
 ): Promise<Record<string, number>> {
+  return (await fullRankingTop(scorer, rows, ks, { ...opts, top: 0 })).metrics;
+}
+
+/**
+ * `fullRanking` plus, with `top` = n > 0, each row's n best items (or titles, with `groupOf`: group
+ * indices), best first — the recommendation lists of METHODS A9 (10 per test row) from the same scores.
+ */
+export async function fullRankingTop(
+  scorer: Scorer, rows: RankingRow[], ks: number[], opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal; top?: number } = {},
+): Promise<{ metrics: Record<string, number>; top: Int32Array[] }> {
   const chunk = opts.chunk ?? 512;
   const groups = opts.groupOf ? new Float32Array(Math.max(...opts.groupOf) + 1) : undefined;
   const hr = ks.map(() => 0), ndcg = ks.map(() => 0);
+  const top: Int32Array[] = [];
   for (let s = 0; s < rows.length; s += chunk) {
     await yieldIfDue(); // let cancel messages / signals through between chunks
     if (opts.signal?.aborted) break;
     const part = rows.slice(s, s + chunk);
     const scores = await scorer.scoreAll(part.map((r) => r.seq));
     part.forEach((r, b) => {
+      // rankOf leaves the best score per title in `groups`: the top-n lists read them
       const rank = rankOf(scores[b], r.next, opts.groupOf, groups);
       ks.forEach((k, i) => {
         if (rank < k) { hr[i] += 1; ndcg[i] += 1 / Math.log2(rank + 2); }
       });
+      if (opts.top) top.push(topIndices(groups ?? scores[b], opts.top));
     });
   }
   const out: Record<string, number> = {};
   ks.forEach((k, i) => { out[`hr@${k}`] = rows.length ? hr[i] / rows.length : 0; out[`ndcg@${k}`] = rows.length ? ndcg[i] / rows.length : 0; });
-  return out;
+  return { metrics: out, top };
+}
+
+/**
+ * Indices of the n highest scores, best first; ties go to the lower index (so a list agrees with
+ * `rankOf`, which counts only strictly higher scores, whenever scores are distinct).
+ */
+export function topIndices(scores: ArrayLike<number>, n: number): Int32Array {
+  const k = Math.min(n, scores.length);
+  const idx = new Int32Array(k).fill(-1);
+  const val = new Float64Array(k).fill(-Infinity);
+  let filled = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i];
+    if (filled === k && !(v > val[k - 1])) continue;
+    // insertion into the sorted prefix (strictly greater moves ahead: equal scores keep index order)
+    let j = filled < k ? filled++ : k - 1;
+    while (j > 0 && v > val[j - 1]) { val[j] = val[j - 1]; idx[j] = idx[j - 1]; j--; }
+    val[j] = v; idx[j] = i;
+  }
+  return idx;
 }
 
 /** Title groups for a catalogue: item id -> index of its title (ids sharing a title share the index). */
@@ -112,4 +147,35 @@ export async function candidateRanking(scorer: Scorer, rows: (RankingRow & { can
   const out: Record<string, number> = {};
   ks.forEach((k, i) => { out[`hr@${k}`] = rows.length ? hr[i] / rows.length : 0; out[`ndcg@${k}`] = rows.length ? ndcg[i] / rows.length : 0; });
   return out;
+}
+
+/** METHODS A9 metrics of a ranking model's title lists (`recommendationMetrics`). */
+export interface ListMetrics {
+  [key: string]: number;
+}
+
+/**
+ * METHODS A9 for a conventional recommender's top-10 title lists (the SASRec row of Table 4), with the
+ * core/metrics functions the Flower kind uses:
+ *  - `hr@K` / `ndcg@K` (K ∈ {1,3,5,10}) by exact title match over the lists;
+ *  - `dgu` / `mgu`: DGU = max_G(g_r−g_d) − min_G(g_r−g_d), MGU = mean_G |g_r−g_d| over ALL recommended
+ *    slots (10 per row), the 8 popularity groups of the training title counts;
+ *  - `entropy` (H, base 2) / `ttr` / `distinct` over the TOP-1 title of each row only ("SASRec's diversity
+ *    metrics use only its top-1 item", the reference convention);
+ *  - for comparison: `dgu@1` / `mgu@1` (groups counted over the top-1 titles only, as the reference's
+ *    train_and_get_logits.py does for SASRec) and `entropy@10` / `ttr@10` / `distinct@10` (all slots,
+ *    as for the LLM rows), `ungrouped` (share of slots whose title is in no group).
+ */
+export function recommendationMetrics(lists: string[][], targets: string[], groups: PopularityGroups): ListMetrics {
+  const top1 = lists.map((l) => l.slice(0, 1));
+  const acc = hitNdcg(lists, targets, DEFAULT_KS);
+  const fair = groupUnfairness(lists, groups);
+  const fair1 = groupUnfairness(top1, groups);
+  const first = top1.flat(), all = lists.flat();
+  return {
+    ...acc,
+    dgu: fair.dgu, mgu: fair.mgu, entropy: wordEntropy(first), ttr: ttr(first), distinct: distinctTitles(first),
+    'dgu@1': fair1.dgu, 'mgu@1': fair1.mgu, 'entropy@10': wordEntropy(all), 'ttr@10': ttr(all), 'distinct@10': distinctTitles(all),
+    ungrouped: fair.ungrouped,
+  };
 }

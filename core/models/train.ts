@@ -6,10 +6,16 @@
  * Adam (lr, PyTorch-style L2 weight decay: wd·θ added to the gradient via ½·wd·‖θ‖² in the loss),
  * seeded shuffles/negatives/dropout, validation after each epoch with early stopping on a chosen
  * metric, and a callback per epoch (checkpoints, metric events). The best epoch's weights are restored.
+ *
+ * Resume (DESIGN "a run can be resumed from its last checkpoint"): each epoch draws its shuffle,
+ * negatives and dropout from its own generator (`epochRng`, derived from one draw of `rng` and the epoch
+ * number), so nothing but the weights, Adam's moments and bias-correction powers, and the counters of
+ * `TrainState` carries from one epoch to the next. `TrainCheckpoint` holds exactly those; a run started
+ * from one (`resume`) repeats the uninterrupted run bit for bit on the same backend.
  */
 import { yieldIfDue } from '../experiment/context';
 import { Rng } from '../util/random';
-import { tf, type Tensor } from './tf';
+import { tf, type Tensor, type Variable } from './tf';
 import type { SeqModelBase } from './layers';
 import { padHistories } from './batch';
 
@@ -34,8 +40,37 @@ export interface TrainOptions {
   validate: (epoch: number) => Promise<{ score: number; metrics: Record<string, number> }>;
   onStep?: (step: number, loss: number, epoch: number) => void;
   /** After validation: the epoch's metrics and whether it is the best so far (write a checkpoint here). */
-  onEpoch?: (epoch: number, info: { loss: number; metrics: Record<string, number>; best: boolean; seconds: number }) => Promise<void> | void;
+  onEpoch?: (epoch: number, info: { loss: number; metrics: Record<string, number>; best: boolean; seconds: number; checkpoint: () => Promise<TrainCheckpoint> }) => Promise<void> | void;
   onProgress?: (done: number, total: number, epoch: number) => void;
+  /** Continue from this state (taken by `info.checkpoint()` at the end of an epoch) instead of epoch 0. */
+  resume?: TrainCheckpoint;
+}
+
+/** Counters that carry from epoch to epoch (everything of the training loop but tensors). */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  /** Best epoch so far (-1: none) and its validation score. */
+  bestEpoch: number;
+  bestScore: number;
+  /** Epochs since the best one (early stopping). */
+  since: number;
+  stoppedEarly: boolean;
+  history: TrainResult['history'];
+}
+
+/** Everything needed to continue training after an epoch, tensors as plain arrays keyed by parameter name. */
+export interface TrainCheckpoint {
+  state: TrainState;
+  /** tfjs Adam: iterations and the running β1^t, β2^t it divides by (kept as computed, not recomputed). */
+  adam: { iterations: number; accBeta1: number; accBeta2: number };
+  /** Adam's first and second moments per parameter (empty before the first step). */
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+  /** The best epoch's weights when that is not the current epoch (restored at the end of training). */
+  best?: Map<string, Float32Array>;
 }
 
 export interface TrainResult {
@@ -59,9 +94,9 @@ export function sampleNegatives(targets: ArrayLike<number>, numItems: number, rn
 }
 
 /** The training loss of one batch (a scalar). */
-function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, neg: Tensor | undefined, opts: TrainOptions): Tensor {
+function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, neg: Tensor | undefined, opts: TrainOptions, rng: Rng): Tensor {
   const t = tf();
-  const rep = model.represent(seq, lens, true, opts.rng);
+  const rep = model.represent(seq, lens, true, rng);
   let loss: Tensor;
   if (opts.loss === 'bce') {
     // BCE(pos, 1) + BCE(neg, 0) = softplus(-pos) + softplus(neg)
@@ -83,20 +118,80 @@ function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, 
   return loss;
 }
 
+/** The generator of one epoch (shuffle, negatives, dropout): independent of the epochs before it. */
+export function epochRng(base: number, epoch: number): Rng {
+  return new Rng((base ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
+}
+
+/** tfjs AdamOptimizer's running β1^t, β2^t (private there): setWeights recomputes them with pow(), which differs in the last bits. */
+interface AdamInternals { accBeta1: Variable; accBeta2: Variable; iterations: number }
+
+/**
+ * Train with BCE / CE and Adam (METHODS A8), validating after every epoch; the best epoch's weights are
+ * restored at the end. With `opts.resume` it continues after `resume.state.epoch`.
+ */
 export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: TrainOptions): Promise<TrainResult> {
   const t = tf();
   const { maxLen, numItems } = model.config;
   const optimizer = t.train.adam(opts.lr);
+  const adam = optimizer as unknown as AdamInternals;
+  const names = [...model.params.keys()];
   const vars = [...model.params.values()];
-  const history: TrainResult['history'] = [];
-  let best = { epoch: -1, score: -Infinity, weights: [] as Float32Array[] };
-  let since = 0, step = 0, cancelled = false, stoppedEarly = false;
+  const rs = opts.resume?.state;
+  const history: TrainResult['history'] = rs ? rs.history.slice() : [];
+  let best = { epoch: rs?.bestEpoch ?? -1, score: rs?.bestScore ?? -Infinity, weights: [] as Float32Array[] };
+  let since = rs?.since ?? 0, step = rs?.step ?? 0, cancelled = false, stoppedEarly = rs?.stoppedEarly ?? false;
   const order = rows.map((_, i) => i);
   const steps = Math.ceil(rows.length / opts.batchSize);
+  const base = opts.rng.int(0x7fffffff);
+  if (opts.resume) {
+    const r = opts.resume;
+    if (r.m.size) {
+      const named = (which: Map<string, Float32Array>, suffix: string) => names.map((n, i) => {
+        const a = which.get(n);
+        if (!a || a.length !== vars[i].size) throw new Error(`resume: Adam moment ${n}/${suffix} missing or of the wrong size`);
+        return { name: `${n}/${suffix}`, tensor: t.tensor(a, vars[i].shape, 'float32') };
+      });
+      const weights = [{ name: 'iter', tensor: t.scalar(r.adam.iterations, 'int32') }, ...named(r.m, 'm'), ...named(r.v, 'v')];
+      await optimizer.setWeights(weights);
+      weights.forEach((w) => w.tensor.dispose());
+    }
+    // setWeights recomputes β^t with pow(); the running products differ in the last bits: take the saved ones
+    adam.accBeta1.assign(t.scalar(r.adam.accBeta1));
+    adam.accBeta2.assign(t.scalar(r.adam.accBeta2));
+    if (best.epoch >= 0) {
+      best.weights = names.map((n, i) => {
+        if (best.epoch === r.state.epoch) return (vars[i].dataSync() as Float32Array).slice();
+        const a = r.best?.get(n);
+        if (!a) throw new Error(`resume: the best epoch's weights (${n}) are missing`);
+        return a.slice();
+      });
+    }
+  }
 
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  /** The state after the current epoch (call from onEpoch). */
+  const checkpoint = async (epoch: number): Promise<TrainCheckpoint> => {
+    const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+    // getWeights: [iterations, first moments in `vars` order, second moments in the same order]
+    const all = await optimizer.getWeights();
+    all[0].tensor.dispose(); // the iteration count, a fresh scalar (the moments are the optimizer's own variables)
+    const moments = all.slice(1);
+    const half = moments.length / 2;
+    for (let i = 0; i < moments.length; i++) (i < half ? m : v).set(names[i % half], (await moments[i].tensor.data() as Float32Array).slice());
+    return {
+      state: { epoch, step, bestEpoch: best.epoch, bestScore: best.score, since, stoppedEarly, history: history.slice() },
+      adam: { iterations: adam.iterations, accBeta1: adam.accBeta1.dataSync()[0], accBeta2: adam.accBeta2.dataSync()[0] },
+      m, v,
+      best: best.epoch >= 0 && best.epoch !== epoch ? new Map(names.map((n, i) => [n, best.weights[i]])) : undefined,
+    };
+  };
+
+  const first = (rs?.epoch ?? 0) + 1;
+  for (let epoch = first; epoch <= opts.epochs && !stoppedEarly; epoch++) {
     const t0 = Date.now();
-    opts.rng.shuffle(order);
+    const rng = epochRng(base, epoch);
+    order.forEach((_, i) => { order[i] = i; });
+    rng.shuffle(order);
     let lossSum = 0, lossN = 0;
     for (let s = 0; s < steps; s++) {
       if (opts.signal?.aborted) { cancelled = true; break; }
@@ -104,13 +199,13 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
       const pb = padHistories(idx.map((i) => rows[i].seq), maxLen, model.padId);
       const targets = Int32Array.from(idx, (i) => rows[i].next);
       const k = opts.negatives ?? 1;
-      const negs = opts.loss === 'bce' ? sampleNegatives(Int32Array.from({ length: k * targets.length }, (_, j) => targets[j % targets.length]), numItems, opts.rng) : undefined;
+      const negs = opts.loss === 'bce' ? sampleNegatives(Int32Array.from({ length: k * targets.length }, (_, j) => targets[j % targets.length]), numItems, rng) : undefined;
       const lossT = t.tidy(() => {
         const seq = t.tensor2d(pb.seq, [pb.batch, maxLen], 'int32');
         const lens = t.tensor1d(pb.lens, 'int32');
         const pos = t.tensor1d(targets, 'int32');
         const neg = negs ? t.tensor2d(negs, [k, pb.batch], 'int32') : undefined;
-        return optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts) as any, true, vars)!;
+        return optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as any, true, vars)!;
       });
       const loss = (await lossT.data())[0];
       lossT.dispose();
@@ -130,8 +225,8 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
       best = { epoch, score, weights: vars.map((v) => (v.dataSync() as Float32Array).slice()) };
       since = 0;
     } else since++;
-    await opts.onEpoch?.(epoch, { loss: lossSum / Math.max(1, lossN), metrics, best: isBest, seconds });
-    if (opts.patience > 0 && since >= opts.patience) { stoppedEarly = epoch < opts.epochs; break; }
+    if (opts.patience > 0 && since >= opts.patience) stoppedEarly = epoch < opts.epochs;
+    await opts.onEpoch?.(epoch, { loss: lossSum / Math.max(1, lossN), metrics, best: isBest, seconds, checkpoint: () => checkpoint(epoch) });
   }
   optimizer.dispose();
   if (best.epoch >= 0) vars.forEach((v, i) => v.assign(t.tensor(best.weights[i], v.shape, 'float32')));
