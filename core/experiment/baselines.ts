@@ -12,9 +12,8 @@
  * The override paths are the kinds' schema fields; a path a kind does not (yet) have fails with the
  * runner's located `--set` error — never silently skipped.
  */
-import { readMetrics, readRunInfo } from './runStore';
+import { flattenMetrics, readMetrics, readRunInfo } from './runStore';
 import type { RunStatus } from './events';
-import { flattenMetrics } from './sweep';
 import { fmt, formatTable } from '../cli/progress';
 
 export interface Baseline {

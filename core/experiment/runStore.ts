@@ -130,3 +130,13 @@ export function withLiveness(info: RunInfo): RunInfo {
     return { ...info, status: 'failed', error: info.error ?? `the run's process (pid ${info.pid}) ended without finishing` };
   }
 }
+
+/** A metrics.json object flattened to dotted numeric keys ({base:{hr:0.3}} → {"base.hr": 0.3}); non-numbers dropped. */
+export function flattenMetrics(m: Record<string, unknown>, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  for (const [k, v] of Object.entries(m)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v)) flattenMetrics(v as Record<string, unknown>, key, out);
+  }
+  return out;
+}

@@ -7,7 +7,9 @@ import { linePlotSvg, type Series } from '../util/svgPlot';
 import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from './events';
 import { getPath, setPath } from './overrides';
 import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
-import { readMetrics, readRunInfo, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
+import { flattenMetrics, readMetrics, readRunInfo, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
+
+export { flattenMetrics };
 import { locateInFile, validateConfigObject } from './validate';
 
 /** One swept parameter after expansion: its dotted path and the values it takes. */
@@ -194,14 +196,6 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
 }
 
 /** Numeric leaves of a metrics object as dotted keys ("recommendation.afl.hr"); arrays are left out (curves). */
-export function flattenMetrics(m: Record<string, unknown>, prefix = '', out: Record<string, number> = {}): Record<string, number> {
-  for (const [k, v] of Object.entries(m)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
-    else if (v && typeof v === 'object' && !Array.isArray(v)) flattenMetrics(v as Record<string, unknown>, key, out);
-  }
-  return out;
-}
 
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
