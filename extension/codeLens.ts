@@ -1,17 +1,31 @@
 import * as vscode from 'vscode';
 import { parseTree, findNodeAtLocation } from 'jsonc-parser';
+import { readRunInfo, withLiveness } from '../core/experiment/runStore';
+import type { RunInfo } from '../core/experiment/events';
 import type { ExperimentStore } from './store';
 import type { RunManager } from './runManager';
+import { formatDuration, formatMetric } from './tree';
 
 /**
  * CodeLens on each `*.flowloop.json` (issue 7 item 4): `▶ Run` · `Run baselines` · `Open last run`,
  * and `■ Stop` while a run of that config is active. Placed on the `"kind"` line (the top if absent).
+ * `provideCodeLenses` is cheap (in-memory state only): the run/stop/baselines lenses carry their static
+ * commands, and the "Open last run" lens only its range and run folder. `resolveCodeLens` — called by
+ * the editor for the lenses in view — reads that run's run.json from disk for its current status and
+ * key metric ("Open last run (finished · HR@20 0.412 · 12s)").
  * `onDidChangeCodeLenses` fires when runs start/end and when the run list changes.
  */
 export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.emitter.event;
   private readonly subs: vscode.Disposable[];
+  /** Lenses resolved so far (tests check that the last-run title is resolved lazily). */
+  resolved = 0;
+  /**
+   * The "Open last run" lenses handed out (a map, not a CodeLens subclass: the bundle must load where
+   * `vscode` is a stub, and the editor passes the same objects back to resolveCodeLens).
+   */
+  private readonly lastRun = new WeakMap<vscode.CodeLens, { runDir: string; listed: RunInfo }>();
 
   constructor(private readonly store: ExperimentStore, private readonly runs: RunManager) {
     this.subs = [
@@ -41,9 +55,30 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
     }
     const last = this.store.lastRun(uri.fsPath);
     if (last) {
-      lenses.push(new vscode.CodeLens(range, { title: `Open last run (${last.info.status})`, tooltip: last.dir, command: 'flowloop.openRun', arguments: [last.dir] }));
+      // range and run folder only: the title (status, key metric) comes from resolveCodeLens
+      const lens = new vscode.CodeLens(range);
+      this.lastRun.set(lens, { runDir: last.dir, listed: last.info });
+      lenses.push(lens);
     }
     return lenses;
+  }
+
+  resolveCodeLens(lens: vscode.CodeLens): vscode.CodeLens {
+    const last = this.lastRun.get(lens);
+    if (!last || lens.command) return lens;
+    this.resolved++;
+    // run.json as it is now (a sweep folder has none: what the listing read stands)
+    const read = readRunInfo(last.runDir);
+    const info = read ? withLiveness(read) : last.listed;
+    const metric = info.status === 'finished' && info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
+    const parts = [info.status, metric, formatDuration(info.durationMs)].filter(Boolean);
+    lens.command = {
+      title: `Open last run (${parts.join(' · ')})`,
+      tooltip: `${last.runDir}${info.error ? `\n${info.error}` : ''}`,
+      command: 'flowloop.openRun',
+      arguments: [last.runDir],
+    };
+    return lens;
   }
 
   dispose(): void {

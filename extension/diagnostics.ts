@@ -62,7 +62,11 @@ export class ConfigDiagnostics implements vscode.Disposable {
       diags = errors.map((e) => {
         const start = doc.positionAt(e.offset);
         const end = doc.positionAt(e.offset + Math.max(e.length, 0));
-        const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message, vscode.DiagnosticSeverity.Error);
+        // a template's research data that is not there: say where it comes from (the extension never ships it)
+        const hint = /not found: .*shared[\\/]data[\\/]/.test(e.message)
+          ? ' — research data from the project\'s shared/data folder, which Flowloop does not ship (research-only licences): put shared/data beside or above this workspace, or point the path at your copy'
+          : '';
+        const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message + hint, vscode.DiagnosticSeverity.Error);
         d.source = 'flowloop';
         if (e.path) d.code = e.path;
         return d;

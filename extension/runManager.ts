@@ -105,6 +105,11 @@ export class RunManager implements vscode.Disposable {
     const env: NodeJS.ProcessEnv = { ...process.env };
     // The API key goes ONLY into the worker's environment: never into settings, configs, run folders or logs.
     if (key) env.FLOWLOOP_LLM_API_KEY = key;
+    // Setting flowloop.llm.baseUrl → OPENAI_BASE_URL, which core's LLM client (the OpenAI SDK) uses when the
+    // config has no llm.baseURL: a config's own llm.baseURL wins over the setting, the setting over an
+    // OPENAI_BASE_URL inherited from VS Code's environment.
+    const baseUrl = vscode.workspace.getConfiguration('flowloop').get<string>('llm.baseUrl', '').trim();
+    if (baseUrl) env.OPENAI_BASE_URL = baseUrl;
     const child = fork(this.workerPath, [], {
       cwd: req.workspace,
       env,
@@ -123,6 +128,7 @@ export class RunManager implements vscode.Disposable {
     this.runs.set(run.key, run);
     this.children.set(run.key, child);
     this.log(run, `start ${req.configPath}${run.set.length ? ` --set ${run.set.join(' ')}` : ''} (worker pid ${run.pid})`);
+    if (baseUrl) this.log(run, `LLM base URL from the setting flowloop.llm.baseUrl: ${baseUrl} (a config's llm.baseURL overrides it)`);
 
     let doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined;
     const timers: NodeJS.Timeout[] = [];

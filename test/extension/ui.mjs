@@ -1,7 +1,7 @@
 // UI test, as a person would use it: code-server's workbench in headless Chromium with the extension under
 // development; open examples' quick config, click the `▶ Run` CodeLens, watch the progress notification,
 // wait for the run to finish, open the Flowloop sidebar, and save screenshots into test-artifacts/.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, latestRun, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
@@ -143,11 +143,21 @@ export async function runUiTest() {
   } finally {
     await browser?.close().catch(() => {});
     const left = await host?.stop();
-    // keep the Output channel ("Flowloop") as an artifact: the worker log a person would read
+    // keep the Output channel ("Flowloop") as an artifact: the worker log a person would read. Each extension
+    // host (the window before and after Reload Window) writes its own file: keep them all, oldest first.
+    let outputLog = '';
     try {
-      const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-      if (logs[0]) copyFileSync(logs[0], join(ARTIFACTS, 'ui-flowloop-output.log'));
+      const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+        .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+      outputLog = logs.map((f) => readFileSync(f, 'utf8')).join('');
+      writeFileSync(join(ARTIFACTS, 'ui-flowloop-output.log'), outputLog);
     } catch { /* no log */ }
+    if (host) {
+      const want = [/\[quick\] start .*quick\.flowloop\.json \(worker pid \d+\)/, /\[quick\] run folder .*\.flowloop\/runs\//, /\[quick\] finished — /, /\[slow\] cancel requested/];
+      const missing = want.filter((re) => !re.test(outputLog));
+      results.push({ name: 'UI: the Flowloop Output channel holds the worker log (start, run folder, finished, cancel)', ok: !missing.length,
+        error: `${outputLog.length} bytes in the Output channel's log; missing ${missing.map(String).join(', ')}` });
+    }
     if (left?.length) results.push({ name: 'UI: no process left', ok: false, error: `still alive: ${left.join(' ')}` });
     removeDir(tmp);
   }

@@ -2,8 +2,9 @@
 // our dev dependencies and no test or source files; code-server installs it; the INSTALLED worker finishes
 // a real run of the quick config. Records the VSIX size in test-artifacts/vsix.json.
 import { execFileSync, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CODE_SERVER, ROOT, makeWorkspace, removeDir, tempDir } from './host.mjs';
 
 function listZip(file) {
@@ -17,6 +18,41 @@ function readZipEntry(file, entry) {
   try { return execFileSync('unzip', ['-p', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 }); } catch {
     return execFileSync('python3', ['-c', 'import sys,zipfile;sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 });
   }
+}
+
+/** Every file under a folder (recursively) with its size. */
+function filesWithSize(dir, out = []) {
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) filesWithSize(p, out);
+    else if (d.isFile()) out.push({ path: p, size: statSync(p).size });
+  }
+  return out;
+}
+
+// python's zipfile: [{name, size}] of every entry, and the SHA-256 of the named entries (names on stdin)
+const ZIP_SIZES = 'import sys,zipfile,json;print(json.dumps([{"name":i.filename,"size":i.file_size} for i in zipfile.ZipFile(sys.argv[1]).infolist() if not i.is_dir()]))';
+const ZIP_SHA = 'import sys,zipfile,json,hashlib;z=zipfile.ZipFile(sys.argv[1]);print(json.dumps({n:hashlib.sha256(z.read(n)).hexdigest() for n in json.load(sys.stdin)}))';
+
+/**
+ * Licence check (shared/data/README.md: research-only data never goes into the .vsix): no packaged file
+ * may be byte-identical to a file under ../shared/data, whatever its name or place. Sizes are compared
+ * first, so only same-size files on either side are hashed. Returns the offenders ("entry = data file").
+ */
+export function sharedDataCopies(vsix, dataDir = join(ROOT, '..', 'shared', 'data')) {
+  if (!existsSync(dataDir)) return { checked: 0, copies: [], note: `no ${dataDir} here: nothing to compare` };
+  const data = filesWithSize(dataDir);
+  const entries = JSON.parse(execFileSync('python3', ['-c', ZIP_SIZES, vsix], { encoding: 'utf8', maxBuffer: 256 << 20 }));
+  const dataSizes = new Set(data.map((f) => f.size));
+  const candidates = entries.filter((e) => dataSizes.has(e.size));
+  const entrySizes = new Set(candidates.map((e) => e.size));
+  const byHash = new Map();
+  for (const f of data.filter((d) => entrySizes.has(d.size))) byHash.set(createHash('sha256').update(readFileSync(f.path)).digest('hex'), f.path);
+  const hashes = candidates.length
+    ? JSON.parse(execFileSync('python3', ['-c', ZIP_SHA, vsix], { input: JSON.stringify(candidates.map((e) => e.name)), encoding: 'utf8', maxBuffer: 256 << 20 }))
+    : {};
+  const copies = Object.entries(hashes).filter(([, h]) => byHash.has(h)).map(([n, h]) => `${n} = shared/data/${relative(dataDir, byHash.get(h))}`);
+  return { checked: candidates.length, dataFiles: data.length, copies };
 }
 
 export async function runVsixTest() {
@@ -52,6 +88,14 @@ export async function runVsixTest() {
         || /(^|\/)shared\/data\//.test(n) || /\.(map|ts)$/.test(n)
         || Object.keys(pkg.devDependencies ?? {}).some((d) => n.startsWith(`extension/node_modules/${d}/`)));
       if (missing.length || bad.length) throw new Error(`missing: ${missing.join(', ') || '-'}; must not be there: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ` (+${bad.length - 10})` : ''}`);
+    });
+    await check('no packaged file is a copy of a ../shared/data file (same SHA-256; research-only licences)', () => {
+      const r = sharedDataCopies(vsix);
+      if (r.note) console.log(`VSIX: ${r.note}`);
+      else console.log(`VSIX: ${r.checked} entries of a data file's size hashed against ${r.dataFiles} shared/data files`);
+      if (r.copies.length) throw new Error(`copies of shared data in the VSIX: ${r.copies.join(', ')}`);
+      if (names.includes('extension/examples/rq1/select_100_Movies.json')) throw new Error('examples/rq1/select_100_Movies.json is packaged');
+      if (!names.includes('extension/examples/rq1/demo.flowloop.json')) throw new Error('examples/rq1/demo.flowloop.json (a template) is missing');
     });
     await check('the packaged README names only screenshots that ship in the VSIX', () => {
       const readme = readZipEntry(vsix, 'extension/readme.md');

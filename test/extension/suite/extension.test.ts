@@ -130,7 +130,7 @@ test('CodeLens on a config: ▶ Run · Run baselines', async () => {
   await api();
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(quickUri()));
   const lenses = await waitFor('code lenses', async () => {
-    const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', quickUri())) ?? [];
+    const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', quickUri(), 20)) ?? [];
     return l.length ? l : undefined;
   });
   const titles = lenses.map((l) => l.command?.title);
@@ -179,11 +179,34 @@ test('running an example produces a finished run, a run folder and a tree item',
   assert.equal((ti.iconPath as vscode.ThemeIcon).id, 'pass');
   const artifacts = a.tree.getChildren(item).map((n) => (n as Extract<TreeNode, { type: 'artifact' }>).uri.fsPath.split('/').pop());
   assert.ok(artifacts.includes('events.jsonl') && artifacts.includes('run.json'), `artifacts: ${artifacts.join(', ')}`);
-  // and the CodeLens offers it (the provider command needs the document's text model: open it first)
+  // and the CodeLens offers it (the provider command needs the document's text model: open it first):
+  // provideCodeLenses gives the "Open last run" lens without a command; resolveCodeLens reads its status and metric
   await vscode.workspace.openTextDocument(exampleUri());
-  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri())) ?? [];
-  assert.ok(lenses.some((l) => l.command?.title.startsWith('Open last run')), 'no "Open last run" lens');
+  await a.store.refresh();
+  const unresolved = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri())) ?? [];
+  assert.ok(unresolved.some((l) => !l.command), `every lens came resolved: ${unresolved.map((l) => l.command?.title).join(' | ')}`);
+  const before = a.codeLens.resolved;
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri(), 20)) ?? [];
+  const last = lenses.find((l) => l.command?.title.startsWith('Open last run'));
+  assert.ok(last, `no "Open last run" lens: ${lenses.map((l) => l.command?.title).join(' | ')}`);
+  assert.ok(a.codeLens.resolved > before, 'resolveCodeLens not called');
+  const metric = info.keyMetric ? ` · ${info.keyMetric.name} ` : '';
+  assert.ok(last.command!.title.startsWith(`Open last run (finished${metric}`), last.command!.title);
+  assert.equal(last.command!.command, 'flowloop.openRun');
+  assert.deepEqual(last.command!.arguments, [done.runDir]);
+  // the Output channel "Flowloop" (the file code-server's extension host writes for it) holds the worker's log
+  const log = await waitFor('the run in the Flowloop Output channel log', () => {
+    const text = flowloopOutputLog();
+    return text.includes(`run folder ${done.runDir}`) && text.includes(`finished — ${done.runDir}`) ? text : undefined;
+  }, 15_000, 250);
+  assert.match(log, /\[[^\]]+\] start .*example-quick\.flowloop\.json \(worker pid \d+\)/);
 }, 600_000);
+
+/** Text of the "Flowloop" Output channel as the extension host writes it to its log folder (all windows' files). */
+function flowloopOutputLog(): string {
+  const root = join(process.env.FLOWLOOP_TEST_USER_DATA ?? '', 'logs');
+  return filesUnder(root).filter((f) => f.endsWith('Flowloop.log')).map((f) => readFileSync(f, 'utf8')).join('\n');
+}
 
 test('cancel mid-run gives `cancelled` and leaves no worker process', async () => {
   const a = await api();
@@ -298,18 +321,110 @@ test('a sweep appears as a parent with its point runs, and opens in the comparis
   panel.panel.dispose();
 }, 240_000);
 
-test('New Experiment from Template writes a valid config beside the workspace', async () => {
+test('New Experiment from Template writes a valid config beside the workspace, without a dangling $schema, with completions', async () => {
   await api();
   const examples = readdirSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'examples')).filter((f) => f.endsWith('.flowloop.json'));
   const template = examples.includes('quick.flowloop.json') ? 'quick.flowloop.json' : examples[0];
   assert.ok(template, 'no examples/*.flowloop.json to start from');
   const uri = (await vscode.commands.executeCommand('flowloop.newFromTemplate', template, 'from-template')) as vscode.Uri | undefined;
   assert.ok(uri && existsSync(uri.fsPath), 'no file written');
+  const text = readFileSync(uri.fsPath, 'utf8');
   const { validateConfigText } = await import('../../../core/experiment/validate');
-  const r = validateConfigText(readFileSync(uri.fsPath, 'utf8'), uri.fsPath);
+  const r = validateConfigText(text, uri.fsPath);
   assert.deepEqual(r.errors.map((e) => `${e.path}: ${e.message}`), []);
+  // the template's "../dist/flowloop.schema.json" means nothing here and would shadow contributes.jsonValidation
+  assert.equal(JSON.parse(text).$schema, undefined, 'the copy keeps a $schema');
+  // the schema still reaches the copy: hover on "kind" documents it, completion offers the kind's fields
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc);
+  const kindAt = doc.positionAt(text.indexOf('"kind"') + 2);
+  const hover = await waitFor('schema hover on "kind"', async () => {
+    const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, kindAt);
+    const md = (h ?? []).flatMap((x) => x.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
+    return md.trim() ? md : undefined;
+  }, 30_000, 500);
+  assert.match(hover, /What the experiment runs/);
+  const schemaText = readFileSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'dist', 'flowloop.schema.json'), 'utf8');
+  const editor = vscode.window.activeTextEditor!;
+  const open = doc.positionAt(text.indexOf('{') + 1);
+  await editor.edit((e) => e.insert(open, '\n  '));
+  const labels = await waitFor('schema completions in the new file', async () => {
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(open.line + 1, 2));
+    const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+    return l.filter((x) => x !== '$schema' && schemaText.includes(`"${x}": {`)).length >= 2 ? l : undefined;
+  }, 30_000, 500);
+  assert.ok(!labels.includes('kind'), `completion offers a key the file has: ${labels.join(', ')}`);
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}, 90_000);
+
+test('templates say what research data they need; an absent embedded copy becomes a located shared/data diagnostic', async () => {
+  const a = await api();
+  const extPath = vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath;
+  const { listTemplates, needsLine, retarget } = await import('../../../extension/templates');
+  const templates = listTemplates(extPath);
+  const demo = templates.find((t) => t.name === 'rq1/demo');
+  assert.ok(demo, `no rq1/demo template: ${templates.map((t) => t.name).join(', ')}`);
+  assert.deepEqual(demo.needs.map((n) => n.shared), ['movies_rq1/select_100_Movies.json']);
+  assert.match(needsLine(demo, ws()) ?? '', /shared\/data\/\{movies_rq1\}.*research-only/);
+  const quick = templates.find((t) => t.name === 'quick');
+  if (quick) assert.match(needsLine(quick, ws()) ?? '', /lastfm/);
+  // as installed from the VSIX: the embedded copy is not there, and no shared/data beside or above this workspace
+  const copy = retarget(readJson(demo.file), '/nonexistent/examples/rq1', ws(), '/nonexistent/examples', null) as Record<string, unknown>;
+  assert.equal(copy.titles, '../shared/data/movies_rq1/select_100_Movies.json');
+  const uri = vscode.Uri.file(join(ws(), 'rq1-absent.flowloop.json'));
+  const text = JSON.stringify(copy, null, 2) + '\n';
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc);
+  const diag = await waitFor('diagnostic on /titles', () => a.diagnostics.validateNow(doc).find((d) => d.code === '/titles'), 15_000);
+  const at = text.indexOf('"../shared/data/movies_rq1');
+  assert.equal(doc.offsetAt(diag.range.start), at);
+  assert.match(diag.message, /not found.*Flowloop does not ship/);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.workspace.fs.delete(uri);
 });
+
+test('the setting flowloop.llm.baseUrl reaches the worker: an AFL run with LLM agents talks to that server', async () => {
+  await api();
+  const { startServer, agentOf, promptText, recReply, userReply } = await import('../../afl/server');
+  // a scripted OpenAI-compatible server (real HTTP, the chat-completions protocol the SDK speaks)
+  const script = (req: import('../../afl/server').ChatRequest) => {
+    const t = promptText(req);
+    if (agentOf(req) === 'rec') {
+      const first = /candidate list of \d+ [a-z ]+ is: (.*)\.\n|Given the following \d+ [a-z ]+: (.*), you should/.exec(t);
+      return { content: recReply((first?.[1] ?? first?.[2] ?? '').split(', ')[0]) };
+    }
+    return { content: userReply(false) };
+  };
+  const viaSetting = await startServer(script);
+  const viaConfig = await startServer(script);
+  const cfg = vscode.workspace.getConfiguration('flowloop');
+  await cfg.update('llm.baseUrl', viaSetting.url, vscode.ConfigurationTarget.Global);
+  try {
+    const uri = vscode.Uri.file(join(ws(), 'afl.flowloop.json'));
+    const set = ['agents=llm', 'users.sample=2', 'maxRounds=2', 'llm.cache=false', 'llm.concurrency=2'];
+    const run = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, { openView: false, set })) as ManagedRun;
+    assert.ok(run, 'not started');
+    const environ = await waitFor('worker environ', () => { try { return readFileSync(`/proc/${run.pid}/environ`, 'utf8'); } catch { return undefined; } }, 10_000);
+    assert.ok(environ.split('\0').includes(`OPENAI_BASE_URL=${viaSetting.url}`), 'OPENAI_BASE_URL not in the worker environment');
+    const done = await run.done;
+    assert.equal(done.status, 'finished', done.error ?? done.lastMessage);
+    assert.ok(viaSetting.calls > 0, 'the server named by the setting got no request');
+    assert.match(viaSetting.requests[0].messages.map((m) => m.content).join(''), /\w/);
+    // precedence: a config's own llm.baseURL wins over the setting
+    const before = viaSetting.calls;
+    const run2 = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, { openView: false, set: [...set, `llm.baseURL=${viaConfig.url}`] })) as ManagedRun;
+    const done2 = await run2.done;
+    assert.equal(done2.status, 'finished', done2.error ?? done2.lastMessage);
+    assert.ok(viaConfig.calls > 0, 'the config\'s llm.baseURL was not used');
+    assert.equal(viaSetting.calls, before, 'the setting overrode the config\'s llm.baseURL');
+  } finally {
+    await cfg.update('llm.baseUrl', undefined, vscode.ConfigurationTarget.Global);
+    await viaSetting.close();
+    await viaConfig.close();
+  }
+}, 300_000);
 
 test('Run Baselines runs each baseline of the kind as its own finished run', async () => {
   await api();
