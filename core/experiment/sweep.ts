@@ -1,11 +1,11 @@
-import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { formatTable, fmt } from '../cli/progress';
 import { linePlotSvg, type Series } from '../util/svgPlot';
-import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from './events';
+import type { RunInfo, RunStatus } from './events';
 import { getPath, setPath } from './overrides';
+import { runInWorker } from './workerProcess';
 import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
 import { flattenMetrics, readMetrics, readRunInfo, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
 
@@ -85,41 +85,6 @@ export function sweepFolder(root: string, name: string, config: Record<string, a
   return join(root, `sweep-${name}-${hash}`);
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
-  // bundled: dist/worker.js beside dist/cli.js; from sources (tests, tsx): the TypeScript entry
-  if (extname(__filename) === '.js' && existsSync(join(__dirname, 'worker.js'))) return { file: join(__dirname, 'worker.js'), execArgv: [] };
-  return { file: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
-}
-
-/** Run one point in a child worker (for --jobs > 1): wasm/tfjs are single-threaded, processes give parallelism. */
-function runPointInWorker(req: Extract<WorkerRequest, { type: 'start' }>, signal: AbortSignal, onEvent?: (e: RunEvent) => void): Promise<{ status: RunStatus; runDir?: string; error?: string }> {
-  const { file, execArgv } = workerEntry();
-  return new Promise((resolveP) => {
-    const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let done: { status: RunStatus; runDir?: string; error?: string } | undefined;
-    let runDir: string | undefined;
-    let stderr = '';
-    child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    const onAbort = () => child.connected && child.send({ type: 'cancel' } satisfies WorkerRequest);
-    signal.addEventListener('abort', onAbort);
-    child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'event') {
-        if (m.event.type === 'run-started') runDir = m.event.runDir;
-        onEvent?.(m.event);
-      }
-      if (m.type === 'done') done = { status: m.status, runDir: m.runDir, error: m.error };
-    });
-    child.on('exit', (code) => {
-      signal.removeEventListener('abort', onAbort);
-      // the run folder is the truth when the last message did not arrive
-      const onDisk = runDir ? readRunInfo(runDir) : undefined;
-      resolveP(done ?? (onDisk && onDisk.status !== 'running' ? { status: onDisk.status, runDir, error: onDisk.error }
-        : { status: signal.aborted ? 'cancelled' : 'failed', runDir, error: `worker exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}` }));
-    });
-    child.send(req);
-  });
-}
-
 /**
  * Run a sweep (issue 9): each point is its own run folder under the sweep folder, `sweep.json` indexes
  * them, finished points are skipped on rerun, `jobs` points run in parallel workers, and the results
@@ -174,7 +139,7 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
     const runInfoExtra: Partial<RunInfo> = { sweep: { dir, index: p.index, assignments: p.assignments } };
     const r = jobs === 1
       ? await runSingle({ configPath, configObject: pc, outDir: dir, signal, onEvent: opts.onEvent, runInfoExtra, onRunDir: (d) => { p.runDir = d; save(); } })
-      : await runPointInWorker({ type: 'start', configPath, configObject: pc, outDir: dir, workspace: opts.workspace ?? process.cwd(), runInfoExtra }, signal, (e) => {
+      : await runInWorker({ type: 'start', configPath, configObject: pc, outDir: dir, workspace: opts.workspace ?? process.cwd(), runInfoExtra }, signal, (e) => {
           if (e.type === 'run-started') { p.runDir = e.runDir; save(); }
           opts.onEvent?.(e);
         });
