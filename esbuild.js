@@ -33,12 +33,102 @@ function webviewEntries() {
 }
 
 /** The schema is composed in TypeScript (core/experiment/schema.ts); bundle and evaluate it once. */
-async function writeSchema() {
+async function buildSchema() {
   const out = await esbuild.build({ ...nodeCommon, entryPoints: [path.join(root, 'core/experiment/schema.ts')], write: false, sourcemap: false, minify: false });
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
+  return mod.exports.buildSchema();
+}
+
+async function writeSchema() {
+  const schema = await buildSchema();
   fs.mkdirSync(dist, { recursive: true });
-  fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(mod.exports.buildSchema(), null, 2) + '\n');
+  fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(schema, null, 2) + '\n');
+  await writeConfigTypes(schema);
+}
+
+const CONFIG_TYPES = 'core/experiment/configTypes.ts';
+const CONFIG_TYPES_BANNER = `/**
+ * Generated from core/experiment/schema/*.json by esbuild.js — do not edit (run \`node esbuild.js\`).
+ *
+ * The config as a kind runner sees it (RunContext.config): validated, with the schema's defaults filled
+ * in by ajv (core/experiment/validate.ts, useDefaults). A field that has a \`default\` in the schema is
+ * therefore required here, although a *.flowloop.json file may leave it out. Dataset-dependent defaults
+ * that the schema cannot express (flower \`theta\`, \`personalization.mode\`; sequential \`batchSize\`,
+ * \`weightDecay\`) stay optional: the kinds resolve them at run start.
+ */`;
+
+/**
+ * The schema as json-schema-to-typescript should see it: one titled definition per kind (FlowerConfig,
+ * AflConfig, ...) whose \`kind\` is that kind's constant (the composed schema selects the definition by
+ * kind with if/then), a root union FlowloopConfig, no x-flowloop-* annotations, and every property with a
+ * \`default\` required (ajv fills it in; not inside anyOf/oneOf/not/if, where ajv applies no defaults).
+ */
+function typingSchema(schema) {
+  const pascal = (k) => k.charAt(0).toUpperCase() + k.slice(1);
+  const prepare = (node, applied) => {
+    if (Array.isArray(node)) return node.map((n) => prepare(n, applied));
+    if (!node || typeof node !== 'object') return node;
+    const out = {};
+    // oneOf/anyOf whose members only name required keys (sweep parameters: `values` or `range`) constrain
+    // which optional keys are present, not the shape: typed as the plain object (json-schema-to-typescript
+    // would intersect it with index-signature members).
+    const constraintOnly = (v) => Array.isArray(v) && v.every((m) => m && typeof m === 'object' && Object.keys(m).every((k) => k === 'required'));
+    for (const [key, value] of Object.entries(node)) {
+      if (key.startsWith('x-flowloop-') || key === 'default' || key === 'examples') continue;
+      if ((key === 'oneOf' || key === 'anyOf') && constraintOnly(value)) continue;
+      if (key === 'properties') out[key] = Object.fromEntries(Object.entries(value).map(([p, s]) => [p, prepare(s, applied)]));
+      else if (key === 'definitions') out[key] = Object.fromEntries(Object.entries(value).map(([p, s]) => [p, prepare(s, true)]));
+      else out[key] = prepare(value, applied && !['anyOf', 'oneOf', 'not', 'if'].includes(key));
+    }
+    if (applied && node.properties && typeof node.properties === 'object') {
+      const withDefault = Object.keys(node.properties).filter((p) => node.properties[p] && node.properties[p].default !== undefined);
+      const required = [...new Set([...(node.required ?? []), ...withDefault])];
+      if (required.length) out.required = required;
+    }
+    return out;
+  };
+  const kinds = schema.allOf.map((c) => c.if.properties.kind.const);
+  const definitions = {};
+  for (const k of kinds) {
+    const def = schema.definitions[k];
+    const { enum: _allKinds, ...kindField } = def.properties.kind;
+    definitions[k] = { ...def, title: `${pascal(k)}Config`, properties: { ...def.properties, kind: { ...kindField, const: k } } };
+  }
+  for (const [name, def] of Object.entries(schema.definitions)) if (!(name in definitions)) definitions[name] = { ...def, title: def.title ?? `${pascal(name)}Spec` };
+  return prepare({ title: 'FlowloopConfig', description: schema.description, oneOf: kinds.map((k) => ({ $ref: `#/definitions/${k}` })), definitions }, true);
+}
+
+/**
+ * core/experiment/configTypes.ts from the composed schema (deterministic: schema order, no timestamps).
+ * json-schema-to-typescript is a devDependency: needed here only, never at run time.
+ */
+async function configTypesSource(schema) {
+  const { compile } = require('json-schema-to-typescript');
+  schema ??= await buildSchema();
+  const src = await compile(typingSchema(schema), 'FlowloopConfig', {
+    bannerComment: CONFIG_TYPES_BANNER, additionalProperties: false, ignoreMinAndMaxItems: true, unknownAny: true, strictIndexSignatures: true,
+    declareExternallyReferenced: true, unreachableDefinitions: false, format: true, cwd: path.join(root, 'core/experiment/schema'),
+    style: { singleQuote: true, printWidth: 120, trailingComma: 'all' },
+  });
+  const kinds = schema.allOf.map((c) => c.if.properties.kind.const);
+  const pascal = (k) => k.charAt(0).toUpperCase() + k.slice(1);
+  return src + `
+/** Config kind → its config type. */
+export interface ConfigByKind {
+${kinds.map((k) => `  ${k}: ${pascal(k)}Config;`).join('\n')}
+}
+export type ConfigKind = keyof ConfigByKind;
+`;
+}
+
+async function writeConfigTypes(schema) {
+  const file = path.join(root, CONFIG_TYPES);
+  const text = await configTypesSource(schema);
+  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
+    fs.writeFileSync(file, text);
+    console.error(`[flowloop build] wrote ${CONFIG_TYPES}`);
+  }
 }
 
 async function main() {
@@ -96,4 +186,6 @@ function writeMarketplaceReadme() {
   fs.writeFileSync(path.join(dist, 'README.marketplace.md'), text);
 }
 
-main().catch((e) => { console.error(e.message ?? e); process.exit(1); });
+module.exports = { buildSchema, typingSchema, configTypesSource, CONFIG_TYPES };
+
+if (require.main === module) main().catch((e) => { console.error(e.message ?? e); process.exit(1); });

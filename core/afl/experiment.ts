@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
+import type { AflConfig } from '../experiment/configTypes';
+import { kindContext, LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
 import { RULE_BASED_LABEL, LlmRecAgent, LlmUserAgent, RuleRecAgent, RuleUserAgent, type LoopUser, type RecAgent, type UserAgent } from './agents';
 import { baseHr1, fmtCount, summarizeLoop, type LoopSummary } from './evaluate';
 import { buildUsers, candidateScores, datasetNameOf, loadModelSpec, loadRecRows, popularityCounts, priorNames, type Model } from './inputs';
@@ -45,7 +46,7 @@ export function defaultCacheDir(runDir: string, configPath: string): string {
 }
 
 /** The API key for `agents: "llm"` (env only); none is needed for a local endpoint (llm.baseURL). */
-export function checkLlmKey(ctx: RunContext): string | undefined {
+export function checkLlmKey(ctx: RunContext<AflConfig>): string | undefined {
   const key = apiKeyFromEnv();
   if ((ctx.config.agents ?? 'rule-based') === 'llm' && !ctx.config.llm?.baseURL && !process.env.OPENAI_BASE_URL && !key) {
     throw new LocatedError('agents "llm" with the OpenAI endpoint needs an API key: set FLOWLOOP_LLM_API_KEY (or OPENAI_API_KEY), use "Flowloop: Set LLM API Key" in VS Code, or set llm.baseURL to a local server', ctx.configPath, 'llm');
@@ -56,7 +57,7 @@ export function checkLlmKey(ctx: RunContext): string | undefined {
 export interface AgentsBundle { rec: RecAgent; user: UserAgent; client?: LlmClient; label: string }
 
 /** The agents a config asks for; the LLM client reads its key from the environment only. */
-export function makeAgents(ctx: RunContext, pack: PromptPack, priorLabel: string, rewardLabel: string): AgentsBundle {
+export function makeAgents(ctx: RunContext<AflConfig>, pack: PromptPack, priorLabel: string, rewardLabel: string): AgentsBundle {
   const c = ctx.config;
   const matching = c.matching ?? 'lenient';
   const parseRetries = c.parseRetries ?? 3;
@@ -85,7 +86,7 @@ export function makeAgents(ctx: RunContext, pack: PromptPack, priorLabel: string
 }
 
 /** Runs one loop variant over all users with transcripts, progress and per-round metrics. */
-export async function runVariant(ctx: RunContext, variant: string, users: LoopUser[], agents: AgentsBundle, pack: PromptPack, maxRounds: number, counts: Map<string, number>, tw: TranscriptWriter): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary }> {
+export async function runVariant(ctx: RunContext<AflConfig>, variant: string, users: LoopUser[], agents: AgentsBundle, pack: PromptPack, maxRounds: number, counts: Map<string, number>, tw: TranscriptWriter): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary }> {
   const c = ctx.config;
   const byId = new Map(users.map((u) => [u.id, u]));
   const outcomes = await runLoopAll(users, agents.rec, agents.user, {
@@ -111,7 +112,8 @@ function summaryLines(name: string, s: LoopSummary, maxRounds: number): string[]
   ];
 }
 
-export const runAflExperiment: KindRunner = async (ctx) => {
+export const runAflExperiment: KindRunner = async (runCtx) => {
+  const ctx = kindContext(runCtx, 'afl');
   const c = ctx.config;
   const datasetDir = ctx.resolvePath(c.dataset);
   const dataset = datasetNameOf(datasetDir, c.datasetName);

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPriorCsv, readUserSimSamples, type UserSimSample } from '../data/candidates';
+import type { AflConfig } from '../experiment/configTypes';
 import { LocatedError, throwIfCancelled, type RunContext } from '../experiment/context';
 import type { LoopUser } from './agents';
 import type { AgentsBundle } from './experiment';
@@ -34,7 +35,7 @@ async function scoresFor(model: Model, hist: number[][], cans: number[][]): Prom
   return s.map((a) => Array.from(a));
 }
 
-export async function runUserSimulation(ctx: RunContext, a: UserSimArgs): Promise<{ metrics: Record<string, unknown>; table: string[] }> {
+export async function runUserSimulation(ctx: RunContext<AflConfig>, a: UserSimArgs): Promise<{ metrics: Record<string, unknown>; table: string[] }> {
   const cfg = ctx.config.userSimulation ?? {};
   const dir = cfg.dir ? ctx.resolvePath(cfg.dir) : join(a.datasetDir, 'user_sim');
   const ratios: string[] = cfg.ratios ?? ['1_1', '1_3', '1_9'];

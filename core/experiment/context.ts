@@ -1,12 +1,16 @@
+import type { ConfigByKind, ConfigKind } from './configTypes';
 import type { RunEventInput } from './events';
 
 /**
  * What a kind's runner (flower, afl, sequential, ...) gets from the experiment runner.
  * The runner owns the run folder; a kind only emits events, writes artifacts and returns metrics.
+ * `C` is the config's type: the experiment runner (which dispatches on `kind` at run time) holds it as a
+ * plain record; a kind's code works on `RunContext<FlowerConfig>` etc. (see kindContext), the types
+ * generated from the schema (core/experiment/configTypes.ts).
  */
-export interface RunContext {
+export interface RunContext<C extends object = Record<string, any>> {
   /** The resolved, validated config (defaults applied, --set overrides applied). */
-  readonly config: Record<string, any>;
+  readonly config: C;
   /** Absolute path of the config file it came from (dataset paths resolve against its folder). */
   readonly configPath: string;
   /** Absolute path of this run's folder (exists). */
@@ -63,6 +67,17 @@ export class LocatedError extends Error {
 
 /** A kind's runner: returns the final metrics (also saved to metrics.json by the runner). */
 export type KindRunner = (ctx: RunContext) => Promise<Record<string, unknown>>;
+
+/**
+ * The context of a run of `kind`, its config typed by the schema (configTypes.ts): what a kind's runner
+ * calls first. Type-level only — the one place where the loaded config meets the schema's types: the
+ * experiment runner validated the config against the schema (defaults filled in by ajv) and picked the
+ * runner by its `kind` (kinds.ts), so the config IS a `ConfigByKind[K]`.
+ */
+export function kindContext<K extends ConfigKind>(ctx: RunContext, kind: K): RunContext<ConfigByKind[K]> {
+  void kind; // names the kind at the call site (and infers K); nothing to check at run time
+  return ctx as RunContext<ConfigByKind[K]>;
+}
 
 let lastYield = Date.now();
 

@@ -3,7 +3,11 @@
  * express them) and written back into the run's config.json so the resolved values are on record.
  */
 import { basename } from 'node:path';
+import type { FlowerConfig } from '../experiment/configTypes';
 import type { PersonalizationMode } from './personalization';
+
+/** A flower config after resolveFlowerDefaults: θ and personalization.mode are set. */
+export type ResolvedFlowerConfig = FlowerConfig & { theta: number; personalization: { mode: PersonalizationMode } };
 
 /** METHODS A4 θ defaults: 0.9995 for Video Games, 0.995 for CDs and Movies (and anything else). */
 export function defaultTheta(datasetName: string): number {
@@ -30,14 +34,16 @@ export interface ResolvedDefaults {
  * `personalization.mode` (METHODS A5) into `c` where the config left them out; returns what was chosen
  * and why. Mutates `c` (the run's resolved config).
  */
-export function resolveFlowerDefaults(c: Record<string, any>): ResolvedDefaults {
+export function resolveFlowerDefaults(c: Partial<Pick<FlowerConfig, 'mode' | 'dataset' | 'theta' | 'personalization'>>): ResolvedDefaults {
   const thetaGiven = typeof c.theta === 'number';
-  if (!thetaGiven) c.theta = defaultTheta(c.mode === 'distribution' ? '' : String(c.dataset ?? ''));
-  c.personalization ??= {};
-  const modeGiven = typeof c.personalization.mode === 'string';
-  if (!modeGiven) c.personalization.mode = defaultPersonalizationMode(c.personalization);
+  const theta = c.theta ?? defaultTheta(c.mode === 'distribution' ? '' : String(c.dataset ?? ''));
+  if (!thetaGiven) c.theta = theta;
+  const p = (c.personalization ??= {});
+  const modeGiven = typeof p.mode === 'string';
+  const personalizationMode = p.mode ?? defaultPersonalizationMode(p);
+  if (!modeGiven) p.mode = personalizationMode;
   return {
-    theta: c.theta, thetaFrom: thetaGiven ? 'config' : 'dataset default (METHODS A4)',
-    personalizationMode: c.personalization.mode, personalizationFrom: modeGiven ? 'config' : 'default (METHODS A5)',
+    theta, thetaFrom: thetaGiven ? 'config' : 'dataset default (METHODS A4)',
+    personalizationMode, personalizationFrom: modeGiven ? 'config' : 'default (METHODS A5)',
   };
 }

@@ -9,6 +9,7 @@
  * Writes `distribution.json` (per title: target, exact and sampled shares per objective) and
  * `distribution.svg` (target vs generated share per title, the seed's Figure 4).
  */
+import type { FlowerConfig } from '../experiment/configTypes';
 import type { RunContext } from '../experiment/context';
 import { coverage, jsDivergence, klDivergence } from '../metrics';
 import type { TransformerPolicy } from '../models/policy';
@@ -87,7 +88,7 @@ function counts(titles: string[], values: ArrayLike<number>): Map<string, number
   return m;
 }
 
-export async function evaluateDistribution(ctx: RunContext, fitted: { objective: string; policy: TransformerPolicy }[], s: FlowerSetup): Promise<Record<string, unknown>> {
+export async function evaluateDistribution(ctx: RunContext<FlowerConfig>, fitted: { objective: string; policy: TransformerPolicy }[], s: FlowerSetup): Promise<Record<string, unknown>> {
   const c = ctx.config;
   const { trie, vocab } = s;
   const titles = trie.titles;

@@ -5,6 +5,7 @@
  * (HR/NDCG@K, DGU, MGU, entropy, TTR, distinct) → metrics.json. `alsoDecode` adds decodings of the same
  * model (e.g. the Temp and D3 baselines on the SFT backbone) under their own names.
  */
+import type { FlowerConfig } from '../experiment/configTypes';
 import type { RunContext } from '../experiment/context';
 import { throwIfCancelled } from '../experiment/context';
 import { beamSearch, type BeamOptions } from '../decode';
@@ -15,7 +16,7 @@ import type { FlowerSetup } from './setup';
 export interface DecodingSpec { name: string; beams: number; returned: number; lengthPenalty: number; temperature: number; maxTokens: number }
 
 /** Decoding settings: the config's `decoding` plus each `alsoDecode` entry (which overrides fields of it). */
-export function decodingSpecs(c: Record<string, any>): DecodingSpec[] {
+export function decodingSpecs(c: Pick<FlowerConfig, 'decoding' | 'alsoDecode'>): DecodingSpec[] {
   const d = c.decoding;
   const main: DecodingSpec = { name: d.name ?? 'main', beams: d.beams, returned: d.returned, lengthPenalty: d.lengthPenalty, temperature: d.temperature, maxTokens: d.maxTokens };
   return [main, ...(c.alsoDecode ?? []).map((x: Partial<DecodingSpec> & { name: string }) => ({ ...main, ...x }))];
@@ -34,7 +35,7 @@ export async function recommend(ctx: RunContext, policy: TransformerPolicy, s: F
   return out;
 }
 
-export async function evaluateRecommend(ctx: RunContext, policy: TransformerPolicy, s: FlowerSetup): Promise<Record<string, unknown>> {
+export async function evaluateRecommend(ctx: RunContext<FlowerConfig>, policy: TransformerPolicy, s: FlowerSetup): Promise<Record<string, unknown>> {
   const c = ctx.config;
   const H = policy.cfg.maxHistory;
   const histories = s.test.map((r) => r.historyIds.slice(-H));

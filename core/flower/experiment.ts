@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../experiment/runStore';
-import { resolveFlowerDefaults } from './defaults';
+import { resolveFlowerDefaults, type ResolvedFlowerConfig } from './defaults';
 import type { KindRunner, RunContext } from '../experiment/context';
-import { LocatedError, throwIfCancelled } from '../experiment/context';
+import { kindContext, LocatedError, throwIfCancelled } from '../experiment/context';
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
 import { initPolicyTf } from '../models/policyTf';
 import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from './checkpoint';
@@ -21,7 +21,7 @@ import { decodingSpecs, evaluateRecommend, recommend } from './evaluate';
 import { scoreRecommendations } from '../metrics';
 import { evaluateDistribution, exactFit } from './distribution';
 
-function trainOptions(c: Record<string, any>, seed: number, objective: string): TrainOptions {
+function trainOptions(c: ResolvedFlowerConfig, seed: number, objective: string): TrainOptions {
   return {
     objective: objective as TrainOptions['objective'], theta: c.theta, personalization: c.personalization?.mode ?? 'none',
     epochs: c.epochs, batchSize: c.batchSize, patience: c.patience, seed, sampleTemperature: c.sampleTemperature,
@@ -30,7 +30,7 @@ function trainOptions(c: Record<string, any>, seed: number, objective: string): 
   };
 }
 
-async function loadPu(ctx: RunContext, s: FlowerSetup): Promise<PuSource | undefined> {
+async function loadPu(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup): Promise<PuSource | undefined> {
   const p = ctx.config.personalization;
   if (!p || p.mode === 'none') return undefined;
   if (p.scores) return puFromScoreFile(ctx.resolvePath(p.scores));
@@ -44,7 +44,7 @@ async function loadPu(ctx: RunContext, s: FlowerSetup): Promise<PuSource | undef
 }
 
 /** Policy architecture from the config and the setup (vocabulary, items, longest title). */
-function policyConfig(c: Record<string, any>, s: FlowerSetup): PolicyConfig {
+function policyConfig(c: ResolvedFlowerConfig, s: FlowerSetup): PolicyConfig {
   let maxDepth = 0;
   for (let v = 0; v < s.trie.size; v++) maxDepth = Math.max(maxDepth, s.trie.depth[v]);
   const p = c.policy;
@@ -56,7 +56,7 @@ function policyConfig(c: Record<string, any>, s: FlowerSetup): PolicyConfig {
 }
 
 /** Train one policy with `objective` (fresh, or resumed from `c.resume`); `tag` separates several fits in one run. */
-async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined): Promise<{ policy: TransformerPolicy; state: TrainState }> {
+async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined): Promise<{ policy: TransformerPolicy; state: TrainState }> {
   const c = ctx.config;
   const tf = (await initPolicyTf(c.device ?? 'auto')).tf;
   const pcfg = policyConfig(c, s);
@@ -146,11 +146,13 @@ async function fitPolicy(ctx: RunContext, s: FlowerSetup, objective: string, tag
   return { policy, state };
 }
 
-export const runFlowerExperiment: KindRunner = async (ctx) => {
-  const c = ctx.config;
+export const runFlowerExperiment: KindRunner = async (runCtx) => {
+  const flowerCtx = kindContext(runCtx, 'flower');
   // θ (METHODS A4, per dataset) and personalization.mode (METHODS A5) defaults: resolved here, logged,
   // and written back into config.json so the run folder records the values actually used.
-  const resolved = resolveFlowerDefaults(c);
+  const resolved = resolveFlowerDefaults(flowerCtx.config);
+  const ctx = flowerCtx as RunContext<ResolvedFlowerConfig>; // resolveFlowerDefaults filled θ and personalization.mode in
+  const c = ctx.config;
   writeJsonAtomic(join(ctx.runDir, 'config.json'), c);
   ctx.log(`θ = ${resolved.theta} (${resolved.thetaFrom}); personalization ${resolved.personalizationMode} (${resolved.personalizationFrom})`);
   const backend = await initPolicyTf(c.device ?? 'auto');

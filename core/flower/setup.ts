@@ -4,6 +4,7 @@
  * Two modes: `recommend` (an Amazon dataset folder, histories as item ids) and `distribution` (RQ1:
  * fit a `{title: count}` distribution with no history).
  */
+import type { FlowerConfig } from '../experiment/configTypes';
 import { LocatedError } from '../experiment/context';
 import { isJunkTitle, loadAmazon, type AmazonDataset, type AmazonEvalRow, type AmazonTrainRow } from '../data/amazon';
 import { Catalogue } from '../data/catalogue';
@@ -115,7 +116,7 @@ export function withoutJunkTitles(ds: AmazonDataset): { dataset: AmazonDataset; 
   return { dataset, evalKeep, removed: { titles: [...titles], ids: [...junkIds], trainRows: ds.train.length - train.length, historyEntries } };
 }
 
-export async function setupRecommend(c: Record<string, any>, resolvePath: (p: string) => string): Promise<FlowerSetup> {
+export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) => string): Promise<FlowerSetup> {
   if (!c.dataset) throw new LocatedError('mode "recommend" needs "dataset" (an Amazon dataset folder)', 'config', '/dataset');
   const notes: string[] = [];
   let ds = await loadAmazon(resolvePath(c.dataset));
@@ -185,7 +186,7 @@ export async function setupRecommend(c: Record<string, any>, resolvePath: (p: st
  * `trainSamples` titles drawn i.i.d. from P* (seeded); the flower objective samples from the policy
  * and uses the tree's rewards (with θ = 0 it ignores the SFT targets).
  */
-export async function setupDistribution(c: Record<string, any>, resolvePath: (p: string) => string): Promise<FlowerSetup> {
+export async function setupDistribution(c: FlowerConfig, resolvePath: (p: string) => string): Promise<FlowerSetup> {
   if (!c.titles) throw new LocatedError('mode "distribution" needs "titles" (a {title: count} JSON file)', 'config', '/titles');
   const rewards = readPositiveRewardFile(resolvePath(c.titles));
   const { tok, trie, vocab } = buildTrie(rewards, c.tokenizer, c.titleEnd);

@@ -14,7 +14,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CancelledError, LocatedError, type KindRunner, type RunContext } from '../experiment/context';
+import type { SequentialConfig } from '../experiment/configTypes';
+import { CancelledError, kindContext, LocatedError, type KindRunner, type RunContext } from '../experiment/context';
 import { readGroups, readTitleCounts } from '../data/amazon';
 import { popularityGroups } from '../metrics';
 import { Rng } from '../util/random';
@@ -60,7 +61,8 @@ function writeTrainCheckpoint(ctx: RunContext, rel: string, model: SeqModelBase,
   ctx.writeArtifact(`${rel}/manifest.json`, manifest, 'checkpoint', description); // last: the folder is complete once it exists
 }
 
-export const runSequentialExperiment: KindRunner = async (ctx) => {
+export const runSequentialExperiment: KindRunner = async (runCtx) => {
+  const ctx: RunContext<SequentialConfig> = kindContext(runCtx, 'sequential');
   const c = ctx.config;
   const backend = await initModelsTf(c.device ?? 'auto');
   ctx.setBackend({ name: backend.name, reason: backend.reason });
@@ -82,9 +84,13 @@ export const runSequentialExperiment: KindRunner = async (ctx) => {
 
   // METHODS A8 defaults by dataset family; the values used go back into the run's config.json
   const defaults = datasetDefaults(data.format);
-  const filled: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries({ ...defaults, ks: SEQUENTIAL_KS, validMetric: 'ndcg@20' })) if (c[k] === undefined) { c[k] = v; filled[k] = v; }
-  const batchSize: number = c.batchSize, weightDecay: number = c.weightDecay;
+  const filled: Partial<SequentialConfig> = {};
+  const fill = <K extends 'batchSize' | 'weightDecay' | 'ks' | 'validMetric'>(k: K, v: SequentialConfig[K]) => { if (c[k] === undefined) { c[k] = v; filled[k] = v; } };
+  fill('batchSize', defaults.batchSize);
+  fill('weightDecay', defaults.weightDecay);
+  fill('ks', SEQUENTIAL_KS);
+  fill('validMetric', 'ndcg@20');
+  const batchSize = c.batchSize ?? defaults.batchSize, weightDecay = c.weightDecay ?? defaults.weightDecay; // filled in just above
   if (Object.keys(filled).length) {
     ctx.writeArtifact('config.json', JSON.stringify(c, null, 2) + '\n', 'other', `resolved config: ${Object.keys(filled).join(', ')} filled from the ${data.format} defaults`);
   }

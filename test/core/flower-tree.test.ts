@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { FlowerConfig } from '../../core/experiment/configTypes';
 import { LocatedError } from '../../core/experiment/context';
 import { validateConfigObject } from '../../core/experiment/validate';
 import { isJunkTitle, loadAmazon } from '../../core/data/amazon';
@@ -19,10 +20,10 @@ import { shared } from '../paths';
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-tree-'));
 
 /** A schema-validated (defaults filled) recommend-mode flower config. */
-function config(extra: Record<string, unknown>): Record<string, any> {
+function config(extra: Record<string, unknown>): FlowerConfig {
   const r = validateConfigObject({ kind: 'flower', objective: 'sft', maxTrainRows: 200, maxValidRows: 50, ...extra }, join(dir, 'c.flowloop.json'), 'test');
   assert.deepEqual(r.errors.map((e) => e.message), []);
-  return r.config!;
+  return r.config as FlowerConfig; // validated: the kind's schema type (as kindContext gives a kind's runner)
 }
 
 type Ref = Record<string, Record<string, number>>;
