@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { FlowloopConfig } from '../core/experiment/configTypes';
 import type { RunEvent, RunInfo } from '../core/experiment/events';
 import { readEvents, readMetrics, readRunInfo } from '../core/experiment/runStore';
 import { packTrieSnapshot, type CompareRun, type RunRef, type SweepData, type ViewName, type ViewState } from '../webview/contract';
@@ -17,23 +18,28 @@ export const VIEW_EVENTS: Record<ViewName, ReadonlySet<RunEvent['type']>> = {
   compare: new Set(['run-finished', 'metric', 'run-started', 'run-failed', 'run-cancelled']),
 };
 
-function readConfig(runDir: string): Record<string, any> | undefined {
+function readConfig(runDir: string): Partial<FlowloopConfig> | undefined {
   try {
-    return JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
+    const c = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
+    return c && typeof c === 'object' && !Array.isArray(c) ? c : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Best-effort dataset / method names from the resolved config (fields named by the kinds' schemas). */
-function describeConfig(config: Record<string, any> | undefined): { dataset?: string; method?: string } {
+/**
+ * Dataset folder name and method of a run, from its resolved config.json (flat configs, one schema per kind):
+ * Flower → `objective` (sft = BIGRec, flower, ifairlrs; `compare` lists several), sequential → `model`,
+ * AFL → `agents`. The compare view maps the method to a paper row (webview/compare/paper.ts).
+ */
+export function describeConfig(config: Partial<FlowloopConfig> | undefined): { dataset?: string; method?: string } {
   if (!config) return {};
-  const part = config[config.kind] && typeof config[config.kind] === 'object' ? config[config.kind] : {};
-  const ds = config.dataset ?? part.dataset ?? config.data?.dir ?? part.data;
-  const dataset = typeof ds === 'string' ? basename(ds.replace(/\/+$/, '')) : typeof ds?.name === 'string' ? ds.name : undefined;
-  const m = config.method ?? part.method ?? part.objective ?? part.model ?? config.model;
-  const method = typeof m === 'string' ? m : typeof m?.name === 'string' ? m.name : undefined;
-  return { dataset, method };
+  const dataset = typeof config.dataset === 'string' ? basename(config.dataset.replace(/\/+$/, '')) : undefined;
+  let method: unknown;
+  if (config.kind === 'flower') method = Array.isArray(config.compare) && config.compare.length ? config.compare.join('+') : config.objective;
+  else if (config.kind === 'sequential') method = config.model;
+  else if (config.kind === 'afl') method = config.agents;
+  return { dataset, method: typeof method === 'string' ? method : undefined };
 }
 
 export function runRef(runDir: string, info?: RunInfo): RunRef {
