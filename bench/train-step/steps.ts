@@ -1,10 +1,12 @@
 /**
  * One training step of the project's real models (core/models/policy.ts TransformerPolicy,
  * core/models/sasrec.ts SASRec) on synthetic batches at the sizes of configs.json, mirrored in PyTorch by
- * bench/python/train_step_torch.py. `fast: true` keeps the models' forward code but computes the policy's
- * token log-probs with core/tensor's logSoftmaxGather (instead of the model's full logSoftmax + one-hot
- * product) and updates with core/tensor's FusedAdam (SASRec's L2 as Adam weight decay, like PyTorch's
- * weight_decay, instead of a loss term): what the model code gains by switching to Flowloop's fused ops.
+ * bench/python/train_step_torch.py. `asIs` runs the training code paths as committed: the policy's
+ * `logProbsAt` (fused LayerNorm, full-vocabulary logSoftmaxGather of token + terminal, as
+ * core/flower/objective.ts) and core/flower/optim.ts AdamW (fused kernel; no warmup/clipping/decay here);
+ * SASRec's forward (fused LayerNorm) with core/models/train.ts's optimizer (FusedAdam, L2 as weight decay,
+ * ε = backend epsilon) and its reported loss (BCE + ½·wd·‖θ‖²). `fast: true` is the earlier hand-written
+ * what-if (logSoftmaxGather on the model's private members, FusedAdam, no L2 in the reported loss).
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { getTf } from '../../core/tensor';
@@ -14,6 +16,7 @@ import { SASRec } from '../../core/models/sasrec';
 import { subtbLossTensor } from '../../core/flower/subtb';
 import { Rng } from '../../core/util/random';
 import { FusedAdam } from '../../core/tensor/adam';
+import { AdamW } from '../../core/flower/optim';
 import cfgs from './configs.json';
 
 export interface StepRunner {
@@ -33,7 +36,9 @@ export function policyStep(seed = 0, fast = false): StepRunner {
     maxHistory: 0, maxTokens: c.T, dropout: c.dropout, padId: 0, bosId: 1,
   }, seed);
   const vars = policy.names.map((n) => policy.weights[n]);
-  const opt = fast ? new FusedAdam(1e-3, { beta1: 0.9, beta2: 0.98, epsilon: 1e-8 }) : tf.train.adam(1e-3, 0.9, 0.98, 1e-8);
+  const opt = fast ? new FusedAdam(1e-3, { beta1: 0.9, beta2: 0.98, epsilon: 1e-8 }) : undefined;
+  const adamW = fast ? undefined : new AdamW({ lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0, warmupSteps: 0, clipNorm: 0 }, policy.weights);
+  const nameOf = new Map(policy.names.map((n) => [policy.weights[n].name, n]));
   const rng = new Rng(seed + 1);
   const B = c.batch, T = c.T, V = c.vocab;
   let dropoutSeed = 1;
@@ -44,7 +49,7 @@ export function policyStep(seed = 0, fast = false): StepRunner {
       const tgt = new Int32Array(B * T);
       for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) tgt[b * T + t] = t < T - 1 ? rows[b][t] : c.terminal;
       const logR = Float32Array.from({ length: B * T }, () => -10 * rng.next());
-      const loss = tf.tidy(() => opt.minimize(() => {
+      const lossFn = () => {
         let tokLp: Tensor2D, termLp: Tensor2D;
         if (fused) {
           // the model's own hidden states and head weights (private members, read here for the what-if),
@@ -60,30 +65,47 @@ export function policyStep(seed = 0, fast = false): StepRunner {
           tokLp = tf.reshape(tk, [B, T]) as Tensor2D;
           termLp = tf.reshape(tm, [B, T]) as Tensor2D;
         } else {
-          const { logp } = policy.logProbsAll([], rows, dropoutSeed++);
-          tokLp = tf.reshape(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(tgt, 'int32'), V)), 1), [B, T]) as Tensor2D;
-          termLp = tf.reshape(tf.slice(logp, [0, c.terminal], [B * T, 1]), [B, T]) as Tensor2D;
+          // as core/flower/objective.ts: token and terminal log-probs from the model's logProbsAt
+          const { lp } = policy.logProbsAt([], rows, 2, (T2) => {
+            const lab = new Int32Array(2 * B * T2);
+            for (let i = 0; i < B * T2; i++) { lab[2 * i] = tgt[i]; lab[2 * i + 1] = c.terminal; }
+            return lab;
+          }, dropoutSeed++);
+          tokLp = tf.reshape(tf.slice(lp, [0, 0], [B * T, 1]), [B, T]) as Tensor2D;
+          termLp = tf.reshape(tf.slice(lp, [0, 1], [B * T, 1]), [B, T]) as Tensor2D;
         }
         const ce = tf.neg(tf.mean(tokLp));
         const valid = tf.ones([B, T]) as Tensor2D;
         return tf.add(ce, subtbLossTensor(tokLp, termLp, tf.tensor2d(logR, [B, T]), valid)) as never;
-      }, true, vars)!);
-      const v = loss.dataSync()[0];
-      loss.dispose();
+      };
+      if (opt) {
+        const loss = tf.tidy(() => opt.minimize(lossFn, true, vars)!);
+        const v = loss.dataSync()[0];
+        loss.dispose();
+        return v;
+      }
+      // as core/flower/train.ts: variableGrads, named gradients, AdamW.apply
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      const named: Record<string, Tensor> = {};
+      for (const [k, g] of Object.entries(grads)) named[nameOf.get(k) ?? k] = g;
+      adamW!.apply(named);
+      const v = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
       return v;
     },
-    dispose() { policy.dispose(); opt.dispose(); },
+    dispose() { policy.dispose(); opt?.dispose(); adamW?.dispose(); },
   };
 }
 
-/** SASRec (SASREC.md) BCE step: next item vs one uniform negative at len-1, L2 weight decay in the loss. */
+/** SASRec (SASREC.md) BCE step: next item vs one uniform negative at len-1, L2 weight decay (as core/models/train.ts). */
 export function sasrecStep(seed = 0, fast = false): StepRunner {
   const tf = getTf();
   const c = cfgs.sasrec;
   const rng = new Rng(seed);
   const model = new SASRec({ model: 'sasrec', numItems: c.items, maxLen: c.L, hidden: c.hidden, dropout: c.dropout }, rng);
   const vars = [...model.params.values()];
-  const opt = fast ? new FusedAdam(1e-3, { weightDecay: c.weightDecay }) : tf.train.adam(1e-3);
+  const opt = fast ? new FusedAdam(1e-3, { weightDecay: c.weightDecay })
+    : new FusedAdam(1e-3, { beta1: 0.9, beta2: 0.999, epsilon: tf.backend().epsilon(), weightDecay: c.weightDecay });
   const B = c.batch, L = c.L, pad = c.items;
   return {
     params: model.size,
@@ -98,16 +120,18 @@ export function sasrecStep(seed = 0, fast = false): StepRunner {
       const loss = tf.tidy(() => {
         const s = tf.tensor2d(seq, [B, L], 'int32'), l = tf.tensor1d(lens, 'int32');
         const p = tf.tensor1d(pos, 'int32'), n = tf.tensor1d(neg, 'int32');
-        return opt.minimize(() => {
+        let l2: Tensor | undefined;
+        if (!fast) {
+          // core/models/train.ts reports BCE + ½·wd·‖θ‖² (its gradient is the optimizer's weight decay)
+          l2 = tf.scalar(0);
+          for (const v of vars) l2 = tf.add(l2, tf.sum(tf.square(v)));
+          l2 = tf.mul(l2, 0.5 * c.weightDecay);
+        }
+        const data = opt.minimize(() => {
           const rep = model.represent(s, l, true, rng);
-          let loss: Tensor = tf.mean(tf.add(tf.softplus(tf.neg(model.logitsFor(rep, p))), tf.softplus(model.logitsFor(rep, n))));
-          if (!fast) {
-            let l2: Tensor = tf.scalar(0);
-            for (const v of vars) l2 = tf.add(l2, tf.sum(tf.square(v)));
-            loss = tf.add(loss, tf.mul(l2, 0.5 * c.weightDecay));
-          }
-          return loss as never;
+          return tf.mean(tf.add(tf.softplus(tf.neg(model.logitsFor(rep, p))), tf.softplus(model.logitsFor(rep, n)))) as never;
         }, true, vars)!;
+        return l2 ? tf.add(data, l2) : data;
       });
       const v = loss.dataSync()[0];
       loss.dispose();

@@ -74,7 +74,6 @@ export interface ObjectiveValue {
  */
 export function objective(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, batch: ObjectiveBatch, opts: ObjectiveOptions, dropoutSeed?: number): ObjectiveValue {
   const tf = tfp();
-  const V = vocab.size;
   const hist: number[][] = [];
   const inputs: number[][] = [];
   const targets: number[][] = [];
@@ -101,19 +100,25 @@ export function objective(policy: TransformerPolicy, trie: PrefixTree, vocab: Po
     });
   }
   if (inputs.length === 0) throw new Error('objective: empty batch');
-  const { logp, T } = policy.logProbsAll(hist, inputs, dropoutSeed);
   const N = inputs.length;
-  const tgt = new Int32Array(N * T);
-  const valid = new Float32Array(N * T);
-  for (let r = 0; r < N; r++) {
-    for (let t = 0; t < targets[r].length; t++) {
-      tgt[r * T + t] = targets[r][t];
-      valid[r * T + t] = 1;
+  const nG = gfnRows.length;
+  // log π(target_t | s_t) (and log π(⊤ | s_t) for SubTB) at every state, normalised over the full
+  // vocabulary (METHODS A4), from one fused log-softmax + gather (policy.logProbsAt).
+  const K = nG > 0 ? 2 : 1;
+  let valid = new Float32Array(0);
+  const { lp, T } = policy.logProbsAt(hist, inputs, K, (T) => {
+    const lab = new Int32Array(N * T * K); // padding states: label 0 (pad id), masked out below
+    valid = new Float32Array(N * T);
+    for (let r = 0; r < N; r++) {
+      for (let t = 0; t < targets[r].length; t++) {
+        lab[(r * T + t) * K] = targets[r][t];
+        valid[r * T + t] = 1;
+      }
     }
-  }
-  // log π(target_t | s_t) by a one-hot product (flat, differentiable; no gatherND).
-  const onehot = tf.oneHot(tf.tensor1d(tgt, 'int32'), V).asType('float32');
-  const tokLp = tf.sum(tf.mul(logp, onehot), 1).reshape([N, T]) as TF.Tensor2D;
+    if (K === 2) for (let i = 0; i < N * T; i++) lab[2 * i + 1] = vocab.terminal;
+    return lab;
+  }, dropoutSeed);
+  const tokLp = (K === 1 ? lp : tf.slice(lp, [0, 0], [N * T, 1])).reshape([N, T]) as TF.Tensor2D;
   const validT = tf.tensor2d(valid, [N, T]);
 
   let sft: TF.Scalar | null = null;
@@ -129,11 +134,10 @@ export function objective(policy: TransformerPolicy, trie: PrefixTree, vocab: Po
   }
 
   let gfn: TF.Scalar | null = null;
-  const nG = gfnRows.length;
   if (nG > 0) {
     const logR = new Float32Array(nG * T);
     for (let r = 0; r < nG; r++) gfnLogR[r].forEach((v, t) => { logR[r * T + t] = v; });
-    const term = tf.slice(logp, [0, vocab.terminal], [N * T, 1]).reshape([N, T]);
+    const term = tf.slice(lp, [0, 1], [N * T, 1]).reshape([N, T]);
     gfn = subtbLossTensor(
       tf.slice(tokLp, [nSft, 0], [nG, T]) as TF.Tensor2D,
       tf.slice(term, [nSft, 0], [nG, T]) as TF.Tensor2D,

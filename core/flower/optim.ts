@@ -5,6 +5,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { tfp } from '../models/policyTf';
+import { ADAM, type AdamAttrs } from '../tensor/kernels/adam';
 
 export interface AdamOptions {
   lr: number;
@@ -23,10 +24,12 @@ export class AdamW {
 
   constructor(readonly opts: AdamOptions, private readonly params: Record<string, TF.Variable>) {
     const tf = tfp();
-    for (const [n, p] of Object.entries(params)) {
-      this.m.set(n, tf.variable(tf.zerosLike(p), false));
-      this.v.set(n, tf.variable(tf.zerosLike(p), false));
-    }
+    tf.tidy(() => {
+      for (const [n, p] of Object.entries(params)) {
+        this.m.set(n, tf.variable(tf.zerosLike(p), false));
+        this.v.set(n, tf.variable(tf.zerosLike(p), false));
+      }
+    });
   }
 
   /** Learning rate at the next step: linear warmup over `warmupSteps`, then constant. */
@@ -48,12 +51,26 @@ export class AdamW {
     this.step++;
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
+    // One fused kernel per parameter (core/tensor FlowloopAdam, wasm/cpu) computes exactly this update:
+    // p' = p − lr·(m̂/(sqrt(v̂)+ε) + wd·p) with the decay only on matrices (rank > 1), i.e. the kernel's
+    // decoupled decay; stock ops on other backends.
+    const fused = !!tf.getKernel(ADAM, tf.getBackend());
     tf.tidy(() => {
       for (const n of names) {
         const g = scale === 1 ? grads[n] : tf.mul(grads[n], scale);
         const m = this.m.get(n)!;
         const v = this.v.get(n)!;
         const p = this.params[n];
+        if (fused) {
+          const attrs: AdamAttrs = {
+            lr, beta1, beta2, eps, weightDecay: 0, decoupledWeightDecay: weightDecay > 0 && p.rank > 1 ? weightDecay : 0, step: this.step,
+          };
+          const [p2, m2, v2] = tf.engine().runKernel(ADAM, { x: p, g, m, v }, attrs as never) as TF.Tensor[];
+          p.assign(p2);
+          m.assign(m2);
+          v.assign(v2);
+          continue;
+        }
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const upd = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
@@ -75,8 +92,10 @@ export class AdamW {
   /** Restore moments and step from a checkpoint. */
   load(state: Map<string, Float32Array>, step: number): void {
     const tf = tfp();
-    for (const [n, t] of this.m) { const d = state.get(`m/${n}`); if (d) t.assign(tf.tensor(d, t.shape)); }
-    for (const [n, t] of this.v) { const d = state.get(`v/${n}`); if (d) t.assign(tf.tensor(d, t.shape)); }
+    tf.tidy(() => {
+      for (const [n, t] of this.m) { const d = state.get(`m/${n}`); if (d) t.assign(tf.tensor(d, t.shape)); }
+      for (const [n, t] of this.v) { const d = state.get(`v/${n}`); if (d) t.assign(tf.tensor(d, t.shape)); }
+    });
     this.step = step;
   }
 

@@ -5,6 +5,7 @@
  * `gather` (gatherND has no gradient in tfjs), seeded dropout, and the shared item output layer.
  */
 import { Rng } from '../util/random';
+import { layerNorm as fusedLayerNorm } from '../tensor/ops';
 import { tf, type Tensor, type Variable } from './tf';
 import type { NamedArray } from './weights';
 
@@ -126,12 +127,12 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
   return x.rank === 2 ? y : t.reshape(y, [...lead, w.shape[0]]);
 }
 
-/** nn.LayerNorm over the last axis (biased variance, eps 1e-5). */
+/**
+ * nn.LayerNorm over the last axis (biased variance, eps 1e-5): core/tensor's fused `layerNorm` (one
+ * kernel each way on wasm/cpu; the same stock-op formula on other backends).
+ */
 export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
-  const t = tf();
-  const axis = x.rank - 1;
-  const { mean, variance } = t.moments(x, axis, true);
-  return t.add(t.mul(t.div(t.sub(x, mean), t.sqrt(t.add(variance, eps))), gamma), beta);
+  return fusedLayerNorm(x, gamma, beta, eps);
 }
 
 /** Embedding lookup table[ids] -> [...ids.shape, D] through a flat gather (has a gradient). */

@@ -12,6 +12,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { DecodeSession, SessionStart } from '../decode';
 import { Rng } from '../util/random';
 import { tfp } from './policyTf';
+import { layerNorm, logSoftmaxGather } from '../tensor/ops';
 
 export interface PolicyConfig {
   /** Policy vocabulary size (PolicyVocab.size; id 0 = pad, 1 = BOS). */
@@ -140,11 +141,13 @@ export class TransformerPolicy {
     return { B, H, T, L, items, toks, lens, mask };
   }
 
-  /** Layer norm over the last axis of a 2-D tensor. */
+  /**
+   * Layer norm over the last axis of a 2-D tensor (biased variance, eps 1e-5): core/tensor's fused
+   * `layerNorm` (one kernel each way on wasm/cpu, the same stock-op formula elsewhere). The training,
+   * stateless and incremental-decoding paths all go through here, so they stay consistent.
+   */
   private ln(x: TF.Tensor2D, g: TF.Variable, b: TF.Variable): TF.Tensor2D {
-    const tf = tfp();
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b) as TF.Tensor2D;
+    return layerNorm(x, g, b, 1e-5) as TF.Tensor2D;
   }
 
   /**
@@ -192,9 +195,22 @@ export class TransformerPolicy {
     return this.ln(x, w['lnf.g'], w['lnf.b']);
   }
 
-  private head(h: TF.Tensor2D): TF.Tensor2D {
+  private logits(h: TF.Tensor2D): TF.Tensor2D {
     const tf = tfp();
-    return tf.logSoftmax(tf.add(tf.matMul(h, this.weights.headW), this.weights['head.b']) as TF.Tensor2D) as TF.Tensor2D;
+    return tf.add(tf.matMul(h, this.weights.headW), this.weights['head.b']) as TF.Tensor2D;
+  }
+
+  private head(h: TF.Tensor2D): TF.Tensor2D {
+    return tfp().logSoftmax(this.logits(h)) as TF.Tensor2D;
+  }
+
+  /** Token-state hidden rows [B*T, D] (row b*T+t = state s_t of row b) of a laid-out batch. */
+  private tokenHidden(bt: Batch, dropoutSeed?: number): TF.Tensor2D {
+    const tf = tfp();
+    const { B, H, T, L } = bt;
+    const D = this.cfg.dModel;
+    const h = this.hidden(bt, dropoutSeed);
+    return tf.slice(h.reshape([B, L, D]), [0, H, 0], [B, T, D]).reshape([B * T, D]) as TF.Tensor2D;
   }
 
   /**
@@ -203,13 +219,25 @@ export class TransformerPolicy {
    * tidy / gradient scope.
    */
   logProbsAll(histories: number[][], rows: number[][], dropoutSeed?: number): { logp: TF.Tensor2D; T: number; lens: number[] } {
+    const bt = this.layout(histories, rows);
+    return { logp: this.head(this.tokenHidden(bt, dropoutSeed)), T: bt.T, lens: bt.lens };
+  }
+
+  /**
+   * `logProbsAll` read at chosen tokens, without materialising the [B*T, V] log-probs: lp[b*T+t, k] =
+   * log π(labels[(b*T+t)*K + k] | history, BOS, rows[b][0..t-1]) — still normalised over the FULL
+   * vocabulary (METHODS A4), by core/tensor's fused `logSoftmaxGather` (one pass each way). `labels(T)`
+   * builds the int32 labels [B*T*K] once the padded length T (longest row + 1) is known; a label outside
+   * [0, V) gives 0 and no gradient. Call inside a tidy / gradient scope. Result [B*T, K].
+   */
+  logProbsAt(histories: number[][], rows: number[][], K: number, labels: (T: number) => Int32Array, dropoutSeed?: number): { lp: TF.Tensor2D; T: number; lens: number[] } {
     const tf = tfp();
     const bt = this.layout(histories, rows);
-    const { B, H, T, L } = bt;
-    const D = this.cfg.dModel;
-    const h = this.hidden(bt, dropoutSeed);
-    const tokH = tf.slice(h.reshape([B, L, D]), [0, H, 0], [B, T, D]).reshape([B * T, D]) as TF.Tensor2D;
-    return { logp: this.head(tokH), T, lens: bt.lens };
+    const N = bt.B * bt.T;
+    const lab = labels(bt.T);
+    if (lab.length !== N * K) throw new Error(`logProbsAt: ${lab.length} labels for ${N} states x ${K}`);
+    const lp = logSoftmaxGather(this.logits(this.tokenHidden(bt, dropoutSeed)), tf.tensor2d(lab, [N, K], 'int32'));
+    return { lp, T: bt.T, lens: bt.lens };
   }
 
   /** Log-probs [B, V] of the next token after each row (no gradient needed; used for decoding). */

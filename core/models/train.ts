@@ -3,18 +3,22 @@
  *  - `bce`: the positive next item vs ONE uniform random negative (≠ the target) per training row,
  *    binary cross-entropy on their logits (DROS/LLaRA and Flower's recipe);
  *  - `ce`: full softmax cross-entropy over all items.
- * Adam (lr, PyTorch-style L2 weight decay: wd·θ added to the gradient via ½·wd·‖θ‖² in the loss),
+ * Adam (lr, PyTorch-style L2 weight decay: wd·θ added to the gradient — core/tensor's FusedAdam
+ * `weightDecay`, the gradient of ½·wd·‖θ‖², which the reported loss still includes),
  * seeded shuffles/negatives/dropout, validation after each epoch with early stopping on a chosen
  * metric, and a callback per epoch (checkpoints, metric events). The best epoch's weights are restored.
  *
  * Resume (DESIGN "a run can be resumed from its last checkpoint"): each epoch draws its shuffle,
  * negatives and dropout from its own generator (`epochRng`, derived from one draw of `rng` and the epoch
- * number), so nothing but the weights, Adam's moments and bias-correction powers, and the counters of
+ * number), so nothing but the weights, Adam's moments and update count, and the counters of
  * `TrainState` carries from one epoch to the next. `TrainCheckpoint` holds exactly those; a run started
  * from one (`resume`) repeats the uninterrupted run bit for bit on the same backend.
  */
 import { yieldIfDue } from '../experiment/context';
 import { Rng } from '../util/random';
+import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import { FusedAdam } from '../tensor/adam';
+import { logSoftmaxGather } from '../tensor/ops';
 import { tf, type Tensor, type Variable } from './tf';
 import type { SeqModelBase } from './layers';
 import { padHistories } from './batch';
@@ -64,7 +68,7 @@ export interface TrainState {
 /** Everything needed to continue training after an epoch, tensors as plain arrays keyed by parameter name. */
 export interface TrainCheckpoint {
   state: TrainState;
-  /** tfjs Adam: iterations and the running β1^t, β2^t it divides by (kept as computed, not recomputed). */
+  /** Adam's update count t (β1^t, β2^t for information: the bias corrections are recomputed from t). */
   adam: { iterations: number; accBeta1: number; accBeta2: number };
   /** Adam's first and second moments per parameter (empty before the first step). */
   m: Map<string, Float32Array>;
@@ -93,7 +97,7 @@ export function sampleNegatives(targets: ArrayLike<number>, numItems: number, rn
   return neg;
 }
 
-/** The training loss of one batch (a scalar). */
+/** The data loss of one batch (a scalar; the L2 term is the optimizer's weight decay, see `l2Term`). */
 function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, neg: Tensor | undefined, opts: TrainOptions, rng: Rng): Tensor {
   const t = tf();
   const rep = model.represent(seq, lens, true, rng);
@@ -106,25 +110,27 @@ function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, 
     for (const nk of t.unstack(neg!, 0)) per = t.add(per, t.softplus(model.logitsFor(rep, nk)));
     loss = t.mean(per);
   } else {
-    const logp = t.logSoftmax(model.logitsAll(rep));
-    const onehot = t.oneHot(pos, model.config.numItems);
-    loss = t.neg(t.mean(t.sum(t.mul(onehot, logp), 1)));
-  }
-  if (opts.weightDecay > 0) {
-    let l2: Tensor = t.scalar(0);
-    for (const v of model.params.values()) l2 = t.add(l2, t.sum(t.square(v)));
-    loss = t.add(loss, t.mul(l2, 0.5 * opts.weightDecay));
+    // full softmax CE: log-softmax over all items read at the target, one fused pass (core/tensor)
+    loss = t.neg(t.mean(logSoftmaxGather(model.logitsAll(rep) as Tensor2D, pos as Tensor1D)));
   }
   return loss;
+}
+
+/**
+ * ½·wd·‖θ‖² at the current weights: the L2 part of the reported loss. Its gradient wd·θ is applied by
+ * FusedAdam's `weightDecay` (g + wd·θ, as torch.optim.Adam), so it is evaluated outside the gradient.
+ */
+function l2Term(model: SeqModelBase, weightDecay: number): Tensor {
+  const t = tf();
+  let l2: Tensor = t.scalar(0);
+  for (const v of model.params.values()) l2 = t.add(l2, t.sum(t.square(v)));
+  return t.mul(l2, 0.5 * weightDecay);
 }
 
 /** The generator of one epoch (shuffle, negatives, dropout): independent of the epochs before it. */
 export function epochRng(base: number, epoch: number): Rng {
   return new Rng((base ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
 }
-
-/** tfjs AdamOptimizer's running β1^t, β2^t (private there): setWeights recomputes them with pow(), which differs in the last bits. */
-interface AdamInternals { accBeta1: Variable; accBeta2: Variable; iterations: number }
 
 /**
  * Train with BCE / CE and Adam (METHODS A8), validating after every epoch; the best epoch's weights are
@@ -133,8 +139,10 @@ interface AdamInternals { accBeta1: Variable; accBeta2: Variable; iterations: nu
 export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: TrainOptions): Promise<TrainResult> {
   const t = tf();
   const { maxLen, numItems } = model.config;
-  const optimizer = t.train.adam(opts.lr);
-  const adam = optimizer as unknown as AdamInternals;
+  // tf.train.adam(lr)'s update (β 0.9/0.999, ε = the backend's float epsilon, 1e-7) in one fused kernel per
+  // variable, with the L2 gradient wd·θ added inside it
+  const beta1 = 0.9, beta2 = 0.999;
+  const optimizer = new FusedAdam(opts.lr, { beta1, beta2, epsilon: t.backend().epsilon(), weightDecay: opts.weightDecay });
   const names = [...model.params.keys()];
   const vars = [...model.params.values()];
   const rs = opts.resume?.state;
@@ -146,19 +154,15 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
   const base = opts.rng.int(0x7fffffff);
   if (opts.resume) {
     const r = opts.resume;
+    const moments = new Map<Variable, { m: Float32Array; v: Float32Array }>();
     if (r.m.size) {
-      const named = (which: Map<string, Float32Array>, suffix: string) => names.map((n, i) => {
-        const a = which.get(n);
-        if (!a || a.length !== vars[i].size) throw new Error(`resume: Adam moment ${n}/${suffix} missing or of the wrong size`);
-        return { name: `${n}/${suffix}`, tensor: t.tensor(a, vars[i].shape, 'float32') };
+      names.forEach((n, i) => {
+        const m = r.m.get(n), v = r.v.get(n);
+        if (!m || !v || m.length !== vars[i].size || v.length !== vars[i].size) throw new Error(`resume: Adam moment ${n}/${!m || m.length !== vars[i].size ? 'm' : 'v'} missing or of the wrong size`);
+        moments.set(vars[i], { m, v });
       });
-      const weights = [{ name: 'iter', tensor: t.scalar(r.adam.iterations, 'int32') }, ...named(r.m, 'm'), ...named(r.v, 'v')];
-      await optimizer.setWeights(weights);
-      weights.forEach((w) => w.tensor.dispose());
     }
-    // setWeights recomputes β^t with pow(); the running products differ in the last bits: take the saved ones
-    adam.accBeta1.assign(t.scalar(r.adam.accBeta1));
-    adam.accBeta2.assign(t.scalar(r.adam.accBeta2));
+    optimizer.restore(r.adam.iterations, moments);
     if (best.epoch >= 0) {
       best.weights = names.map((n, i) => {
         if (best.epoch === r.state.epoch) return (vars[i].dataSync() as Float32Array).slice();
@@ -172,15 +176,14 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
   /** The state after the current epoch (call from onEpoch). */
   const checkpoint = async (epoch: number): Promise<TrainCheckpoint> => {
     const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
-    // getWeights: [iterations, first moments in `vars` order, second moments in the same order]
-    const all = await optimizer.getWeights();
-    all[0].tensor.dispose(); // the iteration count, a fresh scalar (the moments are the optimizer's own variables)
-    const moments = all.slice(1);
-    const half = moments.length / 2;
-    for (let i = 0; i < moments.length; i++) (i < half ? m : v).set(names[i % half], (await moments[i].tensor.data() as Float32Array).slice());
+    names.forEach((n, i) => {
+      const mv = optimizer.moments(vars[i]);
+      if (mv) { m.set(n, mv.m); v.set(n, mv.v); }
+    });
+    const it = optimizer.iterations;
     return {
       state: { epoch, step, bestEpoch: best.epoch, bestScore: best.score, since, stoppedEarly, history: history.slice() },
-      adam: { iterations: adam.iterations, accBeta1: adam.accBeta1.dataSync()[0], accBeta2: adam.accBeta2.dataSync()[0] },
+      adam: { iterations: it, accBeta1: Math.fround(beta1 ** it), accBeta2: Math.fround(beta2 ** it) },
       m, v,
       best: best.epoch >= 0 && best.epoch !== epoch ? new Map(names.map((n, i) => [n, best.weights[i]])) : undefined,
     };
@@ -205,7 +208,9 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
         const lens = t.tensor1d(pb.lens, 'int32');
         const pos = t.tensor1d(targets, 'int32');
         const neg = negs ? t.tensor2d(negs, [k, pb.batch], 'int32') : undefined;
-        return optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as any, true, vars)!;
+        const l2 = opts.weightDecay > 0 ? l2Term(model, opts.weightDecay) : undefined; // at the weights before the update
+        const data = optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as any, true, vars)!;
+        return l2 ? t.add(data, l2) : data;
       });
       const loss = (await lossT.data())[0];
       lossT.dispose();

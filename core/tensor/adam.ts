@@ -85,6 +85,36 @@ export class FusedAdam {
     return [x2, m2, v2];
   }
 
+  /** Updates taken so far (the t of the bias corrections 1 − β^t). */
+  get iterations(): number {
+    return this.step;
+  }
+
+  /** First and second moments of `x` (copies), undefined before its first update. */
+  moments(x: Variable): { m: Float32Array; v: Float32Array } | undefined {
+    const s = this.slots.get(x);
+    return s && { m: (s.m.dataSync() as Float32Array).slice(), v: (s.v.dataSync() as Float32Array).slice() };
+  }
+
+  /**
+   * Restore a saved state (resume): the update count and, per variable, its moments. With the same
+   * gradients, the following updates equal those of the optimizer the state was taken from, bit for bit
+   * (the bias corrections are recomputed from the count, not accumulated).
+   */
+  restore(iterations: number, moments: Map<Variable, { m: Float32Array; v: Float32Array }>): void {
+    const tf = getTf();
+    this.step = iterations;
+    for (const [x, mv] of moments) {
+      if (mv.m.length !== x.size || mv.v.length !== x.size) throw new Error(`FusedAdam.restore: moments of ${x.name} have ${mv.m.length}/${mv.v.length} values, the variable ${x.size}`);
+      const m = tf.tensor(mv.m, x.shape, 'float32'), v = tf.tensor(mv.v, x.shape, 'float32');
+      const s = this.slots.get(x);
+      if (s) { s.m.assign(m); s.v.assign(v); }
+      else this.slots.set(x, { m: tf.variable(m, false), v: tf.variable(v, false) });
+      m.dispose();
+      v.dispose();
+    }
+  }
+
   dispose(): void {
     for (const s of this.slots.values()) { s.m.dispose(); s.v.dispose(); }
     this.slots.clear();
