@@ -148,7 +148,6 @@ export class RunManager implements vscode.Disposable {
     }
     child.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'event') this.onEvent(run, msg.event);
-      else if (msg.type === 'stderr') this.onLine(run, msg.line, 'stderr');
       else if (msg.type === 'done') {
         doneMsg = msg;
         if (msg.runDir) run.runDir = msg.runDir;
@@ -228,7 +227,7 @@ export class RunManager implements vscode.Disposable {
         run.runDir = event.runDir;
         run.runId = event.runId;
         run.lastMessage = `started ${event.runDir}`;
-        this.log(run, `run folder ${event.runDir}${event.backend ? ` (backend ${event.backend.name}: ${event.backend.reason})` : ''}`);
+        this.log(run, `run folder ${event.runDir}`); // the tensor backend and why follow as a log event (runner setBackend)
         this.changed.fire(run);
         break;
       case 'progress':

@@ -20,8 +20,6 @@ export interface RunStartedEvent extends EventBase {
   runDir: string;
   configPath: string;
   seed: number;
-  /** Tensor backend chosen at worker start and why (core/tensor), when the kind uses tensors. */
-  backend?: { name: string; reason: string };
 }
 
 /** Coarse progress of the current phase ("train epoch 2", "decode", "users"). */
@@ -193,5 +191,4 @@ export type WorkerRequest =
 /** Messages a worker sends to the extension host over IPC. */
 export type WorkerMessage =
   | { type: 'event'; event: RunEvent }
-  | { type: 'stderr'; line: string }
   | { type: 'done'; status: RunStatus; runDir?: string; error?: string };
