@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shared } from '../paths';
@@ -16,26 +16,9 @@ import { TfjsScorer } from '../../core/models/tfjs-scorer';
 import { topIndices } from '../../core/models/evaluate';
 import { loadAmazon } from '../../core/data/amazon';
 import { scoreRecommendations } from '../../core/metrics';
-import type { RunContext } from '../../core/experiment/context';
+import { recordingContext } from './recording-context';
 
-/** A RunContext that records events and writes artifacts into a temp folder. */
-function fakeContext(config: Record<string, unknown>, runDir: string) {
-  const events: any[] = [];
-  const ctx: RunContext = {
-    config, configPath: join(runDir, 'x.flowloop.json'), runDir, runId: 'test', seed: 42, signal: new AbortController().signal,
-    emit: (e) => events.push(e), log: (m) => events.push({ type: 'log', message: m }),
-    progress: () => undefined, metric: (name, step, value, extra) => events.push({ type: 'metric', name, step, value, ...extra }),
-    resolvePath: (p) => p, writeArtifact: (rel, content) => {
-      const f = join(runDir, rel);
-      mkdirSync(join(f, '..'), { recursive: true });
-      writeFileSync(f, content);
-      events.push({ type: 'artifact', path: rel });
-      return f;
-    },
-    saveMetrics: () => undefined, setBackend: () => undefined, setKeyMetric: () => undefined, table: (l) => events.push({ type: 'table', lines: l }),
-  };
-  return { ctx, events };
-}
+const fakeContext = recordingContext;
 
 /** METHODS A9 written out longhand (no core/metrics code): groups, shares, DGU, MGU, H, TTR. */
 function handMetrics(lists: string[][], counts: [string, number][]) {

@@ -12,27 +12,10 @@ import { join } from 'node:path';
 import { shared } from '../paths';
 import { runSequentialExperiment } from '../../core/models/experiment';
 import { resolveResume } from '../../core/models/checkpoint';
-import { CancelledError, type RunContext } from '../../core/experiment/context';
+import { CancelledError } from '../../core/experiment/context';
+import { recordingContext } from './recording-context';
 
-/** A RunContext that records events, writes artifacts into `runDir` and calls `onEvent` for each event. */
-function fakeContext(config: Record<string, unknown>, runDir: string, signal = new AbortController().signal, onEvent: (e: any) => void = () => undefined) {
-  const events: any[] = [];
-  const push = (e: any) => { events.push(e); onEvent(e); };
-  const ctx: RunContext = {
-    config, configPath: join(runDir, 'x.flowloop.json'), runDir, runId: 'test', seed: 42, signal,
-    emit: push, log: (m) => push({ type: 'log', message: m }),
-    progress: () => undefined, metric: (name, step, value, extra) => push({ type: 'metric', name, step, value, ...extra }),
-    resolvePath: (p) => p, writeArtifact: (rel, content) => {
-      const f = join(runDir, rel);
-      mkdirSync(join(f, '..'), { recursive: true });
-      writeFileSync(f, content);
-      push({ type: 'artifact', path: rel });
-      return f;
-    },
-    saveMetrics: () => undefined, setBackend: () => undefined, setKeyMetric: () => undefined, table: () => undefined,
-  };
-  return { ctx, events };
-}
+const fakeContext = recordingContext;
 
 const base = () => ({
   kind: 'sequential', model: 'sasrec', dataset: shared('lastfm'), epochs: 4, maxTrainRows: 640, maxEvalRows: 60,

@@ -13,7 +13,7 @@ import { serializeModel, loadModelDir } from '../../core/models/checkpoint';
 import type { ModelKind } from '../../core/models/layers';
 import { Rng } from '../../core/util/random';
 import { runSequentialExperiment } from '../../core/models/experiment';
-import type { RunContext } from '../../core/experiment/context';
+import { recordingContext } from './recording-context';
 
 const N = 40;
 /** Synthetic sequences with a rule to learn: next = (last + 3) % N. */
@@ -104,25 +104,7 @@ test('a checkpoint folder reloads to identical scores for each architecture', as
   }
 });
 
-/** A RunContext that records events and writes artifacts into a temp folder. */
-function fakeContext(config: Record<string, unknown>, runDir: string) {
-  const events: any[] = [];
-  const metrics: Record<string, unknown>[] = [];
-  const ctx: RunContext = {
-    config, configPath: join(runDir, 'x.flowloop.json'), runDir, runId: 'test', seed: 42, signal: new AbortController().signal,
-    emit: (e) => events.push(e), log: (m) => events.push({ type: 'log', message: m }),
-    progress: () => undefined, metric: (name, step, value, extra) => events.push({ type: 'metric', name, step, value, ...extra }),
-    resolvePath: (p) => p, writeArtifact: (rel, content) => {
-      const f = join(runDir, rel);
-      mkdirSync(join(f, '..'), { recursive: true });
-      writeFileSync(f, content);
-      events.push({ type: 'artifact', path: rel });
-      return f;
-    },
-    saveMetrics: (m) => metrics.push({ ...m }), setBackend: () => undefined, setKeyMetric: () => undefined, table: (l) => events.push({ type: 'table', lines: l }),
-  };
-  return { ctx, events, metrics };
-}
+const fakeContext = recordingContext;
 
 test('kind sequential on a LastFM subset: per-epoch metric events, checkpoints, candidate HR@1 and a prior CSV', async () => {
   const runDir = mkdtempSync(join(tmpdir(), 'flowloop-seqrun-'));
