@@ -13,27 +13,27 @@ import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import { Rng } from '../../util/random';
 import { ResponseCache, requestKey } from './cache';
+import type { AflConfig } from '../../experiment/configTypes';
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
-export interface LlmSettings {
-  baseURL?: string;
-  model: string;
-  temperature: number;
-  maxTokens?: number;
-  concurrency: number;
-  timeoutMs: number;
-  /** Retries after the first attempt on retryable failures. */
-  maxRetries: number;
-  /** Cache folder, or null for no cache. */
-  cacheDir: string | null;
-  /** USD per 1000 tokens (input = prompt, output = completion). */
-  costPer1kTokens?: { input: number; output: number };
-  /** Largest wait honoured from a retry-after header (ms). */
-  maxRetryAfterMs?: number;
-  /** First backoff delay (ms); doubles per retry up to 8 s. */
-  backoffBaseMs?: number;
-}
+/** The `llm` block of an AFL config as the schema declares it (core/experiment/configTypes.ts, generated). */
+type ConfigLlm = AflConfig['llm'];
+
+/**
+ * What the client needs: the schema's endpoint and retry fields (their docs live in schema/afl.json), the
+ * resolved cache folder (`cache`/`cacheDir` → a folder, or null for no cache) and two knobs tests turn down.
+ */
+export type LlmSettings = Pick<ConfigLlm, 'baseURL' | 'model' | 'temperature' | 'maxTokens' | 'concurrency' | 'timeoutMs' | 'maxRetries'>
+  & Partial<Pick<ConfigLlm, 'costPer1kTokens'>>
+  & {
+    /** Cache folder, or null for no cache. */
+    cacheDir: string | null;
+    /** Largest wait honoured from a retry-after header (ms). */
+    maxRetryAfterMs?: number;
+    /** First backoff delay (ms); doubles per retry up to 8 s. */
+    backoffBaseMs?: number;
+  };
 
 export interface ChatResult {
   ok: boolean;
