@@ -7,7 +7,7 @@ import type { RunManager } from './runManager';
 import { formatDuration, formatMetric } from './tree';
 
 /**
- * CodeLens on each `*.flowloop.json` (issue 7 item 4): `▶ Run` · `Run baselines` · `Open last run`,
+ * CodeLens on each `*.flowloop.json`: `▶ Run` · `Run baselines` · `Open last run`,
  * and `■ Stop` while a run of that config is active. Placed on the `"kind"` line (the top if absent).
  * `provideCodeLenses` is cheap (in-memory state only): the run/stop/baselines lenses carry their static
  * commands, and the "Open last run" lens only its range and run folder. `resolveCodeLens` — called by

@@ -4,7 +4,7 @@ import { MAX_CONFIG_BYTES, validateConfigText } from '../core/experiment/validat
 const isConfig = (doc: vscode.TextDocument) => doc.uri.scheme === 'file' && doc.fileName.endsWith('.flowloop.json');
 
 /**
- * Editor diagnostics for `*.flowloop.json` (issue 7 item 6): core/experiment/validate's
+ * Editor diagnostics for `*.flowloop.json`: core/experiment/validate's
  * `validateConfigText` (JSON syntax, the one schema, path existence, the kind's semantic checks) with
  * the exact offset/length ranges it reports, re-run as the user types after `flowloop.diagnostics.debounceMs`.
  * (The schema alone also reaches the JSON language service through `contributes.jsonValidation`.)

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * Process-tree helpers for the run manager (DESIGN.md "a process manager that owns child processes
+ * Process-tree helpers for the run manager (docs/design.md "a process manager that owns child processes
  * ... and kills process trees on dispose"). Workers are forked as process-group leaders on POSIX, so a
  * signal to the group reaches every helper they start; descendants that left the group are found by
  * walking parent ids (Linux: /proc, macOS: ps). Windows uses `taskkill /T`.

@@ -44,7 +44,7 @@ const TERM_GRACE_MS = 7000;
 const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'failed' || s === 'cancelled';
 
 /**
- * The run manager (issue 7 item 5): forks `dist/worker.js` per run (IPC), relays its RunEvents, shows
+ * The run manager: forks `dist/worker.js` per run (IPC), relays its RunEvents, shows
  * one progress notification per run with a working Cancel, a status-bar item while runs are active and
  * the worker's log in the "Flowloop" Output channel. A run survives closing its views; disposing the
  * manager (window close) stops every worker and its process tree. A worker that dies without saying

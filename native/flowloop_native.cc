@@ -1,4 +1,4 @@
-// Flowloop's native CPU kernels (issue 4 item 2): an N-API addon that works in place on the float32
+// Flowloop's native CPU kernels: an N-API addon that works in place on the float32
 // buffers tfjs-wasm keeps in its heap (views passed from JS, no copies). Loaded lazily by core/tensor in
 // the worker only; when it is missing, the pure wasm/JS kernels run instead.
 //   sgemm      batched row-major GEMM through OpenBLAS (cblas_sgemm, 2 threads by default)

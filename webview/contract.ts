@@ -1,5 +1,5 @@
 /**
- * The ONE host ↔ webview contract (DESIGN.md "Contracts": one module, discriminated unions both ways,
+ * The ONE host ↔ webview contract (docs/design.md "Contracts": one module, discriminated unions both ways,
  * a `ready` handshake, one full-state message, then small increments). Imported by the extension host
  * (Node) and by every webview bundle (browser): it must stay free of DOM and Node imports.
  *

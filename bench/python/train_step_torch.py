@@ -1,7 +1,7 @@
 # PyTorch CPU peer of bench/train-step: the same two models, sizes and losses as bench/train-step/steps.ts
 # (configs in bench/train-step/configs.json), one Adam training step timed per batch.
 #   policy: core/models/policy.ts TransformerPolicy (history-free) -> token CE + SubTB (core/flower/subtb.ts)
-#   sasrec: core/models/sasrec.ts (SASREC.md) -> BCE next item vs one negative + L2 weight decay
+#   sasrec: core/models/sasrec.ts (docs/methods.md §C) -> BCE next item vs one negative + L2 weight decay
 # usage: OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/python/train_step_torch.py <policy|sasrec> [steps] [warmup] [threads]
 # prints one JSON object. Written after the measurement probe ../shared/probes/bench_torch.py.
 import json, math, os, resource, sys, time
@@ -76,7 +76,7 @@ class Policy(nn.Module):
 
 
 class SASRec(nn.Module):
-    """SASREC.md (core/models/sasrec.ts) with dropout on embeddings, attention weights and FFN output."""
+    """docs/methods.md §C (core/models/sasrec.ts) with dropout on embeddings, attention weights and FFN output."""
     def __init__(self, c):
         super().__init__()
         self.c = c

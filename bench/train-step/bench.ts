@@ -1,5 +1,5 @@
 /**
- * Training-step benchmark (issue 4 item 4a): one Adam step of the Flower policy and of SASRec in Flowloop
+ * Training-step benchmark: one Adam step of the Flower policy and of SASRec in Flowloop
  * (core/tensor backend with Flowloop's kernels, the project's real model code) vs the same models in
  * PyTorch CPU (bench/python/train_step_torch.py, 2 threads, thread env pinned), in the SAME run:
  * blocks of steps alternate between the engines, each block in a fresh child process (PyTorch's and

@@ -1,5 +1,5 @@
 /**
- * Evaluation-time speed (issue 4 item 3): the same model scored by tfjs (core/tensor backend) and by
+ * Evaluation-time speed: the same model scored by tfjs (core/tensor backend) and by
  * onnxruntime-node on the graph exported by core/models/onnx — SASRec all-item logits for a batch of
  * histories, and the Flower policy's next-token log-probs for decoding. Medians of repeats, same run.
  * Prints one JSON object.  usage: node --import tsx bench/train-step/inference.ts [--reps 7] [--device wasm]

@@ -97,7 +97,7 @@ export function policyStep(seed = 0, fast = false): StepRunner {
   };
 }
 
-/** SASRec (SASREC.md) BCE step: next item vs one uniform negative at len-1, L2 weight decay (as core/models/train.ts). */
+/** SASRec (docs/methods.md §C) BCE step: next item vs one uniform negative at len-1, L2 weight decay (as core/models/train.ts). */
 export function sasrecStep(seed = 0, fast = false): StepRunner {
   const tf = getTf();
   const c = cfgs.sasrec;

@@ -27,7 +27,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Ours: the tree with flows + every edge's log R_p (METHODS A3). */
+/** Ours: the tree with flows + every edge's log R_p (docs/methods.md §A3). */
 function buildOurs(titles: string[], seqs: number[][], counts: Float64Array): { trie: PrefixTree; logRp: Float64Array } {
   const trie = PrefixTree.fromTokenIds(titles, seqs, counts, 198);
   const logRp = new Float64Array(trie.size);

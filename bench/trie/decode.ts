@@ -1,5 +1,5 @@
 /**
- * Bench (issue 4, item 4c): constrained beam search (METHODS A7: 10 beams, 10 returned, length penalty 1,
+ * Bench (issue 4, item 4c): constrained beam search (docs/methods.md §A7: 10 beams, 10 returned, length penalty 1,
  * max 64 tokens) on the first N test rows of Movies_and_TV with the qwen2.5 trie: ms per row and the share
  * of decode time spent computing allowed-token masks (target < 5%).
  *
@@ -8,7 +8,7 @@
  * the mask share is indicative. A second measurement uses a zero-cost table policy (random log-probs
  * computed in an untimed first pass, then only looked up) as the worst case for the mask share.
  *
- * Incremental decoding (METHODS A6): the same rows are decoded with the policy's key/value-cache sessions
+ * Incremental decoding (docs/methods.md §A6): the same rows are decoded with the policy's key/value-cache sessions
  * (what core/decode uses by default) and through `nextLogProbs` only (stateless: every step recomputes the
  * whole prefix), alternating within each repeat; `cacheSpeedup` = median over repeats of stateless / cached
  * ms per row, and `cacheSameTitles` = share of rows whose recommended lists are identical on both paths.

@@ -1,5 +1,5 @@
 /**
- * The two AFL agents (METHODS B1/B2) in two kinds:
+ * The two AFL agents (docs/methods.md §B1/B2) in two kinds:
  *  - LLM agents: prompt from the pack, one chat call, parse; bounded parse retries (each failure counted
  *    and listed), an HTTP failure after the client's bounded retries ends the turn as failed (= a miss).
  *  - Built-in rule-based agents ("rule-based, not an LLM"), offline:
@@ -14,17 +14,17 @@ import { parseRecReply, parseUserReply, type Matching, type ParseResult } from '
 export type AgentKind = 'llm' | 'rule-based';
 export const RULE_BASED_LABEL = 'rule-based, not an LLM';
 
-/** One user as the loop sees it (names, not ids: METHODS B7 "match whole names"). */
+/** One user as the loop sees it (names, not ids: docs/methods.md §B7 "match whole names"). */
 export interface LoopUser {
   id: number;
   history: string[];
   candidates: string[];
   target: string;
-  /** Base model's top-1 candidate (METHODS B3 prior); null in the w/o-recommendation-model ablation. */
+  /** Base model's top-1 candidate (docs/methods.md §B3 prior); null in the w/o-recommendation-model ablation. */
   prior: string | null;
   /** Base model's scores aligned with `candidates` (ranking for the rule-based rec agent), when known. */
   priorScores: number[] | null;
-  /** Reward model's top ⌊n/4⌋ candidate names, best first (METHODS B2); null w/o reward model. */
+  /** Reward model's top ⌊n/4⌋ candidate names, best first (docs/methods.md §B2); null w/o reward model. */
   focus: string[] | null;
   /** Reward model scores aligned with `candidates`; null w/o reward model. */
   rewardScores: number[] | null;
@@ -91,7 +91,7 @@ function emptyTurn(kind: AgentKind, prompt: string): AgentTurn {
 }
 
 /**
- * METHODS B2 "Fix": one LLM call with bounded parse retries. Attempt k (0-based) is a separate cache
+ * docs/methods.md §B2 "Fix": one LLM call with bounded parse retries. Attempt k (0-based) is a separate cache
  * entry, so a rerun replays the same sequence. HTTP failure (after the client's retries) = failed turn.
  */
 export async function callAndParse<T>(
@@ -141,7 +141,7 @@ export function loopValues(pack: PromptPack, user: LoopUser, round: number, memo
 export class LlmRecAgent implements RecAgent {
   readonly kind = 'llm' as const;
   constructor(private readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number) {}
-  /** METHODS B2 step 1: round 1 sees the prior, later rounds the memory instead. */
+  /** docs/methods.md §B2 step 1: round 1 sees the prior, later rounds the memory instead. */
   async recommend(input: RecInput, signal?: AbortSignal): Promise<RecTurn> {
     const first = input.memory.length === 0;
     const values = loopValues(this.pack, input.user, input.round, first ? null : input.memory);
@@ -158,7 +158,7 @@ export class LlmRecAgent implements RecAgent {
 export class LlmUserAgent implements UserAgent {
   readonly kind = 'llm' as const;
   constructor(private readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number) {}
-  /** METHODS B2 step 2: prior + focus list every round; memory when read and non-empty. */
+  /** docs/methods.md §B2 step 2: prior + focus list every round; memory when read and non-empty. */
   async judge(input: UserInput, signal?: AbortSignal): Promise<UserTurn> {
     const values: TemplateValues = { ...loopValues(this.pack, input.user, input.round, input.memory), item: input.item, recReason: input.recReason };
     const withMemory = values.memory !== null && this.pack.templates['user.memoryUser'] !== undefined;

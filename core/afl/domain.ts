@@ -1,5 +1,5 @@
 /**
- * Steam and MovieLens prompt packs (METHODS B5): never released, so derived from the LastFM pack by
+ * Steam and MovieLens prompt packs (docs/methods.md §B5): never released, so derived from the LastFM pack by
  * swapping the domain words (music artist -> game / movie; listened -> played / watched). The files
  * core/afl/packs/{steam,movielens}.json are this function's output (a test keeps them in sync), so a
  * person may still edit them by hand after copying.
@@ -45,7 +45,7 @@ export function deriveDomainPackJson(lastfm: Record<string, any>, domain: Exclud
   return {
     ...lastfm,
     name: domain,
-    description: `${domain === 'steam' ? 'Steam' : 'MovieLens'} prompt pack derived from the LastFM pack by the word swaps of METHODS B5 (${DOMAIN_SWAPS[domain].map(([re, to]) => `${re.source} -> ${to}`).join('; ')}). ${lastfm.description ?? ''}`.trim(),
+    description: `${domain === 'steam' ? 'Steam' : 'MovieLens'} prompt pack derived from the LastFM pack by the word swaps of docs/methods.md §B5 (${DOMAIN_SWAPS[domain].map(([re, to]) => `${re.source} -> ${to}`).join('; ')}). ${lastfm.description ?? ''}`.trim(),
     // the LastFM pack's deviations from the seed text, quoted in its words (they describe the text before the swaps)
     ...(Array.isArray(lastfm.deviations) ? { deviations: lastfm.deviations.map((d: string) => `In the LastFM pack these templates are derived from: ${d}`) } : {}),
     templates,

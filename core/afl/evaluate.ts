@@ -1,5 +1,5 @@
 /**
- * AFL recommendation metrics (METHODS B1, B6): HitRatio@1 of the final answer, the HR@1-per-round
+ * AFL recommendation metrics (docs/methods.md §B1, B6): HitRatio@1 of the final answer, the HR@1-per-round
  * curve, the popularity of recommended items per round, and failure counts.
  */
 import { isHit, type Matching } from './parse';
@@ -11,7 +11,7 @@ export function count(hits: number, users: number): Count {
   return { hits, users, hr: users > 0 ? hits / users : 0 };
 }
 
-/** METHODS B3: Base HR@1 = the prior (base model's top-1 among the candidates) equals the target. */
+/** docs/methods.md §B3: Base HR@1 = the prior (base model's top-1 among the candidates) equals the target. */
 export function baseHr1(priors: (string | null)[], targets: string[], matching: Matching): Count {
   let h = 0;
   for (let i = 0; i < targets.length; i++) if (isHit(priors[i], targets[i], matching)) h++;
@@ -19,7 +19,7 @@ export function baseHr1(priors: (string | null)[], targets: string[], matching: 
 }
 
 /**
- * METHODS B6 curve: HR@1 after round r = the user's last recommended item up to round r is the target;
+ * docs/methods.md §B6 curve: HR@1 after round r = the user's last recommended item up to round r is the target;
  * a user whose loop failed permanently at round f counts as a miss from round f on.
  */
 export function hrCurve(outcomes: UserOutcome[], maxRounds: number): Count[] {
@@ -46,7 +46,7 @@ export interface RoundPopularity {
   meanPercentile: number;
 }
 
-/** METHODS B6: popularity of the items recommended in each round. */
+/** docs/methods.md §B6: popularity of the items recommended in each round. */
 export function popularityPerRound(outcomes: UserOutcome[], maxRounds: number, counts: Map<string, number>): RoundPopularity[] {
   const sorted = [...counts.values()].sort((a, b) => a - b);
   const percentile = (c: number) => {
@@ -69,7 +69,7 @@ export function popularityPerRound(outcomes: UserOutcome[], maxRounds: number, c
 }
 
 export interface LoopSummary {
-  /** "Rec Agent" = round 1 of the loop (the same first call; METHODS B6 curve start). */
+  /** "Rec Agent" = round 1 of the loop (the same first call; docs/methods.md §B6 curve start). */
   recAgent: Count;
   /** AFL = the final answer after up to maxRounds rounds. */
   afl: Count;

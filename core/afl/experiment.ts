@@ -123,7 +123,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const users = c.users ?? {};
   const inputs = loadRecRows(datasetDir, dataset, c.candidates ? ctx.resolvePath(c.candidates) : undefined, users.sample ?? 'auto', users.seed ?? 2025, users.limit, c.itemNaming ?? 'methods');
   ctx.log(`AFL on ${dataset}: ${inputs.sampleNote} from ${inputs.candidatesFile}`);
-  if (inputs.renamed) ctx.log(`item names from the catalogue (${inputs.naming} naming, METHODS B7): ${inputs.renamed} candidate slots of the candidate file carried another name`);
+  if (inputs.renamed) ctx.log(`item names from the catalogue (${inputs.naming} naming, docs/methods.md §B7): ${inputs.renamed} candidate slots of the candidate file carried another name`);
   ctx.writeArtifact('users.json', JSON.stringify({ dataset, candidatesFile: inputs.candidatesFile, sample: inputs.sampleNote, ids: inputs.rows.map((r) => r.id) }) + '\n', 'other', `the ${inputs.rows.length} users evaluated (${inputs.sampleNote})`);
   const pack = resolvePack(c.pack ?? 'default', dataset, datasetDir, (p) => ctx.resolvePath(p), ctx.configPath);
   if (evaluations.includes('user-simulation')) {
@@ -150,7 +150,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
     userMemoryInLoop: c.userMemoryInLoop ?? true, popularitySource: popSource,
   };
   const table: string[] = [];
-  // Base HR@1 (METHODS B3): the prior alone, and any extra priors.
+  // Base HR@1 (docs/methods.md §B3): the prior alone, and any extra priors.
   const base = baseHr1(priorTop, targets, matching);
   metrics.base = { prior: prior.label, ...base };
   table.push(`Base HR@1 (prior alone: ${prior.label})  ${fmtCount(base)}`);
@@ -180,7 +180,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
       const { summary } = await runVariant(ctx, 'afl', buildUsers(rows, priorPart, rewardPart), agents, pack, maxRounds, counts, tw);
       metrics.recommendation = summary;
       table.push(...summaryLines('AFL', summary, maxRounds));
-      if (dataset === 'lastfm' && rows.length === 122) table.push('  paper (METHODS B6; LastFM, SASRec base, GPT-4o-mini): Base 35/122 = .2869 · Rec Agent 39/122 = .3197 · AFL 46/122 = .3770');
+      if (dataset === 'lastfm' && rows.length === 122) table.push('  paper (docs/methods.md §B6; LastFM, SASRec base, GPT-4o-mini): Base 35/122 = .2869 · Rec Agent 39/122 = .3197 · AFL 46/122 = .3770');
       ctx.setKeyMetric('hr@1', summary.afl.hr);
       ctx.saveMetrics(metrics);
     }

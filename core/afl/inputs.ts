@@ -1,5 +1,5 @@
 /**
- * AFL inputs from a config (METHODS B3, B7): the users (history + 20 candidates + target, by name), the
+ * AFL inputs from a config (docs/methods.md §B3, B7): the users (history + 20 candidates + target, by name), the
  * prior (a Scorer's top-1 among the candidates, a prior CSV, or none), the reward model (a Scorer, the
  * candidate file's precomputed SASRec logits, or none), its focus list (top ⌊n/4⌋ names), popularity
  * counts, and the Steam user sample.
@@ -30,7 +30,7 @@ export function datasetNameOf(dir: string, given?: string): SeqDatasetName {
 }
 
 /**
- * Resolves a prior / reward-model spec (METHODS B3 "any base model"): "none", "candidates-file", a `.csv`
+ * Resolves a prior / reward-model spec (docs/methods.md §B3 "any base model"): "none", "candidates-file", a `.csv`
  * file, or a model folder / `.onnx` file / Flower policy checkpoint loaded with loadScorer (core/models).
  * `catalogue` is the dataset's (a Flower policy scores candidates by title and refuses a catalogue other
  * than the one it was trained on).
@@ -51,7 +51,7 @@ export async function loadModelSpec(spec: string, resolvePath: (p: string) => st
   return { label: scorer.description, kind: 'scorer', scorer };
 }
 
-/** Reward-model focus list (METHODS B2): names of the top ⌊n/4⌋ candidates, best first, no scores. */
+/** Reward-model focus list (docs/methods.md §B2): names of the top ⌊n/4⌋ candidates, best first, no scores. */
 export function focusList(names: string[], scores: ArrayLike<number>): string[] {
   const k = Math.floor(names.length / 4);
   return names.map((n, i) => [scores[i], i, n] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, , n]) => n);
@@ -85,7 +85,7 @@ export function argmax(a: ArrayLike<number>): number {
 }
 
 /**
- * The prior's top-1 name per row (METHODS B3); null where the model gives none. A prior CSV written with
+ * The prior's top-1 name per row (docs/methods.md §B3); null where the model gives none. A prior CSV written with
  * the candidate file's names (the reference's) is mapped to the row's name of the same candidate.
  */
 export function priorNames(model: Model, rows: (CandidateRow & { fileCansNames?: string[] })[], scores: (number[] | null)[], where: string): (string | null)[] {
@@ -102,7 +102,7 @@ export function priorNames(model: Model, rows: (CandidateRow & { fileCansNames?:
 }
 
 /**
- * METHODS B7 Steam: a fixed, seeded sample of users (shuffle of the row order with Rng(seed), first n,
+ * docs/methods.md §B7 Steam: a fixed, seeded sample of users (shuffle of the row order with Rng(seed), first n,
  * kept in file order). `sample` "auto" = 200 for Steam, all users otherwise.
  */
 export function sampleUsers<T extends { id: number }>(rows: T[], dataset: SeqDatasetName, sample: number | 'auto' | 'all', seed: number): { rows: T[]; note: string } {
@@ -147,7 +147,7 @@ export interface RecInputs {
 }
 
 /**
- * METHODS B7 naming: history, candidate and target names come from their ids through the dataset's
+ * docs/methods.md §B7 naming: history, candidate and target names come from their ids through the dataset's
  * catalogue (MovieLens: title minus " (year)", article moved to the front), not from the candidate file,
  * whose names keep the reference's quirks (MovieLens "A Affair to Remembern", "Two Friends "; Steam
  * "Depths of Fear" for "Depths of Fear :: Knossos"). So prompts, matching and the per-round popularity

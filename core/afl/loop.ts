@@ -1,5 +1,5 @@
 /**
- * The agentic feedback loop (METHODS B1/B2), per user with fresh memories:
+ * The agentic feedback loop (docs/methods.md §B1/B2), per user with fresh memories:
  *  1. rec agent call (round 1: prior; later: memory) -> item (matched to the candidates);
  *  2. maxRounds = 1 ("Rec Agent"): stop; else user agent call -> yes/no (prior + focus list every round,
  *     its memory when `userMemoryInLoop`);
@@ -51,7 +51,7 @@ export interface UserOutcome {
   user: number;
   target: string;
   rounds: RoundResult[];
-  /** The last recommended item (METHODS B1), null when none could be obtained. */
+  /** The last recommended item (docs/methods.md §B1), null when none could be obtained. */
   final: string | null;
   hit: boolean;
   accepted: boolean;
@@ -90,7 +90,7 @@ function record(user: LoopUser, round: number, agent: 'rec' | 'user', turn: RecT
   return { ...rest, user: user.id, round, agent, target: user.target, prior: user.prior, focus: user.focus, ...extra } as TurnRecord;
 }
 
-/** METHODS B2: the loop for one user. */
+/** docs/methods.md §B2: the loop for one user. */
 export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: UserAgent, opts: LoopOptions): Promise<UserOutcome> {
   const o = newOutcome(user);
   const rejected = new Set<number>();

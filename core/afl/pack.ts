@@ -1,5 +1,5 @@
 /**
- * AFL prompt packs (METHODS B5): user-editable JSON files holding the recommendation agent's and the
+ * AFL prompt packs (docs/methods.md §B5): user-editable JSON files holding the recommendation agent's and the
  * user agent's prompt and memory templates with NAMED placeholders (`{history}`, `{candidates}`, ...).
  *
  * Template syntax (one string, or an array of lines joined by "\n"):
@@ -40,18 +40,18 @@ interface GroupSpec {
 
 const LOOP_COMMON = ['history', 'numCandidates', 'candidates', 'prior', 'memory', 'round'];
 export const GROUPS: Record<string, GroupSpec> = {
-  /** Rec agent, round 1 (METHODS B2 step 1: sees the prior). */
+  /** Rec agent, round 1 (docs/methods.md §B2 step 1: sees the prior). */
   'rec.first': { keys: ['rec.system', 'rec.user'], allowed: LOOP_COMMON, required: ['history', 'candidates', 'prior'], mandatory: true },
   /** Rec agent, later rounds (sees its memory instead of the prior); optional: else rec.first is used. */
   'rec.next': { keys: ['rec.memorySystem', 'rec.memoryUser'], allowed: LOOP_COMMON, required: ['history', 'candidates', 'memory'], mandatory: false },
   'rec.memoryEntry': { keys: ['rec.memoryEntry'], allowed: ['round', 'item', 'recReason', 'userReason'], required: ['round', 'item', 'recReason', 'userReason'], mandatory: true },
-  /** User agent (METHODS B2 step 2: prior and reward-model focus list every round). */
+  /** User agent (docs/methods.md §B2 step 2: prior and reward-model focus list every round). */
   'user.first': { keys: ['user.system', 'user.user'], allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'], required: ['history', 'candidates', 'prior', 'focus', 'item', 'recReason'], mandatory: true },
   'user.next': { keys: ['user.memorySystem', 'user.memoryUser'], allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'], required: ['history', 'candidates', 'focus', 'item', 'recReason', 'memory'], mandatory: false },
   'user.memoryEntry': { keys: ['user.memoryEntry'], allowed: ['round', 'item', 'recReason', 'userReason'], required: ['round', 'item', 'recReason', 'userReason'], mandatory: true },
   /** Memory entry of an accepted round (kept for user-simulation step 2); optional. */
   'user.memoryEntryAccepted': { keys: ['user.memoryEntryAccepted'], allowed: ['round', 'item', 'recReason', 'userReason'], required: ['round', 'item', 'recReason'], mandatory: false },
-  /** User-simulation step 2 (METHODS B4): judge one item, shown the reward model's score. */
+  /** User-simulation step 2 (docs/methods.md §B4): judge one item, shown the reward model's score. */
   'userSim.first': { keys: ['userSim.system', 'userSim.user'], allowed: ['history', 'item', 'score'], required: ['history', 'item', 'score'], mandatory: false },
   'userSim.memory': { keys: ['userSim.memorySystem', 'userSim.memoryUser'], allowed: ['history', 'item', 'score', 'memory', 'loopCandidates'], required: ['history', 'item', 'score', 'memory'], mandatory: false },
 };
@@ -100,7 +100,7 @@ export function placeholdersOf(template: string): Set<string> {
 }
 
 /**
- * Renders a template (METHODS B5 prompt/memory templates): substitutes named values; drops each line
+ * Renders a template (docs/methods.md §B5 prompt/memory templates): substitutes named values; drops each line
  * that uses a null value. Every placeholder must have a value or null (else a programming error).
  */
 export function renderTemplate(template: string, values: TemplateValues): string {
@@ -229,7 +229,7 @@ export function packFromJson(json: unknown, file: string, text?: string): Prompt
   return pack;
 }
 
-/** Loads and validates a prompt pack file (METHODS B5). */
+/** Loads and validates a prompt pack file (docs/methods.md §B5). */
 export function loadPackFile(file: string): PromptPack {
   let text: string;
   try {

@@ -1,5 +1,5 @@
 /**
- * Parsing the agents' replies and matching items to the candidate list (METHODS B2).
+ * Parsing the agents' replies and matching items to the candidate list (docs/methods.md §B2).
  *  - Rec agent: `Reason: … Item: …`, exactly one match.
  *  - User agent: `Reason: … Decision: yes|no`, exactly one match.
  *  - Matching: `lenient` (default) = case-insensitive after trimming (also trims surrounding quotes,
@@ -17,7 +17,7 @@ const REC_STRICT_RE = /Reason:([\s\S]*?)Item:([^\n]*)/g;
 const USER_RE = new RegExp(`${LABEL('Reason')}([\\s\\S]*?)${LABEL('Decision')}[*_"'\`\\s]*(yes|no)\\b`, 'gi');
 const USER_STRICT_RE = /Reason:([\s\S]*?)Decision:\s*(yes|no)\b/gi;
 
-/** METHODS B2 step 1: parse a rec agent reply into reason and item (exactly one `Reason/Item` pair). */
+/** docs/methods.md §B2 step 1: parse a rec agent reply into reason and item (exactly one `Reason/Item` pair). */
 export function parseRecReply(text: string, matching: Matching = 'lenient'): ParseResult<{ reason: string; item: string }> {
   const re = matching === 'strict' ? REC_STRICT_RE : REC_RE;
   const ms = [...text.matchAll(re)];
@@ -29,7 +29,7 @@ export function parseRecReply(text: string, matching: Matching = 'lenient'): Par
   return { ok: true, value: { reason, item } };
 }
 
-/** METHODS B2 step 2: parse a user agent reply into reason and decision (exactly one pair). */
+/** docs/methods.md §B2 step 2: parse a user agent reply into reason and decision (exactly one pair). */
 export function parseUserReply(text: string, matching: Matching = 'lenient'): ParseResult<{ reason: string; decision: 'yes' | 'no' }> {
   const re = matching === 'strict' ? USER_STRICT_RE : USER_RE;
   const ms = [...text.matchAll(re)];
@@ -57,7 +57,7 @@ export interface ItemMatch {
   name: string;
 }
 
-/** Finds a recommended item in the candidate list (METHODS B2 matching; names are whole strings, never split). */
+/** Finds a recommended item in the candidate list (docs/methods.md §B2 matching; names are whole strings, never split). */
 export function matchItem(item: string, candidates: readonly string[], matching: Matching = 'lenient'): ItemMatch {
   if (matching === 'strict') {
     const i = candidates.indexOf(item);

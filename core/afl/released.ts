@@ -1,6 +1,6 @@
 /**
  * The released AFL LastFM templates (`../shared/data/lastfm/prompts_released.json`, MIT) as a prompt
- * pack, for replication (METHODS B5): each positional `{}` slot becomes the named placeholder of its
+ * pack, for replication (docs/methods.md §B5): each positional `{}` slot becomes the named placeholder of its
  * argument, so rendering reproduces Python's `str.format` output byte for byte.
  */
 import { readPromptsReleased, slotCount } from '../data/candidates';

@@ -1,5 +1,5 @@
 /**
- * User-simulation evaluation (METHODS B4, paper Table 5): LastFM, 60 users × 20 items per ratio
+ * User-simulation evaluation (docs/methods.md §B4, paper Table 5): LastFM, 60 users × 20 items per ratio
  * (1:1, 1:3, 1:9).
  *  Step 1: run the loop (max rounds) on the user's loop candidates and keep the user agent's memory.
  *  Step 2: a fresh user agent judges each of the 20 items alone, shown the reward model's raw logit as
@@ -65,7 +65,7 @@ export function topQuarter(scores: number[]): Set<number> {
   return new Set(scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, i]) => i));
 }
 
-/** METHODS B4 "Reward Model" baseline: yes for the top quarter of the 20 items by reward-model score. */
+/** docs/methods.md §B4 "Reward Model" baseline: yes for the top quarter of the 20 items by reward-model score. */
 export function rewardModelBaseline(cases: UserSimCase[]): PrfReport {
   const rows: { user: number; label: number; yes: boolean }[] = [];
   for (const c of cases) {
@@ -90,7 +90,7 @@ export interface Step2Options {
 }
 
 /**
- * METHODS B4 step 2 for every case and item. Rule-based judge (not an LLM): yes iff the item is in the
+ * docs/methods.md §B4 step 2 for every case and item. Rule-based judge (not an LLM): yes iff the item is in the
  * reward model's top quarter of the 20 items (= the Reward Model baseline; it ignores the memory text).
  */
 export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promise<Judgement[]> {

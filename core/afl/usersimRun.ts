@@ -1,5 +1,5 @@
 /**
- * Runs the user-simulation evaluation (METHODS B4) for a config: reads the samples, runs step 1 (the
+ * Runs the user-simulation evaluation (docs/methods.md §B4) for a config: reads the samples, runs step 1 (the
  * loop, once per distinct user setup across ratios), step 2 with and without memory, and the Reward
  * Model baseline; returns metrics and table lines.
  */
@@ -82,7 +82,7 @@ export async function runUserSimulation(ctx: RunContext<AflConfig>, a: UserSimAr
   const step1Failed = outcomes.filter((o) => o.failed).length;
 
   const metrics: Record<string, unknown> = { step1: { users: users.length, failedUsers: step1Failed, meanRounds: outcomes.reduce((x, o) => x + o.rounds.length, 0) / Math.max(1, outcomes.length) } };
-  const table: string[] = [`User simulation (METHODS B4): ${ratios.map((r) => `${samples.get(r)!.length} users at ${r.replace('_', ':')}`).join(', ')}; step 1 = ${users.length} loops (distinct history+candidates setups), ${step1Failed} failed; judge: ${a.agents.label}`];
+  const table: string[] = [`User simulation (docs/methods.md §B4): ${ratios.map((r) => `${samples.get(r)!.length} users at ${r.replace('_', ':')}`).join(', ')}; step 1 = ${users.length} loops (distinct history+candidates setups), ${step1Failed} failed; judge: ${a.agents.label}`];
   for (const r of ratios) {
     throwIfCancelled(ctx.signal);
     const rows = samples.get(r)!;

@@ -1,5 +1,5 @@
 /**
- * `flowloop export-onnx <dir> --out <model.onnx>` (issue 4 item 3): write an ONNX graph from a model's
+ * `flowloop export-onnx <dir> --out <model.onnx>`: write an ONNX graph from a model's
  * weights and check that onnxruntime-node loads and runs it.
  *  - a SASRec weights folder (manifest.json + weights.bin in PyTorch naming: ../shared/data/models/* or a
  *    Flowloop sequential checkpoint with model "sasrec") -> inputs seq/len, output logits (OnnxScorer's contract);

@@ -1,6 +1,6 @@
 /**
  * `flowloop prior --model <dir> --candidates <candidates.jsonl> [--catalogue <id2name.txt>] [--engine tfjs|onnx] [--device …] --out <prior.csv>`
- * Live prior (METHODS B3): the base model's top-1 among each user's candidates, written in the reference
+ * Live prior (docs/methods.md §B3): the base model's top-1 among each user's candidates, written in the reference
  * CSV format `id,generate,real`; prints its HR@1. Names come from the candidates' `cans_names`, or from
  * `--catalogue` (an `id::name` file) when given. Exit codes as `flowloop score`.
  */

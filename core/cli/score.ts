@@ -1,6 +1,6 @@
 /**
  * `flowloop score --model <dir> --candidates <candidates.jsonl> [--engine tfjs|onnx] [--device auto|cpu|wasm|gpu] --out <file.jsonl>`
- * Scores each user's candidate list with a sequential model (issue 5 item 3): `dir` holds manifest.json +
+ * Scores each user's candidate list with a sequential model: `dir` holds manifest.json +
  * weights.bin (imported PyTorch weights or a Flowloop checkpoint; engine tfjs) and/or model.onnx
  * (engine onnx). Writes one line per user: {"id": …, "scores": [… aligned with "cans"]}.
  * Exit codes: 0 ok, 2 bad usage or bad input (`where: message`, no stack), 1 unexpected failure.

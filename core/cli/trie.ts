@@ -1,6 +1,6 @@
 /**
  * `flowloop trie export --counts <title_counts.json> --tokenizer qwen2.5 --out <file.json> [--title-end separate|joint]`
- * Writes the prefix tree of all titles in the reference format (METHODS A3: {prefixKey: {childTokenId: log R_p}}).
+ * Writes the prefix tree of all titles in the reference format (docs/methods.md §A3: {prefixKey: {childTokenId: log R_p}}).
  * Exit codes: 0 ok, 2 bad usage or bad input (printed as `where: message`, no stack trace), 1 unexpected failure.
  */
 import { renameSync, writeFileSync } from 'node:fs';

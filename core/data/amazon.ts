@@ -1,6 +1,6 @@
 /**
- * Flower's Amazon datasets (METHODS A10): `items.tsv`, `train.jsonl`, `valid.csv`/`test.csv` (11 columns,
- * list cells are Python list literals), `title_counts.json` (item reward R, METHODS A2) and the
+ * Flower's Amazon datasets (docs/methods.md §A10): `items.tsv`, `train.jsonl`, `valid.csv`/`test.csv` (11 columns,
+ * list cells are Python list literals), `title_counts.json` (item reward R, docs/methods.md §A2) and the
  * 8-popularity-group files.
  */
 import { basename, join, resolve } from 'node:path';
@@ -38,7 +38,7 @@ export interface AmazonDataset {
   train: AmazonTrainRow[];
   valid: AmazonEvalRow[];
   test: AmazonEvalRow[];
-  /** Item reward R(title) (METHODS A2), in the file's order. */
+  /** Item reward R(title) (docs/methods.md §A2), in the file's order. */
   titleCounts: Map<string, number>;
   /** The released 8 popularity groups ("0" most popular), titles and ids. */
   groupsTitles: string[][];
@@ -132,7 +132,7 @@ export function readEvalCsv(file: string): AmazonEvalRow[] {
 }
 
 /**
- * Reads `title_counts.json` ({title: R}, METHODS A2) keeping the FILE ORDER of the titles (ties in the
+ * Reads `title_counts.json` ({title: R}, docs/methods.md §A2) keeping the FILE ORDER of the titles (ties in the
  * popularity sort are broken by it). Every value must be a non-negative finite number.
  */
 export function readTitleCounts(file: string): Map<string, number> {
@@ -150,7 +150,7 @@ export function readTitleCounts(file: string): Map<string, number> {
 /**
  * Reads a groups file (`groups8_titles.json` / `groups8_ids.json`: {"0": [...], …, "7": [...]}, "0" most
  * popular), groups in key order; the ids file holds ids as strings and they are converted.
- * (Relation to the data, asserted by the tests: groups8_titles = METHODS A9 groups of title_counts.json;
+ * (Relation to the data, asserted by the tests: groups8_titles = docs/methods.md §A9 groups of title_counts.json;
  * groups8_ids = for each of those titles the LAST id with that title in items.tsv.)
  */
 export function readGroups(file: string, kind: 'titles'): string[][];
@@ -192,7 +192,7 @@ export async function loadAmazon(dir: string): Promise<AmazonDataset> {
 }
 
 /**
- * METHODS A10: CDs holds one junk title (an HTML fragment beginning `<span`, the 2nd most popular).
+ * docs/methods.md §A10: CDs holds one junk title (an HTML fragment beginning `<span`, the 2nd most popular).
  * Readers keep it (the reference does); a caller that wants it gone filters with this predicate.
  */
 export function isJunkTitle(title: string): boolean {

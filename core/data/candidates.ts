@@ -1,5 +1,5 @@
 /**
- * AFL evaluation inputs (METHODS B3/B4): the reference's 20-candidate lists, prior CSVs
+ * AFL evaluation inputs (docs/methods.md §B3/B4): the reference's 20-candidate lists, prior CSVs
  * (`id,generate,real`), LastFM user-simulation samples and the released prompt templates.
  */
 import { readCsv } from './csv';
@@ -7,7 +7,7 @@ import {
   LocatedError, asObject, intArrayField, intField, numArrayField, readJsonFile, readJsonl, strArrayField, strField, where,
 } from './lines';
 
-/** One line of `test_candidates.jsonl` (METHODS B3). */
+/** One line of `test_candidates.jsonl` (docs/methods.md §B3). */
 export interface CandidateRow {
   /** User / row index (0-based, = row of test.jsonl). */
   id: number;
@@ -94,7 +94,7 @@ export function readPriorCsv(file: string): PriorRow[] {
   });
 }
 
-/** One line of `lastfm/user_sim/samples_<ratio>.jsonl` (METHODS B4). */
+/** One line of `lastfm/user_sim/samples_<ratio>.jsonl` (docs/methods.md §B4). */
 export interface UserSimSample {
   id: number;
   userId: number;

@@ -1,7 +1,7 @@
 /**
  * One catalogue type for every dataset: item id <-> title. Ids are the dataset's own integer ids
  * (Amazon `items.tsv` ids, LastFM/Steam/MovieLens ids). Several ids may share one title (Amazon
- * merges titles by string, METHODS A2): `idsOf(title)` returns all of them.
+ * merges titles by string, docs/methods.md §A2): `idsOf(title)` returns all of them.
  */
 export class Catalogue {
   private readonly titleById = new Map<number, string>();

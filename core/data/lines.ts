@@ -161,7 +161,7 @@ export function whereOffset(file: string, text: string, offset: number): string 
 
 /**
  * Entries of a JSON object file IN FILE ORDER (JSON.parse would put integer-like keys such as "25"
- * first; the popularity groups of METHODS A9 depend on file order for ties). Each entry carries its
+ * first; the popularity groups of docs/methods.md §A9 depend on file order for ties). Each entry carries its
  * `file:line:col`. Strict JSON: comments and trailing commas are errors.
  */
 export function readJsonObjectEntries(file: string): { key: string; value: unknown; where: string }[] {

@@ -1,13 +1,13 @@
 /**
  * MovieLens-100K `u.item` (ISO-8859-1, `id|title|date|video date|url|19 genre flags`) and the item naming
- * rule of METHODS B7. Ids in the LLaRA splits are 0-based: split id = u.item id − 1; pad = 1682.
+ * rule of docs/methods.md §B7. Ids in the LLaRA splits are 0-based: split id = u.item id − 1; pad = 1682.
  */
 import { Catalogue } from './catalogue';
 import { LocatedError, eachLine, where } from './lines';
 
 /**
  * How u.item titles become item names.
- * - `methods` (default, METHODS B7): drop the trailing " (year)"; a title whose main part ends in
+ * - `methods` (default, docs/methods.md §B7): drop the trailing " (year)"; a title whose main part ends in
  *   ", The" / ", A" / ", An" (optionally followed by an alternative title in parentheses) gets the article
  *   moved to the front: "Star Maker, The (Uomo delle stelle, L') (1995)" → "The Star Maker (Uomo delle
  *   stelle, L')", "Good, The Bad and The Ugly, The (1966)" → "The Good, The Bad and The Ugly".
@@ -18,7 +18,7 @@ import { LocatedError, eachLine, where } from './lines';
  */
 export type MovielensNaming = 'methods' | 'reference';
 
-/** METHODS B7: MovieLens item name from a u.item title (see {@link MovielensNaming}). */
+/** docs/methods.md §B7: MovieLens item name from a u.item title (see {@link MovielensNaming}). */
 export function movielensName(title: string, naming: MovielensNaming = 'methods'): string {
   if (naming === 'reference') {
     let name = title.slice(0, Math.max(0, title.length - 7));

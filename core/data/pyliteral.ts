@@ -1,5 +1,5 @@
 /**
- * A parser for the Python literals found in the Amazon CSVs (METHODS A10: "list cells are Python list
+ * A parser for the Python literals found in the Amazon CSVs (docs/methods.md §A10: "list cells are Python list
  * literals with single quotes — parse them properly"): lists/tuples of str, int, float, True/False/None,
  * nested. Strings follow Python's rules: '…' or "…" (also triple-quoted), backslash escapes \\ \' \" \n
  * \t \r \a \b \f \v \0-\777 (octal) \xhh \uXXXX \UXXXXXXXX, backslash-newline continuation; an unknown

@@ -1,5 +1,5 @@
 /**
- * Sequential datasets of AFL (METHODS B7): LastFM, Steam, MovieLens. Splits are JSON Lines of padded
+ * Sequential datasets of AFL (docs/methods.md §B7): LastFM, Steam, MovieLens. Splits are JSON Lines of padded
  * 10-item windows; readers return unpadded sequences, oldest item first.
  */
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { LocatedError, asObject, eachLine, intArrayField, intField, readJsonl, w
 import { MovielensNaming, movielensCatalogue } from './movielens';
 
 /**
- * `methods`: the sound names of METHODS B7 (default). `reference`: the names exactly as the released
+ * `methods`: the sound names of docs/methods.md §B7 (default). `reference`: the names exactly as the released
  * code built them (and as they appear in the `test_candidates.jsonl` files): MovieLens quirks (see
  * movielens.ts) and Steam's truncation at a second `::`. LastFM is the same under both.
  */
@@ -123,7 +123,7 @@ export function readSeqSplit(file: string, padId: number): SeqRow[] {
 
 /**
  * Loads a sequential dataset folder (`../shared/data/<lastfm|steam|movielens>`): the catalogue
- * (`id2name.txt`, or MovieLens `u.item` named per METHODS B7) and whichever of train/val/test.jsonl exist
+ * (`id2name.txt`, or MovieLens `u.item` named per docs/methods.md §B7) and whichever of train/val/test.jsonl exist
  * (test is required).
  */
 export function loadSeqDataset(dir: string, name: SeqDatasetName, opts: { naming?: ItemNaming } = {}): SeqDataset {

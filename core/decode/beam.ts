@@ -1,5 +1,5 @@
 /**
- * METHODS A7: beam search constrained to the prefix tree, following Hugging Face's BeamSearchScorer
+ * docs/methods.md §A7: beam search constrained to the prefix tree, following Hugging Face's BeamSearchScorer
  * (early_stopping = False):
  * - each row starts from one beam at the root; per step every live beam is scored by the policy, the
  *   allowed next tokens are the beam's trie children (invalid tokens are never candidates, which is what
@@ -12,7 +12,7 @@
  * - a row is done when it holds `beams` hypotheses and the best candidate sum divided by the current
  *   generated length^penalty cannot beat the worst kept one, or when no beam is left; at `maxTokens`
  *   unfinished beams are dropped (they are not catalogue titles).
- * When the policy offers incremental decoding sessions (METHODS A6; `hasSessions`), the live beams are the
+ * When the policy offers incremental decoding sessions (docs/methods.md §A6; `hasSessions`), the live beams are the
  * session's states: each step passes every surviving beam's parent state and new token, so the policy
  * runs only the new token against its key/value cache; the search itself is unchanged.
  */
@@ -65,7 +65,7 @@ function addHyp(row: RowState, h: BeamHypothesis, beams: number): void {
   if (row.hyps.length > beams) row.hyps.pop();
 }
 
-/** METHODS A7 beam search; per row the hypotheses, best first (at most `returned`, fewer if the trie has fewer titles). */
+/** docs/methods.md §A7 beam search; per row the hypotheses, best first (at most `returned`, fewer if the trie has fewer titles). */
 export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], opts: BeamOptions): Promise<BeamHypothesis[][]> {
   const { beams, returned, lengthPenalty, temperature, maxTokens, stats } = opts;
   if (!(beams >= 1) || !(returned >= 1) || !(maxTokens >= 1)) throw new Error(`beam search: beams, returned and maxTokens must be ≥ 1 (got ${beams}, ${returned}, ${maxTokens})`);
@@ -182,7 +182,7 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
   return rows.map((r) => r.hyps.slice(0, returned));
 }
 
-/** METHODS A7 beam search: the recommended titles per history row, best first. */
+/** docs/methods.md §A7 beam search: the recommended titles per history row, best first. */
 export async function beamSearch(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], opts: BeamOptions): Promise<string[][]> {
   return (await beamSearchScored(policy, trie, vocab, histories, opts)).map((hs) => hs.map((h) => h.title));
 }

@@ -1,14 +1,14 @@
 /**
- * Decoding constrained to the title prefix tree (METHODS A7): beam search and sampling, against the
+ * Decoding constrained to the title prefix tree (docs/methods.md §A7): beam search and sampling, against the
  * StepPolicy interface that the Flower policy model implements.
  */
 export interface StepPolicy {
-  /** Log-probs over the POLICY vocabulary (full vocab log-softmax, METHODS A4/A7) for the next token of each row; prefixes are policy ids without BOS. */
+  /** Log-probs over the POLICY vocabulary (full vocab log-softmax, docs/methods.md §A4/A7) for the next token of each row; prefixes are policy ids without BOS. */
   nextLogProbs(histories: number[][], prefixes: number[][]): Promise<Float32Array[]>;
 }
 
 /**
- * Incremental decoding (METHODS A6: the policy interface offers "incremental decoding"; used by the A7
+ * Incremental decoding (docs/methods.md §A6: the policy interface offers "incremental decoding"; used by the A7
  * beam search and the A4 sampler): a set of decoding states whose per-layer key/value cache the policy
  * keeps between steps, so each step only runs the new tokens through the model. Results equal
  * `nextLogProbs` on the same prefixes (up to float rounding).
@@ -48,7 +48,7 @@ export function statelessPolicy(policy: StepPolicy): StepPolicy {
   return { nextLogProbs: (histories, prefixes) => policy.nextLogProbs(histories, prefixes) };
 }
 
-/** Optional timing counters filled in by the decoders (bench/, issue 4 item 4c). */
+/** Optional timing counters filled in by the decoders (bench/). */
 export interface DecodeStats {
   /** Time inside policy.nextLogProbs. */
   policyMs: number;

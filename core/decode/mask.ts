@@ -1,5 +1,5 @@
 /**
- * Allowed next tokens of a trie state (METHODS A7 constrained decoding), without any vocabulary-sized
+ * Allowed next tokens of a trie state (docs/methods.md §A7 constrained decoding), without any vocabulary-sized
  * allocation per step: the allowed set of a state is its children range in the flat PrefixTree, and each
  * child's policy id comes from a per-(trie, vocab) table built once.
  */
@@ -34,7 +34,7 @@ export function maxChildren(trie: PrefixTree): number {
 }
 
 /**
- * Log-probs with temperature over the FULL policy vocabulary (METHODS A7: not renormalised over the
+ * Log-probs with temperature over the FULL policy vocabulary (docs/methods.md §A7: not renormalised over the
  * trie's children): log softmax(log p / T). Writes into `out` (length V) and returns it; T = 1 returns `lp`.
  */
 export function temperatureLogProbs(lp: Float32Array, temperature: number, out: Float32Array): Float32Array {

@@ -1,8 +1,8 @@
 /**
- * METHODS A4 sampling of one title per training example from the policy restricted to the trie: at each
+ * docs/methods.md §A4 sampling of one title per training example from the policy restricted to the trie: at each
  * state the next token is drawn from softmax(log p / T) renormalised over the state's trie children (the
  * reference sets disallowed logits to −inf and samples). Draws use the seeded Rng.
- * When the policy offers incremental decoding sessions (METHODS A6; `hasSessions`), the unfinished samples
+ * When the policy offers incremental decoding sessions (docs/methods.md §A6; `hasSessions`), the unfinished samples
  * are the session's states (step 0: one state per history row, shared by that row's `count` samples), so
  * each step runs only the new tokens; the draws are the same as on the stateless path.
  */
@@ -29,7 +29,7 @@ export interface SampledTitle {
   titleIndex: number;
   /** Policy ids of the path incl. the terminal (the policy's input for re-scoring). */
   tokens: number[];
-  /** Trie nodes of the path (root excluded): `trie.logRp(node)` gives ℓ*_j of METHODS A4. */
+  /** Trie nodes of the path (root excluded): `trie.logRp(node)` gives ℓ*_j of docs/methods.md §A4. */
   nodes: number[];
 }
 

@@ -2,7 +2,7 @@
  * "Run Baselines" (issue 7): each kind's baselines as `--set` overrides of the user's config, run one
  * after another as ordinary runs (each its own run folder). Shared by the extension's command and the
  * CLI's `flowloop baselines`; pure data and helpers (no vscode, no I/O except reading finished runs).
- * From METHODS.md:
+ * From docs/methods.md:
  *  - flower (A7, A8): BIGRec = SFT + constrained beam search; Temp = temperature 1.5 and D3 = length
  *    penalty 0 on that SFT model (one training, three decodings via `alsoDecode`); IFairLRS = SFT with
  *    per-sample popularity-group weights. (SASRec is the `sequential` kind.)
@@ -28,17 +28,17 @@ export const BASELINES: Record<string, Baseline[]> = {
   flower: [
     {
       name: 'sft',
-      description: 'BIGRec = SFT + constrained beam search, plus the Temp (temperature 1.5) and D3 (length penalty 0) decodings of the same SFT model (METHODS A7, A8)',
+      description: 'BIGRec = SFT + constrained beam search, plus the Temp (temperature 1.5) and D3 (length penalty 0) decodings of the same SFT model (docs/methods.md §A7, A8)',
       set: ['objective=sft', 'alsoDecode=[{"name":"temp","temperature":1.5},{"name":"d3","lengthPenalty":0}]'],
       extraRows: [{ name: 'sft temp', prefix: 'temp' }, { name: 'sft d3', prefix: 'd3' }],
     },
-    { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (METHODS A8)', set: ['objective=ifairlrs'] },
+    { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (docs/methods.md §A8)', set: ['objective=ifairlrs'] },
   ],
   afl: [
     { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (METHODS B)', set: ['maxRounds=1'] },
   ],
   sequential: [
-    { name: 'sasrec', description: 'SASRec (METHODS A8)', set: ['model=sasrec'] },
+    { name: 'sasrec', description: 'SASRec (docs/methods.md §A8)', set: ['model=sasrec'] },
     { name: 'gru4rec', description: 'GRU4Rec', set: ['model=gru4rec'] },
     { name: 'caser', description: 'Caser', set: ['model=caser'] },
   ],

@@ -55,7 +55,7 @@ export interface FlowerConfig {
    */
   titles?: string;
   /**
-   * recommend mode: optional {title: reward} JSON file replacing the default item reward (METHODS A2: the title's count in the training histories, `title_counts.json`).
+   * recommend mode: optional {title: reward} JSON file replacing the default item reward (docs/methods.md §A2: the title's count in the training histories, `title_counts.json`).
    */
   rewards?: string;
   /**
@@ -63,11 +63,11 @@ export interface FlowerConfig {
    */
   minReward: number;
   /**
-   * recommend mode: which titles the one prefix tree (training flows AND constrained decoding) holds. `catalogue` (default): every catalogue title, those without a reward get `minReward` — the reference decodes over an eval tree of every catalogue title, and a title without a history count is still a valid target (13 CDs, 55 Video Games, 28 Movies titles; 22 / 429 / 132 test targets), so the sound single tree must reach them. `counted`: only the titles of the reward file (`title_counts.json`), i.e. exactly the reference's TRAINING tree (`reference_trie_qwen.json`, METHODS A2/A3: R(i) = history count, P* = R/ΣR with no filled-in titles); titles without a count can then never be recommended.
+   * recommend mode: which titles the one prefix tree (training flows AND constrained decoding) holds. `catalogue` (default): every catalogue title, those without a reward get `minReward` — the reference decodes over an eval tree of every catalogue title, and a title without a history count is still a valid target (13 CDs, 55 Video Games, 28 Movies titles; 22 / 429 / 132 test targets), so the sound single tree must reach them. `counted`: only the titles of the reward file (`title_counts.json`), i.e. exactly the reference's TRAINING tree (`reference_trie_qwen.json`, docs/methods.md §A2/A3: R(i) = history count, P* = R/ΣR with no filled-in titles); titles without a count can then never be recommended.
    */
   treeTitles: 'catalogue' | 'counted';
   /**
-   * recommend mode (METHODS A10): remove junk titles (an HTML fragment beginning `<span`; CDs has one, its 2nd most popular title) from the catalogue, rewards, tree and popularity groups; training rows with a junk target are dropped, junk items are cut out of every history, valid/test rows with a junk target are not decoded or scored. Default false: the reference keeps it.
+   * recommend mode (docs/methods.md §A10): remove junk titles (an HTML fragment beginning `<span`; CDs has one, its 2nd most popular title) from the catalogue, rewards, tree and popularity groups; training rows with a junk target are dropped, junk items are cut out of every history, valid/test rows with a junk target are not decoded or scored. Default false: the reference keeps it.
    */
   filterJunkTitles: boolean;
   /**
@@ -75,11 +75,11 @@ export interface FlowerConfig {
    */
   tokenizer: 'qwen2.5' | 'char' | 'word';
   /**
-   * Title-end tokenization (METHODS A4 fix): `separate` = tokens(title) + "\n" (the reference's training tree), `joint` = tokens(title + "\n") + EOS (the reference's SFT/eval tree). One tokenization is used for training and decoding.
+   * Title-end tokenization (docs/methods.md §A4 fix): `separate` = tokens(title) + "\n" (the reference's training tree), `joint` = tokens(title + "\n") + EOS (the reference's SFT/eval tree). One tokenization is used for training and decoding.
    */
   titleEnd: 'separate' | 'joint';
   /**
-   * The decoder-only transformer policy (METHODS A6): history item-id embeddings, BOS, title tokens.
+   * The decoder-only transformer policy (docs/methods.md §A6): history item-id embeddings, BOS, title tokens.
    */
   policy: {
     /**
@@ -108,7 +108,7 @@ export interface FlowerConfig {
     maxHistory: number;
   };
   /**
-   * `sft`: token-level cross-entropy on the target titles (BIGRec). `flower`: L = θ·L_SFT + (1−θ)·L_GFN, L_GFN = modified sub-trajectory balance over all state pairs of a title sampled from the policy (METHODS A4). `ifairlrs`: SFT with per-sample weights = group share in history interactions / group share among training targets (METHODS A8).
+   * `sft`: token-level cross-entropy on the target titles (BIGRec). `flower`: L = θ·L_SFT + (1−θ)·L_GFN, L_GFN = modified sub-trajectory balance over all state pairs of a title sampled from the policy (docs/methods.md §A4). `ifairlrs`: SFT with per-sample weights = group share in history interactions / group share among training targets (docs/methods.md §A8).
    */
   objective: 'sft' | 'flower' | 'ifairlrs';
   /**
@@ -116,15 +116,15 @@ export interface FlowerConfig {
    */
   compare?: ('sft' | 'flower' | 'ifairlrs')[];
   /**
-   * θ in L = θ·L_SFT + (1−θ)·L_GFN (flower objective); 0 = pure GFN (RQ1). Default (METHODS A4), resolved at run start from the `dataset` folder name and written to the run's config.json: 0.9995 for Video Games, 0.995 for CDs, Movies and anything else (distribution mode included).
+   * θ in L = θ·L_SFT + (1−θ)·L_GFN (flower objective); 0 = pure GFN (RQ1). Default (docs/methods.md §A4), resolved at run start from the `dataset` folder name and written to the run's config.json: 0.9995 for Video Games, 0.995 for CDs, Movies and anything else (distribution mode included).
    */
   theta?: number;
   /**
-   * Personalised GFN reward from an auxiliary recommender (METHODS A5): p_u = softmax of its item logits for the training row, p_ui taken for the sampled item; touches only the GFN term.
+   * Personalised GFN reward from an auxiliary recommender (docs/methods.md §A5): p_u = softmax of its item logits for the training row, p_ui taken for the sampled item; touches only the GFN term.
    */
   personalization: {
     /**
-     * `div`: token log-rewards divided by s = (p_ui − mean)/(max − min) + 1. `add_logs`: log(s + 1e-20) added to each token log-reward, s = (p_ui − min)/(max − min). `none`: off. Default (METHODS A5), resolved at run start and written to the run's config.json: `div` when `scorer` or `scores` is given, else `none`.
+     * `div`: token log-rewards divided by s = (p_ui − mean)/(max − min) + 1. `add_logs`: log(s + 1e-20) added to each token log-reward, s = (p_ui − min)/(max − min). `none`: off. Default (docs/methods.md §A5), resolved at run start and written to the run's config.json: `div` when `scorer` or `scores` is given, else `none`.
      */
     mode?: 'none' | 'div' | 'add_logs';
     /**
@@ -141,19 +141,19 @@ export interface FlowerConfig {
     scores?: string;
   };
   /**
-   * Temperature of the GFN training samples (METHODS A4: 1).
+   * Temperature of the GFN training samples (docs/methods.md §A4: 1).
    */
   sampleTemperature: number;
   /**
-   * How the GFN term's titles are sampled from the policy. `constrained` (METHODS A4, the with-history reference): restricted to the tree. `unconstrained` (the reference's RQ1 training): full-vocabulary samples, tokens off the tree get log-reward −15 — without it, and without an SFT term, nothing stops the policy from leaking probability to tokens outside the tree, which distorts the constrained (renormalised) distribution.
+   * How the GFN term's titles are sampled from the policy. `constrained` (docs/methods.md §A4, the with-history reference): restricted to the tree. `unconstrained` (the reference's RQ1 training): full-vocabulary samples, tokens off the tree get log-reward −15 — without it, and without an SFT term, nothing stops the policy from leaking probability to tokens outside the tree, which distorts the constrained (renormalised) distribution.
    */
   gfnSampling: 'constrained' | 'unconstrained';
   /**
-   * GFN samples per batch: only the first n rows of each batch get a title sampled from the policy for L_GFN (a Monte Carlo estimate of the same mean over pairs; sampling without a KV cache is the costly part of a Flower step). 0 = every row (METHODS A4).
+   * GFN samples per batch: only the first n rows of each batch get a title sampled from the policy for L_GFN (a Monte Carlo estimate of the same mean over pairs; sampling without a KV cache is the costly part of a Flower step). 0 = every row (docs/methods.md §A4).
    */
   gfnSamplesPerBatch: number;
   /**
-   * Exploration for the GFN term: probability that a batch's titles are drawn from the tree (weights ∝ token count, the reference RQ1 replay buffer) instead of sampled from the policy. Sub-trajectory balance holds off-policy, so the optimum is unchanged; on-policy-only training (0, METHODS A4) is slow to correct titles the policy rarely samples.
+   * Exploration for the GFN term: probability that a batch's titles are drawn from the tree (weights ∝ token count, the reference RQ1 replay buffer) instead of sampled from the policy. Sub-trajectory balance holds off-policy, so the optimum is unchanged; on-policy-only training (0, docs/methods.md §A4) is slow to correct titles the policy rarely samples.
    */
   offlineSampleProb: number;
   /**
@@ -209,7 +209,7 @@ export interface FlowerConfig {
    */
   trainSamples: number;
   /**
-   * Constrained beam search (METHODS A7). The Temp baseline is temperature 1.5, the D3 baseline length penalty 0, both on the SFT model.
+   * Constrained beam search (docs/methods.md §A7). The Temp baseline is temperature 1.5, the D3 baseline length penalty 0, both on the SFT model.
    */
   decoding: {
     /**
@@ -358,11 +358,11 @@ export interface AflConfig {
    */
   datasetName?: 'lastfm' | 'steam' | 'movielens';
   /**
-   * How items are named in prompts, matching and the popularity lookup. `methods` (METHODS B7): names come from the ids through the catalogue (MovieLens: title minus " (year)", ", The"/", A"/", An" moved to the front), not from the candidate file, whose names keep the reference's quirks ("A Affair to Remembern", "Two Friends "; Steam "Depths of Fear" for "Depths of Fear :: Knossos"). `reference`: the released code's naming (the candidate file's names), for replication.
+   * How items are named in prompts, matching and the popularity lookup. `methods` (docs/methods.md §B7): names come from the ids through the catalogue (MovieLens: title minus " (year)", ", The"/", A"/", An" moved to the front), not from the candidate file, whose names keep the reference's quirks ("A Affair to Remembern", "Two Friends "; Steam "Depths of Fear" for "Depths of Fear :: Knossos"). `reference`: the released code's naming (the candidate file's names), for replication.
    */
   itemNaming: 'methods' | 'reference';
   /**
-   * The 20-candidate lists (`test_candidates.jsonl`: true next item + 19 negatives, METHODS B3). Default: `<dataset>/test_candidates.jsonl`.
+   * The 20-candidate lists (`test_candidates.jsonl`: true next item + 19 negatives, docs/methods.md §B3). Default: `<dataset>/test_candidates.jsonl`.
    */
   candidates?: string;
   /**
@@ -383,7 +383,7 @@ export interface AflConfig {
     limit?: number;
   };
   /**
-   * The base recommendation model whose top-1 candidate is the rec agent's prior (METHODS B3): a model folder (`manifest.json` + `weights.bin`, or `model.onnx`; SASRec/GRU4Rec/Caser trained or imported — the prior is computed live), a `.onnx` file, a Flower policy checkpoint (a `flower` run folder or its `checkpoints/epoch-N`; candidates scored by their length-normalised title log-probability, METHODS A7 — only on the dataset the policy was trained on), a prior CSV (`id,generate,real`, e.g. the published `prior_sasrec.csv`), or `none`.
+   * The base recommendation model whose top-1 candidate is the rec agent's prior (docs/methods.md §B3): a model folder (`manifest.json` + `weights.bin`, or `model.onnx`; SASRec/GRU4Rec/Caser trained or imported — the prior is computed live), a `.onnx` file, a Flower policy checkpoint (a `flower` run folder or its `checkpoints/epoch-N`; candidates scored by their length-normalised title log-probability, docs/methods.md §A7 — only on the dataset the policy was trained on), a prior CSV (`id,generate,real`, e.g. the published `prior_sasrec.csv`), or `none`.
    */
   prior: string;
   /**
@@ -391,7 +391,7 @@ export interface AflConfig {
    */
   extraPriors: string[];
   /**
-   * The user agent's reward model (METHODS B3: SASRec in eval mode): a model folder or `.onnx` file, `candidates-file` (the LastFM candidate file's precomputed PyTorch `sasrec_eval_scores`), or `none`. Its top ⌊n/4⌋ candidate names are the user agent's focus list.
+   * The user agent's reward model (docs/methods.md §B3: SASRec in eval mode): a model folder or `.onnx` file, `candidates-file` (the LastFM candidate file's precomputed PyTorch `sasrec_eval_scores`), or `none`. Its top ⌊n/4⌋ candidate names are the user agent's focus list.
    */
   rewardModel: string;
   /**
@@ -399,7 +399,7 @@ export interface AflConfig {
    */
   engine: 'tfjs' | 'onnx';
   /**
-   * Prompt pack (METHODS B5): `default` = Flowloop's pack for the dataset (the seed templates laid out on lines; Steam/MovieLens by word swaps), `released` = the byte-exact LastFM templates of the released code (`<dataset>/prompts_released.json`), or a path to a pack file (JSON with named placeholders such as {history}, {candidates}, {prior}, {focus}, {memory}) or to a released-format JSON.
+   * Prompt pack (docs/methods.md §B5): `default` = Flowloop's pack for the dataset (the seed templates laid out on lines; Steam/MovieLens by word swaps), `released` = the byte-exact LastFM templates of the released code (`<dataset>/prompts_released.json`), or a path to a pack file (JSON with named placeholders such as {history}, {candidates}, {prior}, {focus}, {memory}) or to a released-format JSON.
    */
   pack: string;
   /**
@@ -471,11 +471,11 @@ export interface AflConfig {
     };
   };
   /**
-   * `recommendation`: Base / Rec Agent / AFL HR@1, HR@1 per round, popularity per round. `ablations`: the loop w/o recommendation model (no prior), w/o reward model (no focus list), w/o both (METHODS B6). `user-simulation`: METHODS B4 on LastFM (1:1, 1:3, 1:9; micro/macro P/R/F1, and the Reward Model baseline).
+   * `recommendation`: Base / Rec Agent / AFL HR@1, HR@1 per round, popularity per round. `ablations`: the loop w/o recommendation model (no prior), w/o reward model (no focus list), w/o both (docs/methods.md §B6). `user-simulation`: docs/methods.md §B4 on LastFM (1:1, 1:3, 1:9; micro/macro P/R/F1, and the Reward Model baseline).
    */
   evaluations: ('recommendation' | 'ablations' | 'user-simulation')[];
   /**
-   * User-simulation evaluation (METHODS B4).
+   * User-simulation evaluation (docs/methods.md §B4).
    */
   userSimulation: {
     /**
@@ -497,7 +497,7 @@ export interface AflConfig {
   };
 }
 /**
- * Train and evaluate a conventional sequential recommender (SASRec, GRU4Rec or Caser; METHODS A8, A9, B3) on an Amazon folder (train.jsonl histories -> next item; valid.csv / test.csv) or a LastFM-style folder (train/val/test.jsonl windows, test_candidates.jsonl). Reports HR@K / NDCG@K over the full catalogue; on Amazon also the top-10 titles per test row (recommendations.jsonl) with DGU/MGU (8 popularity groups) and H/TTR over the top-1 titles (Table 4's SASRec row); where candidate lists exist, HR@1 among the 20 candidates. Checkpoints (manifest.json + weights.bin) go into the run folder and load with `flowloop score`; `resume` continues a run from its last checkpoint.
+ * Train and evaluate a conventional sequential recommender (SASRec, GRU4Rec or Caser; docs/methods.md §A8, A9, B3) on an Amazon folder (train.jsonl histories -> next item; valid.csv / test.csv) or a LastFM-style folder (train/val/test.jsonl windows, test_candidates.jsonl). Reports HR@K / NDCG@K over the full catalogue; on Amazon also the top-10 titles per test row (recommendations.jsonl) with DGU/MGU (8 popularity groups) and H/TTR over the top-1 titles (Table 4's SASRec row); where candidate lists exist, HR@1 among the 20 candidates. Checkpoints (manifest.json + weights.bin) go into the run folder and load with `flowloop score`; `resume` continues a run from its last checkpoint.
  */
 export interface SequentialConfig {
   /**
@@ -526,7 +526,7 @@ export interface SequentialConfig {
   device: 'auto' | 'gpu' | 'cpu' | 'wasm';
   sweep?: SweepSpec;
   /**
-   * Architecture: `sasrec` (the LLaRA/DROS SASRec of SASREC.md: 1 block, 1 head), `gru4rec` (one GRU layer), `caser` (horizontal + vertical convolutions).
+   * Architecture: `sasrec` (the LLaRA/DROS SASRec of docs/methods.md §C: 1 block, 1 head), `gru4rec` (one GRU layer), `caser` (horizontal + vertical convolutions).
    */
   model: 'sasrec' | 'gru4rec' | 'caser';
   /**
@@ -576,7 +576,7 @@ export interface SequentialConfig {
    */
   epochs: number;
   /**
-   * Training rows per step. Default by dataset (METHODS A8): 1024 on Amazon (Flower's SASRec recipe), 256 on LastFM/Steam/MovieLens (DROS/LLaRA, SASREC.md). The value used is written into the run's config.json.
+   * Training rows per step. Default by dataset (docs/methods.md §A8): 1024 on Amazon (Flower's SASRec recipe), 256 on LastFM/Steam/MovieLens (DROS/LLaRA, docs/methods.md §C). The value used is written into the run's config.json.
    */
   batchSize?: number;
   /**
@@ -584,7 +584,7 @@ export interface SequentialConfig {
    */
   lr: number;
   /**
-   * L2 weight decay added to Adam's gradient (PyTorch Adam `weight_decay`). Default by dataset (METHODS A8): 1e-5 on Amazon (Flower's SASRec), 0 on LastFM/Steam/MovieLens (DROS/LLaRA). The value used is written into the run's config.json.
+   * L2 weight decay added to Adam's gradient (PyTorch Adam `weight_decay`). Default by dataset (docs/methods.md §A8): 1e-5 on Amazon (Flower's SASRec), 0 on LastFM/Steam/MovieLens (DROS/LLaRA). The value used is written into the run's config.json.
    */
   weightDecay?: number;
   /**
@@ -596,11 +596,11 @@ export interface SequentialConfig {
    */
   validMetric: 'ndcg@20' | 'hr@20' | 'ndcg@10' | 'hr@10' | 'ndcg@5' | 'hr@5' | 'hr@1';
   /**
-   * 0: validate by full ranking over the catalogue. N ≥ 2: validate on seeded N-candidate lists (the true next item + N−1 uniform negatives not in the history, as METHODS B3 builds the test lists), and `validMetric` is measured among them — a steadier signal on small validation sets such as LastFM's 122 users (use 20 with `hr@1`).
+   * 0: validate by full ranking over the catalogue. N ≥ 2: validate on seeded N-candidate lists (the true next item + N−1 uniform negatives not in the history, as docs/methods.md §B3 builds the test lists), and `validMetric` is measured among them — a steadier signal on small validation sets such as LastFM's 122 users (use 20 with `hr@1`).
    */
   validCandidates: number;
   /**
-   * Cut-offs K for HR@K / NDCG@K. METHODS A9 reports K ∈ {1,3,5,10}; 20 is what Flower's SASRec early-stops on (validMetric ndcg@20).
+   * Cut-offs K for HR@K / NDCG@K. docs/methods.md §A9 reports K ∈ {1,3,5,10}; 20 is what Flower's SASRec early-stops on (validMetric ndcg@20).
    *
    * @minItems 1
    */
@@ -614,11 +614,11 @@ export interface SequentialConfig {
    */
   maxEvalRows: number;
   /**
-   * Test on a seeded random subset of this many test rows (0 = all, what METHODS A9 reports; recommendations.jsonl keeps the rows' test.csv numbers). For quick checks; the candidate lists (LastFM/Steam/MovieLens) are always evaluated in full.
+   * Test on a seeded random subset of this many test rows (0 = all, what docs/methods.md §A9 reports; recommendations.jsonl keeps the rows' test.csv numbers). For quick checks; the candidate lists (LastFM/Steam/MovieLens) are always evaluated in full.
    */
   maxTestRows: number;
   /**
-   * Full ranking by title: item ids sharing a title count as one item (METHODS A9 exact title match; Amazon merges titles). Off: rank item ids.
+   * Full ranking by title: item ids sharing a title count as one item (docs/methods.md §A9 exact title match; Amazon merges titles). Off: rank item ids.
    */
   titleMatch: boolean;
   /**

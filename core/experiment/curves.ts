@@ -1,5 +1,5 @@
 /**
- * Metric curves as SVG files in the run folder (DESIGN.md "Run folders": plots where a person would rather
+ * Metric curves as SVG files in the run folder (docs/design.md "Run folders": plots where a person would rather
  * look than read JSON). The runner feeds every `metric` event here; when the run ends — finished, failed or
  * cancelled — each metric with at least two points becomes `plots/<metric>.svg` (e.g. `plots/train-total.svg`),
  * so a run is inspectable without the extension. Only the kinds' own events are used: nothing is recomputed.

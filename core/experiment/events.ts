@@ -2,7 +2,7 @@
  * Run events: the one typed stream from the worker (or the in-process CLI runner) to every consumer
  * (events.jsonl on disk, the CLI's progress lines, the extension host, the webviews).
  *
- * Rule (DESIGN.md "Contracts"): the runner appends each event to the run folder's `events.jsonl`
+ * Rule (docs/design.md "Contracts"): the runner appends each event to the run folder's `events.jsonl`
  * and flushes it BEFORE sending it anywhere else, so a view can always be rebuilt from disk and a
  * crash or a kill loses nothing already reported.
  */

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { RunEvent, RunInfo } from './events';
 
 /**
- * The run folder, DESIGN.md "Run folder": `.flowloop/runs/<yyyymmdd-hhmmss>-<name>/` with config.json,
+ * The run folder, docs/design.md "Run folder": `.flowloop/runs/<yyyymmdd-hhmmss>-<name>/` with config.json,
  * run.json, events.jsonl (append-only), metrics.json, checkpoints/, and the kind's artifacts.
  * Every write except the event log is atomic (temp file + rename).
  */

@@ -1,5 +1,5 @@
 /**
- * Flower checkpoints (issue 3 item 4: each epoch; resume): `checkpoints/epoch-<n>/weights.bin` (all
+ * Flower checkpoints (each epoch; resume): `checkpoints/epoch-<n>/weights.bin` (all
  * float32 tensors, little-endian, concatenated: policy weights then AdamW moments) and `manifest.json`
  * (policy config, vocabulary, tensor table with offsets, optimizer step, training state).
  */

@@ -9,13 +9,13 @@ import type { PersonalizationMode } from './personalization';
 /** A flower config after resolveFlowerDefaults: θ and personalization.mode are set. */
 export type ResolvedFlowerConfig = FlowerConfig & { theta: number; personalization: { mode: PersonalizationMode } };
 
-/** METHODS A4 θ defaults: 0.9995 for Video Games, 0.995 for CDs and Movies (and anything else). */
+/** docs/methods.md §A4 θ defaults: 0.9995 for Video Games, 0.995 for CDs and Movies (and anything else). */
 export function defaultTheta(datasetName: string): number {
   return /video[_ -]?games/i.test(basename(datasetName)) ? 0.9995 : 0.995;
 }
 
 /**
- * METHODS A5: `div` is the default personalization whenever an auxiliary recommender is configured
+ * docs/methods.md §A5: `div` is the default personalization whenever an auxiliary recommender is configured
  * (`scorer` or `scores`); with neither there is no p_u, so the default is `none`.
  */
 export function defaultPersonalizationMode(p: { scorer?: string; scores?: string } | undefined): PersonalizationMode {
@@ -24,14 +24,14 @@ export function defaultPersonalizationMode(p: { scorer?: string; scores?: string
 
 export interface ResolvedDefaults {
   theta: number;
-  thetaFrom: 'config' | 'dataset default (METHODS A4)';
+  thetaFrom: 'config' | 'dataset default (docs/methods.md §A4)';
   personalizationMode: PersonalizationMode;
-  personalizationFrom: 'config' | 'default (METHODS A5)';
+  personalizationFrom: 'config' | 'default (docs/methods.md §A5)';
 }
 
 /**
- * Fill `theta` (METHODS A4, per dataset: `dataset` folder name in recommend mode) and
- * `personalization.mode` (METHODS A5) into `c` where the config left them out; returns what was chosen
+ * Fill `theta` (docs/methods.md §A4, per dataset: `dataset` folder name in recommend mode) and
+ * `personalization.mode` (docs/methods.md §A5) into `c` where the config left them out; returns what was chosen
  * and why. Mutates `c` (the run's resolved config).
  */
 export function resolveFlowerDefaults(c: Partial<Pick<FlowerConfig, 'mode' | 'dataset' | 'theta' | 'personalization'>>): ResolvedDefaults {
@@ -43,7 +43,7 @@ export function resolveFlowerDefaults(c: Partial<Pick<FlowerConfig, 'mode' | 'da
   const personalizationMode = p.mode ?? defaultPersonalizationMode(p);
   if (!modeGiven) p.mode = personalizationMode;
   return {
-    theta, thetaFrom: thetaGiven ? 'config' : 'dataset default (METHODS A4)',
-    personalizationMode, personalizationFrom: modeGiven ? 'config' : 'default (METHODS A5)',
+    theta, thetaFrom: thetaGiven ? 'config' : 'dataset default (docs/methods.md §A4)',
+    personalizationMode, personalizationFrom: modeGiven ? 'config' : 'default (docs/methods.md §A5)',
   };
 }

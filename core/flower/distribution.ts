@@ -1,5 +1,5 @@
 /**
- * RQ1 distribution fitting (METHODS A9, issue 3 item 8): how well the policy's title distribution (no
+ * RQ1 distribution fitting (docs/methods.md §A9): how well the policy's title distribution (no
  * history, constrained to the tree, temperature 1) fits the target P*(i) = R(i)/ΣR.
  *  - sampled: counts of `samples` titles drawn from the policy (see sampleFromDistribution) → KL(target‖gen), KL(gen‖target), JS,
  *    coverage (core/metrics; KL ε-smoothed there, see its doc comment);
@@ -21,8 +21,8 @@ import { distributionSvg } from './plot';
 
 /**
  * Exact title distribution of the policy for one history at T = 1.
- *  constrained (default): each step renormalised over the node's trie children (METHODS A7 decoding);
- *  full: the full-vocabulary chain Π π(y_t|s_t) (what sub-trajectory balance constrains, METHODS A4),
+ *  constrained (default): each step renormalised over the node's trie children (docs/methods.md §A7 decoding);
+ *  full: the full-vocabulary chain Π π(y_t|s_t) (what sub-trajectory balance constrains, docs/methods.md §A4),
  *        renormalised over the valid titles (mass on tokens outside the tree is dropped).
  */
 export async function exactTitleDistribution(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, history: number[] = [], kind: 'constrained' | 'full' = 'constrained'): Promise<Float64Array> {

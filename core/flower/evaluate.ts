@@ -1,5 +1,5 @@
 /**
- * Recommend-mode evaluation (METHODS A7, A9): constrained beam search over the test rows (10 beams,
+ * Recommend-mode evaluation (docs/methods.md §A7, A9): constrained beam search over the test rows (10 beams,
  * 10 returned, length penalty, temperature, max tokens) → `recommendations.jsonl` lines
  * `{"row": <0-based test.csv row>, "titles": [...]}`, scored by core/metrics `scoreRecommendations`
  * (HR/NDCG@K, DGU, MGU, entropy, TTR, distinct) → metrics.json. `alsoDecode` adds decodings of the same

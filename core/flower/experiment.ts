@@ -1,5 +1,5 @@
 /**
- * The `flower` experiment kind (issue 3 item 7): build the setup from the config, train the policy with
+ * The `flower` experiment kind: build the setup from the config, train the policy with
  * the chosen objective (sft = BIGRec, flower = SubTB + θ·SFT, ifairlrs = weighted SFT), checkpoint each
  * epoch, then evaluate: constrained beam search → recommendations.jsonl + metrics.json (recommend mode),
  * or the RQ1 distribution fit → KL/JS/coverage + SVG plot (distribution mode).
@@ -148,7 +148,7 @@ async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, 
 
 export const runFlowerExperiment: KindRunner = async (runCtx) => {
   const flowerCtx = kindContext(runCtx, 'flower');
-  // θ (METHODS A4, per dataset) and personalization.mode (METHODS A5) defaults: resolved here, logged,
+  // θ (docs/methods.md §A4, per dataset) and personalization.mode (docs/methods.md §A5) defaults: resolved here, logged,
   // and written back into config.json so the run folder records the values actually used.
   const resolved = resolveFlowerDefaults(flowerCtx.config);
   const ctx = flowerCtx as RunContext<ResolvedFlowerConfig>; // resolveFlowerDefaults filled θ and personalization.mode in

@@ -2,7 +2,7 @@
  * Full-vocabulary (unconstrained) sampling of GFN training paths — the reference's RQ1 training
  * (without_history/gfn/utils.py): the policy samples any token; a path that leaves the title tree gets
  * ℓ* = −15 for every token from the first invalid one on and the non-terminal log-reward at every state
- * (METHODS A4: log_r[t] = −15 + Σ_{j<t} ℓ*_j), so sub-trajectory balance pushes the policy's probability
+ * (docs/methods.md §A4: log_r[t] = −15 + Σ_{j<t} ℓ*_j), so sub-trajectory balance pushes the policy's probability
  * of invalid tokens down. A path that ends with the terminal at a title node is scored as usual.
  */
 import type { PrefixTree } from '../trie';
@@ -17,7 +17,7 @@ export interface FreeSample extends GfnSample {
   titleIndex: number;
 }
 
-/** METHODS A4 log-rewards of an arbitrary sampled path (policy ids, terminal included if it ended). */
+/** docs/methods.md §A4 log-rewards of an arbitrary sampled path (policy ids, terminal included if it ended). */
 export function freePathLogRewards(trie: PrefixTree, vocab: PolicyVocab, tokens: number[]): FreeSample {
   const ell: number[] = [];
   let node = 0;

@@ -1,8 +1,8 @@
 /**
- * The Flower training objective on one batch (METHODS A4, A5, A8):
+ * The Flower training objective on one batch (docs/methods.md §A4, A5, A8):
  *   L = θ·L_SFT + (1−θ)·L_GFN
  * L_SFT = token-mean negative log-likelihood of the target titles (BIGRec), optionally with per-sample
- * weights (IFairLRS, METHODS A8: true per-sample weighting); L_GFN = modified SubTB over all pairs of
+ * weights (IFairLRS, docs/methods.md §A8: true per-sample weighting); L_GFN = modified SubTB over all pairs of
  * states of a title SAMPLED from the policy restricted to the trie (no gradient while sampling), the
  * sampled path re-scored with gradients in the same forward pass as the SFT rows.
  */
@@ -16,7 +16,7 @@ import { personalizeLogRewards, type PersonalizationMode } from './personalizati
 
 /**
  * One GFN sample, ready for re-scoring: the policy-id tokens of its states' path WITHOUT a final terminal
- * (`input`, k tokens → states s_0..s_k) and log_r[0..k] (METHODS A4, personalised per A5 if asked).
+ * (`input`, k tokens → states s_0..s_k) and log_r[0..k] (docs/methods.md §A4, personalised per A5 if asked).
  */
 export interface GfnSample {
   input: number[];
@@ -51,8 +51,8 @@ export function titleRows(trie: PrefixTree, vocab: PolicyVocab, titleIndex: numb
 }
 
 /**
- * METHODS A4 token log-rewards along a title's path: ℓ*_j = log R_p(y_j|s_j) for the title tokens and
- * ℓ*_⊤ for the terminal, personalised per METHODS A5 when a scale is given.
+ * docs/methods.md §A4 token log-rewards along a title's path: ℓ*_j = log R_p(y_j|s_j) for the title tokens and
+ * ℓ*_⊤ for the terminal, personalised per docs/methods.md §A5 when a scale is given.
  */
 export function pathLogRewards(trie: PrefixTree, titleIndex: number, mode: PersonalizationMode, scale?: number): number[] {
   const nodes = trie.path(titleIndex);
@@ -103,7 +103,7 @@ export function objective(policy: TransformerPolicy, trie: PrefixTree, vocab: Po
   const N = inputs.length;
   const nG = gfnRows.length;
   // log π(target_t | s_t) (and log π(⊤ | s_t) for SubTB) at every state, normalised over the full
-  // vocabulary (METHODS A4), from one fused log-softmax + gather (policy.logProbsAt).
+  // vocabulary (docs/methods.md §A4), from one fused log-softmax + gather (policy.logProbsAt).
   const K = nG > 0 ? 2 : 1;
   let valid = new Float32Array(0);
   const { lp, T } = policy.logProbsAt(hist, inputs, K, (T) => {

@@ -1,6 +1,6 @@
 /**
  * Adam with decoupled weight decay, linear warmup and global-norm gradient clipping for the Flower
- * policy (METHODS A6: Adam, lr 3e-4, warmup 20 in the reference). Its moments are plain named tensors
+ * policy (docs/methods.md §A6: Adam, lr 3e-4, warmup 20 in the reference). Its moments are plain named tensors
  * so a checkpoint can store and restore them (resume gives the same trajectory as an unbroken run).
  */
 import type * as TF from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
 /**
- * Personalization of the GFN reward with an auxiliary recommender (METHODS A5). p_u = softmax over
+ * Personalization of the GFN reward with an auxiliary recommender (docs/methods.md §A5). p_u = softmax over
  * items of a sequential recommender's logits for the training row; p_ui is taken for the SAMPLED item
  * and only the GFN term's token log-rewards change.
  */
@@ -10,7 +10,7 @@ import type { Scorer } from '../models/scorer';
 
 export type PersonalizationMode = 'none' | 'div' | 'add_logs';
 
-/** Softmax of a logit vector in float64 (p_u, METHODS A5). */
+/** Softmax of a logit vector in float64 (p_u, docs/methods.md §A5). */
 export function softmax(logits: ArrayLike<number>): Float64Array {
   let mx = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > mx) mx = logits[i];
@@ -31,7 +31,7 @@ export function puStats(pu: ArrayLike<number>): PuStats {
 }
 
 /**
- * METHODS A5 scale s_ui for the sampled item's p_ui:
+ * docs/methods.md §A5 scale s_ui for the sampled item's p_ui:
  *  div:      s = (p_ui − mean_j p_uj) / (max_j p_uj − min_j p_uj) + 1
  *  add_logs: s = (p_ui − min_j p_uj) / (max_j p_uj − min_j p_uj)
  * A flat p_u (max = min) cannot be normalised: that is an error (the reference raises too).
@@ -43,7 +43,7 @@ export function personalizationScale(mode: Exclude<PersonalizationMode, 'none'>,
 }
 
 /**
- * METHODS A5 applied to one sampled path's token log-rewards ℓ*_j (title tokens) and ℓ*_⊤:
+ * docs/methods.md §A5 applied to one sampled path's token log-rewards ℓ*_j (title tokens) and ℓ*_⊤:
  *  div:      every token log-reward divided by s_ui (item log-reward log P*(i) / s_ui)
  *  add_logs: log(s_ui + 1e-20) added to every token's log-reward (terminal included)
  */

@@ -1,5 +1,5 @@
 /**
- * Item rewards R(i) (METHODS A2): by default the number of times a title occurs in the training rows'
+ * Item rewards R(i) (docs/methods.md §A2): by default the number of times a title occurs in the training rows'
  * history lists (`title_counts.json` holds exactly these), or any user-supplied `{title: reward}` file
  * (read by core/trie's `readRewardFile`, located errors; a reward ≤ 0 is refused here, see
  * `readPositiveRewardFile`).
@@ -15,7 +15,7 @@ export type { TitleRewards };
 export type TreeTitles = 'catalogue' | 'counted';
 
 /**
- * METHODS A2 (default reward) computed from data: R(i) = count of title i in the history lists of the
+ * docs/methods.md §A2 (default reward) computed from data: R(i) = count of title i in the history lists of the
  * training rows, titles merged by string. Equals title_counts.json for the Amazon datasets.
  */
 export function rewardsFromHistories(histories: Iterable<string[]>): TitleRewards {
@@ -25,14 +25,14 @@ export function rewardsFromHistories(histories: Iterable<string[]>): TitleReward
 }
 
 /**
- * The titles and rewards of the recommend-mode tree (METHODS A2/A3).
+ * The titles and rewards of the recommend-mode tree (docs/methods.md §A2/A3).
  * - `counted`: exactly the titles of `rewards` with their R(i) — the reference's TRAINING tree
  *   (`reference_trie_qwen.json`); catalogue titles without a count are not in the tree (`unreachable`).
  * - `catalogue` (default): every catalogue title, R(i) from `rewards` where it has one, else `minReward`
  *   (the reference decodes over its EVAL tree, built from every catalogue title, and Flowloop uses one
  *   tree for training and decoding: a title without a count must stay reachable, and a zero reward would
  *   make its log R_p = −∞ in the GFN term). Titles of `rewards` not in the catalogue are kept too.
- * A reward ≤ 0 (or not finite) in `rewards` is an error naming the title and `source`: METHODS A2/A3 has
+ * A reward ≤ 0 (or not finite) in `rewards` is an error naming the title and `source`: docs/methods.md §A2/A3 has
  * no zero-reward title (F(s) = Σ R(i) > 0 on every node), so it is never silently replaced.
  */
 export function catalogueRewards(
@@ -41,7 +41,7 @@ export function catalogueRewards(
   const byTitle = new Map<string, number>();
   rewards.titles.forEach((t, i) => {
     const r = rewards.rewards[i];
-    if (!(r > 0) || !Number.isFinite(r)) throw new Error(`reward of ${JSON.stringify(t)} in ${source} is ${r}: every title in the tree needs a reward > 0 (METHODS A2/A3); leave the title out instead`);
+    if (!(r > 0) || !Number.isFinite(r)) throw new Error(`reward of ${JSON.stringify(t)} in ${source} is ${r}: every title in the tree needs a reward > 0 (docs/methods.md §A2/A3); leave the title out instead`);
     byTitle.set(t, r);
   });
   const titles: string[] = [];
@@ -62,7 +62,7 @@ export function catalogueRewards(
 }
 
 /**
- * METHODS A2 user-supplied `{title: reward}` file for a tree: `readRewardFile` (JSON, numbers, ≥ 0, no
+ * docs/methods.md §A2 user-supplied `{title: reward}` file for a tree: `readRewardFile` (JSON, numbers, ≥ 0, no
  * newline in a title; located errors), then every reward must be > 0 — a 0 is a LocatedError at
  * `file:line:col` naming the title (a zero-reward title has no flow: log R_p = −∞).
  */
@@ -81,15 +81,15 @@ export function readPositiveRewardFile(file: string): TitleRewards {
       where = `${file}:${line}:${node.offset - last}`;
     }
   } catch { /* keep the bare file name */ }
-  throw new LocatedError(`reward of ${JSON.stringify(title)} is ${r.rewards[bad]}: every title needs a reward > 0 (METHODS A2/A3: a title without reward has no flow); leave the title out of the file instead`, where, `$[${JSON.stringify(title)}]`);
+  throw new LocatedError(`reward of ${JSON.stringify(title)} is ${r.rewards[bad]}: every title needs a reward > 0 (docs/methods.md §A2/A3: a title without reward has no flow); leave the title out of the file instead`, where, `$[${JSON.stringify(title)}]`);
 }
 
-/** METHODS A2 from a file: `{title: reward}` (title_counts.json or user-supplied), rewards > 0. */
+/** docs/methods.md §A2 from a file: `{title: reward}` (title_counts.json or user-supplied), rewards > 0. */
 export function loadRewards(file: string): TitleRewards {
   return readPositiveRewardFile(file);
 }
 
-/** P*(i) = R(i) / Σ_j R(j) (METHODS A2). */
+/** P*(i) = R(i) / Σ_j R(j) (docs/methods.md §A2). */
 export function targetDistribution(r: TitleRewards): Float64Array {
   let s = 0;
   for (const v of r.rewards) s += v;

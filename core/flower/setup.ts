@@ -61,8 +61,8 @@ export function subsetIndices(total: number, n: number, seed: number): number[] 
 }
 
 /**
- * METHODS A8 IFairLRS per-sample weight of a training row: share of its target's popularity group in the
- * history interactions (g_d, METHODS A9) divided by the group's share among training targets.
+ * docs/methods.md §A8 IFairLRS per-sample weight of a training row: share of its target's popularity group in the
+ * history interactions (g_d, docs/methods.md §A9) divided by the group's share among training targets.
  */
 export function ifairlrsWeights(targetTitles: string[], groups: string[][], counts: Map<string, number>): { weights: number[]; groupWeight: number[] } {
   const groupOf = new Map<string, number>();
@@ -78,9 +78,9 @@ export function ifairlrsWeights(targetTitles: string[], groups: string[][], coun
 }
 
 /**
- * METHODS A10: CDs holds one junk title (an HTML fragment beginning `<span`, 2nd most popular). By default
+ * docs/methods.md §A10: CDs holds one junk title (an HTML fragment beginning `<span`, 2nd most popular). By default
  * it is kept (the reference does); with `filterJunkTitles` this removes it everywhere at once:
- * - catalogue and title counts (so the tree, rewards R(i) and the popularity groups of METHODS A9, which
+ * - catalogue and title counts (so the tree, rewards R(i) and the popularity groups of docs/methods.md §A9, which
  *   core/metrics recomputes from `titleCounts`, no longer hold it; the group files are recomputed too),
  * - training rows whose target is junk are dropped, junk items are cut out of every history,
  * - valid/test keep their length and row numbering (recommendations and scores index test.csv rows), with
@@ -182,7 +182,7 @@ export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) =
 }
 
 /**
- * RQ1 (METHODS A9): fit the distribution of a `{title: count}` file without history. SFT trains on
+ * RQ1 (docs/methods.md §A9): fit the distribution of a `{title: count}` file without history. SFT trains on
  * `trainSamples` titles drawn i.i.d. from P* (seeded); the flower objective samples from the policy
  * and uses the tree's rewards (with θ = 0 it ignores the SFT targets).
  */

@@ -1,7 +1,7 @@
 /**
- * Trie snapshots for the trie view (issue 3 item 7): the top nodes by target flow with the policy's
+ * Trie snapshots for the trie view: the top nodes by target flow with the policy's
  * probability of reaching each prefix, P_π(s) = Π π(y_j | s_j) along the path (full-vocabulary
- * probabilities, METHODS A4), averaged over a few histories (or the empty history for RQ1).
+ * probabilities, docs/methods.md §A4), averaged over a few histories (or the empty history for RQ1).
  */
 import type { TrieSnapshotNode } from '../experiment/events';
 import type { PrefixTree } from '../trie';

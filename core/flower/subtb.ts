@@ -1,5 +1,5 @@
 /**
- * Modified sub-trajectory balance without a learned log Z (METHODS A4).
+ * Modified sub-trajectory balance without a learned log Z (docs/methods.md §A4).
  *
  * For a sampled path y_0 … y_{k-1}, terminal ⊤ at step k, states s_0 … s_k:
  *   log_r[t] = −15 + Σ_{j<t} ℓ*_j              (t < k)
@@ -14,10 +14,10 @@
 import type * as TF from '@tensorflow/tfjs';
 import { tfp } from '../models/policyTf';
 
-/** The constant log-reward of a non-terminal state (METHODS A4). */
+/** The constant log-reward of a non-terminal state (docs/methods.md §A4). */
 export const NON_TERMINAL_LOG_R = -15;
 
-/** METHODS A4: log_r[0..k] from the token log-rewards ℓ*_0..ℓ*_{k-1} and ℓ*_⊤. */
+/** docs/methods.md §A4: log_r[0..k] from the token log-rewards ℓ*_0..ℓ*_{k-1} and ℓ*_⊤. */
 export function subtbLogRewards(ell: number[], ellTerm: number): number[] {
   const k = ell.length;
   const out: number[] = [];
@@ -30,13 +30,13 @@ export function subtbLogRewards(ell: number[], ellTerm: number): number[] {
   return out;
 }
 
-/** METHODS A4: log F(s_t) = log_r[t] − log π(⊤|s_t), t = 0..k. */
+/** docs/methods.md §A4: log F(s_t) = log_r[t] − log π(⊤|s_t), t = 0..k. */
 export function subtbLogFlows(logR: number[], logPiTerm: number[]): number[] {
   return logR.map((r, t) => r - logPiTerm[t]);
 }
 
 /**
- * METHODS A4 residual res(m,n) for one path, plain numbers (reference implementation used by tests):
+ * docs/methods.md §A4 residual res(m,n) for one path, plain numbers (reference implementation used by tests):
  * logPiTok[t] = log π(y_t|s_t) for t < k; logPiTerm[t] = log π(⊤|s_t) for t ≤ k.
  */
 export function subtbResidual(logR: number[], logPiTok: number[], logPiTerm: number[], m: number, n: number): number {
@@ -46,7 +46,7 @@ export function subtbResidual(logR: number[], logPiTok: number[], logPiTerm: num
   return s - logF[n];
 }
 
-/** METHODS A4 L_GFN by the literal double loop over all pairs 0 ≤ m < n ≤ k of every path (reference). */
+/** docs/methods.md §A4 L_GFN by the literal double loop over all pairs 0 ≤ m < n ≤ k of every path (reference). */
 export function subtbLossReference(paths: { logR: number[]; logPiTok: number[]; logPiTerm: number[] }[]): { loss: number; pairs: number } {
   let sum = 0;
   let pairs = 0;
@@ -64,7 +64,7 @@ export function subtbLossReference(paths: { logR: number[]; logPiTok: number[]; 
 }
 
 /**
- * METHODS A4 L_GFN on tensors (differentiable in tokLp and termLp). Layout [B, W] with W ≥ k_b+1:
+ * docs/methods.md §A4 L_GFN on tensors (differentiable in tokLp and termLp). Layout [B, W] with W ≥ k_b+1:
  *  tokLp[b,t]  = log π(y_t | s_t) for t < k_b (entries t ≥ k_b are ignored),
  *  termLp[b,t] = log π(⊤ | s_t) for t ≤ k_b,
  *  logR[b,t]   = log_r[t] for t ≤ k_b (constant),

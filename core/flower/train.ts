@@ -1,5 +1,5 @@
 /**
- * The Flower training loop (METHODS A4–A6, A8): per batch, sample one title per row from the policy
+ * The Flower training loop (docs/methods.md §A4–A6, A8): per batch, sample one title per row from the policy
  * restricted to the trie without gradients (flower objective), re-score sampled and target titles in one
  * forward pass with gradients, L = θ·L_SFT + (1−θ)·L_GFN, AdamW step. Per epoch: validation NLL, early
  * stopping, checkpoint hook. Every random choice comes from an Rng derived from (seed, epoch), so a run
@@ -28,7 +28,7 @@ export interface Example {
   history: number[];
   /** Target title index in the trie; -1 when the row has no SFT target (pure GFN fitting). */
   target: number;
-  /** IFairLRS per-sample weight (METHODS A8); 1 otherwise. */
+  /** IFairLRS per-sample weight (docs/methods.md §A8); 1 otherwise. */
   weight: number;
 }
 
@@ -46,11 +46,11 @@ export interface TrainOptions extends AdamOptions {
   /**
    * Probability that a batch's GFN titles are drawn off-policy from the tree (weights ∝ token length, the
    * reference RQ1 "buffer") instead of from the policy. SubTB holds for any sampling distribution, so
-   * this changes exploration, not the objective. 0 = always on-policy (METHODS A4).
+   * this changes exploration, not the objective. 0 = always on-policy (docs/methods.md §A4).
    */
   offlineSampleProb: number;
   /**
-   * `constrained` (METHODS A4, the with-history reference): samples restricted to the trie.
+   * `constrained` (docs/methods.md §A4, the with-history reference): samples restricted to the trie.
    * `unconstrained` (the reference's RQ1 training): full-vocabulary samples; tokens off the tree get
    * ℓ* = −15, so sub-trajectory balance also drives the policy's mass off invalid tokens.
    */
@@ -66,7 +66,7 @@ export interface TrainHooks {
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   /** After each epoch (validation done): write a checkpoint, emit a trie snapshot... */
   onEpochEnd?(state: TrainState, optimizer: AdamW): Promise<void>;
-  /** p_u source for personalization (METHODS A5). */
+  /** p_u source for personalization (docs/methods.md §A5). */
   pu?: PuSource;
   /** Item ids of a trie title (p_ui = Σ p_u over the ids sharing that title). */
   itemIdsOfTitle?(titleIndex: number): number[];
@@ -92,7 +92,7 @@ export function epochRng(seed: number, epoch: number): Rng {
   return new Rng((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
 }
 
-/** Validation NLL (token-mean, METHODS A6 SFT loss) of examples, no gradients. */
+/** Validation NLL (token-mean, docs/methods.md §A6 SFT loss) of examples, no gradients. */
 export async function validationNll(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], batchSize: number): Promise<number> {
   const tf = tfp();
   let sum = 0, tokens = 0;

@@ -1,9 +1,9 @@
-/** METHODS A9: accuracy of top-K title lists against one relevant title per row. */
+/** docs/methods.md §A9: accuracy of top-K title lists against one relevant title per row. */
 
 export const DEFAULT_KS = [1, 3, 5, 10] as const;
 
 /**
- * METHODS A9: HR@K and NDCG@K with one relevant item and exact title match. For a row whose target first
+ * docs/methods.md §A9: HR@K and NDCG@K with one relevant item and exact title match. For a row whose target first
  * appears at 0-based rank r of its list: HR@K = 1 if r < K; NDCG@K = 1/log2(r+2) if r < K (the ideal
  * DCG is 1); a row without the target scores 0. Returns the means over rows as `hr@K` / `ndcg@K` keys.
  */

@@ -1,5 +1,5 @@
 /**
- * METHODS A9 (RQ1 distribution fitting): KL(target‖gen), KL(gen‖target) and JS between two count
+ * docs/methods.md §A9 (RQ1 distribution fitting): KL(target‖gen), KL(gen‖target) and JS between two count
  * distributions over titles (e.g. target counts of select_100_Movies.json vs counts of sampled titles).
  *
  * Zero counts: both distributions are taken over the UNION of their titles. KL uses additive smoothing

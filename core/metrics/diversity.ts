@@ -1,4 +1,4 @@
-/** METHODS A9: word-level diversity of the recommended titles. */
+/** docs/methods.md §A9: word-level diversity of the recommended titles. */
 
 /** Whitespace-split words of all titles (every slot counts; empty tokens dropped). */
 export function words(titles: Iterable<string>): string[] {
@@ -8,7 +8,7 @@ export function words(titles: Iterable<string>): string[] {
 }
 
 /**
- * METHODS A9: H = −Σ_w p(w) log2 p(w) over the whitespace-split words of all recommended titles (case
+ * docs/methods.md §A9: H = −Σ_w p(w) log2 p(w) over the whitespace-split words of all recommended titles (case
  * and punctuation kept, as split). 0 for no words.
  */
 export function wordEntropy(titles: Iterable<string>): number {
@@ -20,7 +20,7 @@ export function wordEntropy(titles: Iterable<string>): number {
   return h === 0 ? 0 : h;
 }
 
-/** METHODS A9: TTR = distinct words / total words over all recommended titles (0 for no words). */
+/** docs/methods.md §A9: TTR = distinct words / total words over all recommended titles (0 for no words). */
 export function ttr(titles: Iterable<string>): number {
   const w = words(titles);
   return w.length === 0 ? 0 : new Set(w).size / w.length;

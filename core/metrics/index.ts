@@ -1,4 +1,4 @@
-/** Metrics of METHODS A9 (Flower) — accuracy, popularity fairness, diversity, distribution fitting. */
+/** Metrics of docs/methods.md §A9 (Flower) — accuracy, popularity fairness, diversity, distribution fitting. */
 export * from './accuracy';
 export * from './popularity';
 export * from './diversity';

@@ -1,4 +1,4 @@
-/** METHODS A9: popularity groups, data/recommendation shares, DGU and MGU. */
+/** docs/methods.md §A9: popularity groups, data/recommendation shares, DGU and MGU. */
 
 export interface PopularityGroups {
   /** Titles of each group, group 0 = most popular. */
@@ -10,7 +10,7 @@ export interface PopularityGroups {
 }
 
 /**
- * METHODS A9: sort the training titles by R descending (a STABLE sort: ties keep the order of
+ * docs/methods.md §A9: sort the training titles by R descending (a STABLE sort: ties keep the order of
  * `titleCounts`, i.e. of title_counts.json), split into `n` groups of equal title count with the first
  * `count % n` groups one title larger, and compute each group's data share g_d.
  */
@@ -51,7 +51,7 @@ export interface GroupUnfairness {
 }
 
 /**
- * METHODS A9: DGU and MGU of recommendation lists. Every slot of every list counts (10 per test row);
+ * docs/methods.md §A9: DGU and MGU of recommendation lists. Every slot of every list counts (10 per test row);
  * a title outside all groups (never in a training history) counts in the denominator only, so Σ g_r =
  * 1 − ungrouped.
  */

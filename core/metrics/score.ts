@@ -1,4 +1,4 @@
-/** METHODS A9: every Flower metric of a set of top-K title lists for rows of an Amazon test split. */
+/** docs/methods.md §A9: every Flower metric of a set of top-K title lists for rows of an Amazon test split. */
 import type { AmazonDataset } from '../data/amazon';
 import { DEFAULT_KS, hitNdcg } from './accuracy';
 import { distinctTitles, ttr, wordEntropy } from './diversity';
@@ -22,7 +22,7 @@ export interface RecommendationScores {
 
 const groupCache = new WeakMap<AmazonDataset, PopularityGroups>();
 
-/** The METHODS A9 popularity groups of a dataset (computed from its title counts, cached). */
+/** The docs/methods.md §A9 popularity groups of a dataset (computed from its title counts, cached). */
 export function datasetGroups(dataset: AmazonDataset): PopularityGroups {
   let g = groupCache.get(dataset);
   if (!g) { g = popularityGroups(dataset.titleCounts, 8); groupCache.set(dataset, g); }

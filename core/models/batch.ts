@@ -1,5 +1,5 @@
 /**
- * Histories -> the models' input layout (SASREC.md): the last maxLen items, oldest first,
+ * Histories -> the models' input layout (docs/methods.md §C): the last maxLen items, oldest first,
  * left-aligned at position 0, padded AFTER with padId; len = number of real items, at least 1
  * (the reference sets len_seq = 1 for an empty history, so position 0 — a pad — is read).
  */

@@ -1,5 +1,5 @@
 /**
- * Caser as in the DROS/LLaRA baselines (METHODS A8 family): the padded sequence's embedding matrix
+ * Caser as in the DROS/LLaRA baselines (docs/methods.md §A8 family): the padded sequence's embedding matrix
  * [L, H] (padding rows zeroed) read by horizontal convolutions of heights `filterSizes` (numFilters
  * each, ReLU, max-pool over time) and one vertical convolution (a learned weighted sum of the L rows,
  * ReLU); their concatenation, after dropout, goes to the item output layer. PyTorch parameter names.

@@ -4,7 +4,7 @@
  * do not, so the architecture is recognised from the parameter names and sizes read from the shapes.
  *
  * Training checkpoints (`checkpoints/last/`, `checkpoints/epoch-N/`) are model folders that can also
- * resume a run (DESIGN: "a run can be resumed from its last checkpoint"): their manifest carries a
+ * resume a run (docs/design.md: "a run can be resumed from its last checkpoint"): their manifest carries a
  * `training` block (epoch/step counters, early-stopping state, Adam's iteration count and β powers) and
  * `optimizer.bin` beside weights.bin holds Adam's moments and, when the best epoch is an earlier one,
  * that epoch's weights (same float32 little-endian layout, tensor table in `training.tensors`).
@@ -70,7 +70,7 @@ export function loadModelDir(dir: string): { model: SeqModelBase; manifest: Weig
   return { model, manifest };
 }
 
-/** Import PyTorch weights (manifest.json + weights.bin, SASREC.md names) as a tfjs model (issue 5 item 2). */
+/** Import PyTorch weights (manifest.json + weights.bin, docs/methods.md §C names) as a tfjs model. */
 export function importTorchWeights(dir: string): SeqModelBase {
   return loadModelDir(dir).model;
 }

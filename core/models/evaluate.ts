@@ -1,5 +1,5 @@
 /**
- * Evaluation of sequential recommenders (METHODS A9 for Amazon, B3 for the candidate lists):
+ * Evaluation of sequential recommenders (docs/methods.md §A9 for Amazon, B3 for the candidate lists):
  *  - full ranking over the whole catalogue: HR@K and NDCG@K with one relevant item, NDCG = 1/log2(rank+2);
  *    with `groupOf` (item id -> title index) items sharing a title count as one (exact title match:
  *    a title's score is the best score of its ids), as Amazon catalogues merge titles;
@@ -45,7 +45,7 @@ export async function fullRanking(
 
 /**
  * `fullRanking` plus, with `top` = n > 0, each row's n best items (or titles, with `groupOf`: group
- * indices), best first — the recommendation lists of METHODS A9 (10 per test row) from the same scores.
+ * indices), best first — the recommendation lists of docs/methods.md §A9 (10 per test row) from the same scores.
  */
 export async function fullRankingTop(
   scorer: Scorer, rows: RankingRow[], ks: number[], opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal; top?: number } = {},
@@ -106,7 +106,7 @@ export function titleGroups(numItems: number, titleOf: (id: number) => string | 
   return g;
 }
 
-/** HR@1 among candidate lists: the top-scored candidate is the true next item (METHODS B3). */
+/** HR@1 among candidate lists: the top-scored candidate is the true next item (docs/methods.md §B3). */
 export async function candidateHr1(scorer: Scorer, rows: { seq: number[]; next: number; cans: number[] }[]): Promise<{ hits: number; total: number; hr1: number }> {
   const scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
   let hits = 0;
@@ -115,7 +115,7 @@ export async function candidateHr1(scorer: Scorer, rows: { seq: number[]; next: 
 }
 
 /**
- * Seeded candidate lists the METHODS B3 way: the true next item + (count − 1) distinct uniform
+ * Seeded candidate lists the docs/methods.md §B3 way: the true next item + (count − 1) distinct uniform
  * negatives not in the history. Used for LastFM-style validation (the released lists cover test only).
  */
 export function sampleCandidateLists<T extends RankingRow>(rows: T[], numItems: number, count: number, rng: { int(n: number): number }): (T & { cans: number[] })[] {
@@ -149,13 +149,13 @@ export async function candidateRanking(scorer: Scorer, rows: (RankingRow & { can
   return out;
 }
 
-/** METHODS A9 metrics of a ranking model's title lists (`recommendationMetrics`). */
+/** docs/methods.md §A9 metrics of a ranking model's title lists (`recommendationMetrics`). */
 export interface ListMetrics {
   [key: string]: number;
 }
 
 /**
- * METHODS A9 for a conventional recommender's top-10 title lists (the SASRec row of Table 4), with the
+ * docs/methods.md §A9 for a conventional recommender's top-10 title lists (the SASRec row of Table 4), with the
  * core/metrics functions the Flower kind uses:
  *  - `hr@K` / `ndcg@K` (K ∈ {1,3,5,10}) by exact title match over the lists;
  *  - `dgu` / `mgu`: DGU = max_G(g_r−g_d) − min_G(g_r−g_d), MGU = mean_G |g_r−g_d| over ALL recommended

@@ -1,13 +1,13 @@
 /**
- * Kind `sequential` (issue 5 item 5): train SASRec / GRU4Rec / Caser on an Amazon or LastFM-style
- * folder and report HR@K / NDCG@K over the full catalogue (METHODS A9, K ∈ {1,3,5,10} plus the 20 that
+ * Kind `sequential`: train SASRec / GRU4Rec / Caser on an Amazon or LastFM-style
+ * folder and report HR@K / NDCG@K over the full catalogue (docs/methods.md §A9, K ∈ {1,3,5,10} plus the 20 that
  * early stopping reads; title match) plus, where the folder has 20-candidate lists, HR@1 among the
- * candidates and the live prior CSV (METHODS B3). On Amazon it also writes the top-10 titles per test row
+ * candidates and the live prior CSV (docs/methods.md §B3). On Amazon it also writes the top-10 titles per test row
  * (`recommendations.jsonl`, the Flower kind's format, scored by `flowloop metrics` the same way) and
  * reports the Table 4 SASRec row: DGU/MGU over the 8 popularity groups and H/TTR over the top-1 titles
- * (METHODS A9; `recommendationMetrics`).
- * Defaults that depend on the dataset (METHODS A8): Amazon = Flower's SASRec recipe (batch 1024, weight
- * decay 1e-5); LastFM/Steam/MovieLens = DROS/LLaRA's (batch 256, no weight decay; SASREC.md). The values
+ * (docs/methods.md §A9; `recommendationMetrics`).
+ * Defaults that depend on the dataset (docs/methods.md §A8): Amazon = Flower's SASRec recipe (batch 1024, weight
+ * decay 1e-5); LastFM/Steam/MovieLens = DROS/LLaRA's (batch 256, no weight decay; docs/methods.md §C). The values
  * used are written back into the run's config.json.
  * Metric events per step (train/loss) and per epoch (valid/<metric>), checkpoints into the run folder;
  * `resume` continues a run from a training checkpoint (weights, Adam state, epoch, early-stopping state).
@@ -31,11 +31,11 @@ import { trainModel, type TrainCheckpoint } from './train';
 
 const ARCH: Record<ModelKind, string> = { sasrec: 'SASRec', gru4rec: 'GRU4Rec', caser: 'Caser' };
 
-/** METHODS A9: the cut-offs K (1, 3, 5, 10) and 20, which Flower's SASRec early-stops on (NDCG@20). */
+/** docs/methods.md §A9: the cut-offs K (1, 3, 5, 10) and 20, which Flower's SASRec early-stops on (NDCG@20). */
 export const SEQUENTIAL_KS = [1, 3, 5, 10, 20];
 
 /**
- * METHODS A8 / SASREC.md "Training": batch size and weight decay when the config leaves them out.
+ * docs/methods.md §A8 / docs/methods.md §C "Training": batch size and weight decay when the config leaves them out.
  * Amazon (Flower's SASRec, also its GRU4Rec/Caser script): batch 1024, Adam weight decay 1e-5.
  * LastFM / Steam / MovieLens (DROS/LLaRA, the AFL reward models): batch 256, no weight decay.
  */
@@ -82,7 +82,7 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
   if (c.train !== false && valid.length === 0) throw new LocatedError(`no validation rows in ${dir} (valid.csv / val.jsonl)`, ctx.configPath, 'dataset');
   if (c.init && c.resume) throw new LocatedError('"init" (weights only) and "resume" (weights + optimizer + epoch) exclude each other', ctx.configPath, 'resume');
 
-  // METHODS A8 defaults by dataset family; the values used go back into the run's config.json
+  // docs/methods.md §A8 defaults by dataset family; the values used go back into the run's config.json
   const defaults = datasetDefaults(data.format);
   const filled: Partial<SequentialConfig> = {};
   const fill = <K extends 'batchSize' | 'weightDecay' | 'ks' | 'validMetric'>(k: K, v: SequentialConfig[K]) => { if (c[k] === undefined) { c[k] = v; filled[k] = v; } };
@@ -94,7 +94,7 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
   if (Object.keys(filled).length) {
     ctx.writeArtifact('config.json', JSON.stringify(c, null, 2) + '\n', 'other', `resolved config: ${Object.keys(filled).join(', ')} filled from the ${data.format} defaults`);
   }
-  ctx.log(`batch ${batchSize}, weight decay ${weightDecay}${'batchSize' in filled || 'weightDecay' in filled ? ` (${data.format} defaults, METHODS A8)` : ''}`);
+  ctx.log(`batch ${batchSize}, weight decay ${weightDecay}${'batchSize' in filled || 'weightDecay' in filled ? ` (${data.format} defaults, docs/methods.md §A8)` : ''}`);
 
   const model: ModelKind = c.model ?? 'sasrec';
   const cfg: SeqModelConfig = {
@@ -222,7 +222,7 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
       metrics[`test/${k}`] = v;
       ctx.metric(`test/${k}`, lastStep, v);
     }
-    lines.push(`DGU ${a.dgu.toFixed(4)}  MGU ${a.mgu.toFixed(4)} (top-10 slots) | H ${a.entropy.toFixed(3)}  TTR ${a.ttr.toFixed(4)} (top-1 titles, METHODS A9) | recommendations.jsonl`);
+    lines.push(`DGU ${a.dgu.toFixed(4)}  MGU ${a.mgu.toFixed(4)} (top-10 slots) | H ${a.entropy.toFixed(3)}  TTR ${a.ttr.toFixed(4)} (top-1 titles, docs/methods.md §A9) | recommendations.jsonl`);
   }
   if (data.candidates) {
     const hr = await candidateHr1(scorer, data.candidates);
@@ -242,7 +242,7 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
 };
 
 /**
- * METHODS A9 on Amazon: the top-10 titles of each test row → recommendations.jsonl (`{"row": <0-based
+ * docs/methods.md §A9 on Amazon: the top-10 titles of each test row → recommendations.jsonl (`{"row": <0-based
  * test.csv row>, "titles": [...]}`, as the Flower kind writes) and `recommendationMetrics` over them with
  * the 8 popularity groups of title_counts.json (cross-checked against groups8_titles.json when present).
  */
@@ -256,13 +256,13 @@ function amazonListMetrics(
   ctx.writeArtifact('recommendations.jsonl', lists.map((titles, i) => JSON.stringify({ row: rowIdx[i], titles })).join('\n') + '\n', 'recommendations',
     `top-10 titles per test row (full ranking${groupOf ? ' by title' : ''}); score with \`flowloop metrics\``);
   const countsFile = join(dir, 'title_counts.json');
-  if (!existsSync(countsFile)) throw new LocatedError('title_counts.json missing: the popularity groups of METHODS A9 need it', dir);
+  if (!existsSync(countsFile)) throw new LocatedError('title_counts.json missing: the popularity groups of docs/methods.md §A9 need it', dir);
   const groups = popularityGroups(readTitleCounts(countsFile), 8);
   const released = join(dir, 'groups8_titles.json');
   if (existsSync(released)) {
     const g8 = readGroups(released, 'titles');
     const same = g8.length === groups.groups.length && g8.every((g, i) => g.length === groups.groups[i].length && g.every((t) => groups.groupOf.get(t) === i));
-    if (!same) ctx.log('groups8_titles.json differs from the METHODS A9 groups of title_counts.json: using the latter', 'warn');
+    if (!same) ctx.log('groups8_titles.json differs from the docs/methods.md §A9 groups of title_counts.json: using the latter', 'warn');
   }
   return recommendationMetrics(lists, rows.map((r) => data.catalogue.title(r.next) ?? `#${r.next}`), groups);
 }

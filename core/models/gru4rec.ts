@@ -1,5 +1,5 @@
 /**
- * GRU4Rec as in the DROS/LLaRA baselines (METHODS A8 family): item embeddings -> one GRU layer ->
+ * GRU4Rec as in the DROS/LLaRA baselines (docs/methods.md §A8 family): item embeddings -> one GRU layer ->
  * hidden state after the last real item (position len-1) -> item output layer. PyTorch nn.GRU
  * parameter names and gate order (r, z, n), so a torch checkpoint exported the SASRec way imports:
  *   r = σ(W_ir x + b_ir + W_hr h + b_hr);  z = σ(W_iz x + b_iz + W_hz h + b_hz)

@@ -1,5 +1,5 @@
 /**
- * loadScorer: one entry point for every scorer (issue 5 item 3; METHODS B3 "any base model").
+ * loadScorer: one entry point for every scorer (docs/methods.md §B3 "any base model").
  * `dir` holds manifest.json + weights.bin (imported PyTorch weights or a Flowloop checkpoint; engine
  * 'tfjs') and/or model.onnx (engine 'onnx'). Without an engine: tfjs when weights are there, else onnx.
  * A Flower policy checkpoint (checkpoint folder, run folder or its checkpoints/ folder) loads as a
@@ -22,7 +22,7 @@ export interface LoadScorerOptions {
   catalogue?: Catalogue;
   /** Flower policy checkpoints: the Amazon dataset folder it was trained on (when no catalogue is given). */
   dataset?: string;
-  /** Flower policy checkpoints: score = Σ log p / tokens^lengthPenalty (METHODS A7; default 1). */
+  /** Flower policy checkpoints: score = Σ log p / tokens^lengthPenalty (docs/methods.md §A7; default 1). */
   lengthPenalty?: number;
 }
 

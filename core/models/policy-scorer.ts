@@ -1,9 +1,9 @@
 /**
- * Scorer (core/models/scorer.ts) over a trained Flower policy checkpoint — METHODS B3 "compute priors
+ * Scorer (core/models/scorer.ts) over a trained Flower policy checkpoint — docs/methods.md §B3 "compute priors
  * live from any base model (SASRec, GRU4Rec, Caser, the Flower policy, an ONNX model)".
  *
  * A candidate item's score is its title's log-probability under the policy given the user's history,
- * scored exactly as the policy ranks its own recommendations (METHODS A7 beam search): full-vocabulary
+ * scored exactly as the policy ranks its own recommendations (docs/methods.md §A7 beam search): full-vocabulary
  * log-probs at temperature 1 (not renormalised over the prefix tree), Σ log p over the title's tokens
  * INCLUDING the terminal token, divided by that token count ^ `lengthPenalty`. The default
  * `lengthPenalty` 1 is A7's (the length-normalised score beam search returns, so the prior is the
@@ -11,7 +11,7 @@
  * (A7's D3 setting). A title with a token outside the policy's vocabulary cannot be generated: −∞.
  *
  * Items are scored by title, so the scorer needs the catalogue the policy was trained on (item id →
- * title; history ids are the policy's item-id embeddings, METHODS A6). It comes from `catalogue`,
+ * title; history ids are the policy's item-id embeddings, docs/methods.md §A6). It comes from `catalogue`,
  * from `dataset` (an Amazon folder with items.tsv), or from the run folder the checkpoint sits in
  * (its config.json names the dataset). A catalogue of another dataset is refused: its ids and titles
  * would not be the items the policy learned.
@@ -38,7 +38,7 @@ export interface PolicyScorerOptions {
   dataset?: string;
   /** Tensor backend (config `device`). */
   device?: 'auto' | 'gpu' | 'cpu' | 'wasm';
-  /** Score = Σ log p / tokens^lengthPenalty (METHODS A7; default 1 = length-normalised, 0 = total). */
+  /** Score = Σ log p / tokens^lengthPenalty (docs/methods.md §A7; default 1 = length-normalised, 0 = total). */
   lengthPenalty?: number;
 }
 
@@ -161,7 +161,7 @@ export class FlowerPolicyScorer implements Scorer {
     return new FlowerPolicyScorer(policy, vocab, tok, titleEnd, catalogue, lengthPenalty, name, description, missing);
   }
 
-  /** Policy-id tokens of an item's title including the terminal (METHODS A3 path), or null when it cannot be generated. */
+  /** Policy-id tokens of an item's title including the terminal (docs/methods.md §A3 path), or null when it cannot be generated. */
   tokens(id: number): number[] | null {
     let r = this.rows.get(id);
     if (r !== undefined) return r;
@@ -181,7 +181,7 @@ export class FlowerPolicyScorer implements Scorer {
     return this.scoreCandidates(histories, histories.map(() => all));
   }
 
-  /** METHODS B3 prior scores: each candidate's title log-prob given the history (see the file comment). */
+  /** docs/methods.md §B3 prior scores: each candidate's title log-prob given the history (see the file comment). */
   async scoreCandidates(histories: number[][], candidates: number[][]): Promise<Float32Array[]> {
     if (histories.length !== candidates.length) throw new Error(`scoreCandidates: ${histories.length} histories but ${candidates.length} candidate lists`);
     const out = candidates.map((c) => new Float32Array(c.length).fill(-Infinity));

@@ -1,11 +1,11 @@
 /**
- * The Flower policy (METHODS A6): a small decoder-only transformer trained from scratch. The prefix of
+ * The Flower policy (docs/methods.md §A6): a small decoder-only transformer trained from scratch. The prefix of
  * every sequence is the user's history as ITEM-ID embeddings (oldest first, left-padded to
  * `maxHistory`), then BOS, then title tokens in the policy vocabulary (core/tokenize PolicyVocab).
- * Output = full policy-vocabulary log-softmax (METHODS A4/A7). Padding is masked out of attention
- * (the METHODS A4 "fix": the reference right-pads with EOS without a mask).
+ * Output = full policy-vocabulary log-softmax (docs/methods.md §A4/A7). Padding is masked out of attention
+ * (the docs/methods.md §A4 "fix": the reference right-pads with EOS without a mask).
  *
- * tfjs notes (TESTING.md): only 2-D matMuls or batched matMuls with equal batch dims (broadcasting
+ * tfjs notes (docs/testing.md): only 2-D matMuls or batched matMuls with equal batch dims (broadcasting
  * matMul grads are broken), flat gathers / one-hot products instead of gatherND (no gradient).
  */
 import type * as TF from '@tensorflow/tfjs';
@@ -45,7 +45,7 @@ interface Batch {
   mask: Float32Array; // [B, L, L] additive
 }
 
-/** Decoder-only transformer policy with item-id history prefix (METHODS A6). */
+/** Decoder-only transformer policy with item-id history prefix (docs/methods.md §A6). */
 export class TransformerPolicy {
   readonly weights: Weights;
   /** Names in a fixed order (checkpoint layout). */
@@ -227,7 +227,7 @@ export class TransformerPolicy {
   /**
    * `logProbsAll` read at chosen tokens, without materialising the [B*T, V] log-probs: lp[b*T+t, k] =
    * log π(labels[(b*T+t)*K + k] | history, BOS, rows[b][0..t-1]) — still normalised over the FULL
-   * vocabulary (METHODS A4), by core/tensor's fused `logSoftmaxGather` (one pass each way). `labels(T)`
+   * vocabulary (docs/methods.md §A4), by core/tensor's fused `logSoftmaxGather` (one pass each way). `labels(T)`
    * builds the int32 labels [B*T*K] once the padded length T (longest row + 1) is known; a label outside
    * [0, V) gives 0 and no gradient. Call inside a tidy / gradient scope. Result [B*T, K].
    */
@@ -273,7 +273,7 @@ export class TransformerPolicy {
   }
 
   /**
-   * Incremental decoding (METHODS A6 "next-token log-probs for a batch of states, incremental decoding";
+   * Incremental decoding (docs/methods.md §A6 "next-token log-probs for a batch of states, incremental decoding";
    * used by the A7 beam search and the A4 sampler in core/decode): runs the history prefix and BOS once,
    * keeps every layer's attention keys/values, and then each `step` runs only the new token through the
    * layers, attending to the cached keys/values of its parent state. Same positions (absolute, the

@@ -3,7 +3,7 @@ import type { DecodeSession } from '../decode';
 import type { TransformerPolicy } from './policy';
 
 /**
- * A TransformerPolicy decoding session (METHODS A6 incremental decoding): the per-layer key/value cache
+ * A TransformerPolicy decoding session (docs/methods.md §A6 incremental decoding): the per-layer key/value cache
  * of the current states ([states, heads, positions, dh]) and each state's number of history padding slots.
  */
 export class PolicySession implements DecodeSession {

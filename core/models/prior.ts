@@ -1,5 +1,5 @@
 /**
- * Priors computed live (METHODS B3): a base model's top-1 AMONG each user's candidates, in the
+ * Priors computed live (docs/methods.md §B3): a base model's top-1 AMONG each user's candidates, in the
  * reference CSV format `id,generate,real`, and their HR@1. Works with any Scorer loadScorer opens
  * (SASRec / GRU4Rec / Caser in tfjs, imported weights, ONNX, a Flower policy checkpoint through
  * FlowerPolicyScorer — its top-1 is the candidate with the best length-normalised title log-prob).
@@ -35,7 +35,7 @@ export function argmax(a: ArrayLike<number>): number {
   return k;
 }
 
-/** The scorer's top-1 candidate for each row, with the candidate scores (METHODS B3 "prior"). */
+/** The scorer's top-1 candidate for each row, with the candidate scores (docs/methods.md §B3 "prior"). */
 export async function computePriors(
   scorer: Scorer, rows: PriorInput[], catalogue?: Catalogue,
 ): Promise<(PriorRow & { scores: Float32Array; top: number })[]> {

@@ -1,5 +1,5 @@
 /**
- * SASRec, the LLaRA/DROS variant used by both papers (SASREC.md; METHODS A8 baseline, B3 prior and
+ * SASRec, the LLaRA/DROS variant used by both papers (docs/methods.md §C; docs/methods.md §A8 baseline, B3 prior and
  * reward model). One block, one head, left-aligned sequences, padding id = numItems, output read
  * at position len-1. Parameter names are the PyTorch ones so reference checkpoints import as is.
  *
@@ -45,7 +45,7 @@ export class SASRec extends SeqModelBase {
     this.addParam('s_fc.bias', [N], uniformInit(rng, N, lin));
   }
 
-  /** SASREC.md forward up to f[len-1]: [B, H]. */
+  /** docs/methods.md §C forward up to f[len-1]: [B, H]. */
   represent(seq: Tensor, lens: Tensor, training: boolean, rng?: Rng): Tensor {
     const t = tf();
     const { maxLen: L, hidden: H, dropout: rate } = this.config;

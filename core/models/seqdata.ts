@@ -1,7 +1,7 @@
 /**
  * The rows a sequential recommender trains and is evaluated on, from either dataset family:
- *  - Amazon (METHODS A10): train.jsonl history ids -> next item id; valid.csv / test.csv the same;
- *  - LastFM / Steam / MovieLens (METHODS B7): train/val/test.jsonl windows; test_candidates.jsonl.
+ *  - Amazon (docs/methods.md §A10): train.jsonl history ids -> next item id; valid.csv / test.csv the same;
+ *  - LastFM / Steam / MovieLens (docs/methods.md §B7): train/val/test.jsonl windows; test_candidates.jsonl.
  * Readers are core/data's; this only maps them to {seq, next} rows.
  */
 import { existsSync } from 'node:fs';

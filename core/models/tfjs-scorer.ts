@@ -14,7 +14,7 @@ export class TfjsScorer implements Scorer {
     this.numItems = model.config.numItems;
   }
 
-  /** logits over all items for each history (SASREC.md output at position len-1). */
+  /** logits over all items for each history (docs/methods.md §C output at position len-1). */
   async scoreAll(histories: number[][]): Promise<Float32Array[]> {
     checkItemIds(histories, this.numItems, 'histories');
     const t = tf();

@@ -1,5 +1,5 @@
 /**
- * Training of the sequential recommenders (METHODS A8; SASREC.md "Training"):
+ * Training of the sequential recommenders (docs/methods.md §A8; docs/methods.md §C "Training"):
  *  - `bce`: the positive next item vs ONE uniform random negative (≠ the target) per training row,
  *    binary cross-entropy on their logits (DROS/LLaRA and Flower's recipe);
  *  - `ce`: full softmax cross-entropy over all items.
@@ -8,7 +8,7 @@
  * seeded shuffles/negatives/dropout, validation after each epoch with early stopping on a chosen
  * metric, and a callback per epoch (checkpoints, metric events). The best epoch's weights are restored.
  *
- * Resume (DESIGN "a run can be resumed from its last checkpoint"): each epoch draws its shuffle,
+ * Resume (docs/design.md "a run can be resumed from its last checkpoint"): each epoch draws its shuffle,
  * negatives and dropout from its own generator (`epochRng`, derived from one draw of `rng` and the epoch
  * number), so nothing but the weights, Adam's moments and update count, and the counters of
  * `TrainState` carries from one epoch to the next. `TrainCheckpoint` holds exactly those; a run started
@@ -133,7 +133,7 @@ export function epochRng(base: number, epoch: number): Rng {
 }
 
 /**
- * Train with BCE / CE and Adam (METHODS A8), validating after every epoch; the best epoch's weights are
+ * Train with BCE / CE and Adam (docs/methods.md §A8), validating after every epoch; the best epoch's weights are
  * restored at the end. With `opts.resume` it continues after `resume.state.epoch`.
  */
 export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: TrainOptions): Promise<TrainResult> {

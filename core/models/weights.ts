@@ -1,6 +1,6 @@
 /**
  * Weight files: `manifest.json` + `weights.bin` (float32 little-endian, PyTorch parameter names and
- * shapes, Linear weights [out, in]) — the format of ../shared/data/models/* (SASREC.md) and of
+ * shapes, Linear weights [out, in]) — the format of ../shared/data/models/* (docs/methods.md §C) and of
  * Flowloop's own checkpoints, which add `format`, `model` and `config` to the same manifest.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Tensor backend choice (issue 4 item 1) and the single entry point to tfjs for Flowloop's models.
+ * Tensor backend choice and the single entry point to tfjs for Flowloop's models.
  *
  * Nothing heavy is loaded when this module is imported: tfjs, its backends and any native module
  * (tfjs-node, tfjs-node-gpu, the WebGPU binding) are required lazily inside `initBackend`, so the VS Code
@@ -180,7 +180,7 @@ async function choose(device: Device): Promise<BackendChoice> {
 }
 
 /**
- * Choose and start the tensor backend for `device` (issue 4 item 1), register Flowloop's kernels into it,
+ * Choose and start the tensor backend for `device`, register Flowloop's kernels into it,
  * and return tfjs with the backend's name and the reason it was chosen. Idempotent: a second call with the
  * same device returns the first result; a different device switches backend.
  */

@@ -1,5 +1,5 @@
 /**
- * Tokenizers for title generation (METHODS A3): the reference's Qwen2/2.5 tokenizer (exact ids) and two
+ * Tokenizers for title generation (docs/methods.md §A3): the reference's Qwen2/2.5 tokenizer (exact ids) and two
  * tiny corpus-built tokenizers (`char`, `word`) for demos that must run without a large vocabulary.
  */
 import { loadQwenTokenizer } from './qwen';
@@ -10,9 +10,9 @@ export interface Tokenizer {
   /** Token ids of `text` alone: no BOS, no special tokens (qwen: tok.encode(text, {add_special_tokens: false})). */
   encode(text: string): number[];
   decode(ids: number[]): string;
-  /** Id of "\n", the title terminal of METHODS A3 (qwen: 198). */
+  /** Id of "\n", the title terminal of docs/methods.md §A3 (qwen: 198). */
   readonly terminalId: number;
-  /** End-of-text id (qwen: 151643 = <|endoftext|>), the terminal of the `titleEnd: "joint"` variant (METHODS A4 fix). */
+  /** End-of-text id (qwen: 151643 = <|endoftext|>), the terminal of the `titleEnd: "joint"` variant (docs/methods.md §A4 fix). */
   readonly eosId: number;
   /** Number of ids the tokenizer can produce (ids are 0..vocabSize-1). */
   readonly vocabSize: number;

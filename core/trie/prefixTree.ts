@@ -1,5 +1,5 @@
 /**
- * The prefix tree of catalogue titles with flows (METHODS A3), in flat typed arrays: node 0 is the root,
+ * The prefix tree of catalogue titles with flows (docs/methods.md §A3), in flat typed arrays: node 0 is the root,
  * nodes are numbered breadth-first, the children of a node are contiguous (childStart .. +childCount)
  * and sorted by token id, so the allowed next tokens of a state are one array range.
  */
@@ -10,13 +10,13 @@ export type TitleEnd = 'separate' | 'joint';
 
 export interface TrieBuildOptions {
   /**
-   * METHODS A4 fix, title-end tokenization: `separate` (default, the reference's training tree)
+   * docs/methods.md §A4 fix, title-end tokenization: `separate` (default, the reference's training tree)
    * = encode(title) + [terminal "\n"]; `joint` (the reference's SFT/eval tree) = encode(title + "\n") + [EOS].
    */
   titleEnd?: TitleEnd;
 }
 
-/** Token ids of one title as a path in the tree, ending with the terminal token (METHODS A3 / A4 fix). */
+/** Token ids of one title as a path in the tree, ending with the terminal token (docs/methods.md §A3 / A4 fix). */
 export function titleTokens(tok: Tokenizer, title: string, titleEnd: TitleEnd = 'separate'): number[] {
   if (titleEnd === 'joint') {
     const ids = tok.encode(title + '\n');
@@ -87,7 +87,7 @@ export class PrefixTree {
   readonly depth: Int32Array;
   readonly childStart: Int32Array;
   readonly childCount: Int32Array;
-  /** F(s) = Σ R(i) over titles under s (METHODS A3). */
+  /** F(s) = Σ R(i) over titles under s (docs/methods.md §A3). */
   readonly flow: Float64Array;
   /** Title index for terminal nodes, else -1 (titles whose token paths coincide share the first's node). */
   readonly titleOf: Int32Array;
@@ -112,7 +112,7 @@ export class PrefixTree {
     this.terminalToken = init.terminalToken; this.titleEnd = init.titleEnd; this.merged = init.merged;
   }
 
-  /** METHODS A3: tokenize each title alone, append the terminal, insert with its reward R(i). */
+  /** docs/methods.md §A3: tokenize each title alone, append the terminal, insert with its reward R(i). */
   static build(titles: string[], rewards: ArrayLike<number>, tok: Tokenizer, opts: TrieBuildOptions = {}): PrefixTree {
     const titleEnd = opts.titleEnd ?? 'separate';
     const seqs = titles.map((t) => titleTokens(tok, t, titleEnd));
@@ -120,7 +120,7 @@ export class PrefixTree {
   }
 
   /**
-   * METHODS A3 from pre-tokenized titles: `seqs[i]` = token ids of title i, ending with `terminalToken`
+   * docs/methods.md §A3 from pre-tokenized titles: `seqs[i]` = token ids of title i, ending with `terminalToken`
    * (which must not occur earlier in the sequence). Rewards must be finite and ≥ 0.
    * Sorts the titles lexicographically by ids, lays the tree out depth-first from the sorted run
    * (longest common prefix with the previous title), then renumbers it breadth-first.
@@ -221,7 +221,7 @@ export class PrefixTree {
 
   isTerminal(node: number): boolean { return this.titleOf[node] >= 0; }
 
-  /** METHODS A3 process reward: log R_p = log F(node) / F(parent) (0 for the root). */
+  /** docs/methods.md §A3 process reward: log R_p = log F(node) / F(parent) (0 for the root). */
   logRp(node: number): number {
     const p = this.parent[node];
     return p < 0 ? 0 : Math.log(this.flow[node] / this.flow[p]);
@@ -246,13 +246,13 @@ export class PrefixTree {
     return out.reverse();
   }
 
-  /** Target probability P*(i) = R(i)/ΣR of a title (METHODS A2), product of R_p along its path. */
+  /** Target probability P*(i) = R(i)/ΣR of a title (docs/methods.md §A2), product of R_p along its path. */
   targetProb(titleIndex: number): number {
     return this.flow[this.leafOf[titleIndex]] / this.flow[0];
   }
 
   /**
-   * METHODS A3 reference format (`reference_trie_qwen.json`): {prefixKey: {childTokenId: log R_p}}, root key
+   * docs/methods.md §A3 reference format (`reference_trie_qwen.json`): {prefixKey: {childTokenId: log R_p}}, root key
    * "first", other keys = token ids root→node joined by "-", natural log.
    */
   exportReference(): Record<string, Record<string, number>> {

@@ -1,5 +1,5 @@
 /**
- * Reading a `{title: reward}` file (METHODS A2: `title_counts.json` = history counts, or any user-supplied
+ * Reading a `{title: reward}` file (docs/methods.md §A2: `title_counts.json` = history counts, or any user-supplied
  * reward file) with located errors, and building the prefix tree from it.
  */
 import { readFileSync } from 'node:fs';
@@ -64,7 +64,7 @@ export function readRewardFile(file: string): TitleRewards {
   return parseRewardJson(text, file);
 }
 
-/** METHODS A2/A3: the prefix tree of all titles of a `{title: reward}` file. */
+/** docs/methods.md §A2/A3: the prefix tree of all titles of a `{title: reward}` file. */
 export function buildTrieFromRewardFile(file: string, tok: Tokenizer, opts?: TrieBuildOptions): PrefixTree {
   const { titles, rewards } = readRewardFile(file);
   return PrefixTree.build(titles, rewards, tok, opts);

@@ -1,5 +1,5 @@
 /**
- * METHODS A9 / issue 3 item 8, RQ1 distribution fitting without history: the trie of the 100 (or 1500)
+ * docs/methods.md §A9, RQ1 distribution fitting without history: the trie of the 100 (or 1500)
  * selected movie titles with their counts (`../shared/data/movies_rq1/select_<n>_Movies.json`, a copy of
  * the 100-title file ships in examples/).
  */

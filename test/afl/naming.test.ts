@@ -1,5 +1,5 @@
 /**
- * METHODS B7 item naming in AFL: candidate, history and target names come from their ids through the
+ * docs/methods.md §B7 item naming in AFL: candidate, history and target names come from their ids through the
  * catalogue (MovieLens: title minus " (year)", article to the front), not from test_candidates.jsonl,
  * whose names keep the reference's quirks. Real MovieLens and Steam files.
  */

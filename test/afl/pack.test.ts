@@ -42,7 +42,7 @@ test('the built-in LastFM, Steam and MovieLens packs load and validate', () => {
   }
 });
 
-test('Steam and MovieLens packs are the LastFM pack with the METHODS B5 word swaps (files in sync)', () => {
+test('Steam and MovieLens packs are the LastFM pack with the docs/methods.md §B5 word swaps (files in sync)', () => {
   for (const d of ['steam', 'movielens'] as const) {
     const onDisk = JSON.parse(readFileSync(join(packsDir, `${d}.json`), 'utf8'));
     assert.deepEqual(onDisk, deriveDomainPackJson(lastfmJson(), d));
@@ -118,14 +118,14 @@ test('the released pack renders byte-exactly like Python str.format on the relea
   }
 });
 
-/** The four LastFM seed templates of METHODS B5 (backticked, line-wrapped in the doc), flattened to one line each. */
+/** The four LastFM seed templates of docs/methods.md §B5 (backticked, line-wrapped in the doc), flattened to one line each. */
 function seedTemplates(): Record<'recMemory' | 'recPrompt' | 'userMemory' | 'userPrompt', string> {
   const file = join(ROOT, '..', 'shared', 'docs', 'METHODS.md');
   const doc = readFileSync(file, 'utf8'); // throws (ENOENT, naming the file) when ../shared is missing: never a silent skip
   const b5 = doc.slice(doc.indexOf('### B5.'), doc.indexOf('### B6.'));
   const grab = (label: string): string => {
     const m = new RegExp(`${label}: \`([^\`]+)\``).exec(b5);
-    assert.ok(m, `METHODS.md B5 has no "${label}" template`);
+    assert.ok(m, `docs/methods.md B5 has no "${label}" template`);
     return m[1].replace(/\s*\n\s*/g, ' ');
   };
   return {
@@ -139,18 +139,18 @@ function flat(lines: string | string[]): string {
   return (Array.isArray(lines) ? lines : [lines]).map((l) => l.replace(/\{\?\w+\}/g, '').replace(/\{\w+\}/g, '{}')).join(' ');
 }
 
-test('default LastFM pack vs the seed text (METHODS B5): memory entries byte-exact, every prompt sentence verbatim, the one B2 rewording declared', () => {
+test('default LastFM pack vs the seed text (docs/methods.md §B5): memory entries byte-exact, every prompt sentence verbatim, the one B2 rewording declared', () => {
   const seed = seedTemplates();
   const t = lastfmJson().templates;
   assert.equal(flat(t['rec.memoryEntry']), seed.recMemory, 'rec.memoryEntry (lines joined by spaces) vs the seed');
   assert.equal(flat(t['user.memoryEntry']), seed.userMemory, 'user.memoryEntry (lines joined by spaces) vs the seed');
-  // the seed's tip 3 points at a score the user agent never sees (METHODS B2: focus names only, no scores)
+  // the seed's tip 3 points at a score the user agent never sees (docs/methods.md §B2: focus names only, no scores)
   const tip3 = 'You can refer to the score given by the reward model.';
   const declared = new Map([[tip3, 'You can refer to the music artists suggested by the reward model.']]);
   for (const [which, keys] of [['recPrompt', ['rec.system', 'rec.user']], ['userPrompt', ['user.system', 'user.user']]] as const) {
     const pack = keys.map((k) => flat(t[k])).join(' ');
     const sentences = seed[which].split('{}').flatMap((part) => part.split(/(?<=[.:])\s+/)).map((s) => s.trim()).filter((s) => s.length > 0);
-    assert.ok(sentences.length > 10, `${which}: ${sentences.length} sentences parsed from METHODS.md`);
+    assert.ok(sentences.length > 10, `${which}: ${sentences.length} sentences parsed from docs/methods.md`);
     const missing = sentences.filter((s) => !pack.includes(s) && !declared.has(s));
     assert.deepEqual(missing, [], `${which}: seed sentences not verbatim in ${keys.join(' + ')}`);
     for (const [from, to] of declared) if (sentences.includes(from)) {

@@ -1,7 +1,7 @@
 /**
- * METHODS B3 "compute priors live from any base model (… the Flower policy …)": a Flower policy
+ * docs/methods.md §B3 "compute priors live from any base model (… the Flower policy …)": a Flower policy
  * checkpoint trained here for a few steps on real Movies_and_TV rows, loaded through loadScorer, scores
- * candidates by the length-normalised title log-prob of METHODS A7; the prior is its argmax. The AFL
+ * candidates by the length-normalised title log-prob of docs/methods.md §A7; the prior is its argmax. The AFL
  * datasets (LastFM/Steam/MovieLens) are not what an Amazon-trained policy knows: they are refused.
  */
 import { test } from 'node:test';
@@ -90,7 +90,7 @@ test('Flower policy as a Scorer: each candidate scores Σ log p / tokens of its 
     assert.equal(p.generate, ds.catalogue.titleOf(input[b].cans[argmax(ref[b])]));
   });
 
-  // METHODS A7: the beam-search score of a returned title (length penalty 1, T = 1) is the scorer's score of that item
+  // docs/methods.md §A7: the beam-search score of a returned title (length penalty 1, T = 1) is the scorer's score of that item
   const trie = PrefixTree.build(ds.catalogue.titles(), ds.catalogue.titles().map(() => 1), tok);
   const hyps = (await beamSearchScored(policy, trie, vocab, [input[0].seq], { beams: 3, returned: 3, lengthPenalty: 1, temperature: 1, maxTokens: 64 }))[0];
   const ids = hyps.map((h) => ds.catalogue.idsOf(h.title)[0]);

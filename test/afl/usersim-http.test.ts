@@ -1,5 +1,5 @@
 /**
- * User simulation (METHODS B4) with LLM judges over HTTP, cancellation of a run stuck on a silent
+ * User simulation (docs/methods.md §B4) with LLM judges over HTTP, cancellation of a run stuck on a silent
  * server, and the shipped AFL example configs against the schema.
  */
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-/** Readers of Flower's Amazon datasets (METHODS A10): every file, README row counts, tricky titles, errors. */
+/** Readers of Flower's Amazon datasets (docs/methods.md §A10): every file, README row counts, tricky titles, errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ for (const [name, [nTrain, nValid, nTest, nItems]] of Object.entries(COUNTS)) {
     }
   });
 
-  test(`${name}: title_counts.json = R(i), the history counts over train.jsonl (METHODS A2), in file order`, async () => {
+  test(`${name}: title_counts.json = R(i), the history counts over train.jsonl (docs/methods.md §A2), in file order`, async () => {
     const d = await load(name);
     const R = new Map<string, number>();
     for (const r of d.train) for (const t of r.historyTitles) R.set(t, (R.get(t) ?? 0) + 1);

@@ -1,4 +1,4 @@
-/** The Python-literal parser used for the Amazon CSV list cells (METHODS A10). */
+/** The Python-literal parser used for the Amazon CSV list cells (docs/methods.md §A10). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PyLiteralError, parsePyIntList, parsePyLiteral, parsePyNumberList, parsePyStringList } from '../../core/data/pyliteral';

@@ -64,7 +64,7 @@ test('LastFM candidates: 122 users, 20 candidates, names match id2name, SASRec t
   }
 });
 
-test('prior CSVs: LastFM prior_sasrec has 122 rows with HR@1 = 34/122 (METHODS B3); quoted names with commas', () => {
+test('prior CSVs: LastFM prior_sasrec has 122 rows with HR@1 = 34/122 (docs/methods.md §B3); quoted names with commas', () => {
   const p = readPriorCsv(shared('lastfm', 'prior_sasrec.csv'));
   assert.equal(p.length, 122);
   assert.equal(p.filter((r) => r.generate === r.real).length, 34);
@@ -75,7 +75,7 @@ test('prior CSVs: LastFM prior_sasrec has 122 rows with HR@1 = 34/122 (METHODS B
   assert.deepEqual(u[35], { id: 35, generate: 'Woe, Is Me', real: 'Woe, Is Me' });
 });
 
-test('user simulation: 60 users per ratio with 10/10, 5/15, 2/18 positives/negatives (METHODS B4)', () => {
+test('user simulation: 60 users per ratio with 10/10, 5/15, 2/18 positives/negatives (docs/methods.md §B4)', () => {
   const users = readUserSimUsers(shared('lastfm', 'user_sim', 'test_users.jsonl'));
   assert.equal(users.length, 60);
   for (const [ratio, pos] of [['1_1', 10], ['1_3', 5], ['1_9', 2]] as const) {
@@ -112,7 +112,7 @@ test('MovieLens: u.item ISO-8859-1, 1,682 movies, val 94 / test 95 rows, 95 cand
   assert.equal(readCandidates(d.candidatesFile!).length, 95);
 });
 
-test('MovieLens naming: METHODS B7 rule; the "reference" rule reproduces every released candidate name', () => {
+test('MovieLens naming: docs/methods.md §B7 rule; the "reference" rule reproduces every released candidate name', () => {
   assert.equal(movielensName('Toy Story (1995)'), 'Toy Story');
   assert.equal(movielensName('Affair to Remember, An (1957)'), 'An Affair to Remember');
   assert.equal(movielensName('Good, The Bad and The Ugly, The (1966)'), 'The Good, The Bad and The Ugly');
@@ -134,7 +134,7 @@ test('MovieLens naming: METHODS B7 rule; the "reference" rule reproduces every r
     assert.equal(ref.titleOf(id), name, `reference naming of id ${id}`);
     if (fixed.titleOf(id) !== name) differ.push(id);
   }
-  // exactly the reference quirks METHODS B7 fixes: ", The" deleted everywhere (176), ", An" → "A …n"
+  // exactly the reference quirks docs/methods.md §B7 fixes: ", The" deleted everywhere (176), ", An" → "A …n"
   // (435, 601, 965, 1226), trailing spaces (1200, 1634), "(1995) (V)" cut to "(19" (1411)
   assert.deepEqual(differ.sort((a, b) => a - b), [176, 435, 601, 965, 1200, 1226, 1411, 1634]);
   assert.equal(fixed.titleOf(176), 'The Good, The Bad and The Ugly');

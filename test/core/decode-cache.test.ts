@@ -1,5 +1,5 @@
 /**
- * Incremental decoding (METHODS A6) against the stateless path: the TransformerPolicy's key/value-cache
+ * Incremental decoding (docs/methods.md §A6) against the stateless path: the TransformerPolicy's key/value-cache
  * session must give the same A7 beam-search results (titles, order, scores within 1e-4) and the same A4
  * samples as recomputing every prefix through `nextLogProbs`, and must not leak tensors.
  */

@@ -1,5 +1,5 @@
 /**
- * Flower defaults that depend on other fields (METHODS A4 θ per dataset, A5 `div` personalization when
+ * Flower defaults that depend on other fields (docs/methods.md §A4 θ per dataset, A5 `div` personalization when
  * an auxiliary recommender is configured): resolved at run start and recorded in the run's config.json.
  */
 import { test } from 'node:test';
@@ -22,12 +22,12 @@ function validated(extra: Record<string, unknown>): Record<string, any> {
   return r.config!;
 }
 
-test('defaultTheta (METHODS A4): 0.9995 for Video Games, 0.995 for CDs, Movies and the rest', () => {
+test('defaultTheta (docs/methods.md §A4): 0.9995 for Video Games, 0.995 for CDs, Movies and the rest', () => {
   const got = ['../shared/data/amazon/Video_Games', 'Video_Games/', '/x/CDs_and_Vinyl', 'Movies_and_TV', ''].map(defaultTheta);
   assert.deepEqual(got, [0.9995, 0.9995, 0.995, 0.995, 0.995]);
 });
 
-test('defaultPersonalizationMode (METHODS A5): div with a scorer or a score file, none with neither', () => {
+test('defaultPersonalizationMode (docs/methods.md §A5): div with a scorer or a score file, none with neither', () => {
   assert.deepEqual([defaultPersonalizationMode({ scorer: 'm' }), defaultPersonalizationMode({ scores: 's.jsonl' }), defaultPersonalizationMode({}), defaultPersonalizationMode(undefined)],
     ['div', 'div', 'none', 'none']);
 });
@@ -38,7 +38,7 @@ test('the schema leaves theta and personalization.mode unset; resolveFlowerDefau
   assert.equal(c.theta, undefined, 'schema must not fill one θ for every dataset');
   assert.equal(c.personalization.mode, undefined, 'schema must not fill personalization.mode');
   const r = resolveFlowerDefaults(c);
-  assert.deepEqual([c.theta, c.personalization.mode, r.thetaFrom, r.personalizationFrom], [0.9995, 'none', 'dataset default (METHODS A4)', 'default (METHODS A5)']);
+  assert.deepEqual([c.theta, c.personalization.mode, r.thetaFrom, r.personalizationFrom], [0.9995, 'none', 'dataset default (docs/methods.md §A4)', 'default (docs/methods.md §A5)']);
   const cds = validated({ dataset: shared('amazon', 'CDs_and_Vinyl') });
   resolveFlowerDefaults(cds);
   assert.equal(cds.theta, 0.995);
@@ -70,5 +70,5 @@ test('a Video_Games run without theta records θ = 0.9995 in config.json, metric
   assert.equal(config.theta, 0.9995, 'resolved θ in config.json');
   assert.equal(config.personalization.mode, 'none', 'no scorer: personalization none');
   assert.equal(r.metrics.theta, 0.9995, 'θ in metrics.json');
-  assert.ok(events.some((e) => e.type === 'log' && /θ = 0\.9995 \(dataset default \(METHODS A4\)\)/.test((e as any).message)), 'θ default logged');
+  assert.ok(events.some((e) => e.type === 'log' && /θ = 0\.9995 \(dataset default \(docs\/methods\.md §A4\)\)/.test((e as any).message)), 'θ default logged');
 });

@@ -1,5 +1,5 @@
 /**
- * Flower's recommend-mode tree (METHODS A2/A3/A10): `treeTitles` "counted" reproduces the reference's
+ * Flower's recommend-mode tree (docs/methods.md §A2/A3/A10): `treeTitles` "counted" reproduces the reference's
  * training tree exactly, "catalogue" (default) adds the catalogue titles without a count; rewards ≤ 0
  * are refused with a located error; `filterJunkTitles` removes CDs' `<span` title everywhere at once.
  */
@@ -104,7 +104,7 @@ test('CDs filterJunkTitles (default off): the <span title leaves catalogue, tree
   assert.equal(junk.length, 1, 'CDs has exactly one junk title');
   const junkIds = new Set(raw.catalogue.idsOf(junk[0]));
   const kept = await setupRecommend(config({ dataset: dsDir, maxTrainRows: 0, maxValidRows: 0, maxTestRows: 0 }), (p) => p);
-  assert.ok(kept.titleIndex.has(junk[0]), 'default keeps the junk title (METHODS A10: the reference does)');
+  assert.ok(kept.titleIndex.has(junk[0]), 'default keeps the junk title (docs/methods.md §A10: the reference does)');
   assert.ok(kept.test.some((r) => isJunkTitle(r.itemTitle)), 'default decodes junk-target test rows');
 
   const f = await setupRecommend(config({ dataset: dsDir, filterJunkTitles: true, maxTrainRows: 0, maxValidRows: 0, maxTestRows: 0 }), (p) => p);

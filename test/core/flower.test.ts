@@ -55,9 +55,9 @@ test('same seed repeats a run exactly; resuming from the epoch-1 checkpoint give
   assert.notEqual(c.metrics['exact/kl(target||gen)'], a.metrics['exact/kl(target||gen)']);
 });
 
-test('recommend mode on Movies_and_TV (tiny subset, personalization from a score file: div by default, METHODS A5): recommendations.jsonl rows of top-K titles, scored metrics, an extra D3 decoding', async () => {
+test('recommend mode on Movies_and_TV (tiny subset, personalization from a score file: div by default, docs/methods.md §A5): recommendations.jsonl rows of top-K titles, scored metrics, an extra D3 decoding', async () => {
   const ds = shared('amazon', 'Movies_and_TV');
-  // precomputed p_u scores (METHODS A5 "div") for every training row: deterministic pseudo-logits over item ids 0..2652
+  // precomputed p_u scores (docs/methods.md §A5 "div") for every training row: deterministic pseudo-logits over item ids 0..2652
   const scores = join(dir, 'scores.jsonl');
   const rows = subsetIndices(21937, 32, 1); // the training rows a maxTrainRows=32, seed=1 run uses
   writeFileSync(scores, rows.map((row) => JSON.stringify({ row, scores: Array.from({ length: 2653 }, (_, i) => ((i * 7 + row) % 13) / 4) })).join('\n'));

@@ -1,4 +1,4 @@
-/** METHODS A9 metrics: hand-computed values on a crafted fixture, CDs g_d, released groups, KL/JS, CLI. */
+/** docs/methods.md §A9 metrics: hand-computed values on a crafted fixture, CDs g_d, released groups, KL/JS, CLI. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -84,7 +84,7 @@ test('diversity: entropy and TTR of a tiny list by hand', () => {
   assert.equal(ttr(['   ']), 0);
 });
 
-test('CDs: g_d = METHODS A9 [.4292 .1707 .1181 .0909 .0712 .0564 .0413 .0221]; computed groups = groups8_titles.json', async () => {
+test('CDs: g_d = docs/methods.md §A9 [.4292 .1707 .1181 .0909 .0712 .0564 .0413 .0221]; computed groups = groups8_titles.json', async () => {
   const d = await loadAmazon(shared('amazon', 'CDs_and_Vinyl'));
   const g = popularityGroups(d.titleCounts, 8);
   [.4292, .1707, .1181, .0909, .0712, .0564, .0413, .0221].forEach((x, i) => close(g.gd[i], x, 1e-4, `g_d[${i}]`));

@@ -1,5 +1,5 @@
 /**
- * ONNX export (issue 4 item 3): the graph writer and SASRec export, run in onnxruntime-node and compared
+ * ONNX export: the graph writer and SASRec export, run in onnxruntime-node and compared
  * with the PyTorch reference scores (sasrec_eval_scores) and with Flowloop's own tfjs SASRec.
  */
 import { test } from 'node:test';
@@ -64,7 +64,7 @@ test('export of a freshly built Flowloop SASRec equals its tfjs forward within 1
   const model = new SASRec(cfg, new Rng(11));
   const rng = new Rng(12);
   // As after training, LayerNorm parameters away from (1, 0): at init Σ LN1(x) is 0 up to rounding, so
-  // SASREC.md's row factor sign(|Σ q_i|) would be decided by float noise and differ between engines.
+  // docs/methods.md §C's row factor sign(|Σ q_i|) would be decided by float noise and differ between engines.
   const arrays = new Map(model.toArrays().map((a) => [a.name, a]));
   for (const a of arrays.values()) if (/ln_|layer_norm/.test(a.name)) a.data = a.data.map((v) => v + 0.3 * rng.normal());
   model.loadArrays(arrays, 'test');

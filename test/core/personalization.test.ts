@@ -12,21 +12,21 @@ const close = (a: number, b: number, tol: number, what: string) => assert.ok(Mat
 // p_u over 4 items = [0.1, 0.2, 0.3, 0.4]: mean 0.25, max 0.4, min 0.1, range 0.3.
 const PU = [0.1, 0.2, 0.3, 0.4];
 
-test('METHODS A5 div scale: s = (p_ui − mean)/(max − min) + 1 equals hand values', () => {
+test('docs/methods.md §A5 div scale: s = (p_ui − mean)/(max − min) + 1 equals hand values', () => {
   const st = puStats(PU);
   close(personalizationScale('div', 0.4, st), 1.5, 1e-12, 's for p=0.4'); // (0.4−0.25)/0.3 + 1
   close(personalizationScale('div', 0.1, st), 0.5, 1e-12, 's for p=0.1'); // (0.1−0.25)/0.3 + 1
   close(personalizationScale('div', 0.2, st), 1 - 0.05 / 0.3, 1e-12, 's for p=0.2'); // 0.833333
 });
 
-test('METHODS A5 add_logs scale: s = (p_ui − min)/(max − min) equals hand values', () => {
+test('docs/methods.md §A5 add_logs scale: s = (p_ui − min)/(max − min) equals hand values', () => {
   const st = puStats(PU);
   close(personalizationScale('add_logs', 0.4, st), 1, 1e-12, 's for p=0.4');
   close(personalizationScale('add_logs', 0.1, st), 0, 1e-12, 's for p=0.1');
   close(personalizationScale('add_logs', 0.3, st), 2 / 3, 1e-12, 's for p=0.3');
 });
 
-test('METHODS A5 applied to token log-rewards: div divides every term, add_logs adds log(s + 1e-20) to every term', () => {
+test('docs/methods.md §A5 applied to token log-rewards: div divides every term, add_logs adds log(s + 1e-20) to every term', () => {
   const ell = [Math.log(0.75), Math.log(2 / 3)];
   const d = personalizeLogRewards('div', ell, 0, 1.5);
   close(d.ell[0], -0.287682 / 1.5, 1e-6, 'div ℓ0'); // −0.191788
@@ -40,7 +40,7 @@ test('METHODS A5 applied to token log-rewards: div divides every term, add_logs 
   assert.deepEqual(personalizeLogRewards('none', ell, 0, 3).ell, ell);
 });
 
-test('METHODS A5 personalised path log-rewards on a trie: item log-reward becomes log P*(i)/s (div); −15 stays', () => {
+test('docs/methods.md §A5 personalised path log-rewards on a trie: item log-reward becomes log P*(i)/s (div); −15 stays', () => {
   const trie = PrefixTree.fromTokenIds(['ab', 'ac', 'c'], [[5, 6, 9], [5, 7, 9], [7, 9]], [2, 1, 1], 9);
   const lr = pathLogRewards(trie, 0, 'div', 1.5);
   close(lr[2], Math.log(0.5) / 1.5, 1e-9, 'log_r[k]'); // −0.462098

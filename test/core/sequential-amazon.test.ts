@@ -1,6 +1,6 @@
 /**
- * Kind `sequential` on real Amazon data (CDs_and_Vinyl): the METHODS A8 dataset defaults, and the
- * METHODS A9 Table 4 row of a conventional recommender — recommendations.jsonl (top-10 titles per test
+ * Kind `sequential` on real Amazon data (CDs_and_Vinyl): the docs/methods.md §A8 dataset defaults, and the
+ * docs/methods.md §A9 Table 4 row of a conventional recommender — recommendations.jsonl (top-10 titles per test
  * row), DGU/MGU over the 8 popularity groups (all 10 slots) and H/TTR over the top-1 titles — checked
  * against a hand computation from the written files and against the scores of the saved model.
  */
@@ -20,7 +20,7 @@ import { recordingContext } from './recording-context';
 
 const fakeContext = recordingContext;
 
-/** METHODS A9 written out longhand (no core/metrics code): groups, shares, DGU, MGU, H, TTR. */
+/** docs/methods.md §A9 written out longhand (no core/metrics code): groups, shares, DGU, MGU, H, TTR. */
 function handMetrics(lists: string[][], counts: [string, number][]) {
   // stable sort by R descending; 8 groups of equal title count, the first n % 8 one larger
   const sorted = counts.map((e, i) => ({ t: e[0], r: e[1], i })).sort((a, b) => b.r - a.r || a.i - b.i);
@@ -96,7 +96,7 @@ test('sequential on Amazon CDs: A8 defaults resolved into config.json, top-10 re
     const counts = Object.entries(JSON.parse(readFileSync(join(dataset, 'title_counts.json'), 'utf8'))) as [string, number][];
     const hand = handMetrics(recs.map((r) => r.titles), counts);
     const paper = [0.4292, 0.1707, 0.1181, 0.0909, 0.0712, 0.0564, 0.0413, 0.0221];
-    hand.gd.forEach((g, i) => assert.ok(Math.abs(g - paper[i]) < 6e-5, `g_d[${i}] = ${g}, METHODS A9 says ${paper[i]}`));
+    hand.gd.forEach((g, i) => assert.ok(Math.abs(g - paper[i]) < 6e-5, `g_d[${i}] = ${g}, docs/methods.md §A9 says ${paper[i]}`));
     for (const k of ['dgu', 'mgu', 'dgu@1', 'mgu@1', 'entropy', 'ttr'] as const) {
       const got = m[`test/${k}`] as number;
       assert.ok(Math.abs(got - hand[k]) < 1e-12, `test/${k}: run ${got}, by hand ${hand[k]}`);

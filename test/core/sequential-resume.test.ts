@@ -1,8 +1,8 @@
 /**
- * `resume` for kind `sequential` (DESIGN: "a run can be resumed from its last checkpoint"): a run cancelled
+ * `resume` for kind `sequential` (docs/design.md: "a run can be resumed from its last checkpoint"): a run cancelled
  * after epoch 2 and resumed from its run folder continues at epoch 3 and ends with exactly the weights,
  * validation curve and test metrics of an uninterrupted run of the same config and seed. Also: the
- * LastFM-family defaults (METHODS A8 / SASREC.md: batch 256, no weight decay) and the resume errors.
+ * LastFM-family defaults (docs/methods.md §A8 / docs/methods.md §C: batch 256, no weight decay) and the resume errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -29,7 +29,7 @@ const close = (a: number, b: number, tol: number, what: string) =>
 const AB = { logPiTok: [Math.log(0.5), Math.log(0.25)], logPiTerm: [Math.log(0.1), Math.log(0.2), Math.log(0.6)] };
 const C = { logPiTok: [Math.log(0.2)], logPiTerm: [Math.log(0.05), Math.log(0.9)] };
 
-test('METHODS A4 log-rewards of the hand trie paths equal the hand values', () => {
+test('docs/methods.md §A4 log-rewards of the hand trie paths equal the hand values', () => {
   const trie = handTrie();
   const lrAB = pathLogRewards(trie, 0, 'none');
   [-15, -15.287682, -0.693147].forEach((v, i) => close(lrAB[i], v, 1e-6, `log_r[${i}] of "ab"`));
@@ -38,7 +38,7 @@ test('METHODS A4 log-rewards of the hand trie paths equal the hand values', () =
   assert.deepEqual(subtbLogRewards([1, 2], 3), [-15, -14, 6]);
 });
 
-test('METHODS A4 residuals res(m,n) on the hand trie equal the hand computation', () => {
+test('docs/methods.md §A4 residuals res(m,n) on the hand trie equal the hand computation', () => {
   const trie = handTrie();
   const lr = pathLogRewards(trie, 0, 'none');
   close(subtbResidual(lr, AB.logPiTok, AB.logPiTerm, 0, 1), 0.287682, 1e-5, 'res(0,1)');
@@ -48,7 +48,7 @@ test('METHODS A4 residuals res(m,n) on the hand trie equal the hand computation'
   close(subtbResidual(lrc, C.logPiTok, C.logPiTerm, 0, 1), -12.332773, 1e-5, 'res(0,1) of "c"');
 });
 
-test('METHODS A4 L_GFN over all pairs: reference loop and tensor version equal the hand value 146.665221', async () => {
+test('docs/methods.md §A4 L_GFN over all pairs: reference loop and tensor version equal the hand value 146.665221', async () => {
   await initPolicyTf('auto');
   const tf = tfp();
   const trie = handTrie();

@@ -114,7 +114,7 @@ test('BatchMatMul (transposes, batches, broadcast batch) equals stock cpu, forwa
     const R = randn(rng, outBatch.reduce((x, y) => x * y, 1) * M * N);
     check(`matMul a=[${aShape}] b=[${bShape}] ta=${ta} tb=${tb}`, () => {
       const a = tf.tensor(A, aShape), b = tf.tensor(B, bShape), r = tf.tensor(R, [...outBatch, M, N]);
-      // tfjs's own BatchMatMul gradient is wrong for broadcast batches (TESTING.md): forward only there.
+      // tfjs's own BatchMatMul gradient is wrong for broadcast batches (docs/testing.md): forward only there.
       if (ba.join() !== bb.join()) return [tf.matMul(a, b, ta, tb)];
       const f = (x: Tensor, y: Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), r));
       const [ga, gb] = tf.grads(f)([a, b]);

@@ -1,4 +1,4 @@
-/** core/tensor backend choice (issue 4 item 1). */
+/** core/tensor backend choice. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getTf, initBackend, currentBackend } from '../../core/tensor';

@@ -1,6 +1,6 @@
 // Shared harness for the extension tests: a real VS Code extension host = code-server 4.100.3 (VS Code
 // 1.100.3) installed by .ci/install-test-host.sh into .vscode-test/code-server, driven by Debian Chromium
-// through playwright-core (docs TESTING.md "Real VS Code extension host"). Everything it starts is
+// through playwright-core (docs/testing.md "Real VS Code extension host"). Everything it starts is
 // killed in stop(): the server runs in its own process group, and every descendant (extension host,
 // Flowloop workers) is found through /proc and killed too.
 import { spawn } from 'node:child_process';
@@ -14,7 +14,7 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CODE_SERVER = join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** User settings for tests (TESTING.md): no updates, telemetry, marketplace, welcome page or schema downloads. */
+/** User settings for tests (docs/testing.md): no updates, telemetry, marketplace, welcome page or schema downloads. */
 export const TEST_SETTINGS = {
   'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'update.mode': 'none',
   'telemetry.telemetryLevel': 'off', 'workbench.startupEditor': 'none', 'json.schemaDownload.enable': false,

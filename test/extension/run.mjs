@@ -38,7 +38,7 @@ if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.F
   }
 }
 
-// The host stays thin (issue 7 item 1): no tensor, ONNX, LLM-client or tokenizer module in dist/extension.js.
+// The host stays thin: no tensor, ONNX, LLM-client or tokenizer module in dist/extension.js.
 {
   const bundle = join(process.env.FLOWLOOP_EXT_PATH || ROOT, 'dist', 'extension.js');
   const text = existsSync(bundle) ? readFileSync(bundle, 'utf8') : '';

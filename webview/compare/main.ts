@@ -55,7 +55,7 @@ function tableEl(t: Table): HTMLElement {
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', { class: 'run' }, 'run'), ...t.columns.map((c) => h('th', {}, c)))),
       h('tbody', {}, ...t.rows.map((r) => h('tr', { class: r.reference ? 'reference' : 'run', 'data-run': r.runId },
-        h('td', { class: 'run', title: r.reference ? 'number reported in the paper (shared/docs/METHODS.md)' : r.runId }, r.label),
+        h('td', { class: 'run', title: r.reference ? 'number reported in the paper (shared/docs/docs/methods.md)' : r.runId }, r.label),
         ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))))))));
 }
 

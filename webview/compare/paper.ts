@@ -1,7 +1,7 @@
 /**
- * The papers' numbers, copied from shared/docs/METHODS.md, for a reference column in the comparison.
- * Flower: seed Table 4 (METHODS A9; @10 assumed; Qwen2.5-1.5B backbone; Movies TTR cut off in the seed).
- * AFL: METHODS B6 (LastFM, SASRec base, GPT-4o-mini): base .2869, Rec Agent .3197, AFL .3770.
+ * The papers' numbers, copied from shared/docs/docs/methods.md, for a reference column in the comparison.
+ * Flower: seed Table 4 (docs/methods.md §A9; @10 assumed; Qwen2.5-1.5B backbone; Movies TTR cut off in the seed).
+ * AFL: docs/methods.md §B6 (LastFM, SASRec base, GPT-4o-mini): base .2869, Rec Agent .3197, AFL .3770.
  */
 
 export type FlowerColumn = 'ndcg@10' | 'hr@10' | 'dgu' | 'mgu' | 'h' | 'ttr';
@@ -65,7 +65,7 @@ export function paperMethod(method: string | undefined): string | undefined {
   return undefined;
 }
 
-/** AFL on LastFM (METHODS B6): HR@1 of the base model (SASRec), Rec Agent (1 round), AFL (≤4 rounds). */
+/** AFL on LastFM (docs/methods.md §B6): HR@1 of the base model (SASRec), Rec Agent (1 round), AFL (≤4 rounds). */
 export const PAPER_AFL_LASTFM = { base: 0.2869, recAgent: 0.3197, afl: 0.377, users: 122 };
 
 /** Normalise a dataset name to a Table 4 key ("cds" → CDs_and_Vinyl ...). */

@@ -1,7 +1,7 @@
 /**
  * The comparison's tables, computed from runs' final metrics (pure functions, no DOM):
- * Flower columns NDCG@10 HR@10 DGU MGU H TTR (METHODS A9), AFL HR@1 (base, Rec Agent, AFL, per round,
- * ablations; METHODS B2/B6) and user-simulation P/R/F1 (METHODS B4), with the papers' numbers as
+ * Flower columns NDCG@10 HR@10 DGU MGU H TTR (docs/methods.md §A9), AFL HR@1 (base, Rec Agent, AFL, per round,
+ * ablations; docs/methods.md §B2/B6) and user-simulation P/R/F1 (docs/methods.md §B4), with the papers' numbers as
  * reference rows; and their CSV / Markdown export.
  */
 import type { CompareRun, SweepData } from '../contract';
@@ -122,7 +122,7 @@ export function aflTable(runs: CompareRun[], paper: PaperRows): Table | undefine
   return { id: 'afl', title: 'AFL: HR@1 (base model, Rec Agent = round 1, AFL = ≤N rounds, per round)', columns: ['Base HR@1', 'Rec Agent HR@1', 'AFL HR@1', ...Array.from({ length: n }, (_, i) => `HR@1 r${i + 1}`)], rows };
 }
 
-/** METHODS B4 judge names (flattened keys are lower-case). */
+/** docs/methods.md §B4 judge names (flattened keys are lower-case). */
 const JUDGES: Record<string, string> = { rewardmodel: 'Reward Model', useragent: 'User Agent', afl: 'AFL' };
 
 export function userSimTable(runs: CompareRun[]): Table | undefined {

@@ -1,5 +1,5 @@
 /**
- * Transcripts grouped per (run, user) from `dialogue-turn` events (METHODS B2: per user, rounds of a
+ * Transcripts grouped per (run, user) from `dialogue-turn` events (docs/methods.md §B2: per user, rounds of a
  * rec-agent turn then a user-agent turn; the final answer is the last recommended item).
  */
 import type { DialogueTurnEvent } from '../../core/experiment/events';

@@ -1,6 +1,6 @@
 /**
  * Icicle layout of the visible part of the trie (d3-hierarchy `partition`): columns = depth below the
- * focus, band height ∝ target flow F(s) (METHODS A3). Only what can be seen is put into the hierarchy:
+ * focus, band height ∝ target flow F(s) (docs/methods.md §A3). Only what can be seen is put into the hierarchy:
  * children thinner than `minPx` are aggregated into one "+N more" node (expanded lazily when clicked),
  * and nothing deeper than the columns that fit is visited — so a ~30k-node trie lays out only a few
  * hundred to a few thousand rectangles.

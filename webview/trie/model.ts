@@ -1,6 +1,6 @@
 /**
  * The trie behind the flow explorer, rebuilt from `trie-snapshot` events (core/experiment/events.ts):
- * flat arrays indexed by a dense node index, children sorted by target flow F(s) descending (METHODS A3),
+ * flat arrays indexed by a dense node index, children sorted by target flow F(s) descending (docs/methods.md §A3),
  * and one policy-probability array per checkpoint (NaN where a snapshot did not measure a node).
  * Node ids are stable for one dataset + tokenizer, so the structure is the union of all snapshots' nodes.
  */

@@ -1,6 +1,6 @@
 /**
  * SVG drawing of the icicle: one <g class="node"> per visible node (rect + label when tall enough),
- * colour = the policy's probability of the prefix against the target flow (METHODS A3: P*(prefix) = F(s)),
+ * colour = the policy's probability of the prefix against the target flow (docs/methods.md §A3: P*(prefix) = F(s)),
  * from theme colours (--vscode-charts-red = over-generated, --vscode-charts-blue = under-generated).
  * Opacity grows with |log2(policy / F)|, saturating at 16×.
  */
@@ -16,7 +16,7 @@ export interface Shown {
 
 /**
  * What a node's colour compares: `prefix` = the policy's probability of the whole prefix against its
- * target P*(prefix) = F(s) (METHODS A3); `step` = the policy's conditional probability of the last token,
+ * target P*(prefix) = F(s) (docs/methods.md §A3); `step` = the policy's conditional probability of the last token,
  * P(s)/P(parent), against the process reward R_p = F(s)/F(parent) (local over/under-generation).
  */
 export type ColourMode = 'prefix' | 'step';

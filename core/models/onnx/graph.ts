@@ -1,5 +1,5 @@
 /**
- * A small ONNX graph writer (issue 4 item 3): build nodes, constant initializers and typed inputs /
+ * A small ONNX graph writer: build nodes, constant initializers and typed inputs /
  * outputs, then serialize a ModelProto with protobufjs from the onnx.proto subset in onnx.proto.json.
  * No onnx package and no download: the field numbers are those of onnx/onnx.proto (IR version 8).
  */

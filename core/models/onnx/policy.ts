@@ -1,6 +1,6 @@
 /**
- * Flower policy -> ONNX (issue 4 item 3): the next-token log-probs of core/models/policy.ts
- * TransformerPolicy (METHODS A6; full policy-vocabulary log-softmax, METHODS A4/A7) as an ONNX graph
+ * Flower policy -> ONNX: the next-token log-probs of core/models/policy.ts
+ * TransformerPolicy (docs/methods.md §A6; full policy-vocabulary log-softmax, docs/methods.md §A4/A7) as an ONNX graph
  * written from its weights, and `OnnxStepPolicy`, a core/decode StepPolicy that runs it in
  * onnxruntime-node (loaded lazily) for evaluation-time decoding.
  *
@@ -129,7 +129,7 @@ export class OnnxStepPolicy {
   /** Execution provider the session runs on. */
   provider: 'cuda' | 'cpu' = 'cpu';
 
-  /** Full policy-vocabulary log-probs of the next token of each row (METHODS A4/A7). */
+  /** Full policy-vocabulary log-probs of the next token of each row (docs/methods.md §A4/A7). */
   async nextLogProbs(histories: number[][], prefixes: number[][]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
     for (let s = 0; s < prefixes.length; s += this.chunk) {

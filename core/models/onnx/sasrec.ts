@@ -1,7 +1,7 @@
 /**
- * SASRec -> ONNX export (issue 4 item 3) from a weight map in the PyTorch parameter naming of SASREC.md,
+ * SASRec -> ONNX export from a weight map in the PyTorch parameter naming of docs/methods.md §C,
  * so imported reference checkpoints and Flowloop-trained models export alike. The graph is the eval-mode
- * forward of SASREC.md with the interface of the reference exports (model.onnx in each ../shared/data/models folder):
+ * forward of docs/methods.md §C with the interface of the reference exports (model.onnx in each ../shared/data/models folder):
  * inputs `seq` int64 [batch, L] (left-aligned, padded with numItems) and `len` int64 [batch];
  * output `logits` float32 [batch, numItems]. Opset 17 (LayerNormalization).
  */
@@ -18,7 +18,7 @@ function getter(weights: WeightMap): (name: string, shape?: number[]) => WeightA
   const get = (n: string) => (weights instanceof Map ? weights.get(n) : weights[n]);
   return (name, shape) => {
     const w = get(name);
-    if (!w) throw new Error(`SASRec export: weight "${name}" missing (SASREC.md parameter names)`);
+    if (!w) throw new Error(`SASRec export: weight "${name}" missing (docs/methods.md §C parameter names)`);
     const n = w.shape.reduce((a, b) => a * b, 1);
     if (w.data.length !== n) throw new Error(`SASRec export: ${name} has ${w.data.length} values for shape [${w.shape}]`);
     if (shape && (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])))
@@ -35,7 +35,7 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 /**
- * Build the ONNX bytes of SASRec (SASREC.md: x = E[seq]+P, masked; q = LN1(x); attention with key-padding
+ * Build the ONNX bytes of SASRec (docs/methods.md §C: x = E[seq]+P, masked; q = LN1(x); attention with key-padding
  * and causal masks, rows scaled by sign|Σq|; h = AV + q; h2 = LN2(h); f = LN3(LN_ff(FFN(h2) + h2) * m);
  * logits = f[len-1] W_fcᵀ + b_fc).
  */
@@ -95,5 +95,5 @@ export function sasrecToOnnx(weights: WeightMap, opts: { name?: string; doc?: st
   const fl = g.node('ReduceSum', [g.node('Mul', [f, g.node('Unsqueeze', [sel, axes('axis2_sel', [2])])]), axes('axis1_sum', [1])], { keepdims: 0 }); // [B,H]
   const logits = g.node('Gemm', [fl, c('s_fc.weight'), c('s_fc.bias')], { transB: 1 });
   g.output(logits, 'logits', DT.FLOAT, ['batch', N]);
-  return g.toBytes({ opset: 17, doc: opts.doc ?? `SASRec (SASREC.md), ${N} items, hidden ${H}, length ${L}; exported by Flowloop` });
+  return g.toBytes({ opset: 17, doc: opts.doc ?? `SASRec (docs/methods.md §C), ${N} items, hidden ${H}, length ${L}; exported by Flowloop` });
 }

@@ -1,5 +1,5 @@
 /**
- * BatchMatMul for the wasm backend routed through XNNPACK (issue 4 item 2; TESTING.md).
+ * BatchMatMul for the wasm backend routed through XNNPACK (docs/testing.md).
  *
  * tfjs-wasm 4.22 uses XNNPACK's fully-connected GEMM only for a single [M,K]x[K,N] product without
  * transposes; every transposed product (all of backprop) and every batched one (attention) falls back to

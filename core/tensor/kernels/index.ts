@@ -1,5 +1,5 @@
 /**
- * Flowloop's kernels registered into tfjs (issue 4 item 2). Each replaces a stock kernel of one backend
+ * Flowloop's kernels registered into tfjs. Each replaces a stock kernel of one backend
  * or adds a kernel tfjs lacks; `unregisterFlowloopKernels` restores the stock set (tests use it to get the
  * reference behaviour). On wasm, the native OpenBLAS kernels (core/tensor/native.ts) are used when built,
  * else the wasm/JS ones.

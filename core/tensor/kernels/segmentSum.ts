@@ -1,5 +1,5 @@
 /**
- * One-pass UnsortedSegmentSum for the wasm and cpu backends (issue 4 item 2; TESTING.md).
+ * One-pass UnsortedSegmentSum for the wasm and cpu backends (docs/testing.md).
  *
  * out[s, :] = sum over i with segmentIds[i] == s of x[i, :]   (ids outside [0, numSegments) are dropped,
  * as in TensorFlow). This is the gradient of `gather` (embedding tables): stock tfjs-wasm 4.22 has no

@@ -1,6 +1,6 @@
 /**
  * Fused log-softmax + gather of K labels per row: logp[n, k] = logits[n, label[n, k]] - logsumexp(logits[n, :])
- * (token log-probabilities of full-vocabulary softmax cross-entropy, METHODS A4/A7 policy log-probs; K = 2
+ * (token log-probabilities of full-vocabulary softmax cross-entropy, docs/methods.md §A4/A7 policy log-probs; K = 2
  * gives a title token's and the terminal's log-prob from one softmax), and its gradient
  * dlogits[n, v] = Σ_k dlogp[n, k] · (1[v == label[n, k]] − p[n, v]) + dlse[n] · p[n, v], p = exp(logits − lse).
  * One pass over the [N, V] logits each way instead of ~15 elementwise kernels in stock tfjs. Labels

@@ -1,5 +1,5 @@
 /**
- * Tile for the wasm backend as block copies on the heap (issue 4 item 2). Stock tfjs-wasm computes every
+ * Tile for the wasm backend as block copies on the heap. Stock tfjs-wasm computes every
  * output element's source index (~60 ns/element measured: 39 ms to broadcast a [10240,1] column to 64
  * columns). Used by broadcastTo and by Flowloop's Sum/Mean gradients (gradients.ts).
  * Axis by axis from the innermost: each block of the partial result is repeated reps[axis] times
