@@ -86,7 +86,7 @@ export function sweepFolder(root: string, name: string, config: Record<string, a
 }
 
 /**
- * Run a sweep (issue 9): each point is its own run folder under the sweep folder, `sweep.json` indexes
+ * Run a sweep: each point is its own run folder under the sweep folder, `sweep.json` indexes
  * them, finished points are skipped on rerun, `jobs` points run in parallel workers, and the results
  * table (CSV + text, mean ± std over repeats) and one SVG plot per metric are written at the end.
  */
