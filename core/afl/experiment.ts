@@ -1,6 +1,6 @@
 /**
  * `kind: "afl"` runner: prompt pack + agents + loop + evaluations over LastFM / Steam /
- * MovieLens (METHODS Part B). Writes `transcripts.jsonl`, streams `dialogue-turn` / `metric` events,
+ * MovieLens (docs/methods.md Part B). Writes `transcripts.jsonl`, streams `dialogue-turn` / `metric` events,
  * saves metrics after each phase and prints the results table.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -145,7 +145,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const targets = rows.map((r) => r.correctAnswer);
   const matching = c.matching ?? 'lenient';
 
-  const metrics: Record<string, any> = {
+  const metrics: Record<string, unknown> = {
     dataset, users: rows.length, userSample: inputs.sampleNote, pack: pack.name, maxRounds, matching,
     userMemoryInLoop: c.userMemoryInLoop ?? true, popularitySource: popSource,
   };
@@ -154,12 +154,13 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const base = baseHr1(priorTop, targets, matching);
   metrics.base = { prior: prior.label, ...base };
   table.push(`Base HR@1 (prior alone: ${prior.label})  ${fmtCount(base)}`);
-  metrics.extraPriors = [];
+  const extraPriors: unknown[] = [];
+  metrics.extraPriors = extraPriors;
   for (const [i, spec] of (c.extraPriors ?? []).entries()) {
     const m = await loadModelSpec(spec, (p) => ctx.resolvePath(p), { ...modelOpts, path: `extraPriors[${i}]`, csvAllowed: true });
     const s = await candidateScores(m, rows, ctx.configPath);
     const b = baseHr1(priorNames(m, rows, s, `${ctx.configPath} (extraPriors[${i}])`), targets, matching);
-    metrics.extraPriors.push({ prior: m.label, ...b });
+    extraPriors.push({ prior: m.label, ...b });
     table.push(`Base HR@1 (prior alone: ${m.label})  ${fmtCount(b)}`);
     m.scorer?.dispose();
   }
@@ -185,11 +186,12 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
       ctx.saveMetrics(metrics);
     }
     if (evaluations.includes('ablations')) {
-      metrics.ablations = {};
+      const ablations: Record<string, unknown> = {};
+      metrics.ablations = ablations;
       for (const [name, p, r] of [['w/o rec model', null, rewardPart], ['w/o reward model', priorPart, null], ['w/o both', null, null]] as const) {
         throwIfCancelled(ctx.signal);
         const { summary } = await runVariant(ctx, name, buildUsers(rows, p, r), agents, pack, maxRounds, counts, tw);
-        metrics.ablations[name] = summary;
+        ablations[name] = summary;
         table.push(...summaryLines(`AFL ${name}`, summary, maxRounds));
         ctx.saveMetrics(metrics);
       }

@@ -44,7 +44,7 @@ function unwrap(s: string): string {
   let t = s.trim();
   for (let i = 0; i < 3; i++) {
     const before = t;
-    t = t.replace(/^[*_`"'“‘<\[(]+/, '').replace(/[*_`"'”’>\])]+$/, '').replace(/\.$/, '').trim();
+    t = t.replace(/^[*_`"'“‘<[(]+/, '').replace(/[*_`"'”’>\])]+$/, '').replace(/\.$/, '').trim();
     if (t === before) break;
   }
   return t;

@@ -14,7 +14,7 @@
  */
 import { flattenMetrics, readMetrics, readRunInfo } from './runStore';
 import type { RunStatus } from './events';
-import { fmt, formatTable } from '../cli/progress';
+import { fmt, formatTable } from '../util/table';
 
 export interface Baseline {
   name: string;
@@ -35,7 +35,7 @@ export const BASELINES: Record<string, Baseline[]> = {
     { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (docs/methods.md §A8)', set: ['objective=ifairlrs'] },
   ],
   afl: [
-    { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (METHODS B)', set: ['maxRounds=1'] },
+    { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (docs/methods.md §B2)', set: ['maxRounds=1'] },
   ],
   sequential: [
     { name: 'sasrec', description: 'SASRec (docs/methods.md §A8)', set: ['model=sasrec'] },

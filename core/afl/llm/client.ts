@@ -183,7 +183,7 @@ export class LlmClient {
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         let completion: OpenAI.Chat.Completions.ChatCompletion;
         try {
-          completion = await this.sdk.chat.completions.create(body as any, { signal: link.signal, timeout: this.settings.timeoutMs, maxRetries: 0 });
+          completion = await this.sdk.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, { signal: link.signal, timeout: this.settings.timeoutMs, maxRetries: 0 });
         } finally {
           opts.signal?.removeEventListener('abort', onAbort);
         }
