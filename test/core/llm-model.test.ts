@@ -76,17 +76,18 @@ test('folder tokenizer: ids equal the Qwen2.5 tokenizer on the released prompt; 
 });
 
 for (const name of MODEL_NAMES) {
-  test(`${name}: logits of a padded batch of Movies_and_TV prompts equal PyTorch's (max |diff| ≤ ${TOL})`, { skip }, async () => {
+  test(`${name}: logits of a padded batch of Movies_and_TV prompts equal PyTorch's (max |diff| ≤ ${TOL})`, { skip }, async (t) => {
     const o = oracle();
     const m = await model(name);
     const mine = await flowloopLogits(m, o.input.rows);
     const ref = referenceLogits(o, name);
     const { max, at } = maxAbsDiff(mine, ref);
+    t.diagnostic(`max |Flowloop - PyTorch| logits = ${max.toExponential(2)}`);
     assert.ok(max <= TOL, `max |Flowloop - PyTorch| = ${max} at row ${Math.floor(at / VOCAB)}, token ${at % VOCAB} (${mine[at]} vs ${ref[at]})`);
     if (name === 'qwen2-untied-bf16') assert.match(m.precision, /BF16, read and computed in float32/);
   });
 
-  test(`${name}: KV-cache decoding (prompt once, then one token per step, branching states) equals PyTorch's log-probs`, { skip }, async () => {
+  test(`${name}: KV-cache decoding (prompt once, then one token per step, branching states) equals PyTorch's log-probs`, { skip }, async (t) => {
     const o = oracle();
     const m = await model(name);
     const pol = new LmPolicy(m.model, m.tokenizer.padId);
@@ -121,10 +122,11 @@ for (const name of MODEL_NAMES) {
     } finally {
       session.dispose();
     }
+    t.diagnostic(`max |KV-cache - PyTorch| log-probs = ${worst.toExponential(2)}`);
     assert.ok(worst <= TOL, `KV-cache log-probs differ from PyTorch's by ${worst}`);
   });
 
-  test(`${name}: onnxruntime on torch's ONNX export gives the same logits as Flowloop (max |diff| ≤ ${TOL})`, { skip }, async () => {
+  test(`${name}: onnxruntime on torch's ONNX export gives the same logits as Flowloop (max |diff| ≤ ${TOL})`, { skip }, async (t) => {
     const o = oracle();
     const m = await model(name);
     const ort = await import('onnxruntime-node');
@@ -147,6 +149,7 @@ for (const name of MODEL_NAMES) {
     const mine = await flowloopLogits(m, rows);
     const a = maxAbsDiff(mine, onnxReal);
     const b = maxAbsDiff(referenceLogits(o, name), onnxReal);
+    t.diagnostic(`max |Flowloop - onnxruntime| = ${a.max.toExponential(2)}, max |PyTorch - onnxruntime| = ${b.max.toExponential(2)}`);
     assert.ok(a.max <= TOL, `max |Flowloop - onnxruntime| = ${a.max}`);
     assert.ok(b.max <= TOL, `max |PyTorch - onnxruntime| = ${b.max}`);
   });

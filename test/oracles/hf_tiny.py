@@ -16,7 +16,8 @@ input JSON:
 Usage: python3 hf_tiny.py <input.json> <out_dir> <tokenizer_dir>
 input.json: {"rows": [[ids...]...], "score": [{"prompt": [...], "completion": [...]}...]}
 No transformers / safetensors package is needed (safetensors are written by hand: 8-byte header length,
-JSON header, raw little-endian bytes).
+JSON header, raw little-endian bytes). Importable: `Model`, `load_folder(path)`, `read_safetensors`,
+`write_safetensors` (test/oracles/hf_lora_step.py builds on them).
 """
 import json
 import math
@@ -64,41 +65,77 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-class Model(torch.nn.Module):
+class RMSNorm(torch.nn.Module):
+    def __init__(self, d, eps):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return rms_norm(x, self.weight, self.eps)
+
+
+class Attention(torch.nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.cfg = cfg
-        D, V = cfg.hidden_size, cfg.vocab_size
-        nh, nkv, dh, I = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cfg.intermediate_size
+        D, nh, nkv, dh = cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
         qkv_bias = cfg.arch == "qwen2"
-        self.embed = torch.nn.Embedding(V, D)
-        self.layers = torch.nn.ModuleList()
-        for _ in range(cfg.num_hidden_layers):
-            l = torch.nn.Module()
-            l.input_layernorm = torch.nn.Parameter(torch.ones(D))
-            l.q_proj = torch.nn.Linear(D, nh * dh, bias=qkv_bias)
-            l.k_proj = torch.nn.Linear(D, nkv * dh, bias=qkv_bias)
-            l.v_proj = torch.nn.Linear(D, nkv * dh, bias=qkv_bias)
-            l.o_proj = torch.nn.Linear(nh * dh, D, bias=False)
-            l.post_attention_layernorm = torch.nn.Parameter(torch.ones(D))
-            l.gate_proj = torch.nn.Linear(D, I, bias=False)
-            l.up_proj = torch.nn.Linear(D, I, bias=False)
-            l.down_proj = torch.nn.Linear(I, D, bias=False)
-            self.layers.append(l)
-        self.norm = torch.nn.Parameter(torch.ones(D))
-        self.lm_head = None if cfg.tie_word_embeddings else torch.nn.Linear(D, V, bias=False)
+        self.q_proj = torch.nn.Linear(D, nh * dh, bias=qkv_bias)
+        self.k_proj = torch.nn.Linear(D, nkv * dh, bias=qkv_bias)
+        self.v_proj = torch.nn.Linear(D, nkv * dh, bias=qkv_bias)
+        self.o_proj = torch.nn.Linear(nh * dh, D, bias=False)
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        D, I = cfg.hidden_size, cfg.intermediate_size
+        self.gate_proj = torch.nn.Linear(D, I, bias=False)
+        self.up_proj = torch.nn.Linear(D, I, bias=False)
+        self.down_proj = torch.nn.Linear(I, D, bias=False)
+
+    def forward(self, h):
+        return self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class DecoderLayer(torch.nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.self_attn = Attention(cfg)
+        self.mlp = MLP(cfg)
+        self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+
+
+class Decoder(torch.nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.embed_tokens = torch.nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = torch.nn.ModuleList([DecoderLayer(cfg) for _ in range(cfg.num_hidden_layers)])
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+
+
+class Model(torch.nn.Module):
+    """Qwen2ForCausalLM / LlamaForCausalLM with Hugging Face module names (model.layers.N.self_attn.q_proj, …):
+    `state_dict()` has the checkpoint's tensor names, and PEFT-style wrappers can replace the nn.Linear modules."""
+
+    def __init__(self, cfg, init=True):
+        super().__init__()
+        self.cfg = cfg
+        self.model = Decoder(cfg)
+        self.lm_head = None if cfg.tie_word_embeddings else torch.nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         self.register_buffer("inv_freq", inv_freq(cfg), persistent=False)
-        # Random weights large enough that logits are O(1) (a 1e-4 tolerance must mean something).
-        with torch.no_grad():
-            for n, p in self.named_parameters():
-                if "layernorm" in n or n == "norm":
-                    p.copy_(1 + 0.2 * torch.randn_like(p))
-                elif n.endswith("bias"):
-                    p.copy_(0.1 * torch.randn_like(p))
-                elif n.startswith("embed") or n.startswith("lm_head"):
-                    p.copy_(0.3 * torch.randn_like(p))
-                else:
-                    p.copy_(torch.randn_like(p) / math.sqrt(p.shape[1]))
+        if init:  # random weights large enough that logits are O(1) (a 1e-4 tolerance must mean something)
+            with torch.no_grad():
+                for n, p in self.named_parameters():
+                    if "norm" in n:
+                        p.copy_(1 + 0.2 * torch.randn_like(p))
+                    elif n.endswith("bias"):
+                        p.copy_(0.1 * torch.randn_like(p))
+                    elif "embed_tokens" in n or n.startswith("lm_head"):
+                        p.copy_(0.3 * torch.randn_like(p))
+                    else:
+                        p.copy_(torch.randn_like(p) / math.sqrt(p.shape[1]))
 
     def forward(self, input_ids, attention_mask):
         cfg = self.cfg
@@ -114,44 +151,29 @@ class Model(torch.nn.Module):
         allowed = causal[None, None] & keyok
         allowed = allowed | (ar[None, :] == ar[:, None])[None, None]  # a padding query sees itself
         bias = torch.zeros(B, 1, L, L).masked_fill(~allowed, -1e9)
-        x = self.embed(input_ids)
-        for l in self.layers:
-            h = rms_norm(x, l.input_layernorm, cfg.rms_norm_eps)
-            q = l.q_proj(h).view(B, L, nh, dh).transpose(1, 2)
-            k = l.k_proj(h).view(B, L, nkv, dh).transpose(1, 2)
-            v = l.v_proj(h).view(B, L, nkv, dh).transpose(1, 2)
+        x = self.model.embed_tokens(input_ids)
+        rep = nh // nkv
+        for layer in self.model.layers:
+            a = layer.self_attn
+            h = layer.input_layernorm(x)
+            q = a.q_proj(h).view(B, L, nh, dh).transpose(1, 2)
+            k = a.k_proj(h).view(B, L, nkv, dh).transpose(1, 2)
+            v = a.v_proj(h).view(B, L, nkv, dh).transpose(1, 2)
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
-            rep = nh // nkv
             k = k[:, :, None].expand(B, nkv, rep, L, dh).reshape(B, nh, L, dh)  # repeat_kv
             v = v[:, :, None].expand(B, nkv, rep, L, dh).reshape(B, nh, L, dh)
             att = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(dh) + bias, dim=-1)
             o = (att @ v).transpose(1, 2).reshape(B, L, nh * dh)
-            x = x + l.o_proj(o)
-            h = rms_norm(x, l.post_attention_layernorm, cfg.rms_norm_eps)
-            x = x + l.down_proj(F.silu(l.gate_proj(h)) * l.up_proj(h))
-        x = rms_norm(x, self.norm, cfg.rms_norm_eps)
-        W = self.embed.weight if self.lm_head is None else self.lm_head.weight
+            x = x + a.o_proj(o)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        x = self.model.norm(x)
+        W = self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
         return x @ W.t()
 
     def hf_state(self):
-        """Parameters under Hugging Face names."""
-        s = {"model.embed_tokens.weight": self.embed.weight}
-        for i, l in enumerate(self.layers):
-            p = f"model.layers.{i}"
-            s[f"{p}.input_layernorm.weight"] = l.input_layernorm
-            s[f"{p}.post_attention_layernorm.weight"] = l.post_attention_layernorm
-            for a in ("q_proj", "k_proj", "v_proj", "o_proj"):
-                m = getattr(l, a)
-                s[f"{p}.self_attn.{a}.weight"] = m.weight
-                if m.bias is not None:
-                    s[f"{p}.self_attn.{a}.bias"] = m.bias
-            for a in ("gate_proj", "up_proj", "down_proj"):
-                s[f"{p}.mlp.{a}.weight"] = getattr(l, a).weight
-        s["model.norm.weight"] = self.norm
-        if self.lm_head is not None:
-            s["lm_head.weight"] = self.lm_head.weight
-        return s
+        """Parameters under Hugging Face names (the module names; a tied head is not stored)."""
+        return dict(self.named_parameters())
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -176,6 +198,57 @@ def write_safetensors(path, tensors, dtype):
         f.write(h)
         for b in blobs:
             f.write(b)
+
+
+def read_safetensors(path):
+    """{name: float32 tensor} of one safetensors file (F32 / BF16 / F16)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = t["data_offsets"]
+        raw = bytearray(data[b:e])
+        if t["dtype"] == "F32":
+            x = torch.frombuffer(raw, dtype=torch.float32)
+        elif t["dtype"] == "BF16":
+            x = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16).to(torch.float32)
+        elif t["dtype"] == "F16":
+            x = torch.frombuffer(raw, dtype=torch.float16).to(torch.float32)
+        else:
+            raise ValueError(f"{path}: {name}: dtype {t['dtype']}")
+        out[name] = x.reshape(t["shape"]).clone()
+    return out
+
+
+def config_of(config):
+    """A Cfg from a config.json dict."""
+    arch = "qwen2" if config["architectures"][0] == "Qwen2ForCausalLM" else "llama"
+    keys = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+            "rms_norm_eps", "rope_theta", "rope_scaling", "tie_word_embeddings")
+    c = Cfg(arch=arch, **{k: config.get(k) for k in keys})
+    c.head_dim = config.get("head_dim") or c.hidden_size // c.num_attention_heads
+    return c
+
+
+def load_folder(path):
+    """(config dict, Model) of a Hugging Face folder written here (or by Flowloop): sharded or single safetensors."""
+    config = json.load(open(os.path.join(path, "config.json")))
+    model = Model(config_of(config), init=False)
+    index = os.path.join(path, "model.safetensors.index.json")
+    tensors = {}
+    if os.path.exists(index):
+        for f in sorted(set(json.load(open(index))["weight_map"].values())):
+            tensors.update(read_safetensors(os.path.join(path, f)))
+    else:
+        tensors = read_safetensors(os.path.join(path, "model.safetensors"))
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    if missing or [u for u in unexpected if u != "lm_head.weight"]:
+        raise ValueError(f"{path}: missing {missing}, unexpected {unexpected}")
+    return config, model.eval()
 
 
 def qwen25_tokenizer(src, dst):
@@ -288,6 +361,10 @@ def main():
                 lp = torch.log_softmax(lg.double(), -1)
                 P = len(s["prompt"])
                 lps.append(sum(lp[P - 1 + t, c].item() for t, c in enumerate(s["completion"])))
+            _, back = load_folder(d)  # the saved folder reads back to the same model
+            reread = (back(ids, mask) - logits).abs().max().item()
+            if reread != 0:
+                raise SystemExit(f"{name}: the saved folder reads back with logits off by {reread}")
         # ONNX: the same model, inputs input_ids / attention_mask [B, L] int64, output logits [B, L, V].
         torch.onnx.export(model, (ids, mask), os.path.join(d, "model.onnx"), input_names=["input_ids", "attention_mask"],
                           output_names=["logits"], dynamic_axes={"input_ids": {0: "B", 1: "L"}, "attention_mask": {0: "B", 1: "L"}, "logits": {0: "B", 1: "L"}},
