@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { parseTree, findNodeAtLocation } from 'jsonc-parser';
 import { readRunInfo, withLiveness } from '../core/experiment/runStore';
-import type { RunInfo } from '../core/experiment/events';
+import { hasResults, type RunInfo } from '../core/experiment/events';
 import type { ExperimentStore } from './store';
 import type { RunManager } from './runManager';
 import { formatDuration, formatMetric } from './tree';
@@ -70,11 +70,11 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
     // run.json as it is now (a sweep folder has none: what the listing read stands)
     const read = readRunInfo(last.runDir);
     const info = read ? withLiveness(read) : last.listed;
-    const metric = info.status === 'finished' && info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
-    const parts = [info.status, metric, formatDuration(info.durationMs)].filter(Boolean);
+    const metric = hasResults(info.status) && info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
+    const parts = [info.status === 'degraded' ? '⚠ degraded' : info.status, metric, formatDuration(info.durationMs)].filter(Boolean);
     lens.command = {
       title: `Open last run (${parts.join(' · ')})`,
-      tooltip: `${last.runDir}${info.error ? `\n${info.error}` : ''}`,
+      tooltip: `${last.runDir}${(info.degraded ?? []).map((r) => `\ndegraded: ${r}`).join('')}${info.error ? `\n${info.error}` : ''}`,
       command: 'flowloop.openRun',
       arguments: [last.runDir],
     };

@@ -21,6 +21,8 @@ export interface ManagedRun {
   /** The worker's last log line / stderr line / error: what a person sees when it dies. */
   lastMessage: string;
   error?: string;
+  /** Reasons the runner reported the run degraded (RunContext.degrade), in order. */
+  degraded?: string[];
   progress?: { phase: string; done: number; total: number; message?: string };
   cancelRequested: boolean;
   /** Resolves when the worker process has exited and the final status is known. */
@@ -41,7 +43,7 @@ export interface RunRequest {
 const CANCEL_GRACE_MS = 5000;
 const TERM_GRACE_MS = 7000;
 
-const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'failed' || s === 'cancelled';
+const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'degraded' || s === 'failed' || s === 'cancelled';
 
 /**
  * The run manager: forks `dist/worker.js` per run (IPC), relays its RunEvents, shows
@@ -186,6 +188,10 @@ export class RunManager implements vscode.Disposable {
       resolveDone(run);
       if (run.status === 'failed') {
         void vscode.window.showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log').then((p) => p && this.output.show(true));
+      } else if (run.status === 'degraded') {
+        void vscode.window.showWarningMessage(`Flowloop: ${run.label} finished degraded: ${(run.degraded ?? doneMsg?.degraded ?? []).join('; ')}`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
+      } else if (run.status === 'cancelled') {
+        void vscode.window.showInformationMessage(`Flowloop: ${run.label} stopped${run.runDir ? ' — what it reported so far is kept in its run folder' : ''}.`);
       } else if (run.status === 'finished') {
         const key = run.runDir ? keyMetricOf(run.runDir) : undefined;
         void vscode.window.showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
@@ -246,6 +252,11 @@ export class RunManager implements vscode.Disposable {
         break;
       case 'run-cancelled':
         run.lastMessage = `cancelled: ${event.reason}`;
+        break;
+      case 'run-degraded':
+        run.degraded = [...(run.degraded ?? []), event.reason];
+        this.log(run, `warning: degraded — ${event.reason}`);
+        this.changed.fire(run);
         break;
       case 'run-finished':
         run.lastMessage = `finished in ${(event.durationMs / 1000).toFixed(1)} s`;

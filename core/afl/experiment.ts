@@ -1,5 +1,5 @@
 /**
- * `kind: "afl"` runner (issue 6): prompt pack + agents + loop + evaluations over LastFM / Steam /
+ * `kind: "afl"` runner: prompt pack + agents + loop + evaluations over LastFM / Steam /
  * MovieLens (METHODS Part B). Writes `transcripts.jsonl`, streams `dialogue-turn` / `metric` events,
  * saves metrics after each phase and prints the results table.
  */

@@ -1,5 +1,5 @@
 /**
- * "Run Baselines" (issue 7): each kind's baselines as `--set` overrides of the user's config, run one
+ * "Run Baselines": each kind's baselines as `--set` overrides of the user's config, run one
  * after another as ordinary runs (each its own run folder). Shared by the extension's command and the
  * CLI's `flowloop baselines`; pure data and helpers (no vscode, no I/O except reading finished runs).
  * From docs/methods.md:

@@ -1,5 +1,5 @@
 /**
- * One Scorer interface for both papers (issue 5): scores for a user history over all items, or over
+ * One Scorer interface for both papers: scores for a user history over all items, or over
  * a candidate list. Implemented by tfjs models (SASRec, GRU4Rec, Caser), imported PyTorch weights,
  * ONNX models (onnxruntime-node; OnnxScorer) and a Flower policy checkpoint (FlowerPolicyScorer,
  * core/models/policy-scorer.ts: the length-normalised log-probability of each candidate's title, METHODS

@@ -1,5 +1,5 @@
 /**
- * Run comparison (issue 8, view 4): selected runs side by side in the papers' table layouts (Flower
+ * Run comparison: selected runs side by side in the papers' table layouts (Flower
  * Table 4 columns; AFL HR@1 per round and ablations; user-simulation P/R/F1) with the papers' numbers as
  * reference rows, export to CSV / Markdown (sent to the host to save) and copy, and a sweep plot (one
  * chart per metric against the swept value) when the host sends sweep data.

@@ -1,5 +1,5 @@
 /**
- * Trie flow explorer (issue 8, view 1): the title prefix tree as an icicle sized by target flow F(s)
+ * Trie flow explorer: the title prefix tree as an icicle sized by target flow F(s)
  * (docs/methods.md §A3), coloured by the policy's probability of each prefix against that target (over/under-
  * generation), per checkpoint (`trie-snapshot` events). Click a node to zoom into its prefix, a "+N more"
  * aggregate to expand it, the breadcrumb to zoom out; search a title; slide over checkpoints.
