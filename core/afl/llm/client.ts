@@ -12,6 +12,7 @@
 import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import { Rng } from '../../util/random';
+import { CancelledError } from '../../experiment/context';
 import { ResponseCache, requestKey } from './cache';
 import type { AflConfig } from '../../experiment/configTypes';
 
@@ -42,12 +43,18 @@ export class Budget {
   costUsd = 0;
   /** Why the budget stopped the run ("2 calls reached (maxCalls 2)"), once it did. */
   exhausted: string | null = null;
-  constructor(readonly maxCalls?: number, readonly maxUsd?: number) {}
+  /** `onExhausted` hears the reason once, when the first call is refused. */
+  constructor(readonly maxCalls?: number, readonly maxUsd?: number, private onExhausted?: (why: string) => void) {}
   /** Takes one HTTP call from the budget; false (and `exhausted` set) when none is left. */
   take(): boolean {
     if (this.exhausted === null && this.maxCalls !== undefined && this.calls >= this.maxCalls) this.exhausted = `${this.calls} calls reached (budget.maxCalls ${this.maxCalls})`;
     if (this.exhausted === null && this.maxUsd !== undefined && this.costUsd >= this.maxUsd) this.exhausted = `$${this.costUsd.toFixed(4)} spent (budget.maxUsd ${this.maxUsd})`;
-    if (this.exhausted !== null) return false;
+    if (this.exhausted !== null) {
+      const cb = this.onExhausted;
+      this.onExhausted = undefined;
+      cb?.(this.exhausted);
+      return false;
+    }
     this.calls++;
     return true;
   }
@@ -106,10 +113,7 @@ export interface ChatOptions {
   seedOffset?: number;
 }
 
-/** The API key from the environment: FLOWLOOP_LLM_API_KEY, else OPENAI_API_KEY. */
-export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.FLOWLOOP_LLM_API_KEY || env.OPENAI_API_KEY || undefined;
-}
+export { apiKeyFromEnv } from '../llmKey';
 
 /** FIFO counting semaphore. */
 export class Semaphore {
@@ -332,7 +336,7 @@ export class LlmClient {
       return ids.length ? `${this.endpoint} offers model "${this.settings.model}"` : `${this.endpoint} lists no models: not checked`;
     } catch (e) {
       if (e instanceof EndpointError) throw e;
-      if (signal?.aborted) throw e;
+      if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
       if (link.signal.aborted) throw new EndpointError(`cannot reach ${this.endpoint}: no answer to GET /models within ${ms} ms`);
       const d = describeError(e, ms);
       if (e instanceof OpenAI.APIConnectionError) throw new EndpointError(`cannot reach ${this.endpoint}: ${this.redact(d.message)}`);
