@@ -26,6 +26,13 @@ if (needHost && existsSync(join(root, '.ci', 'install-test-host.sh'))) {
   if (process.getuid?.() === 0) sh('bash', [join(root, '.ci', 'install-test-host.sh')]);
   else console.error('note: the code-server test host or Chromium is missing and this is not root: run `sudo bash .ci/install-test-host.sh` once');
 }
+// PyTorch + onnx for the Hugging Face backbone's oracle (test/oracles/hf_tiny.py): Debian's python3-torch / python3-onnx.
+if (spawnSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status !== 0) {
+  if (process.getuid?.() === 0) {
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    if (!apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx'])) { apt(['update', '-qq']); apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx']); }
+  } else console.error('note: python3-torch / python3-onnx missing and this is not root: the Hugging Face oracle tests will be skipped (apt-get install -y python3-torch python3-onnx)');
+}
 sh('node', ['esbuild.js']);
 
 function walk(dir) {

@@ -10,6 +10,7 @@ import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic }
 import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
 import { MetricCurves } from './curves';
 import { errorMessage } from '../util/errors';
+import { runProgress } from './runProgress';
 
 /** A config that failed validation: every issue is located (file:line:col + JSON path). */
 export class ConfigError extends Error {
@@ -128,10 +129,10 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   };
   const signal = opts.signal ?? new AbortController().signal;
   const ctx: RunContext = {
-    config, configPath, runDir, runId, seed, signal,
+    config, configPath, runDir, runId, seed, signal, workspace: resolve(opts.workspace ?? process.cwd()),
     emit,
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
-    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message }),
+    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message, run: runProgress(phase, done, total, config) }),
     metric: (n, step, value, extra) => emit({ type: 'metric', name: n, step, value, ...extra }),
     resolvePath: (p) => resolve(dirname(configPath), p),
     writeArtifact: (rel, content, kind: ArtifactEvent['kind'], description) => {
