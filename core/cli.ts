@@ -15,6 +15,7 @@ import { fmt, formatTable } from './cli/progress';
 import { UsageError } from './cli/args';
 import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './cli/commands';
 import { CliSession } from './cli/session';
+import { flowloopVersion } from './util/buildInfo';
 
 type Main = (argv: string[]) => Promise<number>;
 
@@ -26,6 +27,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   score: () => import('./cli/score'),
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
+  doctor: () => import('./cli/doctor'),
 };
 
 /** Parse a built-in command's argv from its table entry; `--help` prints its usage (returns undefined). */
@@ -197,8 +199,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(overallUsage() + '\n');
     return cmd ? 0 : 2;
   }
-  if (cmd === '--version') {
-    process.stdout.write(`${require('../package.json').version}\n`);
+  if (cmd === '--version' || cmd === '-v') {
+    process.stdout.write(`${flowloopVersion()}\n`);
     return 0;
   }
   try {
