@@ -37,6 +37,7 @@ const BENCHES = [
   ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
   ['webview', 'bench/webview/bench.ts', 'trie view: data arrival → first paint on Video Games'],
+  ['package', 'bench/package/bench.ts', 'demo from the installed VSIX / npx flowloop demo from the repository (≤ 1.5)'],
 ];
 
 /** The last JSON object a bench printed: one line, or a pretty-printed block at the end of its output. */

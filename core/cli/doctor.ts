@@ -7,7 +7,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from './args';
-import { parseCommandArgs } from './commands';
+import { commandUsage, parseCommandArgs } from './commands';
 import { isBundled, packageVersions, projectRoot } from '../util/buildInfo';
 
 export type DoctorStatus = 'ok' | 'warn' | 'fail';
@@ -177,6 +177,10 @@ export async function runDoctor(ctx: DoctorContext, checks: DoctorCheck[] = DOCT
 /** `flowloop doctor [--json]`. */
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandArgs('doctor', argv);
+  if (parsed.flags.help) {
+    process.stdout.write(commandUsage('doctor') + '\n');
+    return 0;
+  }
   if (parsed.positional.length) throw new UsageError(`doctor takes no arguments, got "${parsed.positional[0]}"`);
   const timeoutMs = Number(parsed.flags.timeout ?? 3000);
   const results = await runDoctor({ cwd: (parsed.flags.dir as string) ?? process.cwd(), env: process.env, timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 3000 });
