@@ -23,7 +23,7 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 }
 const show = (r: SpawnSyncReturns<string>) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout?.slice(-1500)}\n--- stderr\n${r.stderr?.slice(-1500)}`;
 
-test(`npm pack → npm install -g offline → flowloop --version, demo and doctor in an empty folder${noNet ? ' (no network namespace)' : ' (--offline only: no network namespace here)'}`, { timeout: 900000 }, () => {
+test(`npm pack → npm install -g offline → flowloop --version, demo and doctor in an empty folder${noNet ? ' (inside a network namespace with no network)' : ' (--offline only: unshare -n unavailable here)'}`, { timeout: 900000 }, () => {
   assert.ok(existsSync(join(root, 'dist', 'cli.js')), 'dist/cli.js missing: run node esbuild.js first');
   const tmp = mkdtempSync(join(tmpdir(), 'flowloop-pack-'));
   try {
