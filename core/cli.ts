@@ -1,6 +1,8 @@
 /**
  * `flowloop` — the headless front door onto the same engine the VS Code extension runs in its worker.
- * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments, data), 130 cancelled.
+ * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments, data), 3 degraded (the run finished and
+ * wrote its results, but its runner reported they cannot be trusted, e.g. every LLM call failed: a CI job
+ * must notice; `|| [ $? -eq 3 ]` accepts it), 130 cancelled. See exitCode().
  * Errors are printed as `where: message`, never as a stack trace (set FLOWLOOP_DEBUG=1 for stacks).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -19,6 +21,11 @@ import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './c
 import { CliSession } from './cli/session';
 
 type Main = (argv: string[]) => Promise<number>;
+
+/** The exit code of a run's final status: 0 finished, 3 degraded, 130 cancelled, 1 otherwise (failed). */
+export function exitCode(status: RunInfo['status']): number {
+  return status === 'finished' ? 0 : status === 'degraded' ? 3 : status === 'cancelled' ? 130 : 1;
+}
 
 /** Subcommands owned by their modules (each exports `main(argv): Promise<number>`), loaded on use. */
 const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
@@ -62,9 +69,10 @@ async function runWithCli(opts: ExecuteOptions): Promise<number> {
   const result = await execute({ ...opts, signal: session.signal, onEvent: (e) => session.printer.handle(e), onRunDir: (d) => session.started(d) });
   session.printer.end();
   for (const line of result.table) process.stdout.write(line + '\n');
+  for (const reason of result.degraded ?? []) process.stderr.write(`warning: degraded: ${reason}\n`);
   if (result.status === 'failed') process.stderr.write(`error: ${result.where ? result.where + ': ' : ''}${result.error}\n`);
   process.stdout.write(`run: ${result.runDir}\n`);
-  return result.status === 'finished' || (opts.detach && result.status === 'running') ? 0 : result.status === 'cancelled' ? 130 : 1;
+  return opts.detach && result.status === 'running' ? 0 : exitCode(result.status);
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -106,7 +114,7 @@ async function runInJob(configPath: string, set: string[] | undefined, runDir: s
   for (const line of result.table) process.stdout.write(line + '\n');
   if (result.status === 'failed') process.stderr.write(`error: ${result.where ? result.where + ': ' : ''}${result.error}\n`);
   process.stdout.write(`run: ${result.runDir}\n`);
-  return result.status === 'finished' ? 0 : result.status === 'cancelled' ? 130 : 1;
+  return exitCode(result.status);
 }
 
 async function cmdDemo(argv: string[]): Promise<number> {
@@ -200,6 +208,7 @@ async function cmdShow(argv: string[]): Promise<number> {
   const events = readJsonFile(join(dir, 'events.jsonl'), () => readEvents(dir));
   const lines = [
     `run      ${info.id}`, `kind     ${info.kind}`, `status   ${info.status}${info.error ? ` — ${info.where ? info.where + ': ' : ''}${info.error}` : ''}`,
+    ...(info.degraded ?? []).map((r) => `warning  degraded: ${r}`),
     `config   ${info.configPath}`, `seed     ${info.seed}`, `started  ${info.startedAt}${info.durationMs ? ` (${(info.durationMs / 1000).toFixed(1)} s)` : ''}`,
     `backend  ${info.backend ? `${info.backend.name} (${info.backend.reason})` : '—'}`, `events   ${events.length}`,
   ];

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { parseTree, findNodeAtLocation } from 'jsonc-parser';
 import { readRunInfo, withLiveness } from '../core/experiment/runStore';
-import type { RunInfo } from '../core/experiment/events';
+import { hasResults, type RunInfo } from '../core/experiment/events';
 import type { ExperimentStore } from './store';
-import type { RunManager } from './runManager';
+import { progressText, type RunManager } from './runManager';
 import { formatDuration, formatMetric } from './tree';
 
 /**
@@ -30,6 +30,7 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
   constructor(private readonly store: ExperimentStore, private readonly runs: RunManager) {
     this.subs = [
       runs.onDidChangeRuns(() => this.emitter.fire()),
+      runs.onDidProgress(() => this.emitter.fire()), // the progress lens follows the status bar
       store.onDidChange(() => this.emitter.fire()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.emitter.fire()),
     ];
@@ -45,7 +46,7 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       const active = this.runs.active().find((r) => r.configPath === uri.fsPath);
       if (active?.progress) {
         const p = active.progress;
-        lenses.push(new vscode.CodeLens(range, { title: `${p.phase} ${p.done}/${p.total}`, command: 'flowloop.showLog' }));
+        lenses.push(new vscode.CodeLens(range, { title: progressText(p), tooltip: 'the same progress as the status bar; click for the worker log', command: 'flowloop.showLog' }));
       }
     } else if (!vscode.workspace.isTrusted) {
       lenses.push(new vscode.CodeLens(range, { title: '▶ Run (trust this workspace first)', tooltip: 'Runs execute code and read the files a config names: Flowloop runs only in trusted workspaces', command: 'workbench.trust.manage' }));
@@ -70,11 +71,11 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
     // run.json as it is now (a sweep folder has none: what the listing read stands)
     const read = readRunInfo(last.runDir);
     const info = read ? withLiveness(read) : last.listed;
-    const metric = info.status === 'finished' && info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
-    const parts = [info.status, metric, formatDuration(info.durationMs)].filter(Boolean);
+    const metric = hasResults(info.status) && info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
+    const parts = [info.status === 'degraded' ? '⚠ degraded' : info.status, metric, formatDuration(info.durationMs)].filter(Boolean);
     lens.command = {
       title: `Open last run (${parts.join(' · ')})`,
-      tooltip: `${last.runDir}${info.error ? `\n${info.error}` : ''}`,
+      tooltip: `${last.runDir}${(info.degraded ?? []).map((r) => `\ndegraded: ${r}`).join('')}${info.error ? `\n${info.error}` : ''}`,
       command: 'flowloop.openRun',
       arguments: [last.runDir],
     };

@@ -9,7 +9,7 @@ import { ApiKeyStore } from './secrets';
 import { registerCommands } from './commands';
 
 /**
- * Flowloop's VS Code front door (issue 7). The host stays thin: it finds configs, validates them as you
+ * Flowloop's VS Code front door. The host stays thin: it finds configs, validates them as you
  * type, starts/stops worker processes (dist/worker.js) and relays their events to the tree, CodeLens,
  * status bar and webviews. Nothing here loads tensors, models or native modules.
  */

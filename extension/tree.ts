@@ -16,6 +16,7 @@ export type TreeNode =
 const STATUS_ICON: Record<RunStatus, [string, string | undefined]> = {
   running: ['sync~spin', 'charts.blue'],
   finished: ['pass', 'testing.iconPassed'],
+  degraded: ['warning', 'problemsWarningIcon.foreground'],
   failed: ['error', 'testing.iconFailed'],
   cancelled: ['circle-slash', 'disabledForeground'],
 };
@@ -111,17 +112,22 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         const [icon, color] = STATUS_ICON[info.status] ?? ['question', undefined];
         item.iconPath = new vscode.ThemeIcon(sweep ? 'layers' : icon, color ? new vscode.ThemeColor(color) : undefined);
         const metric = info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
-        item.description = [sweep ? 'sweep' : '', info.status === 'finished' ? metric : info.status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
+        const status = info.status === 'finished' ? metric : info.status === 'degraded' ? `degraded: ${info.degraded?.[0] ?? 'see the run'}` : info.status;
+        item.description = [sweep ? 'sweep' : '', status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${info.name}** — ${info.status}\n\n`);
+        for (const r of info.degraded ?? []) md.appendMarkdown(`$(warning) **degraded**: ${r}\n\n`);
+        md.supportThemeIcons = true;
         md.appendMarkdown(`- folder: \`${basename(dir)}\`\n- started: ${info.startedAt}\n`);
         if (info.durationMs !== undefined) md.appendMarkdown(`- duration: ${formatDuration(info.durationMs)}\n`);
         if (info.keyMetric) md.appendMarkdown(`- ${info.keyMetric.name}: ${info.keyMetric.value}\n`);
         md.appendMarkdown(`- seed: ${info.seed}\n`);
         if (info.backend) md.appendMarkdown(`- backend: ${info.backend.name} (${info.backend.reason})\n`);
-        if (info.error) md.appendMarkdown(`\n**error**${info.where ? ` at \`${info.where}\`` : ''}: ${info.error}\n`);
+        // a cancelled run's `error` is the reason it was stopped, not an error
+        if (info.error) md.appendMarkdown(`\n**${info.status === 'cancelled' ? 'cancelled' : 'error'}**${info.where ? ` at \`${info.where}\`` : ''}: ${info.error}\n`);
         item.tooltip = md;
-        item.contextValue = sweep ? 'run-sweep' : `run-${info.status}`;
+        // status and kind: the menus offer only the views that apply (trie: flower, transcripts: afl)
+        item.contextValue = sweep ? 'run-sweep' : `run-${info.status} kind-${info.kind}`;
         item.resourceUri = vscode.Uri.file(dir);
         item.command = { command: 'flowloop.openRun', title: 'Open Run', arguments: [node] };
         return item;

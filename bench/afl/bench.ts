@@ -1,5 +1,5 @@
 /**
- * AFL concurrency benchmark (issue 6 acceptance): a local OpenAI-compatible server (own process) that
+ * AFL concurrency benchmark: a local OpenAI-compatible server (own process) that
  * adds 200 ms to every call, concurrency 16, all 122 LastFM users × 4 rounds (the scripted user agent
  * always says no, so every user makes exactly 4 rec + 4 user calls = 976 calls). Ideal wall time =
  * calls × 200 ms / 16; target ≤ 1.15 × ideal. Runs the real `afl` kind runner (real openai SDK, real

@@ -1,5 +1,5 @@
 /**
- * Bench (issue 4, item 4b): building the prefix tree with flows and process rewards for all titles of the three
+ * Bench: building the prefix tree with flows and process rewards for all titles of the three
  * Amazon datasets with the qwen2.5 tokenizer — Flowloop's flat PrefixTree vs the reference's algorithm (nested
  * dictionaries, bench/trie/reference_trie.py, run by python3 in the same process tree, same machine, same run).
  *

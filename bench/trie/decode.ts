@@ -1,5 +1,5 @@
 /**
- * Bench (issue 4, item 4c): constrained beam search (docs/methods.md §A7: 10 beams, 10 returned, length penalty 1,
+ * Bench: constrained beam search (docs/methods.md §A7: 10 beams, 10 returned, length penalty 1,
  * max 64 tokens) on the first N test rows of Movies_and_TV with the qwen2.5 trie: ms per row and the share
  * of decode time spent computing allowed-token masks (target < 5%).
  *

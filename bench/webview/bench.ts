@@ -1,5 +1,5 @@
 /**
- * Trie view benchmark (issue 8 acceptance: first paint ≤ 1 s on the largest trie):
+ * Trie view benchmark (first paint ≤ 1 s on the largest trie):
  *   node --import tsx bench/webview/bench.ts
  * Builds the Video_Games title trie with core/trie + the qwen2.5 tokenizer from title_counts.json, takes a
  * snapshot of ALL its nodes (~30k), and times, in headless Chromium, from posting the `init` message

@@ -1,5 +1,5 @@
 /**
- * AFL transcripts (issue 6, item 4): every prompt, raw response, parse result and decision, per user and
+ * AFL transcripts: every prompt, raw response, parse result and decision, per user and
  * round, appended to `transcripts.jsonl` in the run folder (append-only like events.jsonl, so a crash
  * loses nothing already written) and sent as `dialogue-turn` events for the transcript view.
  */

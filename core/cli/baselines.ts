@@ -3,7 +3,8 @@
  * the baselines of the config's kind (core/experiment/baselines.ts, the table the extension's "Run
  * Baselines" uses), each an ordinary run of the config with the baseline's `--set` overrides, into the
  * usual run folders (`run: <folder>` per run), then a comparison table of the key metrics.
- * Every baseline's config is validated before anything runs (exit 2 with located errors).
+ * Every baseline's config is validated before anything runs (exit 2 with located errors); exit 0 all
+ * finished, 3 all finished or degraded, 1 any failed, 130 cancelled.
  */
 import { basename, resolve } from 'node:path';
 import { BASELINES, baselineComparison, baselinesFor, baselineSets, type Baseline, type BaselineOutcome } from '../experiment/baselines';
@@ -73,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     session.ended(o.runDir);
     if (o.status === 'failed') process.stderr.write(`error: baseline ${o.baseline.name}: ${o.error ?? 'failed'}\n`);
+    if (o.status === 'degraded') process.stderr.write(`warning: baseline ${o.baseline.name} is degraded (see its run.json)\n`);
     if (o.runDir) process.stdout.write(`run: ${o.runDir}\n`);
   };
   let next = 0;
@@ -83,5 +85,5 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(`\nbaselines of ${name} (${kind}):\n`);
   for (const line of baselineComparison(kind, outcomes)) process.stdout.write(line + '\n');
   if (session.signal.aborted || outcomes.some((o) => o.status === 'cancelled')) return 130;
-  return outcomes.every((o) => o.status === 'finished') ? 0 : 1;
+  return outcomes.every((o) => o.status === 'finished') ? 0 : outcomes.every((o) => o.status === 'finished' || o.status === 'degraded') ? 3 : 1;
 }

@@ -1,6 +1,6 @@
 /**
  * `flowloop metrics --recommendations <file.jsonl> --dataset <amazon dataset dir> [--split test|valid]`
- * (Flower issue item 6): scores recommendation lists from any tool the same way. Each line of the file is
+ *: scores recommendation lists from any tool the same way. Each line of the file is
  * `{"row": <0-based row of test.csv>, "titles": [10 titles]}`; prints ONE JSON object with
  * hr@1..hr@10, ndcg@1..ndcg@10, dgu, mgu, entropy, ttr, distinct and rows (docs/methods.md §A9).
  * Bad input: one `file:line: message` per problem on stderr, exit code 2, no stack trace.

@@ -19,7 +19,8 @@ export class ProgressPrinter {
       case 'metric': if (!e.name.startsWith('train/')) this.line(`  ${e.name} = ${fmt(e.value)}${e.epoch !== undefined ? ` (epoch ${e.epoch})` : ''}`); break;
       case 'run-failed': this.line(`failed: ${e.where ? e.where + ': ' : ''}${e.error}`); break;
       case 'run-cancelled': this.line(`cancelled: ${e.reason}`); break;
-      case 'run-finished': this.line(`finished in ${(e.durationMs / 1000).toFixed(1)} s`); break;
+      case 'run-degraded': this.line(`warning: degraded — ${e.reason}`); break;
+      case 'run-finished': this.line(`${e.degraded ? 'degraded' : 'finished'} in ${(e.durationMs / 1000).toFixed(1)} s`); break;
       default: break;
     }
   }

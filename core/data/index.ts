@@ -1,4 +1,4 @@
-/** Dataset readers (foundation issue item 4): one import point for every reader and the Catalogue. */
+/** Dataset readers: one import point for every reader and the Catalogue. */
 export { Catalogue } from './catalogue';
 export * from './amazon';
 export * from './sequential';

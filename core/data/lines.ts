@@ -1,5 +1,5 @@
 /**
- * Line-oriented file reading shared by the dataset readers (foundation issue item 4). Files are read in
+ * Line-oriented file reading shared by the dataset readers. Files are read in
  * 1 MiB chunks (never whole into one string for the big ones) and every line carries its 1-based number,
  * so that a corrupt row becomes a LocatedError naming `file:line`.
  */

@@ -5,7 +5,7 @@
  * RunEvents and RunResult, so every front door (CLI, editor) treats them alike.
  */
 import { basename, join } from 'node:path';
-import type { RunEvent, RunStatus } from '../experiment/events';
+import { hasResults, type RunEvent, type RunStatus } from '../experiment/events';
 import { runExperiment } from '../experiment/run';
 import type { RunOptions, RunResult } from '../experiment/runner';
 import { readMetrics, readRunInfo, writeJsonAtomic } from '../experiment/runStore';
@@ -36,7 +36,7 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
   for (const line of submissionSummary(sub)) say(line);
   const runs: WatchedRun[] = [
     ...sub.runs.map((r) => ({ runDir: r.runDir, jobId: r.jobId })),
-    ...sub.kept.filter((k) => k.jobId && k.status !== 'finished').map((k) => ({ runDir: k.runDir, jobId: k.jobId! })),
+    ...sub.kept.filter((k) => k.jobId && k.status.startsWith('still queued')).map((k) => ({ runDir: k.runDir, jobId: k.jobId! })),
   ];
   if (opts.detach || !runs.length) return finalResult(sub, opts.detach && runs.length ? 'running' : undefined);
   const watch = followSlurm(runs, opts.onEvent, say);
@@ -61,7 +61,7 @@ export function followSlurm(runs: WatchedRun[], onEvent: ((e: RunEvent) => void)
   return new SlurmWatch(runs, {
     onEvent: (_r, e) => onEvent?.(e),
     onState: (r) => say(`slurm: job ${r.jobId} ${r.slurm!.state}${r.slurm!.reason ? ` (${r.slurm!.reason})` : ''}${r.slurm!.node && r.slurm!.state === 'RUNNING' ? ` on ${r.slurm!.node}` : ''}`),
-    onSettled: (r) => say(`slurm: job ${r.jobId} ended ${r.slurm?.state ?? '(unknown to Slurm)'} → run ${r.status}: ${basename(r.runDir)}`, r.status === 'finished' ? 'info' : 'warn'),
+    onSettled: (r) => say(`slurm: job ${r.jobId} ended ${r.slurm?.state ?? '(unknown to Slurm)'} → run ${r.status}: ${basename(r.runDir)}`, hasResults(r.status) ? 'info' : 'warn'),
   });
 }
 
@@ -73,7 +73,10 @@ export function finishSweep(dir: string, metrics?: string[], running?: boolean):
     if (info) p.status = info.status;
   }
   const statuses = index.points.map((p) => p.status);
-  index.status = running || statuses.includes('running') ? 'running' : statuses.every((s) => s === 'finished') ? 'finished' : statuses.includes('cancelled') && !statuses.includes('failed') ? 'cancelled' : 'failed';
+  // as a local sweep (core/experiment/sweep.ts): a degraded point keeps its results but degrades the sweep
+  index.status = running || statuses.includes('running') ? 'running'
+    : statuses.every((s) => hasResults(s)) ? (statuses.includes('degraded') ? 'degraded' : 'finished')
+    : statuses.includes('cancelled') && !statuses.includes('failed') ? 'cancelled' : 'failed';
   if (index.status !== 'running') index.endedAt = new Date().toISOString();
   writeJsonAtomic(join(dir, 'sweep.json'), index);
   return { index, table: index.status === 'running' ? [] : writeSweepResults(dir, index, metrics) };
@@ -82,7 +85,7 @@ export function finishSweep(dir: string, metrics?: string[], running?: boolean):
 function finalResult(sub: Submission, detached?: 'running'): RunResult {
   if (sub.sweepDir) {
     const { index, table } = finishSweep(sub.sweepDir, sub.config.sweep?.metrics, !!detached);
-    const finished = index.points.filter((p) => p.status === 'finished').length;
+    const finished = index.points.filter((p) => hasResults(p.status)).length;
     return {
       runDir: sub.sweepDir, status: index.status, metrics: { points: index.points.length, finished }, table,
       error: index.status === 'failed' ? 'some sweep points failed (see sweep.json; run the same command again to resubmit only those)' : undefined,

@@ -189,9 +189,10 @@ async function planSweep(config: Record<string, any>, configPath: string, name: 
     const info = old ? readRunInfo(old) : undefined;
     if (!old || !info) continue;
     const queued = info.status === 'running' && info.slurm && !SLURM_TERMINAL.has(info.slurm.state);
+    // as a local sweep reruns (core/experiment/sweep.ts): only finished points are kept
     if (info.status === 'finished' || queued) {
       Object.assign(p, { runDir: old, status: info.status });
-      kept.push({ runDir: old, jobId: info.slurm?.jobId, status: info.status === 'finished' ? 'finished' : `still queued (${info.slurm!.state})`, label: `point ${p.index}` });
+      kept.push({ runDir: old, jobId: info.slurm?.jobId, status: queued ? `still queued (${info.slurm!.state})` : 'finished', label: `point ${p.index}` });
     } else p.runDir = old; // failed, cancelled or never started: resubmitted (resumeFrom reads its checkpoints)
   }
   const index: SweepIndex = {

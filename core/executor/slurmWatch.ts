@@ -8,7 +8,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent, RunInfo, RunStatus } from '../experiment/events';
+import { hasResults, type RunEvent, type RunInfo, type RunStatus } from '../experiment/events';
 import { EventLog, readRunInfo, writeJsonAtomic } from '../experiment/runStore';
 import { queryJobs, scancel, slurmSync, SLURM_TERMINAL, type SlurmJobState } from './slurm';
 
@@ -65,7 +65,7 @@ export function settleRun(runDir: string, job: SlurmJobState | undefined): RunSt
   let error = info.error;
   let event: RunEvent | undefined;
   const now = Date.now();
-  if (KILLED.has(state) && info.status !== 'finished') {
+  if (KILLED.has(state) && !hasResults(info.status)) {
     status = 'failed';
     const why = state === 'NODE_FAIL' && job?.node ? nodeReason(job.node) : undefined;
     error = `Slurm ended the job: ${state}${job?.reason ? ` (${job.reason})` : ''}${job?.node ? ` on ${job.node}` : ''}${why ? `, node reason: "${why}"` : ''}${tail}`;

@@ -14,7 +14,7 @@
 export type FlowloopConfig = FlowerConfig | AflConfig | SequentialConfig;
 
 /**
- * Flower (METHODS Part A): a generative recommender that writes the next item's title token by token, constrained to the prefix tree of catalogue titles, trained with plain SFT (BIGRec), IFairLRS (SFT with per-sample popularity-group weights) or Flower (sub-trajectory balance over the tree's flows + θ·SFT). `recommend` mode reads an Amazon dataset folder and scores beam-search top-10 lists (HR/NDCG@K, DGU, MGU, entropy, TTR); `distribution` mode fits a {title: count} distribution with no history (RQ1) and reports KL/JS/coverage with a plot. The policy is a small decoder-only transformer trained from scratch whose prefix is the user's history as item-id embeddings.
+ * Flower (docs/methods.md Part A): a generative recommender that writes the next item's title token by token, constrained to the prefix tree of catalogue titles, trained with plain SFT (BIGRec), IFairLRS (SFT with per-sample popularity-group weights) or Flower (sub-trajectory balance over the tree's flows + θ·SFT). `recommend` mode reads an Amazon dataset folder and scores beam-search top-10 lists (HR/NDCG@K, DGU, MGU, entropy, TTR); `distribution` mode fits a {title: count} distribution with no history (RQ1) and reports KL/JS/coverage with a plot. The policy is a small decoder-only transformer trained from scratch whose prefix is the user's history as item-id embeddings.
  */
 export interface FlowerConfig {
   /**
@@ -106,6 +106,33 @@ export interface FlowerConfig {
      * History items kept (the last ones); the reference uses ≤ 10. Ignored in distribution mode.
      */
     maxHistory: number;
+    /**
+     * A local Hugging Face causal-LM folder (config.json, *.safetensors, tokenizer.json; Qwen2 or Llama architecture), relative to this config file: the policy is then this pretrained model reading the history as text (docs/methods.md §A6b) instead of the from-scratch item-id transformer, and the other policy fields except `dropout` and `lora` are ignored. Never downloaded: a missing or incomplete folder is a located error when the run starts (`validate` does not require it, so a config can name a model that lives only on the GPU machine).
+     */
+    model?: string;
+    /**
+     * With `model`: train LoRA adapters (Hu et al. 2021) on its linear layers instead of all weights — W x + (alpha/r)·B A dropout(x), base weights frozen, A random and B zero at the start (as PEFT) — saved as a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) that `PeftModel.from_pretrained` loads. Absent = full fine-tuning (the paper's setting), saved as a Hugging Face model folder.
+     */
+    lora?: {
+      /**
+       * Adapter rank r.
+       */
+      r: number;
+      /**
+       * Scaling numerator: the update is (alpha/r)·B A.
+       */
+      alpha: number;
+      /**
+       * Dropout on the adapter's input during training (PEFT's lora_dropout).
+       */
+      dropout: number;
+      /**
+       * Linear layers that get adapters, matched as PEFT matches target_modules: a module path equal to an entry or ending in '.' + entry (q_proj, v_proj, mlp.down_proj, ...).
+       *
+       * @minItems 1
+       */
+      targetModules: string[];
+    };
   };
   /**
    * `sft`: token-level cross-entropy on the target titles (BIGRec). `flower`: L = θ·L_SFT + (1−θ)·L_GFN, L_GFN = modified sub-trajectory balance over all state pairs of a title sampled from the policy (docs/methods.md §A4). `ifairlrs`: SFT with per-sample weights = group share in history interactions / group share among training targets (docs/methods.md §A8).
@@ -169,6 +196,10 @@ export interface FlowerConfig {
    */
   batchSize: number;
   /**
+   * Rows per forward/backward pass: the gradients of the micro-batches of a batch are accumulated into one optimizer step of `batchSize` rows (the paper: batch 256 = micro-batch 8 × accumulation 32), each weighted by its share of the batch's rows. 0 = the whole batch at once.
+   */
+  microBatchSize: number;
+  /**
    * AdamW learning rate (after warmup).
    */
   lr: number;
@@ -176,6 +207,10 @@ export interface FlowerConfig {
    * Linear learning-rate warmup steps (the reference: 20).
    */
   warmupSteps: number;
+  /**
+   * Learning rate after warmup: `constant`, or `linear` decay to 0 at the last planned optimizer step (epochs × steps per epoch; Hugging Face's linear schedule, the released trainer's default).
+   */
+  lrSchedule: 'constant' | 'linear';
   /**
    * Decoupled weight decay on matrices.
    */
@@ -321,7 +356,7 @@ export interface SweepSpec {
   metrics?: string[];
 }
 /**
- * AFL — Agentic Feedback Loop (METHODS Part B): a recommendation agent (LLM + memory + a base model's prior) and a user agent (LLM + memory + a reward model's focus list) talk about each user for up to `maxRounds` rounds; the final answer is the last recommended item. Reports HitRatio@1 for the base model (prior alone), the Rec Agent (round 1) and AFL, per round, ablations and the user-simulation evaluation. `agents: "rule-based"` runs built-in rule-based agents (rule-based, not an LLM) offline.
+ * AFL — Agentic Feedback Loop (docs/methods.md Part B): a recommendation agent (LLM + memory + a base model's prior) and a user agent (LLM + memory + a reward model's focus list) talk about each user for up to `maxRounds` rounds; the final answer is the last recommended item. Reports HitRatio@1 for the base model (prior alone), the Rec Agent (round 1) and AFL, per round, ablations and the user-simulation evaluation. `agents: "rule-based"` runs built-in rule-based agents (rule-based, not an LLM) offline.
  */
 export interface AflConfig {
   /**

@@ -39,6 +39,21 @@ export interface RunContext<C extends object = Record<string, any>> {
   setKeyMetric(name: string, value: number): void;
   /** Lines of the final results table printed to stdout by the CLI. */
   table(lines: string[]): void;
+  /**
+   * Report that the results cannot be trusted as they stand (e.g. "122/122 LLM calls failed"): a
+   * `run-degraded` event at once, run.json `degraded` gets the reason, and the run ends `degraded`
+   * instead of `finished`. With `{ failFast: true }` it throws DegradedError: the run ends `failed`
+   * with the reason as its error (the results already saved stay on disk).
+   */
+  degrade(reason: string, opts?: { failFast?: boolean }): void;
+}
+
+/** Thrown by RunContext.degrade(reason, { failFast: true }): the run fails with `reason`. */
+export class DegradedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DegradedError';
+  }
 }
 
 /** Thrown by a kind when ctx.signal is aborted. */

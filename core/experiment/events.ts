@@ -6,6 +6,7 @@
  * and flushes it BEFORE sending it anywhere else, so a view can always be rebuilt from disk and a
  * crash or a kill loses nothing already reported.
  */
+import type { RunProgress } from './runProgress';
 
 /** Every event carries the run id (the run folder's name) and a wall-clock time (ms since epoch). */
 interface EventBase {
@@ -29,6 +30,8 @@ export interface ProgressEvent extends EventBase {
   done: number;
   total: number;
   message?: string;
+  /** The run as a whole (named stage, epoch, share done), stamped by the runner (runProgress.ts). */
+  run?: RunProgress;
 }
 
 /** One scalar: a loss term per step, a validation metric per epoch, a HR@1 per round, ... */
@@ -119,6 +122,17 @@ export interface RunFinishedEvent extends EventBase {
   /** The final metrics (also in metrics.json). */
   metrics: Record<string, unknown>;
   durationMs: number;
+  /** Set when the run ended with status `degraded`: the reasons reported (RunContext.degrade). */
+  degraded?: string[];
+}
+
+/**
+ * The runner reported that the run's results cannot be trusted as they stand (e.g. "122/122 LLM calls
+ * failed"): the run goes on (status `degraded` at the end) unless the kind asked to fail fast.
+ */
+export interface RunDegradedEvent extends EventBase {
+  type: 'run-degraded';
+  reason: string;
 }
 
 export interface RunFailedEvent extends EventBase {
@@ -142,6 +156,7 @@ export type RunEvent =
   | ArtifactEvent
   | LogEvent
   | RunFinishedEvent
+  | RunDegradedEvent
   | RunFailedEvent
   | RunCancelledEvent;
 
@@ -150,7 +165,14 @@ export type RunEventType = RunEvent['type'];
 /** An event before the runner stamps runId and t on it. */
 export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'runId' | 't'> : never) : never;
 
-export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
+/**
+ * A run's state. `degraded`: it ran to the end and wrote its results, but its runner reported that they
+ * cannot be trusted as they stand (the reasons are in run.json `degraded`); the CLI exits 3 for it.
+ */
+export type RunStatus = 'running' | 'finished' | 'degraded' | 'failed' | 'cancelled';
+
+/** A run that ended and wrote its results (finished or degraded). */
+export const hasResults = (s: RunStatus | string | undefined): boolean => s === 'finished' || s === 'degraded';
 
 /** run.json */
 export interface RunInfo {
@@ -165,6 +187,8 @@ export interface RunInfo {
   durationMs?: number;
   error?: string;
   where?: string;
+  /** Why the run is (or, for a failed run, was first) degraded, in the order reported (RunContext.degrade). */
+  degraded?: string[];
   backend?: { name: string; reason: string };
   versions: Record<string, string>;
   gitCommit?: string;
@@ -211,4 +235,4 @@ export type WorkerRequest =
 /** Messages a worker sends to the extension host over IPC. */
 export type WorkerMessage =
   | { type: 'event'; event: RunEvent }
-  | { type: 'done'; status: RunStatus; runDir?: string; error?: string };
+  | { type: 'done'; status: RunStatus; runDir?: string; error?: string; degraded?: string[] };

@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { CancelledError, LocatedError, type RunContext } from './context';
+import { CancelledError, DegradedError, LocatedError, type RunContext } from './context';
 import type { ArtifactEvent, RunEvent, RunEventInput, RunInfo, RunStatus } from './events';
 import { KIND_RUNNERS } from './kinds';
 import { applySets } from './overrides';
 import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
 import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
 import { MetricCurves } from './curves';
+import { runProgress } from './runProgress';
 
 /** A config that failed validation: every issue is located (file:line:col + JSON path). */
 export class ConfigError extends Error {
@@ -47,6 +48,8 @@ export interface RunResult {
   table: string[];
   error?: string;
   where?: string;
+  /** The reasons the runner gave for `degraded` (also for a run that then failed fast). */
+  degraded?: string[];
 }
 
 /** Read, override and validate a config; throws ConfigError with located issues. */
@@ -131,7 +134,7 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     config, configPath, runDir, runId, seed, signal,
     emit,
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
-    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message }),
+    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message, run: runProgress(phase, done, total, config) }),
     metric: (n, step, value, extra) => emit({ type: 'metric', name: n, step, value, ...extra }),
     resolvePath: (p) => resolve(dirname(configPath), p),
     writeArtifact: (rel, content, kind: ArtifactEvent['kind'], description) => {
@@ -154,6 +157,12 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
       writeJsonAtomic(join(runDir, 'run.json'), info);
     },
     table: (lines) => table.push(...lines),
+    degrade: (reason, opts) => {
+      info.degraded = [...(info.degraded ?? []), reason];
+      writeJsonAtomic(join(runDir, 'run.json'), info);
+      emit({ type: 'run-degraded', reason });
+      if (opts?.failFast) throw new DegradedError(reason);
+    },
   };
 
   /** plots/<metric>.svg for every curve reported so far (curves.ts); a plot that cannot be written is logged, never fatal. */
@@ -178,9 +187,11 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
     ctx.saveMetrics(result);
     writeCurves();
-    emit({ type: 'run-finished', metrics, durationMs: Date.now() - started });
-    finish('finished');
-    return { runDir, status: 'finished', metrics, table };
+    const degraded = info.degraded;
+    emit({ type: 'run-finished', metrics, durationMs: Date.now() - started, ...(degraded ? { degraded } : {}) });
+    const status: RunStatus = degraded ? 'degraded' : 'finished';
+    finish(status);
+    return { runDir, status, metrics, table, degraded };
   } catch (e: any) {
     if (e instanceof CancelledError || signal.aborted) {
       const reason = String(signal.reason ?? e?.message ?? 'cancelled');
@@ -193,8 +204,8 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     const message = String(e?.message ?? e);
     writeCurves();
     emit({ type: 'run-failed', error: message, where });
-    if (!(e instanceof LocatedError)) emit({ type: 'log', level: 'error', message: String(e?.stack ?? message) });
+    if (!(e instanceof LocatedError) && !(e instanceof DegradedError)) emit({ type: 'log', level: 'error', message: String(e?.stack ?? message) });
     finish('failed', { error: message, where });
-    return { runDir, status: 'failed', metrics, table, error: message, where };
+    return { runDir, status: 'failed', metrics, table, error: message, where, degraded: info.degraded };
   }
 }

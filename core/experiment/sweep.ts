@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatTable, fmt } from '../cli/progress';
 import { linePlotSvg, type Series } from '../util/svgPlot';
-import type { RunInfo, RunStatus } from './events';
+import { hasResults, type RunInfo, type RunStatus } from './events';
 import { getPath, setPath } from './overrides';
 import { runInWorker } from './workerProcess';
 import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
@@ -88,7 +88,7 @@ export function sweepFolder(root: string, name: string, config: Record<string, a
 }
 
 /**
- * Run a sweep (issue 9): each point is its own run folder under the sweep folder, `sweep.json` indexes
+ * Run a sweep: each point is its own run folder under the sweep folder, `sweep.json` indexes
  * them, finished points are skipped on rerun, `jobs` points run in parallel workers, and the results
  * table (CSV + text, mean ± std over repeats) and one SVG plot per metric are written at the end.
  */
@@ -153,13 +153,14 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
   await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, async () => {
     while (next < todo.length && !signal.aborted) await runOne(todo[next++]);
   }));
-  const status: RunStatus = signal.aborted ? 'cancelled' : points.every((p) => p.status === 'finished') ? 'finished' : 'failed';
+  // a degraded point has results (kept in the table) but makes the sweep degraded; any failed point fails it
+  const status: RunStatus = signal.aborted ? 'cancelled' : points.every((p) => hasResults(p.status)) ? (points.some((p) => p.status === 'degraded') ? 'degraded' : 'finished') : 'failed';
   for (const p of points) if (p.status === 'running') p.status = 'cancelled';
   index.status = status;
   index.endedAt = new Date().toISOString();
   save();
   const table = writeSweepResults(dir, index, config.sweep.metrics);
-  return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => p.status === 'finished').length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined };
+  return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => hasResults(p.status)).length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined, degraded: status === 'degraded' ? ['some sweep points are degraded (see sweep.json)'] : undefined };
 }
 
 /** Numeric leaves of a metrics object as dotted keys ("recommendation.afl.hr"); arrays are left out (curves). */
@@ -176,7 +177,7 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
   for (const p of index.points) {
     const key = JSON.stringify(p.assignments);
     if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [] });
-    if (p.status !== 'finished' || !p.runDir) continue;
+    if (!hasResults(p.status) || !p.runDir) continue;
     groups.get(key)!.metrics.push(flattenMetrics(readMetrics(p.runDir) ?? {}));
   }
   const all = new Set<string>();

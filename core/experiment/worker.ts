@@ -34,8 +34,8 @@ process.on('message', async (msg: WorkerRequest) => {
       signal: controller.signal,
       onEvent: (event) => send({ type: 'event', event }),
     });
-    done = { type: 'done', status: result.status, runDir: result.runDir, error: result.error };
-    process.exitCode = result.status === 'finished' ? 0 : result.status === 'cancelled' ? 130 : 1;
+    done = { type: 'done', status: result.status, runDir: result.runDir, error: result.error, degraded: result.degraded };
+    process.exitCode = result.status === 'finished' ? 0 : result.status === 'degraded' ? 3 : result.status === 'cancelled' ? 130 : 1;
   } catch (e: any) {
     done = { type: 'done', status: 'failed', error: e instanceof ConfigError ? e.message : String(e?.message ?? e) };
     process.exitCode = e instanceof ConfigError ? 2 : 1;

@@ -21,8 +21,16 @@ import { decodingSpecs, evaluateRecommend, recommend } from './evaluate';
 import { scoreRecommendations } from '../metrics';
 import { evaluateDistribution, exactFit } from './distribution';
 
-function trainOptions(c: ResolvedFlowerConfig, seed: number, objective: string): TrainOptions {
+/** Optimizer steps the run plans (epochs × steps per epoch): where `lrSchedule: "linear"` reaches 0. */
+export function plannedSteps(c: Pick<ResolvedFlowerConfig, 'epochs' | 'batchSize' | 'stepsPerEpoch'>, trainRows: number): number {
+  let perEpoch = Math.ceil(trainRows / c.batchSize);
+  if (c.stepsPerEpoch > 0) perEpoch = Math.min(perEpoch, c.stepsPerEpoch);
+  return c.epochs * perEpoch;
+}
+
+function trainOptions(c: ResolvedFlowerConfig, seed: number, objective: string, trainRows: number): TrainOptions {
   return {
+    microBatchSize: c.microBatchSize ?? 0, decaySteps: c.lrSchedule === 'linear' ? plannedSteps(c, trainRows) : 0,
     objective: objective as TrainOptions['objective'], theta: c.theta, personalization: c.personalization?.mode ?? 'none',
     epochs: c.epochs, batchSize: c.batchSize, patience: c.patience, seed, sampleTemperature: c.sampleTemperature,
     stepsPerEpoch: c.stepsPerEpoch, offlineSampleProb: c.offlineSampleProb, gfnSampling: c.gfnSampling, gfnSamplesPerBatch: c.gfnSamplesPerBatch, lr: c.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay,
@@ -60,7 +68,7 @@ async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, 
   const c = ctx.config;
   const tf = (await initPolicyTf(c.device ?? 'auto')).tf;
   const pcfg = policyConfig(c, s);
-  const opts = trainOptions(c, ctx.seed, objective);
+  const opts = trainOptions(c, ctx.seed, objective, s.train.length);
   const setupKey = { mode: s.mode, dataset: s.datasetName, objective, tokenizer: c.tokenizer, titleEnd: c.titleEnd, trieNodes: s.trie.size };
   let init: Map<string, Float32Array> | undefined;
   let state: TrainState = initialState();

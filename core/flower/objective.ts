@@ -9,7 +9,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
-import type { TransformerPolicy } from '../models/policy';
+import type { TrainablePolicy } from '../models/trainablePolicy';
 import { tfp } from '../models/policyTf';
 import { subtbLogRewards, subtbLossTensor } from './subtb';
 import { personalizeLogRewards, type PersonalizationMode } from './personalization';
@@ -72,7 +72,7 @@ export interface ObjectiveValue {
  * Build the loss tensors for a batch (call inside tf.variableGrads). One forward pass over the SFT rows
  * followed by the GFN rows; padding masked in attention (policy) and in both loss terms.
  */
-export function objective(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, batch: ObjectiveBatch, opts: ObjectiveOptions, dropoutSeed?: number): ObjectiveValue {
+export function objective(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, batch: ObjectiveBatch, opts: ObjectiveOptions, dropoutSeed?: number): ObjectiveValue {
   const tf = tfp();
   const hist: number[][] = [];
   const inputs: number[][] = [];

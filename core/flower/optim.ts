@@ -15,6 +15,25 @@ export interface AdamOptions {
   weightDecay: number;
   warmupSteps: number;
   clipNorm: number;
+  /**
+   * Linear decay after warmup (Hugging Face `get_linear_schedule_with_warmup`, the released Flower
+   * trainer's default scheduler, docs/methods.md §A6): total optimizer steps of the run; the rate falls
+   * linearly from `lr` after warmup to 0 at this step. 0 or absent = constant after warmup.
+   */
+  decaySteps?: number;
+}
+
+/**
+ * Learning rate of optimizer step `step` (0-based count of updates already applied): linear warmup
+ * lr·(step+1)/warmup over the first `warmupSteps` updates, then `lr`, or with `decaySteps` = N > warmup
+ * lr·max(0, (N − step)/(N − warmup)) (linear decay to 0 at step N, as Hugging Face's linear schedule).
+ */
+export function scheduledLr(o: Pick<AdamOptions, 'lr' | 'warmupSteps' | 'decaySteps'>, step: number): number {
+  const w = o.warmupSteps;
+  if (w > 0 && step < w) return (o.lr * (step + 1)) / w;
+  const n = o.decaySteps ?? 0;
+  if (n > w) return (o.lr * Math.max(0, n - step)) / (n - w);
+  return o.lr;
 }
 
 export class AdamW {
@@ -32,10 +51,9 @@ export class AdamW {
     });
   }
 
-  /** Learning rate at the next step: linear warmup over `warmupSteps`, then constant. */
+  /** Learning rate at the next step: linear warmup over `warmupSteps`, then constant or (with `decaySteps`) linear decay. */
   currentLr(): number {
-    const w = this.opts.warmupSteps;
-    return w > 0 && this.step < w ? (this.opts.lr * (this.step + 1)) / w : this.opts.lr;
+    return scheduledLr(this.opts, this.step);
   }
 
   /** Apply one update from named gradients; returns the global gradient norm before clipping. */

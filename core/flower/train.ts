@@ -8,12 +8,13 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
-import type { TransformerPolicy } from '../models/policy';
+import type { TrainablePolicy } from '../models/trainablePolicy';
 import { tfp } from '../models/policyTf';
 import { sampleTitles } from '../decode';
 import { Rng } from '../util/random';
 import { throwIfCancelled, yieldIfDue } from '../experiment/context';
 import { gfnSampleFromTitle, objective, type GfnSample } from './objective';
+import { accumulatedGrads } from './accumulate';
 import { sampleUnconstrained } from './explore';
 import { AdamW, type AdamOptions } from './optim';
 import { personalizationScale, puStats, type PersonalizationMode, type PuSource } from './personalization';
@@ -57,6 +58,8 @@ export interface TrainOptions extends AdamOptions {
   gfnSampling: 'constrained' | 'unconstrained';
   /** GFN samples per batch: the first n rows of each batch get a sampled title (0 = every row). */
   gfnSamplesPerBatch: number;
+  /** Rows per forward/backward pass; gradients of the micro-batches are accumulated into one step of `batchSize` rows (core/flower/accumulate.ts). 0 / absent = the whole batch. */
+  microBatchSize?: number;
 }
 
 export interface TrainHooks {
@@ -93,7 +96,7 @@ export function epochRng(seed: number, epoch: number): Rng {
 }
 
 /** Validation NLL (token-mean, docs/methods.md §A6 SFT loss) of examples, no gradients. */
-export async function validationNll(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], batchSize: number): Promise<number> {
+export async function validationNll(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], batchSize: number): Promise<number> {
   const tf = tfp();
   let sum = 0, tokens = 0;
   for (let s = 0; s < examples.length; s += batchSize) {
@@ -108,7 +111,7 @@ export async function validationNll(policy: TransformerPolicy, trie: PrefixTree,
 }
 
 /** GFN samples for a batch: one title per row from the policy (no gradient), with s_ui when personalised. */
-async function gfnSamples(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, batch: Example[], opts: TrainOptions, hooks: TrainHooks, rng: Rng): Promise<GfnSample[]> {
+async function gfnSamples(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, batch: Example[], opts: TrainOptions, hooks: TrainHooks, rng: Rng): Promise<GfnSample[]> {
   const histories = batch.map((e) => e.history);
   const titles = new Array<number>(batch.length).fill(-1);
   const free = new Map<number, GfnSample>();
@@ -154,7 +157,7 @@ function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[]
  * Train `policy` in place from `state` (fresh or restored) until `opts.epochs` or early stopping.
  * Returns the final state; the caller restores the best weights if it wants them.
  */
-export async function train(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, data: { train: Example[]; valid: Example[] },
+export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, data: { train: Example[]; valid: Example[] },
   opts: TrainOptions, hooks: TrainHooks, state: TrainState, optimizer: AdamW): Promise<TrainState> {
   const tf = tfp();
   const useGfn = opts.objective === 'flower' && opts.theta < 1;
@@ -175,24 +178,25 @@ export async function train(policy: TransformerPolicy, trie: PrefixTree, vocab: 
       const gfnBatch = opts.gfnSamplesPerBatch > 0 ? batch.slice(0, opts.gfnSamplesPerBatch) : batch;
       const samples = useGfn ? await gfnSamples(policy, trie, vocab, gfnBatch, opts, hooks, rng) : undefined;
       const dropoutSeed = rng.int(0x7fffffff);
-      let parts: (TF.Scalar | null)[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const o = objective(policy, trie, vocab, {
-          histories: batch.map((e) => e.history),
-          targets: opts.objective === 'flower' && opts.theta === 0 ? batch.map(() => -1) : batch.map((e) => e.target),
-          weights: opts.objective === 'ifairlrs' ? batch.map((e) => e.weight) : undefined,
-          samples,
-        }, { theta: opts.objective === 'flower' ? opts.theta : 1, personalization: opts.personalization }, dropoutSeed);
-        parts = [o.sft ? tf.keep(o.sft) : null, o.gfn ? tf.keep(o.gfn) : null];
-        return o.total;
-      }, varList);
+      // micro-batches of the step, gradients accumulated (core/flower/accumulate.ts; one micro-batch = the plain step)
+      const step = accumulatedGrads(varList, batch.length, opts.microBatchSize ?? 0, (lo, hi, m) => {
+        const rows = batch.slice(lo, hi);
+        const targets = opts.objective === 'flower' && opts.theta === 0 ? rows.map(() => -1) : rows.map((e) => e.target);
+        const micro = samples?.slice(lo, hi);
+        if (targets.every((t) => t < 0) && !(micro && micro.length && opts.theta < 1)) return null;
+        return objective(policy, trie, vocab, {
+          histories: rows.map((e) => e.history),
+          targets,
+          weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined,
+          samples: micro,
+        }, { theta: opts.objective === 'flower' ? opts.theta : 1, personalization: opts.personalization }, dropoutSeed + m);
+      });
       const named: Record<string, TF.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) named[nameOf.get(k) ?? k] = g;
+      for (const [k, g] of Object.entries(step.grads)) named[nameOf.get(k) ?? k] = g;
       const lr = optimizer.currentLr();
       const gradNorm = optimizer.apply(named);
-      const total = value.dataSync()[0];
-      const [sft, gfn] = parts.map((p) => (p ? p.dataSync()[0] : NaN));
-      tf.dispose([value, ...Object.values(grads), ...parts.filter((p): p is TF.Scalar => p !== null)]);
+      const { total, sft, gfn } = step;
+      tf.dispose(Object.values(step.grads));
       if (!Number.isFinite(total)) throw new Error(`training diverged at epoch ${epoch} step ${s + 1}: loss ${total}`);
       state.step++;
       lossSum += total;

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { RunContext } from '../../core/experiment/context';
+import { DegradedError, type RunContext } from '../../core/experiment/context';
 import type { RunEvent, RunEventInput } from '../../core/experiment/events';
 import { formatIssue, validateConfigObject } from '../../core/experiment/validate';
 
@@ -51,6 +51,10 @@ export function makeContext(config: Record<string, any>, configPath: string, opt
     setBackend() {},
     setKeyMetric(name, value) { ctx.keyMetric = { name, value }; },
     table(lines) { ctx.tableLines.push(...lines); },
+    degrade(reason, o) {
+      ctx.emit({ type: 'run-degraded', reason });
+      if (o?.failFast) throw new DegradedError(reason);
+    },
   };
   return ctx;
 }

@@ -120,8 +120,8 @@ test('the released pack renders byte-exactly like Python str.format on the relea
 
 /** The four LastFM seed templates of docs/methods.md §B5 (backticked, line-wrapped in the doc), flattened to one line each. */
 function seedTemplates(): Record<'recMemory' | 'recPrompt' | 'userMemory' | 'userPrompt', string> {
-  const file = join(ROOT, '..', 'shared', 'docs', 'METHODS.md');
-  const doc = readFileSync(file, 'utf8'); // throws (ENOENT, naming the file) when ../shared is missing: never a silent skip
+  const file = join(ROOT, 'docs', 'methods.md');
+  const doc = readFileSync(file, 'utf8');
   const b5 = doc.slice(doc.indexOf('### B5.'), doc.indexOf('### B6.'));
   const grab = (label: string): string => {
     const m = new RegExp(`${label}: \`([^\`]+)\``).exec(b5);

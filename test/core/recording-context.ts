@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunContext } from '../../core/experiment/context';
+import { DegradedError, type RunContext } from '../../core/experiment/context';
 
 /**
  * A RunContext for calling a kind's runner directly in tests: records every event (and each saveMetrics
@@ -23,6 +23,10 @@ export function recordingContext(config: Record<string, unknown>, runDir: string
       return f;
     },
     saveMetrics: (m) => metrics.push({ ...m }), setBackend: () => undefined, setKeyMetric: () => undefined, table: (l) => push({ type: 'table', lines: l }),
+    degrade: (reason, opts) => {
+      push({ type: 'run-degraded', reason });
+      if (opts?.failFast) throw new DegradedError(reason);
+    },
   };
   return { ctx, events, metrics };
 }

@@ -1,5 +1,5 @@
 /**
- * Live loss curves (issue 8, view 2): every `metric` event of the selected runs, one chart per kind of
+ * Live loss curves: every `metric` event of the selected runs, one chart per kind of
  * metric (loss terms, learning rate, validation metrics, other), runs overlaid (dash pattern per run,
  * colour per metric), log scale, EMA smoothing. Events are stored as they arrive and drawn at most once
  * per animation frame, so a fast stream (20+ events/s) is batched and nothing is dropped.

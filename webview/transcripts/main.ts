@@ -1,5 +1,5 @@
 /**
- * AFL transcripts (issue 8, view 3): per user, the rounds of rec-agent and user-agent messages with
+ * AFL transcripts: per user, the rounds of rec-agent and user-agent messages with
  * reasons and decisions, the candidate list, the prior and the reward model's focus list, hit/miss of
  * the final answer (docs/methods.md §B2); filters by outcome and round count; a raw prompt/response toggle; the
  * "rule-based, not an LLM" label on every turn made by a built-in agent.

@@ -1,5 +1,5 @@
 /**
- * On-disk LLM response cache (issue 6, item 3a): one JSON file per request, keyed by the SHA-256 of the
+ * On-disk LLM response cache: one JSON file per request, keyed by the SHA-256 of the
  * full request body (model, messages, temperature, max tokens, the attempt index of a parse retry, ...),
  * so a rerun or a resumed run makes no repeated calls. The endpoint URL and the API key are NOT part of
  * the key and are never written.

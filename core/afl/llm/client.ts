@@ -1,5 +1,5 @@
 /**
- * LLM client for the AFL agents (issue 6, item 3a): any OpenAI-compatible chat endpoint through the
+ * LLM client for the AFL agents: any OpenAI-compatible chat endpoint through the
  * `openai` SDK (OpenAI, vLLM, Ollama, a local test server).
  *  - concurrency: at most `concurrency` HTTP requests in flight across all users (a FIFO semaphore);
  *  - timeouts per request; bounded retries (our own loop, SDK retries off, so each one is counted and
