@@ -44,6 +44,8 @@ async function writeSchema() {
   const schema = await buildSchema();
   fs.mkdirSync(dist, { recursive: true });
   fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(schema, null, 2) + '\n');
+  // .flowloop/executors.json (executor profiles, core/executor/profile.ts): contributed to VS Code too
+  fs.copyFileSync(path.join(root, 'core/executor/executors.schema.json'), path.join(dist, 'executors.schema.json'));
   await writeConfigTypes(schema);
 }
 

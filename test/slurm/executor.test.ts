@@ -57,6 +57,6 @@ test('the batch script: profile resources as #SBATCH lines, setup lines, one exe
     assert.ok(lines.includes(l), `missing line "${l}" in:\n${s}`);
   }
   // every #SBATCH line comes before the first command (sbatch stops reading them there)
-  assert.ok(lines.findLastIndex((l) => l.startsWith('#SBATCH')) < lines.indexOf('set -e'));
+  assert.ok(Math.max(...lines.map((l, i) => (l.startsWith('#SBATCH') ? i : -1))) < lines.indexOf('set -e'));
   assert.ok(lines.includes("  1) exec node cli.js run a.json --set 'name=it'\\''s' ;;"), s);
 });

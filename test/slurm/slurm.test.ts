@@ -162,8 +162,10 @@ test('a node set DOWN mid-sweep fails its jobs with the reason; a rerun finishes
     await sleep(250);
     const lines = squeue();
     const mine = lines.filter((l) => arrayId && l.startsWith(`${arrayId}_`));
-    // some points done, some running (in their 6 s setup or in Flowloop): take the node down now
-    if (mine.some((l) => l.includes('|COMPLETED|')) && mine.some((l) => l.includes('|RUNNING|'))) {
+    // some points done and one just started (within its 6 s setup sleep, so surely not done): take the node down now
+    const young = execFileSync('squeue', ['-h', '-r', '-t', 'running', '-o', '%i|%M'], { env: cluster.env, encoding: 'utf8' }).split('\n')
+      .some((l) => arrayId && l.startsWith(`${arrayId}_`) && /\|0:0[0-3]$/.test(l.trim()));
+    if (mine.some((l) => l.includes('|COMPLETED|')) && young) {
       execFileSync('scontrol', ['update', `nodename=${cluster.node}`, 'state=down', 'reason=flowloop test: node taken down'], { env: cluster.env });
       downed = true;
     }
