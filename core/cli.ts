@@ -15,6 +15,7 @@ import { profilesPath, readProfiles } from './executor/profile';
 import { SlurmError } from './executor/slurm';
 import { listRuns, readEvents, readMetrics, readRunInfo, runsRoot, withLiveness, writeJsonAtomic } from './experiment/runStore';
 import { formatIssue, validateConfigFile } from './experiment/validate';
+import { environmentIssues } from './experiment/environment';
 import { fmt, formatTable } from './cli/progress';
 import { UsageError } from './cli/args';
 import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './cli/commands';
@@ -35,6 +36,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   score: () => import('./cli/score'),
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
+  lm: () => import('./cli/lm'),
 };
 
 /** Parse a built-in command's argv from its table entry; `--help` prints its usage (returns undefined). */
@@ -58,7 +60,11 @@ async function cmdValidate(argv: string[]): Promise<number> {
     if (r.errors.length) {
       bad++;
       for (const e of r.errors) process.stdout.write(formatIssue(f, e) + '\n');
-    } else process.stdout.write(`${f}: ok (${r.config!.kind})\n`);
+    } else {
+      process.stdout.write(`${f}: ok (${r.config!.kind})\n`);
+      // valid, but cannot run in this environment (e.g. the LLM endpoint's API key is missing): `run` exits 2
+      for (const e of environmentIssues(r.config!, resolve(f))) process.stdout.write(`warning: ${formatIssue(f, e)}\n`);
+    }
   }
   return bad ? 2 : 0;
 }

@@ -153,6 +153,18 @@ export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: User
 }
 
 /**
+ * The loop was stopped before every user finished (a cancel, an exhausted budget, an endpoint that
+ * cannot be used): the users that finished, in input order. A CancelledError, so callers that only
+ * know cancels treat it as one.
+ */
+export class LoopStopped extends CancelledError {
+  constructor(reason: string, readonly finished: UserOutcome[], readonly total: number) {
+    super(reason);
+    this.name = 'LoopStopped';
+  }
+}
+
+/**
  * Runs the loop for every user: all users progress together (LLM calls are bounded by the client's
  * concurrency semaphore), at most `userPool` users in flight. Every user gets an outcome, in input order;
  * an unexpected error becomes that user's recorded failure.
@@ -183,6 +195,6 @@ export async function runLoopAll(
     }
   };
   await Promise.all(Array.from({ length: pool }, worker));
-  if (opts.signal?.aborted) throw new CancelledError(String(opts.signal.reason ?? 'cancelled'));
+  if (opts.signal?.aborted) throw new LoopStopped(String(opts.signal.reason ?? 'cancelled'), out.filter((o) => o !== undefined), users.length);
   return out;
 }

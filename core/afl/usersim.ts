@@ -7,8 +7,9 @@
  * Micro and macro precision / recall / F1; "Reward Model" baseline = yes for the reward model's top
  * quarter (⌊20/4⌋ = 5) of the 20 items.
  */
+import { CancelledError } from '../experiment/context';
 import type { LlmClient } from './llm/client';
-import { callAndParse, RULE_BASED_LABEL, type AgentKind, type AgentTurn } from './agents';
+import { callAndParse, RULE_BASED_LABEL, USER_FORMAT, type AgentKind, type AgentTurn, type ParseRetry } from './agents';
 import { renderMessages, type PromptPack } from './pack';
 import { parseUserReply, type Matching } from './parse';
 
@@ -81,6 +82,8 @@ export interface Step2Options {
   client?: LlmClient;
   matching: Matching;
   parseRetries: number;
+  /** How unparsable replies are retried (default corrective-turn). */
+  parseRetry?: ParseRetry;
   signal?: AbortSignal;
   /** Memory (joined entries) per user id for the "AFL" judge; users without memory get none. */
   memory: Map<number, string[]>;
@@ -120,7 +123,7 @@ export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promis
     const msgs = opts.withMemory
       ? renderMessages(opts.pack, 'userSim.memorySystem', 'userSim.memoryUser', values)
       : renderMessages(opts.pack, 'userSim.system', 'userSim.user', values);
-    const { turn, value } = await callAndParse(opts.client!, msgs, (t) => parseUserReply(t, opts.matching), opts.parseRetries, opts.signal);
+    const { turn, value } = await callAndParse(opts.client!, msgs, (t) => parseUserReply(t, opts.matching), { parseRetries: opts.parseRetries, retry: opts.parseRetry ?? 'corrective-turn', format: USER_FORMAT }, opts.signal);
     const { messages: _m, ...t } = turn;
     return { ...base, decision: value?.decision ?? null, turn: t } as Judgement;
   };
@@ -133,7 +136,9 @@ export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promis
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.pool ?? 256, tasks.length)) }, worker));
-  return out.filter((x) => x !== undefined);
+  // stopped part-way: the judgements are incomplete, never reported as if they were all
+  if (opts.signal?.aborted) throw new CancelledError(String(opts.signal.reason ?? 'cancelled'));
+  return out;
 }
 
 export function reportOf(js: Judgement[]): PrfReport {

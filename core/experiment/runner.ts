@@ -131,7 +131,7 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   };
   const signal = opts.signal ?? new AbortController().signal;
   const ctx: RunContext = {
-    config, configPath, runDir, runId, seed, signal,
+    config, configPath, runDir, runId, seed, signal, workspace: resolve(opts.workspace ?? process.cwd()),
     emit,
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
     progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message, run: runProgress(phase, done, total, config) }),
