@@ -140,7 +140,7 @@ export async function runVsixTest() {
       if (bad.length) throw new Error(bad.join('; '));
     });
     await check('holds the bundles, native kernels, onnxruntime, wasm, one tokenizer copy; no node_modules, sources, tests, maps or shared data', () => {
-      const must = ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/flowloop.schema.json', 'extension/dist/flowloop.editor-schema.json',
+      const must = ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/flowloop.schema.json', 'extension/dist/flowloop.editor-schema.json', 'extension/dist/executors.schema.json',
         'extension/native/build/Release/flowloop_native.node', 'extension/native/build/Release/libgomp.so.1',
         'extension/dist/onnxruntime/onnxruntime_binding.node', 'extension/dist/onnxruntime/libonnxruntime.so.1',
         'extension/dist/tfjs-backend-wasm-simd.wasm', 'extension/dist/tokenizers/qwen2.5/tokenizer.json'];
