@@ -37,13 +37,17 @@ async function buildSchema() {
   const out = await esbuild.build({ ...nodeCommon, entryPoints: [path.join(root, 'core/experiment/schema.ts')], write: false, sourcemap: false, minify: false });
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
+  editorSchemaOf = mod.exports.editorSchema;
   return mod.exports.buildSchema();
 }
+let editorSchemaOf;
 
 async function writeSchema() {
   const schema = await buildSchema();
   fs.mkdirSync(dist, { recursive: true });
   fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(schema, null, 2) + '\n');
+  // the editor's copy: completion and hover only, problems come from Flowloop's diagnostics (schema.ts editorSchema)
+  fs.writeFileSync(path.join(dist, 'flowloop.editor-schema.json'), JSON.stringify(editorSchemaOf(schema), null, 2) + '\n');
   await writeConfigTypes(schema);
 }
 
