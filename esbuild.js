@@ -48,6 +48,8 @@ async function writeSchema() {
   fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(schema, null, 2) + '\n');
   // the editor's copy: completion and hover only, problems come from Flowloop's diagnostics (schema.ts editorSchema)
   fs.writeFileSync(path.join(dist, 'flowloop.editor-schema.json'), JSON.stringify(editorSchemaOf(schema), null, 2) + '\n');
+  // .flowloop/executors.json (executor profiles, core/executor/profile.ts): contributed to VS Code too
+  fs.copyFileSync(path.join(root, 'core/executor/executors.schema.json'), path.join(dist, 'executors.schema.json'));
   await writeConfigTypes(schema);
 }
 

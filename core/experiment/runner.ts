@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { CancelledError, DegradedError, LocatedError, type RunContext } from './context';
@@ -36,6 +37,8 @@ export interface RunOptions {
   configObject?: Record<string, any>;
   /** Extra fields for run.json (sweep point info). */
   runInfoExtra?: Partial<RunInfo>;
+  /** Run into this folder (created beforehand, e.g. by the Slurm executor at submission) instead of a fresh one. */
+  runDir?: string;
 }
 
 export interface RunResult {
@@ -102,7 +105,8 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   const config = loadConfig(configPath, opts.set, opts.configObject);
   const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
   const root = opts.outDir ? resolve(opts.outDir) : runsRoot(opts.workspace ?? process.cwd());
-  const runDir = createRunFolder(root, name);
+  const runDir = opts.runDir ? resolve(opts.runDir) : createRunFolder(root, name);
+  if (opts.runDir) mkdirSync(runDir, { recursive: true });
   const runId = basename(runDir);
   opts.onRunDir?.(runDir);
   const log = new EventLog(runDir);
