@@ -42,6 +42,8 @@ export interface SweepIndex {
   axes: SweepAxis[];
   repeat: number;
   points: SweepPoint[];
+  /** Slurm job ids of the submissions that ran its points (core/executor/slurmRun.ts), oldest first. */
+  slurmJobs?: string[];
 }
 
 /** A sweep parameter as written (the schema's defaults for `scale` and `integer` may be absent). */
