@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Budget, EndpointError, LlmClient, type LlmSettings } from '../../core/afl/llm/client';
-import { startServer, type Script, type ServerOptions, type TestServer } from './server';
+import { startServer, type Script, type ServerOptions, type TestServer } from '../../harness/llmServer';
 
 const msgs = (s: string) => [{ role: 'user' as const, content: s }];
 

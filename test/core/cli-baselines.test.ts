@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASELINES, baselineComparison, baselineSets } from '../../core/experiment/baselines';
 import { BASELINES as EXTENSION_BASELINES } from '../../extension/baselines';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
 const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
 const QUICK = join(ROOT, 'examples', 'quick.flowloop.json');

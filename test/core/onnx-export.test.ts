@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readWeights } from '../../core/models/weights';
 import { sasrecToOnnx } from '../../core/models/onnx/sasrec';
 import { OnnxGraph, DT } from '../../core/models/onnx/graph';

@@ -4,7 +4,7 @@ import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, TSX_IMPORT } from '../paths';
+import { ROOT, TSX_IMPORT } from '../../harness/paths';
 import type { RunEvent, WorkerMessage } from '../../core/experiment/events';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';
 import { MetricCurves } from '../../core/experiment/curves';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readCandidates } from '../../core/data/candidates';
 import { loadScorer } from '../../core/models/load';
 import { initModelsTf } from '../../core/models/tf';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { initModelsTf } from '../../core/models/tf';
 import { createModel } from '../../core/models/factory';
 import { trainModel, sampleNegatives } from '../../core/models/train';

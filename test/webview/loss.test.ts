@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricEvent, RunEvent, RunStartedEvent } from '../../core/experiment/events';
 import { PROTOCOL_VERSION } from '../../webview/contract';
-import { ROOT } from '../paths';
-import { bundleView, launch, openView, screenshot } from './harness';
+import { ROOT } from '../../harness/paths';
+import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 
 // Recorded from real runs of the demo config (see fixtures/make-demo-fixture.ts): two runs, each training
 // SFT then Flower (metric series qualifier "sft" / "flower").

@@ -12,8 +12,8 @@ import type { ProgressEvent } from '../../core/experiment/events';
 import { buildSchema } from '../../core/experiment/schema';
 import { BASELINES } from '../../core/experiment/baselines';
 import { realRun, REAL_CONFIGS } from '../real-runs';
-import { ROOT } from '../paths';
-import { bundleView, launch, openView, screenshot } from './harness';
+import { ROOT } from '../../harness/paths';
+import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 
 // The views on runs made here (test/real-runs.ts: the RQ1 demo, the quick sequential run, AFL with the
 // built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.

@@ -436,9 +436,9 @@ test('templates say what research data they need; an absent embedded copy become
 
 test('the setting flowloop.llm.baseUrl reaches the worker: an AFL run with LLM agents talks to that server', async () => {
   await api();
-  const { startServer, agentOf, promptText, recReply, userReply } = await import('../../afl/server');
+  const { startServer, agentOf, promptText, recReply, userReply } = await import('../../../harness/llmServer');
   // a scripted OpenAI-compatible server (real HTTP, the chat-completions protocol the SDK speaks)
-  const script = (req: import('../../afl/server').ChatRequest) => {
+  const script = (req: import('../../../harness/llmServer').ChatRequest) => {
     const t = promptText(req);
     if (agentOf(req) === 'rec') {
       const first = /candidate list of \d+ [a-z ]+ is: (.*)\.\n|Given the following \d+ [a-z ]+: (.*), you should/.exec(t);

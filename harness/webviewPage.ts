@@ -8,8 +8,8 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../../webview/contract';
-import { ROOT } from '../paths';
+import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../webview/contract';
+import { ROOT } from './paths';
 
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
