@@ -10,7 +10,7 @@ import { resolveFlowerDefaults, type ResolvedFlowerConfig } from './defaults';
 import type { KindRunner, RunContext } from '../experiment/context';
 import { kindContext, LocatedError, throwIfCancelled } from '../experiment/context';
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
-import { initPolicyTf } from '../models/policyTf';
+import { initBackend } from '../tensor';
 import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../models/policyCheckpoint';
 import { AdamW } from './optim';
 import { puFromScoreFile, puFromScorer, type PuSource } from './personalization';
@@ -66,7 +66,7 @@ function policyConfig(c: ResolvedFlowerConfig, s: FlowerSetup): PolicyConfig {
 /** Train one policy with `objective` (fresh, or resumed from `c.resume`); `tag` separates several fits in one run. */
 async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined): Promise<{ policy: TransformerPolicy; state: TrainState }> {
   const c = ctx.config;
-  const tf = (await initPolicyTf(c.device ?? 'auto')).tf;
+  const tf = (await initBackend(c.device ?? 'auto')).tf;
   const pcfg = policyConfig(c, s);
   const opts = trainOptions(c, ctx.seed, objective, s.train.length);
   const setupKey = { mode: s.mode, dataset: s.datasetName, objective, tokenizer: c.tokenizer, titleEnd: c.titleEnd, trieNodes: s.trie.size };
@@ -163,7 +163,7 @@ export const runFlowerExperiment: KindRunner = async (runCtx) => {
   const c = ctx.config;
   writeJsonAtomic(join(ctx.runDir, 'config.json'), c);
   ctx.log(`θ = ${resolved.theta} (${resolved.thetaFrom}); personalization ${resolved.personalizationMode} (${resolved.personalizationFrom})`);
-  const backend = await initPolicyTf(c.device ?? 'auto');
+  const backend = await initBackend(c.device ?? 'auto');
   ctx.setBackend({ name: backend.name, reason: backend.reason });
   ctx.progress('load data', 0, 1);
   const s = c.mode === 'distribution' ? await setupDistribution(c, ctx.resolvePath) : await setupRecommend(c, ctx.resolvePath);

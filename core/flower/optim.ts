@@ -3,7 +3,7 @@
  * in the reference) over core/tensor's FusedAdam.
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { tfp } from '../models/policyTf';
+import { getTf } from '../tensor';
 import { FusedAdam } from '../tensor/adam';
 
 export interface AdamOptions {
@@ -63,7 +63,7 @@ export class AdamW {
 
   /** Apply one update from named gradients; returns the global gradient norm before clipping. */
   apply(grads: Record<string, TF.Tensor>): number {
-    const tf = tfp();
+    const tf = getTf();
     const names = Object.keys(grads);
     const sq = tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))) as TF.Scalar;
     const norm = Math.sqrt(sq.dataSync()[0]);
