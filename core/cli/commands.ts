@@ -51,6 +51,10 @@ export const COMMAND_SPECS: CommandSpec[] = [
       set: SET, out: OUT_RUNS, dir: WORKSPACE, executor: EXECUTOR, profile: PROFILE,
     },
   },
+  {
+    name: 'afl', args: 'preview <config>', summary: "a user's first-round AFL prompts (rec agent and user agent), rendered with no LLM call",
+    flags: { user: { type: 'string', value: 'N', help: 'index of the user among the config\'s users (default 0)' }, set: SET },
+  },
   { name: 'validate', args: '<config>...', summary: 'check configs; located errors; exit 2 if any is invalid', flags: {} },
   { name: 'runs', summary: 'list runs (newest first)', flags: { dir: WORKSPACE } },
   { name: 'show', args: '<run folder | run id>', summary: "a run's summary and metrics", flags: { dir: WORKSPACE } },
