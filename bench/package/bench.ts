@@ -62,32 +62,36 @@ function repoDemo(out: string): { ms: number; backend: string } {
   return { ms, backend: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).backend?.reason ?? '' };
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'flowloop-bench-pkg-'));
-try {
-  const load0 = loadavg()[0];
-  const ext = install(tmp);
-  const ws = join(tmp, 'ws');
-  mkdirSync(ws);
-  copyFileSync(join(root, 'examples', 'rq1', 'demo.flowloop.json'), join(ws, 'demo.flowloop.json'));
-  copyFileSync(join(root, 'examples', 'rq1', 'select_100_Movies.json'), join(ws, 'select_100_Movies.json'));
-  const installed: number[] = [], repo: number[] = [];
-  const backends = new Set<string>();
-  for (let i = 0; i < reps; i++) {
-    // alternate the order so that drifting machine load falls on both sides
-    const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${r.backend.split(' (')[0]}`); };
-    const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${r.backend.split(' (')[0]}`); };
-    if (i % 2) { b(); await a(); } else { await a(); b(); }
-    console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'flowloop-bench-pkg-'));
+  try {
+    const load0 = loadavg()[0];
+    const ext = install(tmp);
+    const ws = join(tmp, 'ws');
+    mkdirSync(ws);
+    copyFileSync(join(root, 'examples', 'rq1', 'demo.flowloop.json'), join(ws, 'demo.flowloop.json'));
+    copyFileSync(join(root, 'examples', 'rq1', 'select_100_Movies.json'), join(ws, 'select_100_Movies.json'));
+    const installed: number[] = [], repo: number[] = [];
+    const backends = new Set<string>();
+    for (let i = 0; i < reps; i++) {
+      // alternate the order so that drifting machine load falls on both sides
+      const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${r.backend.split(' (')[0]}`); };
+      const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${r.backend.split(' (')[0]}`); };
+      if (i % 2) { b(); await a(); } else { await a(); b(); }
+      console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
+    }
+    const ratio = +(median(installed) / median(repo)).toFixed(3);
+    const result = {
+      ratio, limit: 1.5, ok: ratio <= 1.5, reps,
+      installedS: { median: secs(median(installed)), min: secs(Math.min(...installed)), max: secs(Math.max(...installed)), all: installed.map(secs) },
+      repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
+      backends: [...backends], load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
+      summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
-  const ratio = +(median(installed) / median(repo)).toFixed(3);
-  const result = {
-    ratio, limit: 1.5, ok: ratio <= 1.5, reps,
-    installedS: { median: secs(median(installed)), min: secs(Math.min(...installed)), max: secs(Math.max(...installed)), all: installed.map(secs) },
-    repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
-    backends: [...backends], load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
-    summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
-  };
-  console.log(JSON.stringify(result));
-} finally {
-  rmSync(tmp, { recursive: true, force: true });
 }
+
+main().catch((e) => { console.error(e); process.exit(1); });
