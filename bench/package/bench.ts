@@ -16,6 +16,8 @@ const reps = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
 const CODE_SERVER = join(root, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const secs = (ms: number) => +(ms / 1000).toFixed(2);
+/** The backend and kernels a run.json backend reason names. */
+const kernels = (reason: string) => `${reason.split(' (')[0]}${/native OpenBLAS kernels/.test(reason) ? ' + native OpenBLAS kernels' : ' (no native kernels)'}`;
 
 function install(tmp: string): string {
   const vsix = join(tmp, 'flowloop.vsix');
@@ -75,8 +77,8 @@ async function main(): Promise<void> {
     const backends = new Set<string>();
     for (let i = 0; i < reps; i++) {
       // alternate the order so that drifting machine load falls on both sides
-      const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${r.backend.split(' (')[0]}`); };
-      const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${r.backend.split(' (')[0]}`); };
+      const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${kernels(r.backend)}`); };
+      const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${kernels(r.backend)}`); };
       if (i % 2) { b(); await a(); } else { await a(); b(); }
       console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
     }
