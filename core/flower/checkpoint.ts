@@ -7,12 +7,14 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import type { PolicyConfig } from '../models/policy';
+import type { LmPolicyRecord } from './lmPolicy';
 import type { TrainState } from './train';
 
 export interface CheckpointManifest {
   format: 'flowloop-flower-checkpoint/1';
   epoch: number;
-  policy: PolicyConfig;
+  /** The from-scratch policy's architecture, or the pretrained LM's record (core/flower/lmPolicy.ts). */
+  policy: PolicyConfig | LmPolicyRecord;
   vocab: { tokenizerIds: number[]; terminal: number };
   tokenizer: string;
   titleEnd: string;
@@ -21,6 +23,13 @@ export interface CheckpointManifest {
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
   /** Fingerprint of the training setup that must match on resume (dataset, objective...). */
   setup: Record<string, unknown>;
+}
+
+/** The from-scratch policy's architecture of a checkpoint; a located error when it holds a pretrained-LM policy (its weights are not a TransformerPolicy's). */
+export function transformerConfig(manifest: CheckpointManifest, where: string): PolicyConfig {
+  const p = manifest.policy;
+  if ('kind' in p) throw new LocatedError(`this checkpoint holds a pretrained ${p.architecture} policy (${p.model}${p.lora ? ', LoRA' : ''}), not the from-scratch Flower policy: use its run's adapter/ or model/ folder with the LM`, where);
+  return p;
 }
 
 /** Serialise named tensors: the binary and the tensor table (offsets in float32 elements). */

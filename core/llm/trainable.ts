@@ -22,15 +22,16 @@ export interface TrainableParams {
 }
 
 export class LmTrainable implements TrainableSessionPolicy {
-  readonly cfg: { maxTokens: number };
+  /** `maxTokens`: longest title path incl. the terminal; `maxHistory`: history items in a prompt. */
+  readonly cfg: { maxTokens: number; maxHistory: number };
   readonly names: string[];
   readonly weights: Record<string, TF.Variable>;
   private readonly prompts = new Map<string, number[]>();
   /** Policy id → model id (−1 for pad / BOS). */
   private readonly toModel: Int32Array;
 
-  constructor(readonly lm: LmPolicy, readonly vocab: PolicyVocab, params: TrainableParams, private readonly promptOf: (history: number[]) => number[], maxTokens: number) {
-    this.cfg = { maxTokens };
+  constructor(readonly lm: LmPolicy, readonly vocab: PolicyVocab, params: TrainableParams, private readonly promptOf: (history: number[]) => number[], maxTokens: number, maxHistory = 10) {
+    this.cfg = { maxTokens, maxHistory };
     this.names = params.names;
     this.weights = params.weights;
     this.toModel = Int32Array.from({ length: vocab.size }, (_, p) => vocab.toTokenizer(p));
@@ -90,6 +91,18 @@ export class LmTrainable implements TrainableSessionPolicy {
       dispose: () => inner.dispose(),
     };
     return { session, logProbs: this.toPolicy(start.logProbs) };
+  }
+
+  /** Called by `dispose()` (the owner frees the model and adapters there). */
+  onDispose?: () => void;
+
+  dispose(): void {
+    this.onDispose?.();
+  }
+
+  /** Trainable parameter count (LoRA: the adapters; full fine-tuning: every weight). */
+  paramCount(): number {
+    return this.names.reduce((a, n) => a + this.weights[n].size, 0);
   }
 
   async snapshotWeights(): Promise<Map<string, Float32Array>> {
