@@ -4,7 +4,8 @@
 //  2. builds the bundles (esbuild),
 //  3. runs every *.test.ts under test/ except test/extension with node's test runner (tsx loader),
 //  4. runs the extension integration tests inside a real VS Code host (code-server) driven by Chromium,
-//  5. prints one closing line `N passed, N failed` over everything and exits non-zero on any failure.
+//  5. lists every skipped test with its reason (node's `# SKIP` lines, the extension runner's skipped entries),
+//     then prints one closing line `N passed, N failed, N skipped` and exits non-zero on any failure.
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -25,6 +26,13 @@ if (needHost && existsSync(join(root, '.ci', 'install-test-host.sh'))) {
   if (process.getuid?.() === 0) sh('bash', [join(root, '.ci', 'install-test-host.sh')]);
   else console.error('note: the code-server test host or Chromium is missing and this is not root: run `sudo bash .ci/install-test-host.sh` once');
 }
+// PyTorch + onnx for the Hugging Face backbone's oracle (test/oracles/hf_tiny.py): Debian's python3-torch / python3-onnx.
+if (spawnSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status !== 0) {
+  if (process.getuid?.() === 0) {
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    if (!apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx'])) { apt(['update', '-qq']); apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx']); }
+  } else console.error('note: python3-torch / python3-onnx missing and this is not root: the Hugging Face oracle tests will be skipped (apt-get install -y python3-torch python3-onnx)');
+}
 sh('node', ['esbuild.js']);
 
 function walk(dir) {
@@ -40,7 +48,9 @@ let files = walk(join(root, 'test')).map((f) => relative(root, f)).sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
 mkdirSync(join(root, 'test-artifacts'), { recursive: true });
-let passed = 0, failed = 0;
+let passed = 0, failed = 0, skipped = 0;
+/** Named skips, printed before the last line: `<where>: <test name> — <reason>`. */
+const skips = [];
 if (!only.length) {
   // the whole code base type-checks under `strict` (counted as one check)
   console.log('== typecheck (tsc --noEmit, strict) ==');
@@ -55,13 +65,23 @@ if (files.length) {
     { stdio: 'inherit', env });
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   const p = /^# pass (\d+)/m.exec(text), f = /^# fail (\d+)/m.exec(text), c = /^# cancelled (\d+)/m.exec(text);
+  const sk = /^# skipped (\d+)/m.exec(text);
   passed += Number(p?.[1] ?? 0);
+  skipped += Number(sk?.[1] ?? 0);
+  for (const m of text.matchAll(/^\s*ok \d+ - (.*?) # SKIP ?(.*)$/gm)) skips.push(`node tests: ${m[1]} — ${m[2] || 'no reason given'}`);
   failed += Number(f?.[1] ?? 0) + Number(c?.[1] ?? 0);
   if (r.status !== 0 && !Number(f?.[1]) && !Number(c?.[1])) failed += 1; // the runner itself failed
 }
 
 const extRunner = join(root, 'test', 'extension', 'run.mjs');
-if (existsSync(extRunner) && (!only.length || only.some((o) => 'test/extension'.includes(o) || o.includes('extension')))) {
+const hostMissing = [!existsSync(process.env.CHROMIUM ?? '/usr/bin/chromium') && 'Chromium (/usr/bin/chromium)',
+  !existsSync(join(root, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server')) && 'code-server (.vscode-test/code-server)'].filter(Boolean);
+const wantExt = existsSync(extRunner) && (!only.length || only.some((o) => 'test/extension'.includes(o) || o.includes('extension')));
+if (wantExt && hostMissing.length) {
+  // not root, so nothing could be installed: the whole extension runner is one named skip
+  skipped++;
+  skips.push(`extension tests: the whole runner (integration, UI, VSIX) — test host not installed: ${hostMissing.join(', ')} (sudo bash .ci/install-test-host.sh)`);
+} else if (wantExt) {
   console.log('== extension tests in a real VS Code host (code-server + Chromium) ==');
   const r = await new Promise((res) => {
     const child = spawn(process.execPath, [extRunner], { stdio: ['ignore', 'pipe', 'inherit'], env });
@@ -69,10 +89,15 @@ if (existsSync(extRunner) && (!only.length || only.some((o) => 'test/extension'.
     child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
     child.on('exit', (code) => res({ code, out }));
   });
-  const m = [...r.out.matchAll(/^(\d+) passed, (\d+) failed/gm)].pop();
-  if (m) { passed += Number(m[1]); failed += Number(m[2]); }
+  const m = [...r.out.matchAll(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/gm)].pop();
+  if (m) { passed += Number(m[1]); failed += Number(m[2]); skipped += Number(m[3] ?? 0); }
+  for (const s of r.out.matchAll(/^SKIP (.*)$/gm)) skips.push(`extension tests: ${s[1]}`);
   if (r.code !== 0 && !(m && Number(m[2]) > 0)) failed += 1;
 }
 
-console.log(`${passed} passed, ${failed} failed`);
+if (skips.length) {
+  console.log(`== skipped (${skipped}) ==`);
+  for (const s of skips) console.log(`skip ${s}`);
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);

@@ -17,7 +17,12 @@ before(async () => {
   tf = (await initBackend('wasm')).tf;
 });
 /** wasm kernel variants to check: the wasm/JS fallback always, the native one when built. */
-const MODES: boolean[] = loadNative().mod ? [false, true] : [false];
+const native = loadNative();
+const MODES: boolean[] = native.mod ? [false, true] : [false];
+
+test('the native kernel variants are checked too (every kernel below, with the native addon)', (t) => {
+  if (!native.mod) t.skip(`native kernels not built (sh native/build.sh): only the wasm/JS variants ran (${native.why})`);
+});
 let nativeMode = false;
 
 type Arrays = Float32Array[];

@@ -97,16 +97,19 @@ await integration('untrusted');
 if (!process.env.SKIP_UI) {
   console.log(`[${ms()}] UI test in Chromium`);
   results.push(...(await runUiTest()));
-}
+} else results.push({ name: 'UI test in Chromium (ui.mjs)', skipped: 'SKIP_UI is set' });
 
 if (!process.env.SKIP_VSIX) {
   console.log(`[${ms()}] packaging check (vsce package, install, run the installed worker)`);
   results.push(...(await runVsixTest()));
-}
+} else results.push({ name: 'packaging check (vsix.mjs)', skipped: 'SKIP_VSIX is set' });
 
-for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}${r.ok ? '' : `\n     ${String(r.error).split('\n').join('\n     ')}`}`);
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
+const ran = results.filter((r) => !r.skipped);
+for (const r of ran) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}${r.ok ? '' : `\n     ${String(r.error).split('\n').join('\n     ')}`}`);
+for (const r of results.filter((r) => r.skipped)) console.log(`SKIP ${r.name} — ${r.skipped}`);
+const passed = ran.filter((r) => r.ok).length;
+const failed = ran.length - passed;
+const skipped = results.length - ran.length;
 console.log(`extension tests done in ${ms()}`);
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);
