@@ -1,7 +1,7 @@
 """PyTorch reference of one Flower training step on a Hugging Face causal LM, with LoRA or full fine-tuning.
 
 Independent of Flowloop's code paths: every row runs ALONE (no padding, positions 0..n-1) through the
-model of test/oracles/hf_tiny.py (the published Qwen2 / Llama block), LoRA is injected as PEFT does
+model of test/oracles/hf_tiny.py (the published Qwen2 / Llama block, Hugging Face module names), LoRA is injected as PEFT does
 (each targeted nn.Linear wrapped: base(x) + lora_B(lora_A(x)) * lora_alpha / r; dropout 0 here), and the
 Flower loss (docs/methods.md §A4, §A6) is written out literally:
   L_SFT = - Σ_rows w_row Σ_t log π(target_t | prompt, target_<t) / (number of target tokens)
@@ -26,65 +26,14 @@ No transformers / peft / safetensors package is needed.
 """
 import json
 import os
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hf_tiny import Cfg, Model  # noqa: E402  (the architecture definitions, shared with the logits oracle)
+from hf_tiny import load_folder, read_safetensors  # noqa: E402  (the architecture, with Hugging Face module names)
 
 torch.set_default_dtype(torch.float32)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        b = data[h["data_offsets"][0]:h["data_offsets"][1]]
-        if h["dtype"] == "F32":
-            t = torch.frombuffer(bytearray(b), dtype=torch.float32)
-        elif h["dtype"] == "BF16":
-            t = torch.frombuffer(bytearray(b), dtype=torch.int16).view(torch.bfloat16).to(torch.float32)
-        else:
-            raise SystemExit(f"{path}: dtype {h['dtype']} not handled by the oracle")
-        out[name] = t.reshape(h["shape"]).clone()
-    return out
-
-
-def load_folder(d):
-    """config.json + model.safetensors (or the sharded index) -> hf_tiny.Model with those weights."""
-    c = json.load(open(os.path.join(d, "config.json")))
-    arch = "qwen2" if c["architectures"][0].startswith("Qwen2") else "llama"
-    cfg = Cfg(arch=arch, vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], intermediate_size=c["intermediate_size"],
-              num_hidden_layers=c["num_hidden_layers"], num_attention_heads=c["num_attention_heads"],
-              num_key_value_heads=c["num_key_value_heads"], head_dim=c["hidden_size"] // c["num_attention_heads"],
-              rope_theta=c["rope_theta"], rope_scaling=c.get("rope_scaling"), tie_word_embeddings=c["tie_word_embeddings"],
-              rms_norm_eps=c["rms_norm_eps"])
-    tensors = {}
-    idx = os.path.join(d, "model.safetensors.index.json")
-    files = sorted(set(json.load(open(idx))["weight_map"].values())) if os.path.exists(idx) else ["model.safetensors"]
-    for f in files:
-        tensors.update(read_safetensors(os.path.join(d, f)))
-    model = Model(cfg)
-    state = model.hf_state()
-    with torch.no_grad():
-        for name, p in state.items():
-            p.copy_(tensors[name])
-    return model
-
-
-def module_of(model, hf_module):
-    """hf_tiny attribute holding the HF module `model.layers.i.<self_attn|mlp>.<proj>` (or lm_head)."""
-    if hf_module == "lm_head":
-        return model, "lm_head"
-    parts = hf_module.split(".")
-    return model.layers[int(parts[2])], parts[-1]
 
 
 class LoraLinear(torch.nn.Module):
@@ -102,6 +51,7 @@ class LoraLinear(torch.nn.Module):
 
 
 def inject(model, adapter_dir):
+    """Wrap every adapted nn.Linear (found by its Hugging Face module path) in a LoraLinear, as PEFT does."""
     cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
     assert cfg["peft_type"] == "LORA", cfg
     tensors = read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))
@@ -112,11 +62,13 @@ def inject(model, adapter_dir):
             continue
         mod = name[len("base_model.model."):-len(".lora_A.weight")]
         A, B = tensors[name], tensors[name.replace("lora_A", "lora_B")]
-        owner, attr = module_of(model, mod)
-        base = getattr(owner, attr)
+        parent_name, _, attr = mod.rpartition(".")
+        parent = model.get_submodule(parent_name)
+        base = getattr(parent, attr)
+        assert isinstance(base, torch.nn.Linear), (mod, type(base))
         assert A.shape == (cfg["r"], base.in_features) and B.shape == (base.out_features, cfg["r"]), (name, A.shape, B.shape)
         lin = LoraLinear(base, A, B, scaling)
-        setattr(owner, attr, lin)
+        setattr(parent, attr, lin)
         params[name] = lin.lora_A
         params[name.replace("lora_A", "lora_B")] = lin.lora_B
     return params, scaling
@@ -124,13 +76,12 @@ def inject(model, adapter_dir):
 
 def merge(model):
     """merge_and_unload: replace every LoraLinear by its base with W + scaling·B·A."""
-    for l in model.layers:
-        for attr in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
-            m = getattr(l, attr)
-            if isinstance(m, LoraLinear):
-                with torch.no_grad():
-                    m.base.weight += m.scaling * (m.lora_B @ m.lora_A)
-                setattr(l, attr, m.base)
+    for name, m in list(model.named_modules()):
+        if isinstance(m, LoraLinear):
+            with torch.no_grad():
+                m.base.weight += m.scaling * (m.lora_B @ m.lora_A)
+            parent_name, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(parent_name), attr, m.base)
 
 
 def row_logprobs(model, prompt, tokens):
@@ -177,14 +128,14 @@ def flower_loss(model, rows, theta, terminal):
 
 def main():
     spec = json.load(open(sys.argv[1]))
-    model = load_folder(spec["model"])
+    _, model = load_folder(spec["model"])
     for p in model.parameters():
         p.requires_grad_(spec.get("adapter") is None)
     out = {"torch": torch.__version__}
     if spec.get("adapter"):
         params, scaling = inject(model, spec["adapter"])
     else:
-        state = model.hf_state()
+        state = dict(model.named_parameters())
         params = {n: state[n] for n in spec.get("grads", [])}
     total, sft, gfn = flower_loss(model, spec["rows"], spec["theta"], spec["terminal"])
     total.backward()
