@@ -33,6 +33,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   score: () => import('./cli/score'),
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
+  lm: () => import('./cli/lm'),
 };
 
 /** Parse a built-in command's argv from its table entry; `--help` prints its usage (returns undefined). */

@@ -3,7 +3,7 @@ import { parseTree, findNodeAtLocation } from 'jsonc-parser';
 import { readRunInfo, withLiveness } from '../core/experiment/runStore';
 import { hasResults, type RunInfo } from '../core/experiment/events';
 import type { ExperimentStore } from './store';
-import type { RunManager } from './runManager';
+import { progressText, type RunManager } from './runManager';
 import { formatDuration, formatMetric } from './tree';
 
 /**
@@ -30,6 +30,7 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
   constructor(private readonly store: ExperimentStore, private readonly runs: RunManager) {
     this.subs = [
       runs.onDidChangeRuns(() => this.emitter.fire()),
+      runs.onDidProgress(() => this.emitter.fire()), // the progress lens follows the status bar
       store.onDidChange(() => this.emitter.fire()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.emitter.fire()),
     ];
@@ -45,7 +46,7 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       const active = this.runs.active().find((r) => r.configPath === uri.fsPath);
       if (active?.progress) {
         const p = active.progress;
-        lenses.push(new vscode.CodeLens(range, { title: `${p.phase} ${p.done}/${p.total}`, command: 'flowloop.showLog' }));
+        lenses.push(new vscode.CodeLens(range, { title: progressText(p), tooltip: 'the same progress as the status bar; click for the worker log', command: 'flowloop.showLog' }));
       }
     } else if (!vscode.workspace.isTrusted) {
       lenses.push(new vscode.CodeLens(range, { title: '▶ Run (trust this workspace first)', tooltip: 'Runs execute code and read the files a config names: Flowloop runs only in trusted workspaces', command: 'workbench.trust.manage' }));

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { validateConfigText, formatIssue } from '../core/experiment/validate';
 import type { RunListing } from '../core/experiment/runStore';
-import type { ViewName } from '../webview/contract';
+import { VIEW_TITLES, type ViewName } from '../webview/contract';
+import { applicableViews, viewNotApplicable } from './viewState';
 import { BASELINES, type Baseline } from './baselines';
 import type { ApiKeyStore } from './secrets';
 import type { ManagedRun, RunManager } from './runManager';
@@ -117,10 +118,21 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     return run;
   }
 
+  /** Opens a view on runs it applies to; for the others it says why and offers the views that apply. */
   async function showView(view: ViewName, arg: unknown, selected: unknown): Promise<unknown> {
     const dirs = await resolveRunDirs(arg, selected, false);
     if (!dirs.length) return undefined;
-    return panels.show(view, dirs);
+    const why = dirs.map((d) => viewNotApplicable(view, d)).filter((w): w is string => !!w);
+    if (why.length === dirs.length) {
+      const offer = applicableViews(dirs[0]).filter((v) => v !== view);
+      const labels = offer.map((v) => VIEW_TITLES[v].replace(/^Flowloop: /, ''));
+      void vscode.window.showInformationMessage(`Flowloop: ${why[0]}`, ...labels).then((p) => {
+        const v = offer[labels.indexOf(p ?? '')];
+        if (v) void panels.show(v, dirs);
+      });
+      return undefined;
+    }
+    return panels.show(view, dirs.filter((d) => !viewNotApplicable(view, d)));
   }
 
   const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, async (...args: any[]) => {
@@ -221,7 +233,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return panels.show('compare', dirs);
     }),
 
-    reg('flowloop.newFromTemplate', (template?: string, name?: string) => newFromTemplate(context.extensionPath, template, name)),
+    // the view-title button and the welcome link pass the view's context object, not a template name
+    reg('flowloop.newFromTemplate', (template?: unknown, name?: unknown) => newFromTemplate(context.extensionPath, typeof template === 'string' ? template : undefined, typeof name === 'string' ? name : undefined)),
     reg('flowloop.setApiKey', (value?: string) => keys.set(typeof value === 'string' ? value : undefined)),
     reg('flowloop.clearApiKey', () => keys.clear()),
     reg('flowloop.showTrieFlow', (arg?: unknown, sel?: unknown) => showView('trie', arg, sel)),

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { RunEvent } from '../core/experiment/events';
 import { isWebviewToHost, makeNonce, packTrieSnapshot, renderHtml, VIEW_NAMES, VIEW_TITLES, PROTOCOL_VERSION, type HostToWebview, type PackedTrieSnapshot, type ViewName, type ViewState } from '../webview/contract';
 import { EventTail } from './eventTail';
+import { readRunInfo, withLiveness } from '../core/experiment/runStore';
 import { buildViewState, VIEW_EVENTS } from './viewState';
 import type { RunManager } from './runManager';
 
@@ -184,11 +185,14 @@ function fileSize(runDir: string): number {
 }
 
 /**
- * Creates, reuses and restores the panels: one panel per view (showing it for other runs re-inits it),
- * restored after a reload by a WebviewPanelSerializer from the run folders remembered in workspaceState.
+ * Creates, reuses and restores the panels. Showing a view for other runs re-targets its newest panel,
+ * unless that panel follows a run that is still running: then the new runs get a panel of their own, so a
+ * second run never takes the first one's live curves away. Restored after a reload by a
+ * WebviewPanelSerializer from the run folders remembered in workspaceState.
  */
 export class PanelManager implements vscode.Disposable {
-  private readonly panels = new Map<ViewName, FlowloopPanel>();
+  /** Open panels per view, oldest first. */
+  private readonly panels = new Map<ViewName, FlowloopPanel[]>();
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly context: vscode.ExtensionContext, runs: RunManager, private readonly output: vscode.OutputChannel) {
@@ -201,12 +205,18 @@ export class PanelManager implements vscode.Disposable {
       }));
     }
     this.subs.push(runs.onDidReceiveEvent(({ event }) => {
-      for (const p of this.panels.values()) p.onRunEvent(event.runId);
+      for (const list of this.panels.values()) for (const p of list) p.onRunEvent(event.runId);
     }));
   }
 
+  /** The newest panel of a view. */
   get(view: ViewName): FlowloopPanel | undefined {
-    return this.panels.get(view);
+    return this.panels.get(view)?.at(-1);
+  }
+
+  /** Every open panel of a view, oldest first. */
+  all(view: ViewName): FlowloopPanel[] {
+    return [...(this.panels.get(view) ?? [])];
   }
 
   /** Open (or reveal and re-target) a view on run folders. */
@@ -217,11 +227,13 @@ export class PanelManager implements vscode.Disposable {
       return undefined;
     }
     void this.context.workspaceState.update(stateKey(view), runDirs);
-    const existing = this.panels.get(view);
-    if (existing) {
-      existing.setRuns(runDirs);
-      existing.panel.reveal(undefined, opts.preserveFocus);
-      return existing;
+    const list = this.panels.get(view) ?? [];
+    const same = list.find((p) => p.runDirs.join('\n') === runDirs.join('\n'));
+    const reusable = same ?? [...list].reverse().find((p) => !p.runDirs.some(isLive));
+    if (reusable) {
+      if (reusable !== same) reusable.setRuns(runDirs);
+      reusable.panel.reveal(undefined, opts.preserveFocus);
+      return reusable;
     }
     const panel = vscode.window.createWebviewPanel(viewType(view), VIEW_TITLES[view], { viewColumn: vscode.ViewColumn.Beside, preserveFocus: opts.preserveFocus },
       { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')] });
@@ -230,15 +242,21 @@ export class PanelManager implements vscode.Disposable {
 
   private adopt(view: ViewName, panel: vscode.WebviewPanel, runDirs: string[]): FlowloopPanel {
     const p = new FlowloopPanel(view, panel, runDirs, this.context.extensionUri, this.output);
-    this.panels.set(view, p);
-    p.onDidDispose(() => { if (this.panels.get(view) === p) this.panels.delete(view); });
+    this.panels.set(view, [...(this.panels.get(view) ?? []), p]);
+    p.onDidDispose(() => this.panels.set(view, (this.panels.get(view) ?? []).filter((x) => x !== p)));
     return p;
   }
 
   dispose(): void {
-    for (const p of this.panels.values()) p.panel.dispose();
+    for (const list of this.panels.values()) for (const p of list) p.panel.dispose();
     for (const s of this.subs) s.dispose();
   }
+}
+
+/** A run folder whose run.json says running and whose process is alive. */
+function isLive(runDir: string): boolean {
+  const info = readRunInfo(runDir);
+  return !!info && withLiveness(info).status === 'running';
 }
 
 const stateKey = (view: ViewName) => `flowloop.panel.${view}`;

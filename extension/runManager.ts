@@ -4,6 +4,13 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from '../core/experiment/events';
 import { isAlive, killTree } from './processTree';
+import { formatRunProgress, type RunProgress } from '../core/experiment/runProgress';
+
+/** One wording of a run's progress for the status bar, the CodeLens and the notification. */
+export function progressText(p: ManagedRun['progress']): string {
+  if (!p) return '';
+  return p.run ? formatRunProgress(p.run) : `${p.phase} ${p.done}/${p.total}`;
+}
 
 /** A run started from this window (the worker process and what it has reported so far). */
 export interface ManagedRun {
@@ -23,7 +30,7 @@ export interface ManagedRun {
   error?: string;
   /** Reasons the runner reported the run degraded (RunContext.degrade), in order. */
   degraded?: string[];
-  progress?: { phase: string; done: number; total: number; message?: string };
+  progress?: { phase: string; done: number; total: number; message?: string; run?: RunProgress };
   cancelRequested: boolean;
   /** Resolves when the worker process has exited and the final status is known. */
   readonly done: Promise<ManagedRun>;
@@ -42,6 +49,8 @@ export interface RunRequest {
 /** Milliseconds between the IPC cancel and SIGTERM, and between SIGTERM and SIGKILL (after the worker's own 10 s exit). */
 const CANCEL_GRACE_MS = 5000;
 const TERM_GRACE_MS = 7000;
+/** Progress is pushed to the CodeLens at most this often per run. */
+const PROGRESS_MS = 300;
 
 const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'degraded' || s === 'failed' || s === 'cancelled';
 
@@ -60,6 +69,10 @@ export class RunManager implements vscode.Disposable {
   private readonly statusItem: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<ManagedRun | undefined>();
   private readonly eventEmitter = new vscode.EventEmitter<{ run: ManagedRun; event: RunEvent }>();
+  private readonly progressEmitter = new vscode.EventEmitter<ManagedRun>();
+  /** Fires (at most every PROGRESS_MS per run) when a run's progress changed: the CodeLens follows the status bar. */
+  readonly onDidProgress = this.progressEmitter.event;
+  private readonly progressTimers = new Map<number, NodeJS.Timeout>();
   /** Fires when a run starts, changes status or ends. */
   readonly onDidChangeRuns = this.changed.event;
   /** Every RunEvent a worker sends, in order. */
@@ -237,8 +250,9 @@ export class RunManager implements vscode.Disposable {
         this.changed.fire(run);
         break;
       case 'progress':
-        run.progress = { phase: event.phase, done: event.done, total: event.total, message: event.message };
+        run.progress = { phase: event.phase, done: event.done, total: event.total, message: event.message, run: event.run };
         this.updateStatusBar();
+        this.progressChanged(run);
         break;
       case 'log':
         run.lastMessage = event.message;
@@ -270,6 +284,11 @@ export class RunManager implements vscode.Disposable {
     this.eventEmitter.fire({ run, event });
   }
 
+  private progressChanged(run: ManagedRun): void {
+    if (this.progressTimers.has(run.key)) return;
+    this.progressTimers.set(run.key, setTimeout(() => { this.progressTimers.delete(run.key); this.progressEmitter.fire(run); }, PROGRESS_MS));
+  }
+
   private onLine(run: ManagedRun, line: string, stream: string): void {
     run.lastMessage = line;
     this.output.appendLine(`[${run.label}${stream === 'stderr' ? '' : ' stdout'}] ${line}`);
@@ -286,6 +305,7 @@ export class RunManager implements vscode.Disposable {
       (progress, token) => {
         token.onCancellationRequested(() => void this.stop(run));
         let lastPhase = '';
+        let reported = 0;
         const sub = this.onDidReceiveEvent(({ run: r, event }) => {
           if (r !== run) return;
           if (event.type === 'run-started') progress.report({ message: `running (${event.kind}) — ${basename(event.runDir)}` });
@@ -293,10 +313,11 @@ export class RunManager implements vscode.Disposable {
           if (event.type === 'log' && !lastPhase) progress.report({ message: event.message.length > 90 ? `${event.message.slice(0, 89)}…` : event.message });
           if (event.type !== 'progress') return;
           lastPhase = event.phase;
-          // messages only: phases restart their counts (epoch 1, epoch 2, …) and a notification's increments
-          // can only grow, so a determinate bar would sit full after the first phase — it stays indeterminate
-          const pct = event.total > 0 ? ` (${Math.round((100 * event.done) / event.total)}%)` : '';
-          progress.report({ message: `${event.phase} ${event.done}/${event.total}${pct}${event.message ? ` — ${event.message}` : ''}` });
+          // the run's share (runProgress.ts) grows over the whole run: a determinate bar; a phase without it, a message only
+          const share = event.run ? Math.round(100 * event.run.share) : undefined;
+          const increment = share !== undefined && share > reported ? share - reported : undefined;
+          if (increment) reported = share!;
+          progress.report({ message: `${progressText(event)}${event.message ? ` — ${event.message}` : ''}`, increment });
         });
         progress.report({ message: 'starting worker…' });
         return run.done.then(() => sub.dispose());
@@ -314,7 +335,7 @@ export class RunManager implements vscode.Disposable {
     const one = active[0];
     const p = one.progress;
     this.statusItem.text = active.length === 1
-      ? `$(sync~spin) ${one.label}${p ? ` ${p.phase} ${p.done}/${p.total}` : ''}`
+      ? `$(sync~spin) ${one.label}${p ? ` ${progressText(p)}` : ''}`
       : `$(sync~spin) Flowloop: ${active.length} runs`;
     this.statusItem.tooltip = `Flowloop runs:\n${active.map((r) => `${r.label} (pid ${r.pid}) — ${r.status}`).join('\n')}\nClick for the worker log.`;
     this.statusItem.show();
@@ -351,6 +372,8 @@ export class RunManager implements vscode.Disposable {
   dispose(): void {
     void this.stopAll();
     this.statusItem.dispose();
+    for (const t of this.progressTimers.values()) clearTimeout(t);
+    this.progressEmitter.dispose();
     this.changed.dispose();
     this.eventEmitter.dispose();
   }

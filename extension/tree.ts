@@ -126,7 +126,8 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         // a cancelled run's `error` is the reason it was stopped, not an error
         if (info.error) md.appendMarkdown(`\n**${info.status === 'cancelled' ? 'cancelled' : 'error'}**${info.where ? ` at \`${info.where}\`` : ''}: ${info.error}\n`);
         item.tooltip = md;
-        item.contextValue = sweep ? 'run-sweep' : `run-${info.status}`;
+        // status and kind: the menus offer only the views that apply (trie: flower, transcripts: afl)
+        item.contextValue = sweep ? 'run-sweep' : `run-${info.status} kind-${info.kind}`;
         item.resourceUri = vscode.Uri.file(dir);
         item.command = { command: 'flowloop.openRun', title: 'Open Run', arguments: [node] };
         return item;

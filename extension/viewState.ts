@@ -131,3 +131,22 @@ export function safeEvents(dir: string): RunEvent[] {
     return [];
   }
 }
+
+/**
+ * Why `view` does not apply to the run in `runDir` (undefined: it applies). The trie explorer shows a Flower
+ * run's prefix tree and policy (docs/methods.md §A3), the transcripts an AFL run's dialogues (§B2); loss
+ * curves and the comparison apply to every run.
+ */
+export function viewNotApplicable(view: ViewName, runDir: string): string | undefined {
+  const info = readRunInfo(runDir);
+  const kind = info?.kind ?? (existsSync(join(runDir, 'sweep.json')) ? 'sweep' : 'unknown');
+  const name = info?.name ?? basename(runDir);
+  if (view === 'trie' && kind !== 'flower') return `the trie flow explorer shows a Flower run's prefix tree and policy (docs/methods.md §A3); ${name} is a ${kind} run.`;
+  if (view === 'transcripts' && kind !== 'afl') return `transcripts are the dialogues of an AFL run (docs/methods.md §B2); ${name} is a ${kind} run.`;
+  return undefined;
+}
+
+/** The views that apply to a run, in the order a person would look at them. */
+export function applicableViews(runDir: string): ViewName[] {
+  return (['loss', 'trie', 'transcripts', 'compare'] as ViewName[]).filter((v) => !viewNotApplicable(v, runDir));
+}

@@ -1,6 +1,6 @@
 /**
  * `kind: "afl"` runner: prompt pack + agents + loop + evaluations over LastFM / Steam /
- * MovieLens (METHODS Part B). Writes `transcripts.jsonl`, streams `dialogue-turn` / `metric` events,
+ * MovieLens (docs/methods.md Part B). Writes `transcripts.jsonl`, streams `dialogue-turn` / `metric` events,
  * saves metrics after each phase and prints the results table.
  */
 import { existsSync, readFileSync } from 'node:fs';

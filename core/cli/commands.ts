@@ -77,6 +77,17 @@ export const COMMAND_SPECS: CommandSpec[] = [
     flags: { out: { type: 'string', value: '<model.onnx>', help: 'output file', required: true } },
   },
   {
+    name: 'lm', args: 'score|info', summary: "a Hugging Face causal LM folder: completion log-probabilities (score) or what it is and where it would run (info)",
+    flags: {
+      model: { type: 'string', value: '<folder>', help: 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json)', required: true },
+      in: { type: 'string', value: '<rows.jsonl>', help: 'score: one row per line: promptIds + completionIds, prompt + completion (text), or history + title (the released Flower prompt)' },
+      device: DEVICE,
+      batch: { type: 'string', value: 'N', help: 'score: rows per forward pass (default 8)' },
+      cutoff: { type: 'string', value: 'N', help: 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)' },
+      category: { type: 'string', value: '<word>', help: 'score: category word of history rows without one (e.g. "movies and TV")' },
+    },
+  },
+  {
     name: 'prior', summary: 'base-model priors (top-1 among candidates) in the reference CSV format',
     flags: {
       model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },

@@ -35,7 +35,7 @@ export const BASELINES: Record<string, Baseline[]> = {
     { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (docs/methods.md §A8)', set: ['objective=ifairlrs'] },
   ],
   afl: [
-    { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (METHODS B)', set: ['maxRounds=1'] },
+    { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (docs/methods.md §B2, §B6)', set: ['maxRounds=1'] },
   ],
   sequential: [
     { name: 'sasrec', description: 'SASRec (docs/methods.md §A8)', set: ['model=sasrec'] },

@@ -14,7 +14,7 @@
 export type FlowloopConfig = FlowerConfig | AflConfig | SequentialConfig;
 
 /**
- * Flower (METHODS Part A): a generative recommender that writes the next item's title token by token, constrained to the prefix tree of catalogue titles, trained with plain SFT (BIGRec), IFairLRS (SFT with per-sample popularity-group weights) or Flower (sub-trajectory balance over the tree's flows + θ·SFT). `recommend` mode reads an Amazon dataset folder and scores beam-search top-10 lists (HR/NDCG@K, DGU, MGU, entropy, TTR); `distribution` mode fits a {title: count} distribution with no history (RQ1) and reports KL/JS/coverage with a plot. The policy is a small decoder-only transformer trained from scratch whose prefix is the user's history as item-id embeddings.
+ * Flower (docs/methods.md Part A): a generative recommender that writes the next item's title token by token, constrained to the prefix tree of catalogue titles, trained with plain SFT (BIGRec), IFairLRS (SFT with per-sample popularity-group weights) or Flower (sub-trajectory balance over the tree's flows + θ·SFT). `recommend` mode reads an Amazon dataset folder and scores beam-search top-10 lists (HR/NDCG@K, DGU, MGU, entropy, TTR); `distribution` mode fits a {title: count} distribution with no history (RQ1) and reports KL/JS/coverage with a plot. The policy is a small decoder-only transformer trained from scratch whose prefix is the user's history as item-id embeddings.
  */
 export interface FlowerConfig {
   /**
@@ -360,7 +360,7 @@ export interface SweepSpec {
   metrics?: string[];
 }
 /**
- * AFL — Agentic Feedback Loop (METHODS Part B): a recommendation agent (LLM + memory + a base model's prior) and a user agent (LLM + memory + a reward model's focus list) talk about each user for up to `maxRounds` rounds; the final answer is the last recommended item. Reports HitRatio@1 for the base model (prior alone), the Rec Agent (round 1) and AFL, per round, ablations and the user-simulation evaluation. `agents: "rule-based"` runs built-in rule-based agents (rule-based, not an LLM) offline.
+ * AFL — Agentic Feedback Loop (docs/methods.md Part B): a recommendation agent (LLM + memory + a base model's prior) and a user agent (LLM + memory + a reward model's focus list) talk about each user for up to `maxRounds` rounds; the final answer is the last recommended item. Reports HitRatio@1 for the base model (prior alone), the Rec Agent (round 1) and AFL, per round, ablations and the user-simulation evaluation. `agents: "rule-based"` runs built-in rule-based agents (rule-based, not an LLM) offline.
  */
 export interface AflConfig {
   /**

@@ -1,8 +1,8 @@
 /**
  * Metric curves as SVG files in the run folder (docs/design.md "Run folders": plots where a person would rather
  * look than read JSON). The runner feeds every `metric` event here; when the run ends — finished, failed or
- * cancelled — each metric with at least two points becomes `plots/<metric>.svg` (e.g. `plots/train-total.svg`),
- * so a run is inspectable without the extension. Only the kinds' own events are used: nothing is recomputed.
+ * cancelled — each metric with at least one point becomes `plots/<metric>.svg` (e.g. `plots/train-total.svg`; a
+ * one-epoch run's test metrics are single marked points), so every run that reported a metric is inspectable without the extension. Only the kinds' own events are used: nothing is recomputed.
  */
 import type { MetricEvent } from './events';
 import { linePlotSvg } from '../util/svgPlot';
@@ -29,12 +29,12 @@ export class MetricCurves {
     return `${metric.replace(/\//g, '-').replace(/[^A-Za-z0-9@._-]/g, '_')}.svg`;
   }
 
-  /** The SVG files to write: relative path → content, one per metric with ≥ 2 points. */
+  /** The SVG files to write: relative path → content, one per metric with ≥ 1 finite point. */
   plots(): Map<string, string> {
     const out = new Map<string, string>();
     for (const [name, pts] of this.series) {
       if (out.size >= MAX_CURVES) break;
-      if (pts.length < 2) continue;
+      if (!pts.length) continue;
       const kept = thin(pts, MAX_POINTS_PER_CURVE);
       const thinned = kept.length < pts.length ? ` (${kept.length} of ${pts.length} points)` : '';
       out.set(`plots/${MetricCurves.fileName(name)}`, linePlotSvg([{ label: name, points: kept }], { title: `${name}${thinned}`, xLabel: 'step', yLabel: name, markers: kept.length <= MARKERS_UP_TO }));

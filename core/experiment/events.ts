@@ -6,6 +6,7 @@
  * and flushes it BEFORE sending it anywhere else, so a view can always be rebuilt from disk and a
  * crash or a kill loses nothing already reported.
  */
+import type { RunProgress } from './runProgress';
 
 /** Every event carries the run id (the run folder's name) and a wall-clock time (ms since epoch). */
 interface EventBase {
@@ -29,6 +30,8 @@ export interface ProgressEvent extends EventBase {
   done: number;
   total: number;
   message?: string;
+  /** The run as a whole (named stage, epoch, share done), stamped by the runner (runProgress.ts). */
+  run?: RunProgress;
 }
 
 /** One scalar: a loss term per step, a validation metric per epoch, a HR@1 per round, ... */

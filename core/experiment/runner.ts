@@ -8,6 +8,7 @@ import { applySets } from './overrides';
 import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
 import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
 import { MetricCurves } from './curves';
+import { runProgress } from './runProgress';
 
 /** A config that failed validation: every issue is located (file:line:col + JSON path). */
 export class ConfigError extends Error {
@@ -129,7 +130,7 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     config, configPath, runDir, runId, seed, signal,
     emit,
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
-    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message }),
+    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message, run: runProgress(phase, done, total, config) }),
     metric: (n, step, value, extra) => emit({ type: 'metric', name: n, step, value, ...extra }),
     resolvePath: (p) => resolve(dirname(configPath), p),
     writeArtifact: (rel, content, kind: ArtifactEvent['kind'], description) => {

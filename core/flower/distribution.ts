@@ -126,7 +126,7 @@ export async function evaluateDistribution(ctx: RunContext<FlowerConfig>, fitted
   const svgPath = ctx.writeArtifact('distribution.svg', svg, 'plot', 'target vs generated share per title (seed Figure 4)');
   lines.push(`plot: ${svgPath}`);
   const keyName = fitted.length > 1 ? `${fitted[fitted.length - 1].objective}/kl(target||gen)` : 'kl(target||gen)';
-  ctx.setKeyMetric('kl(target||gen)', results[keyName] as number);
+  ctx.setKeyMetric(keyName, results[keyName] as number); // named by its metrics.json key
   ctx.table(lines);
   return results;
 }

@@ -1,6 +1,6 @@
 /**
- * Turning a `flower` config into a training setup: tokenizer, prefix tree with item rewards (METHODS
- * A2/A3), policy vocabulary (A6), training/validation examples (with IFairLRS weights, A8) and test rows.
+ * Turning a `flower` config into a training setup: tokenizer, prefix tree with item rewards (docs/methods.md
+ * §A2/§A3), policy vocabulary (§A6), training/validation examples (with IFairLRS weights, §A8) and test rows.
  * Two modes: `recommend` (an Amazon dataset folder, histories as item ids) and `distribution` (RQ1:
  * fit a `{title: count}` distribution with no history).
  */

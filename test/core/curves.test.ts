@@ -18,7 +18,7 @@ test('thin keeps the first and last point and at most max points, evenly spaced'
   assert.deepEqual(thin([1, 2, 3], 5), [1, 2, 3]);
 });
 
-test('one SVG per metric with at least two finite points; names map to safe file names', () => {
+test('one SVG per metric with at least one finite point (a one-epoch run is plotted too); names map to safe file names', () => {
   const c = new MetricCurves();
   for (let s = 0; s < 5; s++) c.add({ name: 'train/total', step: s, value: 1 / (s + 1) });
   c.add({ name: 'valid/ndcg@10', step: 0, value: 0.1 });
@@ -26,7 +26,8 @@ test('one SVG per metric with at least two finite points; names map to safe file
   c.add({ name: 'afl/hr@1 (strict)', step: 1, value: 0.3 });
   c.add({ name: 'afl/hr@1 (strict)', step: 2, value: 0.35 });
   const plots = c.plots();
-  assert.deepEqual([...plots.keys()].sort(), ['plots/afl-hr@1__strict_.svg', 'plots/train-total.svg']);
+  assert.deepEqual([...plots.keys()].sort(), ['plots/afl-hr@1__strict_.svg', 'plots/train-total.svg', 'plots/valid-ndcg@10.svg']);
+  assert.match(plots.get('plots/valid-ndcg@10.svg')!, /<circle/, 'a single point is drawn as a marker');
   assert.equal(polylinePoints(plots.get('plots/train-total.svg')!), 5);
   assert.match(plots.get('plots/train-total.svg')!, /<title>train\/total: x=4, y=0.2<\/title>/);
 });

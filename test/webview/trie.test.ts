@@ -7,6 +7,7 @@ import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
 import { ROOT } from '../paths';
 import { packTrieSnapshot, PROTOCOL_VERSION } from '../../webview/contract';
 import { bundleView, fixture, launch, openView, screenshot } from './harness';
+import { MATCH_LOG2 } from '../../webview/trie/render';
 
 // Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes, no policy), and the
 // checkpoints of a real demo run (100 movie titles; SFT epochs 0-4 then Flower epochs 0-4; real policy
@@ -14,11 +15,11 @@ import { bundleView, fixture, launch, openView, screenshot } from './harness';
 const real = fixture<TrieSnapshotEvent[]>('trie-cds.json');
 const demo = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8').split('\n').filter(Boolean)
   .map((l) => JSON.parse(l) as RunEvent).filter((e): e is TrieSnapshotEvent => e.type === 'trie-snapshot');
-/** The colour class the view must give a node: policy vs target flow, |log2 ratio| < 0.05 = match. */
+/** The colour class the view must give a node: policy vs target flow, |log2 ratio| < log2(1.1) = match (render.ts MATCH_LOG2). */
 function expectedClass(s: TrieSnapshotEvent, id: number): string {
   const n = s.nodes.find((x) => x.id === id)!;
   const l = Math.log2(n.policy! / n.flow);
-  return Math.abs(l) < 0.05 ? 'match' : l > 0 ? 'over' : 'under';
+  return Math.abs(l) < MATCH_LOG2 ? 'match' : l > 0 ? 'over' : 'under';
 }
 let browser: Browser;
 let bundle: { js: string; css: string };
@@ -120,7 +121,7 @@ test('trie view colours over/under-generation per checkpoint of a real run and r
     if (!c) continue;
     const p = pol.get(n.parent)!;
     const l = Math.log2(n.policy! / p.policy! / n.rp);
-    assert.match(c, new RegExp(Math.abs(l) < 0.05 ? 'match' : l > 0 ? 'over' : 'under'), `step colour of node ${n.id}`);
+    assert.match(c, new RegExp(Math.abs(l) < MATCH_LOG2 ? 'match' : l > 0 ? 'over' : 'under'), `step colour of node ${n.id}`);
     checked++;
   }
   assert.ok(checked > 3, `checked ${checked} depth-2 nodes`);

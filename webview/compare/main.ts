@@ -12,7 +12,7 @@ import { palette, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
 import { loadUiState, post, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit } from '../toolkit';
-import { allTables, cellText, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
+import { allTables, cellText, leftOut, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
 
 interface UiState {
   paper: PaperRows;
@@ -86,7 +86,10 @@ function drawSweep(): void {
 function render(): void {
   tables = allTables(runs, ui.paper);
   tablesEl.replaceChildren(...tables.map(tableEl));
-  if (!tables.length) tablesEl.append(h('p', { class: 'muted' }, runs.length ? 'None of the selected runs reports Flower or AFL metrics yet.' : 'No runs selected.'));
+  if (!runs.length) tablesEl.append(h('p', { class: 'muted' }, 'No runs selected.'));
+  const out = leftOut(runs, tables);
+  if (out.length) tablesEl.append(h('section', { class: 'left-out', id: 'left-out' }, h('h3', {}, `Not in the tables (${out.length})`),
+    h('ul', {}, ...out.map((o) => h('li', { 'data-run': o.runId }, `${o.name} — ${o.why}`)))));
   drawSweep();
   const finished = runs.filter((r) => Object.keys(r.metrics).length).length;
   status.textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} (${finished} with metrics)${sweep ? ` · sweep over ${sweep.parameter}` : ''}`;
@@ -98,7 +101,7 @@ function take(events: Increment[]): void {
   for (const e of events) {
     const r = runs.find((x) => x.runId === e.runId);
     if (!r) continue;
-    if (e.type === 'run-finished') { r.metrics = e.metrics; r.status = 'finished'; any = true; }
+    if (e.type === 'run-finished') { r.metrics = e.metrics; r.status = e.degraded ? 'degraded' : 'finished'; any = true; }
     else if (e.type === 'run-failed') { r.status = 'failed'; any = true; }
     else if (e.type === 'metric' && e.name === 'afl/hr@1' && (e.series ?? 'afl') === 'afl' && e.step >= 1) {
       r.roundHr = [...(r.roundHr ?? [])];

@@ -16,7 +16,7 @@ export interface TableRow {
 }
 
 export interface Table {
-  id: 'flower' | 'afl' | 'usersim';
+  id: 'flower' | 'distribution' | 'sequential' | 'afl' | 'usersim';
   title: string;
   columns: string[];
   rows: TableRow[];
@@ -59,6 +59,7 @@ export function flowerTable(runs: CompareRun[], paper: PaperRows): Table | undef
   const rows: TableRow[] = [];
   const datasets = new Map<string, Set<string>>();
   for (const r of runs) {
+    if (r.kind === 'sequential') continue; // sequentialTable: a SASRec run is not a Flower row
     const flat = flatten(r.metrics);
     const prefixes = resultPrefixes(flat);
     if (!prefixes.length) continue;
@@ -145,8 +146,62 @@ export function userSimTable(runs: CompareRun[]): Table | undefined {
   return { id: 'usersim', title: 'AFL user simulation: precision / recall / F1 (micro; macro F1)', columns: ['P', 'R', 'F1', 'macro F1'], rows };
 }
 
+const DIST_COLUMNS: [string, string][] = [
+  ['kl(target||gen)', 'KL(target‖gen)'], ['kl(gen||target)', 'KL(gen‖target)'], ['js', 'JS'], ['coverage', 'coverage'],
+  ['exact/kl(target||gen)', 'exact KL(target‖gen)'], ['exact/js', 'exact JS'],
+];
+
+/**
+ * Distribution fits (docs/methods.md §A8, RQ1): one row per fitted objective of a run (`<objective>/kl(target||gen)`
+ * …: SFT and Flower side by side), sampled KL both ways, JS, share of titles generated, the exact values.
+ */
+export function distributionTable(runs: CompareRun[]): Table | undefined {
+  const rows: TableRow[] = [];
+  for (const r of runs) {
+    const flat = flatten(r.metrics);
+    const objectives: string[] = [];
+    for (const k of flat.keys()) {
+      const m = /^(?:(.+)\/)?kl\(target\|\|gen\)$/.exec(k);
+      if (m && !m[1]?.endsWith('exact') && !m[1]?.includes('/full') && !objectives.includes(m[1] ?? '')) objectives.push(m[1] ?? '');
+    }
+    for (const o of objectives) rows.push({ label: o ? `${r.name} · ${o}` : r.name, runId: r.runId, cells: DIST_COLUMNS.map(([k]) => num(flat, at(o, k))) });
+  }
+  if (!rows.length) return undefined;
+  return { id: 'distribution', title: 'Distribution fit: generated vs target share of titles (docs/methods.md §A8; lower KL/JS is better)', columns: DIST_COLUMNS.map(([, l]) => l), rows };
+}
+
+/** Sequential recommenders (docs/methods.md §C): full-ranking HR/NDCG on the test rows and HR@1 among the 20 candidates. */
+export function sequentialTable(runs: CompareRun[]): Table | undefined {
+  const rows: TableRow[] = [];
+  const cols = ['hr@1', 'hr@5', 'ndcg@5', 'hr@10', 'ndcg@10', 'hr@20', 'ndcg@20', 'cand_hr@1'];
+  for (const r of runs) {
+    if (r.kind !== 'sequential') continue;
+    const flat = flatten(r.metrics);
+    const cells = cols.map((c) => num(flat, `test/${c}`));
+    if (cells.every((v) => v === undefined)) continue;
+    rows.push({ label: r.method ? `${r.name} · ${r.method}` : r.name, runId: r.runId, cells });
+  }
+  if (!rows.length) return undefined;
+  return { id: 'sequential', title: 'Sequential recommenders: test HR/NDCG (full ranking) and HR@1 among the 20 candidates (docs/methods.md §C)', columns: ['HR@1', 'HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20', 'cand. HR@1'], rows };
+}
+
 export function allTables(runs: CompareRun[], paper: PaperRows): Table[] {
-  return [flowerTable(runs, paper), aflTable(runs, paper), userSimTable(runs)].filter((t): t is Table => !!t);
+  return [distributionTable(runs), flowerTable(runs, paper), sequentialTable(runs), aflTable(runs, paper), userSimTable(runs)].filter((t): t is Table => !!t);
+}
+
+/**
+ * Runs that no table shows, each with why ("failed", "no metrics yet", "reports no metric these tables
+ * compare"): a comparison never drops a run silently.
+ */
+export function leftOut(runs: CompareRun[], tables: Table[]): { runId: string; name: string; why: string }[] {
+  const shown = new Set(tables.flatMap((t) => t.rows.map((r) => r.runId)).filter(Boolean));
+  return runs.filter((r) => !shown.has(r.runId)).map((r) => ({
+    runId: r.runId, name: r.name,
+    why: r.status === 'failed' || r.status === 'cancelled' ? `${r.status}${Object.keys(r.metrics).length ? '' : ', no metrics'}`
+      : r.status === 'running' ? 'still running (no final metrics yet)'
+      : !Object.keys(r.metrics).length ? 'no metrics.json yet'
+      : `its ${r.kind} metrics are none of the columns compared here`,
+  }));
 }
 
 /** Display format: 4 significant digits. */

@@ -45,12 +45,14 @@ const modeSel = dropdown([
   { value: 'prefix', label: 'colour: P(prefix) vs F(s)' },
   { value: 'step', label: 'colour: P(token | parent) vs R_p' },
 ], mode, (v) => { mode = v === 'step' ? 'step' : 'prefix'; persist(); scheduleDraw(); }, 'colour-mode');
-const legend = h('div', { class: 'legend' },
-  h('span', { class: 'swatch over' }), 'policy > target (over-generates) ',
-  h('span', { class: 'swatch under' }), 'policy < target (under-generates) ',
-  h('span', { class: 'swatch nopolicy' }), 'no policy measured ',
-  h('span', { class: 'swatch agg' }), 'small nodes merged ',
-  h('span', { class: 'swatch missing' }), 'not in the snapshot');
+// every colour the icicle uses (render.ts colourOf and the node kinds), with what it means
+const legend = h('div', { class: 'legend', id: 'legend' },
+  h('span', { class: 'swatch over', 'data-cls': 'over' }), 'policy > target: over-generates (darker = further off, 16× = full) ',
+  h('span', { class: 'swatch under', 'data-cls': 'under' }), 'policy < target: under-generates ',
+  h('span', { class: 'swatch match', 'data-cls': 'match' }), 'matches the target (within ±10%) ',
+  h('span', { class: 'swatch nopolicy', 'data-cls': 'nopolicy' }), 'no policy measured at this checkpoint ',
+  h('span', { class: 'swatch agg', 'data-cls': 'agg' }), 'smaller siblings merged (click to expand) ',
+  h('span', { class: 'swatch missing', 'data-cls': 'missing' }), 'flow of children left out of the snapshot');
 const crumbs = h('nav', { id: 'breadcrumb', class: 'breadcrumb' });
 const chart = h('div', { id: 'trie', class: 'chart' });
 const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for a trie snapshot…');

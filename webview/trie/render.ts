@@ -40,12 +40,20 @@ export function compared(model: TrieModel, v: VisNode, policy: Float64Array | un
   return { target: parent >= 0 ? v.flow / model.flow[parent] : NaN, policy: pp > 0 ? pol / pp : NaN };
 }
 
-/** Over/under class and opacity for policy vs target flow. */
+/** |log2(policy / target)| under this (within ±10%) counts as a match (green). */
+export const MATCH_LOG2 = Math.log2(1.1);
+
+/**
+ * Over/under class and opacity for policy vs target flow. Every measured node gets a visible colour:
+ * green = matches (within ±10%), red/blue from 0.4 opacity (just past ±10%) to 1 (16× off), so a
+ * well-fitted checkpoint reads green, not as the grey of "no policy measured".
+ */
 export function colourOf(flow: number, policy: number): { cls: string; opacity: number; log2: number } {
   if (!Number.isFinite(policy) || flow <= 0) return { cls: 'nopolicy', opacity: 1, log2: NaN };
   const l = Math.log2(Math.max(policy, 1e-300) / flow);
-  const opacity = 0.15 + 0.85 * Math.min(1, Math.abs(l) / 4);
-  return { cls: Math.abs(l) < 0.05 ? 'match' : l > 0 ? 'over' : 'under', opacity, log2: l };
+  if (Math.abs(l) < MATCH_LOG2) return { cls: 'match', opacity: 0.85, log2: l };
+  const opacity = 0.4 + 0.6 * Math.min(1, (Math.abs(l) - MATCH_LOG2) / (4 - MATCH_LOG2));
+  return { cls: l > 0 ? 'over' : 'under', opacity, log2: l };
 }
 
 /** The label of a node: its token text (visible whitespace), "⏎" for the terminal token, "+N more" for an aggregate. */
@@ -61,6 +69,8 @@ export class IcicleView {
   readonly svgEl: SVGSVGElement;
   readonly tooltip: HTMLElement;
   private nodes: HierarchyRectangularNode<VisNode>[] = [];
+  /** The node under the mouse (its model id, or the aggregate's parent+from), so the tooltip follows redraws. */
+  private hovered: { node: number; parent: number; from: number } | undefined;
 
   constructor(
     readonly container: HTMLElement,
@@ -75,7 +85,7 @@ export class IcicleView {
       if (v) this.onClick(v.data);
     });
     this.svgEl.addEventListener('mousemove', (e) => this.showTip(e));
-    this.svgEl.addEventListener('mouseleave', () => this.tooltip.classList.add('hidden'));
+    this.svgEl.addEventListener('mouseleave', () => { this.tooltip.classList.add('hidden'); this.hovered = undefined; });
   }
 
   private hit(e: Event): HierarchyRectangularNode<VisNode> | undefined {
@@ -86,7 +96,8 @@ export class IcicleView {
 
   private showTip(e: MouseEvent): void {
     const n = this.hit(e);
-    if (!n) { this.tooltip.classList.add('hidden'); return; }
+    if (!n) { this.tooltip.classList.add('hidden'); this.hovered = undefined; return; }
+    this.hovered = { node: n.data.node, parent: n.data.parent, from: n.data.from };
     this.tooltip.replaceChildren(this.describe(n.data));
     this.tooltip.classList.remove('hidden');
     const box = this.container.getBoundingClientRect();
@@ -123,6 +134,11 @@ export class IcicleView {
       frag.append(g);
     });
     this.svgEl.replaceChildren(frag);
+    // the tooltip follows a redraw (another checkpoint on the slider, another colour mode) without a mouse move
+    const h0 = this.hovered;
+    const still = h0 && !this.tooltip.classList.contains('hidden') ? this.nodes.find((n) => n.data.node === h0.node && n.data.parent === h0.parent && n.data.from === h0.from) : undefined;
+    if (still) this.tooltip.replaceChildren(this.describe(still.data));
+    else if (h0) { this.tooltip.classList.add('hidden'); this.hovered = undefined; }
   }
 }
 

@@ -175,7 +175,7 @@ test('running an example produces a finished run, a run folder and a tree item',
     return exp && a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.info.status === 'finished');
   }, 10_000);
   const ti = a.tree.getTreeItem(item);
-  assert.equal(ti.contextValue, 'run-finished');
+  assert.equal(ti.contextValue, 'run-finished kind-sequential');
   assert.equal((ti.iconPath as vscode.ThemeIcon).id, 'pass');
   const artifacts = a.tree.getChildren(item).map((n) => (n as Extract<TreeNode, { type: 'artifact' }>).uri.fsPath.split('/').pop());
   assert.ok(artifacts.includes('events.jsonl') && artifacts.includes('run.json'), `artifacts: ${artifacts.join(', ')}`);

@@ -1,0 +1,152 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import type { CompareViewState, TrieViewState } from '../../webview/contract';
+import { cellText } from '../../webview/compare/tables';
+import { buildViewState, viewNotApplicable, applicableViews } from '../../extension/viewState';
+import { flattenMetrics, readEvents, readMetrics, readRunInfo } from '../../core/experiment/runStore';
+import { runSingle } from '../../core/experiment/runner';
+import type { ProgressEvent } from '../../core/experiment/events';
+import { buildSchema } from '../../core/experiment/schema';
+import { BASELINES } from '../../core/experiment/baselines';
+import { realRun, REAL_CONFIGS } from '../real-runs';
+import { ROOT } from '../paths';
+import { bundleView, launch, openView, screenshot } from './harness';
+
+// The views on runs made here (test/real-runs.ts: the RQ1 demo, the quick sequential run, AFL with the
+// built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.
+let browser: Browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('trie view colours every checkpoint of a real demo run (SFT and Flower, to the final one), the legend names every colour, the tooltip follows the slider', async () => {
+  const demo = await realRun('demo');
+  const state = buildViewState('trie', [demo.runDir]) as TrieViewState;
+  const withPolicy = readEvents(demo.runDir).filter((e) => e.type === 'trie-snapshot' && e.nodes.some((n) => typeof n.policy === 'number')).length;
+  assert.ok(state.snapshots.length >= 40 && withPolicy === state.snapshots.length, `${state.snapshots.length} snapshots, ${withPolicy} with policy values`);
+  const v = await openView(browser, 'trie', await bundleView('trie'), { width: 1300, height: 800 });
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('#trie g.node');
+  const legendClasses = await v.page.locator('#legend .swatch').evaluateAll((els) => els.map((e) => e.getAttribute('data-cls')));
+  const grey: string[] = [];
+  for (let i = 0; i < state.snapshots.length; i++) {
+    const before = await v.page.evaluate(() => Number(document.body.dataset.rendered ?? 0));
+    await v.page.evaluate((k) => { const s = document.querySelector('#checkpoint') as HTMLInputElement; s.value = String(k); s.dispatchEvent(new Event('input')); }, i);
+    await v.page.waitForFunction((b) => Number(document.body.dataset.rendered ?? 0) > b, before);
+    const drawn = await v.page.locator('#trie g.node').evaluateAll((els) => els.map((g) => ({
+      cls: [...g.classList].filter((c) => c !== 'node' && c !== 'hit')[0], opacity: Number(g.querySelector('rect')?.getAttribute('fill-opacity')),
+    })));
+    const label = await v.page.locator('#checkpoint-label').textContent();
+    const bad = drawn.filter((d) => d.cls === 'nopolicy' || (['over', 'under', 'match'].includes(d.cls) && !(d.opacity >= 0.4)));
+    if (bad.length) grey.push(`${label}: ${bad.length} of ${drawn.length} cells grey or faint (${JSON.stringify(bad.slice(0, 3))})`);
+    for (const c of new Set(drawn.map((d) => d.cls))) assert.ok(legendClasses.includes(c), `colour class "${c}" at ${label} has no legend entry (legend: ${legendClasses.join(', ')})`);
+  }
+  assert.deepEqual(grey, [], 'every checkpoint with policy values is coloured');
+  assert.match(await v.page.locator('#checkpoint-label').textContent() ?? '', /^flower epoch \d+ \((\d+)\/\1\)$/, 'the last checkpoint is the final Flower one');
+  // hover the heaviest child of the root at the final checkpoint, then move the slider: the tooltip follows
+  const top = (state.snapshots.at(-1) as any);
+  const rootChildren = [...top.id].map((id: number, i: number) => ({ id, parent: top.parent[i], flow: top.flow[i] })).filter((n) => n.parent === 0).sort((a, b) => b.flow - a.flow);
+  await v.page.locator(`#trie g.node[data-id="${rootChildren[0].id}"]`).hover();
+  const tipFinal = await v.page.locator('.tooltip').textContent();
+  await v.page.evaluate(() => { const s = document.querySelector('#checkpoint') as HTMLInputElement; s.value = '0'; s.dispatchEvent(new Event('input')); });
+  await v.page.waitForFunction((t) => { const el = document.querySelector('.tooltip'); return el && !el.classList.contains('hidden') && el.textContent !== t; }, tipFinal);
+  const pFirst = state.snapshots[0] as any;
+  const k = [...pFirst.id].indexOf(rootChildren[0].id);
+  assert.match(await v.page.locator('.tooltip').textContent() ?? '', new RegExp(String(pFirst.policy[k]).slice(0, 4).replace('.', '\\.')), 'the tooltip shows checkpoint 0\'s policy value');
+  await screenshot(v.page, 'trie-demo');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});
+
+test('compare view on real runs: SFT and Flower distribution rows for the demo, the quick run in a sequential table (not under Flower), the AFL table, every other run named with why', async () => {
+  const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
+  const stop = new AbortController();
+  stop.abort('stopped by the test');
+  const cancelled = await runSingle({ configPath: REAL_CONFIGS.quick, outDir: join(demo.runDir, '..'), signal: stop.signal });
+  assert.equal(cancelled.status, 'cancelled');
+  const state = buildViewState('compare', [demo.runDir, quick.runDir, afl.runDir, cancelled.runDir]) as CompareViewState;
+  const v = await openView(browser, 'compare', await bundleView('compare'), { height: 1200 });
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('section[data-table="distribution"]');
+  const dist = v.page.locator('section[data-table="distribution"]');
+  assert.deepEqual(await dist.locator('tr.run td.run').allTextContents(), ['demo-rq1 · sft', 'demo-rq1 · flower']);
+  const m = flattenMetrics(readMetrics(demo.runDir)!);
+  for (const [i, o] of ['sft', 'flower'].entries()) {
+    const cells = await dist.locator('tr.run').nth(i).locator('td.num').allTextContents();
+    assert.deepEqual(cells.slice(0, 4), [m[`${o}/kl(target||gen)`], m[`${o}/kl(gen||target)`], m[`${o}/js`], m[`${o}/coverage`]].map((x) => cellText(x)));
+  }
+  assert.equal(await v.page.locator('section[data-table="flower"] td.run', { hasText: 'smoke' }).count(), 0, 'a SASRec run is not a Flower row');
+  const seq = v.page.locator('section[data-table="sequential"]');
+  assert.deepEqual(await seq.locator('tr.run td.run').allTextContents(), ['smoke · sasrec']);
+  const q = flattenMetrics(readMetrics(quick.runDir)!);
+  assert.equal(await seq.locator('tr.run td.num').last().textContent(), cellText(q['test/cand_hr@1']));
+  const aflRows = await v.page.locator('section[data-table="afl"] tr.run td.run').allTextContents();
+  assert.deepEqual(aflRows, ['afl-small']);
+  assert.match(await v.page.locator('#left-out').textContent() ?? '', new RegExp(`smoke — cancelled`));
+  assert.doesNotMatch(await v.page.locator('body').textContent() ?? '', /reports no Flower or AFL metrics/);
+  await screenshot(v.page, 'compare-real-runs');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});
+
+test('progress of a real demo run: each progress event carries the run\'s share (never going back), stages named SFT then Flower', async () => {
+  const demo = await realRun('demo');
+  const ps = readEvents(demo.runDir).filter((e): e is ProgressEvent => e.type === 'progress');
+  assert.ok(ps.length > 20 && ps.every((p) => p.run && p.run.share >= 0 && p.run.share <= 1), 'every progress event has run.share');
+  const shares = ps.map((p) => p.run!.share);
+  const back = shares.findIndex((s, i) => i > 0 && s < shares[i - 1] - 1e-9);
+  assert.equal(back, -1, `the share went back at event ${back}: ${ps[back - 1]?.phase} ${shares[back - 1]} → ${ps[back]?.phase} ${shares[back]}`);
+  const stages = [...new Set(ps.filter((p) => p.run!.epoch !== undefined).map((p) => `${p.run!.stage} (${p.run!.stageIndex}/${p.run!.stages})`))];
+  assert.deepEqual(stages, ['SFT (1/2)', 'Flower (2/2)']);
+  // mid-run: the first Flower epoch is past half of the run, not "100%" of an epoch
+  const firstFlower = ps.find((p) => p.run!.stage === 'Flower')!;
+  assert.ok(firstFlower.run!.share >= 0.44 && firstFlower.run!.share < 0.5, `share at the first Flower step ${firstFlower.run!.share}`);
+  assert.ok(shares.at(-1)! >= 0.9, `last share ${shares.at(-1)}`);
+});
+
+test('every real run writes plots/ (the one-epoch quick run too); the headline metric names its metrics.json key and value', async () => {
+  for (const name of ['demo', 'quick', 'afl'] as const) {
+    const r = await realRun(name);
+    const plots = existsSync(join(r.runDir, 'plots')) ? readdirSync(join(r.runDir, 'plots')).filter((f) => f.endsWith('.svg')) : [];
+    assert.ok(plots.length >= 1, `${name}: no plots/*.svg in ${r.runDir}`);
+  }
+  for (const name of ['demo', 'quick'] as const) {
+    const r = await realRun(name);
+    const info = readRunInfo(r.runDir)!;
+    const flat = flattenMetrics(readMetrics(r.runDir)!);
+    assert.ok(info.keyMetric, `${name}: no key metric`);
+    assert.equal(flat[info.keyMetric!.name], info.keyMetric!.value, `${name}: key metric ${info.keyMetric!.name} is not the metrics.json value of that name`);
+  }
+  assert.equal(readRunInfo((await realRun('quick')).runDir)!.keyMetric!.name, 'test/cand_hr@1', 'the quick run\'s headline says it is HR@1 among the candidates');
+});
+
+test('views are offered only where they apply to a real run, with the reason otherwise', async () => {
+  const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
+  assert.deepEqual(applicableViews(demo.runDir), ['loss', 'trie', 'compare']);
+  assert.deepEqual(applicableViews(quick.runDir), ['loss', 'compare']);
+  assert.deepEqual(applicableViews(afl.runDir), ['loss', 'transcripts', 'compare']);
+  assert.match(viewNotApplicable('trie', quick.runDir) ?? '', /Flower run's prefix tree.*smoke is a sequential run/);
+  assert.match(viewNotApplicable('transcripts', demo.runDir) ?? '', /dialogues of an AFL run.*demo-rq1 is a flower run/);
+  // the tree's context value carries the kind the menus match on (package.json view/item/context)
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const when = (cmd: string) => pkg.contributes.menus['view/item/context'].filter((m: { command: string }) => m.command === cmd).map((m: { when: string }) => m.when).join(' ');
+  assert.match(when('flowloop.showTrieFlow'), /kind-flower/);
+  assert.match(when('flowloop.showTranscripts'), /kind-afl/);
+});
+
+test('user-facing text cites the project\'s docs readably: no "METHODS" in the schema hovers, the template picker or the baselines', async () => {
+  const texts: string[] = [];
+  const walk = (o: unknown): void => {
+    if (typeof o === 'string') texts.push(o);
+    else if (o && typeof o === 'object') for (const v of Object.values(o)) walk(v);
+  };
+  walk(buildSchema());
+  // the template picker shows each example's description
+  const examples = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? examples(join(d, e.name)) : e.name.endsWith('.flowloop.json') ? [join(d, e.name)] : []);
+  for (const f of examples(join(ROOT, 'examples'))) texts.push(JSON.parse(readFileSync(f, 'utf8')).description ?? '');
+  walk(BASELINES);
+  const bad = texts.filter((t) => /\bMETHODS\b/.test(t));
+  assert.deepEqual(bad.map((t) => t.slice(0, 120)), []);
+});
