@@ -12,7 +12,7 @@ import { kindContext, LocatedError, throwIfCancelled } from '../experiment/conte
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
 import type { TrainableSessionPolicy } from '../models/trainablePolicy';
 import type { HfModel } from '../llm/load';
-import { buildFlowerLm, loadPolicyModel, lmPolicyRecord, type FlowerLm } from './lmPolicy';
+import { buildFlowerLm, checkPolicyModel, loadPolicyModel, lmPolicyRecord, trainingMemory, type FlowerLm } from './lmPolicy';
 import { initPolicyTf } from '../models/policyTf';
 import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from './checkpoint';
 import { AdamW } from './optim';
@@ -183,15 +183,19 @@ export const runFlowerExperiment: KindRunner = async (runCtx) => {
   writeJsonAtomic(join(ctx.runDir, 'config.json'), c);
   ctx.log(`θ = ${resolved.theta} (${resolved.thetaFrom}); personalization ${resolved.personalizationMode} (${resolved.personalizationFrom})`);
   const backend = await initPolicyTf(c.device ?? 'auto');
+  // policy.model: folder and tokenizer checked first (cheap), the tree built with the model's tokenizer, the
+  // memory of a training step estimated against the backend, and only then the weights read.
+  const folder = c.policy.model ? checkPolicyModel(c, ctx.resolvePath) : undefined;
+  ctx.progress('load data', 0, 1);
+  const s = c.mode === 'distribution' ? await setupDistribution(c, ctx.resolvePath) : await setupRecommend(c, ctx.resolvePath, folder?.tokenizer);
   let hf: HfModel | undefined;
-  if (c.policy.model) {
+  if (folder) {
+    ctx.log(trainingMemory(c, s, folder.config, backend.name, ctx.configPath));
     ctx.progress('load model', 0, 1);
     hf = loadPolicyModel(c, ctx.resolvePath, backend.name);
     ctx.log(`policy.model ${hf.dir}: ${hf.config.architectureName}, ${hf.precision}; the tree uses the model's tokenizer (config "tokenizer" ignored)`);
   }
   ctx.setBackend({ name: backend.name, reason: hf ? `${backend.reason}; ${hf.precision}` : backend.reason });
-  ctx.progress('load data', 0, 1);
-  const s = c.mode === 'distribution' ? await setupDistribution(c, ctx.resolvePath) : await setupRecommend(c, ctx.resolvePath, hf?.tokenizer);
   for (const n of s.notes) ctx.log(n);
   ctx.log(`${s.mode}: ${s.trie.titles.length} titles, trie ${s.trie.size} nodes, policy vocabulary ${s.vocab.size}, ${s.train.length} training / ${s.valid.length} validation examples${s.test.length ? `, ${s.test.length} test rows` : ''}`);
   const objectives: string[] = s.mode === 'distribution' && c.compare?.length ? c.compare : [c.objective];

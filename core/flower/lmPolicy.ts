@@ -9,7 +9,10 @@
 import { join } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import { getTf } from '../tensor';
-import { loadHfModel, type HfModel } from '../llm/load';
+import { checkModelFolder, loadHfModel, type HfModel } from '../llm/load';
+import { loadHfTokenizer, type HfTokenizer } from '../llm/tokenizer';
+import { checkMemory, estimateMemory, loraParamCount } from '../llm/memory';
+import type { LlmConfig } from '../llm/hfConfig';
 import { LmPolicy } from '../llm/policy';
 import { LoraAdapters, type LoraSettings } from '../llm/lora';
 import { LmTrainable } from '../llm/trainable';
@@ -40,10 +43,38 @@ export interface FlowerLm {
   dispose(): void;
 }
 
+/** Check `policy.model` without reading weights (config.json, files, tokenizer); located errors naming the folder or file. */
+export function checkPolicyModel(c: ResolvedFlowerConfig, resolvePath: (p: string) => string): { config: LlmConfig; tokenizer: HfTokenizer } {
+  if (c.mode === 'distribution') throw new LocatedError('policy.model (a pretrained LM reading the history as text) needs mode "recommend"', 'config', '/policy/model');
+  const dir = resolvePath(c.policy.model!);
+  const config = checkModelFolder(dir);
+  return { config, tokenizer: loadHfTokenizer(dir, config.vocabSize) };
+}
+
 /** Load `policy.model` (never a download); every problem is a located error naming the folder or file. */
 export function loadPolicyModel(c: ResolvedFlowerConfig, resolvePath: (p: string) => string, backend: string): HfModel {
-  if (c.mode === 'distribution') throw new LocatedError('policy.model (a pretrained LM reading the history as text) needs mode "recommend"', 'config', '/policy/model');
   return loadHfModel(resolvePath(c.policy.model!), backend);
+}
+
+/**
+ * Memory of one training pass (core/llm/memory.ts: weights, LoRA or full-model gradients and AdamW moments,
+ * activations and full-vocabulary logits of one micro-batch — a flower row re-scores its target AND its
+ * sampled title, so twice the rows) checked against the backend BEFORE the weights are read: a clear,
+ * located error instead of an out-of-memory crash. Returns the log line.
+ */
+export function trainingMemory(c: ResolvedFlowerConfig, s: FlowerSetup, cfg: LlmConfig, backend: string, configPath = 'config'): string {
+  const micro = c.microBatchSize > 0 ? Math.min(c.microBatchSize, c.batchSize) : c.batchSize;
+  const rows = micro * (c.objective === 'flower' && c.theta < 1 ? 2 : 1);
+  const l = c.policy.lora;
+  const est = estimateMemory(cfg, {
+    microBatch: rows, seqLen: c.policy.cutoff ?? 512, predicted: maxDepth(s),
+    training: l ? { mode: 'lora', loraParams: loraParamCount(cfg, l.r, l.targetModules) } : { mode: 'full' },
+  });
+  try {
+    return checkMemory(est, backend, `training (${l ? `LoRA r=${l.r}` : 'full fine-tuning'}, ${rows} sequences of ≤ ${c.policy.cutoff ?? 512} tokens per pass)`).line;
+  } catch (e) {
+    throw new LocatedError((e as Error).message, configPath, c.microBatchSize > 0 ? '/microBatchSize' : '/batchSize');
+  }
 }
 
 /** Longest title path of the tree (title tokens + terminal). */

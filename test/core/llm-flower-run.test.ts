@@ -75,3 +75,19 @@ test('full fine-tuning saves a Hugging Face folder (config, tokenizer, safetenso
   assert.equal(py.status, 0, py.stderr);
   assert.ok(Number(py.stdout.trim()) > 1e6, `PyTorch loaded ${py.stdout.trim()} parameters`);
 });
+
+test('policy.model problems stop the run before training with located errors: a missing folder (the examples\' placeholder), a micro-batch that does not fit the backend\'s memory', { skip }, async () => {
+  const base = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+  const outDir = mkdtempSync(join(tmpdir(), 'fl-lmerr-'));
+  const missing = await runSingle({ configPath: EXAMPLE, configObject: { ...base, maxTrainRows: 8 }, outDir });
+  assert.equal(missing.status, 'failed');
+  assert.match(String(missing.error), /model folder not found/);
+  assert.match(String(missing.where), /models\/Qwen2\.5-0\.5B-Instruct$/, `located at the folder (where: ${missing.where})`);
+  const t0 = Date.now();
+  const huge = await runSingle({ configPath: EXAMPLE, configObject: { ...base, ...SMALL, batchSize: 4096, microBatchSize: 0, policy: { ...base.policy, model: join(oracle().dir, 'qwen2-tied-sharded'), cutoff: 4096 } }, outDir });
+  assert.equal(huge.status, 'failed');
+  assert.match(String(huge.error), /memory estimate for training .* does not fit/);
+  assert.match(String(huge.error), /micro-batch/, 'says what to change');
+  assert.equal(huge.where, EXAMPLE, 'located in the config');
+  console.log(`# memory check refused in ${Date.now() - t0} ms: ${String(huge.error).slice(0, 300)}`);
+});
