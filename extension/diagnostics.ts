@@ -1,13 +1,57 @@
 import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import { MAX_CONFIG_BYTES, validateConfigText } from '../core/experiment/validate';
+
+/** Diagnostic code of a `$schema` that does not resolve (the quick fix removes the property). */
+export const DANGLING_SCHEMA = 'flowloop.dangling-schema';
+
+/** A relative or file `$schema` that does not exist from this file's folder. */
+function danglingSchema(doc: vscode.TextDocument): vscode.Diagnostic | undefined {
+  const root = parseTree(doc.getText());
+  const node = root && findNodeAtLocation(root, ['$schema']);
+  if (!node || typeof node.value !== 'string' || /^https?:/.test(node.value)) return undefined;
+  const target = node.value.startsWith('file://') ? vscode.Uri.parse(node.value).fsPath : resolve(dirname(doc.uri.fsPath), node.value);
+  if (existsSync(target)) return undefined;
+  const d = new vscode.Diagnostic(new vscode.Range(doc.positionAt(node.offset), doc.positionAt(node.offset + node.length)),
+    `"$schema" points at ${node.value}, which does not exist from here, so the editor loads no schema (no completion or hover). Remove it: Flowloop's schema applies to every *.flowloop.json.`,
+    vscode.DiagnosticSeverity.Warning);
+  d.source = 'flowloop';
+  d.code = DANGLING_SCHEMA;
+  return d;
+}
+
+/** Quick fix for a dangling `$schema`: remove the property (and its comma). */
+export class DanglingSchemaFix implements vscode.CodeActionProvider {
+  provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
+    const d = ctx.diagnostics.find((x) => x.code === DANGLING_SCHEMA);
+    const root = d && parseTree(doc.getText());
+    const prop = root && findNodeAtLocation(root, ['$schema'])?.parent;
+    if (!d || !prop) return [];
+    const text = doc.getText();
+    let end = prop.offset + prop.length;
+    const after = /^\s*,\s*/.exec(text.slice(end));
+    if (after) end += after[0].length;
+    const fix = new vscode.CodeAction('Remove "$schema" (use the schema Flowloop contributes)', vscode.CodeActionKind.QuickFix);
+    fix.edit = new vscode.WorkspaceEdit();
+    fix.edit.delete(doc.uri, new vscode.Range(doc.positionAt(prop.offset), doc.positionAt(end)));
+    fix.diagnostics = [d];
+    fix.isPreferred = true;
+    return [fix];
+  }
+}
 
 const isConfig = (doc: vscode.TextDocument) => doc.uri.scheme === 'file' && doc.fileName.endsWith('.flowloop.json');
 
 /**
- * Editor diagnostics for `*.flowloop.json`: core/experiment/validate's
- * `validateConfigText` (JSON syntax, the one schema, path existence, the kind's semantic checks) with
- * the exact offset/length ranges it reports, re-run as the user types after `flowloop.diagnostics.debounceMs`.
- * (The schema alone also reaches the JSON language service through `contributes.jsonValidation`.)
+ * Editor diagnostics for `*.flowloop.json`, the one source of a config's problems: core/experiment/validate's
+ * `validateConfigText` (the one schema with "did you mean", path existence, the kind's semantic checks, every
+ * problem at once) with the exact offset/length ranges it reports, re-run as the user types after
+ * `flowloop.diagnostics.debounceMs`. VS Code's JSON service gets a constraint-free copy of the schema
+ * (dist/flowloop.editor-schema.json: completion and hover only) and reports JSON syntax itself, so syntax
+ * problems are left to it while it validates (`json.validate.enable`). A `$schema` that no longer resolves
+ * (a copied example) would make the JSON service load no schema at all: it is flagged, with a fix.
  */
 export class ConfigDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('flowloop');
@@ -58,8 +102,9 @@ export class ConfigDiagnostics implements vscode.Disposable {
       return [d];
     }
     try {
+      const jsonService = vscode.workspace.getConfiguration('json', doc.uri).get<boolean>('validate.enable', true);
       const { errors } = validateConfigText(text, doc.uri.fsPath);
-      diags = errors.map((e) => {
+      diags = errors.filter((e) => !(jsonService && e.message.startsWith('invalid JSON:'))).map((e) => {
         const start = doc.positionAt(e.offset);
         const end = doc.positionAt(e.offset + Math.max(e.length, 0));
         // a template's research data that is not there: say where it comes from (the extension never ships it)
@@ -76,6 +121,8 @@ export class ConfigDiagnostics implements vscode.Disposable {
       d.source = 'flowloop';
       diags = [d];
     }
+    const dangling = danglingSchema(doc);
+    if (dangling) diags.push(dangling);
     this.collection.set(doc.uri, diags);
     return diags;
   }

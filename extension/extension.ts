@@ -3,7 +3,7 @@ import { RunManager } from './runManager';
 import { ExperimentStore } from './store';
 import { ExperimentTree } from './tree';
 import { ConfigCodeLensProvider } from './codeLens';
-import { ConfigDiagnostics } from './diagnostics';
+import { ConfigDiagnostics, DanglingSchemaFix } from './diagnostics';
 import { PanelManager } from './panels';
 import { ApiKeyStore } from './secrets';
 import { registerCommands } from './commands';
@@ -42,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): FlowloopApi {
   context.subscriptions.push(
     output, runs, store, tree, view, codeLens, diagnostics, panels,
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.flowloop.json' }, codeLens),
+    vscode.languages.registerCodeActionsProvider({ pattern: '**/*.flowloop.json' }, new DanglingSchemaFix(), { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => store.schedule()),
     ...registerCommands({ context, runs, store, panels, keys, output }),
   );

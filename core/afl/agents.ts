@@ -7,6 +7,7 @@
  *    user agent = accepts when the reward model ranks the item first among the remaining candidates.
  */
 import { Rng } from '../util/random';
+import { CancelledError } from '../experiment/context';
 import type { ChatMessage, LlmClient } from './llm/client';
 import { renderMessages, type PromptPack, type TemplateValues } from './pack';
 import { parseRecReply, parseUserReply, type Matching, type ParseResult } from './parse';
@@ -36,7 +37,18 @@ export interface TurnAttempt {
   httpCalls: number;
   httpErrors: string[];
   parseError?: string;
+  /** How this attempt retried an unparsable reply (absent on the first attempt): see ParseRetry. */
+  retry?: ParseRetry;
+  /** The messages of a corrective-turn retry (the first attempt's are the turn's `prompt`). */
+  messages?: ChatMessage[];
 }
+
+/**
+ * How a reply that cannot be parsed is retried (docs/methods.md §B2 "Fix"): `corrective-turn` sends the
+ * reply back with the parse error and the required format; `vary-seed` resends with seed + attempt;
+ * `resend` resends the same request (the released code; at temperature 0 it gets the same reply).
+ */
+export type ParseRetry = 'corrective-turn' | 'vary-seed' | 'resend';
 
 /** What one agent turn produced (also the transcript record's body). */
 export interface AgentTurn {
@@ -90,21 +102,46 @@ function emptyTurn(kind: AgentKind, prompt: string): AgentTurn {
   return { agentKind: kind, prompt, response: '', attempts: [], errors: [], parseFailures: 0, httpRetries: 0, httpFailures: 0, failed: false, promptTokens: 0, completionTokens: 0 };
 }
 
+/** The reply format each agent must follow, quoted in a corrective turn. */
+export const REC_FORMAT = 'Reason: <your reason>\nItem: <one item from the candidate list>';
+export const USER_FORMAT = 'Reason: <your reason>\nDecision: <yes or no>';
+
+/** The corrective turn after an unparsable reply: the reply as the assistant's, then what was wrong. */
+export function correctiveTurn(messages: ChatMessage[], reply: string, error: string, format: string): ChatMessage[] {
+  return [...messages, { role: 'assistant', content: reply }, { role: 'user', content: `Your reply could not be read: ${error}. Answer again, exactly in this format:\n${format}` }];
+}
+
+export interface ParseOptions {
+  /** Retries after an unparsable reply (docs/methods.md §B2: bounded, default 3). */
+  parseRetries: number;
+  retry: ParseRetry;
+  /** The format quoted by a corrective turn (REC_FORMAT / USER_FORMAT). */
+  format: string;
+}
+
 /**
- * docs/methods.md §B2 "Fix": one LLM call with bounded parse retries. Attempt k (0-based) is a separate cache
- * entry, so a rerun replays the same sequence. HTTP failure (after the client's retries) = failed turn.
+ * docs/methods.md §B2 "Fix": one LLM call with bounded parse retries, each made as `opts.retry` says and
+ * recorded in its attempt. Attempt k (0-based) is a separate cache entry, so a rerun replays the same
+ * sequence. HTTP failure (after the client's retries) = failed turn; a call cut by the run's cancel or
+ * the budget throws CancelledError (the user is unfinished, not a miss).
  */
 export async function callAndParse<T>(
-  client: LlmClient, messages: ChatMessage[], parse: (text: string) => ParseResult<T>, parseRetries: number, signal?: AbortSignal,
+  client: LlmClient, messages: ChatMessage[], parse: (text: string) => ParseResult<T>, opts: ParseOptions, signal?: AbortSignal,
 ): Promise<{ turn: AgentTurn; value?: T }> {
+  const { parseRetries } = opts;
   const turn = emptyTurn('llm', messagesText(messages));
   turn.messages = messages;
+  let send = messages;
   for (let attempt = 0; attempt <= parseRetries; attempt++) {
-    const r = await client.chat(messages, { attempt, signal });
+    const retry = attempt === 0 ? undefined : opts.retry;
+    const r = await client.chat(send, { attempt, signal, seedOffset: retry === 'vary-seed' ? attempt : 0 });
+    if (r.cancelled) throw new CancelledError(r.errors[r.errors.length - 1] ?? 'cancelled');
     turn.httpRetries += r.retries;
     turn.promptTokens += r.promptTokens;
     turn.completionTokens += r.completionTokens;
     const a: TurnAttempt = { response: r.text, fromCache: r.fromCache, httpCalls: r.httpCalls, httpErrors: r.errors };
+    if (retry) a.retry = retry;
+    if (retry === 'corrective-turn') a.messages = send;
     turn.attempts.push(a);
     for (const e of r.errors) turn.errors.push(`request ${attempt + 1}, ${e}`);
     if (!r.ok) {
@@ -119,6 +156,7 @@ export async function callAndParse<T>(
     a.parseError = p.error;
     turn.parseFailures++;
     turn.errors.push(`parse failure ${turn.parseFailures}/${parseRetries + 1}: ${p.error}`);
+    if (opts.retry === 'corrective-turn') send = correctiveTurn(messages, r.text, p.error, opts.format);
   }
   turn.failed = true;
   turn.errors.push(`no parsable reply after ${parseRetries + 1} attempts: permanent failure, counted as a miss`);
@@ -140,7 +178,7 @@ export function loopValues(pack: PromptPack, user: LoopUser, round: number, memo
 
 export class LlmRecAgent implements RecAgent {
   readonly kind = 'llm' as const;
-  constructor(private readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number) {}
+  constructor(readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number, private readonly retry: ParseRetry = 'corrective-turn') {}
   /** docs/methods.md §B2 step 1: round 1 sees the prior, later rounds the memory instead. */
   async recommend(input: RecInput, signal?: AbortSignal): Promise<RecTurn> {
     const first = input.memory.length === 0;
@@ -150,14 +188,14 @@ export class LlmRecAgent implements RecAgent {
     const msgs = !first && hasNext
       ? renderMessages(this.pack, 'rec.memorySystem', 'rec.memoryUser', values)
       : renderMessages(this.pack, 'rec.system', 'rec.user', values);
-    const { turn, value } = await callAndParse(this.client, msgs, (t) => parseRecReply(t, this.matching), this.parseRetries, signal);
+    const { turn, value } = await callAndParse(this.client, msgs, (t) => parseRecReply(t, this.matching), { parseRetries: this.parseRetries, retry: this.retry, format: REC_FORMAT }, signal);
     return { ...turn, reason: value?.reason, item: value?.item };
   }
 }
 
 export class LlmUserAgent implements UserAgent {
   readonly kind = 'llm' as const;
-  constructor(private readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number) {}
+  constructor(readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number, private readonly retry: ParseRetry = 'corrective-turn') {}
   /** docs/methods.md §B2 step 2: prior + focus list every round; memory when read and non-empty. */
   async judge(input: UserInput, signal?: AbortSignal): Promise<UserTurn> {
     const values: TemplateValues = { ...loopValues(this.pack, input.user, input.round, input.memory), item: input.item, recReason: input.recReason };
@@ -165,7 +203,7 @@ export class LlmUserAgent implements UserAgent {
     const msgs = withMemory
       ? renderMessages(this.pack, 'user.memorySystem', 'user.memoryUser', values)
       : renderMessages(this.pack, 'user.system', 'user.user', values);
-    const { turn, value } = await callAndParse(this.client, msgs, (t) => parseUserReply(t, this.matching), this.parseRetries, signal);
+    const { turn, value } = await callAndParse(this.client, msgs, (t) => parseUserReply(t, this.matching), { parseRetries: this.parseRetries, retry: this.retry, format: USER_FORMAT }, signal);
     return { ...turn, reason: value?.reason, decision: value?.decision };
   }
 }

@@ -6,12 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { AflConfig } from '../experiment/configTypes';
-import { kindContext, LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
+import { CancelledError, kindContext, LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
 import { RULE_BASED_LABEL, LlmRecAgent, LlmUserAgent, RuleRecAgent, RuleUserAgent, type LoopUser, type RecAgent, type UserAgent } from './agents';
 import { baseHr1, fmtCount, summarizeLoop, type LoopSummary } from './evaluate';
 import { buildUsers, candidateScores, datasetNameOf, loadModelSpec, loadRecRows, popularityCounts, priorNames, type Model } from './inputs';
-import { apiKeyFromEnv, LlmClient } from './llm/client';
-import { runLoopAll, type UserOutcome } from './loop';
+import { checkEndpoints, failedShare, makeClients, mergedStats, priceNotes, type LlmClients } from './llmAgents';
+import { KEY_PATH, missingKey } from './llmKey';
+import { EndpointError } from './llm/client';
+import { LoopStopped, runLoopAll, type UserOutcome } from './loop';
 import { packFromJson, loadPackFile, requireGroup, type PromptPack } from './pack';
 import { loadReleasedPack } from './released';
 import { TranscriptWriter } from './transcripts';
@@ -37,71 +39,70 @@ export function resolvePack(spec: string, dataset: string, datasetDir: string, r
   return isReleased ? loadReleasedPack(file) : loadPackFile(file);
 }
 
-/** Default LLM cache folder: `<workspace>/.flowloop/cache/llm` (workspace = the folder holding the run's `.flowloop`). */
-export function defaultCacheDir(runDir: string, configPath: string): string {
-  const parts = resolve(runDir).split(sep);
-  const k = parts.lastIndexOf('.flowloop');
-  if (k > 0) return join(parts.slice(0, k + 1).join(sep) || sep, 'cache', 'llm');
-  return join(dirname(configPath), '.flowloop', 'cache', 'llm');
-}
+export interface AgentsBundle { rec: RecAgent; user: UserAgent; clients?: LlmClients; label: string }
 
-/** The API key for `agents: "llm"` (env only); none is needed for a local endpoint (llm.baseURL). */
-export function checkLlmKey(ctx: RunContext<AflConfig>): string | undefined {
-  const key = apiKeyFromEnv();
-  if ((ctx.config.agents ?? 'rule-based') === 'llm' && !ctx.config.llm?.baseURL && !process.env.OPENAI_BASE_URL && !key) {
-    throw new LocatedError('agents "llm" with the OpenAI endpoint needs an API key: set FLOWLOOP_LLM_API_KEY (or OPENAI_API_KEY), use "Flowloop: Set LLM API Key" in VS Code, or set llm.baseURL to a local server', ctx.configPath, 'llm');
-  }
-  return key;
-}
-
-export interface AgentsBundle { rec: RecAgent; user: UserAgent; client?: LlmClient; label: string }
-
-/** The agents a config asks for; the LLM client reads its key from the environment only. */
-export function makeAgents(ctx: RunContext<AflConfig>, pack: PromptPack, priorLabel: string, rewardLabel: string): AgentsBundle {
+/** The agents a config asks for; the LLM clients read the key from the environment only. */
+export function makeAgents(ctx: RunContext<AflConfig>, pack: PromptPack, priorLabel: string, rewardLabel: string, llmClients?: LlmClients): AgentsBundle {
   const c = ctx.config;
   const matching = c.matching ?? 'lenient';
   const parseRetries = c.parseRetries ?? 3;
   if ((c.agents ?? 'rule-based') === 'rule-based') {
     return { rec: new RuleRecAgent(ctx.seed, priorLabel), user: new RuleUserAgent(rewardLabel), label: `built-in agents (${RULE_BASED_LABEL})` };
   }
-  const l = c.llm ?? {};
-  const key = checkLlmKey(ctx);
-  const client = new LlmClient({
-    baseURL: l.baseURL,
-    model: l.model ?? 'gpt-4o-mini',
-    temperature: l.temperature ?? 0,
-    maxTokens: l.maxTokens,
-    concurrency: l.concurrency ?? 16,
-    timeoutMs: l.timeoutMs ?? 60000,
-    maxRetries: l.maxRetries ?? 4,
-    cacheDir: l.cache === false ? null : l.cacheDir ? ctx.resolvePath(l.cacheDir) : defaultCacheDir(ctx.runDir, ctx.configPath),
-    costPer1kTokens: l.costPer1kTokens ?? { input: 0.00015, output: 0.0006 },
-  }, key, ctx.seed);
+  const clients = llmClients ?? makeClients(ctx);
+  const retry = c.llm.parseRetry ?? 'corrective-turn';
   return {
-    rec: new LlmRecAgent(client, pack, matching, parseRetries),
-    user: new LlmUserAgent(client, pack, matching, parseRetries),
-    client,
-    label: `LLM ${client.settings.model} at ${l.baseURL ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'} (temperature ${client.settings.temperature}, concurrency ${client.settings.concurrency})`,
+    rec: new LlmRecAgent(clients.rec, pack, matching, parseRetries, retry),
+    user: new LlmUserAgent(clients.user, pack, matching, parseRetries, retry),
+    clients,
+    label: `${clients.label}; parse retries: ${retry}`,
   };
 }
 
+/** The run's signal joined with the LLM clients' stop (fatal endpoint failure, exhausted budget). */
+function loopSignal(ctx: RunContext<AflConfig>, agents: AgentsBundle): AbortSignal {
+  return agents.clients ? AbortSignal.any([ctx.signal, agents.clients.stop.signal]) : ctx.signal;
+}
+
 /** Runs one loop variant over all users with transcripts, progress and per-round metrics. */
-export async function runVariant(ctx: RunContext<AflConfig>, variant: string, users: LoopUser[], agents: AgentsBundle, pack: PromptPack, maxRounds: number, counts: Map<string, number>, tw: TranscriptWriter): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary }> {
+export async function runVariant(ctx: RunContext<AflConfig>, variant: string, users: LoopUser[], agents: AgentsBundle, pack: PromptPack, maxRounds: number, counts: Map<string, number>, tw: TranscriptWriter): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary; stopped?: string }> {
   const c = ctx.config;
   const byId = new Map(users.map((u) => [u.id, u]));
-  const outcomes = await runLoopAll(users, agents.rec, agents.user, {
-    pack, maxRounds, userMemoryInLoop: c.userMemoryInLoop ?? true, matching: c.matching ?? 'lenient', signal: ctx.signal,
-    userPool: Math.max(16, (agents.client?.settings.concurrency ?? 16) * 8),
+  const outcomes = await stoppable(ctx, agents, () => runLoopAll(users, agents.rec, agents.user, {
+    pack, maxRounds, userMemoryInLoop: c.userMemoryInLoop ?? true, matching: c.matching ?? 'lenient', signal: loopSignal(ctx, agents),
+    userPool: Math.max(16, (agents.clients?.rec.settings.concurrency ?? 16) * 8),
     onTurn: (t) => tw.turn(variant, t, byId.get(t.user)?.candidates ?? []),
     onUserDone: (_o, done) => ctx.progress(`users (${variant})`, done, users.length),
-  });
-  const summary = summarizeLoop(outcomes, maxRounds, counts);
+  }), (e) => e.finished);
+  if (outcomes.stopped) ctx.log(`${variant}: ${outcomes.stopped}; ${outcomes.value.length} of ${users.length} users finished and kept`, 'warn');
+  const summary = summarizeLoop(outcomes.value, maxRounds, counts);
   summary.curve.forEach((p, i) => ctx.metric('afl/hr@1', i + 1, p.hr, { series: variant }));
   summary.popularity.forEach((p) => { if (p.users > 0) ctx.metric('afl/popularity', p.round, p.meanCount, { series: variant }); });
   for (const f of summary.failures.slice(0, 20)) ctx.log(`${variant}: user ${f.user}: ${f.failure}`, 'warn');
   if (summary.failures.length > 20) ctx.log(`${variant}: ${summary.failures.length - 20} more failed users (see transcripts.jsonl)`, 'warn');
-  return { outcomes, summary };
+  return { outcomes: outcomes.value, summary, stopped: outcomes.stopped };
 }
+
+/**
+ * Runs a phase that the LLM clients may stop: a fatal endpoint failure fails the run with its cause
+ * (docs/methods.md §B2 "fail fast"); an exhausted budget keeps what `partial` saves of the phase and
+ * reports `stopped`; a cancel of the run stays a cancel.
+ */
+export async function stoppable<T>(ctx: RunContext<AflConfig>, agents: AgentsBundle, phase: () => Promise<T>, partial: (e: LoopStopped) => T): Promise<{ value: T; stopped?: string }> {
+  try {
+    return { value: await phase() };
+  } catch (e) {
+    const fatal = agents.clients?.fatal();
+    if (fatal) throw new LocatedError(fatal.message, ctx.configPath, 'llm');
+    if (ctx.signal.aborted || !agents.clients?.budget.exhausted || !(e instanceof CancelledError)) throw e;
+    const why = `stopped: budget (${agents.clients.budget.exhausted})`;
+    if (e instanceof LoopStopped) return { value: partial(e), stopped: why };
+    throw new BudgetStop(why);
+  }
+}
+
+/** The budget ran out inside a phase with nothing partial to keep (user-simulation step 2). */
+class BudgetStop extends Error {}
 
 function summaryLines(name: string, s: LoopSummary, maxRounds: number): string[] {
   return [
@@ -117,7 +118,8 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const c = ctx.config;
   const datasetDir = ctx.resolvePath(c.dataset);
   const dataset = datasetNameOf(datasetDir, c.datasetName);
-  checkLlmKey(ctx); // fail before loading anything
+  const noKey = missingKey(c as Record<string, any>);
+  if (noKey) throw new LocatedError(noKey, ctx.configPath, KEY_PATH); // fail before loading anything
   const maxRounds: number = c.maxRounds ?? 4;
   const evaluations: string[] = c.evaluations ?? ['recommendation'];
   const users = c.users ?? {};
@@ -129,6 +131,18 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   if (evaluations.includes('user-simulation')) {
     requireGroup(pack, 'userSim.first', 'the user-simulation evaluation');
     requireGroup(pack, 'userSim.memory', 'the user-simulation evaluation');
+  }
+  // The LLM endpoints answer (or the run fails with the cause) before any model is loaded.
+  let clients: LlmClients | undefined;
+  if ((c.agents ?? 'rule-based') === 'llm') {
+    clients = makeClients(ctx);
+    try {
+      await checkEndpoints(ctx, clients);
+    } catch (e) {
+      if (e instanceof EndpointError) throw new LocatedError(e.message, ctx.configPath, 'llm');
+      throw e;
+    }
+    for (const n of priceNotes(c.llm, clients)) ctx.log(`price: ${n}`);
   }
   const { counts, source: popSource } = popularityCounts(inputs.ds);
   const modelOpts = { engine: c.engine ?? 'tfjs', device: c.device, configPath: ctx.configPath, catalogue: inputs.ds.catalogue };
@@ -166,55 +180,80 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   ctx.metric('afl/base-hr@1', 0, base.hr);
   ctx.saveMetrics(metrics);
 
-  const agents = makeAgents(ctx, pack, prior.label, reward.label);
+  const agents = makeAgents(ctx, pack, prior.label, reward.label, clients);
   metrics.agents = agents.label;
-  metrics.agentKind = agents.client ? 'llm' : 'rule-based';
+  metrics.agentKind = agents.clients ? 'llm' : 'rule-based';
   ctx.log(`agents: ${agents.label}; prompt pack: ${pack.name}; prior: ${prior.label}; reward model: ${reward.label}`);
   table.unshift(`AFL on ${dataset}: ${inputs.sampleNote}; agents: ${agents.label}; pack ${pack.name}`);
   const tw = new TranscriptWriter(ctx);
   const priorPart = prior.kind === 'none' ? null : { names: priorTop, scores: priorScores };
   const rewardPart = reward.kind === 'none' ? null : rewardScores;
 
+  const stopAt = (stopped: string | undefined) => {
+    if (!stopped) return false;
+    metrics.stopped = 'budget';
+    table.push(`Run ${stopped}: the users finished so far are kept and scored above; later phases did not run.`);
+    ctx.degrade(stopped);
+    return true;
+  };
   try {
+    let stopped = false;
     if (evaluations.includes('recommendation')) {
-      const { summary } = await runVariant(ctx, 'afl', buildUsers(rows, priorPart, rewardPart), agents, pack, maxRounds, counts, tw);
-      metrics.recommendation = summary;
-      table.push(...summaryLines('AFL', summary, maxRounds));
+      const v = await runVariant(ctx, 'afl', buildUsers(rows, priorPart, rewardPart), agents, pack, maxRounds, counts, tw);
+      metrics.recommendation = { ...v.summary, finishedUsers: v.outcomes.length };
+      table.push(...summaryLines(`AFL${v.stopped ? ` (${v.outcomes.length} of ${rows.length} users finished)` : ''}`, v.summary, maxRounds));
       if (dataset === 'lastfm' && rows.length === 122) table.push('  paper (docs/methods.md §B6; LastFM, SASRec base, GPT-4o-mini): Base 35/122 = .2869 · Rec Agent 39/122 = .3197 · AFL 46/122 = .3770');
-      ctx.setKeyMetric('hr@1', summary.afl.hr);
+      ctx.setKeyMetric('hr@1', v.summary.afl.hr);
       ctx.saveMetrics(metrics);
+      stopped = stopAt(v.stopped);
     }
-    if (evaluations.includes('ablations')) {
+    if (!stopped && evaluations.includes('ablations')) {
       metrics.ablations = {};
       for (const [name, p, r] of [['w/o rec model', null, rewardPart], ['w/o reward model', priorPart, null], ['w/o both', null, null]] as const) {
         throwIfCancelled(ctx.signal);
-        const { summary } = await runVariant(ctx, name, buildUsers(rows, p, r), agents, pack, maxRounds, counts, tw);
-        metrics.ablations[name] = summary;
-        table.push(...summaryLines(`AFL ${name}`, summary, maxRounds));
+        const v = await runVariant(ctx, name, buildUsers(rows, p, r), agents, pack, maxRounds, counts, tw);
+        metrics.ablations[name] = { ...v.summary, finishedUsers: v.outcomes.length };
+        table.push(...summaryLines(`AFL ${name}${v.stopped ? ` (${v.outcomes.length} of ${rows.length} users finished)` : ''}`, v.summary, maxRounds));
         ctx.saveMetrics(metrics);
+        if ((stopped = stopAt(v.stopped))) break;
       }
     }
-    if (evaluations.includes('user-simulation')) {
-      const us = await runUserSimulation(ctx, { datasetDir, dataset, pack, agents, prior, reward, maxRounds, tw });
-      metrics.userSimulation = us.metrics;
-      table.push(...us.table);
+    if (!stopped && evaluations.includes('user-simulation')) {
+      try {
+        const us = await stoppable(ctx, agents, () => runUserSimulation(ctx, { datasetDir, dataset, pack, agents, prior, reward, maxRounds, tw, signal: loopSignal(ctx, agents) }), () => null);
+        if (us.value) {
+          metrics.userSimulation = us.value.metrics;
+          table.push(...us.value.table);
+        }
+        stopAt(us.stopped);
+      } catch (e) {
+        if (!(e instanceof BudgetStop)) throw e;
+        stopAt(e.message);
+      }
       ctx.saveMetrics(metrics);
     }
   } finally {
     // Whatever happened, what was measured is saved, listed and printed (partial results included).
-    if (agents.client) metrics.llm = { ...agents.client.stats };
+    const s = agents.clients ? mergedStats(agents.clients) : undefined;
+    if (s) metrics.llm = { ...s, budgetCalls: agents.clients!.budget.calls };
     metrics.transcriptLines = tw.lines;
     ctx.saveMetrics(metrics);
     prior.scorer?.dispose();
     if (reward.scorer !== prior.scorer) reward.scorer?.dispose();
     if (tw.lines > 0) ctx.emit({ type: 'artifact', path: 'transcripts.jsonl', kind: 'transcripts', description: `${tw.lines} agent turns (prompts, raw replies, parse results, decisions)` });
-    if (agents.client) {
-      const s = agents.client.stats;
-      table.push(`LLM: ${s.calls} calls (${s.httpCalls} HTTP, ${s.cacheHits} from cache), ${s.retries} retries, ${s.failedCalls} failed calls, tokens ${s.promptTokens} in / ${s.completionTokens} out, est. cost $${s.costUsd.toFixed(4)}, max in flight ${s.maxInFlight}`);
+    if (s) {
+      table.push(`LLM: ${s.calls} calls, ${s.cacheHits} answers from the cache, ${s.httpCalls} HTTP requests, ${s.retries} retries, ${s.failedCalls} failed calls${s.cancelledCalls ? `, ${s.cancelledCalls} cut by a cancel or the budget` : ''}, tokens ${s.promptTokens} in / ${s.completionTokens} out, est. cost $${s.costUsd.toFixed(4)}, max in flight ${s.maxInFlight}`);
+      if (s.cacheHits > 0) ctx.log(`${s.cacheHits} of ${s.calls} LLM answers came from the cache (${agents.clients!.rec.settings.cacheDir ?? 'no cache'})`);
     } else {
       table.push(`Agents are ${RULE_BASED_LABEL}: no LLM was called.`);
     }
     ctx.table(table);
+  }
+  // More than llm.maxFailedShare of the calls failed after every retry: the scores mostly measure failures.
+  if (agents.clients && metrics.stopped === undefined) {
+    const f = failedShare(metrics.llm);
+    const max = c.llm.maxFailedShare ?? 0.1;
+    if (f.share > max) ctx.degrade(`${f.failed} of ${f.made} LLM calls failed after every retry (${(100 * f.share).toFixed(1)}% > llm.maxFailedShare ${max}): each such user counts as a miss`);
   }
   return metrics;
 };

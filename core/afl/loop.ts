@@ -141,7 +141,8 @@ export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: User
     const entry = { round: String(round), item, recReason: r.reason ?? '', userReason: u.reason ?? '' };
     if (u.decision === 'yes') {
       o.accepted = true;
-      const acc = pack.templates['user.memoryEntryAccepted'];
+      // the released loop writes the accepted round with the rejection template and the user's reason
+      const acc = pack.replication ? pack.templates['user.memoryEntry'] : pack.templates['user.memoryEntryAccepted'];
       if (acc !== undefined) o.userMemory.push(renderTemplate(acc, entry));
       break;
     }
@@ -150,6 +151,18 @@ export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: User
     o.userMemory.push(renderTemplate(pack.templates['user.memoryEntry']!, entry));
   }
   return o;
+}
+
+/**
+ * The loop was stopped before every user finished (a cancel, an exhausted budget, an endpoint that
+ * cannot be used): the users that finished, in input order. A CancelledError, so callers that only
+ * know cancels treat it as one.
+ */
+export class LoopStopped extends CancelledError {
+  constructor(reason: string, readonly finished: UserOutcome[], readonly total: number) {
+    super(reason);
+    this.name = 'LoopStopped';
+  }
 }
 
 /**
@@ -183,6 +196,6 @@ export async function runLoopAll(
     }
   };
   await Promise.all(Array.from({ length: pool }, worker));
-  if (opts.signal?.aborted) throw new CancelledError(String(opts.signal.reason ?? 'cancelled'));
+  if (opts.signal?.aborted) throw new LoopStopped(String(opts.signal.reason ?? 'cancelled'), out.filter((o) => o !== undefined), users.length);
   return out;
 }

@@ -25,6 +25,8 @@ export interface UserSimArgs {
   reward: Model;
   maxRounds: number;
   tw: TranscriptWriter;
+  /** The run's signal joined with the LLM clients' stop (budget, fatal endpoint failure). */
+  signal?: AbortSignal;
 }
 
 const fmt = (r: PrfReport) => `P ${r.micro.precision.toFixed(4)} R ${r.micro.recall.toFixed(4)} F1 ${r.micro.f1.toFixed(4)} (macro P ${r.macro.precision.toFixed(4)} R ${r.macro.recall.toFixed(4)} F1 ${r.macro.f1.toFixed(4)})${r.failed ? `, ${r.failed} failed judgements counted as no` : ''}`;
@@ -73,7 +75,7 @@ export async function runUserSimulation(ctx: RunContext<AflConfig>, a: UserSimAr
   if (!rewardScores && a.agents.user.kind === 'rule-based') ctx.log('user simulation: rewardModel "candidates-file" gives the samples\' focus lists but no loop scores; the rule-based user agent accepts the first recommendation in step 1', 'warn');
   const byId = new Map(users.map((u) => [u.id, u]));
   const outcomes = await runLoopAll(users, a.agents.rec, a.agents.user, {
-    pack: a.pack, maxRounds: a.maxRounds, userMemoryInLoop: ctx.config.userMemoryInLoop ?? true, matching: ctx.config.matching ?? 'lenient', signal: ctx.signal,
+    pack: a.pack, maxRounds: a.maxRounds, userMemoryInLoop: ctx.config.userMemoryInLoop ?? true, matching: ctx.config.matching ?? 'lenient', signal: a.signal ?? ctx.signal,
     onTurn: (t) => a.tw.turn('user-sim step 1', t, byId.get(t.user)?.candidates ?? []),
     onUserDone: (_o, done) => ctx.progress('user simulation step 1', done, users.length),
   });
@@ -95,9 +97,9 @@ export async function runUserSimulation(ctx: RunContext<AflConfig>, a: UserSimAr
     }));
     const memory = new Map(rows.map((s) => [s.id, memoryByKey.get(JSON.stringify([s.id, s.seq, s.cans])) ?? []]));
     const common = {
-      pack: a.pack, agents: a.agents.client ? 'llm' as const : 'rule-based' as const, client: a.agents.client,
-      matching: ctx.config.matching ?? 'lenient', parseRetries: ctx.config.parseRetries ?? 3, signal: ctx.signal, memory,
-      pool: Math.max(16, (a.agents.client?.settings.concurrency ?? 16) * 8),
+      pack: a.pack, agents: a.agents.clients ? 'llm' as const : 'rule-based' as const, client: a.agents.clients?.user, parseRetry: ctx.config.llm?.parseRetry,
+      matching: ctx.config.matching ?? 'lenient', parseRetries: ctx.config.parseRetries ?? 3, signal: a.signal ?? ctx.signal, memory,
+      pool: Math.max(16, (a.agents.clients?.user.settings.concurrency ?? 16) * 8),
     };
     const noMem = await judgeAll(cases, { ...common, withMemory: false, onJudgement: (j) => a.tw.judgement(`user-sim ${r} User Agent`, j) });
     const withMem = await judgeAll(cases, { ...common, withMemory: true, onJudgement: (j) => a.tw.judgement(`user-sim ${r} AFL`, j) });

@@ -137,6 +137,27 @@ export interface FlowerConfig {
        */
       targetModules: string[];
     };
+    /**
+     * With `model`: the text prompt the LLM reads (docs/methods.md §A6b). Each field left out keeps the released Flower template: `instruction` = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request. \n\n### Instruction:\nGiven a list of {category} the user recently enjoy, please write a new {category} that the user may bought\n\n", `input` = "### User Input: \nThe user has enjoyed the following {category}s before: {history}\n\n### Response: \n", titles joined with ", ". The two parts are tokenised separately and concatenated (no BOS); the target is the title + "\n" + EOS.
+     */
+    prompt?: {
+      /**
+       * Part 1 (tokenised on its own). Placeholders: {category}, {history}.
+       */
+      instruction?: string;
+      /**
+       * Part 2 (tokenised on its own), ending where the title begins. Placeholders: {category}, {history}.
+       */
+      input?: string;
+      /**
+       * Between history titles (released: ", ").
+       */
+      historySeparator?: string;
+      /**
+       * The {category} word. Default: the released word of the dataset folder (CDs_and_Vinyl "musics", Video_Games "video games", Movies_and_TV "movies and TV").
+       */
+      category?: string;
+    };
   };
   /**
    * `sft`: token-level cross-entropy on the target titles (BIGRec). `flower`: L = θ·L_SFT + (1−θ)·L_GFN, L_GFN = modified sub-trajectory balance over all state pairs of a title sampled from the policy (docs/methods.md §A4). `ifairlrs`: SFT with per-sample weights = group share in history interactions / group share among training targets (docs/methods.md §A8).
@@ -462,7 +483,7 @@ export interface AflConfig {
    */
   agents: 'llm' | 'rule-based';
   /**
-   * OpenAI-compatible chat endpoint for `agents: "llm"` (OpenAI, vLLM, Ollama, ...). The API key is read from the environment (FLOWLOOP_LLM_API_KEY, else OPENAI_API_KEY; the VS Code extension sets it from its secret store) and is never written to configs, run folders or logs.
+   * OpenAI-compatible chat endpoint for `agents: "llm"` (OpenAI, vLLM, Ollama, ...). The API key is read from the environment (FLOWLOOP_LLM_API_KEY, else OPENAI_API_KEY; the VS Code extension sets it from its secret store) and is never written to configs, run folders or logs. The recommendation and user agents may use another model or endpoint each (`rec`, `user`).
    */
   llm: {
     /**
@@ -478,15 +499,33 @@ export interface AflConfig {
      */
     temperature: number;
     /**
+     * Nucleus sampling (`top_p`); unset = the endpoint's default.
+     */
+    topP?: number;
+    /**
      * Upper bound on reply tokens (`max_tokens`); unset = the endpoint's default.
      */
     maxTokens?: number;
+    /**
+     * Sampling seed sent as `seed` (servers that support it: OpenAI, vLLM, llama.cpp). Unset = none sent. The cache key always holds it; at temperature > 0 it also holds the run's seed.
+     */
+    seed?: number;
+    /**
+     * Stop sequences (`stop`).
+     *
+     * @maxItems 4
+     */
+    stop?: string[];
+    /**
+     * Extra request body fields passed through as is (e.g. `{"top_k": 20}` for vLLM, `{"options": {"num_ctx": 8192}}` for Ollama); part of the cache key. Cannot override `model`, `messages` or the fields above.
+     */
+    extraBody?: {};
     /**
      * Most HTTP requests in flight at once, across all users (reference: 16 users in parallel).
      */
     concurrency: number;
     /**
-     * Timeout of one HTTP request (ms); a timeout is retried like a 5xx.
+     * Deadline of one HTTP exchange (ms), from sending the request to the last byte of the reply (a body that stalls after the headers included); a timeout is retried like a 5xx.
      */
     timeoutMs: number;
     /**
@@ -494,20 +533,158 @@ export interface AflConfig {
      */
     maxRetries: number;
     /**
-     * On-disk response cache keyed by a hash of the full request (model, messages, temperature, ...): a rerun or a resumed run makes no repeated calls.
+     * Settings of the recommendation agent only, over the shared ones above (another model or endpoint for this agent: e.g. a small model as the recommendation agent). Unset fields come from `llm`.
+     */
+    rec?: {
+      /**
+       * Endpoint base URL, e.g. `https://api.openai.com/v1` (the default when omitted), `http://localhost:8000/v1` (vLLM), `http://localhost:11434/v1` (Ollama).
+       */
+      baseURL?: string;
+      /**
+       * Model name as the endpoint knows it (reference: gpt-4o-mini).
+       */
+      model?: string;
+      /**
+       * Sampling temperature (reference: 0).
+       */
+      temperature?: number;
+      /**
+       * Nucleus sampling (`top_p`); unset = the endpoint's default.
+       */
+      topP?: number;
+      /**
+       * Upper bound on reply tokens (`max_tokens`); unset = the endpoint's default.
+       */
+      maxTokens?: number;
+      /**
+       * Sampling seed sent as `seed` (servers that support it: OpenAI, vLLM, llama.cpp). Unset = none sent. The cache key always holds it; at temperature > 0 it also holds the run's seed.
+       */
+      seed?: number;
+      /**
+       * Stop sequences (`stop`).
+       *
+       * @maxItems 4
+       */
+      stop?: string[];
+      /**
+       * Extra request body fields passed through as is (e.g. `{"top_k": 20}` for vLLM, `{"options": {"num_ctx": 8192}}` for Ollama); part of the cache key. Cannot override `model`, `messages` or the fields above.
+       */
+      extraBody?: {};
+      /**
+       * Most HTTP requests in flight at once, across all users (reference: 16 users in parallel).
+       */
+      concurrency?: number;
+      /**
+       * Deadline of one HTTP exchange (ms), from sending the request to the last byte of the reply (a body that stalls after the headers included); a timeout is retried like a 5xx.
+       */
+      timeoutMs?: number;
+      /**
+       * Retries of one request on 408/409/429/5xx, timeouts and connection errors, with exponential backoff (0.5 s doubling, at most 8 s, seeded jitter) or the server's retry-after. After the last retry the call fails permanently: the user is recorded as a miss.
+       */
+      maxRetries?: number;
+    };
+    /**
+     * Settings of the user agent (also the judge of the user-simulation evaluation) only, over the shared ones above (another model or endpoint for this agent: e.g. a small model as the user agent (also the judge of the user-simulation evaluation)). Unset fields come from `llm`.
+     */
+    user?: {
+      /**
+       * Endpoint base URL, e.g. `https://api.openai.com/v1` (the default when omitted), `http://localhost:8000/v1` (vLLM), `http://localhost:11434/v1` (Ollama).
+       */
+      baseURL?: string;
+      /**
+       * Model name as the endpoint knows it (reference: gpt-4o-mini).
+       */
+      model?: string;
+      /**
+       * Sampling temperature (reference: 0).
+       */
+      temperature?: number;
+      /**
+       * Nucleus sampling (`top_p`); unset = the endpoint's default.
+       */
+      topP?: number;
+      /**
+       * Upper bound on reply tokens (`max_tokens`); unset = the endpoint's default.
+       */
+      maxTokens?: number;
+      /**
+       * Sampling seed sent as `seed` (servers that support it: OpenAI, vLLM, llama.cpp). Unset = none sent. The cache key always holds it; at temperature > 0 it also holds the run's seed.
+       */
+      seed?: number;
+      /**
+       * Stop sequences (`stop`).
+       *
+       * @maxItems 4
+       */
+      stop?: string[];
+      /**
+       * Extra request body fields passed through as is (e.g. `{"top_k": 20}` for vLLM, `{"options": {"num_ctx": 8192}}` for Ollama); part of the cache key. Cannot override `model`, `messages` or the fields above.
+       */
+      extraBody?: {};
+      /**
+       * Most HTTP requests in flight at once, across all users (reference: 16 users in parallel).
+       */
+      concurrency?: number;
+      /**
+       * Deadline of one HTTP exchange (ms), from sending the request to the last byte of the reply (a body that stalls after the headers included); a timeout is retried like a 5xx.
+       */
+      timeoutMs?: number;
+      /**
+       * Retries of one request on 408/409/429/5xx, timeouts and connection errors, with exponential backoff (0.5 s doubling, at most 8 s, seeded jitter) or the server's retry-after. After the last retry the call fails permanently: the user is recorded as a miss.
+       */
+      maxRetries?: number;
+    };
+    /**
+     * On-disk response cache keyed by a hash of the endpoint and the full request (model, messages, every sampling parameter, extra body fields, the parse-retry attempt) and, at temperature > 0, the run's seed: a rerun or a resumed run makes no repeated calls; a repeat with another seed at temperature > 0 samples afresh. The run says how many answers came from the cache.
      */
     cache: boolean;
     /**
-     * Cache folder. Default: `<workspace>/.flowloop/cache/llm`.
+     * Cache folder. Default: `<workspace>/.flowloop/cache/llm` (the workspace of the run, also with `--out`).
      */
     cacheDir?: string;
     /**
-     * USD per 1,000 tokens, for the run's cost estimate (default: gpt-4o-mini's list price).
+     * USD per 1,000,000 tokens by model name, for the run's cost and `budget.maxUsd`, e.g. `{"gpt-4o-mini": {"input": 0.15, "output": 0.6}}`. A model not listed costs 0 (local servers); no price is assumed.
      */
-    costPer1kTokens: {
+    prices: {
+      [k: string]:
+        | {
+            input: number;
+            output: number;
+          }
+        | undefined;
+    };
+    /**
+     * USD per 1,000 tokens for every model not in `prices` (unset: 0).
+     */
+    costPer1kTokens?: {
       input: number;
       output: number;
     };
+    /**
+     * Limits of the run's LLM use. When one is reached no new call starts: users in flight are dropped, every finished user is kept and reported, and the run finishes with `stopped: budget` (run.json, metrics.json, the table).
+     */
+    budget: {
+      /**
+       * Most HTTP requests (retries included; answers from the cache are free).
+       */
+      maxCalls?: number;
+      /**
+       * Most estimated cost in USD (from `prices` / `costPer1kTokens`).
+       */
+      maxUsd?: number;
+    };
+    /**
+     * A run in which more than this share of LLM calls failed permanently (after retries) finishes as `degraded`, not as a plain success.
+     */
+    maxFailedShare: number;
+    /**
+     * Before the first user, ask the endpoint (`GET /models`) whether it is reachable, accepts the key and offers the model; a server without that route is used as is. An unreachable endpoint, a refused key (401/403) or an unknown model fails the run at once with the cause.
+     */
+    checkModel: boolean;
+    /**
+     * How a reply that cannot be parsed is retried (docs/methods.md §B2): `corrective-turn` adds the reply and the parse error as two more messages; `vary-seed` resends with `seed` + attempt; `resend` resends the same request (the released code; useless at temperature 0). Each attempt records which.
+     */
+    parseRetry: 'corrective-turn' | 'vary-seed' | 'resend';
   };
   /**
    * `recommendation`: Base / Rec Agent / AFL HR@1, HR@1 per round, popularity per round. `ablations`: the loop w/o recommendation model (no prior), w/o reward model (no focus list), w/o both (docs/methods.md §B6). `user-simulation`: docs/methods.md §B4 on LastFM (1:1, 1:3, 1:9; micro/macro P/R/F1, and the Reward Model baseline).

@@ -16,6 +16,12 @@ export interface RunContext<C extends object = Record<string, any>> {
   /** Absolute path of this run's folder (exists). */
   readonly runDir: string;
   readonly runId: string;
+  /**
+   * The workspace the run belongs to (RunOptions.workspace, default the current folder): shared state such
+   * as caches lives in its `.flowloop`, also when `--out` puts the run folder elsewhere. Optional for
+   * test doubles; kinds fall back to the run folder's `.flowloop`.
+   */
+  readonly workspace?: string;
   readonly seed: number;
   /** Aborted on SIGINT/SIGTERM/cancel: check it between steps and return (or throw CancelledError). */
   readonly signal: AbortSignal;

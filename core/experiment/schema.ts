@@ -42,3 +42,31 @@ export function buildSchema(): Record<string, unknown> {
     definitions: defs,
   };
 }
+
+/** Keywords that only constrain values (the editor's JSON service would report them a second time). */
+const CONSTRAINTS = new Set(['required', 'additionalProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength',
+  'pattern', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf', 'type', 'const', 'minProperties', 'maxProperties', 'format', 'not']);
+
+/**
+ * The schema VS Code's JSON service gets (`contributes.jsonValidation`, dist/flowloop.editor-schema.json):
+ * the same properties, descriptions and defaults for completion and hover, allowed values as `examples`
+ * (still offered as completions), and no constraints: every problem is reported once, by Flowloop's own
+ * diagnostics (validate.ts: all problems at once, "did you mean", paths, the kinds' checks). The `if`
+ * clauses that pick a kind's fields keep their `const`.
+ */
+export function editorSchema(schema: Record<string, unknown> = buildSchema()): Record<string, unknown> {
+  const strip = (v: unknown, keepConst = false): unknown => {
+    if (Array.isArray(v)) return v.map((x) => strip(x, keepConst));
+    if (!v || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'if') out[k] = strip(x, true);
+      else if (k === 'enum') out.examples = x; // offered, not enforced
+      else if (CONSTRAINTS.has(k) && !(keepConst && (k === 'const' || k === 'required'))) continue;
+      else if (k === 'properties' || k === 'definitions') out[k] = Object.fromEntries(Object.entries(x as object).map(([p, s]) => [p, strip(s, keepConst)]));
+      else out[k] = typeof x === 'object' ? strip(x, keepConst) : x;
+    }
+    return out;
+  };
+  return { ...(strip(schema) as Record<string, unknown>), $id: 'https://flowloop.dev/schema/flowloop.editor-schema.json' };
+}

@@ -41,6 +41,8 @@ export interface SweepIndex {
   axes: SweepAxis[];
   repeat: number;
   points: SweepPoint[];
+  /** Slurm job ids of the submissions that ran its points (core/executor/slurmRun.ts), oldest first. */
+  slurmJobs?: string[];
 }
 
 /** Expand `range` specs: linear or geometric (`scale: "log"`) spacing, optional integer rounding. */
@@ -138,7 +140,7 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
     const pc = pointConfig(config, p, name);
     const runInfoExtra: Partial<RunInfo> = { sweep: { dir, index: p.index, assignments: p.assignments } };
     const r = jobs === 1
-      ? await runSingle({ configPath, configObject: pc, outDir: dir, signal, onEvent: opts.onEvent, runInfoExtra, onRunDir: (d) => { p.runDir = d; save(); } })
+      ? await runSingle({ configPath, configObject: pc, outDir: dir, workspace: opts.workspace, signal, onEvent: opts.onEvent, runInfoExtra, onRunDir: (d) => { p.runDir = d; save(); } })
       : await runInWorker({ type: 'start', configPath, configObject: pc, outDir: dir, workspace: opts.workspace ?? process.cwd(), runInfoExtra }, signal, (e) => {
           if (e.type === 'run-started') { p.runDir = e.runDir; save(); }
           opts.onEvent?.(e);

@@ -32,7 +32,7 @@ let pathFields: { path: string; kind: 'file' | 'dir' | 'any'; value: string }[] 
 
 function validator() {
   if (compiled) return compiled;
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true, verbose: true });
   // Schema annotation for fields naming a file or folder: recorded during validation, checked afterwards.
   ajv.addKeyword({
     keyword: 'x-flowloop-path',
@@ -85,7 +85,11 @@ function keyNode(root: Node, pointer: string, key: string): Node | undefined {
 function describe(e: ErrorObject): string {
   const at = e.instancePath ? `"${e.instancePath.slice(1).replace(/\//g, '.')}"` : 'the config';
   switch (e.keyword) {
-    case 'additionalProperties': return `unknown key "${(e.params as any).additionalProperty}" in ${at}`;
+    case 'additionalProperties': {
+      const key = (e.params as any).additionalProperty as string;
+      const near = closestKey(key, Object.keys((e.parentSchema as any)?.properties ?? {}));
+      return `unknown key "${key}" in ${at}${near ? ` — did you mean "${near}"?` : ''}`;
+    }
     case 'required': return `missing required key "${(e.params as any).missingProperty}" in ${at}`;
     case 'enum': return `${at} must be one of ${(e.params as any).allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
     case 'type': return `${at} must be ${(e.params as any).type}`;
@@ -94,6 +98,29 @@ function describe(e: ErrorObject): string {
     case 'oneOf': return `${at} must have exactly one of the alternatives (${e.message})`;
     default: return `${at} ${e.message}`;
   }
+}
+
+/** Edit distance (insert, delete, substitute, swap of neighbours), for "did you mean". */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) {
+    d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+  }
+  return d[a.length][b.length];
+}
+
+/** The allowed key a misspelt one most likely meant (same letters ignoring case, or ≤ 1 edit per 4 letters, at most 3). */
+export function closestKey(key: string, allowed: string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = allowed.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: string | undefined, bestD = Math.min(3, Math.max(1, Math.floor(key.length / 4)));
+  for (const k of allowed) {
+    const dd = distance(lower, k.toLowerCase());
+    if (dd <= bestD && (!best || dd < bestD)) { best = k; bestD = dd; }
+  }
+  return best;
 }
 
 /** Decode bytes as UTF-8, or report the first invalid byte with its line/col. */
@@ -122,22 +149,47 @@ export function decodeUtf8(bytes: Uint8Array): { text?: string; badOffset?: numb
 export function validateConfigText(text: string, filePath: string): ValidationResult {
   if (text.trim() === '') return { errors: [issueAt(text, 0, 0, '', 'the file is empty: a Flowloop config is a JSON object with at least "kind"')] };
   const parseErrors: ParseError[] = [];
-  const root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false });
+  let root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false });
+  const out: ConfigIssue[] = [];
   if (parseErrors.length || !root) {
-    return { errors: parseErrors.slice(0, 10).map((e) => issueAt(text, e.offset, e.length, '', `invalid JSON: ${printParseErrorCode(e.error)}`)) };
+    // one issue per place (a stray comma makes the parser report "property name expected" and "value expected" at the same offset)
+    const atOffset = new Set<number>();
+    for (const e of parseErrors.slice(0, 10)) {
+      if (atOffset.has(e.offset)) continue;
+      atOffset.add(e.offset);
+      out.push(isTrailingComma(text, e) ? issueAt(text, commaBefore(text, e.offset), 1, '', 'invalid JSON: a comma before the closing bracket (remove it)')
+        : issueAt(text, e.offset, e.length, '', `invalid JSON: ${printParseErrorCode(e.error)}`));
+    }
+    // a stray comma is the only syntax problem: the rest of the file is still checked, so every problem shows at once
+    const lenient: ParseError[] = [];
+    root = parseTree(text, lenient, { disallowComments: true, allowTrailingComma: true });
+    if (lenient.length || !root) return { errors: out };
   }
   if (root.type !== 'object') return { errors: [issueAt(text, root.offset, root.length, '', `a config must be a JSON object, not ${root.type}`)] };
-  const dups = duplicateKeys(root).map((k) => issueAt(text, k.offset, k.length, '', `duplicate key "${k.value}" (JSON keeps only the last one; remove one)`));
-  if (dups.length) return { errors: dups };
+  out.push(...duplicateKeys(root).map((k) => issueAt(text, k.offset, k.length, '', `duplicate key "${k.value}" (JSON keeps only the last one; remove one)`)));
   const config = getNodeValue(root) as Record<string, any>;
-  const errors = schemaIssues(config, text, root);
-  if (errors.length) return { errors };
-  const semantic = semanticIssues(config, dirname(resolve(filePath))).map((s) => {
-    const node = nodeFor(root, s.path);
+  const schema = schemaIssues(config, text, root);
+  out.push(...schema);
+  // paths the schema could read are checked even when other values are wrong; the kind's checks need a schema-valid config
+  const semantic = semanticIssues(config, dirname(resolve(filePath)), schema.length === 0).map((s) => {
+    const node = nodeFor(root!, s.path);
     return issueAt(text, node.offset, node.length, s.path, s.message);
   });
-  if (semantic.length) return { errors: semantic };
+  out.push(...semantic);
+  if (out.length) return { errors: out.sort((a, b) => a.offset - b.offset) };
   return { config, errors: [] };
+}
+
+/** Offset of the last non-blank character before `offset`. */
+function commaBefore(text: string, offset: number): number {
+  let i = offset - 1;
+  while (i >= 0 && /\s/.test(text[i])) i--;
+  return i;
+}
+
+/** A parse error right before a closing bracket whose previous non-blank character is a comma. */
+function isTrailingComma(text: string, e: ParseError): boolean {
+  return text[commaBefore(text, e.offset)] === ',' && /^\s*[}\]]/.test(text.slice(e.offset));
 }
 
 /** Key nodes that repeat a key of the same object (JSON.parse would silently keep the last). */
@@ -176,7 +228,7 @@ function schemaIssues(config: Record<string, any>, text: string, root: Node): Co
 }
 
 /** Path existence + kind checks on a schema-valid config (the object is the one ajv just validated). */
-function semanticIssues(config: Record<string, any>, baseDir: string): { path: string; message: string }[] {
+function semanticIssues(config: Record<string, any>, baseDir: string, kindChecks = true): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   for (const f of pathFields) {
     const abs = resolve(baseDir, f.value);
@@ -185,7 +237,7 @@ function semanticIssues(config: Record<string, any>, baseDir: string): { path: s
     if (f.kind === 'dir' && !isDir) out.push({ path: f.path, message: `expected a folder, found a file: ${f.value}` });
     if (f.kind === 'file' && isDir) out.push({ path: f.path, message: `expected a file, found a folder: ${f.value}` });
   }
-  const check = SEMANTIC_CHECKS[config.kind as string];
+  const check = kindChecks ? SEMANTIC_CHECKS[config.kind as string] : undefined;
   if (check) out.push(...check(config, { baseDir }));
   return out;
 }

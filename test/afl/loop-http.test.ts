@@ -65,7 +65,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
   const wrapped = (req: ChatRequest) => {
     const u = userOf(req);
     if (u % 6 === 1 && agentOf(req) === 'rec') {
-      const key = `m:${JSON.stringify(req.messages)}`;
+      const key = `m:${JSON.stringify(req.messages.slice(0, 2))}`; // the turn's own prompt: a corrective turn adds messages after it
       const k = (seen.get(key) ?? 0) + 1;
       seen.set(key, k);
       if (k <= 2) return { content: k === 1 ? 'Item: A\nItem: B' : 'no format at all' };
@@ -78,7 +78,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     kind: 'afl', name: 'afl-http-test', dataset: shared('lastfm'),
     prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
     agents: 'llm', users: { limit: N }, maxRounds: 4, parseRetries: 3,
-    llm: { baseURL: server.url, model: 'test-model', concurrency: 4, timeoutMs: 1200, maxRetries: 2, cacheDir },
+    llm: { baseURL: server.url, model: 'test-model', concurrency: 4, timeoutMs: 1200, maxRetries: 2, cacheDir, prices: { 'test-model': { input: 0.15, output: 0.6 } } },
   };
   const prevKey = process.env.FLOWLOOP_LLM_API_KEY;
   process.env.FLOWLOOP_LLM_API_KEY = 'sk-loop-test-key';

@@ -25,6 +25,15 @@ export interface ScriptedReply {
   raw?: string;
   /** Never reply (the client must time out). */
   hang?: boolean;
+  /** Send the 200 headers and the first half of the body, then stall forever (the SDK's own timer has stopped by then). */
+  stallBody?: boolean;
+}
+
+export interface ServerOptions {
+  /** Models listed by `GET /v1/models`; undefined = the route answers 404 (a server that does not offer it). */
+  models?: string[];
+  /** When set, requests without `Authorization: Bearer <apiKey>` get an OpenAI-style 401. */
+  apiKey?: string;
 }
 
 /** `n` = 0-based index of this request among all requests the server received. */
@@ -42,19 +51,31 @@ export interface TestServer {
   readonly requests: ChatRequest[];
   /** Authorization headers seen (tests check the key is sent, and nothing else leaks). */
   readonly authHeaders: string[];
+  /** `GET /v1/models` requests answered. */
+  readonly modelListings: number;
   resetCounters(): void;
   close(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startServer(script: Script): Promise<TestServer> {
+export async function startServer(script: Script, options: ServerOptions = {}): Promise<TestServer> {
   let calls = 0;
   let inFlight = 0;
   let maxConcurrent = 0;
   const requests: ChatRequest[] = [];
   const authHeaders: string[] = [];
+  let modelListings = 0;
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+      return;
+    }
+    if (req.method === 'GET' && req.url?.endsWith('/models') && options.models) {
+      modelListings++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: options.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }));
+      return;
+    }
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
       return;
@@ -88,6 +109,13 @@ export async function startServer(script: Script): Promise<TestServer> {
       const content = r.content ?? '';
       const promptTokens = body.messages.reduce((a, m) => a + Math.ceil(m.content.length / 4), 0);
       const completionTokens = Math.ceil(content.length / 4);
+      if (r.stallBody) {
+        const full = JSON.stringify({ id: `chatcmpl-test-${n}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] });
+        res.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(full)) });
+        res.write(full.slice(0, Math.floor(full.length / 2)));
+        done(); // the client abandons it; close() destroys the socket
+        return;
+      }
       res.writeHead(200, headers).end(JSON.stringify({
         id: `chatcmpl-test-${n}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body.model,
         choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
@@ -109,6 +137,7 @@ export async function startServer(script: Script): Promise<TestServer> {
     get calls() { return calls; },
     get maxConcurrent() { return maxConcurrent; },
     get connections() { return connections; },
+    get modelListings() { return modelListings; },
     requests,
     authHeaders,
     resetCounters() { calls = 0; maxConcurrent = 0; requests.length = 0; authHeaders.length = 0; },

@@ -62,3 +62,27 @@ test('flowloop validate: exit 2 and one file:line:col message per malformed conf
   for (const f of files) assert.match(r.stdout, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `), `no located message for ${f}`);
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'a stack trace was printed');
 });
+
+test('a misspelt key gets "did you mean" (warmupStep → warmupSteps, case slips too); a foreign key gets none', () => {
+  const demo = JSON.parse(readFileSync(join(ROOT, 'examples', 'rq1', 'demo.flowloop.json'), 'utf8'));
+  const { warmupSteps, ...rest } = demo;
+  const text = JSON.stringify({ ...rest, warmupStep: warmupSteps, BatchSize: 8, zzzUnrelated: 1 }, null, 2);
+  const r = validateConfigText(text, join(ROOT, 'examples', 'rq1', 'demo.flowloop.json'));
+  const msgs = r.errors.map((e) => e.message);
+  assert.ok(msgs.some((m) => /unknown key "warmupStep".*did you mean "warmupSteps"\?/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /unknown key "BatchSize".*did you mean "batchSize"\?/.test(m)), msgs.join('\n'));
+  assert.ok(msgs.some((m) => /unknown key "zzzUnrelated" in the config$/.test(m)), msgs.join('\n'));
+});
+
+test('problems of different stages come at once: a stray comma, a schema error and a missing folder in one pass, in file order', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flowloop-stages-'));
+  const file = join(dir, 'x.flowloop.json');
+  const text = '{\n  "kind": "sequential",\n  "dataset": "./no-such-folder",\n  "epochs": 0,\n}\n';
+  writeFileSync(file, text);
+  const r = validateConfigText(text, file);
+  const lines = r.errors.map((e) => formatIssue('x.flowloop.json', e));
+  assert.equal(r.errors.length, 3, lines.join('\n'));
+  assert.match(lines[0], /x\.flowloop\.json:3:.*folder not found: \.\/no-such-folder/);
+  assert.match(lines[1], /x\.flowloop\.json:4:.*"epochs" must be >= 1/);
+  assert.match(lines[2], /x\.flowloop\.json:4:.*invalid JSON: a comma before the closing bracket/);
+});

@@ -1,8 +1,9 @@
 /**
- * On-disk LLM response cache: one JSON file per request, keyed by the SHA-256 of the
- * full request body (model, messages, temperature, max tokens, the attempt index of a parse retry, ...),
- * so a rerun or a resumed run makes no repeated calls. The endpoint URL and the API key are NOT part of
- * the key and are never written.
+ * On-disk LLM response cache (docs/methods.md §B2): one JSON file per request, keyed by the SHA-256 of
+ * what the client hands it (LlmClient.cacheKeyOf: the endpoint URL, the full request body with every
+ * sampling parameter and extra field, the parse-retry attempt, and the run's seed at temperature > 0),
+ * so a rerun or a resumed run makes no repeated calls and nothing else is replayed. The API key is never
+ * part of it and never written.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -12,6 +12,7 @@
 import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import { Rng } from '../../util/random';
+import { CancelledError } from '../../experiment/context';
 import { ResponseCache, requestKey } from './cache';
 import type { AflConfig } from '../../experiment/configTypes';
 
@@ -21,11 +22,12 @@ export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: s
 type ConfigLlm = AflConfig['llm'];
 
 /**
- * What the client needs: the schema's endpoint and retry fields (their docs live in schema/afl.json), the
- * resolved cache folder (`cache`/`cacheDir` → a folder, or null for no cache) and two knobs tests turn down.
+ * What one client needs (one agent's endpoint): the schema's endpoint, sampling and retry fields (their
+ * docs live in schema/afl.json), the resolved price, the resolved cache folder (null = no cache) and two
+ * knobs tests turn down.
  */
-export type LlmSettings = Pick<ConfigLlm, 'baseURL' | 'model' | 'temperature' | 'maxTokens' | 'concurrency' | 'timeoutMs' | 'maxRetries'>
-  & Partial<Pick<ConfigLlm, 'costPer1kTokens'>>
+export type LlmSettings = Pick<ConfigLlm, 'model' | 'temperature' | 'concurrency' | 'timeoutMs' | 'maxRetries'>
+  & Partial<Pick<ConfigLlm, 'baseURL' | 'topP' | 'maxTokens' | 'seed' | 'stop' | 'extraBody' | 'costPer1kTokens'>>
   & {
     /** Cache folder, or null for no cache. */
     cacheDir: string | null;
@@ -35,8 +37,44 @@ export type LlmSettings = Pick<ConfigLlm, 'baseURL' | 'model' | 'temperature' | 
     backoffBaseMs?: number;
   };
 
+/** The run-wide limits of `llm.budget`, shared by every client of a run (docs/methods.md §B2 cost control). */
+export class Budget {
+  calls = 0;
+  costUsd = 0;
+  /** Why the budget stopped the run ("2 calls reached (maxCalls 2)"), once it did. */
+  exhausted: string | null = null;
+  /** `onExhausted` hears the reason once, when the first call is refused. */
+  constructor(readonly maxCalls?: number, readonly maxUsd?: number, private onExhausted?: (why: string) => void) {}
+  /** Takes one HTTP call from the budget; false (and `exhausted` set) when none is left. */
+  take(): boolean {
+    if (this.exhausted === null && this.maxCalls !== undefined && this.calls >= this.maxCalls) this.exhausted = `${this.calls} calls reached (budget.maxCalls ${this.maxCalls})`;
+    if (this.exhausted === null && this.maxUsd !== undefined && this.costUsd >= this.maxUsd) this.exhausted = `$${this.costUsd.toFixed(4)} spent (budget.maxUsd ${this.maxUsd})`;
+    if (this.exhausted !== null) {
+      const cb = this.onExhausted;
+      this.onExhausted = undefined;
+      cb?.(this.exhausted);
+      return false;
+    }
+    this.calls++;
+    return true;
+  }
+}
+
+/**
+ * A failure that no retry or later call can mend (an endpoint that cannot be reached, a refused key, an
+ * unknown model): the run stops at once with this cause instead of scoring every user a miss.
+ */
+export class EndpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EndpointError';
+  }
+}
+
 export interface ChatResult {
   ok: boolean;
+  /** Cut by the run's cancel (or the budget): not a failure of the endpoint, not counted as one. */
+  cancelled: boolean;
   text: string;
   fromCache: boolean;
   /** HTTP requests this call made (0 when served from the cache). */
@@ -62,12 +100,20 @@ export interface LlmStats {
   cachedCompletionTokens: number;
   costUsd: number;
   maxInFlight: number;
+  /** Calls cut by a cancel or the budget (not failures). */
+  cancelledCalls: number;
 }
 
-/** The API key from the environment: FLOWLOOP_LLM_API_KEY, else OPENAI_API_KEY. */
-export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.FLOWLOOP_LLM_API_KEY || env.OPENAI_API_KEY || undefined;
+/** Extra request shaping of one call: a parse retry's seed offset (`vary-seed`). */
+export interface ChatOptions {
+  /** Parse-retry attempt (0 = first); part of the cache key. */
+  attempt?: number;
+  signal?: AbortSignal;
+  /** Added to the request's seed (the run seed when llm.seed is unset): `parseRetry: "vary-seed"`. */
+  seedOffset?: number;
 }
+
+export { apiKeyFromEnv } from '../llmKey';
 
 /** FIFO counting semaphore. */
 export class Semaphore {
@@ -122,41 +168,66 @@ export class LlmClient {
   private readonly rng: Rng;
   readonly stats: LlmStats = {
     calls: 0, httpCalls: 0, cacheHits: 0, retries: 0, httpErrors: 0, failedCalls: 0,
-    promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cachedCompletionTokens: 0, costUsd: 0, maxInFlight: 0,
+    promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cachedCompletionTokens: 0, costUsd: 0, maxInFlight: 0, cancelledCalls: 0,
   };
+  /** The endpoint as the SDK resolves it (part of the cache key). */
+  readonly endpoint: string;
+  /** Set on the first failure no retry can mend (see EndpointError); the experiment stops the run with it. */
+  fatal: EndpointError | null = null;
 
   /** Error texts may echo the key (e.g. a 401 body): the key and anything shaped like one are masked. */
   private readonly redact: (s: string) => string;
 
-  constructor(readonly settings: LlmSettings, apiKey: string | undefined, seed = 0) {
+  /**
+   * `seed` = the run's seed: in the cache key at temperature > 0 (so `sweep.repeat` samples afresh) and the
+   * base of `vary-seed` parse retries. `budget` is shared by the run's clients; `onFatal` hears an EndpointError.
+   */
+  constructor(readonly settings: LlmSettings, apiKey: string | undefined, private readonly seed = 0, private readonly budget?: Budget, private readonly onFatal?: (e: EndpointError) => void) {
     this.redact = (s) => (apiKey ? s.split(apiKey).join('***') : s).replace(/\b(sk-[A-Za-z0-9_*-]{2})[A-Za-z0-9_*-]{6,}/g, '$1***');
     // Local servers (vLLM, Ollama) ignore the key; the SDK still wants a non-empty string.
     this.sdk = new OpenAI({ apiKey: apiKey ?? 'no-key', baseURL: settings.baseURL, maxRetries: 0, timeout: settings.timeoutMs });
     this.sem = new Semaphore(settings.concurrency);
     this.cache = settings.cacheDir ? new ResponseCache(settings.cacheDir) : null;
     this.rng = new Rng(seed ^ 0x11a7);
+    this.endpoint = this.sdk.baseURL.replace(/\/+$/, '');
   }
 
-  /** The request body sent (and hashed for the cache). `attempt` separates parse retries in the cache. */
-  requestBody(messages: ChatMessage[], attempt: number): Record<string, unknown> {
-    const body: Record<string, unknown> = { model: this.settings.model, messages, temperature: this.settings.temperature };
-    if (this.settings.maxTokens !== undefined) body.max_tokens = this.settings.maxTokens;
-    return { ...body, flowloop_attempt: attempt };
+  /**
+   * The request body sent: model, messages and every sampling parameter set (extra body fields first, so
+   * they cannot override these). `seedOffset` varies the seed of a `vary-seed` parse retry.
+   */
+  requestBody(messages: ChatMessage[], seedOffset = 0): Record<string, unknown> {
+    const s = this.settings;
+    const body: Record<string, unknown> = { ...(s.extraBody ?? {}), model: s.model, messages, temperature: s.temperature };
+    if (s.topP !== undefined) body.top_p = s.topP;
+    if (s.maxTokens !== undefined) body.max_tokens = s.maxTokens;
+    if (s.stop !== undefined) body.stop = s.stop;
+    if (s.seed !== undefined || seedOffset !== 0) body.seed = (s.seed ?? this.seed) + seedOffset;
+    return body;
+  }
+
+  /**
+   * The cache key's input: the endpoint, the full body, the parse-retry attempt and, when sampling
+   * (temperature > 0), the run's seed, so a repeat with another seed is never replayed from the cache.
+   */
+  cacheKeyOf(body: Record<string, unknown>, attempt: number): Record<string, unknown> {
+    return { endpoint: this.endpoint, body, attempt, ...(this.settings.temperature > 0 ? { runSeed: this.seed } : {}) };
   }
 
   /**
    * One chat completion (served from the cache when present). Never throws for HTTP problems: a call
-   * that still fails after `maxRetries` retries returns ok=false with every error listed.
+   * that still fails after `maxRetries` retries returns ok=false with every error listed. Each attempt has
+   * a deadline of `timeoutMs` over the whole exchange (a body that stalls after the headers included).
    */
-  async chat(messages: ChatMessage[], opts: { attempt?: number; signal?: AbortSignal } = {}): Promise<ChatResult> {
+  async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
     const attempt = opts.attempt ?? 0;
     // The run's signal gets one (removed) listener per waiting or in-flight call: many at once is expected.
     if (opts.signal && !raisedSignals.has(opts.signal)) { setMaxListeners(0, opts.signal); raisedSignals.add(opts.signal); }
-    const keyed = this.requestBody(messages, attempt);
-    const { flowloop_attempt: _a, ...body } = keyed;
+    const body = this.requestBody(messages, opts.seedOffset ?? 0);
+    const keyed = this.cacheKeyOf(body, attempt);
     const key = requestKey(keyed);
     this.stats.calls++;
-    const res: ChatResult = { ok: false, text: '', fromCache: false, httpCalls: 0, retries: 0, errors: [], promptTokens: 0, completionTokens: 0 };
+    const res: ChatResult = { ok: false, cancelled: false, text: '', fromCache: false, httpCalls: 0, retries: 0, errors: [], promptTokens: 0, completionTokens: 0 };
     const hit = this.cache?.get(key);
     if (hit) {
       this.stats.cacheHits++;
@@ -164,36 +235,39 @@ export class LlmClient {
       this.stats.cachedCompletionTokens += hit.completionTokens;
       return { ...res, ok: true, text: hit.text, fromCache: true, promptTokens: hit.promptTokens, completionTokens: hit.completionTokens };
     }
+    const cancelled = (why = 'cancelled') => { res.errors.push(why); res.cancelled = true; this.stats.cancelledCalls++; return res; };
     const base = this.settings.backoffBaseMs ?? 500;
+    const timeoutMs = this.settings.timeoutMs;
     for (let tryNo = 0; tryNo <= this.settings.maxRetries; tryNo++) {
-      if (opts.signal?.aborted) { res.errors.push('cancelled'); break; }
+      if (opts.signal?.aborted || this.fatal) return cancelled();
       if (tryNo > 0) { res.retries++; this.stats.retries++; }
       let waitMs: number | undefined;
       await this.sem.acquire();
       this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.sem.maxActive);
-      if (opts.signal?.aborted) { this.sem.release(); res.errors.push('cancelled'); break; }
+      if (opts.signal?.aborted || this.fatal) { this.sem.release(); return cancelled(); }
+      if (this.budget && !this.budget.take()) { this.sem.release(); return cancelled(`budget: ${this.budget.exhausted}`); }
+      // A per-attempt signal linked to the run's and to our own deadline: the SDK's timer stops once the
+      // headers arrive, ours covers reading the body too. (The SDK also never sees the long-lived run signal.)
+      const link = new AbortController();
+      let deadlineHit = false;
+      const onAbort = () => link.abort(opts.signal?.reason);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const deadline = setTimeout(() => { deadlineHit = true; link.abort(new Error(`deadline ${timeoutMs} ms`)); }, timeoutMs);
+      const started = Date.now();
       try {
         res.httpCalls++;
         this.stats.httpCalls++;
-        const started = Date.now();
-        // A per-request signal linked to the run's: the SDK leaves a listener on the signal it is given,
-        // so it never sees the long-lived run signal itself.
-        const link = new AbortController();
-        const onAbort = () => link.abort(opts.signal?.reason);
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        let completion: OpenAI.Chat.Completions.ChatCompletion;
-        try {
-          completion = await this.sdk.chat.completions.create(body as any, { signal: link.signal, timeout: this.settings.timeoutMs, maxRetries: 0 });
-        } finally {
-          opts.signal?.removeEventListener('abort', onAbort);
-        }
-        const text = completion.choices?.[0]?.message?.content;
+        const completion = await this.sdk.chat.completions.create(body as any, { signal: link.signal, timeout: timeoutMs, maxRetries: 0 }) as unknown;
+        const text = (completion as OpenAI.Chat.Completions.ChatCompletion)?.choices?.[0]?.message?.content;
         if (typeof text !== 'string') {
-          res.errors.push(`attempt ${tryNo + 1}: reply without message content (${Date.now() - started} ms)`);
+          // e.g. a proxy's HTML page with status 200: worth another try
+          const what = typeof completion === 'string' ? `a reply that is not JSON (${JSON.stringify(completion.slice(0, 60))}…)` : 'a reply without message content';
+          res.errors.push(`attempt ${tryNo + 1}: ${what} (${Date.now() - started} ms)`);
           this.stats.httpErrors++;
         } else {
-          const pt = completion.usage?.prompt_tokens ?? 0;
-          const ct = completion.usage?.completion_tokens ?? 0;
+          const c = completion as OpenAI.Chat.Completions.ChatCompletion;
+          const pt = c.usage?.prompt_tokens ?? 0;
+          const ct = c.usage?.completion_tokens ?? 0;
           res.ok = true;
           res.text = text;
           res.promptTokens = pt;
@@ -201,17 +275,25 @@ export class LlmClient {
           this.stats.promptTokens += pt;
           this.stats.completionTokens += ct;
           const price = this.settings.costPer1kTokens;
-          if (price) this.stats.costUsd += (pt * price.input + ct * price.output) / 1000;
-          this.cache?.set(key, keyed, { text, promptTokens: pt, completionTokens: ct, model: completion.model });
+          if (price) {
+            const cost = (pt * price.input + ct * price.output) / 1000;
+            this.stats.costUsd += cost;
+            if (this.budget) this.budget.costUsd += cost;
+          }
+          this.cache?.set(key, keyed, { text, promptTokens: pt, completionTokens: ct, model: c.model });
           return res;
         }
       } catch (e) {
+        if (opts.signal?.aborted && !deadlineHit) return cancelled();
         this.stats.httpErrors++;
-        const { message, retryable, headers } = describeError(e, this.settings.timeoutMs);
-        res.errors.push(`attempt ${tryNo + 1}: ${this.redact(message)}`);
-        if (!retryable) break;
-        waitMs = retryAfterMs(headers);
+        const d = deadlineHit ? { message: `timeout after ${timeoutMs} ms (deadline over the whole exchange)`, retryable: true } : describeError(e, timeoutMs);
+        res.errors.push(`attempt ${tryNo + 1}: ${this.redact(d.message)}`);
+        if (d.fatal) this.raiseFatal(this.redact(d.fatal));
+        if (!d.retryable) break;
+        waitMs = retryAfterMs(d.headers);
       } finally {
+        clearTimeout(deadline);
+        opts.signal?.removeEventListener('abort', onAbort);
         this.sem.release();
       }
       if (tryNo < this.settings.maxRetries) {
@@ -220,21 +302,74 @@ export class LlmClient {
         await sleep(wait, opts.signal);
       }
     }
+    if (opts.signal?.aborted) return cancelled();
     this.stats.failedCalls++;
+    const last = res.errors[res.errors.length - 1] ?? '';
+    // Still no connection after every retry: nothing answers there.
+    if (/: connection error: /.test(last)) this.raiseFatal(`cannot reach ${this.endpoint}: ${last.replace(/^attempt \d+: /, '')}`);
     return res;
+  }
+
+  private raiseFatal(message: string): void {
+    if (this.fatal) return;
+    this.fatal = new EndpointError(message);
+    this.onFatal?.(this.fatal);
+  }
+
+  /**
+   * Before the first user: `GET /models` (docs/methods.md §B2 "fail fast"). Unreachable endpoint, refused
+   * key or a model the server does not list -> EndpointError; a server without the route (404, or a reply
+   * that is not a model list) is used as is. Returns what was checked, for the run's log.
+   */
+  async checkModel(signal?: AbortSignal): Promise<string> {
+    const ms = Math.min(this.settings.timeoutMs, 10000);
+    const link = new AbortController();
+    const onAbort = () => link.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const t = setTimeout(() => link.abort(new Error('deadline')), ms);
+    try {
+      const ids: string[] = [];
+      for await (const m of this.sdk.models.list({ signal: link.signal, timeout: ms, maxRetries: 0 })) ids.push(m.id);
+      if (ids.length > 0 && !ids.includes(this.settings.model)) {
+        throw new EndpointError(`${this.endpoint} does not offer model "${this.settings.model}" (it lists ${ids.slice(0, 8).map((i) => `"${i}"`).join(', ')}${ids.length > 8 ? ` and ${ids.length - 8} more` : ''})`);
+      }
+      return ids.length ? `${this.endpoint} offers model "${this.settings.model}"` : `${this.endpoint} lists no models: not checked`;
+    } catch (e) {
+      if (e instanceof EndpointError) throw e;
+      if (signal?.aborted) throw new CancelledError(String(signal.reason ?? 'cancelled'));
+      if (link.signal.aborted) throw new EndpointError(`cannot reach ${this.endpoint}: no answer to GET /models within ${ms} ms`);
+      const d = describeError(e, ms);
+      if (e instanceof OpenAI.APIConnectionError) throw new EndpointError(`cannot reach ${this.endpoint}: ${this.redact(d.message)}`);
+      if (d.fatal && (e as { status?: number }).status !== 404) throw new EndpointError(this.redact(d.fatal));
+      return `${this.endpoint} has no usable GET /models (${this.redact(d.message)}): model not checked`;
+    } finally {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 }
 
-/** A short, key-free description of an SDK error and whether it is worth retrying. */
-function describeError(e: unknown, timeoutMs: number): { message: string; retryable: boolean; headers?: Headers } {
+/** A short, key-free description of an SDK error, whether it is worth retrying, and whether it is fatal to the run. */
+function describeError(e: unknown, timeoutMs: number): { message: string; retryable: boolean; headers?: Headers; fatal?: string } {
   if (e instanceof OpenAI.APIConnectionTimeoutError) return { message: `timeout after ${timeoutMs} ms`, retryable: true };
   if (e instanceof OpenAI.APIUserAbortError) return { message: 'cancelled', retryable: false };
-  if (e instanceof OpenAI.APIConnectionError) return { message: `connection error: ${e.message}`, retryable: true };
+  if (e instanceof OpenAI.APIConnectionError) {
+    // the cause chain: APIConnectionError <- TypeError "fetch failed" <- the socket's error (code) or "bad port"
+    let why = e.message;
+    for (let c = (e as { cause?: unknown }).cause as { code?: string; message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
+      why = c.code === 'ECONNREFUSED' ? 'connection refused' : c.code ?? c.message ?? why;
+    }
+    return { message: `connection error: ${why}`, retryable: true };
+  }
   if (e instanceof OpenAI.APIError) {
     const status = e.status;
     const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
     const msg = (e.message || '').replace(/\s+/g, ' ').slice(0, 200);
-    return { message: `HTTP ${status ?? '?'}: ${msg}`, retryable, headers: e.headers };
+    const fatal = status === 401 || status === 403 ? `the endpoint refused the API key (HTTP ${status}: ${msg})`
+      : status === 404 && /model/i.test(msg) ? `the endpoint does not know the model (HTTP 404: ${msg})` : undefined;
+    return { message: `HTTP ${status ?? '?'}: ${msg}`, retryable, headers: e.headers, fatal };
   }
+  // A body that is not JSON although labelled so (a proxy's error page): another try may get the real reply.
+  if (e instanceof SyntaxError) return { message: `a reply that is not JSON: ${e.message.slice(0, 120)}`, retryable: true };
   return { message: `error: ${(e as Error)?.message ?? String(e)}`, retryable: false };
 }

@@ -126,6 +126,55 @@ test('the schema reaches the JSON language service (contributes.jsonValidation):
   await vscode.workspace.fs.delete(uri);
 }, 60_000);
 
+test('one source of diagnostics: a stray comma, a misspelt key, a bad value and a missing folder each show once, all at once, with "did you mean"', async () => {
+  const uri = vscode.Uri.file(join(ws(), 'problems.flowloop.json'));
+  const text = '{\n  "kind": "sequential",\n  "model": "sasrec",\n  "dataset": "./no-such-folder",\n  "epochs": 0,\n  "maxTrainRow": 5,\n}\n';
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc);
+  const mine = await waitFor('the three Flowloop problems at once', () => {
+    const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'flowloop');
+    return d.length >= 3 ? d : undefined;
+  }, 30_000);
+  assert.deepEqual(mine.map((d) => d.code).sort(), ['/dataset', '/epochs', '/maxTrainRow'], mine.map((d) => d.message).join('\n'));
+  assert.match(mine.find((d) => d.code === '/maxTrainRow')!.message, /did you mean "maxTrainRows"\?/);
+  // the JSON service has checked the file when its syntax report (the stray comma) is there
+  const all = await waitFor('the JSON service\'s report of the stray comma', () => {
+    const d = vscode.languages.getDiagnostics(uri);
+    return d.some((x) => x.source !== 'flowloop' && /comma/i.test(x.message)) ? d : undefined;
+  }, 30_000, 200);
+  const others = all.filter((d) => d.source !== 'flowloop');
+  assert.deepEqual(others.map((d) => d.message).filter((m) => !/comma/i.test(m)), [], 'the JSON service reports nothing but the syntax problem');
+  assert.equal(all.filter((d) => /comma/i.test(d.message)).length, 1, `the stray comma is reported once: ${all.map((d) => `${d.source}: ${d.message}`).join(' | ')}`);
+  const places = all.map((d) => `${d.range.start.line}:${d.range.start.character}`);
+  assert.equal(new Set(places).size, places.length, `two reports at one place: ${all.map((d) => `${d.source} ${places[all.indexOf(d)]} ${d.message}`).join(' | ')}`);
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.workspace.fs.delete(uri);
+}, 90_000);
+
+test('a copied example whose "$schema" no longer resolves is flagged with a fix; after it, completion works and the flag is gone', async () => {
+  const uri = vscode.Uri.file(join(ws(), 'copied-example.flowloop.json'));
+  await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "$schema": "../dist/flowloop.schema.json",\n  "kind": "sequential",\n  \n  "seed": 1\n}\n'));
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc);
+  const flag = await waitFor('the dangling $schema flag', () => vscode.languages.getDiagnostics(uri).find((d) => d.code === 'flowloop.dangling-schema'), 30_000);
+  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, flag.range, vscode.CodeActionKind.QuickFix.value);
+  const fix = actions.find((a) => /Remove "\$schema"/.test(a.title));
+  assert.ok(fix?.edit, `no quick fix: ${actions.map((a) => a.title).join(', ')}`);
+  await vscode.workspace.applyEdit(fix!.edit!);
+  assert.doesNotMatch(doc.getText(), /\$schema/);
+  await waitFor('the flag gone', () => !vscode.languages.getDiagnostics(uri).some((d) => d.code === 'flowloop.dangling-schema'), 30_000);
+  const line = doc.getText().split('\n').findIndex((l) => l.trim() === '');
+  const labels = await waitFor('schema completions after the fix', async () => {
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(line, 2));
+    const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+    return l.includes('dataset') ? l : undefined;
+  }, 30_000, 500);
+  assert.ok(labels.includes('model'));
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.workspace.fs.delete(uri);
+}, 90_000);
+
 test('CodeLens on a config: ▶ Run · Run baselines', async () => {
   await api();
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(quickUri()));
