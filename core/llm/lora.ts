@@ -9,7 +9,7 @@
  * in "." + entry. A starts Kaiming-uniform (bound 1/√in, PEFT's `init_lora_weights=True`), B at zero, so
  * the adapted model starts equal to the base model.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTf } from '../tensor';

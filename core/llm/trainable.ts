@@ -10,7 +10,7 @@
  * - the trainable parameters are either every base weight (full fine-tuning) or the LoRA adapters
  *   (core/llm/lora.ts, base weights frozen).
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { DecodeSession, SessionStart } from '../decode';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { TrainableSessionPolicy } from '../models/trainablePolicy';
