@@ -20,17 +20,9 @@ import { categoryOf, promptIds, RELEASED_PROMPT } from '../llm/prompt';
 import { saveHfFolder } from '../llm/save';
 import type { ResolvedFlowerConfig } from './defaults';
 import type { FlowerSetup } from './setup';
+import type { LmPolicyRecord } from '../models/policyCheckpoint';
 
-/** What a checkpoint records about an LM policy (must match on resume). */
-export interface LmPolicyRecord {
-  kind: 'hf-causal-lm';
-  model: string;
-  architecture: string;
-  lora: LoraSettings | null;
-  cutoff: number;
-  maxHistory: number;
-  maxTokens: number;
-}
+export type { LmPolicyRecord };
 
 /** The trained LM policy of a flower run. */
 export interface FlowerLm {
