@@ -4,7 +4,10 @@ import { runAll } from './harness';
 
 // FLOWLOOP_TEST_MODE=untrusted: the launcher opened the workspace in restricted mode (workspace trust on)
 if (process.env.FLOWLOOP_TEST_MODE === 'untrusted') require('./untrusted.test');
-else require('./extension.test');
+else {
+  require('./extension.test');
+  require('./slurm.test');
+}
 
 export async function run(): Promise<void> {
   const r = await runAll(process.env.FLOWLOOP_TEST_RESULTS);
