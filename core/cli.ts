@@ -20,6 +20,7 @@ import { fmt, formatTable } from './cli/progress';
 import { UsageError } from './cli/args';
 import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './cli/commands';
 import { CliSession } from './cli/session';
+import { flowloopVersion } from './util/buildInfo';
 
 type Main = (argv: string[]) => Promise<number>;
 
@@ -37,6 +38,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
   lm: () => import('./cli/lm'),
+  doctor: () => import('./cli/doctor'),
 };
 
 /** Parse a built-in command's argv from its table entry; `--help` prints its usage (returns undefined). */
@@ -246,8 +248,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(overallUsage() + '\n');
     return cmd ? 0 : 2;
   }
-  if (cmd === '--version') {
-    process.stdout.write(`${require('../package.json').version}\n`);
+  if (cmd === '--version' || cmd === '-v') {
+    process.stdout.write(`${flowloopVersion()}\n`);
     return 0;
   }
   try {

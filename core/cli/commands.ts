@@ -51,6 +51,14 @@ export const COMMAND_SPECS: CommandSpec[] = [
       set: SET, out: OUT_RUNS, dir: WORKSPACE, executor: EXECUTOR, profile: PROFILE,
     },
   },
+  {
+    name: 'doctor', summary: 'what this installation runs on (backend, kernels, ONNX, GPU, data, LLM endpoint), each with what to do if missing',
+    flags: {
+      json: { type: 'boolean', help: 'the checks as JSON' },
+      dir: WORKSPACE,
+      timeout: { type: 'string', value: 'ms', help: 'bound of the LLM endpoint probe (default 3000)' },
+    },
+  },
   { name: 'validate', args: '<config>...', summary: 'check configs; located errors; exit 2 if any is invalid', flags: {} },
   { name: 'runs', summary: 'list runs (newest first)', flags: { dir: WORKSPACE } },
   { name: 'show', args: '<run folder | run id>', summary: "a run's summary and metrics", flags: { dir: WORKSPACE } },
@@ -154,7 +162,7 @@ export function overallUsage(): string {
     '',
     ...COMMAND_SPECS.flatMap((c) => [`  ${commandSynopsis(c)}`, `      ${c.summary}`]),
     '',
-    'flowloop <command> --help describes each flag. Run folders go to <workspace>/.flowloop/runs',
+    'flowloop <command> --help describes each flag; flowloop --version prints the version. Run folders go to <workspace>/.flowloop/runs',
     '(workspace = current folder, or --dir) unless --out is given.',
   ].join('\n');
 }
