@@ -136,7 +136,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     return panels.show(view, dirs.filter((d) => !viewNotApplicable(view, d)));
   }
 
-  const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, async (...args: any[]) => {
+  const reg = <A extends unknown[]>(id: string, fn: (...args: A) => unknown) => vscode.commands.registerCommand(id, async (...args: A) => {
     try {
       return await fn(...args);
     } catch (e) {
@@ -188,7 +188,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
 
     reg('flowloop.stopRun', async (arg?: unknown) => {
-      let targets: ManagedRun[] = [];
+      let targets: ManagedRun[];
       const active = runs.active();
       if (arg && typeof arg === 'object' && 'key' in (arg as object)) targets = [arg as ManagedRun];
       else if (arg instanceof vscode.Uri || typeof arg === 'string') {

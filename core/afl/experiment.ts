@@ -4,13 +4,14 @@
  * saves metrics after each phase and prints the results table.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import type { AflConfig } from '../experiment/configTypes';
 import { CancelledError, kindContext, LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
 import { RULE_BASED_LABEL, LlmRecAgent, LlmUserAgent, RuleRecAgent, RuleUserAgent, type LoopUser, type RecAgent, type UserAgent } from './agents';
 import { baseHr1, fmtCount, summarizeLoop, type LoopSummary } from './evaluate';
 import { buildUsers, candidateScores, datasetNameOf, loadModelSpec, loadRecRows, popularityCounts, priorNames, type Model } from './inputs';
 import { checkEndpoints, failedShare, makeClients, mergedStats, priceNotes, type LlmClients } from './llmAgents';
+import type { LlmStats } from './llm/client';
 import { KEY_PATH, missingKey } from './llmKey';
 import { EndpointError } from './llm/client';
 import { LoopStopped, runLoopAll, type UserOutcome } from './loop';
@@ -118,7 +119,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const c = ctx.config;
   const datasetDir = ctx.resolvePath(c.dataset);
   const dataset = datasetNameOf(datasetDir, c.datasetName);
-  const noKey = missingKey(c as Record<string, any>);
+  const noKey = missingKey(c);
   if (noKey) throw new LocatedError(noKey, ctx.configPath, KEY_PATH); // fail before loading anything
   const maxRounds: number = c.maxRounds ?? 4;
   const evaluations: string[] = c.evaluations ?? ['recommendation'];
@@ -159,7 +160,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const targets = rows.map((r) => r.correctAnswer);
   const matching = c.matching ?? 'lenient';
 
-  const metrics: Record<string, any> = {
+  const metrics: Record<string, unknown> = {
     dataset, users: rows.length, userSample: inputs.sampleNote, pack: pack.name, maxRounds, matching,
     userMemoryInLoop: c.userMemoryInLoop ?? true, popularitySource: popSource,
   };
@@ -168,12 +169,13 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   const base = baseHr1(priorTop, targets, matching);
   metrics.base = { prior: prior.label, ...base };
   table.push(`Base HR@1 (prior alone: ${prior.label})  ${fmtCount(base)}`);
-  metrics.extraPriors = [];
+  const extraPriors: unknown[] = [];
+  metrics.extraPriors = extraPriors;
   for (const [i, spec] of (c.extraPriors ?? []).entries()) {
     const m = await loadModelSpec(spec, (p) => ctx.resolvePath(p), { ...modelOpts, path: `extraPriors[${i}]`, csvAllowed: true });
     const s = await candidateScores(m, rows, ctx.configPath);
     const b = baseHr1(priorNames(m, rows, s, `${ctx.configPath} (extraPriors[${i}])`), targets, matching);
-    metrics.extraPriors.push({ prior: m.label, ...b });
+    extraPriors.push({ prior: m.label, ...b });
     table.push(`Base HR@1 (prior alone: ${m.label})  ${fmtCount(b)}`);
     m.scorer?.dispose();
   }
@@ -208,11 +210,12 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
       stopped = stopAt(v.stopped);
     }
     if (!stopped && evaluations.includes('ablations')) {
-      metrics.ablations = {};
+      const ablations: Record<string, unknown> = {};
+      metrics.ablations = ablations;
       for (const [name, p, r] of [['w/o rec model', null, rewardPart], ['w/o reward model', priorPart, null], ['w/o both', null, null]] as const) {
         throwIfCancelled(ctx.signal);
         const v = await runVariant(ctx, name, buildUsers(rows, p, r), agents, pack, maxRounds, counts, tw);
-        metrics.ablations[name] = { ...v.summary, finishedUsers: v.outcomes.length };
+        ablations[name] = { ...v.summary, finishedUsers: v.outcomes.length };
         table.push(...summaryLines(`AFL ${name}${v.stopped ? ` (${v.outcomes.length} of ${rows.length} users finished)` : ''}`, v.summary, maxRounds));
         ctx.saveMetrics(metrics);
         if ((stopped = stopAt(v.stopped))) break;
@@ -251,7 +254,7 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   }
   // More than llm.maxFailedShare of the calls failed after every retry: the scores mostly measure failures.
   if (agents.clients && metrics.stopped === undefined) {
-    const f = failedShare(metrics.llm);
+    const f = failedShare(metrics.llm as LlmStats);
     const max = c.llm.maxFailedShare ?? 0.1;
     if (f.share > max) ctx.degrade(`${f.failed} of ${f.made} LLM calls failed after every retry (${(100 * f.share).toFixed(1)}% > llm.maxFailedShare ${max}): each such user counts as a miss`);
   }

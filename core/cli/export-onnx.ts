@@ -31,7 +31,7 @@ export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
     const { writeOnnx } = await import('../models/onnx');
     let bytes: Uint8Array, what: string;
     if (manifest.format === 'flowloop-flower-checkpoint/1') {
-      const { readCheckpoint } = await import('../flower/checkpoint');
+      const { readCheckpoint } = await import('../models/policyCheckpoint');
       const { TransformerPolicy } = await import('../models/policy');
       const { policyToOnnx } = await import('../models/onnx/policy');
       const ck = readCheckpoint(dir);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { formatTable, fmt } from '../cli/progress';
+import { formatTable, fmt } from '../util/table';
 import { linePlotSvg, type Series } from '../util/svgPlot';
-import { hasResults, type RunInfo, type RunStatus } from './events';
+import { hasResults, type ConfigObject, type RunInfo, type RunStatus } from './events';
+import type { FlowloopConfig, SweepSpec } from './configTypes';
 import { getPath, setPath } from './overrides';
 import { runInWorker } from './workerProcess';
 import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
@@ -45,10 +46,16 @@ export interface SweepIndex {
   slurmJobs?: string[];
 }
 
+/** A sweep parameter as written (the schema's defaults for `scale` and `integer` may be absent). */
+type SweepParameterInput = Omit<SweepSpec['parameters'][number], 'range'> & {
+  range?: Omit<NonNullable<SweepSpec['parameters'][number]['range']>, 'scale' | 'integer'> & { scale?: 'linear' | 'log'; integer?: boolean };
+};
+
 /** Expand `range` specs: linear or geometric (`scale: "log"`) spacing, optional integer rounding. */
-export function expandAxes(sweep: Record<string, any>): SweepAxis[] {
-  return (sweep.parameters as any[]).map((p) => {
+export function expandAxes(sweep: { parameters: SweepParameterInput[] }): SweepAxis[] {
+  return sweep.parameters.map((p) => {
     if (p.values) return { path: p.path, values: p.values, log: false };
+    if (!p.range) throw new Error(`sweep parameter "${p.path}" has neither values nor range`);
     const { from, to, count, scale = 'linear', integer = false } = p.range;
     const log = scale === 'log';
     const values = Array.from({ length: count }, (_, i) => {
@@ -72,8 +79,8 @@ export function expandGrid(axes: SweepAxis[], repeat: number, seed: number): Swe
 }
 
 /** The config of one point: the sweep block removed, assignments and seed applied, a distinct name. */
-export function pointConfig(config: Record<string, any>, point: SweepPoint, name: string): Record<string, any> {
-  let c: Record<string, any> = { ...config };
+export function pointConfig(config: FlowloopConfig, point: SweepPoint, name: string): ConfigObject {
+  let c: ConfigObject = { ...config };
   delete c.sweep;
   for (const [path, value] of Object.entries(point.assignments)) c = setPath(c, path, value);
   c.seed = point.seed;
@@ -82,7 +89,7 @@ export function pointConfig(config: Record<string, any>, point: SweepPoint, name
 }
 
 /** Deterministic sweep folder: the same config reruns into the same folder, so finished points are skipped. */
-export function sweepFolder(root: string, name: string, config: Record<string, any>): string {
+export function sweepFolder(root: string, name: string, config: FlowloopConfig): string {
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 8);
   return join(root, `sweep-${name}-${hash}`);
 }
@@ -92,12 +99,14 @@ export function sweepFolder(root: string, name: string, config: Record<string, a
  * them, finished points are skipped on rerun, `jobs` points run in parallel workers, and the results
  * table (CSV + text, mean ± std over repeats) and one SVG plot per metric are written at the end.
  */
-export async function runSweep(opts: RunOptions & { jobs?: number; config: Record<string, any> }): Promise<RunResult> {
+export async function runSweep(opts: RunOptions & { jobs?: number; config: FlowloopConfig }): Promise<RunResult> {
   const { config } = opts;
+  const sweep = config.sweep;
+  if (!sweep) throw new Error('runSweep: the config has no sweep block');
   const configPath = resolve(opts.configPath);
   const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
-  const axes = expandAxes(config.sweep);
-  const repeat: number = config.sweep.repeat ?? 1;
+  const axes = expandAxes(sweep);
+  const repeat: number = sweep.repeat ?? 1;
   const points = expandGrid(axes, repeat, config.seed ?? 42);
   // every point must be a valid config before anything runs
   for (const p of points) {
@@ -159,7 +168,7 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
   index.status = status;
   index.endedAt = new Date().toISOString();
   save();
-  const table = writeSweepResults(dir, index, config.sweep.metrics);
+  const table = writeSweepResults(dir, index, sweep.metrics);
   return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => hasResults(p.status)).length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined, degraded: status === 'degraded' ? ['some sweep points are degraded (see sweep.json)'] : undefined };
 }
 

@@ -11,7 +11,7 @@ import type { KindRunner, RunContext } from '../experiment/context';
 import { kindContext, LocatedError, throwIfCancelled } from '../experiment/context';
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
 import { initPolicyTf } from '../models/policyTf';
-import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from './checkpoint';
+import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../models/policyCheckpoint';
 import { AdamW } from './optim';
 import { puFromScoreFile, puFromScorer, type PuSource } from './personalization';
 import { setupDistribution, setupRecommend, type FlowerSetup } from './setup';
@@ -77,7 +77,7 @@ async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, 
   if (c.resume) {
     if (tag) throw new LocatedError('"resume" cannot be combined with "compare"', ctx.configPath, '/resume');
     resumeDir = resolveCheckpoint(ctx.resolvePath(c.resume));
-    const { manifest, tensors } = readCheckpoint(resumeDir);
+    const { manifest, tensors } = readCheckpoint<TrainState>(resumeDir);
     if (JSON.stringify(manifest.policy) !== JSON.stringify(pcfg)) throw new LocatedError(`checkpoint policy ${JSON.stringify(manifest.policy)} does not match this config's ${JSON.stringify(pcfg)}`, resumeDir, '/resume');
     if (manifest.setup.trieNodes !== s.trie.size || manifest.setup.dataset !== s.datasetName) throw new LocatedError('checkpoint was trained on another dataset / tree', resumeDir, '/resume');
     init = tensors;
@@ -109,7 +109,7 @@ async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, 
         if (st.bestEpoch === st.epoch) best = w;
         if (c.checkpoints) {
           const { bin, table } = packTensors(new Map([...w, ...(await opt.state())]), shapes);
-          const manifest: CheckpointManifest = {
+          const manifest: CheckpointManifest<TrainState> = {
             format: 'flowloop-flower-checkpoint/1', epoch: st.epoch, policy: pcfg, vocab: s.vocab.toJSON(), tokenizer: s.tok.name, titleEnd: c.titleEnd,
             optimizerStep: opt.step, state: st, tensors: table, setup: setupKey,
           };

@@ -100,8 +100,11 @@ export function withoutJunkTitles(ds: AmazonDataset): { dataset: AmazonDataset; 
     const cut = keep.filter((k) => !k).length;
     if (!cut) return r;
     historyEntries += cut;
-    const out: any = { ...r, historyIds: r.historyIds.filter((_, k) => keep[k]), historyTitles: r.historyTitles.filter((_, k) => keep[k]) };
-    for (const f of ['historyAsins', 'historyRatings', 'historyTimestamps']) if (Array.isArray((r as any)[f])) out[f] = (r as any)[f].filter((_: unknown, k: number) => keep[k]);
+    const out: Record<string, unknown> = { ...(r as unknown as Record<string, unknown>), historyIds: r.historyIds.filter((_, k) => keep[k]), historyTitles: r.historyTitles.filter((_, k) => keep[k]) };
+    for (const f of ['historyAsins', 'historyRatings', 'historyTimestamps']) {
+      const v = (r as unknown as Record<string, unknown>)[f];
+      if (Array.isArray(v)) out[f] = v.filter((_: unknown, k: number) => keep[k]);
+    }
     return out as R;
   };
   const evalKeep = (r: AmazonTrainRow) => !isJunkTitle(r.itemTitle) && !junkIds.has(r.itemId);

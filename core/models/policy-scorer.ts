@@ -21,7 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Catalogue } from '../data/catalogue';
 import { LocatedError } from '../experiment/context';
-import { readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../flower/checkpoint';
+import { readCheckpoint, resolveCheckpoint, type CheckpointManifest } from './policyCheckpoint';
 import { isTokenizerName, loadTokenizer, type Tokenizer } from '../tokenize';
 import { PolicyVocab } from '../tokenize/policyVocab';
 import { titleTokens, type TitleEnd } from '../trie';
@@ -58,7 +58,7 @@ export function flowerCheckpointDir(path: string): string | undefined {
 }
 
 /** The run folder above a checkpoint (`<run>/checkpoints[/<tag>]/epoch-N`) with its config.json and run.json, if any. */
-function runOf(checkpointDir: string): { config: Record<string, any>; configDir: string; runDir: string } | undefined {
+function runOf(checkpointDir: string): { config: Record<string, unknown>; configDir: string; runDir: string } | undefined {
   let d = resolve(checkpointDir);
   for (let up = 0; up < 4; up++) {
     d = dirname(d);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { runSingle } from '../../core/experiment/runner';
 import { LocatedError } from '../../core/experiment/context';
 import { loadAmazon } from '../../core/data/amazon';
-import { readCheckpoint, resolveCheckpoint } from '../../core/flower/checkpoint';
+import { readCheckpoint, resolveCheckpoint } from '../../core/models/policyCheckpoint';
 import { loadScorer } from '../../core/models/load';
 import { FlowerPolicyScorer } from '../../core/models/policy-scorer';
 import { TransformerPolicy } from '../../core/models/policy';

@@ -1,15 +1,15 @@
 /**
- * Flower checkpoints (each epoch; resume): `checkpoints/epoch-<n>/weights.bin` (all
+ * Policy checkpoints (written by Flower training each epoch; read to resume, to score and to export): `checkpoints/epoch-<n>/weights.bin` (all
  * float32 tensors, little-endian, concatenated: policy weights then AdamW moments) and `manifest.json`
  * (policy config, vocabulary, tensor table with offsets, optimizer step, training state).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocatedError } from '../experiment/context';
-import type { PolicyConfig } from '../models/policy';
-import type { TrainState } from './train';
+import type { PolicyConfig } from './policy';
 
-export interface CheckpointManifest {
+/** `S` is the training state the trainer stores (core/flower/train.ts TrainState); readers that only need the weights leave it unknown. */
+export interface CheckpointManifest<S = unknown> {
   format: 'flowloop-flower-checkpoint/1';
   epoch: number;
   policy: PolicyConfig;
@@ -17,7 +17,7 @@ export interface CheckpointManifest {
   tokenizer: string;
   titleEnd: string;
   optimizerStep: number;
-  state: TrainState;
+  state: S;
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
   /** Fingerprint of the training setup that must match on resume (dataset, objective...). */
   setup: Record<string, unknown>;
@@ -39,10 +39,10 @@ export function packTensors(tensors: Map<string, Float32Array>, shapes: Map<stri
 }
 
 /** Read a checkpoint folder (manifest.json + weights.bin). */
-export function readCheckpoint(dir: string): { manifest: CheckpointManifest; tensors: Map<string, Float32Array> } {
+export function readCheckpoint<S = unknown>(dir: string): { manifest: CheckpointManifest<S>; tensors: Map<string, Float32Array> } {
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) throw new LocatedError('no manifest.json in checkpoint folder', dir);
-  let manifest: CheckpointManifest;
+  let manifest: CheckpointManifest<S>;
   try { manifest = JSON.parse(readFileSync(mf, 'utf8')); } catch (e) { throw new LocatedError(`bad checkpoint manifest: ${(e as Error).message}`, mf); }
   if (manifest.format !== 'flowloop-flower-checkpoint/1') throw new LocatedError(`unknown checkpoint format ${JSON.stringify(manifest.format)}`, mf);
   const buf = readFileSync(join(dir, 'weights.bin'));
