@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RunStatus } from '../core/experiment/events';
 import { listRuns, readRunInfo, runsRoot } from '../core/experiment/runStore';
@@ -34,9 +34,8 @@ export class SlurmRuns implements vscode.Disposable {
     let sub;
     try {
       sub = await submitToSlurm({ configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace, profile });
-    } catch (e: any) {
-      const where = e?.where ? `${e.where}: ` : '';
-      void vscode.window.showErrorMessage(`Flowloop: cannot submit to Slurm: ${where}${e?.message ?? e}`, 'Pick Executor').then((p) => p && vscode.commands.executeCommand('flowloop.pickExecutor'));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Flowloop: cannot submit to Slurm: ${describe(e)}`, 'Pick Executor').then((p) => p && vscode.commands.executeCommand('flowloop.pickExecutor'));
       return undefined;
     }
     const watched: WatchedRun[] = [
@@ -49,11 +48,10 @@ export class SlurmRuns implements vscode.Disposable {
 
   /** Follow Slurm runs as one managed run; its end is the run's (or the sweep's) status from the run folders. */
   private follow(what: { configPath: string; label: string; set?: string[]; runDir?: string; sweepDir?: string; metrics?: string[] }, watched: WatchedRun[], lines: string[]): ManagedRun {
-    let watch: SlurmWatch | undefined;
-    let detached = false;
+    const live: { watch?: SlurmWatch; detached?: boolean } = {};
     const handle = this.runs.adopt({ ...what, message: lines[0] ?? 'slurm' }, {
-      stop: () => void watch?.cancel().then((err) => err && handle.message(`scancel: ${err}`)),
-      detach: () => { detached = true; watch?.detach(); },
+      stop: () => void live.watch?.cancel().then((err) => err && handle.message(`scancel: ${err}`)),
+      detach: () => { live.detached = true; live.watch?.detach(); },
     });
     for (const l of lines.slice(1)) handle.message(l);
     const end = () => {
@@ -66,9 +64,10 @@ export class SlurmRuns implements vscode.Disposable {
       }
     };
     if (!watched.length) { end(); return handle.run; }
-    watch = followSlurm(watched, (e) => handle.event(e), (m) => handle.message(m));
+    const watch = followSlurm(watched, (e) => handle.event(e), (m) => handle.message(m));
+    live.watch = watch;
     this.watches.add(watch);
-    void watch.done.then(() => { this.watches.delete(watch!); if (!detached) end(); });
+    void watch.done.then(() => { this.watches.delete(watch); if (!live.detached) end(); });
     return handle.run;
   }
 
@@ -106,8 +105,8 @@ export class SlurmRuns implements vscode.Disposable {
         items.push({ label: `${p.executor}: ${name}`, description: what || undefined, executor: p.executor, profile: name });
       }
       if (!file) items.push({ label: 'slurm', description: "the cluster's defaults (no .flowloop/executors.json)", executor: 'slurm' });
-    } catch (e: any) {
-      problem = `${e?.where ? `${e.where}: ` : ''}${e?.message ?? e}`;
+    } catch (e) {
+      problem = describe(e);
     }
     if (problem) void vscode.window.showWarningMessage(`Flowloop: executor profiles not read: ${problem}`);
     const pick = await vscode.window.showQuickPick(items, { title: 'Flowloop: where runs go' });
@@ -123,4 +122,8 @@ export class SlurmRuns implements vscode.Disposable {
   }
 }
 
-export const executorsFileExists = (ws: string) => existsSync(join(ws, '.flowloop', 'executors.json'));
+/** A LocatedError's `where: message`, or the message. */
+function describe(e: unknown): string {
+  const err = e as { message?: string; where?: string } | undefined;
+  return `${err?.where ? `${err.where}: ` : ''}${err?.message ?? String(e)}`;
+}
