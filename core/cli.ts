@@ -38,6 +38,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   score: () => import('./cli/score'),
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
+  afl: () => import('./cli/afl'),
   lm: () => import('./cli/lm'),
   doctor: () => import('./cli/doctor'),
 };

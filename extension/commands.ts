@@ -14,6 +14,7 @@ import type { PanelManager } from './panels';
 import type { TreeNode } from './tree';
 import { formatMetric, shortTime } from './tree';
 import { newFromTemplate } from './templates';
+import { previewAflPrompts } from './aflPreview';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -243,6 +244,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     // the view-title button and the welcome link pass the view's context object, not a template name
     reg('flowloop.newFromTemplate', (template?: unknown, name?: unknown) => newFromTemplate(context.extensionPath, typeof template === 'string' ? template : undefined, typeof name === 'string' ? name : undefined)),
     reg('flowloop.setApiKey', (value?: string) => keys.set(typeof value === 'string' ? value : undefined)),
+    // the CLI bundle beside the worker; `user` lets tests (and the CodeLens) skip the input box
+    reg('flowloop.previewAflPrompts', async (arg?: unknown, user?: number) => {
+      const uri = await resolveConfig(arg);
+      if (!uri) return undefined;
+      return previewAflPrompts(context.asAbsolutePath('dist/cli.js'), uri, typeof user === 'number' ? user : undefined);
+    }),
     reg('flowloop.clearApiKey', () => keys.clear()),
     reg('flowloop.showTrieFlow', (arg?: unknown, sel?: unknown) => showView('trie', arg, sel)),
     reg('flowloop.showLossCurves', (arg?: unknown, sel?: unknown) => showView('loss', arg, sel)),
