@@ -111,6 +111,10 @@ export interface FlowerConfig {
      */
     model?: string;
     /**
+     * With `model`: token budget of prompt + title (the released cutoff_len 512): the prompt keeps its LAST tokens so that the longest title of the tree still fits (left truncation, docs/methods.md §A6b).
+     */
+    cutoff: number;
+    /**
      * With `model`: train LoRA adapters (Hu et al. 2021) on its linear layers instead of all weights — W x + (alpha/r)·B A dropout(x), base weights frozen, A random and B zero at the start (as PEFT) — saved as a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) that `PeftModel.from_pretrained` loads. Absent = full fine-tuning (the paper's setting), saved as a Hugging Face model folder.
      */
     lora?: {
