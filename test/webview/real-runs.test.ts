@@ -1,11 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { CompareViewState, TrieViewState } from '../../webview/contract';
 import { cellText } from '../../webview/compare/tables';
 import { buildViewState, viewNotApplicable, applicableViews } from '../../extension/viewState';
+import { buildRunPage, buildRunsState, siblingRuns } from '../../extension/runPage';
 import { flattenMetrics, readEvents, readMetrics, readRunInfo } from '../../core/experiment/runStore';
 import { runSingle } from '../../core/experiment/runner';
 import type { ProgressEvent } from '../../core/experiment/events';
@@ -149,4 +150,97 @@ test('user-facing text cites the project\'s docs readably: no "METHODS" in the s
   walk(BASELINES);
   const bad = texts.filter((t) => /\bMETHODS\b/.test(t));
   assert.deepEqual(bad.map((t) => t.slice(0, 120)), []);
+});
+
+test('runs table on real runs: one row per run and per variant (demo: sft and flower), config columns that differ, metric columns, sorting, filtering, selection → Compare', async () => {
+  const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
+  const state = buildRunsState([demo.runDir, quick.runDir, afl.runDir]);
+  const v = await openView(browser, 'runs', await bundleView('runs'), { width: 1400, height: 700 });
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('#runs tr.row');
+  const keys = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+  const demoId = readRunInfo(demo.runDir)!.id, quickId = readRunInfo(quick.runDir)!.id, aflId = readRunInfo(afl.runDir)!.id;
+  assert.deepEqual([...keys].sort(), [`${demoId}·sft`, `${demoId}·flower`, quickId, aflId].sort());
+  const headers = await v.page.locator('#runs th').evaluateAll((els) => els.map((e) => ({ col: e.getAttribute('data-col'), cls: e.className })));
+  const cols = headers.map((x) => x.col).filter(Boolean) as string[];
+  for (const c of ['run', 'variant', 'kind', 'status', 'config:dataset', 'config:epochs', 'config:seed', 'metric:kl(target||gen)', 'metric:coverage', 'metric:test/cand_hr@1', 'metric:AFL HR@1']) {
+    assert.ok(cols.includes(c), `no column ${c}: ${cols.join(', ')}`);
+  }
+  assert.ok(!cols.includes('config:name') && !cols.includes('config:description'), 'identity/prose are not config columns');
+  // the flower row's KL is the metrics.json value
+  const m = flattenMetrics(readMetrics(demo.runDir)!);
+  const klIdx = cols.indexOf('metric:kl(target||gen)') + 1; // + the checkbox column
+  const flowerKl = await v.page.locator(`#runs tr.row[data-key="${demoId}·flower"] td`).nth(klIdx).textContent();
+  assert.equal(Number(flowerKl), Number(m['flower/kl(target||gen)'].toPrecision(4)));
+  // sort by KL ascending: flower (better fit) before sft; rows without KL last
+  await v.page.locator('#runs th[data-col="metric:kl(target||gen)"]').click();
+  await v.page.locator('#runs th[data-col="metric:kl(target||gen)"]').click();
+  await v.page.waitForSelector('#runs th.sorted-asc[data-col="metric:kl(target||gen)"]');
+  const sorted = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+  assert.deepEqual(sorted.slice(0, 2), [`${demoId}·flower`, `${demoId}·sft`]);
+  // filter: kind and a metric threshold
+  await v.page.evaluate(() => { const f = document.querySelector('#filter') as HTMLInputElement & { value: string }; f.value = 'flower coverage>0.95'; f.dispatchEvent(new Event('input')); });
+  await v.page.waitForFunction(() => document.querySelectorAll('#runs tr.row').length === 1);
+  assert.equal(await v.page.locator('#runs tr.row').getAttribute('data-key'), `${demoId}·flower`);
+  await v.page.evaluate(() => { const f = document.querySelector('#filter') as HTMLInputElement & { value: string }; f.value = ''; f.dispatchEvent(new Event('input')); });
+  await v.page.waitForFunction(() => document.querySelectorAll('#runs tr.row').length === 4);
+  // selection feeds the comparison
+  await v.page.locator(`#runs tr.row[data-key="${quickId}"]`).click();
+  await v.page.locator(`#runs tr.row[data-key="${aflId}"]`).click();
+  await v.page.locator('#compare-selected').click();
+  const open = (await v.sent()).find((x) => x.type === 'open') as { target: string; runDirs: string[] } | undefined;
+  assert.deepEqual(open && { target: open.target, runDirs: [...open.runDirs].sort() }, { target: 'compare', runDirs: [quick.runDir, afl.runDir].sort() });
+  assert.deepEqual((await v.state() as { selected: string[] }).selected.sort(), [quickId, aflId].sort(), 'the selection persists');
+  await screenshot(v.page, 'runs-table');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+});
+
+test('run page on real runs: the demo\'s distribution.svg and plots inline, final metrics, links to the views that apply; a rerun with --set seed shows the config diff', async () => {
+  const demo = await realRun('demo');
+  const page = buildRunPage(demo.runDir, siblingRuns(demo.runDir));
+  const v = await openView(browser, 'run', await bundleView('run'), { width: 1300, height: 1000 });
+  await v.send({ type: 'init', state: page });
+  await v.page.waitForSelector('#plots figure');
+  assert.equal(await v.page.locator('#run-status').textContent(), 'finished');
+  const figures = await v.page.locator('#plots figure').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
+  assert.ok(figures.includes('distribution.svg') && figures.some((f) => f?.startsWith('plots/')), figures.join(', '));
+  assert.ok(await v.page.locator('#plots img').evaluateAll((els) => els.every((e) => (e as HTMLImageElement).naturalWidth > 0)), 'every inline plot decodes');
+  assert.match(await v.page.locator('#metrics').textContent() ?? '', /flower\/kl\(target\|\|gen\)/);
+  assert.equal(await v.page.locator('#open-trie').getAttribute('disabled'), null, 'the trie view applies to a Flower run');
+  assert.notEqual(await v.page.locator('#open-transcripts').getAttribute('disabled'), null, 'transcripts do not apply to a Flower run');
+  await v.page.locator('#open-trie').click();
+  assert.ok((await v.sent()).some((x) => x.type === 'open' && (x as any).target === 'trie'));
+  await screenshot(v.page, 'run-page');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+  // the quick run again with another seed: its page names the previous run and the changed value
+  const quick = await realRun('quick');
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=8'], outDir: join(quick.runDir, '..') });
+  assert.equal(again.status, 'finished');
+  const p2 = buildRunPage(again.runDir, siblingRuns(again.runDir));
+  assert.equal(p2.previous?.dir, quick.runDir);
+  assert.deepEqual(p2.configDiff, [{ key: 'seed', before: '7', after: '8' }]);
+});
+
+test('run page of a degraded run shows it yellow with the reason; the runs table marks it', async () => {
+  // a run folder whose run.json says degraded (written by the runner's contract: test/core/degraded.test.ts)
+  const quick = await realRun('quick');
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=9'], outDir: join(quick.runDir, '..') });
+  const info = readRunInfo(again.runDir)!;
+  writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['122/122 LLM calls failed'] }));
+  const v = await openView(browser, 'run', await bundleView('run'));
+  await v.send({ type: 'init', state: buildRunPage(again.runDir, []) });
+  await v.page.waitForSelector('#run-status');
+  assert.equal(await v.page.locator('#run-status').textContent(), 'degraded');
+  assert.match(await v.page.locator('#run-status').getAttribute('class') ?? '', /degraded/);
+  const bg = await v.page.locator('#run-status').evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert.equal(bg, 'rgb(204, 167, 0)', 'yellow (--vscode-charts-yellow)');
+  assert.match(await v.page.locator('[data-warning]').textContent() ?? '', /degraded: 122\/122 LLM calls failed/);
+  await v.page.close();
+  const t = await openView(browser, 'runs', await bundleView('runs'));
+  await t.send({ type: 'init', state: buildRunsState([again.runDir]) });
+  await t.page.waitForSelector('#runs td.status.degraded');
+  assert.equal(await t.page.locator('#runs td.status.degraded').getAttribute('title'), '122/122 LLM calls failed');
+  await t.page.close();
 });
