@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import type { CompareViewState, TrieViewState } from '../../webview/contract';
+import type { CompareViewState, LossViewState, TrieViewState } from '../../webview/contract';
+import { fmt as fmtNum } from '../../webview/common/dom';
 import { cellText } from '../../webview/compare/tables';
 import { buildViewState, viewNotApplicable, applicableViews } from '../../extension/viewState';
 import { buildRunPage, buildRunsState, siblingRuns } from '../../extension/runPage';
 import { flattenMetrics, readEvents, readMetrics, readRunInfo } from '../../core/experiment/runStore';
 import { runSingle } from '../../core/experiment/runner';
+import { headline } from '../../core/experiment/headline';
 import type { ProgressEvent } from '../../core/experiment/events';
 import { buildSchema } from '../../core/experiment/schema';
 import { BASELINES } from '../../core/experiment/baselines';
@@ -243,4 +245,38 @@ test('run page of a degraded run shows it yellow with the reason; the runs table
   await t.page.waitForSelector('#runs td.status.degraded');
   assert.equal(await t.page.locator('#runs td.status.degraded').getAttribute('title'), '122/122 LLM calls failed');
   await t.page.close();
+});
+
+test('the finish toast states the result that matters for each real run kind', async () => {
+  const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
+  const dm = flattenMetrics(readMetrics(demo.runDir)!);
+  const d = headline('flower', readMetrics(demo.runDir)!)!;
+  const f3 = (x: number) => Number(x.toPrecision(3)).toString();
+  assert.equal(d, `KL(target‖gen) Flower ${f3(dm['flower/kl(target||gen)'])} vs SFT ${f3(dm['sft/kl(target||gen)'])}, coverage ${Math.round(100 * dm['flower/coverage'])}% vs ${Math.round(100 * dm['sft/coverage'])}%`);
+  assert.match(headline('sequential', readMetrics(quick.runDir)!)!, /^test HR@10 [\d.]+, NDCG@10 [\d.]+, HR@1 among the candidates [\d.]+$/);
+  assert.match(headline('afl', readMetrics(afl.runDir)!)!, /^AFL HR@1 [\d.]+ vs Rec Agent [\d.]+, base model [\d.]+ \(5 users\)$/);
+});
+
+test('loss curves on real runs: one chart per metric (GFN and SFT losses on their own axes), a line per variant (sft, flower), the last value in the legend, x by epoch, runs overlaid with a colour each', async () => {
+  const [demo, quick] = [await realRun('demo'), await realRun('quick')];
+  const state = buildViewState('loss', [demo.runDir, quick.runDir]) as LossViewState;
+  const names = [...new Set(state.metrics.map((m) => m.name))];
+  const v = await openView(browser, 'loss', await bundleView('loss'), { width: 1200, height: 900 });
+  await v.send({ type: 'init', state });
+  await v.page.waitForFunction((n) => document.querySelectorAll('#charts .chart').length === n, names.length);
+  const charts = await v.page.locator('#charts .chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
+  assert.deepEqual([...charts].sort(), names.map((n) => `m:${n}`).sort(), 'one chart per metric name');
+  // the JS fit curve: one line for SFT and one for Flower, the legend shows each one's last value
+  const js = v.page.locator('#charts .chart[data-chart="m:fit/js"]');
+  const legend = await js.locator('.u-legend tr.u-series').evaluateAll((rows) => rows.slice(1).map((r) => ({ label: r.querySelector('.u-label')?.textContent, value: r.querySelector('.u-value')?.textContent })));
+  const last = (series: string) => state.metrics.filter((m) => m.name === 'fit/js' && m.series === series).at(-1)!.value;
+  assert.deepEqual(legend.map((l) => l.label?.replace(/^.* · /, '')).sort(), ['flower', 'sft']);
+  for (const l of legend) assert.equal(l.value, fmtNum(last(l.label!.replace(/^.* · /, ''))), `legend value of ${l.label}`);
+  // x by epoch: the choice is kept in the view's state and the charts are rebuilt on it
+  await v.page.evaluate(() => { const d = document.querySelector('#x-axis') as HTMLElement & { value: string }; d.value = 'epoch'; d.dispatchEvent(new Event('change')); });
+  await v.page.waitForFunction(() => [...document.querySelectorAll('#charts .u-axis')].some((a) => a.textContent?.includes('epoch')) || document.querySelector('#charts')?.textContent?.includes('epoch'));
+  assert.equal((await v.state() as { x: string }).x, 'epoch');
+  await screenshot(v.page, 'loss-real-runs');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
 });
