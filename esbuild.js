@@ -10,7 +10,14 @@ const production = process.argv.includes('--production');
 const root = __dirname;
 const dist = path.join(root, 'dist');
 
-/** Node bundles: npm packages stay external (native modules and wasm files load from node_modules). */
+/**
+ * Node bundles (worker, CLI): every npm package is bundled (literal requires esbuild follows), so the VSIX
+ * and the npm package need no node_modules. What cannot be bundled is copied once into dist/ by
+ * copyRuntimeFiles: onnxruntime-node's binding + shared library (dist/onnxruntime/), the tfjs WebAssembly
+ * binaries (dist/*.wasm), the Qwen tokenizer data (dist/tokenizers/qwen2.5/); the native kernels stay in
+ * native/build/Release/ (native/build.mjs). The optional GPU routes (tfjs-node-gpu, webgpu) are required
+ * by name at run time only (core/tensor/index.ts): external.
+ */
 const nodeCommon = {
   bundle: true,
   platform: 'node',
@@ -18,9 +25,62 @@ const nodeCommon = {
   format: 'cjs',
   sourcemap: true,
   minify: production,
-  packages: 'external',
   logLevel: 'warning',
+  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu', '@tensorflow/tfjs-backend-webgpu'],
+  // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow: take its ES module build
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // ES module builds first: tfjs-core and its backends then come from one module graph (with the chained ops
+  // core/tensor registers), not tf-core.node.js plus a second copy of core's ops
+  mainFields: ['module', 'main'],
+  define: { FLOWLOOP_BUILD_VERSIONS: JSON.stringify(bundledVersions()) },
+  plugins: [onnxBindingPlugin()],
 };
+
+/** Versions of the packages bundled into dist/ (run.json "versions"; `flowloop --version`, `flowloop doctor`). */
+function bundledVersions() {
+  const out = {};
+  for (const name of ['flowloop', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'openai', '@lenml/tokenizers']) {
+    const file = name === 'flowloop' ? path.join(__dirname, 'package.json') : path.join(__dirname, 'node_modules', name, 'package.json');
+    try { out[name] = JSON.parse(fs.readFileSync(file, 'utf8')).version; } catch { /* not installed */ }
+  }
+  return out;
+}
+
+/** onnxruntime-node loads its binding with a computed require (`../bin/napi-v6/${platform}/${arch}/…`): point it at dist/onnxruntime/. */
+function onnxBindingPlugin() {
+  return {
+    name: 'onnxruntime-binding',
+    setup(b) {
+      b.onLoad({ filter: /onnxruntime-node[\\/]dist[\\/]binding\.js$/ }, async (args) => {
+        const text = await fs.promises.readFile(args.path, 'utf8');
+        const re = /require\(`\.\.\/bin\/napi-v\d+\/\$\{process\.platform\}\/\$\{process\.arch\}\/onnxruntime_binding\.node`\)/;
+        if (!re.test(text)) throw new Error(`esbuild.js: onnxruntime-node's binding.js changed (${args.path}): update onnxBindingPlugin`);
+        return { contents: text.replace(re, "require(require('node:path').join(__dirname, 'onnxruntime', 'onnxruntime_binding.node'))"), loader: 'js' };
+      });
+    },
+  };
+}
+
+/** Copy `from` to `to` unless an identical-looking copy (size + mtime) is there. */
+function copyOnce(from, to) {
+  const s = fs.statSync(from);
+  try { const d = fs.statSync(to); if (d.size === s.size && d.mtimeMs >= s.mtimeMs) return; } catch { /* absent */ }
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.copyFileSync(from, to);
+  fs.utimesSync(to, s.atime, s.mtime);
+}
+
+/** What the bundles load from beside themselves (see nodeCommon). */
+function copyRuntimeFiles() {
+  const nm = path.join(root, 'node_modules');
+  const wasmDir = path.join(nm, '@tensorflow', 'tfjs-backend-wasm', 'dist');
+  for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyOnce(path.join(wasmDir, f), path.join(dist, f));
+  const ortVersions = fs.readdirSync(path.join(nm, 'onnxruntime-node', 'bin'));
+  const ortBin = path.join(nm, 'onnxruntime-node', 'bin', ortVersions[0], process.platform, process.arch);
+  if (fs.existsSync(ortBin)) for (const f of fs.readdirSync(ortBin)) copyOnce(path.join(ortBin, f), path.join(dist, 'onnxruntime', f));
+  const tok = path.join(nm, '@lenml', 'tokenizer-qwen3', 'models');
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyOnce(path.join(tok, f), path.join(dist, 'tokenizers', 'qwen2.5', f));
+}
 
 function exists(p) { return fs.existsSync(path.join(root, p)); }
 
@@ -48,6 +108,8 @@ async function writeSchema() {
   fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(schema, null, 2) + '\n');
   // the editor's copy: completion and hover only, problems come from Flowloop's diagnostics (schema.ts editorSchema)
   fs.writeFileSync(path.join(dist, 'flowloop.editor-schema.json'), JSON.stringify(editorSchemaOf(schema), null, 2) + '\n');
+  // .flowloop/executors.json (executor profiles, core/executor/profile.ts): contributed to VS Code too
+  fs.copyFileSync(path.join(root, 'core/executor/executors.schema.json'), path.join(dist, 'executors.schema.json'));
   await writeConfigTypes(schema);
 }
 
@@ -147,11 +209,8 @@ async function main() {
     builds.push({ ...nodeCommon, entryPoints: [path.join(root, src)], outfile: path.join(dist, out), banner: shebang ? { js: '#!/usr/bin/env node' } : undefined });
   }
   if (exists('extension/extension.ts')) {
-    builds.push({ ...nodeCommon, entryPoints: [path.join(root, 'extension/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'], packages: undefined,
-      // jsonc-parser's "main" is a UMD build whose dynamic requires esbuild cannot follow: take its ES module build
-      mainFields: ['module', 'main'],
-      // the host bundles its few pure-JS dependencies (jsonc-parser, ajv) so that it loads fast; natives never reach it
-    });
+    // the host bundles its few pure-JS dependencies (jsonc-parser, ajv) so that it loads fast; natives never reach it
+    builds.push({ ...nodeCommon, entryPoints: [path.join(root, 'extension/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] });
   }
   for (const view of webviewEntries()) {
     builds.push({
@@ -162,11 +221,13 @@ async function main() {
   }
   if (watch) {
     for (const b of builds) (await esbuild.context(b)).watch();
+    copyRuntimeFiles();
     await writeSchema();
     console.log('[flowloop build] watching');
     return;
   }
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  copyRuntimeFiles();
   await writeSchema();
   writeMarketplaceReadme();
   if (exists('core/cli.ts')) fs.chmodSync(path.join(dist, 'cli.js'), 0o755);

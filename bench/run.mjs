@@ -22,7 +22,7 @@ if (!hasTorch()) {
   if (!hasTorch()) console.error('bench: python3-torch is not available; PyTorch ratios will be missing');
 }
 // the optional native OpenBLAS kernels: built for this machine when the toolchain and OpenBLAS are there
-if (!existsSync(join(root, 'native', 'build', 'flowloop_native.node'))) {
+if (!existsSync(join(root, 'native', 'build', 'Release', 'flowloop_native.node'))) {
   if (process.getuid?.() === 0) spawnSync('apt-get', ['install', '-y', '-qq', 'g++', 'libopenblas-dev'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   const b = spawnSync('sh', ['native/build.sh'], { stdio: 'inherit' });
   if (b.status !== 0) console.error('bench: native kernels not built; Flowloop runs on its WebAssembly kernels');
@@ -37,6 +37,7 @@ const BENCHES = [
   ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
   ['webview', 'bench/webview/bench.ts', 'trie view: data arrival → first paint on Video Games'],
+  ['package', 'bench/package/bench.ts', 'demo from the installed VSIX / npx flowloop demo from the repository (≤ 1.5)'],
 ];
 
 /** The last JSON object a bench printed: one line, or a pretty-printed block at the end of its output. */

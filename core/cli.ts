@@ -9,8 +9,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LocatedError } from './experiment/context';
 import type { RunInfo } from './experiment/events';
-import { runExperiment } from './experiment/run';
-import { ConfigError, type RunOptions } from './experiment/runner';
+import { ConfigError } from './experiment/runner';
+import { execute, EXECUTORS, type ExecuteOptions, type ExecutorName } from './executor';
+import { profilesPath, readProfiles } from './executor/profile';
+import { SlurmError } from './executor/slurm';
 import { listRuns, readEvents, readMetrics, readRunInfo, runsRoot, withLiveness, writeJsonAtomic } from './experiment/runStore';
 import { formatIssue, validateConfigFile } from './experiment/validate';
 import { environmentIssues } from './experiment/environment';
@@ -18,6 +20,7 @@ import { fmt, formatTable } from './cli/progress';
 import { UsageError } from './cli/args';
 import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './cli/commands';
 import { CliSession } from './cli/session';
+import { flowloopVersion } from './util/buildInfo';
 
 type Main = (argv: string[]) => Promise<number>;
 
@@ -35,6 +38,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
   lm: () => import('./cli/lm'),
+  doctor: () => import('./cli/doctor'),
 };
 
 /** Parse a built-in command's argv from its table entry; `--help` prints its usage (returns undefined). */
@@ -68,15 +72,15 @@ async function cmdValidate(argv: string[]): Promise<number> {
 }
 
 /** Run a config (or the embedded demo) with progress on stderr, the results table then `run: <dir>` on stdout. */
-async function runWithCli(opts: RunOptions & { jobs?: number }): Promise<number> {
+async function runWithCli(opts: ExecuteOptions): Promise<number> {
   const session = new CliSession();
-  const result = await runExperiment({ ...opts, signal: session.signal, onEvent: (e) => session.printer.handle(e), onRunDir: (d) => session.started(d) });
+  const result = await execute({ ...opts, signal: session.signal, onEvent: (e) => session.printer.handle(e), onRunDir: (d) => session.started(d) });
   session.printer.end();
   for (const line of result.table) process.stdout.write(line + '\n');
   for (const reason of result.degraded ?? []) process.stderr.write(`warning: degraded: ${reason}\n`);
   if (result.status === 'failed') process.stderr.write(`error: ${result.where ? result.where + ': ' : ''}${result.error}\n`);
   process.stdout.write(`run: ${result.runDir}\n`);
-  return exitCode(result.status);
+  return opts.detach && result.status === 'running' ? 0 : exitCode(result.status);
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -86,7 +90,39 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (positional.length !== 1) throw new UsageError('run needs exactly one config file');
   const jobs = flags.jobs === undefined ? 1 : Number(flags.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, got "${flags.jobs}"`);
-  return runWithCli({ configPath: positional[0], set: lists.set, outDir: flags.out as string | undefined, workspace: (flags.dir as string) ?? process.cwd(), jobs });
+  const workspace = (flags.dir as string) ?? process.cwd();
+  if (typeof flags['run-dir'] === 'string') return runInJob(positional[0], lists.set, flags['run-dir'], flags.point as string | undefined);
+  if (flags.point !== undefined) throw new UsageError('--point needs --run-dir (it is what a Slurm array task runs)');
+  const executor = executorFlag(flags.executor, flags.profile, workspace);
+  if (flags.detach && executor !== 'slurm') throw new UsageError('--detach is for --executor slurm');
+  return runWithCli({ configPath: positional[0], set: lists.set, outDir: flags.out as string | undefined, workspace, jobs, executor, profile: flags.profile as string | undefined, detach: !!flags.detach });
+}
+
+/** `--executor` (default: the named `--profile`'s executor, else local). */
+export function executorFlag(executor: unknown, profile: unknown, workspace: string): ExecutorName {
+  if (executor === undefined) {
+    if (typeof profile !== 'string') return 'local';
+    const p = readProfiles(workspace)?.profiles[profile];
+    if (!p) throw new UsageError(`--profile ${profile}: no such profile in ${profilesPath(workspace)}`);
+    return p.executor;
+  }
+  if (!EXECUTORS.includes(executor as ExecutorName)) throw new UsageError(`--executor must be one of ${EXECUTORS.join(', ')}, got "${executor}"`);
+  return executor as ExecutorName;
+}
+
+/** Inside a Slurm job: the run (or sweep point) into the folder made at submission; progress on stderr as always. */
+async function runInJob(configPath: string, set: string[] | undefined, runDir: string, point: string | undefined): Promise<number> {
+  const n = point === undefined ? undefined : Number(point);
+  if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw new UsageError(`--point must be a point index (0, 1, …), got "${point}"`);
+  const session = new CliSession();
+  session.started(resolve(runDir));
+  const { runInSlurmJob } = await import('./executor/slurmRun');
+  const result = await runInSlurmJob({ configPath, set, runDir, point: n, signal: session.signal, onEvent: (e) => session.printer.handle(e) });
+  session.printer.end();
+  for (const line of result.table) process.stdout.write(line + '\n');
+  if (result.status === 'failed') process.stderr.write(`error: ${result.where ? result.where + ': ' : ''}${result.error}\n`);
+  process.stdout.write(`run: ${result.runDir}\n`);
+  return exitCode(result.status);
 }
 
 async function cmdDemo(argv: string[]): Promise<number> {
@@ -212,8 +248,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(overallUsage() + '\n');
     return cmd ? 0 : 2;
   }
-  if (cmd === '--version') {
-    process.stdout.write(`${require('../package.json').version}\n`);
+  if (cmd === '--version' || cmd === '-v') {
+    process.stdout.write(`${flowloopVersion()}\n`);
     return 0;
   }
   try {
@@ -224,6 +260,10 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.FLOWLOOP_DEBUG) process.stderr.write(String(e?.stack) + '\n');
     if (e instanceof ConfigError) {
       process.stdout.write(e.message + '\n');
+      return 2;
+    }
+    if (e instanceof SlurmError) {
+      process.stderr.write(`flowloop: slurm: ${e.message}\n`);
       return 2;
     }
     if (e instanceof UsageError) {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { findSharedData } from '../core/data/sharedData';
 
 /** Research data a template reads (a path into the project's shared/data folder, or a file next to it). */
 export interface DataNeed {
@@ -89,17 +90,7 @@ function isDir(p: string): boolean {
   try { return statSync(p).isDirectory(); } catch { return false; }
 }
 
-/** The nearest `shared/data` folder at or above `dir` (the layout the project's tests and examples use). */
-export function findSharedData(dir: string): string | undefined {
-  for (let d = resolve(dir), i = 0; i < 6; i++) {
-    const p = join(d, 'shared', 'data');
-    if (isDir(p)) return p;
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  return undefined;
-}
+export { findSharedData };
 
 const relFrom = (toDir: string, abs: string) => {
   const rel = relative(toDir, abs).split(sep).join('/');

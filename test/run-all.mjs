@@ -33,6 +33,13 @@ if (spawnSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore
     if (!apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx'])) { apt(['update', '-qq']); apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx']); }
   } else console.error('note: python3-torch / python3-onnx missing and this is not root: the Hugging Face oracle tests will be skipped (apt-get install -y python3-torch python3-onnx)');
 }
+// A real one-node Slurm cluster for the Slurm executor's tests (test/slurm/cluster.ts): Debian's slurm-wlm + munge.
+if (spawnSync('sh', ['-c', 'command -v slurmctld && command -v munged'], { stdio: 'ignore' }).status !== 0) {
+  if (process.getuid?.() === 0) {
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+    if (!apt(['install', '-y', '-qq', 'slurm-wlm', 'munge'])) { apt(['update', '-qq']); apt(['install', '-y', '-qq', 'slurm-wlm', 'munge']); }
+  } else console.error('note: slurm-wlm / munge missing and this is not root: the Slurm cluster tests will be skipped (apt-get install -y slurm-wlm munge, as root)');
+}
 sh('node', ['esbuild.js']);
 
 function walk(dir) {

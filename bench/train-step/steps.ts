@@ -8,7 +8,7 @@
  * ε = backend epsilon) and its reported loss (BCE + ½·wd·‖θ‖²). `fast: true` is the earlier hand-written
  * what-if (logSoftmaxGather on the model's private members, FusedAdam, no L2 in the reported loss).
  */
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { getTf } from '../../core/tensor';
 import { logSoftmaxGather } from '../../core/tensor/ops';
 import { TransformerPolicy } from '../../core/models/policy';

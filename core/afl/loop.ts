@@ -141,7 +141,8 @@ export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: User
     const entry = { round: String(round), item, recReason: r.reason ?? '', userReason: u.reason ?? '' };
     if (u.decision === 'yes') {
       o.accepted = true;
-      const acc = pack.templates['user.memoryEntryAccepted'];
+      // the released loop writes the accepted round with the rejection template and the user's reason
+      const acc = pack.replication ? pack.templates['user.memoryEntry'] : pack.templates['user.memoryEntryAccepted'];
       if (acc !== undefined) o.userMemory.push(renderTemplate(acc, entry));
       break;
     }

@@ -69,6 +69,22 @@ export interface PromptPack {
   templates: Partial<Record<TemplateKey, string>>;
   /** `file:line` of each template, for located errors. */
   where: Partial<Record<TemplateKey, string>>;
+  /**
+   * The released pack (replication mode): the loop follows the released code where it differs from the
+   * paper's text, i.e. an accepted round enters the user memory through `user.memoryEntry` with the
+   * user's reason (the released `user_build_memory`), not `user.memoryEntryAccepted`.
+   */
+  replication?: boolean;
+}
+
+/** What each ablation (docs/methods.md §B6) removes from a pack's loop prompts: the lines that need its value. */
+export function ablationEffects(pack: PromptPack): Record<'w/o rec model' | 'w/o reward model', string[]> {
+  const lines = (name: string) => TEMPLATE_KEYS.filter((k) => k.startsWith('rec.') || k.startsWith('user.')).flatMap((k) => {
+    const t = pack.templates[k];
+    if (t === undefined) return [];
+    return t.split('\n').filter((l) => placeholdersOf(l).has(name)).map((l) => `${k}: ${l.replace(/\{\?[A-Za-z]+\}/g, '')}`);
+  });
+  return { 'w/o rec model': lines('prior'), 'w/o reward model': lines('focus') };
 }
 
 type Piece = { lit: string } | { name: string; marker: boolean };

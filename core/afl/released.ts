@@ -32,6 +32,17 @@ export function namePositional(template: string, names: string[]): string {
   return parts.map((p, i) => p.replace(/\{/g, '{{').replace(/\}/g, '}}') + (i < names.length ? `{${names[i]}}` : '')).join('');
 }
 
+/**
+ * Consistent ablation prompts (docs/methods.md §B6): a released loop line that speaks of "another
+ * recommendation system" without showing its suggestion gets the `{?prior}` marker, so the "w/o rec
+ * model" ablation drops it with the suggestion itself. The marker renders nothing: with a prior the
+ * text stays byte-identical to the released one.
+ */
+export function markAblationLines(key: TemplateKey, template: string): string {
+  if (!key.startsWith('rec.') && !key.startsWith('user.')) return template;
+  return template.split('\n').map((l) => (/another recommendation system/i.test(l) && !l.includes('{prior}') ? `${l}{?prior}` : l)).join('\n');
+}
+
 /** Loads `prompts_released.json` as a validated prompt pack (byte-exact templates, named slots). */
 export function loadReleasedPack(file: string): PromptPack {
   const rel = readPromptsReleased(file);
@@ -44,12 +55,13 @@ export function loadReleasedPack(file: string): PromptPack {
     if (slotCount(tpl) !== slots.length) throw new LocatedError(`${relKey} has ${slotCount(tpl)} slots, Flowloop expects ${slots.length} (${slots.join(', ')})`, file, path);
     const given = rel.arguments[relKey];
     if (given && given.length !== slots.length) throw new LocatedError(`${relKey}: ${given.length} arguments listed, Flowloop expects ${slots.length}`, file, `$.arguments.${relKey}`);
-    templates[key] = namePositional(tpl, slots);
+    templates[key] = markAblationLines(key, namePositional(tpl, slots));
   }
   const pack: PromptPack = {
     name: 'lastfm-released',
     file,
-    description: 'Byte-exact LastFM templates of the released AFL code (replication mode).',
+    description: 'Byte-exact LastFM templates of the released AFL code (replication mode): positional slots named, the released parsing under matching "strict", an accepted round written to the user memory with the rejection template and the user\'s reason (user_build_memory), as the released loop does.',
+    replication: true,
     source: rel.source,
     listJoin: ', ',
     memoryJoin: '\n',

@@ -117,7 +117,7 @@ export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promis
       return { ...base, decision: yes ? 'yes' : 'no', turn } as Judgement;
     }
     const values = {
-      history: c.history.join(opts.pack.listJoin), item: c.items[j], score: String(c.scores[j]),
+      history: c.history.join(opts.pack.listJoin), item: c.items[j], score: pyFloat(c.scores[j]),
       memory: mem && mem.length ? mem.join(opts.pack.memoryJoin) : null, loopCandidates: c.loopCandidates.join(opts.pack.listJoin),
     };
     const msgs = opts.withMemory
@@ -139,6 +139,26 @@ export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promis
   // stopped part-way: the judgements are incomplete, never reported as if they were all
   if (opts.signal?.aborted) throw new CancelledError(String(opts.signal.reason ?? 'cancelled'));
   return out;
+}
+
+/**
+ * A number as Python's `repr(float)` writes it (what `str.format` puts in the released step-2 prompt):
+ * the shortest round-trip digits, fixed notation for exponents -4..15 (with ".0" for whole numbers),
+ * else `d.ddde±XX`.
+ */
+export function pyFloat(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mant, expText] = x.toExponential().split('e');
+  const exp = Number(expText);
+  const neg = mant.startsWith('-');
+  const digits = mant.replace('-', '').replace('.', '');
+  if (exp < -4 || exp >= 16) return `${neg ? '-' : ''}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  let out: string;
+  if (exp < 0) out = `0.${'0'.repeat(-exp - 1)}${digits}`;
+  else if (digits.length <= exp + 1) out = `${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
+  else out = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+  return `${neg ? '-' : ''}${out}`;
 }
 
 export function reportOf(js: Judgement[]): PrfReport {

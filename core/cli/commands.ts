@@ -26,13 +26,21 @@ const OUT_RUNS: FlagSpec = { type: 'string', value: '<dir>', help: 'folder that 
 const WORKSPACE: FlagSpec = { type: 'string', value: '<workspace>', help: 'workspace folder whose .flowloop/runs is used (default: the current folder)' };
 const SET: FlagSpec = { type: 'list', value: 'path=value', help: 'override a config field (JSON value or plain string); repeatable' };
 const ENGINE: FlagSpec = { type: 'string', value: 'tfjs|onnx', help: 'inference engine (default: by the model folder)' };
+const EXECUTOR: FlagSpec = { type: 'string', value: 'local|slurm', help: 'where runs go: this machine (default) or Slurm jobs (a sweep or a baseline set as one job array)' };
+const PROFILE: FlagSpec = { type: 'string', value: '<name>', help: 'executor profile of .flowloop/executors.json (partition, time, cpus, gres, setup…; default: its "default")' };
+const DETACH: FlagSpec = { type: 'boolean', help: 'slurm: return once submitted; the jobs go on (run the same command again to follow them and resubmit what failed)' };
 const DEVICE: FlagSpec = { type: 'string', value: 'auto|cpu|wasm|gpu', help: 'where the model runs (default auto)' };
 
 export const COMMAND_SPECS: CommandSpec[] = [
   { name: 'demo', summary: 'the embedded demo: Flower vs SFT fitting 100 movie titles (no data needed)', flags: { out: OUT_RUNS, set: SET } },
   {
     name: 'run', args: '<config>', summary: 'run an experiment (or a sweep) into a run folder',
-    flags: { set: SET, out: OUT_RUNS, dir: WORKSPACE, jobs: { type: 'string', value: 'N', help: 'sweep points run in parallel worker processes (default 1)' } },
+    flags: {
+      set: SET, out: OUT_RUNS, dir: WORKSPACE, jobs: { type: 'string', value: 'N', help: 'sweep points run in parallel worker processes (default 1)' },
+      executor: EXECUTOR, profile: PROFILE, detach: DETACH,
+      'run-dir': { type: 'string', value: '<dir>', help: 'run into this existing folder (what a Slurm job runs; made at submission)' },
+      point: { type: 'string', value: 'N', help: 'with --run-dir: run only point N of the config\'s sweep (a Slurm array task)' },
+    },
   },
   {
     name: 'baselines', args: '<config>', summary: "run the baselines of the config's kind (each an ordinary run), then a comparison table",
@@ -40,7 +48,15 @@ export const COMMAND_SPECS: CommandSpec[] = [
       only: { type: 'string', value: 'name,name', help: 'run only these baselines (default: all of the kind)' },
       'dry-run': { type: 'boolean', help: 'list the baselines and their overrides, run nothing' },
       jobs: { type: 'string', value: 'N', help: 'baselines run in parallel worker processes (default 1: one after another)' },
-      set: SET, out: OUT_RUNS, dir: WORKSPACE,
+      set: SET, out: OUT_RUNS, dir: WORKSPACE, executor: EXECUTOR, profile: PROFILE,
+    },
+  },
+  {
+    name: 'doctor', summary: 'what this installation runs on (backend, kernels, ONNX, GPU, data, LLM endpoint), each with what to do if missing',
+    flags: {
+      json: { type: 'boolean', help: 'the checks as JSON' },
+      dir: WORKSPACE,
+      timeout: { type: 'string', value: 'ms', help: 'bound of the LLM endpoint probe (default 3000)' },
     },
   },
   { name: 'validate', args: '<config>...', summary: 'check configs; located errors; exit 2 if any is invalid', flags: {} },
@@ -146,7 +162,7 @@ export function overallUsage(): string {
     '',
     ...COMMAND_SPECS.flatMap((c) => [`  ${commandSynopsis(c)}`, `      ${c.summary}`]),
     '',
-    'flowloop <command> --help describes each flag. Run folders go to <workspace>/.flowloop/runs',
+    'flowloop <command> --help describes each flag; flowloop --version prints the version. Run folders go to <workspace>/.flowloop/runs',
     '(workspace = current folder, or --dir) unless --out is given.',
   ].join('\n');
 }

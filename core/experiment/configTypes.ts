@@ -133,6 +133,27 @@ export interface FlowerConfig {
        */
       targetModules: string[];
     };
+    /**
+     * With `model`: the text prompt the LLM reads (docs/methods.md §A6b). Each field left out keeps the released Flower template: `instruction` = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request. \n\n### Instruction:\nGiven a list of {category} the user recently enjoy, please write a new {category} that the user may bought\n\n", `input` = "### User Input: \nThe user has enjoyed the following {category}s before: {history}\n\n### Response: \n", titles joined with ", ". The two parts are tokenised separately and concatenated (no BOS); the target is the title + "\n" + EOS.
+     */
+    prompt?: {
+      /**
+       * Part 1 (tokenised on its own). Placeholders: {category}, {history}.
+       */
+      instruction?: string;
+      /**
+       * Part 2 (tokenised on its own), ending where the title begins. Placeholders: {category}, {history}.
+       */
+      input?: string;
+      /**
+       * Between history titles (released: ", ").
+       */
+      historySeparator?: string;
+      /**
+       * The {category} word. Default: the released word of the dataset folder (CDs_and_Vinyl "musics", Video_Games "video games", Movies_and_TV "movies and TV").
+       */
+      category?: string;
+    };
   };
   /**
    * `sft`: token-level cross-entropy on the target titles (BIGRec). `flower`: L = θ·L_SFT + (1−θ)·L_GFN, L_GFN = modified sub-trajectory balance over all state pairs of a title sampled from the policy (docs/methods.md §A4). `ifairlrs`: SFT with per-sample weights = group share in history interactions / group share among training targets (docs/methods.md §A8).

@@ -197,6 +197,26 @@ export interface RunInfo {
   keyMetric?: { name: string; value: number };
   /** Set for a sweep point: the parent sweep folder and the point's assignments. */
   sweep?: { dir: string; index: number; assignments: Record<string, unknown> };
+  /** Set for a run submitted to Slurm (core/executor/slurmRun.ts): where the job is and what Slurm says of it. */
+  slurm?: SlurmRunInfo;
+}
+
+/** run.json's `slurm` block: written at submission, updated by the job when it starts and by the watcher. */
+export interface SlurmRunInfo {
+  /** "<id>" or "<array id>_<task>". */
+  jobId: string;
+  /** Slurm's state (PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY, …). */
+  state: string;
+  /** Why it waits or why Slurm ended it (Priority, Resources, the node's down reason, …). */
+  reason?: string;
+  node?: string;
+  /** The executors.json profile it was submitted with. */
+  profile: string;
+  /** The batch script (sbatch-able again), Slurm's stdout and stderr files. */
+  script: string;
+  stdout: string;
+  stderr: string;
+  submittedAt: string;
 }
 
 /** Messages the extension host sends to a worker over IPC. */

@@ -122,7 +122,8 @@ export function listRuns(root: string): RunListing[] {
 
 /** A run.json that still says "running" but whose process is gone was killed hard (SIGKILL, power loss). */
 export function withLiveness(info: RunInfo): RunInfo {
-  if (info.status !== 'running') return info;
+  // a Slurm job's pid lives on a compute node: its liveness is Slurm's state (core/executor/slurmWatch.ts)
+  if (info.status !== 'running' || info.slurm) return info;
   try {
     process.kill(info.pid, 0);
     return info;

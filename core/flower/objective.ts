@@ -6,7 +6,7 @@
  * states of a title SAMPLED from the policy restricted to the trie (no gradient while sampling), the
  * sampled path re-scored with gradients in the same forward pass as the SFT rows.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { TrainablePolicy } from '../models/trainablePolicy';

@@ -3,7 +3,7 @@
  * policy (docs/methods.md §A6: Adam, lr 3e-4, warmup 20 in the reference). Its moments are plain named tensors
  * so a checkpoint can store and restore them (resume gives the same trajectory as an unbroken run).
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { tfp } from '../models/policyTf';
 import { ADAM, type AdamAttrs } from '../tensor/kernels/adam';
 

@@ -11,7 +11,7 @@
  * Writing D_t = log F(s_t) − Σ_{j<t} log π(y_j|s_j) gives res(m,n) = D_m − D_n, so the sum over all
  * pairs of one path is n·Σ(D_t − mean D)² with n = k+1 states: O(k) instead of O(k²), exact.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { tfp } from '../models/policyTf';
 
 /** The constant log-reward of a non-terminal state (docs/methods.md §A4). */

@@ -5,7 +5,7 @@
  * stopping, checkpoint hook. Every random choice comes from an Rng derived from (seed, epoch), so a run
  * resumed from an epoch checkpoint repeats the unbroken run.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { TrainablePolicy } from '../models/trainablePolicy';

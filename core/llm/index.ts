@@ -10,4 +10,6 @@ export { layoutRows, causalMask, type SeqLayout } from './layout';
 export { LmPolicy } from './policy';
 export { LmSession } from './session';
 export { loadHfModel, checkModelFolder, precisionNote, type HfModel } from './load';
-export { RELEASED_PROMPT, RELEASED_CATEGORIES, categoryOf, checkTemplate, promptIds, promptText, completionIds, truncateLeft, type PromptTemplate } from './prompt';
+export { RELEASED_PROMPT, RELEASED_CATEGORIES, categoryOf, checkTemplate, promptSettings, promptIds, promptText, completionIds, truncateLeft, type PromptTemplate } from './prompt';
+export { estimateMemory, checkMemory, backendMemory, loraParamCount, formatBytes, type MemoryPlan, type MemoryEstimate } from './memory';
+export { describeModel, storedDtypes } from './describe';

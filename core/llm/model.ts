@@ -10,7 +10,7 @@
  * Every projection goes through `linear(x, name)`, the one place a LoRA adapter plugs in
  * (Hu et al. 2021, eq. 3: h = W x + (α/r)·B A x): `adapters.set(name, {A, B, scale, dropout})`.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { getTf } from '../tensor';
 import { LocatedError } from '../experiment/context';
 import { expectedWeights, type LlmConfig } from './hfConfig';

@@ -8,7 +8,7 @@
  * - `completionLogProbs(prompts, completions)` (`flowloop lm score`).
  * All log-probs are normalised over the model's FULL vocabulary (config.json vocab_size).
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { SessionPolicy, SessionStart } from '../decode';
 import { getTf } from '../tensor';
 import { logSoftmaxGather } from '../tensor/ops';

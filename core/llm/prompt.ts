@@ -51,6 +51,26 @@ function fill(s: string, vars: Record<string, string>): string {
   return s.replace(/\{(category|history)\}/g, (_, k: string) => vars[k]);
 }
 
+/**
+ * The template and category of a config's `policy.prompt` (fields left out = the released template; the
+ * category defaults to the released word of the dataset folder). Errors name `where`.
+ */
+export function promptSettings(cfg: (Partial<PromptTemplate> & { category?: string }) | undefined, datasetDir: string, where = 'policy.prompt'): { template: PromptTemplate; category: string } {
+  const { category, ...rest } = cfg ?? {};
+  let template: PromptTemplate;
+  try {
+    template = checkTemplate(rest);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  if (category !== undefined) return { template, category };
+  try {
+    return { template, category: categoryOf(datasetDir) };
+  } catch (e) {
+    throw new Error(`${where}.category: ${(e as Error).message}`);
+  }
+}
+
 /** Check a user template: both parts are strings and only known placeholders appear. */
 export function checkTemplate(t: Partial<PromptTemplate>): PromptTemplate {
   const out = { ...RELEASED_PROMPT, ...t };

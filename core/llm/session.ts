@@ -5,7 +5,7 @@
  * tokens, attending to their parent state's cache. Prompts are left-padded; a state's padding slots stay
  * masked and its positions count only real tokens, so results equal the stateless forward.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { DecodeSession } from '../decode';
 import type { CausalLM } from './model';
 

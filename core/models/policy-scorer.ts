@@ -18,7 +18,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { Catalogue } from '../data/catalogue';
 import { LocatedError } from '../experiment/context';
 import { readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../flower/checkpoint';

@@ -8,7 +8,7 @@
  * tfjs notes (docs/testing.md): only 2-D matMuls or batched matMuls with equal batch dims (broadcasting
  * matMul grads are broken), flat gathers / one-hot products instead of gatherND (no gradient).
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { SessionStart } from '../decode';
 import { PolicySession } from './policySession';
 import { Rng } from '../util/random';

@@ -1,4 +1,4 @@
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { DecodeSession } from '../decode';
 import type { TransformerPolicy } from './policy';
 

@@ -3,7 +3,7 @@
  * Delegates to core/tensor (`initBackend` chooses tfjs-node-gpu / tfjs-node / wasm with Flowloop's
  * kernels / cpu and registers the kernels; `getTf`). Model code never imports tfjs directly.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { getTf, initBackend, type Device } from '../tensor';
 
 export type Tf = typeof TF;

@@ -16,7 +16,7 @@
  */
 import { yieldIfDue } from '../experiment/context';
 import { Rng } from '../util/random';
-import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { FusedAdam } from '../tensor/adam';
 import { logSoftmaxGather } from '../tensor/ops';
 import { tf, type Tensor, type Variable } from './tf';

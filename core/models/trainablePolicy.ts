@@ -4,7 +4,7 @@
  * LM reading the history as text (core/llm), fully fine-tuned or through LoRA adapters. The objective
  * (trie, flows, SubTB over full-vocabulary log π, θ mixing, personalization) only calls these members.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { SessionPolicy, StepPolicy } from '../decode';
 
 export interface TrainablePolicy extends StepPolicy {

@@ -5,7 +5,7 @@
  * (g += wd·θ, as torch.optim.Adam(weight_decay)) or decoupled AdamW decay. On backends without the
  * kernel (not wasm/cpu) it computes the same update from stock ops.
  */
-import type { NamedTensorMap, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
+import type { NamedTensorMap, Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
 import { getTf } from './index';
 import { ADAM, type AdamAttrs } from './kernels/adam';
 

@@ -5,9 +5,9 @@
  *    [10240, 64] input on wasm).
  * Registered once by initBackend (tfjs gradients are global, not per backend).
  */
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 let done = false;
 
 function expandedShape(tf: Tf, x: Tensor, axis: number | number[]): number[] {

@@ -10,7 +10,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
+// the chained-op methods (tensor.reshape(), …) as types; loadTfCore registers them at run time
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { registerFlowloopKernels } from './kernels';
 import { registerFlowloopGradients } from './gradients';
 
@@ -56,8 +58,12 @@ export function nvidiaGpuVisible(): boolean {
   }
 }
 
-/** Folder of the installed @tensorflow/tfjs-backend-wasm dist (where the .wasm binaries are). */
+/**
+ * Folder holding the tfjs WebAssembly binaries: beside the bundle (dist/, where esbuild.js copies them once),
+ * else the installed @tensorflow/tfjs-backend-wasm (running from sources).
+ */
 export function wasmDistDir(): string {
+  if (typeof __dirname === 'string' && existsSync(join(__dirname, 'tfjs-backend-wasm-simd.wasm'))) return __dirname;
   return dirname(nodeRequire().resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
 }
 
@@ -68,10 +74,27 @@ async function tryNode(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu
   return tf;
 }
 
+/**
+ * tfjs-core with the chained-op methods (tensor.reshape(), …) and the gradients of its ops (both what the
+ * umbrella @tensorflow/tfjs added) and its plain JavaScript backend registered (also the wasm backend's fallback for kernels it lacks).
+ * Literal requires: esbuild bundles them (the packages are pinned, core/tensor/kernels use their internals).
+ */
+function loadTfCore(): Tf {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tf = require('@tensorflow/tfjs-core') as Tf;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-core/dist/register_all_gradients');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-backend-cpu');
+  return tf;
+}
+
 async function tryWasm(): Promise<Tf> {
-  const req = nodeRequire();
-  const tf = req('@tensorflow/tfjs') as Tf;
-  const wasm = req('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  const tf = loadTfCore();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   const dir = wasmDistDir();
   // setWasmPaths takes a prefix that is concatenated with the file name.
   wasm.setWasmPaths(dir.endsWith('/') ? dir : dir + '/');
@@ -81,7 +104,7 @@ async function tryWasm(): Promise<Tf> {
 }
 
 async function tryCpu(): Promise<Tf> {
-  const tf = nodeRequire()('@tensorflow/tfjs') as Tf;
+  const tf = loadTfCore();
   if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend("cpu") returned false');
   await tf.ready();
   return tf;
@@ -104,7 +127,7 @@ async function tryWebGpu(): Promise<Tf> {
   if (!adapter) throw new Error('dawn.node found no WebGPU adapter');
   if (!g.navigator) g.navigator = {};
   if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-  const tf = req('@tensorflow/tfjs') as Tf;
+  const tf = loadTfCore();
   req('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');
   await tf.ready();

@@ -1,6 +1,9 @@
 /**
- * Loader of Flowloop's optional native kernels (native/flowloop_native.cc, built by native/build.sh):
- * OpenBLAS GEMM, fused log-softmax-gather and transpose working in place on tfjs-wasm heap views.
+ * Loader of Flowloop's optional native kernels (native/flowloop_native.cc, a node-gyp addon built by
+ * native/build.mjs — `npm ci` runs it — with OpenBLAS linked in statically): OpenBLAS GEMM, fused
+ * log-softmax-gather and transpose working in place on tfjs-wasm heap views. The VSIX and the npm package
+ * carry the linux-x64 build (native/build/Release/); on any other platform the WebAssembly kernels run and
+ * the reason says so (run.json backend.reason, the Output channel).
  * Loaded lazily (only when a backend is initialised, i.e. in the worker), never at import time.
  * FLOWLOOP_NATIVE=0 disables it; FLOWLOOP_NATIVE=<path> names the .node file; FLOWLOOP_THREADS sets threads (default 2).
  */
@@ -36,25 +39,32 @@ let cached: { mod?: NativeKernels; why: string; file?: string } | undefined;
 
 function candidates(): string[] {
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  const rel = join('native', 'build', 'flowloop_native.node');
+  const rel = join('native', 'build', 'Release', 'flowloop_native.node');
   // source tree (core/tensor), esbuild bundle (dist/), cwd
   return [resolve(here, '..', '..', rel), resolve(here, '..', rel), resolve(process.cwd(), rel)];
 }
 
-/** The native kernels, or undefined with the reason (not built, disabled, failed to load). */
+/** The platform the shipped addon is built for (native/binding.gyp links Debian's x86-64 OpenBLAS). */
+export const NATIVE_PLATFORM = 'linux-x64';
+
+/** The native kernels, or undefined with the reason (not built, disabled, other platform, failed to load). */
 export function loadNative(): { mod?: NativeKernels; why: string; file?: string } {
   if (cached) return cached;
   const env = process.env.FLOWLOOP_NATIVE;
   if (env === '0' || env === 'off') return (cached = { why: 'native kernels disabled by FLOWLOOP_NATIVE=0' });
   const files = env && env !== '1' ? [resolve(env)] : candidates();
+  const here = `${process.platform}-${process.arch}`;
+  if (here !== NATIVE_PLATFORM && !(env && env !== '1')) {
+    return (cached = { why: `no native kernels for ${here} (the packaged addon is ${NATIVE_PLATFORM} only): WebAssembly kernels` });
+  }
   const file = files.find((f) => existsSync(f));
-  if (!file) return (cached = { why: 'native kernels not built (sh native/build.sh)' });
+  if (!file) return (cached = { why: 'native kernels not built (needs g++ and libopenblas-dev, then `npm ci` or node native/build.mjs): WebAssembly kernels' });
   try {
     // OpenMP threads that spin after a parallel loop would steal the cores OpenBLAS's threads need.
     process.env.OMP_WAIT_POLICY ??= 'passive';
     const req = typeof require === 'function' ? require : createRequire(join(process.cwd(), 'index.js'));
     const mod = req(file) as NativeKernels;
-    if (mod.version !== NATIVE_VERSION) return (cached = { why: `native kernels outdated (version ${mod.version ?? 1}, need ${NATIVE_VERSION}): rebuild with sh native/build.sh` });
+    if (mod.version !== NATIVE_VERSION) return (cached = { why: `native kernels outdated (version ${mod.version ?? 1}, need ${NATIVE_VERSION}): rebuild with node native/build.mjs` });
     const threads = Math.max(1, Number(process.env.FLOWLOOP_THREADS ?? 2) || 2);
     mod.setThreads(threads);
     return (cached = { mod, why: `native OpenBLAS kernels, ${threads} threads`, file });

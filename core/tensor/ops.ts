@@ -1,7 +1,7 @@
 /**
  * Differentiable ops backed by Flowloop's fused kernels (core/tensor/kernels). Call after initBackend.
  */
-import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { getTf } from './index';
 import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD } from './kernels/softmaxCrossEntropy';
 import { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layerNorm';

@@ -145,7 +145,7 @@ test('parse retries: a corrective turn carries the parse error (default); vary-s
     const retry = s.requests[1];
     assert.equal(retry.messages.length, 4);
     assert.deepEqual(retry.messages[2], { role: 'assistant', content: 'I would pick something nice.' });
-    assert.match(retry.messages[3].content, /^Your reply could not be read: no "Reason: … Item: …" in the reply\. Answer again, exactly in this format:\nReason: /);
+    assert.match(retry.messages[3].content, /^Your reply could not be read: no "Reason: … Item: …" in the reply[^.]*\. Answer again, exactly in this format:\nReason: /);
     const line = JSON.parse(readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8').split('\n')[0]);
     assert.equal(line.attempts[1].retry, 'corrective-turn');
     assert.equal(line.failed, false);

@@ -113,7 +113,8 @@ test('the released pack renders byte-exactly like Python str.format on the relea
     const args = slots.map((s, i) => `<${s}#${i} with {braces}, commas>`);
     let k = 0;
     const pyFormat = original.replace(/\{\}/g, () => args[k++]);
-    const values = Object.fromEntries(slots.map((s, i) => [s, args[i]]));
+    // a prior is present (as in every round-1 call): the ablation markers ({?prior}) render nothing
+    const values = { prior: 'P', ...Object.fromEntries(slots.map((s, i) => [s, args[i]])) };
     assert.equal(renderTemplate(pack.templates[key]!, values), pyFormat, `${relKey} -> ${key}`);
   }
 });
@@ -158,4 +159,27 @@ test('default LastFM pack vs the seed text (docs/methods.md §B5): memory entrie
     }
   }
   assert.ok(lastfmJson().deviations.some((d: string) => d.includes(tip3)), 'the pack file declares the tip-3 rewording and why');
+});
+
+test('ablation prompts are consistent: without a prior no prompt speaks of another recommendation system; the pack says what each ablation removes', async () => {
+  const { ablationEffects } = await import('../../core/afl/pack');
+  const rel = loadReleasedPack(shared('lastfm', 'prompts_released.json'));
+  const raw = JSON.parse(readFileSync(shared('lastfm', 'prompts_released.json'), 'utf8')).loop;
+  const v = { history: 'A, B', numCandidates: '20', candidates: 'C, D', prior: 'P', focus: 'C', memory: null, round: '1', item: 'C', recReason: 'r' };
+  // with a prior: the released text, byte for byte (the markers render nothing)
+  assert.equal(renderTemplate(rel.templates['rec.system']!, v), raw.rec_system_prompt);
+  for (const pack of [rel, loadPackFile(join(packsDir, 'lastfm.json'))]) {
+    const noPrior = { ...v, prior: null };
+    const text = [...renderMessages(pack, 'rec.system', 'rec.user', noPrior), ...renderMessages(pack, 'user.system', 'user.user', noPrior)].map((m) => m.content).join('\n');
+    assert.doesNotMatch(text, /another recommendation (system|model)/i, `${pack.name}: w/o rec model`);
+    const noFocus = renderMessages(pack, 'user.system', 'user.user', { ...v, focus: null }).map((m) => m.content).join('\n');
+    assert.doesNotMatch(noFocus, /focus on considering/i, `${pack.name}: w/o reward model`);
+    const eff = ablationEffects(pack);
+    assert.ok(eff['w/o rec model'].length >= 2 && eff['w/o reward model'].length >= 1, JSON.stringify(eff));
+  }
+  assert.deepEqual(ablationEffects(rel)['w/o rec model'].filter((l) => l.startsWith('rec.')), [
+    'rec.system: Another recommendation system has provided its recommended music artist, which you can refer to.',
+    'rec.user: The music artist recommended by another recommendation system is: {prior}.',
+    'rec.user: Based on the above information, you can select the music artist recommended by another recommendation system or choose other music artists.',
+  ]);
 });

@@ -14,7 +14,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { initBackend, getTf } from '../../core/tensor';
 import { LAYER_NORM } from '../../core/tensor/kernels/layerNorm';
 import { ADAM } from '../../core/tensor/kernels/adam';

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { initBackend } from '../../core/tensor';
 import { loadHfModel, type HfModel } from '../../core/llm/load';
 import { layoutRows } from '../../core/llm/layout';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { PrefixTree } from '../../core/trie';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';

@@ -5,7 +5,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { initBackend, type Tf } from '../../core/tensor';
 import { registerFlowloopKernels, unregisterFlowloopKernels } from '../../core/tensor/kernels';
 import { logSoftmaxGather } from '../../core/tensor/ops';
@@ -21,7 +21,7 @@ const native = loadNative();
 const MODES: boolean[] = native.mod ? [false, true] : [false];
 
 test('the native kernel variants are checked too (every kernel below, with the native addon)', (t) => {
-  if (!native.mod) t.skip(`native kernels not built (sh native/build.sh): only the wasm/JS variants ran (${native.why})`);
+  if (!native.mod) t.skip(`native kernels not built (npm ci / node native/build.mjs): only the wasm/JS variants ran (${native.why})`);
 });
 let nativeMode = false;
 
@@ -203,7 +203,7 @@ test('FusedAdam follows tf.train.adam step for step (and its weightDecay equals 
         const opt = fused ? new FusedAdam(0.05, { beta1: 0.9, beta2: 0.98, epsilon: 1e-8, weightDecay: wd }) : tf.train.adam(0.05, 0.9, 0.98, 1e-8);
         for (let s = 0; s < 5; s++) {
           opt.minimize(() => tf.tidy(() => {
-            let l = tf.mean(tf.square(tf.sub(tf.add(tf.matMul(tf.tensor2d(X, [6, 5]), w), b), tf.tensor2d(Y, [6, 3])))) as never as import('@tensorflow/tfjs').Scalar;
+            let l = tf.mean(tf.square(tf.sub(tf.add(tf.matMul(tf.tensor2d(X, [6, 5]), w), b), tf.tensor2d(Y, [6, 3])))) as never as import('@tensorflow/tfjs-core').Scalar;
             if (!fused && wd) l = tf.add(l, tf.mul(tf.add(tf.sum(tf.square(w)), tf.sum(tf.square(b))), 0.5 * wd));
             return l;
           }), false, [w, b]);

@@ -87,8 +87,11 @@ export function makeWorkspace(tmp) {
   return ws;
 }
 
-/** Start code-server on a free loopback port; resolves when /healthz answers. */
-export async function startCodeServer({ tmp, workspace, env = {}, untrusted = false }) {
+/**
+ * Start code-server on a free loopback port; resolves when /healthz answers. `wrap(cmd, args)` may return
+ * another [cmd, args] that execs it (e.g. inside a mount namespace: test/extension/vsix.mjs).
+ */
+export async function startCodeServer({ tmp, workspace, env = {}, untrusted = false, wrap }) {
   if (!existsSync(CODE_SERVER)) throw new Error(`code-server missing (${CODE_SERVER}): run bash .ci/install-test-host.sh`);
   const port = await freePort();
   const userData = join(tmp, 'user-data');
@@ -100,7 +103,8 @@ export async function startCodeServer({ tmp, workspace, env = {}, untrusted = fa
   const args = ['--config', '/dev/null', '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', userData, '--extensions-dir', join(tmp, 'extensions'),
     '--disable-telemetry', '--disable-update-check', ...(untrusted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', workspace];
-  const server = spawn(CODE_SERVER, args, {
+  const [cmd, argv] = wrap ? wrap(CODE_SERVER, args) : [CODE_SERVER, args];
+  const server = spawn(cmd, argv, {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     env: { ...process.env, EXTENSIONS_GALLERY: '{}', ...env },
   });

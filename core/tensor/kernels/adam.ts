@@ -5,7 +5,7 @@
  * in one pass, replacing ~12 elementwise kernels per variable of tf.train.adam (same formula as tfjs's
  * and PyTorch's Adam). Outputs [x', m', v'].
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { CpuBackendLike, WasmBackendLike } from './backendTypes';
 import type { NativeKernels } from '../native';
 

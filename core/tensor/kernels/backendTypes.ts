@@ -1,5 +1,5 @@
 /** The few internals of tfjs's wasm and cpu backends that Flowloop's kernels use (tfjs 4.22). */
-import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: DataType, memoryOffset?: number): TensorInfo;

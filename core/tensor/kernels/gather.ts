@@ -3,10 +3,10 @@
  * on the heap: tfjs-wasm 4.22's generic gather computes every element's offset and was
  * measured at ~4 ns/element (40 ms for a 10k x 64 lookup). Other axes / batchDims use the stock kernel.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 export function wasmGatherV2(tf: Tf): KernelConfig {
   const orig = tf.getKernel('GatherV2', 'wasm');

@@ -3,9 +3,9 @@
  * does). tfjs clones every tensor it saves for backprop through Identity: stock wasm copied each one
  * (~300 copies per SASRec training step). Safe because tfjs tensors are immutable (assign swaps buffers).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 export function wasmIdentity(tf: Tf): KernelConfig {
   const orig = tf.getKernel('Identity', 'wasm');

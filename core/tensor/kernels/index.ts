@@ -4,7 +4,7 @@
  * reference behaviour). On wasm, the native OpenBLAS kernels (core/tensor/native.ts) are used when built,
  * else the wasm/JS ones.
  */
-import type { KernelConfig } from '@tensorflow/tfjs';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from './segmentSum';
 import { wasmBatchMatMul } from './batchMatMul';
 import { wasmGatherV2 } from './gather';
@@ -18,7 +18,7 @@ import { softmaxCrossEntropyKernels } from './softmaxCrossEntropy';
 import { nativeWasmKernels } from './native';
 import { loadNative } from '../native';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 export interface KernelSet {
   backend: string;

@@ -5,7 +5,7 @@
  * dγ = Σ_r dy·xhat;  dβ = Σ_r dy — one kernel each way instead of ~8 forward and ~15 backward stock kernels.
  * Kernels 'FlowloopLayerNorm' (outputs y, mean, rstd) and 'FlowloopLayerNormGrad' (outputs dx, dγ, dβ).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { CpuBackendLike, WasmBackendLike } from './backendTypes';
 import type { NativeKernels } from '../native';
 

@@ -3,12 +3,12 @@
  * BatchMatMul through OpenBLAS sgemm (transposes and batches handled by BLAS, broadcast batch of one
  * side), Transpose of float32 tensors of any rank, Exp (vectorized), and the fused log-softmax-gather pair.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
 import type { NativeKernels } from '../native';
 import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD, labelsPerRow } from './softmaxCrossEntropy';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 function sizeOf(shape: readonly number[]): number {
   let n = 1;

@@ -5,7 +5,7 @@
  * as in TensorFlow). This is the gradient of `gather` (embedding tables): stock tfjs-wasm 4.22 has no
  * such kernel and stock cpu loops over every segment (O(segments x N x D)); this is O(N x D).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike, CpuBackendLike } from './backendTypes';
 
 function sizeOf(shape: readonly number[]): number {

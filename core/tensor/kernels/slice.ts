@@ -3,10 +3,10 @@
  * out of the heap (`readSync`) — 40 MB to take one column of [2048, 5000] logits. Here the innermost
  * contiguous runs are copied straight from a heap view.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 type Arr = Float32Array | Int32Array | Uint8Array;
 
 /** Copy x[begin : begin+size] (row-major `shape`) into out. */

@@ -9,7 +9,7 @@
  * Kernels: 'FlowloopLogSoftmaxGather' (outputs logp shaped like labels, lse [N]) and
  * 'FlowloopLogSoftmaxGatherGrad' (inputs logits, labels, lse, dlogp, dlse -> dlogits), wasm and cpu.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { CpuBackendLike, WasmBackendLike } from './backendTypes';
 import { fastExpNeg } from './fastMath';
 

@@ -4,10 +4,10 @@
  * the reduced axes innermost. Native column sums (core/tensor/native.ts) when given. Other reductions use the
  * stock kernel.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 /** out[c] = Σ_r x[r*C + c], accumulated in float32 in row order. */
 export function columnSums(x: Float32Array, R: number, C: number, out: Float32Array): void {

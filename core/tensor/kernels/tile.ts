@@ -5,10 +5,10 @@
  * Axis by axis from the innermost: each block of the partial result is repeated reps[axis] times
  * (TypedArray.set / fill).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 type Arr = Float32Array | Int32Array | Uint8Array;
 
 /** Tile `x` of `shape` by `reps` into `out` (length = prod(shape[i]*reps[i])). */

@@ -1,0 +1,93 @@
+/**
+ * The installed extension against the repository: the demo (the Flower paper's RQ1, examples/rq1) run by the
+ * worker of the extension installed from the VSIX (`vsce package` → `code-server --install-extension`,
+ * forked as the extension forks it, IPC protocol of core/experiment/worker.ts) vs `npx flowloop demo` from
+ * the repository with its native kernels, alternating in one run. Wall time of each process, medians and
+ * spread; acceptance: installed / repository ≤ 1.5. BENCH_REPS (default 3) runs of each.
+ * Prints one JSON object on its last line (bench/run.mjs).
+ */
+import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const reps = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
+const CODE_SERVER = join(root, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const secs = (ms: number) => +(ms / 1000).toFixed(2);
+
+function install(tmp: string): string {
+  const vsix = join(tmp, 'flowloop.vsix');
+  execFileSync(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 600000 });
+  const extDir = join(tmp, 'extensions');
+  mkdirSync(extDir, { recursive: true });
+  if (existsSync(CODE_SERVER)) {
+    execFileSync(CODE_SERVER, ['--extensions-dir', extDir, '--user-data-dir', join(tmp, 'ud'), '--install-extension', vsix], { stdio: 'ignore', timeout: 180000, env: { ...process.env, EXTENSIONS_GALLERY: '{}' } });
+  } else {
+    // what --install-extension does with a VSIX: its extension/ folder becomes <publisher>.<name>-<version>
+    execFileSync('python3', ['-c', 'import sys,zipfile,os;z=zipfile.ZipFile(sys.argv[1]);[z.extract(n,sys.argv[2]) for n in z.namelist() if n.startswith("extension/")];os.rename(os.path.join(sys.argv[2],"extension"),os.path.join(sys.argv[2],"flowloop.flowloop-x"))', vsix, extDir]);
+    execFileSync('chmod', ['-R', 'u+rwX', extDir]);
+  }
+  return join(extDir, readdirSync(extDir).find((d) => d.startsWith('flowloop.flowloop-'))!);
+}
+
+/** The installed worker runs the demo config: wall ms from fork to exit, and the backend it reported. */
+function installedDemo(ext: string, ws: string): Promise<{ ms: number; backend: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = fork(join(ext, 'dist', 'worker.js'), [], { cwd: ws, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+    let done: { status?: string; error?: string } = {};
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; });
+    child.on('message', (m: any) => { if (m.type === 'done') { done = m; child.disconnect?.(); } });
+    child.on('exit', () => {
+      const ms = Date.now() - t0;
+      if (done.status !== 'finished') return reject(new Error(`installed worker: ${done.status ?? 'no result'} ${done.error ?? err.slice(-300)}`));
+      const runs = join(ws, '.flowloop', 'runs');
+      const last = readdirSync(runs).sort().pop()!;
+      resolve({ ms, backend: JSON.parse(readFileSync(join(runs, last, 'run.json'), 'utf8')).backend?.reason ?? '' });
+    });
+    child.send({ type: 'start', configPath: join(ws, 'demo.flowloop.json'), workspace: ws });
+  });
+}
+
+/** `npx flowloop demo` from the repository: wall ms of the process, and its run's backend. */
+function repoDemo(out: string): { ms: number; backend: string } {
+  const t0 = Date.now();
+  const r = spawnSync('npx', ['flowloop', 'demo', '--out', out], { cwd: root, encoding: 'utf8', timeout: 900000 });
+  const ms = Date.now() - t0;
+  if (r.status !== 0) throw new Error(`npx flowloop demo: exit ${r.status}: ${r.stderr.slice(-300)}`);
+  const dir = /^run: (.+)$/m.exec(r.stdout)![1];
+  return { ms, backend: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).backend?.reason ?? '' };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'flowloop-bench-pkg-'));
+try {
+  const load0 = loadavg()[0];
+  const ext = install(tmp);
+  const ws = join(tmp, 'ws');
+  mkdirSync(ws);
+  copyFileSync(join(root, 'examples', 'rq1', 'demo.flowloop.json'), join(ws, 'demo.flowloop.json'));
+  copyFileSync(join(root, 'examples', 'rq1', 'select_100_Movies.json'), join(ws, 'select_100_Movies.json'));
+  const installed: number[] = [], repo: number[] = [];
+  const backends = new Set<string>();
+  for (let i = 0; i < reps; i++) {
+    // alternate the order so that drifting machine load falls on both sides
+    const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${r.backend.split(' (')[0]}`); };
+    const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${r.backend.split(' (')[0]}`); };
+    if (i % 2) { b(); await a(); } else { await a(); b(); }
+    console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
+  }
+  const ratio = +(median(installed) / median(repo)).toFixed(3);
+  const result = {
+    ratio, limit: 1.5, ok: ratio <= 1.5, reps,
+    installedS: { median: secs(median(installed)), min: secs(Math.min(...installed)), max: secs(Math.max(...installed)), all: installed.map(secs) },
+    repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
+    backends: [...backends], load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
+    summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
+  };
+  console.log(JSON.stringify(result));
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
