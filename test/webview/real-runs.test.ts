@@ -203,11 +203,12 @@ test('run page on real runs: the demo\'s distribution.svg and plots inline, fina
   const page = buildRunPage(demo.runDir, siblingRuns(demo.runDir));
   const v = await openView(browser, 'run', await bundleView('run'), { width: 1300, height: 1000 });
   await v.send({ type: 'init', state: page });
-  await v.page.waitForSelector('#plots figure');
+  await v.page.waitForSelector('#plots figure', { timeout: 60_000 });
   assert.equal(await v.page.locator('#run-status').textContent(), 'finished');
   const figures = await v.page.locator('#plots figure').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
   assert.ok(figures.includes('distribution.svg') && figures.some((f) => f?.startsWith('plots/')), figures.join(', '));
-  assert.ok(await v.page.locator('#plots img').evaluateAll((els) => els.every((e) => (e as HTMLImageElement).naturalWidth > 0)), 'every inline plot decodes');
+  // every inline plot decodes (data URLs decode asynchronously: wait for it)
+  await v.page.waitForFunction(() => [...document.querySelectorAll('#plots img')].every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0), undefined, { timeout: 60_000 });
   assert.match(await v.page.locator('#metrics').textContent() ?? '', /flower\/kl\(target\|\|gen\)/);
   assert.equal(await v.page.locator('#open-trie').getAttribute('disabled'), null, 'the trie view applies to a Flower run');
   assert.notEqual(await v.page.locator('#open-transcripts').getAttribute('disabled'), null, 'transcripts do not apply to a Flower run');
