@@ -120,7 +120,9 @@ export async function runUiTest() {
       });
       await step('the live view beside the editor shows the run', async () => {
         const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
-        await frame.locator('#app').waitFor({ timeout: 20000 });
+        // after Reload Window the host re-activates and restores the panel (WebviewPanelSerializer): minutes under load
+        await frame.locator('#app').waitFor({ timeout: 180000 });
+        await frame.locator('#app *').first().waitFor({ timeout: 60000 });
         const text = await frame.locator('#app').innerText();
         if (!text.trim()) throw new Error('the view is empty');
         await shot(page, 'view');

@@ -17,6 +17,18 @@ import { BASELINES } from '../../core/experiment/baselines';
 import { realRun, REAL_CONFIGS } from '../real-runs';
 import { ROOT } from '../paths';
 import { bundleView, launch, openView, screenshot } from './harness';
+import type { ViewName, ViewState } from '../../webview/contract';
+
+/** The same state in the light theme, saved as docs/screenshots/<name>-light.png (README: light and dark). */
+async function lightShot(view: ViewName, state: ViewState, name: string, size: { width: number; height: number }, ready: string, savedState?: unknown): Promise<void> {
+  const v = await openView(browser, view, await bundleView(view), { ...size, theme: 'light', savedState });
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector(ready, { timeout: 60_000 });
+  await v.page.waitForFunction(() => [...document.images].every((i) => i.complete), undefined, { timeout: 60_000 });
+  await screenshot(v.page, `${name}-light`);
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+}
 
 // The views on runs made here (test/real-runs.ts: the RQ1 demo, the quick sequential run, AFL with the
 // built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.
@@ -61,6 +73,7 @@ test('trie view colours every checkpoint of a real demo run (SFT and Flower, to 
   await screenshot(v.page, 'trie-demo');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('trie', state, 'trie-demo', { width: 1300, height: 800 }, '#trie g.node');
 });
 
 test('compare view on real runs: SFT and Flower distribution rows for the demo, the quick run in a sequential table (not under Flower), the AFL table, every other run named with why', async () => {
@@ -92,6 +105,7 @@ test('compare view on real runs: SFT and Flower distribution rows for the demo, 
   await screenshot(v.page, 'compare-real-runs');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('compare', state, 'compare-real-runs', { width: 1100, height: 1200 }, 'section[data-table="distribution"]');
 });
 
 test('progress of a real demo run: each progress event carries the run\'s share (never going back), stages named SFT then Flower', async () => {
@@ -196,6 +210,7 @@ test('runs table on real runs: one row per run and per variant (demo: sft and fl
   await screenshot(v.page, 'runs-table');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('runs', state, 'runs-table', { width: 1400, height: 700 }, '#runs tr.row');
 });
 
 test('run page on real runs: the demo\'s distribution.svg and plots inline, final metrics, links to the views that apply; a rerun with --set seed shows the config diff', async () => {
@@ -217,6 +232,7 @@ test('run page on real runs: the demo\'s distribution.svg and plots inline, fina
   await screenshot(v.page, 'run-page');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('run', page, 'run-page', { width: 1300, height: 1000 }, '#plots figure');
   // the quick run again with another seed: its page names the previous run and the changed value
   const quick = await realRun('quick');
   const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=8'], outDir: join(quick.runDir, '..') });
@@ -280,4 +296,5 @@ test('loss curves on real runs: one chart per metric (GFN and SFT losses on thei
   await screenshot(v.page, 'loss-real-runs');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('loss', state, 'loss-real-runs', { width: 1200, height: 900 }, '#charts .chart canvas');
 });
