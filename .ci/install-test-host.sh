@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the extension's integration and UI tests need (docs TESTING.md "Real VS Code extension host"):
+# Installs what the extension's integration and UI tests need (docs/testing.md "The real VS Code host"):
 # Debian chromium + libkrb5-dev + ripgrep (+ unzip), and code-server@4.100.3 into .vscode-test/code-server/ (gitignored,
 # kept out of package.json so `npm ci` never rebuilds its native modules). Idempotent: skips what is there.
 set -euo pipefail

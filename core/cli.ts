@@ -13,13 +13,14 @@ import { ConfigError } from './experiment/runner';
 import { execute, EXECUTORS, type ExecuteOptions, type ExecutorName } from './executor';
 import { profilesPath, readProfiles } from './executor/profile';
 import { SlurmError } from './executor/slurm';
-import { listRuns, readEvents, readMetrics, readRunInfo, runsRoot, withLiveness, writeJsonAtomic } from './experiment/runStore';
+import { listRuns, readEvents, readMetrics, runsRoot, withLiveness } from './experiment/runStore';
 import { formatIssue, validateConfigFile } from './experiment/validate';
 import { environmentIssues } from './experiment/environment';
-import { fmt, formatTable } from './cli/progress';
+import { fmt, formatTable } from './util/table';
 import { UsageError } from './cli/args';
 import { COMMAND_SPECS, commandUsage, overallUsage, parseCommandArgs } from './cli/commands';
 import { CliSession } from './cli/session';
+import { errorCode, errorMessage } from './util/errors';
 import { flowloopVersion } from './util/buildInfo';
 
 type Main = (argv: string[]) => Promise<number>;
@@ -37,6 +38,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   score: () => import('./cli/score'),
   'export-onnx': () => import('./cli/export-onnx'),
   prior: () => import('./cli/prior'),
+  afl: () => import('./cli/afl'),
   lm: () => import('./cli/lm'),
   doctor: () => import('./cli/doctor'),
 };
@@ -183,9 +185,9 @@ async function cmdRuns(argv: string[]): Promise<number> {
 function readJsonFile<T>(file: string, read: () => T): T {
   try {
     return read();
-  } catch (e: any) {
-    const message = String(e?.message ?? e).replace(`${file}:`, '').replace(/^\d+: /, (m) => `line ${m.slice(0, -2)}: `);
-    throw new LocatedError(e instanceof SyntaxError ? `not valid JSON: ${message}` : e?.code ? `cannot read (${e.code})` : message, file);
+  } catch (e) {
+    const message = errorMessage(e).replace(`${file}:`, '').replace(/^\d+: /, (m) => `line ${m.slice(0, -2)}: `);
+    throw new LocatedError(e instanceof SyntaxError ? `not valid JSON: ${message}` : errorCode(e) ? `cannot read (${errorCode(e)})` : message, file);
   }
 }
 
@@ -256,8 +258,8 @@ export async function main(argv: string[]): Promise<number> {
     if (COMMANDS[cmd]) return await COMMANDS[cmd](rest);
     if (MODULE_COMMANDS[cmd]) return await (await MODULE_COMMANDS[cmd]()).main(rest);
     throw new UsageError(`unknown command "${cmd}" (try flowloop help)`);
-  } catch (e: any) {
-    if (process.env.FLOWLOOP_DEBUG) process.stderr.write(String(e?.stack) + '\n');
+  } catch (e) {
+    if (process.env.FLOWLOOP_DEBUG) process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
     if (e instanceof ConfigError) {
       process.stdout.write(e.message + '\n');
       return 2;
@@ -274,7 +276,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.where}: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`flowloop: ${e?.message ?? e}\n`);
+    process.stderr.write(`flowloop: ${errorMessage(e)}\n`);
     return 1;
   }
 }

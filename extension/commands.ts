@@ -13,6 +13,7 @@ import type { PanelManager } from './panels';
 import type { TreeNode } from './tree';
 import { formatMetric, shortTime } from './tree';
 import { newFromTemplate } from './templates';
+import { previewAflPrompts } from './aflPreview';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -135,7 +136,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     return panels.show(view, dirs.filter((d) => !viewNotApplicable(view, d)));
   }
 
-  const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, async (...args: any[]) => {
+  const reg = <A extends unknown[]>(id: string, fn: (...args: A) => unknown) => vscode.commands.registerCommand(id, async (...args: A) => {
     try {
       return await fn(...args);
     } catch (e) {
@@ -187,7 +188,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
 
     reg('flowloop.stopRun', async (arg?: unknown) => {
-      let targets: ManagedRun[] = [];
+      let targets: ManagedRun[];
       const active = runs.active();
       if (arg && typeof arg === 'object' && 'key' in (arg as object)) targets = [arg as ManagedRun];
       else if (arg instanceof vscode.Uri || typeof arg === 'string') {
@@ -240,6 +241,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     // the view-title button and the welcome link pass the view's context object, not a template name
     reg('flowloop.newFromTemplate', (template?: unknown, name?: unknown) => newFromTemplate(context.extensionPath, typeof template === 'string' ? template : undefined, typeof name === 'string' ? name : undefined)),
     reg('flowloop.setApiKey', (value?: string) => keys.set(typeof value === 'string' ? value : undefined)),
+    // the CLI bundle beside the worker; `user` lets tests (and the CodeLens) skip the input box
+    reg('flowloop.previewAflPrompts', async (arg?: unknown, user?: number) => {
+      const uri = await resolveConfig(arg);
+      if (!uri) return undefined;
+      return previewAflPrompts(context.asAbsolutePath('dist/cli.js'), uri, typeof user === 'number' ? user : undefined);
+    }),
     reg('flowloop.clearApiKey', () => keys.clear()),
     reg('flowloop.showTrieFlow', (arg?: unknown, sel?: unknown) => showView('trie', arg, sel)),
     reg('flowloop.showLossCurves', (arg?: unknown, sel?: unknown) => showView('loss', arg, sel)),

@@ -127,7 +127,7 @@ function readHeader(file: string): { kind?: string; name?: string; description?:
   } catch (e) {
     return { problems: 1, firstProblem: (e as Error).message };
   }
-  let errors: ConfigIssue[] = [];
+  let errors: ConfigIssue[];
   try {
     errors = text.length > MAX_CONFIG_BYTES ? [{ message: 'larger than a config can be', path: '', line: 1, col: 1, offset: 0, length: 0 }] : validateConfigText(text, file).errors;
   } catch (e) {

@@ -76,7 +76,7 @@ function sweepData(dir: string): SweepData | undefined {
   try {
     const s = JSON.parse(readFileSync(p, 'utf8'));
     const parameter = String(s.axes?.[0]?.path ?? s.parameter ?? s.parameters?.[0]?.path ?? 'value');
-    const points = (Array.isArray(s.points) ? s.points : []).map((pt: any) => {
+    const points = (Array.isArray(s.points) ? s.points : []).map((pt: { runDir?: unknown; dir?: unknown; value?: unknown; assignments?: Record<string, unknown>; metrics?: Record<string, unknown>; runId?: string }) => {
       const runDir = typeof pt.runDir === 'string' ? pt.runDir : typeof pt.dir === 'string' ? join(dir, pt.dir) : undefined;
       const value = pt.value ?? (pt.assignments ? Object.values(pt.assignments)[0] : undefined);
       const metrics = pt.metrics ?? (runDir ? readMetrics(runDir) : undefined) ?? {};

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Repository root (this file lives in test/). */
 export const ROOT = resolve(__dirname, '..');
@@ -14,4 +15,4 @@ export function shared(...parts: string[]): string {
 }
 
 /** `node` arguments that run a TypeScript entry of this repository from any working directory (tsx loader by absolute URL). */
-export const TSX_IMPORT = ['--import', require('node:url').pathToFileURL(resolve(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href];
+export const TSX_IMPORT = ['--import', pathToFileURL(resolve(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href];

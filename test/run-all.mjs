@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The whole test suite — the README's test command (`npm test`) and what .ci/run calls.
 //  1. installs what is missing (npm ci; the code-server test host + Chromium via .ci/install-test-host.sh as root),
-//  2. builds the bundles (esbuild),
+//  2. builds the bundles (esbuild), then (unfiltered runs) lints (scripts/lint.mjs) and type-checks,
 //  3. runs every *.test.ts under test/ except test/extension with node's test runner (tsx loader),
 //  4. runs the extension integration tests inside a real VS Code host (code-server) driven by Chromium,
 //  5. lists every skipped test with its reason (node's `# SKIP` lines, the extension runner's skipped entries),
 //     then prints one closing line `N passed, N failed, N skipped` and exits non-zero on any failure.
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -59,6 +59,10 @@ let passed = 0, failed = 0, skipped = 0;
 /** Named skips, printed before the last line: `<where>: <test name> — <reason>`. */
 const skips = [];
 if (!only.length) {
+  // lint first: ESLint with zero warnings and the formatter check (scripts/lint.mjs; counted as one check)
+  console.log('== lint (eslint --max-warnings 0, prettier --check) ==');
+  const lint = spawnSync(process.execPath, [join(root, 'scripts', 'lint.mjs')], { stdio: 'inherit', env });
+  if (lint.status === 0) passed++; else { failed++; console.log('lint FAILED: `npm run lint -- --fix` fixes what it can'); }
   // the whole code base type-checks under `strict` (counted as one check)
   console.log('== typecheck (tsc --noEmit, strict) ==');
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit'], { stdio: 'inherit', env });

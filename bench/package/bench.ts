@@ -16,6 +16,8 @@ const reps = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
 const CODE_SERVER = join(root, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const secs = (ms: number) => +(ms / 1000).toFixed(2);
+/** The backend and kernels a run.json backend reason names. */
+const kernels = (reason: string) => `${reason.split(' (')[0]}${/native OpenBLAS kernels/.test(reason) ? ' + native OpenBLAS kernels' : ' (no native kernels)'}`;
 
 function install(tmp: string): string {
   const vsix = join(tmp, 'flowloop.vsix');
@@ -62,32 +64,36 @@ function repoDemo(out: string): { ms: number; backend: string } {
   return { ms, backend: JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).backend?.reason ?? '' };
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'flowloop-bench-pkg-'));
-try {
-  const load0 = loadavg()[0];
-  const ext = install(tmp);
-  const ws = join(tmp, 'ws');
-  mkdirSync(ws);
-  copyFileSync(join(root, 'examples', 'rq1', 'demo.flowloop.json'), join(ws, 'demo.flowloop.json'));
-  copyFileSync(join(root, 'examples', 'rq1', 'select_100_Movies.json'), join(ws, 'select_100_Movies.json'));
-  const installed: number[] = [], repo: number[] = [];
-  const backends = new Set<string>();
-  for (let i = 0; i < reps; i++) {
-    // alternate the order so that drifting machine load falls on both sides
-    const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${r.backend.split(' (')[0]}`); };
-    const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${r.backend.split(' (')[0]}`); };
-    if (i % 2) { b(); await a(); } else { await a(); b(); }
-    console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'flowloop-bench-pkg-'));
+  try {
+    const load0 = loadavg()[0];
+    const ext = install(tmp);
+    const ws = join(tmp, 'ws');
+    mkdirSync(ws);
+    copyFileSync(join(root, 'examples', 'rq1', 'demo.flowloop.json'), join(ws, 'demo.flowloop.json'));
+    copyFileSync(join(root, 'examples', 'rq1', 'select_100_Movies.json'), join(ws, 'select_100_Movies.json'));
+    const installed: number[] = [], repo: number[] = [];
+    const backends = new Set<string>();
+    for (let i = 0; i < reps; i++) {
+      // alternate the order so that drifting machine load falls on both sides
+      const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${kernels(r.backend)}`); };
+      const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${kernels(r.backend)}`); };
+      if (i % 2) { b(); await a(); } else { await a(); b(); }
+      console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
+    }
+    const ratio = +(median(installed) / median(repo)).toFixed(3);
+    const result = {
+      ratio, limit: 1.5, ok: ratio <= 1.5, reps,
+      installedS: { median: secs(median(installed)), min: secs(Math.min(...installed)), max: secs(Math.max(...installed)), all: installed.map(secs) },
+      repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
+      backends: [...backends], load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
+      summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
-  const ratio = +(median(installed) / median(repo)).toFixed(3);
-  const result = {
-    ratio, limit: 1.5, ok: ratio <= 1.5, reps,
-    installedS: { median: secs(median(installed)), min: secs(Math.min(...installed)), max: secs(Math.max(...installed)), all: installed.map(secs) },
-    repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
-    backends: [...backends], load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
-    summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
-  };
-  console.log(JSON.stringify(result));
-} finally {
-  rmSync(tmp, { recursive: true, force: true });
 }
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -37,7 +37,7 @@ function swap(text: string, domain: Exclude<PackDomain, 'lastfm'>): string {
 }
 
 /** The LastFM pack JSON with the domain words swapped (templates kept as strings or line arrays). */
-export function deriveDomainPackJson(lastfm: Record<string, any>, domain: Exclude<PackDomain, 'lastfm'>): Record<string, any> {
+export function deriveDomainPackJson(lastfm: Record<string, unknown>, domain: Exclude<PackDomain, 'lastfm'>): Record<string, unknown> {
   const templates: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(lastfm.templates as Record<string, string | string[]>)) {
     templates[k] = Array.isArray(v) ? v.map((l) => swap(l, domain)) : swap(v, domain);
@@ -45,7 +45,7 @@ export function deriveDomainPackJson(lastfm: Record<string, any>, domain: Exclud
   return {
     ...lastfm,
     name: domain,
-    description: `${domain === 'steam' ? 'Steam' : 'MovieLens'} prompt pack derived from the LastFM pack by the word swaps of docs/methods.md §B5 (${DOMAIN_SWAPS[domain].map(([re, to]) => `${re.source} -> ${to}`).join('; ')}). ${lastfm.description ?? ''}`.trim(),
+    description: `${domain === 'steam' ? 'Steam' : 'MovieLens'} prompt pack derived from the LastFM pack by the word swaps of docs/methods.md §B5 (${DOMAIN_SWAPS[domain].map(([re, to]) => `${re.source} -> ${to}`).join('; ')}). ${(lastfm.description as string | undefined) ?? ''}`.trim(),
     // the LastFM pack's deviations from the seed text, quoted in its words (they describe the text before the swaps)
     ...(Array.isArray(lastfm.deviations) ? { deviations: lastfm.deviations.map((d: string) => `In the LastFM pack these templates are derived from: ${d}`) } : {}),
     templates,

@@ -47,7 +47,7 @@ export async function loadModelSpec(spec: string, resolvePath: (p: string) => st
   }
   const { loadScorer } = await import('../models/load');
   const engine = statSync(p).isFile() && p.endsWith('.onnx') ? 'onnx' : opts.engine;
-  const scorer = await loadScorer(p, { engine, device: opts.device as any, catalogue: opts.catalogue });
+  const scorer = await loadScorer(p, { engine, device: opts.device as import('../models/load').LoadScorerOptions['device'], catalogue: opts.catalogue });
   return { label: scorer.description, kind: 'scorer', scorer };
 }
 

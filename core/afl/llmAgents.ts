@@ -46,7 +46,7 @@ export interface LlmClients {
 export function makeClients(ctx: RunContext<AflConfig>): LlmClients {
   const llm = ctx.config.llm;
   const key = apiKeyFromEnv();
-  const why = missingKey(ctx.config as Record<string, any>);
+  const why = missingKey(ctx.config);
   if (why) throw new LocatedError(why, ctx.configPath, KEY_PATH);
   const cacheDir = llm.cache === false ? null : llm.cacheDir ? ctx.resolvePath(llm.cacheDir) : defaultCacheDir(ctx.runDir, ctx.configPath, ctx.workspace);
   const stop = new AbortController();

@@ -35,7 +35,7 @@ export function endpointOf(baseURL: string | undefined, env: NodeJS.ProcessEnv =
  * Why an `agents: "llm"` config cannot run in this environment: an agent at the OpenAI endpoint without
  * an API key (local servers need none). `flowloop validate` prints it, `flowloop run` exits 2 with it.
  */
-export function missingKey(config: Record<string, any>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function missingKey(config: { kind?: unknown; agents?: unknown; llm?: unknown }, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (config.kind !== 'afl' || (config.agents ?? 'rule-based') !== 'llm' || apiKeyFromEnv(env)) return undefined;
   const llm = (config.llm ?? {}) as Llm;
   const roles = (['rec', 'user'] as const).filter((r) => endpointOf(agentLlm(llm, r).baseURL, env) === OPENAI_URL);

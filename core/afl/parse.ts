@@ -24,6 +24,7 @@ const USER_RE = new RegExp(`${LABEL('Reason')}([\\s\\S]*?)${LABEL('Decision')}[*
 const REC_RELEASED_RE = /Reason: ([\s\S]*?)\nItem: ([\s\S]*?)\n/g;
 const USER_RELEASED_RE = /Reason: ([\s\S]*?)\nDecision: ([\s\S]*?)\n/g;
 /** Python's str.strip() (whitespace at both ends). */
+// eslint-disable-next-line no-control-regex -- Python's str.strip() also strips these control characters
 const pyStrip = (s: string) => s.replace(/^[\s\x1c-\x1f\x85]+|[\s\x1c-\x1f\x85]+$/g, '');
 
 /** docs/methods.md §B2 step 1: parse a rec agent reply into reason and item (exactly one `Reason/Item` pair). */
@@ -64,7 +65,7 @@ function unwrap(s: string): string {
   let t = s.trim();
   for (let i = 0; i < 3; i++) {
     const before = t;
-    t = t.replace(/^[*_`"'“‘<\[(]+/, '').replace(/[*_`"'”’>\])]+$/, '').replace(/\.$/, '').trim();
+    t = t.replace(/^[*_`"'“‘<[(]+/, '').replace(/[*_`"'”’>\])]+$/, '').replace(/\.$/, '').trim();
     if (t === before) break;
   }
   return t;

@@ -1,4 +1,5 @@
 import type { RunEvent } from '../experiment/events';
+import { fmt } from '../util/table';
 
 /**
  * Progress on stderr: a redrawn bar on a TTY, plain rate-limited lines otherwise (CI logs, pipes).
@@ -51,19 +52,4 @@ export class ProgressPrinter {
   end(): void {
     if (this.barShown) { this.out.write('\n'); this.barShown = false; }
   }
-}
-
-export function fmt(v: unknown): string {
-  if (typeof v !== 'number') return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
-}
-
-/** Plain-text table with aligned columns (results printed to stdout). */
-export function formatTable(header: string[], rows: (string | number)[][]): string[] {
-  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r: (string | number)[]) => r.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ').trimEnd();
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
 }

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import { locateInFile } from '../experiment/validate';
 import schema from './executors.schema.json';
+import { errorMessage } from '../util/errors';
 
 export type ExecutorName = 'local' | 'slurm';
 export const EXECUTORS: readonly ExecutorName[] = ['local', 'slurm'];
@@ -52,13 +53,13 @@ export function readProfiles(workspace: string): ExecutorsFile | undefined {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e: any) {
-    throw new LocatedError(`not valid JSON: ${e?.message ?? e}`, file);
+  } catch (e) {
+    throw new LocatedError(`not valid JSON: ${errorMessage(e)}`, file);
   }
   compiled ??= new Ajv({ allErrors: true, strict: false, allowUnionTypes: true }).compile(schema);
   if (!compiled(data)) {
     const e = compiled.errors![0];
-    const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as any).additionalProperty}"` : '';
+    const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty?: string }).additionalProperty}"` : '';
     const at = locateInFile(file, e.instancePath);
     throw new LocatedError(`${e.instancePath || '/'} ${e.message}${extra}`, `${file}:${at.line}:${at.col}`);
   }

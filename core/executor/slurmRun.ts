@@ -17,6 +17,7 @@ import { locateInFile, validateConfigObject } from '../experiment/validate';
 import { resolveProfile, type ExecutorProfile } from './profile';
 import { checkSlurm, queryJobs, sbatch, SLURM_TERMINAL, submitScript } from './slurm';
 import { settleRun } from './slurmWatch';
+import type { FlowloopConfig, SweepSpec } from '../experiment/configTypes';
 
 /** `node <flowloop cli>` as the job runs it: the bundled dist/cli.js, or core/cli.ts through tsx when running from sources. */
 export function flowloopCommand(node = process.execPath): string[] {
@@ -46,7 +47,7 @@ export interface Submission {
   kept: { runDir: string; jobId?: string; status: string; label: string }[];
   profile: string;
   /** The config, loaded with --set (a sweep's results table needs its metrics). */
-  config: Record<string, any>;
+  config: FlowloopConfig;
 }
 
 interface Task {
@@ -99,7 +100,7 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
     });
     scriptDir = join(root, 'slurm');
   } else if (config.sweep) {
-    sweep = await planSweep(config, configPath, name, root, kept);
+    sweep = await planSweep({ ...config, sweep: config.sweep }, configPath, name, root, kept);
     const { dir, index } = sweep;
     tasks = index.points.filter((p) => p.status === 'pending').map((p) => {
       const runDir = createRunFolder(dir, `${name}-p${p.index}`);
@@ -163,7 +164,7 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
 }
 
 /** The sweep's points: finished ones and ones still queued from an earlier submission are kept, the rest are `pending`. */
-async function planSweep(config: Record<string, any>, configPath: string, name: string, root: string, kept: Submission['kept']): Promise<{ dir: string; index: SweepIndex }> {
+async function planSweep(config: FlowloopConfig & { sweep: SweepSpec }, configPath: string, name: string, root: string, kept: Submission['kept']): Promise<{ dir: string; index: SweepIndex }> {
   const axes = expandAxes(config.sweep);
   const repeat: number = config.sweep.repeat ?? 1;
   const points = expandGrid(axes, repeat, config.seed ?? 42);

@@ -14,7 +14,7 @@
  */
 import { flattenMetrics, readMetrics, readRunInfo } from './runStore';
 import type { RunStatus } from './events';
-import { fmt, formatTable } from '../cli/progress';
+import { fmt, formatTable } from '../util/table';
 
 export interface Baseline {
   name: string;

@@ -1,4 +1,4 @@
-import type { ConfigByKind, ConfigKind } from './configTypes';
+import type { ConfigByKind, ConfigKind, FlowloopConfig } from './configTypes';
 import type { RunEventInput } from './events';
 
 /**
@@ -8,7 +8,7 @@ import type { RunEventInput } from './events';
  * plain record; a kind's code works on `RunContext<FlowerConfig>` etc. (see kindContext), the types
  * generated from the schema (core/experiment/configTypes.ts).
  */
-export interface RunContext<C extends object = Record<string, any>> {
+export interface RunContext<C extends object = FlowloopConfig> {
   /** The resolved, validated config (defaults applied, --set overrides applied). */
   readonly config: C;
   /** Absolute path of the config file it came from (dataset paths resolve against its folder). */

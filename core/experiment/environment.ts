@@ -6,7 +6,9 @@
 import { missingKey } from '../afl/llmKey';
 import { locateInFile, type ConfigIssue } from './validate';
 
-type EnvironmentCheck = (config: Record<string, any>, env: NodeJS.ProcessEnv) => { path: string; message: string }[];
+/** The fields the checks read; any config object (validated or not) has this shape. */
+type CheckedConfig = { kind?: unknown; agents?: unknown; llm?: unknown };
+type EnvironmentCheck = (config: CheckedConfig, env: NodeJS.ProcessEnv) => { path: string; message: string }[];
 
 const ENVIRONMENT_CHECKS: Record<string, EnvironmentCheck> = {
   afl: (config, env) => {
@@ -16,7 +18,7 @@ const ENVIRONMENT_CHECKS: Record<string, EnvironmentCheck> = {
 };
 
 /** The environment's problems with a validated config, located in its file (the `llm` block, or the top). */
-export function environmentIssues(config: Record<string, any>, filePath: string, env: NodeJS.ProcessEnv = process.env): ConfigIssue[] {
+export function environmentIssues(config: CheckedConfig, filePath: string, env: NodeJS.ProcessEnv = process.env): ConfigIssue[] {
   const check = ENVIRONMENT_CHECKS[config.kind as string];
   return (check ? check(config, env) : []).map((i) => ({ ...i, ...locateInFile(filePath, i.path) }));
 }

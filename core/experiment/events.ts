@@ -219,12 +219,19 @@ export interface SlurmRunInfo {
   submittedAt: string;
 }
 
+/**
+ * A config as plain JSON before validation (the embedded demo, a sweep point, a config built by a test):
+ * the runner checks it against the schema (core/experiment/validate.ts) before any field is read, and
+ * hands the kinds the validated FlowloopConfig.
+ */
+export type ConfigObject = Record<string, unknown>;
+
 /** Messages the extension host sends to a worker over IPC. */
 export type WorkerRequest =
   | {
       type: 'start'; configPath: string; set?: string[]; outDir?: string; workspace: string;
       /** Run this config object instead of reading configPath (sweep points); configPath still anchors relative paths. */
-      configObject?: Record<string, any>;
+      configObject?: ConfigObject;
       /** Extra run.json fields (a sweep point's index and assignments). */
       runInfoExtra?: Partial<RunInfo>;
       /** Parallel points for a sweep (`--jobs`). */

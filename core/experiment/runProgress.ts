@@ -27,14 +27,17 @@ export interface RunProgress {
   share: number;
 }
 
+/** The fields progress reads from a config (any kind's config has this shape). */
+type ProgressConfig = { kind?: unknown; compare?: unknown; objective?: unknown; epochs?: unknown };
+
 /** The training stages of a run in order (flower: its `compare` list or its objective; others: one). */
-export function stagesOf(config: Record<string, any>): string[] {
+export function stagesOf(config: ProgressConfig): string[] {
   if (config.kind === 'flower') return Array.isArray(config.compare) && config.compare.length ? config.compare.map(String) : [String(config.objective ?? 'flower')];
   return [];
 }
 
 /** Where a run stands after a progress event of `phase` (done/total), from the kind's phase names and the config. */
-export function runProgress(phase: string, done: number, total: number, config: Record<string, any>): RunProgress {
+export function runProgress(phase: string, done: number, total: number, config: ProgressConfig): RunProgress {
   const within = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const stages = stagesOf(config);
   const n = Math.max(1, stages.length);

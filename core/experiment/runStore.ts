@@ -1,6 +1,7 @@
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunEvent, RunInfo } from './events';
+import { errorCode } from '../util/errors';
 
 /**
  * The run folder, docs/design.md "Run folder": `.flowloop/runs/<yyyymmdd-hhmmss>-<name>/` with config.json,
@@ -27,8 +28,8 @@ export function createRunFolder(root: string, name: string): string {
     try {
       mkdirSync(dir); // fails if it exists: no two runs share a folder, even in parallel
       return dir;
-    } catch (e: any) {
-      if (e.code !== 'EEXIST') throw e;
+    } catch (e) {
+      if (errorCode(e) !== 'EEXIST') throw e;
     }
   }
 }

@@ -2,12 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CancelledError, DegradedError, LocatedError, type RunContext } from './context';
-import type { ArtifactEvent, RunEvent, RunEventInput, RunInfo, RunStatus } from './events';
+import type { ArtifactEvent, ConfigObject, RunEvent, RunEventInput, RunInfo, RunStatus } from './events';
+import type { FlowloopConfig } from './configTypes';
 import { KIND_RUNNERS } from './kinds';
 import { applySets } from './overrides';
 import { createRunFolder, EventLog, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
 import { formatIssue, validateConfigFile, validateConfigObject, type ConfigIssue } from './validate';
 import { MetricCurves } from './curves';
+import { errorMessage } from '../util/errors';
 import { runProgress } from './runProgress';
 import { packageVersions } from '../util/buildInfo';
 
@@ -34,7 +36,7 @@ export interface RunOptions {
   /** Called with the run folder as soon as it exists. */
   onRunDir?: (dir: string) => void;
   /** A config object to use instead of reading configPath (sweep points, the embedded demo). */
-  configObject?: Record<string, any>;
+  configObject?: ConfigObject;
   /** Extra fields for run.json (sweep point info). */
   runInfoExtra?: Partial<RunInfo>;
   /** Run into this folder (created beforehand, e.g. by the Slurm executor at submission) instead of a fresh one. */
@@ -53,9 +55,9 @@ export interface RunResult {
 }
 
 /** Read, override and validate a config; throws ConfigError with located issues. */
-export function loadConfig(configPath: string, set: string[] = [], configObject?: Record<string, any>): Record<string, any> {
+export function loadConfig(configPath: string, set: string[] = [], configObject?: ConfigObject): FlowloopConfig {
   const file = resolve(configPath);
-  let config: Record<string, any>;
+  let config: FlowloopConfig;
   if (configObject) {
     const r = validateConfigObject(configObject, file, 'the embedded config');
     if (r.errors.length) throw new ConfigError(file, r.errors);
@@ -154,8 +156,8 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   const writeCurves = () => {
     try {
       for (const [rel, svg] of curves.plots()) ctx.writeArtifact(rel, svg, 'plot', `curve of ${rel.slice(6, -4)}`);
-    } catch (e: any) {
-      emit({ type: 'log', level: 'warn', message: `metric plots not written: ${e?.message ?? e}` });
+    } catch (e) {
+      emit({ type: 'log', level: 'warn', message: `metric plots not written: ${errorMessage(e)}` });
     }
   };
   const finish = (status: RunStatus, extra: Partial<RunInfo> = {}) => {
@@ -177,19 +179,19 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     const status: RunStatus = degraded ? 'degraded' : 'finished';
     finish(status);
     return { runDir, status, metrics, table, degraded };
-  } catch (e: any) {
+  } catch (e) {
     if (e instanceof CancelledError || signal.aborted) {
-      const reason = String(signal.reason ?? e?.message ?? 'cancelled');
+      const reason = String(signal.reason ?? errorMessage(e) ?? 'cancelled');
       writeCurves();
       emit({ type: 'run-cancelled', reason });
       finish('cancelled', { error: reason });
       return { runDir, status: 'cancelled', metrics, table, error: reason };
     }
     const where = e instanceof LocatedError ? e.where : undefined;
-    const message = String(e?.message ?? e);
+    const message = errorMessage(e);
     writeCurves();
     emit({ type: 'run-failed', error: message, where });
-    if (!(e instanceof LocatedError) && !(e instanceof DegradedError)) emit({ type: 'log', level: 'error', message: String(e?.stack ?? message) });
+    if (!(e instanceof LocatedError) && !(e instanceof DegradedError)) emit({ type: 'log', level: 'error', message: String((e instanceof Error && e.stack) || message) });
     finish('failed', { error: message, where });
     return { runDir, status: 'failed', metrics, table, error: message, where, degraded: info.degraded };
   }

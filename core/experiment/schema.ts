@@ -11,10 +11,11 @@ import sequential from './schema/sequential.json';
  *  - compiled by ajv in core/experiment/validate.ts for the CLI, the worker and the extension's diagnostics.
  * Each kind's definition = base properties + its own, with additionalProperties: false (unknown keys are errors).
  */
-export const KIND_SCHEMAS: Record<string, { description: string; properties: Record<string, unknown>; required?: string[] }> = {
-  flower: flower as any,
-  afl: afl as any,
-  sequential: sequential as any,
+type KindSchema = { description: string; properties: Record<string, unknown>; required?: string[] };
+export const KIND_SCHEMAS: Record<string, KindSchema> = {
+  flower: flower as KindSchema,
+  afl: afl as KindSchema,
+  sequential: sequential as KindSchema,
 };
 
 export function buildSchema(): Record<string, unknown> {
@@ -37,7 +38,7 @@ export function buildSchema(): Record<string, unknown> {
     description: 'A Flowloop experiment (*.flowloop.json). Press ▶ Run in the CodeLens or run `npx flowloop run <file>`.',
     type: 'object',
     required: ['kind'],
-    properties: { kind: (base.properties as any).kind, $schema: (base.properties as any).$schema },
+    properties: { kind: base.properties.kind, $schema: base.properties.$schema },
     allOf: kinds.map((k) => ({ if: { properties: { kind: { const: k } }, required: ['kind'] }, then: { $ref: `#/definitions/${k}` } })),
     definitions: defs,
   };

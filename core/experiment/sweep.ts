@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { formatTable, fmt } from '../cli/progress';
+import { formatTable, fmt } from '../util/table';
 import { linePlotSvg, type Series } from '../util/svgPlot';
-import { hasResults, type RunInfo, type RunStatus } from './events';
+import { hasResults, type ConfigObject, type RunInfo, type RunStatus } from './events';
+import type { FlowloopConfig, SweepSpec } from './configTypes';
 import { getPath, setPath } from './overrides';
 import { runInWorker } from './workerProcess';
 import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
@@ -43,12 +44,23 @@ export interface SweepIndex {
   points: SweepPoint[];
   /** Slurm job ids of the submissions that ran its points (core/executor/slurmRun.ts), oldest first. */
   slurmJobs?: string[];
+  /**
+   * What produced the points' numbers when a kind says so (metrics.json `producedBy`, e.g. AFL's
+   * "built-in agents (rule-based, not an LLM)"): distinct labels, also in results.csv/.txt and the plots.
+   */
+  producedBy?: string[];
 }
 
+/** A sweep parameter as written (the schema's defaults for `scale` and `integer` may be absent). */
+type SweepParameterInput = Omit<SweepSpec['parameters'][number], 'range'> & {
+  range?: Omit<NonNullable<SweepSpec['parameters'][number]['range']>, 'scale' | 'integer'> & { scale?: 'linear' | 'log'; integer?: boolean };
+};
+
 /** Expand `range` specs: linear or geometric (`scale: "log"`) spacing, optional integer rounding. */
-export function expandAxes(sweep: Record<string, any>): SweepAxis[] {
-  return (sweep.parameters as any[]).map((p) => {
+export function expandAxes(sweep: { parameters: SweepParameterInput[] }): SweepAxis[] {
+  return sweep.parameters.map((p) => {
     if (p.values) return { path: p.path, values: p.values, log: false };
+    if (!p.range) throw new Error(`sweep parameter "${p.path}" has neither values nor range`);
     const { from, to, count, scale = 'linear', integer = false } = p.range;
     const log = scale === 'log';
     const values = Array.from({ length: count }, (_, i) => {
@@ -72,8 +84,8 @@ export function expandGrid(axes: SweepAxis[], repeat: number, seed: number): Swe
 }
 
 /** The config of one point: the sweep block removed, assignments and seed applied, a distinct name. */
-export function pointConfig(config: Record<string, any>, point: SweepPoint, name: string): Record<string, any> {
-  let c: Record<string, any> = { ...config };
+export function pointConfig(config: FlowloopConfig, point: SweepPoint, name: string): ConfigObject {
+  let c: ConfigObject = { ...config };
   delete c.sweep;
   for (const [path, value] of Object.entries(point.assignments)) c = setPath(c, path, value);
   c.seed = point.seed;
@@ -82,7 +94,7 @@ export function pointConfig(config: Record<string, any>, point: SweepPoint, name
 }
 
 /** Deterministic sweep folder: the same config reruns into the same folder, so finished points are skipped. */
-export function sweepFolder(root: string, name: string, config: Record<string, any>): string {
+export function sweepFolder(root: string, name: string, config: FlowloopConfig): string {
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 8);
   return join(root, `sweep-${name}-${hash}`);
 }
@@ -92,12 +104,14 @@ export function sweepFolder(root: string, name: string, config: Record<string, a
  * them, finished points are skipped on rerun, `jobs` points run in parallel workers, and the results
  * table (CSV + text, mean ± std over repeats) and one SVG plot per metric are written at the end.
  */
-export async function runSweep(opts: RunOptions & { jobs?: number; config: Record<string, any> }): Promise<RunResult> {
+export async function runSweep(opts: RunOptions & { jobs?: number; config: FlowloopConfig }): Promise<RunResult> {
   const { config } = opts;
+  const sweep = config.sweep;
+  if (!sweep) throw new Error('runSweep: the config has no sweep block');
   const configPath = resolve(opts.configPath);
   const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
-  const axes = expandAxes(config.sweep);
-  const repeat: number = config.sweep.repeat ?? 1;
+  const axes = expandAxes(sweep);
+  const repeat: number = sweep.repeat ?? 1;
   const points = expandGrid(axes, repeat, config.seed ?? 42);
   // every point must be a valid config before anything runs
   for (const p of points) {
@@ -159,7 +173,7 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Recor
   index.status = status;
   index.endedAt = new Date().toISOString();
   save();
-  const table = writeSweepResults(dir, index, config.sweep.metrics);
+  const table = writeSweepResults(dir, index, sweep.metrics);
   return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => hasResults(p.status)).length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined, degraded: status === 'degraded' ? ['some sweep points are degraded (see sweep.json)'] : undefined };
 }
 
@@ -173,13 +187,20 @@ function meanStd(xs: number[]): { mean: number; std: number } {
 
 /** results.csv, results.txt and plots/<metric>.svg from the finished points' metrics.json. */
 export function writeSweepResults(dir: string, index: SweepIndex, wanted?: string[]): string[] {
-  const groups = new Map<string, { assignments: Record<string, unknown>; metrics: Record<string, number>[] }>();
+  const groups = new Map<string, { assignments: Record<string, unknown>; metrics: Record<string, number>[]; producedBy: Set<string> }>();
   for (const p of index.points) {
     const key = JSON.stringify(p.assignments);
-    if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [] });
+    if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [], producedBy: new Set() });
     if (!hasResults(p.status) || !p.runDir) continue;
-    groups.get(key)!.metrics.push(flattenMetrics(readMetrics(p.runDir) ?? {}));
+    const m = readMetrics(p.runDir) ?? {};
+    groups.get(key)!.metrics.push(flattenMetrics(m));
+    if (typeof m.producedBy === 'string') groups.get(key)!.producedBy.add(m.producedBy);
   }
+  const producedBy = [...new Set([...groups.values()].flatMap((g) => [...g.producedBy]))];
+  if (producedBy.length) index.producedBy = producedBy;
+  else delete index.producedBy;
+  writeJsonAtomic(join(dir, 'sweep.json'), index);
+  const byNote = producedBy.length ? ` (${producedBy.join('; ')})` : '';
   const all = new Set<string>();
   for (const g of groups.values()) for (const m of g.metrics) for (const k of Object.keys(m)) all.add(k);
   const paths = index.axes.map((a) => a.path);
@@ -191,13 +212,17 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
     });
     return { g, stats };
   });
-  const csv = [[...paths, 'n', ...metricNames.flatMap((k) => [k, `${k}_std`])].join(',')];
-  for (const { g, stats } of rows) csv.push([...paths.map((p) => JSON.stringify(g.assignments[p])), g.metrics.length, ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', '']))].join(','));
+  const csv = [[...paths, 'n', ...metricNames.flatMap((k) => [k, `${k}_std`]), ...(producedBy.length ? ['produced_by'] : [])].join(',')];
+  for (const { g, stats } of rows) {
+    csv.push([...paths.map((p) => JSON.stringify(g.assignments[p])), g.metrics.length, ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', ''])),
+      ...(producedBy.length ? [JSON.stringify([...g.producedBy].join('; '))] : [])].join(','));
+  }
   writeFileAtomic(join(dir, 'results.csv'), csv.join('\n') + '\n');
   const text = formatTable([...paths, 'n', ...metricNames], rows.map(({ g, stats }) => [
     ...paths.map((p) => String(g.assignments[p])), String(g.metrics.length),
     ...stats.map((s) => (s ? (index.repeat > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '—')),
   ]));
+  if (producedBy.length) text.unshift(`produced by: ${producedBy.join('; ')}`);
   writeFileAtomic(join(dir, 'results.txt'), text.join('\n') + '\n');
   // one plot per metric against the first numeric axis; other axes become separate lines
   const xAxis = index.axes.find((a) => a.values.every((v) => typeof v === 'number'));
@@ -211,7 +236,7 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
         if (!bySeries.has(rest)) bySeries.set(rest, { label: rest, points: [] });
         bySeries.get(rest)!.points.push({ x: g.assignments[xAxis.path] as number, y: s.mean, err: index.repeat > 1 ? s.std : undefined });
       }
-      const svg = linePlotSvg([...bySeries.values()], { title: `${index.name}: ${k}`, xLabel: xAxis.path, yLabel: k, logX: xAxis.log });
+      const svg = linePlotSvg([...bySeries.values()], { title: `${index.name}: ${k}${byNote}`, xLabel: xAxis.path, yLabel: k, logX: xAxis.log });
       writeFileAtomic(join(dir, 'plots', `${k.replace(/[^A-Za-z0-9@._-]/g, '_')}.svg`), svg);
     }
   }

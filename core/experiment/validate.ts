@@ -1,9 +1,12 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type AnySchemaObject, type ErrorObject } from 'ajv';
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { buildSchema } from './schema';
 import { SEMANTIC_CHECKS } from './checks';
+import type { FlowloopConfig } from './configTypes';
+import type { ConfigObject } from './events';
+import { errorCode, errorMessage } from '../util/errors';
 
 /** One located problem in a config: `file:line:col` + JSON path + message. */
 export interface ConfigIssue {
@@ -20,7 +23,7 @@ export interface ConfigIssue {
 
 export interface ValidationResult {
   /** The config with schema defaults filled in (only when there are no errors). */
-  config?: Record<string, any>;
+  config?: FlowloopConfig;
   errors: ConfigIssue[];
 }
 
@@ -37,14 +40,19 @@ function validator() {
   ajv.addKeyword({
     keyword: 'x-flowloop-path',
     schemaType: 'string',
-    validate: (kind: 'file' | 'dir' | 'any', data: unknown, parent: any, cxt?: { instancePath: string }) => {
-      const except: string[] = parent?.['x-flowloop-path-except'] ?? [];
+    validate: (kind: 'file' | 'dir' | 'any', data: unknown, parent: AnySchemaObject | undefined, cxt?: { instancePath: string }) => {
+      const except = (parent?.['x-flowloop-path-except'] as string[] | undefined) ?? [];
       if (typeof data === 'string' && cxt && !except.includes(data)) pathFields.push({ path: cxt.instancePath, kind, value: data });
       return true;
     },
   });
   compiled = ajv.compile(buildSchema());
   return compiled;
+}
+
+/** One field of an ajv error's params (their shape depends on the keyword). */
+function param(e: ErrorObject, name: string): unknown {
+  return (e.params as Record<string, unknown>)[name];
 }
 
 /** Offsets → 1-based line/col. */
@@ -86,13 +94,13 @@ function describe(e: ErrorObject): string {
   const at = e.instancePath ? `"${e.instancePath.slice(1).replace(/\//g, '.')}"` : 'the config';
   switch (e.keyword) {
     case 'additionalProperties': {
-      const key = (e.params as any).additionalProperty as string;
-      const near = closestKey(key, Object.keys((e.parentSchema as any)?.properties ?? {}));
+      const key = String(param(e, 'additionalProperty'));
+      const near = closestKey(key, Object.keys((e.parentSchema?.properties as Record<string, unknown> | undefined) ?? {}));
       return `unknown key "${key}" in ${at}${near ? ` — did you mean "${near}"?` : ''}`;
     }
-    case 'required': return `missing required key "${(e.params as any).missingProperty}" in ${at}`;
-    case 'enum': return `${at} must be one of ${(e.params as any).allowedValues.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
-    case 'type': return `${at} must be ${(e.params as any).type}`;
+    case 'required': return `missing required key "${param(e, 'missingProperty')}" in ${at}`;
+    case 'enum': return `${at} must be one of ${(param(e, 'allowedValues') as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type': return `${at} must be ${param(e, 'type')}`;
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
       return `${at} ${e.message} (out of range)`;
     case 'oneOf': return `${at} must have exactly one of the alternatives (${e.message})`;
@@ -167,17 +175,17 @@ export function validateConfigText(text: string, filePath: string): ValidationRe
   }
   if (root.type !== 'object') return { errors: [issueAt(text, root.offset, root.length, '', `a config must be a JSON object, not ${root.type}`)] };
   out.push(...duplicateKeys(root).map((k) => issueAt(text, k.offset, k.length, '', `duplicate key "${k.value}" (JSON keeps only the last one; remove one)`)));
-  const config = getNodeValue(root) as Record<string, any>;
+  const config = getNodeValue(root) as ConfigObject;
   const schema = schemaIssues(config, text, root);
   out.push(...schema);
   // paths the schema could read are checked even when other values are wrong; the kind's checks need a schema-valid config
-  const semantic = semanticIssues(config, dirname(resolve(filePath)), schema.length === 0).map((s) => {
+  const semantic = semanticIssues(config as unknown as FlowloopConfig, dirname(resolve(filePath)), schema.length === 0).map((s) => {
     const node = nodeFor(root!, s.path);
     return issueAt(text, node.offset, node.length, s.path, s.message);
   });
   out.push(...semantic);
   if (out.length) return { errors: out.sort((a, b) => a.offset - b.offset) };
-  return { config, errors: [] };
+  return { config: config as unknown as FlowloopConfig, errors: [] }; // schema-valid, defaults filled in by ajv
 }
 
 /** Offset of the last non-blank character before `offset`. */
@@ -207,7 +215,7 @@ function duplicateKeys(node: Node): Node[] {
   return out;
 }
 
-function schemaIssues(config: Record<string, any>, text: string, root: Node): ConfigIssue[] {
+function schemaIssues(config: ConfigObject, text: string, root: Node): ConfigIssue[] {
   const validate = validator();
   pathFields = [];
   if (validate(config)) return [];
@@ -216,19 +224,19 @@ function schemaIssues(config: Record<string, any>, text: string, root: Node): Co
   for (const e of validate.errors ?? []) {
     if (e.keyword === 'if' || e.keyword === 'allOf') continue; // wrapper noise of the per-kind dispatch
     let node = nodeFor(root, e.instancePath);
-    if (e.keyword === 'additionalProperties') node = keyNode(root, e.instancePath, (e.params as any).additionalProperty) ?? node;
+    if (e.keyword === 'additionalProperties') node = keyNode(root, e.instancePath, String(param(e, 'additionalProperty'))) ?? node;
     const msg = describe(e);
     const key = `${node.offset}:${msg}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const path = e.keyword === 'additionalProperties' ? `${e.instancePath}/${(e.params as any).additionalProperty}` : e.instancePath;
+    const path = e.keyword === 'additionalProperties' ? `${e.instancePath}/${param(e, 'additionalProperty')}` : e.instancePath;
     out.push(issueAt(text, node.offset, node.length, path, msg));
   }
   return out;
 }
 
 /** Path existence + kind checks on a schema-valid config (the object is the one ajv just validated). */
-function semanticIssues(config: Record<string, any>, baseDir: string, kindChecks = true): { path: string; message: string }[] {
+function semanticIssues(config: FlowloopConfig, baseDir: string, kindChecks = true): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   for (const f of pathFields) {
     const abs = resolve(baseDir, f.value);
@@ -237,7 +245,7 @@ function semanticIssues(config: Record<string, any>, baseDir: string, kindChecks
     if (f.kind === 'dir' && !isDir) out.push({ path: f.path, message: `expected a folder, found a file: ${f.value}` });
     if (f.kind === 'file' && isDir) out.push({ path: f.path, message: `expected a file, found a folder: ${f.value}` });
   }
-  const check = kindChecks ? SEMANTIC_CHECKS[config.kind as string] : undefined;
+  const check = kindChecks ? SEMANTIC_CHECKS[config.kind] : undefined;
   if (check) out.push(...check(config, { baseDir }));
   return out;
 }
@@ -246,7 +254,7 @@ function semanticIssues(config: Record<string, any>, baseDir: string, kindChecks
  * Validate a config object that has no text of its own (after `--set` overrides or a sweep point):
  * errors are reported at `where` (e.g. "--set flower.theta=2").
  */
-export function validateConfigObject(config: Record<string, any>, filePath: string, where: string): ValidationResult {
+export function validateConfigObject(config: ConfigObject, filePath: string, where: string): ValidationResult {
   const text = JSON.stringify(config, null, 2);
   const r = validateConfigText(text, filePath);
   return { config: r.config, errors: r.errors.map((e) => ({ ...e, message: `${e.message} (from ${where})` })) };
@@ -260,8 +268,8 @@ export function validateConfigFile(filePath: string): ValidationResult & { text?
       return { errors: [{ message: `the file is ${(statSync(filePath).size / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
     }
     bytes = readFileSync(filePath);
-  } catch (e: any) {
-    return { errors: [{ message: `cannot read the config: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
+  } catch (e) {
+    return { errors: [{ message: `cannot read the config: ${errorCode(e) === 'ENOENT' ? 'no such file' : errorMessage(e)}`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
   }
   const { text, badOffset } = decodeUtf8(bytes);
   if (text === undefined) {

@@ -6,6 +6,7 @@
 import type { WorkerMessage, WorkerRequest } from './events';
 import { runExperiment } from './run';
 import { ConfigError } from './runner';
+import { errorMessage } from '../util/errors';
 
 const controller = new AbortController();
 let started = false;
@@ -36,8 +37,8 @@ process.on('message', async (msg: WorkerRequest) => {
     });
     done = { type: 'done', status: result.status, runDir: result.runDir, error: result.error, degraded: result.degraded };
     process.exitCode = result.status === 'finished' ? 0 : result.status === 'degraded' ? 3 : result.status === 'cancelled' ? 130 : 1;
-  } catch (e: any) {
-    done = { type: 'done', status: 'failed', error: e instanceof ConfigError ? e.message : String(e?.message ?? e) };
+  } catch (e) {
+    done = { type: 'done', status: 'failed', error: errorMessage(e) };
     process.exitCode = e instanceof ConfigError ? 2 : 1;
   }
   finished = true;

@@ -86,14 +86,14 @@ export async function puFromScoreFile(file: string): Promise<PuSource> {
   for await (const text of rl) {
     line++;
     if (!text.trim()) continue;
-    let o: any;
+    let o: { row?: unknown; probs?: unknown; scores?: unknown };
     try { o = JSON.parse(text); } catch (e) { throw new LocatedError(`not JSON: ${(e as Error).message}`, `${file}:${line}`); }
     if (!Number.isInteger(o.row)) throw new LocatedError('missing integer "row"', `${file}:${line}`);
     const arr = o.probs ?? o.scores;
     if (!Array.isArray(arr) || arr.some((v: unknown) => typeof v !== 'number')) throw new LocatedError('need a numeric array "scores" (logits) or "probs"', `${file}:${line}`);
     if (width >= 0 && arr.length !== width) throw new LocatedError(`row has ${arr.length} scores, earlier rows ${width}`, `${file}:${line}`);
     width = arr.length;
-    byRow.set(o.row, o.probs ? Float64Array.from(arr) : softmax(arr));
+    byRow.set(o.row as number, o.probs ? Float64Array.from(arr) : softmax(arr));
   }
   return {
     description: `precomputed scores ${file} (${byRow.size} rows × ${width} items)`,

@@ -161,7 +161,7 @@ export class CausalLM {
     const tf = getTf();
     const { cfg } = this;
     const { B, L } = lay;
-    const D = cfg.hidden, nh = cfg.heads, nkv = cfg.kvHeads, dh = cfg.headDim, rep = nh / nkv;
+    const nh = cfg.heads, nkv = cfg.kvHeads, dh = cfg.headDim, rep = nh / nkv;
     const seed = opts.dropoutSeed;
     this.dropCounter = 0; // adapter dropout masks depend only on (seed, call order within this forward): resumable
     for (let i = 0; i < lay.ids.length; i++) if (!(lay.ids[i] >= 0 && lay.ids[i] < cfg.vocabSize)) throw new Error(`token id ${lay.ids[i]} outside the model vocabulary 0..${cfg.vocabSize - 1}`);

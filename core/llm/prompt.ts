@@ -61,13 +61,13 @@ export function promptSettings(cfg: (Partial<PromptTemplate> & { category?: stri
   try {
     template = checkTemplate(rest);
   } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+    throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
   }
   if (category !== undefined) return { template, category };
   try {
     return { template, category: categoryOf(datasetDir) };
   } catch (e) {
-    throw new Error(`${where}.category: ${(e as Error).message}`);
+    throw new Error(`${where}.category: ${(e as Error).message}`, { cause: e });
   }
 }
 

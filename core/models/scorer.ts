@@ -4,7 +4,7 @@
  * ONNX models (onnxruntime-node; OnnxScorer) and a Flower policy checkpoint (FlowerPolicyScorer,
  * core/models/policy-scorer.ts: the length-normalised log-probability of each candidate's title, docs/methods.md
  * §A7 scoring). All load through loadScorer (core/models/load.ts). Used by Flower personalization (p_ui,
- * docs/methods.md §A5), AFL priors (B3) and AFL reward models.
+ * docs/methods.md §A5), AFL priors (§B3) and AFL reward models.
  *
  * Histories are item ids in the dataset's own id space, oldest first, WITHOUT padding; the scorer
  * pads/truncates to its own sequence length.

@@ -16,7 +16,7 @@
  */
 import { yieldIfDue } from '../experiment/context';
 import { Rng } from '../util/random';
-import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { FusedAdam } from '../tensor/adam';
 import { logSoftmaxGather } from '../tensor/ops';
 import { tf, type Tensor, type Variable } from './tf';
@@ -209,7 +209,7 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
         const pos = t.tensor1d(targets, 'int32');
         const neg = negs ? t.tensor2d(negs, [k, pb.batch], 'int32') : undefined;
         const l2 = opts.weightDecay > 0 ? l2Term(model, opts.weightDecay) : undefined; // at the weights before the update
-        const data = optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as any, true, vars)!;
+        const data = optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as Scalar, true, vars)!;
         return l2 ? t.add(data, l2) : data;
       });
       const loss = (await lossT.data())[0];

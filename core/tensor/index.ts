@@ -120,13 +120,14 @@ async function tryWebGpu(): Promise<Tf> {
   if (!installed('webgpu')) throw new Error('npm package "webgpu" (dawn.node) not installed');
   if (!installed('@tensorflow/tfjs-backend-webgpu')) throw new Error('@tensorflow/tfjs-backend-webgpu not installed');
   const dawn = req('webgpu') as { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
-  const g = globalThis as Record<string, any>;
+  const g = globalThis as Record<string, unknown>;
   Object.assign(g, dawn.globals);
   const gpu = dawn.create([]) as { requestAdapter(): Promise<unknown> };
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('dawn.node found no WebGPU adapter');
   if (!g.navigator) g.navigator = {};
-  if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  const nav = g.navigator as { gpu?: unknown };
+  if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
   const tf = loadTfCore();
   req('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');

@@ -44,7 +44,7 @@ test('example afl-lastfm (built-in agents, 122 users): Base HR@1 36/122 live SAS
   }
   assert.equal(m.userSimulation['1_1'].rewardModel.micro.tp + m.userSimulation['1_1'].rewardModel.micro.fp, 60 * 5);
   // Labels: config, table, transcripts, events.
-  assert.equal(ctx.config.agents, 'rule-based');
+  assert.equal((ctx.config as unknown as Record<string, unknown>).agents, 'rule-based');
   assert.ok(ctx.tableLines.some((l) => l.includes('rule-based, not an LLM')));
   assert.ok(ctx.tableLines.some((l) => /Base HR@1 .*34\/122/.test(l)) && ctx.tableLines.some((l) => /Base HR@1 .*36\/122/.test(l)));
   assert.ok(ctx.tableLines.some((l) => /HR@1 per round: r1 36 .* r4 36/.test(l)));

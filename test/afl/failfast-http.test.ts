@@ -41,12 +41,14 @@ test('flowloop run against a dead endpoint exits 1 within 10 s with "cannot reac
   const r = spawnSync(process.execPath, [...CLI, 'run', EXAMPLE, '--set', 'llm.baseURL=http://127.0.0.1:1/v1'], { cwd: ws, encoding: 'utf8', env: { ...noKeyEnv(), FLOWLOOP_LLM_API_KEY: 'sk-test' }, timeout: 60000 });
   const ms = Date.now() - t0;
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.ok(ms < 10000, `took ${ms} ms`);
+  // the run itself (run.json durationMs) within 10 s; the wall clock adds the TypeScript loader's start on a busy machine
+  assert.ok(ms < 30000, `took ${ms} ms`);
   assert.match(r.stderr, /error: .*cannot reach http:\/\/127\.0\.0\.1:1\/v1/);
   const runs = readdirSync(join(ws, '.flowloop', 'runs'));
   const info = JSON.parse(readFileSync(join(ws, '.flowloop', 'runs', runs[0], 'run.json'), 'utf8'));
   assert.equal(info.status, 'failed');
   assert.match(info.error, /^cannot reach http:\/\/127\.0\.0\.1:1\/v1/);
+  assert.ok(info.durationMs < 10000, `the run took ${info.durationMs} ms`);
 });
 
 test('a missing API key: flowloop run exits 2 before any run folder; flowloop validate says the key is missing', () => {

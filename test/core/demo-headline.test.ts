@@ -25,8 +25,10 @@ test('demo config: Flower beats SFT on exact KL(target‖gen) and coverage', asy
       assert.equal(typeof m[k], 'number', `metrics.json has no number "${k}" (keys: ${Object.keys(m).join(', ')})`);
       return m[k];
     };
-    const sftKl = num('sft/exact/kl(target||gen)'), flowerKl = num('flower/exact/kl(target||gen)');
-    const sftCov = num('sft/coverage'), flowerCov = num('flower/coverage');
+    const sftKl = num('sft/exact/kl(target||gen)'),
+      flowerKl = num('flower/exact/kl(target||gen)');
+    const sftCov = num('sft/coverage'),
+      flowerCov = num('flower/coverage');
     const summary = `exact KL(target‖gen): sft ${sftKl.toFixed(4)}, flower ${flowerKl.toFixed(4)}; coverage: sft ${sftCov}, flower ${flowerCov}`;
     assert.ok(flowerKl < sftKl, `Flower does not beat SFT on exact KL(target‖gen): ${summary}`);
     assert.ok(flowerCov >= sftCov, `Flower's coverage is below SFT's: ${summary}`);

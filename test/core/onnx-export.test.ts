@@ -135,7 +135,7 @@ test('flowloop export-onnx writes a loadable model from a SASRec weights folder 
 
     // a minimal Flower checkpoint folder (policy config + tensor table + weights.bin)
     const { TransformerPolicy } = await import('../../core/models/policy');
-    const { packTensors } = await import('../../core/flower/checkpoint');
+    const { packTensors } = await import('../../core/models/policyCheckpoint');
     const cfg = { vocabSize: 20, numItems: 0, dModel: 8, layers: 1, heads: 2, ffn: 16, maxHistory: 0, maxTokens: 6, dropout: 0, padId: 0, bosId: 1 };
     const policy = new TransformerPolicy(cfg, 4);
     const snap = await policy.snapshotWeights();

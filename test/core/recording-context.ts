@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DegradedError, type RunContext } from '../../core/experiment/context';
+import type { FlowloopConfig } from '../../core/experiment/configTypes';
 
 /**
  * A RunContext for calling a kind's runner directly in tests: records every event (and each saveMetrics
@@ -12,7 +13,8 @@ export function recordingContext(config: Record<string, unknown>, runDir: string
   const metrics: Record<string, unknown>[] = [];
   const push = (e: any) => { events.push(e); onEvent(e); };
   const ctx: RunContext = {
-    config, configPath: join(runDir, 'x.flowloop.json'), runDir, runId: 'test', seed: 42, signal,
+    // as given (see above): the kinds read it as their own config type
+    config: config as unknown as FlowloopConfig, configPath: join(runDir, 'x.flowloop.json'), runDir, runId: 'test', seed: 42, signal,
     emit: push, log: (m) => push({ type: 'log', message: m }),
     progress: () => undefined, metric: (name, step, value, extra) => push({ type: 'metric', name, step, value, ...extra }),
     resolvePath: (p) => p, writeArtifact: (rel, content) => {

@@ -247,6 +247,7 @@ export async function runVsixTest() {
       } finally {
         await browser?.close().catch(() => {});
         const left = await host?.stop();
+        // eslint-disable-next-line no-unsafe-finally -- a process left behind fails the test even when the body failed first
         if (left?.length) throw new Error(`processes left: ${left.join(' ')}`);
       }
     });

@@ -6,7 +6,6 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './compare.css';
-import type { RunEvent } from '../../core/experiment/events';
 import type { CompareRun, CompareViewState, SweepData } from '../contract';
 import { palette, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
@@ -55,7 +54,7 @@ function tableEl(t: Table): HTMLElement {
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', { class: 'run' }, 'run'), ...t.columns.map((c) => h('th', {}, c)))),
       h('tbody', {}, ...t.rows.map((r) => h('tr', { class: r.reference ? 'reference' : 'run', 'data-run': r.runId },
-        h('td', { class: 'run', title: r.reference ? 'number reported in the paper (shared/docs/docs/methods.md)' : r.runId }, r.label),
+        h('td', { class: 'run', title: r.reference ? 'number reported in the paper (docs/methods.md)' : r.runId }, r.label),
         ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))))))));
 }
 

@@ -1,6 +1,7 @@
 /**
- * The papers' numbers, copied from shared/docs/docs/methods.md, for a reference column in the comparison.
- * Flower: seed Table 4 (docs/methods.md §A9; @10 assumed; Qwen2.5-1.5B backbone; Movies TTR cut off in the seed).
+ * The papers' numbers, as docs/methods.md quotes them, for a reference column in the comparison (a data table:
+ * it stays a literal copy of the doc's table by design).
+ * Flower: the paper's Table 4 (docs/methods.md §A9; @10 assumed; Qwen2.5-1.5B backbone; Movies TTR cut off in the seed).
  * AFL: docs/methods.md §B6 (LastFM, SASRec base, GPT-4o-mini): base .2869, Rec Agent .3197, AFL .3770.
  */
 

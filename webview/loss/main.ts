@@ -9,7 +9,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './loss.css';
-import type { MetricEvent, RunEvent } from '../../core/experiment/events';
+import type { MetricEvent } from '../../core/experiment/events';
 import type { LossViewState, RunRef } from '../contract';
 import { ema, palette, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';

@@ -5,7 +5,7 @@
  * "rule-based, not an LLM" label on every turn made by a built-in agent.
  */
 import './transcripts.css';
-import type { DialogueTurnEvent, RunEvent } from '../../core/experiment/events';
+import type { DialogueTurnEvent } from '../../core/experiment/events';
 import type { RunRef, TranscriptsViewState } from '../contract';
 import { h } from '../common/dom';
 import { loadUiState, saveUiState, startView, type Increment } from '../common/host';

@@ -257,7 +257,7 @@ export class LlmClient {
       try {
         res.httpCalls++;
         this.stats.httpCalls++;
-        const completion = await this.sdk.chat.completions.create(body as any, { signal: link.signal, timeout: timeoutMs, maxRetries: 0 }) as unknown;
+        const completion = await this.sdk.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, { signal: link.signal, timeout: timeoutMs, maxRetries: 0 }) as unknown;
         const text = (completion as OpenAI.Chat.Completions.ChatCompletion)?.choices?.[0]?.message?.content;
         if (typeof text !== 'string') {
           // e.g. a proxy's HTML page with status 200: worth another try

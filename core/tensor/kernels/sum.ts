@@ -31,7 +31,10 @@ export function wasmSum(tf: Tf, colsum?: (x: Float32Array, R: number, C: number,
     if (!prefix || x.dtype !== 'float32') return orig.kernelFunc(args as never);
     const k = axes.length;
     let R = 1, C = 1;
-    for (let i = 0; i < r; i++) (i < k ? (R *= x.shape[i]) : (C *= x.shape[i]));
+    for (let i = 0; i < r; i++) {
+      if (i < k) R *= x.shape[i];
+      else C *= x.shape[i];
+    }
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
     sums(backend.typedArrayFromHeap(x) as Float32Array, R, C, backend.typedArrayFromHeap(out) as Float32Array);

@@ -3,7 +3,10 @@
 import { runAll } from './harness';
 
 // FLOWLOOP_TEST_MODE=untrusted: the launcher opened the workspace in restricted mode (workspace trust on)
+// (a conditional CommonJS require: only one suite may register its tests in this host)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 if (process.env.FLOWLOOP_TEST_MODE === 'untrusted') require('./untrusted.test');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 else require('./extension.test');
 
 export async function run(): Promise<void> {

@@ -1,26 +1,45 @@
 /**
- * Flower checkpoints (each epoch; resume): `checkpoints/epoch-<n>/weights.bin` (all
+ * Policy checkpoints (written by Flower training each epoch; read to resume, to score and to export): `checkpoints/epoch-<n>/weights.bin` (all
  * float32 tensors, little-endian, concatenated: policy weights then AdamW moments) and `manifest.json`
  * (policy config, vocabulary, tensor table with offsets, optimizer step, training state).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocatedError } from '../experiment/context';
-import type { PolicyConfig } from '../models/policy';
-import type { TrainState } from './train';
+import type { PolicyConfig } from './policy';
 
-export interface CheckpointManifest {
+/** A pretrained causal-LM policy in a checkpoint (core/flower/lmPolicy.ts; must match on resume): the weights are its TRAINABLE tensors (LoRA adapters under PEFT names, or every base weight). */
+export interface LmPolicyRecord {
+  kind: 'hf-causal-lm';
+  model: string;
+  architecture: string;
+  lora: { r: number; alpha: number; dropout: number; targetModules: string[] } | null;
+  cutoff: number;
+  maxHistory: number;
+  maxTokens: number;
+}
+
+/** `S` is the training state the trainer stores (core/flower/train.ts TrainState); readers that only need the weights leave it unknown. */
+export interface CheckpointManifest<S = unknown> {
   format: 'flowloop-flower-checkpoint/1';
   epoch: number;
-  policy: PolicyConfig;
+  /** The from-scratch policy's architecture, or the pretrained LM's record. */
+  policy: PolicyConfig | LmPolicyRecord;
   vocab: { tokenizerIds: number[]; terminal: number };
   tokenizer: string;
   titleEnd: string;
   optimizerStep: number;
-  state: TrainState;
+  state: S;
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
   /** Fingerprint of the training setup that must match on resume (dataset, objective...). */
   setup: Record<string, unknown>;
+}
+
+/** The from-scratch policy's architecture of a checkpoint; a located error when it holds a pretrained-LM policy (its weights are not a TransformerPolicy's). */
+export function transformerConfig(manifest: CheckpointManifest, where: string): PolicyConfig {
+  const p = manifest.policy;
+  if ('kind' in p) throw new LocatedError(`this checkpoint holds a pretrained ${p.architecture} policy (${p.model}${p.lora ? ', LoRA' : ''}), not the from-scratch Flower policy: use its run's adapter/ or model/ folder with the LM`, where);
+  return p;
 }
 
 /** Serialise named tensors: the binary and the tensor table (offsets in float32 elements). */
@@ -39,10 +58,10 @@ export function packTensors(tensors: Map<string, Float32Array>, shapes: Map<stri
 }
 
 /** Read a checkpoint folder (manifest.json + weights.bin). */
-export function readCheckpoint(dir: string): { manifest: CheckpointManifest; tensors: Map<string, Float32Array> } {
+export function readCheckpoint<S = unknown>(dir: string): { manifest: CheckpointManifest<S>; tensors: Map<string, Float32Array> } {
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) throw new LocatedError('no manifest.json in checkpoint folder', dir);
-  let manifest: CheckpointManifest;
+  let manifest: CheckpointManifest<S>;
   try { manifest = JSON.parse(readFileSync(mf, 'utf8')); } catch (e) { throw new LocatedError(`bad checkpoint manifest: ${(e as Error).message}`, mf); }
   if (manifest.format !== 'flowloop-flower-checkpoint/1') throw new LocatedError(`unknown checkpoint format ${JSON.stringify(manifest.format)}`, mf);
   const buf = readFileSync(join(dir, 'weights.bin'));
