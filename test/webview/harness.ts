@@ -122,4 +122,9 @@ html { --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --
   --vscode-textLink-foreground: #005fb8; --vscode-focusBorder: #005fb8; --vscode-editorWidget-border: #c8c8c8;
   --vscode-editorHoverWidget-background: #f8f8f8; --vscode-editorHoverWidget-border: #c8c8c8; --vscode-button-background: #005fb8;
   --vscode-panel-border: #e5e5e5; --vscode-editor-font-family: monospace; --vscode-textCodeBlock-background: #f2f2f2;
-  --vscode-list-hoverBackground: #f2f2f2; --vscode-list-inactiveSelectionBackground: #e4e6f1; --vscode-testing-iconPassed: #388a34; --vscode-testing-iconFailed: #e51400; }`;
+  --vscode-list-hoverBackground: #f2f2f2; --vscode-list-inactiveSelectionBackground: #e4e6f1; --vscode-testing-iconPassed: #388a34; --vscode-testing-iconFailed: #e51400;
+  --vscode-dropdown-background: #ffffff; --vscode-dropdown-foreground: #3b3b3b; --vscode-dropdown-border: #cecece;
+  --vscode-input-background: #ffffff; --vscode-input-foreground: #3b3b3b; --vscode-input-border: #cecece; --vscode-input-placeholderForeground: #767676;
+  --vscode-checkbox-background: #f8f8f8; --vscode-checkbox-foreground: #3b3b3b; --vscode-checkbox-border: #cecece;
+  --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #0258a8; --vscode-button-secondaryBackground: #e5e5e5;
+  --vscode-button-secondaryForeground: #3b3b3b; --vscode-button-secondaryHoverBackground: #cccccc; }`;

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { CompareViewState, LossViewState, TrieViewState } from '../../webview/contract';
@@ -233,12 +234,14 @@ test('run page on real runs: the demo\'s distribution.svg and plots inline, fina
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
   await lightShot('run', page, 'run-page', { width: 1300, height: 1000 }, '#plots figure');
-  // the quick run again with another seed: its page names the previous run and the changed value
-  const quick = await realRun('quick');
-  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=8'], outDir: join(quick.runDir, '..') });
+  // the quick config run twice into a fresh runs folder, the second with another seed: its page names the
+  // previous run of that config and the changed value
+  const out = mkdtempSync(join(tmpdir(), 'flowloop-rerun-'));
+  const first = await runSingle({ configPath: REAL_CONFIGS.quick, outDir: out });
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=8'], outDir: out });
   assert.equal(again.status, 'finished');
   const p2 = buildRunPage(again.runDir, siblingRuns(again.runDir));
-  assert.equal(p2.previous?.dir, quick.runDir);
+  assert.equal(p2.previous?.dir, first.runDir);
   assert.deepEqual(p2.configDiff, [{ key: 'seed', before: '7', after: '8' }]);
 });
 
