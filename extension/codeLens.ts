@@ -54,6 +54,9 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       lenses.push(new vscode.CodeLens(range, { title: '▶ Run', tooltip: 'Run this experiment in a worker process', command: 'flowloop.runExperiment', arguments: [uri] }));
       lenses.push(new vscode.CodeLens(range, { title: 'Run baselines', tooltip: 'Run the baselines of this kind of experiment', command: 'flowloop.runBaselines', arguments: [uri] }));
     }
+    if (vscode.workspace.isTrusted && /"kind"\s*:\s*"afl"/.test(doc.getText())) {
+      lenses.push(new vscode.CodeLens(range, { title: 'Preview prompts', tooltip: "A user's first-round AFL prompts, rendered with no LLM call", command: 'flowloop.previewAflPrompts', arguments: [uri] }));
+    }
     const last = this.store.lastRun(uri.fsPath);
     if (last) {
       // range and run folder only: the title (status, key metric) comes from resolveCodeLens

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { scancel } from '../core/executor/slurm';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { validateConfigText, formatIssue } from '../core/experiment/validate';
@@ -13,6 +14,7 @@ import type { PanelManager } from './panels';
 import type { TreeNode } from './tree';
 import { formatMetric, shortTime } from './tree';
 import { newFromTemplate } from './templates';
+import { previewAflPrompts } from './aflPreview';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -196,6 +198,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       } else if (arg && typeof arg === 'object' && (arg as TreeNode).type === 'run') {
         const listing = (arg as Extract<TreeNode, { type: 'run' }>).listing;
         targets = active.filter((r) => r.runDir === listing.dir);
+        if (!targets.length && listing.info.status === 'running' && listing.info.slurm) {
+          // a Slurm job followed by no run of this window: its pid is on a compute node — scancel it
+          void scancel([listing.info.slurm.jobId]).then((err) => err && vscode.window.showErrorMessage(`Flowloop: ${err}`));
+          store.schedule();
+          return undefined;
+        }
         if (!targets.length && listing.info.status === 'running' && listing.info.pid > 0) {
           // a run started elsewhere (CLI, another window): ask its process to stop (it records `cancelled`)
           try { process.kill(listing.info.pid, 'SIGTERM'); } catch { /* already gone */ }
@@ -236,6 +244,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     // the view-title button and the welcome link pass the view's context object, not a template name
     reg('flowloop.newFromTemplate', (template?: unknown, name?: unknown) => newFromTemplate(context.extensionPath, typeof template === 'string' ? template : undefined, typeof name === 'string' ? name : undefined)),
     reg('flowloop.setApiKey', (value?: string) => keys.set(typeof value === 'string' ? value : undefined)),
+    // the CLI bundle beside the worker; `user` lets tests (and the CodeLens) skip the input box
+    reg('flowloop.previewAflPrompts', async (arg?: unknown, user?: number) => {
+      const uri = await resolveConfig(arg);
+      if (!uri) return undefined;
+      return previewAflPrompts(context.asAbsolutePath('dist/cli.js'), uri, typeof user === 'number' ? user : undefined);
+    }),
     reg('flowloop.clearApiKey', () => keys.clear()),
     reg('flowloop.showTrieFlow', (arg?: unknown, sel?: unknown) => showView('trie', arg, sel)),
     reg('flowloop.showLossCurves', (arg?: unknown, sel?: unknown) => showView('loss', arg, sel)),

@@ -18,6 +18,7 @@ import { LoopStopped, runLoopAll, type UserOutcome } from './loop';
 import { packFromJson, loadPackFile, requireGroup, type PromptPack } from './pack';
 import { loadReleasedPack } from './released';
 import { TranscriptWriter } from './transcripts';
+import { OutcomeLog, readFinished, settingsThatDiffer } from './resume';
 import { runUserSimulation } from './usersimRun';
 import lastfmPack from './packs/lastfm.json';
 import steamPack from './packs/steam.json';
@@ -66,22 +67,42 @@ function loopSignal(ctx: RunContext<AflConfig>, agents: AgentsBundle): AbortSign
 }
 
 /** Runs one loop variant over all users with transcripts, progress and per-round metrics. */
-export async function runVariant(ctx: RunContext<AflConfig>, variant: string, users: LoopUser[], agents: AgentsBundle, pack: PromptPack, maxRounds: number, counts: Map<string, number>, tw: TranscriptWriter): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary; stopped?: string }> {
+export interface VariantIo {
+  tw: TranscriptWriter;
+  /** Every finished user's outcome goes here at once (resume). */
+  log?: OutcomeLog;
+  /** Users an earlier run finished (`resume`), by variant: kept, not run again. */
+  resumed?: Map<string, Map<number, UserOutcome>>;
+}
+
+export async function runVariant(ctx: RunContext<AflConfig>, variant: string, users: LoopUser[], agents: AgentsBundle, pack: PromptPack, maxRounds: number, counts: Map<string, number>, io: VariantIo): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary; stopped?: string; resumed: number }> {
   const c = ctx.config;
+  const tw = io.tw;
   const byId = new Map(users.map((u) => [u.id, u]));
-  const outcomes = await stoppable(ctx, agents, () => runLoopAll(users, agents.rec, agents.user, {
+  const earlier = io.resumed?.get(variant) ?? new Map<number, UserOutcome>();
+  const kept = users.filter((u) => earlier.has(u.id)).map((u) => earlier.get(u.id)!);
+  for (const o of kept) io.log?.add(variant, o);
+  if (kept.length) ctx.log(`resume: ${kept.length} of ${users.length} users of "${variant}" were finished by the earlier run: kept, not run again`);
+  const todo = users.filter((u) => !earlier.has(u.id));
+  const ran = await stoppable(ctx, agents, () => runLoopAll(todo, agents.rec, agents.user, {
     pack, maxRounds, userMemoryInLoop: c.userMemoryInLoop ?? true, matching: c.matching ?? 'lenient', signal: loopSignal(ctx, agents),
-    userPool: Math.max(16, (agents.clients?.rec.settings.concurrency ?? 16) * 8),
+    // under a budget, no more users in flight than calls can be (a budget stop then keeps the most finished users)
+    userPool: c.llm?.budget?.maxCalls !== undefined || c.llm?.budget?.maxUsd !== undefined
+      ? agents.clients!.rec.settings.concurrency
+      : Math.max(16, (agents.clients?.rec.settings.concurrency ?? 16) * 8),
     onTurn: (t) => tw.turn(variant, t, byId.get(t.user)?.candidates ?? []),
-    onUserDone: (_o, done) => ctx.progress(`users (${variant})`, done, users.length),
+    onUserDone: (o, done) => { io.log?.add(variant, o); ctx.progress(`users (${variant})`, kept.length + done, users.length); },
   }), (e) => e.finished);
+  // input order, the earlier run's users included
+  const mine = new Map([...kept, ...ran.value].map((o) => [o.user, o]));
+  const outcomes = { value: users.filter((u) => mine.has(u.id)).map((u) => mine.get(u.id)!), stopped: ran.stopped };
   if (outcomes.stopped) ctx.log(`${variant}: ${outcomes.stopped}; ${outcomes.value.length} of ${users.length} users finished and kept`, 'warn');
   const summary = summarizeLoop(outcomes.value, maxRounds, counts);
   summary.curve.forEach((p, i) => ctx.metric('afl/hr@1', i + 1, p.hr, { series: variant }));
   summary.popularity.forEach((p) => { if (p.users > 0) ctx.metric('afl/popularity', p.round, p.meanCount, { series: variant }); });
   for (const f of summary.failures.slice(0, 20)) ctx.log(`${variant}: user ${f.user}: ${f.failure}`, 'warn');
   if (summary.failures.length > 20) ctx.log(`${variant}: ${summary.failures.length - 20} more failed users (see transcripts.jsonl)`, 'warn');
-  return { outcomes: outcomes.value, summary, stopped: outcomes.stopped };
+  return { outcomes: outcomes.value, summary, stopped: outcomes.stopped, resumed: kept.length };
 }
 
 /**
@@ -184,10 +205,24 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
 
   const agents = makeAgents(ctx, pack, prior.label, reward.label, clients);
   metrics.agents = agents.label;
+  // what produced these numbers, carried into sweep results (results.csv/.txt, sweep.json, plot titles)
+  metrics.producedBy = agents.clients ? agents.clients.label : `AFL agents: ${RULE_BASED_LABEL}`;
   metrics.agentKind = agents.clients ? 'llm' : 'rule-based';
   ctx.log(`agents: ${agents.label}; prompt pack: ${pack.name}; prior: ${prior.label}; reward model: ${reward.label}`);
   table.unshift(`AFL on ${dataset}: ${inputs.sampleNote}; agents: ${agents.label}; pack ${pack.name}`);
   const tw = new TranscriptWriter(ctx);
+  const io: VariantIo = { tw, log: new OutcomeLog(ctx.runDir) };
+  if (c.resume) {
+    const from = ctx.resolvePath(c.resume);
+    io.resumed = readFinished(from, ctx.configPath);
+    let before: Record<string, any> = {};
+    try { before = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8')); } catch { /* compared when present */ }
+    const differ = settingsThatDiffer(before, c as Record<string, any>);
+    if (differ.length) ctx.log(`resume: ${differ.join(', ')}: the resumed users were run with the earlier settings`, 'warn');
+    metrics.resumedFrom = from;
+    const n = [...io.resumed.values()].reduce((a, m) => a + m.size, 0);
+    table.push(`Resumed from ${from}: ${n} finished user outcome(s) taken over (${[...io.resumed.entries()].map(([v, m]) => `${v} ${m.size}`).join(', ')}), only the others were run.`);
+  }
   const priorPart = prior.kind === 'none' ? null : { names: priorTop, scores: priorScores };
   const rewardPart = reward.kind === 'none' ? null : rewardScores;
 
@@ -201,8 +236,8 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   try {
     let stopped = false;
     if (evaluations.includes('recommendation')) {
-      const v = await runVariant(ctx, 'afl', buildUsers(rows, priorPart, rewardPart), agents, pack, maxRounds, counts, tw);
-      metrics.recommendation = { ...v.summary, finishedUsers: v.outcomes.length };
+      const v = await runVariant(ctx, 'afl', buildUsers(rows, priorPart, rewardPart), agents, pack, maxRounds, counts, io);
+      metrics.recommendation = { ...v.summary, finishedUsers: v.outcomes.length, resumedUsers: v.resumed };
       table.push(...summaryLines(`AFL${v.stopped ? ` (${v.outcomes.length} of ${rows.length} users finished)` : ''}`, v.summary, maxRounds));
       if (dataset === 'lastfm' && rows.length === 122) table.push('  paper (docs/methods.md §B6; LastFM, SASRec base, GPT-4o-mini): Base 35/122 = .2869 · Rec Agent 39/122 = .3197 · AFL 46/122 = .3770');
       ctx.setKeyMetric('hr@1', v.summary.afl.hr);
@@ -214,8 +249,8 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
       metrics.ablations = ablations;
       for (const [name, p, r] of [['w/o rec model', null, rewardPart], ['w/o reward model', priorPart, null], ['w/o both', null, null]] as const) {
         throwIfCancelled(ctx.signal);
-        const v = await runVariant(ctx, name, buildUsers(rows, p, r), agents, pack, maxRounds, counts, tw);
-        ablations[name] = { ...v.summary, finishedUsers: v.outcomes.length };
+        const v = await runVariant(ctx, name, buildUsers(rows, p, r), agents, pack, maxRounds, counts, io);
+        ablations[name] = { ...v.summary, finishedUsers: v.outcomes.length, resumedUsers: v.resumed };
         table.push(...summaryLines(`AFL ${name}${v.stopped ? ` (${v.outcomes.length} of ${rows.length} users finished)` : ''}`, v.summary, maxRounds));
         ctx.saveMetrics(metrics);
         if ((stopped = stopAt(v.stopped))) break;

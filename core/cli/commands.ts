@@ -52,6 +52,10 @@ export const COMMAND_SPECS: CommandSpec[] = [
     },
   },
   {
+    name: 'afl', args: 'preview <config>', summary: "a user's first-round AFL prompts (rec agent and user agent), rendered with no LLM call",
+    flags: { user: { type: 'string', value: 'N', help: 'index of the user among the config\'s users (default 0)' }, set: SET },
+  },
+  {
     name: 'doctor', summary: 'what this installation runs on (backend, kernels, ONNX, GPU, data, LLM endpoint), each with what to do if missing',
     flags: {
       json: { type: 'boolean', help: 'the checks as JSON' },

@@ -31,11 +31,11 @@ export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
     const { writeOnnx } = await import('../models/onnx');
     let bytes: Uint8Array, what: string;
     if (manifest.format === 'flowloop-flower-checkpoint/1') {
-      const { readCheckpoint } = await import('../models/policyCheckpoint');
+      const { readCheckpoint, transformerConfig } = await import('../models/policyCheckpoint');
       const { TransformerPolicy } = await import('../models/policy');
       const { policyToOnnx } = await import('../models/onnx/policy');
       const ck = readCheckpoint(dir);
-      const cfg = ck.manifest.policy;
+      const cfg = transformerConfig(ck.manifest, mf);
       const shapes = TransformerPolicy.shapes(cfg);
       const weights = new Map(Object.entries(shapes).map(([n, shape]) => {
         const data = ck.tensors.get(n);

@@ -111,6 +111,10 @@ export interface FlowerConfig {
      */
     model?: string;
     /**
+     * With `model`: token budget of prompt + title (the released cutoff_len 512): the prompt keeps its LAST tokens so that the longest title of the tree still fits (left truncation, docs/methods.md §A6b).
+     */
+    cutoff: number;
+    /**
      * With `model`: train LoRA adapters (Hu et al. 2021) on its linear layers instead of all weights — W x + (alpha/r)·B A dropout(x), base weights frozen, A random and B zero at the start (as PEFT) — saved as a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) that `PeftModel.from_pretrained` loads. Absent = full fine-tuning (the paper's setting), saved as a Hugging Face model folder.
      */
     lora?: {
@@ -707,6 +711,10 @@ export interface AflConfig {
      */
     limit?: number;
   };
+  /**
+   * Folder of an interrupted (cancelled, failed or budget-stopped) AFL run to continue: every user it finished (its `outcomes.jsonl`) is kept and skipped, the others run; the new run says how many were taken over. Relative to this config file. Use the same config (a warning names any setting that differs).
+   */
+  resume?: string;
 }
 /**
  * Train and evaluate a conventional sequential recommender (SASRec, GRU4Rec or Caser; docs/methods.md §A8, A9, B3) on an Amazon folder (train.jsonl histories -> next item; valid.csv / test.csv) or a LastFM-style folder (train/val/test.jsonl windows, test_candidates.jsonl). Reports HR@K / NDCG@K over the full catalogue; on Amazon also the top-10 titles per test row (recommendations.jsonl) with DGU/MGU (8 popularity groups) and H/TTR over the top-1 titles (Table 4's SASRec row); where candidate lists exist, HR@1 among the 20 candidates. Checkpoints (manifest.json + weights.bin) go into the run folder and load with `flowloop score`; `resume` continues a run from its last checkpoint.

@@ -44,6 +44,11 @@ export interface SweepIndex {
   points: SweepPoint[];
   /** Slurm job ids of the submissions that ran its points (core/executor/slurmRun.ts), oldest first. */
   slurmJobs?: string[];
+  /**
+   * What produced the points' numbers when a kind says so (metrics.json `producedBy`, e.g. AFL's
+   * "built-in agents (rule-based, not an LLM)"): distinct labels, also in results.csv/.txt and the plots.
+   */
+  producedBy?: string[];
 }
 
 /** A sweep parameter as written (the schema's defaults for `scale` and `integer` may be absent). */
@@ -182,13 +187,20 @@ function meanStd(xs: number[]): { mean: number; std: number } {
 
 /** results.csv, results.txt and plots/<metric>.svg from the finished points' metrics.json. */
 export function writeSweepResults(dir: string, index: SweepIndex, wanted?: string[]): string[] {
-  const groups = new Map<string, { assignments: Record<string, unknown>; metrics: Record<string, number>[] }>();
+  const groups = new Map<string, { assignments: Record<string, unknown>; metrics: Record<string, number>[]; producedBy: Set<string> }>();
   for (const p of index.points) {
     const key = JSON.stringify(p.assignments);
-    if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [] });
+    if (!groups.has(key)) groups.set(key, { assignments: p.assignments, metrics: [], producedBy: new Set() });
     if (!hasResults(p.status) || !p.runDir) continue;
-    groups.get(key)!.metrics.push(flattenMetrics(readMetrics(p.runDir) ?? {}));
+    const m = readMetrics(p.runDir) ?? {};
+    groups.get(key)!.metrics.push(flattenMetrics(m));
+    if (typeof m.producedBy === 'string') groups.get(key)!.producedBy.add(m.producedBy);
   }
+  const producedBy = [...new Set([...groups.values()].flatMap((g) => [...g.producedBy]))];
+  if (producedBy.length) index.producedBy = producedBy;
+  else delete index.producedBy;
+  writeJsonAtomic(join(dir, 'sweep.json'), index);
+  const byNote = producedBy.length ? ` (${producedBy.join('; ')})` : '';
   const all = new Set<string>();
   for (const g of groups.values()) for (const m of g.metrics) for (const k of Object.keys(m)) all.add(k);
   const paths = index.axes.map((a) => a.path);
@@ -200,13 +212,17 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
     });
     return { g, stats };
   });
-  const csv = [[...paths, 'n', ...metricNames.flatMap((k) => [k, `${k}_std`])].join(',')];
-  for (const { g, stats } of rows) csv.push([...paths.map((p) => JSON.stringify(g.assignments[p])), g.metrics.length, ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', '']))].join(','));
+  const csv = [[...paths, 'n', ...metricNames.flatMap((k) => [k, `${k}_std`]), ...(producedBy.length ? ['produced_by'] : [])].join(',')];
+  for (const { g, stats } of rows) {
+    csv.push([...paths.map((p) => JSON.stringify(g.assignments[p])), g.metrics.length, ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', ''])),
+      ...(producedBy.length ? [JSON.stringify([...g.producedBy].join('; '))] : [])].join(','));
+  }
   writeFileAtomic(join(dir, 'results.csv'), csv.join('\n') + '\n');
   const text = formatTable([...paths, 'n', ...metricNames], rows.map(({ g, stats }) => [
     ...paths.map((p) => String(g.assignments[p])), String(g.metrics.length),
     ...stats.map((s) => (s ? (index.repeat > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '—')),
   ]));
+  if (producedBy.length) text.unshift(`produced by: ${producedBy.join('; ')}`);
   writeFileAtomic(join(dir, 'results.txt'), text.join('\n') + '\n');
   // one plot per metric against the first numeric axis; other axes become separate lines
   const xAxis = index.axes.find((a) => a.values.every((v) => typeof v === 'number'));
@@ -220,7 +236,7 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
         if (!bySeries.has(rest)) bySeries.set(rest, { label: rest, points: [] });
         bySeries.get(rest)!.points.push({ x: g.assignments[xAxis.path] as number, y: s.mean, err: index.repeat > 1 ? s.std : undefined });
       }
-      const svg = linePlotSvg([...bySeries.values()], { title: `${index.name}: ${k}`, xLabel: xAxis.path, yLabel: k, logX: xAxis.log });
+      const svg = linePlotSvg([...bySeries.values()], { title: `${index.name}: ${k}${byNote}`, xLabel: xAxis.path, yLabel: k, logX: xAxis.log });
       writeFileAtomic(join(dir, 'plots', `${k.replace(/[^A-Za-z0-9@._-]/g, '_')}.svg`), svg);
     }
   }

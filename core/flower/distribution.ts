@@ -12,7 +12,7 @@
 import type { FlowerConfig } from '../experiment/configTypes';
 import type { RunContext } from '../experiment/context';
 import { coverage, jsDivergence, klDivergence } from '../metrics';
-import type { TransformerPolicy } from '../models/policy';
+import type { StepPolicy } from '../decode';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import { Rng } from '../util/random';
@@ -25,7 +25,7 @@ import { distributionSvg } from './plot';
  *  full: the full-vocabulary chain Π π(y_t|s_t) (what sub-trajectory balance constrains, docs/methods.md §A4),
  *        renormalised over the valid titles (mass on tokens outside the tree is dropped).
  */
-export async function exactTitleDistribution(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, history: number[] = [], kind: 'constrained' | 'full' = 'constrained'): Promise<Float64Array> {
+export async function exactTitleDistribution(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, history: number[] = [], kind: 'constrained' | 'full' = 'constrained'): Promise<Float64Array> {
   const internal: number[] = [];
   for (let v = 0; v < trie.size; v++) if (trie.childCount[v] > 0) internal.push(v);
   const lps = await policy.nextLogProbs(internal.map(() => history), internal.map((v) => vocab.encode(trie.prefix(v))));
@@ -68,7 +68,7 @@ export async function sampleFromDistribution(probs: Float64Array, n: number, rng
 }
 
 /** Exact-distribution fit of a policy (no history): KL(target‖gen), KL(gen‖target), JS. */
-export async function exactFit(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, kind: 'constrained' | 'full' = 'constrained'): Promise<{ klTG: number; klGT: number; js: number }> {
+export async function exactFit(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, kind: 'constrained' | 'full' = 'constrained'): Promise<{ klTG: number; klGT: number; js: number }> {
   const exact = await exactTitleDistribution(policy, trie, vocab, [], kind);
   const t = new Float64Array(trie.titles.length);
   for (let v = 0; v < trie.size; v++) if (trie.titleOf[v] >= 0) t[trie.titleOf[v]] = trie.flow[v];
@@ -88,7 +88,7 @@ function counts(titles: string[], values: ArrayLike<number>): Map<string, number
   return m;
 }
 
-export async function evaluateDistribution(ctx: RunContext<FlowerConfig>, fitted: { objective: string; policy: TransformerPolicy }[], s: FlowerSetup): Promise<Record<string, unknown>> {
+export async function evaluateDistribution(ctx: RunContext<FlowerConfig>, fitted: { objective: string; policy: StepPolicy }[], s: FlowerSetup): Promise<Record<string, unknown>> {
   const c = ctx.config;
   const { trie, vocab } = s;
   const titles = trie.titles;

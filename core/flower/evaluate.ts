@@ -10,7 +10,10 @@ import type { RunContext } from '../experiment/context';
 import { throwIfCancelled } from '../experiment/context';
 import { beamSearch, type BeamOptions } from '../decode';
 import { scoreRecommendations } from '../metrics';
-import type { TransformerPolicy } from '../models/policy';
+import type { StepPolicy } from '../decode';
+
+/** A decodable policy and how many history items it reads. */
+export type DecodablePolicy = StepPolicy & { readonly cfg: { maxHistory: number } };
 import type { FlowerSetup } from './setup';
 
 export interface DecodingSpec { name: string; beams: number; returned: number; lengthPenalty: number; temperature: number; maxTokens: number }
@@ -23,7 +26,7 @@ export function decodingSpecs(c: Pick<FlowerConfig, 'decoding' | 'alsoDecode'>):
 }
 
 /** Top-`returned` titles for each history (constrained beam search), in chunks with progress. */
-export async function recommend(ctx: RunContext, policy: TransformerPolicy, s: FlowerSetup, histories: number[][], spec: DecodingSpec, phase: string): Promise<string[][]> {
+export async function recommend(ctx: RunContext, policy: StepPolicy, s: FlowerSetup, histories: number[][], spec: DecodingSpec, phase: string): Promise<string[][]> {
   const out: string[][] = [];
   const chunk = Math.max(1, Math.floor(400 / spec.beams));
   const opts: BeamOptions = { beams: spec.beams, returned: spec.returned, lengthPenalty: spec.lengthPenalty, temperature: spec.temperature, maxTokens: spec.maxTokens };
@@ -35,7 +38,7 @@ export async function recommend(ctx: RunContext, policy: TransformerPolicy, s: F
   return out;
 }
 
-export async function evaluateRecommend(ctx: RunContext<FlowerConfig>, policy: TransformerPolicy, s: FlowerSetup): Promise<Record<string, unknown>> {
+export async function evaluateRecommend(ctx: RunContext<FlowerConfig>, policy: DecodablePolicy, s: FlowerSetup): Promise<Record<string, unknown>> {
   const c = ctx.config;
   const H = policy.cfg.maxHistory;
   const histories = s.test.map((r) => r.historyIds.slice(-H));

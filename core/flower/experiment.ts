@@ -10,6 +10,9 @@ import { resolveFlowerDefaults, type ResolvedFlowerConfig } from './defaults';
 import type { KindRunner, RunContext } from '../experiment/context';
 import { kindContext, LocatedError, throwIfCancelled } from '../experiment/context';
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
+import type { TrainableSessionPolicy } from '../models/trainablePolicy';
+import type { HfModel } from '../llm/load';
+import { buildFlowerLm, checkPolicyModel, loadPolicyModel, lmPolicyRecord, trainingMemory, type FlowerLm } from './lmPolicy';
 import { initPolicyTf } from '../models/policyTf';
 import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../models/policyCheckpoint';
 import { AdamW } from './optim';
@@ -63,11 +66,18 @@ function policyConfig(c: ResolvedFlowerConfig, s: FlowerSetup): PolicyConfig {
   };
 }
 
-/** Train one policy with `objective` (fresh, or resumed from `c.resume`); `tag` separates several fits in one run. */
-async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined): Promise<{ policy: TransformerPolicy; state: TrainState }> {
+/** A policy the flower kind trains and decodes: the from-scratch transformer or a pretrained LM (core/flower/lmPolicy.ts). */
+export type FlowerPolicy = TrainableSessionPolicy & { readonly cfg: { maxTokens: number; maxHistory: number }; paramCount(): number; dispose(): void };
+
+/**
+ * Train one policy with `objective` (fresh, or resumed from `c.resume`); `tag` separates several fits in one run.
+ * `hf` given (config `policy.model`): the policy is that pretrained LM (full fine-tuning or LoRA).
+ */
+async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined, hf?: HfModel): Promise<{ policy: FlowerPolicy; state: TrainState; lm?: FlowerLm }> {
   const c = ctx.config;
   const tf = (await initPolicyTf(c.device ?? 'auto')).tf;
-  const pcfg = policyConfig(c, s);
+  const modelDir = hf ? ctx.resolvePath(c.policy.model!) : '';
+  const pcfg = hf ? lmPolicyRecord(hf, c, s, modelDir) : policyConfig(c, s);
   const opts = trainOptions(c, ctx.seed, objective, s.train.length);
   const setupKey = { mode: s.mode, dataset: s.datasetName, objective, tokenizer: c.tokenizer, titleEnd: c.titleEnd, trieNodes: s.trie.size };
   let init: Map<string, Float32Array> | undefined;
@@ -85,8 +95,17 @@ async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, 
     optStep = manifest.optimizerStep;
     ctx.log(`resumed from ${resumeDir} (epoch ${state.epoch}, step ${state.step}, objective ${manifest.setup.objective})`);
   }
-  const policy = new TransformerPolicy(pcfg, ctx.seed, init);
-  ctx.log(`${tag ? tag + ': ' : ''}policy ${policy.paramCount().toLocaleString('en-US')} parameters (d=${pcfg.dModel}, layers=${pcfg.layers}, heads=${pcfg.heads}, history=${pcfg.maxHistory}, max tokens=${pcfg.maxTokens}); objective ${objective}${objective === 'flower' ? `, θ=${c.theta}` : ''}`);
+  let policy: FlowerPolicy;
+  let lm: FlowerLm | undefined;
+  if (hf) {
+    lm = buildFlowerLm(hf, c, s, modelDir, ctx.seed, init);
+    policy = lm.policy;
+    ctx.log(`policy: ${lm.describe}; objective ${objective}${objective === 'flower' ? `, θ=${c.theta}` : ''}`);
+  } else {
+    const p = pcfg as PolicyConfig;
+    policy = new TransformerPolicy(p, ctx.seed, init);
+    ctx.log(`${tag ? tag + ': ' : ''}policy ${policy.paramCount().toLocaleString('en-US')} parameters (d=${p.dModel}, layers=${p.layers}, heads=${p.heads}, history=${p.maxHistory}, max tokens=${p.maxTokens}); objective ${objective}${objective === 'flower' ? `, θ=${c.theta}` : ''}`);
+  }
   const optimizer = new AdamW(opts, policy.weights);
   if (init) optimizer.load(init, optStep);
   const snapHist = s.mode === 'distribution' ? [[]] : s.valid.slice(0, c.snapshotHistories).map((e) => e.history);
@@ -151,7 +170,7 @@ async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, 
       ctx.log(`restored the best weights (epoch ${state.bestEpoch}, valid NLL ${state.bestValid.toFixed(4)})`);
     }
   }
-  return { policy, state };
+  return { policy, state, lm };
 }
 
 export const runFlowerExperiment: KindRunner = async (runCtx) => {
@@ -164,26 +183,40 @@ export const runFlowerExperiment: KindRunner = async (runCtx) => {
   writeJsonAtomic(join(ctx.runDir, 'config.json'), c);
   ctx.log(`θ = ${resolved.theta} (${resolved.thetaFrom}); personalization ${resolved.personalizationMode} (${resolved.personalizationFrom})`);
   const backend = await initPolicyTf(c.device ?? 'auto');
-  ctx.setBackend({ name: backend.name, reason: backend.reason });
+  // policy.model: folder and tokenizer checked first (cheap), the tree built with the model's tokenizer, the
+  // memory of a training step estimated against the backend, and only then the weights read.
+  const folder = c.policy.model ? checkPolicyModel(c, ctx.resolvePath) : undefined;
   ctx.progress('load data', 0, 1);
-  const s = c.mode === 'distribution' ? await setupDistribution(c, ctx.resolvePath) : await setupRecommend(c, ctx.resolvePath);
+  const s = c.mode === 'distribution' ? await setupDistribution(c, ctx.resolvePath) : await setupRecommend(c, ctx.resolvePath, folder?.tokenizer);
+  let hf: HfModel | undefined;
+  if (folder) {
+    ctx.log(trainingMemory(c, s, folder.config, backend.name, ctx.configPath));
+    ctx.progress('load model', 0, 1);
+    hf = loadPolicyModel(c, ctx.resolvePath, backend.name);
+    ctx.log(`policy.model ${hf.dir}: ${hf.config.architectureName}, ${hf.precision}; the tree uses the model's tokenizer (config "tokenizer" ignored)`);
+  }
+  ctx.setBackend({ name: backend.name, reason: hf ? `${backend.reason}; ${hf.precision}` : backend.reason });
   for (const n of s.notes) ctx.log(n);
   ctx.log(`${s.mode}: ${s.trie.titles.length} titles, trie ${s.trie.size} nodes, policy vocabulary ${s.vocab.size}, ${s.train.length} training / ${s.valid.length} validation examples${s.test.length ? `, ${s.test.length} test rows` : ''}`);
   const objectives: string[] = s.mode === 'distribution' && c.compare?.length ? c.compare : [c.objective];
   const pu = objectives.includes('flower') ? await loadPu(ctx, s) : undefined;
   if (pu) ctx.log(`personalization ${c.personalization.mode}: p_u from ${pu.description}`);
   const base: Record<string, unknown> = { mode: s.mode, dataset: s.datasetName, trainExamples: s.train.length, personalization: pu ? c.personalization.mode : 'none' };
-  const fitted: { objective: string; policy: TransformerPolicy; state: TrainState }[] = [];
+  const fitted: { objective: string; policy: FlowerPolicy; state: TrainState; lm?: FlowerLm }[] = [];
   for (const objective of objectives) {
     const tag = objectives.length > 1 ? objective : '';
-    const { policy, state } = await fitPolicy(ctx, s, objective, tag, pu);
+    const { policy, state, lm } = await fitPolicy(ctx, s, objective, tag, pu, hf);
+    if (lm) {
+      const dir = await lm.save(ctx.runDir);
+      ctx.log(lm.lora ? `saved the LoRA adapter (PEFT layout: adapter_config.json + adapter_model.safetensors) to ${dir}` : `saved the fine-tuned model (Hugging Face layout) to ${dir}`);
+    }
     const p = tag ? `${tag}/` : '';
     Object.assign(base, {
       [`${p}objective`]: objective, [`${p}theta`]: objective === 'flower' ? c.theta : undefined, [`${p}epochsTrained`]: state.epoch, [`${p}bestEpoch`]: state.bestEpoch,
       [`${p}bestValidNll`]: Number.isFinite(state.bestValid) ? state.bestValid : undefined, parameters: policy.paramCount(),
     });
     ctx.saveMetrics(base);
-    fitted.push({ objective, policy, state });
+    fitted.push({ objective, policy, state, lm });
   }
   const result = s.mode === 'distribution'
     ? await evaluateDistribution(ctx, fitted, s)

@@ -46,8 +46,8 @@ export function titleIndexMap(trie: PrefixTree): Map<string, number> {
   return m;
 }
 
-function buildTrie(rewards: TitleRewards, tokenizer: TokenizerName, titleEnd: 'separate' | 'joint'): { tok: Tokenizer; trie: PrefixTree; vocab: PolicyVocab } {
-  const tok = loadTokenizer(tokenizer, rewards.titles);
+function buildTrie(rewards: TitleRewards, tokenizer: TokenizerName, titleEnd: 'separate' | 'joint', given?: Tokenizer): { tok: Tokenizer; trie: PrefixTree; vocab: PolicyVocab } {
+  const tok = given ?? loadTokenizer(tokenizer, rewards.titles);
   const trie = PrefixTree.build(rewards.titles, rewards.rewards, tok, { titleEnd });
   const vocab = PolicyVocab.fromTrie(trie, tok);
   return { tok, trie, vocab };
@@ -119,7 +119,8 @@ export function withoutJunkTitles(ds: AmazonDataset): { dataset: AmazonDataset; 
   return { dataset, evalKeep, removed: { titles: [...titles], ids: [...junkIds], trainRows: ds.train.length - train.length, historyEntries } };
 }
 
-export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) => string): Promise<FlowerSetup> {
+/** `tok` given (a pretrained LM's own tokenizer, config `policy.model`): the tree is built with it instead of `c.tokenizer`. */
+export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) => string, tok?: Tokenizer): Promise<FlowerSetup> {
   if (!c.dataset) throw new LocatedError('mode "recommend" needs "dataset" (an Amazon dataset folder)', 'config', '/dataset');
   const notes: string[] = [];
   let ds = await loadAmazon(resolvePath(c.dataset));
@@ -150,7 +151,7 @@ export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) =
   } catch (e) {
     throw new LocatedError((e as Error).message, source);
   }
-  const { tok, trie, vocab } = buildTrie(all, c.tokenizer, c.titleEnd);
+  const { tok: treeTok, trie, vocab } = buildTrie(all, c.tokenizer, c.titleEnd, tok);
   const titleIndex = titleIndexMap(trie);
   if (all.filled) notes.push(`treeTitles "catalogue": ${all.filled} catalogue titles have no reward in ${c.rewards ?? 'title_counts.json'}: given minReward ${c.minReward}`);
   if (all.unreachable.length) notes.push(`treeTitles "counted": the tree holds the ${all.titles.length} titles with a reward (the reference's training tree); ${all.unreachable.length} catalogue titles without one cannot be generated`);
@@ -179,7 +180,7 @@ export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) =
     if (l) l.push(id); else idsByTitle.set(ti, [id]);
   }
   return {
-    mode: 'recommend', datasetName: ds.name, tok, trie, vocab, titleIndex, train, valid, test, validRows, numItems: maxId + 1, dataset: ds,
+    mode: 'recommend', datasetName: ds.name, tok: treeTok, trie, vocab, titleIndex, train, valid, test, validRows, numItems: maxId + 1, dataset: ds,
     itemIdsOfTitle: (ti) => idsByTitle.get(ti) ?? [], notes,
   };
 }

@@ -122,8 +122,12 @@ async function gfnSamples(policy: TrainablePolicy, trie: PrefixTree, vocab: Poli
     const sampled = await sampleUnconstrained(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng, maxTokens: policy.cfg.maxTokens - 1 });
     sampled.forEach((x, b) => { if (x.titleIndex >= 0) titles[b] = x.titleIndex; else free.set(b, x); });
   } else {
-    const sampled = await sampleTitles(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng });
-    for (const x of sampled) titles[x.row] = x.titleIndex;
+    // with micro-batches, sample micro-batch by micro-batch too (a pretrained LM's prompt cache for the whole batch may not fit)
+    const step = opts.microBatchSize && opts.microBatchSize > 0 ? opts.microBatchSize : histories.length;
+    for (let lo = 0; lo < histories.length; lo += step) {
+      const sampled = await sampleTitles(policy, trie, vocab, histories.slice(lo, lo + step), { temperature: opts.sampleTemperature, rng });
+      for (const x of sampled) titles[lo + x.row] = x.titleIndex;
+    }
   }
   if (titles.some((t, b) => t < 0 && !free.has(b))) throw new Error('sampling returned no title for a row (trie deeper than maxTokens?)');
   const scales: (number | undefined)[] = titles.map(() => undefined);
@@ -211,7 +215,7 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
       await yieldIfDue(hooks.signal);
     }
     state.epoch = epoch;
-    const validNll = data.valid.length ? await validationNll(policy, trie, vocab, data.valid, 128) : NaN;
+    const validNll = data.valid.length ? await validationNll(policy, trie, vocab, data.valid, opts.microBatchSize || 128) : NaN;
     const seconds = (Date.now() - t0) / 1000;
     state.history.push({ epoch, validNll, trainLoss: lossSum / steps, seconds });
     if (!Number.isNaN(validNll)) {

@@ -21,7 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Catalogue } from '../data/catalogue';
 import { LocatedError } from '../experiment/context';
-import { readCheckpoint, resolveCheckpoint, type CheckpointManifest } from './policyCheckpoint';
+import { readCheckpoint, resolveCheckpoint, transformerConfig, type CheckpointManifest } from './policyCheckpoint';
 import { isTokenizerName, loadTokenizer, type Tokenizer } from '../tokenize';
 import { PolicyVocab } from '../tokenize/policyVocab';
 import { titleTokens, type TitleEnd } from '../trie';
@@ -141,7 +141,7 @@ export class FlowerPolicyScorer implements Scorer {
     const tok = loadTokenizer(manifest.tokenizer, corpus);
     const vocab = PolicyVocab.fromJSON(manifest.vocab);
     const titleEnd: TitleEnd = manifest.titleEnd === 'joint' ? 'joint' : 'separate';
-    const cfg = manifest.policy;
+    const cfg = transformerConfig(manifest, join(dir, 'manifest.json'));
     let maxId = -1;
     for (const id of catalogue.ids()) maxId = Math.max(maxId, id);
     if (cfg.maxHistory > 0 && maxId >= cfg.numItems) throw new LocatedError(`catalogue ${catalogue.name} has item id ${maxId}, the policy knows item ids 0..${cfg.numItems - 1}: not the catalogue it was trained on`, dir);

@@ -8,11 +8,23 @@ import { join } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import type { PolicyConfig } from './policy';
 
+/** A pretrained causal-LM policy in a checkpoint (core/flower/lmPolicy.ts; must match on resume): the weights are its TRAINABLE tensors (LoRA adapters under PEFT names, or every base weight). */
+export interface LmPolicyRecord {
+  kind: 'hf-causal-lm';
+  model: string;
+  architecture: string;
+  lora: { r: number; alpha: number; dropout: number; targetModules: string[] } | null;
+  cutoff: number;
+  maxHistory: number;
+  maxTokens: number;
+}
+
 /** `S` is the training state the trainer stores (core/flower/train.ts TrainState); readers that only need the weights leave it unknown. */
 export interface CheckpointManifest<S = unknown> {
   format: 'flowloop-flower-checkpoint/1';
   epoch: number;
-  policy: PolicyConfig;
+  /** The from-scratch policy's architecture, or the pretrained LM's record. */
+  policy: PolicyConfig | LmPolicyRecord;
   vocab: { tokenizerIds: number[]; terminal: number };
   tokenizer: string;
   titleEnd: string;
@@ -21,6 +33,13 @@ export interface CheckpointManifest<S = unknown> {
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
   /** Fingerprint of the training setup that must match on resume (dataset, objective...). */
   setup: Record<string, unknown>;
+}
+
+/** The from-scratch policy's architecture of a checkpoint; a located error when it holds a pretrained-LM policy (its weights are not a TransformerPolicy's). */
+export function transformerConfig(manifest: CheckpointManifest, where: string): PolicyConfig {
+  const p = manifest.policy;
+  if ('kind' in p) throw new LocatedError(`this checkpoint holds a pretrained ${p.architecture} policy (${p.model}${p.lora ? ', LoRA' : ''}), not the from-scratch Flower policy: use its run's adapter/ or model/ folder with the LM`, where);
+  return p;
 }
 
 /** Serialise named tensors: the binary and the tensor table (offsets in float32 elements). */

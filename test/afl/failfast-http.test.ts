@@ -41,12 +41,14 @@ test('flowloop run against a dead endpoint exits 1 within 10 s with "cannot reac
   const r = spawnSync(process.execPath, [...CLI, 'run', EXAMPLE, '--set', 'llm.baseURL=http://127.0.0.1:1/v1'], { cwd: ws, encoding: 'utf8', env: { ...noKeyEnv(), FLOWLOOP_LLM_API_KEY: 'sk-test' }, timeout: 60000 });
   const ms = Date.now() - t0;
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.ok(ms < 10000, `took ${ms} ms`);
+  // the run itself (run.json durationMs) within 10 s; the wall clock adds the TypeScript loader's start on a busy machine
+  assert.ok(ms < 30000, `took ${ms} ms`);
   assert.match(r.stderr, /error: .*cannot reach http:\/\/127\.0\.0\.1:1\/v1/);
   const runs = readdirSync(join(ws, '.flowloop', 'runs'));
   const info = JSON.parse(readFileSync(join(ws, '.flowloop', 'runs', runs[0], 'run.json'), 'utf8'));
   assert.equal(info.status, 'failed');
   assert.match(info.error, /^cannot reach http:\/\/127\.0\.0\.1:1\/v1/);
+  assert.ok(info.durationMs < 10000, `the run took ${info.durationMs} ms`);
 });
 
 test('a missing API key: flowloop run exits 2 before any run folder; flowloop validate says the key is missing', () => {
@@ -103,13 +105,13 @@ test('a run with more than llm.maxFailedShare failed calls finishes degraded; un
 test('the budget stops the run cleanly: stopped budget, every finished user kept and scored', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   await withServer(plain, async (url, s) => {
-    // 6 users × 2 rounds × 2 agents = 24 calls, all users in flight (calls in FIFO order: round-1 rec × 6,
-    // user × 6, round-2 rec × 6, user × 6); a budget of 21 finishes 3 users and stops
+    // 6 users × 2 rounds × 2 agents = 24 calls; under a budget at most `concurrency` (1) users are in flight,
+    // so a budget of 21 finishes 5 users (4 calls each) and stops in the 6th
     const ctx = makeContext(base(url, { concurrency: 1, budget: { maxCalls: 21 } }, { evaluations: ['recommendation', 'ablations'] }), configPath);
     const m = (await runAflExperiment(ctx)) as any;
     assert.equal(s.calls, 21);
     assert.equal(m.stopped, 'budget');
-    assert.ok(m.recommendation.finishedUsers >= 1 && m.recommendation.finishedUsers < 6, `finished ${m.recommendation.finishedUsers}`);
+    assert.equal(m.recommendation.finishedUsers, 5);
     assert.equal(m.recommendation.afl.users, m.recommendation.finishedUsers, 'HR@1 over the finished users');
     assert.equal(m.ablations, undefined, 'later phases do not run');
     const deg = ctx.events.filter((e) => e.type === 'run-degraded');

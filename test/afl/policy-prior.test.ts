@@ -15,7 +15,7 @@ import { loadAmazon } from '../../core/data/amazon';
 import { readCheckpoint, resolveCheckpoint } from '../../core/models/policyCheckpoint';
 import { loadScorer } from '../../core/models/load';
 import { FlowerPolicyScorer } from '../../core/models/policy-scorer';
-import { TransformerPolicy } from '../../core/models/policy';
+import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
 import { argmax, computePriors } from '../../core/models/prior';
 import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
@@ -65,7 +65,7 @@ test('Flower policy as a Scorer: each candidate scores Σ log p / tokens of its 
 
   // independent reference: the checkpoint's policy, one nextLogProbs call per prefix (logProbsLast path)
   const ck = readCheckpoint(resolveCheckpoint(run));
-  const policy = new TransformerPolicy(ck.manifest.policy, 0, ck.tensors);
+  const policy = new TransformerPolicy(ck.manifest.policy as PolicyConfig, 0, ck.tensors);
   const vocab = PolicyVocab.fromJSON(ck.manifest.vocab);
   const tok = loadTokenizer('qwen2.5');
   const ref: number[][] = [];

@@ -188,6 +188,22 @@ test('CodeLens on a config: ▶ Run · Run baselines', async () => {
   assert.equal(lenses.find((l) => l.command?.title === '▶ Run')!.command!.command, 'flowloop.runExperiment');
 });
 
+test('an AFL config has a "Preview prompts" lens; the command renders a user\'s round-1 prompts with no LLM call', async () => {
+  await api();
+  const uri = vscode.Uri.file(join(ws(), 'afl.flowloop.json'));
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  const lenses = await waitFor('AFL code lenses', async () => {
+    const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 20)) ?? [];
+    return l.some((x) => x.command?.title === 'Preview prompts') ? l : undefined;
+  });
+  assert.equal(lenses.find((l) => l.command?.title === 'Preview prompts')!.command!.command, 'flowloop.previewAflPrompts');
+  const doc = (await vscode.commands.executeCommand('flowloop.previewAflPrompts', uri, 1)) as vscode.TextDocument;
+  assert.ok(doc, 'no preview document');
+  assert.match(doc.getText(), /^AFL prompt preview: user \d+ \(index 1 of \d+/);
+  assert.match(doc.getText(), /=== recommendation agent, round 1\n--- system\n/);
+  assert.match(doc.getText(), /=== user agent, round 1 /);
+}, 120_000);
+
 test('the tree lists the workspace configs', async () => {
   const a = await api();
   await a.store.refresh();
