@@ -10,8 +10,8 @@ import { basename, join, resolve } from 'node:path';
 import { LocatedError } from './experiment/context';
 import type { RunInfo } from './experiment/events';
 import { ConfigError } from './experiment/runner';
-import { execute, EXECUTORS, type ExecuteOptions, type ExecutorName } from './executor';
-import { profilesPath, readProfiles } from './executor/profile';
+import { execute, type ExecuteOptions } from './executor';
+import { executorFlag } from './cli/executorFlag';
 import { SlurmError } from './executor/slurm';
 import { listRuns, readEvents, readMetrics, runsRoot, withLiveness } from './experiment/runStore';
 import { formatIssue, validateConfigFile } from './experiment/validate';
@@ -98,18 +98,6 @@ async function cmdRun(argv: string[]): Promise<number> {
   const executor = executorFlag(flags.executor, flags.profile, workspace);
   if (flags.detach && executor !== 'slurm') throw new UsageError('--detach is for --executor slurm');
   return runWithCli({ configPath: positional[0], set: lists.set, outDir: flags.out as string | undefined, workspace, jobs, executor, profile: flags.profile as string | undefined, detach: !!flags.detach });
-}
-
-/** `--executor` (default: the named `--profile`'s executor, else local). */
-export function executorFlag(executor: unknown, profile: unknown, workspace: string): ExecutorName {
-  if (executor === undefined) {
-    if (typeof profile !== 'string') return 'local';
-    const p = readProfiles(workspace)?.profiles[profile];
-    if (!p) throw new UsageError(`--profile ${profile}: no such profile in ${profilesPath(workspace)}`);
-    return p.executor;
-  }
-  if (!EXECUTORS.includes(executor as ExecutorName)) throw new UsageError(`--executor must be one of ${EXECUTORS.join(', ')}, got "${executor}"`);
-  return executor as ExecutorName;
 }
 
 /** Inside a Slurm job: the run (or sweep point) into the folder made at submission; progress on stderr as always. */

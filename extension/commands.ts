@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { scancel } from '../core/executor/slurm';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { validateConfigText, formatIssue } from '../core/experiment/validate';
@@ -197,6 +198,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       } else if (arg && typeof arg === 'object' && (arg as TreeNode).type === 'run') {
         const listing = (arg as Extract<TreeNode, { type: 'run' }>).listing;
         targets = active.filter((r) => r.runDir === listing.dir);
+        if (!targets.length && listing.info.status === 'running' && listing.info.slurm) {
+          // a Slurm job followed by no run of this window: its pid is on a compute node — scancel it
+          void scancel([listing.info.slurm.jobId]).then((err) => err && vscode.window.showErrorMessage(`Flowloop: ${err}`));
+          store.schedule();
+          return undefined;
+        }
         if (!targets.length && listing.info.status === 'running' && listing.info.pid > 0) {
           // a run started elsewhere (CLI, another window): ask its process to stop (it records `cancelled`)
           try { process.kill(listing.info.pid, 'SIGTERM'); } catch { /* already gone */ }

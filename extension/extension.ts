@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { RunManager } from './runManager';
+import { SlurmRuns } from './slurmRuns';
 import { ExperimentStore } from './store';
 import { ExperimentTree } from './tree';
 import { ConfigCodeLensProvider } from './codeLens';
@@ -23,6 +24,8 @@ export interface FlowloopApi {
   diagnostics: ConfigDiagnostics;
   panels: PanelManager;
   output: vscode.OutputChannel;
+  /** Runs on Slurm (the executor setting, the picker, reattaching to jobs of an earlier window). */
+  slurm?: SlurmRuns;
 }
 
 let manager: RunManager | undefined;
@@ -46,8 +49,12 @@ export function activate(context: vscode.ExtensionContext): FlowloopApi {
     vscode.workspace.onDidGrantWorkspaceTrust(() => store.schedule()),
     ...registerCommands({ context, runs, store, panels, keys, output }),
   );
+  const slurm = new SlurmRuns(runs);
+  context.subscriptions.push(slurm, vscode.commands.registerCommand('flowloop.pickExecutor', () => slurm.pick()));
+  // jobs submitted from an earlier window go on without it: follow them again (never in an untrusted workspace)
+  if (vscode.workspace.isTrusted) slurm.reattach((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
   void store.refresh();
-  return { runs, store, tree, codeLens, diagnostics, panels, output };
+  return { runs, store, tree, codeLens, diagnostics, panels, output, slurm };
 }
 
 /** Window close / reload: stop every worker and its process tree before the host goes away. */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { RunEvent } from '../core/experiment/events';
 import { isWebviewToHost, makeNonce, packTrieSnapshot, renderHtml, VIEW_NAMES, VIEW_TITLES, PROTOCOL_VERSION, type HostToWebview, type PackedTrieSnapshot, type ViewName, type ViewState } from '../webview/contract';
-import { EventTail } from './eventTail';
+import { EventTail } from '../core/experiment/eventTail';
 import { readRunInfo, withLiveness } from '../core/experiment/runStore';
 import { buildViewState, VIEW_EVENTS } from './viewState';
 import type { RunManager } from './runManager';

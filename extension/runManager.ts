@@ -65,6 +65,10 @@ export class RunManager implements vscode.Disposable {
   private readonly runs = new Map<number, ManagedRun>();
   private readonly children = new Map<number, ChildProcess>();
   private readonly timers = new Map<number, NodeJS.Timeout[]>();
+  /** Runs adopted from elsewhere (Slurm jobs) and how to stop or leave them. */
+  private readonly remote = new Map<number, { stop(): void; detach(): void }>();
+  /** Set by extension/slurmRuns.ts: starts a run on the executor the settings choose (undefined: here). */
+  executorStart?: (req: RunRequest) => Promise<ManagedRun | undefined> | undefined;
   private seq = 0;
   private readonly statusItem: vscode.StatusBarItem;
   private readonly changed = new vscode.EventEmitter<ManagedRun | undefined>();
@@ -112,6 +116,8 @@ export class RunManager implements vscode.Disposable {
         .then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
       return undefined;
     }
+    const elsewhere = this.executorStart?.(req);
+    if (elsewhere) return elsewhere;
     if (!existsSync(this.workerPath)) {
       void vscode.window.showErrorMessage(`Flowloop: the worker bundle is missing (${this.workerPath}); run \`npm run build\`.`);
       return undefined;
@@ -199,16 +205,8 @@ export class RunManager implements vscode.Disposable {
       this.updateStatusBar();
       this.changed.fire(run);
       resolveDone(run);
-      if (run.status === 'failed') {
-        void vscode.window.showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log').then((p) => p && this.output.show(true));
-      } else if (run.status === 'degraded') {
-        void vscode.window.showWarningMessage(`Flowloop: ${run.label} finished degraded: ${(run.degraded ?? doneMsg?.degraded ?? []).join('; ')}`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
-      } else if (run.status === 'cancelled') {
-        void vscode.window.showInformationMessage(`Flowloop: ${run.label} stopped${run.runDir ? ' — what it reported so far is kept in its run folder' : ''}.`);
-      } else if (run.status === 'finished') {
-        const key = run.runDir ? keyMetricOf(run.runDir) : undefined;
-        void vscode.window.showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
-      }
+      if (run.status === 'degraded' && !run.degraded) run.degraded = doneMsg?.degraded;
+      this.announce(run);
     };
 
     const request: WorkerRequest = { type: 'start', configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace };
@@ -219,9 +217,64 @@ export class RunManager implements vscode.Disposable {
     return run;
   }
 
-  /** Ask a run to stop: IPC cancel, then SIGTERM to its tree, then SIGKILL. Resolves when it has exited. */
+  /** The end of a run, said once: an error, a warning (degraded), or a note with Open Run. */
+  private announce(run: ManagedRun): void {
+    if (run.status === 'failed') {
+      void vscode.window.showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log').then((p) => p && this.output.show(true));
+    } else if (run.status === 'degraded') {
+      void vscode.window.showWarningMessage(`Flowloop: ${run.label} finished degraded: ${(run.degraded ?? []).join('; ')}`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
+    } else if (run.status === 'cancelled') {
+      void vscode.window.showInformationMessage(`Flowloop: ${run.label} stopped${run.runDir ? ' — what it reported so far is kept in its run folder' : ''}.`);
+    } else if (run.status === 'finished') {
+      const key = run.runDir ? keyMetricOf(run.runDir) : undefined;
+      void vscode.window.showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
+    }
+  }
+
+  /**
+   * A run that lives outside this window (a Slurm job, extension/slurmRuns.ts): listed, followed and stopped
+   * like a worker run. The caller feeds it events, log lines and its end; Stop calls `control.stop()`, and
+   * closing the window only `control.detach()`es (the jobs go on; a reopened window reattaches).
+   */
+  adopt(init: { configPath: string; label: string; set?: string[]; runDir?: string; message: string }, control: { stop(): void; detach(): void }) {
+    let resolveDone!: (r: ManagedRun) => void;
+    const run: ManagedRun = {
+      key: ++this.seq, configPath: init.configPath, label: init.label, set: init.set ?? [], pid: -1, startedAt: Date.now(),
+      status: 'running', runDir: init.runDir, lastMessage: init.message, cancelRequested: false,
+      done: new Promise<ManagedRun>((r) => (resolveDone = r)),
+    };
+    this.runs.set(run.key, run);
+    this.remote.set(run.key, control);
+    this.log(run, init.message);
+    this.updateStatusBar();
+    this.changed.fire(run);
+    this.showProgress(run);
+    return {
+      run,
+      event: (e: RunEvent) => this.onEvent(run, e),
+      message: (line: string) => { run.lastMessage = line; this.log(run, line); this.changed.fire(run); },
+      end: (status: RunStatus, error?: string) => {
+        if (isTerminal(run.status)) return;
+        run.status = status;
+        if (error) run.error = error;
+        this.remote.delete(run.key);
+        this.log(run, `${status}${error ? `: ${error}` : ''}${run.runDir ? ` — ${run.runDir}` : ''}`);
+        this.updateStatusBar();
+        this.changed.fire(run);
+        resolveDone(run);
+        this.announce(run);
+      },
+    };
+  }
+
+  /** Ask a run to stop: IPC cancel, then SIGTERM to its tree, then SIGKILL (a Slurm run: scancel). Resolves when it has exited. */
   stop(run: ManagedRun): Promise<ManagedRun> {
     if (isTerminal(run.status)) return run.done;
+    const remote = this.remote.get(run.key);
+    if (remote) {
+      if (!run.cancelRequested) { run.cancelRequested = true; this.log(run, 'cancel requested'); remote.stop(); }
+      return run.done;
+    }
     const child = this.children.get(run.key);
     if (!run.cancelRequested) {
       run.cancelRequested = true;
@@ -358,7 +411,8 @@ export class RunManager implements vscode.Disposable {
 
   /** Window close: stop every worker and its tree (IPC cancel + SIGTERM now, SIGKILL after 2 s). */
   async stopAll(): Promise<void> {
-    const active = this.active();
+    for (const [key, control] of this.remote) { control.detach(); this.remote.delete(key); }
+    const active = this.active().filter((r) => r.pid > 0);
     for (const run of active) {
       run.cancelRequested = true;
       try { this.children.get(run.key)?.send({ type: 'cancel' } satisfies WorkerRequest); } catch { /* gone */ }

@@ -13,6 +13,10 @@ import { loadConfig } from '../experiment/runner';
 import { UsageError } from './args';
 import { parseCommandArgs, commandUsage } from './commands';
 import { CliSession, runInWorker } from './session';
+import { followSlurm, submissionSummary } from '../executor';
+import { submitToSlurm } from '../executor/slurmRun';
+import { readRunInfo } from '../experiment/runStore';
+import { executorFlag } from './executorFlag';
 
 const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -54,6 +58,22 @@ export async function main(argv: string[]): Promise<number> {
   const workspace = (flags.dir as string | undefined) ?? process.cwd();
   const outDir = flags.out as string | undefined;
   const outcomes: BaselineOutcome[] = chosen.map((baseline) => ({ baseline, status: 'not run' }));
+  const executor = executorFlag(flags.executor, flags.profile, workspace);
+  if (executor === 'slurm') {
+    // the baseline set as one job array (core/executor/slurmRun.ts), followed until every job ended
+    const sub = await submitToSlurm({ configPath, outDir, workspace, profile: flags.profile as string | undefined, variants: chosen.map((b) => ({ name: b.name, set: baselineSets(b, name, lists.set) })) });
+    const say = (m: string) => session.printer.line(m);
+    for (const line of submissionSummary(sub)) say(line);
+    const watch = followSlurm(sub.runs.map((r) => ({ runDir: r.runDir, jobId: r.jobId })), (e) => session.printer.handle(e), say);
+    session.signal.addEventListener('abort', () => void watch.cancel());
+    await watch.done;
+    sub.runs.forEach((r, i) => {
+      const info = readRunInfo(r.runDir);
+      Object.assign(outcomes[i], { status: info?.status ?? 'failed', runDir: r.runDir, error: info?.error });
+      if (info?.status === 'failed') process.stderr.write(`error: baseline ${outcomes[i].baseline.name}: ${info.error}\n`);
+      process.stdout.write(`run: ${r.runDir}\n`);
+    });
+  }
   const runOne = async (o: BaselineOutcome) => {
     const set = baselineSets(o.baseline, name, lists.set);
     session.printer.line(`flowloop: baseline ${o.baseline.name} (${o.baseline.set.join(' ')})`);
@@ -77,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     if (o.status === 'degraded') process.stderr.write(`warning: baseline ${o.baseline.name} is degraded (see its run.json)\n`);
     if (o.runDir) process.stdout.write(`run: ${o.runDir}\n`);
   };
-  let next = 0;
+  let next = executor === 'slurm' ? outcomes.length : 0;
   await Promise.all(Array.from({ length: Math.min(jobs, outcomes.length) }, async () => {
     while (next < outcomes.length && !session.signal.aborted) await runOne(outcomes[next++]);
   }));

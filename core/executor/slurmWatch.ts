@@ -6,9 +6,10 @@
  * memory, preemption) ends `failed` with Slurm's state and reason and the tail of its stderr; `scancel`
  * ends it `cancelled`; the events already written are kept. Anyone may watch (the CLI, a reopened editor).
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasResults, type RunEvent, type RunInfo, type RunStatus } from '../experiment/events';
+import { EventTail } from '../experiment/eventTail';
 import { EventLog, readRunInfo, writeJsonAtomic } from '../experiment/runStore';
 import { queryJobs, scancel, slurmSync, SLURM_TERMINAL, type SlurmJobState } from './slurm';
 
@@ -100,29 +101,6 @@ function nodeReason(node: string): string | undefined {
   }
 }
 
-/** Follows events.jsonl from a byte offset; only complete lines are delivered. */
-class EventTail {
-  private offset = 0;
-  private partial = '';
-  constructor(private readonly path: string) {}
-  read(): RunEvent[] {
-    if (!existsSync(this.path)) return [];
-    const size = statSync(this.path).size;
-    if (size <= this.offset) return [];
-    const fd = openSync(this.path, 'r');
-    const buf = Buffer.alloc(size - this.offset);
-    readSync(fd, buf, 0, buf.length, this.offset);
-    closeSync(fd);
-    this.offset = size;
-    const text = this.partial + buf.toString('utf8');
-    const lines = text.split('\n');
-    this.partial = lines.pop() ?? '';
-    const out: RunEvent[] = [];
-    for (const l of lines) if (l.trim()) try { out.push(JSON.parse(l)); } catch { /* a torn line is skipped, as readEvents does */ }
-    return out;
-  }
-}
-
 /** Watch Slurm runs until each is settled (or `detach()`); `cancel()` scancels the ones not ended. */
 export class SlurmWatch {
   private readonly tails = new Map<WatchedRun, EventTail>();
@@ -139,7 +117,7 @@ export class SlurmWatch {
 
   constructor(readonly runs: WatchedRun[], private readonly opts: WatchOptions = {}) {
     this.interval = opts.minMs ?? 1000;
-    for (const r of runs) this.tails.set(r, new EventTail(join(r.runDir, 'events.jsonl')));
+    for (const r of runs) this.tails.set(r, new EventTail(r.runDir));
     this.done = new Promise((res) => (this.resolveDone = res));
     this.timer = setTimeout(() => void this.poll(), 0);
   }

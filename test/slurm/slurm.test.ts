@@ -126,6 +126,22 @@ test('a pending job shows its reason; scancel ends it cancelled, its run folder 
   assert.ok(readEvents(sub.runs[0].runDir).some((e) => e.type === 'run-cancelled'));
 });
 
+test('flowloop baselines --executor slurm: the baseline set is one job array, then the comparison table', { skip, timeout: 120_000 }, async () => {
+  const r = await cli(['baselines', QUICK, '--only', 'sasrec,gru4rec', '--executor', 'slurm', '--profile', 'fast', '--dir', ws, '--out', join(ws, 'baselines')]);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const job = /submitted job (\d+) \(array of 2\)/.exec(r.stderr)?.[1];
+  assert.ok(job, r.stderr.slice(0, 1500));
+  const dirs = [...r.stdout.matchAll(/^run: (.*)$/gm)].map((m) => m[1]);
+  assert.equal(dirs.length, 2);
+  dirs.forEach((d, i) => {
+    const info = readRunInfo(d)!;
+    assert.equal(info.status, 'finished');
+    assert.equal(info.slurm?.jobId, `${job}_${i}`);
+  });
+  assert.match(r.stdout, /baselines of quick \(sequential\):/);
+  assert.match(r.stdout, /sasrec[\s\S]*gru4rec/);
+});
+
 test('no such partition and a request sbatch refuses are clear errors, never a hang', { skip, timeout: 40_000 }, async () => {
   const t0 = Date.now();
   const a = await cli(['run', QUICK, '--executor', 'slurm', '--profile', 'nopart', '--dir', ws, '--out', join(ws, 'err')]);

@@ -6,8 +6,12 @@ import { runAll } from './harness';
 // (a conditional CommonJS require: only one suite may register its tests in this host)
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 if (process.env.FLOWLOOP_TEST_MODE === 'untrusted') require('./untrusted.test');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-else require('./extension.test');
+else {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('./extension.test');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('./slurm.test');
+}
 
 export async function run(): Promise<void> {
   const r = await runAll(process.env.FLOWLOOP_TEST_RESULTS);

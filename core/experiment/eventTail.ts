@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent } from '../core/experiment/events';
+import type { RunEvent } from './events';
 
 /**
  * Reads a run's append-only events.jsonl incrementally: each call returns the events of the complete
