@@ -86,7 +86,10 @@ export async function runVariant(ctx: RunContext<AflConfig>, variant: string, us
   const todo = users.filter((u) => !earlier.has(u.id));
   const ran = await stoppable(ctx, agents, () => runLoopAll(todo, agents.rec, agents.user, {
     pack, maxRounds, userMemoryInLoop: c.userMemoryInLoop ?? true, matching: c.matching ?? 'lenient', signal: loopSignal(ctx, agents),
-    userPool: Math.max(16, (agents.clients?.rec.settings.concurrency ?? 16) * 8),
+    // under a budget, no more users in flight than calls can be (a budget stop then keeps the most finished users)
+    userPool: c.llm?.budget?.maxCalls !== undefined || c.llm?.budget?.maxUsd !== undefined
+      ? agents.clients!.rec.settings.concurrency
+      : Math.max(16, (agents.clients?.rec.settings.concurrency ?? 16) * 8),
     onTurn: (t) => tw.turn(variant, t, byId.get(t.user)?.candidates ?? []),
     onUserDone: (o, done) => { io.log?.add(variant, o); ctx.progress(`users (${variant})`, kept.length + done, users.length); },
   }), (e) => e.finished);
