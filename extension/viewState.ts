@@ -49,7 +49,7 @@ export function describeConfig(config: Partial<FlowloopConfig> | undefined): { d
 export function runRef(runDir: string, info?: RunInfo): RunRef {
   const i = info ?? readRunInfo(runDir);
   const { dataset, method } = describeConfig(readConfig(runDir));
-  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method };
+  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method, ...(i?.degraded ? { degraded: i.degraded } : {}) };
 }
 
 /** Flatten nested metric objects as "a/b" (contract: CompareRun.metrics). */
