@@ -1,9 +1,8 @@
 import * as vscode from 'vscode';
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from '../core/experiment/events';
-import { isAlive, killTree } from './processTree';
+import type { RunEvent, RunInfo, RunStatus } from '../core/experiment/events';
+import { LocalWorker } from '../core/executor/local';
 import { formatRunProgress, type RunProgress } from '../core/experiment/runProgress';
 
 /** One wording of a run's progress for the status bar, the CodeLens and the notification. */
@@ -46,16 +45,14 @@ export interface RunRequest {
   outDir?: string;
 }
 
-/** Milliseconds between the IPC cancel and SIGTERM, and between SIGTERM and SIGKILL (after the worker's own 10 s exit). */
-const CANCEL_GRACE_MS = 5000;
-const TERM_GRACE_MS = 7000;
 /** Progress is pushed to the CodeLens at most this often per run. */
 const PROGRESS_MS = 300;
 
 const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'degraded' || s === 'failed' || s === 'cancelled';
 
 /**
- * The run manager: forks `dist/worker.js` per run (IPC), relays its RunEvents, shows
+ * The run manager: starts `dist/worker.js` per run through the local executor's launcher
+ * (core/executor/local.ts: IPC, output lines, stop in steps, run.json repaired when a worker dies), shows
  * one progress notification per run with a working Cancel, a status-bar item while runs are active and
  * the worker's log in the "Flowloop" Output channel. A run survives closing its views; disposing the
  * manager (window close) stops every worker and its process tree. A worker that dies without saying
@@ -63,8 +60,8 @@ const isTerminal = (s: ManagedRun['status']) => s === 'finished' || s === 'degra
  */
 export class RunManager implements vscode.Disposable {
   private readonly runs = new Map<number, ManagedRun>();
-  private readonly children = new Map<number, ChildProcess>();
-  private readonly timers = new Map<number, NodeJS.Timeout[]>();
+  /** The worker of each local run (core/executor/local.ts: fork, relay, stop in steps). */
+  private readonly workers = new Map<number, LocalWorker>();
   /** Runs adopted from elsewhere (Slurm jobs) and how to stop or leave them. */
   private readonly remote = new Map<number, { stop(): void; detach(): void }>();
   /** Set by extension/slurmRuns.ts: starts a run on the executor the settings choose (undefined: here). */
@@ -131,86 +128,39 @@ export class RunManager implements vscode.Disposable {
     // OPENAI_BASE_URL inherited from VS Code's environment.
     const baseUrl = vscode.workspace.getConfiguration('flowloop').get<string>('llm.baseUrl', '').trim();
     if (baseUrl) env.OPENAI_BASE_URL = baseUrl;
-    const child = fork(this.workerPath, [], {
-      cwd: req.workspace,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      detached: process.platform !== 'win32', // own process group: the whole tree can be signalled
-      execArgv: [],
-      serialization: 'json',
-    });
     const label = configLabel(req.configPath) + (req.variant ? ` · ${req.variant}` : '');
     let resolveDone!: (r: ManagedRun) => void;
-    const run: ManagedRun = {
-      key: ++this.seq, configPath: req.configPath, label, set: req.set ?? [], pid: child.pid ?? -1, startedAt: Date.now(),
+    // the run exists before the worker: its first events and lines have somewhere to go
+    const run = {
+      key: ++this.seq, configPath: req.configPath, label, set: req.set ?? [], pid: -1, startedAt: Date.now(),
       status: 'starting', lastMessage: 'starting worker', cancelRequested: false,
       done: new Promise<ManagedRun>((r) => (resolveDone = r)),
-    };
+    } as ManagedRun & { pid: number };
+    const worker = new LocalWorker({
+      workerPath: this.workerPath, cwd: req.workspace, env,
+      request: { type: 'start', configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace },
+      onEvent: (e) => this.onEvent(run, e),
+      onLine: (line, stream) => this.onLine(run, line, stream),
+      onLog: (m) => this.log(run, m),
+    });
+    run.pid = worker.pid;
     this.runs.set(run.key, run);
-    this.children.set(run.key, child);
+    this.workers.set(run.key, worker);
     this.log(run, `start ${req.configPath}${run.set.length ? ` --set ${run.set.join(' ')}` : ''} (worker pid ${run.pid})`);
     if (baseUrl) this.log(run, `LLM base URL from the setting flowloop.llm.baseUrl: ${baseUrl} (a config's llm.baseURL overrides it)`);
-
-    let doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined;
-    const timers: NodeJS.Timeout[] = [];
-    this.timers.set(run.key, timers);
-    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
-      let buf = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trimEnd();
-          buf = buf.slice(nl + 1);
-          if (line) this.onLine(run, line, name);
-        }
-      });
-    }
-    child.on('message', (msg: WorkerMessage) => {
-      if (msg.type === 'event') this.onEvent(run, msg.event);
-      else if (msg.type === 'done') {
-        doneMsg = msg;
-        if (msg.runDir) run.runDir = msg.runDir;
-        if (msg.error) run.error = msg.error;
-      }
-    });
-    let ended = false;
-    child.on('error', (err) => {
-      run.lastMessage = `worker error: ${err.message}`;
-      this.log(run, run.lastMessage);
-      if (child.pid === undefined) finish(null, null); // never started: no 'exit' will come
-    });
-    child.on('exit', (code, signal) => finish(code, signal));
-    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (ended) return;
-      ended = true;
-      for (const t of timers) clearTimeout(t);
-      // Whatever the worker left in its process group goes with it.
-      if (process.platform !== 'win32' && run.pid > 0) try { process.kill(-run.pid, 'SIGKILL'); } catch { /* group empty */ }
-      if (doneMsg) {
-        run.status = doneMsg.status;
-      } else if (run.cancelRequested) {
-        run.status = 'cancelled';
-        this.repairRunJson(run, 'cancelled', `cancelled (worker stopped with ${signal ?? `exit code ${code}`})`);
-      } else {
-        run.status = 'failed';
-        run.error = `worker exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}): ${run.lastMessage}`;
-        this.repairRunJson(run, 'failed', run.error);
-      }
+    void worker.done.then((end) => {
+      run.status = end.status;
+      if (end.runDir) run.runDir = end.runDir;
+      if (end.error) run.error = end.error;
       if (run.status === 'failed' && !run.error) run.error = run.lastMessage;
-      this.children.delete(run.key);
-      this.timers.delete(run.key);
+      if (run.status === 'degraded' && !run.degraded) run.degraded = end.degraded;
+      this.workers.delete(run.key);
       this.log(run, `${run.status}${run.error ? `: ${run.error}` : ''}${run.runDir ? ` — ${run.runDir}` : ''}`);
       this.updateStatusBar();
       this.changed.fire(run);
       resolveDone(run);
-      if (run.status === 'degraded' && !run.degraded) run.degraded = doneMsg?.degraded;
       this.announce(run);
-    };
-
-    const request: WorkerRequest = { type: 'start', configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace };
-    if (child.connected) child.send(request);
+    });
     this.updateStatusBar();
     this.changed.fire(run);
     this.showProgress(run);
@@ -275,19 +225,10 @@ export class RunManager implements vscode.Disposable {
       if (!run.cancelRequested) { run.cancelRequested = true; this.log(run, 'cancel requested'); remote.stop(); }
       return run.done;
     }
-    const child = this.children.get(run.key);
     if (!run.cancelRequested) {
       run.cancelRequested = true;
       this.log(run, 'cancel requested');
-      const timers = this.timers.get(run.key) ?? [];
-      try {
-        if (child?.connected) child.send({ type: 'cancel' } satisfies WorkerRequest);
-        else killTree(run.pid, 'SIGTERM');
-      } catch {
-        killTree(run.pid, 'SIGTERM');
-      }
-      timers.push(setTimeout(() => { if (isAlive(run.pid)) { this.log(run, 'worker did not stop: SIGTERM'); killTree(run.pid, 'SIGTERM'); } }, CANCEL_GRACE_MS));
-      timers.push(setTimeout(() => { if (isAlive(run.pid)) { this.log(run, 'worker did not stop: SIGKILL'); killTree(run.pid, 'SIGKILL'); } }, CANCEL_GRACE_MS + TERM_GRACE_MS));
+      this.workers.get(run.key)?.cancel();
     }
     return run.done;
   }
@@ -394,33 +335,10 @@ export class RunManager implements vscode.Disposable {
     this.statusItem.show();
   }
 
-  /** A worker that died left run.json saying "running": record what happened (atomic write). */
-  private repairRunJson(run: ManagedRun, status: RunStatus, error: string): void {
-    if (!run.runDir) return;
-    const p = join(run.runDir, 'run.json');
-    try {
-      const info = JSON.parse(readFileSync(p, 'utf8')) as RunInfo;
-      if (info.status !== 'running') return;
-      const ended = new Date();
-      const fixed: RunInfo = { ...info, status, endedAt: ended.toISOString(), durationMs: ended.getTime() - Date.parse(info.startedAt), error: status === 'failed' ? error : info.error };
-      const tmp = `${p}.tmp-host-${process.pid}`;
-      writeFileSync(tmp, JSON.stringify(fixed, null, 2) + '\n');
-      renameSync(tmp, p);
-    } catch { /* no run.json yet: nothing to correct */ }
-  }
-
   /** Window close: stop every worker and its tree (IPC cancel + SIGTERM now, SIGKILL after 2 s). */
   async stopAll(): Promise<void> {
     for (const [key, control] of this.remote) { control.detach(); this.remote.delete(key); }
-    const active = this.active().filter((r) => r.pid > 0);
-    for (const run of active) {
-      run.cancelRequested = true;
-      try { this.children.get(run.key)?.send({ type: 'cancel' } satisfies WorkerRequest); } catch { /* gone */ }
-      killTree(run.pid, 'SIGTERM');
-    }
-    const deadline = new Promise<void>((r) => setTimeout(r, 2000));
-    await Promise.race([Promise.all(active.map((r) => r.done)), deadline]);
-    for (const run of active) if (isAlive(run.pid)) killTree(run.pid, 'SIGKILL');
+    await Promise.all([...this.workers.values()].map((w) => w.kill(2000)));
   }
 
   dispose(): void {

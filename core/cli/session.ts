@@ -3,7 +3,7 @@ import type { RunInfo } from '../experiment/events';
 import { readRunInfo, writeJsonAtomic } from '../experiment/runStore';
 import { ProgressPrinter } from './progress';
 
-export { runInWorker } from '../experiment/workerProcess';
+export { runInWorker } from '../executor/local';
 
 /**
  * One CLI invocation's runs: progress on stderr, one AbortController, SIGINT/SIGTERM handling (first

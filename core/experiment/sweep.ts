@@ -6,7 +6,7 @@ import { linePlotSvg, type Series } from '../util/svgPlot';
 import { hasResults, type ConfigObject, type RunInfo, type RunStatus } from './events';
 import type { FlowloopConfig, SweepSpec } from './configTypes';
 import { getPath, setPath } from './overrides';
-import { runInWorker } from './workerProcess';
+import { runInWorker } from '../executor/local';
 import { ConfigError, runSingle, type RunOptions, type RunResult } from './runner';
 import { flattenMetrics, readMetrics, readRunInfo, runsRoot, writeFileAtomic, writeJsonAtomic } from './runStore';
 

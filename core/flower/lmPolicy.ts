@@ -16,7 +16,7 @@ import type { LlmConfig } from '../llm/hfConfig';
 import { LmPolicy } from '../llm/policy';
 import { LoraAdapters, type LoraSettings } from '../llm/lora';
 import { LmTrainable } from '../llm/trainable';
-import { categoryOf, promptIds, RELEASED_PROMPT } from '../llm/prompt';
+import { promptIds, promptSettings, RELEASED_PROMPT, type PromptTemplate } from '../llm/prompt';
 import { saveHfFolder } from '../llm/save';
 import type { ResolvedFlowerConfig } from './defaults';
 import type { FlowerSetup } from './setup';
@@ -76,13 +76,18 @@ function maxDepth(s: FlowerSetup): number {
   return d;
 }
 
+/** The prompt template and category word of a config (`policy.prompt`, released defaults; docs/methods.md §A6b). */
+function resolvedPrompt(c: ResolvedFlowerConfig, s: FlowerSetup): { template: PromptTemplate; category: string } {
+  try { return promptSettings(c.policy.prompt, s.dataset?.name ?? s.datasetName); } catch (e) { throw new LocatedError((e as Error).message, 'config', '/policy/prompt'); }
+}
+
 /** The checkpoint record of the LM policy a config asks for (compared on resume). */
 export function lmPolicyRecord(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSetup, modelDir: string): LmPolicyRecord {
   const l = c.policy.lora;
   return {
     kind: 'hf-causal-lm', model: modelDir, architecture: hf.config.architectureName,
     lora: l ? { r: l.r, alpha: l.alpha, dropout: l.dropout, targetModules: l.targetModules } : null,
-    cutoff: c.policy.cutoff ?? 512, maxHistory: c.policy.maxHistory, maxTokens: maxDepth(s),
+    cutoff: c.policy.cutoff ?? 512, maxHistory: c.policy.maxHistory, maxTokens: maxDepth(s), prompt: { ...resolvedPrompt(c, s).template, category: resolvedPrompt(c, s).category },
   };
 }
 
@@ -94,14 +99,13 @@ export function lmPolicyRecord(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSe
 export function buildFlowerLm(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSetup, modelDir: string, seed: number, init?: Map<string, Float32Array>): FlowerLm {
   const ds = s.dataset;
   if (!ds) throw new Error('an LM policy needs a dataset (recommend mode)');
-  let category: string;
-  try { category = categoryOf(ds.name); } catch (e) { throw new LocatedError((e as Error).message, 'config', '/dataset'); }
+  const { template, category } = resolvedPrompt(c, s);
   const T = maxDepth(s);
   const cutoff = c.policy.cutoff ?? 512;
   const keep = cutoff - T;
   if (keep < 1) throw new LocatedError(`policy.cutoff ${cutoff} leaves no room for a prompt: the longest title of the tree has ${T} tokens`, 'config', '/policy/cutoff');
   const promptOf = (history: number[]): number[] => {
-    const p = promptIds(hf.tokenizer, history.map((id) => ds.catalogue.titleOf(id)), category, RELEASED_PROMPT);
+    const p = promptIds(hf.tokenizer, history.map((id) => ds.catalogue.titleOf(id)), category, template);
     return p.length > keep ? p.slice(p.length - keep) : p;
   };
   const lmp = new LmPolicy(hf.model, hf.tokenizer.padId);
@@ -132,7 +136,7 @@ export function buildFlowerLm(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSet
   const total = hf.model.paramCount();
   const describe = `${hf.config.architectureName} from ${modelDir}: ${total.toLocaleString('en-US')} parameters (${hf.precision}); `
     + (lora ? `LoRA r=${settings!.r} alpha=${settings!.alpha} dropout=${settings!.dropout} on ${lora.modules.length} layers (${settings!.targetModules.join(', ')}): ${lora.paramCount().toLocaleString('en-US')} trainable, base frozen` : `full fine-tuning: ${total.toLocaleString('en-US')} trainable`)
-    + `; prompts: released template, category "${category}", last ${c.policy.maxHistory} history titles, cutoff ${cutoff}`;
+    + `; prompts: ${sameTemplate(template) ? 'released template' : 'policy.prompt template'}, category "${category}", last ${c.policy.maxHistory} history titles, cutoff ${cutoff}`;
   return {
     policy, lora, record, describe,
     async save(runDir: string): Promise<string> {
@@ -149,3 +153,6 @@ export function buildFlowerLm(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSet
   };
 }
 
+function sameTemplate(t: PromptTemplate): boolean {
+  return t.instruction === RELEASED_PROMPT.instruction && t.input === RELEASED_PROMPT.input && t.historySeparator === RELEASED_PROMPT.historySeparator;
+}

@@ -17,6 +17,8 @@ export interface LmPolicyRecord {
   cutoff: number;
   maxHistory: number;
   maxTokens: number;
+  /** The prompt template and category word the model was trained with. */
+  prompt: { instruction: string; input: string; historySeparator: string; category: string };
 }
 
 /** `S` is the training state the trainer stores (core/flower/train.ts TrainState); readers that only need the weights leave it unknown. */

@@ -89,5 +89,8 @@ test('policy.model problems stop the run before training with located errors: a 
   assert.match(String(huge.error), /memory estimate for training .* does not fit/);
   assert.match(String(huge.error), /micro-batch/, 'says what to change');
   assert.equal(huge.where, EXAMPLE, 'located in the config');
+  const badPrompt = await runSingle({ configPath: EXAMPLE, configObject: { ...base, ...SMALL, policy: { ...base.policy, model: join(oracle().dir, 'qwen2-tied-sharded'), prompt: { input: 'history: {titles}' } } }, outDir });
+  assert.equal(badPrompt.status, 'failed');
+  assert.match(String(badPrompt.error), /policy\.prompt.*\{titles\}/, String(badPrompt.error));
   console.log(`# memory check refused in ${Date.now() - t0} ms: ${String(huge.error).slice(0, 300)}`);
 });
