@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import type { FlowloopConfig } from '../core/experiment/configTypes';
 import type { RunEvent, RunInfo } from '../core/experiment/events';
 import { readEvents, readMetrics, readRunInfo } from '../core/experiment/runStore';
+import { buildRunPage, buildRunsState, siblingRuns } from './runPage';
 import { packTrieSnapshot, type CompareRun, type RunRef, type SweepData, type ViewName, type ViewState } from '../webview/contract';
 
 /**
@@ -16,6 +17,9 @@ export const VIEW_EVENTS: Record<ViewName, ReadonlySet<RunEvent['type']>> = {
   loss: new Set(['metric', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
   transcripts: new Set(['dialogue-turn', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
   compare: new Set(['run-finished', 'metric', 'run-started', 'run-failed', 'run-cancelled']),
+  // the runs table and the run page are rebuilt (init) when a run starts or ends
+  runs: new Set([]),
+  run: new Set([]),
 };
 
 function readConfig(runDir: string): Partial<FlowloopConfig> | undefined {
@@ -113,6 +117,10 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
       });
       return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined };
     }
+    case 'runs':
+      return buildRunsState(runDirs);
+    case 'run':
+      return buildRunPage(runDirs[0] ?? '', runDirs[0] ? siblingRuns(runDirs[0]) : []);
   }
 }
 

@@ -553,6 +553,44 @@ test('a view follows a live run with increments, and closing it does not stop th
   assert.equal(isAlive(run.pid), false);
 }, 180_000);
 
+test('a second live run opens its own Loss Curves panel: the first run\'s live panel keeps its run', async () => {
+  const a = await api();
+  const first = await runQuick({ set: slowSet() });
+  await waitFor('first run-started', () => first.runDir, 60_000);
+  await vscode.commands.executeCommand('flowloop.showLossCurves', first.runDir);
+  const p1 = await waitFor('loss panel on the first run', () => a.panels.all('loss').find((p) => p.runDirs.includes(first.runDir!)));
+  const second = await runQuick({ set: slowSet() });
+  await waitFor('second run-started', () => second.runDir, 60_000);
+  await vscode.commands.executeCommand('flowloop.showLossCurves', second.runDir);
+  const p2 = await waitFor('loss panel on the second run', () => a.panels.all('loss').find((p) => p.runDirs.includes(second.runDir!)));
+  assert.notEqual(p1, p2, 'the second run took over the first run\'s panel');
+  assert.deepEqual(p1.runDirs, [first.runDir], 'the first panel still shows the first run');
+  await waitFor('the first panel still relays its run\'s events', () => p1.stats.eventsSent > 0, 60_000);
+  await a.runs.stopAll();
+  await Promise.all([first.done, second.done]);
+  for (const p of a.panels.all('loss')) p.panel.dispose();
+}, 240_000);
+
+test('Open Run opens the run page (status, metrics, artifacts); Show Runs Table lists the workspace\'s runs', async () => {
+  const a = await api();
+  const run = await runQuick();
+  await run.done;
+  assert.equal(run.status, 'finished');
+  await vscode.commands.executeCommand('flowloop.openRun', run.runDir);
+  const page = await waitFor('run page', () => { const p = a.panels.get('run'); return p?.runDirs.includes(run.runDir!) ? p : undefined; });
+  await waitFor('run page init', () => page.stats.inits >= 1, 30_000);
+  assert.equal(page.stats.lastInit.runs, 1);
+  assert.ok(page.stats.lastInit.items >= 3, `artifacts listed: ${page.stats.lastInit.items}`);
+  await vscode.commands.executeCommand('flowloop.showRunsTable');
+  const table = await waitFor('runs table', () => a.panels.get('runs'));
+  await waitFor('runs table init', () => table.stats.inits >= 1, 30_000);
+  assert.ok(table.runDirs.includes(run.runDir!), 'the finished run is in the table');
+  assert.ok(table.stats.lastInit.runs >= 1);
+  assert.deepEqual(table.stats.errors, []);
+  page.panel.dispose();
+  table.panel.dispose();
+}, 180_000);
+
 test('Reveal Run Folder reveals a tree run; Compare Runs opens the comparison view on several selected runs', async () => {
   const a = await api();
   await a.store.refresh();
