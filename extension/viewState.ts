@@ -37,7 +37,7 @@ function readConfig(runDir: string): Partial<FlowloopConfig> | undefined {
 export function runRef(runDir: string, info?: RunInfo): RunRef {
   const i = info ?? readRunInfo(runDir);
   const { dataset, method } = describeConfig(readConfig(runDir));
-  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method };
+  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method, ...(i?.degraded ? { degraded: i.degraded } : {}) };
 }
 
 /** Flatten nested metric objects as "a/b" (contract: CompareRun.metrics). */

@@ -52,6 +52,8 @@ export interface RunRef {
   dataset?: string;
   /** Method / variant, e.g. "flower", "sft", "bigrec", "temp", "d3", "ifairlrs", "sasrec", "afl", "rec-agent". */
   method?: string;
+  /** Why the run is degraded (run.json `degraded`), when it is. */
+  degraded?: string[];
 }
 
 // ---------------------------------------------------------------- full states (host → webview, once)

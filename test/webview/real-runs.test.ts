@@ -301,3 +301,20 @@ test('loss curves on real runs: one chart per metric (GFN and SFT losses on thei
   await v.page.close();
   await lightShot('loss', state, 'loss-real-runs', { width: 1200, height: 900 }, '#charts .chart canvas');
 });
+
+test('compare view marks a degraded run\'s rows (yellow, ⚠, the reason on hover)', async () => {
+  const quick = await realRun('quick');
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=10'], outDir: mkdtempSync(join(tmpdir(), 'flowloop-degraded-compare-')) });
+  const info = readRunInfo(again.runDir)!;
+  writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['64/64 LLM calls failed'] }));
+  const state = buildViewState('compare', [quick.runDir, again.runDir]) as CompareViewState;
+  const v = await openView(browser, 'compare', await bundleView('compare'));
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('section[data-table="sequential"] tr.run');
+  const row = v.page.locator(`section[data-table="sequential"] tr.run[data-run="${info.id}"]`);
+  assert.match(await row.getAttribute('class') ?? '', /degraded/);
+  assert.match(await row.locator('td.run').textContent() ?? '', /^⚠ /);
+  assert.equal(await row.locator('td.run').getAttribute('title'), 'degraded: 64/64 LLM calls failed');
+  assert.doesNotMatch(await v.page.locator(`section[data-table="sequential"] tr.run[data-run="${readRunInfo(quick.runDir)!.id}"]`).getAttribute('class') ?? '', /degraded/);
+  await v.page.close();
+});
