@@ -222,16 +222,20 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return Promise.all(targets.map((r) => runs.stop(r)));
     }),
 
+    // Open Run: the run page (status, warnings, config diff, metrics, artifacts, links); a sweep opens in the comparison
     reg('flowloop.openRun', async (arg?: unknown, selected?: unknown) => {
       const [dir] = await resolveRunDirs(arg, selected);
       if (!dir) return undefined;
-      let kind: string | undefined;
-      try { kind = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).kind; } catch { /* sweep or torn */ }
-      const view = existsSync(join(dir, 'sweep.json')) ? 'compare' : defaultView(kind);
+      const view: ViewName = existsSync(join(dir, 'sweep.json')) ? 'compare' : 'run';
       if (existsSync(join(context.extensionPath, 'dist', 'webview', `${view}.js`))) return panels.show(view, [dir]);
       const file = ['metrics.json', 'run.json', 'sweep.json'].map((f) => join(dir, f)).find(existsSync);
       if (file) await vscode.window.showTextDocument(vscode.Uri.file(file));
       return undefined;
+    }),
+
+    reg('flowloop.showRunsTable', async () => {
+      await store.refresh();
+      return panels.show('runs', store.allRuns().map((l) => l.dir));
     }),
 
     reg('flowloop.compareRuns', async (arg?: unknown, selected?: unknown) => {

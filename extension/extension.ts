@@ -47,6 +47,8 @@ export function activate(context: vscode.ExtensionContext): FlowloopApi {
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.flowloop.json' }, codeLens),
     vscode.languages.registerCodeActionsProvider({ pattern: '**/*.flowloop.json' }, new DanglingSchemaFix(), { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => store.schedule()),
+    // the runs table lists every run of the workspace: new and removed runs reach it with the store's rescan
+    store.onDidChange(() => { const t = panels.get('runs'); if (t) t.setRuns(store.allRuns().map((l) => l.dir)); }),
     ...registerCommands({ context, runs, store, panels, keys, output }),
   );
   const slurm = new SlurmRuns(runs);

@@ -27,6 +27,8 @@ export class FlowloopPanel implements vscode.Disposable {
   /** Counters for tests and the log. */
   readonly stats = { ready: 0, inits: 0, eventsSent: 0, messages: [] as string[], errors: [] as string[], lastInit: { runs: 0, items: 0 } };
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
+  /** Where a view's `open` message goes (the panel manager shows that view on those runs). */
+  onOpen?: (view: ViewName, runDirs: string[]) => void;
   readonly onDidDispose = this.disposedEmitter.event;
 
   constructor(
@@ -90,6 +92,8 @@ export class FlowloopPanel implements vscode.Disposable {
       for (const e of tail.read()) {
         if (wanted.has(e.type)) batch.push(e.type === 'trie-snapshot' ? packTrieSnapshot(e) : e);
         if (this.view === 'compare' && e.type === 'run-finished') refreshCompare = true;
+        // the runs table and the run page show run.json/metrics.json: rebuilt when a run starts, degrades or ends
+        if ((this.view === 'runs' || this.view === 'run') && /^run-/.test(e.type)) refreshCompare = true;
       }
       for (const bad of tail.badLines.splice(0)) this.output.appendLine(`[panel ${this.view}] unreadable event line in ${tail.path}: ${bad}`);
     }
@@ -140,6 +144,15 @@ export class FlowloopPanel implements vscode.Disposable {
         await vscode.env.clipboard.writeText(m.text);
         void vscode.window.setStatusBarMessage('Flowloop: copied', 2000);
         break;
+      case 'open':
+        this.onOpen?.(m.target, m.runDirs.filter((d) => existsSync(d)));
+        break;
+      case 'openFile': {
+        // only files inside this panel's run folders
+        const inside = this.runDirs.some((d) => m.path.startsWith(d + '/'));
+        if (inside && existsSync(m.path)) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(m.path));
+        break;
+      }
       case 'error':
         this.stats.errors.push(`${m.message}${m.where ? ` at ${m.where}` : ''}`);
         this.output.appendLine(`[panel ${this.view}] view error${m.where ? ` at ${m.where}` : ''}: ${m.message}`);
@@ -163,6 +176,8 @@ function summarize(state: ViewState): { runs: number; items: number } {
     case 'loss': return { runs: state.runs.length, items: state.metrics.length };
     case 'transcripts': return { runs: state.runs.length, items: state.turns.length };
     case 'compare': return { runs: state.runs.length, items: state.runs.filter((r) => Object.keys(r.metrics).length > 0).length + (state.sweep?.points.length ?? 0) };
+    case 'runs': return { runs: state.runs.length, items: state.runs.length };
+    case 'run': return { runs: state.run ? 1 : 0, items: state.artifacts.length };
   }
 }
 
@@ -229,7 +244,8 @@ export class PanelManager implements vscode.Disposable {
     void this.context.workspaceState.update(stateKey(view), runDirs);
     const list = this.panels.get(view) ?? [];
     const same = list.find((p) => p.runDirs.join('\n') === runDirs.join('\n'));
-    const reusable = same ?? [...list].reverse().find((p) => !p.runDirs.some(isLive));
+    // a table of many runs (runs, compare) is always re-targeted; a view that follows a live run is kept
+    const reusable = same ?? [...list].reverse().find((p) => view === 'runs' || view === 'compare' || !p.runDirs.some(isLive));
     if (reusable) {
       if (reusable !== same) reusable.setRuns(runDirs);
       reusable.panel.reveal(undefined, opts.preserveFocus);
@@ -242,6 +258,7 @@ export class PanelManager implements vscode.Disposable {
 
   private adopt(view: ViewName, panel: vscode.WebviewPanel, runDirs: string[]): FlowloopPanel {
     const p = new FlowloopPanel(view, panel, runDirs, this.context.extensionUri, this.output);
+    p.onOpen = (target, dirs) => { if (dirs.length) this.show(target, dirs); };
     this.panels.set(view, [...(this.panels.get(view) ?? []), p]);
     p.onDidDispose(() => this.panels.set(view, (this.panels.get(view) ?? []).filter((x) => x !== p)));
     return p;

@@ -3,6 +3,10 @@ import { basename, join } from 'node:path';
 import type { FlowloopConfig } from '../core/experiment/configTypes';
 import type { RunEvent, RunInfo } from '../core/experiment/events';
 import { readEvents, readMetrics, readRunInfo } from '../core/experiment/runStore';
+import { buildRunPage, buildRunsState, siblingRuns } from './runPage';
+import { describeConfig } from './runKind';
+
+export { applicableViews, describeConfig, viewNotApplicable } from './runKind';
 import { packTrieSnapshot, type CompareRun, type RunRef, type SweepData, type ViewName, type ViewState } from '../webview/contract';
 
 /**
@@ -16,6 +20,9 @@ export const VIEW_EVENTS: Record<ViewName, ReadonlySet<RunEvent['type']>> = {
   loss: new Set(['metric', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
   transcripts: new Set(['dialogue-turn', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
   compare: new Set(['run-finished', 'metric', 'run-started', 'run-failed', 'run-cancelled']),
+  // the runs table and the run page are rebuilt (init) when a run starts or ends
+  runs: new Set([]),
+  run: new Set([]),
 };
 
 function readConfig(runDir: string): Partial<FlowloopConfig> | undefined {
@@ -27,25 +34,10 @@ function readConfig(runDir: string): Partial<FlowloopConfig> | undefined {
   }
 }
 
-/**
- * Dataset folder name and method of a run, from its resolved config.json (flat configs, one schema per kind):
- * Flower → `objective` (sft = BIGRec, flower, ifairlrs; `compare` lists several), sequential → `model`,
- * AFL → `agents`. The compare view maps the method to a paper row (webview/compare/paper.ts).
- */
-export function describeConfig(config: Partial<FlowloopConfig> | undefined): { dataset?: string; method?: string } {
-  if (!config) return {};
-  const dataset = typeof config.dataset === 'string' ? basename(config.dataset.replace(/\/+$/, '')) : undefined;
-  let method: unknown;
-  if (config.kind === 'flower') method = Array.isArray(config.compare) && config.compare.length ? config.compare.join('+') : config.objective;
-  else if (config.kind === 'sequential') method = config.model;
-  else if (config.kind === 'afl') method = config.agents;
-  return { dataset, method: typeof method === 'string' ? method : undefined };
-}
-
 export function runRef(runDir: string, info?: RunInfo): RunRef {
   const i = info ?? readRunInfo(runDir);
   const { dataset, method } = describeConfig(readConfig(runDir));
-  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method };
+  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method, ...(i?.degraded ? { degraded: i.degraded } : {}) };
 }
 
 /** Flatten nested metric objects as "a/b" (contract: CompareRun.metrics). */
@@ -113,6 +105,10 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
       });
       return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined };
     }
+    case 'runs':
+      return buildRunsState(runDirs);
+    case 'run':
+      return buildRunPage(runDirs[0] ?? '', runDirs[0] ? siblingRuns(runDirs[0]) : []);
   }
 }
 
@@ -132,21 +128,3 @@ export function safeEvents(dir: string): RunEvent[] {
   }
 }
 
-/**
- * Why `view` does not apply to the run in `runDir` (undefined: it applies). The trie explorer shows a Flower
- * run's prefix tree and policy (docs/methods.md §A3), the transcripts an AFL run's dialogues (§B2); loss
- * curves and the comparison apply to every run.
- */
-export function viewNotApplicable(view: ViewName, runDir: string): string | undefined {
-  const info = readRunInfo(runDir);
-  const kind = info?.kind ?? (existsSync(join(runDir, 'sweep.json')) ? 'sweep' : 'unknown');
-  const name = info?.name ?? basename(runDir);
-  if (view === 'trie' && kind !== 'flower') return `the trie flow explorer shows a Flower run's prefix tree and policy (docs/methods.md §A3); ${name} is a ${kind} run.`;
-  if (view === 'transcripts' && kind !== 'afl') return `transcripts are the dialogues of an AFL run (docs/methods.md §B2); ${name} is a ${kind} run.`;
-  return undefined;
-}
-
-/** The views that apply to a run, in the order a person would look at them. */
-export function applicableViews(runDir: string): ViewName[] {
-  return (['loss', 'trie', 'transcripts', 'compare'] as ViewName[]).filter((v) => !viewNotApplicable(v, runDir));
-}

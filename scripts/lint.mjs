@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run lint`: ESLint (typescript-eslint, eslint.config.mjs) over the whole tree with zero warnings allowed,
-// then the formatter (prettier, .prettierrc.json) in check mode. `npm run lint -- --fix` lets ESLint fix what it
+// the formatter (prettier, .prettierrc.json) in check mode, and scripts/check-imports.mjs (no import cycles,
+// dependencies pointing one way). `npm run lint -- --fix` lets ESLint fix what it
 // can and prettier rewrite the files. `npm test` runs this first (test/run-all.mjs) and counts a failure as one
 // failed check. Exit 0 = clean.
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ const fix = process.argv.includes('--fix');
 export const FORMAT_SCOPE = [
   'eslint.config.mjs',
   'scripts/lint.mjs',
+  'scripts/check-imports.mjs',
   'core/util/errors.ts',
   'core/util/table.ts',
   'test/core/demo-headline.test.ts',
@@ -28,9 +30,14 @@ function run(bin, args) {
 
 const eslint = run('eslint/bin/eslint.js', ['.', '--max-warnings', '0', ...(fix ? ['--fix'] : [])]);
 const prettier = run('prettier/bin/prettier.cjs', [fix ? '--write' : '--check', '--log-level', 'warn', ...FORMAT_SCOPE]);
-if (eslint === 0 && prettier === 0) console.log('lint ok (eslint: 0 problems; prettier: formatted)');
-else
-  console.log(
-    `lint FAILED (${eslint ? 'eslint' : ''}${eslint && prettier ? ' and ' : ''}${prettier ? 'prettier: run `npm run lint -- --fix`' : ''})`,
-  );
-process.exit(eslint || prettier ? 1 : 0);
+// import cycles and layering (docs/design.md "The four parts")
+const imports = spawnSync(process.execPath, [join(root, 'scripts', 'check-imports.mjs')], { cwd: root, stdio: 'inherit' }).status ?? 1;
+const failed = [eslint && 'eslint', prettier && 'prettier (`npm run lint -- --fix` rewrites the files)', imports && 'imports'].filter(
+  Boolean,
+);
+console.log(
+  failed.length
+    ? `lint FAILED: ${failed.join(', ')}`
+    : 'lint ok (eslint: 0 problems; prettier: formatted; imports: no cycles, layering respected)',
+);
+process.exit(failed.length ? 1 : 0);

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSingle, type RunResult } from '../core/experiment/runner';
-import { ROOT } from './paths';
+import { ROOT } from '../harness/paths';
 
 export const REAL_CONFIGS = {
   demo: join(ROOT, 'examples', 'rq1', 'demo.flowloop.json'),

@@ -29,8 +29,8 @@ import type {
 /** Bumped when a message shape changes incompatibly. */
 export const PROTOCOL_VERSION = 1;
 
-export type ViewName = 'trie' | 'loss' | 'transcripts' | 'compare';
-export const VIEW_NAMES: readonly ViewName[] = ['trie', 'loss', 'transcripts', 'compare'];
+export type ViewName = 'trie' | 'loss' | 'transcripts' | 'compare' | 'runs' | 'run';
+export const VIEW_NAMES: readonly ViewName[] = ['trie', 'loss', 'transcripts', 'compare', 'runs', 'run'];
 
 /** Panel titles (the host may use them for createWebviewPanel). */
 export const VIEW_TITLES: Record<ViewName, string> = {
@@ -38,6 +38,8 @@ export const VIEW_TITLES: Record<ViewName, string> = {
   loss: 'Flowloop: Loss Curves',
   transcripts: 'Flowloop: Transcripts',
   compare: 'Flowloop: Compare Runs',
+  runs: 'Flowloop: Runs Table',
+  run: 'Flowloop: Run',
 };
 
 /** A run as the views name it (from run.json). */
@@ -50,6 +52,8 @@ export interface RunRef {
   dataset?: string;
   /** Method / variant, e.g. "flower", "sft", "bigrec", "temp", "d3", "ifairlrs", "sasrec", "afl", "rec-agent". */
   method?: string;
+  /** Why the run is degraded (run.json `degraded`), when it is. */
+  degraded?: string[];
 }
 
 // ---------------------------------------------------------------- full states (host → webview, once)
@@ -169,7 +173,43 @@ export interface CompareViewState {
   sweep?: SweepData;
 }
 
-export type ViewState = TrieViewState | LossViewState | TranscriptsViewState | CompareViewState;
+/** One run in the runs table / on the run page: run.json, its resolved config and final metrics (flattened). */
+export interface RunSummary extends RunRef {
+  dir: string;
+  startedAt: string;
+  durationMs?: number;
+  error?: string;
+  /** Why the run is degraded (run.json `degraded`). */
+  degraded?: string[];
+  /** The sweep a point run belongs to (its folder name and the sweep's name). */
+  sweep?: { id: string; name: string; assignments: Record<string, unknown> };
+  /** config.json flattened to dotted keys (arrays as JSON text). */
+  config: Record<string, string | number | boolean>;
+  /** metrics.json flattened to dotted numeric keys. */
+  metrics: Record<string, number>;
+  keyMetric?: { name: string; value: number };
+}
+
+/** Runs table: every run of the workspace (sweep points grouped under their sweep by the view). */
+export interface RunsViewState {
+  view: 'runs';
+  runs: RunSummary[];
+}
+
+/** Run page (Open Run): status and warnings, config diff vs the previous run of the same config, metrics, artifacts. */
+export interface RunPageState {
+  view: 'run';
+  run?: RunSummary & { configPath: string; seed: number; backend?: string; where?: string };
+  /** The previous run of the same config file, if any, and the config values that changed since. */
+  previous?: { runId: string; dir: string; startedAt: string };
+  configDiff: { key: string; before?: string; after?: string }[];
+  /** Files in the run folder; SVG plots inline (as text, shown through <img> data URLs: no script runs). */
+  artifacts: { path: string; bytes: number; svg?: string }[];
+  /** The views that apply to this run (others say why). */
+  views: { view: ViewName; applies: boolean; why?: string }[];
+}
+
+export type ViewState = TrieViewState | LossViewState | TranscriptsViewState | CompareViewState | RunsViewState | RunPageState;
 
 // ---------------------------------------------------------------- messages
 
@@ -187,7 +227,11 @@ export type WebviewToHost =
   /** Copy `text` to the clipboard (the host uses vscode.env.clipboard; webview clipboard access is unreliable). */
   | { type: 'copy'; view: ViewName; text: string }
   /** A failure inside the view (bad message, render error): the host logs it to the Output channel. */
-  | { type: 'error'; view: ViewName; message: string; where?: string };
+  | { type: 'error'; view: ViewName; message: string; where?: string }
+  /** Open another view on run folders (runs table selection → compare/plots; run page links). */
+  | { type: 'open'; view: ViewName; target: ViewName; runDirs: string[] }
+  /** Open a file of a run folder in the editor (run page artifacts). */
+  | { type: 'openFile'; view: ViewName; path: string };
 
 export type HostToWebviewType = HostToWebview['type'];
 export type WebviewToHostType = WebviewToHost['type'];
@@ -215,6 +259,10 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
       return viewOk && typeof o.text === 'string';
     case 'error':
       return viewOk && typeof o.message === 'string';
+    case 'open':
+      return viewOk && VIEW_NAMES.includes(o.target as ViewName) && Array.isArray(o.runDirs) && o.runDirs.every((d) => typeof d === 'string');
+    case 'openFile':
+      return viewOk && typeof o.path === 'string';
     default:
       return false;
   }

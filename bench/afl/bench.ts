@@ -13,8 +13,8 @@ import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
 import { LlmClient } from '../../core/afl/llm/client';
-import { makeContext } from '../../test/afl/context';
-import { ROOT, shared } from '../../test/paths';
+import { makeContext } from '../../harness/aflContext';
+import { ROOT, shared } from '../../harness/paths';
 
 const DELAY_MS = Number(process.env.AFL_BENCH_DELAY_MS ?? 200);
 const CONCURRENCY = Number(process.env.AFL_BENCH_CONCURRENCY ?? 16);

@@ -5,7 +5,7 @@
  * IPC: sends {url} when listening; answers {type:'stats'} with {calls, maxConcurrent, connections, loopMs}
  * (loopMs = first request received -> last reply sent: the loop's wall time, without data loading).
  */
-import { agentOf, promptText, recReply, startServer, userReply } from '../../test/afl/server';
+import { agentOf, promptText, recReply, startServer, userReply } from '../../harness/llmServer';
 
 const DELAY_MS = Number(process.env.AFL_BENCH_DELAY_MS ?? 200);
 

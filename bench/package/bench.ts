@@ -50,7 +50,7 @@ function installedDemo(ext: string, ws: string): Promise<{ ms: number; backend: 
       const last = readdirSync(runs).sort().pop()!;
       resolve({ ms, backend: JSON.parse(readFileSync(join(runs, last, 'run.json'), 'utf8')).backend?.reason ?? '' });
     });
-    child.send({ type: 'start', configPath: join(ws, 'demo.flowloop.json'), workspace: ws });
+    child.send({ type: 'start', protocol: 1, configPath: join(ws, 'demo.flowloop.json'), workspace: ws }); // WORKER_PROTOCOL of core/experiment/events.ts
   });
 }
 

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { beamSearchScored, newDecodeStats, statelessPolicy, type DecodeStats, type StepPolicy } from '../../core/decode';
 import { readEvalCsv } from '../../core/data/amazon';
 import { TransformerPolicy } from '../../core/models/policy';
-import { initPolicyTf } from '../../core/models/policyTf';
+import { initBackend } from '../../core/tensor';
 import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { buildTrieFromRewardFile, type PrefixTree } from '../../core/trie';
@@ -83,7 +83,7 @@ export async function runDecodeBench(opts: { rows?: number; repeats?: number; de
   for (const r of test) for (const id of r.historyIds) maxId = Math.max(maxId, id);
   let maxDepth = 0;
   for (let v = 0; v < trie.size; v++) maxDepth = Math.max(maxDepth, trie.depth[v]);
-  const backend = await initPolicyTf(opts.device ?? 'auto');
+  const backend = await initBackend(opts.device ?? 'auto');
   const policy = new TransformerPolicy({ vocabSize: vocab.size, numItems: 200000, dModel: 64, layers: 2, heads: 2, ffn: 256, maxHistory: 10, maxTokens: maxDepth, dropout: 0.1, padId: vocab.pad, bosId: vocab.bos }, 1);
   const stateless = statelessPolicy(policy);
   await measureDecode(policy, trie, vocab, histories.slice(0, 4)); // warm-up

@@ -17,8 +17,8 @@ import type { TrieSnapshotEvent } from '../../core/experiment/events';
 import { packTrieSnapshot, type PackedTrieSnapshot } from '../../webview/contract';
 import { loadTokenizer } from '../../core/tokenize';
 import { buildTrieFromRewardFile } from '../../core/trie';
-import { bundleView, launch, openView } from '../../test/webview/harness';
-import { ROOT, shared } from '../../test/paths';
+import { bundleView, launch, openView } from '../../harness/webviewPage';
+import { ROOT, shared } from '../../harness/paths';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
 

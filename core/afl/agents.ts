@@ -9,6 +9,7 @@
 import { Rng } from '../util/random';
 import { CancelledError } from '../experiment/context';
 import type { ChatMessage, LlmClient } from './llm/client';
+import type { LlmClients } from './llmAgents';
 import { renderMessages, type PromptPack, type TemplateValues } from './pack';
 import { parseRecReply, parseUserReply, type Matching, type ParseResult } from './parse';
 
@@ -272,3 +273,6 @@ export class RuleUserAgent implements UserAgent {
     return { ...t, response, reason, decision };
   }
 }
+
+/** The two agents of a run, the LLM clients behind them (absent for the rule-based agents) and their label. */
+export interface AgentsBundle { rec: RecAgent; user: UserAgent; clients?: LlmClients; label: string }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AflConfig } from '../experiment/configTypes';
 import { CancelledError, kindContext, LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
-import { RULE_BASED_LABEL, LlmRecAgent, LlmUserAgent, RuleRecAgent, RuleUserAgent, type LoopUser, type RecAgent, type UserAgent } from './agents';
+import { RULE_BASED_LABEL, LlmRecAgent, LlmUserAgent, RuleRecAgent, RuleUserAgent, type AgentsBundle, type LoopUser } from './agents';
 import { baseHr1, fmtCount, summarizeLoop, type LoopSummary } from './evaluate';
 import { buildUsers, candidateScores, datasetNameOf, loadModelSpec, loadRecRows, popularityCounts, priorNames, type Model } from './inputs';
 import { checkEndpoints, failedShare, makeClients, mergedStats, priceNotes, type LlmClients } from './llmAgents';
@@ -41,7 +41,6 @@ export function resolvePack(spec: string, dataset: string, datasetDir: string, r
   return isReleased ? loadReleasedPack(file) : loadPackFile(file);
 }
 
-export interface AgentsBundle { rec: RecAgent; user: UserAgent; clients?: LlmClients; label: string }
 
 /** The agents a config asks for; the LLM clients read the key from the environment only. */
 export function makeAgents(ctx: RunContext<AflConfig>, pack: PromptPack, priorLabel: string, rewardLabel: string, llmClients?: LlmClients): AgentsBundle {
@@ -215,9 +214,9 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
   if (c.resume) {
     const from = ctx.resolvePath(c.resume);
     io.resumed = readFinished(from, ctx.configPath);
-    let before: Record<string, any> = {};
+    let before: object = {};
     try { before = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8')); } catch { /* compared when present */ }
-    const differ = settingsThatDiffer(before, c as Record<string, any>);
+    const differ = settingsThatDiffer(before, c);
     if (differ.length) ctx.log(`resume: ${differ.join(', ')}: the resumed users were run with the earlier settings`, 'warn');
     metrics.resumedFrom = from;
     const n = [...io.resumed.values()].reduce((a, m) => a + m.size, 0);

@@ -48,7 +48,9 @@ export function readFinished(dir: string, configPath: string): Map<string, Map<n
 }
 
 /** Settings of two AFL configs that change the users' outcomes, where they differ ("maxRounds 4 -> 2"). */
-export function settingsThatDiffer(before: Record<string, any>, now: Record<string, any>): string[] {
+export function settingsThatDiffer(beforeConfig: object, nowConfig: object): string[] {
+  type Settings = Record<string, unknown> & { llm?: Record<string, unknown> };
+  const before = beforeConfig as Settings, now = nowConfig as Settings;
   const keys = ['dataset', 'candidates', 'prior', 'rewardModel', 'pack', 'maxRounds', 'userMemoryInLoop', 'matching', 'parseRetries', 'agents', 'itemNaming'];
   const llmKeys = ['baseURL', 'model', 'temperature', 'topP', 'maxTokens', 'seed', 'stop', 'extraBody', 'rec', 'user', 'parseRetry'];
   const d: string[] = [];

@@ -136,7 +136,7 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
   {
     name: 'llm',
     run: async (ctx) => {
-      const { apiKeyFromEnv } = await import('../afl/llm/client');
+      const { apiKeyFromEnv } = await import('../afl/llmKey');
       const base = (ctx.env.OPENAI_BASE_URL || 'https://api.openai.com/v1').replace(/\/+$/, '');
       const key = apiKeyFromEnv(ctx.env);
       const keyNote = key ? 'API key set (FLOWLOOP_LLM_API_KEY / OPENAI_API_KEY)' : 'no API key in the environment';

@@ -19,7 +19,7 @@
 import { yieldIfDue } from '../experiment/context';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
-import { hasSessions, type DecodeSession, type DecodeStats, type StepPolicy } from './index';
+import { hasSessions, type DecodeSession, type DecodeStats, type StepPolicy } from './policy';
 import { maxChildren, nodePolicyIds, temperatureLogProbs } from './mask';
 
 export interface BeamOptions {

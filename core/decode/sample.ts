@@ -10,7 +10,7 @@ import { yieldIfDue } from '../experiment/context';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { Rng } from '../util/random';
-import { hasSessions, type DecodeSession, type DecodeStats, type StepPolicy } from './index';
+import { hasSessions, type DecodeSession, type DecodeStats, type StepPolicy } from './policy';
 import { maxChildren, nodePolicyIds } from './mask';
 
 export interface SampleOptions {

@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { RunEvent, RunInfo, RunStatus, WorkerMessage, WorkerRequest } from '../experiment/events';
+import { isWorkerMessage, WORKER_PROTOCOL, type RunEvent, type RunInfo, type RunStatus, type WorkerMessage, type WorkerRequest, type WorkerStart } from '../experiment/events';
 import { readRunInfo, writeJsonAtomic } from '../experiment/runStore';
 import { isAlive, killTree } from './processTree';
 
@@ -36,7 +36,7 @@ export interface WorkerEnd {
 }
 
 export interface LocalWorkerOptions {
-  request: Extract<WorkerRequest, { type: 'start' }>;
+  request: WorkerStart;
   /** Default: workerEntry(). */
   workerPath?: string;
   cwd?: string;
@@ -83,7 +83,12 @@ export class LocalWorker {
         }
       });
     }
-    child.on('message', (m: WorkerMessage) => {
+    child.on('message', (m: unknown) => {
+      if (!isWorkerMessage(m)) {
+        this.lastLine = `ignored a malformed worker message: ${JSON.stringify(m).slice(0, 200)}`;
+        opts.onLine?.(this.lastLine, 'stderr');
+        return;
+      }
       if (m.type === 'event') {
         if (m.event.type === 'run-started') this.runDir = m.event.runDir;
         if (m.event.type === 'log') this.lastLine = m.event.message;
@@ -111,7 +116,7 @@ export class LocalWorker {
       });
       child.on('exit', (code, signal) => finish(code, signal));
     });
-    if (child.connected) child.send(opts.request);
+    if (child.connected) child.send({ ...opts.request, protocol: WORKER_PROTOCOL } satisfies WorkerRequest);
   }
 
   private outcome(doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined, code: number | null, signal: NodeJS.Signals | null): WorkerEnd {
@@ -163,7 +168,7 @@ export class LocalWorker {
 }
 
 /** Run one config in a worker process until it ends; aborting `signal` stops it (parallel sweep points and baselines). */
-export async function runInWorker(req: Extract<WorkerRequest, { type: 'start' }>, signal: AbortSignal, onEvent: (e: RunEvent) => void): Promise<{ status: RunStatus; runDir?: string; error?: string }> {
+export async function runInWorker(req: WorkerStart, signal: AbortSignal, onEvent: (e: RunEvent) => void): Promise<{ status: RunStatus; runDir?: string; error?: string }> {
   const w = new LocalWorker({ request: req, onEvent });
   const onAbort = () => w.cancel();
   signal.addEventListener('abort', onAbort);

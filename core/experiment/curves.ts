@@ -15,12 +15,15 @@ export const MARKERS_UP_TO = 200;
 export const MAX_CURVES = 60;
 
 export class MetricCurves {
-  private readonly series = new Map<string, { x: number; y: number }[]>();
+  /** metric name → series qualifier (the objective "sft"/"flower", an AFL variant; "" = none) → points. */
+  private readonly series = new Map<string, Map<string, { x: number; y: number }[]>>();
 
-  add(e: Pick<MetricEvent, 'name' | 'step' | 'value'>): void {
+  add(e: Pick<MetricEvent, 'name' | 'step' | 'value'> & { series?: string }): void {
     if (!Number.isFinite(e.step) || !Number.isFinite(e.value)) return;
-    let s = this.series.get(e.name);
-    if (!s) { s = []; this.series.set(e.name, s); }
+    let bySeries = this.series.get(e.name);
+    if (!bySeries) { bySeries = new Map(); this.series.set(e.name, bySeries); }
+    let s = bySeries.get(e.series ?? '');
+    if (!s) { s = []; bySeries.set(e.series ?? '', s); }
     s.push({ x: e.step, y: e.value });
   }
 
@@ -32,12 +35,14 @@ export class MetricCurves {
   /** The SVG files to write: relative path → content, one per metric with ≥ 1 finite point. */
   plots(): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [name, pts] of this.series) {
+    for (const [name, bySeries] of this.series) {
       if (out.size >= MAX_CURVES) break;
-      if (!pts.length) continue;
-      const kept = thin(pts, MAX_POINTS_PER_CURVE);
-      const thinned = kept.length < pts.length ? ` (${kept.length} of ${pts.length} points)` : '';
-      out.set(`plots/${MetricCurves.fileName(name)}`, linePlotSvg([{ label: name, points: kept }], { title: `${name}${thinned}`, xLabel: 'step', yLabel: name, markers: kept.length <= MARKERS_UP_TO }));
+      // one line per series (SFT and Flower fitted in one run are two lines, not one zig-zag)
+      const lines = [...bySeries].filter(([, pts]) => pts.length).map(([label, pts]) => ({ label: label || name, pts, kept: thin(pts, MAX_POINTS_PER_CURVE) }));
+      if (!lines.length) continue;
+      const total = lines.reduce((a, l) => a + l.pts.length, 0), shown = lines.reduce((a, l) => a + l.kept.length, 0);
+      const thinned = shown < total ? ` (${shown} of ${total} points)` : '';
+      out.set(`plots/${MetricCurves.fileName(name)}`, linePlotSvg(lines.map((l) => ({ label: l.label, points: l.kept })), { title: `${name}${thinned}`, xLabel: 'step', yLabel: name, markers: shown <= MARKERS_UP_TO }));
     }
     return out;
   }

@@ -226,9 +226,15 @@ export interface SlurmRunInfo {
  */
 export type ConfigObject = Record<string, unknown>;
 
-/** Messages the extension host sends to a worker over IPC. */
-export type WorkerRequest =
-  | {
+/**
+ * Version of the host ↔ worker protocol (WorkerRequest / WorkerMessage over Node's IPC channel). The `start`
+ * request carries it; a worker of another version refuses the run with a clear error instead of misreading it.
+ * Bump it when a message shape changes incompatibly (as webview/contract.ts PROTOCOL_VERSION for the views).
+ */
+export const WORKER_PROTOCOL = 1;
+
+/** What a launcher asks a worker to run (core/executor/local.ts adds the protocol version when it sends it). */
+export type WorkerStart = {
       type: 'start'; configPath: string; set?: string[]; outDir?: string; workspace: string;
       /** Run this config object instead of reading configPath (sweep points); configPath still anchors relative paths. */
       configObject?: ConfigObject;
@@ -236,8 +242,29 @@ export type WorkerRequest =
       runInfoExtra?: Partial<RunInfo>;
       /** Parallel points for a sweep (`--jobs`). */
       jobs?: number;
-    }
-  | { type: 'cancel' };
+    };
+
+/** Messages the extension host sends to a worker over IPC. */
+export type WorkerRequest = (WorkerStart & { protocol: number }) | { type: 'cancel' };
+
+const isObject = (m: unknown): m is Record<string, unknown> => typeof m === 'object' && m !== null && !Array.isArray(m);
+const RUN_STATUSES: readonly string[] = ['running', 'finished', 'failed', 'cancelled', 'degraded'];
+
+/** Runtime guard of a host → worker message (IPC delivers whatever the other process sent). */
+export function isWorkerRequest(m: unknown): m is WorkerRequest {
+  if (!isObject(m)) return false;
+  if (m.type === 'cancel') return true;
+  return m.type === 'start' && typeof m.protocol === 'number' && typeof m.configPath === 'string' && typeof m.workspace === 'string'
+    && (m.set === undefined || (Array.isArray(m.set) && m.set.every((s) => typeof s === 'string')))
+    && (m.outDir === undefined || typeof m.outDir === 'string') && (m.configObject === undefined || isObject(m.configObject));
+}
+
+/** Runtime guard of a worker → host message. */
+export function isWorkerMessage(m: unknown): m is WorkerMessage {
+  if (!isObject(m)) return false;
+  if (m.type === 'event') return isObject(m.event) && typeof m.event.type === 'string' && typeof m.event.runId === 'string';
+  return m.type === 'done' && typeof m.status === 'string' && RUN_STATUSES.includes(m.status);
+}
 
 /** Messages a worker sends to the extension host over IPC. */
 export type WorkerMessage =

@@ -3,7 +3,7 @@
  * training and native modules never touch the extension host. Protocol: WorkerRequest in,
  * WorkerMessage out (core/experiment/events.ts). Every event is in events.jsonl before it is sent.
  */
-import type { WorkerMessage, WorkerRequest } from './events';
+import { isWorkerRequest, WORKER_PROTOCOL, type WorkerMessage } from './events';
 import { runExperiment } from './run';
 import { ConfigError } from './runner';
 import { errorMessage } from '../util/errors';
@@ -23,10 +23,21 @@ function cancel(reason: string): void {
   setTimeout(() => process.exit(130), 10_000).unref();
 }
 
-process.on('message', async (msg: WorkerRequest) => {
+process.on('message', async (msg: unknown) => {
+  if (!isWorkerRequest(msg)) {
+    process.stderr.write(`flowloop worker: ignored a malformed message: ${JSON.stringify(msg).slice(0, 200)}\n`);
+    return;
+  }
   if (msg.type === 'cancel') return cancel('cancelled by the user');
-  if (msg.type !== 'start' || started) return;
+  if (started) return;
   started = true;
+  if (msg.protocol !== WORKER_PROTOCOL) {
+    finished = true;
+    send({ type: 'done', status: 'failed', error: `the host speaks worker protocol ${msg.protocol}, this worker ${WORKER_PROTOCOL}: reinstall or rebuild so both come from the same Flowloop` });
+    process.exitCode = 2;
+    setTimeout(() => process.exit(), 20);
+    return;
+  }
   let done: Extract<WorkerMessage, { type: 'done' }>;
   try {
     const result = await runExperiment({

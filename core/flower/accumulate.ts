@@ -8,7 +8,7 @@
  * bit for bit. Policy-agnostic: the caller builds each micro-batch's loss.
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { tfp } from '../models/policyTf';
+import { getTf } from '../tensor';
 
 /** One micro-batch's loss terms (core/flower/objective ObjectiveValue); null = nothing to train on in these rows. */
 export interface MicroLoss {
@@ -41,7 +41,7 @@ export function microRanges(n: number, micro: number): [number, number][] {
  * `n` rows and sum the gradients with weight (hi − lo)/n over the micro-batches that return a loss.
  */
 export function accumulatedGrads(varList: TF.Variable[], n: number, microBatch: number, loss: (lo: number, hi: number, index: number) => MicroLoss | null): AccumulatedStep {
-  const tf = tfp();
+  const tf = getTf();
   const ranges = microRanges(n, microBatch);
   let grads: Record<string, TF.Tensor> | null = null;
   let total = 0, sft = 0, sftW = 0, gfn = 0, gfnW = 0, wSum = 0;

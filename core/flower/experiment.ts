@@ -13,7 +13,7 @@ import { TransformerPolicy, type PolicyConfig } from '../models/policy';
 import type { TrainableSessionPolicy } from '../models/trainablePolicy';
 import type { HfModel } from '../llm/load';
 import { buildFlowerLm, checkPolicyModel, loadPolicyModel, lmPolicyRecord, trainingMemory, type FlowerLm } from './lmPolicy';
-import { initPolicyTf } from '../models/policyTf';
+import { initBackend } from '../tensor';
 import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../models/policyCheckpoint';
 import { AdamW } from './optim';
 import { puFromScoreFile, puFromScorer, type PuSource } from './personalization';
@@ -75,7 +75,7 @@ export type FlowerPolicy = TrainableSessionPolicy & { readonly cfg: { maxTokens:
  */
 async function fitPolicy(ctx: RunContext<ResolvedFlowerConfig>, s: FlowerSetup, objective: string, tag: string, pu: PuSource | undefined, hf?: HfModel): Promise<{ policy: FlowerPolicy; state: TrainState; lm?: FlowerLm }> {
   const c = ctx.config;
-  const tf = (await initPolicyTf(c.device ?? 'auto')).tf;
+  const tf = (await initBackend(c.device ?? 'auto')).tf;
   const modelDir = hf ? ctx.resolvePath(c.policy.model!) : '';
   const pcfg = hf ? lmPolicyRecord(hf, c, s, modelDir) : policyConfig(c, s);
   const opts = trainOptions(c, ctx.seed, objective, s.train.length);
@@ -182,7 +182,7 @@ export const runFlowerExperiment: KindRunner = async (runCtx) => {
   const c = ctx.config;
   writeJsonAtomic(join(ctx.runDir, 'config.json'), c);
   ctx.log(`θ = ${resolved.theta} (${resolved.thetaFrom}); personalization ${resolved.personalizationMode} (${resolved.personalizationFrom})`);
-  const backend = await initPolicyTf(c.device ?? 'auto');
+  const backend = await initBackend(c.device ?? 'auto');
   // policy.model: folder and tokenizer checked first (cheap), the tree built with the model's tokenizer, the
   // memory of a training step estimated against the backend, and only then the weights read.
   const folder = c.policy.model ? checkPolicyModel(c, ctx.resolvePath) : undefined;

@@ -14,7 +14,7 @@ import { loadHfTokenizer, type HfTokenizer } from '../llm/tokenizer';
 import { checkMemory, estimateMemory, loraParamCount } from '../llm/memory';
 import type { LlmConfig } from '../llm/hfConfig';
 import { LmPolicy } from '../llm/policy';
-import { LoraAdapters, type LoraSettings } from '../llm/lora';
+import { LoraAdapters } from '../llm/lora';
 import { LmTrainable } from '../llm/trainable';
 import { promptIds, promptSettings, RELEASED_PROMPT, type PromptTemplate } from '../llm/prompt';
 import { saveHfFolder } from '../llm/save';

@@ -10,7 +10,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { TrainablePolicy } from '../models/trainablePolicy';
-import { tfp } from '../models/policyTf';
+import { getTf } from '../tensor';
 import { subtbLogRewards, subtbLossTensor } from './subtb';
 import { personalizeLogRewards, type PersonalizationMode } from './personalization';
 
@@ -73,7 +73,7 @@ export interface ObjectiveValue {
  * followed by the GFN rows; padding masked in attention (policy) and in both loss terms.
  */
 export function objective(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, batch: ObjectiveBatch, opts: ObjectiveOptions, dropoutSeed?: number): ObjectiveValue {
-  const tf = tfp();
+  const tf = getTf();
   const hist: number[][] = [];
   const inputs: number[][] = [];
   const targets: number[][] = [];

@@ -12,7 +12,7 @@
  * pairs of one path is n·Σ(D_t − mean D)² with n = k+1 states: O(k) instead of O(k²), exact.
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { tfp } from '../models/policyTf';
+import { getTf } from '../tensor';
 
 /** The constant log-reward of a non-terminal state (docs/methods.md §A4). */
 export const NON_TERMINAL_LOG_R = -15;
@@ -72,7 +72,7 @@ export function subtbLossReference(paths: { logR: number[]; logPiTok: number[]; 
  * Returns the mean of res² over all valid pairs of all rows (0 when no row has a pair).
  */
 export function subtbLossTensor(tokLp: TF.Tensor2D, termLp: TF.Tensor2D, logR: TF.Tensor2D, valid: TF.Tensor2D): TF.Scalar {
-  const tf = tfp();
+  const tf = getTf();
   const W = tokLp.shape[1];
   // C[b,t] = Σ_{j<t} tokLp[b,j], by a constant strictly-upper-triangular matrix (2-D matMul).
   const tri = new Float32Array(W * W);

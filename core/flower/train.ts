@@ -9,7 +9,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { TrainablePolicy } from '../models/trainablePolicy';
-import { tfp } from '../models/policyTf';
+import { getTf } from '../tensor';
 import { sampleTitles } from '../decode';
 import { Rng } from '../util/random';
 import { throwIfCancelled, yieldIfDue } from '../experiment/context';
@@ -97,7 +97,7 @@ export function epochRng(seed: number, epoch: number): Rng {
 
 /** Validation NLL (token-mean, docs/methods.md §A6 SFT loss) of examples, no gradients. */
 export async function validationNll(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], batchSize: number): Promise<number> {
-  const tf = tfp();
+  const tf = getTf();
   let sum = 0, tokens = 0;
   for (let s = 0; s < examples.length; s += batchSize) {
     const ex = examples.slice(s, s + batchSize).filter((e) => e.target >= 0);
@@ -163,7 +163,7 @@ function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[]
  */
 export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, data: { train: Example[]; valid: Example[] },
   opts: TrainOptions, hooks: TrainHooks, state: TrainState, optimizer: AdamW): Promise<TrainState> {
-  const tf = tfp();
+  const tf = getTf();
   const useGfn = opts.objective === 'flower' && opts.theta < 1;
   const B = opts.batchSize;
   const varList = policy.names.map((n) => policy.weights[n]);

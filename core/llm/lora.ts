@@ -145,6 +145,14 @@ export class LoraAdapters {
   }
 }
 
+/** The fields of a PEFT `adapter_config.json` that are read or refused (everything else is kept as written). */
+interface PeftAdapterConfig {
+  peft_type?: unknown; use_dora?: unknown; use_rslora?: unknown; fan_in_fan_out?: unknown; bias?: unknown;
+  rank_pattern?: Record<string, unknown>; alpha_pattern?: Record<string, unknown>;
+  target_modules?: unknown; r?: unknown; lora_alpha?: unknown; lora_dropout?: unknown;
+  [key: string]: unknown;
+}
+
 /**
  * Read a PEFT LoRA adapter folder: its settings and tensors (PEFT names → float32). Located errors for a
  * missing file, a non-LoRA or unsupported config (DoRA, rsLoRA, per-layer rank patterns, trained biases).
@@ -152,7 +160,7 @@ export class LoraAdapters {
 export function readPeftAdapter(dir: string): { settings: LoraSettings; tensors: Map<string, Float32Array>; config: Record<string, unknown> } {
   const cf = join(dir, 'adapter_config.json');
   if (!existsSync(cf)) throw new LocatedError('adapter_config.json not found (a PEFT LoRA adapter folder holds adapter_config.json + adapter_model.safetensors)', cf);
-  let c: Record<string, any>;
+  let c: PeftAdapterConfig;
   try { c = JSON.parse(readFileSync(cf, 'utf8')); } catch (e) { throw new LocatedError(`not valid JSON: ${(e as Error).message}`, cf); }
   if (c.peft_type !== 'LORA') throw new LocatedError(`peft_type ${JSON.stringify(c.peft_type)}: only LORA adapters are read`, `${cf}: peft_type`);
   if (c.use_dora) throw new LocatedError('DoRA adapters (use_dora) are not supported', `${cf}: use_dora`);
@@ -162,8 +170,8 @@ export function readPeftAdapter(dir: string): { settings: LoraSettings; tensors:
   if (c.fan_in_fan_out) throw new LocatedError('fan_in_fan_out adapters (Conv1D layers) are not supported', `${cf}: fan_in_fan_out`);
   if (c.bias && c.bias !== 'none') throw new LocatedError(`bias "${c.bias}": adapters with trained biases are not supported`, `${cf}: bias`);
   if (!Array.isArray(c.target_modules)) throw new LocatedError('target_modules must be a list of module names (a regular expression is not supported)', `${cf}: target_modules`);
-  if (!(Number.isInteger(c.r) && c.r > 0)) throw new LocatedError(`r must be a positive integer, got ${JSON.stringify(c.r)}`, `${cf}: r`);
-  const settings: LoraSettings = { r: c.r, alpha: Number(c.lora_alpha ?? 8), dropout: Number(c.lora_dropout ?? 0), targetModules: c.target_modules };
+  if (!(typeof c.r === 'number' && Number.isInteger(c.r) && c.r > 0)) throw new LocatedError(`r must be a positive integer, got ${JSON.stringify(c.r)}`, `${cf}: r`);
+  const settings: LoraSettings = { r: c.r, alpha: Number(c.lora_alpha ?? 8), dropout: Number(c.lora_dropout ?? 0), targetModules: c.target_modules as string[] };
   const wf = join(dir, 'adapter_model.safetensors');
   if (!existsSync(wf)) throw new LocatedError(`adapter_model.safetensors not found${existsSync(join(dir, 'adapter_model.bin')) ? ' (adapter_model.bin is a PyTorch pickle: save the adapter with safe_serialization=True)' : ''}`, wf);
   const tensors = new Map<string, Float32Array>();

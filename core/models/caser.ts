@@ -6,7 +6,7 @@
  * Convolutions are written as 2-D matMuls over gathered windows (no conv2d gradient needed).
  */
 import { Rng } from '../util/random';
-import { tf, type Tensor } from './tf';
+import { getTf, type Tensor } from '../tensor';
 import { SeqModelBase, type SeqModelConfig, dropout, embed, linear, normalInit, positionMask, uniformInit } from './layers';
 
 export class Caser extends SeqModelBase {
@@ -30,7 +30,7 @@ export class Caser extends SeqModelBase {
 
   /** [horizontal max-pooled features (numFilters × |filterSizes|), vertical features (H)]: [B, D]. */
   represent(seq: Tensor, _lens: Tensor, training: boolean, rng?: Rng): Tensor {
-    const t = tf();
+    const t = getTf();
     const { maxLen: L, hidden: H, dropout: rate } = this.config;
     const nf = this.config.numFilters!;
     const B = seq.shape[0];

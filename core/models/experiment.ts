@@ -25,7 +25,7 @@ import { createModel } from './factory';
 import type { ModelKind, SeqModelBase, SeqModelConfig } from './layers';
 import { computePriors, priorCsv, priorHits } from './prior';
 import { loadSeqData, subsetRows, type DatasetFormat, type SeqData } from './seqdata';
-import { initModelsTf } from './tf';
+import { initBackend } from '../tensor';
 import { TfjsScorer } from './tfjs-scorer';
 import { trainModel, type TrainCheckpoint } from './train';
 
@@ -64,7 +64,7 @@ function writeTrainCheckpoint(ctx: RunContext, rel: string, model: SeqModelBase,
 export const runSequentialExperiment: KindRunner = async (runCtx) => {
   const ctx: RunContext<SequentialConfig> = kindContext(runCtx, 'sequential');
   const c = ctx.config;
-  const backend = await initModelsTf(c.device ?? 'auto');
+  const backend = await initBackend(c.device ?? 'auto');
   ctx.setBackend({ name: backend.name, reason: backend.reason });
   // one fork per purpose, always drawn in this order (a resumed run must get the same streams)
   const rng = new Rng(ctx.seed);

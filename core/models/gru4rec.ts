@@ -7,7 +7,7 @@
  * Steps at or after len keep h unchanged (what pack_padded_sequence does).
  */
 import { Rng } from '../util/random';
-import { tf, type Tensor } from './tf';
+import { getTf, type Tensor } from '../tensor';
 import { SeqModelBase, type SeqModelConfig, dropout, embed, linear, normalInit, uniformInit } from './layers';
 
 export class GRU4Rec extends SeqModelBase {
@@ -26,7 +26,7 @@ export class GRU4Rec extends SeqModelBase {
 
   /** GRU hidden state after position len-1: [B, H]. */
   represent(seq: Tensor, lens: Tensor, training: boolean, rng?: Rng): Tensor {
-    const t = tf();
+    const t = getTf();
     const { maxLen: L, hidden: H, dropout: rate } = this.config;
     const B = seq.shape[0];
     const x = dropout(embed(this.p('item_embeddings.weight'), seq), rate, training, rng); // [B,L,H]

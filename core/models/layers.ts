@@ -6,7 +6,7 @@
  */
 import { Rng } from '../util/random';
 import { layerNorm as fusedLayerNorm } from '../tensor/ops';
-import { tf, type Tensor, type Variable } from './tf';
+import { getTf, type Tensor, type Variable } from '../tensor';
 import type { NamedArray } from './weights';
 
 export type ModelKind = 'sasrec' | 'gru4rec' | 'caser';
@@ -57,7 +57,7 @@ export abstract class SeqModelBase {
 
   /** Create a trainable parameter (PyTorch name, shape, initial values). */
   protected addParam(name: string, shape: number[], data: Float32Array): Variable {
-    const v = tf().variable(tf().tensor(data, shape, 'float32'), true);
+    const v = getTf().variable(getTf().tensor(data, shape, 'float32'), true);
     this.params.set(name, v);
     return v;
   }
@@ -81,7 +81,7 @@ export abstract class SeqModelBase {
 
   /** logit of one item per row: [B] (for BCE with sampled negatives — no full output layer). */
   logitsFor(rep: Tensor, items: Tensor): Tensor {
-    const t = tf();
+    const t = getTf();
     const w = t.gather(this.p('s_fc.weight'), items);
     const b = t.gather(this.p('s_fc.bias'), items);
     return t.add(t.sum(t.mul(rep, w), 1), b);
@@ -99,7 +99,7 @@ export abstract class SeqModelBase {
       if (!a) throw new Error(`${where}: parameter ${name} missing`);
       const want = v.shape.reduce((x, y) => x * y, 1);
       if (a.data.length !== want) throw new Error(`${where}: ${name} has shape ${JSON.stringify(a.shape)}, the model needs ${JSON.stringify(v.shape)}`);
-      v.assign(tf().tensor(a.data, v.shape, 'float32'));
+      v.assign(getTf().tensor(a.data, v.shape, 'float32'));
     }
   }
 
@@ -118,7 +118,7 @@ export abstract class SeqModelBase {
 
 /** nn.Linear on the last axis with a PyTorch [out, in] weight: x Wᵀ + b, done as a 2-D matMul. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  const t = tf();
+  const t = getTf();
   const inDim = x.shape[x.shape.length - 1];
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? x : t.reshape(x, [-1, inDim]);
@@ -137,7 +137,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
 
 /** Embedding lookup table[ids] -> [...ids.shape, D] through a flat gather (has a gradient). */
 export function embed(table: Tensor, ids: Tensor): Tensor {
-  const t = tf();
+  const t = getTf();
   const flat = t.reshape(ids, [-1]);
   return t.reshape(t.gather(table, flat), [...ids.shape, table.shape[1] as number]);
 }
@@ -145,18 +145,18 @@ export function embed(table: Tensor, ids: Tensor): Tensor {
 /** Inverted dropout with a seed drawn from the run's Rng (identity when not training or rate 0). */
 export function dropout(x: Tensor, rate: number, training: boolean, rng?: Rng): Tensor {
   if (!training || rate <= 0) return x;
-  return tf().dropout(x, rate, undefined, rng ? rng.int(0x7fffffff) : undefined);
+  return getTf().dropout(x, rate, undefined, rng ? rng.int(0x7fffffff) : undefined);
 }
 
 /** Mask of real (non-padding) positions: float32 [B, L, 1]. */
 export function positionMask(seq: Tensor, padId: number): Tensor {
-  const t = tf();
+  const t = getTf();
   return t.expandDims(t.cast(t.notEqual(seq, t.scalar(padId, 'int32')), 'float32'), -1);
 }
 
 /** Rows of a [B, L, D] tensor at positions pos[b] (int32 [B]) -> [B, D], via a flat gather. */
 export function takePositions(x: Tensor, pos: Tensor): Tensor {
-  const t = tf();
+  const t = getTf();
   const [B, L, D] = x.shape as number[];
   const idx = t.add(t.mul(t.range(0, B, 1, 'int32'), t.scalar(L, 'int32')), pos);
   return t.gather(t.reshape(x, [B * L, D]), idx);

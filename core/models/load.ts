@@ -43,8 +43,8 @@ export async function loadScorer(dir: string, opts: LoadScorerOptions = {}): Pro
     return OnnxScorer.load(onnxFile, basename(dir), { device: opts.device });
   }
   if (!hasWeights) throw new LocatedError('engine tfjs: no manifest.json + weights.bin in this folder', dir);
-  const { initModelsTf } = await import('./tf');
-  const backend = await initModelsTf(opts.device ?? 'auto');
+  const { initBackend } = await import('../tensor');
+  const backend = await initBackend(opts.device ?? 'auto');
   const { loadModelDir } = await import('./checkpoint');
   const { TfjsScorer } = await import('./tfjs-scorer');
   const { model, manifest } = loadModelDir(dir);

@@ -26,7 +26,7 @@ import { isTokenizerName, loadTokenizer, type Tokenizer } from '../tokenize';
 import { PolicyVocab } from '../tokenize/policyVocab';
 import { titleTokens, type TitleEnd } from '../trie';
 import { TransformerPolicy } from './policy';
-import { initPolicyTf, tfp } from './policyTf';
+import { initBackend, getTf } from '../tensor';
 import type { Scorer } from './scorer';
 
 export const FLOWER_CHECKPOINT_FORMAT = 'flowloop-flower-checkpoint/1';
@@ -145,7 +145,7 @@ export class FlowerPolicyScorer implements Scorer {
     let maxId = -1;
     for (const id of catalogue.ids()) maxId = Math.max(maxId, id);
     if (cfg.maxHistory > 0 && maxId >= cfg.numItems) throw new LocatedError(`catalogue ${catalogue.name} has item id ${maxId}, the policy knows item ids 0..${cfg.numItems - 1}: not the catalogue it was trained on`, dir);
-    const backend = await initPolicyTf(opts.device ?? 'auto');
+    const backend = await initBackend(opts.device ?? 'auto');
     const policy = new TransformerPolicy(cfg, 0, tensors);
     const name = basename(runOf(dir)?.runDir ?? dir);
     const scorer = new FlowerPolicyScorer(policy, vocab, tok, titleEnd, catalogue, lengthPenalty, name, '', 0);
@@ -209,7 +209,7 @@ export class FlowerPolicyScorer implements Scorer {
 
   /** Σ_t log π(y_t | history, BOS, y_<t) over each full token row (terminal included), full vocabulary. */
   private async sequenceLogProbs(histories: number[][], seqs: number[][]): Promise<Float64Array> {
-    const tf = tfp();
+    const tf = getTf();
     const inputs = seqs.map((y) => y.slice(0, -1));
     const picked = tf.tidy(() => {
       const { logp, T } = this.policy.logProbsAll(histories, inputs);

@@ -12,7 +12,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { SessionStart } from '../decode';
 import { PolicySession } from './policySession';
 import { Rng } from '../util/random';
-import { tfp } from './policyTf';
+import { getTf } from '../tensor';
 import { layerNorm, logSoftmaxGather } from '../tensor/ops';
 
 export interface PolicyConfig {
@@ -52,7 +52,7 @@ export class TransformerPolicy {
   readonly names: string[];
 
   constructor(readonly cfg: PolicyConfig, seed: number, init?: Map<string, Float32Array>) {
-    const tf = tfp();
+    const tf = getTf();
     const rng = new Rng(seed);
     const shapes = TransformerPolicy.shapes(cfg);
     this.names = Object.keys(shapes);
@@ -157,7 +157,7 @@ export class TransformerPolicy {
    * incremental-decoding cache, see `startSession`).
    */
   private hidden(bt: Batch, dropoutSeed?: number, kv?: { k: TF.Tensor4D[]; v: TF.Tensor4D[] }): TF.Tensor2D {
-    const tf = tfp();
+    const tf = getTf();
     const { cfg, weights: w } = this;
     const { B, H, T, L } = bt;
     const D = cfg.dModel;
@@ -197,17 +197,17 @@ export class TransformerPolicy {
   }
 
   private logits(h: TF.Tensor2D): TF.Tensor2D {
-    const tf = tfp();
+    const tf = getTf();
     return tf.add(tf.matMul(h, this.weights.headW), this.weights['head.b']) as TF.Tensor2D;
   }
 
   private head(h: TF.Tensor2D): TF.Tensor2D {
-    return tfp().logSoftmax(this.logits(h)) as TF.Tensor2D;
+    return getTf().logSoftmax(this.logits(h)) as TF.Tensor2D;
   }
 
   /** Token-state hidden rows [B*T, D] (row b*T+t = state s_t of row b) of a laid-out batch. */
   private tokenHidden(bt: Batch, dropoutSeed?: number): TF.Tensor2D {
-    const tf = tfp();
+    const tf = getTf();
     const { B, H, T, L } = bt;
     const D = this.cfg.dModel;
     const h = this.hidden(bt, dropoutSeed);
@@ -232,7 +232,7 @@ export class TransformerPolicy {
    * [0, V) gives 0 and no gradient. Call inside a tidy / gradient scope. Result [B*T, K].
    */
   logProbsAt(histories: number[][], rows: number[][], K: number, labels: (T: number) => Int32Array, dropoutSeed?: number): { lp: TF.Tensor2D; T: number; lens: number[] } {
-    const tf = tfp();
+    const tf = getTf();
     const bt = this.layout(histories, rows);
     const N = bt.B * bt.T;
     const lab = labels(bt.T);
@@ -243,7 +243,7 @@ export class TransformerPolicy {
 
   /** Log-probs [B, V] of the next token after each row (no gradient needed; used for decoding). */
   logProbsLast(histories: number[][], rows: number[][]): TF.Tensor2D {
-    const tf = tfp();
+    const tf = getTf();
     const bt = this.layout(histories, rows);
     const { B, H, L } = bt;
     const idx = new Int32Array(B);
@@ -257,7 +257,7 @@ export class TransformerPolicy {
    * next token of each row; `prefixes` are policy ids without BOS. Runs in chunks to bound memory.
    */
   async nextLogProbs(histories: number[][], prefixes: number[][]): Promise<Float32Array[]> {
-    const tf = tfp();
+    const tf = getTf();
     const out: Float32Array[] = [];
     const V = this.cfg.vocabSize;
     const chunk = 512;
@@ -282,7 +282,7 @@ export class TransformerPolicy {
    * call `dispose()` when done.
    */
   async startSession(histories: number[][]): Promise<SessionStart> {
-    const tf = tfp();
+    const tf = getTf();
     const { cfg } = this;
     const H = cfg.maxHistory;
     const bt = this.layout(histories, histories.map(() => []));
@@ -311,7 +311,7 @@ export class TransformerPolicy {
 
   /** Full-vocabulary log-probs of hidden states [N, D], downloaded per chunk of 512 rows to bound memory. Does not dispose `h`. */
   async headChunks(h: TF.Tensor2D): Promise<Float32Array[]> {
-    const tf = tfp();
+    const tf = getTf();
     const [N, D] = h.shape;
     const V = this.cfg.vocabSize;
     const out: Float32Array[] = [];
@@ -332,7 +332,7 @@ export class TransformerPolicy {
    * per-layer keys/values [N, heads, L+1, dh]; the caller (PolicySession) owns and disposes them.
    */
   stepHidden(K: TF.Tensor4D[], Vc: TF.Tensor4D[], parents: Int32Array, identity: boolean, tokens: Int32Array, off: Int32Array, pos: number): TF.Tensor[] {
-    const tf = tfp();
+    const tf = getTf();
     const { cfg, weights: w } = this;
     const N = tokens.length;
     const D = cfg.dModel;

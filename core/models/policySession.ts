@@ -1,6 +1,12 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import type { DecodeSession } from '../decode';
-import type { TransformerPolicy } from './policy';
+
+/** What a session needs from its policy (core/models/policy.ts TransformerPolicy provides it). */
+export interface SessionModel {
+  readonly cfg: { readonly maxHistory: number; readonly maxTokens: number; readonly vocabSize: number; readonly layers: number };
+  stepHidden(K: TF.Tensor4D[], Vc: TF.Tensor4D[], parents: Int32Array, identity: boolean, tokens: Int32Array, off: Int32Array, pos: number): TF.Tensor[];
+  headChunks(h: TF.Tensor2D): Promise<Float32Array[]>;
+}
 
 /**
  * A TransformerPolicy decoding session (docs/methods.md §A6 incremental decoding): the per-layer key/value cache
@@ -9,7 +15,7 @@ import type { TransformerPolicy } from './policy';
 export class PolicySession implements DecodeSession {
   private disposed = false;
 
-  constructor(private readonly policy: TransformerPolicy, private K: TF.Tensor4D[], private V: TF.Tensor4D[], private off: Int32Array, private len: number) {}
+  constructor(private readonly policy: SessionModel, private K: TF.Tensor4D[], private V: TF.Tensor4D[], private off: Int32Array, private len: number) {}
 
   get size(): number {
     return this.off.length;

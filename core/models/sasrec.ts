@@ -11,7 +11,7 @@
  * Training adds dropout (embeddings, attention weights, feed-forward output), as the reference does.
  */
 import { Rng } from '../util/random';
-import { tf, type Tensor } from './tf';
+import { getTf, type Tensor } from '../tensor';
 import {
   SeqModelBase, type SeqModelConfig, constInit, dropout, embed, layerNorm, linear, normalInit,
   positionMask, takePositions, uniformInit,
@@ -47,7 +47,7 @@ export class SASRec extends SeqModelBase {
 
   /** docs/methods.md §C forward up to f[len-1]: [B, H]. */
   represent(seq: Tensor, lens: Tensor, training: boolean, rng?: Rng): Tensor {
-    const t = tf();
+    const t = getTf();
     const { maxLen: L, hidden: H, dropout: rate } = this.config;
     const B = seq.shape[0];
     const p = (n: string) => this.p(n);

@@ -3,7 +3,7 @@
  * built from imported PyTorch weights. Eval mode (no dropout), batched.
  */
 import type { Scorer } from './scorer';
-import { tf } from './tf';
+import { getTf } from '../tensor';
 import type { SeqModelBase } from './layers';
 import { checkItemIds, padHistories, scoreCandidatesViaAll } from './batch';
 
@@ -17,7 +17,7 @@ export class TfjsScorer implements Scorer {
   /** logits over all items for each history (docs/methods.md §C output at position len-1). */
   async scoreAll(histories: number[][]): Promise<Float32Array[]> {
     checkItemIds(histories, this.numItems, 'histories');
-    const t = tf();
+    const t = getTf();
     const { maxLen } = this.model.config;
     const out: Float32Array[] = [];
     for (let s = 0; s < histories.length; s += this.batchSize) {

@@ -19,7 +19,7 @@ import { Rng } from '../util/random';
 import type { Scalar, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { FusedAdam } from '../tensor/adam';
 import { logSoftmaxGather } from '../tensor/ops';
-import { tf, type Tensor, type Variable } from './tf';
+import { getTf, type Tensor, type Variable } from '../tensor';
 import type { SeqModelBase } from './layers';
 import { padHistories } from './batch';
 
@@ -99,7 +99,7 @@ export function sampleNegatives(targets: ArrayLike<number>, numItems: number, rn
 
 /** The data loss of one batch (a scalar; the L2 term is the optimizer's weight decay, see `l2Term`). */
 function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, neg: Tensor | undefined, opts: TrainOptions, rng: Rng): Tensor {
-  const t = tf();
+  const t = getTf();
   const rep = model.represent(seq, lens, true, rng);
   let loss: Tensor;
   if (opts.loss === 'bce') {
@@ -121,7 +121,7 @@ function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, 
  * FusedAdam's `weightDecay` (g + wd·θ, as torch.optim.Adam), so it is evaluated outside the gradient.
  */
 function l2Term(model: SeqModelBase, weightDecay: number): Tensor {
-  const t = tf();
+  const t = getTf();
   let l2: Tensor = t.scalar(0);
   for (const v of model.params.values()) l2 = t.add(l2, t.sum(t.square(v)));
   return t.mul(l2, 0.5 * weightDecay);
@@ -137,7 +137,7 @@ export function epochRng(base: number, epoch: number): Rng {
  * restored at the end. With `opts.resume` it continues after `resume.state.epoch`.
  */
 export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: TrainOptions): Promise<TrainResult> {
-  const t = tf();
+  const t = getTf();
   const { maxLen, numItems } = model.config;
   // tf.train.adam(lr)'s update (β 0.9/0.999, ε = the backend's float epsilon, 1e-7) in one fused kernel per
   // variable, with the L2 gradient wd·θ added inside it

@@ -1,5 +1,7 @@
 /**
- * Adam with one fused kernel per variable (core/tensor/kernels/adam.ts) — a drop-in for
+ * The one Adam of the project (the Flower policy's AdamW in core/flower/optim.ts and the sequential models'
+ * Adam in core/models/train.ts both step through it), with one fused kernel per variable
+ * (core/tensor/kernels/adam.ts) — a drop-in for
  * `tf.train.adam(lr, beta1, beta2, eps)` in training loops that call `minimize(f, returnCost, varList)`
  * (same update formula as tfjs's and PyTorch's Adam), with optional PyTorch-style L2 `weightDecay`
  * (g += wd·θ, as torch.optim.Adam(weight_decay)) or decoupled AdamW decay. On backends without the
@@ -17,6 +19,8 @@ export interface FusedAdamOptions {
   weightDecay?: number;
   /** Decoupled decay θ -= lr·wd·θ (AdamW). */
   decoupledWeightDecay?: number;
+  /** Which variables the decoupled decay applies to (default: all; the Flower policy decays matrices only). */
+  decayWhere?: (x: Variable) => boolean;
 }
 
 export class FusedAdam {
@@ -24,6 +28,7 @@ export class FusedAdam {
   private step = 0;
   readonly beta1: number; readonly beta2: number; readonly epsilon: number;
   readonly weightDecay: number; readonly decoupledWeightDecay: number;
+  private readonly decayWhere: (x: Variable) => boolean;
 
   constructor(public learningRate: number, opts: FusedAdamOptions = {}) {
     this.beta1 = opts.beta1 ?? 0.9;
@@ -31,6 +36,7 @@ export class FusedAdam {
     this.epsilon = opts.epsilon ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     this.decoupledWeightDecay = opts.decoupledWeightDecay ?? 0;
+    this.decayWhere = opts.decayWhere ?? (() => true);
   }
 
   /** Gradients of `f` w.r.t. `varList` (default: all trainable variables), one Adam step; returns f's value if asked. */
@@ -47,26 +53,37 @@ export class FusedAdam {
   /** One Adam step from gradients keyed by variable name. */
   applyGradients(grads: NamedTensorMap, varList?: Variable[]): void {
     const tf = getTf();
+    const byName = new Map<string, Variable>();
+    for (const v of varList ?? Object.values(tf.engine().registeredVariables)) byName.set(v.name, v);
+    const pairs: [Variable, Tensor][] = [];
+    for (const [name, g] of Object.entries(grads)) {
+      const x = byName.get(name);
+      if (x && g != null) pairs.push([x, g]);
+    }
+    this.update(pairs);
+  }
+
+  /** One Adam step (at `learningRate`) for explicit (variable, gradient) pairs. */
+  update(pairs: Iterable<readonly [Variable, Tensor]>): void {
+    const tf = getTf();
     this.step++;
     const attrs: AdamAttrs = {
       lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, eps: this.epsilon,
       weightDecay: this.weightDecay, decoupledWeightDecay: this.decoupledWeightDecay, step: this.step,
     };
-    const byName = new Map<string, Variable>();
-    for (const v of varList ?? Object.values(tf.engine().registeredVariables)) byName.set(v.name, v);
+    const noDecay: AdamAttrs = { ...attrs, decoupledWeightDecay: 0 };
     const fused = !!tf.getKernel(ADAM, tf.getBackend());
     tf.tidy(() => {
-      for (const [name, g] of Object.entries(grads)) {
-        const x = byName.get(name);
-        if (!x || g == null) continue;
+      for (const [x, g] of pairs) {
+        const a = this.decoupledWeightDecay && !this.decayWhere(x) ? noDecay : attrs;
         let s = this.slots.get(x);
         if (!s) {
           s = { m: tf.variable(tf.zerosLike(x), false), v: tf.variable(tf.zerosLike(x), false) };
           this.slots.set(x, s);
         }
         const [x2, m2, v2] = fused
-          ? (tf.engine().runKernel(ADAM, { x, g, m: s.m, v: s.v }, attrs as never) as Tensor[])
-          : this.stockUpdate(x, g, s.m, s.v, attrs);
+          ? (tf.engine().runKernel(ADAM, { x, g, m: s.m, v: s.v }, a as never) as Tensor[])
+          : this.stockUpdate(x, g, s.m, s.v, a);
         x.assign(x2);
         s.m.assign(m2);
         s.v.assign(v2);

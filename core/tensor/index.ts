@@ -1,5 +1,7 @@
 /**
- * Tensor backend choice and the single entry point to tfjs for Flowloop's models.
+ * The one door to TensorFlow.js: backend choice and the single entry point to tfjs for every model (the
+ * Flower policy, SASRec/GRU4Rec/Caser, the LLM policy), the objectives and the optimizers. Nothing else in
+ * core/ imports a tfjs backend or calls tf.setBackend.
  *
  * Nothing heavy is loaded when this module is imported: tfjs, its backends and any native module
  * (tfjs-node, tfjs-node-gpu, the WebGPU binding) are required lazily inside `initBackend`, so the VS Code
@@ -17,6 +19,8 @@ import { registerFlowloopKernels } from './kernels';
 import { registerFlowloopGradients } from './gradients';
 
 export type Tf = typeof TF;
+export type Tensor = TF.Tensor;
+export type Variable = TF.Variable;
 export type Device = 'auto' | 'gpu' | 'cpu' | 'wasm';
 
 export interface BackendChoice {

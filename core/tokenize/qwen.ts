@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Tokenizer } from './index';
+import type { Tokenizer } from './tokenizer';
 
 /** Qwen2.5's "\n" (the title terminal of the reference) and <|endoftext|> (its EOS / pad). */
 export const QWEN_NEWLINE = 198;

@@ -3,7 +3,7 @@
  * Ids: 0 = "\n" (title terminal, docs/methods.md §A3), 1 = <eos>, 2 = <unk>, then the corpus units in sorted order.
  * `decode(encode(s)) === s` for any text made of units seen in the corpus.
  */
-import type { Tokenizer } from './index';
+import type { Tokenizer } from './tokenizer';
 
 const NEWLINE = 0;
 const EOS = 1;

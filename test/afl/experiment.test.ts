@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { readCandidates } from '../../core/data/candidates';
 import { runAflExperiment } from '../../core/afl/experiment';
 import type { DialogueTurnEvent } from '../../core/experiment/events';
-import { makeContext } from './context';
-import { agentOf, promptText, recReply, startServer, userReply, type ChatRequest } from './server';
-import { ROOT, shared } from '../paths';
+import { makeContext } from '../../harness/aflContext';
+import { agentOf, promptText, recReply, startServer, userReply, type ChatRequest } from '../../harness/llmServer';
+import { ROOT, shared } from '../../harness/paths';
 
 const examplePath = join(ROOT, 'examples', 'afl-lastfm.flowloop.json');
 const example = () => JSON.parse(readFileSync(examplePath, 'utf8'));

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
 import { runExperiment } from '../../core/experiment/run';
 import { LocatedError } from '../../core/experiment/context';
-import { makeContext } from './context';
-import { agentOf, promptText, recReply, startServer, userReply, type Script, type ServerOptions } from './server';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { makeContext } from '../../harness/aflContext';
+import { agentOf, promptText, recReply, startServer, userReply, type Script, type ServerOptions } from '../../harness/llmServer';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
 const CLI = [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts')];
 const EXAMPLE = join(ROOT, 'examples', 'afl-lastfm-openai.flowloop.json');

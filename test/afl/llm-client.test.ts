@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmClient, type LlmSettings } from '../../core/afl/llm/client';
-import { startServer, type Script } from './server';
+import { startServer, type Script } from '../../harness/llmServer';
 
 const KEY = 'sk-test-secret-key-123';
 const msgs = (s: string) => [{ role: 'system' as const, content: 'You are a test.' }, { role: 'user' as const, content: s }];

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { readCandidates } from '../../core/data/candidates';
 import { runAflExperiment } from '../../core/afl/experiment';
 import type { DialogueTurnEvent } from '../../core/experiment/events';
-import { makeContext } from './context';
-import { agentOf, promptText, recReply, startServer, userReply, type ChatRequest } from './server';
-import { ROOT, shared } from '../paths';
+import { makeContext } from '../../harness/aflContext';
+import { agentOf, promptText, recReply, startServer, userReply, type ChatRequest } from '../../harness/llmServer';
+import { ROOT, shared } from '../../harness/paths';
 
 const N = 30;
 const rows = readCandidates(shared('lastfm', 'test_candidates.jsonl')).slice(0, N);

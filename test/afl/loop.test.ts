@@ -13,7 +13,7 @@ import { buildUsers, focusList, sampleUsers } from '../../core/afl/inputs';
 import { runLoopAll, runUserLoop } from '../../core/afl/loop';
 import { loadPackFile } from '../../core/afl/pack';
 import { rewardModelBaseline, scorePredictions, topQuarter } from '../../core/afl/usersim';
-import { ROOT, shared } from '../paths';
+import { ROOT, shared } from '../../harness/paths';
 
 const rows = readCandidates(shared('lastfm', 'test_candidates.jsonl'));
 const pack = loadPackFile(join(ROOT, 'core', 'afl', 'packs', 'lastfm.json'));

@@ -9,7 +9,7 @@ import { readCandidates } from '../../core/data/candidates';
 import { readMovielensItems } from '../../core/data/movielens';
 import { loadRecRows, popularityCounts, priorNames } from '../../core/afl/inputs';
 import { popularityPerRound } from '../../core/afl/evaluate';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 
 test('MovieLens: every candidate, history and target name is the B7 catalogue name of its id; the quirky file names are replaced', () => {
   const dir = shared('movielens');

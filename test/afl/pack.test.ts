@@ -7,7 +7,7 @@ import { LocatedError } from '../../core/experiment/context';
 import { loadPackFile, placeholdersOf, renderMessages, renderTemplate } from '../../core/afl/pack';
 import { loadReleasedPack, RELEASED_MAP } from '../../core/afl/released';
 import { deriveDomainPackJson } from '../../core/afl/domain';
-import { ROOT, shared } from '../paths';
+import { ROOT, shared } from '../../harness/paths';
 
 const packsDir = join(ROOT, 'core', 'afl', 'packs');
 const lastfmJson = () => JSON.parse(readFileSync(join(packsDir, 'lastfm.json'), 'utf8'));

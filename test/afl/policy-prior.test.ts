@@ -24,7 +24,7 @@ import { beamSearchScored } from '../../core/decode/beam';
 import { loadSeqDataset } from '../../core/data/sequential';
 import { loadModelSpec } from '../../core/afl/inputs';
 import { main as priorCli } from '../../core/cli/prior';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-policy-prior-'));
 let runDir: string | undefined;

@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
-import { makeContext } from './context';
-import { startServer, type ChatRequest } from './server';
-import { ROOT, shared } from '../paths';
+import { makeContext } from '../../harness/aflContext';
+import { startServer, type ChatRequest } from '../../harness/llmServer';
+import { ROOT, shared } from '../../harness/paths';
 
 const REL = JSON.parse(readFileSync(shared('lastfm', 'prompts_released.json'), 'utf8'));
 const L = REL.loop as Record<string, string>;

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
 import { previewPrompts } from '../../core/afl/preview';
 import { runExperiment } from '../../core/experiment/run';
-import { makeContext } from './context';
-import { agentOf, promptText, recReply, startServer, userReply, type Script } from './server';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { makeContext } from '../../harness/aflContext';
+import { agentOf, promptText, recReply, startServer, userReply, type Script } from '../../harness/llmServer';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
 const configPath = join(ROOT, 'examples', 'afl-test.flowloop.json');
 const plain: Script = (req) => (agentOf(req) === 'rec'

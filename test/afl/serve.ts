@@ -5,7 +5,7 @@
  *   node --import tsx test/afl/serve.ts [delayMs]
  *   npx flowloop run examples/afl-lastfm.flowloop.json --set agents=llm --set llm.baseURL=<url>
  */
-import { agentOf, promptText, recReply, startServer, userReply } from './server';
+import { agentOf, promptText, recReply, startServer, userReply } from '../../harness/llmServer';
 
 const delayMs = Number(process.argv[2] ?? 0);
 

@@ -11,9 +11,9 @@ import { runAflExperiment } from '../../core/afl/experiment';
 import { scorePredictions } from '../../core/afl/usersim';
 import { CancelledError } from '../../core/experiment/context';
 import { validateConfigObject } from '../../core/experiment/validate';
-import { makeContext } from './context';
-import { agentOf, promptText, recReply, startServer, userReply } from './server';
-import { ROOT, shared } from '../paths';
+import { makeContext } from '../../harness/aflContext';
+import { agentOf, promptText, recReply, startServer, userReply } from '../../harness/llmServer';
+import { ROOT, shared } from '../../harness/paths';
 
 const configPath = join(ROOT, 'examples', 'afl-test.flowloop.json');
 

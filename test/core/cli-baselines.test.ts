@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASELINES, baselineComparison, baselineSets } from '../../core/experiment/baselines';
 import { BASELINES as EXTENSION_BASELINES } from '../../extension/baselines';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
 const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
 const QUICK = join(ROOT, 'examples', 'quick.flowloop.json');
@@ -40,7 +40,7 @@ test('flowloop baselines <quick config>: one finished run per baseline, run: lin
   // the comparison table: header, rule, one finished row per baseline with its key metric
   const table = r.stdout.slice(r.stdout.indexOf('baselines of smoke (sequential):'));
   assert.match(table, /baseline\s+status\s+key metric\s+test\/hr@1/, table);
-  for (const name of expected) assert.match(table, new RegExp(`\\n${name}\\s+finished\\s+hr@1=\\d`), `no row for ${name} in:\n${table}`);
+  for (const name of expected) assert.match(table, new RegExp(`\\n${name}\\s+finished\\s+test/cand_hr@1=\\d`), `no row for ${name} in:\n${table}`);
   // and `runs` lists them under their baseline names
   const runs = cli(['runs'], ws);
   for (const name of expected) assert.match(runs.stdout, new RegExp(`smoke-${name}\\s+sequential\\s+finished`), runs.stdout);

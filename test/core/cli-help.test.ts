@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { main } from '../../core/cli';
 import { COMMAND_SPECS, commandUsage } from '../../core/cli/commands';
 import { TOKENIZER_NAMES } from '../../core/tokenize';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 
 /** Run the CLI's main in-process, capturing stdout and stderr (console.* included). */
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
 const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
 const NO_STACK = /\n\s+at .*\(.*:\d+:\d+\)/;

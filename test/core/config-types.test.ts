@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { buildSchema } from '../../core/experiment/schema';
 import { validateConfigObject } from '../../core/experiment/validate';
 import type { ConfigKind } from '../../core/experiment/configTypes';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 
 interface TypingSchema { type?: string; properties?: Record<string, TypingSchema>; items?: TypingSchema; required?: string[]; definitions?: Record<string, TypingSchema>; title?: string }
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 import { formatIssue, validateConfigFile, validateConfigText } from '../../core/experiment/validate';
 
 const BAD = join(ROOT, 'test', 'fixtures', 'configs', 'bad');

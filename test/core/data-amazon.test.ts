@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { AmazonDataset, isJunkTitle, loadAmazon, readEvalCsv, readGroups, readItemsTsv, readTitleCounts, readTrainJsonl } from '../../core/data/amazon';
 import { LocatedError } from '../../core/data/lines';
 

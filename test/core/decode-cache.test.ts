@@ -6,13 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { PrefixTree } from '../../core/trie';
 import { beamSearchScored, hasSessions, sampleTitles, statelessPolicy, type BeamHypothesis } from '../../core/decode';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
-import { initPolicyTf, tfp } from '../../core/models/policyTf';
+import { initBackend, getTf } from '../../core/tensor';
 import { Rng } from '../../core/util/random';
 
 /** The 100-movie RQ1 catalogue with the qwen2.5 tokenizer, and a small policy with peaked, history-dependent outputs. */
@@ -56,8 +56,8 @@ function diffBeams(a: BeamHypothesis[][], b: BeamHypothesis[][]): string[] {
 }
 
 test('session log-probs equal nextLogProbs on the same prefixes, with branching/dropped parents; no tensor leak', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const { vocab, policy, trie } = setup();
   const before = tf.memory().numTensors;
   const stateless = statelessPolicy(policy);
@@ -93,8 +93,8 @@ test('session log-probs equal nextLogProbs on the same prefixes, with branching/
 });
 
 test('cached beam search returns the stateless titles in the same order, scores within 1e-4 (penalty 0/1, temperature 1/1.5); no tensor leak', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const { trie, vocab, policy, cfg } = setup();
   const stateless = statelessPolicy(policy);
   const distinctTops = new Set<string>();
@@ -115,8 +115,8 @@ test('cached beam search returns the stateless titles in the same order, scores 
 });
 
 test('cached sampling draws the same titles as the stateless path with the same seed; no tensor leak', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const { trie, vocab, policy } = setup();
   const stateless = statelessPolicy(policy);
   for (const temperature of [1, 1.5]) {

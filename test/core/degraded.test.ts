@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KIND_RUNNERS } from '../../core/experiment/kinds';

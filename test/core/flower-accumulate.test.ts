@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PrefixTree } from '../../core/trie';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
-import { initPolicyTf, tfp } from '../../core/models/policyTf';
+import { initBackend, getTf } from '../../core/tensor';
 import { gfnSampleFromTitle, objective, type ObjectiveBatch } from '../../core/flower/objective';
 import { accumulatedGrads, microRanges } from '../../core/flower/accumulate';
 import { scheduledLr } from '../../core/flower/optim';
@@ -40,8 +40,8 @@ test('micro-batch ranges cover the batch; micro ≥ batch is one range', () => {
 });
 
 test('accumulated gradients = gradient of Σ_m (rows_m/rows)·L_m built in one graph; one micro-batch = the plain step bit for bit', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const { trie, vocab, cfg } = setup();
   const pol = new TransformerPolicy(cfg, 11);
   const varList = pol.names.map((n) => pol.weights[n]);

@@ -11,7 +11,7 @@ import { validateConfigObject } from '../../core/experiment/validate';
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { defaultPersonalizationMode, defaultTheta, resolveFlowerDefaults } from '../../core/flower/defaults';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-defaults-'));
 const cfgFile = join(dir, 'c.flowloop.json');

@@ -15,7 +15,7 @@ import { isJunkTitle, loadAmazon } from '../../core/data/amazon';
 import { popularityGroups } from '../../core/metrics/popularity';
 import { catalogueRewards, readPositiveRewardFile } from '../../core/flower/rewards';
 import { setupRecommend, withoutJunkTitles } from '../../core/flower/setup';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-tree-'));
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { subsetIndices } from '../../core/flower/setup';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-'));

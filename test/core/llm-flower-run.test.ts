@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { readPeftAdapter } from '../../core/llm/lora';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, shared } from '../paths';
+import { ROOT, shared } from '../../harness/paths';
 import { readEvalCsv } from '../../core/data/amazon';
 import { loadQwenTokenizer } from '../../core/tokenize/qwen';
 import { promptIds, truncateLeft } from '../../core/llm/prompt';

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readEvalCsv } from '../../core/data/amazon';
 import { loadQwenTokenizer } from '../../core/tokenize/qwen';
 import { categoryOf, checkTemplate, completionIds, promptIds, promptSettings, promptText, RELEASED_PROMPT, truncateLeft } from '../../core/llm/prompt';

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared } from '../paths';
+import { ROOT, shared } from '../../harness/paths';
 import { initBackend, getTf } from '../../core/tensor';
 import { loadHfModel } from '../../core/llm/load';
 import { LmPolicy } from '../../core/llm/policy';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared } from '../paths';
+import { ROOT, shared } from '../../harness/paths';
 import { loadAmazon } from '../../core/data/amazon';
 import {
   coverage, groupUnfairness, hitNdcg, jsDivergence, klDivergence, popularityGroups, scoreRecommendations, ttr, wordEntropy,

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readWeights } from '../../core/models/weights';
 import { sasrecToOnnx } from '../../core/models/onnx/sasrec';
 import { OnnxGraph, DT } from '../../core/models/onnx/graph';
@@ -57,9 +57,9 @@ test('exported afl_lastfm_sasrec reproduces the PyTorch sasrec_eval_scores of al
 });
 
 test('export of a freshly built Flowloop SASRec equals its tfjs forward within 1e-4', async () => {
-  const { initModelsTf } = await import('../../core/models/tf');
+  const { initBackend } = await import('../../core/tensor');
   const { SASRec } = await import('../../core/models/sasrec');
-  const { tf } = await initModelsTf('wasm');
+  const { tf } = await initBackend('wasm');
   const cfg = { model: 'sasrec' as const, numItems: 57, maxLen: 8, hidden: 16, dropout: 0 };
   const model = new SASRec(cfg, new Rng(11));
   const rng = new Rng(12);
@@ -90,10 +90,10 @@ test('SASRec export names a missing or misshapen weight', () => {
 });
 
 test('exported Flower policy gives the tfjs TransformerPolicy next-token log-probs within 1e-4 (ragged histories and prefixes)', async () => {
-  const { initPolicyTf } = await import('../../core/models/policyTf');
+  const { initBackend } = await import('../../core/tensor');
   const { TransformerPolicy } = await import('../../core/models/policy');
   const { policyToOnnx, OnnxStepPolicy } = await import('../../core/models/onnx/policy');
-  await initPolicyTf('wasm');
+  await initBackend('wasm');
   for (const maxHistory of [4, 0]) {
   const cfg = { vocabSize: 41, numItems: 30, dModel: 16, layers: 2, heads: 2, ffn: 24, maxHistory, maxTokens: 9, dropout: 0, padId: 0, bosId: 1 };
   const policy = new TransformerPolicy(cfg, 3);

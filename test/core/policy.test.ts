@@ -4,7 +4,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { PrefixTree } from '../../core/trie';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
-import { initPolicyTf, tfp } from '../../core/models/policyTf';
+import { initBackend, getTf } from '../../core/tensor';
 import { gfnSampleFromTitle, objective } from '../../core/flower/objective';
 import { Rng } from '../../core/util/random';
 
@@ -17,8 +17,8 @@ function setup(maxHistory = 3) {
 }
 
 test('policy log-probs are a full-vocabulary distribution and padding does not change a row (attention mask fix)', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const { vocab, cfg } = setup();
   const pol = new TransformerPolicy(cfg, 3);
   const alone = await pol.nextLogProbs([[1, 2]], [[2]]);
@@ -34,8 +34,8 @@ test('policy log-probs are a full-vocabulary distribution and padding does not c
 });
 
 test('incremental session (KV cache) equals nextLogProbs, with and without a history prefix (maxHistory 3 and 0)', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   for (const H of [3, 0]) {
     const { vocab, cfg } = setup(H);
     const pol = new TransformerPolicy({ ...cfg, dropout: 0.3 }, 4);
@@ -62,7 +62,7 @@ test('incremental session (KV cache) equals nextLogProbs, with and without a his
 });
 
 test('same seed gives the same initial weights and outputs; another seed differs', async () => {
-  await initPolicyTf('auto');
+  await initBackend('auto');
   const { cfg } = setup();
   const a = new TransformerPolicy(cfg, 11), b = new TransformerPolicy(cfg, 11), c = new TransformerPolicy(cfg, 12);
   const [la] = await a.nextLogProbs([[1]], [[2]]);
@@ -74,8 +74,8 @@ test('same seed gives the same initial weights and outputs; another seed differs
 });
 
 test('Flower objective gradient (θ·SFT + (1−θ)·SubTB, IFairLRS weights) matches central finite differences on a tiny model', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const { trie, vocab, cfg } = setup();
   const pol = new TransformerPolicy(cfg, 5);
   const batch = {

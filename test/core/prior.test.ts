@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readCandidates, readPriorCsv } from '../../core/data/candidates';
 import { loadScorer } from '../../core/models/load';
 import { computePriors, priorCsv, priorHits } from '../../core/models/prior';

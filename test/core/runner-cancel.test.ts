@@ -4,8 +4,8 @@ import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, TSX_IMPORT } from '../paths';
-import type { RunEvent, WorkerMessage } from '../../core/experiment/events';
+import { ROOT, TSX_IMPORT } from '../../harness/paths';
+import { WORKER_PROTOCOL, type RunEvent, type WorkerMessage } from '../../core/experiment/events';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';
 import { MetricCurves } from '../../core/experiment/curves';
 
@@ -71,7 +71,7 @@ test('cancel over IPC: the worker stops, status cancelled, every event it sent i
     if (received.filter((e) => e.type === 'metric').length >= 3) resolve();
   }));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  child.send({ type: 'start', configPath, configObject: config, outDir: out, workspace: out });
+  child.send({ type: 'start', protocol: WORKER_PROTOCOL, configPath, configObject: config, outDir: out, workspace: out });
   await Promise.race([enough, exited]);
   child.send({ type: 'cancel' });
   const code = await exited;

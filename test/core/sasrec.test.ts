@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readCandidates } from '../../core/data/candidates';
 import { loadScorer } from '../../core/models/load';
-import { initModelsTf } from '../../core/models/tf';
+import { initBackend } from '../../core/tensor';
 import { SASRec } from '../../core/models/sasrec';
 import { Rng } from '../../core/util/random';
 import { padHistories } from '../../core/models/batch';
@@ -31,7 +31,7 @@ test('tfjs forward of imported afl_lastfm_sasrec reproduces sasrec_eval_scores w
 });
 
 test('SASRec output at len-1 ignores what follows the history (padding is masked, attention is causal)', async () => {
-  const { tf } = await initModelsTf('cpu');
+  const { tf } = await initBackend('cpu');
   const m = new SASRec({ model: 'sasrec', numItems: 50, maxLen: 6, hidden: 8, dropout: 0 }, new Rng(3));
   const a = padHistories([[1, 2, 3]], 6, 50);
   const b = { ...a, seq: Int32Array.from(a.seq) };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { main as score, type CliIo } from '../../core/cli/score';
 import { main as prior } from '../../core/cli/prior';
 import { readCandidates, readPriorCsv } from '../../core/data/candidates';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { readCandidates } from '../../core/data/candidates';
 import { loadScorer } from '../../core/models/load';
 import { LocatedError } from '../../core/experiment/context';

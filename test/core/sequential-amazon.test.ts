@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { runSequentialExperiment } from '../../core/models/experiment';
 import { loadModelDir } from '../../core/models/checkpoint';
 import { TfjsScorer } from '../../core/models/tfjs-scorer';

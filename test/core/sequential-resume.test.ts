@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { runSequentialExperiment } from '../../core/models/experiment';
 import { resolveResume } from '../../core/models/checkpoint';
 import { CancelledError } from '../../core/experiment/context';

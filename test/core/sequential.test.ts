@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
-import { initModelsTf } from '../../core/models/tf';
+import { shared } from '../../harness/paths';
+import { initBackend } from '../../core/tensor';
 import { createModel } from '../../core/models/factory';
 import { trainModel, sampleNegatives } from '../../core/models/train';
 import { fullRanking, rankOf } from '../../core/models/evaluate';
@@ -28,7 +28,7 @@ function synthetic(rows: number, rng: Rng) {
 
 for (const model of ['sasrec', 'gru4rec', 'caser'] as ModelKind[]) {
   test(`${model} learns next = last + 3 from scratch (BCE, 1 negative): test HR@1 > 0.8`, async () => {
-    await initModelsTf('wasm');
+    await initBackend('wasm');
     const rng = new Rng(11);
     const train = synthetic(1500, rng), valid = synthetic(200, rng);
     const net = createModel({ model, numItems: N, maxLen: 6, hidden: 16, dropout: 0, numFilters: 8, filterSizes: [1, 2] }, new Rng(1));
@@ -44,7 +44,7 @@ for (const model of ['sasrec', 'gru4rec', 'caser'] as ModelKind[]) {
 }
 
 test('training is repeatable with the seed: same seed, same losses and weights; another seed differs', async () => {
-  await initModelsTf('wasm');
+  await initBackend('wasm');
   const run = async (seed: number) => {
     const net = createModel({ model: 'sasrec', numItems: N, maxLen: 6, hidden: 8, dropout: 0.1 }, new Rng(seed));
     const losses: number[] = [];
@@ -62,7 +62,7 @@ test('training is repeatable with the seed: same seed, same losses and weights; 
 });
 
 test('full softmax CE training lowers the loss', async () => {
-  await initModelsTf('wasm');
+  await initBackend('wasm');
   const net = createModel({ model: 'gru4rec', numItems: N, maxLen: 6, hidden: 16, dropout: 0 }, new Rng(1));
   const res = await trainModel(net, synthetic(600, new Rng(9)), {
     loss: 'ce', epochs: 3, batchSize: 64, lr: 0.01, weightDecay: 0, patience: 0, rng: new Rng(2),
@@ -82,7 +82,7 @@ test('negatives never equal the target; ranks count strictly better items (or ti
 });
 
 test('a checkpoint folder reloads to identical scores for each architecture', async () => {
-  await initModelsTf('wasm');
+  await initBackend('wasm');
   const dir = mkdtempSync(join(tmpdir(), 'flowloop-ckpt-'));
   try {
     for (const model of ['sasrec', 'gru4rec', 'caser'] as ModelKind[]) {
@@ -132,7 +132,7 @@ test('gradients on the wasm backend (Flowloop kernels) match the cpu backend for
   const hist = synthetic(64, new Rng(21));
   const grads: Record<string, Record<string, Float32Array>> = {};
   for (const dev of ['cpu', 'wasm'] as const) {
-    const { tf } = await initModelsTf(dev);
+    const { tf } = await initBackend(dev);
     for (const model of ['sasrec', 'gru4rec', 'caser'] as ModelKind[]) {
       const net = createModel({ model, numItems: N, maxLen: 6, hidden: 16, dropout: 0, numFilters: 4, filterSizes: [2, 3] }, new Rng(4));
       // move LayerNorm β off 0 so SASRec's sign(|Σq|) query mask is not decided by rounding (see sasrec.ts)
@@ -158,5 +158,5 @@ test('gradients on the wasm backend (Flowloop kernels) match the cpu backend for
       assert.ok(diff <= 1e-4 * scale + 1e-7, `${model} ${name}: max |cpu - wasm| ${diff} (max |grad| ${scale})`);
     }
   }
-  await initModelsTf('wasm');
+  await initBackend('wasm');
 });

@@ -4,7 +4,7 @@ import { PrefixTree } from '../../core/trie';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { subtbLogRewards, subtbResidual, subtbLossReference, subtbLossTensor } from '../../core/flower/subtb';
 import { pathLogRewards } from '../../core/flower/objective';
-import { initPolicyTf, tfp } from '../../core/models/policyTf';
+import { initBackend, getTf } from '../../core/tensor';
 
 // Hand-built 3-title trie (token ids a=5, b=6, c=7, terminal ⊤=9):
 //   "ab" = [5,6,9] R=2,  "ac" = [5,7,9] R=1,  "c" = [7,9] R=1.   F(root)=4, F(a)=3, F(ab)=2, F(ac)=1, F(c)=1.
@@ -49,8 +49,8 @@ test('docs/methods.md §A4 residuals res(m,n) on the hand trie equal the hand co
 });
 
 test('docs/methods.md §A4 L_GFN over all pairs: reference loop and tensor version equal the hand value 146.665221', async () => {
-  await initPolicyTf('auto');
-  const tf = tfp();
+  await initBackend('auto');
+  const tf = getTf();
   const trie = handTrie();
   const paths = [
     { logR: pathLogRewards(trie, 0, 'none'), ...AB },

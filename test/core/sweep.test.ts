@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 import { expandAxes, expandGrid, flattenMetrics, type SweepIndex } from '../../core/experiment/sweep';
 import { readRunInfo } from '../../core/experiment/runStore';
 

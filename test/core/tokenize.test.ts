@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { PrefixTree } from '../../core/trie';

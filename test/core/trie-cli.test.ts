@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { main } from '../../core/cli/trie';
 
 /** Run main() capturing stderr/stdout lines. */

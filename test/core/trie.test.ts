@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 import { loadTokenizer, type Tokenizer } from '../../core/tokenize';
 import { PrefixTree, buildTrieFromRewardFile, buildRq1Trie, parseRewardJson } from '../../core/trie';
 import { LocatedError } from '../../core/experiment/context';

@@ -79,13 +79,7 @@ export async function runUiTest() {
           await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' }).click();
         });
         await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 30000 });
-        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).click();
-        const t1 = Date.now();
-        let run;
-        while (!(run = latestRun(workspace)) || run.info.name !== 'slow') {
-          if (Date.now() - t1 > 60000) throw new Error('the slow run did not start');
-          await page.waitForTimeout(200);
-        }
+        const run = await startByLens(page, workspace, 'slow');
         const toast = page.locator('.notification-toast', { hasText: 'Flowloop: slow' }).first();
         await toast.waitFor({ timeout: 20000 });
         await toast.hover();
@@ -109,13 +103,7 @@ export async function runUiTest() {
         await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 10000 });
       });
       await step('Reload Window (the extension host deactivates) stops a running worker; the view is restored', async () => {
-        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).click();
-        const t1 = Date.now();
-        let run;
-        while (!(run = latestRun(workspace)) || run.info.name !== 'slow' || run.info.status !== 'running' || run.info.startedAt < new Date(t1 - 1000).toISOString()) {
-          if (Date.now() - t1 > 60000) throw new Error('the second slow run did not start');
-          await page.waitForTimeout(200);
-        }
+        const run = await startByLens(page, workspace, 'slow');
         await page.keyboard.press('Control+Shift+P');
         await page.waitForSelector('.quick-input-widget input', { timeout: 10000 });
         await page.keyboard.type('Developer: Reload Window');
@@ -132,7 +120,9 @@ export async function runUiTest() {
       });
       await step('the live view beside the editor shows the run', async () => {
         const frame = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
-        await frame.locator('#app').waitFor({ timeout: 20000 });
+        // after Reload Window the host re-activates and restores the panel (WebviewPanelSerializer): minutes under load
+        await frame.locator('#app').waitFor({ timeout: 180000 });
+        await frame.locator('#app *').first().waitFor({ timeout: 60000 });
         const text = await frame.locator('#app').innerText();
         if (!text.trim()) throw new Error('the view is empty');
         await shot(page, 'view');
@@ -169,4 +159,29 @@ export async function runUiTest() {
   }
   console.log(`UI test: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${ARTIFACTS}`);
   return results;
+}
+
+/**
+ * Clicks ▶ Run until a new run of `name` is running, waiting on its run folder (never a fixed time): under
+ * load a click can land on a CodeLens that is being re-rendered and be lost, so it is repeated while no
+ * ■ Stop lens shows and no new run folder appeared (at most 6 clicks, 15 s apart; 180 s in all).
+ */
+async function startByLens(page, workspace, name, deadlineMs = 180000) {
+  const t1 = Date.now();
+  const since = new Date(t1 - 1000).toISOString();
+  let clicks = 0, lastClick = 0;
+  for (;;) {
+    const r = latestRun(workspace);
+    const fresh = r && r.info.name === name && r.info.startedAt >= since;
+    if (fresh && r.info.status === 'running') return r;
+    if (fresh && r.info.status !== 'running') throw new Error(`the ${name} run ended ${r.info.status} before the test acted: ${r.info.error ?? ''}`);
+    const stopShown = await page.locator('.codelens-decoration a', { hasText: '■ Stop' }).count();
+    if (!fresh && !stopShown && clicks < 6 && Date.now() - lastClick > 15000) {
+      await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).first().click({ timeout: 10000 }).catch(() => {});
+      clicks++;
+      lastClick = Date.now();
+    }
+    if (Date.now() - t1 > deadlineMs) throw new Error(`the ${name} run did not start in ${deadlineMs / 1000} s (${clicks} clicks on ▶ Run)`);
+    await page.waitForTimeout(200);
+  }
 }

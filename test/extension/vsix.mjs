@@ -139,8 +139,9 @@ export async function runVsixTest() {
       if (size > MAX_BYTES) bad.push(`${(size / 1048576).toFixed(2)} MB > ${MAX_BYTES / 1048576} MB`);
       if (bad.length) throw new Error(bad.join('; '));
     });
-    await check('holds the bundles, native kernels, onnxruntime, wasm, one tokenizer copy; no node_modules, sources, tests, maps or shared data', () => {
-      const must = ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/flowloop.schema.json', 'extension/dist/flowloop.editor-schema.json', 'extension/dist/executors.schema.json',
+    await check('holds the bundles (worker, CLI for Slurm jobs), native kernels, onnxruntime, wasm, one tokenizer copy; no node_modules, sources, tests, maps or shared data', () => {
+      // dist/cli.js: what Slurm jobs submitted from the editor run (core/executor/slurmRun.ts flowloopCommand)
+      const must = ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/cli.js', 'extension/dist/flowloop.schema.json', 'extension/dist/flowloop.editor-schema.json', 'extension/dist/executors.schema.json',
         'extension/native/build/Release/flowloop_native.node', 'extension/native/build/Release/libgomp.so.1',
         'extension/dist/onnxruntime/onnxruntime_binding.node', 'extension/dist/onnxruntime/libonnxruntime.so.1',
         'extension/dist/tfjs-backend-wasm-simd.wasm', 'extension/dist/tokenizers/qwen2.5/tokenizer.json'];
@@ -148,7 +149,7 @@ export async function runVsixTest() {
       const bad = names.filter((n) =>
         /^extension\/(node_modules|core|extension|webview|test|bench|\.vscode-test|\.flowloop|test-artifacts|\.ci)\//.test(n)
         || /^extension\/native\/(?!build\/Release\/(flowloop_native\.node|libgomp\.so\.1)$)/.test(n)
-        || n === 'extension/dist/cli.js' || /(^|\/)shared\/data\//.test(n) || /\.(map|ts|cc|gyp)$/.test(n));
+        || /(^|\/)shared\/data\//.test(n) || /\.(map|ts|cc|gyp)$/.test(n));
       const tokenizers = names.filter((n) => /(^|\/)tokenizer\.json$|vocab\.json$|merges\.txt$/.test(n));
       const wasm = names.filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop());
       const dupWasm = wasm.filter((w, i) => wasm.indexOf(w) !== i);

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, TSX_IMPORT } from '../paths';
+import { ROOT, TSX_IMPORT } from '../../harness/paths';
 import { submitScript } from '../../core/executor/slurm';
 
 const QUICK = join(ROOT, 'test', 'extension', 'workspace', 'quick.flowloop.json');

@@ -10,7 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared, TSX_IMPORT } from '../paths';
+import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 import { startCluster, whyNot, type Cluster } from './cluster';
 import type { SweepIndex } from '../../core/experiment/sweep';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { PROTOCOL_VERSION, type CompareViewState } from '../../webview/contract';
 import { cellText } from '../../webview/compare/tables';
-import { bundleView, fixture, launch, openView, screenshot } from './harness';
+import { bundleView, fixture, launch, openView, screenshot } from '../../harness/webviewPage';
 
 // Real results (see fixtures/make-compare-fixture.ts): three short Movies_and_TV runs (SFT with main/temp/d3
 // decodings, Flower, IFairLRS; 1 epoch, 1,000 test rows), a rule-based AFL LastFM run's metrics.json, and

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrieSnapshotEvent } from '../../core/experiment/events';
 import { isHostToWebview, isWebviewToHost, makeNonce, packTrieSnapshot, renderHtml, unpackTrieSnapshot, VIEW_NAMES } from '../../webview/contract';
-import { fixture } from './harness';
+import { fixture } from '../../harness/webviewPage';
 
 test('renderHtml: nonce CSP without network, the view script and stylesheet, #app', () => {
   const nonce = makeNonce();

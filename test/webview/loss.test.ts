@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricEvent, RunEvent, RunStartedEvent } from '../../core/experiment/events';
 import { PROTOCOL_VERSION } from '../../webview/contract';
-import { ROOT } from '../paths';
-import { bundleView, launch, openView, screenshot } from './harness';
+import { ROOT } from '../../harness/paths';
+import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 
 // Recorded from real runs of the demo config (see fixtures/make-demo-fixture.ts): two runs, each training
 // SFT then Flower (metric series qualifier "sft" / "flower").
@@ -25,9 +25,9 @@ let bundle: { js: string; css: string };
 before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('loss')]); });
 after(async () => { await browser?.close(); });
 
-test('loss view posts ready, draws one chart per metric kind with three real runs overlaid', async () => {
+test('loss view posts ready, draws one chart per metric kind (the "one chart per kind" layout) with three real runs overlaid', async () => {
   assert.equal(moviesRuns.length, 3);
-  const v = await openView(browser, 'loss', bundle, { height: 1000 });
+  const v = await openView(browser, 'loss', bundle, { height: 1000, savedState: { layout: 'group' } });
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'loss', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state: { view: 'loss', runs: moviesRuns, metrics: moviesMetrics } });
   await v.page.waitForFunction((n) => document.body.dataset.received === String(n), moviesMetrics.length);
@@ -86,7 +86,7 @@ test('loss view keeps up with 20 events/s sent one message per event, then a 3,0
 });
 
 test('loss view toggles log scale and smoothing, saves them, and queues events sent before init', async () => {
-  const v = await openView(browser, 'loss', bundle);
+  const v = await openView(browser, 'loss', bundle, { savedState: { layout: 'group' } });
   await v.send({ type: 'events', events: metrics.slice(0, 10) }); // before init: must be kept
   await v.send({ type: 'init', state: { view: 'loss', runs, metrics: metrics.slice(10) } });
   await v.page.waitForFunction((n) => document.body.dataset.points === String(n), metrics.length);

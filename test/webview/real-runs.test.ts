@@ -1,19 +1,35 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import type { CompareViewState, TrieViewState } from '../../webview/contract';
+import type { CompareViewState, LossViewState, TrieViewState } from '../../webview/contract';
+import { fmt as fmtNum } from '../../webview/common/dom';
 import { cellText } from '../../webview/compare/tables';
 import { buildViewState, viewNotApplicable, applicableViews } from '../../extension/viewState';
+import { buildRunPage, buildRunsState, siblingRuns } from '../../extension/runPage';
 import { flattenMetrics, readEvents, readMetrics, readRunInfo } from '../../core/experiment/runStore';
 import { runSingle } from '../../core/experiment/runner';
+import { headline } from '../../core/experiment/headline';
 import type { ProgressEvent } from '../../core/experiment/events';
 import { buildSchema } from '../../core/experiment/schema';
 import { BASELINES } from '../../core/experiment/baselines';
 import { realRun, REAL_CONFIGS } from '../real-runs';
-import { ROOT } from '../paths';
-import { bundleView, launch, openView, screenshot } from './harness';
+import { ROOT } from '../../harness/paths';
+import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
+import type { ViewName, ViewState } from '../../webview/contract';
+
+/** The same state in the light theme, saved as docs/screenshots/<name>-light.png (README: light and dark). */
+async function lightShot(view: ViewName, state: ViewState, name: string, size: { width: number; height: number }, ready: string, savedState?: unknown): Promise<void> {
+  const v = await openView(browser, view, await bundleView(view), { ...size, theme: 'light', savedState });
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector(ready, { timeout: 60_000 });
+  await v.page.waitForFunction(() => [...document.images].every((i) => i.complete), undefined, { timeout: 60_000 });
+  await screenshot(v.page, `${name}-light`);
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+}
 
 // The views on runs made here (test/real-runs.ts: the RQ1 demo, the quick sequential run, AFL with the
 // built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.
@@ -58,6 +74,7 @@ test('trie view colours every checkpoint of a real demo run (SFT and Flower, to 
   await screenshot(v.page, 'trie-demo');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('trie', state, 'trie-demo', { width: 1300, height: 800 }, '#trie g.node');
 });
 
 test('compare view on real runs: SFT and Flower distribution rows for the demo, the quick run in a sequential table (not under Flower), the AFL table, every other run named with why', async () => {
@@ -89,6 +106,7 @@ test('compare view on real runs: SFT and Flower distribution rows for the demo, 
   await screenshot(v.page, 'compare-real-runs');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
+  await lightShot('compare', state, 'compare-real-runs', { width: 1100, height: 1200 }, 'section[data-table="distribution"]');
 });
 
 test('progress of a real demo run: each progress event carries the run\'s share (never going back), stages named SFT then Flower', async () => {
@@ -149,4 +167,154 @@ test('user-facing text cites the project\'s docs readably: no "METHODS" in the s
   walk(BASELINES);
   const bad = texts.filter((t) => /\bMETHODS\b/.test(t));
   assert.deepEqual(bad.map((t) => t.slice(0, 120)), []);
+});
+
+test('runs table on real runs: one row per run and per variant (demo: sft and flower), config columns that differ, metric columns, sorting, filtering, selection → Compare', async () => {
+  const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
+  const state = buildRunsState([demo.runDir, quick.runDir, afl.runDir]);
+  const v = await openView(browser, 'runs', await bundleView('runs'), { width: 1400, height: 700 });
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('#runs tr.row');
+  const keys = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+  const demoId = readRunInfo(demo.runDir)!.id, quickId = readRunInfo(quick.runDir)!.id, aflId = readRunInfo(afl.runDir)!.id;
+  assert.deepEqual([...keys].sort(), [`${demoId}·sft`, `${demoId}·flower`, quickId, aflId].sort());
+  const headers = await v.page.locator('#runs th').evaluateAll((els) => els.map((e) => ({ col: e.getAttribute('data-col'), cls: e.className })));
+  const cols = headers.map((x) => x.col).filter(Boolean) as string[];
+  for (const c of ['run', 'variant', 'kind', 'status', 'config:dataset', 'config:epochs', 'config:seed', 'metric:kl(target||gen)', 'metric:coverage', 'metric:test/cand_hr@1', 'metric:AFL HR@1']) {
+    assert.ok(cols.includes(c), `no column ${c}: ${cols.join(', ')}`);
+  }
+  assert.ok(!cols.includes('config:name') && !cols.includes('config:description'), 'identity/prose are not config columns');
+  // the flower row's KL is the metrics.json value
+  const m = flattenMetrics(readMetrics(demo.runDir)!);
+  const klIdx = cols.indexOf('metric:kl(target||gen)') + 1; // + the checkbox column
+  const flowerKl = await v.page.locator(`#runs tr.row[data-key="${demoId}·flower"] td`).nth(klIdx).textContent();
+  assert.equal(Number(flowerKl), Number(m['flower/kl(target||gen)'].toPrecision(4)));
+  // sort by KL ascending: flower (better fit) before sft; rows without KL last
+  await v.page.locator('#runs th[data-col="metric:kl(target||gen)"]').click();
+  await v.page.locator('#runs th[data-col="metric:kl(target||gen)"]').click();
+  await v.page.waitForSelector('#runs th.sorted-asc[data-col="metric:kl(target||gen)"]');
+  const sorted = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+  assert.deepEqual(sorted.slice(0, 2), [`${demoId}·flower`, `${demoId}·sft`]);
+  // filter: kind and a metric threshold
+  await v.page.evaluate(() => { const f = document.querySelector('#filter') as HTMLInputElement & { value: string }; f.value = 'flower coverage>0.95'; f.dispatchEvent(new Event('input')); });
+  await v.page.waitForFunction(() => document.querySelectorAll('#runs tr.row').length === 1);
+  assert.equal(await v.page.locator('#runs tr.row').getAttribute('data-key'), `${demoId}·flower`);
+  await v.page.evaluate(() => { const f = document.querySelector('#filter') as HTMLInputElement & { value: string }; f.value = ''; f.dispatchEvent(new Event('input')); });
+  await v.page.waitForFunction(() => document.querySelectorAll('#runs tr.row').length === 4);
+  // selection feeds the comparison
+  await v.page.locator(`#runs tr.row[data-key="${quickId}"]`).click();
+  await v.page.locator(`#runs tr.row[data-key="${aflId}"]`).click();
+  await v.page.locator('#compare-selected').click();
+  const open = (await v.sent()).find((x) => x.type === 'open') as { target: string; runDirs: string[] } | undefined;
+  assert.deepEqual(open && { target: open.target, runDirs: [...open.runDirs].sort() }, { target: 'compare', runDirs: [quick.runDir, afl.runDir].sort() });
+  assert.deepEqual((await v.state() as { selected: string[] }).selected.sort(), [quickId, aflId].sort(), 'the selection persists');
+  await screenshot(v.page, 'runs-table');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+  await lightShot('runs', state, 'runs-table', { width: 1400, height: 700 }, '#runs tr.row');
+});
+
+test('run page on real runs: the demo\'s distribution.svg and plots inline, final metrics, links to the views that apply; a rerun with --set seed shows the config diff', async () => {
+  const demo = await realRun('demo');
+  const page = buildRunPage(demo.runDir, siblingRuns(demo.runDir));
+  const v = await openView(browser, 'run', await bundleView('run'), { width: 1300, height: 1000 });
+  await v.send({ type: 'init', state: page });
+  await v.page.waitForSelector('#plots figure', { timeout: 60_000 });
+  assert.equal(await v.page.locator('#run-status').textContent(), 'finished');
+  const figures = await v.page.locator('#plots figure').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
+  assert.ok(figures.includes('distribution.svg') && figures.some((f) => f?.startsWith('plots/')), figures.join(', '));
+  // every inline plot decodes (data URLs decode asynchronously: wait for it)
+  await v.page.waitForFunction(() => [...document.querySelectorAll('#plots img')].every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0), undefined, { timeout: 60_000 });
+  assert.match(await v.page.locator('#metrics').textContent() ?? '', /flower\/kl\(target\|\|gen\)/);
+  assert.equal(await v.page.locator('#open-trie').getAttribute('disabled'), null, 'the trie view applies to a Flower run');
+  assert.notEqual(await v.page.locator('#open-transcripts').getAttribute('disabled'), null, 'transcripts do not apply to a Flower run');
+  await v.page.locator('#open-trie').click();
+  assert.ok((await v.sent()).some((x) => x.type === 'open' && (x as any).target === 'trie'));
+  await screenshot(v.page, 'run-page');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+  await lightShot('run', page, 'run-page', { width: 1300, height: 1000 }, '#plots figure');
+  // the quick config run twice into a fresh runs folder, the second with another seed: its page names the
+  // previous run of that config and the changed value
+  const out = mkdtempSync(join(tmpdir(), 'flowloop-rerun-'));
+  const first = await runSingle({ configPath: REAL_CONFIGS.quick, outDir: out });
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=8'], outDir: out });
+  assert.equal(again.status, 'finished');
+  const p2 = buildRunPage(again.runDir, siblingRuns(again.runDir));
+  assert.equal(p2.previous?.dir, first.runDir);
+  assert.deepEqual(p2.configDiff, [{ key: 'seed', before: '7', after: '8' }]);
+});
+
+test('run page of a degraded run shows it yellow with the reason; the runs table marks it', async () => {
+  // a run folder whose run.json says degraded (written by the runner's contract: test/core/degraded.test.ts)
+  const quick = await realRun('quick');
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=9'], outDir: join(quick.runDir, '..') });
+  const info = readRunInfo(again.runDir)!;
+  writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['122/122 LLM calls failed'] }));
+  const v = await openView(browser, 'run', await bundleView('run'));
+  await v.send({ type: 'init', state: buildRunPage(again.runDir, []) });
+  await v.page.waitForSelector('#run-status');
+  assert.equal(await v.page.locator('#run-status').textContent(), 'degraded');
+  assert.match(await v.page.locator('#run-status').getAttribute('class') ?? '', /degraded/);
+  const bg = await v.page.locator('#run-status').evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert.equal(bg, 'rgb(204, 167, 0)', 'yellow (--vscode-charts-yellow)');
+  assert.match(await v.page.locator('[data-warning]').textContent() ?? '', /degraded: 122\/122 LLM calls failed/);
+  await v.page.close();
+  const t = await openView(browser, 'runs', await bundleView('runs'));
+  await t.send({ type: 'init', state: buildRunsState([again.runDir]) });
+  await t.page.waitForSelector('#runs td.status.degraded');
+  assert.equal(await t.page.locator('#runs td.status.degraded').getAttribute('title'), '122/122 LLM calls failed');
+  await t.page.close();
+});
+
+test('the finish toast states the result that matters for each real run kind', async () => {
+  const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
+  const dm = flattenMetrics(readMetrics(demo.runDir)!);
+  const d = headline('flower', readMetrics(demo.runDir)!)!;
+  const f3 = (x: number) => Number(x.toPrecision(3)).toString();
+  assert.equal(d, `KL(target‖gen) Flower ${f3(dm['flower/kl(target||gen)'])} vs SFT ${f3(dm['sft/kl(target||gen)'])}, coverage ${Math.round(100 * dm['flower/coverage'])}% vs ${Math.round(100 * dm['sft/coverage'])}%`);
+  assert.match(headline('sequential', readMetrics(quick.runDir)!)!, /^test HR@10 [\d.]+, NDCG@10 [\d.]+, HR@1 among the candidates [\d.]+$/);
+  assert.match(headline('afl', readMetrics(afl.runDir)!)!, /^AFL HR@1 [\d.]+ vs Rec Agent [\d.]+, base model [\d.]+ \(5 users\)$/);
+});
+
+test('loss curves on real runs: one chart per metric (GFN and SFT losses on their own axes), a line per variant (sft, flower), the last value in the legend, x by epoch, runs overlaid with a colour each', async () => {
+  const [demo, quick] = [await realRun('demo'), await realRun('quick')];
+  const state = buildViewState('loss', [demo.runDir, quick.runDir]) as LossViewState;
+  const names = [...new Set(state.metrics.map((m) => m.name))];
+  const v = await openView(browser, 'loss', await bundleView('loss'), { width: 1200, height: 900 });
+  await v.send({ type: 'init', state });
+  await v.page.waitForFunction((n) => document.querySelectorAll('#charts .chart').length === n, names.length);
+  const charts = await v.page.locator('#charts .chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
+  assert.deepEqual([...charts].sort(), names.map((n) => `m:${n}`).sort(), 'one chart per metric name');
+  // the JS fit curve: one line for SFT and one for Flower, the legend shows each one's last value
+  const js = v.page.locator('#charts .chart[data-chart="m:fit/js"]');
+  const legend = await js.locator('.u-legend tr.u-series').evaluateAll((rows) => rows.slice(1).map((r) => ({ label: r.querySelector('.u-label')?.textContent, value: r.querySelector('.u-value')?.textContent })));
+  const last = (series: string) => state.metrics.filter((m) => m.name === 'fit/js' && m.series === series).at(-1)!.value;
+  assert.deepEqual(legend.map((l) => l.label?.replace(/^.* · /, '')).sort(), ['flower', 'sft']);
+  for (const l of legend) assert.equal(l.value, fmtNum(last(l.label!.replace(/^.* · /, ''))), `legend value of ${l.label}`);
+  // x by epoch: the choice is kept in the view's state and the charts are rebuilt on it
+  await v.page.evaluate(() => { const d = document.querySelector('#x-axis') as HTMLElement & { value: string }; d.value = 'epoch'; d.dispatchEvent(new Event('change')); });
+  await v.page.waitForFunction(() => [...document.querySelectorAll('#charts .u-axis')].some((a) => a.textContent?.includes('epoch')) || document.querySelector('#charts')?.textContent?.includes('epoch'));
+  assert.equal((await v.state() as { x: string }).x, 'epoch');
+  await screenshot(v.page, 'loss-real-runs');
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+  await lightShot('loss', state, 'loss-real-runs', { width: 1200, height: 900 }, '#charts .chart canvas');
+});
+
+test('compare view marks a degraded run\'s rows (yellow, ⚠, the reason on hover)', async () => {
+  const quick = await realRun('quick');
+  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=10'], outDir: mkdtempSync(join(tmpdir(), 'flowloop-degraded-compare-')) });
+  const info = readRunInfo(again.runDir)!;
+  writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['64/64 LLM calls failed'] }));
+  const state = buildViewState('compare', [quick.runDir, again.runDir]) as CompareViewState;
+  const v = await openView(browser, 'compare', await bundleView('compare'));
+  await v.send({ type: 'init', state });
+  await v.page.waitForSelector('section[data-table="sequential"] tr.run');
+  const row = v.page.locator(`section[data-table="sequential"] tr.run[data-run="${info.id}"]`);
+  assert.match(await row.getAttribute('class') ?? '', /degraded/);
+  assert.match(await row.locator('td.run').textContent() ?? '', /^⚠ /);
+  assert.equal(await row.locator('td.run').getAttribute('title'), 'degraded: 64/64 LLM calls failed');
+  assert.doesNotMatch(await v.page.locator(`section[data-table="sequential"] tr.run[data-run="${readRunInfo(quick.runDir)!.id}"]`).getAttribute('class') ?? '', /degraded/);
+  await v.page.close();
 });

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { DialogueTurnEvent, RunEvent } from '../../core/experiment/events';
 import { PROTOCOL_VERSION } from '../../webview/contract';
-import { ROOT } from '../paths';
-import { bundleView, launch, openView, screenshot } from './harness';
+import { ROOT } from '../../harness/paths';
+import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 
 // Recorded from a real `flowloop run examples/afl-lastfm.flowloop.json` (built-in rule-based agents, prior =
 // the published prior_sasrec.csv, recommendation evaluation only), 16 users (see fixtures/make-afl-fixture.ts).

@@ -4,9 +4,9 @@ import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 import { packTrieSnapshot, PROTOCOL_VERSION } from '../../webview/contract';
-import { bundleView, fixture, launch, openView, screenshot } from './harness';
+import { bundleView, fixture, launch, openView, screenshot } from '../../harness/webviewPage';
 import { MATCH_LOG2 } from '../../webview/trie/render';
 
 // Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes, no policy), and the

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../paths';
+import { ROOT } from '../../harness/paths';
 import { describeConfig } from '../../extension/viewState';
 import { paperMethod, table4Key } from '../../webview/compare/paper';
 

@@ -53,9 +53,15 @@ function tableEl(t: Table): HTMLElement {
     h('h3', {}, t.title),
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', { class: 'run' }, 'run'), ...t.columns.map((c) => h('th', {}, c)))),
-      h('tbody', {}, ...t.rows.map((r) => h('tr', { class: r.reference ? 'reference' : 'run', 'data-run': r.runId },
-        h('td', { class: 'run', title: r.reference ? 'number reported in the paper (docs/methods.md)' : r.runId }, r.label),
-        ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))))))));
+      h('tbody', {}, ...t.rows.map((r) => {
+        // a degraded run's numbers are shown, marked, with the reason on hover
+        const run = r.reference ? undefined : runs.find((x) => x.runId === r.runId);
+        const degraded = run?.status === 'degraded';
+        return h('tr', { class: `${r.reference ? 'reference' : 'run'}${degraded ? ' degraded' : ''}`, 'data-run': r.runId },
+          h('td', { class: 'run', title: r.reference ? 'number reported in the paper (docs/methods.md)' : degraded ? `degraded: ${run.degraded?.join('; ') ?? 'see the run page'}` : r.runId },
+            degraded ? `⚠ ${r.label}` : r.label),
+          ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))));
+      }))));
 }
 
 function drawSweep(): void {

@@ -113,8 +113,6 @@ export interface ChatOptions {
   seedOffset?: number;
 }
 
-export { apiKeyFromEnv } from '../llmKey';
-
 /** FIFO counting semaphore. */
 export class Semaphore {
   private active = 0;

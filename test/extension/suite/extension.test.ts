@@ -452,9 +452,9 @@ test('templates say what research data they need; an absent embedded copy become
 
 test('the setting flowloop.llm.baseUrl reaches the worker: an AFL run with LLM agents talks to that server', async () => {
   await api();
-  const { startServer, agentOf, promptText, recReply, userReply } = await import('../../afl/server');
+  const { startServer, agentOf, promptText, recReply, userReply } = await import('../../../harness/llmServer');
   // a scripted OpenAI-compatible server (real HTTP, the chat-completions protocol the SDK speaks)
-  const script = (req: import('../../afl/server').ChatRequest) => {
+  const script = (req: import('../../../harness/llmServer').ChatRequest) => {
     const t = promptText(req);
     if (agentOf(req) === 'rec') {
       const first = /candidate list of \d+ [a-z ]+ is: (.*)\.\n|Given the following \d+ [a-z ]+: (.*), you should/.exec(t);
@@ -551,6 +551,44 @@ test('a view follows a live run with increments, and closing it does not stop th
   assert.ok(Date.now() - t0 < 5000, `stopAll took ${Date.now() - t0} ms`);
   assert.equal(run.status, 'cancelled');
   assert.equal(isAlive(run.pid), false);
+}, 180_000);
+
+test('a second live run opens its own Loss Curves panel: the first run\'s live panel keeps its run', async () => {
+  const a = await api();
+  const first = await runQuick({ set: slowSet() });
+  await waitFor('first run-started', () => first.runDir, 60_000);
+  await vscode.commands.executeCommand('flowloop.showLossCurves', first.runDir);
+  const p1 = await waitFor('loss panel on the first run', () => a.panels.all('loss').find((p) => p.runDirs.includes(first.runDir!)));
+  const second = await runQuick({ set: slowSet() });
+  await waitFor('second run-started', () => second.runDir, 60_000);
+  await vscode.commands.executeCommand('flowloop.showLossCurves', second.runDir);
+  const p2 = await waitFor('loss panel on the second run', () => a.panels.all('loss').find((p) => p.runDirs.includes(second.runDir!)));
+  assert.notEqual(p1, p2, 'the second run took over the first run\'s panel');
+  assert.deepEqual(p1.runDirs, [first.runDir], 'the first panel still shows the first run');
+  await waitFor('the first panel still relays its run\'s events', () => p1.stats.eventsSent > 0, 60_000);
+  await a.runs.stopAll();
+  await Promise.all([first.done, second.done]);
+  for (const p of a.panels.all('loss')) p.panel.dispose();
+}, 240_000);
+
+test('Open Run opens the run page (status, metrics, artifacts); Show Runs Table lists the workspace\'s runs', async () => {
+  const a = await api();
+  const run = await runQuick();
+  await run.done;
+  assert.equal(run.status, 'finished');
+  await vscode.commands.executeCommand('flowloop.openRun', run.runDir);
+  const page = await waitFor('run page', () => { const p = a.panels.get('run'); return p?.runDirs.includes(run.runDir!) ? p : undefined; });
+  await waitFor('run page init', () => page.stats.inits >= 1, 30_000);
+  assert.equal(page.stats.lastInit.runs, 1);
+  assert.ok(page.stats.lastInit.items >= 3, `artifacts listed: ${page.stats.lastInit.items}`);
+  await vscode.commands.executeCommand('flowloop.showRunsTable');
+  const table = await waitFor('runs table', () => a.panels.get('runs'));
+  await waitFor('runs table init', () => table.stats.inits >= 1, 30_000);
+  assert.ok(table.runDirs.includes(run.runDir!), 'the finished run is in the table');
+  assert.ok(table.stats.lastInit.runs >= 1);
+  assert.deepEqual(table.stats.errors, []);
+  page.panel.dispose();
+  table.panel.dispose();
 }, 180_000);
 
 test('Reveal Run Folder reveals a tree run; Compare Runs opens the comparison view on several selected runs', async () => {

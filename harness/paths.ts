@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** Repository root (this file lives in test/). */
+/** Repository root (this file lives in harness/). */
 export const ROOT = resolve(__dirname, '..');
 /** ../shared/data beside the repository: real datasets and models (read-only). */
 export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');

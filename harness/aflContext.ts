@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { DegradedError, type RunContext } from '../../core/experiment/context';
-import type { RunEvent, RunEventInput } from '../../core/experiment/events';
-import { formatIssue, validateConfigObject } from '../../core/experiment/validate';
+import { DegradedError, type RunContext } from '../core/experiment/context';
+import type { RunEvent, RunEventInput } from '../core/experiment/events';
+import { formatIssue, validateConfigObject } from '../core/experiment/validate';
 
 export interface TestContext extends RunContext {
   events: RunEvent[];

@@ -8,8 +8,8 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../../webview/contract';
-import { ROOT } from '../paths';
+import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../webview/contract';
+import { ROOT } from './paths';
 
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
@@ -53,7 +53,7 @@ export interface ViewPage {
 }
 
 /** Opens a view in a fresh page. `savedState` is what getState returns (a restored panel). */
-export async function openView(browser: Browser, view: ViewName, bundle: { js: string; css: string }, o: { savedState?: unknown; width?: number; height?: number } = {}): Promise<ViewPage> {
+export async function openView(browser: Browser, view: ViewName, bundle: { js: string; css: string }, o: { savedState?: unknown; width?: number; height?: number; theme?: 'dark' | 'light' } = {}): Promise<ViewPage> {
   const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 700 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
@@ -73,7 +73,7 @@ export async function openView(browser: Browser, view: ViewName, bundle: { js: s
   await page.route(`${ORIGIN}/**`, (route) => {
     const url = route.request().url();
     if (url.endsWith(`/${view}.js`)) return route.fulfill({ contentType: 'text/javascript', body: bundle.js });
-    if (url.endsWith(`/${view}.css`)) return route.fulfill({ contentType: 'text/css', body: DARK_THEME + bundle.css }); // VS Code puts the theme's variables on <html>
+    if (url.endsWith(`/${view}.css`)) return route.fulfill({ contentType: 'text/css', body: (o.theme === 'light' ? LIGHT_THEME : DARK_THEME) + bundle.css }); // VS Code puts the theme's variables on <html>
     if (url === `${ORIGIN}/index.html`) return route.fulfill({ contentType: 'text/html', body: html });
     return route.fulfill({ status: 404, body: '' });
   });
@@ -112,3 +112,19 @@ html { --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --
   --vscode-editorHoverWidget-background: #202020; --vscode-editorHoverWidget-border: #454545; --vscode-button-background: #0078d4;
   --vscode-panel-border: #2b2b2b; --vscode-editor-font-family: monospace; --vscode-textCodeBlock-background: #2b2b2b;
   --vscode-list-hoverBackground: #2a2d2e; --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; }`;
+
+/** A light theme's --vscode-* variables (a subset of VS Code's Light Modern), for the light screenshots. */
+export const LIGHT_THEME = `
+html { --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-foreground: #3b3b3b;
+  --vscode-editor-background: #ffffff; --vscode-descriptionForeground: #717171; --vscode-charts-red: #e51400;
+  --vscode-charts-blue: #1a85ff; --vscode-charts-green: #388a34; --vscode-charts-yellow: #bf8803; --vscode-charts-orange: #d18616;
+  --vscode-charts-purple: #652d90; --vscode-charts-foreground: #616161; --vscode-charts-lines: #d4d4d4;
+  --vscode-textLink-foreground: #005fb8; --vscode-focusBorder: #005fb8; --vscode-editorWidget-border: #c8c8c8;
+  --vscode-editorHoverWidget-background: #f8f8f8; --vscode-editorHoverWidget-border: #c8c8c8; --vscode-button-background: #005fb8;
+  --vscode-panel-border: #e5e5e5; --vscode-editor-font-family: monospace; --vscode-textCodeBlock-background: #f2f2f2;
+  --vscode-list-hoverBackground: #f2f2f2; --vscode-list-inactiveSelectionBackground: #e4e6f1; --vscode-testing-iconPassed: #388a34; --vscode-testing-iconFailed: #e51400;
+  --vscode-dropdown-background: #ffffff; --vscode-dropdown-foreground: #3b3b3b; --vscode-dropdown-border: #cecece;
+  --vscode-input-background: #ffffff; --vscode-input-foreground: #3b3b3b; --vscode-input-border: #cecece; --vscode-input-placeholderForeground: #767676;
+  --vscode-checkbox-background: #f8f8f8; --vscode-checkbox-foreground: #3b3b3b; --vscode-checkbox-border: #cecece;
+  --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #0258a8; --vscode-button-secondaryBackground: #e5e5e5;
+  --vscode-button-secondaryForeground: #3b3b3b; --vscode-button-secondaryHoverBackground: #cccccc; }`;
