@@ -52,6 +52,14 @@ test('lm score: id rows of different lengths equal PyTorch; text and history row
     const [text, hist, ids] = lines.slice(o.input.score.length);
     assert.deepEqual(text, ids, 'text row (prompt parts + completion + EOS) differs from the id row');
     assert.deepEqual(hist, ids, 'history row (released prompt) differs from the id row');
+    // --onnx: the same rows through onnxruntime on the export
+    const x = await run(['score', '--model', dir, '--in', f, '--onnx', join(dir, 'model.onnx')]);
+    assert.equal(x.code, 0, x.err);
+    assert.match(x.err, /onnxruntime-node \(cpu provider\)/);
+    x.out.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; tokens: number }).forEach((g, i) => {
+      assert.equal(g.tokens, lines[i].tokens);
+      assert.ok(Math.abs(g.logprob - lines[i].logprob) <= 1e-4 * g.tokens, `row ${i}: onnx ${g.logprob} vs tfjs ${lines[i].logprob}`);
+    });
     // --cutoff keeps the last N tokens of prompt + completion: the first 4 id rows cut to 30 tokens
     const c = await run(['score', '--model', dir, '--in', f, '--cutoff', '30']);
     assert.equal(c.code, 0, c.err);
@@ -97,4 +105,18 @@ test('lm info: architecture, parameters, stored dtype, backend and why, memory e
   assert.match(r.out, /weights stored as BF16, read and computed in float32/);
   assert.match(r.out, /^backend: \w+ — /m);
   assert.match(r.out, /(fits|DOES NOT FIT): full fine-tuning \(the released Flower setting\)/);
+});
+
+test('flowloop doctor --model: the backend it would run on and why; a bad folder is a fail line', { skip }, async () => {
+  const { DOCTOR_CHECKS, runDoctor } = await import('../../core/cli/doctor');
+  const checks = DOCTOR_CHECKS.filter((c) => c.name === 'model');
+  const ctx = { cwd: process.cwd(), env: process.env, timeoutMs: 1000 };
+  const [ok] = await runDoctor({ ...ctx, model: join(oracle().dir, 'qwen2-untied-bf16') }, checks);
+  assert.equal(ok.result.status, 'ok', ok.result.detail);
+  assert.match(ok.result.detail, /Qwen2ForCausalLM, \d+ M parameters, weights stored as BF16, read and computed in float32 .*would run on \w+ \(.+\); memory .*beam search .*full fine-tuning at micro-batch 8 × 512/);
+  const [bad] = await runDoctor({ ...ctx, model: '/nonexistent/model' }, checks);
+  assert.equal(bad.result.status, 'fail');
+  assert.match(bad.result.detail, /model folder not found/);
+  const [none] = await runDoctor(ctx, checks);
+  assert.equal(none.result.status, 'ok');
 });
