@@ -107,6 +107,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
       batch: { type: 'string', value: 'N', help: 'score: rows per forward pass (default 8)' },
       cutoff: { type: 'string', value: 'N', help: 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)' },
       category: { type: 'string', value: '<word>', help: 'score: category word of history rows without one (e.g. "movies and TV")' },
+      lora: { type: 'string', value: '<adapter folder>', help: 'score: add a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to the model' },
       onnx: { type: 'string', value: '<model.onnx>', help: 'score: run the ONNX export of the model (input_ids, attention_mask -> logits) in onnxruntime-node instead' },
     },
   },

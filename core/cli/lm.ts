@@ -1,5 +1,5 @@
 /**
- * `flowloop lm score --model <folder> --in <rows.jsonl> [--onnx <model.onnx>] [--device …] [--batch N] [--cutoff N] [--category C]`
+ * `flowloop lm score --model <folder> --in <rows.jsonl> [--lora <adapter folder>] [--onnx <model.onnx>] [--device …] [--batch N] [--cutoff N] [--category C]`
  *   One JSON line per input row on stdout: {"logprob": Σ log π(completion | prompt) over the FULL vocabulary, "tokens": n}.
  *   A row gives token ids (`promptIds`, `completionIds`), or text: `prompt` (a string, or a list of parts
  *   tokenised separately and concatenated, as the released Flower prompt is — docs/methods.md §A6b) and
@@ -120,6 +120,16 @@ async function score(flags: Record<string, string | boolean | undefined>, io: Cl
   const hf = loadHfModel(dir, be.name);
   try {
     io.err(`lm: ${hf.precision}\n`);
+    if (typeof flags.lora === 'string') {
+      // PEFT LoRA adapter folder (core/llm/lora.ts): registered on the model's linear layers, scale alpha / r.
+      const { readPeftAdapter, LoraAdapters } = await import('../llm/lora');
+      const adDir = resolve(flags.lora);
+      const ad = readPeftAdapter(adDir);
+      const lora = new LoraAdapters(hf.model, ad.settings, 0, ad.tensors);
+      const missing = lora.names.filter((n) => !ad.tensors.has(n));
+      if (missing.length) throw new LocatedError(`the adapter has no ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} although target_modules selects that module`, `${adDir}/adapter_model.safetensors`);
+      io.err(`lm: LoRA adapter ${adDir}: r=${ad.settings.r}, alpha=${ad.settings.alpha} (scale ${lora.scale}), ${lora.modules.length} modules\n`);
+    }
     const { LmPolicy } = await import('../llm/policy');
     const pol = new LmPolicy(hf.model, hf.tokenizer.padId);
     // Sort by length so a batch pads little; print in input order.
