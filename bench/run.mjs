@@ -33,6 +33,7 @@ if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'],
 const BENCHES = [
   ['train-step', 'bench/train-step/bench.ts', 'training step, Flowloop / PyTorch CPU (lower is better)'],
   ['inference', 'bench/train-step/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
+  ['llm', 'bench/llm/bench.ts', 'Hugging Face causal LM forward+backward tokens/s, Flowloop / PyTorch CPU (tiny full, 0.5B-shaped LoRA; lower is better)'],
   ['trie', 'bench/trie/bench.ts', 'prefix tree with flows, reference algorithm / Flowloop (higher is better)'],
   ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],

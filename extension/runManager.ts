@@ -314,7 +314,7 @@ export class RunManager implements vscode.Disposable {
           if (increment) reported = share!;
           progress.report({ message: `${progressText(event)}${event.message ? ` — ${event.message}` : ''}`, increment });
         });
-        progress.report({ message: 'starting worker…' });
+        progress.report({ message: run.pid > 0 ? 'starting worker…' : run.lastMessage }); // an adopted (Slurm) run: what was submitted
         return run.done.then(() => sub.dispose());
       },
     );

@@ -113,7 +113,9 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         item.iconPath = new vscode.ThemeIcon(sweep ? 'layers' : icon, color ? new vscode.ThemeColor(color) : undefined);
         const metric = info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
         const status = info.status === 'finished' ? metric : info.status === 'degraded' ? `degraded: ${info.degraded?.[0] ?? 'see the run'}` : info.status;
-        item.description = [sweep ? 'sweep' : '', status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
+        // a Slurm run still running says what Slurm says (pending and why, running on which node)
+        const slurm = info.slurm && info.status === 'running' ? `slurm ${info.slurm.state.toLowerCase()}${info.slurm.reason ? ` (${info.slurm.reason})` : ''}` : '';
+        item.description = [sweep ? 'sweep' : '', slurm || status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${info.name}** — ${info.status}\n\n`);
         for (const r of info.degraded ?? []) md.appendMarkdown(`$(warning) **degraded**: ${r}\n\n`);
@@ -122,6 +124,7 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         if (info.durationMs !== undefined) md.appendMarkdown(`- duration: ${formatDuration(info.durationMs)}\n`);
         if (info.keyMetric) md.appendMarkdown(`- ${info.keyMetric.name}: ${info.keyMetric.value}\n`);
         md.appendMarkdown(`- seed: ${info.seed}\n`);
+        if (info.slurm) md.appendMarkdown(`- slurm job ${info.slurm.jobId}: ${info.slurm.state}${info.slurm.reason ? ` (${info.slurm.reason})` : ''}${info.slurm.node ? ` on ${info.slurm.node}` : ''}, profile ${info.slurm.profile}\n`);
         if (info.backend) md.appendMarkdown(`- backend: ${info.backend.name} (${info.backend.reason})\n`);
         // a cancelled run's `error` is the reason it was stopped, not an error
         if (info.error) md.appendMarkdown(`\n**${info.status === 'cancelled' ? 'cancelled' : 'error'}**${info.where ? ` at \`${info.where}\`` : ''}: ${info.error}\n`);

@@ -61,6 +61,8 @@ export const COMMAND_SPECS: CommandSpec[] = [
       json: { type: 'boolean', help: 'the checks as JSON' },
       dir: WORKSPACE,
       timeout: { type: 'string', value: 'ms', help: 'bound of the LLM endpoint probe (default 3000)' },
+      model: { type: 'string', value: '<folder>', help: 'also check a Hugging Face model folder: which backend it would run on and why, and whether it fits' },
+      device: DEVICE,
     },
   },
   { name: 'validate', args: '<config>...', summary: 'check configs; located errors; exit 2 if any is invalid', flags: {} },
@@ -105,6 +107,8 @@ export const COMMAND_SPECS: CommandSpec[] = [
       batch: { type: 'string', value: 'N', help: 'score: rows per forward pass (default 8)' },
       cutoff: { type: 'string', value: 'N', help: 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)' },
       category: { type: 'string', value: '<word>', help: 'score: category word of history rows without one (e.g. "movies and TV")' },
+      lora: { type: 'string', value: '<adapter folder>', help: 'score: add a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to the model' },
+      onnx: { type: 'string', value: '<model.onnx>', help: 'score: run the ONNX export of the model (input_ids, attention_mask -> logits) in onnxruntime-node instead' },
     },
   },
   {

@@ -31,6 +31,10 @@ export interface DoctorContext {
   env: NodeJS.ProcessEnv;
   /** Bound for network probes (ms). */
   timeoutMs: number;
+  /** `--model`: a Hugging Face model folder to check (the `model` line). */
+  model?: string;
+  /** `--device` for the model line (default auto). */
+  device?: 'auto' | 'gpu' | 'cpu' | 'wasm';
 }
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
@@ -157,6 +161,23 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
       }
     },
   },
+  {
+    name: 'model',
+    run: async (ctx) => {
+      if (!ctx.model) return { status: 'ok', detail: 'no Hugging Face model folder given (flowloop doctor --model <folder> [--device gpu] checks one)' };
+      const { modelReport } = await import('../llm/describe');
+      const { initBackend } = await import('../tensor');
+      try {
+        const r = modelReport(resolve(ctx.model), await initBackend(ctx.device ?? 'auto'));
+        return r.fitsPaperSetting ? { status: 'ok', detail: r.line } : {
+          status: 'warn', detail: r.line,
+          fix: 'the released full fine-tuning (micro-batch 8 × 512) does not fit this backend: use device "gpu" on a large GPU, LoRA, a smaller micro-batch or cutoff (flowloop lm info --model <folder> lists each estimate)',
+        };
+      } catch (e) {
+        return { status: 'fail', detail: firstLine(e), fix: 'point --model at a local Hugging Face folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json); see the README, "Bring a Hugging Face model"' };
+      }
+    },
+  },
 ];
 
 /** Run every check (each bounded; one throwing becomes its own fail line). */
@@ -183,7 +204,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (parsed.positional.length) throw new UsageError(`doctor takes no arguments, got "${parsed.positional[0]}"`);
   const timeoutMs = Number(parsed.flags.timeout ?? 3000);
-  const results = await runDoctor({ cwd: (parsed.flags.dir as string) ?? process.cwd(), env: process.env, timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 3000 });
+  const device = parsed.flags.device as string | undefined;
+  if (device !== undefined && !['auto', 'gpu', 'cpu', 'wasm'].includes(device)) throw new UsageError(`--device must be auto, gpu, cpu or wasm (got "${device}")`);
+  const results = await runDoctor({
+    cwd: (parsed.flags.dir as string) ?? process.cwd(), env: process.env, timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 3000,
+    model: parsed.flags.model as string | undefined, device: device as DoctorContext['device'],
+  });
   if (parsed.flags.json) process.stdout.write(JSON.stringify(results.map((r) => ({ name: r.name, ...r.result })), null, 2) + '\n');
   else {
     const w = Math.max(...results.map((r) => r.name.length));

@@ -1,11 +1,12 @@
 /**
- * `flowloop lm score --model <folder> --in <rows.jsonl> [--device …] [--batch N] [--cutoff N] [--category C]`
+ * `flowloop lm score --model <folder> --in <rows.jsonl> [--lora <adapter folder>] [--onnx <model.onnx>] [--device …] [--batch N] [--cutoff N] [--category C]`
  *   One JSON line per input row on stdout: {"logprob": Σ log π(completion | prompt) over the FULL vocabulary, "tokens": n}.
  *   A row gives token ids (`promptIds`, `completionIds`), or text: `prompt` (a string, or a list of parts
  *   tokenised separately and concatenated, as the released Flower prompt is — docs/methods.md §A6b) and
  *   `completion` (plus EOS when `"eos": true`), or a user history: `history` (titles) and `title` — the
  *   released prompt (category from the row or --category) and target title + "\n" + EOS. Rows of
- *   different lengths are batched with padding and an attention mask.
+ *   different lengths are batched with padding and an attention mask. `--onnx`: the same scores through
+ *   onnxruntime-node on the user's ONNX export of the model (core/llm/onnxPolicy.ts).
  * `flowloop lm info --model <folder> [--device …]`: architecture, parameters, stored dtypes, the backend
  *   it would run on and why, and memory estimates — without reading the weights.
  * Backend and memory lines go to stderr. Exit codes: 0 ok, 2 bad input (`where: message`), 1 failure.
@@ -104,9 +105,31 @@ async function score(flags: Record<string, string | boolean | undefined>, io: Cl
   const predicted = Math.max(...rows.map((r) => r.completion.length));
   io.err(`lm: ${cfg.architectureName} from ${dir} on backend ${be.name}: ${be.reason}\n`);
   io.err(`lm: ${checkMemory(estimateMemory(cfg, { microBatch: Math.min(batch, rows.length), seqLen, predicted }), be.name, `scoring ${rows.length} rows in batches of ${batch}`).line}\n`);
+  if (typeof flags.onnx === 'string') {
+    const { OnnxLmPolicy } = await import('../llm/onnxPolicy');
+    const tokPad = (tok ??= loadHfTokenizer(dir, cfg.vocabSize)) as import('../llm/tokenizer').HfTokenizer;
+    const onnx = await OnnxLmPolicy.load(resolve(flags.onnx), tokPad.padId, device);
+    try {
+      io.err(`lm: scoring through onnxruntime-node (${onnx.provider} provider) on ${resolve(flags.onnx)}; tokenizer and config from the folder\n`);
+      for (const r of await onnx.completionLogProbs(rows.map((r) => r.prompt), rows.map((r) => r.completion), batch)) io.out(JSON.stringify(r) + '\n');
+    } finally {
+      await onnx.dispose();
+    }
+    return 0;
+  }
   const hf = loadHfModel(dir, be.name);
   try {
     io.err(`lm: ${hf.precision}\n`);
+    if (typeof flags.lora === 'string') {
+      // PEFT LoRA adapter folder (core/llm/lora.ts): registered on the model's linear layers, scale alpha / r.
+      const { readPeftAdapter, LoraAdapters } = await import('../llm/lora');
+      const adDir = resolve(flags.lora);
+      const ad = readPeftAdapter(adDir);
+      const lora = new LoraAdapters(hf.model, ad.settings, 0, ad.tensors);
+      const missing = lora.names.filter((n) => !ad.tensors.has(n));
+      if (missing.length) throw new LocatedError(`the adapter has no ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} although target_modules selects that module`, `${adDir}/adapter_model.safetensors`);
+      io.err(`lm: LoRA adapter ${adDir}: r=${ad.settings.r}, alpha=${ad.settings.alpha} (scale ${lora.scale}), ${lora.modules.length} modules\n`);
+    }
     const { LmPolicy } = await import('../llm/policy');
     const pol = new LmPolicy(hf.model, hf.tokenizer.padId);
     // Sort by length so a batch pads little; print in input order.

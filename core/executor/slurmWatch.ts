@@ -157,7 +157,7 @@ export class SlurmWatch {
         if (s && (s.state !== r.slurm?.state || s.reason !== r.slurm?.reason || s.node !== r.slurm?.node)) {
           changed = true;
           r.slurm = s;
-          if (s.state === 'PENDING') this.recordPending(r.runDir, s);
+          if (!SLURM_TERMINAL.has(s.state)) this.recordState(r.runDir, s);
           this.opts.onState?.(r);
         }
         const gone = !s && !error && (this.misses.set(r, (this.misses.get(r) ?? 0) + 1).get(r)! >= 3);
@@ -178,12 +178,16 @@ export class SlurmWatch {
     this.timer = setTimeout(() => void this.poll(), this.interval);
   }
 
-  /** A pending job's reason goes into run.json (the job has not started, so nothing else writes it). */
-  private recordPending(runDir: string, s: SlurmJobState): void {
+  /**
+   * Slurm's word goes into run.json while Flowloop has not started in the job (pending and why; running its
+   * setup lines, on which node): until then nothing else writes it; once the job's `flowloop run` has
+   * written its own run.json (state RUNNING), that file is the job's.
+   */
+  private recordState(runDir: string, s: SlurmJobState): void {
     const info = readRunInfo(runDir);
-    if (!info?.slurm || info.status !== 'running' || (info.slurm.state === s.state && info.slurm.reason === s.reason)) return;
-    if (info.slurm.state !== 'PENDING') return; // the job has started: run.json is the job's
-    writeJsonAtomic(join(runDir, 'run.json'), { ...info, slurm: { ...info.slurm, reason: s.reason } });
+    if (!info?.slurm || info.status !== 'running' || info.slurm.state !== 'PENDING') return;
+    if (s.state === 'PENDING' && info.slurm.reason === s.reason) return;
+    writeJsonAtomic(join(runDir, 'run.json'), { ...info, slurm: { ...info.slurm, state: s.state, reason: s.reason, node: s.node ?? info.slurm.node } });
   }
 }
 

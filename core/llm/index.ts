@@ -3,7 +3,7 @@
  * (docs/methods.md §A6b). See docs in each module; the API summary is in core/llm/README.md.
  */
 export { readHfConfig, parseHfConfig, expectedWeights, parameterCount, type LlmConfig, type Architecture, type RopeScaling } from './hfConfig';
-export { readSafetensors, readSafetensorsHeader, readModelWeights, writeSafetensors, type LoadedTensor, type TensorToWrite, type StoredDtype } from './safetensors';
+export { readSafetensors, readSafetensorsHeader, readModelWeights, openModelWeights, writeSafetensors, type LazyTensor, type LoadedTensor, type TensorToWrite, type StoredDtype } from './safetensors';
 export { loadHfTokenizer, HfTokenizer } from './tokenizer';
 export { CausalLM, type LinearAdapter, type KvCapture, type ForwardOptions } from './model';
 export { layoutRows, causalMask, type SeqLayout } from './layout';

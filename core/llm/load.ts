@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import { readHfConfig, type LlmConfig } from './hfConfig';
-import { readModelWeights, type StoredDtype } from './safetensors';
+import { openModelWeights, type StoredDtype } from './safetensors';
 import { loadHfTokenizer, type HfTokenizer } from './tokenizer';
 import { CausalLM } from './model';
 
@@ -62,7 +62,7 @@ export function loadHfModel(dir: string, backend?: string): HfModel {
       throw new LocatedError(`not valid JSON: ${(e as Error).message}`, g);
     }
   }
-  const { tensors, dtypes } = readModelWeights(d);
+  const { tensors, dtypes } = openModelWeights(d);
   const model = new CausalLM(config, tensors, d);
   tensors.clear();
   const storedDtypes = [...dtypes].sort();

@@ -58,10 +58,10 @@ export function estimateMemory(cfg: LlmConfig, plan: MemoryPlan): MemoryEstimate
   const perTokenLayer = 8 * D + 4 * q + 6 * kv + 5 * I;
   const perLayerAttention = 3 * cfg.heads * L * L; // scores, masked, softmax
   const train = plan.training;
-  const actLayers = B * (L * perTokenLayer + perLayerAttention) * cfg.layers * F;
-  // Training keeps every layer's intermediates for the backward pass; an inference forward runs in one tidy,
-  // which also holds them until it ends.
-  parts.activations = actLayers;
+  const actLayer = B * (L * perTokenLayer + perLayerAttention) * F;
+  // Training keeps every layer's intermediates for the backward pass; inference (CausalLM.hidden with
+  // `inference`) frees each layer's as soon as it is done.
+  parts.activations = train ? actLayer * cfg.layers : actLayer + B * L * cfg.hidden * F;
   // Logits [B·predicted, V]: value, log-softmax and its gradient in training; one value in inference.
   parts.logits = B * (plan.predicted ?? L) * V * F * (train ? 3 : 1);
   if (train?.mode === 'full') {

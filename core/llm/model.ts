@@ -16,7 +16,7 @@ import { LocatedError } from '../experiment/context';
 import { expectedWeights, type LlmConfig } from './hfConfig';
 import { inverseFrequencies, ropeTables } from './rope';
 import { causalMask, type SeqLayout } from './layout';
-import type { LoadedTensor } from './safetensors';
+import type { LazyTensor, LoadedTensor } from './safetensors';
 
 /** A LoRA adapter on one linear layer: delta = scale · dropout(x) Aᵀ Bᵀ, A [r, in], B [out, r] (PEFT's lora_A / lora_B). */
 export interface LinearAdapter {
@@ -39,6 +39,8 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /** Collect every layer's keys/values (incremental decoding). */
   kv?: KvCapture;
+  /** No gradient will be taken: each layer runs in its own tidy, so only one layer's intermediates are alive. */
+  inference?: boolean;
 }
 
 export class CausalLM {
@@ -53,7 +55,7 @@ export class CausalLM {
    * Build from loaded tensors (`readModelWeights`). Missing, extra or mis-shaped tensors are located
    * errors naming `source` (the folder). Tied models use `model.embed_tokens.weight` as the head.
    */
-  constructor(readonly cfg: LlmConfig, tensors: Map<string, LoadedTensor | { shape: number[]; data: Float32Array }>, source = 'model') {
+  constructor(readonly cfg: LlmConfig, tensors: Map<string, LoadedTensor | LazyTensor | { shape: number[]; data: Float32Array }>, source = 'model') {
     const tf = getTf();
     const want = expectedWeights(cfg);
     for (const [name, shape] of want) {
@@ -69,7 +71,9 @@ export class CausalLM {
     }
     for (const [name, shape] of want) {
       const t = tensors.get(name)!;
-      this.weights[name] = tf.variable(tf.tensor(t.data, shape, 'float32'), false, `${name}#${Math.random().toString(36).slice(2, 8)}`);
+      const init = tf.tensor(t.data, shape, 'float32'); // a LazyTensor reads its bytes here
+      this.weights[name] = tf.variable(init, false, `${name}#${Math.random().toString(36).slice(2, 8)}`);
+      init.dispose();
     }
     this.invFreq = inverseFrequencies(cfg);
   }
@@ -169,7 +173,7 @@ export class CausalLM {
     const mask = tf.tensor4d(causalMask(lay), [B, 1, L, L]);
     const { cos, sin } = this.ropeTensors(lay.positions, B, L);
     const scale = 1 / Math.sqrt(dh);
-    for (let l = 0; l < cfg.layers; l++) {
+    const layer = (l: number, x: TF.Tensor2D): [TF.Tensor2D, TF.Tensor4D, TF.Tensor4D] => {
       const p = `model.layers.${l}`;
       const h = this.rmsNorm(x, `${p}.input_layernorm`);
       const q = this.rope(this.linear(h, `${p}.self_attn.q_proj`, seed).reshape([B, L, nh, dh]), cos, sin);
@@ -178,13 +182,24 @@ export class CausalLM {
       const qT = tf.transpose(q, [0, 2, 1, 3]).reshape([B * nkv, rep * L, dh]) as TF.Tensor3D;
       const kT = tf.transpose(k, [0, 2, 1, 3]) as TF.Tensor4D; // [B, nkv, L, dh]
       const vT = tf.transpose(v, [0, 2, 1, 3]) as TF.Tensor4D;
-      if (opts.kv) { opts.kv.k.push(kT); opts.kv.v.push(vT); }
       const scores = tf.mul(tf.matMul(qT, kT.reshape([B * nkv, L, dh]) as TF.Tensor3D, false, true), scale).reshape([B, nh, L, L]);
       const att = tf.softmax(tf.add(scores, mask)).reshape([B * nkv, rep * L, L]) as TF.Tensor3D;
       const ctx = tf.matMul(att, vT.reshape([B * nkv, L, dh]) as TF.Tensor3D).reshape([B, nh, L, dh]);
       const merged = tf.transpose(ctx, [0, 2, 1, 3]).reshape([B * L, nh * dh]) as TF.Tensor2D;
       x = tf.add(x, this.linear(merged, `${p}.self_attn.o_proj`, seed)) as TF.Tensor2D;
       x = tf.add(x, this.mlp(this.rmsNorm(x, `${p}.post_attention_layernorm`), l, seed)) as TF.Tensor2D;
+      return [x, kT, vT];
+    };
+    for (let l = 0; l < cfg.layers; l++) {
+      let kT: TF.Tensor4D, vT: TF.Tensor4D;
+      if (opts.inference) {
+        // No backward pass: free each layer's intermediates as soon as the layer is done (memory = one layer).
+        const prev = x;
+        [x, kT, vT] = tf.tidy(() => layer(l, prev));
+        if (l > 0) prev.dispose();
+        if (!opts.kv) { kT.dispose(); vT.dispose(); }
+      } else [x, kT, vT] = layer(l, x);
+      if (opts.kv) { opts.kv.k.push(kT); opts.kv.v.push(vT); }
     }
     return this.rmsNorm(x, 'model.norm');
   }

@@ -108,7 +108,7 @@ export class LmPolicy implements SessionPolicy {
       const ps = prefixes.slice(s, s + chunk);
       const lay = layoutRows(prompts.slice(s, s + chunk), ps, this.padId);
       const h = tf.tidy(() => {
-        const all = this.lm.hidden(lay);
+        const all = this.lm.hidden(lay, { inference: true });
         const idx = Int32Array.from(ps, (p, b) => b * lay.L + lay.P - 1 + p.length);
         return tf.gather(all, tf.tensor1d(idx, 'int32')) as TF.Tensor2D;
       });
@@ -129,7 +129,7 @@ export class LmPolicy implements SessionPolicy {
     const nl = this.lm.cfg.layers;
     const kept = tf.tidy(() => {
       const kv: KvCapture = { k: [], v: [] };
-      const h = this.lm.hidden(lay, { kv });
+      const h = this.lm.hidden(lay, { kv, inference: true });
       const idx = Int32Array.from({ length: lay.B }, (_, b) => b * lay.L + lay.L - 1);
       return [tf.gather(h, tf.tensor1d(idx, 'int32')), ...kv.k, ...kv.v];
     });
@@ -163,7 +163,7 @@ export class LmPolicy implements SessionPolicy {
       let sums = cs.map(() => 0);
       if (idx.length) {
         const lp = tf.tidy(() => {
-          const h = tf.gather(this.lm.hidden(lay), tf.tensor1d(Int32Array.from(idx), 'int32')) as TF.Tensor2D;
+          const h = tf.gather(this.lm.hidden(lay, { inference: true }), tf.tensor1d(Int32Array.from(idx), 'int32')) as TF.Tensor2D;
           return logSoftmaxGather(this.lm.logits(h), tf.tensor1d(Int32Array.from(lab), 'int32'));
         });
         const v = (await lp.data()) as Float32Array;

@@ -169,15 +169,18 @@ export function writeSafetensors(path: string, tensors: Map<string, TensorToWrit
   writeFileSync(path, out);
 }
 
-/**
- * The weights of a Hugging Face model folder: `model.safetensors`, or the shards named by
- * `model.safetensors.index.json` (`weight_map`). Returns every tensor as float32 plus the stored dtypes
- * seen. Errors name the folder file that is missing or inconsistent.
- */
-export function readModelWeights(dir: string): { tensors: Map<string, LoadedTensor>; dtypes: Set<StoredDtype>; files: string[] } {
+/** A tensor of a model folder whose bytes are read when `data` is accessed (and not kept). */
+export interface LazyTensor {
+  shape: number[];
+  stored: StoredDtype;
+  readonly data: Float32Array;
+}
+
+/** Which file holds which tensors: `model.safetensors`, or the shards of `model.safetensors.index.json` (`weight_map`). */
+function weightFiles(dir: string): Map<string, string[]> {
   const single = join(dir, 'model.safetensors');
   const index = join(dir, 'model.safetensors.index.json');
-  let byFile = new Map<string, string[]>();
+  const byFile = new Map<string, string[]>();
   if (existsSync(index)) {
     let json: { weight_map?: Record<string, string> };
     try {
@@ -192,11 +195,38 @@ export function readModelWeights(dir: string): { tensors: Map<string, LoadedTens
       l.push(name);
       byFile.set(file, l);
     }
-  } else if (existsSync(single)) {
-    byFile = new Map([['model.safetensors', Object.keys(readSafetensorsHeader(single).tensors)]]);
-  } else {
-    throw new LocatedError('no weights: neither model.safetensors nor model.safetensors.index.json (+ shards) is in the folder (PyTorch .bin checkpoints are not read: convert them to safetensors)', dir);
+    return byFile;
   }
+  if (existsSync(single)) return new Map([['model.safetensors', Object.keys(readSafetensorsHeader(single).tensors)]]);
+  throw new LocatedError('no weights: neither model.safetensors nor model.safetensors.index.json (+ shards) is in the folder (PyTorch .bin checkpoints are not read: convert them to safetensors)', dir);
+}
+
+/**
+ * The weights of a Hugging Face model folder, lazily: shapes and dtypes from the headers, each tensor's
+ * bytes read (and widened to float32) when its `data` is accessed — so loading a model never holds more
+ * than one tensor in JavaScript memory besides the backend's copy. Errors name the folder file.
+ */
+export function openModelWeights(dir: string): { tensors: Map<string, LazyTensor>; dtypes: Set<StoredDtype>; files: string[] } {
+  const byFile = weightFiles(dir);
+  const tensors = new Map<string, LazyTensor>();
+  const dtypes = new Set<StoredDtype>();
+  for (const [file, names] of byFile) {
+    const path = join(dir, file);
+    const { tensors: headers } = readSafetensorsHeader(path);
+    for (const name of names) {
+      const h = headers[name];
+      if (!h) throw new LocatedError(`tensor "${name}" is not in this file`, path);
+      if (!(h.dtype in BYTES)) throw new LocatedError(`dtype ${h.dtype} is not supported (expected F32, BF16, F16 or F64)`, `${file}: ${name}`, path);
+      dtypes.add(h.dtype as StoredDtype);
+      tensors.set(name, { shape: h.shape.slice(), stored: h.dtype as StoredDtype, get data() { return readSafetensors(path, [name]).get(name)!.data; } });
+    }
+  }
+  return { tensors, dtypes, files: [...byFile.keys()] };
+}
+
+/** Every tensor of a model folder as float32 (see `openModelWeights` for the lazy form). */
+export function readModelWeights(dir: string): { tensors: Map<string, LoadedTensor>; dtypes: Set<StoredDtype>; files: string[] } {
+  const byFile = weightFiles(dir);
   const tensors = new Map<string, LoadedTensor>();
   const dtypes = new Set<StoredDtype>();
   for (const [file, names] of byFile) {

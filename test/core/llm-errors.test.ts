@@ -98,6 +98,14 @@ test('safetensors writer round trip: F32 exact, BF16 round-to-nearest-even; head
     // bf16 keeps 8 significand bits: 3.1415927 -> 3.140625, 1.5 and -2.25 exact
     assert.deepEqual(Array.from(back.get('a.bf')!.data).slice(0, 3), [1.5, -2.25, 3.140625]);
     assert.equal(back.get('a.bf')!.stored, 'BF16');
+    // F16 (fp16 checkpoints) is read too: a hand-written file with 1.5, -2, 65504, 2^-24 and 2^-14
+    const h = Buffer.from(JSON.stringify({ h: { dtype: 'F16', shape: [5], data_offsets: [0, 10] } }) + '      ');
+    const bytes = Buffer.alloc(10);
+    [0x3e00, 0xc000, 0x7bff, 0x0001, 0x0400].forEach((v, i) => bytes.writeUInt16LE(v, 2 * i));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(h.length));
+    writeFileSync(join(dir, 'h.safetensors'), Buffer.concat([len, h, bytes]));
+    assert.deepEqual(Array.from(readSafetensors(join(dir, 'h.safetensors')).get('h')!.data), [1.5, -2, 65504, 2 ** -24, 2 ** -14]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { initBackend } from '../../core/tensor';
 import { loadHfModel, type HfModel } from '../../core/llm/load';
 import { layoutRows } from '../../core/llm/layout';
 import { LmPolicy } from '../../core/llm/policy';
+import { OnnxLmPolicy } from '../../core/llm/onnxPolicy';
 import { completionIds, promptIds } from '../../core/llm/prompt';
 import { loadQwenTokenizer } from '../../core/tokenize/qwen';
 import { MODEL_NAMES, QWEN_IM_END, VOCAB, oracle, oracleUnavailable, referenceLogits } from './llm-oracle';
@@ -164,5 +165,28 @@ for (const name of MODEL_NAMES) {
       assert.equal(g.tokens, o.input.score[i].completion.length);
       assert.ok(Math.abs(g.logprob - want[i]) <= TOL * g.tokens, `row ${i}: Flowloop ${g.logprob} vs PyTorch ${want[i]}`);
     });
+  });
+
+  test(`${name}: the ONNX route (OnnxLmPolicy on torch's export) gives the same next-token and completion log-probs`, { skip }, async (t) => {
+    const o = oracle();
+    const m = await model(name);
+    const onnx = await OnnxLmPolicy.load(join(o.dir, name, 'model.onnx'), m.tokenizer.padId);
+    try {
+      const pol = new LmPolicy(m.model, m.tokenizer.padId);
+      const prompts = o.input.rows.map((r) => r.slice(0, -3));
+      const prefixes = o.input.rows.map((r) => r.slice(-3, -1));
+      const a = await onnx.nextLogProbs(prompts, prefixes);
+      const b = await pol.nextLogProbs(prompts, prefixes);
+      let worst = 0;
+      a.forEach((x, i) => { worst = Math.max(worst, maxAbsDiff(x, b[i]).max); });
+      const got = await onnx.completionLogProbs(o.input.score.map((s) => s.prompt), o.input.score.map((s) => s.completion), 3);
+      const want = o.reference.models[name].score_logprobs;
+      const worstScore = Math.max(...got.map((g, i) => Math.abs(g.logprob - want[i]) / g.tokens));
+      t.diagnostic(`max |onnx - Flowloop| next-token log-probs = ${worst.toExponential(2)}; completion log-prob per token vs PyTorch ${worstScore.toExponential(2)}`);
+      assert.ok(worst <= TOL, `ONNX next-token log-probs differ from Flowloop's by ${worst}`);
+      assert.ok(worstScore <= TOL, `ONNX completion log-probs differ from PyTorch's by ${worstScore} per token`);
+    } finally {
+      await onnx.dispose();
+    }
   });
 }

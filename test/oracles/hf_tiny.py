@@ -138,6 +138,14 @@ class Model(torch.nn.Module):
                         p.copy_(torch.randn_like(p) / math.sqrt(p.shape[1]))
 
     def forward(self, input_ids, attention_mask):
+        return self.head(self.hidden(input_ids, attention_mask))
+
+    def head(self, x):
+        W = self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
+        return x @ W.t()
+
+    def hidden(self, input_ids, attention_mask):
+        """Final-norm hidden states [B, L, D]."""
         cfg = self.cfg
         B, L = input_ids.shape
         nh, nkv, dh = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
@@ -167,9 +175,7 @@ class Model(torch.nn.Module):
             o = (att @ v).transpose(1, 2).reshape(B, L, nh * dh)
             x = x + a.o_proj(o)
             x = x + layer.mlp(layer.post_attention_layernorm(x))
-        x = self.model.norm(x)
-        W = self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
-        return x @ W.t()
+        return self.model.norm(x)
 
     def hf_state(self):
         """Parameters under Hugging Face names (the module names; a tied head is not stored)."""

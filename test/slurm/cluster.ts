@@ -32,6 +32,12 @@ export function whyNot(): string | undefined {
   return undefined;
 }
 
+/** Free TCP ports on loopback (asked of the kernel, then released). */
+function freePorts(n: number): number[] {
+  const script = `const net=require('net');const s=[];let k=${n};for(let i=0;i<${n};i++){const v=net.createServer();s.push(v);v.listen(0,'127.0.0.1',()=>{if(--k===0){console.log(s.map(x=>x.address().port).join(' '));s.forEach(x=>x.close());}});}`;
+  return execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim().split(' ').map(Number);
+}
+
 const pidOf = (file: string) => (existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined);
 
 function killPid(pid: number | undefined): void {
@@ -50,28 +56,32 @@ export function startCluster(): Cluster {
   mkdirSync(join(dir, 'spool'));
   const node = hostname();
   const conf = join(dir, 'slurm.conf');
+  // private ports and a private munged: clusters of concurrent test runs on one machine never meet
+  const ports = freePorts(2);
+  const mungeDir = join(dir, 'munge');
   writeFileSync(conf, [
     'ClusterName=flowloop-test', `SlurmctldHost=${node}`, 'SlurmUser=root', 'SlurmdUser=root', 'AuthType=auth/munge',
     `StateSaveLocation=${dir}/state`, `SlurmdSpoolDir=${dir}/spool`, `SlurmctldPidFile=${dir}/slurmctld.pid`, `SlurmdPidFile=${dir}/slurmd.pid`,
-    'SlurmctldPort=16917', 'SlurmdPort=16918', 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
+    `SlurmctldPort=${ports[0]}`, `SlurmdPort=${ports[1]}`, `AuthInfo=socket=${mungeDir}/munge.sock`, 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
     'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core', 'JobAcctGatherType=jobacct_gather/none',
     `SlurmctldLogFile=${dir}/slurmctld.log`, `SlurmdLogFile=${dir}/slurmd.log`, 'ReturnToService=1', 'MpiDefault=none',
     'SlurmdParameters=config_overrides', 'KillWait=5', 'MinJobAge=600', 'SchedulerParameters=sched_min_interval=100000',
     `NodeName=${node} CPUs=8 RealMemory=16000 State=UNKNOWN`,
     `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
   ].join('\n') + '\n');
-  // munge: reuse a running munged; start (and later stop) our own otherwise
-  let mungePid: number | undefined;
-  if (spawnSync('pgrep', ['-x', 'munged']).status !== 0) {
-    for (const d of ['/etc/munge', '/run/munge', '/var/log/munge', '/var/lib/munge']) mkdirSync(d, { recursive: true });
-    if (!existsSync('/etc/munge/munge.key') || readFileSync('/etc/munge/munge.key').length < 32) {
-      writeFileSync('/etc/munge/munge.key', execFileSync('head', ['-c', '1024', '/dev/urandom']));
-    }
-    execFileSync('chown', ['-R', 'munge:munge', '/etc/munge', '/run/munge', '/var/log/munge', '/var/lib/munge']);
+  // munge: our own munged on our own socket (the key: the machine's, made if missing)
+  mkdirSync('/etc/munge', { recursive: true });
+  if (!existsSync('/etc/munge/munge.key') || readFileSync('/etc/munge/munge.key').length < 32) {
+    writeFileSync('/etc/munge/munge.key', execFileSync('head', ['-c', '1024', '/dev/urandom']));
+    execFileSync('chown', ['munge:munge', '/etc/munge/munge.key']);
     execFileSync('chmod', ['400', '/etc/munge/munge.key']);
-    execFileSync('runuser', ['-u', 'munge', '--', '/usr/sbin/munged', '--force']);
-    mungePid = pidOf('/run/munge/munged.pid');
   }
+  mkdirSync(mungeDir);
+  execFileSync('chmod', ['755', dir]);
+  execFileSync('chown', ['munge:munge', mungeDir]);
+  execFileSync('runuser', ['-u', 'munge', '--', '/usr/sbin/munged', '--force', `--socket=${mungeDir}/munge.sock`, `--pid-file=${mungeDir}/munged.pid`,
+    `--log-file=${mungeDir}/munged.log`, `--seed-file=${mungeDir}/munged.seed`, '--key-file=/etc/munge/munge.key']);
+  const mungePid = pidOf(join(mungeDir, 'munged.pid'));
   const env = { ...process.env, SLURM_CONF: conf };
   const stop = () => {
     // jobs first (their slurmstepd outlive the daemons), then the daemons by their PID files
