@@ -19,6 +19,7 @@ export const FORMAT_SCOPE = [
   'scripts/lint.mjs',
   'scripts/check-imports.mjs',
   'core/util/errors.ts',
+  'core/cli/args.ts',
   'core/util/table.ts',
   'test/core/demo-headline.test.ts',
 ];

@@ -6,6 +6,10 @@ import { readdirSync, readFileSync } from 'node:fs';
  * ... and kills process trees on dispose"). Workers are forked as process-group leaders on POSIX, so a
  * signal to the group reaches every helper they start; descendants that left the group are found by
  * walking parent ids (Linux: /proc, macOS: ps). Windows uses `taskkill /T`.
+ *
+ * Why not the `tree-kill` package: it finds children with one `ps`/`pgrep` call per level (Linux: `ps -o pid
+ * --no-headers --ppid`), needs procps in the container, and kills only what is still attached to the tree; here
+ * the process group does most of the work and /proc is read once, with no external program on Linux.
  */
 
 /** Parent pid of every live process (pid → ppid). */
