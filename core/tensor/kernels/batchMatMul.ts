@@ -15,7 +15,18 @@ type Tf = typeof import('@tensorflow/tfjs-core');
 type RawMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
   transposeA: boolean, transposeB: boolean, outId: number) => void;
 
-function sizeOf(shape: readonly number[]): number {
+/** M, K, N of a (batched, possibly transposed) matrix product; throws when the inner dimensions differ. */
+export function matMulDims(as: readonly number[], bs: readonly number[], transposeA: boolean, transposeB: boolean): { M: number; K: number; N: number } {
+  const ra = as.length, rb = bs.length;
+  const M = transposeA ? as[ra - 1] : as[ra - 2];
+  const K = transposeA ? as[ra - 2] : as[ra - 1];
+  const N = transposeB ? bs[rb - 2] : bs[rb - 1];
+  const Kb = transposeB ? bs[rb - 1] : bs[rb - 2];
+  if (K !== Kb) throw new Error(`matMul: inner dimensions differ (${K} vs ${Kb}) for shapes [${as}] and [${bs}] (transposeA=${transposeA}, transposeB=${transposeB})`);
+  return { M, K, N };
+}
+
+export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
@@ -55,7 +66,6 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
 
   const kernelFunc = ((args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: Backend; attrs: { transposeA: boolean; transposeB: boolean } }) => {
     const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
-    const ra = a.shape.length, rb = b.shape.length;
     const batchA = sizeOf(a.shape.slice(0, -2)), batchB = sizeOf(b.shape.slice(0, -2));
     const sameOuter = a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join();
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(sameOuter || batchA === 1 || batchB === 1)) {
@@ -72,11 +82,7 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
       temps.push(t);
       return t;
     };
-    const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-    const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-    const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-    if (K !== Kb) throw new Error(`matMul: inner dimensions differ (${K} vs ${Kb}) for shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB})`);
+    const { M, K, N } = matMulDims(a.shape, b.shape, transposeA, transposeB);
     const batch = Math.max(batchA, batchB);
     const outer = (batchA >= batchB ? a.shape : b.shape).slice(0, -2);
     const out = backend.makeOutput([batch, M, N], 'float32');

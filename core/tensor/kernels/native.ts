@@ -6,15 +6,11 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
 import type { NativeKernels } from '../native';
+import { matMulDims, sizeOf } from './batchMatMul';
 import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD, labelsPerRow } from './softmaxCrossEntropy';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
-function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 const f32 = (b: WasmBackendLike, t: TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
 
 export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
@@ -24,16 +20,11 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
 
   const batchMatMul = ((args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: WasmBackendLike; attrs: { transposeA: boolean; transposeB: boolean } }) => {
     const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
-    const ra = a.shape.length, rb = b.shape.length;
     const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
     const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
     const same = outerA.join() === outerB.join();
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(same || batchA === 1 || batchB === 1)) return origMM.kernelFunc(args as never);
-    const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-    const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-    const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-    if (K !== Kb) throw new Error(`matMul: inner dimensions differ (${K} vs ${Kb}) for shapes [${a.shape}] and [${b.shape}] (transposeA=${transposeA}, transposeB=${transposeB})`);
+    const { M, K, N } = matMulDims(a.shape, b.shape, transposeA, transposeB);
     const batch = Math.max(batchA, batchB);
     const outer = batchA >= batchB ? outerA : outerB;
     const out = backend.makeOutput([batch, M, N], 'float32');
