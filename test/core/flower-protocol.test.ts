@@ -21,7 +21,7 @@ import { defaultPersonalizationMode, resolveFlowerDefaults } from '../../core/fl
 import { meanStd, repeatComparison, repeatSummary, BASELINES } from '../../core/experiment/baselines';
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
-import { shared } from '../paths';
+import { shared } from '../../harness/paths';
 
 const TERM = 9;
 function tiny(dropout = 0) {
