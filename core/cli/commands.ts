@@ -48,6 +48,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
       only: { type: 'string', value: 'name,name', help: 'run only these baselines (default: all of the kind)' },
       'dry-run': { type: 'boolean', help: 'list the baselines and their overrides, run nothing' },
       jobs: { type: 'string', value: 'N', help: 'baselines run in parallel worker processes (default 1: one after another)' },
+      repeat: { type: 'string', value: 'N', help: 'run every baseline with N seeds (the config\'s seed, seed+1, …) and report mean ± std per row (default 1)' },
       set: SET, out: OUT_RUNS, dir: WORKSPACE, executor: EXECUTOR, profile: PROFILE,
     },
   },

@@ -5,7 +5,9 @@
  * From docs/methods.md:
  *  - flower (A7, A8): BIGRec = SFT + constrained beam search; Temp = temperature 1.5 and D3 = length
  *    penalty 0 on that SFT model (one training, three decodings via `alsoDecode`); IFairLRS = SFT with
- *    per-sample popularity-group weights. (SASRec is the `sequential` kind.)
+ *    per-sample popularity-group weights; Flower itself, initialised from that seed's SFT run (`init`), with
+ *    its div personalization's SASRec (trained inside the Flower run unless the config names one) shown as
+ *    the "sasrec" row.
  *  - afl (B): "Rec Agent" = one round (no user-agent feedback); the "Base" (prior alone) HR@1 is part of
  *    every AFL run's metrics (`base.hr`), so it shows in the comparison without a run of its own.
  *  - sequential: the three model families.
@@ -22,6 +24,8 @@ export interface Baseline {
   set: string[];
   /** Further result rows inside the same run: metrics named `<prefix>/<metric>` (flower's extra decodings). */
   extraRows?: { name: string; prefix: string }[];
+  /** Start from the weights of this earlier baseline's run of the same seed: `init=<its run folder>` is added. */
+  initFrom?: string;
 }
 
 export const BASELINES: Record<string, Baseline[]> = {
@@ -33,6 +37,11 @@ export const BASELINES: Record<string, Baseline[]> = {
       extraRows: [{ name: 'sft temp', prefix: 'temp' }, { name: 'sft d3', prefix: 'd3' }],
     },
     { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (docs/methods.md §A8)', set: ['objective=ifairlrs'] },
+    {
+      name: 'flower',
+      description: 'Flower (docs/methods.md §A4, A5) initialised from this seed\'s sft run, div personalization; its SASRec (trained in the run unless personalization.scorer names one) is the sasrec row',
+      set: ['objective=flower'], initFrom: 'sft', extraRows: [{ name: 'sasrec', prefix: 'sasrec' }],
+    },
   ],
   afl: [
     { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (docs/methods.md §B2, §B6)', set: ['maxRounds=1'] },
@@ -46,7 +55,9 @@ export const BASELINES: Record<string, Baseline[]> = {
 
 /** The metrics (dotted keys of metrics.json) a baseline comparison shows per kind, when a run has them. */
 export const COMPARE_METRICS: Record<string, string[]> = {
-  flower: ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr', 'kl(target||gen)', 'js'],
+  flower: ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr', 'distinct', 'kl(target||gen)', 'js',
+    'mechanism.sampled.dgu', 'mechanism.sampled.mgu', 'mechanism.sampled.distinct', 'mechanism.sampled.onTreeMass',
+    'mechanism.oracle.ndcg@10', 'mechanism.oracle.dgu', 'mechanism.oracle.mgu', 'mechanism.oracle.jaccard@10', 'mechanism.jaccard@10'],
   afl: ['recommendation.afl.hr', 'base.hr'],
   sequential: ['test/hr@1', 'test/ndcg@10', 'test/hr@10', 'test/ndcg@20', 'test/cand_hr@1'],
 };
@@ -67,9 +78,12 @@ export interface BaselineOutcome {
   error?: string;
 }
 
-/** The comparison table of finished (or failed) baseline runs, read back from their run folders. */
-export function baselineComparison(kind: string, outcomes: BaselineOutcome[]): string[] {
-  const rows: { name: string; status: string; key: string; metrics: Record<string, number> }[] = [];
+/** One row of a comparison: a baseline run, or an extra row inside it (extra decodings, the nested SASRec). */
+export interface BaselineRow { name: string; status: string; key: string; metrics: Record<string, number> }
+
+/** The rows of finished (or failed) baseline runs, read back from their run folders. */
+export function baselineRows(outcomes: BaselineOutcome[]): BaselineRow[] {
+  const rows: BaselineRow[] = [];
   for (const o of outcomes) {
     const info = o.runDir ? readRunInfo(o.runDir) : undefined;
     let metrics: Record<string, number> = {};
@@ -84,7 +98,57 @@ export function baselineComparison(kind: string, outcomes: BaselineOutcome[]): s
       if (Object.keys(sub).length) rows.push({ name: x.name, status: o.status, key: '', metrics: sub });
     }
   }
+  return rows;
+}
+
+/** The comparison table of finished (or failed) baseline runs, read back from their run folders. */
+export function baselineComparison(kind: string, outcomes: BaselineOutcome[]): string[] {
+  const rows = baselineRows(outcomes);
   const wanted = COMPARE_METRICS[kind] ?? [];
   const cols = wanted.filter((k) => rows.some((r) => k in r.metrics));
   return formatTable(['baseline', 'status', 'key metric', ...cols], rows.map((r) => [r.name, r.status, r.key || '—', ...cols.map((k) => (k in r.metrics ? fmt(r.metrics[k]) : '—'))]));
+}
+
+/** Mean and sample standard deviation (n − 1; 0 for one value) of a metric over seeds. */
+export interface MeanStd { mean: number; std: number; n: number }
+
+export function meanStd(values: number[]): MeanStd {
+  const n = values.length;
+  const mean = values.reduce((a, v) => a + v, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+/** `--repeat`: per row name, mean ± std over the seeds whose run finished, of every metric the rows have. */
+export interface RepeatSummary {
+  seeds: number[];
+  rows: { name: string; finished: number; runs: string[]; metrics: Record<string, MeanStd> }[];
+}
+
+export function repeatSummary(seeds: number[], outcomesBySeed: BaselineOutcome[][]): RepeatSummary {
+  const byName = new Map<string, { finished: number; runs: string[]; values: Map<string, number[]> }>();
+  outcomesBySeed.forEach((outcomes) => {
+    const rows = baselineRows(outcomes);
+    for (const r of rows) {
+      let e = byName.get(r.name);
+      if (!e) byName.set(r.name, (e = { finished: 0, runs: [], values: new Map() }));
+      const o = outcomes.find((x) => x.baseline.name === r.name || x.baseline.extraRows?.some((y) => y.name === r.name));
+      if (o?.runDir && !e.runs.includes(o.runDir)) e.runs.push(o.runDir);
+      if (r.status !== 'finished') continue;
+      e.finished++;
+      for (const [k, v] of Object.entries(r.metrics)) { const l = e.values.get(k) ?? []; l.push(v); e.values.set(k, l); }
+    }
+  });
+  return {
+    seeds,
+    rows: [...byName].map(([name, e]) => ({ name, finished: e.finished, runs: e.runs, metrics: Object.fromEntries([...e.values].map(([k, v]) => [k, meanStd(v)])) })),
+  };
+}
+
+/** The `--repeat` table: `mean ± std` (over the finished seeds, n shown) per row and metric. */
+export function repeatComparison(kind: string, summary: RepeatSummary): string[] {
+  const wanted = COMPARE_METRICS[kind] ?? [];
+  const cols = wanted.filter((k) => summary.rows.some((r) => k in r.metrics));
+  const cell = (m?: MeanStd) => (m ? `${fmt(m.mean)} ± ${fmt(m.std)}` : '—');
+  return formatTable(['baseline', `seeds finished (of ${summary.seeds.length})`, ...cols], summary.rows.map((r) => [r.name, String(r.finished), ...cols.map((k) => cell(r.metrics[k]))]));
 }

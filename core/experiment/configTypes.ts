@@ -205,6 +205,10 @@ export interface FlowerConfig {
    */
   gfnSamplesPerBatch: number;
   /**
+   * Compute the GFN term's log π (and log π(⊤|s)) normalised over the tree's children of each state plus the terminal only, instead of over the full vocabulary (docs/methods.md §A4 uses the full vocabulary: off by default, for fidelity). Either way the on-tree probability mass of the sampled states is logged per step (`train/on_tree_mass`).
+   */
+  gfnChildrenOnly: boolean;
+  /**
    * Exploration for the GFN term: probability that a batch's titles are drawn from the tree (weights ∝ token count, the reference RQ1 replay buffer) instead of sampled from the policy. Sub-trajectory balance holds off-policy, so the optimum is unchanged; on-policy-only training (0, docs/methods.md §A4) is slow to correct titles the policy rarely samples.
    */
   offlineSampleProb: number;
@@ -245,7 +249,7 @@ export interface FlowerConfig {
    */
   clipNorm: number;
   /**
-   * Early stopping: stop after this many epochs without a lower validation NLL (the reference: 2); the best epoch's weights are used for decoding. 0 = off.
+   * Early stopping: stop after this many epochs without a lower validation loss (the reference: 2, Hugging Face EarlyStoppingCallback on the eval loss). The validation loss is the objective's own: token-mean NLL for sft/ifairlrs; for flower θ·NLL + (1−θ)·SubTB of titles sampled from the policy on the validation histories (the reference's combined eval loss). The best epoch's weights are restored for decoding. 0 = off.
    */
   patience: number;
   /**
@@ -260,6 +264,10 @@ export interface FlowerConfig {
    * Decode and score only the first this many rows of test.csv (0 = all 2,743 / 6,157 / 6,142).
    */
   maxTestRows: number;
+  /**
+   * recommend mode: after the test decoding, measure the mechanism (metrics.json `mechanism`): group shares and on-tree mass of titles sampled from the policy on this many training histories (sampled DGU/MGU), the reward target's own top-10 per test user (oracle NDCG/DGU/MGU), cross-user Jaccard of the top-10 lists. 0 = skip.
+   */
+  mechanismRows: number;
   /**
    * recommend mode: after each epoch also beam-search the first this many rows of valid.csv and emit valid/ndcg@10, valid/hr@10, valid/dgu, valid/mgu, valid/entropy (0 = only the validation NLL).
    */
@@ -328,6 +336,10 @@ export interface FlowerConfig {
    * Continue from a checkpoint: a checkpoint folder, or a run folder (its latest checkpoints/epoch-N). Same policy architecture and dataset required. When the checkpoint already holds all epochs, the run only decodes/evaluates (e.g. the Temp and D3 baselines from an SFT run).
    */
   resume?: string;
+  /**
+   * Start from trained weights (a fresh optimizer, epoch 0): a flower run folder (its best epoch, from metrics.json `bestEpoch`, else its latest checkpoint) or a checkpoint folder; same policy architecture and dataset required. The paper's Flower starts from a model that already writes titles: use the SFT (BIGRec) run of the same dataset and backbone. Absent = from scratch.
+   */
+  init?: string;
   /**
    * Top-flow tree nodes in each trie-snapshot event (before training and after each epoch) with the policy's probability of reaching them; 0 = no snapshots.
    */

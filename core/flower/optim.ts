@@ -35,6 +35,15 @@ export function scheduledLr(o: Pick<AdamOptions, 'lr' | 'warmupSteps' | 'decaySt
   return o.lr;
 }
 
+/** Global L2 norm of a set of gradients. */
+export function gradNorm(grads: Record<string, TF.Tensor>): number {
+  const tf = getTf();
+  const sq = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as TF.Scalar;
+  const n = Math.sqrt(sq.dataSync()[0]);
+  sq.dispose();
+  return n;
+}
+
 /**
  * The Flower policy's optimizer: core/tensor's FusedAdam (the project's one Adam) with decoupled weight decay on
  * matrices only, the learning-rate schedule above and global-norm clipping, over the policy's named weights.
@@ -65,9 +74,7 @@ export class AdamW {
   apply(grads: Record<string, TF.Tensor>): number {
     const tf = getTf();
     const names = Object.keys(grads);
-    const sq = tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))) as TF.Scalar;
-    const norm = Math.sqrt(sq.dataSync()[0]);
-    sq.dispose();
+    const norm = gradNorm(grads);
     const { clipNorm } = this.opts;
     const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
     this.adam.learningRate = this.currentLr();

@@ -60,6 +60,8 @@ export function personalizeLogRewards(mode: PersonalizationMode, ell: number[], 
  */
 export interface PuSource {
   readonly description: string;
+  /** p_u is computed from the history (a live scorer), so it is defined for any row, not only training rows. */
+  readonly byHistory?: boolean;
   pu(rows: number[], histories: number[][]): Promise<Float64Array[]>;
 }
 
@@ -67,6 +69,7 @@ export interface PuSource {
 export function puFromScorer(scorer: Scorer): PuSource {
   return {
     description: scorer.description,
+    byHistory: true,
     async pu(_rows, histories) {
       const logits = await scorer.scoreAll(histories);
       return logits.map((l) => softmax(l));

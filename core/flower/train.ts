@@ -1,8 +1,10 @@
 /**
  * The Flower training loop (docs/methods.md §A4–A6, A8): per batch, sample one title per row from the policy
- * restricted to the trie without gradients (flower objective), re-score sampled and target titles in one
- * forward pass with gradients, L = θ·L_SFT + (1−θ)·L_GFN, AdamW step. Per epoch: validation NLL, early
- * stopping, checkpoint hook. Every random choice comes from an Rng derived from (seed, epoch), so a run
+ * restricted to the trie without gradients (flower objective), re-score sampled titles (without dropout,
+ * as sampled) and target titles (with dropout) with gradients, L = θ·L_SFT + (1−θ)·L_GFN, AdamW step; the
+ * gradient norm of each weighted term is logged. Per epoch: the validation loss of the objective (NLL;
+ * for flower θ·NLL + (1−θ)·SubTB on titles sampled on the validation histories, the reference's combined
+ * eval loss), early stopping on it, checkpoint hook. Every random choice comes from an Rng derived from (seed, epoch), so a run
  * resumed from an epoch checkpoint repeats the unbroken run.
  */
 import type * as TF from '@tensorflow/tfjs-core';
@@ -16,7 +18,7 @@ import { throwIfCancelled, yieldIfDue } from '../experiment/context';
 import { gfnSampleFromTitle, objective, type GfnSample } from './objective';
 import { accumulatedGrads } from './accumulate';
 import { sampleUnconstrained } from './explore';
-import { AdamW, type AdamOptions } from './optim';
+import { AdamW, gradNorm, type AdamOptions } from './optim';
 import { personalizationScale, puStats, type PersonalizationMode, type PuSource } from './personalization';
 
 export type Objective = 'sft' | 'flower' | 'ifairlrs';
@@ -58,6 +60,8 @@ export interface TrainOptions extends AdamOptions {
   gfnSampling: 'constrained' | 'unconstrained';
   /** GFN samples per batch: the first n rows of each batch get a sampled title (0 = every row). */
   gfnSamplesPerBatch: number;
+  /** GFN log π normalised over the tree's children + terminal (ObjectiveOptions.gfnChildrenOnly). */
+  gfnChildrenOnly?: boolean;
   /** Rows per forward/backward pass; gradients of the micro-batches are accumulated into one step of `batchSize` rows (core/flower/accumulate.ts). 0 / absent = the whole batch. */
   microBatchSize?: number;
 }
@@ -83,7 +87,8 @@ export interface TrainState {
   bestEpoch: number;
   badEpochs: number;
   stopped: boolean;
-  history: { epoch: number; validNll: number; trainLoss: number; seconds: number }[];
+  /** Per epoch; `validLoss` is the early-stopping quantity (= validNll for sft/ifairlrs). */
+  history: { epoch: number; validNll: number; validLoss?: number; validGfn?: number; trainLoss: number; seconds: number }[];
 }
 
 export function initialState(): TrainState {
@@ -108,6 +113,33 @@ export async function validationNll(policy: TrainablePolicy, trie: PrefixTree, v
     tokens += n;
   }
   return tokens ? sum / tokens : NaN;
+}
+
+/**
+ * The validation loss early stopping watches: the NLL, and for the flower objective (θ < 1)
+ * θ·NLL + (1−θ)·L_GFN with L_GFN the SubTB loss of one title sampled from the policy per validation
+ * history (personalised like training), the Hugging Face eval loss of the reference's trainer (its
+ * compute_loss in eval mode). The samples come from a fixed per-run generator, so epochs differ only by
+ * the policy.
+ */
+export async function validationLoss(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], opts: TrainOptions, hooks: Pick<TrainHooks, 'pu' | 'itemIdsOfTitle'>, batchSize = 128): Promise<{ nll: number; gfn?: number; loss: number }> {
+  const nll = await validationNll(policy, trie, vocab, examples, batchSize);
+  if (opts.objective !== 'flower' || opts.theta >= 1 || !examples.length) return { nll, loss: nll };
+  const tf = getTf();
+  const rng = new Rng((opts.seed ^ 0x7a11d) >>> 0);
+  const vopts: TrainOptions = { ...opts, offlineSampleProb: 0, gfnSampling: 'constrained' };
+  const validHooks = hooks.pu && !hooks.pu.byHistory ? { ...hooks, pu: undefined } : hooks;
+  if (validHooks !== hooks && opts.personalization !== 'none') vopts.personalization = 'none';
+  let sum = 0, n = 0;
+  for (let s = 0; s < examples.length; s += batchSize) {
+    const ex = examples.slice(s, s + batchSize);
+    const samples = await gfnSamples(policy, trie, vocab, ex, vopts, validHooks as TrainHooks, rng);
+    const v = tf.tidy(() => objective(policy, trie, vocab, { histories: ex.map((e) => e.history), targets: ex.map(() => -1), samples }, { theta: 0, personalization: vopts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly }).gfn!.dataSync()[0]);
+    sum += v * ex.length;
+    n += ex.length;
+  }
+  const gfn = sum / n;
+  return { nll, gfn, loss: opts.theta * nll + (1 - opts.theta) * gfn };
 }
 
 /** GFN samples for a batch: one title per row from the policy (no gradient), with s_ui when personalised. */
@@ -182,25 +214,42 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
       const gfnBatch = opts.gfnSamplesPerBatch > 0 ? batch.slice(0, opts.gfnSamplesPerBatch) : batch;
       const samples = useGfn ? await gfnSamples(policy, trie, vocab, gfnBatch, opts, hooks, rng) : undefined;
       const dropoutSeed = rng.int(0x7fffffff);
-      // micro-batches of the step, gradients accumulated (core/flower/accumulate.ts; one micro-batch = the plain step)
-      const step = accumulatedGrads(varList, batch.length, opts.microBatchSize ?? 0, (lo, hi, m) => {
+      const theta = opts.objective === 'flower' ? opts.theta : 1;
+      // Each term's gradient on its own (SFT rows with dropout, GFN rows without, each over its micro-batches,
+      // core/flower/accumulate.ts): their norms are logged, the update uses their sum θ·∇L_SFT + (1−θ)·∇L_GFN.
+      const micro = opts.microBatchSize ?? 0;
+      const withSft = !(opts.objective === 'flower' && opts.theta === 0);
+      const sftStep = withSft ? accumulatedGrads(varList, batch.length, micro, (lo, hi, m) => {
         const rows = batch.slice(lo, hi);
-        const targets = opts.objective === 'flower' && opts.theta === 0 ? rows.map(() => -1) : rows.map((e) => e.target);
-        const micro = samples?.slice(lo, hi);
-        if (targets.every((t) => t < 0) && !(micro && micro.length && opts.theta < 1)) return null;
-        return objective(policy, trie, vocab, {
-          histories: rows.map((e) => e.history),
-          targets,
-          weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined,
-          samples: micro,
-        }, { theta: opts.objective === 'flower' ? opts.theta : 1, personalization: opts.personalization }, dropoutSeed + m);
-      });
+        const o = objective(policy, trie, vocab, { histories: rows.map((e) => e.history), targets: rows.map((e) => e.target), weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined },
+          { theta: 1, personalization: 'none' }, dropoutSeed + m);
+        return { total: theta === 1 ? o.sft! : tf.mul(o.sft!, theta) as TF.Scalar, sft: o.sft, gfn: null };
+      }) : undefined;
+      let onTreeSum = 0, onTreeN = 0;
+      const gfnStep = samples ? accumulatedGrads(varList, gfnBatch.length, micro, (lo, hi) => {
+        const rows = gfnBatch.slice(lo, hi);
+        const o = objective(policy, trie, vocab, { histories: rows.map((e) => e.history), targets: rows.map(() => -1), samples: samples.slice(lo, hi) },
+          { theta: 0, personalization: opts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly });
+        onTreeSum += o.onTreeMass!.dataSync()[0] * (hi - lo);
+        onTreeN += hi - lo;
+        return { total: tf.mul(o.gfn!, 1 - theta) as TF.Scalar, sft: null, gfn: o.gfn };
+      }) : undefined;
+      const normS = sftStep ? gradNorm(sftStep.grads) : NaN;
+      const normG = gfnStep ? gradNorm(gfnStep.grads) : NaN;
+      let grads: Record<string, TF.Tensor>;
+      if (sftStep && gfnStep) {
+        grads = {};
+        for (const k of Object.keys(sftStep.grads)) grads[k] = gfnStep.grads[k] ? tf.add(sftStep.grads[k], gfnStep.grads[k]) : sftStep.grads[k].clone();
+        tf.dispose([...Object.values(sftStep.grads), ...Object.values(gfnStep.grads)]);
+      } else grads = (sftStep ?? gfnStep)!.grads;
       const named: Record<string, TF.Tensor> = {};
-      for (const [k, g] of Object.entries(step.grads)) named[nameOf.get(k) ?? k] = g;
+      for (const [k, g] of Object.entries(grads)) named[nameOf.get(k) ?? k] = g;
       const lr = optimizer.currentLr();
-      const gradNorm = optimizer.apply(named);
-      const { total, sft, gfn } = step;
-      tf.dispose(Object.values(step.grads));
+      const gradNormTotal = optimizer.apply(named);
+      tf.dispose(Object.values(grads));
+      const sft = sftStep?.sft ?? NaN, gfn = gfnStep?.gfn ?? NaN;
+      const onTree = onTreeN ? onTreeSum / onTreeN : NaN;
+      const total = (sftStep ? theta * sft : 0) + (gfnStep ? (1 - theta) * gfn : 0);
       if (!Number.isFinite(total)) throw new Error(`training diverged at epoch ${epoch} step ${s + 1}: loss ${total}`);
       state.step++;
       lossSum += total;
@@ -209,27 +258,39 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
       if (!Number.isNaN(gfn)) hooks.metric('train/gfn', state.step, gfn, ex);
       hooks.metric('train/total', state.step, total, ex);
       hooks.metric('train/lr', state.step, lr, ex);
-      hooks.metric('train/grad_norm', state.step, gradNorm, ex);
+      hooks.metric('train/grad_norm', state.step, gradNormTotal, ex);
+      if (sftStep && gfnStep) {
+        hooks.metric('train/grad_norm_sft', state.step, normS, ex);
+        hooks.metric('train/grad_norm_gfn', state.step, normG, ex);
+      }
+      if (!Number.isNaN(onTree)) hooks.metric('train/on_tree_mass', state.step, onTree, ex);
       hooks.progress(`train epoch ${epoch}/${opts.epochs}`, s + 1, steps, `loss ${total.toFixed(4)}`);
       // let the event loop breathe (cancel signals, IPC): time-based, so short epochs yield too
       await yieldIfDue(hooks.signal);
     }
     state.epoch = epoch;
-    const validNll = data.valid.length ? await validationNll(policy, trie, vocab, data.valid, opts.microBatchSize || 128) : NaN;
+    const v = data.valid.length ? await validationLoss(policy, trie, vocab, data.valid, opts, hooks, opts.microBatchSize || 128) : undefined;
+    const validNll = v?.nll ?? NaN;
+    const validLoss = v?.loss ?? NaN;
     const seconds = (Date.now() - t0) / 1000;
-    state.history.push({ epoch, validNll, trainLoss: lossSum / steps, seconds });
-    if (!Number.isNaN(validNll)) {
+    state.history.push({ epoch, validNll, ...(v?.gfn !== undefined ? { validLoss, validGfn: v.gfn } : { validLoss }), trainLoss: lossSum / steps, seconds });
+    const what = v?.gfn !== undefined ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL';
+    if (!Number.isNaN(validLoss)) {
       hooks.metric('valid/nll', state.step, validNll, { epoch, series: opts.objective });
-      if (validNll < state.bestValid - 1e-6) { state.bestValid = validNll; state.bestEpoch = epoch; state.badEpochs = 0; }
+      if (v?.gfn !== undefined) {
+        hooks.metric('valid/gfn', state.step, v.gfn, { epoch, series: opts.objective });
+        hooks.metric('valid/loss', state.step, validLoss, { epoch, series: opts.objective });
+      }
+      if (validLoss < state.bestValid - 1e-6) { state.bestValid = validLoss; state.bestEpoch = epoch; state.badEpochs = 0; }
       else {
         state.badEpochs++;
         if (opts.patience > 0 && state.badEpochs >= opts.patience) {
           state.stopped = true;
-          hooks.log(`early stopping after epoch ${epoch}: valid NLL did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`);
+          hooks.log(`early stopping after epoch ${epoch}: ${what} did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`);
         }
       }
     } else { state.bestEpoch = epoch; }
-    hooks.log(`epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}, ${seconds.toFixed(1)} s`);
+    hooks.log(`epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}${v?.gfn !== undefined ? `, valid GFN ${v.gfn.toFixed(4)}, valid loss ${validLoss.toFixed(4)}` : ''}, lr ${optimizer.currentLr().toExponential(2)}, ${seconds.toFixed(1)} s`);
     await hooks.onEpochEnd?.(state, optimizer);
   }
   return state;

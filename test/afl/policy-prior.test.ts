@@ -35,7 +35,7 @@ async function trainedRun(): Promise<string> {
   const r = await runSingle({
     configPath: join(dir, 'policy.flowloop.json'), outDir: join(dir, 'runs'),
     configObject: {
-      kind: 'flower', dataset: shared('amazon', 'Movies_and_TV'), objective: 'flower', theta: 0.5, maxTrainRows: 48, maxValidRows: 8, maxTestRows: 1,
+      kind: 'flower', dataset: shared('amazon', 'Movies_and_TV'), objective: 'flower', theta: 0.5, personalization: { mode: 'none' }, mechanismRows: 0, maxTrainRows: 48, maxValidRows: 8, maxTestRows: 1,
       validDecodeRows: 0, epochs: 1, batchSize: 16, gfnSamplesPerBatch: 4, policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, maxHistory: 5 },
       decoding: { beams: 2, returned: 2 }, snapshotNodes: 0, checkpoints: true, seed: 3, device: 'cpu',
     },

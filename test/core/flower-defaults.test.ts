@@ -27,9 +27,9 @@ test('defaultTheta (docs/methods.md §A4): 0.9995 for Video Games, 0.995 for CDs
   assert.deepEqual(got, [0.9995, 0.9995, 0.995, 0.995, 0.995]);
 });
 
-test('defaultPersonalizationMode (docs/methods.md §A5): div with a scorer or a score file, none with neither', () => {
-  assert.deepEqual([defaultPersonalizationMode({ scorer: 'm' }), defaultPersonalizationMode({ scores: 's.jsonl' }), defaultPersonalizationMode({}), defaultPersonalizationMode(undefined)],
-    ['div', 'div', 'none', 'none']);
+test('defaultPersonalizationMode (docs/methods.md §A5): div on recommendation data (with a scorer, a score file, or a SASRec the run trains), none without history', () => {
+  assert.deepEqual([defaultPersonalizationMode({ scorer: 'm' }), defaultPersonalizationMode({ scores: 's.jsonl' }), defaultPersonalizationMode({}), defaultPersonalizationMode(undefined), defaultPersonalizationMode({}, 'distribution')],
+    ['div', 'div', 'div', 'div', 'none']);
 });
 
 test('the schema leaves theta and personalization.mode unset; resolveFlowerDefaults fills them per dataset / scorer and keeps given values', () => {
@@ -38,7 +38,7 @@ test('the schema leaves theta and personalization.mode unset; resolveFlowerDefau
   assert.equal(c.theta, undefined, 'schema must not fill one θ for every dataset');
   assert.equal(c.personalization.mode, undefined, 'schema must not fill personalization.mode');
   const r = resolveFlowerDefaults(c);
-  assert.deepEqual([c.theta, c.personalization.mode, r.thetaFrom, r.personalizationFrom], [0.9995, 'none', 'dataset default (docs/methods.md §A4)', 'default (docs/methods.md §A5)']);
+  assert.deepEqual([c.theta, c.personalization.mode, r.thetaFrom, r.personalizationFrom], [0.9995, 'div', 'dataset default (docs/methods.md §A4)', 'default (docs/methods.md §A5): div with a SASRec this run trains']);
   const cds = validated({ dataset: shared('amazon', 'CDs_and_Vinyl') });
   resolveFlowerDefaults(cds);
   assert.equal(cds.theta, 0.995);
@@ -68,7 +68,9 @@ test('a Video_Games run without theta records θ = 0.9995 in config.json, metric
   assert.equal(r.status, 'finished', r.error);
   const config = JSON.parse(readFileSync(join(r.runDir, 'config.json'), 'utf8'));
   assert.equal(config.theta, 0.9995, 'resolved θ in config.json');
-  assert.equal(config.personalization.mode, 'none', 'no scorer: personalization none');
+  assert.equal(config.personalization.mode, 'div', 'recommendation data: div by default');
+  assert.equal(r.metrics.personalization, 'none', 'epochs 0: no GFN training, so no SASRec is trained and no p_u used');
+  assert.ok(events.some((e) => e.type === 'log' && /personalization div: nothing to train \(no GFN term\), so no SASRec is trained/.test((e as any).message)), 'says why p_u is not used');
   assert.equal(r.metrics.theta, 0.9995, 'θ in metrics.json');
   assert.ok(events.some((e) => e.type === 'log' && /θ = 0\.9995 \(dataset default \(docs\/methods\.md §A4\)\)/.test((e as any).message)), 'θ default logged');
 });

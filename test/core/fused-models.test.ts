@@ -72,29 +72,32 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, fl
 function oldObjective(policy: TransformerPolicy, trie: PrefixTree, vocab: PolicyVocab, batch: ObjectiveBatch, theta: number, dropoutSeed?: number) {
   const tf = getTf();
   const V = vocab.size;
-  const hist: number[][] = [], inputs: number[][] = [], targets: number[][] = [];
-  let nSft = 0;
+  // stock ops: full log-softmax, one-hot gather; SFT rows with dropout (dropoutSeed), GFN rows without (as sampled)
+  const rowsLp = (hist: number[][], inputs: number[][], targets: number[][], seed?: number) => {
+    const { logp, T } = policy.logProbsAll(hist, inputs, seed);
+    const N = inputs.length;
+    const tgt = new Int32Array(N * T), valid = new Float32Array(N * T);
+    targets.forEach((row, r) => row.forEach((x, t) => { tgt[r * T + t] = x; valid[r * T + t] = 1; }));
+    const tokLp = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(tgt, 'int32'), V).asType('float32')), 1).reshape([N, T]) as TF.Tensor2D;
+    return { logp, T, N, tokLp, valid };
+  };
+  const sH: number[][] = [], sI: number[][] = [], sT: number[][] = [];
   batch.targets.forEach((t, b) => {
     if (t < 0) return;
     const r = titleRows(trie, vocab, t);
-    hist.push(batch.histories[b]); inputs.push(r.input); targets.push(r.targets); nSft++;
+    sH.push(batch.histories[b]); sI.push(r.input); sT.push(r.targets);
   });
-  const logRs: number[][] = [];
-  batch.samples!.forEach((s, b) => { hist.push(batch.histories[b]); inputs.push(s.input); targets.push([...s.input, vocab.terminal]); logRs.push(s.logR); });
-  const { logp, T } = policy.logProbsAll(hist, inputs, dropoutSeed);
-  const N = inputs.length, nG = logRs.length;
-  const tgt = new Int32Array(N * T), valid = new Float32Array(N * T);
-  targets.forEach((row, r) => row.forEach((x, t) => { tgt[r * T + t] = x; valid[r * T + t] = 1; }));
-  const tokLp = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(tgt, 'int32'), V).asType('float32')), 1).reshape([N, T]) as TF.Tensor2D;
-  const w = new Float32Array(nSft * T);
+  const S = rowsLp(sH, sI, sT, dropoutSeed);
   let count = 0;
-  for (let i = 0; i < nSft * T; i++) { w[i] = valid[i]; count += valid[i]; }
-  const sft = tf.div(tf.neg(tf.sum(tf.mul(tf.slice(tokLp, [0, 0], [nSft, T]), tf.tensor2d(w, [nSft, T])))), count) as TF.Scalar;
-  const logR = new Float32Array(nG * T);
-  logRs.forEach((row, r) => row.forEach((v, t) => { logR[r * T + t] = v; }));
-  const term = tf.slice(logp, [0, vocab.terminal], [N * T, 1]).reshape([N, T]);
-  const gfn = subtbLossTensor(tf.slice(tokLp, [nSft, 0], [nG, T]) as TF.Tensor2D, tf.slice(term, [nSft, 0], [nG, T]) as TF.Tensor2D,
-    tf.tensor2d(logR, [nG, T]), tf.slice(tf.tensor2d(valid, [N, T]), [nSft, 0], [nG, T]) as TF.Tensor2D);
+  for (const v of S.valid) count += v;
+  const sft = tf.div(tf.neg(tf.sum(tf.mul(S.tokLp, tf.tensor2d(S.valid, [S.N, S.T])))), count) as TF.Scalar;
+  const gH: number[][] = [], gI: number[][] = [], gT: number[][] = [], logRs: number[][] = [];
+  batch.samples!.forEach((s, b) => { gH.push(batch.histories[b]); gI.push(s.input); gT.push([...s.input, vocab.terminal]); logRs.push(s.logR); });
+  const G = rowsLp(gH, gI, gT);
+  const logR = new Float32Array(G.N * G.T);
+  logRs.forEach((row, r) => row.forEach((v, t) => { logR[r * G.T + t] = v; }));
+  const term = tf.slice(G.logp, [0, vocab.terminal], [G.N * G.T, 1]).reshape([G.N, G.T]) as TF.Tensor2D;
+  const gfn = subtbLossTensor(G.tokLp, term, tf.tensor2d(logR, [G.N, G.T]), tf.tensor2d(G.valid, [G.N, G.T]));
   return { total: tf.add(tf.mul(sft, theta), tf.mul(gfn, 1 - theta)) as TF.Scalar, sft, gfn };
 }
 

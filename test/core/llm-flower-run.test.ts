@@ -32,7 +32,7 @@ async function run(overrides: Record<string, unknown>) {
   return { ...r, series, events };
 }
 
-const SMALL = { warmupSteps: 1, maxTrainRows: 16, maxValidRows: 8, maxTestRows: 4, epochs: 2, batchSize: 8, microBatchSize: 4, gfnSamplesPerBatch: 4, decoding: { beams: 5, returned: 5 } };
+const SMALL = { personalization: { mode: 'none' }, mechanismRows: 0, warmupSteps: 1, maxTrainRows: 16, maxValidRows: 8, maxTestRows: 4, epochs: 2, batchSize: 8, microBatchSize: 4, gfnSamplesPerBatch: 4, decoding: { beams: 5, returned: 5 } };
 
 test('examples/flower-movies-lm-lora with a tiny Qwen2: LoRA trains (micro-batches, linear decay), decodes under the trie, writes metrics and a PEFT adapter; resume from epoch 1 = unbroken run', { skip }, async () => {
   const a = await run(SMALL);
