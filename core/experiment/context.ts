@@ -52,6 +52,12 @@ export interface RunContext<C extends object = FlowloopConfig> {
    * with the reason as its error (the results already saved stay on disk).
    */
   degrade(reason: string, opts?: { failFast?: boolean }): void;
+  /**
+   * Run another experiment to completion into `outDir` (a nested run, e.g. the SASRec that Flower's
+   * personalisation trains first). The experiment runner provides it, so a kind never imports the runner;
+   * contexts built by tests may leave it out.
+   */
+  runNested?(opts: { configObject: Record<string, unknown>; outDir: string; onEvent?: (e: import('./events').RunEvent) => void }): Promise<{ runDir: string; status: string; metrics: Record<string, unknown>; error?: string }>;
 }
 
 /** Thrown by RunContext.degrade(reason, { failFast: true }): the run fails with `reason`. */

@@ -144,6 +144,7 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
       writeJsonAtomic(join(runDir, 'run.json'), info);
     },
     table: (lines) => table.push(...lines),
+    runNested: (o) => runSingle({ configPath, configObject: o.configObject, outDir: o.outDir, workspace: o.outDir, signal, onEvent: o.onEvent }),
     degrade: (reason, opts) => {
       info.degraded = [...(info.degraded ?? []), reason];
       writeJsonAtomic(join(runDir, 'run.json'), info);

@@ -53,12 +53,12 @@ function scorerFolder(path: string): string {
  * run's folder (`sasrecConfigFor`); returns its folder and test metrics.
  */
 async function trainSasrec(ctx: RunContext<ResolvedFlowerConfig>): Promise<{ runDir: string; metrics: Record<string, unknown> }> {
-  const { runExperiment } = await import('../experiment/run');
+  if (!ctx.runNested) throw new LocatedError('this run context cannot start a nested run (the SASRec that personalization needs): give personalization.scorer or personalization.scores', ctx.configPath, '/personalization');
   const configObject = sasrecConfigFor({ dataset: ctx.config.dataset, seed: ctx.seed, name: ctx.config.name });
   ctx.log(`personalization ${ctx.config.personalization.mode}: no scorer or score file given, so this run trains the dataset's SASRec first (nested run, ${JSON.stringify(configObject)})`);
   let last = 0;
-  const r = await runExperiment({
-    configPath: ctx.configPath, configObject, outDir: ctx.runDir, workspace: ctx.runDir, signal: ctx.signal,
+  const r = await ctx.runNested({
+    configObject, outDir: ctx.runDir,
     onEvent: (e) => {
       if (e.type === 'log') ctx.log(`sasrec: ${e.message}`, e.level);
       else if (e.type === 'progress' && Date.now() - last > 2000) { last = Date.now(); ctx.progress(`sasrec ${e.phase}`, e.done, e.total, e.message); }
