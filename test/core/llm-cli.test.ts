@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { main } from '../../core/cli/lm';
 import { promptIds, promptText, completionIds } from '../../core/llm/prompt';
 import { loadHfTokenizer } from '../../core/llm/tokenizer';
-import { oracle, oracleUnavailable, VOCAB } from './llm-oracle';
+import { logprobTolerance, oracle, oracleUnavailable, VOCAB } from './llm-oracle';
 
 const skip = oracleUnavailable();
 
@@ -47,18 +47,24 @@ test('lm score: id rows of different lengths equal PyTorch; text and history row
     const want = o.reference.models[name].score_logprobs;
     o.input.score.forEach((s, i) => {
       assert.equal(lines[i].tokens, s.completion.length);
-      assert.ok(Math.abs(lines[i].logprob - want[i]) <= 1e-4 * s.completion.length, `row ${i}: ${lines[i].logprob} vs PyTorch ${want[i]}`);
+      assert.ok(Math.abs(lines[i].logprob - want[i]) <= logprobTolerance(s.completion.length, want[i]), `row ${i}: ${lines[i].logprob} vs PyTorch ${want[i]}`);
     });
     const [text, hist, ids] = lines.slice(o.input.score.length);
-    assert.deepEqual(text, ids, 'text row (prompt parts + completion + EOS) differs from the id row');
-    assert.deepEqual(hist, ids, 'history row (released prompt) differs from the id row');
+    // Same token ids in another batch slot: equal up to the kernels' row-blocking (the native OpenBLAS matMul
+    // may sum a row in another order depending on where it sits in the batch).
+    const sameRow = (a: { logprob: number; tokens: number }, what: string) => {
+      assert.equal(a.tokens, ids.tokens, `${what}: ${a.tokens} completion tokens vs ${ids.tokens} in the id row`);
+      assert.ok(Math.abs(a.logprob - ids.logprob) <= 1e-4, `${what} differs from the id row: ${a.logprob} vs ${ids.logprob}`);
+    };
+    sameRow(text, 'text row (prompt parts + completion + EOS)');
+    sameRow(hist, 'history row (released prompt)');
     // --onnx: the same rows through onnxruntime on the export
     const x = await run(['score', '--model', dir, '--in', f, '--onnx', join(dir, 'model.onnx')]);
     assert.equal(x.code, 0, x.err);
     assert.match(x.err, /onnxruntime-node \(cpu provider\)/);
     x.out.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; tokens: number }).forEach((g, i) => {
       assert.equal(g.tokens, lines[i].tokens);
-      assert.ok(Math.abs(g.logprob - lines[i].logprob) <= 1e-4 * g.tokens, `row ${i}: onnx ${g.logprob} vs tfjs ${lines[i].logprob}`);
+      assert.ok(Math.abs(g.logprob - lines[i].logprob) <= logprobTolerance(g.tokens, lines[i].logprob), `row ${i}: onnx ${g.logprob} vs tfjs ${lines[i].logprob}`);
     });
     // --cutoff keeps the last N tokens of prompt + completion: the first 4 id rows cut to 30 tokens
     const c = await run(['score', '--model', dir, '--in', f, '--cutoff', '30']);

@@ -15,7 +15,7 @@ import { LmPolicy } from '../../core/llm/policy';
 import { OnnxLmPolicy } from '../../core/llm/onnxPolicy';
 import { completionIds, promptIds } from '../../core/llm/prompt';
 import { loadQwenTokenizer } from '../../core/tokenize/qwen';
-import { MODEL_NAMES, QWEN_IM_END, VOCAB, oracle, oracleUnavailable, referenceLogits } from './llm-oracle';
+import { MODEL_NAMES, QWEN_IM_END, VOCAB, logprobTolerance, oracle, oracleUnavailable, referenceLogits } from './llm-oracle';
 
 const TOL = 1e-4;
 const skip = oracleUnavailable();
@@ -163,7 +163,7 @@ for (const name of MODEL_NAMES) {
     const want = o.reference.models[name].score_logprobs;
     got.forEach((g, i) => {
       assert.equal(g.tokens, o.input.score[i].completion.length);
-      assert.ok(Math.abs(g.logprob - want[i]) <= TOL * g.tokens, `row ${i}: Flowloop ${g.logprob} vs PyTorch ${want[i]}`);
+      assert.ok(Math.abs(g.logprob - want[i]) <= logprobTolerance(g.tokens, want[i]), `row ${i}: Flowloop ${g.logprob} vs PyTorch ${want[i]}`);
     });
   });
 

@@ -92,3 +92,13 @@ export function referenceLogits(o: Oracle, model: string): Float32Array {
   const b = readFileSync(join(o.dir, model, 'ref_logits.f32'));
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
+
+/**
+ * How close a completion's total log-probability must be to PyTorch's. Each token's log π is a float32
+ * log-sum-exp over the whole vocabulary (151,936 logits); the native OpenBLAS kernels and the WebAssembly
+ * kernels sum in different orders, so the per-token error is ~1e-5–1e-4 and grows with the completion.
+ * Bound: 1e-4 per token, or 2e-5 of the total's magnitude, whichever is larger.
+ */
+export function logprobTolerance(tokens: number, total: number): number {
+  return Math.max(1e-4 * tokens, 2e-5 * Math.abs(total));
+}
