@@ -39,9 +39,21 @@ const nodeCommon = {
 /** Versions of the packages bundled into dist/ (run.json "versions"; `flowloop --version`, `flowloop doctor`). */
 function bundledVersions() {
   const out = {};
-  for (const name of ['flowloop', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'openai', '@lenml/tokenizers']) {
+  for (const name of [
+    'flowloop',
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-cpu',
+    '@tensorflow/tfjs-backend-wasm',
+    'onnxruntime-node',
+    'openai',
+    '@lenml/tokenizers',
+  ]) {
     const file = name === 'flowloop' ? path.join(__dirname, 'package.json') : path.join(__dirname, 'node_modules', name, 'package.json');
-    try { out[name] = JSON.parse(fs.readFileSync(file, 'utf8')).version; } catch { /* not installed */ }
+    try {
+      out[name] = JSON.parse(fs.readFileSync(file, 'utf8')).version;
+    } catch {
+      /* not installed */
+    }
   }
   return out;
 }
@@ -55,7 +67,10 @@ function onnxBindingPlugin() {
         const text = await fs.promises.readFile(args.path, 'utf8');
         const re = /require\(`\.\.\/bin\/napi-v\d+\/\$\{process\.platform\}\/\$\{process\.arch\}\/onnxruntime_binding\.node`\)/;
         if (!re.test(text)) throw new Error(`esbuild.js: onnxruntime-node's binding.js changed (${args.path}): update onnxBindingPlugin`);
-        return { contents: text.replace(re, "require(require('node:path').join(__dirname, 'onnxruntime', 'onnxruntime_binding.node'))"), loader: 'js' };
+        return {
+          contents: text.replace(re, "require(require('node:path').join(__dirname, 'onnxruntime', 'onnxruntime_binding.node'))"),
+          loader: 'js',
+        };
       });
     },
   };
@@ -64,7 +79,12 @@ function onnxBindingPlugin() {
 /** Copy `from` to `to` unless an identical-looking copy (size + mtime) is there. */
 function copyOnce(from, to) {
   const s = fs.statSync(from);
-  try { const d = fs.statSync(to); if (d.size === s.size && d.mtimeMs >= s.mtimeMs) return; } catch { /* absent */ }
+  try {
+    const d = fs.statSync(to);
+    if (d.size === s.size && d.mtimeMs >= s.mtimeMs) return;
+  } catch {
+    /* absent */
+  }
   fs.mkdirSync(path.dirname(to), { recursive: true });
   fs.copyFileSync(from, to);
   fs.utimesSync(to, s.atime, s.mtime);
@@ -82,19 +102,28 @@ function copyRuntimeFiles() {
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyOnce(path.join(tok, f), path.join(dist, 'tokenizers', 'qwen2.5', f));
 }
 
-function exists(p) { return fs.existsSync(path.join(root, p)); }
+function exists(p) {
+  return fs.existsSync(path.join(root, p));
+}
 
 function webviewEntries() {
   const dir = path.join(root, 'webview');
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'main.ts')))
     .map((d) => d.name);
 }
 
 /** The schema is composed in TypeScript (core/experiment/schema.ts); bundle and evaluate it once. */
 async function buildSchema() {
-  const out = await esbuild.build({ ...nodeCommon, entryPoints: [path.join(root, 'core/experiment/schema.ts')], write: false, sourcemap: false, minify: false });
+  const out = await esbuild.build({
+    ...nodeCommon,
+    entryPoints: [path.join(root, 'core/experiment/schema.ts')],
+    write: false,
+    sourcemap: false,
+    minify: false,
+  });
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
   editorSchemaOf = mod.exports.editorSchema;
@@ -139,7 +168,8 @@ function typingSchema(schema) {
     // oneOf/anyOf whose members only name required keys (sweep parameters: `values` or `range`) constrain
     // which optional keys are present, not the shape: typed as the plain object (json-schema-to-typescript
     // would intersect it with index-signature members).
-    const constraintOnly = (v) => Array.isArray(v) && v.every((m) => m && typeof m === 'object' && Object.keys(m).every((k) => k === 'required'));
+    const constraintOnly = (v) =>
+      Array.isArray(v) && v.every((m) => m && typeof m === 'object' && Object.keys(m).every((k) => k === 'required'));
     for (const [key, value] of Object.entries(node)) {
       if (key.startsWith('x-flowloop-') || key === 'default' || key === 'examples') continue;
       if ((key === 'oneOf' || key === 'anyOf') && constraintOnly(value)) continue;
@@ -161,8 +191,12 @@ function typingSchema(schema) {
     const { enum: _allKinds, ...kindField } = def.properties.kind;
     definitions[k] = { ...def, title: `${pascal(k)}Config`, properties: { ...def.properties, kind: { ...kindField, const: k } } };
   }
-  for (const [name, def] of Object.entries(schema.definitions)) if (!(name in definitions)) definitions[name] = { ...def, title: def.title ?? `${pascal(name)}Spec` };
-  return prepare({ title: 'FlowloopConfig', description: schema.description, oneOf: kinds.map((k) => ({ $ref: `#/definitions/${k}` })), definitions }, true);
+  for (const [name, def] of Object.entries(schema.definitions))
+    if (!(name in definitions)) definitions[name] = { ...def, title: def.title ?? `${pascal(name)}Spec` };
+  return prepare(
+    { title: 'FlowloopConfig', description: schema.description, oneOf: kinds.map((k) => ({ $ref: `#/definitions/${k}` })), definitions },
+    true,
+  );
 }
 
 /**
@@ -173,19 +207,29 @@ async function configTypesSource(schema) {
   const { compile } = require('json-schema-to-typescript');
   schema ??= await buildSchema();
   const src = await compile(typingSchema(schema), 'FlowloopConfig', {
-    bannerComment: CONFIG_TYPES_BANNER, additionalProperties: false, ignoreMinAndMaxItems: true, unknownAny: true, strictIndexSignatures: true,
-    declareExternallyReferenced: true, unreachableDefinitions: false, format: true, cwd: path.join(root, 'core/experiment/schema'),
+    bannerComment: CONFIG_TYPES_BANNER,
+    additionalProperties: false,
+    ignoreMinAndMaxItems: true,
+    unknownAny: true,
+    strictIndexSignatures: true,
+    declareExternallyReferenced: true,
+    unreachableDefinitions: false,
+    format: true,
+    cwd: path.join(root, 'core/experiment/schema'),
     style: { singleQuote: true, printWidth: 120, trailingComma: 'all' },
   });
   const kinds = schema.allOf.map((c) => c.if.properties.kind.const);
   const pascal = (k) => k.charAt(0).toUpperCase() + k.slice(1);
-  return src + `
+  return (
+    src +
+    `
 /** Config kind → its config type. */
 export interface ConfigByKind {
 ${kinds.map((k) => `  ${k}: ${pascal(k)}Config;`).join('\n')}
 }
 export type ConfigKind = keyof ConfigByKind;
-`;
+`
+  );
 }
 
 async function writeConfigTypes(schema) {
@@ -206,16 +250,33 @@ async function main() {
   ];
   for (const [src, out, shebang] of nodeEntries) {
     if (!exists(src)) continue;
-    builds.push({ ...nodeCommon, entryPoints: [path.join(root, src)], outfile: path.join(dist, out), banner: shebang ? { js: '#!/usr/bin/env node' } : undefined });
+    builds.push({
+      ...nodeCommon,
+      entryPoints: [path.join(root, src)],
+      outfile: path.join(dist, out),
+      banner: shebang ? { js: '#!/usr/bin/env node' } : undefined,
+    });
   }
   if (exists('extension/extension.ts')) {
     // the host bundles its few pure-JS dependencies (jsonc-parser, ajv) so that it loads fast; natives never reach it
-    builds.push({ ...nodeCommon, entryPoints: [path.join(root, 'extension/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] });
+    builds.push({
+      ...nodeCommon,
+      entryPoints: [path.join(root, 'extension/extension.ts')],
+      outfile: path.join(dist, 'extension.js'),
+      external: ['vscode'],
+    });
   }
   for (const view of webviewEntries()) {
     builds.push({
-      bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, minify: production, logLevel: 'warning',
-      entryPoints: [path.join(root, 'webview', view, 'main.ts')], outfile: path.join(dist, 'webview', `${view}.js`),
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+      sourcemap: true,
+      minify: production,
+      logLevel: 'warning',
+      entryPoints: [path.join(root, 'webview', view, 'main.ts')],
+      outfile: path.join(dist, 'webview', `${view}.js`),
       loader: { '.css': 'css' },
     });
   }
@@ -244,13 +305,20 @@ function writeMarketplaceReadme() {
   const src = path.join(root, 'README.md');
   if (!exists('README.md')) return;
   const relative = (link) => !/^\w+:/.test(link) && !link.startsWith('#');
-  const text = fs.readFileSync(src, 'utf8')
-    .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (all, alt, link) => relative(link) ? `*Screenshot — ${alt} (\`${link}\` in the extension folder)*` : all)
-    .replace(/(^|[^!])\[([^\]]+)\]\(([^)\s]+)\)/g, (all, pre, label, link) => relative(link) ? `${pre}${label} (\`${link}\`)` : all);
+  const text = fs
+    .readFileSync(src, 'utf8')
+    .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (all, alt, link) =>
+      relative(link) ? `*Screenshot — ${alt} (\`${link}\` in the extension folder)*` : all,
+    )
+    .replace(/(^|[^!])\[([^\]]+)\]\(([^)\s]+)\)/g, (all, pre, label, link) => (relative(link) ? `${pre}${label} (\`${link}\`)` : all));
   fs.mkdirSync(dist, { recursive: true });
   fs.writeFileSync(path.join(dist, 'README.marketplace.md'), text);
 }
 
 module.exports = { buildSchema, typingSchema, configTypesSource, CONFIG_TYPES };
 
-if (require.main === module) main().catch((e) => { console.error(e.message ?? e); process.exit(1); });
+if (require.main === module)
+  main().catch((e) => {
+    console.error(e.message ?? e);
+    process.exit(1);
+  });

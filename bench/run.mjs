@@ -17,13 +17,20 @@ if (!hasTorch()) {
   if (process.getuid?.() === 0) {
     console.error('bench: installing Debian python3-torch (the PyTorch CPU peer)…');
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
   if (!hasTorch()) console.error('bench: python3-torch is not available; PyTorch ratios will be missing');
 }
 // the optional native OpenBLAS kernels: built for this machine when the toolchain and OpenBLAS are there
 if (!existsSync(join(root, 'native', 'build', 'Release', 'flowloop_native.node'))) {
-  if (process.getuid?.() === 0) spawnSync('apt-get', ['install', '-y', '-qq', 'g++', 'libopenblas-dev'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (process.getuid?.() === 0)
+    spawnSync('apt-get', ['install', '-y', '-qq', 'g++', 'libopenblas-dev'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   const b = spawnSync('sh', ['native/build.sh'], { stdio: 'inherit' });
   if (b.status !== 0) console.error('bench: native kernels not built; Flowloop runs on its WebAssembly kernels');
 }
@@ -33,7 +40,11 @@ if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'],
 const BENCHES = [
   ['train-step', 'bench/train-step/bench.ts', 'training step, Flowloop / PyTorch CPU (lower is better)'],
   ['inference', 'bench/train-step/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
-  ['llm', 'bench/llm/bench.ts', 'Hugging Face causal LM forward+backward tokens/s, Flowloop / PyTorch CPU (tiny full, 0.5B-shaped LoRA; lower is better)'],
+  [
+    'llm',
+    'bench/llm/bench.ts',
+    'Hugging Face causal LM forward+backward tokens/s, Flowloop / PyTorch CPU (tiny full, 0.5B-shaped LoRA; lower is better)',
+  ],
   ['trie', 'bench/trie/bench.ts', 'prefix tree with flows, reference algorithm / Flowloop (higher is better)'],
   ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
@@ -46,20 +57,34 @@ function lastJson(out) {
   const lines = out.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
     if (!lines[i].startsWith('{')) continue;
-    try { return JSON.parse(lines.slice(i).join('\n')); } catch { /* not the start of the final object */ }
+    try {
+      return JSON.parse(lines.slice(i).join('\n'));
+    } catch {
+      /* not the start of the final object */
+    }
   }
   return undefined;
 }
 
 const resultsFile = join(root, 'bench', 'results.json');
-const results = { machine: { node: process.versions.node, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString() }, benches: {} };
+const results = {
+  machine: { node: process.versions.node, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString() },
+  benches: {},
+};
 // a filtered run (`npm run bench -- trie`) updates those entries and keeps the others
 if (only.length && existsSync(resultsFile)) results.benches = JSON.parse(readFileSync(resultsFile, 'utf8')).benches ?? {};
 for (const [name, script, what] of BENCHES) {
   if (only.length && !only.includes(name)) continue;
-  if (!existsSync(join(root, script))) { results.benches[name] = { error: `${script} missing` }; continue; }
+  if (!existsSync(join(root, script))) {
+    results.benches[name] = { error: `${script} missing` };
+    continue;
+  }
   console.error(`\n== bench ${name}: ${what}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 30 * 60_000,
+  });
   const out = (r.stdout ?? '').trim();
   const parsed = lastJson(out);
   results.benches[name] = parsed ? { what, ...parsed } : { what, error: `exit ${r.status}; no JSON result (${out.slice(-200)})` };
@@ -81,5 +106,6 @@ function summarize(r) {
   walk(r, '');
   return found.join(', ') || JSON.stringify(r).slice(0, 200);
 }
-for (const [name, r] of Object.entries(results.benches)) if (!only.length || only.includes(name)) console.log(`${name.padEnd(15)}  ${summarize(r)}`);
+for (const [name, r] of Object.entries(results.benches))
+  if (!only.length || only.includes(name)) console.log(`${name.padEnd(15)}  ${summarize(r)}`);
 console.log('\nwritten: bench/results.json');

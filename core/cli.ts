@@ -76,7 +76,12 @@ async function cmdValidate(argv: string[]): Promise<number> {
 /** Run a config (or the embedded demo) with progress on stderr, the results table then `run: <dir>` on stdout. */
 async function runWithCli(opts: ExecuteOptions): Promise<number> {
   const session = new CliSession();
-  const result = await execute({ ...opts, signal: session.signal, onEvent: (e) => session.printer.handle(e), onRunDir: (d) => session.started(d) });
+  const result = await execute({
+    ...opts,
+    signal: session.signal,
+    onEvent: (e) => session.printer.handle(e),
+    onRunDir: (d) => session.started(d),
+  });
   session.printer.end();
   for (const line of result.table) process.stdout.write(line + '\n');
   for (const reason of result.degraded ?? []) process.stderr.write(`warning: degraded: ${reason}\n`);
@@ -97,7 +102,16 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (flags.point !== undefined) throw new UsageError('--point needs --run-dir (it is what a Slurm array task runs)');
   const executor = executorFlag(flags.executor, flags.profile, workspace);
   if (flags.detach && executor !== 'slurm') throw new UsageError('--detach is for --executor slurm');
-  return runWithCli({ configPath: positional[0], set: lists.set, outDir: flags.out as string | undefined, workspace, jobs, executor, profile: flags.profile as string | undefined, detach: !!flags.detach });
+  return runWithCli({
+    configPath: positional[0],
+    set: lists.set,
+    outDir: flags.out as string | undefined,
+    workspace,
+    jobs,
+    executor,
+    profile: flags.profile as string | undefined,
+    detach: !!flags.detach,
+  });
 }
 
 /** Inside a Slurm job: the run (or sweep point) into the folder made at submission; progress on stderr as always. */
@@ -107,7 +121,14 @@ async function runInJob(configPath: string, set: string[] | undefined, runDir: s
   const session = new CliSession();
   session.started(resolve(runDir));
   const { runInSlurmJob } = await import('./executor/slurmRun');
-  const result = await runInSlurmJob({ configPath, set, runDir, point: n, signal: session.signal, onEvent: (e) => session.printer.handle(e) });
+  const result = await runInSlurmJob({
+    configPath,
+    set,
+    runDir,
+    point: n,
+    signal: session.signal,
+    onEvent: (e) => session.printer.handle(e),
+  });
   session.printer.end();
   for (const line of result.table) process.stdout.write(line + '\n');
   if (result.status === 'failed') process.stderr.write(`error: ${result.where ? result.where + ': ' : ''}${result.error}\n`);
@@ -122,7 +143,13 @@ async function cmdDemo(argv: string[]): Promise<number> {
   if (positional.length) throw new UsageError(`demo takes no arguments, got "${positional[0]}"`);
   const { demoConfig } = await import('./flower/demo');
   const { config, configPath } = demoConfig();
-  return runWithCli({ configPath, configObject: config, set: lists.set, outDir: flags.out as string | undefined, workspace: process.cwd() });
+  return runWithCli({
+    configPath,
+    configObject: config,
+    set: lists.set,
+    outDir: flags.out as string | undefined,
+    workspace: process.cwd(),
+  });
 }
 
 function findRun(ref: string, workspace: string): string {
@@ -133,11 +160,18 @@ function findRun(ref: string, workspace: string): string {
   }
   // every run folder by name, readable or not (`show` then says what is wrong with an unreadable one)
   const root = runsRoot(workspace);
-  const matches = (existsSync(root) ? readdirSync(root) : []).filter((n) => n.includes(ref)).map((n) => ({ dir: join(root, n) }))
+  const matches = (existsSync(root) ? readdirSync(root) : [])
+    .filter((n) => n.includes(ref))
+    .map((n) => ({ dir: join(root, n) }))
     .filter((m) => existsSync(join(m.dir, 'run.json')) || existsSync(join(m.dir, 'sweep.json')));
   if (matches.length === 1) return matches[0].dir;
   if (!matches.length) throw new UsageError(`no run matches "${ref}" (looked in ${runsRoot(workspace)})`);
-  throw new UsageError(`"${ref}" matches ${matches.length} runs: ${matches.slice(0, 5).map((m) => basename(m.dir)).join(', ')}…`);
+  throw new UsageError(
+    `"${ref}" matches ${matches.length} runs: ${matches
+      .slice(0, 5)
+      .map((m) => basename(m.dir))
+      .join(', ')}…`,
+  );
 }
 
 async function cmdRuns(argv: string[]): Promise<number> {
@@ -148,7 +182,11 @@ async function cmdRuns(argv: string[]): Promise<number> {
   const root = runsRoot((flags.dir as string) ?? process.cwd());
   // listRuns skips folders whose run.json / sweep.json cannot be read, and takes any JSON as run.json:
   // keep what looks like a run, name every file left out rather than hide it or print "undefined"
-  const looksLikeRun = (i: unknown) => !!i && typeof i === 'object' && !Array.isArray(i) && ['id', 'kind', 'status'].every((k) => typeof (i as Record<string, unknown>)[k] === 'string');
+  const looksLikeRun = (i: unknown) =>
+    !!i &&
+    typeof i === 'object' &&
+    !Array.isArray(i) &&
+    ['id', 'kind', 'status'].every((k) => typeof (i as Record<string, unknown>)[k] === 'string');
   const runs = listRuns(root).filter((r) => r.sweep || looksLikeRun(r.info));
   const listed = new Set(runs.map((r) => r.dir));
   if (existsSync(root)) {
@@ -163,8 +201,13 @@ async function cmdRuns(argv: string[]): Promise<number> {
     process.stdout.write(`no runs in ${root}\n`);
     return 0;
   }
-  const rows = runs.map((r) => [basename(r.dir), r.sweep ? `${r.info.kind} sweep` : r.info.kind, r.info.status,
-    r.info.keyMetric ? `${r.info.keyMetric.name}=${fmt(r.info.keyMetric.value)}` : '', r.info.durationMs ? `${(r.info.durationMs / 1000).toFixed(1)} s` : '']);
+  const rows = runs.map((r) => [
+    basename(r.dir),
+    r.sweep ? `${r.info.kind} sweep` : r.info.kind,
+    r.info.status,
+    r.info.keyMetric ? `${r.info.keyMetric.name}=${fmt(r.info.keyMetric.value)}` : '',
+    r.info.durationMs ? `${(r.info.durationMs / 1000).toFixed(1)} s` : '',
+  ]);
   for (const l of formatTable(['run', 'kind', 'status', 'key metric', 'time'], rows)) process.stdout.write(l + '\n');
   return 0;
 }
@@ -174,8 +217,13 @@ function readJsonFile<T>(file: string, read: () => T): T {
   try {
     return read();
   } catch (e) {
-    const message = errorMessage(e).replace(`${file}:`, '').replace(/^\d+: /, (m) => `line ${m.slice(0, -2)}: `);
-    throw new LocatedError(e instanceof SyntaxError ? `not valid JSON: ${message}` : errorCode(e) ? `cannot read (${errorCode(e)})` : message, file);
+    const message = errorMessage(e)
+      .replace(`${file}:`, '')
+      .replace(/^\d+: /, (m) => `line ${m.slice(0, -2)}: `);
+    throw new LocatedError(
+      e instanceof SyntaxError ? `not valid JSON: ${message}` : errorCode(e) ? `cannot read (${errorCode(e)})` : message,
+      file,
+    );
   }
 }
 
@@ -184,9 +232,11 @@ function readRunJson(dir: string): RunInfo {
   const file = join(dir, 'run.json');
   if (!existsSync(file)) throw new LocatedError('not a run folder (it has no run.json or sweep.json)', dir);
   const info = readJsonFile(file, () => JSON.parse(readFileSync(file, 'utf8')) as unknown);
-  if (!info || typeof info !== 'object' || Array.isArray(info)) throw new LocatedError(`expected a JSON object, got ${Array.isArray(info) ? 'an array' : JSON.stringify(info)}`, file);
+  if (!info || typeof info !== 'object' || Array.isArray(info))
+    throw new LocatedError(`expected a JSON object, got ${Array.isArray(info) ? 'an array' : JSON.stringify(info)}`, file);
   const r = info as Record<string, unknown>;
-  for (const k of ['id', 'kind', 'status'] as const) if (typeof r[k] !== 'string') throw new LocatedError(`"${k}" is missing or not a string — not a Flowloop run.json?`, file);
+  for (const k of ['id', 'kind', 'status'] as const)
+    if (typeof r[k] !== 'string') throw new LocatedError(`"${k}" is missing or not a string — not a Flowloop run.json?`, file);
   return info as RunInfo;
 }
 
@@ -205,16 +255,25 @@ async function cmdShow(argv: string[]): Promise<number> {
   const metrics = readJsonFile(join(dir, 'metrics.json'), () => readMetrics(dir)) ?? {};
   const events = readJsonFile(join(dir, 'events.jsonl'), () => readEvents(dir));
   const lines = [
-    `run      ${info.id}`, `kind     ${info.kind}`, `status   ${info.status}${info.error ? ` — ${info.where ? info.where + ': ' : ''}${info.error}` : ''}`,
+    `run      ${info.id}`,
+    `kind     ${info.kind}`,
+    `status   ${info.status}${info.error ? ` — ${info.where ? info.where + ': ' : ''}${info.error}` : ''}`,
     ...(info.degraded ?? []).map((r) => `warning  degraded: ${r}`),
-    `config   ${info.configPath}`, `seed     ${info.seed}`, `started  ${info.startedAt}${info.durationMs ? ` (${(info.durationMs / 1000).toFixed(1)} s)` : ''}`,
-    `backend  ${info.backend ? `${info.backend.name} (${info.backend.reason})` : '—'}`, `events   ${events.length}`,
+    `config   ${info.configPath}`,
+    `seed     ${info.seed}`,
+    `started  ${info.startedAt}${info.durationMs ? ` (${(info.durationMs / 1000).toFixed(1)} s)` : ''}`,
+    `backend  ${info.backend ? `${info.backend.name} (${info.backend.reason})` : '—'}`,
+    `events   ${events.length}`,
   ];
   for (const l of lines) process.stdout.write(l + '\n');
   const flat = Object.entries(metrics).filter(([, v]) => typeof v === 'number' || typeof v === 'string');
   if (flat.length) {
     process.stdout.write('\n');
-    for (const l of formatTable(['metric', 'value'], flat.map(([k, v]) => [k, v as number]))) process.stdout.write(l + '\n');
+    for (const l of formatTable(
+      ['metric', 'value'],
+      flat.map(([k, v]) => [k, v as number]),
+    ))
+      process.stdout.write(l + '\n');
   }
   const nested = Object.entries(metrics).filter(([, v]) => v && typeof v === 'object');
   for (const [k, v] of nested) process.stdout.write(`\n${k}: ${JSON.stringify(v)}\n`);
@@ -222,7 +281,11 @@ async function cmdShow(argv: string[]): Promise<number> {
 }
 
 const COMMANDS: Record<string, Main> = {
-  run: cmdRun, validate: cmdValidate, runs: cmdRuns, show: cmdShow, demo: cmdDemo,
+  run: cmdRun,
+  validate: cmdValidate,
+  runs: cmdRuns,
+  show: cmdShow,
+  demo: cmdDemo,
 };
 
 /** Every command of the table has a handler here (checked by the CLI tests). */
@@ -270,5 +333,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

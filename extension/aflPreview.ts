@@ -13,8 +13,12 @@ export function runPreview(cliPath: string, configPath: string, user: number): P
     const child = fork(cliPath, ['afl', 'preview', configPath, '--user', String(user)], { silent: true });
     let out = '';
     let err = '';
-    child.stdout?.on('data', (d) => { out += d; });
-    child.stderr?.on('data', (d) => { err += d; });
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(err.trim() || `flowloop afl preview exited ${code}`))));
   });
@@ -25,11 +29,18 @@ export async function previewAflPrompts(cliPath: string, uri: vscode.Uri, user?:
   if (!vscode.workspace.isTrusted) throw new Error('previewing prompts reads the files a config names: trust this workspace first');
   let index = user;
   if (index === undefined) {
-    const v = await vscode.window.showInputBox({ title: 'Flowloop: preview the AFL prompts of user #', value: '0', validateInput: (s) => (/^\d+$/.test(s.trim()) ? undefined : 'a user index: 0, 1, 2, ...') });
+    const v = await vscode.window.showInputBox({
+      title: 'Flowloop: preview the AFL prompts of user #',
+      value: '0',
+      validateInput: (s) => (/^\d+$/.test(s.trim()) ? undefined : 'a user index: 0, 1, 2, ...'),
+    });
     if (v === undefined) return undefined;
     index = Number(v.trim());
   }
-  const text = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Flowloop: rendering AFL prompts' }, () => runPreview(cliPath, uri.fsPath, index!));
+  const text = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: 'Flowloop: rendering AFL prompts' },
+    () => runPreview(cliPath, uri.fsPath, index!),
+  );
   const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
   await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
   return doc;

@@ -27,7 +27,10 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
    */
   private readonly lastRun = new WeakMap<vscode.CodeLens, { runDir: string; listed: RunInfo }>();
 
-  constructor(private readonly store: ExperimentStore, private readonly runs: RunManager) {
+  constructor(
+    private readonly store: ExperimentStore,
+    private readonly runs: RunManager,
+  ) {
     this.subs = [
       runs.onDidChangeRuns(() => this.emitter.fire()),
       runs.onDidProgress(() => this.emitter.fire()), // the progress lens follows the status bar
@@ -42,20 +45,60 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider, vscode.D
     const uri = doc.uri;
     const lenses: vscode.CodeLens[] = [];
     if (this.runs.isRunning(uri.fsPath)) {
-      lenses.push(new vscode.CodeLens(range, { title: '■ Stop', tooltip: 'Stop the running experiment', command: 'flowloop.stopRun', arguments: [uri] }));
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: '■ Stop',
+          tooltip: 'Stop the running experiment',
+          command: 'flowloop.stopRun',
+          arguments: [uri],
+        }),
+      );
       const active = this.runs.active().find((r) => r.configPath === uri.fsPath);
       if (active?.progress) {
         const p = active.progress;
-        lenses.push(new vscode.CodeLens(range, { title: progressText(p), tooltip: 'the same progress as the status bar; click for the worker log', command: 'flowloop.showLog' }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: progressText(p),
+            tooltip: 'the same progress as the status bar; click for the worker log',
+            command: 'flowloop.showLog',
+          }),
+        );
       }
     } else if (!vscode.workspace.isTrusted) {
-      lenses.push(new vscode.CodeLens(range, { title: '▶ Run (trust this workspace first)', tooltip: 'Runs execute code and read the files a config names: Flowloop runs only in trusted workspaces', command: 'workbench.trust.manage' }));
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: '▶ Run (trust this workspace first)',
+          tooltip: 'Runs execute code and read the files a config names: Flowloop runs only in trusted workspaces',
+          command: 'workbench.trust.manage',
+        }),
+      );
     } else {
-      lenses.push(new vscode.CodeLens(range, { title: '▶ Run', tooltip: 'Run this experiment in a worker process', command: 'flowloop.runExperiment', arguments: [uri] }));
-      lenses.push(new vscode.CodeLens(range, { title: 'Run baselines', tooltip: 'Run the baselines of this kind of experiment', command: 'flowloop.runBaselines', arguments: [uri] }));
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: '▶ Run',
+          tooltip: 'Run this experiment in a worker process',
+          command: 'flowloop.runExperiment',
+          arguments: [uri],
+        }),
+      );
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: 'Run baselines',
+          tooltip: 'Run the baselines of this kind of experiment',
+          command: 'flowloop.runBaselines',
+          arguments: [uri],
+        }),
+      );
     }
     if (vscode.workspace.isTrusted && /"kind"\s*:\s*"afl"/.test(doc.getText())) {
-      lenses.push(new vscode.CodeLens(range, { title: 'Preview prompts', tooltip: "A user's first-round AFL prompts, rendered with no LLM call", command: 'flowloop.previewAflPrompts', arguments: [uri] }));
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: 'Preview prompts',
+          tooltip: "A user's first-round AFL prompts, rendered with no LLM call",
+          command: 'flowloop.previewAflPrompts',
+          arguments: [uri],
+        }),
+      );
     }
     const last = this.store.lastRun(uri.fsPath);
     if (last) {
@@ -100,6 +143,8 @@ function lensRange(doc: vscode.TextDocument): vscode.Range {
       const pos = doc.positionAt(kind.parent.offset);
       return new vscode.Range(pos.line, 0, pos.line, 0);
     }
-  } catch { /* unparsable text: top of file */ }
+  } catch {
+    /* unparsable text: top of file */
+  }
   return new vscode.Range(0, 0, 0, 0);
 }

@@ -47,7 +47,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     await store.refresh();
     const exps = store.experiments();
     if (exps.length === 1) return exps[0].uri;
-    const pick = await vscode.window.showQuickPick(exps.map((e) => ({ label: basename(e.uri.fsPath), description: e.kind, detail: vscode.workspace.asRelativePath(e.uri), uri: e.uri })), { title: 'Flowloop: pick an experiment config' });
+    const pick = await vscode.window.showQuickPick(
+      exps.map((e) => ({ label: basename(e.uri.fsPath), description: e.kind, detail: vscode.workspace.asRelativePath(e.uri), uri: e.uri })),
+      { title: 'Flowloop: pick an experiment config' },
+    );
     return pick?.uri;
   }
 
@@ -65,7 +68,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return undefined;
     };
     const dirs = (Array.isArray(selected) && selected.length ? selected : Array.isArray(arg) ? arg : arg !== undefined ? [arg] : [])
-      .map(fromNode).filter((x): x is string => !!x && existsSync(x));
+      .map(fromNode)
+      .filter((x): x is string => !!x && existsSync(x));
     if (dirs.length) return [...new Set(dirs)];
     const activeRun = runs.active().find((r) => r.runDir);
     if (!many && activeRun?.runDir) return [activeRun.runDir];
@@ -95,14 +99,18 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   }
 
   /** Save, validate (located errors → refuse and show Problems), then start a worker. */
-  async function runConfig(uri: vscode.Uri, opts: { set?: string[]; variant?: string; openView?: boolean } = {}): Promise<ManagedRun | undefined> {
+  async function runConfig(
+    uri: vscode.Uri,
+    opts: { set?: string[]; variant?: string; openView?: boolean } = {},
+  ): Promise<ManagedRun | undefined> {
     const doc = vscode.workspace.textDocuments.find((t) => t.uri.fsPath === uri.fsPath);
     if (doc?.isDirty) await doc.save();
     const text = doc ? doc.getText() : readFileSync(uri.fsPath, 'utf8');
     const { errors, config } = validateConfigText(text, uri.fsPath);
     if (errors.length) {
       const first = formatIssue(vscode.workspace.asRelativePath(uri), errors[0]);
-      void vscode.window.showErrorMessage(`Flowloop: the config has ${errors.length} problem${errors.length > 1 ? 's' : ''}: ${first}`, 'Show Problems')
+      void vscode.window
+        .showErrorMessage(`Flowloop: the config has ${errors.length} problem${errors.length > 1 ? 's' : ''}: ${first}`, 'Show Problems')
         .then((p) => p && vscode.commands.executeCommand('workbench.actions.view.problems'));
       return undefined;
     }
@@ -113,7 +121,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         if (r !== run || event.type !== 'run-started') return;
         sub.dispose();
         const view = defaultView(config?.kind);
-        if (existsSync(join(context.extensionPath, 'dist', 'webview', `${view}.js`))) panels.show(view, [event.runDir], { preserveFocus: true });
+        if (existsSync(join(context.extensionPath, 'dist', 'webview', `${view}.js`)))
+          panels.show(view, [event.runDir], { preserveFocus: true });
       });
       void run.done.then(() => sub.dispose());
     }
@@ -134,26 +143,34 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       });
       return undefined;
     }
-    return panels.show(view, dirs.filter((d) => !viewNotApplicable(view, d)));
+    return panels.show(
+      view,
+      dirs.filter((d) => !viewNotApplicable(view, d)),
+    );
   }
 
-  const reg = <A extends unknown[]>(id: string, fn: (...args: A) => unknown) => vscode.commands.registerCommand(id, async (...args: A) => {
-    try {
-      return await fn(...args);
-    } catch (e) {
-      const msg = (e as Error)?.message ?? String(e);
-      output.appendLine(`[${id}] ${msg}`);
-      void vscode.window.showErrorMessage(`Flowloop: ${msg}`);
-      return undefined;
-    }
-  });
+  const reg = <A extends unknown[]>(id: string, fn: (...args: A) => unknown) =>
+    vscode.commands.registerCommand(id, async (...args: A) => {
+      try {
+        return await fn(...args);
+      } catch (e) {
+        const msg = (e as Error)?.message ?? String(e);
+        output.appendLine(`[${id}] ${msg}`);
+        void vscode.window.showErrorMessage(`Flowloop: ${msg}`);
+        return undefined;
+      }
+    });
 
   return [
     reg('flowloop.runExperiment', async (arg?: unknown, opts?: { set?: string[]; openView?: boolean }) => {
       const uri = await resolveConfig(arg);
       if (!uri) return undefined;
       if (runs.isRunning(uri.fsPath) && !opts) {
-        const pick = await vscode.window.showWarningMessage(`Flowloop: ${basename(uri.fsPath)} is already running.`, 'Run Another', 'Stop It');
+        const pick = await vscode.window.showWarningMessage(
+          `Flowloop: ${basename(uri.fsPath)} is already running.`,
+          'Run Another',
+          'Stop It',
+        );
         if (pick === 'Stop It') return vscode.commands.executeCommand('flowloop.stopRun', uri);
         if (pick !== 'Run Another') return undefined;
       }
@@ -164,7 +181,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const uri = await resolveConfig(arg);
       if (!uri) return [];
       let kind: string | undefined;
-      try { kind = JSON.parse(readFileSync(uri.fsPath, 'utf8')).kind; } catch { /* validated below by runConfig */ }
+      try {
+        kind = JSON.parse(readFileSync(uri.fsPath, 'utf8')).kind;
+      } catch {
+        /* validated below by runConfig */
+      }
       const all = BASELINES[kind ?? ''] ?? [];
       if (!all.length) {
         void vscode.window.showInformationMessage(`Flowloop: no baselines are defined for kind "${kind ?? '?'}".`);
@@ -173,8 +194,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       let chosen: Baseline[];
       if (Array.isArray(names)) chosen = all.filter((b) => names.includes(b.name));
       else {
-        const picks = await vscode.window.showQuickPick(all.map((b) => ({ label: b.name, description: b.set.join(' '), detail: b.description, picked: true, b })),
-          { title: `Flowloop: baselines of ${basename(uri.fsPath)} (run one after another)`, canPickMany: true });
+        const picks = await vscode.window.showQuickPick(
+          all.map((b) => ({ label: b.name, description: b.set.join(' '), detail: b.description, picked: true, b })),
+          { title: `Flowloop: baselines of ${basename(uri.fsPath)} (run one after another)`, canPickMany: true },
+        );
         if (!picks?.length) return [];
         chosen = picks.map((p) => p.b);
       }
@@ -206,13 +229,20 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         }
         if (!targets.length && listing.info.status === 'running' && listing.info.pid > 0) {
           // a run started elsewhere (CLI, another window): ask its process to stop (it records `cancelled`)
-          try { process.kill(listing.info.pid, 'SIGTERM'); } catch { /* already gone */ }
+          try {
+            process.kill(listing.info.pid, 'SIGTERM');
+          } catch {
+            /* already gone */
+          }
           store.schedule();
           return undefined;
         }
       } else if (active.length <= 1) targets = active;
       else {
-        const pick = await vscode.window.showQuickPick(active.map((r) => ({ label: r.label, description: r.status, detail: r.runDir, r })), { title: 'Flowloop: stop which run?' });
+        const pick = await vscode.window.showQuickPick(
+          active.map((r) => ({ label: r.label, description: r.status, detail: r.runDir, r })),
+          { title: 'Flowloop: stop which run?' },
+        );
         targets = pick ? [pick.r] : [];
       }
       if (!targets.length) {
@@ -235,18 +265,28 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 
     reg('flowloop.showRunsTable', async () => {
       await store.refresh();
-      return panels.show('runs', store.allRuns().map((l) => l.dir));
+      return panels.show(
+        'runs',
+        store.allRuns().map((l) => l.dir),
+      );
     }),
 
     reg('flowloop.compareRuns', async (arg?: unknown, selected?: unknown) => {
       let dirs = await resolveRunDirs(arg, selected, true);
-      if (dirs.length === 1 && !existsSync(join(dirs[0], 'sweep.json')) && arg === undefined) dirs = await resolveRunDirs(undefined, undefined, true);
+      if (dirs.length === 1 && !existsSync(join(dirs[0], 'sweep.json')) && arg === undefined)
+        dirs = await resolveRunDirs(undefined, undefined, true);
       if (!dirs.length) return undefined;
       return panels.show('compare', dirs);
     }),
 
     // the view-title button and the welcome link pass the view's context object, not a template name
-    reg('flowloop.newFromTemplate', (template?: unknown, name?: unknown) => newFromTemplate(context.extensionPath, typeof template === 'string' ? template : undefined, typeof name === 'string' ? name : undefined)),
+    reg('flowloop.newFromTemplate', (template?: unknown, name?: unknown) =>
+      newFromTemplate(
+        context.extensionPath,
+        typeof template === 'string' ? template : undefined,
+        typeof name === 'string' ? name : undefined,
+      ),
+    ),
     reg('flowloop.setApiKey', (value?: string) => keys.set(typeof value === 'string' ? value : undefined)),
     // the CLI bundle beside the worker; `user` lets tests (and the CodeLens) skip the input box
     reg('flowloop.previewAflPrompts', async (arg?: unknown, user?: number) => {
@@ -271,5 +311,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 
 function runPickItem(l: RunListing): vscode.QuickPickItem & { dir: string } {
   const m = l.info.keyMetric ? ` · ${l.info.keyMetric.name} ${formatMetric(l.info.keyMetric.value)}` : '';
-  return { label: `${l.info.name}  ${shortTime(l.info.startedAt)}`, description: `${l.sweep ? 'sweep · ' : ''}${l.info.status}${m}`, detail: l.dir, dir: l.dir };
+  return {
+    label: `${l.info.name}  ${shortTime(l.info.startedAt)}`,
+    description: `${l.sweep ? 'sweep · ' : ''}${l.info.status}${m}`,
+    detail: l.dir,
+    dir: l.dir,
+  };
 }

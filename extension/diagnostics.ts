@@ -14,9 +14,11 @@ function danglingSchema(doc: vscode.TextDocument): vscode.Diagnostic | undefined
   if (!node || typeof node.value !== 'string' || /^https?:/.test(node.value)) return undefined;
   const target = node.value.startsWith('file://') ? vscode.Uri.parse(node.value).fsPath : resolve(dirname(doc.uri.fsPath), node.value);
   if (existsSync(target)) return undefined;
-  const d = new vscode.Diagnostic(new vscode.Range(doc.positionAt(node.offset), doc.positionAt(node.offset + node.length)),
+  const d = new vscode.Diagnostic(
+    new vscode.Range(doc.positionAt(node.offset), doc.positionAt(node.offset + node.length)),
     `"$schema" points at ${node.value}, which does not exist from here, so the editor loads no schema (no completion or hover). Remove it: Flowloop's schema applies to every *.flowloop.json.`,
-    vscode.DiagnosticSeverity.Warning);
+    vscode.DiagnosticSeverity.Warning,
+  );
   d.source = 'flowloop';
   d.code = DANGLING_SCHEMA;
   return d;
@@ -85,7 +87,13 @@ export class ConfigDiagnostics implements vscode.Disposable {
   schedule(doc: vscode.TextDocument): void {
     if (!isConfig(doc)) return;
     this.cancel(doc);
-    this.timers.set(doc.uri.toString(), setTimeout(() => { this.timers.delete(doc.uri.toString()); this.validateNow(doc); }, this.delay()));
+    this.timers.set(
+      doc.uri.toString(),
+      setTimeout(() => {
+        this.timers.delete(doc.uri.toString());
+        this.validateNow(doc);
+      }, this.delay()),
+    );
   }
 
   /** Validate a document now and publish its diagnostics; returns them. */
@@ -96,7 +104,11 @@ export class ConfigDiagnostics implements vscode.Disposable {
     let diags: vscode.Diagnostic[];
     if (text.length > MAX_CONFIG_BYTES) {
       // the same refusal as the runner's, without parsing megabytes on the extension host thread
-      const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), `the file is ${(text.length / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`, vscode.DiagnosticSeverity.Error);
+      const d = new vscode.Diagnostic(
+        new vscode.Range(0, 0, 0, 1),
+        `the file is ${(text.length / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`,
+        vscode.DiagnosticSeverity.Error,
+      );
       d.source = 'flowloop';
       this.collection.set(doc.uri, [d]);
       return [d];
@@ -104,20 +116,26 @@ export class ConfigDiagnostics implements vscode.Disposable {
     try {
       const jsonService = vscode.workspace.getConfiguration('json', doc.uri).get<boolean>('validate.enable', true);
       const { errors } = validateConfigText(text, doc.uri.fsPath);
-      diags = errors.filter((e) => !(jsonService && e.message.startsWith('invalid JSON:'))).map((e) => {
-        const start = doc.positionAt(e.offset);
-        const end = doc.positionAt(e.offset + Math.max(e.length, 0));
-        // a template's research data that is not there: say where it comes from (the extension never ships it)
-        const hint = /not found: .*shared[\\/]data[\\/]/.test(e.message)
-          ? ' — research data from the project\'s shared/data folder, which Flowloop does not ship (research-only licences): put shared/data beside or above this workspace, or point the path at your copy'
-          : '';
-        const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message + hint, vscode.DiagnosticSeverity.Error);
-        d.source = 'flowloop';
-        if (e.path) d.code = e.path;
-        return d;
-      });
+      diags = errors
+        .filter((e) => !(jsonService && e.message.startsWith('invalid JSON:')))
+        .map((e) => {
+          const start = doc.positionAt(e.offset);
+          const end = doc.positionAt(e.offset + Math.max(e.length, 0));
+          // a template's research data that is not there: say where it comes from (the extension never ships it)
+          const hint = /not found: .*shared[\\/]data[\\/]/.test(e.message)
+            ? " — research data from the project's shared/data folder, which Flowloop does not ship (research-only licences): put shared/data beside or above this workspace, or point the path at your copy"
+            : '';
+          const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message + hint, vscode.DiagnosticSeverity.Error);
+          d.source = 'flowloop';
+          if (e.path) d.code = e.path;
+          return d;
+        });
     } catch (err) {
-      const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), `Flowloop could not validate this config: ${(err as Error).message}`, vscode.DiagnosticSeverity.Warning);
+      const d = new vscode.Diagnostic(
+        new vscode.Range(0, 0, 0, 0),
+        `Flowloop could not validate this config: ${(err as Error).message}`,
+        vscode.DiagnosticSeverity.Warning,
+      );
       d.source = 'flowloop';
       diags = [d];
     }

@@ -43,16 +43,31 @@ export function activate(context: vscode.ExtensionContext): FlowloopApi {
   const diagnostics = new ConfigDiagnostics();
   const panels = new PanelManager(context, runs, output);
   context.subscriptions.push(
-    output, runs, store, tree, view, codeLens, diagnostics, panels,
+    output,
+    runs,
+    store,
+    tree,
+    view,
+    codeLens,
+    diagnostics,
+    panels,
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.flowloop.json' }, codeLens),
-    vscode.languages.registerCodeActionsProvider({ pattern: '**/*.flowloop.json' }, new DanglingSchemaFix(), { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+    vscode.languages.registerCodeActionsProvider({ pattern: '**/*.flowloop.json' }, new DanglingSchemaFix(), {
+      providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+    }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => store.schedule()),
     // the runs table lists every run of the workspace: new and removed runs reach it with the store's rescan
-    store.onDidChange(() => { const t = panels.get('runs'); if (t) t.setRuns(store.allRuns().map((l) => l.dir)); }),
+    store.onDidChange(() => {
+      const t = panels.get('runs');
+      if (t) t.setRuns(store.allRuns().map((l) => l.dir));
+    }),
     ...registerCommands({ context, runs, store, panels, keys, output }),
   );
   const slurm = new SlurmRuns(runs);
-  context.subscriptions.push(slurm, vscode.commands.registerCommand('flowloop.pickExecutor', () => slurm.pick()));
+  context.subscriptions.push(
+    slurm,
+    vscode.commands.registerCommand('flowloop.pickExecutor', () => slurm.pick()),
+  );
   // jobs submitted from an earlier window go on without it: follow them again (never in an untrusted workspace)
   if (vscode.workspace.isTrusted) slurm.reattach((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
   void store.refresh();

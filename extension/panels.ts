@@ -2,7 +2,19 @@ import * as vscode from 'vscode';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { RunEvent } from '../core/experiment/events';
-import { isWebviewToHost, makeNonce, packTrieSnapshot, renderHtml, VIEW_NAMES, VIEW_TITLES, PROTOCOL_VERSION, type HostToWebview, type PackedTrieSnapshot, type ViewName, type ViewState } from '../webview/contract';
+import {
+  isWebviewToHost,
+  makeNonce,
+  packTrieSnapshot,
+  renderHtml,
+  VIEW_NAMES,
+  VIEW_TITLES,
+  PROTOCOL_VERSION,
+  type HostToWebview,
+  type PackedTrieSnapshot,
+  type ViewName,
+  type ViewState,
+} from '../webview/contract';
 import { EventTail } from '../core/experiment/eventTail';
 import { readRunInfo, withLiveness } from '../core/experiment/runStore';
 import { buildViewState, VIEW_EVENTS } from './viewState';
@@ -56,7 +68,9 @@ export class FlowloopPanel implements vscode.Disposable {
 
   private updateTitle(): void {
     const names = this.runDirs.map((d) => basename(d));
-    this.panel.title = VIEW_TITLES[this.view].replace(/^Flowloop: /, '') + (names.length === 1 ? ` — ${names[0]}` : names.length > 1 ? ` — ${names.length} runs` : '');
+    this.panel.title =
+      VIEW_TITLES[this.view].replace(/^Flowloop: /, '') +
+      (names.length === 1 ? ` — ${names[0]}` : names.length > 1 ? ` — ${names.length} runs` : '');
   }
 
   /** Show other runs: a fresh `init` (the view keeps its UI state). */
@@ -95,7 +109,8 @@ export class FlowloopPanel implements vscode.Disposable {
         // the runs table and the run page show run.json/metrics.json: rebuilt when a run starts, degrades or ends
         if ((this.view === 'runs' || this.view === 'run') && /^run-/.test(e.type)) refreshCompare = true;
       }
-      for (const bad of tail.badLines.splice(0)) this.output.appendLine(`[panel ${this.view}] unreadable event line in ${tail.path}: ${bad}`);
+      for (const bad of tail.badLines.splice(0))
+        this.output.appendLine(`[panel ${this.view}] unreadable event line in ${tail.path}: ${bad}`);
     }
     if (batch.length) {
       this.post({ type: 'events', events: batch });
@@ -123,7 +138,8 @@ export class FlowloopPanel implements vscode.Disposable {
     this.stats.messages.push(m.type);
     switch (m.type) {
       case 'ready':
-        if (m.protocol !== PROTOCOL_VERSION) this.output.appendLine(`[panel ${this.view}] protocol ${m.protocol} ≠ host ${PROTOCOL_VERSION}`);
+        if (m.protocol !== PROTOCOL_VERSION)
+          this.output.appendLine(`[panel ${this.view}] protocol ${m.protocol} ≠ host ${PROTOCOL_VERSION}`);
         this.ready = true;
         this.stats.ready++;
         this.sendInit();
@@ -145,7 +161,10 @@ export class FlowloopPanel implements vscode.Disposable {
         void vscode.window.setStatusBarMessage('Flowloop: copied', 2000);
         break;
       case 'open':
-        this.onOpen?.(m.target, m.runDirs.filter((d) => existsSync(d)));
+        this.onOpen?.(
+          m.target,
+          m.runDirs.filter((d) => existsSync(d)),
+        );
         break;
       case 'openFile': {
         // only files inside this panel's run folders
@@ -172,12 +191,21 @@ export class FlowloopPanel implements vscode.Disposable {
 /** Runs and items (snapshots / metric events / turns / compared runs) in a full state, for logs and tests. */
 function summarize(state: ViewState): { runs: number; items: number } {
   switch (state.view) {
-    case 'trie': return { runs: state.run ? 1 : 0, items: state.snapshots.length };
-    case 'loss': return { runs: state.runs.length, items: state.metrics.length };
-    case 'transcripts': return { runs: state.runs.length, items: state.turns.length };
-    case 'compare': return { runs: state.runs.length, items: state.runs.filter((r) => Object.keys(r.metrics).length > 0).length + (state.sweep?.points.length ?? 0) };
-    case 'runs': return { runs: state.runs.length, items: state.runs.length };
-    case 'run': return { runs: state.run ? 1 : 0, items: state.artifacts.length };
+    case 'trie':
+      return { runs: state.run ? 1 : 0, items: state.snapshots.length };
+    case 'loss':
+      return { runs: state.runs.length, items: state.metrics.length };
+    case 'transcripts':
+      return { runs: state.runs.length, items: state.turns.length };
+    case 'compare':
+      return {
+        runs: state.runs.length,
+        items: state.runs.filter((r) => Object.keys(r.metrics).length > 0).length + (state.sweep?.points.length ?? 0),
+      };
+    case 'runs':
+      return { runs: state.runs.length, items: state.runs.length };
+    case 'run':
+      return { runs: state.run ? 1 : 0, items: state.artifacts.length };
   }
 }
 
@@ -210,18 +238,26 @@ export class PanelManager implements vscode.Disposable {
   private readonly panels = new Map<ViewName, FlowloopPanel[]>();
   private readonly subs: vscode.Disposable[] = [];
 
-  constructor(private readonly context: vscode.ExtensionContext, runs: RunManager, private readonly output: vscode.OutputChannel) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    runs: RunManager,
+    private readonly output: vscode.OutputChannel,
+  ) {
     for (const view of VIEW_NAMES) {
-      this.subs.push(vscode.window.registerWebviewPanelSerializer(viewType(view), {
-        deserializeWebviewPanel: async (panel) => {
-          const dirs = (context.workspaceState.get<string[]>(stateKey(view)) ?? []).filter((d) => existsSync(d));
-          this.adopt(view, panel, dirs);
-        },
-      }));
+      this.subs.push(
+        vscode.window.registerWebviewPanelSerializer(viewType(view), {
+          deserializeWebviewPanel: async (panel) => {
+            const dirs = (context.workspaceState.get<string[]>(stateKey(view)) ?? []).filter((d) => existsSync(d));
+            this.adopt(view, panel, dirs);
+          },
+        }),
+      );
     }
-    this.subs.push(runs.onDidReceiveEvent(({ event }) => {
-      for (const list of this.panels.values()) for (const p of list) p.onRunEvent(event.runId);
-    }));
+    this.subs.push(
+      runs.onDidReceiveEvent(({ event }) => {
+        for (const list of this.panels.values()) for (const p of list) p.onRunEvent(event.runId);
+      }),
+    );
   }
 
   /** The newest panel of a view. */
@@ -251,16 +287,31 @@ export class PanelManager implements vscode.Disposable {
       reusable.panel.reveal(undefined, opts.preserveFocus);
       return reusable;
     }
-    const panel = vscode.window.createWebviewPanel(viewType(view), VIEW_TITLES[view], { viewColumn: vscode.ViewColumn.Beside, preserveFocus: opts.preserveFocus },
-      { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')] });
+    const panel = vscode.window.createWebviewPanel(
+      viewType(view),
+      VIEW_TITLES[view],
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: opts.preserveFocus },
+      {
+        enableScripts: true,
+        enableFindWidget: true,
+        localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview')],
+      },
+    );
     return this.adopt(view, panel, runDirs);
   }
 
   private adopt(view: ViewName, panel: vscode.WebviewPanel, runDirs: string[]): FlowloopPanel {
     const p = new FlowloopPanel(view, panel, runDirs, this.context.extensionUri, this.output);
-    p.onOpen = (target, dirs) => { if (dirs.length) this.show(target, dirs); };
+    p.onOpen = (target, dirs) => {
+      if (dirs.length) this.show(target, dirs);
+    };
     this.panels.set(view, [...(this.panels.get(view) ?? []), p]);
-    p.onDidDispose(() => this.panels.set(view, (this.panels.get(view) ?? []).filter((x) => x !== p)));
+    p.onDidDispose(() =>
+      this.panels.set(
+        view,
+        (this.panels.get(view) ?? []).filter((x) => x !== p),
+      ),
+    );
     return p;
   }
 

@@ -18,7 +18,8 @@ export function describeConfig(config: Partial<FlowloopConfig> | undefined): { d
   if (!config) return {};
   const dataset = typeof config.dataset === 'string' ? basename(config.dataset.replace(/\/+$/, '')) : undefined;
   let method: unknown;
-  if (config.kind === 'flower') method = Array.isArray(config.compare) && config.compare.length ? config.compare.join('+') : config.objective;
+  if (config.kind === 'flower')
+    method = Array.isArray(config.compare) && config.compare.length ? config.compare.join('+') : config.objective;
   else if (config.kind === 'sequential') method = config.model;
   else if (config.kind === 'afl') method = config.agents;
   return { dataset, method: typeof method === 'string' ? method : undefined };
@@ -33,8 +34,10 @@ export function viewNotApplicable(view: ViewName, runDir: string): string | unde
   const info = readRunInfo(runDir);
   const kind = info?.kind ?? (existsSync(join(runDir, 'sweep.json')) ? 'sweep' : 'unknown');
   const name = info?.name ?? basename(runDir);
-  if (view === 'trie' && kind !== 'flower') return `the trie flow explorer shows a Flower run's prefix tree and policy (docs/methods.md §A3); ${name} is a ${kind} run.`;
-  if (view === 'transcripts' && kind !== 'afl') return `transcripts are the dialogues of an AFL run (docs/methods.md §B2); ${name} is a ${kind} run.`;
+  if (view === 'trie' && kind !== 'flower')
+    return `the trie flow explorer shows a Flower run's prefix tree and policy (docs/methods.md §A3); ${name} is a ${kind} run.`;
+  if (view === 'transcripts' && kind !== 'afl')
+    return `transcripts are the dialogues of an AFL run (docs/methods.md §B2); ${name} is a ${kind} run.`;
   return undefined;
 }
 

@@ -110,7 +110,11 @@ export class RunManager implements vscode.Disposable {
    */
   async start(req: RunRequest): Promise<ManagedRun | undefined> {
     if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('Flowloop: runs are disabled in an untrusted workspace (a run executes code and reads the files its config names). Trust the workspace to run experiments.', 'Manage Workspace Trust')
+      void vscode.window
+        .showErrorMessage(
+          'Flowloop: runs are disabled in an untrusted workspace (a run executes code and reads the files its config names). Trust the workspace to run experiments.',
+          'Manage Workspace Trust',
+        )
         .then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
       return undefined;
     }
@@ -133,12 +137,21 @@ export class RunManager implements vscode.Disposable {
     let resolveDone!: (r: ManagedRun) => void;
     // the run exists before the worker: its first events and lines have somewhere to go
     const run = {
-      key: ++this.seq, configPath: req.configPath, label, set: req.set ?? [], pid: -1, startedAt: Date.now(),
-      status: 'starting', lastMessage: 'starting worker', cancelRequested: false,
+      key: ++this.seq,
+      configPath: req.configPath,
+      label,
+      set: req.set ?? [],
+      pid: -1,
+      startedAt: Date.now(),
+      status: 'starting',
+      lastMessage: 'starting worker',
+      cancelRequested: false,
       done: new Promise<ManagedRun>((r) => (resolveDone = r)),
     } as ManagedRun & { pid: number };
     const worker = new LocalWorker({
-      workerPath: this.workerPath, cwd: req.workspace, env,
+      workerPath: this.workerPath,
+      cwd: req.workspace,
+      env,
       request: { type: 'start', configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace },
       onEvent: (e) => this.onEvent(run, e),
       onLine: (line, stream) => this.onLine(run, line, stream),
@@ -171,14 +184,22 @@ export class RunManager implements vscode.Disposable {
   /** The end of a run, said once: an error, a warning (degraded), or a note with Open Run. */
   private announce(run: ManagedRun): void {
     if (run.status === 'failed') {
-      void vscode.window.showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log').then((p) => p && this.output.show(true));
+      void vscode.window
+        .showErrorMessage(`Flowloop: ${run.label} failed: ${run.error}`, 'Show Log')
+        .then((p) => p && this.output.show(true));
     } else if (run.status === 'degraded') {
-      void vscode.window.showWarningMessage(`Flowloop: ${run.label} finished degraded: ${(run.degraded ?? []).join('; ')}`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
+      void vscode.window
+        .showWarningMessage(`Flowloop: ${run.label} finished degraded: ${(run.degraded ?? []).join('; ')}`, 'Open Run')
+        .then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
     } else if (run.status === 'cancelled') {
-      void vscode.window.showInformationMessage(`Flowloop: ${run.label} stopped${run.runDir ? ' — what it reported so far is kept in its run folder' : ''}.`);
+      void vscode.window.showInformationMessage(
+        `Flowloop: ${run.label} stopped${run.runDir ? ' — what it reported so far is kept in its run folder' : ''}.`,
+      );
     } else if (run.status === 'finished') {
       const key = run.runDir ? resultOf(run.runDir) : undefined;
-      void vscode.window.showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run').then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
+      void vscode.window
+        .showInformationMessage(`Flowloop: ${run.label} finished${key ? ` — ${key}` : ''}.`, 'Open Run')
+        .then((p) => p && vscode.commands.executeCommand('flowloop.openRun', run.runDir));
     }
   }
 
@@ -187,11 +208,22 @@ export class RunManager implements vscode.Disposable {
    * like a worker run. The caller feeds it events, log lines and its end; Stop calls `control.stop()`, and
    * closing the window only `control.detach()`es (the jobs go on; a reopened window reattaches).
    */
-  adopt(init: { configPath: string; label: string; set?: string[]; runDir?: string; message: string }, control: { stop(): void; detach(): void }) {
+  adopt(
+    init: { configPath: string; label: string; set?: string[]; runDir?: string; message: string },
+    control: { stop(): void; detach(): void },
+  ) {
     let resolveDone!: (r: ManagedRun) => void;
     const run: ManagedRun = {
-      key: ++this.seq, configPath: init.configPath, label: init.label, set: init.set ?? [], pid: -1, startedAt: Date.now(),
-      status: 'running', runDir: init.runDir, lastMessage: init.message, cancelRequested: false,
+      key: ++this.seq,
+      configPath: init.configPath,
+      label: init.label,
+      set: init.set ?? [],
+      pid: -1,
+      startedAt: Date.now(),
+      status: 'running',
+      runDir: init.runDir,
+      lastMessage: init.message,
+      cancelRequested: false,
       done: new Promise<ManagedRun>((r) => (resolveDone = r)),
     };
     this.runs.set(run.key, run);
@@ -203,7 +235,11 @@ export class RunManager implements vscode.Disposable {
     return {
       run,
       event: (e: RunEvent) => this.onEvent(run, e),
-      message: (line: string) => { run.lastMessage = line; this.log(run, line); this.changed.fire(run); },
+      message: (line: string) => {
+        run.lastMessage = line;
+        this.log(run, line);
+        this.changed.fire(run);
+      },
       end: (status: RunStatus, error?: string) => {
         if (isTerminal(run.status)) return;
         run.status = status;
@@ -223,7 +259,11 @@ export class RunManager implements vscode.Disposable {
     if (isTerminal(run.status)) return run.done;
     const remote = this.remote.get(run.key);
     if (remote) {
-      if (!run.cancelRequested) { run.cancelRequested = true; this.log(run, 'cancel requested'); remote.stop(); }
+      if (!run.cancelRequested) {
+        run.cancelRequested = true;
+        this.log(run, 'cancel requested');
+        remote.stop();
+      }
       return run.done;
     }
     if (!run.cancelRequested) {
@@ -281,7 +321,13 @@ export class RunManager implements vscode.Disposable {
 
   private progressChanged(run: ManagedRun): void {
     if (this.progressTimers.has(run.key)) return;
-    this.progressTimers.set(run.key, setTimeout(() => { this.progressTimers.delete(run.key); this.progressEmitter.fire(run); }, PROGRESS_MS));
+    this.progressTimers.set(
+      run.key,
+      setTimeout(() => {
+        this.progressTimers.delete(run.key);
+        this.progressEmitter.fire(run);
+      }, PROGRESS_MS),
+    );
   }
 
   private onLine(run: ManagedRun, line: string, stream: string): void {
@@ -305,7 +351,8 @@ export class RunManager implements vscode.Disposable {
           if (r !== run) return;
           if (event.type === 'run-started') progress.report({ message: `running (${event.kind}) — ${basename(event.runDir)}` });
           // before the first progress phase, the worker's log says what it is doing (loading data, backend…)
-          if (event.type === 'log' && !lastPhase) progress.report({ message: event.message.length > 90 ? `${event.message.slice(0, 89)}…` : event.message });
+          if (event.type === 'log' && !lastPhase)
+            progress.report({ message: event.message.length > 90 ? `${event.message.slice(0, 89)}…` : event.message });
           if (event.type !== 'progress') return;
           lastPhase = event.phase;
           // the run's share (runProgress.ts) grows over the whole run: a determinate bar; a phase without it, a message only
@@ -329,16 +376,18 @@ export class RunManager implements vscode.Disposable {
     }
     const one = active[0];
     const p = one.progress;
-    this.statusItem.text = active.length === 1
-      ? `$(sync~spin) ${one.label}${p ? ` ${progressText(p)}` : ''}`
-      : `$(sync~spin) Flowloop: ${active.length} runs`;
+    this.statusItem.text =
+      active.length === 1 ? `$(sync~spin) ${one.label}${p ? ` ${progressText(p)}` : ''}` : `$(sync~spin) Flowloop: ${active.length} runs`;
     this.statusItem.tooltip = `Flowloop runs:\n${active.map((r) => `${r.label} (pid ${r.pid}) — ${r.status}`).join('\n')}\nClick for the worker log.`;
     this.statusItem.show();
   }
 
   /** Window close: stop every worker and its tree (IPC cancel + SIGTERM now, SIGKILL after 2 s). */
   async stopAll(): Promise<void> {
-    for (const [key, control] of this.remote) { control.detach(); this.remote.delete(key); }
+    for (const [key, control] of this.remote) {
+      control.detach();
+      this.remote.delete(key);
+    }
     await Promise.all([...this.workers.values()].map((w) => w.kill(2000)));
   }
 
@@ -369,6 +418,8 @@ export function configLabel(configPath: string): string {
   try {
     const name = JSON.parse(readFileSync(configPath, 'utf8'))?.name;
     if (typeof name === 'string' && name) return name;
-  } catch { /* unreadable: fall back to the file name */ }
+  } catch {
+    /* unreadable: fall back to the file name */
+  }
   return basename(configPath).replace(/\.flowloop\.json$/, '');
 }

@@ -13,12 +13,21 @@ const MAX_INLINE_SVG = 400_000;
 /** Files listed on a run page at most (checkpoint folders can hold many). */
 const MAX_FILES = 200;
 
-function readJson(p: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any -- run files of any shape, read loosely
-  try { return JSON.parse(readFileSync(p, 'utf8')); } catch { return undefined; }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- run files of any shape, read loosely
+function readJson(p: string): any {
+  try {
+    return JSON.parse(readFileSync(p, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A config object flattened to dotted keys; arrays and other leaves as JSON text. */
-export function flattenConfig(c: unknown, prefix = '', out: Record<string, string | number | boolean> = {}): Record<string, string | number | boolean> {
+export function flattenConfig(
+  c: unknown,
+  prefix = '',
+  out: Record<string, string | number | boolean> = {},
+): Record<string, string | number | boolean> {
   if (c && typeof c === 'object' && !Array.isArray(c)) {
     for (const [k, v] of Object.entries(c)) flattenConfig(v, prefix ? `${prefix}.${k}` : k, out);
   } else if (prefix) {
@@ -34,15 +43,30 @@ export function runSummary(dir: string): RunSummary | undefined {
   const info = withLiveness(raw);
   const config = readJson(join(dir, 'config.json'));
   let metrics: Record<string, number> = {};
-  try { metrics = flattenMetrics(readMetrics(dir) ?? {}); } catch { /* torn metrics.json: none yet */ }
+  try {
+    metrics = flattenMetrics(readMetrics(dir) ?? {});
+  } catch {
+    /* torn metrics.json: none yet */
+  }
   const { dataset, method } = describeConfig(config);
   const sweepDir = info.sweep?.dir;
   const sweepName = sweepDir ? readJson(join(sweepDir, 'sweep.json'))?.name : undefined;
   return {
-    runId: info.id, name: info.name, kind: info.kind, status: info.status, dataset, method, dir,
-    startedAt: info.startedAt, durationMs: info.durationMs, error: info.error, degraded: info.degraded, keyMetric: info.keyMetric,
+    runId: info.id,
+    name: info.name,
+    kind: info.kind,
+    status: info.status,
+    dataset,
+    method,
+    dir,
+    startedAt: info.startedAt,
+    durationMs: info.durationMs,
+    error: info.error,
+    degraded: info.degraded,
+    keyMetric: info.keyMetric,
     sweep: sweepDir ? { id: basename(sweepDir), name: sweepName ?? basename(sweepDir), assignments: info.sweep!.assignments } : undefined,
-    config: flattenConfig(config ?? {}), metrics,
+    config: flattenConfig(config ?? {}),
+    metrics,
   };
 }
 
@@ -88,15 +112,19 @@ export function buildRunPage(dir: string, siblings: string[] = []): RunPageState
   const s = runSummary(dir);
   if (!s) return { view: 'run', configDiff: [], artifacts: [], views: [] };
   const info = readRunInfo(dir)!;
-  const prev = siblings.filter((d) => d !== dir).map((d) => ({ d, i: readRunInfo(d) }))
+  const prev = siblings
+    .filter((d) => d !== dir)
+    .map((d) => ({ d, i: readRunInfo(d) }))
     .filter((x) => x.i && x.i.configPath === info.configPath && x.i.startedAt < info.startedAt)
     .sort((a, b) => (a.i!.startedAt < b.i!.startedAt ? 1 : -1))[0];
   const configDiff: RunPageState['configDiff'] = [];
   if (prev) {
     const before = flattenConfig(readJson(join(prev.d, 'config.json')) ?? {});
     for (const k of [...new Set([...Object.keys(before), ...Object.keys(s.config)])].sort()) {
-      const a = before[k], b = s.config[k];
-      if (String(a) !== String(b)) configDiff.push({ key: k, before: a === undefined ? undefined : String(a), after: b === undefined ? undefined : String(b) });
+      const a = before[k],
+        b = s.config[k];
+      if (String(a) !== String(b))
+        configDiff.push({ key: k, before: a === undefined ? undefined : String(a), after: b === undefined ? undefined : String(b) });
     }
   }
   const artifacts = filesOf(dir).map((path) => {
@@ -110,14 +138,28 @@ export function buildRunPage(dir: string, siblings: string[] = []): RunPageState
   });
   return {
     view: 'run',
-    run: { ...s, configPath: info.configPath, seed: info.seed, backend: info.backend ? `${info.backend.name} (${info.backend.reason})` : undefined, where: info.where },
+    run: {
+      ...s,
+      configPath: info.configPath,
+      seed: info.seed,
+      backend: info.backend ? `${info.backend.name} (${info.backend.reason})` : undefined,
+      where: info.where,
+    },
     previous: prev ? { runId: prev.i!.id, dir: prev.d, startedAt: prev.i!.startedAt } : undefined,
-    configDiff, artifacts, views,
+    configDiff,
+    artifacts,
+    views,
   };
 }
 
 /** The run folders beside a run (its runs folder), for the previous-run lookup. */
 export function siblingRuns(dir: string): string[] {
   const root = dirname(dir);
-  try { return readdirSync(root).map((n) => join(root, n)).filter((d) => existsSync(join(d, 'run.json'))); } catch { return []; }
+  try {
+    return readdirSync(root)
+      .map((n) => join(root, n))
+      .filter((d) => existsSync(join(d, 'run.json')));
+  } catch {
+    return [];
+  }
 }

@@ -17,13 +17,17 @@ export class ApiKeyStore {
 
   /** Command "Set LLM API Key": a password input box (or `value`, for automation); empty clears. */
   async set(value?: string): Promise<boolean> {
-    const key = typeof value === 'string' ? value : await vscode.window.showInputBox({
-      title: 'Flowloop: LLM API key',
-      prompt: 'API key for the OpenAI-compatible endpoint of AFL\'s LLM agents. Stored in VS Code\'s secret storage and given only to Flowloop\'s worker processes.',
-      password: true,
-      ignoreFocusOut: true,
-      placeHolder: 'sk-…',
-    });
+    const key =
+      typeof value === 'string'
+        ? value
+        : await vscode.window.showInputBox({
+            title: 'Flowloop: LLM API key',
+            prompt:
+              "API key for the OpenAI-compatible endpoint of AFL's LLM agents. Stored in VS Code's secret storage and given only to Flowloop's worker processes.",
+            password: true,
+            ignoreFocusOut: true,
+            placeHolder: 'sk-…',
+          });
     if (key === undefined) return false;
     if (!key.trim()) {
       await this.secrets.delete(API_KEY_SECRET);

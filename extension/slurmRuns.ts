@@ -35,7 +35,9 @@ export class SlurmRuns implements vscode.Disposable {
     try {
       sub = await submitToSlurm({ configPath: req.configPath, set: req.set, outDir: req.outDir, workspace: req.workspace, profile });
     } catch (e) {
-      void vscode.window.showErrorMessage(`Flowloop: cannot submit to Slurm: ${describe(e)}`, 'Pick Executor').then((p) => p && vscode.commands.executeCommand('flowloop.pickExecutor'));
+      void vscode.window
+        .showErrorMessage(`Flowloop: cannot submit to Slurm: ${describe(e)}`, 'Pick Executor')
+        .then((p) => p && vscode.commands.executeCommand('flowloop.pickExecutor'));
       return undefined;
     }
     const watched: WatchedRun[] = [
@@ -43,31 +45,65 @@ export class SlurmRuns implements vscode.Disposable {
       ...sub.kept.filter((k) => k.jobId && k.status.startsWith('still queued')).map((k) => ({ runDir: k.runDir, jobId: k.jobId! })),
     ];
     const label = configLabel(req.configPath) + (req.variant ? ` · ${req.variant}` : '') + ' (slurm)';
-    return this.follow({ configPath: req.configPath, label, set: req.set, runDir: sub.sweepDir ?? sub.runs[0]?.runDir, sweepDir: sub.sweepDir, metrics: sub.config.sweep?.metrics }, watched, submissionSummary(sub));
+    return this.follow(
+      {
+        configPath: req.configPath,
+        label,
+        set: req.set,
+        runDir: sub.sweepDir ?? sub.runs[0]?.runDir,
+        sweepDir: sub.sweepDir,
+        metrics: sub.config.sweep?.metrics,
+      },
+      watched,
+      submissionSummary(sub),
+    );
   }
 
   /** Follow Slurm runs as one managed run; its end is the run's (or the sweep's) status from the run folders. */
-  private follow(what: { configPath: string; label: string; set?: string[]; runDir?: string; sweepDir?: string; metrics?: string[] }, watched: WatchedRun[], lines: string[]): ManagedRun {
+  private follow(
+    what: { configPath: string; label: string; set?: string[]; runDir?: string; sweepDir?: string; metrics?: string[] },
+    watched: WatchedRun[],
+    lines: string[],
+  ): ManagedRun {
     const live: { watch?: SlurmWatch; detached?: boolean } = {};
-    const handle = this.runs.adopt({ ...what, message: lines[0] ?? 'slurm' }, {
-      stop: () => void live.watch?.cancel().then((err) => err && handle.message(`scancel: ${err}`)),
-      detach: () => { live.detached = true; live.watch?.detach(); },
-    });
+    const handle = this.runs.adopt(
+      { ...what, message: lines[0] ?? 'slurm' },
+      {
+        stop: () => void live.watch?.cancel().then((err) => err && handle.message(`scancel: ${err}`)),
+        detach: () => {
+          live.detached = true;
+          live.watch?.detach();
+        },
+      },
+    );
     for (const l of lines.slice(1)) handle.message(l);
     const end = () => {
       if (what.sweepDir) {
         const { index } = finishSweep(what.sweepDir, what.metrics);
-        handle.end(index.status, index.status === 'failed' ? 'some sweep points failed (see sweep.json; run it again to resubmit only those)' : undefined);
+        handle.end(
+          index.status,
+          index.status === 'failed' ? 'some sweep points failed (see sweep.json; run it again to resubmit only those)' : undefined,
+        );
       } else {
         const info = what.runDir ? readRunInfo(what.runDir) : undefined;
         handle.end((info?.status ?? 'failed') as RunStatus, info?.error);
       }
     };
-    if (!watched.length) { end(); return handle.run; }
-    const watch = followSlurm(watched, (e) => handle.event(e), (m) => handle.message(m));
+    if (!watched.length) {
+      end();
+      return handle.run;
+    }
+    const watch = followSlurm(
+      watched,
+      (e) => handle.event(e),
+      (m) => handle.message(m),
+    );
     live.watch = watch;
     this.watches.add(watch);
-    void watch.done.then(() => { this.watches.delete(watch); if (!live.detached) end(); });
+    void watch.done.then(() => {
+      this.watches.delete(watch);
+      if (!live.detached) end();
+    });
     return handle.run;
   }
 
@@ -78,14 +114,26 @@ export class SlurmRuns implements vscode.Disposable {
       for (const l of listRuns(runsRoot(ws))) {
         if (l.sweep) {
           let index: SweepIndex;
-          try { index = JSON.parse(readFileSync(join(l.dir, 'sweep.json'), 'utf8')); } catch { continue; }
+          try {
+            index = JSON.parse(readFileSync(join(l.dir, 'sweep.json'), 'utf8'));
+          } catch {
+            continue;
+          }
           if (index.status !== 'running' || !index.slurmJobs?.length) continue;
-          const watched = index.points.map((p) => (p.runDir ? { dir: p.runDir, info: readRunInfo(p.runDir) } : undefined))
-            .filter((x) => x?.info?.status === 'running' && x.info.slurm).map((x) => ({ runDir: x!.dir, jobId: x!.info!.slurm!.jobId }));
-          this.follow({ configPath: index.configPath, label: `${index.name} (slurm)`, runDir: l.dir, sweepDir: l.dir }, watched, [`slurm: reattached to sweep ${basename(l.dir)} (${watched.length} job${watched.length === 1 ? '' : 's'} not ended)`]);
+          const watched = index.points
+            .map((p) => (p.runDir ? { dir: p.runDir, info: readRunInfo(p.runDir) } : undefined))
+            .filter((x) => x?.info?.status === 'running' && x.info.slurm)
+            .map((x) => ({ runDir: x!.dir, jobId: x!.info!.slurm!.jobId }));
+          this.follow({ configPath: index.configPath, label: `${index.name} (slurm)`, runDir: l.dir, sweepDir: l.dir }, watched, [
+            `slurm: reattached to sweep ${basename(l.dir)} (${watched.length} job${watched.length === 1 ? '' : 's'} not ended)`,
+          ]);
           n++;
         } else if (l.info.status === 'running' && l.info.slurm && !l.info.sweep) {
-          this.follow({ configPath: l.info.configPath, label: `${l.info.name} (slurm)`, runDir: l.dir }, [{ runDir: l.dir, jobId: l.info.slurm.jobId }], [`slurm: reattached to job ${l.info.slurm.jobId} (${l.info.slurm.state})`]);
+          this.follow(
+            { configPath: l.info.configPath, label: `${l.info.name} (slurm)`, runDir: l.dir },
+            [{ runDir: l.dir, jobId: l.info.slurm.jobId }],
+            [`slurm: reattached to job ${l.info.slurm.jobId} (${l.info.slurm.state})`],
+          );
           n++;
         }
       }
@@ -96,12 +144,22 @@ export class SlurmRuns implements vscode.Disposable {
   /** Command flowloop.pickExecutor: local, or a Slurm profile of .flowloop/executors.json (stored in the workspace settings). */
   async pick(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const items: (vscode.QuickPickItem & { executor: ExecutorName; profile?: string })[] = [{ label: 'local', description: 'a worker process on this machine', executor: 'local' }];
+    const items: (vscode.QuickPickItem & { executor: ExecutorName; profile?: string })[] = [
+      { label: 'local', description: 'a worker process on this machine', executor: 'local' },
+    ];
     let problem: string | undefined;
     try {
       const file = folder ? readProfiles(folder) : undefined;
       for (const [name, p] of Object.entries(file?.profiles ?? {})) {
-        const what = [p.partition && `partition ${p.partition}`, p.time && `time ${p.time}`, p.cpus && `${p.cpus} cpus`, p.mem, p.gres ?? (p.gpus !== undefined ? `gpus ${p.gpus}` : undefined)].filter(Boolean).join(', ');
+        const what = [
+          p.partition && `partition ${p.partition}`,
+          p.time && `time ${p.time}`,
+          p.cpus && `${p.cpus} cpus`,
+          p.mem,
+          p.gres ?? (p.gpus !== undefined ? `gpus ${p.gpus}` : undefined),
+        ]
+          .filter(Boolean)
+          .join(', ');
         items.push({ label: `${p.executor}: ${name}`, description: what || undefined, executor: p.executor, profile: name });
       }
       if (!file) items.push({ label: 'slurm', description: "the cluster's defaults (no .flowloop/executors.json)", executor: 'slurm' });

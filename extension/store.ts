@@ -39,16 +39,26 @@ export class ExperimentStore implements vscode.Disposable {
   /** Number of scans done (tests check that refreshes are debounced). */
   scans = 0;
 
-  constructor(private readonly runs: RunManager, private readonly delayMs = 250) {
+  constructor(
+    private readonly runs: RunManager,
+    private readonly delayMs = 250,
+  ) {
     const configs = vscode.workspace.createFileSystemWatcher(CONFIG_GLOB);
     const runFiles = vscode.workspace.createFileSystemWatcher('**/.flowloop/runs/**/{run,sweep}.json');
     for (const w of [configs, runFiles]) {
-      this.disposables.push(w, w.onDidCreate(() => this.schedule()), w.onDidChange(() => this.schedule()), w.onDidDelete(() => this.schedule()));
+      this.disposables.push(
+        w,
+        w.onDidCreate(() => this.schedule()),
+        w.onDidChange(() => this.schedule()),
+        w.onDidDelete(() => this.schedule()),
+      );
     }
     this.disposables.push(
       runs.onDidChangeRuns(() => this.schedule()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.schedule()),
-      vscode.workspace.onDidSaveTextDocument((d) => { if (d.fileName.endsWith('.flowloop.json')) this.schedule(); }),
+      vscode.workspace.onDidSaveTextDocument((d) => {
+        if (d.fileName.endsWith('.flowloop.json')) this.schedule();
+      }),
     );
   }
 
@@ -68,19 +78,26 @@ export class ExperimentStore implements vscode.Disposable {
   }
 
   allRuns(): RunListing[] {
-    return [...this.experimentsCache.flatMap((e) => e.runs), ...this.otherRunsCache].sort((a, b) => (a.info.startedAt < b.info.startedAt ? 1 : -1));
+    return [...this.experimentsCache.flatMap((e) => e.runs), ...this.otherRunsCache].sort((a, b) =>
+      a.info.startedAt < b.info.startedAt ? 1 : -1,
+    );
   }
 
   /** Ask for a rescan after the debounce delay (many triggers in a burst → one scan). */
   schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, this.delayMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh();
+    }, this.delayMs);
   }
 
   /** Rescan now (awaitable; concurrent calls share one scan). */
   refresh(): Promise<void> {
     if (!this.scanning) {
-      this.scanning = this.scan().finally(() => { this.scanning = undefined; });
+      this.scanning = this.scan().finally(() => {
+        this.scanning = undefined;
+      });
     }
     return this.scanning;
   }
@@ -129,7 +146,10 @@ function readHeader(file: string): { kind?: string; name?: string; description?:
   }
   let errors: ConfigIssue[];
   try {
-    errors = text.length > MAX_CONFIG_BYTES ? [{ message: 'larger than a config can be', path: '', line: 1, col: 1, offset: 0, length: 0 }] : validateConfigText(text, file).errors;
+    errors =
+      text.length > MAX_CONFIG_BYTES
+        ? [{ message: 'larger than a config can be', path: '', line: 1, col: 1, offset: 0, length: 0 }]
+        : validateConfigText(text, file).errors;
   } catch (e) {
     errors = [{ message: (e as Error).message, path: '', line: 1, col: 1, offset: 0, length: 0 }];
   }
@@ -141,7 +161,8 @@ function readHeader(file: string): { kind?: string; name?: string; description?:
       kind: typeof c.kind === 'string' ? c.kind : undefined,
       name: typeof c.name === 'string' ? c.name : undefined,
       description: typeof c.description === 'string' ? c.description : undefined,
-      problems, firstProblem,
+      problems,
+      firstProblem,
     };
   } catch {
     return { problems, firstProblem };

@@ -50,7 +50,8 @@ function pathValues(config: unknown, key = ''): { key: string; value: string }[]
   if (typeof config === 'string') return looksLikePath(config) ? [{ key, value: config }] : [];
   if (Array.isArray(config)) return config.flatMap((v, i) => pathValues(v, `${key}[${i}]`));
   if (config && typeof config === 'object') {
-    return Object.entries(config).filter(([k]) => k !== '$schema' && k !== 'description' && k !== 'name')
+    return Object.entries(config)
+      .filter(([k]) => k !== '$schema' && k !== 'description' && k !== 'name')
       .flatMap(([k, v]) => pathValues(v, key ? `${key}.${k}` : k));
   }
   return [];
@@ -73,10 +74,19 @@ export function listTemplates(extensionPath: string): Template[] {
   for (const f of readdirSync(dir).sort()) {
     const p = join(dir, f);
     if (f.endsWith('.flowloop.json')) files.push(p);
-    else if (!f.startsWith('.') && isDir(p)) files.push(...readdirSync(p).filter((g) => g.endsWith('.flowloop.json')).sort().map((g) => join(p, g)));
+    else if (!f.startsWith('.') && isDir(p))
+      files.push(
+        ...readdirSync(p)
+          .filter((g) => g.endsWith('.flowloop.json'))
+          .sort()
+          .map((g) => join(p, g)),
+      );
   }
   return files.map((file) => {
-    const name = relative(dir, file).split(sep).join('/').replace(/\.flowloop\.json$/, '');
+    const name = relative(dir, file)
+      .split(sep)
+      .join('/')
+      .replace(/\.flowloop\.json$/, '');
     try {
       const c = JSON.parse(readFileSync(file, 'utf8'));
       return { file, name, kind: c.kind, description: c.description, needs: dataNeeds(c, dirname(file), dir) };
@@ -87,7 +97,11 @@ export function listTemplates(extensionPath: string): Template[] {
 }
 
 function isDir(p: string): boolean {
-  try { return statSync(p).isDirectory(); } catch { return false; }
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export { findSharedData };
@@ -107,7 +121,13 @@ const relFrom = (toDir: string, abs: string) => {
  * `$schema` is dropped: the template's `../dist/flowloop.schema.json` means nothing in the user's folder,
  * and an in-file `$schema` would override the schema the extension contributes for `*.flowloop.json`.
  */
-export function retarget(config: unknown, fromDir: string, toDir: string, examplesDir = fromDir, sharedData: string | null = findSharedData(toDir) ?? null): unknown {
+export function retarget(
+  config: unknown,
+  fromDir: string,
+  toDir: string,
+  examplesDir = fromDir,
+  sharedData: string | null = findSharedData(toDir) ?? null,
+): unknown {
   const shared = sharedData;
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
@@ -124,7 +144,11 @@ export function retarget(config: unknown, fromDir: string, toDir: string, exampl
     }
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '$schema').map(([k, x]) => [k, walk(x)]));
+      return Object.fromEntries(
+        Object.entries(v)
+          .filter(([k]) => k !== '$schema')
+          .map(([k, x]) => [k, walk(x)]),
+      );
     }
     return v;
   };
@@ -137,7 +161,16 @@ export function needsLine(t: Template, workspaceDir: string): string | undefined
   if (!tops.length) return undefined;
   const shared = findSharedData(workspaceDir);
   // "lastfm", "models/afl_lastfm_sasrec", "amazon/Movies_and_TV": the folder a person would fetch
-  const parts = [...new Set(t.needs.map((n) => n.shared!.split('/').slice(0, /^(models|amazon)\//.test(n.shared!) ? 2 : 1).join('/')))];
+  const parts = [
+    ...new Set(
+      t.needs.map((n) =>
+        n
+          .shared!.split('/')
+          .slice(0, /^(models|amazon)\//.test(n.shared!) ? 2 : 1)
+          .join('/'),
+      ),
+    ),
+  ];
   const found = t.needs.every((n) => (shared && existsSync(join(shared, n.shared!))) || existsSync(resolve(dirname(t.file), n.value)));
   return `Needs shared/data/{${parts.join(', ')}}: ${tops.map((k) => SHARED_DATA[k] ?? k).join('; ')}. Not shipped with the extension (research-only licences)${found ? '; found' : '; not found beside or above this workspace: the new config will flag the missing paths'}.`;
 }
@@ -165,17 +198,28 @@ export async function newFromTemplate(extensionPath: string, pickFile?: string, 
         const needs = needsLine(t, folder.uri.fsPath);
         return { label: t.name, description: t.kind, detail: [t.description, needs].filter(Boolean).join(' '), t };
       }),
-      { title: 'Flowloop: New Experiment from Template', placeHolder: 'Pick an example to start from (the detail says what data it needs)', matchOnDetail: true },
+      {
+        title: 'Flowloop: New Experiment from Template',
+        placeHolder: 'Pick an example to start from (the detail says what data it needs)',
+        matchOnDetail: true,
+      },
     );
     if (!pick) return undefined;
     template = pick.t;
   }
   const base = template.name.replace(/[\\/]/g, '-');
-  const name = targetName ?? await vscode.window.showInputBox({
-    title: 'Flowloop: name of the new experiment',
-    value: `my-${base}`,
-    validateInput: (v) => (/^[A-Za-z0-9._-]+$/.test(v) ? (existsSync(join(folder.uri.fsPath, `${v}.flowloop.json`)) ? 'a config with this name exists' : undefined) : 'letters, digits, ".", "_" and "-" only'),
-  });
+  const name =
+    targetName ??
+    (await vscode.window.showInputBox({
+      title: 'Flowloop: name of the new experiment',
+      value: `my-${base}`,
+      validateInput: (v) =>
+        /^[A-Za-z0-9._-]+$/.test(v)
+          ? existsSync(join(folder.uri.fsPath, `${v}.flowloop.json`))
+            ? 'a config with this name exists'
+            : undefined
+          : 'letters, digits, ".", "_" and "-" only',
+    }));
   if (!name) return undefined;
   const target = vscode.Uri.file(join(folder.uri.fsPath, `${name}.flowloop.json`));
   if (existsSync(target.fsPath)) {
@@ -188,9 +232,14 @@ export async function newFromTemplate(extensionPath: string, pickFile?: string, 
   await vscode.workspace.fs.writeFile(target, Buffer.from(JSON.stringify(copy, null, 2) + '\n', 'utf8'));
   await vscode.window.showTextDocument(target);
   const written = pathValues(copy);
-  const missing = template.needs.filter((n) => { const v = written.find((w) => w.key === n.key)?.value; return !v || !existsSync(resolve(folder.uri.fsPath, v)); });
+  const missing = template.needs.filter((n) => {
+    const v = written.find((w) => w.key === n.key)?.value;
+    return !v || !existsSync(resolve(folder.uri.fsPath, v));
+  });
   if (missing.length) {
-    void vscode.window.showInformationMessage(`Flowloop: ${template.name} reads research data that the extension does not ship (${[...new Set(missing.map((n) => `shared/data/${n.shared}`))].join(', ')}: research-only licences). Put the project's shared/data folder beside or above this workspace, or change the flagged paths.`);
+    void vscode.window.showInformationMessage(
+      `Flowloop: ${template.name} reads research data that the extension does not ship (${[...new Set(missing.map((n) => `shared/data/${n.shared}`))].join(', ')}: research-only licences). Put the project's shared/data folder beside or above this workspace, or change the flagged paths.`,
+    );
   }
   return target;
 }

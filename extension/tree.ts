@@ -49,7 +49,10 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly store: ExperimentStore, private readonly runs: RunManager) {
+  constructor(
+    private readonly store: ExperimentStore,
+    private readonly runs: RunManager,
+  ) {
     this.sub = store.onDidChange(() => this.emitter.fire(undefined));
   }
 
@@ -61,8 +64,10 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
       return top;
     }
     switch (node.type) {
-      case 'experiment': return node.experiment.runs.map((listing) => ({ type: 'run', listing }));
-      case 'other': return node.runs.map((listing) => ({ type: 'run', listing }));
+      case 'experiment':
+        return node.experiment.runs.map((listing) => ({ type: 'run', listing }));
+      case 'other':
+        return node.runs.map((listing) => ({ type: 'run', listing }));
       case 'run':
         if (node.listing.sweep) {
           // a sweep: its points (each a run folder), then its own files (sweep.json, results table, plots)
@@ -74,7 +79,8 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
           ];
         }
         return artifactsOf(node.listing.dir);
-      case 'artifact': return node.isDir ? artifactsOf(node.uri.fsPath) : [];
+      case 'artifact':
+        return node.isDir ? artifactsOf(node.uri.fsPath) : [];
     }
   }
 
@@ -82,18 +88,31 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
     switch (node.type) {
       case 'experiment': {
         const e = node.experiment;
-        const item = new vscode.TreeItem(basename(e.uri.fsPath), e.runs.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          basename(e.uri.fsPath),
+          e.runs.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `exp:${e.uri.fsPath}`;
         item.resourceUri = e.uri;
         const running = this.runs.isRunning(e.uri.fsPath);
         const problems = e.problems ? `${e.problems} problem${e.problems === 1 ? '' : 's'}` : '';
-        item.description = [e.kind ?? 'not a valid config', problems, running ? 'running' : `${e.runs.length} run${e.runs.length === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
+        item.description = [
+          e.kind ?? 'not a valid config',
+          problems,
+          running ? 'running' : `${e.runs.length} run${e.runs.length === 1 ? '' : 's'}`,
+        ]
+          .filter(Boolean)
+          .join(' · ');
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${e.name ?? basename(e.uri.fsPath)}** (${e.kind ?? '?'})\n\n${e.description ?? ''}\n\n`);
         if (e.firstProblem) md.appendMarkdown('**Problem:** ').appendText(e.firstProblem).appendMarkdown('\n\n');
         md.appendMarkdown(`\`${vscode.workspace.asRelativePath(e.uri)}\``);
         item.tooltip = md;
-        item.iconPath = running ? new vscode.ThemeIcon('sync~spin') : e.problems ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')) : new vscode.ThemeIcon('beaker');
+        item.iconPath = running
+          ? new vscode.ThemeIcon('sync~spin')
+          : e.problems
+            ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+            : new vscode.ThemeIcon('beaker');
         item.contextValue = 'experiment';
         item.command = { command: 'vscode.open', title: 'Open Config', arguments: [e.uri] };
         return item;
@@ -112,9 +131,17 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         const [icon, color] = STATUS_ICON[info.status] ?? ['question', undefined];
         item.iconPath = new vscode.ThemeIcon(sweep ? 'layers' : icon, color ? new vscode.ThemeColor(color) : undefined);
         const metric = info.keyMetric ? `${info.keyMetric.name} ${formatMetric(info.keyMetric.value)}` : '';
-        const status = info.status === 'finished' ? metric : info.status === 'degraded' ? `degraded: ${info.degraded?.[0] ?? 'see the run'}` : info.status;
+        const status =
+          info.status === 'finished'
+            ? metric
+            : info.status === 'degraded'
+              ? `degraded: ${info.degraded?.[0] ?? 'see the run'}`
+              : info.status;
         // a Slurm run still running says what Slurm says (pending and why, running on which node)
-        const slurm = info.slurm && info.status === 'running' ? `slurm ${info.slurm.state.toLowerCase()}${info.slurm.reason ? ` (${info.slurm.reason})` : ''}` : '';
+        const slurm =
+          info.slurm && info.status === 'running'
+            ? `slurm ${info.slurm.state.toLowerCase()}${info.slurm.reason ? ` (${info.slurm.reason})` : ''}`
+            : '';
         item.description = [sweep ? 'sweep' : '', slurm || status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
         const md = new vscode.MarkdownString();
         md.appendMarkdown(`**${info.name}** — ${info.status}\n\n`);
@@ -124,10 +151,16 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         if (info.durationMs !== undefined) md.appendMarkdown(`- duration: ${formatDuration(info.durationMs)}\n`);
         if (info.keyMetric) md.appendMarkdown(`- ${info.keyMetric.name}: ${info.keyMetric.value}\n`);
         md.appendMarkdown(`- seed: ${info.seed}\n`);
-        if (info.slurm) md.appendMarkdown(`- slurm job ${info.slurm.jobId}: ${info.slurm.state}${info.slurm.reason ? ` (${info.slurm.reason})` : ''}${info.slurm.node ? ` on ${info.slurm.node}` : ''}, profile ${info.slurm.profile}\n`);
+        if (info.slurm)
+          md.appendMarkdown(
+            `- slurm job ${info.slurm.jobId}: ${info.slurm.state}${info.slurm.reason ? ` (${info.slurm.reason})` : ''}${info.slurm.node ? ` on ${info.slurm.node}` : ''}, profile ${info.slurm.profile}\n`,
+          );
         if (info.backend) md.appendMarkdown(`- backend: ${info.backend.name} (${info.backend.reason})\n`);
         // a cancelled run's `error` is the reason it was stopped, not an error
-        if (info.error) md.appendMarkdown(`\n**${info.status === 'cancelled' ? 'cancelled' : 'error'}**${info.where ? ` at \`${info.where}\`` : ''}: ${info.error}\n`);
+        if (info.error)
+          md.appendMarkdown(
+            `\n**${info.status === 'cancelled' ? 'cancelled' : 'error'}**${info.where ? ` at \`${info.where}\`` : ''}: ${info.error}\n`,
+          );
         item.tooltip = md;
         // status and kind: the menus offer only the views that apply (trie: flower, transcripts: afl)
         item.contextValue = sweep ? 'run-sweep' : `run-${info.status} kind-${info.kind}`;
@@ -136,7 +169,10 @@ export class ExperimentTree implements vscode.TreeDataProvider<TreeNode>, vscode
         return item;
       }
       case 'artifact': {
-        const item = new vscode.TreeItem(node.uri, node.isDir ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          node.uri,
+          node.isDir ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `art:${node.uri.fsPath}`;
         item.contextValue = node.isDir ? 'artifact-dir' : 'artifact';
         if (!node.isDir) item.command = { command: 'vscode.open', title: 'Open', arguments: [node.uri] };
@@ -162,7 +198,11 @@ function artifactsOf(dir: string): TreeNode[] {
   const nodes = names.map((n) => {
     const p = join(dir, n);
     let isDir = false;
-    try { isDir = statSync(p).isDirectory(); } catch { /* vanished */ }
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      /* vanished */
+    }
     return { type: 'artifact' as const, uri: vscode.Uri.file(p), isDir };
   });
   return nodes.sort((a, b) => Number(b.isDir) - Number(a.isDir) || a.uri.fsPath.localeCompare(b.uri.fsPath));

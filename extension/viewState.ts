@@ -37,7 +37,15 @@ function readConfig(runDir: string): Partial<FlowloopConfig> | undefined {
 export function runRef(runDir: string, info?: RunInfo): RunRef {
   const i = info ?? readRunInfo(runDir);
   const { dataset, method } = describeConfig(readConfig(runDir));
-  return { runId: i?.id ?? basename(runDir), name: i?.name ?? basename(runDir), kind: i?.kind ?? 'unknown', status: i?.status, dataset, method, ...(i?.degraded ? { degraded: i.degraded } : {}) };
+  return {
+    runId: i?.id ?? basename(runDir),
+    name: i?.name ?? basename(runDir),
+    kind: i?.kind ?? 'unknown',
+    status: i?.status,
+    dataset,
+    method,
+    ...(i?.degraded ? { degraded: i.degraded } : {}),
+  };
 }
 
 /** Flatten nested metric objects as "a/b" (contract: CompareRun.metrics). */
@@ -53,7 +61,8 @@ export function flattenMetrics(m: Record<string, unknown>, prefix = '', out: Rec
 /** AFL HR@1 after each round, from `metric` events whose name ends in "hr@1" and that carry the round as step. */
 function roundHr(events: RunEvent[]): number[] | undefined {
   const byRound = new Map<number, number>();
-  for (const e of events) if (e.type === 'metric' && /(^|\/)hr@1$/i.test(e.name) && /afl|round/i.test(e.name + (e.series ?? ''))) byRound.set(e.step, e.value);
+  for (const e of events)
+    if (e.type === 'metric' && /(^|\/)hr@1$/i.test(e.name) && /afl|round/i.test(e.name + (e.series ?? ''))) byRound.set(e.step, e.value);
   if (!byRound.size) return undefined;
   return [...byRound.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
 }
@@ -64,12 +73,25 @@ function sweepData(dir: string): SweepData | undefined {
   try {
     const s = JSON.parse(readFileSync(p, 'utf8'));
     const parameter = String(s.axes?.[0]?.path ?? s.parameter ?? s.parameters?.[0]?.path ?? 'value');
-    const points = (Array.isArray(s.points) ? s.points : []).map((pt: { runDir?: unknown; dir?: unknown; value?: unknown; assignments?: Record<string, unknown>; metrics?: Record<string, unknown>; runId?: string }) => {
-      const runDir = typeof pt.runDir === 'string' ? pt.runDir : typeof pt.dir === 'string' ? join(dir, pt.dir) : undefined;
-      const value = pt.value ?? (pt.assignments ? Object.values(pt.assignments)[0] : undefined);
-      const metrics = pt.metrics ?? (runDir ? readMetrics(runDir) : undefined) ?? {};
-      return { value: typeof value === 'number' ? value : String(value), runId: runDir ? basename(runDir) : pt.runId, metrics: flattenMetrics(metrics) };
-    });
+    const points = (Array.isArray(s.points) ? s.points : []).map(
+      (pt: {
+        runDir?: unknown;
+        dir?: unknown;
+        value?: unknown;
+        assignments?: Record<string, unknown>;
+        metrics?: Record<string, unknown>;
+        runId?: string;
+      }) => {
+        const runDir = typeof pt.runDir === 'string' ? pt.runDir : typeof pt.dir === 'string' ? join(dir, pt.dir) : undefined;
+        const value = pt.value ?? (pt.assignments ? Object.values(pt.assignments)[0] : undefined);
+        const metrics = pt.metrics ?? (runDir ? readMetrics(runDir) : undefined) ?? {};
+        return {
+          value: typeof value === 'number' ? value : String(value),
+          runId: runDir ? basename(runDir) : pt.runId,
+          metrics: flattenMetrics(metrics),
+        };
+      },
+    );
     return { parameter, points };
   } catch {
     return undefined;
@@ -90,16 +112,32 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
       return { view, run: r ? runRef(r.dir, r.info) : undefined, snapshots: snaps.map(packTrieSnapshot) };
     }
     case 'loss':
-      return { view, runs: all.map((r) => runRef(r.dir, r.info)), metrics: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'metric' }> => e.type === 'metric')) };
+      return {
+        view,
+        runs: all.map((r) => runRef(r.dir, r.info)),
+        metrics: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'metric' }> => e.type === 'metric')),
+      };
     case 'transcripts':
-      return { view, runs: all.map((r) => runRef(r.dir, r.info)), turns: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'dialogue-turn' }> => e.type === 'dialogue-turn')) };
+      return {
+        view,
+        runs: all.map((r) => runRef(r.dir, r.info)),
+        turns: all.flatMap((r) => r.events.filter((e): e is Extract<RunEvent, { type: 'dialogue-turn' }> => e.type === 'dialogue-turn')),
+      };
     case 'compare': {
       // a sweep contributes its points as runs (side by side) and its curve (sweep data)
       const sweepDir = all.find((r) => existsSync(join(r.dir, 'sweep.json')));
-      const pointDirs = sweepDir ? (sweepData(sweepDir.dir)?.points ?? []).map((p) => (p.runId ? join(sweepDir.dir, p.runId) : '')).filter((d) => existsSync(join(d, 'run.json'))) : [];
-      const plain = [...all.filter((r) => !existsSync(join(r.dir, 'sweep.json'))), ...pointDirs.map((dir) => ({ dir, info: readRunInfo(dir), events: eventsOf(dir) }))];
+      const pointDirs = sweepDir
+        ? (sweepData(sweepDir.dir)?.points ?? [])
+            .map((p) => (p.runId ? join(sweepDir.dir, p.runId) : ''))
+            .filter((d) => existsSync(join(d, 'run.json')))
+        : [];
+      const plain = [
+        ...all.filter((r) => !existsSync(join(r.dir, 'sweep.json'))),
+        ...pointDirs.map((dir) => ({ dir, info: readRunInfo(dir), events: eventsOf(dir) })),
+      ];
       const runs: CompareRun[] = plain.map((r) => {
-        const finished = [...r.events].reverse().find((e) => e.type === 'run-finished') as Extract<RunEvent, { type: 'run-finished' }> | undefined;
+        const finished = [...r.events].reverse().find((e) => e.type === 'run-finished') as
+          Extract<RunEvent, { type: 'run-finished' }> | undefined;
         const metrics = readMetricsSafe(r.dir) ?? finished?.metrics ?? {};
         return { ...runRef(r.dir, r.info), metrics: flattenMetrics(metrics), roundHr: roundHr(r.events) };
       });
@@ -127,4 +165,3 @@ export function safeEvents(dir: string): RunEvent[] {
     return [];
   }
 }
-

@@ -18,7 +18,11 @@ export interface TestContext extends RunContext {
 }
 
 /** `configPath` anchors relative paths (the config need not exist on disk). */
-export function makeContext(config: Record<string, any>, configPath: string, opts: { runDir?: string; signal?: AbortSignal } = {}): TestContext {
+export function makeContext(
+  config: Record<string, any>,
+  configPath: string,
+  opts: { runDir?: string; signal?: AbortSignal } = {},
+): TestContext {
   const v = validateConfigObject(config, configPath, 'the test config');
   if (v.errors.length) throw new Error(v.errors.map((e) => formatIssue(configPath, e)).join('\n'));
   const runDir = opts.runDir ?? join(mkdtempSync(join(tmpdir(), 'afl-ws-')), '.flowloop', 'runs', 'test-run');
@@ -34,11 +38,21 @@ export function makeContext(config: Record<string, any>, configPath: string, opt
     events,
     tableLines: [],
     metricsSaved: {},
-    emit(e: RunEventInput) { events.push({ ...(e as object), runId: 'test-run', t: Date.now() } as RunEvent); },
-    log(message, level = 'info') { ctx.emit({ type: 'log', level, message }); },
-    progress(phase, done, total, message) { ctx.emit({ type: 'progress', phase, done, total, message }); },
-    metric(name, step, value, extra) { ctx.emit({ type: 'metric', name, step, value, ...(extra ?? {}) }); },
-    resolvePath(p) { return resolve(dirname(configPath), p); },
+    emit(e: RunEventInput) {
+      events.push({ ...(e as object), runId: 'test-run', t: Date.now() } as RunEvent);
+    },
+    log(message, level = 'info') {
+      ctx.emit({ type: 'log', level, message });
+    },
+    progress(phase, done, total, message) {
+      ctx.emit({ type: 'progress', phase, done, total, message });
+    },
+    metric(name, step, value, extra) {
+      ctx.emit({ type: 'metric', name, step, value, ...(extra ?? {}) });
+    },
+    resolvePath(p) {
+      return resolve(dirname(configPath), p);
+    },
     writeArtifact(rel, content, kind, description) {
       const abs = join(runDir, rel);
       mkdirSync(dirname(abs), { recursive: true });
@@ -47,10 +61,16 @@ export function makeContext(config: Record<string, any>, configPath: string, opt
       ctx.emit({ type: 'artifact', path: rel, kind, description });
       return abs;
     },
-    saveMetrics(m) { ctx.metricsSaved = JSON.parse(JSON.stringify(m)); },
+    saveMetrics(m) {
+      ctx.metricsSaved = JSON.parse(JSON.stringify(m));
+    },
     setBackend() {},
-    setKeyMetric(name, value) { ctx.keyMetric = { name, value }; },
-    table(lines) { ctx.tableLines.push(...lines); },
+    setKeyMetric(name, value) {
+      ctx.keyMetric = { name, value };
+    },
+    table(lines) {
+      ctx.tableLines.push(...lines);
+    },
     degrade(reason, o) {
       ctx.emit({ type: 'run-degraded', reason });
       if (o?.failFast) throw new DegradedError(reason);

@@ -68,23 +68,34 @@ export async function startServer(script: Script, options: ServerOptions = {}): 
   let modelListings = 0;
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } }));
       return;
     }
     if (req.method === 'GET' && req.url?.endsWith('/models') && options.models) {
       modelListings++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: options.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ object: 'list', data: options.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }));
       return;
     }
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
       return;
     }
     const n = calls++;
     inFlight++;
     maxConcurrent = Math.max(maxConcurrent, inFlight);
     let finished = false;
-    const done = () => { if (!finished) { finished = true; inFlight--; } };
+    const done = () => {
+      if (!finished) {
+        finished = true;
+        inFlight--;
+      }
+    };
     res.on('close', done);
     try {
       const chunks: Buffer[] = [];
@@ -96,11 +107,18 @@ export async function startServer(script: Script, options: ServerOptions = {}): 
       if (r.delayMs) await sleep(r.delayMs);
       // The client times out and abandons it (close() destroys the socket). Not counted as in flight from
       // here: the client has let go of it by then, only its socket may linger a moment.
-      if (r.hang) { done(); return; }
+      if (r.hang) {
+        done();
+        return;
+      }
       if (res.destroyed) return;
       const status = r.status ?? 200;
       const headers = { 'content-type': 'application/json', ...(r.headers ?? {}) };
-      if (r.raw !== undefined) { res.writeHead(status, headers).end(r.raw); done(); return; }
+      if (r.raw !== undefined) {
+        res.writeHead(status, headers).end(r.raw);
+        done();
+        return;
+      }
       if (status !== 200) {
         res.writeHead(status, headers).end(JSON.stringify({ error: { message: `scripted ${status}`, type: 'test', code: null } }));
         done();
@@ -110,38 +128,69 @@ export async function startServer(script: Script, options: ServerOptions = {}): 
       const promptTokens = body.messages.reduce((a, m) => a + Math.ceil(m.content.length / 4), 0);
       const completionTokens = Math.ceil(content.length / 4);
       if (r.stallBody) {
-        const full = JSON.stringify({ id: `chatcmpl-test-${n}`, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] });
+        const full = JSON.stringify({
+          id: `chatcmpl-test-${n}`,
+          object: 'chat.completion',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        });
         res.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(full)) });
         res.write(full.slice(0, Math.floor(full.length / 2)));
         done(); // the client abandons it; close() destroys the socket
         return;
       }
-      res.writeHead(200, headers).end(JSON.stringify({
-        id: `chatcmpl-test-${n}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-      }));
+      res.writeHead(200, headers).end(
+        JSON.stringify({
+          id: `chatcmpl-test-${n}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: body.model,
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        }),
+      );
       done();
     } catch (e) {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `test server: ${(e as Error).message}` } }));
+      if (!res.headersSent)
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message: `test server: ${(e as Error).message}` } }));
       done();
     }
   });
   let connections = 0;
-  server.on('connection', () => { connections++; });
+  server.on('connection', () => {
+    connections++;
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/v1`,
-    get calls() { return calls; },
-    get maxConcurrent() { return maxConcurrent; },
-    get connections() { return connections; },
-    get modelListings() { return modelListings; },
+    get calls() {
+      return calls;
+    },
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    get connections() {
+      return connections;
+    },
+    get modelListings() {
+      return modelListings;
+    },
     requests,
     authHeaders,
-    resetCounters() { calls = 0; maxConcurrent = 0; requests.length = 0; authHeaders.length = 0; },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    resetCounters() {
+      calls = 0;
+      maxConcurrent = 0;
+      requests.length = 0;
+      authHeaders.length = 0;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

@@ -15,7 +15,16 @@ export const ARTIFACTS = join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 const ORIGIN = 'https://flowloop.test';
 
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 /**
  * Bundles webview/<view>/main.ts in memory as the lead's esbuild.js does (iife, browser, `.css` loader):
@@ -24,13 +33,22 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
  */
 export async function bundleView(view: ViewName): Promise<{ js: string; css: string }> {
   const r = await build({
-    entryPoints: [join(ROOT, 'webview', view, 'main.ts')], outfile: join(ROOT, 'dist', 'webview', `${view}.js`),
-    bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, minify: true, sourcemap: false, logLevel: 'silent',
+    entryPoints: [join(ROOT, 'webview', view, 'main.ts')],
+    outfile: join(ROOT, 'dist', 'webview', `${view}.js`),
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    minify: true,
+    sourcemap: false,
+    logLevel: 'silent',
     loader: { '.css': 'css' },
   });
   const js = r.outputFiles.find((f) => f.path.endsWith('.js'));
   const css = r.outputFiles.find((f) => f.path.endsWith('.css'));
-  if (!js || !css) throw new Error(`bundling ${view}: expected ${view}.js and ${view}.css, got ${r.outputFiles.map((f) => f.path).join(', ')}`);
+  if (!js || !css)
+    throw new Error(`bundling ${view}: expected ${view}.js and ${view}.css, got ${r.outputFiles.map((f) => f.path).join(', ')}`);
   return { js: js.text, css: css.text };
 }
 
@@ -53,7 +71,12 @@ export interface ViewPage {
 }
 
 /** Opens a view in a fresh page. `savedState` is what getState returns (a restored panel). */
-export async function openView(browser: Browser, view: ViewName, bundle: { js: string; css: string }, o: { savedState?: unknown; width?: number; height?: number; theme?: 'dark' | 'light' } = {}): Promise<ViewPage> {
+export async function openView(
+  browser: Browser,
+  view: ViewName,
+  bundle: { js: string; css: string },
+  o: { savedState?: unknown; width?: number; height?: number; theme?: 'dark' | 'light' } = {},
+): Promise<ViewPage> {
   const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 700 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
@@ -69,11 +92,17 @@ export async function openView(browser: Browser, view: ViewName, bundle: { js: s
     });
   })();`);
   const nonce = makeNonce();
-  const html = renderHtml(view, { scriptUri: `${ORIGIN}/dist/webview/${view}.js`, styleUri: `${ORIGIN}/dist/webview/${view}.css`, nonce, cspSource: ORIGIN });
+  const html = renderHtml(view, {
+    scriptUri: `${ORIGIN}/dist/webview/${view}.js`,
+    styleUri: `${ORIGIN}/dist/webview/${view}.css`,
+    nonce,
+    cspSource: ORIGIN,
+  });
   await page.route(`${ORIGIN}/**`, (route) => {
     const url = route.request().url();
     if (url.endsWith(`/${view}.js`)) return route.fulfill({ contentType: 'text/javascript', body: bundle.js });
-    if (url.endsWith(`/${view}.css`)) return route.fulfill({ contentType: 'text/css', body: (o.theme === 'light' ? LIGHT_THEME : DARK_THEME) + bundle.css }); // VS Code puts the theme's variables on <html>
+    if (url.endsWith(`/${view}.css`))
+      return route.fulfill({ contentType: 'text/css', body: (o.theme === 'light' ? LIGHT_THEME : DARK_THEME) + bundle.css }); // VS Code puts the theme's variables on <html>
     if (url === `${ORIGIN}/index.html`) return route.fulfill({ contentType: 'text/html', body: html });
     return route.fulfill({ status: 404, body: '' });
   });

@@ -17,7 +17,10 @@ const BLAS_LIB = '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a';
 
 function fail(why) {
   const msg = `flowloop: native kernels not built: ${why}. WebAssembly kernels will be used (native/build.mjs)`;
-  if (optional) { console.error(msg); process.exit(0); }
+  if (optional) {
+    console.error(msg);
+    process.exit(0);
+  }
   console.error(msg);
   process.exit(1);
 }
@@ -25,14 +28,34 @@ function fail(why) {
 // a packaged copy (npm tarball, VSIX) carries the prebuilt addon and no sources: nothing to build
 if (!existsSync(join(here, 'flowloop_native.cc'))) process.exit(0);
 if (process.env.FLOWLOOP_NATIVE_BUILD === '0') fail('FLOWLOOP_NATIVE_BUILD=0');
-if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the native build is for linux-x64 (this is ${process.platform}-${process.arch})`);
+if (process.platform !== 'linux' || process.arch !== 'x64')
+  fail(`the native build is for linux-x64 (this is ${process.platform}-${process.arch})`);
 if (spawnSync('g++', ['--version'], { stdio: 'ignore' }).status !== 0) fail('g++ not found (apt-get install -y g++)');
-if (!existsSync(join(BLAS_INC, 'cblas.h')) || !existsSync(BLAS_LIB)) fail(`OpenBLAS static library missing (${BLAS_LIB}; apt-get install -y libopenblas-dev)`);
+if (!existsSync(join(BLAS_INC, 'cblas.h')) || !existsSync(BLAS_LIB))
+  fail(`OpenBLAS static library missing (${BLAS_LIB}; apt-get install -y libopenblas-dev)`);
 
 /** node-gyp: the one npm runs install scripts with, else the copy bundled with npm. */
 function nodeGyp() {
-  const cands = [process.env.npm_config_node_gyp, join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), '/usr/share/nodejs/node-gyp/bin/node-gyp.js'];
-  try { cands.push(join(dirname(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim()), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')); } catch { /* no npm */ }
+  const cands = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    '/usr/share/nodejs/node-gyp/bin/node-gyp.js',
+  ];
+  try {
+    cands.push(
+      join(
+        dirname(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim()),
+        'node_modules',
+        'npm',
+        'node_modules',
+        'node-gyp',
+        'bin',
+        'node-gyp.js',
+      ),
+    );
+  } catch {
+    /* no npm */
+  }
   return cands.find((c) => c && existsSync(c));
 }
 /** A folder holding include/node/node_api.h for this Node (offline headers). */
@@ -46,7 +69,11 @@ if (!gyp) fail('node-gyp not found (it ships with npm)');
 const nodedir = nodeDir();
 if (!nodedir) fail('Node headers not found (include/node/node_api.h: install the nodejs headers, e.g. Debian libnode-dev)');
 
-const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--release', '-j', '2'], { cwd: here, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, npm_config_offline: 'true' } });
+const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--release', '-j', '2'], {
+  cwd: here,
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, npm_config_offline: 'true' },
+});
 if (r.status !== 0 || !existsSync(OUT)) fail(`node-gyp rebuild failed (exit ${r.status})`);
 
 // the OpenMP runtime beside the addon (found by the $ORIGIN rpath)
@@ -59,7 +86,14 @@ const deps = execFileSync('readelf', ['-d', OUT], { encoding: 'utf8' });
 const needed = [...deps.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
 const unexpected = needed.filter((n) => !/^(libc|libm|libgomp|libpthread|libdl|ld-linux-x86-64)\.so/.test(n));
 if (unexpected.length) fail(`the addon needs ${unexpected.join(', ')} (expected only libc, libm and the shipped libgomp)`);
-const load = spawnSync(process.execPath, ['-e', `const m=require(${JSON.stringify(OUT)}); if(!m.sgemm) throw new Error('no sgemm'); console.log(m.version)`], { encoding: 'utf8' });
-if (load.status !== 0) fail(`the built addon does not load: ${load.stderr.split('\n').find((l) => /Error/.test(l)) ?? load.stderr.slice(0, 200)}`);
+const load = spawnSync(
+  process.execPath,
+  ['-e', `const m=require(${JSON.stringify(OUT)}); if(!m.sgemm) throw new Error('no sgemm'); console.log(m.version)`],
+  { encoding: 'utf8' },
+);
+if (load.status !== 0)
+  fail(`the built addon does not load: ${load.stderr.split('\n').find((l) => /Error/.test(l)) ?? load.stderr.slice(0, 200)}`);
 const size = (readFileSync(OUT).length / 1048576).toFixed(1);
-console.error(`built native/build/Release/flowloop_native.node (version ${load.stdout.trim()}, ${size} MB, OpenBLAS static; needs ${needed.join(', ')})`);
+console.error(
+  `built native/build/Release/flowloop_native.node (version ${load.stdout.trim()}, ${size} MB, OpenBLAS static; needs ${needed.join(', ')})`,
+);

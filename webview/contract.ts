@@ -18,13 +18,7 @@
  *  Webview → host: `ready`, `export` (CSV/Markdown text for the host to save), `copy` (text for the host
  *  to put on the clipboard with vscode.env.clipboard), `error` (a view-side failure, to be logged).
  */
-import type {
-  DialogueTurnEvent,
-  MetricEvent,
-  RunEvent,
-  RunStatus,
-  TrieSnapshotEvent,
-} from '../core/experiment/events';
+import type { DialogueTurnEvent, MetricEvent, RunEvent, RunStatus, TrieSnapshotEvent } from '../core/experiment/events';
 
 /** Bumped when a message shape changes incompatibly. */
 export const PROTOCOL_VERSION = 1;
@@ -88,16 +82,31 @@ export interface PackedTrieSnapshot {
 export function packTrieSnapshot(e: TrieSnapshotEvent): PackedTrieSnapshot {
   const n = e.nodes.length;
   const p: PackedTrieSnapshot = {
-    type: 'packed-trie-snapshot', runId: e.runId, t: e.t, checkpoint: e.checkpoint, step: e.step, dataset: e.dataset,
-    tokenizer: e.tokenizer, totalNodes: e.totalNodes,
-    id: new Int32Array(n), parent: new Int32Array(n), token: new Int32Array(n), flow: new Float64Array(n), rp: new Float64Array(n),
-    terminal: new Uint8Array(n), strings: '',
+    type: 'packed-trie-snapshot',
+    runId: e.runId,
+    t: e.t,
+    checkpoint: e.checkpoint,
+    step: e.step,
+    dataset: e.dataset,
+    tokenizer: e.tokenizer,
+    totalNodes: e.totalNodes,
+    id: new Int32Array(n),
+    parent: new Int32Array(n),
+    token: new Int32Array(n),
+    flow: new Float64Array(n),
+    rp: new Float64Array(n),
+    terminal: new Uint8Array(n),
+    strings: '',
   };
   const text: string[] = new Array(n);
   const title: (string | null)[] = new Array(n);
   let policy: Float64Array | undefined;
   e.nodes.forEach((x, i) => {
-    p.id[i] = x.id; p.parent[i] = x.parent; p.token[i] = x.token; p.flow[i] = x.flow; p.rp[i] = x.rp;
+    p.id[i] = x.id;
+    p.parent[i] = x.parent;
+    p.token[i] = x.token;
+    p.flow[i] = x.flow;
+    p.rp[i] = x.rp;
     p.terminal[i] = x.terminal ? 1 : 0;
     text[i] = x.text;
     title[i] = x.title ?? null;
@@ -112,10 +121,23 @@ export function packTrieSnapshot(e: TrieSnapshotEvent): PackedTrieSnapshot {
 export function unpackTrieSnapshot(p: PackedTrieSnapshot): TrieSnapshotEvent {
   const { text, title } = JSON.parse(p.strings) as { text: string[]; title: (string | null)[] };
   return {
-    type: 'trie-snapshot', runId: p.runId, t: p.t, checkpoint: p.checkpoint, step: p.step, dataset: p.dataset, tokenizer: p.tokenizer,
+    type: 'trie-snapshot',
+    runId: p.runId,
+    t: p.t,
+    checkpoint: p.checkpoint,
+    step: p.step,
+    dataset: p.dataset,
+    tokenizer: p.tokenizer,
     totalNodes: p.totalNodes,
     nodes: Array.from(p.id, (id, i) => {
-      const node: TrieSnapshotEvent['nodes'][number] = { id, parent: p.parent[i], token: p.token[i], text: text[i], flow: p.flow[i], rp: p.rp[i] };
+      const node: TrieSnapshotEvent['nodes'][number] = {
+        id,
+        parent: p.parent[i],
+        token: p.token[i],
+        text: text[i],
+        flow: p.flow[i],
+        rp: p.rp[i],
+      };
       if (p.policy && !Number.isNaN(p.policy[i])) node.policy = p.policy[i];
       if (p.terminal[i]) node.terminal = true;
       if (title[i] !== null) node.title = title[i]!;
@@ -260,7 +282,9 @@ export function isWebviewToHost(m: unknown): m is WebviewToHost {
     case 'error':
       return viewOk && typeof o.message === 'string';
     case 'open':
-      return viewOk && VIEW_NAMES.includes(o.target as ViewName) && Array.isArray(o.runDirs) && o.runDirs.every((d) => typeof d === 'string');
+      return (
+        viewOk && VIEW_NAMES.includes(o.target as ViewName) && Array.isArray(o.runDirs) && o.runDirs.every((d) => typeof d === 'string')
+      );
     case 'openFile':
       return viewOk && typeof o.path === 'string';
     default:

@@ -31,7 +31,11 @@ export function registerToolkit(): void {
 }
 
 /** A button; `appearance` primary (default) or secondary. */
-export function button(label: string, onClick: () => void, o: { appearance?: 'primary' | 'secondary'; id?: string; title?: string } = {}): HTMLElement {
+export function button(
+  label: string,
+  onClick: () => void,
+  o: { appearance?: 'primary' | 'secondary'; id?: string; title?: string } = {},
+): HTMLElement {
   registerToolkit();
   const b = document.createElement('vscode-button');
   b.textContent = label;
@@ -60,7 +64,12 @@ export function setChecked(el: HTMLElement, checked: boolean): void {
 }
 
 /** A dropdown of (value, label) options; `onChange` gets the selected value. */
-export function dropdown(options: { value: string; label: string }[], value: string, onChange: (value: string) => void, id?: string): HTMLElement {
+export function dropdown(
+  options: { value: string; label: string }[],
+  value: string,
+  onChange: (value: string) => void,
+  id?: string,
+): HTMLElement {
   registerToolkit();
   const d = document.createElement('vscode-dropdown') as HTMLElement & { value: string };
   if (id) d.id = id;
@@ -81,7 +90,11 @@ export function dropdownValue(el: HTMLElement): string {
 }
 
 /** A text field; `onInput` on every edit, `onEnter` on Enter. */
-export function textField(placeholder: string, value: string, o: { onInput?: (v: string) => void; onEnter?: (v: string) => void; id?: string; size?: number } = {}): HTMLElement {
+export function textField(
+  placeholder: string,
+  value: string,
+  o: { onInput?: (v: string) => void; onEnter?: (v: string) => void; id?: string; size?: number } = {},
+): HTMLElement {
   registerToolkit();
   const t = document.createElement('vscode-text-field') as HTMLElement & { value: string };
   t.setAttribute('placeholder', placeholder);
@@ -90,7 +103,10 @@ export function textField(placeholder: string, value: string, o: { onInput?: (v:
   t.setAttribute('value', value);
   t.value = value;
   if (o.onInput) t.addEventListener('input', () => o.onInput!(t.value));
-  if (o.onEnter) t.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') o.onEnter!(t.value); });
+  if (o.onEnter)
+    t.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Enter') o.onEnter!(t.value);
+    });
   return t;
 }
 

@@ -19,14 +19,29 @@ async function main() {
     if (req.model === 'peer') return { content: 'Reason: peer\nItem: x' };
     if (agentOf(req) === 'rec') {
       const line = /The candidate list of \d+ music artists is: (.*)\.\n/.exec(promptText(req))?.[1] ?? 'none';
-      return { content: recReply(line.split(', ')[0]), };
+      return { content: recReply(line.split(', ')[0]) };
     }
     return { content: userReply(false, 'not my favourite.') };
   });
   process.on('message', async (m: any) => {
-    if (m?.type === 'stats') process.send!({ type: 'stats', calls: server.calls, maxConcurrent: server.maxConcurrent, connections: server.connections, loopMs: last - first });
-    if (m?.type === 'reset') { first = 0; last = 0; server.resetCounters(); process.send!({ type: 'reset' }); }
-    if (m?.type === 'close') { await server.close(); process.exit(0); }
+    if (m?.type === 'stats')
+      process.send!({
+        type: 'stats',
+        calls: server.calls,
+        maxConcurrent: server.maxConcurrent,
+        connections: server.connections,
+        loopMs: last - first,
+      });
+    if (m?.type === 'reset') {
+      first = 0;
+      last = 0;
+      server.resetCounters();
+      process.send!({ type: 'reset' });
+    }
+    if (m?.type === 'close') {
+      await server.close();
+      process.exit(0);
+    }
   });
   process.send!({ type: 'ready', url: server.url });
 }

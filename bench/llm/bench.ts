@@ -29,21 +29,73 @@ interface Shape {
   B: number;
   P: number;
   T: number;
-  config: { vocab_size: number; hidden_size: number; intermediate_size: number; num_hidden_layers: number; num_attention_heads: number; num_key_value_heads: number; rope_theta: number };
+  config: {
+    vocab_size: number;
+    hidden_size: number;
+    intermediate_size: number;
+    num_hidden_layers: number;
+    num_attention_heads: number;
+    num_key_value_heads: number;
+    rope_theta: number;
+  };
 }
 
 const SHAPES: Shape[] = [
-  { name: 'tiny', mode: 'full', r: 8, B: 4, P: 112, T: 16, config: { vocab_size: 151936, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 1e6 } },
-  { name: '0.5B', mode: 'lora', r: 8, B: 1, P: 112, T: 16, config: { vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, rope_theta: 1e6 } },
+  {
+    name: 'tiny',
+    mode: 'full',
+    r: 8,
+    B: 4,
+    P: 112,
+    T: 16,
+    config: {
+      vocab_size: 151936,
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      rope_theta: 1e6,
+    },
+  },
+  {
+    name: '0.5B',
+    mode: 'lora',
+    r: 8,
+    B: 1,
+    P: 112,
+    T: 16,
+    config: {
+      vocab_size: 151936,
+      hidden_size: 896,
+      intermediate_size: 4864,
+      num_hidden_layers: 24,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+      rope_theta: 1e6,
+    },
+  },
 ];
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
 
-interface Block { stepMs: number[]; cpuMs: number[]; loadS: number; params: number; trainable: number; engine: string; loss?: number | null; backend?: string }
+interface Block {
+  stepMs: number[];
+  cpuMs: number[];
+  loadS: number;
+  params: number;
+  trainable: number;
+  engine: string;
+  loss?: number | null;
+  backend?: string;
+}
 
 /** Child: one engine, one shape; prints a Block as its last line. */
 async function child(shape: Shape, steps: number, warmup: number, device: string): Promise<void> {
@@ -54,9 +106,15 @@ async function child(shape: Shape, steps: number, warmup: number, device: string
   const be = await initBackend(device as 'auto');
   const tf = be.tf;
   const t0 = performance.now();
-  const cfg = parseHfConfig({ architectures: ['Qwen2ForCausalLM'], ...shape.config, tie_word_embeddings: true, rms_norm_eps: 1e-6 }, 'bench');
+  const cfg = parseHfConfig(
+    { architectures: ['Qwen2ForCausalLM'], ...shape.config, tie_word_embeddings: true, rms_norm_eps: 1e-6 },
+    'bench',
+  );
   let seed = 12345;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, s] of expectedWeights(cfg)) {
     const n = s.reduce((a, b) => a * b, 1);
@@ -88,10 +146,13 @@ async function child(shape: Shape, steps: number, warmup: number, device: string
   const rows = Array.from({ length: shape.B }, () => ids(shape.T - 1));
   const labels = (T: number) => {
     const l = new Int32Array(shape.B * T);
-    rows.forEach((r, b) => { for (let t = 0; t < T; t++) l[b * T + t] = t < r.length ? r[t] : 151645; });
+    rows.forEach((r, b) => {
+      for (let t = 0; t < T; t++) l[b * T + t] = t < r.length ? r[t] : 151645;
+    });
     return l;
   };
-  const stepMs: number[] = [], cpuMs: number[] = [];
+  const stepMs: number[] = [],
+    cpuMs: number[] = [];
   let loss = NaN;
   for (let i = 0; i < warmup + steps; i++) {
     const w0 = performance.now();
@@ -102,25 +163,48 @@ async function child(shape: Shape, steps: number, warmup: number, device: string
     value.dispose();
     for (const g of Object.values(grads)) g.dispose();
     const c = process.cpuUsage(c0);
-    if (i >= warmup) { stepMs.push(performance.now() - w0); cpuMs.push((c.user + c.system) / 1000); }
+    if (i >= warmup) {
+      stepMs.push(performance.now() - w0);
+      cpuMs.push((c.user + c.system) / 1000);
+    }
   }
-  const block: Block = { engine: 'flowloop', backend: `${be.name}: ${be.reason}`, stepMs, cpuMs, loadS, params: lm.paramCount(), trainable: vars.reduce((a, v) => a + v.size, 0), loss };
+  const block: Block = {
+    engine: 'flowloop',
+    backend: `${be.name}: ${be.reason}`,
+    stepMs,
+    cpuMs,
+    loadS,
+    params: lm.paramCount(),
+    trainable: vars.reduce((a, v) => a + v.size, 0),
+    loss,
+  };
   console.log(JSON.stringify(block));
 }
 
 function lastJson(out: string): Block | { error: string } {
   const line = out.trim().split('\n').slice(-1)[0] ?? '';
-  try { return JSON.parse(line) as Block; } catch { return { error: `no JSON result: ${out.slice(-300)}` }; }
+  try {
+    return JSON.parse(line) as Block;
+  } catch {
+    return { error: `no JSON result: ${out.slice(-300)}` };
+  }
 }
 
 function run(cmd: string, args: string[]): Block | { error: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' }, timeout: 40 * 60_000, maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' },
+    timeout: 40 * 60_000,
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) return { error: `${cmd} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
   return lastJson(r.stdout);
 }
 
 async function main(): Promise<void> {
-  const steps = Number(arg('steps', '3')), warmup = Number(arg('warmup', '1')), device = arg('device', 'auto');
+  const steps = Number(arg('steps', '3')),
+    warmup = Number(arg('warmup', '1')),
+    device = arg('device', 'auto');
   if (process.argv[2] === '--child') {
     const shape = SHAPES.find((s) => s.name === process.argv[3])!;
     await child(shape, steps, warmup, device);
@@ -131,19 +215,54 @@ async function main(): Promise<void> {
   const summary: string[] = [];
   for (const shape of SHAPES.filter((s) => want.includes(s.name))) {
     const load0 = os.loadavg()[0];
-    const ours = run(process.execPath, ['--import', 'tsx', __filename, '--child', shape.name, '--steps', String(steps), '--warmup', String(warmup), '--device', device]);
+    const ours = run(process.execPath, [
+      '--import',
+      'tsx',
+      __filename,
+      '--child',
+      shape.name,
+      '--steps',
+      String(steps),
+      '--warmup',
+      String(warmup),
+      '--device',
+      device,
+    ]);
     const torch = run(PY, [join(HERE, '..', 'python', 'llm_step_torch.py'), JSON.stringify(shape), String(steps), String(warmup), '2']);
     const tokens = shape.B * (shape.P + shape.T - 1);
-    const stat = (b: Block | { error: string }) => 'error' in b ? b : {
-      ...b, medianStepMs: median(b.stepMs), minMs: Math.min(...b.stepMs), maxMs: Math.max(...b.stepMs), medianCpuMs: median(b.cpuMs), tokensPerS: tokens / (median(b.stepMs) / 1000),
-    };
-    const o = stat(ours), t = stat(torch);
+    const stat = (b: Block | { error: string }) =>
+      'error' in b
+        ? b
+        : {
+            ...b,
+            medianStepMs: median(b.stepMs),
+            minMs: Math.min(...b.stepMs),
+            maxMs: Math.max(...b.stepMs),
+            medianCpuMs: median(b.cpuMs),
+            tokensPerS: tokens / (median(b.stepMs) / 1000),
+          };
+    const o = stat(ours),
+      t = stat(torch);
     const ratio = 'error' in o || 'error' in t ? undefined : o.medianStepMs / t.medianStepMs;
     const cpuRatio = 'error' in o || 'error' in t ? undefined : o.medianCpuMs / t.medianCpuMs;
-    out[shape.name] = { shape: { ...shape }, tokensPerStep: tokens, loadAvgBefore: load0, loadAvgAfter: os.loadavg()[0], flowloop: o, torch: t, ratio, cpuRatio };
-    summary.push(`${shape.name} (${shape.mode}): Flowloop ${'error' in o ? 'ERROR' : o.tokensPerS.toFixed(0)} tok/s vs PyTorch ${'error' in t ? 'ERROR' : t.tokensPerS.toFixed(0)} tok/s, ratio ${ratio?.toFixed(2) ?? '-'} (CPU ${cpuRatio?.toFixed(2) ?? '-'})`);
+    out[shape.name] = {
+      shape: { ...shape },
+      tokensPerStep: tokens,
+      loadAvgBefore: load0,
+      loadAvgAfter: os.loadavg()[0],
+      flowloop: o,
+      torch: t,
+      ratio,
+      cpuRatio,
+    };
+    summary.push(
+      `${shape.name} (${shape.mode}): Flowloop ${'error' in o ? 'ERROR' : o.tokensPerS.toFixed(0)} tok/s vs PyTorch ${'error' in t ? 'ERROR' : t.tokensPerS.toFixed(0)} tok/s, ratio ${ratio?.toFixed(2) ?? '-'} (CPU ${cpuRatio?.toFixed(2) ?? '-'})`,
+    );
   }
   console.log(JSON.stringify({ summary: summary.join('; '), cpus: os.cpus().length, ...out }));
 }
 
-void main().catch((e) => { console.error(e); process.exit(1); });
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

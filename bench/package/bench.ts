@@ -14,38 +14,72 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..', '..');
 const reps = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
 const CODE_SERVER = join(root, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const secs = (ms: number) => +(ms / 1000).toFixed(2);
 /** The backend and kernels a run.json backend reason names. */
-const kernels = (reason: string) => `${reason.split(' (')[0]}${/native OpenBLAS kernels/.test(reason) ? ' + native OpenBLAS kernels' : ' (no native kernels)'}`;
+const kernels = (reason: string) =>
+  `${reason.split(' (')[0]}${/native OpenBLAS kernels/.test(reason) ? ' + native OpenBLAS kernels' : ' (no native kernels)'}`;
 
 function install(tmp: string): string {
   const vsix = join(tmp, 'flowloop.vsix');
-  execFileSync(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 600000 });
+  execFileSync(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 600000,
+  });
   const extDir = join(tmp, 'extensions');
   mkdirSync(extDir, { recursive: true });
   if (existsSync(CODE_SERVER)) {
-    execFileSync(CODE_SERVER, ['--extensions-dir', extDir, '--user-data-dir', join(tmp, 'ud'), '--install-extension', vsix], { stdio: 'ignore', timeout: 180000, env: { ...process.env, EXTENSIONS_GALLERY: '{}' } });
+    execFileSync(CODE_SERVER, ['--extensions-dir', extDir, '--user-data-dir', join(tmp, 'ud'), '--install-extension', vsix], {
+      stdio: 'ignore',
+      timeout: 180000,
+      env: { ...process.env, EXTENSIONS_GALLERY: '{}' },
+    });
   } else {
     // what --install-extension does with a VSIX: its extension/ folder becomes <publisher>.<name>-<version>
-    execFileSync('python3', ['-c', 'import sys,zipfile,os;z=zipfile.ZipFile(sys.argv[1]);[z.extract(n,sys.argv[2]) for n in z.namelist() if n.startswith("extension/")];os.rename(os.path.join(sys.argv[2],"extension"),os.path.join(sys.argv[2],"flowloop.flowloop-x"))', vsix, extDir]);
+    execFileSync('python3', [
+      '-c',
+      'import sys,zipfile,os;z=zipfile.ZipFile(sys.argv[1]);[z.extract(n,sys.argv[2]) for n in z.namelist() if n.startswith("extension/")];os.rename(os.path.join(sys.argv[2],"extension"),os.path.join(sys.argv[2],"flowloop.flowloop-x"))',
+      vsix,
+      extDir,
+    ]);
     execFileSync('chmod', ['-R', 'u+rwX', extDir]);
   }
-  return join(extDir, readdirSync(extDir).find((d) => d.startsWith('flowloop.flowloop-'))!);
+  return join(
+    extDir,
+    readdirSync(extDir).find((d) => d.startsWith('flowloop.flowloop-'))!,
+  );
 }
 
 /** The installed worker runs the demo config: wall ms from fork to exit, and the backend it reported. */
 function installedDemo(ext: string, ws: string): Promise<{ ms: number; backend: string }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = fork(join(ext, 'dist', 'worker.js'), [], { cwd: ws, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+    const child = fork(join(ext, 'dist', 'worker.js'), [], {
+      cwd: ws,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+      serialization: 'json',
+    });
     let done: { status?: string; error?: string } = {};
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
-    child.on('message', (m: any) => { if (m.type === 'done') { done = m; child.disconnect?.(); } });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    child.on('message', (m: any) => {
+      if (m.type === 'done') {
+        done = m;
+        child.disconnect?.();
+      }
+    });
     child.on('exit', () => {
       const ms = Date.now() - t0;
-      if (done.status !== 'finished') return reject(new Error(`installed worker: ${done.status ?? 'no result'} ${done.error ?? err.slice(-300)}`));
+      if (done.status !== 'finished')
+        return reject(new Error(`installed worker: ${done.status ?? 'no result'} ${done.error ?? err.slice(-300)}`));
       const runs = join(ws, '.flowloop', 'runs');
       const last = readdirSync(runs).sort().pop()!;
       resolve({ ms, backend: JSON.parse(readFileSync(join(runs, last, 'run.json'), 'utf8')).backend?.reason ?? '' });
@@ -73,21 +107,47 @@ async function main(): Promise<void> {
     mkdirSync(ws);
     copyFileSync(join(root, 'examples', 'rq1', 'demo.flowloop.json'), join(ws, 'demo.flowloop.json'));
     copyFileSync(join(root, 'examples', 'rq1', 'select_100_Movies.json'), join(ws, 'select_100_Movies.json'));
-    const installed: number[] = [], repo: number[] = [];
+    const installed: number[] = [],
+      repo: number[] = [];
     const backends = new Set<string>();
     for (let i = 0; i < reps; i++) {
       // alternate the order so that drifting machine load falls on both sides
-      const a = async () => { const r = await installedDemo(ext, ws); installed.push(r.ms); backends.add(`installed: ${kernels(r.backend)}`); };
-      const b = () => { const r = repoDemo(join(tmp, 'repo-runs')); repo.push(r.ms); backends.add(`repository: ${kernels(r.backend)}`); };
-      if (i % 2) { b(); await a(); } else { await a(); b(); }
-      console.error(`rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`);
+      const a = async () => {
+        const r = await installedDemo(ext, ws);
+        installed.push(r.ms);
+        backends.add(`installed: ${kernels(r.backend)}`);
+      };
+      const b = () => {
+        const r = repoDemo(join(tmp, 'repo-runs'));
+        repo.push(r.ms);
+        backends.add(`repository: ${kernels(r.backend)}`);
+      };
+      if (i % 2) {
+        b();
+        await a();
+      } else {
+        await a();
+        b();
+      }
+      console.error(
+        `rep ${i + 1}/${reps}: installed ${secs(installed[i])} s, repository ${secs(repo[i])} s (load ${loadavg()[0].toFixed(1)})`,
+      );
     }
     const ratio = +(median(installed) / median(repo)).toFixed(3);
     const result = {
-      ratio, limit: 1.5, ok: ratio <= 1.5, reps,
-      installedS: { median: secs(median(installed)), min: secs(Math.min(...installed)), max: secs(Math.max(...installed)), all: installed.map(secs) },
+      ratio,
+      limit: 1.5,
+      ok: ratio <= 1.5,
+      reps,
+      installedS: {
+        median: secs(median(installed)),
+        min: secs(Math.min(...installed)),
+        max: secs(Math.max(...installed)),
+        all: installed.map(secs),
+      },
       repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
-      backends: [...backends], load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
+      backends: [...backends],
+      load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
       summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
     };
     console.log(JSON.stringify(result));
@@ -96,4 +156,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -28,9 +28,21 @@ function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
 
-interface TorchResult { engine: string; blas: string; params: number; medianStepMs: number; stepMs: number[]; cpuMs: number[]; firstLoss: number; lastLoss: number }
+interface TorchResult {
+  engine: string;
+  blas: string;
+  params: number;
+  medianStepMs: number;
+  stepMs: number[];
+  cpuMs: number[];
+  firstLoss: number;
+  lastLoss: number;
+}
 
 /** One block of PyTorch steps in a child process; null (with a reason) when torch is unavailable. */
 function torchBlock(model: string, steps: number, warmup: number): TorchResult | { error: string } {
@@ -40,7 +52,10 @@ function torchBlock(model: string, steps: number, warmup: number): TorchResult |
     env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', MKL_NUM_THREADS: '2' },
     timeout: 600_000,
   });
-  if (r.status !== 0) return { error: `train_step_torch.py ${model} exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0]}` };
+  if (r.status !== 0)
+    return {
+      error: `train_step_torch.py ${model} exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0]}`,
+    };
   try {
     return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]) as TorchResult;
   } catch {
@@ -50,14 +65,20 @@ function torchBlock(model: string, steps: number, warmup: number): TorchResult |
 
 /** Wall and CPU (all threads of the process: user + system) milliseconds per step. */
 function oursBlock(runner: StepRunner, steps: number, warmup: number): { stepMs: number[]; cpuMs: number[]; losses: number[] } {
-  const stepMs: number[] = [], cpuMs: number[] = [], losses: number[] = [];
+  const stepMs: number[] = [],
+    cpuMs: number[] = [],
+    losses: number[] = [];
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const l = runner.step();
     const c = process.cpuUsage(c0);
     const dt = performance.now() - t0;
-    if (i >= warmup) { stepMs.push(dt); cpuMs.push((c.user + c.system) / 1000); losses.push(l); }
+    if (i >= warmup) {
+      stepMs.push(dt);
+      cpuMs.push((c.user + c.system) / 1000);
+      losses.push(l);
+    }
   }
   return { stepMs, cpuMs, losses };
 }
@@ -72,10 +93,21 @@ async function worker(model: string, fast: boolean, steps: number, warmup: numbe
 }
 
 /** One block of our steps in a fresh process (same node + tsx as this one). */
-function oursChild(model: string, fast: boolean, steps: number, warmup: number, device: string): { stepMs: number[]; cpuMs: number[]; losses: number[]; params: number } {
+function oursChild(
+  model: string,
+  fast: boolean,
+  steps: number,
+  warmup: number,
+  device: string,
+): { stepMs: number[]; cpuMs: number[]; losses: number[]; params: number } {
   const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--worker', model, fast ? 'fast' : 'asIs', String(steps), String(warmup), device], { encoding: 'utf8', timeout: 900_000 });
-  if (r.status !== 0) throw new Error(`worker ${model}/${fast ? 'fast' : 'asIs'} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
+  const r = spawnSync(
+    process.execPath,
+    [...process.execArgv, self, '--worker', model, fast ? 'fast' : 'asIs', String(steps), String(warmup), device],
+    { encoding: 'utf8', timeout: 900_000 },
+  );
+  if (r.status !== 0)
+    throw new Error(`worker ${model}/${fast ? 'fast' : 'asIs'} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
   return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]);
 }
 
@@ -85,7 +117,9 @@ async function main(): Promise<void> {
     const [model, variant, steps, warmup, device] = process.argv.slice(wi + 1);
     return worker(model, variant === 'fast', Number(steps), Number(warmup), device);
   }
-  const steps = Number(arg('steps', '8')), warmup = Number(arg('warmup', '2')), rounds = Number(arg('rounds', '2'));
+  const steps = Number(arg('steps', '8')),
+    warmup = Number(arg('warmup', '2')),
+    rounds = Number(arg('rounds', '2'));
   const models = arg('models', 'policy,sasrec').split(',');
   const withTorch = !process.argv.includes('--no-torch');
   const backend = await initBackend(arg('device', 'wasm') as Device);
@@ -102,8 +136,12 @@ async function main(): Promise<void> {
   for (const m of models) {
     if (m !== 'policy' && m !== 'sasrec') throw new Error(`unknown model "${m}" (policy or sasrec)`);
     let params = 0;
-    const ours = { asIs: { wall: [] as number[], cpu: [] as number[], loss: NaN }, fast: { wall: [] as number[], cpu: [] as number[], loss: NaN } };
-    const torch: number[] = [], torchCpu: number[] = [];
+    const ours = {
+      asIs: { wall: [] as number[], cpu: [] as number[], loss: NaN },
+      fast: { wall: [] as number[], cpu: [] as number[], loss: NaN },
+    };
+    const torch: number[] = [],
+      torchCpu: number[] = [];
     let torchInfo: TorchResult | { error: string } | undefined;
     for (let r = 0; r < rounds; r++) {
       if (withTorch) {
@@ -121,7 +159,8 @@ async function main(): Promise<void> {
         ours[v].loss = o.losses[o.losses.length - 1];
       }
     }
-    const torchMs = median(torch), torchCpuMs = median(torchCpu);
+    const torchMs = median(torch),
+      torchCpuMs = median(torchCpu);
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const summary = (v: 'asIs' | 'fast') => ({
       medianStepMs: Math.round(median(ours[v].wall) * 10) / 10,
@@ -135,16 +174,39 @@ async function main(): Promise<void> {
       config: cfgs[m as 'policy' | 'sasrec'],
       params,
       flowloop: {
-        asIs: { about: m === 'policy' ? "model code as committed: logProbsAll (full logSoftmax) + one-hot product as core/flower/objective.ts, tf.train.adam" : 'model code as committed (core/models/train.ts loss: BCE + L2 term), tf.train.adam', ...summary('asIs') },
-        fast: { about: m === 'policy' ? 'same forward; token/terminal log-probs by logSoftmaxGather; FusedAdam' : 'same forward and BCE; FusedAdam with weight decay in the optimizer (as torch weight_decay)', ...summary('fast') },
+        asIs: {
+          about:
+            m === 'policy'
+              ? 'model code as committed: logProbsAll (full logSoftmax) + one-hot product as core/flower/objective.ts, tf.train.adam'
+              : 'model code as committed (core/models/train.ts loss: BCE + L2 term), tf.train.adam',
+          ...summary('asIs'),
+        },
+        fast: {
+          about:
+            m === 'policy'
+              ? 'same forward; token/terminal log-probs by logSoftmaxGather; FusedAdam'
+              : 'same forward and BCE; FusedAdam with weight decay in the optimizer (as torch weight_decay)',
+          ...summary('fast'),
+        },
       },
-      torch: torchInfo && 'error' in torchInfo ? torchInfo : torchInfo && { engine: torchInfo.engine, blas: torchInfo.blas, params: torchInfo.params, lastLoss: torchInfo.lastLoss, medianStepMs: Math.round(torchMs * 10) / 10, stepMs: torch.map((x) => Math.round(x)), medianCpuMs: Math.round(torchCpuMs) },
+      torch:
+        torchInfo && 'error' in torchInfo
+          ? torchInfo
+          : torchInfo && {
+              engine: torchInfo.engine,
+              blas: torchInfo.blas,
+              params: torchInfo.params,
+              lastLoss: torchInfo.lastLoss,
+              medianStepMs: Math.round(torchMs * 10) / 10,
+              stepMs: torch.map((x) => Math.round(x)),
+              medianCpuMs: Math.round(torchCpuMs),
+            },
       target: 'ratio <= 2.0 (moonshot <= 1.0)',
     };
-
   }
   out.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 10) / 10);
-  out.note = 'ratio = median wall ms per step, ours / PyTorch (the target); cpuRatio = median CPU ms (all threads) per step, robust to other processes on a shared machine';
+  out.note =
+    'ratio = median wall ms per step, ours / PyTorch (the target); cpuRatio = median CPU ms (all threads) per step, robust to other processes on a shared machine';
   out.wallS = Math.round((Date.now() - t0) / 100) / 10;
   console.log(JSON.stringify(out, null, 1));
 }

@@ -13,12 +13,19 @@ import { policyToOnnx, OnnxStepPolicy } from '../../core/models/onnx/policy';
 import { Rng } from '../../core/util/random';
 import cfgs from './configs.json';
 
-const arg = (n: string, d: string) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? process.argv[i + 1] : d; };
+const arg = (n: string, d: string) => {
+  const i = process.argv.indexOf(`--${n}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function time(reps: number, f: () => Promise<unknown> | unknown): Promise<number> {
   await f();
   const ts: number[] = [];
-  for (let i = 0; i < reps; i++) { const t0 = performance.now(); await f(); ts.push(performance.now() - t0); }
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await f();
+    ts.push(performance.now() - t0);
+  }
   return Math.round(median(ts) * 10) / 10;
 }
 
@@ -35,12 +42,26 @@ async function main(): Promise<void> {
   const B = 256;
   const lens = Array.from({ length: B }, () => 1 + rng.int(s.L));
   const seqs = lens.map((n) => Array.from({ length: s.L }, (_, i) => (i < n ? rng.int(s.items) : s.items)));
-  const session = await ort.InferenceSession.create(sasrecToOnnx(new Map(model.toArrays().map((a) => [a.name, a]))), { intraOpNumThreads: 2 });
+  const session = await ort.InferenceSession.create(sasrecToOnnx(new Map(model.toArrays().map((a) => [a.name, a]))), {
+    intraOpNumThreads: 2,
+  });
   const feeds = {
-    seq: new ort.Tensor('int64', BigInt64Array.from(seqs.flat(), (v) => BigInt(v)), [B, s.L]),
-    len: new ort.Tensor('int64', BigInt64Array.from(lens, (v) => BigInt(v)), [B]),
+    seq: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(seqs.flat(), (v) => BigInt(v)),
+      [B, s.L],
+    ),
+    len: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(lens, (v) => BigInt(v)),
+      [B],
+    ),
   };
-  const tfjsMs = await time(reps, () => tf.tidy(() => model.logitsAll(model.represent(tf.tensor2d(seqs.flat(), [B, s.L], 'int32'), tf.tensor1d(lens, 'int32'), false))).dataSync());
+  const tfjsMs = await time(reps, () =>
+    tf
+      .tidy(() => model.logitsAll(model.represent(tf.tensor2d(seqs.flat(), [B, s.L], 'int32'), tf.tensor1d(lens, 'int32'), false)))
+      .dataSync(),
+  );
   const ortMs = await time(reps, () => session.run(feeds));
   out.sasrec = { batch: B, items: s.items, tfjsMs, onnxMs: ortMs, onnxSpeedup: Math.round((tfjsMs / ortMs) * 100) / 100 };
   await session.release();
@@ -48,14 +69,29 @@ async function main(): Promise<void> {
 
   // Flower policy: next-token log-probs of 200 rows with 10-token prefixes
   const p = cfgs.policy;
-  const pcfg = { vocabSize: p.vocab, numItems: 0, dModel: p.dModel, layers: p.layers, heads: p.heads, ffn: p.ffn, maxHistory: 0, maxTokens: p.T, dropout: 0, padId: 0, bosId: 1 };
+  const pcfg = {
+    vocabSize: p.vocab,
+    numItems: 0,
+    dModel: p.dModel,
+    layers: p.layers,
+    heads: p.heads,
+    ffn: p.ffn,
+    maxHistory: 0,
+    maxTokens: p.T,
+    dropout: 0,
+    padId: 0,
+    bosId: 1,
+  };
   const policy = new TransformerPolicy(pcfg, 1);
   const rows = 200;
   const prefixes = Array.from({ length: rows }, () => Array.from({ length: 10 }, () => 3 + rng.int(p.vocab - 3)));
   const histories = prefixes.map(() => [] as number[]);
   const shapes = TransformerPolicy.shapes(pcfg);
   const snap = await policy.snapshotWeights();
-  const onnx = await OnnxStepPolicy.create(policyToOnnx(new Map([...snap].map(([n, d]) => [n, { shape: shapes[n], data: d }])), pcfg), pcfg);
+  const onnx = await OnnxStepPolicy.create(
+    policyToOnnx(new Map([...snap].map(([n, d]) => [n, { shape: shapes[n], data: d }])), pcfg),
+    pcfg,
+  );
   const tfjsP = await time(reps, () => policy.nextLogProbs(histories, prefixes));
   const ortP = await time(reps, () => onnx.nextLogProbs(histories, prefixes));
   out.policy = { rows, prefixTokens: 10, vocab: p.vocab, tfjsMs: tfjsP, onnxMs: ortP, onnxSpeedup: Math.round((tfjsP / ortP) * 100) / 100 };
@@ -63,4 +99,7 @@ async function main(): Promise<void> {
   policy.dispose();
   console.log(JSON.stringify(out, null, 1));
 }
-main().catch((e) => { console.error(`bench/train-step/inference: ${e instanceof Error ? e.message : String(e)}`); process.exit(1); });
+main().catch((e) => {
+  console.error(`bench/train-step/inference: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     const l = runner.step();
     console.log(`step ${s} ${(performance.now() - t0).toFixed(0)} ms loss ${l.toFixed(4)} tensors ${tf.memory().numTensors} (${name})`);
   }
-  const prof = await tf.profile(() => { runner.step(); });
+  const prof = await tf.profile(() => {
+    runner.step();
+  });
   const agg = new Map<string, [number, number]>();
   for (const k of prof.kernels) {
     const key = detail ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
@@ -28,6 +30,10 @@ async function main(): Promise<void> {
   }
   const total = [...agg.values()].reduce((a, b) => a + b[0], 0);
   console.log(`kernel time ${total.toFixed(0)} ms in ${prof.kernels.length} kernels`);
-  for (const [k, [ms, n]] of [...agg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 32)) console.log(`${ms.toFixed(1).padStart(8)} ms x${n} ${k}`);
+  for (const [k, [ms, n]] of [...agg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 32))
+    console.log(`${ms.toFixed(1).padStart(8)} ms x${n} ${k}`);
 }
-main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

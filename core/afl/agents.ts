@@ -69,8 +69,14 @@ export interface AgentTurn {
   promptTokens: number;
   completionTokens: number;
 }
-export interface RecTurn extends AgentTurn { reason?: string; item?: string }
-export interface UserTurn extends AgentTurn { reason?: string; decision?: 'yes' | 'no' }
+export interface RecTurn extends AgentTurn {
+  reason?: string;
+  item?: string;
+}
+export interface UserTurn extends AgentTurn {
+  reason?: string;
+  decision?: 'yes' | 'no';
+}
 
 export interface RecInput {
   user: LoopUser;
@@ -92,15 +98,33 @@ export interface UserInput {
   rejected: ReadonlySet<number>;
 }
 
-export interface RecAgent { readonly kind: AgentKind; recommend(input: RecInput, signal?: AbortSignal): Promise<RecTurn> }
-export interface UserAgent { readonly kind: AgentKind; judge(input: UserInput, signal?: AbortSignal): Promise<UserTurn> }
+export interface RecAgent {
+  readonly kind: AgentKind;
+  recommend(input: RecInput, signal?: AbortSignal): Promise<RecTurn>;
+}
+export interface UserAgent {
+  readonly kind: AgentKind;
+  judge(input: UserInput, signal?: AbortSignal): Promise<UserTurn>;
+}
 
 export function messagesText(messages: ChatMessage[]): string {
   return messages.map((m) => `[${m.role}]\n${m.content}`).join('\n\n');
 }
 
 function emptyTurn(kind: AgentKind, prompt: string): AgentTurn {
-  return { agentKind: kind, prompt, response: '', attempts: [], errors: [], parseFailures: 0, httpRetries: 0, httpFailures: 0, failed: false, promptTokens: 0, completionTokens: 0 };
+  return {
+    agentKind: kind,
+    prompt,
+    response: '',
+    attempts: [],
+    errors: [],
+    parseFailures: 0,
+    httpRetries: 0,
+    httpFailures: 0,
+    failed: false,
+    promptTokens: 0,
+    completionTokens: 0,
+  };
 }
 
 /** The reply format each agent must follow, quoted in a corrective turn. */
@@ -109,7 +133,11 @@ export const USER_FORMAT = 'Reason: <your reason>\nDecision: <yes or no>';
 
 /** The corrective turn after an unparsable reply: the reply as the assistant's, then what was wrong. */
 export function correctiveTurn(messages: ChatMessage[], reply: string, error: string, format: string): ChatMessage[] {
-  return [...messages, { role: 'assistant', content: reply }, { role: 'user', content: `Your reply could not be read: ${error}. Answer again, exactly in this format:\n${format}` }];
+  return [
+    ...messages,
+    { role: 'assistant', content: reply },
+    { role: 'user', content: `Your reply could not be read: ${error}. Answer again, exactly in this format:\n${format}` },
+  ];
 }
 
 export interface ParseOptions {
@@ -127,7 +155,11 @@ export interface ParseOptions {
  * the budget throws CancelledError (the user is unfinished, not a miss).
  */
 export async function callAndParse<T>(
-  client: LlmClient, messages: ChatMessage[], parse: (text: string) => ParseResult<T>, opts: ParseOptions, signal?: AbortSignal,
+  client: LlmClient,
+  messages: ChatMessage[],
+  parse: (text: string) => ParseResult<T>,
+  opts: ParseOptions,
+  signal?: AbortSignal,
 ): Promise<{ turn: AgentTurn; value?: T }> {
   const { parseRetries } = opts;
   const turn = emptyTurn('llm', messagesText(messages));
@@ -179,32 +211,61 @@ export function loopValues(pack: PromptPack, user: LoopUser, round: number, memo
 
 export class LlmRecAgent implements RecAgent {
   readonly kind = 'llm' as const;
-  constructor(readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number, private readonly retry: ParseRetry = 'corrective-turn') {}
+  constructor(
+    readonly client: LlmClient,
+    private readonly pack: PromptPack,
+    private readonly matching: Matching,
+    private readonly parseRetries: number,
+    private readonly retry: ParseRetry = 'corrective-turn',
+  ) {}
   /** docs/methods.md §B2 step 1: round 1 sees the prior, later rounds the memory instead. */
   async recommend(input: RecInput, signal?: AbortSignal): Promise<RecTurn> {
     const first = input.memory.length === 0;
     const values = loopValues(this.pack, input.user, input.round, first ? null : input.memory);
     if (!first) values.prior = null;
     const hasNext = this.pack.templates['rec.memoryUser'] !== undefined;
-    const msgs = !first && hasNext
-      ? renderMessages(this.pack, 'rec.memorySystem', 'rec.memoryUser', values)
-      : renderMessages(this.pack, 'rec.system', 'rec.user', values);
-    const { turn, value } = await callAndParse(this.client, msgs, (t) => parseRecReply(t, this.matching), { parseRetries: this.parseRetries, retry: this.retry, format: REC_FORMAT }, signal);
+    const msgs =
+      !first && hasNext
+        ? renderMessages(this.pack, 'rec.memorySystem', 'rec.memoryUser', values)
+        : renderMessages(this.pack, 'rec.system', 'rec.user', values);
+    const { turn, value } = await callAndParse(
+      this.client,
+      msgs,
+      (t) => parseRecReply(t, this.matching),
+      { parseRetries: this.parseRetries, retry: this.retry, format: REC_FORMAT },
+      signal,
+    );
     return { ...turn, reason: value?.reason, item: value?.item };
   }
 }
 
 export class LlmUserAgent implements UserAgent {
   readonly kind = 'llm' as const;
-  constructor(readonly client: LlmClient, private readonly pack: PromptPack, private readonly matching: Matching, private readonly parseRetries: number, private readonly retry: ParseRetry = 'corrective-turn') {}
+  constructor(
+    readonly client: LlmClient,
+    private readonly pack: PromptPack,
+    private readonly matching: Matching,
+    private readonly parseRetries: number,
+    private readonly retry: ParseRetry = 'corrective-turn',
+  ) {}
   /** docs/methods.md §B2 step 2: prior + focus list every round; memory when read and non-empty. */
   async judge(input: UserInput, signal?: AbortSignal): Promise<UserTurn> {
-    const values: TemplateValues = { ...loopValues(this.pack, input.user, input.round, input.memory), item: input.item, recReason: input.recReason };
+    const values: TemplateValues = {
+      ...loopValues(this.pack, input.user, input.round, input.memory),
+      item: input.item,
+      recReason: input.recReason,
+    };
     const withMemory = values.memory !== null && this.pack.templates['user.memoryUser'] !== undefined;
     const msgs = withMemory
       ? renderMessages(this.pack, 'user.memorySystem', 'user.memoryUser', values)
       : renderMessages(this.pack, 'user.system', 'user.user', values);
-    const { turn, value } = await callAndParse(this.client, msgs, (t) => parseUserReply(t, this.matching), { parseRetries: this.parseRetries, retry: this.retry, format: USER_FORMAT }, signal);
+    const { turn, value } = await callAndParse(
+      this.client,
+      msgs,
+      (t) => parseUserReply(t, this.matching),
+      { parseRetries: this.parseRetries, retry: this.retry, format: USER_FORMAT },
+      signal,
+    );
     return { ...turn, reason: value?.reason, decision: value?.decision };
   }
 }
@@ -212,7 +273,10 @@ export class LlmUserAgent implements UserAgent {
 /** Built-in rec agent (rule-based, not an LLM): the base model's best candidate not yet rejected. */
 export class RuleRecAgent implements RecAgent {
   readonly kind = 'rule-based' as const;
-  constructor(private readonly seed: number, private readonly baseModelName: string) {}
+  constructor(
+    private readonly seed: number,
+    private readonly baseModelName: string,
+  ) {}
 
   async recommend(input: RecInput): Promise<RecTurn> {
     const { user, rejected, round } = input;
@@ -230,9 +294,10 @@ export class RuleRecAgent implements RecAgent {
       // No ranking (prior CSV gives only its top-1, or no base model): a seeded random open candidate.
       const rng = new Rng(this.seed).fork(user.id * 31 + round);
       pick = open[rng.int(open.length)];
-      why = user.prior === null
-        ? `no base model (ablation): a seeded random choice among the ${open.length} candidates not yet rejected`
-        : `the base model's ranking is unknown beyond its top-1 (${user.prior}, rejected): a seeded random choice among the ${open.length} candidates not yet rejected`;
+      why =
+        user.prior === null
+          ? `no base model (ablation): a seeded random choice among the ${open.length} candidates not yet rejected`
+          : `the base model's ranking is unknown beyond its top-1 (${user.prior}, rejected): a seeded random choice among the ${open.length} candidates not yet rejected`;
     }
     const reason = `Rule-based choice: ${why}.`;
     const response = `Reason: ${reason}\nItem: ${user.candidates[pick]}`;
@@ -263,16 +328,25 @@ export class RuleUserAgent implements UserAgent {
       const best = open.reduce((b, i) => (s[i] > s[b] ? i : b), open[0]);
       const rank = 1 + open.filter((i) => s[i] > s[itemIndex]).length;
       decision = best === itemIndex || rank === 1 ? 'yes' : 'no';
-      why = decision === 'yes'
-        ? `the reward model (${this.rewardModelName}) ranks ${item} first among the ${open.length} remaining candidates`
-        : `the reward model (${this.rewardModelName}) ranks ${item} ${rank} of ${open.length} remaining candidates; it ranks ${user.candidates[best]} first`;
+      why =
+        decision === 'yes'
+          ? `the reward model (${this.rewardModelName}) ranks ${item} first among the ${open.length} remaining candidates`
+          : `the reward model (${this.rewardModelName}) ranks ${item} ${rank} of ${open.length} remaining candidates; it ranks ${user.candidates[best]} first`;
     }
     const reason = `Rule-based judgement: ${why}.`;
     const response = `Reason: ${reason}\nDecision: ${decision}`;
-    const t = emptyTurn('rule-based', `(${RULE_BASED_LABEL}: no prompt is sent) rule: accept iff the reward model ranks the item first among the remaining candidates`);
+    const t = emptyTurn(
+      'rule-based',
+      `(${RULE_BASED_LABEL}: no prompt is sent) rule: accept iff the reward model ranks the item first among the remaining candidates`,
+    );
     return { ...t, response, reason, decision };
   }
 }
 
 /** The two agents of a run, the LLM clients behind them (absent for the rule-based agents) and their label. */
-export interface AgentsBundle { rec: RecAgent; user: UserAgent; clients?: LlmClients; label: string }
+export interface AgentsBundle {
+  rec: RecAgent;
+  user: UserAgent;
+  clients?: LlmClients;
+  label: string;
+}

@@ -45,9 +45,12 @@ export function deriveDomainPackJson(lastfm: Record<string, unknown>, domain: Ex
   return {
     ...lastfm,
     name: domain,
-    description: `${domain === 'steam' ? 'Steam' : 'MovieLens'} prompt pack derived from the LastFM pack by the word swaps of docs/methods.md §B5 (${DOMAIN_SWAPS[domain].map(([re, to]) => `${re.source} -> ${to}`).join('; ')}). ${(lastfm.description as string | undefined) ?? ''}`.trim(),
+    description:
+      `${domain === 'steam' ? 'Steam' : 'MovieLens'} prompt pack derived from the LastFM pack by the word swaps of docs/methods.md §B5 (${DOMAIN_SWAPS[domain].map(([re, to]) => `${re.source} -> ${to}`).join('; ')}). ${(lastfm.description as string | undefined) ?? ''}`.trim(),
     // the LastFM pack's deviations from the seed text, quoted in its words (they describe the text before the swaps)
-    ...(Array.isArray(lastfm.deviations) ? { deviations: lastfm.deviations.map((d: string) => `In the LastFM pack these templates are derived from: ${d}`) } : {}),
+    ...(Array.isArray(lastfm.deviations)
+      ? { deviations: lastfm.deviations.map((d: string) => `In the LastFM pack these templates are derived from: ${d}`) }
+      : {}),
     templates,
   };
 }

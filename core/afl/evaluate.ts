@@ -5,7 +5,11 @@
 import { isHit, type Matching } from './parse';
 import type { UserOutcome } from './loop';
 
-export interface Count { hits: number; users: number; hr: number }
+export interface Count {
+  hits: number;
+  users: number;
+  hr: number;
+}
 
 export function count(hits: number, users: number): Count {
   return { hits, users, hr: users > 0 ? hits / users : 0 };
@@ -50,18 +54,27 @@ export interface RoundPopularity {
 export function popularityPerRound(outcomes: UserOutcome[], maxRounds: number, counts: Map<string, number>): RoundPopularity[] {
   const sorted = [...counts.values()].sort((a, b) => a - b);
   const percentile = (c: number) => {
-    let lo = 0, hi = sorted.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] <= c) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= c) lo = mid + 1;
+      else hi = mid;
+    }
     return sorted.length > 0 ? lo / sorted.length : 0;
   };
   const out: RoundPopularity[] = [];
   for (let r = 1; r <= maxRounds; r++) {
-    let n = 0, sum = 0, pct = 0;
+    let n = 0,
+      sum = 0,
+      pct = 0;
     for (const o of outcomes) {
       const rr = o.rounds.find((x) => x.round === r);
       if (!rr || rr.item === null) continue;
       const c = counts.get(rr.item.trim().toLowerCase()) ?? 0;
-      n++; sum += c; pct += percentile(c);
+      n++;
+      sum += c;
+      pct += percentile(c);
     }
     out.push({ round: r, users: n, meanCount: n ? sum / n : 0, meanPercentile: n ? pct / n : 0 });
   }

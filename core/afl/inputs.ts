@@ -26,7 +26,11 @@ export interface Model {
 export function datasetNameOf(dir: string, given?: string): SeqDatasetName {
   const n = (given ?? basename(dir)).toLowerCase();
   if (n === 'lastfm' || n === 'steam' || n === 'movielens') return n;
-  throw new LocatedError(`cannot tell the dataset from folder "${basename(dir)}": set "datasetName" to lastfm, steam or movielens`, dir, 'datasetName');
+  throw new LocatedError(
+    `cannot tell the dataset from folder "${basename(dir)}": set "datasetName" to lastfm, steam or movielens`,
+    dir,
+    'datasetName',
+  );
 }
 
 /**
@@ -35,42 +39,71 @@ export function datasetNameOf(dir: string, given?: string): SeqDatasetName {
  * `catalogue` is the dataset's (a Flower policy scores candidates by title and refuses a catalogue other
  * than the one it was trained on).
  */
-export async function loadModelSpec(spec: string, resolvePath: (p: string) => string, opts: { engine: 'tfjs' | 'onnx'; device?: string; configPath: string; path: string; csvAllowed: boolean; catalogue?: Catalogue }): Promise<Model> {
+export async function loadModelSpec(
+  spec: string,
+  resolvePath: (p: string) => string,
+  opts: { engine: 'tfjs' | 'onnx'; device?: string; configPath: string; path: string; csvAllowed: boolean; catalogue?: Catalogue },
+): Promise<Model> {
   if (spec === 'none') return { label: 'none', kind: 'none' };
-  if (spec === 'candidates-file') return { label: "the candidate file's sasrec_eval_scores (PyTorch SASRec, eval mode)", kind: 'candidates-file' };
+  if (spec === 'candidates-file')
+    return { label: "the candidate file's sasrec_eval_scores (PyTorch SASRec, eval mode)", kind: 'candidates-file' };
   const p = resolvePath(spec);
   if (!existsSync(p)) throw new LocatedError(`not found: ${p}`, opts.configPath, opts.path);
   if (p.toLowerCase().endsWith('.csv')) {
-    if (!opts.csvAllowed) throw new LocatedError('a prior CSV gives only a top-1 item, not scores: the reward model needs a model folder, "candidates-file" or "none"', opts.configPath, opts.path);
+    if (!opts.csvAllowed)
+      throw new LocatedError(
+        'a prior CSV gives only a top-1 item, not scores: the reward model needs a model folder, "candidates-file" or "none"',
+        opts.configPath,
+        opts.path,
+      );
     const rows = readPriorCsv(p);
     return { label: `prior CSV ${basename(p)}`, kind: 'csv', csv: new Map(rows.map((r) => [r.id, r.generate])) };
   }
   const { loadScorer } = await import('../models/load');
   const engine = statSync(p).isFile() && p.endsWith('.onnx') ? 'onnx' : opts.engine;
-  const scorer = await loadScorer(p, { engine, device: opts.device as import('../models/load').LoadScorerOptions['device'], catalogue: opts.catalogue });
+  const scorer = await loadScorer(p, {
+    engine,
+    device: opts.device as import('../models/load').LoadScorerOptions['device'],
+    catalogue: opts.catalogue,
+  });
   return { label: scorer.description, kind: 'scorer', scorer };
 }
 
 /** Reward-model focus list (docs/methods.md §B2): names of the top ⌊n/4⌋ candidates, best first, no scores. */
 export function focusList(names: string[], scores: ArrayLike<number>): string[] {
   const k = Math.floor(names.length / 4);
-  return names.map((n, i) => [scores[i], i, n] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, , n]) => n);
+  return names
+    .map((n, i) => [scores[i], i, n] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .slice(0, k)
+    .map(([, , n]) => n);
 }
 
 /** Candidate scores per row from a model (null when it has none). */
-export async function candidateScores(model: Model, rows: { id: number; seq: number[]; cans: number[]; sasrecEvalScores?: number[] }[], where: string): Promise<(number[] | null)[]> {
+export async function candidateScores(
+  model: Model,
+  rows: { id: number; seq: number[]; cans: number[]; sasrecEvalScores?: number[] }[],
+  where: string,
+): Promise<(number[] | null)[]> {
   if (model.kind === 'scorer') {
     const out: (number[] | null)[] = [];
     for (let i = 0; i < rows.length; i += 256) {
       const part = rows.slice(i, i + 256);
-      const s = await model.scorer!.scoreCandidates(part.map((r) => r.seq), part.map((r) => r.cans));
+      const s = await model.scorer!.scoreCandidates(
+        part.map((r) => r.seq),
+        part.map((r) => r.cans),
+      );
       for (const a of s) out.push(Array.from(a));
     }
     return out;
   }
   if (model.kind === 'candidates-file') {
     return rows.map((r) => {
-      if (!r.sasrecEvalScores) throw new LocatedError(`row ${r.id} has no sasrec_eval_scores (only LastFM's candidate file carries them): use a model folder`, where);
+      if (!r.sasrecEvalScores)
+        throw new LocatedError(
+          `row ${r.id} has no sasrec_eval_scores (only LastFM's candidate file carries them): use a model folder`,
+          where,
+        );
       return r.sasrecEvalScores;
     });
   }
@@ -88,12 +121,17 @@ export function argmax(a: ArrayLike<number>): number {
  * The prior's top-1 name per row (docs/methods.md §B3); null where the model gives none. A prior CSV written with
  * the candidate file's names (the reference's) is mapped to the row's name of the same candidate.
  */
-export function priorNames(model: Model, rows: (CandidateRow & { fileCansNames?: string[] })[], scores: (number[] | null)[], where: string): (string | null)[] {
+export function priorNames(
+  model: Model,
+  rows: (CandidateRow & { fileCansNames?: string[] })[],
+  scores: (number[] | null)[],
+  where: string,
+): (string | null)[] {
   return rows.map((r, i) => {
     if (model.kind === 'csv') {
       const g = model.csv!.get(r.id);
       if (g === undefined) throw new LocatedError(`the prior CSV has no row for user id ${r.id}`, where);
-      const k = r.cansNames.includes(g) ? -1 : r.fileCansNames?.indexOf(g) ?? -1;
+      const k = r.cansNames.includes(g) ? -1 : (r.fileCansNames?.indexOf(g) ?? -1);
       return k >= 0 ? r.cansNames[k] : g;
     }
     const s = scores[i];
@@ -105,11 +143,22 @@ export function priorNames(model: Model, rows: (CandidateRow & { fileCansNames?:
  * docs/methods.md §B7 Steam: a fixed, seeded sample of users (shuffle of the row order with Rng(seed), first n,
  * kept in file order). `sample` "auto" = 200 for Steam, all users otherwise.
  */
-export function sampleUsers<T extends { id: number }>(rows: T[], dataset: SeqDatasetName, sample: number | 'auto' | 'all', seed: number): { rows: T[]; note: string } {
+export function sampleUsers<T extends { id: number }>(
+  rows: T[],
+  dataset: SeqDatasetName,
+  sample: number | 'auto' | 'all',
+  seed: number,
+): { rows: T[]; note: string } {
   const n = sample === 'auto' ? (dataset === 'steam' ? 200 : rows.length) : sample === 'all' ? rows.length : sample;
   if (n >= rows.length) return { rows, note: `all ${rows.length} users` };
-  const idx = new Rng(seed).shuffle(rows.map((_, i) => i)).slice(0, n).sort((a, b) => a - b);
-  return { rows: idx.map((i) => rows[i]), note: `a seeded sample of ${n} of ${rows.length} users (Rng seed ${seed}: shuffle of the file order, first ${n}, kept in file order)` };
+  const idx = new Rng(seed)
+    .shuffle(rows.map((_, i) => i))
+    .slice(0, n)
+    .sort((a, b) => a - b);
+  return {
+    rows: idx.map((i) => rows[i]),
+    note: `a seeded sample of ${n} of ${rows.length} users (Rng seed ${seed}: shuffle of the file order, first ${n}, kept in file order)`,
+  };
 }
 
 /** Interaction counts per lower-cased name (training windows if present, else the val/test histories). */
@@ -162,14 +211,24 @@ export function nameRows(rows: CandidateRow[], catalogue: Catalogue, file: strin
   };
   const out = rows.map((r) => {
     const cansNames = r.cans.map((id) => name(id, r));
-    cansNames.forEach((n, k) => { if (n !== r.cansNames[k]) renamed++; });
+    cansNames.forEach((n, k) => {
+      if (n !== r.cansNames[k]) renamed++;
+    });
     return { ...r, seqNames: r.seq.map((id) => name(id, r)), cansNames, correctAnswer: name(r.next, r), fileCansNames: r.cansNames };
   });
   return { rows: out, renamed };
 }
 
 /** Loads the dataset (catalogue in `naming`) and its candidate file, names the rows from the catalogue (nameRows), then samples users. */
-export function loadRecRows(datasetDir: string, name: SeqDatasetName, candidatesFile: string | undefined, sample: number | 'auto' | 'all', seed: number, limit?: number, naming: ItemNaming = 'methods'): RecInputs {
+export function loadRecRows(
+  datasetDir: string,
+  name: SeqDatasetName,
+  candidatesFile: string | undefined,
+  sample: number | 'auto' | 'all',
+  seed: number,
+  limit?: number,
+  naming: ItemNaming = 'methods',
+): RecInputs {
   const ds = loadSeqDataset(datasetDir, name, { naming });
   const file = candidatesFile ?? ds.candidatesFile ?? join(datasetDir, 'test_candidates.jsonl');
   const named = nameRows(readCandidates(file), ds.catalogue, file);
@@ -185,7 +244,11 @@ export function loadRecRows(datasetDir: string, name: SeqDatasetName, candidates
 }
 
 /** LoopUsers for a variant (the ablations switch the prior and/or the reward model off). */
-export function buildUsers(rows: CandidateRow[], prior: { names: (string | null)[]; scores: (number[] | null)[] } | null, reward: (number[] | null)[] | null): LoopUser[] {
+export function buildUsers(
+  rows: CandidateRow[],
+  prior: { names: (string | null)[]; scores: (number[] | null)[] } | null,
+  reward: (number[] | null)[] | null,
+): LoopUser[] {
   return rows.map((r, i) => {
     const rs = reward ? reward[i] : null;
     return {

@@ -48,11 +48,17 @@ export function makeClients(ctx: RunContext<AflConfig>): LlmClients {
   const key = apiKeyFromEnv();
   const why = missingKey(ctx.config);
   if (why) throw new LocatedError(why, ctx.configPath, KEY_PATH);
-  const cacheDir = llm.cache === false ? null : llm.cacheDir ? ctx.resolvePath(llm.cacheDir) : defaultCacheDir(ctx.runDir, ctx.configPath, ctx.workspace);
+  const cacheDir =
+    llm.cache === false ? null : llm.cacheDir ? ctx.resolvePath(llm.cacheDir) : defaultCacheDir(ctx.runDir, ctx.configPath, ctx.workspace);
   const stop = new AbortController();
   const budget = new Budget(llm.budget?.maxCalls, llm.budget?.maxUsd, (why) => stop.abort(`stopped: budget (${why})`));
   let fatal: EndpointError | null = null;
-  const onFatal = (e: EndpointError) => { if (!fatal) { fatal = e; stop.abort(e.message); } };
+  const onFatal = (e: EndpointError) => {
+    if (!fatal) {
+      fatal = e;
+      stop.abort(e.message);
+    }
+  };
   const build = (role: AgentRole) => {
     const s = agentLlm(llm, role);
     const price = priceOf(llm, s.model);
@@ -61,7 +67,8 @@ export function makeClients(ctx: RunContext<AflConfig>): LlmClients {
   const rec = build('rec');
   const same = JSON.stringify(agentLlm(llm, 'rec')) === JSON.stringify(agentLlm(llm, 'user'));
   const user = same ? rec : build('user');
-  const describe = (c: LlmClient) => `${c.settings.model} at ${c.endpoint} (temperature ${c.settings.temperature}${c.settings.topP !== undefined ? `, top_p ${c.settings.topP}` : ''}${c.settings.seed !== undefined ? `, seed ${c.settings.seed}` : ''}, concurrency ${c.settings.concurrency})`;
+  const describe = (c: LlmClient) =>
+    `${c.settings.model} at ${c.endpoint} (temperature ${c.settings.temperature}${c.settings.topP !== undefined ? `, top_p ${c.settings.topP}` : ''}${c.settings.seed !== undefined ? `, seed ${c.settings.seed}` : ''}, concurrency ${c.settings.concurrency})`;
   const label = same ? `LLM ${describe(rec)}` : `LLM rec agent ${describe(rec)}; user agent ${describe(user)}`;
   return { rec, user, all: same ? [rec] : [rec, user], budget, fatal: () => fatal, stop, label };
 }
@@ -76,7 +83,9 @@ export async function checkEndpoints(ctx: RunContext<AflConfig>, clients: LlmCli
 export function priceNotes(llm: Llm, clients: LlmClients): string[] {
   return [...new Set(clients.all.map((c) => c.settings.model))].map((m) => {
     const p = priceOf(llm, m);
-    return p.known ? `${m}: $${(p.input * 1000).toFixed(4)} / $${(p.output * 1000).toFixed(4)} per 1M tokens in/out` : `${m}: no price in llm.prices: counted as $0`;
+    return p.known
+      ? `${m}: $${(p.input * 1000).toFixed(4)} / $${(p.output * 1000).toFixed(4)} per 1M tokens in/out`
+      : `${m}: no price in llm.prices: counted as $0`;
   });
 }
 
@@ -84,7 +93,8 @@ export function priceNotes(llm: Llm, clients: LlmClients): string[] {
 export function mergedStats(clients: LlmClients): LlmStats {
   const out = { ...clients.all[0].stats };
   for (const c of clients.all.slice(1)) {
-    for (const [k, v] of Object.entries(c.stats) as [keyof LlmStats, number][]) out[k] = k === 'maxInFlight' ? Math.max(out[k], v) : out[k] + v;
+    for (const [k, v] of Object.entries(c.stats) as [keyof LlmStats, number][])
+      out[k] = k === 'maxInFlight' ? Math.max(out[k], v) : out[k] + v;
   }
   return out;
 }

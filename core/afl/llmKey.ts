@@ -20,9 +20,17 @@ export function agentLlm(llm: Llm, role: AgentRole): Omit<LlmSettings, 'cacheDir
   const o = (llm[role] ?? {}) as Partial<Llm>;
   const pick = <K extends keyof Llm>(k: K): Llm[K] => (o[k] !== undefined ? o[k] : llm[k]) as Llm[K];
   return {
-    baseURL: pick('baseURL'), model: pick('model'), temperature: pick('temperature'), topP: pick('topP'), maxTokens: pick('maxTokens'),
-    seed: pick('seed'), stop: pick('stop'), extraBody: pick('extraBody') as Record<string, unknown> | undefined,
-    concurrency: pick('concurrency'), timeoutMs: pick('timeoutMs'), maxRetries: pick('maxRetries'),
+    baseURL: pick('baseURL'),
+    model: pick('model'),
+    temperature: pick('temperature'),
+    topP: pick('topP'),
+    maxTokens: pick('maxTokens'),
+    seed: pick('seed'),
+    stop: pick('stop'),
+    extraBody: pick('extraBody') as Record<string, unknown> | undefined,
+    concurrency: pick('concurrency'),
+    timeoutMs: pick('timeoutMs'),
+    maxRetries: pick('maxRetries'),
   };
 }
 
@@ -35,7 +43,10 @@ export function endpointOf(baseURL: string | undefined, env: NodeJS.ProcessEnv =
  * Why an `agents: "llm"` config cannot run in this environment: an agent at the OpenAI endpoint without
  * an API key (local servers need none). `flowloop validate` prints it, `flowloop run` exits 2 with it.
  */
-export function missingKey(config: { kind?: unknown; agents?: unknown; llm?: unknown }, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function missingKey(
+  config: { kind?: unknown; agents?: unknown; llm?: unknown },
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   if (config.kind !== 'afl' || (config.agents ?? 'rule-based') !== 'llm' || apiKeyFromEnv(env)) return undefined;
   const llm = (config.llm ?? {}) as Llm;
   const roles = (['rec', 'user'] as const).filter((r) => endpointOf(agentLlm(llm, r).baseURL, env) === OPENAI_URL);
@@ -45,4 +56,3 @@ export function missingKey(config: { kind?: unknown; agents?: unknown; llm?: unk
 
 /** The `llm` config path of the key problem (for located errors). */
 export const KEY_PATH = 'llm';
-

@@ -72,8 +72,21 @@ export interface UserOutcome {
 
 function newOutcome(user: LoopUser): UserOutcome {
   return {
-    user: user.id, target: user.target, rounds: [], final: null, hit: false, accepted: false, failed: false,
-    parseFailures: 0, httpRetries: 0, httpFailures: 0, itemsNotInCandidates: 0, recMemory: [], userMemory: [], promptTokens: 0, completionTokens: 0,
+    user: user.id,
+    target: user.target,
+    rounds: [],
+    final: null,
+    hit: false,
+    accepted: false,
+    failed: false,
+    parseFailures: 0,
+    httpRetries: 0,
+    httpFailures: 0,
+    itemsNotInCandidates: 0,
+    recMemory: [],
+    userMemory: [],
+    promptTokens: 0,
+    completionTokens: 0,
   };
 }
 
@@ -124,9 +137,18 @@ export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: User
     opts.onTurn?.(record(user, round, 'rec', r, { agentKind: rec.kind, item, inCandidates, hit }));
     if (opts.maxRounds === 1) break;
 
-    const u = await userAgent.judge({
-      user, round, memory: opts.userMemoryInLoop ? o.userMemory : null, item, itemIndex: m.index, recReason: r.reason ?? '', rejected,
-    }, opts.signal);
+    const u = await userAgent.judge(
+      {
+        user,
+        round,
+        memory: opts.userMemoryInLoop ? o.userMemory : null,
+        item,
+        itemIndex: m.index,
+        recReason: r.reason ?? '',
+        rejected,
+      },
+      opts.signal,
+    );
     account(o, u);
     if (u.failed || u.decision === undefined) {
       o.failed = true;
@@ -159,7 +181,11 @@ export async function runUserLoop(user: LoopUser, rec: RecAgent, userAgent: User
  * know cancels treat it as one.
  */
 export class LoopStopped extends CancelledError {
-  constructor(reason: string, readonly finished: UserOutcome[], readonly total: number) {
+  constructor(
+    reason: string,
+    readonly finished: UserOutcome[],
+    readonly total: number,
+  ) {
     super(reason);
     this.name = 'LoopStopped';
   }
@@ -171,7 +197,10 @@ export class LoopStopped extends CancelledError {
  * an unexpected error becomes that user's recorded failure.
  */
 export async function runLoopAll(
-  users: LoopUser[], rec: RecAgent, userAgent: UserAgent, opts: LoopOptions & { userPool?: number; onUserDone?: (o: UserOutcome, done: number) => void },
+  users: LoopUser[],
+  rec: RecAgent,
+  userAgent: UserAgent,
+  opts: LoopOptions & { userPool?: number; onUserDone?: (o: UserOutcome, done: number) => void },
 ): Promise<UserOutcome[]> {
   const out: UserOutcome[] = new Array(users.length);
   let next = 0;
@@ -196,6 +225,11 @@ export async function runLoopAll(
     }
   };
   await Promise.all(Array.from({ length: pool }, worker));
-  if (opts.signal?.aborted) throw new LoopStopped(String(opts.signal.reason ?? 'cancelled'), out.filter((o) => o !== undefined), users.length);
+  if (opts.signal?.aborted)
+    throw new LoopStopped(
+      String(opts.signal.reason ?? 'cancelled'),
+      out.filter((o) => o !== undefined),
+      users.length,
+    );
   return out;
 }

@@ -17,9 +17,21 @@ import { LocatedError } from '../experiment/context';
 
 /** Every template key a pack may hold. */
 export const TEMPLATE_KEYS = [
-  'rec.system', 'rec.user', 'rec.memorySystem', 'rec.memoryUser', 'rec.memoryEntry',
-  'user.system', 'user.user', 'user.memorySystem', 'user.memoryUser', 'user.memoryEntry', 'user.memoryEntryAccepted',
-  'userSim.system', 'userSim.user', 'userSim.memorySystem', 'userSim.memoryUser',
+  'rec.system',
+  'rec.user',
+  'rec.memorySystem',
+  'rec.memoryUser',
+  'rec.memoryEntry',
+  'user.system',
+  'user.user',
+  'user.memorySystem',
+  'user.memoryUser',
+  'user.memoryEntry',
+  'user.memoryEntryAccepted',
+  'userSim.system',
+  'userSim.user',
+  'userSim.memorySystem',
+  'userSim.memoryUser',
 ] as const;
 export type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 
@@ -43,17 +55,57 @@ export const GROUPS: Record<string, GroupSpec> = {
   /** Rec agent, round 1 (docs/methods.md §B2 step 1: sees the prior). */
   'rec.first': { keys: ['rec.system', 'rec.user'], allowed: LOOP_COMMON, required: ['history', 'candidates', 'prior'], mandatory: true },
   /** Rec agent, later rounds (sees its memory instead of the prior); optional: else rec.first is used. */
-  'rec.next': { keys: ['rec.memorySystem', 'rec.memoryUser'], allowed: LOOP_COMMON, required: ['history', 'candidates', 'memory'], mandatory: false },
-  'rec.memoryEntry': { keys: ['rec.memoryEntry'], allowed: ['round', 'item', 'recReason', 'userReason'], required: ['round', 'item', 'recReason', 'userReason'], mandatory: true },
+  'rec.next': {
+    keys: ['rec.memorySystem', 'rec.memoryUser'],
+    allowed: LOOP_COMMON,
+    required: ['history', 'candidates', 'memory'],
+    mandatory: false,
+  },
+  'rec.memoryEntry': {
+    keys: ['rec.memoryEntry'],
+    allowed: ['round', 'item', 'recReason', 'userReason'],
+    required: ['round', 'item', 'recReason', 'userReason'],
+    mandatory: true,
+  },
   /** User agent (docs/methods.md §B2 step 2: prior and reward-model focus list every round). */
-  'user.first': { keys: ['user.system', 'user.user'], allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'], required: ['history', 'candidates', 'prior', 'focus', 'item', 'recReason'], mandatory: true },
-  'user.next': { keys: ['user.memorySystem', 'user.memoryUser'], allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'], required: ['history', 'candidates', 'focus', 'item', 'recReason', 'memory'], mandatory: false },
-  'user.memoryEntry': { keys: ['user.memoryEntry'], allowed: ['round', 'item', 'recReason', 'userReason'], required: ['round', 'item', 'recReason', 'userReason'], mandatory: true },
+  'user.first': {
+    keys: ['user.system', 'user.user'],
+    allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'],
+    required: ['history', 'candidates', 'prior', 'focus', 'item', 'recReason'],
+    mandatory: true,
+  },
+  'user.next': {
+    keys: ['user.memorySystem', 'user.memoryUser'],
+    allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'],
+    required: ['history', 'candidates', 'focus', 'item', 'recReason', 'memory'],
+    mandatory: false,
+  },
+  'user.memoryEntry': {
+    keys: ['user.memoryEntry'],
+    allowed: ['round', 'item', 'recReason', 'userReason'],
+    required: ['round', 'item', 'recReason', 'userReason'],
+    mandatory: true,
+  },
   /** Memory entry of an accepted round (kept for user-simulation step 2); optional. */
-  'user.memoryEntryAccepted': { keys: ['user.memoryEntryAccepted'], allowed: ['round', 'item', 'recReason', 'userReason'], required: ['round', 'item', 'recReason'], mandatory: false },
+  'user.memoryEntryAccepted': {
+    keys: ['user.memoryEntryAccepted'],
+    allowed: ['round', 'item', 'recReason', 'userReason'],
+    required: ['round', 'item', 'recReason'],
+    mandatory: false,
+  },
   /** User-simulation step 2 (docs/methods.md §B4): judge one item, shown the reward model's score. */
-  'userSim.first': { keys: ['userSim.system', 'userSim.user'], allowed: ['history', 'item', 'score'], required: ['history', 'item', 'score'], mandatory: false },
-  'userSim.memory': { keys: ['userSim.memorySystem', 'userSim.memoryUser'], allowed: ['history', 'item', 'score', 'memory', 'loopCandidates'], required: ['history', 'item', 'score', 'memory'], mandatory: false },
+  'userSim.first': {
+    keys: ['userSim.system', 'userSim.user'],
+    allowed: ['history', 'item', 'score'],
+    required: ['history', 'item', 'score'],
+    mandatory: false,
+  },
+  'userSim.memory': {
+    keys: ['userSim.memorySystem', 'userSim.memoryUser'],
+    allowed: ['history', 'item', 'score', 'memory', 'loopCandidates'],
+    required: ['history', 'item', 'score', 'memory'],
+    mandatory: false,
+  },
 };
 
 export interface PromptPack {
@@ -79,11 +131,15 @@ export interface PromptPack {
 
 /** What each ablation (docs/methods.md §B6) removes from a pack's loop prompts: the lines that need its value. */
 export function ablationEffects(pack: PromptPack): Record<'w/o rec model' | 'w/o reward model', string[]> {
-  const lines = (name: string) => TEMPLATE_KEYS.filter((k) => k.startsWith('rec.') || k.startsWith('user.')).flatMap((k) => {
-    const t = pack.templates[k];
-    if (t === undefined) return [];
-    return t.split('\n').filter((l) => placeholdersOf(l).has(name)).map((l) => `${k}: ${l.replace(/\{\?[A-Za-z]+\}/g, '')}`);
-  });
+  const lines = (name: string) =>
+    TEMPLATE_KEYS.filter((k) => k.startsWith('rec.') || k.startsWith('user.')).flatMap((k) => {
+      const t = pack.templates[k];
+      if (t === undefined) return [];
+      return t
+        .split('\n')
+        .filter((l) => placeholdersOf(l).has(name))
+        .map((l) => `${k}: ${l.replace(/\{\?[A-Za-z]+\}/g, '')}`);
+    });
   return { 'w/o rec model': lines('prior'), 'w/o reward model': lines('focus') };
 }
 
@@ -101,7 +157,8 @@ function tokenizeLine(line: string): Piece[] {
     if (m[0] === '{{') out.push({ lit: '{' });
     else if (m[0] === '}}') out.push({ lit: '}' });
     else if (m[2] !== undefined) out.push({ name: m[2], marker: m[1] === '?' });
-    else if (m[0].length > 1) throw new Error(`unknown placeholder ${m[0]} (use a name like {history}; write {{ and }} for literal braces)`);
+    else if (m[0].length > 1)
+      throw new Error(`unknown placeholder ${m[0]} (use a name like {history}; write {{ and }} for literal braces)`);
     else throw new Error(`stray '${m[0]}' (write ${m[0]}${m[0]} for a literal brace)`);
   }
   if (last < line.length) out.push({ lit: line.slice(last) });
@@ -126,10 +183,16 @@ export function renderTemplate(template: string, values: TemplateValues): string
     let drop = false;
     let text = '';
     for (const p of pieces) {
-      if ('lit' in p) { text += p.lit; continue; }
+      if ('lit' in p) {
+        text += p.lit;
+        continue;
+      }
       const v = values[p.name];
       if (v === undefined) throw new Error(`no value given for placeholder {${p.name}}`);
-      if (v === null) { drop = true; break; }
+      if (v === null) {
+        drop = true;
+        break;
+      }
       if (!p.marker) text += v;
     }
     if (!drop) out.push(text);
@@ -153,7 +216,12 @@ export function validatePack(pack: PromptPack, lineOf?: (key: TemplateKey, lineI
   for (const [group, spec] of Object.entries(GROUPS)) {
     const present = spec.keys.filter((k) => pack.templates[k] !== undefined);
     if (present.length === 0) {
-      if (spec.mandatory) throw new LocatedError(`prompt pack ${pack.name} lacks template '${spec.keys[spec.keys.length - 1]}' (${group})`, pack.file, `templates.${spec.keys[spec.keys.length - 1]}`);
+      if (spec.mandatory)
+        throw new LocatedError(
+          `prompt pack ${pack.name} lacks template '${spec.keys[spec.keys.length - 1]}' (${group})`,
+          pack.file,
+          `templates.${spec.keys[spec.keys.length - 1]}`,
+        );
       continue;
     }
     const used = new Set<string>();
@@ -171,7 +239,11 @@ export function validatePack(pack: PromptPack, lineOf?: (key: TemplateKey, lineI
         for (const p of pieces) {
           if (!('name' in p)) continue;
           if (!spec.allowed.includes(p.name)) {
-            throw new LocatedError(`prompt pack ${pack.name}, template '${key}': unknown placeholder {${p.marker ? '?' : ''}${p.name}} (allowed here: ${spec.allowed.map((a) => `{${a}}`).join(', ')})`, loc(key, i), `templates.${key}`);
+            throw new LocatedError(
+              `prompt pack ${pack.name}, template '${key}': unknown placeholder {${p.marker ? '?' : ''}${p.name}} (allowed here: ${spec.allowed.map((a) => `{${a}}`).join(', ')})`,
+              loc(key, i),
+              `templates.${key}`,
+            );
           }
           if (!p.marker) used.add(p.name);
         }
@@ -180,16 +252,27 @@ export function validatePack(pack: PromptPack, lineOf?: (key: TemplateKey, lineI
     const missing = spec.required.filter((r) => !used.has(r));
     if (missing.length > 0) {
       const key = present[present.length - 1];
-      throw new LocatedError(`prompt pack ${pack.name}, template '${key}'${present.length > 1 ? ` (with '${present[0]}')` : ''}: missing placeholder ${missing.map((m) => `{${m}}`).join(', ')}`, loc(key), `templates.${key}`);
+      throw new LocatedError(
+        `prompt pack ${pack.name}, template '${key}'${present.length > 1 ? ` (with '${present[0]}')` : ''}: missing placeholder ${missing.map((m) => `{${m}}`).join(', ')}`,
+        loc(key),
+        `templates.${key}`,
+      );
     }
   }
   // Without separate later-round templates, the first-round ones must carry the memory.
-  for (const [first, next] of [['rec.first', 'rec.next'], ['user.first', 'user.next']] as const) {
+  for (const [first, next] of [
+    ['rec.first', 'rec.next'],
+    ['user.first', 'user.next'],
+  ] as const) {
     if (GROUPS[next].keys.some((k) => pack.templates[k] !== undefined)) continue;
     const used = new Set(GROUPS[first].keys.flatMap((k) => (pack.templates[k] ? [...placeholdersOf(pack.templates[k]!)] : [])));
     if (!used.has('memory')) {
       const key = GROUPS[first].keys[1];
-      throw new LocatedError(`prompt pack ${pack.name}, template '${key}': missing placeholder {memory} (or give '${GROUPS[next].keys.join("' and '")}' for later rounds)`, loc(key), `templates.${key}`);
+      throw new LocatedError(
+        `prompt pack ${pack.name}, template '${key}': missing placeholder {memory} (or give '${GROUPS[next].keys.join("' and '")}' for later rounds)`,
+        loc(key),
+        `templates.${key}`,
+      );
     }
   }
 }
@@ -198,7 +281,12 @@ export function validatePack(pack: PromptPack, lineOf?: (key: TemplateKey, lineI
 export function requireGroup(pack: PromptPack, group: keyof typeof GROUPS, why: string): void {
   const spec = GROUPS[group];
   const missing = spec.keys.filter((k) => pack.templates[k] === undefined);
-  if (missing.length > 0) throw new LocatedError(`prompt pack ${pack.name} lacks template '${missing[0]}', needed for ${why}`, pack.file, `templates.${missing[0]}`);
+  if (missing.length > 0)
+    throw new LocatedError(
+      `prompt pack ${pack.name} lacks template '${missing[0]}', needed for ${why}`,
+      pack.file,
+      `templates.${missing[0]}`,
+    );
 }
 
 /** Builds a pack from parsed JSON (`{name, description?, source?, listJoin?, memoryJoin?, templates}`). */
@@ -209,20 +297,26 @@ export function packFromJson(json: unknown, file: string, text?: string): Prompt
     const node: JsonNode | undefined = findNodeAtLocation(tree, path);
     return node ? `${file}:${lineAt(text, node.offset)}` : file;
   };
-  const fail = (msg: string, path: string, at: (string | number)[]): never => { throw new LocatedError(msg, nodeLine(at), path); };
+  const fail = (msg: string, path: string, at: (string | number)[]): never => {
+    throw new LocatedError(msg, nodeLine(at), path);
+  };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('a prompt pack must be a JSON object', '', []);
   const o = json as Record<string, unknown>;
   const templatesIn = o.templates;
-  if (typeof templatesIn !== 'object' || templatesIn === null || Array.isArray(templatesIn)) fail('prompt pack needs "templates": {key: string | string[]}', 'templates', ['templates']);
+  if (typeof templatesIn !== 'object' || templatesIn === null || Array.isArray(templatesIn))
+    fail('prompt pack needs "templates": {key: string | string[]}', 'templates', ['templates']);
   const templates: Partial<Record<TemplateKey, string>> = {};
   const whereOf: Partial<Record<TemplateKey, string>> = {};
   const isArray: Partial<Record<TemplateKey, boolean>> = {};
   for (const [key, v] of Object.entries(templatesIn as Record<string, unknown>)) {
-    if (!(TEMPLATE_KEYS as readonly string[]).includes(key)) fail(`unknown template key '${key}' (known: ${TEMPLATE_KEYS.join(', ')})`, `templates.${key}`, ['templates', key]);
+    if (!(TEMPLATE_KEYS as readonly string[]).includes(key))
+      fail(`unknown template key '${key}' (known: ${TEMPLATE_KEYS.join(', ')})`, `templates.${key}`, ['templates', key]);
     const k = key as TemplateKey;
     if (typeof v === 'string') templates[k] = v;
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) { templates[k] = (v as string[]).join('\n'); isArray[k] = true; }
-    else fail(`template '${key}' must be a string or an array of lines (strings)`, `templates.${key}`, ['templates', key]);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
+      templates[k] = (v as string[]).join('\n');
+      isArray[k] = true;
+    } else fail(`template '${key}' must be a string or an array of lines (strings)`, `templates.${key}`, ['templates', key]);
     whereOf[k] = nodeLine(['templates', key]);
   }
   const str = (k: string, dflt: string): string => {
@@ -241,7 +335,9 @@ export function packFromJson(json: unknown, file: string, text?: string): Prompt
     templates,
     where: whereOf,
   };
-  validatePack(pack, (key, lineIndex) => (isArray[key] && lineIndex !== undefined ? nodeLine(['templates', key, lineIndex]) : whereOf[key] ?? file));
+  validatePack(pack, (key, lineIndex) =>
+    isArray[key] && lineIndex !== undefined ? nodeLine(['templates', key, lineIndex]) : (whereOf[key] ?? file),
+  );
   return pack;
 }
 
@@ -263,7 +359,12 @@ export function loadPackFile(file: string): PromptPack {
 }
 
 /** A chat call's messages from a template group: system (omitted when empty) + user. */
-export function renderMessages(pack: PromptPack, systemKey: TemplateKey, userKey: TemplateKey, values: TemplateValues): { role: 'system' | 'user'; content: string }[] {
+export function renderMessages(
+  pack: PromptPack,
+  systemKey: TemplateKey,
+  userKey: TemplateKey,
+  values: TemplateValues,
+): { role: 'system' | 'user'; content: string }[] {
   const msgs: { role: 'system' | 'user'; content: string }[] = [];
   const sys = pack.templates[systemKey];
   if (sys !== undefined) {

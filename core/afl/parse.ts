@@ -31,7 +31,8 @@ const pyStrip = (s: string) => s.replace(/^[\s\x1c-\x1f\x85]+|[\s\x1c-\x1f\x85]+
 export function parseRecReply(text: string, matching: Matching = 'lenient'): ParseResult<{ reason: string; item: string }> {
   if (matching === 'strict') {
     const ms = [...`${text}\n`.matchAll(REC_RELEASED_RE)];
-    if (ms.length !== 1) return { ok: false, error: `${ms.length} "Reason: …\\nItem: …" matches of the released pattern (exactly one expected)` };
+    if (ms.length !== 1)
+      return { ok: false, error: `${ms.length} "Reason: …\\nItem: …" matches of the released pattern (exactly one expected)` };
     return { ok: true, value: { reason: pyStrip(ms[0][1]), item: pyStrip(ms[0][2]) } };
   }
   const ms = [...text.matchAll(REC_RE)];
@@ -47,7 +48,8 @@ export function parseRecReply(text: string, matching: Matching = 'lenient'): Par
 export function parseUserReply(text: string, matching: Matching = 'lenient'): ParseResult<{ reason: string; decision: 'yes' | 'no' }> {
   if (matching === 'strict') {
     const ms = [...`${text}\n`.matchAll(USER_RELEASED_RE)];
-    if (ms.length !== 1) return { ok: false, error: `${ms.length} "Reason: …\\nDecision: …" matches of the released pattern (exactly one expected)` };
+    if (ms.length !== 1)
+      return { ok: false, error: `${ms.length} "Reason: …\\nDecision: …" matches of the released pattern (exactly one expected)` };
     const d = ms[0][2].toLowerCase();
     if (d.startsWith('yes')) return { ok: true, value: { reason: pyStrip(ms[0][1]), decision: 'yes' } };
     if (d.startsWith('no')) return { ok: true, value: { reason: pyStrip(ms[0][1]), decision: 'no' } };
@@ -65,7 +67,11 @@ function unwrap(s: string): string {
   let t = s.trim();
   for (let i = 0; i < 3; i++) {
     const before = t;
-    t = t.replace(/^[*_`"'“‘<[(]+/, '').replace(/[*_`"'”’>\])]+$/, '').replace(/\.$/, '').trim();
+    t = t
+      .replace(/^[*_`"'“‘<[(]+/, '')
+      .replace(/[*_`"'”’>\])]+$/, '')
+      .replace(/\.$/, '')
+      .trim();
     if (t === before) break;
   }
   return t;

@@ -27,7 +27,7 @@ export interface PromptPreview {
   text: string;
 }
 
-const ASSUMED_REASON = '<the recommendation agent\'s reason>';
+const ASSUMED_REASON = "<the recommendation agent's reason>";
 
 /** Renders the first-round prompts of user `index` (0-based among the config's users) without calling any LLM. */
 export async function previewPrompts(configPath: string, opts: { set?: string[]; index?: number } = {}): Promise<PromptPreview> {
@@ -38,27 +38,47 @@ export async function previewPrompts(configPath: string, opts: { set?: string[];
   const datasetDir = rel(c.dataset);
   const dataset = datasetNameOf(datasetDir, c.datasetName);
   const users = c.users ?? {};
-  const inputs = loadRecRows(datasetDir, dataset, c.candidates ? rel(c.candidates) : undefined, users.sample ?? 'auto', users.seed ?? 2025, users.limit, c.itemNaming ?? 'methods');
+  const inputs = loadRecRows(
+    datasetDir,
+    dataset,
+    c.candidates ? rel(c.candidates) : undefined,
+    users.sample ?? 'auto',
+    users.seed ?? 2025,
+    users.limit,
+    c.itemNaming ?? 'methods',
+  );
   const index = opts.index ?? 0;
-  if (!Number.isInteger(index) || index < 0 || index >= inputs.rows.length) throw new LocatedError(`--user ${index}: the config has users 0..${inputs.rows.length - 1} (${inputs.sampleNote})`, file, 'users');
+  if (!Number.isInteger(index) || index < 0 || index >= inputs.rows.length)
+    throw new LocatedError(`--user ${index}: the config has users 0..${inputs.rows.length - 1} (${inputs.sampleNote})`, file, 'users');
   const rows = [inputs.rows[index]];
   const pack: PromptPack = resolvePack(c.pack ?? 'default', dataset, datasetDir, rel, file);
   const modelOpts = { engine: c.engine ?? 'tfjs', device: c.device, configPath: file, catalogue: inputs.ds.catalogue } as const;
   const prior = await loadModelSpec(c.prior, rel, { ...modelOpts, path: 'prior', csvAllowed: true });
-  const reward = c.rewardModel === c.prior && prior.kind === 'scorer' ? prior : await loadModelSpec(c.rewardModel, rel, { ...modelOpts, path: 'rewardModel', csvAllowed: false });
+  const reward =
+    c.rewardModel === c.prior && prior.kind === 'scorer'
+      ? prior
+      : await loadModelSpec(c.rewardModel, rel, { ...modelOpts, path: 'rewardModel', csvAllowed: false });
   try {
     const ps = await candidateScores(prior, rows, file);
     const rs = await candidateScores(reward, rows, file);
-    const u = buildUsers(rows, prior.kind === 'none' ? null : { names: priorNames(prior, rows, ps, `${file} (prior)`), scores: ps }, reward.kind === 'none' ? null : rs)[0];
+    const u = buildUsers(
+      rows,
+      prior.kind === 'none' ? null : { names: priorNames(prior, rows, ps, `${file} (prior)`), scores: ps },
+      reward.kind === 'none' ? null : rs,
+    )[0];
     const values = loopValues(pack, u, 1, null);
     const rec = renderMessages(pack, 'rec.system', 'rec.user', values);
     const item = u.prior ?? u.candidates[0];
     const userAgent = renderMessages(pack, 'user.system', 'user.user', { ...values, item, recReason: ASSUMED_REASON });
     const llm = c.llm;
-    const who = (c.agents ?? 'rule-based') === 'llm'
-      ? `rec agent ${agentLlm(llm, 'rec').model}, user agent ${agentLlm(llm, 'user').model} (no call is made)`
-      : `agents "${c.agents ?? 'rule-based'}" (${RULE_BASED_LABEL}: these prompts are what agents "llm" would send)`;
-    const block = (title: string, ms: { role: string; content: string }[]) => [`=== ${title}`, ...ms.map((m) => `--- ${m.role}\n${m.content}`)];
+    const who =
+      (c.agents ?? 'rule-based') === 'llm'
+        ? `rec agent ${agentLlm(llm, 'rec').model}, user agent ${agentLlm(llm, 'user').model} (no call is made)`
+        : `agents "${c.agents ?? 'rule-based'}" (${RULE_BASED_LABEL}: these prompts are what agents "llm" would send)`;
+    const block = (title: string, ms: { role: string; content: string }[]) => [
+      `=== ${title}`,
+      ...ms.map((m) => `--- ${m.role}\n${m.content}`),
+    ];
     const abl = ablationEffects(pack);
     const text = [
       `AFL prompt preview: user ${u.id} (index ${index} of ${inputs.rows.length}: ${inputs.sampleNote}), round 1, pack ${pack.name}; ${who}`,
@@ -66,7 +86,10 @@ export async function previewPrompts(configPath: string, opts: { set?: string[];
       '',
       ...block('recommendation agent, round 1', rec),
       '',
-      ...block(`user agent, round 1 (assuming the rec agent recommends ${JSON.stringify(item)} with the reason ${ASSUMED_REASON})`, userAgent),
+      ...block(
+        `user agent, round 1 (assuming the rec agent recommends ${JSON.stringify(item)} with the reason ${ASSUMED_REASON})`,
+        userAgent,
+      ),
       '',
       `ablations: "w/o rec model" drops ${abl['w/o rec model'].length} line(s), "w/o reward model" drops ${abl['w/o reward model'].length} line(s) of these templates`,
     ].join('\n');

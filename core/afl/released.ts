@@ -40,7 +40,10 @@ export function namePositional(template: string, names: string[]): string {
  */
 export function markAblationLines(key: TemplateKey, template: string): string {
   if (!key.startsWith('rec.') && !key.startsWith('user.')) return template;
-  return template.split('\n').map((l) => (/another recommendation system/i.test(l) && !l.includes('{prior}') ? `${l}{?prior}` : l)).join('\n');
+  return template
+    .split('\n')
+    .map((l) => (/another recommendation system/i.test(l) && !l.includes('{prior}') ? `${l}{?prior}` : l))
+    .join('\n');
 }
 
 /** Loads `prompts_released.json` as a validated prompt pack (byte-exact templates, named slots). */
@@ -52,15 +55,22 @@ export function loadReleasedPack(file: string): PromptPack {
     const tpl = section === 'loop' ? rel.loop[name] : rel.userSimulation[name];
     const path = `$.${section}.${name}`;
     if (tpl === undefined) throw new LocatedError(`released prompts lack ${relKey}`, file, path);
-    if (slotCount(tpl) !== slots.length) throw new LocatedError(`${relKey} has ${slotCount(tpl)} slots, Flowloop expects ${slots.length} (${slots.join(', ')})`, file, path);
+    if (slotCount(tpl) !== slots.length)
+      throw new LocatedError(`${relKey} has ${slotCount(tpl)} slots, Flowloop expects ${slots.length} (${slots.join(', ')})`, file, path);
     const given = rel.arguments[relKey];
-    if (given && given.length !== slots.length) throw new LocatedError(`${relKey}: ${given.length} arguments listed, Flowloop expects ${slots.length}`, file, `$.arguments.${relKey}`);
+    if (given && given.length !== slots.length)
+      throw new LocatedError(
+        `${relKey}: ${given.length} arguments listed, Flowloop expects ${slots.length}`,
+        file,
+        `$.arguments.${relKey}`,
+      );
     templates[key] = markAblationLines(key, namePositional(tpl, slots));
   }
   const pack: PromptPack = {
     name: 'lastfm-released',
     file,
-    description: 'Byte-exact LastFM templates of the released AFL code (replication mode): positional slots named, the released parsing under matching "strict", an accepted round written to the user memory with the rejection template and the user\'s reason (user_build_memory), as the released loop does.',
+    description:
+      'Byte-exact LastFM templates of the released AFL code (replication mode): positional slots named, the released parsing under matching "strict", an accepted round written to the user memory with the rejection template and the user\'s reason (user_build_memory), as the released loop does.',
     replication: true,
     source: rel.source,
     listJoin: ', ',

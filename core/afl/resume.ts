@@ -26,7 +26,11 @@ export class OutcomeLog {
 export function readFinished(dir: string, configPath: string): Map<string, Map<number, UserOutcome>> {
   const file = join(dir, OUTCOMES_FILE);
   if (!existsSync(file)) {
-    throw new LocatedError(`nothing to resume in ${dir}: it has no ${OUTCOMES_FILE} (not an AFL run folder, or one from before outcomes were kept)`, configPath, 'resume');
+    throw new LocatedError(
+      `nothing to resume in ${dir}: it has no ${OUTCOMES_FILE} (not an AFL run folder, or one from before outcomes were kept)`,
+      configPath,
+      'resume',
+    );
   }
   const out = new Map<string, Map<number, UserOutcome>>();
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -40,7 +44,8 @@ export function readFinished(dir: string, configPath: string): Map<string, Map<n
       if (i >= lines.length - 2) return;
       throw new LocatedError(`line ${i + 1} is not JSON`, `${file}:${i + 1}`);
     }
-    if (typeof o.variant !== 'string' || typeof o.outcome?.user !== 'number') throw new LocatedError(`line ${i + 1} is not a {variant, outcome} record`, `${file}:${i + 1}`);
+    if (typeof o.variant !== 'string' || typeof o.outcome?.user !== 'number')
+      throw new LocatedError(`line ${i + 1} is not a {variant, outcome} record`, `${file}:${i + 1}`);
     if (!out.has(o.variant)) out.set(o.variant, new Map());
     out.get(o.variant)!.set(o.outcome.user, o.outcome);
   });
@@ -50,11 +55,27 @@ export function readFinished(dir: string, configPath: string): Map<string, Map<n
 /** Settings of two AFL configs that change the users' outcomes, where they differ ("maxRounds 4 -> 2"). */
 export function settingsThatDiffer(beforeConfig: object, nowConfig: object): string[] {
   type Settings = Record<string, unknown> & { llm?: Record<string, unknown> };
-  const before = beforeConfig as Settings, now = nowConfig as Settings;
-  const keys = ['dataset', 'candidates', 'prior', 'rewardModel', 'pack', 'maxRounds', 'userMemoryInLoop', 'matching', 'parseRetries', 'agents', 'itemNaming'];
+  const before = beforeConfig as Settings,
+    now = nowConfig as Settings;
+  const keys = [
+    'dataset',
+    'candidates',
+    'prior',
+    'rewardModel',
+    'pack',
+    'maxRounds',
+    'userMemoryInLoop',
+    'matching',
+    'parseRetries',
+    'agents',
+    'itemNaming',
+  ];
   const llmKeys = ['baseURL', 'model', 'temperature', 'topP', 'maxTokens', 'seed', 'stop', 'extraBody', 'rec', 'user', 'parseRetry'];
   const d: string[] = [];
-  for (const k of keys) if (JSON.stringify(before[k]) !== JSON.stringify(now[k])) d.push(`${k} ${JSON.stringify(before[k])} -> ${JSON.stringify(now[k])}`);
-  for (const k of llmKeys) if (JSON.stringify(before.llm?.[k]) !== JSON.stringify(now.llm?.[k])) d.push(`llm.${k} ${JSON.stringify(before.llm?.[k])} -> ${JSON.stringify(now.llm?.[k])}`);
+  for (const k of keys)
+    if (JSON.stringify(before[k]) !== JSON.stringify(now[k])) d.push(`${k} ${JSON.stringify(before[k])} -> ${JSON.stringify(now[k])}`);
+  for (const k of llmKeys)
+    if (JSON.stringify(before.llm?.[k]) !== JSON.stringify(now.llm?.[k]))
+      d.push(`llm.${k} ${JSON.stringify(before.llm?.[k])} -> ${JSON.stringify(now.llm?.[k])}`);
   return d;
 }

@@ -34,8 +34,17 @@ export interface Judgement {
   turn: Omit<AgentTurn, 'messages'>;
 }
 
-export interface Prf { precision: number; recall: number; f1: number }
-export interface PrfReport { micro: Prf & { tp: number; fp: number; fn: number; tn: number }; macro: Prf; judgements: number; failed: number }
+export interface Prf {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+export interface PrfReport {
+  micro: Prf & { tp: number; fp: number; fn: number; tn: number };
+  macro: Prf;
+  judgements: number;
+  failed: number;
+}
 
 function prf(tp: number, fp: number, fn: number): Prf {
   const precision = tp + fp > 0 ? tp / (tp + fp) : 0;
@@ -46,24 +55,48 @@ function prf(tp: number, fp: number, fn: number): Prf {
 
 /** Micro (pooled) and macro (mean over users) precision / recall / F1; a failed judgement counts as "no". */
 export function scorePredictions(rows: { user: number; label: number; yes: boolean | null }[]): PrfReport {
-  let tp = 0, fp = 0, fn = 0, tn = 0, failed = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    tn = 0,
+    failed = 0;
   const per = new Map<number, { tp: number; fp: number; fn: number }>();
   for (const r of rows) {
     const yes = r.yes === true;
     if (r.yes === null) failed++;
     const u = per.get(r.user) ?? { tp: 0, fp: 0, fn: 0 };
-    if (yes && r.label === 1) { tp++; u.tp++; } else if (yes) { fp++; u.fp++; } else if (r.label === 1) { fn++; u.fn++; } else tn++;
+    if (yes && r.label === 1) {
+      tp++;
+      u.tp++;
+    } else if (yes) {
+      fp++;
+      u.fp++;
+    } else if (r.label === 1) {
+      fn++;
+      u.fn++;
+    } else tn++;
     per.set(r.user, u);
   }
   const users = [...per.values()].map((u) => prf(u.tp, u.fp, u.fn));
   const mean = (k: keyof Prf) => (users.length ? users.reduce((a, p) => a + p[k], 0) / users.length : 0);
-  return { micro: { ...prf(tp, fp, fn), tp, fp, fn, tn }, macro: { precision: mean('precision'), recall: mean('recall'), f1: mean('f1') }, judgements: rows.length, failed };
+  return {
+    micro: { ...prf(tp, fp, fn), tp, fp, fn, tn },
+    macro: { precision: mean('precision'), recall: mean('recall'), f1: mean('f1') },
+    judgements: rows.length,
+    failed,
+  };
 }
 
 /** Indexes of the top ⌊n/4⌋ scores (ties: earlier first). */
 export function topQuarter(scores: number[]): Set<number> {
   const k = Math.floor(scores.length / 4);
-  return new Set(scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, i]) => i));
+  return new Set(
+    scores
+      .map((s, i) => [s, i] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, k)
+      .map(([, i]) => i),
+  );
 }
 
 /** docs/methods.md §B4 "Reward Model" baseline: yes for the top quarter of the 20 items by reward-model score. */
@@ -103,27 +136,44 @@ export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promis
   let next = 0;
   const one = async (k: number) => {
     const { c, j } = tasks[k];
-    const mem = opts.withMemory ? opts.memory.get(c.id) ?? [] : null;
+    const mem = opts.withMemory ? (opts.memory.get(c.id) ?? []) : null;
     const base = { user: c.id, item: c.items[j], label: c.labels[j], score: c.scores[j], withMemory: opts.withMemory };
     if (opts.agents === 'rule-based') {
       const top = topQuarter(c.scores);
       const yes = top.has(j);
       const reason = `Rule-based judgement: the reward model's score ${c.scores[j]} is ${yes ? '' : 'not '}in the top quarter of the ${c.items.length} items${mem ? ' (a rule-based judge cannot read the memory text: same as without memory)' : ''}.`;
       const turn: Omit<AgentTurn, 'messages'> = {
-        agentKind: 'rule-based', prompt: `(${RULE_BASED_LABEL}: no prompt is sent) rule: yes iff the reward model ranks the item in the top quarter`,
-        response: `Reason: ${reason}\nDecision: ${yes ? 'yes' : 'no'}`, attempts: [], errors: [], parseFailures: 0, httpRetries: 0, httpFailures: 0,
-        failed: false, promptTokens: 0, completionTokens: 0,
+        agentKind: 'rule-based',
+        prompt: `(${RULE_BASED_LABEL}: no prompt is sent) rule: yes iff the reward model ranks the item in the top quarter`,
+        response: `Reason: ${reason}\nDecision: ${yes ? 'yes' : 'no'}`,
+        attempts: [],
+        errors: [],
+        parseFailures: 0,
+        httpRetries: 0,
+        httpFailures: 0,
+        failed: false,
+        promptTokens: 0,
+        completionTokens: 0,
       };
       return { ...base, decision: yes ? 'yes' : 'no', turn } as Judgement;
     }
     const values = {
-      history: c.history.join(opts.pack.listJoin), item: c.items[j], score: pyFloat(c.scores[j]),
-      memory: mem && mem.length ? mem.join(opts.pack.memoryJoin) : null, loopCandidates: c.loopCandidates.join(opts.pack.listJoin),
+      history: c.history.join(opts.pack.listJoin),
+      item: c.items[j],
+      score: pyFloat(c.scores[j]),
+      memory: mem && mem.length ? mem.join(opts.pack.memoryJoin) : null,
+      loopCandidates: c.loopCandidates.join(opts.pack.listJoin),
     };
     const msgs = opts.withMemory
       ? renderMessages(opts.pack, 'userSim.memorySystem', 'userSim.memoryUser', values)
       : renderMessages(opts.pack, 'userSim.system', 'userSim.user', values);
-    const { turn, value } = await callAndParse(opts.client!, msgs, (t) => parseUserReply(t, opts.matching), { parseRetries: opts.parseRetries, retry: opts.parseRetry ?? 'corrective-turn', format: USER_FORMAT }, opts.signal);
+    const { turn, value } = await callAndParse(
+      opts.client!,
+      msgs,
+      (t) => parseUserReply(t, opts.matching),
+      { parseRetries: opts.parseRetries, retry: opts.parseRetry ?? 'corrective-turn', format: USER_FORMAT },
+      opts.signal,
+    );
     const { messages: _m, ...t } = turn;
     return { ...base, decision: value?.decision ?? null, turn: t } as Judgement;
   };
@@ -153,7 +203,8 @@ export function pyFloat(x: number): string {
   const exp = Number(expText);
   const neg = mant.startsWith('-');
   const digits = mant.replace('-', '').replace('.', '');
-  if (exp < -4 || exp >= 16) return `${neg ? '-' : ''}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  if (exp < -4 || exp >= 16)
+    return `${neg ? '-' : ''}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   let out: string;
   if (exp < 0) out = `0.${'0'.repeat(-exp - 1)}${digits}`;
   else if (digits.length <= exp + 1) out = `${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;

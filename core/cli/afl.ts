@@ -7,7 +7,10 @@ import { commandUsage, parseCommandArgs } from './commands';
 
 export async function main(argv: string[]): Promise<number> {
   const { flags, positional, lists } = parseCommandArgs('afl', argv);
-  if (flags.help) { process.stdout.write(commandUsage('afl') + '\n'); return 0; }
+  if (flags.help) {
+    process.stdout.write(commandUsage('afl') + '\n');
+    return 0;
+  }
   const [sub, config, ...rest] = positional;
   if (sub !== 'preview') throw new UsageError(`afl has one subcommand, preview (got ${sub === undefined ? 'none' : `"${sub}"`})`);
   if (!config || rest.length) throw new UsageError('afl preview needs exactly one config file');

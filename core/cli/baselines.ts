@@ -11,7 +11,16 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { BASELINES, baselineComparison, baselinesFor, baselineSets, repeatComparison, repeatSummary, type Baseline, type BaselineOutcome } from '../experiment/baselines';
+import {
+  BASELINES,
+  baselineComparison,
+  baselinesFor,
+  baselineSets,
+  repeatComparison,
+  repeatSummary,
+  type Baseline,
+  type BaselineOutcome,
+} from '../experiment/baselines';
 import { runExperiment } from '../experiment/run';
 import { loadConfig } from '../experiment/runner';
 import { UsageError } from './args';
@@ -40,12 +49,19 @@ export async function main(argv: string[]): Promise<number> {
   const kind: string = config.kind;
   const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
   const all = baselinesFor(kind);
-  if (!all.length) throw new UsageError(`no baselines are defined for kind "${kind}" (kinds with baselines: ${Object.keys(BASELINES).join(', ')})`);
+  if (!all.length)
+    throw new UsageError(`no baselines are defined for kind "${kind}" (kinds with baselines: ${Object.keys(BASELINES).join(', ')})`);
   let chosen: Baseline[] = all;
   if (typeof flags.only === 'string') {
-    const names = flags.only.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = flags.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !all.some((b) => b.name === n));
-    if (unknown.length || !names.length) throw new UsageError(`--only: unknown baseline ${unknown.map((n) => `"${n}"`).join(', ') || '(none given)'}; ${kind} has ${all.map((b) => b.name).join(', ')}`);
+    if (unknown.length || !names.length)
+      throw new UsageError(
+        `--only: unknown baseline ${unknown.map((n) => `"${n}"`).join(', ') || '(none given)'}; ${kind} has ${all.map((b) => b.name).join(', ')}`,
+      );
     chosen = all.filter((b) => names.includes(b.name));
   }
   const seed0: number = Number.isInteger(config.seed) ? config.seed : 0;
@@ -58,16 +74,28 @@ export async function main(argv: string[]): Promise<number> {
     return sets;
   };
   for (const b of chosen) {
-    if (b.initFrom && !chosen.some((x) => x.name === b.initFrom)) throw new UsageError(`--only: baseline ${b.name} starts from the ${b.initFrom} run; add ${b.initFrom} to --only`);
+    if (b.initFrom && !chosen.some((x) => x.name === b.initFrom))
+      throw new UsageError(`--only: baseline ${b.name} starts from the ${b.initFrom} run; add ${b.initFrom} to --only`);
   }
   // every baseline must make a valid config before anything runs (a missing schema field is a located error)
-  for (const b of chosen) loadConfig(configPath, setsFor(b, seed0).filter((x) => !x.startsWith('init=')));
+  for (const b of chosen)
+    loadConfig(
+      configPath,
+      setsFor(b, seed0).filter((x) => !x.startsWith('init=')),
+    );
 
   if (flags['dry-run']) {
-    process.stdout.write(`${chosen.length} baseline${chosen.length === 1 ? '' : 's'} of ${positional[0]} (kind ${kind})${repeat > 1 ? `, seeds ${seeds.join(', ')}` : ''}; nothing run (--dry-run):\n`);
+    process.stdout.write(
+      `${chosen.length} baseline${chosen.length === 1 ? '' : 's'} of ${positional[0]} (kind ${kind})${repeat > 1 ? `, seeds ${seeds.join(', ')}` : ''}; nothing run (--dry-run):\n`,
+    );
     for (const b of chosen) {
       process.stdout.write(`\n${b.name}: ${b.description}\n`);
-      for (const seed of seeds) process.stdout.write(`  flowloop run ${q(positional[0])} ${setsFor(b, seed).map((s) => `--set ${q(s)}`).join(' ')}\n`);
+      for (const seed of seeds)
+        process.stdout.write(
+          `  flowloop run ${q(positional[0])} ${setsFor(b, seed)
+            .map((s) => `--set ${q(s)}`)
+            .join(' ')}\n`,
+        );
     }
     return 0;
   }
@@ -80,14 +108,31 @@ export async function main(argv: string[]): Promise<number> {
   const finished = new Map<string, Promise<void>>();
   const executor = executorFlag(flags.executor, flags.profile, workspace);
   if (executor === 'slurm' && (repeat > 1 || chosen.some((b) => b.initFrom))) {
-    throw new UsageError(`--executor slurm submits the baseline set as one job array: --repeat and baselines that start from another baseline's run (${chosen.filter((b) => b.initFrom).map((b) => b.name).join(', ') || 'none here'}) run locally only; use --only without them`);
+    throw new UsageError(
+      `--executor slurm submits the baseline set as one job array: --repeat and baselines that start from another baseline's run (${
+        chosen
+          .filter((b) => b.initFrom)
+          .map((b) => b.name)
+          .join(', ') || 'none here'
+      }) run locally only; use --only without them`,
+    );
   }
   if (executor === 'slurm') {
     // the baseline set as one job array (core/executor/slurmRun.ts), followed until every job ended
-    const sub = await submitToSlurm({ configPath, outDir, workspace, profile: flags.profile as string | undefined, variants: chosen.map((b) => ({ name: b.name, set: baselineSets(b, name, lists.set) })) });
+    const sub = await submitToSlurm({
+      configPath,
+      outDir,
+      workspace,
+      profile: flags.profile as string | undefined,
+      variants: chosen.map((b) => ({ name: b.name, set: baselineSets(b, name, lists.set) })),
+    });
     const say = (m: string) => session.printer.line(m);
     for (const line of submissionSummary(sub)) say(line);
-    const watch = followSlurm(sub.runs.map((r) => ({ runDir: r.runDir, jobId: r.jobId })), (e) => session.printer.handle(e), say);
+    const watch = followSlurm(
+      sub.runs.map((r) => ({ runDir: r.runDir, jobId: r.jobId })),
+      (e) => session.printer.handle(e),
+      say,
+    );
     session.signal.addEventListener('abort', () => void watch.cancel());
     await watch.done;
     sub.runs.forEach((r, i) => {
@@ -113,8 +158,13 @@ export async function main(argv: string[]): Promise<number> {
     session.printer.line(`flowloop: baseline ${o.baseline.name}${repeat > 1 ? ` seed ${seed}` : ''} (${set.join(' ')})`);
     if (jobs === 1) {
       const r = await runExperiment({
-        configPath, set, outDir, workspace, signal: session.signal,
-        onEvent: (e) => session.printer.handle(e), onRunDir: (d) => session.started(d),
+        configPath,
+        set,
+        outDir,
+        workspace,
+        signal: session.signal,
+        onEvent: (e) => session.printer.handle(e),
+        onRunDir: (d) => session.started(d),
       });
       Object.assign(o, { status: r.status, runDir: r.runDir, error: r.error ? `${r.where ? r.where + ': ' : ''}${r.error}` : undefined });
       session.printer.end();
@@ -134,14 +184,19 @@ export async function main(argv: string[]): Promise<number> {
   // the queue: seed by seed, baselines in table order (a baseline's initFrom comes before it)
   const queue = seeds.flatMap((seed, i) => outcomesBySeed[i].map((o) => ({ o, seed, outcomes: outcomesBySeed[i] })));
   let next = executor === 'slurm' ? queue.length : 0;
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-    while (next < queue.length && !session.signal.aborted) {
-      const job = queue[next++];
-      const p = runOne(job.o, job.seed, job.outcomes);
-      finished.set(`${job.seed}/${job.o.baseline.name}`, p.catch(() => undefined));
-      await p;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      while (next < queue.length && !session.signal.aborted) {
+        const job = queue[next++];
+        const p = runOne(job.o, job.seed, job.outcomes);
+        finished.set(
+          `${job.seed}/${job.o.baseline.name}`,
+          p.catch(() => undefined),
+        );
+        await p;
+      }
+    }),
+  );
   session.printer.end();
   const seconds = (Date.now() - t0) / 1000;
   for (const [i, seed] of seeds.entries()) {

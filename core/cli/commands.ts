@@ -22,47 +22,94 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
 }
 
-const OUT_RUNS: FlagSpec = { type: 'string', value: '<dir>', help: 'folder that receives the run folder (default <workspace>/.flowloop/runs)' };
-const WORKSPACE: FlagSpec = { type: 'string', value: '<workspace>', help: 'workspace folder whose .flowloop/runs is used (default: the current folder)' };
+const OUT_RUNS: FlagSpec = {
+  type: 'string',
+  value: '<dir>',
+  help: 'folder that receives the run folder (default <workspace>/.flowloop/runs)',
+};
+const WORKSPACE: FlagSpec = {
+  type: 'string',
+  value: '<workspace>',
+  help: 'workspace folder whose .flowloop/runs is used (default: the current folder)',
+};
 const SET: FlagSpec = { type: 'list', value: 'path=value', help: 'override a config field (JSON value or plain string); repeatable' };
 const ENGINE: FlagSpec = { type: 'string', value: 'tfjs|onnx', help: 'inference engine (default: by the model folder)' };
-const EXECUTOR: FlagSpec = { type: 'string', value: 'local|slurm', help: 'where runs go: this machine (default) or Slurm jobs (a sweep or a baseline set as one job array)' };
-const PROFILE: FlagSpec = { type: 'string', value: '<name>', help: 'executor profile of .flowloop/executors.json (partition, time, cpus, gres, setup…; default: its "default")' };
-const DETACH: FlagSpec = { type: 'boolean', help: 'slurm: return once submitted; the jobs go on (run the same command again to follow them and resubmit what failed)' };
+const EXECUTOR: FlagSpec = {
+  type: 'string',
+  value: 'local|slurm',
+  help: 'where runs go: this machine (default) or Slurm jobs (a sweep or a baseline set as one job array)',
+};
+const PROFILE: FlagSpec = {
+  type: 'string',
+  value: '<name>',
+  help: 'executor profile of .flowloop/executors.json (partition, time, cpus, gres, setup…; default: its "default")',
+};
+const DETACH: FlagSpec = {
+  type: 'boolean',
+  help: 'slurm: return once submitted; the jobs go on (run the same command again to follow them and resubmit what failed)',
+};
 const DEVICE: FlagSpec = { type: 'string', value: 'auto|cpu|wasm|gpu', help: 'where the model runs (default auto)' };
 
 export const COMMAND_SPECS: CommandSpec[] = [
-  { name: 'demo', summary: 'the embedded demo: Flower vs SFT fitting 100 movie titles (no data needed)', flags: { out: OUT_RUNS, set: SET } },
   {
-    name: 'run', args: '<config>', summary: 'run an experiment (or a sweep) into a run folder',
+    name: 'demo',
+    summary: 'the embedded demo: Flower vs SFT fitting 100 movie titles (no data needed)',
+    flags: { out: OUT_RUNS, set: SET },
+  },
+  {
+    name: 'run',
+    args: '<config>',
+    summary: 'run an experiment (or a sweep) into a run folder',
     flags: {
-      set: SET, out: OUT_RUNS, dir: WORKSPACE, jobs: { type: 'string', value: 'N', help: 'sweep points run in parallel worker processes (default 1)' },
-      executor: EXECUTOR, profile: PROFILE, detach: DETACH,
+      set: SET,
+      out: OUT_RUNS,
+      dir: WORKSPACE,
+      jobs: { type: 'string', value: 'N', help: 'sweep points run in parallel worker processes (default 1)' },
+      executor: EXECUTOR,
+      profile: PROFILE,
+      detach: DETACH,
       'run-dir': { type: 'string', value: '<dir>', help: 'run into this existing folder (what a Slurm job runs; made at submission)' },
-      point: { type: 'string', value: 'N', help: 'with --run-dir: run only point N of the config\'s sweep (a Slurm array task)' },
+      point: { type: 'string', value: 'N', help: "with --run-dir: run only point N of the config's sweep (a Slurm array task)" },
     },
   },
   {
-    name: 'baselines', args: '<config>', summary: "run the baselines of the config's kind (each an ordinary run), then a comparison table",
+    name: 'baselines',
+    args: '<config>',
+    summary: "run the baselines of the config's kind (each an ordinary run), then a comparison table",
     flags: {
       only: { type: 'string', value: 'name,name', help: 'run only these baselines (default: all of the kind)' },
       'dry-run': { type: 'boolean', help: 'list the baselines and their overrides, run nothing' },
       jobs: { type: 'string', value: 'N', help: 'baselines run in parallel worker processes (default 1: one after another)' },
-      repeat: { type: 'string', value: 'N', help: 'run every baseline with N seeds (the config\'s seed, seed+1, …) and report mean ± std per row (default 1)' },
-      set: SET, out: OUT_RUNS, dir: WORKSPACE, executor: EXECUTOR, profile: PROFILE,
+      repeat: {
+        type: 'string',
+        value: 'N',
+        help: "run every baseline with N seeds (the config's seed, seed+1, …) and report mean ± std per row (default 1)",
+      },
+      set: SET,
+      out: OUT_RUNS,
+      dir: WORKSPACE,
+      executor: EXECUTOR,
+      profile: PROFILE,
     },
   },
   {
-    name: 'afl', args: 'preview <config>', summary: "a user's first-round AFL prompts (rec agent and user agent), rendered with no LLM call",
-    flags: { user: { type: 'string', value: 'N', help: 'index of the user among the config\'s users (default 0)' }, set: SET },
+    name: 'afl',
+    args: 'preview <config>',
+    summary: "a user's first-round AFL prompts (rec agent and user agent), rendered with no LLM call",
+    flags: { user: { type: 'string', value: 'N', help: "index of the user among the config's users (default 0)" }, set: SET },
   },
   {
-    name: 'doctor', summary: 'what this installation runs on (backend, kernels, ONNX, GPU, data, LLM endpoint), each with what to do if missing',
+    name: 'doctor',
+    summary: 'what this installation runs on (backend, kernels, ONNX, GPU, data, LLM endpoint), each with what to do if missing',
     flags: {
       json: { type: 'boolean', help: 'the checks as JSON' },
       dir: WORKSPACE,
       timeout: { type: 'string', value: 'ms', help: 'bound of the LLM endpoint probe (default 3000)' },
-      model: { type: 'string', value: '<folder>', help: 'also check a Hugging Face model folder: which backend it would run on and why, and whether it fits' },
+      model: {
+        type: 'string',
+        value: '<folder>',
+        help: 'also check a Hugging Face model folder: which backend it would run on and why, and whether it fits',
+      },
       device: DEVICE,
     },
   },
@@ -70,16 +117,23 @@ export const COMMAND_SPECS: CommandSpec[] = [
   { name: 'runs', summary: 'list runs (newest first)', flags: { dir: WORKSPACE } },
   { name: 'show', args: '<run folder | run id>', summary: "a run's summary and metrics", flags: { dir: WORKSPACE } },
   {
-    name: 'trie', args: 'export', summary: 'the title prefix tree with log R_p, in the reference format',
+    name: 'trie',
+    args: 'export',
+    summary: 'the title prefix tree with log R_p, in the reference format',
     flags: {
       counts: { type: 'string', value: '<title_counts.json>', help: 'title → count (or reward) file', required: true },
       tokenizer: { type: 'string', value: '<qwen2.5|char|word>', help: 'tokenizer of the titles', required: true },
       out: { type: 'string', value: '<file.json>', help: 'output file', required: true },
-      'title-end': { type: 'string', value: 'separate|joint', help: 'title terminal: a separate "\\n" token (default) or joined with end-of-text' },
+      'title-end': {
+        type: 'string',
+        value: 'separate|joint',
+        help: 'title terminal: a separate "\\n" token (default) or joined with end-of-text',
+      },
     },
   },
   {
-    name: 'metrics', summary: "HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool's top-10 lists",
+    name: 'metrics',
+    summary: "HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool's top-10 lists",
     flags: {
       recommendations: { type: 'string', value: '<file.jsonl>', help: 'one {"row": n, "titles": [...]} per line', required: true },
       dataset: { type: 'string', value: '<amazon dataset dir>', help: 'the dataset the rows refer to', required: true },
@@ -87,38 +141,67 @@ export const COMMAND_SPECS: CommandSpec[] = [
     },
   },
   {
-    name: 'score', summary: "a sequential model's scores for each user's candidates",
+    name: 'score',
+    summary: "a sequential model's scores for each user's candidates",
     flags: {
       model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
       candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
-      engine: ENGINE, device: DEVICE,
+      engine: ENGINE,
+      device: DEVICE,
       out: { type: 'string', value: '<file.jsonl>', help: 'output file', required: true },
     },
   },
   {
-    name: 'export-onnx', args: '<SASRec weights folder | Flower checkpoint>', summary: 'write our own model as an ONNX graph (checked to load in onnxruntime-node)',
+    name: 'export-onnx',
+    args: '<SASRec weights folder | Flower checkpoint>',
+    summary: 'write our own model as an ONNX graph (checked to load in onnxruntime-node)',
     flags: { out: { type: 'string', value: '<model.onnx>', help: 'output file', required: true } },
   },
   {
-    name: 'lm', args: 'score|info', summary: "a Hugging Face causal LM folder: completion log-probabilities (score) or what it is and where it would run (info)",
+    name: 'lm',
+    args: 'score|info',
+    summary: 'a Hugging Face causal LM folder: completion log-probabilities (score) or what it is and where it would run (info)',
     flags: {
-      model: { type: 'string', value: '<folder>', help: 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json)', required: true },
-      in: { type: 'string', value: '<rows.jsonl>', help: 'score: one row per line: promptIds + completionIds, prompt + completion (text), or history + title (the released Flower prompt)' },
+      model: {
+        type: 'string',
+        value: '<folder>',
+        help: 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json)',
+        required: true,
+      },
+      in: {
+        type: 'string',
+        value: '<rows.jsonl>',
+        help: 'score: one row per line: promptIds + completionIds, prompt + completion (text), or history + title (the released Flower prompt)',
+      },
       device: DEVICE,
       batch: { type: 'string', value: 'N', help: 'score: rows per forward pass (default 8)' },
-      cutoff: { type: 'string', value: 'N', help: 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)' },
+      cutoff: {
+        type: 'string',
+        value: 'N',
+        help: 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)',
+      },
       category: { type: 'string', value: '<word>', help: 'score: category word of history rows without one (e.g. "movies and TV")' },
-      lora: { type: 'string', value: '<adapter folder>', help: 'score: add a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to the model' },
-      onnx: { type: 'string', value: '<model.onnx>', help: 'score: run the ONNX export of the model (input_ids, attention_mask -> logits) in onnxruntime-node instead' },
+      lora: {
+        type: 'string',
+        value: '<adapter folder>',
+        help: 'score: add a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to the model',
+      },
+      onnx: {
+        type: 'string',
+        value: '<model.onnx>',
+        help: 'score: run the ONNX export of the model (input_ids, attention_mask -> logits) in onnxruntime-node instead',
+      },
     },
   },
   {
-    name: 'prior', summary: 'base-model priors (top-1 among candidates) in the reference CSV format',
+    name: 'prior',
+    summary: 'base-model priors (top-1 among candidates) in the reference CSV format',
     flags: {
       model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
       candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
       catalogue: { type: 'string', value: '<id2name.txt>', help: 'item names, when the candidates file has none' },
-      engine: ENGINE, device: DEVICE,
+      engine: ENGINE,
+      device: DEVICE,
       out: { type: 'string', value: '<prior.csv>', help: 'output file', required: true },
     },
   },
@@ -139,7 +222,11 @@ export function parseCommandArgs(name: string, argv: string[]) {
     if (f.type === 'list') lists.push(flag);
     else types[flag] = f.type;
   }
-  return parseArgs(argv.map((a) => (a === '-h' ? '--help' : a)), types, lists);
+  return parseArgs(
+    argv.map((a) => (a === '-h' ? '--help' : a)),
+    types,
+    lists,
+  );
 }
 
 function flagSynopsis(name: string, f: FlagSpec): string {
@@ -160,7 +247,15 @@ export function commandUsage(name: string): string {
   return [
     `usage: ${commandSynopsis(spec)}`,
     `  ${spec.summary}`,
-    ...(flags.length ? ['', ...flags.map(([n, f]) => `  ${`--${n}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`.padEnd(width)}  ${f.help}${f.required ? ' (required)' : ''}`)] : []),
+    ...(flags.length
+      ? [
+          '',
+          ...flags.map(
+            ([n, f]) =>
+              `  ${`--${n}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`.padEnd(width)}  ${f.help}${f.required ? ' (required)' : ''}`,
+          ),
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -46,7 +46,10 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
     run: () => {
       const v = packageVersions();
       const where = isBundled() ? `bundle in ${projectRoot() ?? __dirname}` : `sources in ${projectRoot() ?? process.cwd()}`;
-      return { status: 'ok', detail: `${v.flowloop ?? '?'} (node ${v.node}, tfjs-core ${v['@tensorflow/tfjs-core'] ?? '?'}, onnxruntime-node ${v['onnxruntime-node'] ?? '?'}; ${where})` };
+      return {
+        status: 'ok',
+        detail: `${v.flowloop ?? '?'} (node ${v.node}, tfjs-core ${v['@tensorflow/tfjs-core'] ?? '?'}, onnxruntime-node ${v['onnxruntime-node'] ?? '?'}; ${where})`,
+      };
     },
   },
   {
@@ -56,12 +59,19 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
       try {
         const b = await initBackend('auto');
         const fast = b.name === 'wasm' || b.name === 'tensorflow' || b.name === 'webgpu';
-        return fast ? { status: 'ok', detail: `${b.name}: ${b.reason}` } : {
-          status: 'warn', detail: `${b.name}: ${b.reason}`,
-          fix: 'the WebAssembly backend did not start: reinstall Flowloop (dist/*.wasm missing?) — runs on plain JavaScript are slow',
-        };
+        return fast
+          ? { status: 'ok', detail: `${b.name}: ${b.reason}` }
+          : {
+              status: 'warn',
+              detail: `${b.name}: ${b.reason}`,
+              fix: 'the WebAssembly backend did not start: reinstall Flowloop (dist/*.wasm missing?) — runs on plain JavaScript are slow',
+            };
       } catch (e) {
-        return { status: 'fail', detail: `no tensor backend starts: ${firstLine(e)}`, fix: 'reinstall Flowloop (npm ci, or the VSIX / npm package)' };
+        return {
+          status: 'fail',
+          detail: `no tensor backend starts: ${firstLine(e)}`,
+          fix: 'reinstall Flowloop (npm ci, or the VSIX / npm package)',
+        };
       }
     },
   },
@@ -73,10 +83,12 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
       if (n.mod) return { status: 'ok', detail: `native: ${n.why} (${n.file})` };
       const here = `${process.platform}-${process.arch}`;
       return {
-        status: 'warn', detail: `WebAssembly kernels: ${n.why}`,
-        fix: here !== NATIVE_PLATFORM
-          ? `the prebuilt native kernels are ${NATIVE_PLATFORM} only; WebAssembly kernels are correct, several times slower for training`
-          : 'from the repository: apt-get install -y g++ libopenblas-dev, then npm ci (or node native/build.mjs); unset FLOWLOOP_NATIVE if it is 0',
+        status: 'warn',
+        detail: `WebAssembly kernels: ${n.why}`,
+        fix:
+          here !== NATIVE_PLATFORM
+            ? `the prebuilt native kernels are ${NATIVE_PLATFORM} only; WebAssembly kernels are correct, several times slower for training`
+            : 'from the repository: apt-get install -y g++ libopenblas-dev, then npm ci (or node native/build.mjs); unset FLOWLOOP_NATIVE if it is 0',
       };
     },
   },
@@ -96,13 +108,24 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
     run: async () => {
       try {
         const ort = await import('onnxruntime-node');
-        const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [];
+        const list =
+          (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [];
         const have = list.filter((b) => b.bundled).map((b) => b.name);
         const absent = list.filter((b) => !b.bundled).map((b) => b.name);
-        return { status: 'ok', detail: `onnxruntime-node ${packageVersions()['onnxruntime-node'] ?? ''}: execution providers ${have.join(', ') || 'cpu'}`
-          + (absent.length ? `; ${absent.join(', ')} not shipped (their libraries come with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install from the repository)` : '') };
+        return {
+          status: 'ok',
+          detail:
+            `onnxruntime-node ${packageVersions()['onnxruntime-node'] ?? ''}: execution providers ${have.join(', ') || 'cpu'}` +
+            (absent.length
+              ? `; ${absent.join(', ')} not shipped (their libraries come with ONNXRUNTIME_NODE_INSTALL=cuda12 npm install from the repository)`
+              : ''),
+        };
       } catch (e) {
-        return { status: 'warn', detail: `onnxruntime-node does not load: ${firstLine(e)}`, fix: 'engine "onnx" and export-onnx are unavailable; reinstall Flowloop (dist/onnxruntime/ missing?)' };
+        return {
+          status: 'warn',
+          detail: `onnxruntime-node does not load: ${firstLine(e)}`,
+          fix: 'engine "onnx" and export-onnx are unavailable; reinstall Flowloop (dist/onnxruntime/ missing?)',
+        };
       }
     },
   },
@@ -112,12 +135,20 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
       const { nvidiaGpuVisible } = await import('../tensor');
       const visible = nvidiaGpuVisible();
       let tfjsNodeGpu = false;
-      try { require.resolve('@tensorflow/tfjs-node-gpu'); tfjsNodeGpu = true; } catch { /* not installed */ }
-      if (visible && tfjsNodeGpu) return { status: 'ok', detail: 'NVIDIA GPU visible; @tensorflow/tfjs-node-gpu installed (device "gpu" / "auto" use it)' };
+      try {
+        require.resolve('@tensorflow/tfjs-node-gpu');
+        tfjsNodeGpu = true;
+      } catch {
+        /* not installed */
+      }
+      if (visible && tfjsNodeGpu)
+        return { status: 'ok', detail: 'NVIDIA GPU visible; @tensorflow/tfjs-node-gpu installed (device "gpu" / "auto" use it)' };
       return {
         status: 'warn',
         detail: `${visible ? 'NVIDIA GPU visible' : 'no NVIDIA GPU visible (/proc/driver/nvidia/gpus, CUDA_VISIBLE_DEVICES)'}; @tensorflow/tfjs-node-gpu ${tfjsNodeGpu ? 'installed' : 'not installed'}`,
-        fix: visible ? 'install @tensorflow/tfjs-node-gpu beside Flowloop for device "gpu"; runs use the CPU meanwhile' : 'runs use the CPU (fine for the demo and the examples)',
+        fix: visible
+          ? 'install @tensorflow/tfjs-node-gpu beside Flowloop for device "gpu"; runs use the CPU meanwhile'
+          : 'runs use the CPU (fine for the demo and the examples)',
       };
     },
   },
@@ -130,10 +161,31 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
       const shared = findSharedData(ctx.cwd);
       const runs = join(resolve(ctx.cwd), '.flowloop', 'runs');
       let writable = true;
-      try { mkdirSync(resolve(ctx.cwd), { recursive: true }); accessSync(resolve(ctx.cwd), constants.W_OK); } catch { writable = false; }
-      const parts = [`demo data ${existsSync(demo) ? demo : 'MISSING'}`, `shared data ${shared ?? 'not found'}`, `runs → ${runs}${writable ? '' : ' (NOT writable)'}`];
-      if (!existsSync(demo) || !writable) return { status: 'fail', detail: parts.join('; '), fix: !writable ? 'run from a folder you can write to (or pass --out)' : 'reinstall Flowloop (examples/rq1 is part of the package)' };
-      if (!shared) return { status: 'warn', detail: parts.join('; '), fix: 'configs other than the demo read ../shared/data/...: put the data folder at shared/data beside (or above) the workspace, or edit the paths in the config' };
+      try {
+        mkdirSync(resolve(ctx.cwd), { recursive: true });
+        accessSync(resolve(ctx.cwd), constants.W_OK);
+      } catch {
+        writable = false;
+      }
+      const parts = [
+        `demo data ${existsSync(demo) ? demo : 'MISSING'}`,
+        `shared data ${shared ?? 'not found'}`,
+        `runs → ${runs}${writable ? '' : ' (NOT writable)'}`,
+      ];
+      if (!existsSync(demo) || !writable)
+        return {
+          status: 'fail',
+          detail: parts.join('; '),
+          fix: !writable
+            ? 'run from a folder you can write to (or pass --out)'
+            : 'reinstall Flowloop (examples/rq1 is part of the package)',
+        };
+      if (!shared)
+        return {
+          status: 'warn',
+          detail: parts.join('; '),
+          fix: 'configs other than the demo read ../shared/data/...: put the data folder at shared/data beside (or above) the workspace, or edit the paths in the config',
+        };
       return { status: 'ok', detail: parts.join('; ') };
     },
   },
@@ -150,12 +202,21 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
         const r = await fetch(`${base}/models`, { signal: ac.signal, headers: key ? { authorization: `Bearer ${key}` } : {} });
         await r.body?.cancel().catch(() => {});
         if (r.ok) return { status: 'ok', detail: `${base} answers (GET /models ${r.status}); ${keyNote}` };
-        return { status: 'warn', detail: `${base} answers GET /models with HTTP ${r.status}; ${keyNote}`,
-          fix: r.status === 401 || r.status === 403 ? 'set the API key (FLOWLOOP_LLM_API_KEY, or Flowloop: Set LLM API Key in VS Code)' : 'check OPENAI_BASE_URL (an OpenAI-compatible server ending in /v1)' };
+        return {
+          status: 'warn',
+          detail: `${base} answers GET /models with HTTP ${r.status}; ${keyNote}`,
+          fix:
+            r.status === 401 || r.status === 403
+              ? 'set the API key (FLOWLOOP_LLM_API_KEY, or Flowloop: Set LLM API Key in VS Code)'
+              : 'check OPENAI_BASE_URL (an OpenAI-compatible server ending in /v1)',
+        };
       } catch (e) {
         const why = ac.signal.aborted ? `no answer in ${ctx.timeoutMs} ms` : firstLine((e as { cause?: unknown }).cause ?? e);
-        return { status: 'warn', detail: `${base} not reachable (${why}); ${keyNote}`,
-          fix: 'only AFL runs with "agents": "llm" need it: start an OpenAI-compatible server (vLLM, Ollama) and set OPENAI_BASE_URL, or the config\'s llm.baseURL' };
+        return {
+          status: 'warn',
+          detail: `${base} not reachable (${why}); ${keyNote}`,
+          fix: 'only AFL runs with "agents": "llm" need it: start an OpenAI-compatible server (vLLM, Ollama) and set OPENAI_BASE_URL, or the config\'s llm.baseURL',
+        };
       } finally {
         clearTimeout(timer);
       }
@@ -164,24 +225,35 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
   {
     name: 'model',
     run: async (ctx) => {
-      if (!ctx.model) return { status: 'ok', detail: 'no Hugging Face model folder given (flowloop doctor --model <folder> [--device gpu] checks one)' };
+      if (!ctx.model)
+        return { status: 'ok', detail: 'no Hugging Face model folder given (flowloop doctor --model <folder> [--device gpu] checks one)' };
       const { modelReport } = await import('../llm/describe');
       const { initBackend } = await import('../tensor');
       try {
         const r = modelReport(resolve(ctx.model), await initBackend(ctx.device ?? 'auto'));
-        return r.fitsPaperSetting ? { status: 'ok', detail: r.line } : {
-          status: 'warn', detail: r.line,
-          fix: 'the released full fine-tuning (micro-batch 8 × 512) does not fit this backend: use device "gpu" on a large GPU, LoRA, a smaller micro-batch or cutoff (flowloop lm info --model <folder> lists each estimate)',
-        };
+        return r.fitsPaperSetting
+          ? { status: 'ok', detail: r.line }
+          : {
+              status: 'warn',
+              detail: r.line,
+              fix: 'the released full fine-tuning (micro-batch 8 × 512) does not fit this backend: use device "gpu" on a large GPU, LoRA, a smaller micro-batch or cutoff (flowloop lm info --model <folder> lists each estimate)',
+            };
       } catch (e) {
-        return { status: 'fail', detail: firstLine(e), fix: 'point --model at a local Hugging Face folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json); see the README, "Bring a Hugging Face model"' };
+        return {
+          status: 'fail',
+          detail: firstLine(e),
+          fix: 'point --model at a local Hugging Face folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json); see the README, "Bring a Hugging Face model"',
+        };
       }
     },
   },
 ];
 
 /** Run every check (each bounded; one throwing becomes its own fail line). */
-export async function runDoctor(ctx: DoctorContext, checks: DoctorCheck[] = DOCTOR_CHECKS): Promise<{ name: string; result: DoctorResult }[]> {
+export async function runDoctor(
+  ctx: DoctorContext,
+  checks: DoctorCheck[] = DOCTOR_CHECKS,
+): Promise<{ name: string; result: DoctorResult }[]> {
   const out: { name: string; result: DoctorResult }[] = [];
   for (const c of checks) {
     let result: DoctorResult;
@@ -205,12 +277,23 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.positional.length) throw new UsageError(`doctor takes no arguments, got "${parsed.positional[0]}"`);
   const timeoutMs = Number(parsed.flags.timeout ?? 3000);
   const device = parsed.flags.device as string | undefined;
-  if (device !== undefined && !['auto', 'gpu', 'cpu', 'wasm'].includes(device)) throw new UsageError(`--device must be auto, gpu, cpu or wasm (got "${device}")`);
+  if (device !== undefined && !['auto', 'gpu', 'cpu', 'wasm'].includes(device))
+    throw new UsageError(`--device must be auto, gpu, cpu or wasm (got "${device}")`);
   const results = await runDoctor({
-    cwd: (parsed.flags.dir as string) ?? process.cwd(), env: process.env, timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 3000,
-    model: parsed.flags.model as string | undefined, device: device as DoctorContext['device'],
+    cwd: (parsed.flags.dir as string) ?? process.cwd(),
+    env: process.env,
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 3000,
+    model: parsed.flags.model as string | undefined,
+    device: device as DoctorContext['device'],
   });
-  if (parsed.flags.json) process.stdout.write(JSON.stringify(results.map((r) => ({ name: r.name, ...r.result })), null, 2) + '\n');
+  if (parsed.flags.json)
+    process.stdout.write(
+      JSON.stringify(
+        results.map((r) => ({ name: r.name, ...r.result })),
+        null,
+        2,
+      ) + '\n',
+    );
   else {
     const w = Math.max(...results.map((r) => r.name.length));
     for (const { name, result } of results) {

@@ -9,6 +9,7 @@ export function executorFlag(executor: unknown, profile: unknown, workspace: str
     if (!p) throw new UsageError(`--profile ${profile}: no such profile in ${profilesPath(workspace)}`);
     return p.executor;
   }
-  if (!EXECUTORS.includes(executor as ExecutorName)) throw new UsageError(`--executor must be one of ${EXECUTORS.join(', ')}, got "${executor}"`);
+  if (!EXECUTORS.includes(executor as ExecutorName))
+    throw new UsageError(`--executor must be one of ${EXECUTORS.join(', ')}, got "${executor}"`);
   return executor as ExecutorName;
 }

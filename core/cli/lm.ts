@@ -44,23 +44,31 @@ export function parseScoreRows(file: string, tok: () => Tok, category?: string):
     }
     const ids = (k: string): number[] => {
       const v = o[k];
-      if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LocatedError(`"${k}" must be a list of token ids`, `${at}: ${k}`, file);
+      if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0))
+        throw new LocatedError(`"${k}" must be a list of token ids`, `${at}: ${k}`, file);
       return v as number[];
     };
     let row: ScoreRow;
     if ('promptIds' in o || 'completionIds' in o) row = { prompt: ids('promptIds'), completion: ids('completionIds') };
     else if ('history' in o) {
       const h = o.history;
-      if (!Array.isArray(h) || !h.every((x) => typeof x === 'string')) throw new LocatedError('"history" must be a list of titles', `${at}: history`, file);
+      if (!Array.isArray(h) || !h.every((x) => typeof x === 'string'))
+        throw new LocatedError('"history" must be a list of titles', `${at}: history`, file);
       if (typeof o.title !== 'string') throw new LocatedError('"title" (the target title) must be a string', `${at}: title`, file);
       const cat = typeof o.category === 'string' ? o.category : category;
-      if (!cat) throw new LocatedError('a history row needs the category word of the prompt: give "category" in the row or --category (e.g. "movies and TV")', `${at}: category`, file);
+      if (!cat)
+        throw new LocatedError(
+          'a history row needs the category word of the prompt: give "category" in the row or --category (e.g. "movies and TV")',
+          `${at}: category`,
+          file,
+        );
       const t = tok();
       row = { prompt: promptIds(t, h as string[], cat), completion: completionIds(t, o.title) };
     } else if ('prompt' in o || 'completion' in o) {
       const p = o.prompt;
       const parts = typeof p === 'string' ? [p] : Array.isArray(p) && p.every((x) => typeof x === 'string') ? (p as string[]) : undefined;
-      if (!parts) throw new LocatedError('"prompt" must be a string or a list of strings (parts tokenised separately)', `${at}: prompt`, file);
+      if (!parts)
+        throw new LocatedError('"prompt" must be a string or a list of strings (parts tokenised separately)', `${at}: prompt`, file);
       if (typeof o.completion !== 'string') throw new LocatedError('"completion" must be a string', `${at}: completion`, file);
       const t = tok();
       row = { prompt: parts.flatMap((s) => t.encode(s)), completion: [...t.encode(o.completion), ...(o.eos === true ? [t.eosId] : [])] };
@@ -89,14 +97,25 @@ async function score(flags: Record<string, string | boolean | undefined>, io: Cl
   const { loadHfTokenizer } = await import('../llm/tokenizer');
   const cfg = checkModelFolder(dir);
   let tok: Tok | undefined;
-  const rows = parseScoreRows(resolve(flags.in as string), () => (tok ??= loadHfTokenizer(dir, cfg.vocabSize)), flags.category as string | undefined);
+  const rows = parseScoreRows(
+    resolve(flags.in as string),
+    () => (tok ??= loadHfTokenizer(dir, cfg.vocabSize)),
+    flags.category as string | undefined,
+  );
   if (flags.cutoff !== undefined) {
     const cutoff = intFlag(flags, 'cutoff', 512);
-    rows.forEach((r, i) => { try { Object.assign(r, truncateLeft(r.prompt, r.completion, cutoff)); } catch (e) { throw new LocatedError((e as Error).message, `${flags.in as string}: row ${i + 1}`); } });
+    rows.forEach((r, i) => {
+      try {
+        Object.assign(r, truncateLeft(r.prompt, r.completion, cutoff));
+      } catch (e) {
+        throw new LocatedError((e as Error).message, `${flags.in as string}: row ${i + 1}`);
+      }
+    });
   }
   for (const [i, r] of rows.entries()) {
     const bad = [...r.prompt, ...r.completion].find((t) => t >= cfg.vocabSize);
-    if (bad !== undefined) throw new LocatedError(`token id ${bad} outside the model vocabulary 0..${cfg.vocabSize - 1}`, `${flags.in as string}: row ${i + 1}`);
+    if (bad !== undefined)
+      throw new LocatedError(`token id ${bad} outside the model vocabulary 0..${cfg.vocabSize - 1}`, `${flags.in as string}: row ${i + 1}`);
   }
   const { initBackend } = await import('../tensor');
   const { estimateMemory, checkMemory } = await import('../llm/memory');
@@ -104,14 +123,23 @@ async function score(flags: Record<string, string | boolean | undefined>, io: Cl
   const seqLen = Math.max(...rows.map((r) => r.prompt.length + r.completion.length));
   const predicted = Math.max(...rows.map((r) => r.completion.length));
   io.err(`lm: ${cfg.architectureName} from ${dir} on backend ${be.name}: ${be.reason}\n`);
-  io.err(`lm: ${checkMemory(estimateMemory(cfg, { microBatch: Math.min(batch, rows.length), seqLen, predicted }), be.name, `scoring ${rows.length} rows in batches of ${batch}`).line}\n`);
+  io.err(
+    `lm: ${checkMemory(estimateMemory(cfg, { microBatch: Math.min(batch, rows.length), seqLen, predicted }), be.name, `scoring ${rows.length} rows in batches of ${batch}`).line}\n`,
+  );
   if (typeof flags.onnx === 'string') {
     const { OnnxLmPolicy } = await import('../llm/onnxPolicy');
     const tokPad = (tok ??= loadHfTokenizer(dir, cfg.vocabSize)) as import('../llm/tokenizer').HfTokenizer;
     const onnx = await OnnxLmPolicy.load(resolve(flags.onnx), tokPad.padId, device);
     try {
-      io.err(`lm: scoring through onnxruntime-node (${onnx.provider} provider) on ${resolve(flags.onnx)}; tokenizer and config from the folder\n`);
-      for (const r of await onnx.completionLogProbs(rows.map((r) => r.prompt), rows.map((r) => r.completion), batch)) io.out(JSON.stringify(r) + '\n');
+      io.err(
+        `lm: scoring through onnxruntime-node (${onnx.provider} provider) on ${resolve(flags.onnx)}; tokenizer and config from the folder\n`,
+      );
+      for (const r of await onnx.completionLogProbs(
+        rows.map((r) => r.prompt),
+        rows.map((r) => r.completion),
+        batch,
+      ))
+        io.out(JSON.stringify(r) + '\n');
     } finally {
       await onnx.dispose();
     }
@@ -127,16 +155,30 @@ async function score(flags: Record<string, string | boolean | undefined>, io: Cl
       const ad = readPeftAdapter(adDir);
       const lora = new LoraAdapters(hf.model, ad.settings, 0, ad.tensors);
       const missing = lora.names.filter((n) => !ad.tensors.has(n));
-      if (missing.length) throw new LocatedError(`the adapter has no ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} although target_modules selects that module`, `${adDir}/adapter_model.safetensors`);
-      io.err(`lm: LoRA adapter ${adDir}: r=${ad.settings.r}, alpha=${ad.settings.alpha} (scale ${lora.scale}), ${lora.modules.length} modules\n`);
+      if (missing.length)
+        throw new LocatedError(
+          `the adapter has no ${missing[0]}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''} although target_modules selects that module`,
+          `${adDir}/adapter_model.safetensors`,
+        );
+      io.err(
+        `lm: LoRA adapter ${adDir}: r=${ad.settings.r}, alpha=${ad.settings.alpha} (scale ${lora.scale}), ${lora.modules.length} modules\n`,
+      );
     }
     const { LmPolicy } = await import('../llm/policy');
     const pol = new LmPolicy(hf.model, hf.tokenizer.padId);
     // Sort by length so a batch pads little; print in input order.
-    const order = rows.map((_, i) => i).sort((a, b) => rows[a].prompt.length + rows[a].completion.length - rows[b].prompt.length - rows[b].completion.length);
-    const res = await pol.completionLogProbs(order.map((i) => rows[i].prompt), order.map((i) => rows[i].completion), batch);
+    const order = rows
+      .map((_, i) => i)
+      .sort((a, b) => rows[a].prompt.length + rows[a].completion.length - rows[b].prompt.length - rows[b].completion.length);
+    const res = await pol.completionLogProbs(
+      order.map((i) => rows[i].prompt),
+      order.map((i) => rows[i].completion),
+      batch,
+    );
     const out = new Array<{ logprob: number; tokens: number }>(rows.length);
-    order.forEach((i, k) => { out[i] = res[k]; });
+    order.forEach((i, k) => {
+      out[i] = res[k];
+    });
     for (const r of out) io.out(JSON.stringify(r) + '\n');
   } finally {
     hf.model.dispose();
@@ -157,7 +199,10 @@ async function info(flags: Record<string, string | boolean | undefined>, io: Cli
 export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
   try {
     const { flags, positional } = parseCommandArgs('lm', argv);
-    if (flags.help) { io.out(USAGE() + '\n'); return 0; }
+    if (flags.help) {
+      io.out(USAGE() + '\n');
+      return 0;
+    }
     const [sub, ...rest] = positional;
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     if (sub === 'score') return await score(flags, io);

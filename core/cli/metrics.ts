@@ -34,17 +34,35 @@ export function readRecommendations(file: string, rowCount: number): { recs: Rec
       errors.push(new LocatedError(`invalid JSON: ${(e as Error).message}`, at));
       return;
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) { errors.push(new LocatedError('expected an object {"row": n, "titles": [...]}', at)); return; }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      errors.push(new LocatedError('expected an object {"row": n, "titles": [...]}', at));
+      return;
+    }
     const o = v as Record<string, unknown>;
     const row = o.row;
-    if (typeof row !== 'number' || !Number.isInteger(row) || row < 0) { errors.push(new LocatedError(`"row" must be a non-negative integer, got ${JSON.stringify(row)}`, at, '$.row')); return; }
-    if (row >= rowCount) { errors.push(new LocatedError(`"row" ${row} is outside the split's rows 0..${rowCount - 1}`, at, '$.row')); return; }
+    if (typeof row !== 'number' || !Number.isInteger(row) || row < 0) {
+      errors.push(new LocatedError(`"row" must be a non-negative integer, got ${JSON.stringify(row)}`, at, '$.row'));
+      return;
+    }
+    if (row >= rowCount) {
+      errors.push(new LocatedError(`"row" ${row} is outside the split's rows 0..${rowCount - 1}`, at, '$.row'));
+      return;
+    }
     const titles = o.titles;
-    if (!Array.isArray(titles) || titles.length === 0) { errors.push(new LocatedError('"titles" must be a non-empty array of strings', at, '$.titles')); return; }
+    if (!Array.isArray(titles) || titles.length === 0) {
+      errors.push(new LocatedError('"titles" must be a non-empty array of strings', at, '$.titles'));
+      return;
+    }
     const bad = titles.findIndex((t) => typeof t !== 'string');
-    if (bad >= 0) { errors.push(new LocatedError(`"titles"[${bad}] must be a string, got ${JSON.stringify(titles[bad])}`, at, `$.titles[${bad}]`)); return; }
+    if (bad >= 0) {
+      errors.push(new LocatedError(`"titles"[${bad}] must be a string, got ${JSON.stringify(titles[bad])}`, at, `$.titles[${bad}]`));
+      return;
+    }
     const prev = seen.get(row);
-    if (prev !== undefined) { errors.push(new LocatedError(`row ${row} already scored at line ${prev}`, at, '$.row')); return; }
+    if (prev !== undefined) {
+      errors.push(new LocatedError(`row ${row} already scored at line ${prev}`, at, '$.row'));
+      return;
+    }
     seen.set(row, lineNo);
     recs.push({ row, titles: titles as string[] });
   });
@@ -73,9 +91,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return fail([`flowloop metrics: ${(e as Error).message}`, USAGE]);
   }
-  if (values.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
   if (!values.recommendations || !values.dataset) return fail([`flowloop metrics: --recommendations and --dataset are required`, USAGE]);
-  if (values.split !== 'test' && values.split !== 'valid') return fail([`flowloop metrics: --split must be test or valid, got ${values.split}`]);
+  if (values.split !== 'test' && values.split !== 'valid')
+    return fail([`flowloop metrics: --split must be test or valid, got ${values.split}`]);
   const split = values.split;
   if (!existsSync(values.recommendations)) return fail([`${values.recommendations}: file not found`]);
   if (!existsSync(values.dataset) || !statSync(values.dataset).isDirectory()) return fail([`${values.dataset}: not a dataset folder`]);

@@ -14,7 +14,10 @@ export const PRIOR_USAGE = commandUsage('prior');
 export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
   try {
     const { flags, positional } = parseCommandArgs('prior', argv);
-    if (flags.help) { io.out(PRIOR_USAGE + '\n'); return 0; }
+    if (flags.help) {
+      io.out(PRIOR_USAGE + '\n');
+      return 0;
+    }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
     const { engine, device } = modelOptions(flags, ['model', 'candidates', 'out']);
     const { readCandidates } = await import('../data/candidates');

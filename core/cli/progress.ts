@@ -9,20 +9,41 @@ export class ProgressPrinter {
   private lastLine = 0;
   private lastPhase = '';
   private barShown = false;
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr, private readonly tty = Boolean(process.stderr.isTTY)) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly tty = Boolean(process.stderr.isTTY),
+  ) {}
 
   handle(e: RunEvent): void {
     switch (e.type) {
-      case 'run-started': this.line(`flowloop: ${e.kind} run "${e.name}" → ${e.runDir}`); break;
-      case 'progress': this.progress(e.phase, e.done, e.total, e.message); break;
-      case 'log': this.line(`${e.level === 'info' ? '' : e.level + ': '}${e.message}`); break;
-      case 'artifact': break;
-      case 'metric': if (!e.name.startsWith('train/')) this.line(`  ${e.name} = ${fmt(e.value)}${e.epoch !== undefined ? ` (epoch ${e.epoch})` : ''}`); break;
-      case 'run-failed': this.line(`failed: ${e.where ? e.where + ': ' : ''}${e.error}`); break;
-      case 'run-cancelled': this.line(`cancelled: ${e.reason}`); break;
-      case 'run-degraded': this.line(`warning: degraded — ${e.reason}`); break;
-      case 'run-finished': this.line(`${e.degraded ? 'degraded' : 'finished'} in ${(e.durationMs / 1000).toFixed(1)} s`); break;
-      default: break;
+      case 'run-started':
+        this.line(`flowloop: ${e.kind} run "${e.name}" → ${e.runDir}`);
+        break;
+      case 'progress':
+        this.progress(e.phase, e.done, e.total, e.message);
+        break;
+      case 'log':
+        this.line(`${e.level === 'info' ? '' : e.level + ': '}${e.message}`);
+        break;
+      case 'artifact':
+        break;
+      case 'metric':
+        if (!e.name.startsWith('train/')) this.line(`  ${e.name} = ${fmt(e.value)}${e.epoch !== undefined ? ` (epoch ${e.epoch})` : ''}`);
+        break;
+      case 'run-failed':
+        this.line(`failed: ${e.where ? e.where + ': ' : ''}${e.error}`);
+        break;
+      case 'run-cancelled':
+        this.line(`cancelled: ${e.reason}`);
+        break;
+      case 'run-degraded':
+        this.line(`warning: degraded — ${e.reason}`);
+        break;
+      case 'run-finished':
+        this.line(`${e.degraded ? 'degraded' : 'finished'} in ${(e.durationMs / 1000).toFixed(1)} s`);
+        break;
+      default:
+        break;
     }
   }
 
@@ -45,11 +66,17 @@ export class ProgressPrinter {
   }
 
   line(text: string): void {
-    if (this.barShown) { this.out.write('\r\x1b[2K'); this.barShown = false; }
+    if (this.barShown) {
+      this.out.write('\r\x1b[2K');
+      this.barShown = false;
+    }
     this.out.write(text + '\n');
   }
 
   end(): void {
-    if (this.barShown) { this.out.write('\n'); this.barShown = false; }
+    if (this.barShown) {
+      this.out.write('\n');
+      this.barShown = false;
+    }
   }
 }

@@ -17,7 +17,8 @@ export const SCORE_USAGE = commandUsage('score');
 export function modelOptions(flags: Record<string, string | boolean | undefined>, required: string[]) {
   for (const k of required) if (typeof flags[k] !== 'string') throw new UsageError(`missing --${k}`);
   const engine = flags.engine as string | undefined;
-  if (engine !== undefined && engine !== 'tfjs' && engine !== 'onnx') throw new UsageError(`--engine must be tfjs or onnx (got "${engine}")`);
+  if (engine !== undefined && engine !== 'tfjs' && engine !== 'onnx')
+    throw new UsageError(`--engine must be tfjs or onnx (got "${engine}")`);
   const device = (flags.device as string | undefined) ?? 'auto';
   if (!['auto', 'cpu', 'wasm', 'gpu'].includes(device)) throw new UsageError(`--device must be auto, cpu, wasm or gpu (got "${device}")`);
   return { engine: engine as 'tfjs' | 'onnx' | undefined, device: device as 'auto' | 'cpu' | 'wasm' | 'gpu' };
@@ -30,7 +31,10 @@ export function writeAtomic(file: string, text: string): void {
     writeFileSync(tmp, text);
     renameSync(tmp, file);
   } catch (e) {
-    throw new LocatedError(`cannot write output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (folder ${dirname(file)})`, file);
+    throw new LocatedError(
+      `cannot write output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (folder ${dirname(file)})`,
+      file,
+    );
   }
 }
 
@@ -66,7 +70,10 @@ export function checkRowsFit(rows: { id: number; seq: number[]; cans: number[] }
 export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
   try {
     const { flags, positional } = parseCommandArgs('score', argv);
-    if (flags.help) { io.out(SCORE_USAGE + '\n'); return 0; }
+    if (flags.help) {
+      io.out(SCORE_USAGE + '\n');
+      return 0;
+    }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
     const { engine, device } = modelOptions(flags, ['model', 'candidates', 'out']);
     const { readCandidates } = await import('../data/candidates');
@@ -78,14 +85,19 @@ export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
     let scores: Float32Array[];
     try {
       checkRowsFit(rows, scorer.numItems, candFile);
-      scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
+      scores = await scorer.scoreCandidates(
+        rows.map((r) => r.seq),
+        rows.map((r) => r.cans),
+      );
     } finally {
       scorer.dispose();
     }
     const out = resolve(flags.out as string);
     writeAtomic(out, rows.map((r, b) => JSON.stringify({ id: r.id, scores: Array.from(scores[b]) })).join('\n') + '\n');
     const hits = rows.filter((r, b) => r.cans[argmax(scores[b])] === r.next).length;
-    io.out(`${scorer.description}: scored ${rows.length} users × ${rows[0]?.cans.length ?? 0} candidates; top-1 = next item for ${hits}/${rows.length}\nwrote ${out}\n`);
+    io.out(
+      `${scorer.description}: scored ${rows.length} users × ${rows[0]?.cans.length ?? 0} candidates; top-1 = next item for ${hits}/${rows.length}\nwrote ${out}\n`,
+    );
     return 0;
   } catch (e) {
     return reportError(e, SCORE_USAGE, io);

@@ -46,7 +46,13 @@ export class CliSession {
   private forceCancel(sig: string): void {
     for (const dir of this.live) {
       const info = readRunInfo(dir);
-      if (info && info.status === 'running') writeJsonAtomic(join(dir, 'run.json'), { ...info, status: 'cancelled', error: sig, endedAt: new Date().toISOString() } satisfies RunInfo);
+      if (info && info.status === 'running')
+        writeJsonAtomic(join(dir, 'run.json'), {
+          ...info,
+          status: 'cancelled',
+          error: sig,
+          endedAt: new Date().toISOString(),
+        } satisfies RunInfo);
     }
     process.exit(130);
   }

@@ -29,7 +29,8 @@ export async function main(argv: string[]): Promise<number> {
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const opts = flags as Record<string, string>;
     for (const k of ['counts', 'tokenizer', 'out']) if (!opts[k]) throw new UsageError(`missing --${k}`);
-    if (!isTokenizerName(opts.tokenizer)) throw new UsageError(`--tokenizer must be one of ${TOKENIZER_NAMES.join(', ')} (got "${opts.tokenizer}")`);
+    if (!isTokenizerName(opts.tokenizer))
+      throw new UsageError(`--tokenizer must be one of ${TOKENIZER_NAMES.join(', ')} (got "${opts.tokenizer}")`);
     const titleEnd = (opts['title-end'] ?? 'separate') as TitleEnd;
     if (titleEnd !== 'separate' && titleEnd !== 'joint') throw new UsageError(`--title-end must be separate or joint (got "${titleEnd}")`);
     const countsFile = resolve(opts.counts);
@@ -43,10 +44,15 @@ export async function main(argv: string[]): Promise<number> {
       writeFileSync(tmp, JSON.stringify(ref, null, 4) + '\n');
       renameSync(tmp, out);
     } catch (e) {
-      throw new LocatedError(`cannot write output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (folder ${dirname(out)})`, out);
+      throw new LocatedError(
+        `cannot write output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (folder ${dirname(out)})`,
+        out,
+      );
     }
     const merged = trie.merged.length ? `, ${trie.merged.length} titles merged (identical tokens)` : '';
-    console.log(`wrote ${out}: ${titles.length} titles, ${trie.size} nodes, ${Object.keys(ref).length} prefixes (tokenizer ${tok.name}, title end ${titleEnd}${merged})`);
+    console.log(
+      `wrote ${out}: ${titles.length} titles, ${trie.size} nodes, ${Object.keys(ref).length} prefixes (tokenizer ${tok.name}, title end ${titleEnd}${merged})`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

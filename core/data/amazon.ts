@@ -7,7 +7,16 @@ import { basename, join, resolve } from 'node:path';
 import { Catalogue } from './catalogue';
 import { readCsv } from './csv';
 import {
-  LocatedError, asObject, eachLine, intArrayField, intField, readJsonObjectEntries, readJsonl, strArrayField, strField, where,
+  LocatedError,
+  asObject,
+  eachLine,
+  intArrayField,
+  intField,
+  readJsonObjectEntries,
+  readJsonl,
+  strArrayField,
+  strField,
+  where,
 } from './lines';
 import { PyLiteralError, parsePyIntList, parsePyNumberList, parsePyStringList } from './pyliteral';
 
@@ -47,8 +56,17 @@ export interface AmazonDataset {
 
 /** Columns of valid.csv / test.csv, in order. */
 export const EVAL_COLUMNS = [
-  'user_id', 'item_asins', 'item_asin', 'history_item_id', 'item_id', 'history_item_title', 'item_title',
-  'history_rating', 'rating', 'history_timestamp', 'timestamp',
+  'user_id',
+  'item_asins',
+  'item_asin',
+  'history_item_id',
+  'item_id',
+  'history_item_title',
+  'item_title',
+  'history_rating',
+  'rating',
+  'history_timestamp',
+  'timestamp',
 ] as const;
 
 /** Reads `items.tsv` (`title<TAB>id` per line; several ids may share one title). */
@@ -60,7 +78,8 @@ export function readItemsTsv(file: string, name = basename(resolve(file, '..')))
     if (tab < 0) throw new LocatedError("expected 'title<TAB>id'", where(file, lineNo));
     const idText = line.slice(tab + 1);
     const id = Number(idText);
-    if (idText.trim() === '' || !Number.isInteger(id) || id < 0) throw new LocatedError(`bad item id ${JSON.stringify(idText)}`, where(file, lineNo));
+    if (idText.trim() === '' || !Number.isInteger(id) || id < 0)
+      throw new LocatedError(`bad item id ${JSON.stringify(idText)}`, where(file, lineNo));
     if (cat.title(id) !== undefined) throw new LocatedError(`duplicate item id ${id}`, where(file, lineNo));
     cat.add(id, line.slice(0, tab));
   });
@@ -73,10 +92,14 @@ export function readTrainJsonl(file: string): AmazonTrainRow[] {
     const o = asObject(v);
     const historyIds = intArrayField(o, 'history_item_id');
     const historyTitles = strArrayField(o, 'history_item_title');
-    if (historyIds.length !== historyTitles.length) throw new Error(`history_item_id has ${historyIds.length} ids but history_item_title ${historyTitles.length} titles`);
+    if (historyIds.length !== historyTitles.length)
+      throw new Error(`history_item_id has ${historyIds.length} ids but history_item_title ${historyTitles.length} titles`);
     return {
       row: 'row' in o ? intField(o, 'row') : lineNo - 1,
-      historyIds, historyTitles, itemId: intField(o, 'item_id'), itemTitle: strField(o, 'item_title'),
+      historyIds,
+      historyTitles,
+      itemId: intField(o, 'item_id'),
+      itemTitle: strField(o, 'item_title'),
     };
   });
 }
@@ -90,7 +113,10 @@ export function readEvalCsv(file: string): AmazonEvalRow[] {
   return rows.map(({ fields, line }, row) => {
     let col = '';
     try {
-      const cell = (c: (typeof EVAL_COLUMNS)[number]) => { col = c; return fields[EVAL_COLUMNS.indexOf(c)]; };
+      const cell = (c: (typeof EVAL_COLUMNS)[number]) => {
+        col = c;
+        return fields[EVAL_COLUMNS.indexOf(c)];
+      };
       const int = (c: (typeof EVAL_COLUMNS)[number]) => {
         const t = cell(c);
         const n = Number(t);
@@ -119,8 +145,12 @@ export function readEvalCsv(file: string): AmazonEvalRow[] {
       };
       col = '';
       const n = r.historyIds.length;
-      for (const [k, len] of [['history_item_title', r.historyTitles.length], ['item_asins', r.historyAsins.length],
-        ['history_rating', r.historyRatings.length], ['history_timestamp', r.historyTimestamps.length]] as const) {
+      for (const [k, len] of [
+        ['history_item_title', r.historyTitles.length],
+        ['item_asins', r.historyAsins.length],
+        ['history_rating', r.historyRatings.length],
+        ['history_timestamp', r.historyTimestamps.length],
+      ] as const) {
         if (len !== n) throw new Error(`${k} has ${len} entries but history_item_id ${n}`);
       }
       return r;
@@ -160,7 +190,8 @@ export function readGroups(file: string, kind: 'titles' | 'ids'): string[][] | n
   const out: (string[] | number[])[] = [];
   entries.forEach(({ key, value: list, where: at }, i) => {
     const path = `$[${JSON.stringify(key)}]`;
-    if (key !== String(i)) throw new LocatedError(`group keys must be "0".."${entries.length - 1}" in order, found ${JSON.stringify(key)}`, at, path);
+    if (key !== String(i))
+      throw new LocatedError(`group keys must be "0".."${entries.length - 1}" in order, found ${JSON.stringify(key)}`, at, path);
     if (!Array.isArray(list)) throw new LocatedError('group must be an array', at, path);
     if (kind === 'titles') {
       const bad = list.findIndex((x) => typeof x !== 'string');
@@ -180,7 +211,8 @@ export function readGroups(file: string, kind: 'titles' | 'ids'): string[][] | n
 export async function loadAmazon(dir: string): Promise<AmazonDataset> {
   const name = basename(resolve(dir));
   return {
-    name, dir,
+    name,
+    dir,
     catalogue: readItemsTsv(join(dir, 'items.tsv'), name),
     train: readTrainJsonl(join(dir, 'train.jsonl')),
     valid: readEvalCsv(join(dir, 'valid.csv')),

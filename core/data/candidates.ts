@@ -4,7 +4,16 @@
  */
 import { readCsv } from './csv';
 import {
-  LocatedError, asObject, intArrayField, intField, numArrayField, readJsonFile, readJsonl, strArrayField, strField, where,
+  LocatedError,
+  asObject,
+  intArrayField,
+  intField,
+  numArrayField,
+  readJsonFile,
+  readJsonl,
+  strArrayField,
+  strField,
+  where,
 } from './lines';
 
 /** One line of `test_candidates.jsonl` (docs/methods.md §B3). */
@@ -53,7 +62,8 @@ function candidateFields(o: Record<string, unknown>) {
   checkSameLength(cans, cansNames, 'cans/cans_names');
   const k = cans.indexOf(next);
   if (k < 0) throw new Error(`next item ${next} is not among the candidates`);
-  if (cansNames[k] !== correctAnswer) throw new Error(`correct_answer ${JSON.stringify(correctAnswer)} differs from the candidate name ${JSON.stringify(cansNames[k])}`);
+  if (cansNames[k] !== correctAnswer)
+    throw new Error(`correct_answer ${JSON.stringify(correctAnswer)} differs from the candidate name ${JSON.stringify(cansNames[k])}`);
   return { seq, seqPadded, seqNames, next, correctAnswer, cans, cansNames };
 }
 
@@ -126,7 +136,8 @@ export function readUserSimSamples(file: string): UserSimSample[] {
     const o = asObject(v);
     const base = candidateFields(o);
     const initList = intArrayField(o, 'init_list');
-    if ('len_init' in o && intField(o, 'len_init') !== initList.length) throw new Error(`len_init ${o.len_init} but init_list has ${initList.length}`);
+    if ('len_init' in o && intField(o, 'len_init') !== initList.length)
+      throw new Error(`len_init ${o.len_init} but init_list has ${initList.length}`);
     const evalCans = intArrayField(o, 'eval_cans');
     const evalCansNames = strArrayField(o, 'eval_cans_names');
     const label = intArrayField(o, 'label');
@@ -136,11 +147,21 @@ export function readUserSimSamples(file: string): UserSimSample[] {
     checkSameLength(evalCans, sasrecEvalScoresEvalCans, 'eval_cans/sasrec_eval_scores_eval_cans');
     if (label.some((x) => x !== 0 && x !== 1)) throw new Error('labels must be 0 or 1');
     const s: UserSimSample = {
-      id: intField(o, 'id'), userId: intField(o, 'user_id'),
-      seq: base.seq, seqNames: base.seqNames, next: base.next, correctAnswer: base.correctAnswer,
-      cans: base.cans, cansNames: base.cansNames,
-      initList, initPad: intArrayField(o, 'init_pad'), predList: intArrayField(o, 'pred_list'),
-      evalCans, evalCansNames, label, sasrecEvalScoresEvalCans,
+      id: intField(o, 'id'),
+      userId: intField(o, 'user_id'),
+      seq: base.seq,
+      seqNames: base.seqNames,
+      next: base.next,
+      correctAnswer: base.correctAnswer,
+      cans: base.cans,
+      cansNames: base.cansNames,
+      initList,
+      initPad: intArrayField(o, 'init_pad'),
+      predList: intArrayField(o, 'pred_list'),
+      evalCans,
+      evalCansNames,
+      label,
+      sasrecEvalScoresEvalCans,
     };
     s.sasrecEvalFocusTopQuarter = optStrArray(o, 'sasrec_eval_focus_top_quarter');
     if ('prior_answer' in o) s.priorAnswer = strField(o, 'prior_answer');
@@ -149,12 +170,22 @@ export function readUserSimSamples(file: string): UserSimSample[] {
 }
 
 /** One line of `lastfm/user_sim/test_users.jsonl`. */
-export interface UserSimUser { id: number; userId: number; artistList: number[]; fullList: number[] }
+export interface UserSimUser {
+  id: number;
+  userId: number;
+  artistList: number[];
+  fullList: number[];
+}
 
 export function readUserSimUsers(file: string): UserSimUser[] {
   return readJsonl(file, (v) => {
     const o = asObject(v);
-    return { id: intField(o, 'id'), userId: intField(o, 'user_id'), artistList: intArrayField(o, 'artist_list'), fullList: intArrayField(o, 'full_list') };
+    return {
+      id: intField(o, 'id'),
+      userId: intField(o, 'user_id'),
+      artistList: intArrayField(o, 'artist_list'),
+      fullList: intArrayField(o, 'full_list'),
+    };
   });
 }
 
@@ -193,16 +224,21 @@ export function readPromptsReleased(file: string): PromptsReleased {
   const args = asObjectAt(o.arguments ?? {}, file, '$.arguments');
   const argumentsOut: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(args)) {
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new LocatedError('must be an array of strings', file, `$.arguments.${k}`);
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+      throw new LocatedError('must be an array of strings', file, `$.arguments.${k}`);
     argumentsOut[k] = v as string[];
     const [sec, name] = k.split('.', 2);
     const tpl = sec === 'loop' ? loop[name] : sec === 'user_simulation' ? userSimulation[name] : undefined;
     if (tpl === undefined) throw new LocatedError(`arguments name an unknown template ${k}`, file, `$.arguments.${k}`);
-    if (slotCount(tpl) !== v.length) throw new LocatedError(`template ${k} has ${slotCount(tpl)} slots but ${v.length} arguments`, file, `$.arguments.${k}`);
+    if (slotCount(tpl) !== v.length)
+      throw new LocatedError(`template ${k} has ${slotCount(tpl)} slots but ${v.length} arguments`, file, `$.arguments.${k}`);
   }
   return {
-    source: typeof o.source === 'string' ? o.source : '', note: typeof o.note === 'string' ? o.note : '',
-    loop, userSimulation, arguments: argumentsOut,
+    source: typeof o.source === 'string' ? o.source : '',
+    note: typeof o.note === 'string' ? o.note : '',
+    loop,
+    userSimulation,
+    arguments: argumentsOut,
   };
 }
 

@@ -20,11 +20,7 @@ export function where(file: string, line: number): string {
  * terminator in `line`). A final empty line after the last newline is not reported. Streams the file in
  * chunks so memory stays proportional to the longest line.
  */
-export function eachLine(
-  file: string,
-  fn: (line: string, lineNo: number) => void,
-  encoding: 'utf8' | 'latin1' = 'utf8',
-): void {
+export function eachLine(file: string, fn: (line: string, lineNo: number) => void, encoding: 'utf8' | 'latin1' = 'utf8'): void {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -180,8 +176,13 @@ export function readJsonObjectEntries(file: string): { key: string; value: unkno
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   const at = (offset: number): string => {
-    let lo = 0, hi = lineStarts.length - 1;
-    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (lineStarts[mid] <= offset) lo = mid; else hi = mid - 1; }
+    let lo = 0,
+      hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
     return `${file}:${lo + 1}:${offset - lineStarts[lo] + 1}`;
   };
   return (root.children ?? []).map((prop) => {

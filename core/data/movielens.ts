@@ -56,18 +56,22 @@ export interface MovielensItem {
 export function readMovielensItems(file: string, naming: MovielensNaming = 'methods'): MovielensItem[] {
   const items: MovielensItem[] = [];
   const seen = new Set<number>();
-  eachLine(file, (line, lineNo) => {
-    if (line.trim() === '') return;
-    const f = line.split('|');
-    if (f.length !== 24) throw new LocatedError(`expected 24 '|'-separated fields, got ${f.length}`, where(file, lineNo));
-    const itemId = Number(f[0]);
-    if (!Number.isInteger(itemId) || itemId < 1) throw new LocatedError(`bad item id ${JSON.stringify(f[0])}`, where(file, lineNo));
-    if (seen.has(itemId)) throw new LocatedError(`duplicate item id ${itemId}`, where(file, lineNo));
-    seen.add(itemId);
-    const genres = f.slice(5).map(Number);
-    if (genres.some((g) => g !== 0 && g !== 1)) throw new LocatedError('genre flags must be 0 or 1', where(file, lineNo));
-    items.push({ id: itemId - 1, itemId, rawTitle: f[1], name: movielensName(f[1], naming), releaseDate: f[2], url: f[4], genres });
-  }, 'latin1');
+  eachLine(
+    file,
+    (line, lineNo) => {
+      if (line.trim() === '') return;
+      const f = line.split('|');
+      if (f.length !== 24) throw new LocatedError(`expected 24 '|'-separated fields, got ${f.length}`, where(file, lineNo));
+      const itemId = Number(f[0]);
+      if (!Number.isInteger(itemId) || itemId < 1) throw new LocatedError(`bad item id ${JSON.stringify(f[0])}`, where(file, lineNo));
+      if (seen.has(itemId)) throw new LocatedError(`duplicate item id ${itemId}`, where(file, lineNo));
+      seen.add(itemId);
+      const genres = f.slice(5).map(Number);
+      if (genres.some((g) => g !== 0 && g !== 1)) throw new LocatedError('genre flags must be 0 or 1', where(file, lineNo));
+      items.push({ id: itemId - 1, itemId, rawTitle: f[1], name: movielensName(f[1], naming), releaseDate: f[2], url: f[4], genres });
+    },
+    'latin1',
+  );
   return items;
 }
 

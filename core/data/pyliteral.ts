@@ -10,7 +10,10 @@
 export type PyValue = string | number | boolean | null | PyValue[];
 
 export class PyLiteralError extends Error {
-  constructor(message: string, readonly column: number) {
+  constructor(
+    message: string,
+    readonly column: number,
+  ) {
     super(`${message} at column ${column}`);
     this.name = 'PyLiteralError';
   }
@@ -45,8 +48,12 @@ class Parser {
         const save = this.pos;
         this.ws();
         const d = this.s[this.pos];
-        if (d === "'" || d === '"' || ((d === 'r' || d === 'R') && (this.s[this.pos + 1] === "'" || this.s[this.pos + 1] === '"'))) out += this.string();
-        else { this.pos = save; break; }
+        if (d === "'" || d === '"' || ((d === 'r' || d === 'R') && (this.s[this.pos + 1] === "'" || this.s[this.pos + 1] === '"')))
+          out += this.string();
+        else {
+          this.pos = save;
+          break;
+        }
       }
       return out;
     }
@@ -64,13 +71,22 @@ class Parser {
     const out: PyValue[] = [];
     for (;;) {
       this.ws();
-      if (this.s[this.pos] === close) { this.pos++; return out; }
+      if (this.s[this.pos] === close) {
+        this.pos++;
+        return out;
+      }
       if (this.pos >= this.s.length) this.fail(`unclosed '${this.s[open]}'`, open);
       out.push(this.value());
       this.ws();
       const c = this.s[this.pos];
-      if (c === ',') { this.pos++; continue; }
-      if (c === close) { this.pos++; return out; }
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === close) {
+        this.pos++;
+        return out;
+      }
       if (c === undefined) this.fail(`unclosed '${this.s[open]}'`, open);
       this.fail(`expected ',' or '${close}', found ${JSON.stringify(c)}`);
     }
@@ -85,7 +101,10 @@ class Parser {
 
   string(): string {
     let raw = false;
-    if (this.s[this.pos] === 'r' || this.s[this.pos] === 'R') { raw = true; this.pos++; }
+    if (this.s[this.pos] === 'r' || this.s[this.pos] === 'R') {
+      raw = true;
+      this.pos++;
+    }
     const start = this.pos;
     const q = this.s[this.pos];
     const triple = this.s.startsWith(q.repeat(3), this.pos);
@@ -102,31 +121,72 @@ class Parser {
         if (cc === qc || cc === 92 /* \\ */ || cc === 10 || Number.isNaN(cc)) break;
         i++;
       }
-      if (i > this.pos) { out += s.slice(this.pos, i); this.pos = i; }
+      if (i > this.pos) {
+        out += s.slice(this.pos, i);
+        this.pos = i;
+      }
       if (this.pos >= this.s.length) this.fail('unterminated string', start);
-      if (this.s.startsWith(delim, this.pos)) { this.pos += delim.length; return out; }
+      if (this.s.startsWith(delim, this.pos)) {
+        this.pos += delim.length;
+        return out;
+      }
       const c = this.s[this.pos];
       if (c === '\n' && !triple) this.fail('newline in string', this.pos);
-      if (c !== '\\') { out += c; this.pos++; continue; }
+      if (c !== '\\') {
+        out += c;
+        this.pos++;
+        continue;
+      }
       const e = this.s[this.pos + 1];
       if (e === undefined) this.fail('unterminated string', start);
-      if (raw) { out += c + e; this.pos += 2; continue; }
+      if (raw) {
+        out += c + e;
+        this.pos += 2;
+        continue;
+      }
       this.pos += 2;
       switch (e) {
-        case '\n': break;
-        case '\\': out += '\\'; break;
-        case "'": out += "'"; break;
-        case '"': out += '"'; break;
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'a': out += '\x07'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case 'x': out += this.hex(2); break;
-        case 'u': out += this.hex(4); break;
-        case 'U': out += this.hex(8); break;
+        case '\n':
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case "'":
+          out += "'";
+          break;
+        case '"':
+          out += '"';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'a':
+          out += '\x07';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case 'x':
+          out += this.hex(2);
+          break;
+        case 'u':
+          out += this.hex(4);
+          break;
+        case 'U':
+          out += this.hex(8);
+          break;
         default:
           if (e >= '0' && e <= '7') {
             let digits = e;

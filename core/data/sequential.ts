@@ -60,7 +60,8 @@ export function readId2Name(file: string, name = 'catalogue', naming: MovielensN
     if (k < 0) throw new LocatedError("expected 'id::name'", where(file, lineNo));
     const idText = line.slice(0, k);
     const id = Number(idText);
-    if (idText.trim() === '' || !Number.isInteger(id) || id < 0) throw new LocatedError(`bad item id ${JSON.stringify(idText)}`, where(file, lineNo));
+    if (idText.trim() === '' || !Number.isInteger(id) || id < 0)
+      throw new LocatedError(`bad item id ${JSON.stringify(idText)}`, where(file, lineNo));
     if (cat.title(id) !== undefined) throw new LocatedError(`duplicate item id ${id}`, where(file, lineNo));
     cat.add(id, naming === 'reference' ? line.split('::')[1].trim() : line.slice(k + 2));
   });
@@ -128,9 +129,8 @@ export function readSeqSplit(file: string, padId: number): SeqRow[] {
  */
 export function loadSeqDataset(dir: string, name: SeqDatasetName, opts: { naming?: ItemNaming } = {}): SeqDataset {
   const padId = SEQ_PAD[name];
-  const catalogue = name === 'movielens'
-    ? movielensCatalogue(join(dir, 'u.item'), opts.naming)
-    : readId2Name(join(dir, 'id2name.txt'), name, opts.naming);
+  const catalogue =
+    name === 'movielens' ? movielensCatalogue(join(dir, 'u.item'), opts.naming) : readId2Name(join(dir, 'id2name.txt'), name, opts.naming);
   if (catalogue.size !== padId) throw new LocatedError(`catalogue has ${catalogue.size} items, expected ${padId}`, dir);
   const split = (s: string): SeqRow[] | undefined => {
     const f = join(dir, `${s}.jsonl`);
@@ -140,8 +140,13 @@ export function loadSeqDataset(dir: string, name: SeqDatasetName, opts: { naming
   if (!test) throw new LocatedError('test.jsonl is missing', dir);
   const cands = join(dir, 'test_candidates.jsonl');
   return {
-    name, catalogue, padId, numItems: padId,
-    train: split('train'), val: split('val'), test,
+    name,
+    catalogue,
+    padId,
+    numItems: padId,
+    train: split('train'),
+    val: split('val'),
+    test,
     candidatesFile: existsSync(cands) ? cands : undefined,
   };
 }

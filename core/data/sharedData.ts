@@ -6,7 +6,11 @@ import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 function isDir(p: string): boolean {
-  try { return statSync(p).isDirectory(); } catch { return false; }
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The nearest shared/data folder at or above `dir` (up to 6 levels), or undefined. */

@@ -45,7 +45,12 @@ export interface BeamHypothesis {
 }
 
 /** `from`: index of the parent beam's state in the previous step's state list (incremental sessions). */
-interface Beam { node: number; sum: number; tokens: number[]; from: number }
+interface Beam {
+  node: number;
+  sum: number;
+  tokens: number[];
+  from: number;
+}
 
 interface RowState {
   live: Beam[];
@@ -66,9 +71,16 @@ function addHyp(row: RowState, h: BeamHypothesis, beams: number): void {
 }
 
 /** docs/methods.md §A7 beam search; per row the hypotheses, best first (at most `returned`, fewer if the trie has fewer titles). */
-export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], opts: BeamOptions): Promise<BeamHypothesis[][]> {
+export async function beamSearchScored(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  histories: number[][],
+  opts: BeamOptions,
+): Promise<BeamHypothesis[][]> {
   const { beams, returned, lengthPenalty, temperature, maxTokens, stats } = opts;
-  if (!(beams >= 1) || !(returned >= 1) || !(maxTokens >= 1)) throw new Error(`beam search: beams, returned and maxTokens must be ≥ 1 (got ${beams}, ${returned}, ${maxTokens})`);
+  if (!(beams >= 1) || !(returned >= 1) || !(maxTokens >= 1))
+    throw new Error(`beam search: beams, returned and maxTokens must be ≥ 1 (got ${beams}, ${returned}, ${maxTokens})`);
   if (returned > beams) throw new Error(`beam search: returned (${returned}) cannot exceed beams (${beams})`);
   const now = () => performance.now();
   let t0 = now();
@@ -98,7 +110,12 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
       if (!incremental) {
         const hist: number[][] = [];
         const pref: number[][] = [];
-        for (let r = 0; r < rows.length; r++) if (!rows[r].done) for (const b of rows[r].live) { hist.push(histories[r]); pref.push(b.tokens); }
+        for (let r = 0; r < rows.length; r++)
+          if (!rows[r].done)
+            for (const b of rows[r].live) {
+              hist.push(histories[r]);
+              pref.push(b.tokens);
+            }
         lps = await policy.nextLogProbs(hist, pref);
       } else if (!session) {
         const start = await incremental.startSession(histories); // step 0: one root beam per row, in row order
@@ -108,10 +125,19 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
         const parents = new Int32Array(nStates);
         const toks = new Int32Array(nStates);
         let k = 0;
-        for (let r = 0; r < rows.length; r++) if (!rows[r].done) for (const b of rows[r].live) { parents[k] = b.from; toks[k++] = b.tokens[b.tokens.length - 1]; }
+        for (let r = 0; r < rows.length; r++)
+          if (!rows[r].done)
+            for (const b of rows[r].live) {
+              parents[k] = b.from;
+              toks[k++] = b.tokens[b.tokens.length - 1];
+            }
         lps = await session.step(parents, toks);
       }
-      if (stats) { stats.policyMs += now() - t0; stats.steps++; stats.states += nStates; }
+      if (stats) {
+        stats.policyMs += now() - t0;
+        stats.steps++;
+        stats.states += nStates;
+      }
       if (lps.length !== nStates) throw new Error(`policy returned ${lps.length} rows of log-probs for ${nStates} states`);
       let s = 0;
       for (let r = 0; r < rows.length; r++) {
@@ -123,8 +149,12 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
         let n = 0;
         for (let bi = 0; bi < row.live.length; bi++) {
           const node = row.live[bi].node;
-          const c0 = childStart[node], c1 = c0 + childCount[node];
-          for (let c = c0; c < c1; c++) { allowedNode[n] = c; allowedBeam[n++] = bi; }
+          const c0 = childStart[node],
+            c1 = c0 + childCount[node];
+          for (let c = c0; c < c1; c++) {
+            allowedNode[n] = c;
+            allowedBeam[n++] = bi;
+          }
         }
         const t1 = now();
         if (stats) stats.maskMs += t1 - t0;
@@ -137,19 +167,33 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
           if (bi !== curBeam) {
             curBeam = bi;
             const raw = lps[s + bi];
-            if (raw.length !== vocab.size) throw new Error(`policy returned ${raw.length} log-probs, the policy vocabulary has ${vocab.size}`);
+            if (raw.length !== vocab.size)
+              throw new Error(`policy returned ${raw.length} log-probs, the policy vocabulary has ${vocab.size}`);
             if (temperature === 1) lp = raw;
-            else { tmp ??= new Float32Array(vocab.size); lp = temperatureLogProbs(raw, temperature, tmp); }
+            else {
+              tmp ??= new Float32Array(vocab.size);
+              lp = temperatureLogProbs(raw, temperature, tmp);
+            }
           }
           const score = row.live[bi].sum + lp[pid[allowedNode[i]]];
           if (kept < K) {
             let j = kept++;
-            while (j > 0 && topScore[j - 1] < score) { topScore[j] = topScore[j - 1]; topIdx[j] = topIdx[j - 1]; j--; }
-            topScore[j] = score; topIdx[j] = i;
+            while (j > 0 && topScore[j - 1] < score) {
+              topScore[j] = topScore[j - 1];
+              topIdx[j] = topIdx[j - 1];
+              j--;
+            }
+            topScore[j] = score;
+            topIdx[j] = i;
           } else if (score > topScore[K - 1]) {
             let j = K - 1;
-            while (j > 0 && topScore[j - 1] < score) { topScore[j] = topScore[j - 1]; topIdx[j] = topIdx[j - 1]; j--; }
-            topScore[j] = score; topIdx[j] = i;
+            while (j > 0 && topScore[j - 1] < score) {
+              topScore[j] = topScore[j - 1];
+              topIdx[j] = topIdx[j - 1];
+              j--;
+            }
+            topScore[j] = score;
+            topIdx[j] = i;
           }
         }
         s += row.live.length;
@@ -162,7 +206,17 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
           if (titleOf[child] >= 0 && trie.token[child] === trie.terminalToken) {
             if (rank >= beams) continue;
             const tokens = parent.tokens.concat(pid[child]);
-            addHyp(row, { title: titles[titleOf[child]], titleIndex: titleOf[child], score: lengthNorm(topScore[rank], genLen, lengthPenalty), sumLogProb: topScore[rank], tokens }, beams);
+            addHyp(
+              row,
+              {
+                title: titles[titleOf[child]],
+                titleIndex: titleOf[child],
+                score: lengthNorm(topScore[rank], genLen, lengthPenalty),
+                sumLogProb: topScore[rank],
+                tokens,
+              },
+              beams,
+            );
           } else {
             next.push({ node: child, sum: topScore[rank], tokens: parent.tokens.concat(pid[child]), from: s0 + allowedBeam[i] });
           }
@@ -183,6 +237,12 @@ export async function beamSearchScored(policy: StepPolicy, trie: PrefixTree, voc
 }
 
 /** docs/methods.md §A7 beam search: the recommended titles per history row, best first. */
-export async function beamSearch(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], opts: BeamOptions): Promise<string[][]> {
+export async function beamSearch(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  histories: number[][],
+  opts: BeamOptions,
+): Promise<string[][]> {
   return (await beamSearchScored(policy, trie, vocab, histories, opts)).map((hs) => hs.map((h) => h.title));
 }

@@ -11,14 +11,18 @@ const cache = new WeakMap<PrefixTree, WeakMap<PolicyVocab, Int32Array>>();
 /** node -> policy id of the token on its incoming edge (-1 for the root). Built once per (trie, vocab). */
 export function nodePolicyIds(trie: PrefixTree, vocab: PolicyVocab): Int32Array {
   let inner = cache.get(trie);
-  if (!inner) { inner = new WeakMap(); cache.set(trie, inner); }
+  if (!inner) {
+    inner = new WeakMap();
+    cache.set(trie, inner);
+  }
   let table = inner.get(vocab);
   if (!table) {
     table = new Int32Array(trie.size);
     table[0] = -1;
     for (let v = 1; v < trie.size; v++) {
       const p = vocab.toPolicy(trie.token[v]);
-      if (p < 0) throw new Error(`trie token ${trie.token[v]} (node ${v}) is not in the policy vocabulary (build the PolicyVocab from this trie)`);
+      if (p < 0)
+        throw new Error(`trie token ${trie.token[v]} (node ${v}) is not in the policy vocabulary (build the PolicyVocab from this trie)`);
       table[v] = p;
     }
     inner.set(vocab, table);
@@ -42,7 +46,10 @@ export function temperatureLogProbs(lp: Float32Array, temperature: number, out: 
   if (!(temperature > 0)) throw new Error(`temperature must be > 0 (got ${temperature})`);
   const inv = 1 / temperature;
   let max = -Infinity;
-  for (let i = 0; i < lp.length; i++) { const x = lp[i] * inv; if (x > max) max = x; }
+  for (let i = 0; i < lp.length; i++) {
+    const x = lp[i] * inv;
+    if (x > max) max = x;
+  }
   let sum = 0;
   for (let i = 0; i < lp.length; i++) sum += Math.exp(lp[i] * inv - max);
   const lse = max + Math.log(sum);

@@ -34,7 +34,13 @@ export interface SampledTitle {
 }
 
 /** Sample `count` titles per history row from the policy, constrained to the trie. */
-export async function sampleTitles(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], opts: SampleOptions): Promise<SampledTitle[]> {
+export async function sampleTitles(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  histories: number[][],
+  opts: SampleOptions,
+): Promise<SampledTitle[]> {
   const count = opts.count ?? 1;
   const T = opts.temperature;
   if (!(T > 0)) throw new Error(`sampling: temperature must be > 0 (got ${T})`);
@@ -66,7 +72,10 @@ export async function sampleTitles(policy: StepPolicy, trie: PrefixTree, vocab: 
       await yieldIfDue(); // keep signals and IPC cancel messages flowing during long decodes
       let lps: Float32Array[];
       if (!incremental) {
-        lps = await policy.nextLogProbs(active.map((i) => histories[Math.floor(i / count)]), active.map((i) => tokens[i]));
+        lps = await policy.nextLogProbs(
+          active.map((i) => histories[Math.floor(i / count)]),
+          active.map((i) => tokens[i]),
+        );
       } else if (!session) {
         const start = await incremental.startSession(histories); // state r = history row r, shared by its samples
         session = start.session;
@@ -75,25 +84,48 @@ export async function sampleTitles(policy: StepPolicy, trie: PrefixTree, vocab: 
       } else {
         const parents = new Int32Array(active.length);
         const toks = new Int32Array(active.length);
-        for (let a = 0; a < active.length; a++) { const i = active[a]; parents[a] = stateOf[i]; toks[a] = tokens[i][tokens[i].length - 1]; stateOf[i] = a; }
+        for (let a = 0; a < active.length; a++) {
+          const i = active[a];
+          parents[a] = stateOf[i];
+          toks[a] = tokens[i][tokens[i].length - 1];
+          stateOf[i] = a;
+        }
         lps = await session.step(parents, toks);
       }
-      if (stats) { stats.policyMs += now() - t0; stats.steps++; stats.states += active.length; }
+      if (stats) {
+        stats.policyMs += now() - t0;
+        stats.steps++;
+        stats.states += active.length;
+      }
       for (let a = 0; a < active.length; a++) {
         const i = active[a];
         const lp = incremental ? lps[stateOf[i]] : lps[a];
         t0 = now();
-        const c0 = childStart[node[i]], k = childCount[node[i]];
+        const c0 = childStart[node[i]],
+          k = childCount[node[i]];
         const t1 = now();
         if (stats) stats.maskMs += t1 - t0;
         let max = -Infinity;
-        for (let j = 0; j < k; j++) { const x = lp[pid[c0 + j]] * inv; w[j] = x; if (x > max) max = x; }
+        for (let j = 0; j < k; j++) {
+          const x = lp[pid[c0 + j]] * inv;
+          w[j] = x;
+          if (x > max) max = x;
+        }
         let sum = 0;
-        for (let j = 0; j < k; j++) { w[j] = Math.exp(w[j] - max); sum += w[j]; }
-        if (!(sum > 0) || !Number.isFinite(sum)) { sum = k; for (let j2 = 0; j2 < k; j2++) w[j2] = 1; } // all -inf: uniform
+        for (let j = 0; j < k; j++) {
+          w[j] = Math.exp(w[j] - max);
+          sum += w[j];
+        }
+        if (!(sum > 0) || !Number.isFinite(sum)) {
+          sum = k;
+          for (let j2 = 0; j2 < k; j2++) w[j2] = 1;
+        } // all -inf: uniform
         let r = rng.next() * sum;
         let j = 0;
-        for (; j < k - 1; j++) { r -= w[j]; if (r < 0) break; }
+        for (; j < k - 1; j++) {
+          r -= w[j];
+          if (r < 0) break;
+        }
         const c = c0 + j;
         node[i] = c;
         tokens[i].push(pid[c]);

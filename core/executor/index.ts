@@ -29,10 +29,17 @@ export interface ExecuteOptions extends RunOptions {
 /** Run (or submit and follow) an experiment, a sweep, with the chosen executor. */
 export async function execute(opts: ExecuteOptions): Promise<RunResult> {
   if ((opts.executor ?? 'local') === 'local') return runExperiment(opts);
-  const sub = await submitToSlurm({ configPath: opts.configPath, set: opts.set, outDir: opts.outDir, workspace: opts.workspace, profile: opts.profile });
+  const sub = await submitToSlurm({
+    configPath: opts.configPath,
+    set: opts.set,
+    outDir: opts.outDir,
+    workspace: opts.workspace,
+    profile: opts.profile,
+  });
   const where = sub.sweepDir ?? sub.runs[0].runDir;
   opts.onRunDir?.(where);
-  const say = (message: string, level: 'info' | 'warn' = 'info') => opts.onEvent?.({ type: 'log', runId: basename(where), t: Date.now(), level, message });
+  const say = (message: string, level: 'info' | 'warn' = 'info') =>
+    opts.onEvent?.({ type: 'log', runId: basename(where), t: Date.now(), level, message });
   for (const line of submissionSummary(sub)) say(line);
   const runs: WatchedRun[] = [
     ...sub.runs.map((r) => ({ runDir: r.runDir, jobId: r.jobId })),
@@ -50,18 +57,32 @@ export async function execute(opts: ExecuteOptions): Promise<RunResult> {
 /** Lines that say what was submitted (job id, array size, script) and what a rerun left alone. */
 export function submissionSummary(sub: Submission): string[] {
   const out: string[] = [];
-  if (sub.runs.length) out.push(`slurm: submitted job ${sub.jobId}${sub.runs.length > 1 || sub.sweepDir ? ` (array of ${sub.runs.length})` : ''} with profile "${sub.profile}"; script ${sub.script}`);
+  if (sub.runs.length)
+    out.push(
+      `slurm: submitted job ${sub.jobId}${sub.runs.length > 1 || sub.sweepDir ? ` (array of ${sub.runs.length})` : ''} with profile "${sub.profile}"; script ${sub.script}`,
+    );
   for (const k of sub.kept) out.push(`slurm: ${k.label} ${k.status}${k.jobId ? ` (job ${k.jobId})` : ''}: not resubmitted`);
   if (!sub.runs.length) out.push('slurm: nothing to submit');
   return out;
 }
 
 /** Follow runs on Slurm: their events go to onEvent, Slurm's state changes and ends to `say`. */
-export function followSlurm(runs: WatchedRun[], onEvent: ((e: RunEvent) => void) | undefined, say: (m: string, level?: 'info' | 'warn') => void): SlurmWatch {
+export function followSlurm(
+  runs: WatchedRun[],
+  onEvent: ((e: RunEvent) => void) | undefined,
+  say: (m: string, level?: 'info' | 'warn') => void,
+): SlurmWatch {
   return new SlurmWatch(runs, {
     onEvent: (_r, e) => onEvent?.(e),
-    onState: (r) => say(`slurm: job ${r.jobId} ${r.slurm!.state}${r.slurm!.reason ? ` (${r.slurm!.reason})` : ''}${r.slurm!.node && r.slurm!.state === 'RUNNING' ? ` on ${r.slurm!.node}` : ''}`),
-    onSettled: (r) => say(`slurm: job ${r.jobId} ended ${r.slurm?.state ?? '(unknown to Slurm)'} → run ${r.status}: ${basename(r.runDir)}`, hasResults(r.status) ? 'info' : 'warn'),
+    onState: (r) =>
+      say(
+        `slurm: job ${r.jobId} ${r.slurm!.state}${r.slurm!.reason ? ` (${r.slurm!.reason})` : ''}${r.slurm!.node && r.slurm!.state === 'RUNNING' ? ` on ${r.slurm!.node}` : ''}`,
+      ),
+    onSettled: (r) =>
+      say(
+        `slurm: job ${r.jobId} ended ${r.slurm?.state ?? '(unknown to Slurm)'} → run ${r.status}: ${basename(r.runDir)}`,
+        hasResults(r.status) ? 'info' : 'warn',
+      ),
   });
 }
 
@@ -74,9 +95,16 @@ export function finishSweep(dir: string, metrics?: string[], running?: boolean):
   }
   const statuses = index.points.map((p) => p.status);
   // as a local sweep (core/experiment/sweep.ts): a degraded point keeps its results but degrades the sweep
-  index.status = running || statuses.includes('running') ? 'running'
-    : statuses.every((s) => hasResults(s)) ? (statuses.includes('degraded') ? 'degraded' : 'finished')
-    : statuses.includes('cancelled') && !statuses.includes('failed') ? 'cancelled' : 'failed';
+  index.status =
+    running || statuses.includes('running')
+      ? 'running'
+      : statuses.every((s) => hasResults(s))
+        ? statuses.includes('degraded')
+          ? 'degraded'
+          : 'finished'
+        : statuses.includes('cancelled') && !statuses.includes('failed')
+          ? 'cancelled'
+          : 'failed';
   if (index.status !== 'running') index.endedAt = new Date().toISOString();
   writeJsonAtomic(join(dir, 'sweep.json'), index);
   return { index, table: index.status === 'running' ? [] : writeSweepResults(dir, index, metrics) };
@@ -87,12 +115,25 @@ function finalResult(sub: Submission, detached?: 'running'): RunResult {
     const { index, table } = finishSweep(sub.sweepDir, sub.config.sweep?.metrics, !!detached);
     const finished = index.points.filter((p) => hasResults(p.status)).length;
     return {
-      runDir: sub.sweepDir, status: index.status, metrics: { points: index.points.length, finished }, table,
-      error: index.status === 'failed' ? 'some sweep points failed (see sweep.json; run the same command again to resubmit only those)' : undefined,
+      runDir: sub.sweepDir,
+      status: index.status,
+      metrics: { points: index.points.length, finished },
+      table,
+      error:
+        index.status === 'failed'
+          ? 'some sweep points failed (see sweep.json; run the same command again to resubmit only those)'
+          : undefined,
     };
   }
   const runDir = sub.runs[0].runDir;
   const info = readRunInfo(runDir);
   const status: RunStatus = detached ?? info?.status ?? 'failed';
-  return { runDir, status, metrics: readMetrics(runDir) ?? {}, table: [], error: status === 'failed' ? info?.error : undefined, where: info?.where };
+  return {
+    runDir,
+    status,
+    metrics: readMetrics(runDir) ?? {},
+    table: [],
+    error: status === 'failed' ? info?.error : undefined,
+    where: info?.where,
+  };
 }

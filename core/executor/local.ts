@@ -10,7 +10,16 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isWorkerMessage, WORKER_PROTOCOL, type RunEvent, type RunInfo, type RunStatus, type WorkerMessage, type WorkerRequest, type WorkerStart } from '../experiment/events';
+import {
+  isWorkerMessage,
+  WORKER_PROTOCOL,
+  type RunEvent,
+  type RunInfo,
+  type RunStatus,
+  type WorkerMessage,
+  type WorkerRequest,
+  type WorkerStart,
+} from '../experiment/events';
 import { readRunInfo, writeJsonAtomic } from '../experiment/runStore';
 import { isAlive, killTree } from './processTree';
 
@@ -20,10 +29,14 @@ export const TERM_GRACE_MS = 7000;
 
 /** The worker entry beside this bundle (dist/worker.js), or the TypeScript entry through tsx (tests, sources). */
 export function workerEntry(): { file: string; execArgv: string[] } {
-  if (extname(__filename) === '.js' && existsSync(join(__dirname, 'worker.js'))) return { file: join(__dirname, 'worker.js'), execArgv: [] };
+  if (extname(__filename) === '.js' && existsSync(join(__dirname, 'worker.js')))
+    return { file: join(__dirname, 'worker.js'), execArgv: [] };
   // tsx by absolute URL: the worker must load from any working directory
   const loader = join(__dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs');
-  return { file: join(__dirname, '..', 'experiment', 'worker.ts'), execArgv: ['--import', existsSync(loader) ? pathToFileURL(loader).href : 'tsx'] };
+  return {
+    file: join(__dirname, '..', 'experiment', 'worker.ts'),
+    execArgv: ['--import', existsSync(loader) ? pathToFileURL(loader).href : 'tsx'],
+  };
 }
 
 export interface WorkerEnd {
@@ -63,14 +76,20 @@ export class LocalWorker {
   constructor(private readonly opts: LocalWorkerOptions) {
     const entry = opts.workerPath ? { file: opts.workerPath, execArgv: [] } : workerEntry();
     this.child = fork(entry.file, [], {
-      cwd: opts.cwd, env: opts.env, execArgv: entry.execArgv, serialization: 'json',
+      cwd: opts.cwd,
+      env: opts.env,
+      execArgv: entry.execArgv,
+      serialization: 'json',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: process.platform !== 'win32', // own process group: the whole tree can be signalled
     });
     const child = this.child;
     this.pid = child.pid ?? -1;
     let doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined;
-    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
       let buf = '';
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
@@ -79,7 +98,10 @@ export class LocalWorker {
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl).trimEnd();
           buf = buf.slice(nl + 1);
-          if (line) { this.lastLine = line; opts.onLine?.(line, name); }
+          if (line) {
+            this.lastLine = line;
+            opts.onLine?.(line, name);
+          }
         }
       });
     }
@@ -106,7 +128,12 @@ export class LocalWorker {
         ended = true;
         for (const t of this.timers) clearTimeout(t);
         // whatever the worker left in its process group goes with it
-        if (process.platform !== 'win32' && this.pid > 0) try { process.kill(-this.pid, 'SIGKILL'); } catch { /* group empty */ }
+        if (process.platform !== 'win32' && this.pid > 0)
+          try {
+            process.kill(-this.pid, 'SIGKILL');
+          } catch {
+            /* group empty */
+          }
         resolve(this.outcome(doneMsg, code, signal));
       };
       child.on('error', (err) => {
@@ -119,11 +146,23 @@ export class LocalWorker {
     if (child.connected) child.send({ ...opts.request, protocol: WORKER_PROTOCOL } satisfies WorkerRequest);
   }
 
-  private outcome(doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined, code: number | null, signal: NodeJS.Signals | null): WorkerEnd {
-    if (doneMsg) return { status: doneMsg.status, runDir: doneMsg.runDir ?? this.runDir, error: doneMsg.error ?? (doneMsg.status === 'failed' ? this.lastLine : undefined), degraded: doneMsg.degraded, reported: true };
+  private outcome(
+    doneMsg: Extract<WorkerMessage, { type: 'done' }> | undefined,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): WorkerEnd {
+    if (doneMsg)
+      return {
+        status: doneMsg.status,
+        runDir: doneMsg.runDir ?? this.runDir,
+        error: doneMsg.error ?? (doneMsg.status === 'failed' ? this.lastLine : undefined),
+        degraded: doneMsg.degraded,
+        reported: true,
+      };
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const onDisk = this.runDir ? readRunInfo(this.runDir) : undefined;
-    if (onDisk && onDisk.status !== 'running') return { status: onDisk.status, runDir: this.runDir, error: onDisk.error, degraded: onDisk.degraded, reported: false };
+    if (onDisk && onDisk.status !== 'running')
+      return { status: onDisk.status, runDir: this.runDir, error: onDisk.error, degraded: onDisk.degraded, reported: false };
     if (this.cancelRequested) {
       this.repairRunJson('cancelled', `cancelled (worker stopped with ${how})`);
       return { status: 'cancelled', runDir: this.runDir, reported: false };
@@ -143,14 +182,32 @@ export class LocalWorker {
     } catch {
       killTree(this.pid, 'SIGTERM');
     }
-    this.timers.push(setTimeout(() => { if (isAlive(this.pid)) { this.opts.onLog?.('worker did not stop: SIGTERM'); killTree(this.pid, 'SIGTERM'); } }, graceMs));
-    this.timers.push(setTimeout(() => { if (isAlive(this.pid)) { this.opts.onLog?.('worker did not stop: SIGKILL'); killTree(this.pid, 'SIGKILL'); } }, graceMs + termMs));
+    this.timers.push(
+      setTimeout(() => {
+        if (isAlive(this.pid)) {
+          this.opts.onLog?.('worker did not stop: SIGTERM');
+          killTree(this.pid, 'SIGTERM');
+        }
+      }, graceMs),
+    );
+    this.timers.push(
+      setTimeout(() => {
+        if (isAlive(this.pid)) {
+          this.opts.onLog?.('worker did not stop: SIGKILL');
+          killTree(this.pid, 'SIGKILL');
+        }
+      }, graceMs + termMs),
+    );
   }
 
   /** Window close: IPC cancel and SIGTERM now, SIGKILL after `killMs` if the tree is still there. */
   async kill(killMs = 2000): Promise<void> {
     this.cancelRequested = true;
-    try { this.child.send({ type: 'cancel' } satisfies WorkerRequest); } catch { /* gone */ }
+    try {
+      this.child.send({ type: 'cancel' } satisfies WorkerRequest);
+    } catch {
+      /* gone */
+    }
     killTree(this.pid, 'SIGTERM');
     await Promise.race([this.done, new Promise<void>((r) => setTimeout(r, killMs))]);
     if (isAlive(this.pid)) killTree(this.pid, 'SIGKILL');
@@ -162,13 +219,23 @@ export class LocalWorker {
     const info = readRunInfo(this.runDir);
     if (!info || info.status !== 'running') return;
     const ended = new Date();
-    const fixed: RunInfo = { ...info, status, endedAt: ended.toISOString(), durationMs: ended.getTime() - Date.parse(info.startedAt), error: status === 'failed' ? error : info.error };
+    const fixed: RunInfo = {
+      ...info,
+      status,
+      endedAt: ended.toISOString(),
+      durationMs: ended.getTime() - Date.parse(info.startedAt),
+      error: status === 'failed' ? error : info.error,
+    };
     writeJsonAtomic(join(this.runDir, 'run.json'), fixed);
   }
 }
 
 /** Run one config in a worker process until it ends; aborting `signal` stops it (parallel sweep points and baselines). */
-export async function runInWorker(req: WorkerStart, signal: AbortSignal, onEvent: (e: RunEvent) => void): Promise<{ status: RunStatus; runDir?: string; error?: string }> {
+export async function runInWorker(
+  req: WorkerStart,
+  signal: AbortSignal,
+  onEvent: (e: RunEvent) => void,
+): Promise<{ status: RunStatus; runDir?: string; error?: string }> {
   const w = new LocalWorker({ request: req, onEvent });
   const onAbort = () => w.cancel();
   signal.addEventListener('abort', onAbort);

@@ -23,7 +23,9 @@ function parentTable(): Map<number, number> {
         // "pid (comm) state ppid ...": comm may contain spaces and parentheses, so split after the last ')'
         const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         table.set(Number(name), Number(rest[1]));
-      } catch { /* process ended while we looked */ }
+      } catch {
+        /* process ended while we looked */
+      }
     }
     return table;
   }
@@ -33,7 +35,9 @@ function parentTable(): Map<number, number> {
       const [pid, ppid] = line.trim().split(/\s+/).map(Number);
       if (pid) table.set(pid, ppid);
     }
-  } catch { /* no ps: only the group signal is used */ }
+  } catch {
+    /* no ps: only the group signal is used */
+  }
   return table;
 }
 
@@ -77,17 +81,23 @@ export function killTree(pid: number, signal: NodeJS.Signals = 'SIGTERM'): numbe
   if (process.platform === 'win32') {
     try {
       execFileSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore' });
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
     return [pid];
   }
   const pids = [pid, ...descendants(pid)];
   try {
     process.kill(-pid, signal); // the worker leads its own process group (forked with detached: true)
-  } catch { /* not a group leader or already gone */ }
+  } catch {
+    /* not a group leader or already gone */
+  }
   for (const p of pids) {
     try {
       process.kill(p, signal);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
   return pids;
 }

@@ -78,8 +78,12 @@ export function resolveProfile(workspace: string, executor: ExecutorName, name?:
   const profile = file?.profiles[wanted];
   if (!profile) {
     const known = file ? Object.keys(file.profiles) : [];
-    throw new LocatedError(`no executor profile "${wanted}"${known.length ? ` (profiles: ${known.join(', ')})` : ''}`, profilesPath(workspace));
+    throw new LocatedError(
+      `no executor profile "${wanted}"${known.length ? ` (profiles: ${known.join(', ')})` : ''}`,
+      profilesPath(workspace),
+    );
   }
-  if (profile.executor !== executor) throw new LocatedError(`profile "${wanted}" is for the ${profile.executor} executor, not ${executor}`, profilesPath(workspace));
+  if (profile.executor !== executor)
+    throw new LocatedError(`profile "${wanted}" is for the ${profile.executor} executor, not ${executor}`, profilesPath(workspace));
   return { name: wanted, profile };
 }

@@ -17,15 +17,21 @@ export class SlurmError extends Error {
 const TOOL_TIMEOUT_MS = 30_000;
 
 function missing(tool: string): SlurmError {
-  return new SlurmError(`\`${tool}\` not found on PATH: the Slurm executor needs Slurm's client tools (sbatch, squeue, scancel) on this machine — run on a cluster login node, or use --executor local`);
+  return new SlurmError(
+    `\`${tool}\` not found on PATH: the Slurm executor needs Slurm's client tools (sbatch, squeue, scancel) on this machine — run on a cluster login node, or use --executor local`,
+  );
 }
 
 /** Run a Slurm tool synchronously (submission): stdout, or a SlurmError with its stderr. */
 export function slurmSync(tool: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(tool, args, { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS, cwd: opts.cwd, env: opts.env ?? process.env });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw missing(tool);
-  if (r.error) throw new SlurmError(`${tool} ${args.join(' ')}: ${(r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `no answer within ${TOOL_TIMEOUT_MS / 1000} s (is slurmctld reachable?)` : r.error.message}`);
-  if (r.status !== 0) throw new SlurmError(`${tool} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+  if (r.error)
+    throw new SlurmError(
+      `${tool} ${args.join(' ')}: ${(r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `no answer within ${TOOL_TIMEOUT_MS / 1000} s (is slurmctld reachable?)` : r.error.message}`,
+    );
+  if (r.status !== 0)
+    throw new SlurmError(`${tool} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
   return r.stdout;
 }
 
@@ -44,8 +50,12 @@ function slurmAsync(tool: string, args: string[]): Promise<{ ok: boolean; stdout
 export function checkSlurm(profile: ExecutorProfile): void {
   slurmSync('sbatch', ['--version']);
   if (!profile.partition) return;
-  const parts = slurmSync('sinfo', ['-h', '-o', '%P']).split('\n').map((s) => s.trim().replace(/\*$/, '')).filter(Boolean);
-  if (!parts.includes(profile.partition)) throw new SlurmError(`no such partition "${profile.partition}" on this cluster (partitions: ${parts.join(', ') || 'none'})`);
+  const parts = slurmSync('sinfo', ['-h', '-o', '%P'])
+    .split('\n')
+    .map((s) => s.trim().replace(/\*$/, ''))
+    .filter(Boolean);
+  if (!parts.includes(profile.partition))
+    throw new SlurmError(`no such partition "${profile.partition}" on this cluster (partitions: ${parts.join(', ') || 'none'})`);
 }
 
 /** `sbatch --parsable <script>` → the job id. */
@@ -74,14 +84,31 @@ export interface SlurmJobState {
 }
 
 /** Slurm states after which a job never runs again. */
-export const SLURM_TERMINAL = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED']);
+export const SLURM_TERMINAL = new Set([
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'SPECIAL_EXIT',
+  'REVOKED',
+]);
 
 function parseLines(text: string, into: Map<string, SlurmJobState>): void {
   for (const line of text.split('\n')) {
     const [id, state, reason, node] = line.trim().split('|');
     if (!id || !state || into.has(id)) continue;
     const s = state.split(' ')[0]; // sacct: "CANCELLED by 0"
-    into.set(id, { id, state: s, reason: reason && reason !== 'None' && reason !== '(null)' ? reason : undefined, node: node && node !== 'None assigned' && node !== '(null)' ? node : undefined });
+    into.set(id, {
+      id,
+      state: s,
+      reason: reason && reason !== 'None' && reason !== '(null)' ? reason : undefined,
+      node: node && node !== 'None assigned' && node !== '(null)' ? node : undefined,
+    });
   }
 }
 
@@ -97,7 +124,15 @@ export async function queryJobs(jobIds: string[]): Promise<{ states: Map<string,
   if (sq.ok) parseLines(sq.stdout, states);
   const unknown = jobIds.filter((j) => !states.has(j));
   if (!unknown.length) return { states };
-  const sa = await slurmAsync('sacct', ['-n', '-P', '-X', '-j', [...new Set(unknown.map((j) => j.split('_')[0]))].join(','), '-o', 'JobID,State,Reason,NodeList']);
+  const sa = await slurmAsync('sacct', [
+    '-n',
+    '-P',
+    '-X',
+    '-j',
+    [...new Set(unknown.map((j) => j.split('_')[0]))].join(','),
+    '-o',
+    'JobID,State,Reason,NodeList',
+  ]);
   if (sa.ok) parseLines(sa.stdout, states);
   return { states, error: sq.ok ? undefined : sq.error };
 }
@@ -137,7 +172,12 @@ export function submitScript(s: SubmitScript): string {
   const lines = ['#!/bin/bash', ...s.header.split('\n').map((l) => `# ${l}`), `#SBATCH --job-name=${s.jobName}`];
   if (s.array) lines.push(`#SBATCH --array=0-${s.tasks.length - 1}`);
   // a job Slurm kills (node failure) is reported, not silently requeued: rerunning the sweep resubmits it
-  lines.push(`#SBATCH --output=${s.stdout}`, `#SBATCH --error=${s.stderr}`, '#SBATCH --no-requeue', ...sbatchOptions(s.profile).map((o) => `#SBATCH ${o}`));
+  lines.push(
+    `#SBATCH --output=${s.stdout}`,
+    `#SBATCH --error=${s.stderr}`,
+    '#SBATCH --no-requeue',
+    ...sbatchOptions(s.profile).map((o) => `#SBATCH ${o}`),
+  );
   lines.push('set -e', ...(s.profile.setup ?? []), `cd ${shq(s.workspace)}`);
   if (!s.array) lines.push(`exec ${s.tasks[0].map(shq).join(' ')}`);
   else {

@@ -83,8 +83,16 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
   const root = opts.outDir ? resolve(opts.outDir) : runsRoot(workspace);
   const cli = flowloopCommand(profile.node);
   const base = (runDir: string, runName: string, extra: Partial<RunInfo> = {}): RunInfo => ({
-    id: basename(runDir), name: runName, kind: config.kind, status: 'running', configPath, seed: config.seed ?? 42,
-    startedAt: new Date().toISOString(), versions: {}, pid: 0, ...extra,
+    id: basename(runDir),
+    name: runName,
+    kind: config.kind,
+    status: 'running',
+    configPath,
+    seed: config.seed ?? 42,
+    startedAt: new Date().toISOString(),
+    versions: {},
+    pid: 0,
+    ...extra,
   });
   const kept: Submission['kept'] = [];
   let tasks: Task[];
@@ -96,22 +104,32 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
       const s = [...set, ...v.set];
       const c = loadConfig(configPath, s);
       const runDir = createRunFolder(root, c.name ?? `${name}-${v.name}`);
-      return { argv: [...cli, 'run', configPath, ...setArgs(s), '--run-dir', runDir], runDir, info: base(runDir, c.name ?? name), label: v.name };
+      return {
+        argv: [...cli, 'run', configPath, ...setArgs(s), '--run-dir', runDir],
+        runDir,
+        info: base(runDir, c.name ?? name),
+        label: v.name,
+      };
     });
     scriptDir = join(root, 'slurm');
   } else if (config.sweep) {
     sweep = await planSweep({ ...config, sweep: config.sweep }, configPath, name, root, kept);
     const { dir, index } = sweep;
-    tasks = index.points.filter((p) => p.status === 'pending').map((p) => {
-      const runDir = createRunFolder(dir, `${name}-p${p.index}`);
-      const resume = resumeFrom(config.kind, p.runDir);
-      p.runDir = runDir;
-      const s = resume ? [...set, `resume=${resume}`] : set;
-      return {
-        argv: [...cli, 'run', configPath, ...setArgs(s), '--point', String(p.index), '--run-dir', runDir], runDir, label: `point ${p.index} ${JSON.stringify(p.assignments)}${resume ? ` (resumed from ${basename(resume)})` : ''}`,
-        info: base(runDir, `${name}-p${p.index}`, { seed: p.seed, sweep: { dir, index: p.index, assignments: p.assignments } }), sweepIndex: p.index,
-      };
-    });
+    tasks = index.points
+      .filter((p) => p.status === 'pending')
+      .map((p) => {
+        const runDir = createRunFolder(dir, `${name}-p${p.index}`);
+        const resume = resumeFrom(config.kind, p.runDir);
+        p.runDir = runDir;
+        const s = resume ? [...set, `resume=${resume}`] : set;
+        return {
+          argv: [...cli, 'run', configPath, ...setArgs(s), '--point', String(p.index), '--run-dir', runDir],
+          runDir,
+          label: `point ${p.index} ${JSON.stringify(p.assignments)}${resume ? ` (resumed from ${basename(resume)})` : ''}`,
+          info: base(runDir, `${name}-p${p.index}`, { seed: p.seed, sweep: { dir, index: p.index, assignments: p.assignments } }),
+          sweepIndex: p.index,
+        };
+      });
     scriptDir = join(dir, 'slurm');
   } else {
     const runDir = createRunFolder(root, name);
@@ -127,7 +145,13 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
   mkdirSync(scriptDir, { recursive: true });
   const out = (ext: string) => join(scriptDir, array ? `%A_%a.${ext}` : `%j.${ext}`);
   const script = submitScript({
-    jobName: `flowloop-${name}`, profile, tasks: tasks.map((t) => t.argv), array, stdout: out('out'), stderr: out('err'), workspace,
+    jobName: `flowloop-${name}`,
+    profile,
+    tasks: tasks.map((t) => t.argv),
+    array,
+    stdout: out('out'),
+    stderr: out('err'),
+    workspace,
     header: [
       `Flowloop: ${tasks.length} run${tasks.length === 1 ? '' : 's'} of ${relative(workspace, configPath) || configPath} (profile "${profileName}")`,
       ...tasks.map((t, i) => `${array ? `task ${i}: ` : ''}${t.label} → ${t.runDir}`),
@@ -141,7 +165,13 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
     jobId = sbatch(pendingScript, workspace);
   } catch (e) {
     // nothing was queued: the run folders say so instead of "running"
-    for (const t of tasks) writeJsonAtomic(join(t.runDir, 'run.json'), { ...t.info, status: 'failed', error: String((e as Error).message), endedAt: new Date().toISOString() });
+    for (const t of tasks)
+      writeJsonAtomic(join(t.runDir, 'run.json'), {
+        ...t.info,
+        status: 'failed',
+        error: String((e as Error).message),
+        endedAt: new Date().toISOString(),
+      });
     throw e;
   }
   const scriptPath = join(scriptDir, `submit-${jobId}.sh`);
@@ -149,10 +179,23 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
   const runs: SubmittedRun[] = tasks.map((t, i) => {
     const id = array ? `${jobId}_${i}` : jobId;
     const stderr = join(scriptDir, array ? `${jobId}_${i}.err` : `${jobId}.err`);
-    const slurm: SlurmRunInfo = { jobId: id, state: 'PENDING', profile: profileName, script: scriptPath, stdout: stderr.replace(/\.err$/, '.out'), stderr, submittedAt: new Date().toISOString() };
+    const slurm: SlurmRunInfo = {
+      jobId: id,
+      state: 'PENDING',
+      profile: profileName,
+      script: scriptPath,
+      stdout: stderr.replace(/\.err$/, '.out'),
+      stderr,
+      submittedAt: new Date().toISOString(),
+    };
     // the job may already have started and written its own run.json: keep that, add what only we know
     const now = readRunInfo(t.runDir);
-    writeJsonAtomic(join(t.runDir, 'run.json'), now ? { ...now, slurm: { ...slurm, ...now.slurm, jobId: id, script: scriptPath, stdout: slurm.stdout, stderr } } : { ...t.info, slurm });
+    writeJsonAtomic(
+      join(t.runDir, 'run.json'),
+      now
+        ? { ...now, slurm: { ...slurm, ...now.slurm, jobId: id, script: scriptPath, stdout: slurm.stdout, stderr } }
+        : { ...t.info, slurm },
+    );
     return { runDir: t.runDir, jobId: id, stderr, label: t.label, sweepIndex: t.sweepIndex };
   });
   if (sweep) {
@@ -164,20 +207,32 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<Submission> {
 }
 
 /** The sweep's points: finished ones and ones still queued from an earlier submission are kept, the rest are `pending`. */
-async function planSweep(config: FlowloopConfig & { sweep: SweepSpec }, configPath: string, name: string, root: string, kept: Submission['kept']): Promise<{ dir: string; index: SweepIndex }> {
+async function planSweep(
+  config: FlowloopConfig & { sweep: SweepSpec },
+  configPath: string,
+  name: string,
+  root: string,
+  kept: Submission['kept'],
+): Promise<{ dir: string; index: SweepIndex }> {
   const axes = expandAxes(config.sweep);
   const repeat: number = config.sweep.repeat ?? 1;
   const points = expandGrid(axes, repeat, config.seed ?? 42);
   for (const p of points) {
     const r = validateConfigObject(pointConfig(config, p, name), configPath, `sweep point ${p.index}: ${JSON.stringify(p.assignments)}`);
-    if (r.errors.length) throw new ConfigError(configPath, r.errors.map((e) => ({ ...e, path: `/sweep/parameters (${e.path || '/'})`, ...locateInFile(configPath, '/sweep/parameters') })));
+    if (r.errors.length)
+      throw new ConfigError(
+        configPath,
+        r.errors.map((e) => ({ ...e, path: `/sweep/parameters (${e.path || '/'})`, ...locateInFile(configPath, '/sweep/parameters') })),
+      );
   }
   const dir = sweepFolder(root, name, config);
   mkdirSync(dir, { recursive: true });
   const indexPath = join(dir, 'sweep.json');
   const previous: SweepIndex | undefined = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')) : undefined;
   // points an earlier submission left "running": ask Slurm, and settle the ones it has ended (nobody was watching)
-  const stale = (previous?.points ?? []).map((q) => q.runDir).filter((d): d is string => !!d && readRunInfo(d)?.status === 'running' && !!readRunInfo(d)?.slurm);
+  const stale = (previous?.points ?? [])
+    .map((q) => q.runDir)
+    .filter((d): d is string => !!d && readRunInfo(d)?.status === 'running' && !!readRunInfo(d)?.slurm);
   if (stale.length) {
     const { states, error } = await queryJobs(stale.map((d) => readRunInfo(d)!.slurm!.jobId));
     for (const d of stale) {
@@ -193,12 +248,26 @@ async function planSweep(config: FlowloopConfig & { sweep: SweepSpec }, configPa
     // as a local sweep reruns (core/experiment/sweep.ts): only finished points are kept
     if (info.status === 'finished' || queued) {
       Object.assign(p, { runDir: old, status: info.status });
-      kept.push({ runDir: old, jobId: info.slurm?.jobId, status: queued ? `still queued (${info.slurm!.state})` : 'finished', label: `point ${p.index}` });
+      kept.push({
+        runDir: old,
+        jobId: info.slurm?.jobId,
+        status: queued ? `still queued (${info.slurm!.state})` : 'finished',
+        label: `point ${p.index}`,
+      });
     } else p.runDir = old; // failed, cancelled or never started: resubmitted (resumeFrom reads its checkpoints)
   }
   const index: SweepIndex = {
-    name, kind: config.kind, configPath, status: 'running', startedAt: previous?.startedAt ?? new Date().toISOString(), pid: process.pid,
-    seed: config.seed ?? 42, axes, repeat, points, slurmJobs: previous?.slurmJobs,
+    name,
+    kind: config.kind,
+    configPath,
+    status: 'running',
+    startedAt: previous?.startedAt ?? new Date().toISOString(),
+    pid: process.pid,
+    seed: config.seed ?? 42,
+    axes,
+    repeat,
+    points,
+    slurmJobs: previous?.slurmJobs,
   };
   return { dir, index };
 }
@@ -227,18 +296,42 @@ export function runInSlurmJob(opts: RunOptions & { point?: number; runDir: strin
   const before = readRunInfo(opts.runDir);
   const env = process.env;
   const jobId = env.SLURM_ARRAY_JOB_ID ? `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}` : env.SLURM_JOB_ID;
-  const slurm: SlurmRunInfo | undefined = before?.slurm || jobId
-    ? { profile: '', script: '', stdout: '', stderr: '', submittedAt: '', ...before?.slurm, jobId: jobId ?? before!.slurm!.jobId, state: 'RUNNING', reason: undefined, node: env.SLURMD_NODENAME ?? before?.slurm?.node }
-    : undefined;
+  const slurm: SlurmRunInfo | undefined =
+    before?.slurm || jobId
+      ? {
+          profile: '',
+          script: '',
+          stdout: '',
+          stderr: '',
+          submittedAt: '',
+          ...before?.slurm,
+          jobId: jobId ?? before!.slurm!.jobId,
+          state: 'RUNNING',
+          reason: undefined,
+          node: env.SLURMD_NODENAME ?? before?.slurm?.node,
+        }
+      : undefined;
   const extra: Partial<RunInfo> = { ...(slurm ? { slurm } : {}), ...(before?.sweep ? { sweep: before.sweep } : {}) };
   if (opts.point === undefined) return runSingle({ ...opts, runDir: opts.runDir, runInfoExtra: { ...opts.runInfoExtra, ...extra } });
   const config = loadConfig(configPath, opts.set);
-  if (!config.sweep) throw new ConfigError(configPath, [{ message: '--point needs a config with a "sweep" block', path: '/sweep', ...locateInFile(configPath, '') }]);
+  if (!config.sweep)
+    throw new ConfigError(configPath, [
+      { message: '--point needs a config with a "sweep" block', path: '/sweep', ...locateInFile(configPath, '') },
+    ]);
   const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
   const p = expandGrid(expandAxes(config.sweep), config.sweep.repeat ?? 1, config.seed ?? 42)[opts.point];
-  if (!p) throw new ConfigError(configPath, [{ message: `--point ${opts.point}: the sweep has no such point`, path: '/sweep', ...locateInFile(configPath, '/sweep') }]);
+  if (!p)
+    throw new ConfigError(configPath, [
+      { message: `--point ${opts.point}: the sweep has no such point`, path: '/sweep', ...locateInFile(configPath, '/sweep') },
+    ]);
   const sweepInfo = before?.sweep ?? { dir: resolve(opts.runDir, '..'), index: p.index, assignments: p.assignments };
-  return runSingle({ ...opts, set: [], configObject: pointConfig(config, p, name), runDir: opts.runDir, runInfoExtra: { ...opts.runInfoExtra, ...extra, sweep: sweepInfo } });
+  return runSingle({
+    ...opts,
+    set: [],
+    configObject: pointConfig(config, p, name),
+    runDir: opts.runDir,
+    runInfoExtra: { ...opts.runInfoExtra, ...extra, sweep: sweepInfo },
+  });
 }
 
 export type { ExecutorProfile };

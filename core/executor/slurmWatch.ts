@@ -77,15 +77,26 @@ export function settleRun(runDir: string, job: SlurmJobState | undefined): RunSt
     event = { type: 'run-cancelled', runId: info.id, t: now, reason: error };
   } else if (info.status === 'running') {
     status = 'failed';
-    error = job ? `the Slurm job ended (${state}) but the run did not finish${tail}` : `Slurm no longer knows job ${info.slurm?.jobId ?? '?'} and the run did not finish${tail}`;
+    error = job
+      ? `the Slurm job ended (${state}) but the run did not finish${tail}`
+      : `Slurm no longer knows job ${info.slurm?.jobId ?? '?'} and the run did not finish${tail}`;
     event = { type: 'run-failed', runId: info.id, t: now, error, where: `slurm job ${info.slurm?.jobId ?? '?'}` };
   }
-  const slurm = info.slurm ? { ...info.slurm, state, reason: job?.reason ?? info.slurm.reason, node: job?.node ?? info.slurm.node } : undefined;
+  const slurm = info.slurm
+    ? { ...info.slurm, state, reason: job?.reason ?? info.slurm.reason, node: job?.node ?? info.slurm.node }
+    : undefined;
   const changed = status !== info.status || error !== info.error || JSON.stringify(slurm) !== JSON.stringify(info.slurm);
   if (event) new EventLog(runDir).append(event);
   if (changed) {
     const ended = info.endedAt ?? new Date(now).toISOString();
-    const fixed: RunInfo = { ...info, status, error, slurm, endedAt: ended, durationMs: info.durationMs ?? now - Date.parse(info.startedAt) };
+    const fixed: RunInfo = {
+      ...info,
+      status,
+      error,
+      slurm,
+      endedAt: ended,
+      durationMs: info.durationMs ?? now - Date.parse(info.startedAt),
+    };
     writeJsonAtomic(join(runDir, 'run.json'), fixed);
   }
   return status;
@@ -115,7 +126,10 @@ export class SlurmWatch {
   /** The last error from squeue (shown, never fatal: the next poll tries again). */
   lastError?: string;
 
-  constructor(readonly runs: WatchedRun[], private readonly opts: WatchOptions = {}) {
+  constructor(
+    readonly runs: WatchedRun[],
+    private readonly opts: WatchOptions = {},
+  ) {
     this.interval = opts.minMs ?? 1000;
     for (const r of runs) this.tails.set(r, new EventTail(r.runDir));
     this.done = new Promise((res) => (this.resolveDone = res));
@@ -152,7 +166,10 @@ export class SlurmWatch {
       const { states, error } = await queryJobs(active.map((r) => r.jobId));
       this.lastError = error;
       for (const r of active) {
-        for (const e of this.tails.get(r)!.read()) { changed = true; this.opts.onEvent?.(r, e); }
+        for (const e of this.tails.get(r)!.read()) {
+          changed = true;
+          this.opts.onEvent?.(r, e);
+        }
         const s = states.get(r.jobId);
         if (s && (s.state !== r.slurm?.state || s.reason !== r.slurm?.reason || s.node !== r.slurm?.node)) {
           changed = true;
@@ -160,7 +177,7 @@ export class SlurmWatch {
           if (!SLURM_TERMINAL.has(s.state)) this.recordState(r.runDir, s);
           this.opts.onState?.(r);
         }
-        const gone = !s && !error && (this.misses.set(r, (this.misses.get(r) ?? 0) + 1).get(r)! >= 3);
+        const gone = !s && !error && this.misses.set(r, (this.misses.get(r) ?? 0) + 1).get(r)! >= 3;
         if ((s && SLURM_TERMINAL.has(s.state)) || gone) {
           r.status = settleRun(r.runDir, s);
           for (const e of this.tails.get(r)!.read()) this.opts.onEvent?.(r, e);
@@ -187,7 +204,10 @@ export class SlurmWatch {
     const info = readRunInfo(runDir);
     if (!info?.slurm || info.status !== 'running' || info.slurm.state !== 'PENDING') return;
     if (s.state === 'PENDING' && info.slurm.reason === s.reason) return;
-    writeJsonAtomic(join(runDir, 'run.json'), { ...info, slurm: { ...info.slurm, state: s.state, reason: s.reason, node: s.node ?? info.slurm.node } });
+    writeJsonAtomic(join(runDir, 'run.json'), {
+      ...info,
+      slurm: { ...info.slurm, state: s.state, reason: s.reason, node: s.node ?? info.slurm.node },
+    });
   }
 }
 

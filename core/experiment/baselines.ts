@@ -32,19 +32,34 @@ export const BASELINES: Record<string, Baseline[]> = {
   flower: [
     {
       name: 'sft',
-      description: 'BIGRec = SFT + constrained beam search, plus the Temp (temperature 1.5) and D3 (length penalty 0) decodings of the same SFT model (docs/methods.md §A7, A8)',
+      description:
+        'BIGRec = SFT + constrained beam search, plus the Temp (temperature 1.5) and D3 (length penalty 0) decodings of the same SFT model (docs/methods.md §A7, A8)',
       set: ['objective=sft', 'alsoDecode=[{"name":"temp","temperature":1.5},{"name":"d3","lengthPenalty":0}]'],
-      extraRows: [{ name: 'sft temp', prefix: 'temp' }, { name: 'sft d3', prefix: 'd3' }],
+      extraRows: [
+        { name: 'sft temp', prefix: 'temp' },
+        { name: 'sft d3', prefix: 'd3' },
+      ],
     },
-    { name: 'ifairlrs', description: 'IFairLRS: SFT with per-sample popularity-group weights (docs/methods.md §A8)', set: ['objective=ifairlrs'] },
+    {
+      name: 'ifairlrs',
+      description: 'IFairLRS: SFT with per-sample popularity-group weights (docs/methods.md §A8)',
+      set: ['objective=ifairlrs'],
+    },
     {
       name: 'flower',
-      description: 'Flower (docs/methods.md §A4, A5) initialised from this seed\'s sft run, div personalization; its SASRec (trained in the run unless personalization.scorer names one) is the sasrec row',
-      set: ['objective=flower'], initFrom: 'sft', extraRows: [{ name: 'sasrec', prefix: 'sasrec' }],
+      description:
+        "Flower (docs/methods.md §A4, A5) initialised from this seed's sft run, div personalization; its SASRec (trained in the run unless personalization.scorer names one) is the sasrec row",
+      set: ['objective=flower'],
+      initFrom: 'sft',
+      extraRows: [{ name: 'sasrec', prefix: 'sasrec' }],
     },
   ],
   afl: [
-    { name: 'rec-agent', description: 'Rec Agent alone: one round, no user-agent feedback (docs/methods.md §B2, §B6)', set: ['maxRounds=1'] },
+    {
+      name: 'rec-agent',
+      description: 'Rec Agent alone: one round, no user-agent feedback (docs/methods.md §B2, §B6)',
+      set: ['maxRounds=1'],
+    },
   ],
   sequential: [
     { name: 'sasrec', description: 'SASRec (docs/methods.md §A8)', set: ['model=sasrec'] },
@@ -55,9 +70,26 @@ export const BASELINES: Record<string, Baseline[]> = {
 
 /** The metrics (dotted keys of metrics.json) a baseline comparison shows per kind, when a run has them. */
 export const COMPARE_METRICS: Record<string, string[]> = {
-  flower: ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr', 'distinct', 'kl(target||gen)', 'js',
-    'mechanism.sampled.dgu', 'mechanism.sampled.mgu', 'mechanism.sampled.distinct', 'mechanism.sampled.onTreeMass',
-    'mechanism.oracle.ndcg@10', 'mechanism.oracle.dgu', 'mechanism.oracle.mgu', 'mechanism.oracle.jaccard@10', 'mechanism.jaccard@10'],
+  flower: [
+    'ndcg@10',
+    'hr@10',
+    'dgu',
+    'mgu',
+    'entropy',
+    'ttr',
+    'distinct',
+    'kl(target||gen)',
+    'js',
+    'mechanism.sampled.dgu',
+    'mechanism.sampled.mgu',
+    'mechanism.sampled.distinct',
+    'mechanism.sampled.onTreeMass',
+    'mechanism.oracle.ndcg@10',
+    'mechanism.oracle.dgu',
+    'mechanism.oracle.mgu',
+    'mechanism.oracle.jaccard@10',
+    'mechanism.jaccard@10',
+  ],
   afl: ['recommendation.afl.hr', 'base.hr'],
   sequential: ['test/hr@1', 'test/ndcg@10', 'test/hr@10', 'test/ndcg@20', 'test/cand_hr@1'],
 };
@@ -79,7 +111,12 @@ export interface BaselineOutcome {
 }
 
 /** One row of a comparison: a baseline run, or an extra row inside it (extra decodings, the nested SASRec). */
-export interface BaselineRow { name: string; status: string; key: string; metrics: Record<string, number> }
+export interface BaselineRow {
+  name: string;
+  status: string;
+  key: string;
+  metrics: Record<string, number>;
+}
 
 /** The rows of finished (or failed) baseline runs, read back from their run folders. */
 export function baselineRows(outcomes: BaselineOutcome[]): BaselineRow[] {
@@ -89,7 +126,9 @@ export function baselineRows(outcomes: BaselineOutcome[]): BaselineRow[] {
     let metrics: Record<string, number> = {};
     try {
       metrics = o.runDir ? flattenMetrics(readMetrics(o.runDir) ?? {}) : {};
-    } catch { /* unreadable metrics: shown as — */ }
+    } catch {
+      /* unreadable metrics: shown as — */
+    }
     const key = info?.keyMetric ? `${info.keyMetric.name}=${fmt(info.keyMetric.value)}` : '';
     rows.push({ name: o.baseline.name, status: o.status, key, metrics });
     for (const x of o.baseline.extraRows ?? []) {
@@ -106,11 +145,18 @@ export function baselineComparison(kind: string, outcomes: BaselineOutcome[]): s
   const rows = baselineRows(outcomes);
   const wanted = COMPARE_METRICS[kind] ?? [];
   const cols = wanted.filter((k) => rows.some((r) => k in r.metrics));
-  return formatTable(['baseline', 'status', 'key metric', ...cols], rows.map((r) => [r.name, r.status, r.key || '—', ...cols.map((k) => (k in r.metrics ? fmt(r.metrics[k]) : '—'))]));
+  return formatTable(
+    ['baseline', 'status', 'key metric', ...cols],
+    rows.map((r) => [r.name, r.status, r.key || '—', ...cols.map((k) => (k in r.metrics ? fmt(r.metrics[k]) : '—'))]),
+  );
 }
 
 /** Mean and sample standard deviation (n − 1; 0 for one value) of a metric over seeds. */
-export interface MeanStd { mean: number; std: number; n: number }
+export interface MeanStd {
+  mean: number;
+  std: number;
+  n: number;
+}
 
 export function meanStd(values: number[]): MeanStd {
   const n = values.length;
@@ -136,12 +182,21 @@ export function repeatSummary(seeds: number[], outcomesBySeed: BaselineOutcome[]
       if (o?.runDir && !e.runs.includes(o.runDir)) e.runs.push(o.runDir);
       if (r.status !== 'finished') continue;
       e.finished++;
-      for (const [k, v] of Object.entries(r.metrics)) { const l = e.values.get(k) ?? []; l.push(v); e.values.set(k, l); }
+      for (const [k, v] of Object.entries(r.metrics)) {
+        const l = e.values.get(k) ?? [];
+        l.push(v);
+        e.values.set(k, l);
+      }
     }
   });
   return {
     seeds,
-    rows: [...byName].map(([name, e]) => ({ name, finished: e.finished, runs: e.runs, metrics: Object.fromEntries([...e.values].map(([k, v]) => [k, meanStd(v)])) })),
+    rows: [...byName].map(([name, e]) => ({
+      name,
+      finished: e.finished,
+      runs: e.runs,
+      metrics: Object.fromEntries([...e.values].map(([k, v]) => [k, meanStd(v)])),
+    })),
   };
 }
 
@@ -150,5 +205,8 @@ export function repeatComparison(kind: string, summary: RepeatSummary): string[]
   const wanted = COMPARE_METRICS[kind] ?? [];
   const cols = wanted.filter((k) => summary.rows.some((r) => k in r.metrics));
   const cell = (m?: MeanStd) => (m ? `${fmt(m.mean)} ± ${fmt(m.std)}` : '—');
-  return formatTable(['baseline', `seeds finished (of ${summary.seeds.length})`, ...cols], summary.rows.map((r) => [r.name, String(r.finished), ...cols.map((k) => cell(r.metrics[k]))]));
+  return formatTable(
+    ['baseline', `seeds finished (of ${summary.seeds.length})`, ...cols],
+    summary.rows.map((r) => [r.name, String(r.finished), ...cols.map((k) => cell(r.metrics[k]))]),
+  );
 }

@@ -36,7 +36,12 @@ export interface RunContext<C extends object = FlowloopConfig> {
   /** Resolve a path from the config (relative to the config file's folder). */
   resolvePath(p: string): string;
   /** Atomically write a file into the run folder (temp + rename) and emit an 'artifact' event. */
-  writeArtifact(relPath: string, content: string | Uint8Array, kind: import('./events').ArtifactEvent['kind'], description?: string): string;
+  writeArtifact(
+    relPath: string,
+    content: string | Uint8Array,
+    kind: import('./events').ArtifactEvent['kind'],
+    description?: string,
+  ): string;
   /** Atomically (re)write metrics.json with the metrics so far (call after each phase). */
   saveMetrics(metrics: Record<string, unknown>): void;
   /** Record the tensor backend chosen (goes to run.json and a log event). */
@@ -57,7 +62,11 @@ export interface RunContext<C extends object = FlowloopConfig> {
    * personalisation trains first). The experiment runner provides it, so a kind never imports the runner;
    * contexts built by tests may leave it out.
    */
-  runNested?(opts: { configObject: Record<string, unknown>; outDir: string; onEvent?: (e: import('./events').RunEvent) => void }): Promise<{ runDir: string; status: string; metrics: Record<string, unknown>; error?: string }>;
+  runNested?(opts: {
+    configObject: Record<string, unknown>;
+    outDir: string;
+    onEvent?: (e: import('./events').RunEvent) => void;
+  }): Promise<{ runDir: string; status: string; metrics: Record<string, unknown>; error?: string }>;
 }
 
 /** Thrown by RunContext.degrade(reason, { failFast: true }): the run fails with `reason`. */
@@ -86,7 +95,11 @@ export function throwIfCancelled(signal: AbortSignal): void {
  * configs, `path` is the JSON path. The CLI prints `where: message` without a stack trace.
  */
 export class LocatedError extends Error {
-  constructor(message: string, public readonly where: string, public readonly path?: string) {
+  constructor(
+    message: string,
+    public readonly where: string,
+    public readonly path?: string,
+  ) {
     super(message);
     this.name = 'LocatedError';
   }

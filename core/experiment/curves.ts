@@ -21,9 +21,15 @@ export class MetricCurves {
   add(e: Pick<MetricEvent, 'name' | 'step' | 'value'> & { series?: string }): void {
     if (!Number.isFinite(e.step) || !Number.isFinite(e.value)) return;
     let bySeries = this.series.get(e.name);
-    if (!bySeries) { bySeries = new Map(); this.series.set(e.name, bySeries); }
+    if (!bySeries) {
+      bySeries = new Map();
+      this.series.set(e.name, bySeries);
+    }
     let s = bySeries.get(e.series ?? '');
-    if (!s) { s = []; bySeries.set(e.series ?? '', s); }
+    if (!s) {
+      s = [];
+      bySeries.set(e.series ?? '', s);
+    }
     s.push({ x: e.step, y: e.value });
   }
 
@@ -38,11 +44,20 @@ export class MetricCurves {
     for (const [name, bySeries] of this.series) {
       if (out.size >= MAX_CURVES) break;
       // one line per series (SFT and Flower fitted in one run are two lines, not one zig-zag)
-      const lines = [...bySeries].filter(([, pts]) => pts.length).map(([label, pts]) => ({ label: label || name, pts, kept: thin(pts, MAX_POINTS_PER_CURVE) }));
+      const lines = [...bySeries]
+        .filter(([, pts]) => pts.length)
+        .map(([label, pts]) => ({ label: label || name, pts, kept: thin(pts, MAX_POINTS_PER_CURVE) }));
       if (!lines.length) continue;
-      const total = lines.reduce((a, l) => a + l.pts.length, 0), shown = lines.reduce((a, l) => a + l.kept.length, 0);
+      const total = lines.reduce((a, l) => a + l.pts.length, 0),
+        shown = lines.reduce((a, l) => a + l.kept.length, 0);
       const thinned = shown < total ? ` (${shown} of ${total} points)` : '';
-      out.set(`plots/${MetricCurves.fileName(name)}`, linePlotSvg(lines.map((l) => ({ label: l.label, points: l.kept })), { title: `${name}${thinned}`, xLabel: 'step', yLabel: name, markers: shown <= MARKERS_UP_TO }));
+      out.set(
+        `plots/${MetricCurves.fileName(name)}`,
+        linePlotSvg(
+          lines.map((l) => ({ label: l.label, points: l.kept })),
+          { title: `${name}${thinned}`, xLabel: 'step', yLabel: name, markers: shown <= MARKERS_UP_TO },
+        ),
+      );
     }
     return out;
   }

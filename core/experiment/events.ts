@@ -235,14 +235,18 @@ export const WORKER_PROTOCOL = 1;
 
 /** What a launcher asks a worker to run (core/executor/local.ts adds the protocol version when it sends it). */
 export type WorkerStart = {
-      type: 'start'; configPath: string; set?: string[]; outDir?: string; workspace: string;
-      /** Run this config object instead of reading configPath (sweep points); configPath still anchors relative paths. */
-      configObject?: ConfigObject;
-      /** Extra run.json fields (a sweep point's index and assignments). */
-      runInfoExtra?: Partial<RunInfo>;
-      /** Parallel points for a sweep (`--jobs`). */
-      jobs?: number;
-    };
+  type: 'start';
+  configPath: string;
+  set?: string[];
+  outDir?: string;
+  workspace: string;
+  /** Run this config object instead of reading configPath (sweep points); configPath still anchors relative paths. */
+  configObject?: ConfigObject;
+  /** Extra run.json fields (a sweep point's index and assignments). */
+  runInfoExtra?: Partial<RunInfo>;
+  /** Parallel points for a sweep (`--jobs`). */
+  jobs?: number;
+};
 
 /** Messages the extension host sends to a worker over IPC. */
 export type WorkerRequest = (WorkerStart & { protocol: number }) | { type: 'cancel' };
@@ -254,9 +258,15 @@ const RUN_STATUSES: readonly string[] = ['running', 'finished', 'failed', 'cance
 export function isWorkerRequest(m: unknown): m is WorkerRequest {
   if (!isObject(m)) return false;
   if (m.type === 'cancel') return true;
-  return m.type === 'start' && typeof m.protocol === 'number' && typeof m.configPath === 'string' && typeof m.workspace === 'string'
-    && (m.set === undefined || (Array.isArray(m.set) && m.set.every((s) => typeof s === 'string')))
-    && (m.outDir === undefined || typeof m.outDir === 'string') && (m.configObject === undefined || isObject(m.configObject));
+  return (
+    m.type === 'start' &&
+    typeof m.protocol === 'number' &&
+    typeof m.configPath === 'string' &&
+    typeof m.workspace === 'string' &&
+    (m.set === undefined || (Array.isArray(m.set) && m.set.every((s) => typeof s === 'string'))) &&
+    (m.outDir === undefined || typeof m.outDir === 'string') &&
+    (m.configObject === undefined || isObject(m.configObject))
+  );
 }
 
 /** Runtime guard of a worker → host message. */
@@ -268,5 +278,4 @@ export function isWorkerMessage(m: unknown): m is WorkerMessage {
 
 /** Messages a worker sends to the extension host over IPC. */
 export type WorkerMessage =
-  | { type: 'event'; event: RunEvent }
-  | { type: 'done'; status: RunStatus; runDir?: string; error?: string; degraded?: string[] };
+  { type: 'event'; event: RunEvent } | { type: 'done'; status: RunStatus; runDir?: string; error?: string; degraded?: string[] };

@@ -8,7 +8,14 @@
  */
 
 /** Display names of the objectives a flower run fits (docs/methods.md §A8). */
-const STAGE_NAMES: Record<string, string> = { sft: 'SFT', flower: 'Flower', ifairlrs: 'IFairLRS', temp: 'Temp', d3: 'D3', bigrec: 'BIGRec' };
+const STAGE_NAMES: Record<string, string> = {
+  sft: 'SFT',
+  flower: 'Flower',
+  ifairlrs: 'IFairLRS',
+  temp: 'Temp',
+  d3: 'D3',
+  bigrec: 'BIGRec',
+};
 export const stageName = (s: string): string => STAGE_NAMES[s.toLowerCase()] ?? s;
 
 /** Share of a run spent training (the rest: loading, evaluation), for the estimate below. */
@@ -32,7 +39,8 @@ type ProgressConfig = { kind?: unknown; compare?: unknown; objective?: unknown; 
 
 /** The training stages of a run in order (flower: its `compare` list or its objective; others: one). */
 export function stagesOf(config: ProgressConfig): string[] {
-  if (config.kind === 'flower') return Array.isArray(config.compare) && config.compare.length ? config.compare.map(String) : [String(config.objective ?? 'flower')];
+  if (config.kind === 'flower')
+    return Array.isArray(config.compare) && config.compare.length ? config.compare.map(String) : [String(config.objective ?? 'flower')];
   return [];
 }
 
@@ -50,8 +58,12 @@ export function runProgress(phase: string, done: number, total: number, config: 
     const i = Math.max(0, idx(tag));
     const inStage = Math.min(1, (epoch - 1 + within) / epochs);
     return {
-      stage: tag ? stageName(tag) : 'train', stageIndex: stages.length ? i + 1 : undefined, stages: stages.length || undefined,
-      epoch, epochs, share: (TRAIN_SHARE * (i + inStage)) / n,
+      stage: tag ? stageName(tag) : 'train',
+      stageIndex: stages.length ? i + 1 : undefined,
+      stages: stages.length || undefined,
+      epoch,
+      epochs,
+      share: (TRAIN_SHARE * (i + inStage)) / n,
     };
   }
   const evaluate = /^evaluate (\S+)$/.exec(phase);

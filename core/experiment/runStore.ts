@@ -1,4 +1,15 @@
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunEvent, RunInfo } from './events';
 import { errorCode } from '../util/errors';
@@ -114,8 +125,25 @@ export function listRuns(root: string): RunListing[] {
     else if (existsSync(join(dir, 'sweep.json'))) {
       try {
         const s = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
-        out.push({ dir, sweep: true, info: { id: basename(dir), name: s.name, kind: s.kind, status: s.status, configPath: s.configPath, seed: s.seed ?? 0, startedAt: s.startedAt, endedAt: s.endedAt, versions: {}, pid: s.pid ?? 0 } });
-      } catch { /* unreadable sweep index: skip */ }
+        out.push({
+          dir,
+          sweep: true,
+          info: {
+            id: basename(dir),
+            name: s.name,
+            kind: s.kind,
+            status: s.status,
+            configPath: s.configPath,
+            seed: s.seed ?? 0,
+            startedAt: s.startedAt,
+            endedAt: s.endedAt,
+            versions: {},
+            pid: s.pid ?? 0,
+          },
+        });
+      } catch {
+        /* unreadable sweep index: skip */
+      }
     }
   }
   return out.sort((a, b) => (a.info.startedAt < b.info.startedAt ? 1 : -1));

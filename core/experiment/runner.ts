@@ -15,7 +15,10 @@ import { packageVersions } from '../util/buildInfo';
 
 /** A config that failed validation: every issue is located (file:line:col + JSON path). */
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly issues: ConfigIssue[]) {
+  constructor(
+    readonly file: string,
+    readonly issues: ConfigIssue[],
+  ) {
     super(issues.map((i) => formatIssue(file, i)).join('\n'));
     this.name = 'ConfigError';
   }
@@ -80,7 +83,11 @@ export { packageVersions };
 
 function gitCommit(dir: string): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).toString().trim() || undefined;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 })
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -100,8 +107,16 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const seed: number = config.seed ?? 42;
   const info: RunInfo = {
-    id: runId, name, kind: config.kind, status: 'running', configPath, seed,
-    startedAt: new Date(started).toISOString(), versions: packageVersions(), gitCommit: gitCommit(dirname(configPath)), pid: process.pid,
+    id: runId,
+    name,
+    kind: config.kind,
+    status: 'running',
+    configPath,
+    seed,
+    startedAt: new Date(started).toISOString(),
+    versions: packageVersions(),
+    gitCommit: gitCommit(dirname(configPath)),
+    pid: process.pid,
     ...opts.runInfoExtra,
   };
   writeJsonAtomic(join(runDir, 'config.json'), config);
@@ -118,10 +133,17 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
   };
   const signal = opts.signal ?? new AbortController().signal;
   const ctx: RunContext = {
-    config, configPath, runDir, runId, seed, signal, workspace: resolve(opts.workspace ?? process.cwd()),
+    config,
+    configPath,
+    runDir,
+    runId,
+    seed,
+    signal,
+    workspace: resolve(opts.workspace ?? process.cwd()),
     emit,
     log: (message, level = 'info') => emit({ type: 'log', level, message }),
-    progress: (phase, done, total, message) => emit({ type: 'progress', phase, done, total, message, run: runProgress(phase, done, total, config) }),
+    progress: (phase, done, total, message) =>
+      emit({ type: 'progress', phase, done, total, message, run: runProgress(phase, done, total, config) }),
     metric: (n, step, value, extra) => emit({ type: 'metric', name: n, step, value, ...extra }),
     resolvePath: (p) => resolve(dirname(configPath), p),
     writeArtifact: (rel, content, kind: ArtifactEvent['kind'], description) => {
@@ -144,7 +166,8 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
       writeJsonAtomic(join(runDir, 'run.json'), info);
     },
     table: (lines) => table.push(...lines),
-    runNested: (o) => runSingle({ configPath, configObject: o.configObject, outDir: o.outDir, workspace: o.outDir, signal, onEvent: o.onEvent }),
+    runNested: (o) =>
+      runSingle({ configPath, configObject: o.configObject, outDir: o.outDir, workspace: o.outDir, signal, onEvent: o.onEvent }),
     degrade: (reason, opts) => {
       info.degraded = [...(info.degraded ?? []), reason];
       writeJsonAtomic(join(runDir, 'run.json'), info);
@@ -192,7 +215,8 @@ export async function runSingle(opts: RunOptions): Promise<RunResult> {
     const message = errorMessage(e);
     writeCurves();
     emit({ type: 'run-failed', error: message, where });
-    if (!(e instanceof LocatedError) && !(e instanceof DegradedError)) emit({ type: 'log', level: 'error', message: String((e instanceof Error && e.stack) || message) });
+    if (!(e instanceof LocatedError) && !(e instanceof DegradedError))
+      emit({ type: 'log', level: 'error', message: String((e instanceof Error && e.stack) || message) });
     finish('failed', { error: message, where });
     return { runDir, status: 'failed', metrics, table, error: message, where, degraded: info.degraded };
   }

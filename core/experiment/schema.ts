@@ -45,8 +45,27 @@ export function buildSchema(): Record<string, unknown> {
 }
 
 /** Keywords that only constrain values (the editor's JSON service would report them a second time). */
-const CONSTRAINTS = new Set(['required', 'additionalProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength',
-  'pattern', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf', 'type', 'const', 'minProperties', 'maxProperties', 'format', 'not']);
+const CONSTRAINTS = new Set([
+  'required',
+  'additionalProperties',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'multipleOf',
+  'type',
+  'const',
+  'minProperties',
+  'maxProperties',
+  'format',
+  'not',
+]);
 
 /**
  * The schema VS Code's JSON service gets (`contributes.jsonValidation`, dist/flowloop.editor-schema.json):
@@ -62,9 +81,11 @@ export function editorSchema(schema: Record<string, unknown> = buildSchema()): R
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       if (k === 'if') out[k] = strip(x, true);
-      else if (k === 'enum') out.examples = x; // offered, not enforced
+      else if (k === 'enum')
+        out.examples = x; // offered, not enforced
       else if (CONSTRAINTS.has(k) && !(keepConst && (k === 'const' || k === 'required'))) continue;
-      else if (k === 'properties' || k === 'definitions') out[k] = Object.fromEntries(Object.entries(x as object).map(([p, s]) => [p, strip(s, keepConst)]));
+      else if (k === 'properties' || k === 'definitions')
+        out[k] = Object.fromEntries(Object.entries(x as object).map(([p, s]) => [p, strip(s, keepConst)]));
       else out[k] = typeof x === 'object' ? strip(x, keepConst) : x;
     }
     return out;

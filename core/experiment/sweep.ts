@@ -53,7 +53,10 @@ export interface SweepIndex {
 
 /** A sweep parameter as written (the schema's defaults for `scale` and `integer` may be absent). */
 type SweepParameterInput = Omit<SweepSpec['parameters'][number], 'range'> & {
-  range?: Omit<NonNullable<SweepSpec['parameters'][number]['range']>, 'scale' | 'integer'> & { scale?: 'linear' | 'log'; integer?: boolean };
+  range?: Omit<NonNullable<SweepSpec['parameters'][number]['range']>, 'scale' | 'integer'> & {
+    scale?: 'linear' | 'log';
+    integer?: boolean;
+  };
 };
 
 /** Expand `range` specs: linear or geometric (`scale: "log"`) spacing, optional integer rounding. */
@@ -118,7 +121,10 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Flowl
     const r = validateConfigObject(pointConfig(config, p, name), configPath, `sweep point ${p.index}: ${JSON.stringify(p.assignments)}`);
     if (r.errors.length) {
       const at = locateInFile(configPath, '/sweep/parameters');
-      throw new ConfigError(configPath, r.errors.map((e) => ({ ...e, path: `/sweep/parameters (${e.path || '/'})`, ...at })));
+      throw new ConfigError(
+        configPath,
+        r.errors.map((e) => ({ ...e, path: `/sweep/parameters (${e.path || '/'})`, ...at })),
+      );
     }
   }
   const root = opts.outDir ? resolve(opts.outDir) : runsRoot(opts.workspace ?? process.cwd());
@@ -127,8 +133,16 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Flowl
   const indexPath = join(dir, 'sweep.json');
   const previous: SweepIndex | undefined = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')) : undefined;
   const index: SweepIndex = {
-    name, kind: config.kind, configPath, status: 'running', startedAt: previous?.startedAt ?? new Date().toISOString(), pid: process.pid,
-    seed: config.seed ?? 42, axes, repeat, points,
+    name,
+    kind: config.kind,
+    configPath,
+    status: 'running',
+    startedAt: previous?.startedAt ?? new Date().toISOString(),
+    pid: process.pid,
+    seed: config.seed ?? 42,
+    axes,
+    repeat,
+    points,
   };
   // resume: a point whose run folder says finished is kept as it is
   for (const p of points) {
@@ -153,28 +167,63 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Flowl
     save();
     const pc = pointConfig(config, p, name);
     const runInfoExtra: Partial<RunInfo> = { sweep: { dir, index: p.index, assignments: p.assignments } };
-    const r = jobs === 1
-      ? await runSingle({ configPath, configObject: pc, outDir: dir, workspace: opts.workspace, signal, onEvent: opts.onEvent, runInfoExtra, onRunDir: (d) => { p.runDir = d; save(); } })
-      : await runInWorker({ type: 'start', configPath, configObject: pc, outDir: dir, workspace: opts.workspace ?? process.cwd(), runInfoExtra }, signal, (e) => {
-          if (e.type === 'run-started') { p.runDir = e.runDir; save(); }
-          opts.onEvent?.(e);
-        });
+    const r =
+      jobs === 1
+        ? await runSingle({
+            configPath,
+            configObject: pc,
+            outDir: dir,
+            workspace: opts.workspace,
+            signal,
+            onEvent: opts.onEvent,
+            runInfoExtra,
+            onRunDir: (d) => {
+              p.runDir = d;
+              save();
+            },
+          })
+        : await runInWorker(
+            { type: 'start', configPath, configObject: pc, outDir: dir, workspace: opts.workspace ?? process.cwd(), runInfoExtra },
+            signal,
+            (e) => {
+              if (e.type === 'run-started') {
+                p.runDir = e.runDir;
+                save();
+              }
+              opts.onEvent?.(e);
+            },
+          );
     p.runDir = r.runDir ?? p.runDir;
     p.status = r.status;
     save();
     emitProgress(`point ${p.index} ${r.status}: ${JSON.stringify(p.assignments)}`);
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, async () => {
-    while (next < todo.length && !signal.aborted) await runOne(todo[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, todo.length) }, async () => {
+      while (next < todo.length && !signal.aborted) await runOne(todo[next++]);
+    }),
+  );
   // a degraded point has results (kept in the table) but makes the sweep degraded; any failed point fails it
-  const status: RunStatus = signal.aborted ? 'cancelled' : points.every((p) => hasResults(p.status)) ? (points.some((p) => p.status === 'degraded') ? 'degraded' : 'finished') : 'failed';
+  const status: RunStatus = signal.aborted
+    ? 'cancelled'
+    : points.every((p) => hasResults(p.status))
+      ? points.some((p) => p.status === 'degraded')
+        ? 'degraded'
+        : 'finished'
+      : 'failed';
   for (const p of points) if (p.status === 'running') p.status = 'cancelled';
   index.status = status;
   index.endedAt = new Date().toISOString();
   save();
   const table = writeSweepResults(dir, index, sweep.metrics);
-  return { runDir: dir, status, metrics: { points: points.length, finished: points.filter((p) => hasResults(p.status)).length }, table, error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined, degraded: status === 'degraded' ? ['some sweep points are degraded (see sweep.json)'] : undefined };
+  return {
+    runDir: dir,
+    status,
+    metrics: { points: points.length, finished: points.filter((p) => hasResults(p.status)).length },
+    table,
+    error: status === 'failed' ? 'some sweep points failed (see sweep.json)' : undefined,
+    degraded: status === 'degraded' ? ['some sweep points are degraded (see sweep.json)'] : undefined,
+  };
 }
 
 /** Numeric leaves of a metrics object as dotted keys ("recommendation.afl.hr"); arrays are left out (curves). */
@@ -214,14 +263,24 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
   });
   const csv = [[...paths, 'n', ...metricNames.flatMap((k) => [k, `${k}_std`]), ...(producedBy.length ? ['produced_by'] : [])].join(',')];
   for (const { g, stats } of rows) {
-    csv.push([...paths.map((p) => JSON.stringify(g.assignments[p])), g.metrics.length, ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', ''])),
-      ...(producedBy.length ? [JSON.stringify([...g.producedBy].join('; '))] : [])].join(','));
+    csv.push(
+      [
+        ...paths.map((p) => JSON.stringify(g.assignments[p])),
+        g.metrics.length,
+        ...stats.flatMap((s): (string | number)[] => (s ? [s.mean, s.std] : ['', ''])),
+        ...(producedBy.length ? [JSON.stringify([...g.producedBy].join('; '))] : []),
+      ].join(','),
+    );
   }
   writeFileAtomic(join(dir, 'results.csv'), csv.join('\n') + '\n');
-  const text = formatTable([...paths, 'n', ...metricNames], rows.map(({ g, stats }) => [
-    ...paths.map((p) => String(g.assignments[p])), String(g.metrics.length),
-    ...stats.map((s) => (s ? (index.repeat > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '—')),
-  ]));
+  const text = formatTable(
+    [...paths, 'n', ...metricNames],
+    rows.map(({ g, stats }) => [
+      ...paths.map((p) => String(g.assignments[p])),
+      String(g.metrics.length),
+      ...stats.map((s) => (s ? (index.repeat > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean)) : '—')),
+    ]),
+  );
   if (producedBy.length) text.unshift(`produced by: ${producedBy.join('; ')}`);
   writeFileAtomic(join(dir, 'results.txt'), text.join('\n') + '\n');
   // one plot per metric against the first numeric axis; other axes become separate lines
@@ -232,15 +291,29 @@ export function writeSweepResults(dir: string, index: SweepIndex, wanted?: strin
       for (const { g, stats } of rows) {
         const s = stats[mi];
         if (!s) continue;
-        const rest = paths.filter((p) => p !== xAxis.path).map((p) => `${p}=${JSON.stringify(g.assignments[p])}`).join(', ') || k;
+        const rest =
+          paths
+            .filter((p) => p !== xAxis.path)
+            .map((p) => `${p}=${JSON.stringify(g.assignments[p])}`)
+            .join(', ') || k;
         if (!bySeries.has(rest)) bySeries.set(rest, { label: rest, points: [] });
         bySeries.get(rest)!.points.push({ x: g.assignments[xAxis.path] as number, y: s.mean, err: index.repeat > 1 ? s.std : undefined });
       }
-      const svg = linePlotSvg([...bySeries.values()], { title: `${index.name}: ${k}${byNote}`, xLabel: xAxis.path, yLabel: k, logX: xAxis.log });
+      const svg = linePlotSvg([...bySeries.values()], {
+        title: `${index.name}: ${k}${byNote}`,
+        xLabel: xAxis.path,
+        yLabel: k,
+        logX: xAxis.log,
+      });
       writeFileAtomic(join(dir, 'plots', `${k.replace(/[^A-Za-z0-9@._-]/g, '_')}.svg`), svg);
     }
   }
-  return [`sweep ${index.name}: ${index.points.filter((p) => p.status === 'finished').length}/${index.points.length} points finished (${index.status})`, ...text, `table: ${join(dir, 'results.csv')}`, `plots: ${join(dir, 'plots')}`];
+  return [
+    `sweep ${index.name}: ${index.points.filter((p) => p.status === 'finished').length}/${index.points.length} points finished (${index.status})`,
+    ...text,
+    `table: ${join(dir, 'results.csv')}`,
+    `plots: ${join(dir, 'plots')}`,
+  ];
 }
 
 export { getPath };

@@ -57,8 +57,13 @@ function param(e: ErrorObject, name: string): unknown {
 
 /** Offsets → 1-based line/col. */
 function lineCol(text: string, offset: number): { line: number; col: number } {
-  let line = 1, last = -1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; last = i; }
+  let line = 1,
+    last = -1;
+  for (let i = 0; i < offset && i < text.length; i++)
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
   return { line, col: offset - last };
 }
 
@@ -69,7 +74,11 @@ function issueAt(text: string, offset: number, length: number, path: string, mes
 
 function pointerToSegments(pointer: string): (string | number)[] {
   if (!pointer) return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 /** The node of a JSON pointer, or its nearest existing ancestor. */
@@ -98,23 +107,34 @@ function describe(e: ErrorObject): string {
       const near = closestKey(key, Object.keys((e.parentSchema?.properties as Record<string, unknown> | undefined) ?? {}));
       return `unknown key "${key}" in ${at}${near ? ` — did you mean "${near}"?` : ''}`;
     }
-    case 'required': return `missing required key "${param(e, 'missingProperty')}" in ${at}`;
-    case 'enum': return `${at} must be one of ${(param(e, 'allowedValues') as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'type': return `${at} must be ${param(e, 'type')}`;
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
+    case 'required':
+      return `missing required key "${param(e, 'missingProperty')}" in ${at}`;
+    case 'enum':
+      return `${at} must be one of ${(param(e, 'allowedValues') as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `${at} must be ${param(e, 'type')}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
       return `${at} ${e.message} (out of range)`;
-    case 'oneOf': return `${at} must have exactly one of the alternatives (${e.message})`;
-    default: return `${at} ${e.message}`;
+    case 'oneOf':
+      return `${at} must have exactly one of the alternatives (${e.message})`;
+    default:
+      return `${at} ${e.message}`;
   }
 }
 
 /** Edit distance (insert, delete, substitute, swap of neighbours), for "did you mean". */
 function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) {
-    d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-  }
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
   return d[a.length][b.length];
 }
 
@@ -123,10 +143,14 @@ export function closestKey(key: string, allowed: string[]): string | undefined {
   const lower = key.toLowerCase();
   const exact = allowed.find((k) => k.toLowerCase() === lower);
   if (exact) return exact;
-  let best: string | undefined, bestD = Math.min(3, Math.max(1, Math.floor(key.length / 4)));
+  let best: string | undefined,
+    bestD = Math.min(3, Math.max(1, Math.floor(key.length / 4)));
   for (const k of allowed) {
     const dd = distance(lower, k.toLowerCase());
-    if (dd <= bestD && (!best || dd < bestD)) { best = k; bestD = dd; }
+    if (dd <= bestD && (!best || dd < bestD)) {
+      best = k;
+      bestD = dd;
+    }
   }
   return best;
 }
@@ -155,7 +179,8 @@ export function decodeUtf8(bytes: Uint8Array): { text?: string; badOffset?: numb
  * Used by the CLI (`flowloop validate`, `flowloop run`), the worker and the extension's diagnostics.
  */
 export function validateConfigText(text: string, filePath: string): ValidationResult {
-  if (text.trim() === '') return { errors: [issueAt(text, 0, 0, '', 'the file is empty: a Flowloop config is a JSON object with at least "kind"')] };
+  if (text.trim() === '')
+    return { errors: [issueAt(text, 0, 0, '', 'the file is empty: a Flowloop config is a JSON object with at least "kind"')] };
   const parseErrors: ParseError[] = [];
   let root = parseTree(text, parseErrors, { disallowComments: true, allowTrailingComma: false });
   const out: ConfigIssue[] = [];
@@ -165,16 +190,24 @@ export function validateConfigText(text: string, filePath: string): ValidationRe
     for (const e of parseErrors.slice(0, 10)) {
       if (atOffset.has(e.offset)) continue;
       atOffset.add(e.offset);
-      out.push(isTrailingComma(text, e) ? issueAt(text, commaBefore(text, e.offset), 1, '', 'invalid JSON: a comma before the closing bracket (remove it)')
-        : issueAt(text, e.offset, e.length, '', `invalid JSON: ${printParseErrorCode(e.error)}`));
+      out.push(
+        isTrailingComma(text, e)
+          ? issueAt(text, commaBefore(text, e.offset), 1, '', 'invalid JSON: a comma before the closing bracket (remove it)')
+          : issueAt(text, e.offset, e.length, '', `invalid JSON: ${printParseErrorCode(e.error)}`),
+      );
     }
     // a stray comma is the only syntax problem: the rest of the file is still checked, so every problem shows at once
     const lenient: ParseError[] = [];
     root = parseTree(text, lenient, { disallowComments: true, allowTrailingComma: true });
     if (lenient.length || !root) return { errors: out };
   }
-  if (root.type !== 'object') return { errors: [issueAt(text, root.offset, root.length, '', `a config must be a JSON object, not ${root.type}`)] };
-  out.push(...duplicateKeys(root).map((k) => issueAt(text, k.offset, k.length, '', `duplicate key "${k.value}" (JSON keeps only the last one; remove one)`)));
+  if (root.type !== 'object')
+    return { errors: [issueAt(text, root.offset, root.length, '', `a config must be a JSON object, not ${root.type}`)] };
+  out.push(
+    ...duplicateKeys(root).map((k) =>
+      issueAt(text, k.offset, k.length, '', `duplicate key "${k.value}" (JSON keeps only the last one; remove one)`),
+    ),
+  );
   const config = getNodeValue(root) as ConfigObject;
   const schema = schemaIssues(config, text, root);
   out.push(...schema);
@@ -240,7 +273,13 @@ function semanticIssues(config: FlowloopConfig, baseDir: string, kindChecks = tr
   const out: { path: string; message: string }[] = [];
   for (const f of pathFields) {
     const abs = resolve(baseDir, f.value);
-    if (!existsSync(abs)) { out.push({ path: f.path, message: `${f.kind === 'dir' ? 'folder' : f.kind === 'file' ? 'file' : 'path'} not found: ${f.value} (resolved to ${abs})` }); continue; }
+    if (!existsSync(abs)) {
+      out.push({
+        path: f.path,
+        message: `${f.kind === 'dir' ? 'folder' : f.kind === 'file' ? 'file' : 'path'} not found: ${f.value} (resolved to ${abs})`,
+      });
+      continue;
+    }
     const isDir = statSync(abs).isDirectory();
     if (f.kind === 'dir' && !isDir) out.push({ path: f.path, message: `expected a folder, found a file: ${f.value}` });
     if (f.kind === 'file' && isDir) out.push({ path: f.path, message: `expected a file, found a folder: ${f.value}` });
@@ -265,17 +304,50 @@ export function validateConfigFile(filePath: string): ValidationResult & { text?
   let bytes: Buffer;
   try {
     if (statSync(filePath).size > MAX_CONFIG_BYTES) {
-      return { errors: [{ message: `the file is ${(statSync(filePath).size / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
+      return {
+        errors: [
+          {
+            message: `the file is ${(statSync(filePath).size / 1048576).toFixed(1)} MB; a Flowloop config must be under ${MAX_CONFIG_BYTES / 1048576} MB (is this the right file?)`,
+            path: '',
+            line: 1,
+            col: 1,
+            offset: 0,
+            length: 0,
+          },
+        ],
+      };
     }
     bytes = readFileSync(filePath);
   } catch (e) {
-    return { errors: [{ message: `cannot read the config: ${errorCode(e) === 'ENOENT' ? 'no such file' : errorMessage(e)}`, path: '', line: 1, col: 1, offset: 0, length: 0 }] };
+    return {
+      errors: [
+        {
+          message: `cannot read the config: ${errorCode(e) === 'ENOENT' ? 'no such file' : errorMessage(e)}`,
+          path: '',
+          line: 1,
+          col: 1,
+          offset: 0,
+          length: 0,
+        },
+      ],
+    };
   }
   const { text, badOffset } = decodeUtf8(bytes);
   if (text === undefined) {
     const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, badOffset));
     const { line, col } = lineCol(prefix, prefix.length);
-    return { errors: [{ message: `the file is not valid UTF-8 (byte 0x${bytes[badOffset!].toString(16).padStart(2, '0')} at offset ${badOffset}); save it as UTF-8`, path: '', line, col, offset: badOffset!, length: 1 }] };
+    return {
+      errors: [
+        {
+          message: `the file is not valid UTF-8 (byte 0x${bytes[badOffset!].toString(16).padStart(2, '0')} at offset ${badOffset}); save it as UTF-8`,
+          path: '',
+          line,
+          col,
+          offset: badOffset!,
+          length: 1,
+        },
+      ],
+    };
   }
   return { ...validateConfigText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, filePath), text };
 }
@@ -294,6 +366,8 @@ export function locateInFile(filePath: string, pointer: string): { line: number;
       const node = nodeFor(root, pointer);
       return { ...lineCol(text, node.offset), offset: node.offset, length: node.length };
     }
-  } catch { /* an embedded config has no file */ }
+  } catch {
+    /* an embedded config has no file */
+  }
   return { line: 1, col: 1, offset: 0, length: 0 };
 }

@@ -33,7 +33,11 @@ process.on('message', async (msg: unknown) => {
   started = true;
   if (msg.protocol !== WORKER_PROTOCOL) {
     finished = true;
-    send({ type: 'done', status: 'failed', error: `the host speaks worker protocol ${msg.protocol}, this worker ${WORKER_PROTOCOL}: reinstall or rebuild so both come from the same Flowloop` });
+    send({
+      type: 'done',
+      status: 'failed',
+      error: `the host speaks worker protocol ${msg.protocol}, this worker ${WORKER_PROTOCOL}: reinstall or rebuild so both come from the same Flowloop`,
+    });
     process.exitCode = 2;
     setTimeout(() => process.exit(), 20);
     return;
@@ -41,8 +45,13 @@ process.on('message', async (msg: unknown) => {
   let done: Extract<WorkerMessage, { type: 'done' }>;
   try {
     const result = await runExperiment({
-      configPath: msg.configPath, set: msg.set, outDir: msg.outDir, workspace: msg.workspace,
-      configObject: msg.configObject, runInfoExtra: msg.runInfoExtra, jobs: msg.jobs,
+      configPath: msg.configPath,
+      set: msg.set,
+      outDir: msg.outDir,
+      workspace: msg.workspace,
+      configObject: msg.configObject,
+      runInfoExtra: msg.runInfoExtra,
+      jobs: msg.jobs,
       signal: controller.signal,
       onEvent: (event) => send({ type: 'event', event }),
     });
@@ -55,11 +64,17 @@ process.on('message', async (msg: unknown) => {
   finished = true;
   // exit only once the last message has been handed to the channel: a bare disconnect can drop it
   const bye = () => setTimeout(() => process.exit(), 20);
-  if (process.connected) process.send!(done, () => { process.disconnect(); bye(); });
+  if (process.connected)
+    process.send!(done, () => {
+      process.disconnect();
+      bye();
+    });
   else bye();
 });
 
 process.on('SIGTERM', () => cancel('SIGTERM'));
 process.on('SIGINT', () => cancel('SIGINT'));
 // The host went away (window closed, host crashed): stop cleanly.
-process.on('disconnect', () => { if (!controller.signal.aborted && started && !finished) cancel('the editor closed'); });
+process.on('disconnect', () => {
+  if (!controller.signal.aborted && started && !finished) cancel('the editor closed');
+});

@@ -40,35 +40,62 @@ export function microRanges(n: number, micro: number): [number, number][] {
  * Differentiate `loss(lo, hi, index)` (built inside the gradient scope) for every micro-batch range of
  * `n` rows and sum the gradients with weight (hi − lo)/n over the micro-batches that return a loss.
  */
-export function accumulatedGrads(varList: TF.Variable[], n: number, microBatch: number, loss: (lo: number, hi: number, index: number) => MicroLoss | null): AccumulatedStep {
+export function accumulatedGrads(
+  varList: TF.Variable[],
+  n: number,
+  microBatch: number,
+  loss: (lo: number, hi: number, index: number) => MicroLoss | null,
+): AccumulatedStep {
   const tf = getTf();
   const ranges = microRanges(n, microBatch);
   let grads: Record<string, TF.Tensor> | null = null;
-  let total = 0, sft = 0, sftW = 0, gfn = 0, gfnW = 0, wSum = 0;
+  let total = 0,
+    sft = 0,
+    sftW = 0,
+    gfn = 0,
+    gfnW = 0,
+    wSum = 0;
   ranges.forEach(([lo, hi], index) => {
     let parts: (TF.Scalar | null)[] = [];
     let empty = false;
     const r = tf.variableGrads(() => {
       const o = loss(lo, hi, index);
-      if (!o) { empty = true; return tf.scalar(0); }
+      if (!o) {
+        empty = true;
+        return tf.scalar(0);
+      }
       parts = [o.sft ? tf.keep(o.sft) : null, o.gfn ? tf.keep(o.gfn) : null];
       return o.total;
     }, varList);
     const [s, g] = parts.map((p) => (p ? p.dataSync()[0] : NaN));
     const v = r.value.dataSync()[0];
     tf.dispose([r.value, ...parts.filter((p): p is TF.Scalar => p !== null)]);
-    if (empty) { tf.dispose(Object.values(r.grads)); return; }
+    if (empty) {
+      tf.dispose(Object.values(r.grads));
+      return;
+    }
     const w = ranges.length === 1 ? 1 : (hi - lo) / n;
     wSum += w;
     total += w * v;
-    if (!Number.isNaN(s)) { sft += w * s; sftW += w; }
-    if (!Number.isNaN(g)) { gfn += w * g; gfnW += w; }
+    if (!Number.isNaN(s)) {
+      sft += w * s;
+      sftW += w;
+    }
+    if (!Number.isNaN(g)) {
+      gfn += w * g;
+      gfnW += w;
+    }
     if (grads === null) {
       if (w === 1) grads = r.grads;
-      else { grads = tf.tidy(() => Object.fromEntries(Object.entries(r.grads).map(([k, t]) => [k, tf.mul(t, w)]))); tf.dispose(Object.values(r.grads)); }
+      else {
+        grads = tf.tidy(() => Object.fromEntries(Object.entries(r.grads).map(([k, t]) => [k, tf.mul(t, w)])));
+        tf.dispose(Object.values(r.grads));
+      }
     } else {
       const acc: Record<string, TF.Tensor> = grads;
-      const next = tf.tidy(() => Object.fromEntries(Object.entries(acc).map(([k, t]) => [k, r.grads[k] ? tf.add(t, tf.mul(r.grads[k], w)) : t.clone()])));
+      const next = tf.tidy(() =>
+        Object.fromEntries(Object.entries(acc).map(([k, t]) => [k, r.grads[k] ? tf.add(t, tf.mul(r.grads[k], w)) : t.clone()])),
+      );
       tf.dispose([...Object.values(acc), ...Object.values(r.grads)]);
       grads = next;
     }

@@ -19,7 +19,10 @@ export function defaultTheta(datasetName: string): number {
  * div variant): with the configured auxiliary recommender (`scorer` or `scores`), or else with a SASRec
  * the run trains itself (`sasrecConfigFor`). Without history (distribution mode) there is no p_u: `none`.
  */
-export function defaultPersonalizationMode(p: { scorer?: string; scores?: string } | undefined, mode: 'recommend' | 'distribution' = 'recommend'): PersonalizationMode {
+export function defaultPersonalizationMode(
+  p: { scorer?: string; scores?: string } | undefined,
+  mode: 'recommend' | 'distribution' = 'recommend',
+): PersonalizationMode {
   if (p && (p.scorer || p.scores)) return 'div';
   return mode === 'recommend' ? 'div' : 'none';
 }
@@ -32,9 +35,23 @@ export function defaultPersonalizationMode(p: { scorer?: string; scores?: string
  */
 export function sasrecConfigFor(c: Pick<FlowerConfig, 'dataset' | 'seed' | 'name'>): Record<string, unknown> {
   return {
-    kind: 'sequential', name: `${c.name ?? 'flower'}-sasrec`, model: 'sasrec', dataset: c.dataset, seed: c.seed,
-    hidden: 64, dropout: 0.1, epochs: 200, batchSize: 256, lr: 0.001, weightDecay: 0.00001, loss: 'bce', negatives: 1,
-    patience: 10, validMetric: 'ndcg@20', maxEvalRows: 2000, ks: [1, 3, 5, 10, 20],
+    kind: 'sequential',
+    name: `${c.name ?? 'flower'}-sasrec`,
+    model: 'sasrec',
+    dataset: c.dataset,
+    seed: c.seed,
+    hidden: 64,
+    dropout: 0.1,
+    epochs: 200,
+    batchSize: 256,
+    lr: 0.001,
+    weightDecay: 0.00001,
+    loss: 'bce',
+    negatives: 1,
+    patience: 10,
+    validMetric: 'ndcg@20',
+    maxEvalRows: 2000,
+    ks: [1, 3, 5, 10, 20],
   };
 }
 
@@ -50,7 +67,9 @@ export interface ResolvedDefaults {
  * `personalization.mode` (docs/methods.md §A5) into `c` where the config left them out; returns what was chosen
  * and why. Mutates `c` (the run's resolved config).
  */
-export function resolveFlowerDefaults(c: Partial<Pick<FlowerConfig, 'mode' | 'dataset' | 'theta' | 'personalization' | 'objective' | 'compare'>>): ResolvedDefaults {
+export function resolveFlowerDefaults(
+  c: Partial<Pick<FlowerConfig, 'mode' | 'dataset' | 'theta' | 'personalization' | 'objective' | 'compare'>>,
+): ResolvedDefaults {
   const thetaGiven = typeof c.theta === 'number';
   const theta = c.theta ?? defaultTheta(c.mode === 'distribution' ? '' : String(c.dataset ?? ''));
   if (!thetaGiven) c.theta = theta;
@@ -58,12 +77,18 @@ export function resolveFlowerDefaults(c: Partial<Pick<FlowerConfig, 'mode' | 'da
   const modeGiven = typeof p.mode === 'string';
   // only the flower objective has a GFN term to personalise (sft and ifairlrs: none)
   const usesGfn = (c.objective ?? 'flower') === 'flower' || (c.compare ?? []).includes('flower');
-  const personalizationMode = p.mode ?? (usesGfn ? defaultPersonalizationMode(p, c.mode === 'distribution' ? 'distribution' : 'recommend') : 'none');
+  const personalizationMode =
+    p.mode ?? (usesGfn ? defaultPersonalizationMode(p, c.mode === 'distribution' ? 'distribution' : 'recommend') : 'none');
   if (!modeGiven) p.mode = personalizationMode;
   const trains = !modeGiven && personalizationMode !== 'none' && !p.scorer && !p.scores;
   return {
-    theta, thetaFrom: thetaGiven ? 'config' : 'dataset default (docs/methods.md §A4)',
+    theta,
+    thetaFrom: thetaGiven ? 'config' : 'dataset default (docs/methods.md §A4)',
     personalizationMode,
-    personalizationFrom: modeGiven ? 'config' : trains ? 'default (docs/methods.md §A5): div with a SASRec this run trains' : 'default (docs/methods.md §A5)',
+    personalizationFrom: modeGiven
+      ? 'config'
+      : trains
+        ? 'default (docs/methods.md §A5): div with a SASRec this run trains'
+        : 'default (docs/methods.md §A5)',
   };
 }

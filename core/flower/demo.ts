@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 export const DEMO_CONFIG = {
   kind: 'flower',
   name: 'demo-rq1',
-  description: 'RQ1: fit the distribution of 100 movie titles (no history) from 256 sampled interactions: SFT on them vs Flower (θ = 0.5: SFT on them + sub-trajectory balance on the tree of all 100 titles).',
+  description:
+    'RQ1: fit the distribution of 100 movie titles (no history) from 256 sampled interactions: SFT on them vs Flower (θ = 0.5: SFT on them + sub-trajectory balance on the tree of all 100 titles).',
   mode: 'distribution',
   titles: 'select_100_Movies.json',
   tokenizer: 'qwen2.5',

@@ -16,20 +16,47 @@ import type { StepPolicy } from '../decode';
 export type DecodablePolicy = StepPolicy & { readonly cfg: { maxHistory: number } };
 import type { FlowerSetup } from './setup';
 
-export interface DecodingSpec { name: string; beams: number; returned: number; lengthPenalty: number; temperature: number; maxTokens: number }
+export interface DecodingSpec {
+  name: string;
+  beams: number;
+  returned: number;
+  lengthPenalty: number;
+  temperature: number;
+  maxTokens: number;
+}
 
 /** Decoding settings: the config's `decoding` plus each `alsoDecode` entry (which overrides fields of it). */
 export function decodingSpecs(c: Pick<FlowerConfig, 'decoding' | 'alsoDecode'>): DecodingSpec[] {
   const d = c.decoding;
-  const main: DecodingSpec = { name: d.name ?? 'main', beams: d.beams, returned: d.returned, lengthPenalty: d.lengthPenalty, temperature: d.temperature, maxTokens: d.maxTokens };
+  const main: DecodingSpec = {
+    name: d.name ?? 'main',
+    beams: d.beams,
+    returned: d.returned,
+    lengthPenalty: d.lengthPenalty,
+    temperature: d.temperature,
+    maxTokens: d.maxTokens,
+  };
   return [main, ...(c.alsoDecode ?? []).map((x: Partial<DecodingSpec> & { name: string }) => ({ ...main, ...x }))];
 }
 
 /** Top-`returned` titles for each history (constrained beam search), in chunks with progress. */
-export async function recommend(ctx: RunContext, policy: StepPolicy, s: FlowerSetup, histories: number[][], spec: DecodingSpec, phase: string): Promise<string[][]> {
+export async function recommend(
+  ctx: RunContext,
+  policy: StepPolicy,
+  s: FlowerSetup,
+  histories: number[][],
+  spec: DecodingSpec,
+  phase: string,
+): Promise<string[][]> {
   const out: string[][] = [];
   const chunk = Math.max(1, Math.floor(400 / spec.beams));
-  const opts: BeamOptions = { beams: spec.beams, returned: spec.returned, lengthPenalty: spec.lengthPenalty, temperature: spec.temperature, maxTokens: spec.maxTokens };
+  const opts: BeamOptions = {
+    beams: spec.beams,
+    returned: spec.returned,
+    lengthPenalty: spec.lengthPenalty,
+    temperature: spec.temperature,
+    maxTokens: spec.maxTokens,
+  };
   for (let i = 0; i < histories.length; i += chunk) {
     throwIfCancelled(ctx.signal);
     out.push(...(await beamSearch(policy, s.trie, s.vocab, histories.slice(i, i + chunk), opts)));
@@ -38,7 +65,11 @@ export async function recommend(ctx: RunContext, policy: StepPolicy, s: FlowerSe
   return out;
 }
 
-export async function evaluateRecommend(ctx: RunContext<FlowerConfig>, policy: DecodablePolicy, s: FlowerSetup): Promise<Record<string, unknown>> {
+export async function evaluateRecommend(
+  ctx: RunContext<FlowerConfig>,
+  policy: DecodablePolicy,
+  s: FlowerSetup,
+): Promise<Record<string, unknown>> {
   const c = ctx.config;
   const H = policy.cfg.maxHistory;
   const histories = s.test.map((r) => r.historyIds.slice(-H));
@@ -50,15 +81,21 @@ export async function evaluateRecommend(ctx: RunContext<FlowerConfig>, policy: D
     const titles = await recommend(ctx, policy, s, histories, spec, `decode ${spec.name}`);
     const recs = s.test.map((r, i) => ({ row: r.row, titles: titles[i] }));
     const file = spec.name === 'main' ? 'recommendations.jsonl' : `recommendations-${spec.name}.jsonl`;
-    ctx.writeArtifact(file, recs.map((r) => JSON.stringify(r)).join('\n') + '\n', 'recommendations',
-      `${spec.name}: beams ${spec.beams}, length penalty ${spec.lengthPenalty}, temperature ${spec.temperature}`);
+    ctx.writeArtifact(
+      file,
+      recs.map((r) => JSON.stringify(r)).join('\n') + '\n',
+      'recommendations',
+      `${spec.name}: beams ${spec.beams}, length penalty ${spec.lengthPenalty}, temperature ${spec.temperature}`,
+    );
     const m = scoreRecommendations(recs, s.dataset!) as unknown as Record<string, number>;
     const seconds = (Date.now() - t0) / 1000;
     results[spec.name] = { ...m, decoding: spec, testRows: recs.length, seconds };
     const key = spec.name === 'main' ? '' : `${spec.name}/`;
     for (const [k, v] of Object.entries(m)) if (typeof v === 'number') results[key + k] = v;
     ctx.saveMetrics(results);
-    lines.push(`${spec.name.padEnd(8)} NDCG@10 ${fmt(m['ndcg@10'])}  HR@10 ${fmt(m['hr@10'])}  DGU ${fmt(m.dgu)}  MGU ${fmt(m.mgu)}  H ${fmt(m.entropy)}  TTR ${fmt(m.ttr)}  distinct ${m.distinct}`);
+    lines.push(
+      `${spec.name.padEnd(8)} NDCG@10 ${fmt(m['ndcg@10'])}  HR@10 ${fmt(m['hr@10'])}  DGU ${fmt(m.dgu)}  MGU ${fmt(m.mgu)}  H ${fmt(m.entropy)}  TTR ${fmt(m.ttr)}  distinct ${m.distinct}`,
+    );
     ctx.log(`decoded ${recs.length} test rows (${spec.name}) in ${seconds.toFixed(1)} s`);
   }
   if (typeof results['ndcg@10'] === 'number') ctx.setKeyMetric('ndcg@10', results['ndcg@10'] as number);

@@ -35,12 +35,21 @@ export function freePathLogRewards(trie: PrefixTree, vocab: PolicyVocab, tokens:
   // not a title: every state keeps the non-terminal log-reward
   const logR: number[] = [];
   let cum = 0;
-  for (let t = 0; t <= k; t++) { logR.push(NON_TERMINAL_LOG_R + cum); if (t < k) cum += ell[t]; }
+  for (let t = 0; t <= k; t++) {
+    logR.push(NON_TERMINAL_LOG_R + cum);
+    if (t < k) cum += ell[t];
+  }
   return { input, logR, titleIndex: -1 };
 }
 
 /** One full-vocabulary sample per history (pad and BOS excluded), at most `maxTokens` tokens before the terminal. */
-export async function sampleUnconstrained(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], opts: { temperature: number; rng: Rng; maxTokens: number }): Promise<FreeSample[]> {
+export async function sampleUnconstrained(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  histories: number[][],
+  opts: { temperature: number; rng: Rng; maxTokens: number },
+): Promise<FreeSample[]> {
   const n = histories.length;
   const tokens: number[][] = histories.map(() => []);
   const done = new Uint8Array(n);
@@ -50,12 +59,16 @@ export async function sampleUnconstrained(policy: StepPolicy, trie: PrefixTree, 
     const active: number[] = [];
     for (let i = 0; i < n; i++) if (!done[i]) active.push(i);
     if (!active.length) break;
-    const lps = await policy.nextLogProbs(active.map((i) => histories[i]), active.map((i) => tokens[i]));
+    const lps = await policy.nextLogProbs(
+      active.map((i) => histories[i]),
+      active.map((i) => tokens[i]),
+    );
     active.forEach((i, a) => {
       const lp = lps[a];
       let mx = -Infinity;
       for (let v = 2; v < vocab.size; v++) mx = Math.max(mx, lp[v] * inv);
-      w[0] = 0; w[1] = 0;
+      w[0] = 0;
+      w[1] = 0;
       for (let v = 2; v < vocab.size; v++) w[v] = Math.exp(lp[v] * inv - mx);
       // the last allowed step can only terminate
       const tok = step === opts.maxTokens ? vocab.terminal : opts.rng.categorical(w);

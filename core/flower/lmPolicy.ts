@@ -36,8 +36,12 @@ export interface FlowerLm {
 }
 
 /** Check `policy.model` without reading weights (config.json, files, tokenizer); located errors naming the folder or file. */
-export function checkPolicyModel(c: ResolvedFlowerConfig, resolvePath: (p: string) => string): { config: LlmConfig; tokenizer: HfTokenizer } {
-  if (c.mode === 'distribution') throw new LocatedError('policy.model (a pretrained LM reading the history as text) needs mode "recommend"', 'config', '/policy/model');
+export function checkPolicyModel(
+  c: ResolvedFlowerConfig,
+  resolvePath: (p: string) => string,
+): { config: LlmConfig; tokenizer: HfTokenizer } {
+  if (c.mode === 'distribution')
+    throw new LocatedError('policy.model (a pretrained LM reading the history as text) needs mode "recommend"', 'config', '/policy/model');
   const dir = resolvePath(c.policy.model!);
   const config = checkModelFolder(dir);
   return { config, tokenizer: loadHfTokenizer(dir, config.vocabSize) };
@@ -59,11 +63,17 @@ export function trainingMemory(c: ResolvedFlowerConfig, s: FlowerSetup, cfg: Llm
   const rows = micro * (c.objective === 'flower' && c.theta < 1 ? 2 : 1);
   const l = c.policy.lora;
   const est = estimateMemory(cfg, {
-    microBatch: rows, seqLen: c.policy.cutoff ?? 512, predicted: maxDepth(s),
+    microBatch: rows,
+    seqLen: c.policy.cutoff ?? 512,
+    predicted: maxDepth(s),
     training: l ? { mode: 'lora', loraParams: loraParamCount(cfg, l.r, l.targetModules) } : { mode: 'full' },
   });
   try {
-    return checkMemory(est, backend, `training (${l ? `LoRA r=${l.r}` : 'full fine-tuning'}, ${rows} sequences of ≤ ${c.policy.cutoff ?? 512} tokens per pass)`).line;
+    return checkMemory(
+      est,
+      backend,
+      `training (${l ? `LoRA r=${l.r}` : 'full fine-tuning'}, ${rows} sequences of ≤ ${c.policy.cutoff ?? 512} tokens per pass)`,
+    ).line;
   } catch (e) {
     throw new LocatedError((e as Error).message, configPath, c.microBatchSize > 0 ? '/microBatchSize' : '/batchSize');
   }
@@ -78,16 +88,25 @@ function maxDepth(s: FlowerSetup): number {
 
 /** The prompt template and category word of a config (`policy.prompt`, released defaults; docs/methods.md §A6b). */
 function resolvedPrompt(c: ResolvedFlowerConfig, s: FlowerSetup): { template: PromptTemplate; category: string } {
-  try { return promptSettings(c.policy.prompt, s.dataset?.name ?? s.datasetName); } catch (e) { throw new LocatedError((e as Error).message, 'config', '/policy/prompt'); }
+  try {
+    return promptSettings(c.policy.prompt, s.dataset?.name ?? s.datasetName);
+  } catch (e) {
+    throw new LocatedError((e as Error).message, 'config', '/policy/prompt');
+  }
 }
 
 /** The checkpoint record of the LM policy a config asks for (compared on resume). */
 export function lmPolicyRecord(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSetup, modelDir: string): LmPolicyRecord {
   const l = c.policy.lora;
   return {
-    kind: 'hf-causal-lm', model: modelDir, architecture: hf.config.architectureName,
+    kind: 'hf-causal-lm',
+    model: modelDir,
+    architecture: hf.config.architectureName,
     lora: l ? { r: l.r, alpha: l.alpha, dropout: l.dropout, targetModules: l.targetModules } : null,
-    cutoff: c.policy.cutoff ?? 512, maxHistory: c.policy.maxHistory, maxTokens: maxDepth(s), prompt: { ...resolvedPrompt(c, s).template, category: resolvedPrompt(c, s).category },
+    cutoff: c.policy.cutoff ?? 512,
+    maxHistory: c.policy.maxHistory,
+    maxTokens: maxDepth(s),
+    prompt: { ...resolvedPrompt(c, s).template, category: resolvedPrompt(c, s).category },
   };
 }
 
@@ -96,16 +115,33 @@ export function lmPolicyRecord(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSe
  * catalogue titles, oldest first), cut to their last `cutoff − longest title` tokens; LoRA adapters or all
  * base weights trainable. `init` = trainable tensors from a checkpoint (resume).
  */
-export function buildFlowerLm(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSetup, modelDir: string, seed: number, init?: Map<string, Float32Array>): FlowerLm {
+export function buildFlowerLm(
+  hf: HfModel,
+  c: ResolvedFlowerConfig,
+  s: FlowerSetup,
+  modelDir: string,
+  seed: number,
+  init?: Map<string, Float32Array>,
+): FlowerLm {
   const ds = s.dataset;
   if (!ds) throw new Error('an LM policy needs a dataset (recommend mode)');
   const { template, category } = resolvedPrompt(c, s);
   const T = maxDepth(s);
   const cutoff = c.policy.cutoff ?? 512;
   const keep = cutoff - T;
-  if (keep < 1) throw new LocatedError(`policy.cutoff ${cutoff} leaves no room for a prompt: the longest title of the tree has ${T} tokens`, 'config', '/policy/cutoff');
+  if (keep < 1)
+    throw new LocatedError(
+      `policy.cutoff ${cutoff} leaves no room for a prompt: the longest title of the tree has ${T} tokens`,
+      'config',
+      '/policy/cutoff',
+    );
   const promptOf = (history: number[]): number[] => {
-    const p = promptIds(hf.tokenizer, history.map((id) => ds.catalogue.titleOf(id)), category, template);
+    const p = promptIds(
+      hf.tokenizer,
+      history.map((id) => ds.catalogue.titleOf(id)),
+      category,
+      template,
+    );
     return p.length > keep ? p.slice(p.length - keep) : p;
   };
   const lmp = new LmPolicy(hf.model, hf.tokenizer.padId);
@@ -123,22 +159,33 @@ export function buildFlowerLm(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSet
     if (init) {
       const tf = getTf();
       for (const n of names) {
-        const d = init.get(n), v = hf.model.weights[n];
-        if (!d || d.length !== v.size) throw new Error(`checkpoint tensor ${n}: ${d ? `${d.length} values, the model needs ${v.size}` : 'missing'}`);
+        const d = init.get(n),
+          v = hf.model.weights[n];
+        if (!d || d.length !== v.size)
+          throw new Error(`checkpoint tensor ${n}: ${d ? `${d.length} values, the model needs ${v.size}` : 'missing'}`);
         tf.tidy(() => v.assign(tf.tensor(d, v.shape, 'float32')));
       }
     }
     params = { names, weights: hf.model.weights };
   }
   const policy = new LmTrainable(lmp, s.vocab, params, promptOf, T, c.policy.maxHistory);
-  const dispose = () => { lora?.dispose(); hf.model.dispose(); };
+  const dispose = () => {
+    lora?.dispose();
+    hf.model.dispose();
+  };
   policy.onDispose = dispose;
   const total = hf.model.paramCount();
-  const describe = `${hf.config.architectureName} from ${modelDir}: ${total.toLocaleString('en-US')} parameters (${hf.precision}); `
-    + (lora ? `LoRA r=${settings!.r} alpha=${settings!.alpha} dropout=${settings!.dropout} on ${lora.modules.length} layers (${settings!.targetModules.join(', ')}): ${lora.paramCount().toLocaleString('en-US')} trainable, base frozen` : `full fine-tuning: ${total.toLocaleString('en-US')} trainable`)
-    + `; prompts: ${sameTemplate(template) ? 'released template' : 'policy.prompt template'}, category "${category}", last ${c.policy.maxHistory} history titles, cutoff ${cutoff}`;
+  const describe =
+    `${hf.config.architectureName} from ${modelDir}: ${total.toLocaleString('en-US')} parameters (${hf.precision}); ` +
+    (lora
+      ? `LoRA r=${settings!.r} alpha=${settings!.alpha} dropout=${settings!.dropout} on ${lora.modules.length} layers (${settings!.targetModules.join(', ')}): ${lora.paramCount().toLocaleString('en-US')} trainable, base frozen`
+      : `full fine-tuning: ${total.toLocaleString('en-US')} trainable`) +
+    `; prompts: ${sameTemplate(template) ? 'released template' : 'policy.prompt template'}, category "${category}", last ${c.policy.maxHistory} history titles, cutoff ${cutoff}`;
   return {
-    policy, lora, record, describe,
+    policy,
+    lora,
+    record,
+    describe,
     async save(runDir: string): Promise<string> {
       if (lora) {
         const dir = join(runDir, 'adapter');
@@ -154,5 +201,9 @@ export function buildFlowerLm(hf: HfModel, c: ResolvedFlowerConfig, s: FlowerSet
 }
 
 function sameTemplate(t: PromptTemplate): boolean {
-  return t.instruction === RELEASED_PROMPT.instruction && t.input === RELEASED_PROMPT.input && t.historySeparator === RELEASED_PROMPT.historySeparator;
+  return (
+    t.instruction === RELEASED_PROMPT.instruction &&
+    t.input === RELEASED_PROMPT.input &&
+    t.historySeparator === RELEASED_PROMPT.historySeparator
+  );
 }

@@ -24,7 +24,13 @@ export interface GfnSample {
 }
 
 /** A GFN sample for a trie title (the normal, constrained case). */
-export function gfnSampleFromTitle(trie: PrefixTree, vocab: PolicyVocab, titleIndex: number, mode: PersonalizationMode, scale?: number): GfnSample {
+export function gfnSampleFromTitle(
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  titleIndex: number,
+  mode: PersonalizationMode,
+  scale?: number,
+): GfnSample {
   return { input: titleRows(trie, vocab, titleIndex).input, logR: pathLogRewards(trie, titleIndex, mode, scale) };
 }
 
@@ -86,9 +92,15 @@ export function stateChildren(trie: PrefixTree, vocab: PolicyVocab, input: numbe
   const out: (number[] | null)[] = [];
   let node = 0;
   for (let t = 0; t <= input.length; t++) {
-    if (node < 0) { out.push(null); continue; }
+    if (node < 0) {
+      out.push(null);
+      continue;
+    }
     const ids = new Set<number>([vocab.terminal]);
-    for (let c = trie.childStart[node], e = c + trie.childCount[node]; c < e; c++) { const p = vocab.toPolicy(trie.token[c]); if (p >= 0) ids.add(p); }
+    for (let c = trie.childStart[node], e = c + trie.childCount[node]; c < e; c++) {
+      const p = vocab.toPolicy(trie.token[c]);
+      if (p >= 0) ids.add(p);
+    }
     out.push([...ids]);
     if (t < input.length) node = trie.child(node, vocab.toTokenizer(input[t]));
   }
@@ -96,23 +108,40 @@ export function stateChildren(trie: PrefixTree, vocab: PolicyVocab, input: numbe
 }
 
 /** Token log-prob rows of `rows` (padding masked): [N, T] log π(target_t | s_t), valid mask, and the policy's extra gathers. */
-function rowLogProbs(policy: TrainablePolicy, hist: number[][], inputs: number[][], targets: number[][], extra: (r: number, t: number) => number[], K: number, dropoutSeed?: number) {
+function rowLogProbs(
+  policy: TrainablePolicy,
+  hist: number[][],
+  inputs: number[][],
+  targets: number[][],
+  extra: (r: number, t: number) => number[],
+  K: number,
+  dropoutSeed?: number,
+) {
   const tf = getTf();
   const N = inputs.length;
   let valid = new Float32Array(0);
-  const { lp, T } = policy.logProbsAt(hist, inputs, K, (T) => {
-    const lab = new Int32Array(N * T * K); // padding states and unused slots: label 0 (pad id), masked out below
-    valid = new Float32Array(N * T);
-    for (let r = 0; r < N; r++) {
-      for (let t = 0; t < targets[r].length; t++) {
-        const i = (r * T + t) * K;
-        lab[i] = targets[r][t];
-        valid[r * T + t] = 1;
-        if (K > 1) extra(r, t).forEach((id, k) => { lab[i + 1 + k] = id; });
+  const { lp, T } = policy.logProbsAt(
+    hist,
+    inputs,
+    K,
+    (T) => {
+      const lab = new Int32Array(N * T * K); // padding states and unused slots: label 0 (pad id), masked out below
+      valid = new Float32Array(N * T);
+      for (let r = 0; r < N; r++) {
+        for (let t = 0; t < targets[r].length; t++) {
+          const i = (r * T + t) * K;
+          lab[i] = targets[r][t];
+          valid[r * T + t] = 1;
+          if (K > 1)
+            extra(r, t).forEach((id, k) => {
+              lab[i + 1 + k] = id;
+            });
+        }
       }
-    }
-    return lab;
-  }, dropoutSeed);
+      return lab;
+    },
+    dropoutSeed,
+  );
   const tokLp = (K === 1 ? lp : tf.slice(lp, [0, 0], [N * T, 1])).reshape([N, T]) as TF.Tensor2D;
   return { lp, T, tokLp, valid };
 }
@@ -125,7 +154,14 @@ function rowLogProbs(policy: TrainablePolicy, hist: number[][], inputs: number[]
  * training-mode pass, dropout on for both; the point that matters, sampling and scoring by the same π,
  * holds in both.) log π is normalised over the full vocabulary (docs/methods.md §A4) unless `gfnChildrenOnly`.
  */
-export function objective(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, batch: ObjectiveBatch, opts: ObjectiveOptions, dropoutSeed?: number): ObjectiveValue {
+export function objective(
+  policy: TrainablePolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  batch: ObjectiveBatch,
+  opts: ObjectiveOptions,
+  dropoutSeed?: number,
+): ObjectiveValue {
   const tf = getTf();
   const sHist: number[][] = [];
   const sIn: number[][] = [];
@@ -145,7 +181,8 @@ export function objective(policy: TrainablePolicy, trie: PrefixTree, vocab: Poli
   const gLogR: number[][] = [];
   if (batch.samples && opts.theta < 1) {
     batch.samples.forEach((s, b) => {
-      if (s.logR.length !== s.input.length + 1) throw new Error(`GFN sample of ${s.input.length} tokens needs ${s.input.length + 1} log-rewards, got ${s.logR.length}`);
+      if (s.logR.length !== s.input.length + 1)
+        throw new Error(`GFN sample of ${s.input.length} tokens needs ${s.input.length + 1} log-rewards, got ${s.logR.length}`);
       gHist.push(batch.histories[b]);
       gIn.push(s.input);
       gTg.push([...s.input, vocab.terminal]); // the last state's entry is not used by SubTB
@@ -162,7 +199,10 @@ export function objective(policy: TrainablePolicy, trie: PrefixTree, vocab: Poli
     let count = 0;
     for (let r = 0; r < nSft; r++) {
       const wb = batch.weights ? batch.weights[sftRows[r]] : 1;
-      for (let t = 0; t < T; t++) { w[r * T + t] = valid[r * T + t] * wb; count += valid[r * T + t]; }
+      for (let t = 0; t < T; t++) {
+        w[r * T + t] = valid[r * T + t] * wb;
+        count += valid[r * T + t];
+      }
     }
     sft = tf.div(tf.neg(tf.sum(tf.mul(tokLp, tf.tensor2d(w, [nSft, T])))), Math.max(count, 1)) as TF.Scalar;
   }
@@ -173,25 +213,39 @@ export function objective(policy: TrainablePolicy, trie: PrefixTree, vocab: Poli
   if (nG > 0) {
     // per state: [target, terminal, children + terminal (C slots, masked)] — log π at the full vocabulary
     const kids = gIn.map((inp) => stateChildren(trie, vocab, inp));
-    if (opts.gfnChildrenOnly && kids.some((k) => k.includes(null))) throw new Error('gfnChildrenOnly: a GFN sample leaves the tree (only tree-constrained samples can be normalised over the children)');
+    if (opts.gfnChildrenOnly && kids.some((k) => k.includes(null)))
+      throw new Error('gfnChildrenOnly: a GFN sample leaves the tree (only tree-constrained samples can be normalised over the children)');
     let C = 1;
     for (const k of kids) for (const st of k) C = Math.max(C, st?.length ?? 0);
     const K = 2 + C;
     const { lp, T, tokLp, valid } = rowLogProbs(policy, gHist, gIn, gTg, (r, t) => [vocab.terminal, ...(kids[r][t] ?? [])], K);
     const mask = new Float32Array(nG * T * C).fill(-1e30);
-    for (let r = 0; r < nG; r++) for (let t = 0; t < T; t++) {
-      // padding states: one open slot (masked out of the loss by `valid`); off-tree states: none (mass 0)
-      const st = t < kids[r].length ? kids[r][t] ?? [] : [vocab.pad];
-      for (let k = 0; k < st.length; k++) mask[(r * T + t) * C + k] = 0;
-    }
+    for (let r = 0; r < nG; r++)
+      for (let t = 0; t < T; t++) {
+        // padding states: one open slot (masked out of the loss by `valid`); off-tree states: none (mass 0)
+        const st = t < kids[r].length ? (kids[r][t] ?? []) : [vocab.pad];
+        for (let k = 0; k < st.length; k++) mask[(r * T + t) * C + k] = 0;
+      }
     const logZ = tf.logSumExp(tf.add(tf.slice(lp, [0, 2], [nG * T, C]), tf.tensor2d(mask, [nG * T, C])), 1).reshape([nG, T]) as TF.Tensor2D;
     const validT = tf.tensor2d(valid, [nG, T]);
-    onTreeMass = tf.div(tf.sum(tf.mul(tf.exp(logZ), validT)), Math.max(1, valid.reduce((a, v) => a + v, 0))) as TF.Scalar;
+    onTreeMass = tf.div(
+      tf.sum(tf.mul(tf.exp(logZ), validT)),
+      Math.max(
+        1,
+        valid.reduce((a, v) => a + v, 0),
+      ),
+    ) as TF.Scalar;
     let term = tf.slice(lp, [0, 1], [nG * T, 1]).reshape([nG, T]) as TF.Tensor2D;
     let tok = tokLp;
-    if (opts.gfnChildrenOnly) { tok = tf.sub(tokLp, logZ); term = tf.sub(term, logZ); }
+    if (opts.gfnChildrenOnly) {
+      tok = tf.sub(tokLp, logZ);
+      term = tf.sub(term, logZ);
+    }
     const logR = new Float32Array(nG * T);
-    for (let r = 0; r < nG; r++) gLogR[r].forEach((v, t) => { logR[r * T + t] = v; });
+    for (let r = 0; r < nG; r++)
+      gLogR[r].forEach((v, t) => {
+        logR[r * T + t] = v;
+      });
     gfn = subtbLossTensor(tok, term, tf.tensor2d(logR, [nG, T]), validT);
   }
   let total: TF.Scalar;

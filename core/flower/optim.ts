@@ -53,10 +53,16 @@ export function gradNorm(grads: Record<string, TF.Tensor>): number {
 export class AdamW {
   private readonly adam: FusedAdam;
 
-  constructor(readonly opts: AdamOptions, private readonly params: Record<string, TF.Variable>) {
+  constructor(
+    readonly opts: AdamOptions,
+    private readonly params: Record<string, TF.Variable>,
+  ) {
     this.adam = new FusedAdam(opts.lr, {
-      beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.eps,
-      decoupledWeightDecay: opts.weightDecay, decayWhere: (x) => x.rank > 1,
+      beta1: opts.beta1,
+      beta2: opts.beta2,
+      epsilon: opts.eps,
+      decoupledWeightDecay: opts.weightDecay,
+      decayWhere: (x) => x.rank > 1,
     });
   }
 
@@ -85,7 +91,9 @@ export class AdamW {
   /** Moments as named arrays ("m/<name>", "v/<name>") for a checkpoint (zeros for a weight not yet updated). */
   async state(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    const mv = Object.entries(this.params).map(([n, p]) => [n, this.adam.moments(p) ?? { m: new Float32Array(p.size), v: new Float32Array(p.size) }] as const);
+    const mv = Object.entries(this.params).map(
+      ([n, p]) => [n, this.adam.moments(p) ?? { m: new Float32Array(p.size), v: new Float32Array(p.size) }] as const,
+    );
     for (const [n, s] of mv) out.set(`m/${n}`, s.m);
     for (const [n, s] of mv) out.set(`v/${n}`, s.v);
     return out;
@@ -95,7 +103,8 @@ export class AdamW {
   load(state: Map<string, Float32Array>, step: number): void {
     const moments = new Map<TF.Variable, { m: Float32Array; v: Float32Array }>();
     for (const [n, p] of Object.entries(this.params)) {
-      const m = state.get(`m/${n}`), v = state.get(`v/${n}`);
+      const m = state.get(`m/${n}`),
+        v = state.get(`v/${n}`);
       if (m && v) moments.set(p, { m, v });
     }
     this.adam.restore(step, moments);

@@ -16,17 +16,31 @@ export function softmax(logits: ArrayLike<number>): Float64Array {
   for (let i = 0; i < logits.length; i++) if (logits[i] > mx) mx = logits[i];
   const out = new Float64Array(logits.length);
   let s = 0;
-  for (let i = 0; i < logits.length; i++) { out[i] = Math.exp(logits[i] - mx); s += out[i]; }
+  for (let i = 0; i < logits.length; i++) {
+    out[i] = Math.exp(logits[i] - mx);
+    s += out[i];
+  }
   for (let i = 0; i < out.length; i++) out[i] /= s;
   return out;
 }
 
 /** Summary of p_u needed by both variants (mean, max, min over items). */
-export interface PuStats { mean: number; max: number; min: number }
+export interface PuStats {
+  mean: number;
+  max: number;
+  min: number;
+}
 
 export function puStats(pu: ArrayLike<number>): PuStats {
-  let s = 0, mx = -Infinity, mn = Infinity;
-  for (let i = 0; i < pu.length; i++) { const v = pu[i]; s += v; if (v > mx) mx = v; if (v < mn) mn = v; }
+  let s = 0,
+    mx = -Infinity,
+    mn = Infinity;
+  for (let i = 0; i < pu.length; i++) {
+    const v = pu[i];
+    s += v;
+    if (v > mx) mx = v;
+    if (v < mn) mn = v;
+  }
   return { mean: s / pu.length, max: mx, min: mn };
 }
 
@@ -47,7 +61,12 @@ export function personalizationScale(mode: Exclude<PersonalizationMode, 'none'>,
  *  div:      every token log-reward divided by s_ui (item log-reward log P*(i) / s_ui)
  *  add_logs: log(s_ui + 1e-20) added to every token's log-reward (terminal included)
  */
-export function personalizeLogRewards(mode: PersonalizationMode, ell: number[], ellTerm: number, s: number): { ell: number[]; ellTerm: number } {
+export function personalizeLogRewards(
+  mode: PersonalizationMode,
+  ell: number[],
+  ellTerm: number,
+  s: number,
+): { ell: number[]; ellTerm: number } {
   if (mode === 'none') return { ell, ellTerm };
   if (mode === 'div') return { ell: ell.map((v) => v / s), ellTerm: ellTerm / s };
   const a = Math.log(s + 1e-20);
@@ -90,11 +109,17 @@ export async function puFromScoreFile(file: string): Promise<PuSource> {
     line++;
     if (!text.trim()) continue;
     let o: { row?: unknown; probs?: unknown; scores?: unknown };
-    try { o = JSON.parse(text); } catch (e) { throw new LocatedError(`not JSON: ${(e as Error).message}`, `${file}:${line}`); }
+    try {
+      o = JSON.parse(text);
+    } catch (e) {
+      throw new LocatedError(`not JSON: ${(e as Error).message}`, `${file}:${line}`);
+    }
     if (!Number.isInteger(o.row)) throw new LocatedError('missing integer "row"', `${file}:${line}`);
     const arr = o.probs ?? o.scores;
-    if (!Array.isArray(arr) || arr.some((v: unknown) => typeof v !== 'number')) throw new LocatedError('need a numeric array "scores" (logits) or "probs"', `${file}:${line}`);
-    if (width >= 0 && arr.length !== width) throw new LocatedError(`row has ${arr.length} scores, earlier rows ${width}`, `${file}:${line}`);
+    if (!Array.isArray(arr) || arr.some((v: unknown) => typeof v !== 'number'))
+      throw new LocatedError('need a numeric array "scores" (logits) or "probs"', `${file}:${line}`);
+    if (width >= 0 && arr.length !== width)
+      throw new LocatedError(`row has ${arr.length} scores, earlier rows ${width}`, `${file}:${line}`);
     width = arr.length;
     byRow.set(o.row as number, o.probs ? Float64Array.from(arr) : softmax(arr));
   }

@@ -8,11 +8,22 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function distributionSvg(titles: string[], target: ArrayLike<number>, series: { name: string; shares: ArrayLike<number> }[], title: string): string {
+export function distributionSvg(
+  titles: string[],
+  target: ArrayLike<number>,
+  series: { name: string; shares: ArrayLike<number> }[],
+  title: string,
+): string {
   const n = titles.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => target[b] - target[a]);
-  const W = 1100, H = 460, ml = 60, mr = 20, mt = 40, mb = 60;
-  const pw = W - ml - mr, ph = H - mt - mb;
+  const W = 1100,
+    H = 460,
+    ml = 60,
+    mr = 20,
+    mt = 40,
+    mb = 60;
+  const pw = W - ml - mr,
+    ph = H - mt - mb;
   let ymax = 0;
   for (let i = 0; i < n; i++) ymax = Math.max(ymax, target[i]);
   for (const s of series) for (let i = 0; i < n; i++) ymax = Math.max(ymax, s.shares[i]);
@@ -21,20 +32,28 @@ export function distributionSvg(titles: string[], target: ArrayLike<number>, ser
   const x = (k: number) => ml + (k + 0.5) * bw;
   const y = (v: number) => mt + ph - (v / ymax) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`);
   // axes and y ticks
-  out.push(`<line x1="${ml}" y1="${mt + ph}" x2="${ml + pw}" y2="${mt + ph}" stroke="#333"/><line x1="${ml}" y1="${mt}" x2="${ml}" y2="${mt + ph}" stroke="#333"/>`);
+  out.push(
+    `<line x1="${ml}" y1="${mt + ph}" x2="${ml + pw}" y2="${mt + ph}" stroke="#333"/><line x1="${ml}" y1="${mt}" x2="${ml}" y2="${mt + ph}" stroke="#333"/>`,
+  );
   for (let t = 0; t <= 5; t++) {
     const v = (ymax * t) / 5;
-    out.push(`<line x1="${ml - 4}" y1="${y(v)}" x2="${ml + pw}" y2="${y(v)}" stroke="#eee"/><text x="${ml - 6}" y="${y(v) + 4}" text-anchor="end">${(100 * v).toFixed(1)}%</text>`);
+    out.push(
+      `<line x1="${ml - 4}" y1="${y(v)}" x2="${ml + pw}" y2="${y(v)}" stroke="#eee"/><text x="${ml - 6}" y="${y(v) + 4}" text-anchor="end">${(100 * v).toFixed(1)}%</text>`,
+    );
   }
   out.push(`<text x="${ml + pw / 2}" y="${H - 30}" text-anchor="middle">titles, sorted by target share (hover for names)</text>`);
   out.push(`<text transform="translate(16 ${mt + ph / 2}) rotate(-90)" text-anchor="middle">share of generations</text>`);
   order.forEach((i, k) => {
     const h = mt + ph - y(target[i]);
-    out.push(`<rect x="${(ml + k * bw + bw * 0.1).toFixed(2)}" y="${y(target[i]).toFixed(2)}" width="${(bw * 0.8).toFixed(2)}" height="${h.toFixed(2)}" fill="#bbb"><title>${esc(titles[i])}: target ${(100 * target[i]).toFixed(2)}%${series.map((s) => `, ${esc(s.name)} ${(100 * s.shares[i]).toFixed(2)}%`).join('')}</title></rect>`);
+    out.push(
+      `<rect x="${(ml + k * bw + bw * 0.1).toFixed(2)}" y="${y(target[i]).toFixed(2)}" width="${(bw * 0.8).toFixed(2)}" height="${h.toFixed(2)}" fill="#bbb"><title>${esc(titles[i])}: target ${(100 * target[i]).toFixed(2)}%${series.map((s) => `, ${esc(s.name)} ${(100 * s.shares[i]).toFixed(2)}%`).join('')}</title></rect>`,
+    );
   });
   series.forEach((s, j) => {
     const col = COLORS[j % COLORS.length];
@@ -44,8 +63,11 @@ export function distributionSvg(titles: string[], target: ArrayLike<number>, ser
   });
   const legend = [{ name: 'target P*', col: '#bbb' }, ...series.map((s, j) => ({ name: s.name, col: COLORS[j % COLORS.length] }))];
   legend.forEach((l, j) => {
-    const lx = ml + pw - 160, ly = mt + 10 + j * 18;
-    out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${l.col}"/><text x="${lx + 18}" y="${ly + 1}">${esc(l.name)}</text>`);
+    const lx = ml + pw - 160,
+      ly = mt + 10 + j * 18;
+    out.push(
+      `<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${l.col}"/><text x="${lx + 18}" y="${ly + 1}">${esc(l.name)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');

@@ -36,12 +36,19 @@ export function rewardsFromHistories(histories: Iterable<string[]>): TitleReward
  * no zero-reward title (F(s) = Σ R(i) > 0 on every node), so it is never silently replaced.
  */
 export function catalogueRewards(
-  catalogueTitles: string[], rewards: TitleRewards, minReward: number, treeTitles: TreeTitles = 'catalogue', source = 'the reward file',
+  catalogueTitles: string[],
+  rewards: TitleRewards,
+  minReward: number,
+  treeTitles: TreeTitles = 'catalogue',
+  source = 'the reward file',
 ): TitleRewards & { filled: number; unreachable: string[] } {
   const byTitle = new Map<string, number>();
   rewards.titles.forEach((t, i) => {
     const r = rewards.rewards[i];
-    if (!(r > 0) || !Number.isFinite(r)) throw new Error(`reward of ${JSON.stringify(t)} in ${source} is ${r}: every title in the tree needs a reward > 0 (docs/methods.md §A2/A3); leave the title out instead`);
+    if (!(r > 0) || !Number.isFinite(r))
+      throw new Error(
+        `reward of ${JSON.stringify(t)} in ${source} is ${r}: every title in the tree needs a reward > 0 (docs/methods.md §A2/A3); leave the title out instead`,
+      );
     byTitle.set(t, r);
   });
   const titles: string[] = [];
@@ -55,7 +62,10 @@ export function catalogueRewards(
     seen.add(t);
     const r = byTitle.get(t);
     titles.push(t);
-    if (r === undefined) { vals.push(minReward); filled++; } else vals.push(r);
+    if (r === undefined) {
+      vals.push(minReward);
+      filled++;
+    } else vals.push(r);
   }
   if (treeTitles === 'counted') for (const t of new Set(catalogueTitles)) if (!byTitle.has(t)) unreachable.push(t);
   return { titles, rewards: Float64Array.from(vals), filled, unreachable };
@@ -76,12 +86,23 @@ export function readPositiveRewardFile(file: string): TitleRewards {
     const text = readFileSync(file, 'utf8');
     const node = findNodeAtLocation(parseTree(text)!, [title]);
     if (node) {
-      let line = 1, last = -1;
-      for (let i = 0; i < node.offset; i++) if (text.charCodeAt(i) === 10) { line++; last = i; }
+      let line = 1,
+        last = -1;
+      for (let i = 0; i < node.offset; i++)
+        if (text.charCodeAt(i) === 10) {
+          line++;
+          last = i;
+        }
       where = `${file}:${line}:${node.offset - last}`;
     }
-  } catch { /* keep the bare file name */ }
-  throw new LocatedError(`reward of ${JSON.stringify(title)} is ${r.rewards[bad]}: every title needs a reward > 0 (docs/methods.md §A2/A3: a title without reward has no flow); leave the title out of the file instead`, where, `$[${JSON.stringify(title)}]`);
+  } catch {
+    /* keep the bare file name */
+  }
+  throw new LocatedError(
+    `reward of ${JSON.stringify(title)} is ${r.rewards[bad]}: every title needs a reward > 0 (docs/methods.md §A2/A3: a title without reward has no flow); leave the title out of the file instead`,
+    where,
+    `$[${JSON.stringify(title)}]`,
+  );
 }
 
 /** docs/methods.md §A2 from a file: `{title: reward}` (title_counts.json or user-supplied), rewards > 0. */

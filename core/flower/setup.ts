@@ -41,12 +41,19 @@ export interface FlowerSetup {
 /** Title → trie title index (titles that tokenize identically share the kept title's index). */
 export function titleIndexMap(trie: PrefixTree): Map<string, number> {
   const m = new Map<string, number>();
-  trie.titles.forEach((t, i) => { if (!m.has(t)) m.set(t, i); });
+  trie.titles.forEach((t, i) => {
+    if (!m.has(t)) m.set(t, i);
+  });
   for (const [merged, kept] of trie.merged) m.set(trie.titles[merged], kept);
   return m;
 }
 
-function buildTrie(rewards: TitleRewards, tokenizer: TokenizerName, titleEnd: 'separate' | 'joint', given?: Tokenizer): { tok: Tokenizer; trie: PrefixTree; vocab: PolicyVocab } {
+function buildTrie(
+  rewards: TitleRewards,
+  tokenizer: TokenizerName,
+  titleEnd: 'separate' | 'joint',
+  given?: Tokenizer,
+): { tok: Tokenizer; trie: PrefixTree; vocab: PolicyVocab } {
   const tok = given ?? loadTokenizer(tokenizer, rewards.titles);
   const trie = PrefixTree.build(rewards.titles, rewards.rewards, tok, { titleEnd });
   const vocab = PolicyVocab.fromTrie(trie, tok);
@@ -57,24 +64,49 @@ function buildTrie(rewards: TitleRewards, tokenizer: TokenizerName, titleEnd: 's
 export function subsetIndices(total: number, n: number, seed: number): number[] {
   const all = Array.from({ length: total }, (_, i) => i);
   if (!(n > 0) || n >= total) return all;
-  return new Rng(seed).shuffle(all).slice(0, n).sort((a, b) => a - b);
+  return new Rng(seed)
+    .shuffle(all)
+    .slice(0, n)
+    .sort((a, b) => a - b);
 }
 
 /**
  * docs/methods.md §A8 IFairLRS per-sample weight of a training row: share of its target's popularity group in the
  * history interactions (g_d, docs/methods.md §A9) divided by the group's share among training targets.
  */
-export function ifairlrsWeights(targetTitles: string[], groups: string[][], counts: Map<string, number>): { weights: number[]; groupWeight: number[] } {
+export function ifairlrsWeights(
+  targetTitles: string[],
+  groups: string[][],
+  counts: Map<string, number>,
+): { weights: number[]; groupWeight: number[] } {
   const groupOf = new Map<string, number>();
   groups.forEach((g, k) => g.forEach((t) => groupOf.set(t, k)));
   const hist = new Array(groups.length).fill(0);
   let total = 0;
-  for (const [t, c] of counts) { const g = groupOf.get(t); if (g !== undefined) { hist[g] += c; } total += c; }
+  for (const [t, c] of counts) {
+    const g = groupOf.get(t);
+    if (g !== undefined) {
+      hist[g] += c;
+    }
+    total += c;
+  }
   const tgt = new Array(groups.length).fill(0);
   let nT = 0;
-  for (const t of targetTitles) { const g = groupOf.get(t); if (g !== undefined) { tgt[g]++; nT++; } }
-  const groupWeight = hist.map((h, k) => (tgt[k] > 0 && nT > 0 ? (h / total) / (tgt[k] / nT) : 1));
-  return { weights: targetTitles.map((t) => { const g = groupOf.get(t); return g === undefined ? 1 : groupWeight[g]; }), groupWeight };
+  for (const t of targetTitles) {
+    const g = groupOf.get(t);
+    if (g !== undefined) {
+      tgt[g]++;
+      nT++;
+    }
+  }
+  const groupWeight = hist.map((h, k) => (tgt[k] > 0 && nT > 0 ? h / total / (tgt[k] / nT) : 1));
+  return {
+    weights: targetTitles.map((t) => {
+      const g = groupOf.get(t);
+      return g === undefined ? 1 : groupWeight[g];
+    }),
+    groupWeight,
+  };
 }
 
 /**
@@ -86,12 +118,19 @@ export function ifairlrsWeights(targetTitles: string[], groups: string[][], coun
  * - valid/test keep their length and row numbering (recommendations and scores index test.csv rows), with
  *   junk cut out of the histories; `evalKeep` says which rows to decode/score (target not junk).
  */
-export function withoutJunkTitles(ds: AmazonDataset): { dataset: AmazonDataset; evalKeep: (r: AmazonTrainRow) => boolean; removed: { titles: string[]; ids: number[]; trainRows: number; historyEntries: number } } {
+export function withoutJunkTitles(ds: AmazonDataset): {
+  dataset: AmazonDataset;
+  evalKeep: (r: AmazonTrainRow) => boolean;
+  removed: { titles: string[]; ids: number[]; trainRows: number; historyEntries: number };
+} {
   const junkIds = new Set<number>();
   const titles = new Set<string>();
   const catalogue = new Catalogue(ds.catalogue.name);
   for (const [id, t] of ds.catalogue.entries()) {
-    if (isJunkTitle(t)) { junkIds.add(id); titles.add(t); } else catalogue.add(id, t);
+    if (isJunkTitle(t)) {
+      junkIds.add(id);
+      titles.add(t);
+    } else catalogue.add(id, t);
   }
   for (const t of ds.titleCounts.keys()) if (isJunkTitle(t)) titles.add(t);
   let historyEntries = 0;
@@ -100,7 +139,11 @@ export function withoutJunkTitles(ds: AmazonDataset): { dataset: AmazonDataset; 
     const cut = keep.filter((k) => !k).length;
     if (!cut) return r;
     historyEntries += cut;
-    const out: Record<string, unknown> = { ...(r as unknown as Record<string, unknown>), historyIds: r.historyIds.filter((_, k) => keep[k]), historyTitles: r.historyTitles.filter((_, k) => keep[k]) };
+    const out: Record<string, unknown> = {
+      ...(r as unknown as Record<string, unknown>),
+      historyIds: r.historyIds.filter((_, k) => keep[k]),
+      historyTitles: r.historyTitles.filter((_, k) => keep[k]),
+    };
     for (const f of ['historyAsins', 'historyRatings', 'historyTimestamps']) {
       const v = (r as unknown as Record<string, unknown>)[f];
       if (Array.isArray(v)) out[f] = v.filter((_: unknown, k: number) => keep[k]);
@@ -111,12 +154,25 @@ export function withoutJunkTitles(ds: AmazonDataset): { dataset: AmazonDataset; 
   const train = ds.train.filter(evalKeep).map(clean);
   const titleCounts = new Map([...ds.titleCounts].filter(([t]) => !isJunkTitle(t)));
   const groupsTitles = popularityGroups(titleCounts, ds.groupsTitles.length || 8).groups;
-  const lastId = (t: string) => { const ids = catalogue.idsOf(t); return ids[ids.length - 1]; };
+  const lastId = (t: string) => {
+    const ids = catalogue.idsOf(t);
+    return ids[ids.length - 1];
+  };
   const dataset: AmazonDataset = {
-    ...ds, catalogue, train, valid: ds.valid.map(clean), test: ds.test.map(clean), titleCounts, groupsTitles,
+    ...ds,
+    catalogue,
+    train,
+    valid: ds.valid.map(clean),
+    test: ds.test.map(clean),
+    titleCounts,
+    groupsTitles,
     groupsIds: groupsTitles.map((g) => g.map(lastId).filter((id): id is number => id !== undefined)),
   };
-  return { dataset, evalKeep, removed: { titles: [...titles], ids: [...junkIds], trainRows: ds.train.length - train.length, historyEntries } };
+  return {
+    dataset,
+    evalKeep,
+    removed: { titles: [...titles], ids: [...junkIds], trainRows: ds.train.length - train.length, historyEntries },
+  };
 }
 
 /** `tok` given (a pretrained LM's own tokenizer, config `policy.model`): the tree is built with it instead of `c.tokenizer`. */
@@ -131,9 +187,11 @@ export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) =
     const f = withoutJunkTitles(ds);
     ds = f.dataset;
     evalKeep = f.evalKeep;
-    notes.push(f.removed.titles.length
-      ? `filterJunkTitles: removed ${f.removed.titles.length} junk title(s) (${f.removed.ids.length} item ids) from the catalogue, rewards and popularity groups; ${f.removed.trainRows} training rows with a junk target dropped, ${f.removed.historyEntries} junk history entries cut; eval rows with a junk target are not decoded`
-      : 'filterJunkTitles: no junk title in this dataset');
+    notes.push(
+      f.removed.titles.length
+        ? `filterJunkTitles: removed ${f.removed.titles.length} junk title(s) (${f.removed.ids.length} item ids) from the catalogue, rewards and popularity groups; ${f.removed.trainRows} training rows with a junk target dropped, ${f.removed.historyEntries} junk history entries cut; eval rows with a junk target are not decoded`
+        : 'filterJunkTitles: no junk title in this dataset',
+    );
   }
   const treeTitles = c.treeTitles ?? 'catalogue';
   const source = c.rewards ? resolvePath(c.rewards) : `${ds.dir}/title_counts.json`;
@@ -153,35 +211,64 @@ export async function setupRecommend(c: FlowerConfig, resolvePath: (p: string) =
   }
   const { tok: treeTok, trie, vocab } = buildTrie(all, c.tokenizer, c.titleEnd, tok);
   const titleIndex = titleIndexMap(trie);
-  if (all.filled) notes.push(`treeTitles "catalogue": ${all.filled} catalogue titles have no reward in ${c.rewards ?? 'title_counts.json'}: given minReward ${c.minReward}`);
-  if (all.unreachable.length) notes.push(`treeTitles "counted": the tree holds the ${all.titles.length} titles with a reward (the reference's training tree); ${all.unreachable.length} catalogue titles without one cannot be generated`);
+  if (all.filled)
+    notes.push(
+      `treeTitles "catalogue": ${all.filled} catalogue titles have no reward in ${c.rewards ?? 'title_counts.json'}: given minReward ${c.minReward}`,
+    );
+  if (all.unreachable.length)
+    notes.push(
+      `treeTitles "counted": the tree holds the ${all.titles.length} titles with a reward (the reference's training tree); ${all.unreachable.length} catalogue titles without one cannot be generated`,
+    );
   const H = c.policy.maxHistory;
   const toEx = (r: { row: number; historyIds: number[]; itemTitle: string }, w = 1): Example => ({
-    row: r.row, history: r.historyIds.slice(-H), target: titleIndex.get(r.itemTitle) ?? -1, weight: w,
+    row: r.row,
+    history: r.historyIds.slice(-H),
+    target: titleIndex.get(r.itemTitle) ?? -1,
+    weight: w,
   });
   const trainIdx = subsetIndices(ds.train.length, c.maxTrainRows, c.seed);
   const trainRows = trainIdx.map((i) => ds.train[i]);
   let weights = trainRows.map(() => 1);
   if (c.objective === 'ifairlrs') {
-    const r = ifairlrsWeights(trainRows.map((r) => r.itemTitle), ds.groupsTitles, ds.titleCounts);
+    const r = ifairlrsWeights(
+      trainRows.map((r) => r.itemTitle),
+      ds.groupsTitles,
+      ds.titleCounts,
+    );
     weights = r.weights;
     notes.push(`IFairLRS group weights (group 0 = most popular): ${r.groupWeight.map((w) => w.toFixed(3)).join(', ')}`);
   }
   const train = trainRows.map((r, i) => toEx(r, weights[i])).filter((e) => e.target >= 0);
   if (train.length < trainRows.length) notes.push(`${trainRows.length - train.length} training rows dropped: target title not in the tree`);
   const validRows = ds.valid.filter(evalKeep);
-  const valid = validRows.slice(0, c.maxValidRows > 0 ? c.maxValidRows : undefined).map((r) => toEx(r)).filter((e) => e.target >= 0);
+  const valid = validRows
+    .slice(0, c.maxValidRows > 0 ? c.maxValidRows : undefined)
+    .map((r) => toEx(r))
+    .filter((e) => e.target >= 0);
   const test = ds.test.filter(evalKeep).slice(0, c.maxTestRows > 0 ? c.maxTestRows : undefined);
   const idsByTitle = new Map<number, number[]>();
   for (const [id, t] of ds.catalogue.entries()) {
     const ti = titleIndex.get(t);
     if (ti === undefined) continue;
     const l = idsByTitle.get(ti);
-    if (l) l.push(id); else idsByTitle.set(ti, [id]);
+    if (l) l.push(id);
+    else idsByTitle.set(ti, [id]);
   }
   return {
-    mode: 'recommend', datasetName: ds.name, tok: treeTok, trie, vocab, titleIndex, train, valid, test, validRows, numItems: maxId + 1, dataset: ds,
-    itemIdsOfTitle: (ti) => idsByTitle.get(ti) ?? [], notes,
+    mode: 'recommend',
+    datasetName: ds.name,
+    tok: treeTok,
+    trie,
+    vocab,
+    titleIndex,
+    train,
+    valid,
+    test,
+    validRows,
+    numItems: maxId + 1,
+    dataset: ds,
+    itemIdsOfTitle: (ti) => idsByTitle.get(ti) ?? [],
+    notes,
   };
 }
 
@@ -197,10 +284,25 @@ export async function setupDistribution(c: FlowerConfig, resolvePath: (p: string
   const titleIndex = titleIndexMap(trie);
   const rng = new Rng((c.seed ^ 0x5eed) >>> 0);
   const n = c.trainSamples;
-  const train: Example[] = Array.from({ length: n }, (_, i) => ({ row: i, history: [], target: rng.categorical(rewards.rewards), weight: 1 }))
-    .map((e) => ({ ...e, target: titleIndex.get(rewards.titles[e.target]) ?? e.target }));
+  const train: Example[] = Array.from({ length: n }, (_, i) => ({
+    row: i,
+    history: [],
+    target: rng.categorical(rewards.rewards),
+    weight: 1,
+  })).map((e) => ({ ...e, target: titleIndex.get(rewards.titles[e.target]) ?? e.target }));
   return {
-    mode: 'distribution', datasetName: c.titles, tok, trie, vocab, titleIndex, train, valid: [], test: [], validRows: [], numItems: 0,
-    itemIdsOfTitle: () => [], notes: [],
+    mode: 'distribution',
+    datasetName: c.titles,
+    tok,
+    trie,
+    vocab,
+    titleIndex,
+    train,
+    valid: [],
+    test: [],
+    validRows: [],
+    numItems: 0,
+    itemIdsOfTitle: () => [],
+    notes: [],
   };
 }

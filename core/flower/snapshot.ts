@@ -20,13 +20,23 @@ export function topFlowNodes(trie: PrefixTree, maxNodes: number): number[] {
  * Policy probability of reaching each node in `nodes` (ancestor-closed), averaged over `histories`.
  * One policy call: a row per (history, parent node with a selected child).
  */
-export async function policyPrefixProbs(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, histories: number[][], nodes: number[]): Promise<Map<number, number>> {
+export async function policyPrefixProbs(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  histories: number[][],
+  nodes: number[],
+): Promise<Map<number, number>> {
   const set = new Set(nodes);
   const parents = [...new Set(nodes.filter((v) => v > 0).map((v) => trie.parent[v]))].sort((a, b) => a - b);
   const prefOf = new Map(parents.map((p) => [p, vocab.encode(trie.prefix(p))]));
   const hs: number[][] = [];
   const ps: number[][] = [];
-  for (const h of histories) for (const p of parents) { hs.push(h); ps.push(prefOf.get(p)!); }
+  for (const h of histories)
+    for (const p of parents) {
+      hs.push(h);
+      ps.push(prefOf.get(p)!);
+    }
   const lps = await policy.nextLogProbs(hs, ps);
   const out = new Map<number, number>();
   const H = histories.length;
@@ -49,8 +59,19 @@ export async function policyPrefixProbs(policy: StepPolicy, trie: PrefixTree, vo
 }
 
 /** The snapshot nodes with the policy's probability filled in. */
-export async function policySnapshot(policy: StepPolicy, trie: PrefixTree, vocab: PolicyVocab, tok: Tokenizer, histories: number[][], maxNodes: number): Promise<TrieSnapshotNode[]> {
+export async function policySnapshot(
+  policy: StepPolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  tok: Tokenizer,
+  histories: number[][],
+  maxNodes: number,
+): Promise<TrieSnapshotNode[]> {
   const nodes = topFlowNodes(trie, maxNodes);
   const probs = await policyPrefixProbs(policy, trie, vocab, histories.length ? histories : [[]], nodes);
-  return trie.snapshot(maxNodes, (ids) => tok.decode(ids), (v) => probs.get(v) ?? NaN);
+  return trie.snapshot(
+    maxNodes,
+    (ids) => tok.decode(ids),
+    (v) => probs.get(v) ?? NaN,
+  );
 }

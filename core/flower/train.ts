@@ -101,14 +101,30 @@ export function epochRng(seed: number, epoch: number): Rng {
 }
 
 /** Validation NLL (token-mean, docs/methods.md §A6 SFT loss) of examples, no gradients. */
-export async function validationNll(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], batchSize: number): Promise<number> {
+export async function validationNll(
+  policy: TrainablePolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  examples: Example[],
+  batchSize: number,
+): Promise<number> {
   const tf = getTf();
-  let sum = 0, tokens = 0;
+  let sum = 0,
+    tokens = 0;
   for (let s = 0; s < examples.length; s += batchSize) {
     const ex = examples.slice(s, s + batchSize).filter((e) => e.target >= 0);
     if (!ex.length) continue;
     const n = ex.reduce((a, e) => a + trie.path(e.target).length, 0);
-    const v = tf.tidy(() => objective(policy, trie, vocab, { histories: ex.map((e) => e.history), targets: ex.map((e) => e.target) }, { theta: 1, personalization: 'none' }).sft!.dataSync()[0]);
+    const v = tf.tidy(
+      () =>
+        objective(
+          policy,
+          trie,
+          vocab,
+          { histories: ex.map((e) => e.history), targets: ex.map((e) => e.target) },
+          { theta: 1, personalization: 'none' },
+        ).sft!.dataSync()[0],
+    );
     sum += v * n;
     tokens += n;
   }
@@ -122,7 +138,15 @@ export async function validationNll(policy: TrainablePolicy, trie: PrefixTree, v
  * compute_loss in eval mode). The samples come from a fixed per-run generator, so epochs differ only by
  * the policy.
  */
-export async function validationLoss(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, examples: Example[], opts: TrainOptions, hooks: Pick<TrainHooks, 'pu' | 'itemIdsOfTitle'>, batchSize = 128): Promise<{ nll: number; gfn?: number; loss: number }> {
+export async function validationLoss(
+  policy: TrainablePolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  examples: Example[],
+  opts: TrainOptions,
+  hooks: Pick<TrainHooks, 'pu' | 'itemIdsOfTitle'>,
+  batchSize = 128,
+): Promise<{ nll: number; gfn?: number; loss: number }> {
   const nll = await validationNll(policy, trie, vocab, examples, batchSize);
   if (opts.objective !== 'flower' || opts.theta >= 1 || !examples.length) return { nll, loss: nll };
   const tf = getTf();
@@ -130,11 +154,21 @@ export async function validationLoss(policy: TrainablePolicy, trie: PrefixTree, 
   const vopts: TrainOptions = { ...opts, offlineSampleProb: 0, gfnSampling: 'constrained' };
   const validHooks = hooks.pu && !hooks.pu.byHistory ? { ...hooks, pu: undefined } : hooks;
   if (validHooks !== hooks && opts.personalization !== 'none') vopts.personalization = 'none';
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let s = 0; s < examples.length; s += batchSize) {
     const ex = examples.slice(s, s + batchSize);
     const samples = await gfnSamples(policy, trie, vocab, ex, vopts, validHooks as TrainHooks, rng);
-    const v = tf.tidy(() => objective(policy, trie, vocab, { histories: ex.map((e) => e.history), targets: ex.map(() => -1), samples }, { theta: 0, personalization: vopts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly }).gfn!.dataSync()[0]);
+    const v = tf.tidy(
+      () =>
+        objective(
+          policy,
+          trie,
+          vocab,
+          { histories: ex.map((e) => e.history), targets: ex.map(() => -1), samples },
+          { theta: 0, personalization: vopts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly },
+        ).gfn!.dataSync()[0],
+    );
     sum += v * ex.length;
     n += ex.length;
   }
@@ -143,7 +177,15 @@ export async function validationLoss(policy: TrainablePolicy, trie: PrefixTree, 
 }
 
 /** GFN samples for a batch: one title per row from the policy (no gradient), with s_ui when personalised. */
-async function gfnSamples(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, batch: Example[], opts: TrainOptions, hooks: TrainHooks, rng: Rng): Promise<GfnSample[]> {
+async function gfnSamples(
+  policy: TrainablePolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  batch: Example[],
+  opts: TrainOptions,
+  hooks: TrainHooks,
+  rng: Rng,
+): Promise<GfnSample[]> {
   const histories = batch.map((e) => e.history);
   const titles = new Array<number>(batch.length).fill(-1);
   const free = new Map<number, GfnSample>();
@@ -151,8 +193,15 @@ async function gfnSamples(policy: TrainablePolicy, trie: PrefixTree, vocab: Poli
     const w = offlineWeights(trie);
     for (let b = 0; b < batch.length; b++) titles[b] = w.titles[rng.categorical(w.weights)];
   } else if (opts.gfnSampling === 'unconstrained') {
-    const sampled = await sampleUnconstrained(policy, trie, vocab, histories, { temperature: opts.sampleTemperature, rng, maxTokens: policy.cfg.maxTokens - 1 });
-    sampled.forEach((x, b) => { if (x.titleIndex >= 0) titles[b] = x.titleIndex; else free.set(b, x); });
+    const sampled = await sampleUnconstrained(policy, trie, vocab, histories, {
+      temperature: opts.sampleTemperature,
+      rng,
+      maxTokens: policy.cfg.maxTokens - 1,
+    });
+    sampled.forEach((x, b) => {
+      if (x.titleIndex >= 0) titles[b] = x.titleIndex;
+      else free.set(b, x);
+    });
   } else {
     // with micro-batches, sample micro-batch by micro-batch too (a pretrained LM's prompt cache for the whole batch may not fit)
     const step = opts.microBatchSize && opts.microBatchSize > 0 ? opts.microBatchSize : histories.length;
@@ -165,7 +214,10 @@ async function gfnSamples(policy: TrainablePolicy, trie: PrefixTree, vocab: Poli
   const scales: (number | undefined)[] = titles.map(() => undefined);
   if (opts.personalization !== 'none') {
     if (!hooks.pu || !hooks.itemIdsOfTitle) throw new Error(`personalization "${opts.personalization}" needs a scorer or a score file`);
-    const pus = await hooks.pu.pu(batch.map((e) => e.row), histories);
+    const pus = await hooks.pu.pu(
+      batch.map((e) => e.row),
+      histories,
+    );
     titles.forEach((t, b) => {
       if (t < 0) return;
       const pu = pus[b];
@@ -183,7 +235,11 @@ function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[]
   let w = offlineCache.get(trie);
   if (!w) {
     w = { titles: [], weights: [] };
-    for (let v = 0; v < trie.size; v++) if (trie.titleOf[v] >= 0) { w.titles.push(trie.titleOf[v]); w.weights.push(trie.depth[v]); }
+    for (let v = 0; v < trie.size; v++)
+      if (trie.titleOf[v] >= 0) {
+        w.titles.push(trie.titleOf[v]);
+        w.weights.push(trie.depth[v]);
+      }
     offlineCache.set(trie, w);
   }
   return w;
@@ -193,8 +249,16 @@ function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[]
  * Train `policy` in place from `state` (fresh or restored) until `opts.epochs` or early stopping.
  * Returns the final state; the caller restores the best weights if it wants them.
  */
-export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: PolicyVocab, data: { train: Example[]; valid: Example[] },
-  opts: TrainOptions, hooks: TrainHooks, state: TrainState, optimizer: AdamW): Promise<TrainState> {
+export async function train(
+  policy: TrainablePolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  data: { train: Example[]; valid: Example[] },
+  opts: TrainOptions,
+  hooks: TrainHooks,
+  state: TrainState,
+  optimizer: AdamW,
+): Promise<TrainState> {
   const tf = getTf();
   const useGfn = opts.objective === 'flower' && opts.theta < 1;
   const B = opts.batchSize;
@@ -219,27 +283,48 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
       // core/flower/accumulate.ts): their norms are logged, the update uses their sum θ·∇L_SFT + (1−θ)·∇L_GFN.
       const micro = opts.microBatchSize ?? 0;
       const withSft = !(opts.objective === 'flower' && opts.theta === 0);
-      const sftStep = withSft ? accumulatedGrads(varList, batch.length, micro, (lo, hi, m) => {
-        const rows = batch.slice(lo, hi);
-        const o = objective(policy, trie, vocab, { histories: rows.map((e) => e.history), targets: rows.map((e) => e.target), weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined },
-          { theta: 1, personalization: 'none' }, dropoutSeed + m);
-        return { total: theta === 1 ? o.sft! : tf.mul(o.sft!, theta) as TF.Scalar, sft: o.sft, gfn: null };
-      }) : undefined;
-      let onTreeSum = 0, onTreeN = 0;
-      const gfnStep = samples ? accumulatedGrads(varList, gfnBatch.length, micro, (lo, hi) => {
-        const rows = gfnBatch.slice(lo, hi);
-        const o = objective(policy, trie, vocab, { histories: rows.map((e) => e.history), targets: rows.map(() => -1), samples: samples.slice(lo, hi) },
-          { theta: 0, personalization: opts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly });
-        onTreeSum += o.onTreeMass!.dataSync()[0] * (hi - lo);
-        onTreeN += hi - lo;
-        return { total: tf.mul(o.gfn!, 1 - theta) as TF.Scalar, sft: null, gfn: o.gfn };
-      }) : undefined;
+      const sftStep = withSft
+        ? accumulatedGrads(varList, batch.length, micro, (lo, hi, m) => {
+            const rows = batch.slice(lo, hi);
+            const o = objective(
+              policy,
+              trie,
+              vocab,
+              {
+                histories: rows.map((e) => e.history),
+                targets: rows.map((e) => e.target),
+                weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined,
+              },
+              { theta: 1, personalization: 'none' },
+              dropoutSeed + m,
+            );
+            return { total: theta === 1 ? o.sft! : (tf.mul(o.sft!, theta) as TF.Scalar), sft: o.sft, gfn: null };
+          })
+        : undefined;
+      let onTreeSum = 0,
+        onTreeN = 0;
+      const gfnStep = samples
+        ? accumulatedGrads(varList, gfnBatch.length, micro, (lo, hi) => {
+            const rows = gfnBatch.slice(lo, hi);
+            const o = objective(
+              policy,
+              trie,
+              vocab,
+              { histories: rows.map((e) => e.history), targets: rows.map(() => -1), samples: samples.slice(lo, hi) },
+              { theta: 0, personalization: opts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly },
+            );
+            onTreeSum += o.onTreeMass!.dataSync()[0] * (hi - lo);
+            onTreeN += hi - lo;
+            return { total: tf.mul(o.gfn!, 1 - theta) as TF.Scalar, sft: null, gfn: o.gfn };
+          })
+        : undefined;
       const normS = sftStep ? gradNorm(sftStep.grads) : NaN;
       const normG = gfnStep ? gradNorm(gfnStep.grads) : NaN;
       let grads: Record<string, TF.Tensor>;
       if (sftStep && gfnStep) {
         grads = {};
-        for (const k of Object.keys(sftStep.grads)) grads[k] = gfnStep.grads[k] ? tf.add(sftStep.grads[k], gfnStep.grads[k]) : sftStep.grads[k].clone();
+        for (const k of Object.keys(sftStep.grads))
+          grads[k] = gfnStep.grads[k] ? tf.add(sftStep.grads[k], gfnStep.grads[k]) : sftStep.grads[k].clone();
         tf.dispose([...Object.values(sftStep.grads), ...Object.values(gfnStep.grads)]);
       } else grads = (sftStep ?? gfnStep)!.grads;
       const named: Record<string, TF.Tensor> = {};
@@ -247,7 +332,8 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
       const lr = optimizer.currentLr();
       const gradNormTotal = optimizer.apply(named);
       tf.dispose(Object.values(grads));
-      const sft = sftStep?.sft ?? NaN, gfn = gfnStep?.gfn ?? NaN;
+      const sft = sftStep?.sft ?? NaN,
+        gfn = gfnStep?.gfn ?? NaN;
       const onTree = onTreeN ? onTreeSum / onTreeN : NaN;
       const total = (sftStep ? theta * sft : 0) + (gfnStep ? (1 - theta) * gfn : 0);
       if (!Number.isFinite(total)) throw new Error(`training diverged at epoch ${epoch} step ${s + 1}: loss ${total}`);
@@ -269,11 +355,19 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
       await yieldIfDue(hooks.signal);
     }
     state.epoch = epoch;
-    const v = data.valid.length ? await validationLoss(policy, trie, vocab, data.valid, opts, hooks, opts.microBatchSize || 128) : undefined;
+    const v = data.valid.length
+      ? await validationLoss(policy, trie, vocab, data.valid, opts, hooks, opts.microBatchSize || 128)
+      : undefined;
     const validNll = v?.nll ?? NaN;
     const validLoss = v?.loss ?? NaN;
     const seconds = (Date.now() - t0) / 1000;
-    state.history.push({ epoch, validNll, ...(v?.gfn !== undefined ? { validLoss, validGfn: v.gfn } : { validLoss }), trainLoss: lossSum / steps, seconds });
+    state.history.push({
+      epoch,
+      validNll,
+      ...(v?.gfn !== undefined ? { validLoss, validGfn: v.gfn } : { validLoss }),
+      trainLoss: lossSum / steps,
+      seconds,
+    });
     const what = v?.gfn !== undefined ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL';
     if (!Number.isNaN(validLoss)) {
       hooks.metric('valid/nll', state.step, validNll, { epoch, series: opts.objective });
@@ -281,16 +375,25 @@ export async function train(policy: TrainablePolicy, trie: PrefixTree, vocab: Po
         hooks.metric('valid/gfn', state.step, v.gfn, { epoch, series: opts.objective });
         hooks.metric('valid/loss', state.step, validLoss, { epoch, series: opts.objective });
       }
-      if (validLoss < state.bestValid - 1e-6) { state.bestValid = validLoss; state.bestEpoch = epoch; state.badEpochs = 0; }
-      else {
+      if (validLoss < state.bestValid - 1e-6) {
+        state.bestValid = validLoss;
+        state.bestEpoch = epoch;
+        state.badEpochs = 0;
+      } else {
         state.badEpochs++;
         if (opts.patience > 0 && state.badEpochs >= opts.patience) {
           state.stopped = true;
-          hooks.log(`early stopping after epoch ${epoch}: ${what} did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`);
+          hooks.log(
+            `early stopping after epoch ${epoch}: ${what} did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`,
+          );
         }
       }
-    } else { state.bestEpoch = epoch; }
-    hooks.log(`epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}${v?.gfn !== undefined ? `, valid GFN ${v.gfn.toFixed(4)}, valid loss ${validLoss.toFixed(4)}` : ''}, lr ${optimizer.currentLr().toExponential(2)}, ${seconds.toFixed(1)} s`);
+    } else {
+      state.bestEpoch = epoch;
+    }
+    hooks.log(
+      `epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}${v?.gfn !== undefined ? `, valid GFN ${v.gfn.toFixed(4)}, valid loss ${validLoss.toFixed(4)}` : ''}, lr ${optimizer.currentLr().toExponential(2)}, ${seconds.toFixed(1)} s`,
+    );
     await hooks.onEpochEnd?.(state, optimizer);
   }
   return state;

@@ -32,9 +32,10 @@ export function modelReport(dir: string, backend: { name: string; reason: string
   const full = estimateMemory(cfg, { microBatch: 8, seqLen: 512, predicted: 64, training: { mode: 'full' } });
   const beam = estimateMemory(cfg, { microBatch: 1, seqLen: 512, predicted: 10, decode: { states: 10, newTokens: 64 } });
   const fits = full.bytes <= avail.bytes;
-  const line = `${dir}: ${cfg.architectureName}, ${(parameterCount(cfg) / 1e6).toFixed(0)} M parameters, ${precisionNote(storedDtypes(dir), backend.name)}; `
-    + `would run on ${backend.name} (${backend.reason.split(' (skipped')[0]}); memory ${formatBytes(avail.bytes)}: beam search (10 beams) needs ${formatBytes(beam.bytes)}${beam.bytes <= avail.bytes ? '' : ' — DOES NOT FIT'}, `
-    + `full fine-tuning at micro-batch 8 × 512 ${formatBytes(full.bytes)}${fits ? '' : ' — DOES NOT FIT'}`;
+  const line =
+    `${dir}: ${cfg.architectureName}, ${(parameterCount(cfg) / 1e6).toFixed(0)} M parameters, ${precisionNote(storedDtypes(dir), backend.name)}; ` +
+    `would run on ${backend.name} (${backend.reason.split(' (skipped')[0]}); memory ${formatBytes(avail.bytes)}: beam search (10 beams) needs ${formatBytes(beam.bytes)}${beam.bytes <= avail.bytes ? '' : ' — DOES NOT FIT'}, ` +
+    `full fine-tuning at micro-batch 8 × 512 ${formatBytes(full.bytes)}${fits ? '' : ' — DOES NOT FIT'}`;
   return { line, fitsPaperSetting: fits };
 }
 
@@ -53,9 +54,18 @@ export function describeModel(dir: string, backend: { name: string; reason: stri
   ];
   const plans: [string, MemoryPlan][] = [
     ['lm score, batch 8 × 512 tokens (64 scored)', { microBatch: 8, seqLen: 512, predicted: 64 }],
-    ['beam search, 10 beams × 512-token prompt + 64 new tokens', { microBatch: 1, seqLen: 512, predicted: 10, decode: { states: 10, newTokens: 64 } }],
-    ['LoRA r=8 on q_proj,v_proj, micro-batch 8 × 512 (64 title states)', { microBatch: 8, seqLen: 512, predicted: 64, training: { mode: 'lora', loraParams: loraParamCount(cfg, 8, ['q_proj', 'v_proj']) } }],
-    ['full fine-tuning (the released Flower setting), micro-batch 8 × 512 (64 title states)', { microBatch: 8, seqLen: 512, predicted: 64, training: { mode: 'full' } }],
+    [
+      'beam search, 10 beams × 512-token prompt + 64 new tokens',
+      { microBatch: 1, seqLen: 512, predicted: 10, decode: { states: 10, newTokens: 64 } },
+    ],
+    [
+      'LoRA r=8 on q_proj,v_proj, micro-batch 8 × 512 (64 title states)',
+      { microBatch: 8, seqLen: 512, predicted: 64, training: { mode: 'lora', loraParams: loraParamCount(cfg, 8, ['q_proj', 'v_proj']) } },
+    ],
+    [
+      'full fine-tuning (the released Flower setting), micro-batch 8 × 512 (64 title states)',
+      { microBatch: 8, seqLen: 512, predicted: 64, training: { mode: 'full' } },
+    ],
     ['full fine-tuning, micro-batch 1 × 512 (64 title states)', { microBatch: 1, seqLen: 512, predicted: 64, training: { mode: 'full' } }],
   ];
   for (const [what, plan] of plans) {

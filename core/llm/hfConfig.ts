@@ -55,28 +55,44 @@ export function parseHfConfig(json: Record<string, unknown>, file: string): LlmC
   const archName = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
   const byType = json.model_type === 'qwen2' ? 'Qwen2ForCausalLM' : json.model_type === 'llama' ? 'LlamaForCausalLM' : undefined;
   const name = archName ?? byType;
-  if (!name) throw new LocatedError('no "architectures" (and no known "model_type"): cannot tell the architecture', at('architectures'), file);
+  if (!name)
+    throw new LocatedError('no "architectures" (and no known "model_type"): cannot tell the architecture', at('architectures'), file);
   const architecture = SUPPORTED[name];
-  if (!architecture) throw new LocatedError(`architecture "${name}" is not supported (supported: ${Object.keys(SUPPORTED).join(', ')})`, at('architectures'), file);
+  if (!architecture)
+    throw new LocatedError(
+      `architecture "${name}" is not supported (supported: ${Object.keys(SUPPORTED).join(', ')})`,
+      at('architectures'),
+      file,
+    );
   const int = (field: string, dflt?: number): number => {
     const v = json[field] ?? dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new LocatedError(`"${field}" must be a positive integer (got ${JSON.stringify(json[field])})`, at(field), file);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw new LocatedError(`"${field}" must be a positive integer (got ${JSON.stringify(json[field])})`, at(field), file);
     return v;
   };
   const num = (field: string, dflt?: number): number => {
     const v = json[field] ?? dflt;
-    if (typeof v !== 'number' || !(v > 0)) throw new LocatedError(`"${field}" must be a positive number (got ${JSON.stringify(json[field])})`, at(field), file);
+    if (typeof v !== 'number' || !(v > 0))
+      throw new LocatedError(`"${field}" must be a positive number (got ${JSON.stringify(json[field])})`, at(field), file);
     return v;
   };
   const hidden = int('hidden_size');
   const heads = int('num_attention_heads');
   const kvHeads = int('num_key_value_heads', heads);
-  if (heads % kvHeads !== 0) throw new LocatedError(`num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`, at('num_key_value_heads'), file);
+  if (heads % kvHeads !== 0)
+    throw new LocatedError(
+      `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`,
+      at('num_key_value_heads'),
+      file,
+    );
   const headDim = json.head_dim == null ? hidden / heads : int('head_dim');
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new LocatedError(`head dimension ${headDim} (hidden_size / num_attention_heads) must be an even integer`, at('head_dim'), file);
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0)
+    throw new LocatedError(`head dimension ${headDim} (hidden_size / num_attention_heads) must be an even integer`, at('head_dim'), file);
   const act = json.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new LocatedError(`hidden_act "${String(act)}" is not supported (SwiGLU with silu only)`, at('hidden_act'), file);
-  if (json.use_sliding_window === true) throw new LocatedError('use_sliding_window = true is not supported (full attention only)', at('use_sliding_window'), file);
+  if (act !== 'silu')
+    throw new LocatedError(`hidden_act "${String(act)}" is not supported (SwiGLU with silu only)`, at('hidden_act'), file);
+  if (json.use_sliding_window === true)
+    throw new LocatedError('use_sliding_window = true is not supported (full attention only)', at('use_sliding_window'), file);
   const bool = (field: string, dflt: boolean): boolean => {
     const v = json[field] ?? dflt;
     if (typeof v !== 'boolean') throw new LocatedError(`"${field}" must be true or false`, at(field), file);
@@ -103,7 +119,8 @@ export function parseHfConfig(json: Record<string, unknown>, file: string): LlmC
     mlpBias: architecture === 'llama' && bool('mlp_bias', false),
     torchDtype: typeof json.torch_dtype === 'string' ? json.torch_dtype : undefined,
     bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : undefined,
-    eosTokenId: typeof json.eos_token_id === 'number' || Array.isArray(json.eos_token_id) ? (json.eos_token_id as number | number[]) : undefined,
+    eosTokenId:
+      typeof json.eos_token_id === 'number' || Array.isArray(json.eos_token_id) ? (json.eos_token_id as number | number[]) : undefined,
   };
 }
 
@@ -113,7 +130,8 @@ function parseRopeScaling(v: unknown, where: string, file: string): RopeScaling 
   const o = v as Record<string, unknown>;
   const type = (o.rope_type ?? o.type) as string | undefined;
   const factor = (): number => {
-    if (typeof o.factor !== 'number' || !(o.factor > 0)) throw new LocatedError('rope_scaling.factor must be a positive number', `${where}.factor`, file);
+    if (typeof o.factor !== 'number' || !(o.factor > 0))
+      throw new LocatedError('rope_scaling.factor must be a positive number', `${where}.factor`, file);
     return o.factor;
   };
   switch (type) {
@@ -124,20 +142,35 @@ function parseRopeScaling(v: unknown, where: string, file: string): RopeScaling 
       return { type: 'linear', factor: factor() };
     case 'llama3': {
       const n = (k: string): number => {
-        if (typeof o[k] !== 'number' || !((o[k] as number) > 0)) throw new LocatedError(`rope_scaling.${k} must be a positive number`, `${where}.${k}`, file);
+        if (typeof o[k] !== 'number' || !((o[k] as number) > 0))
+          throw new LocatedError(`rope_scaling.${k} must be a positive number`, `${where}.${k}`, file);
         return o[k] as number;
       };
-      return { type: 'llama3', factor: factor(), lowFreqFactor: n('low_freq_factor'), highFreqFactor: n('high_freq_factor'), originalMaxPositions: n('original_max_position_embeddings') };
+      return {
+        type: 'llama3',
+        factor: factor(),
+        lowFreqFactor: n('low_freq_factor'),
+        highFreqFactor: n('high_freq_factor'),
+        originalMaxPositions: n('original_max_position_embeddings'),
+      };
     }
     default:
-      throw new LocatedError(`rope_scaling type "${type}" is not supported (supported: default, linear, llama3)`, `${where}.rope_type`, file);
+      throw new LocatedError(
+        `rope_scaling type "${type}" is not supported (supported: default, linear, llama3)`,
+        `${where}.rope_type`,
+        file,
+      );
   }
 }
 
 /** Read and parse `<dir>/config.json`. */
 export function readHfConfig(dir: string): LlmConfig {
   const file = join(dir, 'config.json');
-  if (!existsSync(file)) throw new LocatedError('config.json is missing from the model folder (a Hugging Face model folder needs config.json, *.safetensors, tokenizer.json, tokenizer_config.json)', file);
+  if (!existsSync(file))
+    throw new LocatedError(
+      'config.json is missing from the model folder (a Hugging Face model folder needs config.json, *.safetensors, tokenizer.json, tokenizer_config.json)',
+      file,
+    );
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));

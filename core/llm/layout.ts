@@ -37,14 +37,23 @@ export function layoutRows(left: number[][], right: number[][] | undefined, padI
     const l = left[b];
     const off = P - l.length;
     leftPad[b] = off;
-    for (let j = 0; j < l.length; j++) { ids[b * L + off + j] = l[j]; valid[b * L + off + j] = 1; }
+    for (let j = 0; j < l.length; j++) {
+      ids[b * L + off + j] = l[j];
+      valid[b * L + off + j] = 1;
+    }
     const r = right?.[b] ?? [];
     rightLen[b] = r.length;
-    for (let j = 0; j < r.length; j++) { ids[b * L + P + j] = r[j]; valid[b * L + P + j] = 1; }
+    for (let j = 0; j < r.length; j++) {
+      ids[b * L + P + j] = r[j];
+      valid[b * L + P + j] = 1;
+    }
     let n = 0;
     for (let j = 0; j < L; j++) {
       positions[b * L + j] = Math.max(0, n - (valid[b * L + j] ? 0 : 1));
-      if (valid[b * L + j]) { positions[b * L + j] = n; n++; }
+      if (valid[b * L + j]) {
+        positions[b * L + j] = n;
+        n++;
+      }
     }
   }
   return { B, L, P, ids, positions, valid, leftPad, rightLen };

@@ -27,13 +27,20 @@ export interface HfModel {
 /** Check that a folder looks like a Hugging Face causal-LM folder; returns the config (cheap: no weights read). */
 export function checkModelFolder(dir: string): LlmConfig {
   const d = resolve(dir);
-  if (!existsSync(d) || !statSync(d).isDirectory()) throw new LocatedError('model folder not found (a local Hugging Face model folder; Flowloop never downloads models — see the README, "Bring a Hugging Face model")', d);
+  if (!existsSync(d) || !statSync(d).isDirectory())
+    throw new LocatedError(
+      'model folder not found (a local Hugging Face model folder; Flowloop never downloads models — see the README, "Bring a Hugging Face model")',
+      d,
+    );
   const cfg = readHfConfig(d);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
     if (!existsSync(join(d, f))) throw new LocatedError(`${f} is missing from the model folder`, join(d, f));
   }
   if (!existsSync(join(d, 'model.safetensors')) && !existsSync(join(d, 'model.safetensors.index.json'))) {
-    throw new LocatedError('no weights: neither model.safetensors nor model.safetensors.index.json is in the model folder (PyTorch .bin checkpoints are not read: save with safe_serialization=True)', d);
+    throw new LocatedError(
+      'no weights: neither model.safetensors nor model.safetensors.index.json is in the model folder (PyTorch .bin checkpoints are not read: save with safe_serialization=True)',
+      d,
+    );
   }
   return cfg;
 }

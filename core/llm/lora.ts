@@ -61,7 +61,10 @@ export function loraTargets(cfg: LlmConfig, targets: string[], where = 'policy.l
   const mods = linearModules(cfg).filter((m) => matchesTarget(m.name, targets));
   if (!mods.length) {
     const leaves = [...new Set(linearModules(cfg).map((m) => m.name.split('.').slice(-1)[0]))];
-    throw new LocatedError(`no linear layer of this ${cfg.architectureName} matches ${JSON.stringify(targets)} (its layers end in: ${leaves.join(', ')})`, where);
+    throw new LocatedError(
+      `no linear layer of this ${cfg.architectureName} matches ${JSON.stringify(targets)} (its layers end in: ${leaves.join(', ')})`,
+      where,
+    );
   }
   return mods;
 }
@@ -78,7 +81,12 @@ export class LoraAdapters {
   readonly scale: number;
 
   /** `init` (PEFT names → data, e.g. a saved adapter or a checkpoint) replaces the random/zero start. */
-  constructor(readonly lm: CausalLM, readonly settings: LoraSettings, seed: number, init?: Map<string, Float32Array>) {
+  constructor(
+    readonly lm: CausalLM,
+    readonly settings: LoraSettings,
+    seed: number,
+    init?: Map<string, Float32Array>,
+  ) {
     const tf = getTf();
     if (!(settings.r >= 1)) throw new Error(`LoRA rank r must be ≥ 1, got ${settings.r}`);
     this.modules = loraTargets(lm.cfg, settings.targetModules);
@@ -95,16 +103,27 @@ export class LoraAdapters {
         if (data && data.length !== n) throw new Error(`adapter tensor ${name} has ${data.length} values, [${shapes[which]}] needs ${n}`);
         if (!data) {
           data = new Float32Array(n);
-          if (which === 'A') { const bound = 1 / Math.sqrt(m.inFeatures); for (let i = 0; i < n; i++) data[i] = (2 * rng.next() - 1) * bound; }
+          if (which === 'A') {
+            const bound = 1 / Math.sqrt(m.inFeatures);
+            for (let i = 0; i < n; i++) data[i] = (2 * rng.next() - 1) * bound;
+          }
         }
         const v = tf.variable(tf.tensor2d(data, [...shapes[which]]), true, `${name}#${Math.random().toString(36).slice(2, 8)}`);
         this.names.push(name);
         this.weights[name] = v;
         vars[which] = v;
       }
-      lm.adapters.set(m.name, { A: vars.A as unknown as TF.Tensor2D, B: vars.B as unknown as TF.Tensor2D, scale: this.scale, dropout: settings.dropout });
+      lm.adapters.set(m.name, {
+        A: vars.A as unknown as TF.Tensor2D,
+        B: vars.B as unknown as TF.Tensor2D,
+        scale: this.scale,
+        dropout: settings.dropout,
+      });
     }
-    if (init) for (const k of init.keys()) if (k.startsWith(PEFT_PREFIX) && !this.weights[k]) throw new Error(`adapter tensor ${k} matches no target module of this model (${settings.targetModules.join(', ')})`);
+    if (init)
+      for (const k of init.keys())
+        if (k.startsWith(PEFT_PREFIX) && !this.weights[k])
+          throw new Error(`adapter tensor ${k} matches no target module of this model (${settings.targetModules.join(', ')})`);
   }
 
   paramCount(): number {
@@ -115,10 +134,26 @@ export class LoraAdapters {
   adapterConfig(baseModel: string): Record<string, unknown> {
     const s = this.settings;
     return {
-      alpha_pattern: {}, auto_mapping: null, base_model_name_or_path: baseModel, bias: 'none', fan_in_fan_out: false,
-      inference_mode: true, init_lora_weights: true, layers_pattern: null, layers_to_transform: null, lora_alpha: s.alpha,
-      lora_dropout: s.dropout, modules_to_save: null, peft_type: 'LORA', r: s.r, rank_pattern: {}, revision: null,
-      target_modules: [...s.targetModules], task_type: 'CAUSAL_LM', use_dora: false, use_rslora: false,
+      alpha_pattern: {},
+      auto_mapping: null,
+      base_model_name_or_path: baseModel,
+      bias: 'none',
+      fan_in_fan_out: false,
+      inference_mode: true,
+      init_lora_weights: true,
+      layers_pattern: null,
+      layers_to_transform: null,
+      lora_alpha: s.alpha,
+      lora_dropout: s.dropout,
+      modules_to_save: null,
+      peft_type: 'LORA',
+      r: s.r,
+      rank_pattern: {},
+      revision: null,
+      target_modules: [...s.targetModules],
+      task_type: 'CAUSAL_LM',
+      use_dora: false,
+      use_rslora: false,
     };
   }
 
@@ -147,9 +182,17 @@ export class LoraAdapters {
 
 /** The fields of a PEFT `adapter_config.json` that are read or refused (everything else is kept as written). */
 interface PeftAdapterConfig {
-  peft_type?: unknown; use_dora?: unknown; use_rslora?: unknown; fan_in_fan_out?: unknown; bias?: unknown;
-  rank_pattern?: Record<string, unknown>; alpha_pattern?: Record<string, unknown>;
-  target_modules?: unknown; r?: unknown; lora_alpha?: unknown; lora_dropout?: unknown;
+  peft_type?: unknown;
+  use_dora?: unknown;
+  use_rslora?: unknown;
+  fan_in_fan_out?: unknown;
+  bias?: unknown;
+  rank_pattern?: Record<string, unknown>;
+  alpha_pattern?: Record<string, unknown>;
+  target_modules?: unknown;
+  r?: unknown;
+  lora_alpha?: unknown;
+  lora_dropout?: unknown;
   [key: string]: unknown;
 }
 
@@ -157,29 +200,64 @@ interface PeftAdapterConfig {
  * Read a PEFT LoRA adapter folder: its settings and tensors (PEFT names → float32). Located errors for a
  * missing file, a non-LoRA or unsupported config (DoRA, rsLoRA, per-layer rank patterns, trained biases).
  */
-export function readPeftAdapter(dir: string): { settings: LoraSettings; tensors: Map<string, Float32Array>; config: Record<string, unknown> } {
+export function readPeftAdapter(dir: string): {
+  settings: LoraSettings;
+  tensors: Map<string, Float32Array>;
+  config: Record<string, unknown>;
+} {
   const cf = join(dir, 'adapter_config.json');
-  if (!existsSync(cf)) throw new LocatedError('adapter_config.json not found (a PEFT LoRA adapter folder holds adapter_config.json + adapter_model.safetensors)', cf);
+  if (!existsSync(cf))
+    throw new LocatedError(
+      'adapter_config.json not found (a PEFT LoRA adapter folder holds adapter_config.json + adapter_model.safetensors)',
+      cf,
+    );
   let c: PeftAdapterConfig;
-  try { c = JSON.parse(readFileSync(cf, 'utf8')); } catch (e) { throw new LocatedError(`not valid JSON: ${(e as Error).message}`, cf); }
-  if (c.peft_type !== 'LORA') throw new LocatedError(`peft_type ${JSON.stringify(c.peft_type)}: only LORA adapters are read`, `${cf}: peft_type`);
+  try {
+    c = JSON.parse(readFileSync(cf, 'utf8'));
+  } catch (e) {
+    throw new LocatedError(`not valid JSON: ${(e as Error).message}`, cf);
+  }
+  if (c.peft_type !== 'LORA')
+    throw new LocatedError(`peft_type ${JSON.stringify(c.peft_type)}: only LORA adapters are read`, `${cf}: peft_type`);
   if (c.use_dora) throw new LocatedError('DoRA adapters (use_dora) are not supported', `${cf}: use_dora`);
   if (c.use_rslora) throw new LocatedError('rsLoRA scaling (use_rslora) is not supported', `${cf}: use_rslora`);
-  if (c.rank_pattern && Object.keys(c.rank_pattern).length) throw new LocatedError('per-module ranks (rank_pattern) are not supported', `${cf}: rank_pattern`);
-  if (c.alpha_pattern && Object.keys(c.alpha_pattern).length) throw new LocatedError('per-module alphas (alpha_pattern) are not supported', `${cf}: alpha_pattern`);
+  if (c.rank_pattern && Object.keys(c.rank_pattern).length)
+    throw new LocatedError('per-module ranks (rank_pattern) are not supported', `${cf}: rank_pattern`);
+  if (c.alpha_pattern && Object.keys(c.alpha_pattern).length)
+    throw new LocatedError('per-module alphas (alpha_pattern) are not supported', `${cf}: alpha_pattern`);
   if (c.fan_in_fan_out) throw new LocatedError('fan_in_fan_out adapters (Conv1D layers) are not supported', `${cf}: fan_in_fan_out`);
-  if (c.bias && c.bias !== 'none') throw new LocatedError(`bias "${c.bias}": adapters with trained biases are not supported`, `${cf}: bias`);
-  if (!Array.isArray(c.target_modules)) throw new LocatedError('target_modules must be a list of module names (a regular expression is not supported)', `${cf}: target_modules`);
-  if (!(typeof c.r === 'number' && Number.isInteger(c.r) && c.r > 0)) throw new LocatedError(`r must be a positive integer, got ${JSON.stringify(c.r)}`, `${cf}: r`);
-  const settings: LoraSettings = { r: c.r, alpha: Number(c.lora_alpha ?? 8), dropout: Number(c.lora_dropout ?? 0), targetModules: c.target_modules as string[] };
+  if (c.bias && c.bias !== 'none')
+    throw new LocatedError(`bias "${c.bias}": adapters with trained biases are not supported`, `${cf}: bias`);
+  if (!Array.isArray(c.target_modules))
+    throw new LocatedError(
+      'target_modules must be a list of module names (a regular expression is not supported)',
+      `${cf}: target_modules`,
+    );
+  if (!(typeof c.r === 'number' && Number.isInteger(c.r) && c.r > 0))
+    throw new LocatedError(`r must be a positive integer, got ${JSON.stringify(c.r)}`, `${cf}: r`);
+  const settings: LoraSettings = {
+    r: c.r,
+    alpha: Number(c.lora_alpha ?? 8),
+    dropout: Number(c.lora_dropout ?? 0),
+    targetModules: c.target_modules as string[],
+  };
   const wf = join(dir, 'adapter_model.safetensors');
-  if (!existsSync(wf)) throw new LocatedError(`adapter_model.safetensors not found${existsSync(join(dir, 'adapter_model.bin')) ? ' (adapter_model.bin is a PyTorch pickle: save the adapter with safe_serialization=True)' : ''}`, wf);
+  if (!existsSync(wf))
+    throw new LocatedError(
+      `adapter_model.safetensors not found${existsSync(join(dir, 'adapter_model.bin')) ? ' (adapter_model.bin is a PyTorch pickle: save the adapter with safe_serialization=True)' : ''}`,
+      wf,
+    );
   const tensors = new Map<string, Float32Array>();
   for (const [name, t] of readSafetensors(wf)) {
     const m = /^base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
-    if (!m) throw new LocatedError(`unexpected tensor "${name}" (expected base_model.model.<module>.lora_A.weight / lora_B.weight)`, `${wf}: ${name}`);
+    if (!m)
+      throw new LocatedError(
+        `unexpected tensor "${name}" (expected base_model.model.<module>.lora_A.weight / lora_B.weight)`,
+        `${wf}: ${name}`,
+      );
     const rank = m[2] === 'A' ? t.shape[0] : t.shape[1];
-    if (t.shape.length !== 2 || rank !== settings.r) throw new LocatedError(`tensor "${name}" has shape [${t.shape}], rank r = ${settings.r} expected`, `${wf}: ${name}`);
+    if (t.shape.length !== 2 || rank !== settings.r)
+      throw new LocatedError(`tensor "${name}" has shape [${t.shape}], rank r = ${settings.r} expected`, `${wf}: ${name}`);
     tensors.set(peftTensorName(m[1], m[2] as 'A' | 'B'), t.data);
   }
   return { settings, tensors, config: c };
@@ -191,7 +269,16 @@ export function mergedWeights(lora: LoraAdapters): Map<string, TF.Tensor2D> {
   const out = new Map<string, TF.Tensor2D>();
   for (const m of lora.modules) {
     const W = lora.lm.weights[`${m.name}.weight`];
-    out.set(`${m.name}.weight`, tf.tidy(() => tf.add(W, tf.mul(tf.matMul(lora.weights[peftTensorName(m.name, 'B')], lora.weights[peftTensorName(m.name, 'A')]), lora.scale)) as TF.Tensor2D));
+    out.set(
+      `${m.name}.weight`,
+      tf.tidy(
+        () =>
+          tf.add(
+            W,
+            tf.mul(tf.matMul(lora.weights[peftTensorName(m.name, 'B')], lora.weights[peftTensorName(m.name, 'A')]), lora.scale),
+          ) as TF.Tensor2D,
+      ),
+    );
   }
   return out;
 }

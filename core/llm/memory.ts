@@ -38,8 +38,19 @@ export function formatBytes(b: number): string {
 
 /** Number of LoRA parameters for rank r on the given module kinds (q_proj, k_proj, …) of every layer. */
 export function loraParamCount(cfg: LlmConfig, r: number, targets: string[]): number {
-  const q = cfg.heads * cfg.headDim, kv = cfg.kvHeads * cfg.headDim, D = cfg.hidden, I = cfg.intermediate;
-  const dims: Record<string, [number, number]> = { q_proj: [D, q], k_proj: [D, kv], v_proj: [D, kv], o_proj: [q, D], gate_proj: [D, I], up_proj: [D, I], down_proj: [I, D] };
+  const q = cfg.heads * cfg.headDim,
+    kv = cfg.kvHeads * cfg.headDim,
+    D = cfg.hidden,
+    I = cfg.intermediate;
+  const dims: Record<string, [number, number]> = {
+    q_proj: [D, q],
+    k_proj: [D, kv],
+    v_proj: [D, kv],
+    o_proj: [q, D],
+    gate_proj: [D, I],
+    up_proj: [D, I],
+    down_proj: [I, D],
+  };
   let n = 0;
   for (const t of targets) {
     const d = dims[t.split('.').pop() ?? t];
@@ -52,7 +63,11 @@ export function loraParamCount(cfg: LlmConfig, r: number, targets: string[]): nu
 export function estimateMemory(cfg: LlmConfig, plan: MemoryPlan): MemoryEstimate {
   const P = parameterCount(cfg);
   const { microBatch: B, seqLen: L } = plan;
-  const D = cfg.hidden, I = cfg.intermediate, q = cfg.heads * cfg.headDim, kv = cfg.kvHeads * cfg.headDim, V = cfg.vocabSize;
+  const D = cfg.hidden,
+    I = cfg.intermediate,
+    q = cfg.heads * cfg.headDim,
+    kv = cfg.kvHeads * cfg.headDim,
+    V = cfg.vocabSize;
   const parts: Record<string, number> = { weights: P * F };
   // Per token and layer: residual/norm/projection outputs, RoPE copies of q/k, SwiGLU intermediates.
   const perTokenLayer = 8 * D + 4 * q + 6 * kv + 5 * I;
@@ -78,7 +93,9 @@ export function estimateMemory(cfg: LlmConfig, plan: MemoryPlan): MemoryEstimate
     parts.kvCache = 2 * 2 * cfg.layers * kv * slots * plan.decode.states * F; // current + next step's copy
   }
   const bytes = Object.values(parts).reduce((a, b) => a + b, 0);
-  const text = `${formatBytes(bytes)} = ${Object.entries(parts).map(([k, v]) => `${k} ${formatBytes(v)}`).join(' + ')}`;
+  const text = `${formatBytes(bytes)} = ${Object.entries(parts)
+    .map(([k, v]) => `${k} ${formatBytes(v)}`)
+    .join(' + ')}`;
   return { bytes, parts, text };
 }
 
@@ -90,7 +107,10 @@ export function backendMemory(backend: string): { bytes: number; why: string } {
     const mib = Number((r.stdout ?? '').split('\n')[0]);
     if (r.status === 0 && mib > 0) return { bytes: mib * 2 ** 20, why: `GPU memory reported by nvidia-smi (${mib} MiB)` };
   }
-  return { bytes: Math.max(freemem(), totalmem() * 0.8), why: `system memory (${formatBytes(totalmem())} total, ${formatBytes(freemem())} free)` };
+  return {
+    bytes: Math.max(freemem(), totalmem() * 0.8),
+    why: `system memory (${formatBytes(totalmem())} total, ${formatBytes(freemem())} free)`,
+  };
 }
 
 /** Throw a clear error when the estimate does not fit the backend (before any weight is read). */
@@ -98,7 +118,9 @@ export function checkMemory(est: MemoryEstimate, backend: string, what: string):
   const avail = backendMemory(backend);
   const line = `memory estimate for ${what}: ${est.text}; ${backend} can hold ${formatBytes(avail.bytes)} (${avail.why})`;
   if (est.bytes > avail.bytes) {
-    throw new Error(`${line} — does not fit. Use a smaller micro-batch or cutoff, LoRA instead of full fine-tuning, a smaller model, or a backend with more memory (device "gpu" with tfjs-node-gpu; device "cpu" is not limited to 4 GiB but is slow)`);
+    throw new Error(
+      `${line} — does not fit. Use a smaller micro-batch or cutoff, LoRA instead of full fine-tuning, a smaller model, or a backend with more memory (device "gpu" with tfjs-node-gpu; device "cpu" is not limited to 4 GiB but is slow)`,
+    );
   }
   return { fits: true, line };
 }

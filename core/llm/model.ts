@@ -55,13 +55,23 @@ export class CausalLM {
    * Build from loaded tensors (`readModelWeights`). Missing, extra or mis-shaped tensors are located
    * errors naming `source` (the folder). Tied models use `model.embed_tokens.weight` as the head.
    */
-  constructor(readonly cfg: LlmConfig, tensors: Map<string, LoadedTensor | LazyTensor | { shape: number[]; data: Float32Array }>, source = 'model') {
+  constructor(
+    readonly cfg: LlmConfig,
+    tensors: Map<string, LoadedTensor | LazyTensor | { shape: number[]; data: Float32Array }>,
+    source = 'model',
+  ) {
     const tf = getTf();
     const want = expectedWeights(cfg);
     for (const [name, shape] of want) {
       const t = tensors.get(name);
-      if (!t) throw new LocatedError(`tensor "${name}" [${shape}] is missing from the weights${name === 'lm_head.weight' ? ' (config.json says tie_word_embeddings = false)' : ''}`, `${source}: ${name}`, source);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new LocatedError(`tensor "${name}" has shape [${t.shape}], config.json implies [${shape}]`, `${source}: ${name}`, source);
+      if (!t)
+        throw new LocatedError(
+          `tensor "${name}" [${shape}] is missing from the weights${name === 'lm_head.weight' ? ' (config.json says tie_word_embeddings = false)' : ''}`,
+          `${source}: ${name}`,
+          source,
+        );
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+        throw new LocatedError(`tensor "${name}" has shape [${t.shape}], config.json implies [${shape}]`, `${source}: ${name}`, source);
     }
     for (const name of tensors.keys()) {
       if (want.has(name)) continue;
@@ -96,7 +106,10 @@ export class CausalLM {
 
   dispose(): void {
     for (const v of Object.values(this.weights)) v.dispose();
-    for (const a of this.adapters.values()) { a.A.dispose(); a.B.dispose(); }
+    for (const a of this.adapters.values()) {
+      a.A.dispose();
+      a.B.dispose();
+    }
     this.adapters.clear();
   }
 
@@ -117,7 +130,8 @@ export class CausalLM {
     const ad = this.adapters.get(name);
     if (ad) {
       let xi = x;
-      if (dropoutSeed !== undefined && ad.dropout && ad.dropout > 0) xi = tf.dropout(x, ad.dropout, undefined, dropoutSeed + this.dropCounter++) as TF.Tensor2D;
+      if (dropoutSeed !== undefined && ad.dropout && ad.dropout > 0)
+        xi = tf.dropout(x, ad.dropout, undefined, dropoutSeed + this.dropCounter++) as TF.Tensor2D;
       const delta = tf.matMul(tf.matMul(xi, ad.A, false, true), ad.B, false, true);
       y = tf.add(y, tf.mul(delta, ad.scale)) as TF.Tensor2D;
     }
@@ -165,10 +179,15 @@ export class CausalLM {
     const tf = getTf();
     const { cfg } = this;
     const { B, L } = lay;
-    const nh = cfg.heads, nkv = cfg.kvHeads, dh = cfg.headDim, rep = nh / nkv;
+    const nh = cfg.heads,
+      nkv = cfg.kvHeads,
+      dh = cfg.headDim,
+      rep = nh / nkv;
     const seed = opts.dropoutSeed;
     this.dropCounter = 0; // adapter dropout masks depend only on (seed, call order within this forward): resumable
-    for (let i = 0; i < lay.ids.length; i++) if (!(lay.ids[i] >= 0 && lay.ids[i] < cfg.vocabSize)) throw new Error(`token id ${lay.ids[i]} outside the model vocabulary 0..${cfg.vocabSize - 1}`);
+    for (let i = 0; i < lay.ids.length; i++)
+      if (!(lay.ids[i] >= 0 && lay.ids[i] < cfg.vocabSize))
+        throw new Error(`token id ${lay.ids[i]} outside the model vocabulary 0..${cfg.vocabSize - 1}`);
     let x = tf.gather(this.weights['model.embed_tokens.weight'], tf.tensor1d(lay.ids, 'int32')) as TF.Tensor2D;
     const mask = tf.tensor4d(causalMask(lay), [B, 1, L, L]);
     const { cos, sin } = this.ropeTensors(lay.positions, B, L);
@@ -197,9 +216,15 @@ export class CausalLM {
         const prev = x;
         [x, kT, vT] = tf.tidy(() => layer(l, prev));
         if (l > 0) prev.dispose();
-        if (!opts.kv) { kT.dispose(); vT.dispose(); }
+        if (!opts.kv) {
+          kT.dispose();
+          vT.dispose();
+        }
       } else [x, kT, vT] = layer(l, x);
-      if (opts.kv) { opts.kv.k.push(kT); opts.kv.v.push(vT); }
+      if (opts.kv) {
+        opts.kv.k.push(kT);
+        opts.kv.v.push(vT);
+      }
     }
     return this.rmsNorm(x, 'model.norm');
   }
@@ -215,11 +240,22 @@ export class CausalLM {
    * additive mask over the cache slots plus the new one. Returns [final-norm hidden [N, D], new K per
    * layer, new V per layer] (each [N, kvHeads, Lc+1, dh]); the caller owns them.
    */
-  stepHidden(K: TF.Tensor4D[], V: TF.Tensor4D[], parents: Int32Array, identity: boolean, tokens: Int32Array, positions: Int32Array, padMask: Float32Array): TF.Tensor[] {
+  stepHidden(
+    K: TF.Tensor4D[],
+    V: TF.Tensor4D[],
+    parents: Int32Array,
+    identity: boolean,
+    tokens: Int32Array,
+    positions: Int32Array,
+    padMask: Float32Array,
+  ): TF.Tensor[] {
     const tf = getTf();
     const { cfg } = this;
     const N = tokens.length;
-    const nh = cfg.heads, nkv = cfg.kvHeads, dh = cfg.headDim, rep = nh / nkv;
+    const nh = cfg.heads,
+      nkv = cfg.kvHeads,
+      dh = cfg.headDim,
+      rep = nh / nkv;
     const Lc = K[0].shape[2] + 1;
     return tf.tidy(() => {
       const par = tf.tensor1d(parents, 'int32');
@@ -227,7 +263,8 @@ export class CausalLM {
       const mask = tf.tensor4d(padMask, [N, 1, 1, Lc]);
       const { cos, sin } = this.ropeTensors(positions, N, 1);
       const scale = 1 / Math.sqrt(dh);
-      const newK: TF.Tensor4D[] = [], newV: TF.Tensor4D[] = [];
+      const newK: TF.Tensor4D[] = [],
+        newV: TF.Tensor4D[] = [];
       for (let l = 0; l < cfg.layers; l++) {
         const p = `model.layers.${l}`;
         const h = this.rmsNorm(x, `${p}.input_layernorm`);
@@ -236,7 +273,8 @@ export class CausalLM {
         const v = this.linear(h, `${p}.self_attn.v_proj`).reshape([N, nkv, 1, dh]);
         const kAll = tf.concat([identity ? K[l] : tf.gather(K[l], par, 0), k.reshape([N, nkv, 1, dh])], 2) as TF.Tensor4D;
         const vAll = tf.concat([identity ? V[l] : tf.gather(V[l], par, 0), v], 2) as TF.Tensor4D;
-        newK.push(kAll); newV.push(vAll);
+        newK.push(kAll);
+        newV.push(vAll);
         const qg = q.reshape([N * nkv, rep, dh]) as TF.Tensor3D; // heads of one kv group are consecutive
         const scores = tf.mul(tf.matMul(qg, kAll.reshape([N * nkv, Lc, dh]) as TF.Tensor3D, false, true), scale).reshape([N, nh, 1, Lc]);
         const att = tf.softmax(tf.add(scores, mask)).reshape([N * nkv, rep, Lc]) as TF.Tensor3D;

@@ -16,7 +16,13 @@ type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
 
 export class OnnxLmPolicy implements StepPolicy {
-  private constructor(private readonly ort: Ort, private readonly session: Session, readonly padId: number, readonly provider: string, private readonly withPositions: boolean) {}
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: Session,
+    readonly padId: number,
+    readonly provider: string,
+    private readonly withPositions: boolean,
+  ) {}
 
   /** Open `file`; checks the input/output names of the contract above (located errors). */
   static async load(file: string, padId: number, device?: 'auto' | 'gpu' | 'cpu' | 'wasm'): Promise<OnnxLmPolicy> {
@@ -24,11 +30,16 @@ export class OnnxLmPolicy implements StepPolicy {
     const ort = await import('onnxruntime-node');
     const { session, provider } = await createOrtSession(ort, file, device, file);
     for (const n of ['input_ids', 'attention_mask']) {
-      if (!session.inputNames.includes(n)) throw new LocatedError(`the graph has no input "${n}" (inputs: ${session.inputNames.join(', ')}); export the model with input_ids and attention_mask [batch, sequence]`, file);
+      if (!session.inputNames.includes(n))
+        throw new LocatedError(
+          `the graph has no input "${n}" (inputs: ${session.inputNames.join(', ')}); export the model with input_ids and attention_mask [batch, sequence]`,
+          file,
+        );
     }
     const extra = session.inputNames.filter((n) => !['input_ids', 'attention_mask', 'position_ids'].includes(n));
     if (extra.length) throw new LocatedError(`unsupported graph inputs ${extra.join(', ')} (export without past key/values)`, file);
-    if (!session.outputNames.includes('logits')) throw new LocatedError(`the graph has no output "logits" (outputs: ${session.outputNames.join(', ')})`, file);
+    if (!session.outputNames.includes('logits'))
+      throw new LocatedError(`the graph has no output "logits" (outputs: ${session.outputNames.join(', ')})`, file);
     return new OnnxLmPolicy(ort, session, padId, provider, session.inputNames.includes('position_ids'));
   }
 
@@ -41,7 +52,11 @@ export class OnnxLmPolicy implements StepPolicy {
     const pos = new BigInt64Array(B * L);
     rows.forEach((r, b) => {
       const off = L - r.length;
-      r.forEach((t, j) => { ids[b * L + off + j] = BigInt(t); mask[b * L + off + j] = 1n; pos[b * L + off + j] = BigInt(j); });
+      r.forEach((t, j) => {
+        ids[b * L + off + j] = BigInt(t);
+        mask[b * L + off + j] = 1n;
+        pos[b * L + off + j] = BigInt(j);
+      });
     });
     const feeds: Record<string, import('onnxruntime-node').Tensor> = {
       input_ids: new this.ort.Tensor('int64', ids, [B, L]),
@@ -75,7 +90,9 @@ export class OnnxLmPolicy implements StepPolicy {
         const c = completions[s + b];
         const first = L - c.length - 1; // slot of the last prompt token
         let sum = 0;
-        c.forEach((tok, t) => { sum += logSoftmaxInPlace(data.slice((b * L + first + t) * V, (b * L + first + t + 1) * V))[tok]; });
+        c.forEach((tok, t) => {
+          sum += logSoftmaxInPlace(data.slice((b * L + first + t) * V, (b * L + first + t + 1) * V))[tok];
+        });
         res.push({ logprob: sum, tokens: c.length });
       });
     }

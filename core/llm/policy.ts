@@ -30,7 +30,10 @@ export function logSoftmaxInPlace(x: Float32Array): Float32Array {
 export class LmPolicy implements SessionPolicy {
   /** Rows of logits materialised at once when downloading full-vocabulary log-probs. */
   readonly headChunk: number;
-  constructor(readonly lm: CausalLM, readonly padId: number) {
+  constructor(
+    readonly lm: CausalLM,
+    readonly padId: number,
+  ) {
     this.headChunk = Math.max(1, Math.floor((1 << 25) / lm.cfg.vocabSize));
   }
 
@@ -48,7 +51,9 @@ export class LmPolicy implements SessionPolicy {
   }
 
   private checkPrompts(prompts: number[][]): void {
-    prompts.forEach((p, i) => { if (!p.length) throw new Error(`row ${i}: empty prompt (the causal LM needs at least one prompt token)`); });
+    prompts.forEach((p, i) => {
+      if (!p.length) throw new Error(`row ${i}: empty prompt (the causal LM needs at least one prompt token)`);
+    });
   }
 
   /**
@@ -56,7 +61,13 @@ export class LmPolicy implements SessionPolicy {
    * rows[b][0..t-1]), T = longest row + 1 (the TransformerPolicy.logProbsAt contract). Labels outside
    * [0, V) give 0 and no gradient. Call inside a tidy / gradient scope; `dropoutSeed` = training mode.
    */
-  logProbsAt(prompts: number[][], rows: number[][], K: number, labels: (T: number) => Int32Array, dropoutSeed?: number): { lp: TF.Tensor2D; T: number; lens: number[] } {
+  logProbsAt(
+    prompts: number[][],
+    rows: number[][],
+    K: number,
+    labels: (T: number) => Int32Array,
+    dropoutSeed?: number,
+  ): { lp: TF.Tensor2D; T: number; lens: number[] } {
     const tf = getTf();
     this.checkPrompts(prompts);
     let T = 1;
@@ -75,7 +86,11 @@ export class LmPolicy implements SessionPolicy {
     let T = 1;
     for (const r of rows) T = Math.max(T, r.length + 1);
     const lay = layoutRows(prompts, rows, this.padId, T - 1);
-    return { logp: getTf().logSoftmax(this.lm.logits(this.stateHidden(lay, T, dropoutSeed))) as TF.Tensor2D, T, lens: rows.map((r) => r.length + 1) };
+    return {
+      logp: getTf().logSoftmax(this.lm.logits(this.stateHidden(lay, T, dropoutSeed))) as TF.Tensor2D,
+      T,
+      lens: rows.map((r) => r.length + 1),
+    };
   }
 
   /**
@@ -134,7 +149,15 @@ export class LmPolicy implements SessionPolicy {
       return [tf.gather(h, tf.tensor1d(idx, 'int32')), ...kv.k, ...kv.v];
     });
     const pos = Int32Array.from(prompts, (p) => p.length);
-    const session = new LmSession(this.lm, kept.slice(1, 1 + nl) as TF.Tensor4D[], kept.slice(1 + nl) as TF.Tensor4D[], lay.leftPad, pos, lay.L, (h) => this.headChunks(h));
+    const session = new LmSession(
+      this.lm,
+      kept.slice(1, 1 + nl) as TF.Tensor4D[],
+      kept.slice(1 + nl) as TF.Tensor4D[],
+      lay.leftPad,
+      pos,
+      lay.L,
+      (h) => this.headChunks(h),
+    );
     try {
       return { session, logProbs: await this.headChunks(kept[0] as TF.Tensor2D) };
     } catch (e) {
@@ -159,7 +182,12 @@ export class LmPolicy implements SessionPolicy {
       const lay = layoutRows(ps, cs, this.padId);
       const idx: number[] = [];
       const lab: number[] = [];
-      cs.forEach((c, b) => c.forEach((tok, t) => { idx.push(b * lay.L + lay.P - 1 + t); lab.push(tok); }));
+      cs.forEach((c, b) =>
+        c.forEach((tok, t) => {
+          idx.push(b * lay.L + lay.P - 1 + t);
+          lab.push(tok);
+        }),
+      );
       let sums = cs.map(() => 0);
       if (idx.length) {
         const lp = tf.tidy(() => {
@@ -169,7 +197,11 @@ export class LmPolicy implements SessionPolicy {
         const v = (await lp.data()) as Float32Array;
         lp.dispose();
         let k = 0;
-        sums = cs.map((c) => { let a = 0; for (let t = 0; t < c.length; t++) a += v[k++]; return a; });
+        sums = cs.map((c) => {
+          let a = 0;
+          for (let t = 0; t < c.length; t++) a += v[k++];
+          return a;
+        });
       }
       cs.forEach((c, b) => out.push({ logprob: sums[b], tokens: c.length }));
     }

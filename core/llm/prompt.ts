@@ -22,7 +22,8 @@ export interface PromptTemplate {
 
 /** The released template (docs/methods.md §A6b; note the trailing spaces after "request.", "Input:" and "Response:"). */
 export const RELEASED_PROMPT: PromptTemplate = {
-  instruction: 'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request. \n\n### Instruction:\nGiven a list of {category} the user recently enjoy, please write a new {category} that the user may bought\n\n',
+  instruction:
+    'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request. \n\n### Instruction:\nGiven a list of {category} the user recently enjoy, please write a new {category} that the user may bought\n\n',
   input: '### User Input: \nThe user has enjoyed the following {category}s before: {history}\n\n### Response: \n',
   historySeparator: ', ',
 };
@@ -43,7 +44,10 @@ export const RELEASED_CATEGORIES: Record<string, string> = {
 export function categoryOf(datasetName: string): string {
   const base = datasetName.replace(/\/+$/, '').split('/').pop() ?? datasetName;
   const c = RELEASED_CATEGORIES[base];
-  if (!c) throw new Error(`no category word for dataset "${base}" (known: ${Object.keys(RELEASED_CATEGORIES).join(', ')}); give the prompt template's category explicitly`);
+  if (!c)
+    throw new Error(
+      `no category word for dataset "${base}" (known: ${Object.keys(RELEASED_CATEGORIES).join(', ')}); give the prompt template's category explicitly`,
+    );
   return c;
 }
 
@@ -55,7 +59,11 @@ function fill(s: string, vars: Record<string, string>): string {
  * The template and category of a config's `policy.prompt` (fields left out = the released template; the
  * category defaults to the released word of the dataset folder). Errors name `where`.
  */
-export function promptSettings(cfg: (Partial<PromptTemplate> & { category?: string }) | undefined, datasetDir: string, where = 'policy.prompt'): { template: PromptTemplate; category: string } {
+export function promptSettings(
+  cfg: (Partial<PromptTemplate> & { category?: string }) | undefined,
+  datasetDir: string,
+  where = 'policy.prompt',
+): { template: PromptTemplate; category: string } {
   const { category, ...rest } = cfg ?? {};
   let template: PromptTemplate;
   try {

@@ -41,9 +41,12 @@ export function ropeTables(inv: Float32Array, positions: ArrayLike<number>): { c
   for (let r = 0; r < positions.length; r++) {
     for (let i = 0; i < h; i++) {
       const a = Math.fround(positions[r] * inv[i]); // float32 angle, as torch's position.float() @ inv_freq
-      const c = Math.cos(a), s = Math.sin(a);
-      cos[r * d + i] = c; cos[r * d + h + i] = c;
-      sin[r * d + i] = s; sin[r * d + h + i] = s;
+      const c = Math.cos(a),
+        s = Math.sin(a);
+      cos[r * d + i] = c;
+      cos[r * d + h + i] = c;
+      sin[r * d + i] = s;
+      sin[r * d + h + i] = s;
     }
   }
   return { cos, sin };

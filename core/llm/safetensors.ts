@@ -29,7 +29,11 @@ export interface LoadedTensor {
 const BYTES: Record<StoredDtype, number> = { F32: 4, BF16: 2, F16: 2, F64: 8 };
 
 /** Header of a safetensors file (tensor entries and the optional `__metadata__`); errors name the file. */
-export function readSafetensorsHeader(path: string): { tensors: Record<string, TensorHeader>; metadata: Record<string, string>; dataStart: number } {
+export function readSafetensorsHeader(path: string): {
+  tensors: Record<string, TensorHeader>;
+  metadata: Record<string, string>;
+  dataStart: number;
+} {
   if (!existsSync(path)) throw new LocatedError(`file not found`, path);
   const fd = openSync(path, 'r');
   try {
@@ -103,7 +107,12 @@ export function readSafetensors(path: string, names?: Iterable<string>): Map<str
       const dtype = t.dtype as StoredDtype;
       const [b, e] = t.data_offsets;
       const count = t.shape.reduce((a, c) => a * c, 1);
-      if (e - b !== count * BYTES[dtype]) throw new LocatedError(`data_offsets [${b}, ${e}] hold ${e - b} bytes, shape [${t.shape}] of ${dtype} needs ${count * BYTES[dtype]}`, where, path);
+      if (e - b !== count * BYTES[dtype])
+        throw new LocatedError(
+          `data_offsets [${b}, ${e}] hold ${e - b} bytes, shape [${t.shape}] of ${dtype} needs ${count * BYTES[dtype]}`,
+          where,
+          path,
+        );
       const buf = Buffer.alloc(e - b);
       let got = 0;
       while (got < buf.length) {
@@ -138,13 +147,20 @@ function floatToBf16(x: number, u32: Uint32Array, f32: Float32Array): number {
  * with spaces to a multiple of 8). `metadata` goes to `__metadata__` (PEFT and transformers write
  * `{"format": "pt"}`).
  */
-export function writeSafetensors(path: string, tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>, metadata: Record<string, string> = { format: 'pt' }): void {
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function writeSafetensors(
+  path: string,
+  tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   const header: Record<string, unknown> = { __metadata__: metadata };
   let off = 0;
   for (const [name, t] of entries) {
     const count = t.shape.reduce((a, c) => a * c, 1);
-    if (count !== t.data.length) throw new Error(`writeSafetensors: ${name} has ${t.data.length} values, shape [${t.shape}] needs ${count}`);
+    if (count !== t.data.length)
+      throw new Error(`writeSafetensors: ${name} has ${t.data.length} values, shape [${t.shape}] needs ${count}`);
     const bytes = count * ((t.dtype ?? 'F32') === 'BF16' ? 2 : 4);
     header[name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [off, off + bytes] };
     off += bytes;
@@ -188,9 +204,11 @@ function weightFiles(dir: string): Map<string, string[]> {
     } catch (e) {
       throw new LocatedError(`not valid JSON: ${(e as Error).message}`, index);
     }
-    if (!json.weight_map || typeof json.weight_map !== 'object') throw new LocatedError('missing "weight_map" (tensor name -> shard file)', `${index}: weight_map`, index);
+    if (!json.weight_map || typeof json.weight_map !== 'object')
+      throw new LocatedError('missing "weight_map" (tensor name -> shard file)', `${index}: weight_map`, index);
     for (const [name, file] of Object.entries(json.weight_map)) {
-      if (!existsSync(join(dir, file))) throw new LocatedError(`shard "${file}" (holding ${name}) is missing from the model folder`, `${index}: weight_map.${name}`, index);
+      if (!existsSync(join(dir, file)))
+        throw new LocatedError(`shard "${file}" (holding ${name}) is missing from the model folder`, `${index}: weight_map.${name}`, index);
       const l = byFile.get(file) ?? [];
       l.push(name);
       byFile.set(file, l);
@@ -198,7 +216,10 @@ function weightFiles(dir: string): Map<string, string[]> {
     return byFile;
   }
   if (existsSync(single)) return new Map([['model.safetensors', Object.keys(readSafetensorsHeader(single).tensors)]]);
-  throw new LocatedError('no weights: neither model.safetensors nor model.safetensors.index.json (+ shards) is in the folder (PyTorch .bin checkpoints are not read: convert them to safetensors)', dir);
+  throw new LocatedError(
+    'no weights: neither model.safetensors nor model.safetensors.index.json (+ shards) is in the folder (PyTorch .bin checkpoints are not read: convert them to safetensors)',
+    dir,
+  );
 }
 
 /**
@@ -216,9 +237,16 @@ export function openModelWeights(dir: string): { tensors: Map<string, LazyTensor
     for (const name of names) {
       const h = headers[name];
       if (!h) throw new LocatedError(`tensor "${name}" is not in this file`, path);
-      if (!(h.dtype in BYTES)) throw new LocatedError(`dtype ${h.dtype} is not supported (expected F32, BF16, F16 or F64)`, `${file}: ${name}`, path);
+      if (!(h.dtype in BYTES))
+        throw new LocatedError(`dtype ${h.dtype} is not supported (expected F32, BF16, F16 or F64)`, `${file}: ${name}`, path);
       dtypes.add(h.dtype as StoredDtype);
-      tensors.set(name, { shape: h.shape.slice(), stored: h.dtype as StoredDtype, get data() { return readSafetensors(path, [name]).get(name)!.data; } });
+      tensors.set(name, {
+        shape: h.shape.slice(),
+        stored: h.dtype as StoredDtype,
+        get data() {
+          return readSafetensors(path, [name]).get(name)!.data;
+        },
+      });
     }
   }
   return { tensors, dtypes, files: [...byFile.keys()] };

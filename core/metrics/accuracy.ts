@@ -10,14 +10,21 @@ export const DEFAULT_KS = [1, 3, 5, 10] as const;
 export function hitNdcg(ranked: string[][], targets: string[], ks: readonly number[] = DEFAULT_KS): Record<string, number> {
   if (ranked.length !== targets.length) throw new Error(`hitNdcg: ${ranked.length} lists but ${targets.length} targets`);
   const out: Record<string, number> = {};
-  for (const k of ks) { out[`hr@${k}`] = 0; out[`ndcg@${k}`] = 0; }
+  for (const k of ks) {
+    out[`hr@${k}`] = 0;
+    out[`ndcg@${k}`] = 0;
+  }
   const n = ranked.length;
   if (n === 0) return out;
   for (let i = 0; i < n; i++) {
     const r = ranked[i].indexOf(targets[i]);
     if (r < 0) continue;
     const gain = 1 / Math.log2(r + 2);
-    for (const k of ks) if (r < k) { out[`hr@${k}`] += 1; out[`ndcg@${k}`] += gain; }
+    for (const k of ks)
+      if (r < k) {
+        out[`hr@${k}`] += 1;
+        out[`ndcg@${k}`] += gain;
+      }
   }
   for (const key of Object.keys(out)) out[key] /= n;
   return out;

@@ -14,7 +14,8 @@ export type Counts = Map<string, number> | Record<string, number>;
 
 function toMap(c: Counts): Map<string, number> {
   const m = c instanceof Map ? c : new Map(Object.entries(c));
-  for (const [k, v] of m) if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`count of ${JSON.stringify(k)} must be a non-negative number, got ${v}`);
+  for (const [k, v] of m)
+    if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`count of ${JSON.stringify(k)} must be a non-negative number, got ${v}`);
   return m;
 }
 

@@ -14,9 +14,15 @@ export function words(titles: Iterable<string>): string[] {
 export function wordEntropy(titles: Iterable<string>): number {
   const counts = new Map<string, number>();
   let total = 0;
-  for (const w of words(titles)) { counts.set(w, (counts.get(w) ?? 0) + 1); total++; }
+  for (const w of words(titles)) {
+    counts.set(w, (counts.get(w) ?? 0) + 1);
+    total++;
+  }
   let h = 0;
-  for (const c of counts.values()) { const p = c / total; h -= p * Math.log2(p); }
+  for (const c of counts.values()) {
+    const p = c / total;
+    h -= p * Math.log2(p);
+  }
   return h === 0 ? 0 : h;
 }
 

@@ -17,7 +17,10 @@ export interface PopularityGroups {
 export function popularityGroups(titleCounts: Map<string, number> | Record<string, number>, n = 8): PopularityGroups {
   const entries = titleCounts instanceof Map ? [...titleCounts.entries()] : Object.entries(titleCounts);
   if (entries.length < n) throw new Error(`popularityGroups: ${entries.length} titles cannot fill ${n} groups`);
-  const sorted = entries.map((e, i) => [e, i] as const).sort((a, b) => b[0][1] - a[0][1] || a[1] - b[1]).map(([e]) => e);
+  const sorted = entries
+    .map((e, i) => [e, i] as const)
+    .sort((a, b) => b[0][1] - a[0][1] || a[1] - b[1])
+    .map(([e]) => e);
   const total = sorted.reduce((s, [, r]) => s + r, 0);
   const base = Math.floor(sorted.length / n);
   const extra = sorted.length % n;
@@ -64,7 +67,8 @@ export function groupUnfairness(recs: string[][], groups: PopularityGroups): Gro
     for (const t of list) {
       slots++;
       const g = groups.groupOf.get(t);
-      if (g === undefined) ungrouped++; else counts[g]++;
+      if (g === undefined) ungrouped++;
+      else counts[g]++;
     }
   }
   const gr = counts.map((c) => (slots > 0 ? c / slots : 0));
@@ -72,6 +76,9 @@ export function groupUnfairness(recs: string[][], groups: PopularityGroups): Gro
   return {
     dgu: Math.max(...diff) - Math.min(...diff),
     mgu: diff.reduce((s, d) => s + Math.abs(d), 0) / n,
-    gr, gd: groups.gd.slice(), ungrouped: slots > 0 ? ungrouped / slots : 0, slots,
+    gr,
+    gd: groups.gd.slice(),
+    ungrouped: slots > 0 ? ungrouped / slots : 0,
+    slots,
   };
 }

@@ -13,9 +13,19 @@ export interface Recommendation {
 
 /** The flat metrics object printed by `flowloop metrics` (key order fixed). */
 export interface RecommendationScores {
-  'hr@1': number; 'hr@3': number; 'hr@5': number; 'hr@10': number;
-  'ndcg@1': number; 'ndcg@3': number; 'ndcg@5': number; 'ndcg@10': number;
-  dgu: number; mgu: number; entropy: number; ttr: number; distinct: number;
+  'hr@1': number;
+  'hr@3': number;
+  'hr@5': number;
+  'hr@10': number;
+  'ndcg@1': number;
+  'ndcg@3': number;
+  'ndcg@5': number;
+  'ndcg@10': number;
+  dgu: number;
+  mgu: number;
+  entropy: number;
+  ttr: number;
+  distinct: number;
   /** Number of rows scored. */
   rows: number;
 }
@@ -25,7 +35,10 @@ const groupCache = new WeakMap<AmazonDataset, PopularityGroups>();
 /** The docs/methods.md §A9 popularity groups of a dataset (computed from its title counts, cached). */
 export function datasetGroups(dataset: AmazonDataset): PopularityGroups {
   let g = groupCache.get(dataset);
-  if (!g) { g = popularityGroups(dataset.titleCounts, 8); groupCache.set(dataset, g); }
+  if (!g) {
+    g = popularityGroups(dataset.titleCounts, 8);
+    groupCache.set(dataset, g);
+  }
   return g;
 }
 
@@ -35,7 +48,9 @@ export function datasetGroups(dataset: AmazonDataset): PopularityGroups {
  * H, TTR and the number of distinct titles over all recommended slots. Throws if a row is out of range.
  */
 export function scoreRecommendations(
-  recs: Recommendation[], dataset: AmazonDataset, split: 'test' | 'valid' = 'test',
+  recs: Recommendation[],
+  dataset: AmazonDataset,
+  split: 'test' | 'valid' = 'test',
 ): RecommendationScores {
   const rows = dataset[split];
   const targets = recs.map((r) => {
@@ -49,9 +64,19 @@ export function scoreRecommendations(
   const fair = groupUnfairness(lists, datasetGroups(dataset));
   const all = lists.flat();
   return {
-    'hr@1': acc['hr@1'], 'hr@3': acc['hr@3'], 'hr@5': acc['hr@5'], 'hr@10': acc['hr@10'],
-    'ndcg@1': acc['ndcg@1'], 'ndcg@3': acc['ndcg@3'], 'ndcg@5': acc['ndcg@5'], 'ndcg@10': acc['ndcg@10'],
-    dgu: fair.dgu, mgu: fair.mgu, entropy: wordEntropy(all), ttr: ttr(all), distinct: distinctTitles(all),
+    'hr@1': acc['hr@1'],
+    'hr@3': acc['hr@3'],
+    'hr@5': acc['hr@5'],
+    'hr@10': acc['hr@10'],
+    'ndcg@1': acc['ndcg@1'],
+    'ndcg@3': acc['ndcg@3'],
+    'ndcg@5': acc['ndcg@5'],
+    'ndcg@10': acc['ndcg@10'],
+    dgu: fair.dgu,
+    mgu: fair.mgu,
+    entropy: wordEntropy(all),
+    ttr: ttr(all),
+    distinct: distinctTitles(all),
     rows: recs.length,
   };
 }

@@ -24,9 +24,12 @@ export function padHistories(histories: number[][], maxLen: number, padId: numbe
 
 /** Checks every id is a real item (0..numItems-1); names the row and position of a bad one. */
 export function checkItemIds(rows: number[][], numItems: number, what: string): void {
-  rows.forEach((r, b) => r.forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0 || id >= numItems) throw new Error(`${what}[${b}][${i}]: item id ${id} outside 0..${numItems - 1}`);
-  }));
+  rows.forEach((r, b) =>
+    r.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= numItems)
+        throw new Error(`${what}[${b}][${i}]: item id ${id} outside 0..${numItems - 1}`);
+    }),
+  );
 }
 
 /** Picks scores[b][cands[b][j]] into per-row arrays aligned with the candidates. */
@@ -39,7 +42,9 @@ export function pickCandidates(all: Float32Array[], candidates: number[][]): Flo
  * (one implementation for the tfjs and ONNX scorers).
  */
 export async function scoreCandidatesViaAll(
-  scorer: { numItems: number; scoreAll(h: number[][]): Promise<Float32Array[]> }, histories: number[][], candidates: number[][],
+  scorer: { numItems: number; scoreAll(h: number[][]): Promise<Float32Array[]> },
+  histories: number[][],
+  candidates: number[][],
 ): Promise<Float32Array[]> {
   if (histories.length !== candidates.length) throw new Error(`${histories.length} histories but ${candidates.length} candidate lists`);
   checkItemIds(candidates, scorer.numItems, 'candidates');

@@ -39,7 +39,10 @@ export class Caser extends SeqModelBase {
     this.config.filterSizes!.forEach((h, i) => {
       const T = L - h + 1;
       // window s..s+h-1 flattened (row-major [h, H]) to match the weight [nf, 1, h, H]
-      const win = t.concat(Array.from({ length: h }, (_, s) => t.slice(e, [0, s, 0], [B, T, H])), 2); // [B,T,h*H]
+      const win = t.concat(
+        Array.from({ length: h }, (_, s) => t.slice(e, [0, s, 0], [B, T, H])),
+        2,
+      ); // [B,T,h*H]
       const w = t.reshape(this.p(`horizontal_cnn.${i}.weight`), [nf, h * H]);
       const c = t.relu(linear(win, w, this.p(`horizontal_cnn.${i}.bias`))); // [B,T,nf]
       pooled.push(t.max(c, 1)); // [B,nf]

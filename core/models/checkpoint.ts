@@ -22,7 +22,12 @@ export const CHECKPOINT_FORMAT = 'flowloop-seq-v1';
 
 /** manifest.json text and weights.bin bytes of a model (plus free-form `extra` fields, e.g. epoch, metrics). */
 export function serializeModel(model: SeqModelBase, extra: Record<string, unknown> = {}): { manifest: string; bin: Uint8Array } {
-  const { manifest, bin } = encodeWeights(model.toArrays(), { format: CHECKPOINT_FORMAT, model: model.config.model, config: { ...model.config }, ...extra });
+  const { manifest, bin } = encodeWeights(model.toArrays(), {
+    format: CHECKPOINT_FORMAT,
+    model: model.config.model,
+    config: { ...model.config },
+    ...extra,
+  });
   return { manifest: JSON.stringify(manifest, null, 1), bin };
 }
 
@@ -51,7 +56,11 @@ export function inferConfig(manifest: WeightsManifest, arrays: Map<string, Named
     config.numFilters = shape('horizontal_cnn.0.weight')[0];
     if (D !== hidden + sizes.length * config.numFilters) throw new LocatedError(`s_fc input ${D} does not match Caser features`, where);
   }
-  if (shape('item_embeddings.weight')[0] !== numItems + 1) throw new LocatedError(`item_embeddings has ${shape('item_embeddings.weight')[0]} rows, expected numItems+1 = ${numItems + 1} (padding row)`, where);
+  if (shape('item_embeddings.weight')[0] !== numItems + 1)
+    throw new LocatedError(
+      `item_embeddings has ${shape('item_embeddings.weight')[0]} rows, expected numItems+1 = ${numItems + 1} (padding row)`,
+      where,
+    );
   return config;
 }
 
@@ -102,7 +111,10 @@ export function fnv1a(bytes: Uint8Array): string {
 }
 
 /** The `training` block (for the manifest) and optimizer.bin bytes of a training checkpoint. */
-export function serializeTrainCheckpoint(ck: TrainCheckpoint, setup: Record<string, unknown>): { training: TrainingBlock; bin: Uint8Array } {
+export function serializeTrainCheckpoint(
+  ck: TrainCheckpoint,
+  setup: Record<string, unknown>,
+): { training: TrainingBlock; bin: Uint8Array } {
   const arrays: NamedArray[] = [];
   const add = (map: Map<string, Float32Array> | undefined, name: (p: string) => string) => {
     for (const [p, data] of map ?? []) arrays.push({ name: name(p), shape: [data.length], data });
@@ -126,22 +138,41 @@ export function resolveResume(path: string): string {
   for (const dir of [join(path, 'checkpoints'), path]) {
     if (!existsSync(dir)) continue;
     candidates.push(join(dir, 'last'));
-    const epochs = readdirSync(dir).map((d) => /^epoch-(\d+)$/.exec(d)).filter((m): m is RegExpExecArray => !!m).sort((a, b) => Number(b[1]) - Number(a[1]));
+    const epochs = readdirSync(dir)
+      .map((d) => /^epoch-(\d+)$/.exec(d))
+      .filter((m): m is RegExpExecArray => !!m)
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
     candidates.push(...epochs.map((m) => join(dir, m[0])));
   }
   for (const c of candidates) {
     const mf = join(c, 'manifest.json');
     if (!existsSync(mf)) continue;
     let training: unknown;
-    try { training = JSON.parse(readFileSync(mf, 'utf8')).training; } catch { continue; }
+    try {
+      training = JSON.parse(readFileSync(mf, 'utf8')).training;
+    } catch {
+      continue;
+    }
     if (training) return c;
-    if (c === path) throw new LocatedError('this model folder has no training state (optimizer, epoch): start from it with "init" instead, or resume from a run folder / checkpoints/last', mf);
+    if (c === path)
+      throw new LocatedError(
+        'this model folder has no training state (optimizer, epoch): start from it with "init" instead, or resume from a run folder / checkpoints/last',
+        mf,
+      );
   }
-  throw new LocatedError('resume: no training checkpoint found (expected a checkpoint folder with manifest.json + weights.bin + optimizer.bin, or a run folder with checkpoints/last)', path);
+  throw new LocatedError(
+    'resume: no training checkpoint found (expected a checkpoint folder with manifest.json + weights.bin + optimizer.bin, or a run folder with checkpoints/last)',
+    path,
+  );
 }
 
 /** Read a training checkpoint: the model (as `loadModelDir`) and the state to pass to trainModel's `resume`. */
-export function readTrainCheckpoint(dir: string): { model: SeqModelBase; manifest: WeightsManifest; checkpoint: TrainCheckpoint; setup: Record<string, unknown> } {
+export function readTrainCheckpoint(dir: string): {
+  model: SeqModelBase;
+  manifest: WeightsManifest;
+  checkpoint: TrainCheckpoint;
+  setup: Record<string, unknown>;
+} {
   const { model, manifest } = loadModelDir(dir);
   const mf = join(dir, 'manifest.json');
   const tr = manifest.training as TrainingBlock | undefined;
@@ -150,17 +181,30 @@ export function readTrainCheckpoint(dir: string): { model: SeqModelBase; manifes
     throw new LocatedError('no "training" block: not a resumable checkpoint', mf, 'training');
   }
   const file = join(dir, tr.file ?? OPTIMIZER_FILE);
-  if (!existsSync(file)) { model.dispose(); throw new LocatedError(`${tr.file ?? OPTIMIZER_FILE} missing beside manifest.json`, dir); }
+  if (!existsSync(file)) {
+    model.dispose();
+    throw new LocatedError(`${tr.file ?? OPTIMIZER_FILE} missing beside manifest.json`, dir);
+  }
   const buf = readFileSync(file);
   if (tr.checksums) {
-    const bad = [['weights.bin', readFileSync(join(dir, 'weights.bin')), tr.checksums.weights], [tr.file, buf, tr.checksums.optimizer]]
-      .filter(([, bytes, sum]) => fnv1a(bytes as Uint8Array) !== sum).map(([name]) => name);
+    const bad = [
+      ['weights.bin', readFileSync(join(dir, 'weights.bin')), tr.checksums.weights],
+      [tr.file, buf, tr.checksums.optimizer],
+    ]
+      .filter(([, bytes, sum]) => fnv1a(bytes as Uint8Array) !== sum)
+      .map(([name]) => name);
     if (bad.length) {
       model.dispose();
-      throw new LocatedError(`${bad.join(' and ')} do not belong to this manifest (a write was interrupted?): resume from an earlier checkpoints/epoch-N`, mf, 'training.checksums');
+      throw new LocatedError(
+        `${bad.join(' and ')} do not belong to this manifest (a write was interrupted?): resume from an earlier checkpoints/epoch-N`,
+        mf,
+        'training.checksums',
+      );
     }
   }
-  const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>(), best = new Map<string, Float32Array>();
+  const m = new Map<string, Float32Array>(),
+    v = new Map<string, Float32Array>(),
+    best = new Map<string, Float32Array>();
   tr.tensors.forEach((t, i) => {
     if (t.offset_bytes % 4 !== 0 || t.offset_bytes + 4 * t.num_elements > buf.length) {
       model.dispose();

@@ -38,7 +38,10 @@ export function rankOf(scores: Float32Array, target: number, groupOf?: Int32Arra
 
 /** HR@K / NDCG@K over the full catalogue, computed chunk by chunk (keys "hr@10", "ndcg@10", ...). */
 export async function fullRanking(
-  scorer: Scorer, rows: RankingRow[], ks: number[] = [1, 3, 5, 10, 20], opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal } = {},
+  scorer: Scorer,
+  rows: RankingRow[],
+  ks: number[] = [1, 3, 5, 10, 20],
+  opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal } = {},
 ): Promise<Record<string, number>> {
   return (await fullRankingTop(scorer, rows, ks, { ...opts, top: 0 })).metrics;
 }
@@ -48,11 +51,15 @@ export async function fullRanking(
  * indices), best first — the recommendation lists of docs/methods.md §A9 (10 per test row) from the same scores.
  */
 export async function fullRankingTop(
-  scorer: Scorer, rows: RankingRow[], ks: number[], opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal; top?: number } = {},
+  scorer: Scorer,
+  rows: RankingRow[],
+  ks: number[],
+  opts: { groupOf?: Int32Array; chunk?: number; signal?: AbortSignal; top?: number } = {},
 ): Promise<{ metrics: Record<string, number>; top: Int32Array[] }> {
   const chunk = opts.chunk ?? 512;
   const groups = opts.groupOf ? new Float32Array(Math.max(...opts.groupOf) + 1) : undefined;
-  const hr = ks.map(() => 0), ndcg = ks.map(() => 0);
+  const hr = ks.map(() => 0),
+    ndcg = ks.map(() => 0);
   const top: Int32Array[] = [];
   for (let s = 0; s < rows.length; s += chunk) {
     await yieldIfDue(); // let cancel messages / signals through between chunks
@@ -63,13 +70,19 @@ export async function fullRankingTop(
       // rankOf leaves the best score per title in `groups`: the top-n lists read them
       const rank = rankOf(scores[b], r.next, opts.groupOf, groups);
       ks.forEach((k, i) => {
-        if (rank < k) { hr[i] += 1; ndcg[i] += 1 / Math.log2(rank + 2); }
+        if (rank < k) {
+          hr[i] += 1;
+          ndcg[i] += 1 / Math.log2(rank + 2);
+        }
       });
       if (opts.top) top.push(topIndices(groups ?? scores[b], opts.top));
     });
   }
   const out: Record<string, number> = {};
-  ks.forEach((k, i) => { out[`hr@${k}`] = rows.length ? hr[i] / rows.length : 0; out[`ndcg@${k}`] = rows.length ? ndcg[i] / rows.length : 0; });
+  ks.forEach((k, i) => {
+    out[`hr@${k}`] = rows.length ? hr[i] / rows.length : 0;
+    out[`ndcg@${k}`] = rows.length ? ndcg[i] / rows.length : 0;
+  });
   return { metrics: out, top };
 }
 
@@ -87,8 +100,13 @@ export function topIndices(scores: ArrayLike<number>, n: number): Int32Array {
     if (filled === k && !(v > val[k - 1])) continue;
     // insertion into the sorted prefix (strictly greater moves ahead: equal scores keep index order)
     let j = filled < k ? filled++ : k - 1;
-    while (j > 0 && v > val[j - 1]) { val[j] = val[j - 1]; idx[j] = idx[j - 1]; j--; }
-    val[j] = v; idx[j] = i;
+    while (j > 0 && v > val[j - 1]) {
+      val[j] = val[j - 1];
+      idx[j] = idx[j - 1];
+      j--;
+    }
+    val[j] = v;
+    idx[j] = i;
   }
   return idx;
 }
@@ -100,17 +118,28 @@ export function titleGroups(numItems: number, titleOf: (id: number) => string | 
   for (let i = 0; i < numItems; i++) {
     const t = titleOf(i) ?? `#${i}`;
     let k = idx.get(t);
-    if (k === undefined) { k = idx.size; idx.set(t, k); }
+    if (k === undefined) {
+      k = idx.size;
+      idx.set(t, k);
+    }
     g[i] = k;
   }
   return g;
 }
 
 /** HR@1 among candidate lists: the top-scored candidate is the true next item (docs/methods.md §B3). */
-export async function candidateHr1(scorer: Scorer, rows: { seq: number[]; next: number; cans: number[] }[]): Promise<{ hits: number; total: number; hr1: number }> {
-  const scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
+export async function candidateHr1(
+  scorer: Scorer,
+  rows: { seq: number[]; next: number; cans: number[] }[],
+): Promise<{ hits: number; total: number; hr1: number }> {
+  const scores = await scorer.scoreCandidates(
+    rows.map((r) => r.seq),
+    rows.map((r) => r.cans),
+  );
   let hits = 0;
-  rows.forEach((r, b) => { if (r.cans[argmax(scores[b])] === r.next) hits++; });
+  rows.forEach((r, b) => {
+    if (r.cans[argmax(scores[b])] === r.next) hits++;
+  });
   return { hits, total: rows.length, hr1: rows.length ? hits / rows.length : 0 };
 }
 
@@ -118,14 +147,22 @@ export async function candidateHr1(scorer: Scorer, rows: { seq: number[]; next: 
  * Seeded candidate lists the docs/methods.md §B3 way: the true next item + (count − 1) distinct uniform
  * negatives not in the history. Used for LastFM-style validation (the released lists cover test only).
  */
-export function sampleCandidateLists<T extends RankingRow>(rows: T[], numItems: number, count: number, rng: { int(n: number): number }): (T & { cans: number[] })[] {
+export function sampleCandidateLists<T extends RankingRow>(
+  rows: T[],
+  numItems: number,
+  count: number,
+  rng: { int(n: number): number },
+): (T & { cans: number[] })[] {
   return rows.map((r) => {
     const taken = new Set([...r.seq, r.next]);
     const want = Math.min(count - 1, numItems - taken.size);
     const cans = [r.next];
     while (cans.length - 1 < want) {
       const c = rng.int(numItems);
-      if (!taken.has(c)) { taken.add(c); cans.push(c); }
+      if (!taken.has(c)) {
+        taken.add(c);
+        cans.push(c);
+      }
     }
     // put the true item at a random place (ties are broken by position)
     const k = rng.int(cans.length);
@@ -135,17 +172,33 @@ export function sampleCandidateLists<T extends RankingRow>(rows: T[], numItems: 
 }
 
 /** HR@K / NDCG@K of the true next item ranked among each row's candidates. */
-export async function candidateRanking(scorer: Scorer, rows: (RankingRow & { cans: number[] })[], ks: number[] = [1, 5, 10]): Promise<Record<string, number>> {
-  const scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
-  const hr = ks.map(() => 0), ndcg = ks.map(() => 0);
+export async function candidateRanking(
+  scorer: Scorer,
+  rows: (RankingRow & { cans: number[] })[],
+  ks: number[] = [1, 5, 10],
+): Promise<Record<string, number>> {
+  const scores = await scorer.scoreCandidates(
+    rows.map((r) => r.seq),
+    rows.map((r) => r.cans),
+  );
+  const hr = ks.map(() => 0),
+    ndcg = ks.map(() => 0);
   rows.forEach((r, b) => {
     const s = scores[b][r.cans.indexOf(r.next)];
     let rank = 0;
     for (const v of scores[b]) if (v > s) rank++;
-    ks.forEach((k, i) => { if (rank < k) { hr[i]++; ndcg[i] += 1 / Math.log2(rank + 2); } });
+    ks.forEach((k, i) => {
+      if (rank < k) {
+        hr[i]++;
+        ndcg[i] += 1 / Math.log2(rank + 2);
+      }
+    });
   });
   const out: Record<string, number> = {};
-  ks.forEach((k, i) => { out[`hr@${k}`] = rows.length ? hr[i] / rows.length : 0; out[`ndcg@${k}`] = rows.length ? ndcg[i] / rows.length : 0; });
+  ks.forEach((k, i) => {
+    out[`hr@${k}`] = rows.length ? hr[i] / rows.length : 0;
+    out[`ndcg@${k}`] = rows.length ? ndcg[i] / rows.length : 0;
+  });
   return out;
 }
 
@@ -171,11 +224,20 @@ export function recommendationMetrics(lists: string[][], targets: string[], grou
   const acc = hitNdcg(lists, targets, DEFAULT_KS);
   const fair = groupUnfairness(lists, groups);
   const fair1 = groupUnfairness(top1, groups);
-  const first = top1.flat(), all = lists.flat();
+  const first = top1.flat(),
+    all = lists.flat();
   return {
     ...acc,
-    dgu: fair.dgu, mgu: fair.mgu, entropy: wordEntropy(first), ttr: ttr(first), distinct: distinctTitles(first),
-    'dgu@1': fair1.dgu, 'mgu@1': fair1.mgu, 'entropy@10': wordEntropy(all), 'ttr@10': ttr(all), 'distinct@10': distinctTitles(all),
+    dgu: fair.dgu,
+    mgu: fair.mgu,
+    entropy: wordEntropy(first),
+    ttr: ttr(first),
+    distinct: distinctTitles(first),
+    'dgu@1': fair1.dgu,
+    'mgu@1': fair1.mgu,
+    'entropy@10': wordEntropy(all),
+    'ttr@10': ttr(all),
+    'distinct@10': distinctTitles(all),
     ungrouped: fair.ungrouped,
   };
 }

@@ -20,7 +20,15 @@ import { readGroups, readTitleCounts } from '../data/amazon';
 import { popularityGroups } from '../metrics';
 import { Rng } from '../util/random';
 import { fnv1a, serializeModel, loadModelDir, readTrainCheckpoint, resolveResume, serializeTrainCheckpoint } from './checkpoint';
-import { candidateHr1, candidateRanking, fullRanking, fullRankingTop, recommendationMetrics, sampleCandidateLists, titleGroups } from './evaluate';
+import {
+  candidateHr1,
+  candidateRanking,
+  fullRanking,
+  fullRankingTop,
+  recommendationMetrics,
+  sampleCandidateLists,
+  titleGroups,
+} from './evaluate';
 import { createModel } from './factory';
 import type { ModelKind, SeqModelBase, SeqModelConfig } from './layers';
 import { computePriors, priorCsv, priorHits } from './prior';
@@ -51,7 +59,15 @@ function writeModel(ctx: RunContext, rel: string, model: SeqModelBase, extra: Re
 }
 
 /** Write a resumable training checkpoint: the model folder plus optimizer.bin and the manifest's `training` block. */
-function writeTrainCheckpoint(ctx: RunContext, rel: string, model: SeqModelBase, extra: Record<string, unknown>, ck: TrainCheckpoint, setup: Record<string, unknown>, description: string): void {
+function writeTrainCheckpoint(
+  ctx: RunContext,
+  rel: string,
+  model: SeqModelBase,
+  extra: Record<string, unknown>,
+  ck: TrainCheckpoint,
+  setup: Record<string, unknown>,
+  description: string,
+): void {
   const { training, bin: opt } = serializeTrainCheckpoint(ck, setup);
   const weights = serializeModel(model).bin;
   training.checksums = { weights: fnv1a(weights), optimizer: fnv1a(opt) };
@@ -74,45 +90,91 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
   const data = await loadSeqData(dir, (c.datasetFormat ?? 'auto') as DatasetFormat);
   const train = subsetRows(data.train, c.maxTrainRows ?? 0, forks.train);
   const valid = subsetRows(data.valid, c.maxEvalRows ?? 0, forks.valid);
-  const testIdx = subsetRows(data.test.map((_, i) => i), c.maxTestRows ?? 0, forks.test);
+  const testIdx = subsetRows(
+    data.test.map((_, i) => i),
+    c.maxTestRows ?? 0,
+    forks.test,
+  );
   const test = testIdx.map((i) => data.test[i]);
-  ctx.log(`dataset ${data.name} (${data.format}): ${data.numItems} items; train ${train.length}/${data.train.length} rows, valid ${valid.length}/${data.valid.length}, test ${test.length}/${data.test.length}` +
-    (data.candidates ? `, ${data.candidates.length} candidate lists` : ''));
-  if (c.train !== false && train.length === 0) throw new LocatedError(`no training rows in ${dir} (train.jsonl missing or empty); set "train": false to only evaluate`, ctx.configPath, 'dataset');
-  if (c.train !== false && valid.length === 0) throw new LocatedError(`no validation rows in ${dir} (valid.csv / val.jsonl)`, ctx.configPath, 'dataset');
-  if (c.init && c.resume) throw new LocatedError('"init" (weights only) and "resume" (weights + optimizer + epoch) exclude each other', ctx.configPath, 'resume');
+  ctx.log(
+    `dataset ${data.name} (${data.format}): ${data.numItems} items; train ${train.length}/${data.train.length} rows, valid ${valid.length}/${data.valid.length}, test ${test.length}/${data.test.length}` +
+      (data.candidates ? `, ${data.candidates.length} candidate lists` : ''),
+  );
+  if (c.train !== false && train.length === 0)
+    throw new LocatedError(
+      `no training rows in ${dir} (train.jsonl missing or empty); set "train": false to only evaluate`,
+      ctx.configPath,
+      'dataset',
+    );
+  if (c.train !== false && valid.length === 0)
+    throw new LocatedError(`no validation rows in ${dir} (valid.csv / val.jsonl)`, ctx.configPath, 'dataset');
+  if (c.init && c.resume)
+    throw new LocatedError('"init" (weights only) and "resume" (weights + optimizer + epoch) exclude each other', ctx.configPath, 'resume');
 
   // docs/methods.md §A8 defaults by dataset family; the values used go back into the run's config.json
   const defaults = datasetDefaults(data.format);
   const filled: Partial<SequentialConfig> = {};
-  const fill = <K extends 'batchSize' | 'weightDecay' | 'ks' | 'validMetric'>(k: K, v: SequentialConfig[K]) => { if (c[k] === undefined) { c[k] = v; filled[k] = v; } };
+  const fill = <K extends 'batchSize' | 'weightDecay' | 'ks' | 'validMetric'>(k: K, v: SequentialConfig[K]) => {
+    if (c[k] === undefined) {
+      c[k] = v;
+      filled[k] = v;
+    }
+  };
   fill('batchSize', defaults.batchSize);
   fill('weightDecay', defaults.weightDecay);
   fill('ks', SEQUENTIAL_KS);
   fill('validMetric', 'ndcg@20');
-  const batchSize = c.batchSize ?? defaults.batchSize, weightDecay = c.weightDecay ?? defaults.weightDecay; // filled in just above
+  const batchSize = c.batchSize ?? defaults.batchSize,
+    weightDecay = c.weightDecay ?? defaults.weightDecay; // filled in just above
   if (Object.keys(filled).length) {
-    ctx.writeArtifact('config.json', JSON.stringify(c, null, 2) + '\n', 'other', `resolved config: ${Object.keys(filled).join(', ')} filled from the ${data.format} defaults`);
+    ctx.writeArtifact(
+      'config.json',
+      JSON.stringify(c, null, 2) + '\n',
+      'other',
+      `resolved config: ${Object.keys(filled).join(', ')} filled from the ${data.format} defaults`,
+    );
   }
-  ctx.log(`batch ${batchSize}, weight decay ${weightDecay}${'batchSize' in filled || 'weightDecay' in filled ? ` (${data.format} defaults, docs/methods.md §A8)` : ''}`);
+  ctx.log(
+    `batch ${batchSize}, weight decay ${weightDecay}${'batchSize' in filled || 'weightDecay' in filled ? ` (${data.format} defaults, docs/methods.md §A8)` : ''}`,
+  );
 
   const model: ModelKind = c.model ?? 'sasrec';
   const cfg: SeqModelConfig = {
-    model, numItems: data.numItems, maxLen: c.maxLen ?? 10, hidden: c.hidden ?? 64, dropout: c.dropout ?? 0.1,
+    model,
+    numItems: data.numItems,
+    maxLen: c.maxLen ?? 10,
+    hidden: c.hidden ?? 64,
+    dropout: c.dropout ?? 0.1,
     ...(model === 'sasrec' && c.positionalInitStd !== undefined ? { positionalInitStd: c.positionalInitStd } : {}),
     ...(model === 'caser' ? { numFilters: c.numFilters ?? 16, filterSizes: c.filterSizes ?? [2, 3, 4] } : {}),
   };
   if (model === 'caser') {
     const bad = cfg.filterSizes!.findIndex((h) => h > cfg.maxLen);
-    if (bad >= 0) throw new LocatedError(`filter size ${cfg.filterSizes![bad]} is larger than maxLen ${cfg.maxLen}`, ctx.configPath, `filterSizes[${bad}]`);
+    if (bad >= 0)
+      throw new LocatedError(
+        `filter size ${cfg.filterSizes![bad]} is larger than maxLen ${cfg.maxLen}`,
+        ctx.configPath,
+        `filterSizes[${bad}]`,
+      );
   }
   const nCands: number = c.validCandidates ?? 0;
   if (nCands === 1) throw new LocatedError('validCandidates must be 0 (full ranking) or at least 2', ctx.configPath, 'validCandidates');
   const validMetric: string = c.validMetric;
   /** What must match for a resumed run to continue the same training. */
   const setup: Record<string, unknown> = {
-    dataset: data.name, seed: ctx.seed, batchSize, weightDecay, lr: c.lr ?? 1e-3, loss: c.loss ?? 'bce', negatives: c.negatives ?? 1,
-    dropout: cfg.dropout, maxTrainRows: c.maxTrainRows ?? 0, maxEvalRows: c.maxEvalRows ?? 0, validMetric, validCandidates: nCands, titleMatch: c.titleMatch !== false,
+    dataset: data.name,
+    seed: ctx.seed,
+    batchSize,
+    weightDecay,
+    lr: c.lr ?? 1e-3,
+    loss: c.loss ?? 'bce',
+    negatives: c.negatives ?? 1,
+    dropout: cfg.dropout,
+    maxTrainRows: c.maxTrainRows ?? 0,
+    maxEvalRows: c.maxEvalRows ?? 0,
+    validMetric,
+    validCandidates: nCands,
+    titleMatch: c.titleMatch !== false,
   };
 
   let net: SeqModelBase;
@@ -124,28 +186,48 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
     net = r.model;
     resume = r.checkpoint;
     // the architecture must match (dropout and the init std do not shape the weights)
-    const arch = (x: SeqModelConfig) => JSON.stringify([x.model, x.numItems, x.maxLen, x.hidden, x.numFilters ?? null, x.filterSizes ?? null]);
+    const arch = (x: SeqModelConfig) =>
+      JSON.stringify([x.model, x.numItems, x.maxLen, x.hidden, x.numFilters ?? null, x.filterSizes ?? null]);
     if (arch(net.config) !== arch(cfg)) {
       const got = arch(net.config);
       net.dispose();
-      throw new LocatedError(`the checkpoint is [model, items, maxLen, hidden, numFilters, filterSizes] = ${got}; this config asks for ${arch(cfg)}`, ctx.configPath, 'resume');
+      throw new LocatedError(
+        `the checkpoint is [model, items, maxLen, hidden, numFilters, filterSizes] = ${got}; this config asks for ${arch(cfg)}`,
+        ctx.configPath,
+        'resume',
+      );
     }
-    if (r.setup.dataset !== undefined && r.setup.dataset !== data.name) { net.dispose(); throw new LocatedError(`the checkpoint was trained on ${r.setup.dataset}, this config uses ${data.name}`, ctx.configPath, 'resume'); }
+    if (r.setup.dataset !== undefined && r.setup.dataset !== data.name) {
+      net.dispose();
+      throw new LocatedError(`the checkpoint was trained on ${r.setup.dataset}, this config uses ${data.name}`, ctx.configPath, 'resume');
+    }
     const differ = Object.keys(setup).filter((k) => JSON.stringify(r.setup[k]) !== JSON.stringify(setup[k]));
-    if (differ.length) ctx.log(`resume: ${differ.map((k) => `${k} ${JSON.stringify(r.setup[k])} -> ${JSON.stringify(setup[k])}`).join(', ')}; the run will not repeat an uninterrupted one`, 'warn');
+    if (differ.length)
+      ctx.log(
+        `resume: ${differ.map((k) => `${k} ${JSON.stringify(r.setup[k])} -> ${JSON.stringify(setup[k])}`).join(', ')}; the run will not repeat an uninterrupted one`,
+        'warn',
+      );
     Object.assign(net.config, { dropout: cfg.dropout });
     Object.assign(metrics, { resumedFrom: from, resumedAfterEpoch: resume.state.epoch });
-    ctx.log(`resumed from ${from}: epoch ${resume.state.epoch} done, step ${resume.state.step}, best epoch ${resume.state.bestEpoch}${resume.state.stoppedEarly ? ' (it had stopped early)' : ''}`);
+    ctx.log(
+      `resumed from ${from}: epoch ${resume.state.epoch} done, step ${resume.state.step}, best epoch ${resume.state.bestEpoch}${resume.state.stoppedEarly ? ' (it had stopped early)' : ''}`,
+    );
   } else if (c.init) {
     const initDir = ctx.resolvePath(c.init);
     net = loadModelDir(initDir).model;
     if (net.config.model !== model || net.config.numItems !== data.numItems) {
-      throw new LocatedError(`init weights are ${net.config.model} over ${net.config.numItems} items; the config asks for ${model} over ${data.numItems}`, ctx.configPath, 'init');
+      throw new LocatedError(
+        `init weights are ${net.config.model} over ${net.config.numItems} items; the config asks for ${model} over ${data.numItems}`,
+        ctx.configPath,
+        'init',
+      );
     }
     Object.assign(net.config, { dropout: cfg.dropout });
     ctx.log(`initial weights from ${initDir}`);
   } else net = createModel(cfg, forks.init);
-  ctx.log(`${ARCH[model]}: ${net.size} parameters (hidden ${net.config.hidden}, maxLen ${net.config.maxLen}); backend ${backend.name} (${backend.reason})`);
+  ctx.log(
+    `${ARCH[model]}: ${net.size} parameters (hidden ${net.config.hidden}, maxLen ${net.config.maxLen}); backend ${backend.name} (${backend.reason})`,
+  );
 
   const scorer = new TfjsScorer(net, `${model}-${data.name}`, `${ARCH[model]} trained by Flowloop (tfjs ${backend.name})`, 512);
   const groupOf = c.titleMatch === false ? undefined : titleGroups(data.numItems, (id) => data.catalogue.title(id));
@@ -153,8 +235,16 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
   const vk = Number(validMetric.split('@')[1]);
   const evalKs = [...new Set([...ks, vk])].sort((a, b) => a - b);
   Object.assign(metrics, {
-    dataset: data.name, model, trainRows: train.length, trainRowsAll: data.train.length, validRows: valid.length, testRows: test.length, testRowsAll: data.test.length,
-    parameters: net.size, backend: backend.name, resolved: { batchSize, weightDecay, ks, validMetric },
+    dataset: data.name,
+    model,
+    trainRows: train.length,
+    trainRowsAll: data.train.length,
+    validRows: valid.length,
+    testRows: test.length,
+    testRowsAll: data.test.length,
+    parameters: net.size,
+    backend: backend.name,
+    resolved: { batchSize, weightDecay, ks, validMetric },
   });
 
   const validLists = nCands >= 2 ? sampleCandidateLists(valid, data.numItems, nCands, forks.validLists) : undefined;
@@ -165,43 +255,80 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
     const ckpt: string = c.checkpoints ?? 'best';
     let wroteBest = false;
     const result = await trainModel(net, train, {
-      loss: c.loss ?? 'bce', negatives: c.negatives ?? 1, epochs: c.epochs ?? 20, batchSize, lr: c.lr ?? 1e-3,
-      weightDecay, patience: c.patience ?? 5, rng: forks.fit, signal: ctx.signal, resume,
+      loss: c.loss ?? 'bce',
+      negatives: c.negatives ?? 1,
+      epochs: c.epochs ?? 20,
+      batchSize,
+      lr: c.lr ?? 1e-3,
+      weightDecay,
+      patience: c.patience ?? 5,
+      rng: forks.fit,
+      signal: ctx.signal,
+      resume,
       validate: async () => {
         const m = validLists
           ? await candidateRanking(scorer, validLists, evalKs)
           : await fullRanking(scorer, valid, evalKs, { groupOf, signal: ctx.signal });
         return { score: m[validMetric], metrics: m };
       },
-      onStep: (step, loss, epoch) => { if (step % 10 === 0 || step === 1) ctx.metric('train/loss', step, loss, { epoch }); },
+      onStep: (step, loss, epoch) => {
+        if (step % 10 === 0 || step === 1) ctx.metric('train/loss', step, loss, { epoch });
+      },
       onProgress: (done, total, epoch) => ctx.progress(`train epoch ${epoch}`, done, total),
       onEpoch: async (epoch, info) => {
         const step = epoch * steps;
         ctx.metric('train/epoch_loss', step, info.loss, { epoch });
         for (const [k, v] of Object.entries(info.metrics)) ctx.metric(`valid/${k}`, step, v, { epoch });
-        ctx.log(`epoch ${epoch}: loss ${info.loss.toFixed(4)}, valid ${validMetric} ${info.metrics[validMetric].toFixed(4)} (${validWhat})${info.best ? ' (best)' : ''}, ${info.seconds.toFixed(1)} s`);
+        ctx.log(
+          `epoch ${epoch}: loss ${info.loss.toFixed(4)}, valid ${validMetric} ${info.metrics[validMetric].toFixed(4)} (${validWhat})${info.best ? ' (best)' : ''}, ${info.seconds.toFixed(1)} s`,
+        );
         const extra = { epoch, valid: info.metrics, dataset: data.name };
         if (ckpt !== 'none') {
           const ck = await info.checkpoint();
           writeTrainCheckpoint(ctx, 'checkpoints/last', net, extra, ck, setup, `epoch ${epoch} weights`);
           if (ckpt === 'every') writeTrainCheckpoint(ctx, `checkpoints/epoch-${epoch}`, net, extra, ck, setup, `epoch ${epoch} weights`);
-          if (info.best) { writeModel(ctx, 'model', net, extra, `best so far (epoch ${epoch}, valid ${validMetric} ${info.metrics[validMetric].toFixed(4)})`); wroteBest = true; }
+          if (info.best) {
+            writeModel(
+              ctx,
+              'model',
+              net,
+              extra,
+              `best so far (epoch ${epoch}, valid ${validMetric} ${info.metrics[validMetric].toFixed(4)})`,
+            );
+            wroteBest = true;
+          }
         }
         metrics.epochsRun = epoch;
         ctx.saveMetrics(metrics);
       },
     });
-    Object.assign(metrics, { bestEpoch: result.bestEpoch, epochsRun: result.epochsRun, stoppedEarly: result.stoppedEarly, [`valid/${validMetric}`]: result.bestScore });
+    Object.assign(metrics, {
+      bestEpoch: result.bestEpoch,
+      epochsRun: result.epochsRun,
+      stoppedEarly: result.stoppedEarly,
+      [`valid/${validMetric}`]: result.bestScore,
+    });
     if (result.cancelled) {
       ctx.saveMetrics(metrics);
-      throw new CancelledError('cancelled during training (best checkpoint so far is in model/; "resume" with this run folder continues from checkpoints/last)');
+      throw new CancelledError(
+        'cancelled during training (best checkpoint so far is in model/; "resume" with this run folder continues from checkpoints/last)',
+      );
     }
     if (resume && !wroteBest && ckpt !== 'none' && result.bestEpoch >= 0) {
       // the best epoch came before the resume: its weights (restored by trainModel) go to this run's model/ too
       const h = result.history.find((x) => x.epoch === result.bestEpoch);
-      writeModel(ctx, 'model', net, { epoch: result.bestEpoch, valid: h?.metrics, dataset: data.name }, `best (epoch ${result.bestEpoch}, before the resume)`);
+      writeModel(
+        ctx,
+        'model',
+        net,
+        { epoch: result.bestEpoch, valid: h?.metrics, dataset: data.name },
+        `best (epoch ${result.bestEpoch}, before the resume)`,
+      );
     }
-    if (resume && result.epochsRun === resume.state.epoch) ctx.log(`the checkpoint had already run ${resume.state.stoppedEarly ? 'until early stopping' : `all ${c.epochs ?? 20} epochs`}: evaluating only`);
+    if (resume && result.epochsRun === resume.state.epoch)
+      ctx.log(
+        `the checkpoint had already run ${resume.state.stoppedEarly ? 'until early stopping' : `all ${c.epochs ?? 20} epochs`}: evaluating only`,
+      );
     ctx.log(`best epoch ${result.bestEpoch} (valid ${validMetric} ${result.bestScore.toFixed(4)}); its weights are restored for the test`);
   }
 
@@ -213,7 +340,9 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
   for (const [k, v] of Object.entries(full)) metrics[`test/${k}`] = v;
   const lastStep = Math.max(1, Number(metrics.epochsRun ?? 0)) * steps;
   for (const [k, v] of Object.entries(full)) ctx.metric(`test/${k}`, lastStep, v);
-  const lines = [`${ARCH[model]} on ${data.name} (${train.length} training rows, ${test.length} test rows, full ranking${groupOf ? ' by title' : ''})`];
+  const lines = [
+    `${ARCH[model]} on ${data.name} (${train.length} training rows, ${test.length} test rows, full ranking${groupOf ? ' by title' : ''})`,
+  ];
   lines.push(ks.map((k) => `HR@${k} ${full[`hr@${k}`].toFixed(4)}  NDCG@${k} ${full[`ndcg@${k}`].toFixed(4)}`).join(' | '));
   if (amazon) {
     const a = amazonListMetrics(ctx, data, dir, test, testIdx, top, groupOf);
@@ -222,7 +351,9 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
       metrics[`test/${k}`] = v;
       ctx.metric(`test/${k}`, lastStep, v);
     }
-    lines.push(`DGU ${a.dgu.toFixed(4)}  MGU ${a.mgu.toFixed(4)} (top-10 slots) | H ${a.entropy.toFixed(3)}  TTR ${a.ttr.toFixed(4)} (top-1 titles, docs/methods.md §A9) | recommendations.jsonl`);
+    lines.push(
+      `DGU ${a.dgu.toFixed(4)}  MGU ${a.mgu.toFixed(4)} (top-10 slots) | H ${a.entropy.toFixed(3)}  TTR ${a.ttr.toFixed(4)} (top-1 titles, docs/methods.md §A9) | recommendations.jsonl`,
+    );
   }
   if (data.candidates) {
     const hr = await candidateHr1(scorer, data.candidates);
@@ -230,7 +361,12 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
     metrics['test/cand_hits'] = hr.hits;
     ctx.metric('test/cand_hr@1', lastStep, hr.hr1);
     const priors = await computePriors(scorer, data.candidates, data.catalogue);
-    ctx.writeArtifact('prior.csv', priorCsv(priors), 'table', `live prior of this ${ARCH[model]}: top-1 among the candidates (HR@1 ${priorHits(priors).hits}/${priors.length})`);
+    ctx.writeArtifact(
+      'prior.csv',
+      priorCsv(priors),
+      'table',
+      `live prior of this ${ARCH[model]}: top-1 among the candidates (HR@1 ${priorHits(priors).hits}/${priors.length})`,
+    );
     lines.push(`HR@1 among the 20 candidates: ${hr.hits}/${hr.total} = ${hr.hr1.toFixed(4)} (prior.csv)`);
     // the headline names its metrics.json key: HR@1 among the 20 candidates, not the full-ranking test/hr@1
     ctx.setKeyMetric('test/cand_hr@1', hr.hr1);
@@ -249,22 +385,42 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
  * the 8 popularity groups of title_counts.json (cross-checked against groups8_titles.json when present).
  */
 function amazonListMetrics(
-  ctx: RunContext, data: SeqData, dir: string, rows: { next: number }[], rowIdx: number[], top: Int32Array[], groupOf: Int32Array | undefined,
+  ctx: RunContext,
+  data: SeqData,
+  dir: string,
+  rows: { next: number }[],
+  rowIdx: number[],
+  top: Int32Array[],
+  groupOf: Int32Array | undefined,
 ): Record<string, number> {
   const titleOfIndex: string[] = [];
-  if (groupOf) groupOf.forEach((g, id) => { if (titleOfIndex[g] === undefined) titleOfIndex[g] = data.catalogue.title(id) ?? `#${id}`; });
-  const title = (i: number) => (groupOf ? titleOfIndex[i] : data.catalogue.title(i) ?? `#${i}`);
+  if (groupOf)
+    groupOf.forEach((g, id) => {
+      if (titleOfIndex[g] === undefined) titleOfIndex[g] = data.catalogue.title(id) ?? `#${id}`;
+    });
+  const title = (i: number) => (groupOf ? titleOfIndex[i] : (data.catalogue.title(i) ?? `#${i}`));
   const lists = top.map((t) => Array.from(t, title));
-  ctx.writeArtifact('recommendations.jsonl', lists.map((titles, i) => JSON.stringify({ row: rowIdx[i], titles })).join('\n') + '\n', 'recommendations',
-    `top-10 titles per test row (full ranking${groupOf ? ' by title' : ''}); score with \`flowloop metrics\``);
+  ctx.writeArtifact(
+    'recommendations.jsonl',
+    lists.map((titles, i) => JSON.stringify({ row: rowIdx[i], titles })).join('\n') + '\n',
+    'recommendations',
+    `top-10 titles per test row (full ranking${groupOf ? ' by title' : ''}); score with \`flowloop metrics\``,
+  );
   const countsFile = join(dir, 'title_counts.json');
-  if (!existsSync(countsFile)) throw new LocatedError('title_counts.json missing: the popularity groups of docs/methods.md §A9 need it', dir);
+  if (!existsSync(countsFile))
+    throw new LocatedError('title_counts.json missing: the popularity groups of docs/methods.md §A9 need it', dir);
   const groups = popularityGroups(readTitleCounts(countsFile), 8);
   const released = join(dir, 'groups8_titles.json');
   if (existsSync(released)) {
     const g8 = readGroups(released, 'titles');
-    const same = g8.length === groups.groups.length && g8.every((g, i) => g.length === groups.groups[i].length && g.every((t) => groups.groupOf.get(t) === i));
+    const same =
+      g8.length === groups.groups.length &&
+      g8.every((g, i) => g.length === groups.groups[i].length && g.every((t) => groups.groupOf.get(t) === i));
     if (!same) ctx.log('groups8_titles.json differs from the docs/methods.md §A9 groups of title_counts.json: using the latter', 'warn');
   }
-  return recommendationMetrics(lists, rows.map((r) => data.catalogue.title(r.next) ?? `#${r.next}`), groups);
+  return recommendationMetrics(
+    lists,
+    rows.map((r) => data.catalogue.title(r.next) ?? `#${r.next}`),
+    groups,
+  );
 }

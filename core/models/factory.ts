@@ -7,9 +7,13 @@ import { SASRec } from './sasrec';
 
 export function createModel(config: SeqModelConfig, rng: Rng): SeqModelBase {
   switch (config.model) {
-    case 'sasrec': return new SASRec(config, rng);
-    case 'gru4rec': return new GRU4Rec(config, rng);
-    case 'caser': return new Caser(config, rng);
-    default: throw new Error(`unknown sequential model "${(config as { model: string }).model}" (sasrec | gru4rec | caser)`);
+    case 'sasrec':
+      return new SASRec(config, rng);
+    case 'gru4rec':
+      return new GRU4Rec(config, rng);
+    case 'caser':
+      return new Caser(config, rng);
+    default:
+      throw new Error(`unknown sequential model "${(config as { model: string }).model}" (sasrec | gru4rec | caser)`);
   }
 }

@@ -53,7 +53,9 @@ export abstract class SeqModelBase {
 
   constructor(readonly config: SeqModelConfig) {}
 
-  get padId(): number { return this.config.numItems; }
+  get padId(): number {
+    return this.config.numItems;
+  }
 
   /** Create a trainable parameter (PyTorch name, shape, initial values). */
   protected addParam(name: string, shape: number[], data: Float32Array): Variable {
@@ -98,7 +100,8 @@ export abstract class SeqModelBase {
       const a = arrays.get(name);
       if (!a) throw new Error(`${where}: parameter ${name} missing`);
       const want = v.shape.reduce((x, y) => x * y, 1);
-      if (a.data.length !== want) throw new Error(`${where}: ${name} has shape ${JSON.stringify(a.shape)}, the model needs ${JSON.stringify(v.shape)}`);
+      if (a.data.length !== want)
+        throw new Error(`${where}: ${name} has shape ${JSON.stringify(a.shape)}, the model needs ${JSON.stringify(v.shape)}`);
       v.assign(getTf().tensor(a.data, v.shape, 'float32'));
     }
   }

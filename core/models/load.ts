@@ -32,7 +32,12 @@ export async function loadScorer(dir: string, opts: LoadScorerOptions = {}): Pro
   const flower = flowerCheckpointDir(dir);
   if (flower) {
     if (opts.engine === 'onnx') throw new LocatedError('a Flower policy checkpoint scores with the tfjs engine (set engine to tfjs)', dir);
-    return FlowerPolicyScorer.load(flower, { catalogue: opts.catalogue, dataset: opts.dataset, device: opts.device, lengthPenalty: opts.lengthPenalty });
+    return FlowerPolicyScorer.load(flower, {
+      catalogue: opts.catalogue,
+      dataset: opts.dataset,
+      device: opts.device,
+      lengthPenalty: opts.lengthPenalty,
+    });
   }
   const onnxFile = statSync(dir).isFile() ? dir : join(dir, 'model.onnx');
   const hasWeights = statSync(dir).isDirectory() && existsSync(join(dir, 'manifest.json'));
@@ -48,7 +53,9 @@ export async function loadScorer(dir: string, opts: LoadScorerOptions = {}): Pro
   const { loadModelDir } = await import('./checkpoint');
   const { TfjsScorer } = await import('./tfjs-scorer');
   const { model, manifest } = loadModelDir(dir);
-  const origin = manifest.format ? 'Flowloop checkpoint' : `imported PyTorch weights${manifest.source_checkpoint ? ` of ${manifest.source_checkpoint}` : ''}`;
+  const origin = manifest.format
+    ? 'Flowloop checkpoint'
+    : `imported PyTorch weights${manifest.source_checkpoint ? ` of ${manifest.source_checkpoint}` : ''}`;
   const arch = { sasrec: 'SASRec', gru4rec: 'GRU4Rec', caser: 'Caser' }[model.config.model];
   return new TfjsScorer(model, basename(dir), `${arch} (${origin}, tfjs ${backend.name})`);
 }

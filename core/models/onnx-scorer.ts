@@ -19,24 +19,39 @@ type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
 
 /** How to get onnxruntime-node's CUDA provider (its postinstall downloads it only when asked). */
-export const ORT_CUDA_INSTALL_HINT = 'install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (CUDA 12 and cuDNN 9 on the machine), or set "device" to "cpu" or "auto"';
+export const ORT_CUDA_INSTALL_HINT =
+  'install it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (CUDA 12 and cuDNN 9 on the machine), or set "device" to "cpu" or "auto"';
 
 /**
  * An onnxruntime-node session on the provider `device` asks for: `gpu` -> CUDA (else a LocatedError saying
  * how to install the provider), anything else -> CPU. Returns the session and the provider used.
  */
-export async function createOrtSession(ort: Ort, model: string | Uint8Array, device: string | undefined, where: string, extra: import('onnxruntime-node').InferenceSession.SessionOptions = {}): Promise<{ session: Session; provider: 'cuda' | 'cpu' }> {
+export async function createOrtSession(
+  ort: Ort,
+  model: string | Uint8Array,
+  device: string | undefined,
+  where: string,
+  extra: import('onnxruntime-node').InferenceSession.SessionOptions = {},
+): Promise<{ session: Session; provider: 'cuda' | 'cpu' }> {
   if (device !== 'gpu') {
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, { ...extra, executionProviders: ['cpu'] }) : await ort.InferenceSession.create(model, { ...extra, executionProviders: ['cpu'] });
+    const session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, { ...extra, executionProviders: ['cpu'] })
+        : await ort.InferenceSession.create(model, { ...extra, executionProviders: ['cpu'] });
     return { session, provider: 'cpu' };
   }
   try {
     const opts = { ...extra, executionProviders: ['cuda', 'cpu'] };
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    const session =
+      typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
     return { session, provider: 'cuda' };
   } catch (e) {
     const msg = (e as Error).message;
-    if (/cuda|provider|shared librar/i.test(msg)) throw new LocatedError(`device "gpu": onnxruntime-node's CUDA execution provider cannot load (${msg.trim()}); ${ORT_CUDA_INSTALL_HINT}`, where);
+    if (/cuda|provider|shared librar/i.test(msg))
+      throw new LocatedError(
+        `device "gpu": onnxruntime-node's CUDA execution provider cannot load (${msg.trim()}); ${ORT_CUDA_INSTALL_HINT}`,
+        where,
+      );
     throw new LocatedError(`onnxruntime-node cannot open the model on CUDA: ${msg}`, where);
   }
 }
@@ -62,15 +77,32 @@ export class OnnxScorer implements Scorer {
       throw new LocatedError(`onnxruntime-node cannot load: ${(e as Error).message}`, file);
     }
     const { session, provider } = await createOrtSession(ort, file, opts.device, file);
-    for (const n of ['seq', 'len']) if (!session.inputNames.includes(n)) throw new LocatedError(`model has no input "${n}" (inputs: ${session.inputNames.join(', ')}); expected seq int64 [B,L], len int64 [B]`, file);
-    if (!session.outputNames.includes('logits')) throw new LocatedError(`model has no output "logits" (outputs: ${session.outputNames.join(', ')})`, file);
+    for (const n of ['seq', 'len'])
+      if (!session.inputNames.includes(n))
+        throw new LocatedError(
+          `model has no input "${n}" (inputs: ${session.inputNames.join(', ')}); expected seq int64 [B,L], len int64 [B]`,
+          file,
+        );
+    if (!session.outputNames.includes('logits'))
+      throw new LocatedError(`model has no output "logits" (outputs: ${session.outputNames.join(', ')})`, file);
     const seqMeta = session.inputMetadata.find((m) => m.name === 'seq');
     const outMeta = session.outputMetadata.find((m) => m.name === 'logits');
     const L = seqMeta && seqMeta.isTensor ? seqMeta.shape[1] : undefined;
     const N = outMeta && outMeta.isTensor ? outMeta.shape[1] : undefined;
-    if (typeof L !== 'number' || typeof N !== 'number') throw new LocatedError(`seq must have a fixed length and logits a fixed item count (got seq ${JSON.stringify(seqMeta)}, logits ${JSON.stringify(outMeta)})`, file);
+    if (typeof L !== 'number' || typeof N !== 'number')
+      throw new LocatedError(
+        `seq must have a fixed length and logits a fixed item count (got seq ${JSON.stringify(seqMeta)}, logits ${JSON.stringify(outMeta)})`,
+        file,
+      );
     const nm = name ?? basename(dirname(file));
-    return new OnnxScorer(ort, session, nm, `ONNX ${basename(file)} of ${nm} (onnxruntime-node, ${provider === 'cuda' ? 'CUDA execution provider' : 'cpu'})`, N, L);
+    return new OnnxScorer(
+      ort,
+      session,
+      nm,
+      `ONNX ${basename(file)} of ${nm} (onnxruntime-node, ${provider === 'cuda' ? 'CUDA execution provider' : 'cpu'})`,
+      N,
+      L,
+    );
   }
 
   async scoreAll(histories: number[][]): Promise<Float32Array[]> {
@@ -78,8 +110,16 @@ export class OnnxScorer implements Scorer {
     const out: Float32Array[] = [];
     for (let s = 0; s < histories.length; s += this.batchSize) {
       const pb = padHistories(histories.slice(s, s + this.batchSize), this.maxLen, this.numItems);
-      const seq = new this.ort.Tensor('int64', BigInt64Array.from(pb.seq, (v) => BigInt(v)), [pb.batch, this.maxLen]);
-      const len = new this.ort.Tensor('int64', BigInt64Array.from(pb.lens, (v) => BigInt(v)), [pb.batch]);
+      const seq = new this.ort.Tensor(
+        'int64',
+        BigInt64Array.from(pb.seq, (v) => BigInt(v)),
+        [pb.batch, this.maxLen],
+      );
+      const len = new this.ort.Tensor(
+        'int64',
+        BigInt64Array.from(pb.lens, (v) => BigInt(v)),
+        [pb.batch],
+      );
       const res = await this.session.run({ seq, len });
       const data = res.logits.data as Float32Array;
       for (let b = 0; b < pb.batch; b++) out.push(data.slice(b * this.numItems, (b + 1) * this.numItems));
@@ -91,5 +131,7 @@ export class OnnxScorer implements Scorer {
     return scoreCandidatesViaAll(this, histories, candidates);
   }
 
-  dispose(): void { void this.session.release(); }
+  dispose(): void {
+    void this.session.release();
+  }
 }

@@ -49,11 +49,19 @@ export interface PolicyScorerOptions {
 export function flowerCheckpointDir(path: string): string | undefined {
   if (!existsSync(path) || !statSync(path).isDirectory()) return undefined;
   const format = (dir: string): unknown => {
-    try { return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).format; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).format;
+    } catch {
+      return undefined;
+    }
   };
   if (existsSync(join(path, 'manifest.json'))) return format(path) === FLOWER_CHECKPOINT_FORMAT ? path : undefined;
   let dir: string;
-  try { dir = resolveCheckpoint(path); } catch { return undefined; }
+  try {
+    dir = resolveCheckpoint(path);
+  } catch {
+    return undefined;
+  }
   return format(dir) === FLOWER_CHECKPOINT_FORMAT ? dir : undefined;
 }
 
@@ -76,7 +84,11 @@ function runOf(checkpointDir: string): { config: Record<string, unknown>; config
 }
 
 /** Catalogue and tokenizer corpus for a checkpoint (see the file comment for the order of sources). */
-async function catalogueFor(dir: string, manifest: CheckpointManifest, opts: PolicyScorerOptions): Promise<{ catalogue: Catalogue; corpus: string[]; source: string }> {
+async function catalogueFor(
+  dir: string,
+  manifest: CheckpointManifest,
+  opts: PolicyScorerOptions,
+): Promise<{ catalogue: Catalogue; corpus: string[]; source: string }> {
   const { readItemsTsv } = await import('../data/amazon');
   const fromFolder = (ds: string, why: string) => {
     const items = join(ds, 'items.tsv');
@@ -87,9 +99,16 @@ async function catalogueFor(dir: string, manifest: CheckpointManifest, opts: Pol
   let source = 'the catalogue given';
   let rewardTitles: string[] = [];
   const run = runOf(dir);
-  if (!catalogue && opts.dataset) { catalogue = fromFolder(resolve(opts.dataset), 'option dataset'); source = resolve(opts.dataset); }
+  if (!catalogue && opts.dataset) {
+    catalogue = fromFolder(resolve(opts.dataset), 'option dataset');
+    source = resolve(opts.dataset);
+  }
   if (!catalogue && run) {
-    if (typeof run.config.dataset !== 'string') throw new LocatedError('Flower policy scorer: the run that wrote this checkpoint has no "dataset" (a distribution-mode policy has no items to score); give a catalogue', join(run.runDir, 'config.json'));
+    if (typeof run.config.dataset !== 'string')
+      throw new LocatedError(
+        'Flower policy scorer: the run that wrote this checkpoint has no "dataset" (a distribution-mode policy has no items to score); give a catalogue',
+        join(run.runDir, 'config.json'),
+      );
     const ds = resolve(run.configDir, run.config.dataset);
     catalogue = fromFolder(ds, `"dataset" of ${join(run.runDir, 'config.json')}`);
     source = ds;
@@ -100,10 +119,17 @@ async function catalogueFor(dir: string, manifest: CheckpointManifest, opts: Pol
       rewardTitles = readRewardFile(rewards).titles;
     }
   }
-  if (!catalogue) throw new LocatedError('Flower policy scorer: which items? Give the catalogue (option catalogue / dataset) or keep the checkpoint inside the run folder that wrote it (its config.json names the dataset)', dir);
+  if (!catalogue)
+    throw new LocatedError(
+      'Flower policy scorer: which items? Give the catalogue (option catalogue / dataset) or keep the checkpoint inside the run folder that wrote it (its config.json names the dataset)',
+      dir,
+    );
   const trained = String(manifest.setup?.dataset ?? '');
   if (trained && catalogue.name !== trained) {
-    throw new LocatedError(`this Flower policy was trained on "${trained}", the catalogue is "${catalogue.name}": its item ids and titles are not the items the policy learned (a Flower policy scores only the dataset it was trained on)`, dir);
+    throw new LocatedError(
+      `this Flower policy was trained on "${trained}", the catalogue is "${catalogue.name}": its item ids and titles are not the items the policy learned (a Flower policy scores only the dataset it was trained on)`,
+      dir,
+    );
   }
   return { catalogue, corpus: [...catalogue.titles(), ...rewardTitles], source };
 }
@@ -132,19 +158,28 @@ export class FlowerPolicyScorer implements Scorer {
   /** Open a Flower checkpoint (checkpoint folder, run folder or checkpoints/ folder) as a Scorer. */
   static async load(path: string, opts: PolicyScorerOptions = {}): Promise<FlowerPolicyScorer> {
     const dir = flowerCheckpointDir(path);
-    if (!dir) throw new LocatedError(`not a Flower checkpoint (expected manifest.json with format ${FLOWER_CHECKPOINT_FORMAT}, or a run folder with checkpoints/epoch-N)`, path);
+    if (!dir)
+      throw new LocatedError(
+        `not a Flower checkpoint (expected manifest.json with format ${FLOWER_CHECKPOINT_FORMAT}, or a run folder with checkpoints/epoch-N)`,
+        path,
+      );
     const lengthPenalty = opts.lengthPenalty ?? 1;
     if (!(lengthPenalty >= 0)) throw new LocatedError(`lengthPenalty must be ≥ 0 (got ${lengthPenalty})`, dir);
     const { manifest, tensors } = readCheckpoint(dir);
     const { catalogue, corpus, source } = await catalogueFor(dir, manifest, opts);
-    if (!isTokenizerName(manifest.tokenizer)) throw new LocatedError(`unknown tokenizer "${manifest.tokenizer}" in the checkpoint`, join(dir, 'manifest.json'));
+    if (!isTokenizerName(manifest.tokenizer))
+      throw new LocatedError(`unknown tokenizer "${manifest.tokenizer}" in the checkpoint`, join(dir, 'manifest.json'));
     const tok = loadTokenizer(manifest.tokenizer, corpus);
     const vocab = PolicyVocab.fromJSON(manifest.vocab);
     const titleEnd: TitleEnd = manifest.titleEnd === 'joint' ? 'joint' : 'separate';
     const cfg = transformerConfig(manifest, join(dir, 'manifest.json'));
     let maxId = -1;
     for (const id of catalogue.ids()) maxId = Math.max(maxId, id);
-    if (cfg.maxHistory > 0 && maxId >= cfg.numItems) throw new LocatedError(`catalogue ${catalogue.name} has item id ${maxId}, the policy knows item ids 0..${cfg.numItems - 1}: not the catalogue it was trained on`, dir);
+    if (cfg.maxHistory > 0 && maxId >= cfg.numItems)
+      throw new LocatedError(
+        `catalogue ${catalogue.name} has item id ${maxId}, the policy knows item ids 0..${cfg.numItems - 1}: not the catalogue it was trained on`,
+        dir,
+      );
     const backend = await initBackend(opts.device ?? 'auto');
     const policy = new TransformerPolicy(cfg, 0, tensors);
     const name = basename(runOf(dir)?.runDir ?? dir);
@@ -154,9 +189,17 @@ export class FlowerPolicyScorer implements Scorer {
     for (const id of catalogue.ids()) if (scorer.tokens(id) === null) missing++;
     if (missing > catalogue.size / 2) {
       policy.dispose();
-      throw new LocatedError(`${missing} of ${catalogue.size} titles of ${source} use tokens outside the policy's vocabulary: not the catalogue (or tokenizer corpus) the policy was trained on`, dir);
+      throw new LocatedError(
+        `${missing} of ${catalogue.size} titles of ${source} use tokens outside the policy's vocabulary: not the catalogue (or tokenizer corpus) the policy was trained on`,
+        dir,
+      );
     }
-    const how = lengthPenalty === 1 ? 'length-normalised title log-prob' : lengthPenalty === 0 ? 'total title log-prob' : `title log-prob / tokens^${lengthPenalty}`;
+    const how =
+      lengthPenalty === 1
+        ? 'length-normalised title log-prob'
+        : lengthPenalty === 0
+          ? 'total title log-prob'
+          : `title log-prob / tokens^${lengthPenalty}`;
     const description = `Flower policy (checkpoint epoch ${manifest.epoch} of ${manifest.setup?.dataset ?? catalogue.name}, ${how}, ${manifest.tokenizer} tokens, tfjs ${backend.name})${missing ? `; ${missing} catalogue titles outside its vocabulary score −∞` : ''}`;
     return new FlowerPolicyScorer(policy, vocab, tok, titleEnd, catalogue, lengthPenalty, name, description, missing);
   }
@@ -178,30 +221,43 @@ export class FlowerPolicyScorer implements Scorer {
   /** Scores over item ids 0..numItems-1 (ids without a catalogue title: −∞). One title per item: costly on large catalogues. */
   async scoreAll(histories: number[][]): Promise<Float32Array[]> {
     const all = Array.from({ length: this.numItems }, (_, i) => i);
-    return this.scoreCandidates(histories, histories.map(() => all));
+    return this.scoreCandidates(
+      histories,
+      histories.map(() => all),
+    );
   }
 
   /** docs/methods.md §B3 prior scores: each candidate's title log-prob given the history (see the file comment). */
   async scoreCandidates(histories: number[][], candidates: number[][]): Promise<Float32Array[]> {
-    if (histories.length !== candidates.length) throw new Error(`scoreCandidates: ${histories.length} histories but ${candidates.length} candidate lists`);
+    if (histories.length !== candidates.length)
+      throw new Error(`scoreCandidates: ${histories.length} histories but ${candidates.length} candidate lists`);
     const out = candidates.map((c) => new Float32Array(c.length).fill(-Infinity));
     const jobs: { b: number; k: number; seq: number[] }[] = [];
-    candidates.forEach((cs, b) => cs.forEach((id, k) => {
-      const seq = this.tokens(id);
-      if (seq) jobs.push({ b, k, seq });
-    }));
+    candidates.forEach((cs, b) =>
+      cs.forEach((id, k) => {
+        const seq = this.tokens(id);
+        if (seq) jobs.push({ b, k, seq });
+      }),
+    );
     const V = this.policy.cfg.vocabSize;
     const budget = 8_000_000; // log-prob floats per forward pass ([rows·T, V])
     for (let s = 0; s < jobs.length;) {
-      let T = 1, n = 0;
+      let T = 1,
+        n = 0;
       while (s + n < jobs.length) {
         const t = Math.max(T, jobs[s + n].seq.length);
         if (n > 0 && (n + 1) * t * V > budget) break;
-        T = t; n++;
+        T = t;
+        n++;
       }
       const part = jobs.slice(s, s + n);
-      const sums = await this.sequenceLogProbs(part.map((j) => histories[j.b]), part.map((j) => j.seq));
-      part.forEach((j, i) => { out[j.b][j.k] = sums[i] / Math.pow(j.seq.length, this.lengthPenalty); });
+      const sums = await this.sequenceLogProbs(
+        part.map((j) => histories[j.b]),
+        part.map((j) => j.seq),
+      );
+      part.forEach((j, i) => {
+        out[j.b][j.k] = sums[i] / Math.pow(j.seq.length, this.lengthPenalty);
+      });
       s += n;
     }
     return out;
@@ -222,9 +278,13 @@ export class FlowerPolicyScorer implements Scorer {
     picked.dispose();
     const sums = new Float64Array(seqs.length);
     let o = 0;
-    seqs.forEach((y, r) => { for (let t = 0; t < y.length; t++) sums[r] += vals[o++]; });
+    seqs.forEach((y, r) => {
+      for (let t = 0; t < y.length; t++) sums[r] += vals[o++];
+    });
     return sums;
   }
 
-  dispose(): void { this.policy.dispose(); }
+  dispose(): void {
+    this.policy.dispose();
+  }
 }

@@ -38,7 +38,10 @@ export type Weights = Record<string, TF.Variable>;
 
 /** Build-time batch layout: history ids (row = id+1, 0 = pad) and token ids, both padded. */
 interface Batch {
-  B: number; H: number; T: number; L: number;
+  B: number;
+  H: number;
+  T: number;
+  L: number;
   items: Int32Array; // [B, H]
   toks: Int32Array; // [B, T]
   lens: number[]; // valid tokens per row (incl. BOS)
@@ -51,7 +54,11 @@ export class TransformerPolicy {
   /** Names in a fixed order (checkpoint layout). */
   readonly names: string[];
 
-  constructor(readonly cfg: PolicyConfig, seed: number, init?: Map<string, Float32Array>) {
+  constructor(
+    readonly cfg: PolicyConfig,
+    seed: number,
+    init?: Map<string, Float32Array>,
+  ) {
     const tf = getTf();
     const rng = new Rng(seed);
     const shapes = TransformerPolicy.shapes(cfg);
@@ -61,7 +68,8 @@ export class TransformerPolicy {
       const shape = shapes[name];
       const n = shape.reduce((a, b) => a * b, 1);
       let data = init?.get(name);
-      if (data && data.length !== n) throw new Error(`checkpoint tensor ${name} has ${data.length} values, model needs ${n} (shape ${shape})`);
+      if (data && data.length !== n)
+        throw new Error(`checkpoint tensor ${name} has ${data.length} values, model needs ${n} (shape ${shape})`);
       if (!data) {
         data = new Float32Array(n);
         if (/\.(g)$/.test(name)) data.fill(1);
@@ -84,12 +92,18 @@ export class TransformerPolicy {
     if (cfg.maxHistory > 0) s.itemEmb = [cfg.numItems + 1, D];
     for (let l = 0; l < cfg.layers; l++) {
       Object.assign(s, {
-        [`l${l}.ln1.g`]: [D], [`l${l}.ln1.b`]: [D],
-        [`l${l}.wqkv`]: [D, 3 * D], [`l${l}.bqkv.b`]: [3 * D],
-        [`l${l}.wo`]: [D, D], [`l${l}.bo.b`]: [D],
-        [`l${l}.ln2.g`]: [D], [`l${l}.ln2.b`]: [D],
-        [`l${l}.w1`]: [D, cfg.ffn], [`l${l}.b1.b`]: [cfg.ffn],
-        [`l${l}.w2`]: [cfg.ffn, D], [`l${l}.b2.b`]: [D],
+        [`l${l}.ln1.g`]: [D],
+        [`l${l}.ln1.b`]: [D],
+        [`l${l}.wqkv`]: [D, 3 * D],
+        [`l${l}.bqkv.b`]: [3 * D],
+        [`l${l}.wo`]: [D, D],
+        [`l${l}.bo.b`]: [D],
+        [`l${l}.ln2.g`]: [D],
+        [`l${l}.ln2.b`]: [D],
+        [`l${l}.w1`]: [D, cfg.ffn],
+        [`l${l}.b1.b`]: [cfg.ffn],
+        [`l${l}.w2`]: [cfg.ffn, D],
+        [`l${l}.b2.b`]: [D],
       });
     }
     Object.assign(s, { 'lnf.g': [D], 'lnf.b': [D], headW: [D, cfg.vocabSize], 'head.b': [cfg.vocabSize] });
@@ -183,7 +197,10 @@ export class TransformerPolicy {
       const qkv = tf.add(tf.matMul(h, p('wqkv')), p('bqkv.b')).reshape([B, L, 3, nh, dh]);
       const qkvT = tf.transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, nh, L, dh]
       const [q, k, v] = tf.split(qkvT, 3, 0).map((t) => t.reshape([B * nh, L, dh]) as TF.Tensor3D);
-      if (kv) { kv.k.push(k.reshape([B, nh, L, dh])); kv.v.push(v.reshape([B, nh, L, dh])); }
+      if (kv) {
+        kv.k.push(k.reshape([B, nh, L, dh]));
+        kv.v.push(v.reshape([B, nh, L, dh]));
+      }
       const scores = tf.mul(tf.matMul(q, k, false, true), scale).reshape([B, nh, L, L]);
       const att = tf.softmax(tf.add(scores, mask)).reshape([B * nh, L, L]) as TF.Tensor3D;
       const ctx = tf.matMul(att, v).reshape([B, nh, L, dh]);
@@ -231,7 +248,13 @@ export class TransformerPolicy {
    * builds the int32 labels [B*T*K] once the padded length T (longest row + 1) is known; a label outside
    * [0, V) gives 0 and no gradient. Call inside a tidy / gradient scope. Result [B*T, K].
    */
-  logProbsAt(histories: number[][], rows: number[][], K: number, labels: (T: number) => Int32Array, dropoutSeed?: number): { lp: TF.Tensor2D; T: number; lens: number[] } {
+  logProbsAt(
+    histories: number[][],
+    rows: number[][],
+    K: number,
+    labels: (T: number) => Int32Array,
+    dropoutSeed?: number,
+  ): { lp: TF.Tensor2D; T: number; lens: number[] } {
     const tf = getTf();
     const bt = this.layout(histories, rows);
     const N = bt.B * bt.T;
@@ -285,7 +308,10 @@ export class TransformerPolicy {
     const tf = getTf();
     const { cfg } = this;
     const H = cfg.maxHistory;
-    const bt = this.layout(histories, histories.map(() => []));
+    const bt = this.layout(
+      histories,
+      histories.map(() => []),
+    );
     const { B, L } = bt;
     const off = new Int32Array(B);
     for (let b = 0; b < B; b++) off[b] = H > 0 ? H - Math.min(H, (histories[b] ?? []).length) : 0;
@@ -331,7 +357,15 @@ export class TransformerPolicy {
    * `tokens[i]` at absolute position `pos`. Returns the final-layer-norm hidden states [N, D] and the new
    * per-layer keys/values [N, heads, L+1, dh]; the caller (PolicySession) owns and disposes them.
    */
-  stepHidden(K: TF.Tensor4D[], Vc: TF.Tensor4D[], parents: Int32Array, identity: boolean, tokens: Int32Array, off: Int32Array, pos: number): TF.Tensor[] {
+  stepHidden(
+    K: TF.Tensor4D[],
+    Vc: TF.Tensor4D[],
+    parents: Int32Array,
+    identity: boolean,
+    tokens: Int32Array,
+    off: Int32Array,
+    pos: number,
+  ): TF.Tensor[] {
     const tf = getTf();
     const { cfg, weights: w } = this;
     const N = tokens.length;
@@ -346,7 +380,8 @@ export class TransformerPolicy {
       let x = tf.add(tf.gather(w.tokEmb, tf.tensor1d(tokens, 'int32')), tf.slice(w.posEmb, [pos, 0], [1, D])) as TF.Tensor2D;
       const mask = tf.tensor4d(maskData, [N, 1, 1, L]);
       const scale = 1 / Math.sqrt(dh);
-      const newK: TF.Tensor4D[] = [], newV: TF.Tensor4D[] = [];
+      const newK: TF.Tensor4D[] = [],
+        newV: TF.Tensor4D[] = [];
       for (let l = 0; l < cfg.layers; l++) {
         const p = (n: string) => w[`l${l}.${n}`];
         const h = this.ln(x, p('ln1.g'), p('ln1.b'));
@@ -355,8 +390,11 @@ export class TransformerPolicy {
         const [q, k, v] = tf.split(qkvT, 3, 0).map((t) => t.reshape([N, nh, 1, dh]) as TF.Tensor4D);
         const kAll = tf.concat([identity ? K[l] : tf.gather(K[l], par, 0), k], 2) as TF.Tensor4D; // [N, nh, L, dh]
         const vAll = tf.concat([identity ? Vc[l] : tf.gather(Vc[l], par, 0), v], 2) as TF.Tensor4D;
-        newK.push(kAll); newV.push(vAll);
-        const scores = tf.mul(tf.matMul(q.reshape([N * nh, 1, dh]) as TF.Tensor3D, kAll.reshape([N * nh, L, dh]) as TF.Tensor3D, false, true), scale).reshape([N, nh, 1, L]);
+        newK.push(kAll);
+        newV.push(vAll);
+        const scores = tf
+          .mul(tf.matMul(q.reshape([N * nh, 1, dh]) as TF.Tensor3D, kAll.reshape([N * nh, L, dh]) as TF.Tensor3D, false, true), scale)
+          .reshape([N, nh, 1, L]);
         const att = tf.softmax(tf.add(scores, mask)).reshape([N * nh, 1, L]) as TF.Tensor3D;
         const merged = tf.matMul(att, vAll.reshape([N * nh, L, dh]) as TF.Tensor3D).reshape([N, D]) as TF.Tensor2D;
         x = tf.add(x, tf.add(tf.matMul(merged, p('wo')), p('bo.b'))) as TF.Tensor2D;

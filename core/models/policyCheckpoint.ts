@@ -40,12 +40,19 @@ export interface CheckpointManifest<S = unknown> {
 /** The from-scratch policy's architecture of a checkpoint; a located error when it holds a pretrained-LM policy (its weights are not a TransformerPolicy's). */
 export function transformerConfig(manifest: CheckpointManifest, where: string): PolicyConfig {
   const p = manifest.policy;
-  if ('kind' in p) throw new LocatedError(`this checkpoint holds a pretrained ${p.architecture} policy (${p.model}${p.lora ? ', LoRA' : ''}), not the from-scratch Flower policy: use its run's adapter/ or model/ folder with the LM`, where);
+  if ('kind' in p)
+    throw new LocatedError(
+      `this checkpoint holds a pretrained ${p.architecture} policy (${p.model}${p.lora ? ', LoRA' : ''}), not the from-scratch Flower policy: use its run's adapter/ or model/ folder with the LM`,
+      where,
+    );
   return p;
 }
 
 /** Serialise named tensors: the binary and the tensor table (offsets in float32 elements). */
-export function packTensors(tensors: Map<string, Float32Array>, shapes: Map<string, number[]>): { bin: Uint8Array; table: CheckpointManifest['tensors'] } {
+export function packTensors(
+  tensors: Map<string, Float32Array>,
+  shapes: Map<string, number[]>,
+): { bin: Uint8Array; table: CheckpointManifest['tensors'] } {
   let total = 0;
   for (const a of tensors.values()) total += a.length;
   const all = new Float32Array(total);
@@ -64,13 +71,19 @@ export function readCheckpoint<S = unknown>(dir: string): { manifest: Checkpoint
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) throw new LocatedError('no manifest.json in checkpoint folder', dir);
   let manifest: CheckpointManifest<S>;
-  try { manifest = JSON.parse(readFileSync(mf, 'utf8')); } catch (e) { throw new LocatedError(`bad checkpoint manifest: ${(e as Error).message}`, mf); }
-  if (manifest.format !== 'flowloop-flower-checkpoint/1') throw new LocatedError(`unknown checkpoint format ${JSON.stringify(manifest.format)}`, mf);
+  try {
+    manifest = JSON.parse(readFileSync(mf, 'utf8'));
+  } catch (e) {
+    throw new LocatedError(`bad checkpoint manifest: ${(e as Error).message}`, mf);
+  }
+  if (manifest.format !== 'flowloop-flower-checkpoint/1')
+    throw new LocatedError(`unknown checkpoint format ${JSON.stringify(manifest.format)}`, mf);
   const buf = readFileSync(join(dir, 'weights.bin'));
   const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const tensors = new Map<string, Float32Array>();
   for (const t of manifest.tensors) {
-    if (t.offset + t.length > all.length) throw new LocatedError(`tensor ${t.name} runs past the end of weights.bin`, join(dir, 'weights.bin'));
+    if (t.offset + t.length > all.length)
+      throw new LocatedError(`tensor ${t.name} runs past the end of weights.bin`, join(dir, 'weights.bin'));
     tensors.set(t.name, all.subarray(t.offset, t.offset + t.length));
   }
   return { manifest, tensors };
@@ -84,9 +97,14 @@ export function resolveCheckpoint(path: string): string {
   if (existsSync(join(path, 'manifest.json'))) return path;
   for (const dir of [join(path, 'checkpoints'), path]) {
     if (!existsSync(dir)) continue;
-    const epochs = readdirSync(dir).map((d) => /^epoch-(\d+)$/.exec(d)).filter((m): m is RegExpExecArray => !!m && existsSync(join(dir, m[0], 'manifest.json')))
+    const epochs = readdirSync(dir)
+      .map((d) => /^epoch-(\d+)$/.exec(d))
+      .filter((m): m is RegExpExecArray => !!m && existsSync(join(dir, m[0], 'manifest.json')))
       .sort((a, b) => Number(b[1]) - Number(a[1]));
     if (epochs.length) return join(dir, epochs[0][0]);
   }
-  throw new LocatedError('no checkpoint found (expected a checkpoint folder with manifest.json, or a run folder with checkpoints/epoch-N)', path);
+  throw new LocatedError(
+    'no checkpoint found (expected a checkpoint folder with manifest.json, or a run folder with checkpoints/epoch-N)',
+    path,
+  );
 }

@@ -4,7 +4,15 @@ import type { DecodeSession } from '../decode';
 /** What a session needs from its policy (core/models/policy.ts TransformerPolicy provides it). */
 export interface SessionModel {
   readonly cfg: { readonly maxHistory: number; readonly maxTokens: number; readonly vocabSize: number; readonly layers: number };
-  stepHidden(K: TF.Tensor4D[], Vc: TF.Tensor4D[], parents: Int32Array, identity: boolean, tokens: Int32Array, off: Int32Array, pos: number): TF.Tensor[];
+  stepHidden(
+    K: TF.Tensor4D[],
+    Vc: TF.Tensor4D[],
+    parents: Int32Array,
+    identity: boolean,
+    tokens: Int32Array,
+    off: Int32Array,
+    pos: number,
+  ): TF.Tensor[];
   headChunks(h: TF.Tensor2D): Promise<Float32Array[]>;
 }
 
@@ -15,7 +23,13 @@ export interface SessionModel {
 export class PolicySession implements DecodeSession {
   private disposed = false;
 
-  constructor(private readonly policy: SessionModel, private K: TF.Tensor4D[], private V: TF.Tensor4D[], private off: Int32Array, private len: number) {}
+  constructor(
+    private readonly policy: SessionModel,
+    private K: TF.Tensor4D[],
+    private V: TF.Tensor4D[],
+    private off: Int32Array,
+    private len: number,
+  ) {}
 
   get size(): number {
     return this.off.length;
@@ -27,7 +41,8 @@ export class PolicySession implements DecodeSession {
     if (parents.length !== N) throw new Error(`decode session: ${parents.length} parents for ${N} tokens`);
     const { cfg } = this.policy;
     const pos = this.len; // absolute position of the new token
-    if (pos - cfg.maxHistory + 1 > cfg.maxTokens) throw new Error(`title of ${pos - cfg.maxHistory} tokens exceeds the policy's maxTokens ${cfg.maxTokens - 1}`);
+    if (pos - cfg.maxHistory + 1 > cfg.maxTokens)
+      throw new Error(`title of ${pos - cfg.maxHistory} tokens exceeds the policy's maxTokens ${cfg.maxTokens - 1}`);
     const par = Int32Array.from(parents);
     const tok = Int32Array.from(tokens);
     const S = this.off.length;

@@ -37,9 +37,14 @@ export function argmax(a: ArrayLike<number>): number {
 
 /** The scorer's top-1 candidate for each row, with the candidate scores (docs/methods.md §B3 "prior"). */
 export async function computePriors(
-  scorer: Scorer, rows: PriorInput[], catalogue?: Catalogue,
+  scorer: Scorer,
+  rows: PriorInput[],
+  catalogue?: Catalogue,
 ): Promise<(PriorRow & { scores: Float32Array; top: number })[]> {
-  const scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
+  const scores = await scorer.scoreCandidates(
+    rows.map((r) => r.seq),
+    rows.map((r) => r.cans),
+  );
   const name = (r: PriorInput, k: number): string => {
     if (r.cansNames) return r.cansNames[k];
     if (!catalogue) throw new Error(`row ${r.id}: candidate names need a catalogue (no cans_names)`);
@@ -48,7 +53,7 @@ export async function computePriors(
   return rows.map((r, b) => {
     const top = argmax(scores[b]);
     const k = r.cans.indexOf(r.next);
-    const real = k >= 0 ? name(r, k) : catalogue?.title(r.next) ?? String(r.next);
+    const real = k >= 0 ? name(r, k) : (catalogue?.title(r.next) ?? String(r.next));
     return { id: r.id, generate: name(r, top), real, scores: scores[b], top };
   });
 }
@@ -78,7 +83,9 @@ export function writePriorCsv(file: string, rows: PriorRow[]): void {
  * and compute its live priors on candidate rows. The scorer is released afterwards.
  */
 export async function livePriors(
-  modelDir: string, rows: PriorInput[], opts: { engine?: 'tfjs' | 'onnx'; device?: 'auto' | 'gpu' | 'cpu' | 'wasm'; catalogue?: Catalogue } = {},
+  modelDir: string,
+  rows: PriorInput[],
+  opts: { engine?: 'tfjs' | 'onnx'; device?: 'auto' | 'gpu' | 'cpu' | 'wasm'; catalogue?: Catalogue } = {},
 ): Promise<{ rows: PriorRow[]; hits: number; total: number; hr1: number; description: string }> {
   const { loadScorer } = await import('./load');
   const scorer = await loadScorer(modelDir, { engine: opts.engine, device: opts.device, catalogue: opts.catalogue });

@@ -13,8 +13,17 @@
 import { Rng } from '../util/random';
 import { getTf, type Tensor } from '../tensor';
 import {
-  SeqModelBase, type SeqModelConfig, constInit, dropout, embed, layerNorm, linear, normalInit,
-  positionMask, takePositions, uniformInit,
+  SeqModelBase,
+  type SeqModelConfig,
+  constInit,
+  dropout,
+  embed,
+  layerNorm,
+  linear,
+  normalInit,
+  positionMask,
+  takePositions,
+  uniformInit,
 } from './layers';
 
 /** -2^32 + 1, the reference's masking value (float32: -4294967296). */

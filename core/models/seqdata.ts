@@ -38,7 +38,10 @@ export function detectFormat(dir: string, format: DatasetFormat): Exclude<Datase
   const base = basename(resolve(dir)).toLowerCase();
   const hit = SEQ_NAMES.find((n) => base.includes(n));
   if (hit) return hit;
-  throw new LocatedError('cannot tell the dataset format: no items.tsv + valid.csv (Amazon) and the folder name is not lastfm/steam/movielens; set "datasetFormat"', dir);
+  throw new LocatedError(
+    'cannot tell the dataset format: no items.tsv + valid.csv (Amazon) and the folder name is not lastfm/steam/movielens; set "datasetFormat"',
+    dir,
+  );
 }
 
 export async function loadSeqData(dir: string, format: DatasetFormat = 'auto'): Promise<SeqData> {
@@ -50,13 +53,19 @@ export async function loadSeqData(dir: string, format: DatasetFormat = 'auto'): 
     let maxId = -1;
     for (const id of catalogue.ids()) maxId = Math.max(maxId, id);
     const numItems = maxId + 1;
-    const map = (rows: { historyIds: number[]; itemId: number }[], file: string): TrainRow[] => rows.map((r, i) => {
-      for (const id of [...r.historyIds, r.itemId]) if (id < 0 || id >= numItems) throw new LocatedError(`item id ${id} is not in items.tsv (0..${numItems - 1})`, `${file}:${i + 2}`);
-      return { seq: r.historyIds, next: r.itemId };
-    });
+    const map = (rows: { historyIds: number[]; itemId: number }[], file: string): TrainRow[] =>
+      rows.map((r, i) => {
+        for (const id of [...r.historyIds, r.itemId])
+          if (id < 0 || id >= numItems)
+            throw new LocatedError(`item id ${id} is not in items.tsv (0..${numItems - 1})`, `${file}:${i + 2}`);
+        return { seq: r.historyIds, next: r.itemId };
+      });
     const files = ['train.jsonl', 'valid.csv', 'test.csv'].map((f) => join(dir, f));
     return {
-      name, format: fmt, catalogue, numItems,
+      name,
+      format: fmt,
+      catalogue,
+      numItems,
       train: map(readTrainJsonl(files[0]), files[0]),
       valid: map(readEvalCsv(files[1]), files[1]),
       test: map(readEvalCsv(files[2]), files[2]),
@@ -66,10 +75,18 @@ export async function loadSeqData(dir: string, format: DatasetFormat = 'auto'): 
   const ds = loadSeqDataset(dir, fmt);
   const cands = ds.candidatesFile ? readCandidates(ds.candidatesFile) : undefined;
   return {
-    name: fmt, format: fmt, catalogue: ds.catalogue, numItems: ds.numItems,
-    train: ds.train ?? [], valid: ds.val ?? [], test: ds.test,
+    name: fmt,
+    format: fmt,
+    catalogue: ds.catalogue,
+    numItems: ds.numItems,
+    train: ds.train ?? [],
+    valid: ds.val ?? [],
+    test: ds.test,
     candidates: cands,
-    files: ['train.jsonl', 'val.jsonl', 'test.jsonl'].map((f) => join(dir, f)).filter(existsSync).concat(ds.candidatesFile ? [ds.candidatesFile] : []),
+    files: ['train.jsonl', 'val.jsonl', 'test.jsonl']
+      .map((f) => join(dir, f))
+      .filter(existsSync)
+      .concat(ds.candidatesFile ? [ds.candidatesFile] : []),
   };
 }
 
@@ -77,6 +94,12 @@ export async function loadSeqData(dir: string, format: DatasetFormat = 'auto'): 
 export function subsetRows<T>(rows: T[], n: number, rng: { int(n: number): number }): T[] {
   if (!n || n >= rows.length) return rows;
   const idx = rows.map((_, i) => i);
-  for (let i = 0; i < n; i++) { const j = i + rng.int(idx.length - i); [idx[i], idx[j]] = [idx[j], idx[i]]; }
-  return idx.slice(0, n).sort((a, b) => a - b).map((i) => rows[i]);
+  for (let i = 0; i < n; i++) {
+    const j = i + rng.int(idx.length - i);
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx
+    .slice(0, n)
+    .sort((a, b) => a - b)
+    .map((i) => rows[i]);
 }

@@ -10,7 +10,12 @@ import { checkItemIds, padHistories, scoreCandidatesViaAll } from './batch';
 export class TfjsScorer implements Scorer {
   readonly numItems: number;
 
-  constructor(readonly model: SeqModelBase, readonly name: string, readonly description: string, private readonly batchSize = 256) {
+  constructor(
+    readonly model: SeqModelBase,
+    readonly name: string,
+    readonly description: string,
+    private readonly batchSize = 256,
+  ) {
     this.numItems = model.config.numItems;
   }
 
@@ -39,5 +44,7 @@ export class TfjsScorer implements Scorer {
     return scoreCandidatesViaAll(this, histories, candidates);
   }
 
-  dispose(): void { this.model.dispose(); }
+  dispose(): void {
+    this.model.dispose();
+  }
 }

@@ -44,7 +44,10 @@ export interface TrainOptions {
   validate: (epoch: number) => Promise<{ score: number; metrics: Record<string, number> }>;
   onStep?: (step: number, loss: number, epoch: number) => void;
   /** After validation: the epoch's metrics and whether it is the best so far (write a checkpoint here). */
-  onEpoch?: (epoch: number, info: { loss: number; metrics: Record<string, number>; best: boolean; seconds: number; checkpoint: () => Promise<TrainCheckpoint> }) => Promise<void> | void;
+  onEpoch?: (
+    epoch: number,
+    info: { loss: number; metrics: Record<string, number>; best: boolean; seconds: number; checkpoint: () => Promise<TrainCheckpoint> },
+  ) => Promise<void> | void;
   onProgress?: (done: number, total: number, epoch: number) => void;
   /** Continue from this state (taken by `info.checkpoint()` at the end of an epoch) instead of epoch 0. */
   resume?: TrainCheckpoint;
@@ -98,7 +101,15 @@ export function sampleNegatives(targets: ArrayLike<number>, numItems: number, rn
 }
 
 /** The data loss of one batch (a scalar; the L2 term is the optimizer's weight decay, see `l2Term`). */
-function batchLoss(model: SeqModelBase, seq: Tensor, lens: Tensor, pos: Tensor, neg: Tensor | undefined, opts: TrainOptions, rng: Rng): Tensor {
+function batchLoss(
+  model: SeqModelBase,
+  seq: Tensor,
+  lens: Tensor,
+  pos: Tensor,
+  neg: Tensor | undefined,
+  opts: TrainOptions,
+  rng: Rng,
+): Tensor {
   const t = getTf();
   const rep = model.represent(seq, lens, true, rng);
   let loss: Tensor;
@@ -141,14 +152,18 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
   const { maxLen, numItems } = model.config;
   // tf.train.adam(lr)'s update (β 0.9/0.999, ε = the backend's float epsilon, 1e-7) in one fused kernel per
   // variable, with the L2 gradient wd·θ added inside it
-  const beta1 = 0.9, beta2 = 0.999;
+  const beta1 = 0.9,
+    beta2 = 0.999;
   const optimizer = new FusedAdam(opts.lr, { beta1, beta2, epsilon: t.backend().epsilon(), weightDecay: opts.weightDecay });
   const names = [...model.params.keys()];
   const vars = [...model.params.values()];
   const rs = opts.resume?.state;
   const history: TrainResult['history'] = rs ? rs.history.slice() : [];
   let best = { epoch: rs?.bestEpoch ?? -1, score: rs?.bestScore ?? -Infinity, weights: [] as Float32Array[] };
-  let since = rs?.since ?? 0, step = rs?.step ?? 0, cancelled = false, stoppedEarly = rs?.stoppedEarly ?? false;
+  let since = rs?.since ?? 0,
+    step = rs?.step ?? 0,
+    cancelled = false,
+    stoppedEarly = rs?.stoppedEarly ?? false;
   const order = rows.map((_, i) => i);
   const steps = Math.ceil(rows.length / opts.batchSize);
   const base = opts.rng.int(0x7fffffff);
@@ -157,8 +172,10 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
     const moments = new Map<Variable, { m: Float32Array; v: Float32Array }>();
     if (r.m.size) {
       names.forEach((n, i) => {
-        const m = r.m.get(n), v = r.v.get(n);
-        if (!m || !v || m.length !== vars[i].size || v.length !== vars[i].size) throw new Error(`resume: Adam moment ${n}/${!m || m.length !== vars[i].size ? 'm' : 'v'} missing or of the wrong size`);
+        const m = r.m.get(n),
+          v = r.v.get(n);
+        if (!m || !v || m.length !== vars[i].size || v.length !== vars[i].size)
+          throw new Error(`resume: Adam moment ${n}/${!m || m.length !== vars[i].size ? 'm' : 'v'} missing or of the wrong size`);
         moments.set(vars[i], { m, v });
       });
     }
@@ -175,16 +192,21 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
 
   /** The state after the current epoch (call from onEpoch). */
   const checkpoint = async (epoch: number): Promise<TrainCheckpoint> => {
-    const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+    const m = new Map<string, Float32Array>(),
+      v = new Map<string, Float32Array>();
     names.forEach((n, i) => {
       const mv = optimizer.moments(vars[i]);
-      if (mv) { m.set(n, mv.m); v.set(n, mv.v); }
+      if (mv) {
+        m.set(n, mv.m);
+        v.set(n, mv.v);
+      }
     });
     const it = optimizer.iterations;
     return {
       state: { epoch, step, bestEpoch: best.epoch, bestScore: best.score, since, stoppedEarly, history: history.slice() },
       adam: { iterations: it, accBeta1: Math.fround(beta1 ** it), accBeta2: Math.fround(beta2 ** it) },
-      m, v,
+      m,
+      v,
       best: best.epoch >= 0 && best.epoch !== epoch ? new Map(names.map((n, i) => [n, best.weights[i]])) : undefined,
     };
   };
@@ -193,16 +215,33 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
   for (let epoch = first; epoch <= opts.epochs && !stoppedEarly; epoch++) {
     const t0 = Date.now();
     const rng = epochRng(base, epoch);
-    order.forEach((_, i) => { order[i] = i; });
+    order.forEach((_, i) => {
+      order[i] = i;
+    });
     rng.shuffle(order);
-    let lossSum = 0, lossN = 0;
+    let lossSum = 0,
+      lossN = 0;
     for (let s = 0; s < steps; s++) {
-      if (opts.signal?.aborted) { cancelled = true; break; }
+      if (opts.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
       const idx = order.slice(s * opts.batchSize, (s + 1) * opts.batchSize);
-      const pb = padHistories(idx.map((i) => rows[i].seq), maxLen, model.padId);
+      const pb = padHistories(
+        idx.map((i) => rows[i].seq),
+        maxLen,
+        model.padId,
+      );
       const targets = Int32Array.from(idx, (i) => rows[i].next);
       const k = opts.negatives ?? 1;
-      const negs = opts.loss === 'bce' ? sampleNegatives(Int32Array.from({ length: k * targets.length }, (_, j) => targets[j % targets.length]), numItems, rng) : undefined;
+      const negs =
+        opts.loss === 'bce'
+          ? sampleNegatives(
+              Int32Array.from({ length: k * targets.length }, (_, j) => targets[j % targets.length]),
+              numItems,
+              rng,
+            )
+          : undefined;
       const lossT = t.tidy(() => {
         const seq = t.tensor2d(pb.seq, [pb.batch, maxLen], 'int32');
         const lens = t.tensor1d(pb.lens, 'int32');
@@ -215,7 +254,9 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
       const loss = (await lossT.data())[0];
       lossT.dispose();
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch} step ${s + 1}`);
-      lossSum += loss; lossN++; step++;
+      lossSum += loss;
+      lossN++;
+      step++;
       opts.onStep?.(step, loss, epoch);
       opts.onProgress?.(s + 1, steps, epoch);
       // let the event loop breathe (cancel signals, IPC) every few steps
@@ -231,7 +272,13 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
       since = 0;
     } else since++;
     if (opts.patience > 0 && since >= opts.patience) stoppedEarly = epoch < opts.epochs;
-    await opts.onEpoch?.(epoch, { loss: lossSum / Math.max(1, lossN), metrics, best: isBest, seconds, checkpoint: () => checkpoint(epoch) });
+    await opts.onEpoch?.(epoch, {
+      loss: lossSum / Math.max(1, lossN),
+      metrics,
+      best: isBest,
+      seconds,
+      checkpoint: () => checkpoint(epoch),
+    });
   }
   optimizer.dispose();
   if (best.epoch >= 0) vars.forEach((v, i) => v.assign(t.tensor(best.weights[i], v.shape, 'float32')));

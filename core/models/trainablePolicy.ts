@@ -20,7 +20,13 @@ export interface TrainablePolicy extends StepPolicy {
    * row + 1, `labels(T)` built once T is known; a label outside the vocabulary gives 0 and no gradient.
    * `dropoutSeed` given = training mode. Call inside a tidy / gradient scope.
    */
-  logProbsAt(histories: number[][], rows: number[][], K: number, labels: (T: number) => Int32Array, dropoutSeed?: number): { lp: TF.Tensor2D; T: number; lens: number[] };
+  logProbsAt(
+    histories: number[][],
+    rows: number[][],
+    K: number,
+    labels: (T: number) => Int32Array,
+    dropoutSeed?: number,
+  ): { lp: TF.Tensor2D; T: number; lens: number[] };
   /** Current trainable weights as named float32 arrays (checkpoint order). */
   snapshotWeights(): Promise<Map<string, Float32Array>>;
 }

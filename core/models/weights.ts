@@ -47,16 +47,27 @@ export function readWeights(dir: string): { manifest: WeightsManifest; arrays: M
     throw new LocatedError(`not valid JSON: ${(e as Error).message}`, mPath);
   }
   if (!Array.isArray(manifest.tensors)) throw new LocatedError('"tensors" must be an array', mPath, 'tensors');
-  if ((manifest.dtype ?? 'float32') !== 'float32') throw new LocatedError(`dtype ${manifest.dtype} not supported (float32 only)`, mPath, 'dtype');
-  if ((manifest.byte_order ?? 'little') !== 'little') throw new LocatedError(`byte_order ${manifest.byte_order} not supported`, mPath, 'byte_order');
+  if ((manifest.dtype ?? 'float32') !== 'float32')
+    throw new LocatedError(`dtype ${manifest.dtype} not supported (float32 only)`, mPath, 'dtype');
+  if ((manifest.byte_order ?? 'little') !== 'little')
+    throw new LocatedError(`byte_order ${manifest.byte_order} not supported`, mPath, 'byte_order');
   const buf = readFileSync(bPath);
   const arrays = new Map<string, NamedArray>();
   manifest.tensors.forEach((t, i) => {
     const where = `tensors[${i}]`;
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.num_elements) throw new LocatedError(`${t.name}: shape ${JSON.stringify(t.shape)} has ${n} elements, num_elements says ${t.num_elements}`, mPath, where);
+    if (n !== t.num_elements)
+      throw new LocatedError(
+        `${t.name}: shape ${JSON.stringify(t.shape)} has ${n} elements, num_elements says ${t.num_elements}`,
+        mPath,
+        where,
+      );
     if (t.offset_bytes % 4 !== 0 || t.offset_bytes + 4 * n > buf.length)
-      throw new LocatedError(`${t.name}: bytes ${t.offset_bytes}..${t.offset_bytes + 4 * n} outside weights.bin (${buf.length} bytes)`, mPath, where);
+      throw new LocatedError(
+        `${t.name}: bytes ${t.offset_bytes}..${t.offset_bytes + 4 * n} outside weights.bin (${buf.length} bytes)`,
+        mPath,
+        where,
+      );
     const data = new Float32Array(n);
     for (let k = 0; k < n; k++) data[k] = buf.readFloatLE(t.offset_bytes + 4 * k);
     arrays.set(t.name, { name: t.name, shape: t.shape, data });

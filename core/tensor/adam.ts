@@ -26,11 +26,17 @@ export interface FusedAdamOptions {
 export class FusedAdam {
   private readonly slots = new Map<Variable, { m: Variable; v: Variable }>();
   private step = 0;
-  readonly beta1: number; readonly beta2: number; readonly epsilon: number;
-  readonly weightDecay: number; readonly decoupledWeightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+  readonly decoupledWeightDecay: number;
   private readonly decayWhere: (x: Variable) => boolean;
 
-  constructor(public learningRate: number, opts: FusedAdamOptions = {}) {
+  constructor(
+    public learningRate: number,
+    opts: FusedAdamOptions = {},
+  ) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.epsilon = opts.epsilon ?? 1e-8;
@@ -68,8 +74,13 @@ export class FusedAdam {
     const tf = getTf();
     this.step++;
     const attrs: AdamAttrs = {
-      lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, eps: this.epsilon,
-      weightDecay: this.weightDecay, decoupledWeightDecay: this.decoupledWeightDecay, step: this.step,
+      lr: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.epsilon,
+      weightDecay: this.weightDecay,
+      decoupledWeightDecay: this.decoupledWeightDecay,
+      step: this.step,
     };
     const noDecay: AdamAttrs = { ...attrs, decoupledWeightDecay: 0 };
     const fused = !!tf.getKernel(ADAM, tf.getBackend());
@@ -122,18 +133,25 @@ export class FusedAdam {
     const tf = getTf();
     this.step = iterations;
     for (const [x, mv] of moments) {
-      if (mv.m.length !== x.size || mv.v.length !== x.size) throw new Error(`FusedAdam.restore: moments of ${x.name} have ${mv.m.length}/${mv.v.length} values, the variable ${x.size}`);
-      const m = tf.tensor(mv.m, x.shape, 'float32'), v = tf.tensor(mv.v, x.shape, 'float32');
+      if (mv.m.length !== x.size || mv.v.length !== x.size)
+        throw new Error(`FusedAdam.restore: moments of ${x.name} have ${mv.m.length}/${mv.v.length} values, the variable ${x.size}`);
+      const m = tf.tensor(mv.m, x.shape, 'float32'),
+        v = tf.tensor(mv.v, x.shape, 'float32');
       const s = this.slots.get(x);
-      if (s) { s.m.assign(m); s.v.assign(v); }
-      else this.slots.set(x, { m: tf.variable(m, false), v: tf.variable(v, false) });
+      if (s) {
+        s.m.assign(m);
+        s.v.assign(v);
+      } else this.slots.set(x, { m: tf.variable(m, false), v: tf.variable(v, false) });
       m.dispose();
       v.dispose();
     }
   }
 
   dispose(): void {
-    for (const s of this.slots.values()) { s.m.dispose(); s.v.dispose(); }
+    for (const s of this.slots.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
     this.slots.clear();
   }
 }

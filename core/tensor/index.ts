@@ -213,7 +213,7 @@ async function choose(device: Device): Promise<BackendChoice> {
  * same device returns the first result; a different device switches backend.
  */
 export async function initBackend(device: Device = 'auto'): Promise<BackendChoice> {
-  if (current && (pendingDevice === device)) return current;
+  if (current && pendingDevice === device) return current;
   if (pending && pendingDevice === device) return pending;
   pendingDevice = device;
   pending = choose(device).then(

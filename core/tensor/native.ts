@@ -12,23 +12,79 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 
 export interface NativeKernels {
-  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array,
-    batch: number, batchA: number, batchB: number): void;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    batch: number,
+    batchA: number,
+    batchB: number,
+  ): void;
   /** Signature version of the build (NATIVE_VERSION). */
   version?: number;
   lsgFwd(x: Float32Array, labels: Int32Array, N: number, V: number, K: number, logp: Float32Array, lse: Float32Array): void;
-  lsgBwd(x: Float32Array, labels: Int32Array, lse: Float32Array, dlogp: Float32Array, dlse: Float32Array, N: number, V: number, K: number, dx: Float32Array): void;
+  lsgBwd(
+    x: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    dlogp: Float32Array,
+    dlse: Float32Array,
+    N: number,
+    V: number,
+    K: number,
+    dx: Float32Array,
+  ): void;
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
   /** Optional (older builds lack it): out[c] = Σ_r x[r*C + c]. */
   colsum?(x: Float32Array, R: number, C: number, out: Float32Array): void;
   /** Optional (older builds lack it): out = e^x. */
   exp?(x: Float32Array, out: Float32Array): void;
   /** Optional: fused LayerNorm forward/backward (kernels/layerNorm.ts formulas). */
-  lnFwd?(x: Float32Array, g: Float32Array, b: Float32Array, R: number, C: number, eps: number, y: Float32Array, mean: Float32Array, rstd: Float32Array): void;
-  lnBwd?(x: Float32Array, g: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, R: number, C: number, dx: Float32Array, dg: Float32Array, db: Float32Array): void;
+  lnFwd?(
+    x: Float32Array,
+    g: Float32Array,
+    b: Float32Array,
+    R: number,
+    C: number,
+    eps: number,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+  ): void;
+  lnBwd?(
+    x: Float32Array,
+    g: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dy: Float32Array,
+    R: number,
+    C: number,
+    dx: Float32Array,
+    dg: Float32Array,
+    db: Float32Array,
+  ): void;
   /** Optional: fused Adam update (kernels/adam.ts formula). */
-  adam?(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, xo: Float32Array, mo: Float32Array, vo: Float32Array,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupledWeightDecay: number, step: number): void;
+  adam?(
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xo: Float32Array,
+    mo: Float32Array,
+    vo: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupledWeightDecay: number,
+    step: number,
+  ): void;
   setThreads(n: number): void;
 }
 
@@ -58,13 +114,19 @@ export function loadNative(): { mod?: NativeKernels; why: string; file?: string 
     return (cached = { why: `no native kernels for ${here} (the packaged addon is ${NATIVE_PLATFORM} only): WebAssembly kernels` });
   }
   const file = files.find((f) => existsSync(f));
-  if (!file) return (cached = { why: 'native kernels not built (needs g++ and libopenblas-dev, then `npm ci` or node native/build.mjs): WebAssembly kernels' });
+  if (!file)
+    return (cached = {
+      why: 'native kernels not built (needs g++ and libopenblas-dev, then `npm ci` or node native/build.mjs): WebAssembly kernels',
+    });
   try {
     // OpenMP threads that spin after a parallel loop would steal the cores OpenBLAS's threads need.
     process.env.OMP_WAIT_POLICY ??= 'passive';
     const req = typeof require === 'function' ? require : createRequire(join(process.cwd(), 'index.js'));
     const mod = req(file) as NativeKernels;
-    if (mod.version !== NATIVE_VERSION) return (cached = { why: `native kernels outdated (version ${mod.version ?? 1}, need ${NATIVE_VERSION}): rebuild with node native/build.mjs` });
+    if (mod.version !== NATIVE_VERSION)
+      return (cached = {
+        why: `native kernels outdated (version ${mod.version ?? 1}, need ${NATIVE_VERSION}): rebuild with node native/build.mjs`,
+      });
     const threads = Math.max(1, Number(process.env.FLOWLOOP_THREADS ?? 2) || 2);
     mod.setThreads(threads);
     return (cached = { mod, why: `native OpenBLAS kernels, ${threads} threads`, file });

@@ -22,7 +22,8 @@ export function loadTokenizer(name: TokenizerName, corpus?: string[]): Tokenizer
       return loadQwenTokenizer();
     case 'char':
     case 'word':
-      if (!corpus || corpus.length === 0) throw new Error(`tokenizer "${name}" needs a corpus (e.g. the catalogue titles) to build its vocabulary`);
+      if (!corpus || corpus.length === 0)
+        throw new Error(`tokenizer "${name}" needs a corpus (e.g. the catalogue titles) to build its vocabulary`);
       return name === 'char' ? new CharTokenizer(corpus) : new WordTokenizer(corpus);
     default:
       throw new Error(`unknown tokenizer "${String(name)}" (known: ${TOKENIZER_NAMES.join(', ')})`);

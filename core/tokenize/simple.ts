@@ -22,9 +22,13 @@ abstract class VocabTokenizer implements Tokenizer {
     const seen = new Set<string>();
     for (const text of corpus) for (const u of this.split(text)) if (u !== '\n') seen.add(u);
     this.units = [...SPECIAL, ...[...seen].sort()];
-    this.units.forEach((u, i) => { if (i !== EOS && i !== UNK) this.idOf.set(u, i); });
+    this.units.forEach((u, i) => {
+      if (i !== EOS && i !== UNK) this.idOf.set(u, i);
+    });
   }
-  get vocabSize(): number { return this.units.length; }
+  get vocabSize(): number {
+    return this.units.length;
+  }
   /** The text units (characters or words) of `text`, concatenating back to `text`. */
   protected abstract split(text: string): string[];
   encode(text: string): number[] {
@@ -40,7 +44,9 @@ abstract class VocabTokenizer implements Tokenizer {
 /** One token per Unicode code point. */
 export class CharTokenizer extends VocabTokenizer {
   readonly name = 'char';
-  protected split(text: string): string[] { return Array.from(text); }
+  protected split(text: string): string[] {
+    return Array.from(text);
+  }
 }
 
 /** GPT-2-style word pieces: a word with its leading space, a number, a punctuation run, or a whitespace run. */
@@ -48,5 +54,7 @@ const WORD_PATTERN = / ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\n|\s+?(?=\n)|\s+/gu;
 
 export class WordTokenizer extends VocabTokenizer {
   readonly name = 'word';
-  protected split(text: string): string[] { return text.match(WORD_PATTERN) ?? []; }
+  protected split(text: string): string[] {
+    return text.match(WORD_PATTERN) ?? [];
+  }
 }

@@ -37,33 +37,49 @@ export function titleTokens(tok: Tokenizer, title: string, titleEnd: TitleEnd = 
 export function lexicographicOrder(ids: Int32Array, off: Int32Array, n: number): Int32Array {
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  let maxTok = -1, minTok = 0;
-  for (let i = 0; i < ids.length; i++) { const x = ids[i]; if (x > maxTok) maxTok = x; if (x < minTok) minTok = x; }
+  let maxTok = -1,
+    minTok = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const x = ids[i];
+    if (x > maxTok) maxTok = x;
+    if (x < minTok) minTok = x;
+  }
   let idxBits = 1;
   while (2 ** idxBits < n) idxBits++;
   let tokBits = 1;
   while (2 ** tokBits <= maxTok + 1) tokBits++;
   if (minTok < 0 || 2 * tokBits + idxBits > 53) {
     const arr = Array.from(order).sort((a, b) => {
-      const ia = off[a], ib = off[b];
-      const la = off[a + 1] - ia, lb = off[b + 1] - ib;
+      const ia = off[a],
+        ib = off[b];
+      const la = off[a + 1] - ia,
+        lb = off[b + 1] - ib;
       const m = la < lb ? la : lb;
-      for (let k = 0; k < m; k++) { const d = ids[ia + k] - ids[ib + k]; if (d !== 0) return d; }
+      for (let k = 0; k < m; k++) {
+        const d = ids[ia + k] - ids[ib + k];
+        if (d !== 0) return d;
+      }
       return la - lb || a - b;
     });
     order.set(arr);
     return order;
   }
-  const T = 2 ** tokBits, I = 2 ** idxBits;
+  const T = 2 ** tokBits,
+    I = 2 ** idxBits;
   const keys = new Float64Array(n);
   const scratch = new Int32Array(n);
   const at = (t: number, pos: number) => (pos < off[t + 1] - off[t] ? ids[off[t] + pos] + 1 : 0);
   const stack: number[] = [0, n, 0]; // runs [a, b) to sort from token position pos
   while (stack.length) {
-    const pos = stack.pop()!, b = stack.pop()!, a = stack.pop()!;
+    const pos = stack.pop()!,
+      b = stack.pop()!,
+      a = stack.pop()!;
     const m = b - a;
     const k = keys.subarray(0, m);
-    for (let i = 0; i < m; i++) { const t = order[a + i]; k[i] = (at(t, pos) * T + at(t, pos + 1)) * I + i; }
+    for (let i = 0; i < m; i++) {
+      const t = order[a + i];
+      k[i] = (at(t, pos) * T + at(t, pos + 1)) * I + i;
+    }
     k.sort();
     for (let i = 0; i < m; i++) scratch[i] = order[a + (k[i] % I)];
     order.set(scratch.subarray(0, m), a);
@@ -101,15 +117,32 @@ export class PrefixTree {
   readonly merged: [number, number][];
 
   private constructor(init: {
-    token: Int32Array; parent: Int32Array; depth: Int32Array; childStart: Int32Array; childCount: Int32Array;
-    flow: Float64Array; titleOf: Int32Array; leafOf: Int32Array; titles: string[]; terminalToken: number;
-    titleEnd: TitleEnd; merged: [number, number][];
+    token: Int32Array;
+    parent: Int32Array;
+    depth: Int32Array;
+    childStart: Int32Array;
+    childCount: Int32Array;
+    flow: Float64Array;
+    titleOf: Int32Array;
+    leafOf: Int32Array;
+    titles: string[];
+    terminalToken: number;
+    titleEnd: TitleEnd;
+    merged: [number, number][];
   }) {
     this.size = init.token.length;
-    this.token = init.token; this.parent = init.parent; this.depth = init.depth;
-    this.childStart = init.childStart; this.childCount = init.childCount; this.flow = init.flow;
-    this.titleOf = init.titleOf; this.leafOf = init.leafOf; this.titles = init.titles;
-    this.terminalToken = init.terminalToken; this.titleEnd = init.titleEnd; this.merged = init.merged;
+    this.token = init.token;
+    this.parent = init.parent;
+    this.depth = init.depth;
+    this.childStart = init.childStart;
+    this.childCount = init.childCount;
+    this.flow = init.flow;
+    this.titleOf = init.titleOf;
+    this.leafOf = init.leafOf;
+    this.titles = init.titles;
+    this.terminalToken = init.terminalToken;
+    this.titleEnd = init.titleEnd;
+    this.merged = init.merged;
   }
 
   /** docs/methods.md §A3: tokenize each title alone, append the terminal, insert with its reward R(i). */
@@ -125,7 +158,13 @@ export class PrefixTree {
    * Sorts the titles lexicographically by ids, lays the tree out depth-first from the sorted run
    * (longest common prefix with the previous title), then renumbers it breadth-first.
    */
-  static fromTokenIds(titles: string[], seqs: ArrayLike<number>[], rewards: ArrayLike<number>, terminalToken: number, titleEnd: TitleEnd = 'separate'): PrefixTree {
+  static fromTokenIds(
+    titles: string[],
+    seqs: ArrayLike<number>[],
+    rewards: ArrayLike<number>,
+    terminalToken: number,
+    titleEnd: TitleEnd = 'separate',
+  ): PrefixTree {
     const n = titles.length;
     if (seqs.length !== n) throw new Error(`prefix tree: ${n} titles but ${seqs.length} token sequences`);
     if (rewards.length !== n) throw new Error(`prefix tree: ${n} titles but ${rewards.length} rewards`);
@@ -137,14 +176,21 @@ export class PrefixTree {
       const s = seqs[i];
       const o = off[i];
       const L = s.length;
-      if (L === 0 || s[L - 1] !== terminalToken) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])}: token sequence must end with the terminal token ${terminalToken}`);
+      if (L === 0 || s[L - 1] !== terminalToken)
+        throw new Error(
+          `prefix tree: title ${i} ${JSON.stringify(titles[i])}: token sequence must end with the terminal token ${terminalToken}`,
+        );
       for (let k = 0; k < L; k++) {
         const v = s[k];
-        if (k < L - 1 && v === terminalToken) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])} contains the terminal token ${terminalToken} before its end (a newline in the title?)`);
+        if (k < L - 1 && v === terminalToken)
+          throw new Error(
+            `prefix tree: title ${i} ${JSON.stringify(titles[i])} contains the terminal token ${terminalToken} before its end (a newline in the title?)`,
+          );
         ids[o + k] = v;
       }
       const r = rewards[i];
-      if (!(r >= 0) || !Number.isFinite(r)) throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])}: reward must be a finite number ≥ 0 (got ${r})`);
+      if (!(r >= 0) || !Number.isFinite(r))
+        throw new Error(`prefix tree: title ${i} ${JSON.stringify(titles[i])}: reward must be a finite number ≥ 0 (got ${r})`);
     }
     const order = lexicographicOrder(ids, off, n);
     // Breadth-first layout straight from the sorted run: a title creates the nodes of its prefixes longer
@@ -156,11 +202,13 @@ export class PrefixTree {
     const perDepth = new Int32Array(maxLen + 2); // new nodes per depth (difference array first)
     for (let oi = 0; oi < n; oi++) {
       const t = order[oi];
-      const o = off[t], L = off[t + 1] - o;
+      const o = off[t],
+        L = off[t + 1] - o;
       let lcp = 0;
       if (oi > 0) {
         const pt = order[oi - 1];
-        const po = off[pt], pL = off[pt + 1] - po;
+        const po = off[pt],
+          pL = off[pt + 1] - po;
         const m = L < pL ? L : pL;
         while (lcp < m && ids[o + lcp] === ids[po + lcp]) lcp++;
       }
@@ -170,28 +218,42 @@ export class PrefixTree {
     }
     const next = new Int32Array(maxLen + 2); // next free id per depth
     let count = 1;
-    for (let d = 1; d <= maxLen; d++) { perDepth[d] += perDepth[d - 1]; next[d] = count; count += perDepth[d]; }
+    for (let d = 1; d <= maxLen; d++) {
+      perDepth[d] += perDepth[d - 1];
+      next[d] = count;
+      count += perDepth[d];
+    }
     next[maxLen + 1] = count;
-    const token = new Int32Array(count), parent = new Int32Array(count), depth = new Int32Array(count);
-    const childStart = new Int32Array(count), childCount = new Int32Array(count), titleOf = new Int32Array(count).fill(-1);
+    const token = new Int32Array(count),
+      parent = new Int32Array(count),
+      depth = new Int32Array(count);
+    const childStart = new Int32Array(count),
+      childCount = new Int32Array(count),
+      titleOf = new Int32Array(count).fill(-1);
     const leafOf = new Int32Array(n);
     const merged: [number, number][] = [];
     const flow = new Float64Array(count);
     const pathNode = new Int32Array(maxLen + 1); // node at each depth on the current title's path
-    token[0] = -1; parent[0] = -1; childStart[0] = 1;
+    token[0] = -1;
+    parent[0] = -1;
+    childStart[0] = 1;
     for (let oi = 0; oi < n; oi++) {
       const t = order[oi];
-      const o = off[t], L = off[t + 1] - o;
+      const o = off[t],
+        L = off[t + 1] - o;
       for (let d = lcps[oi] + 1; d <= L; d++) {
         const id = next[d]++;
         const p = pathNode[d - 1];
         if (childCount[p]++ === 0) childStart[p] = id;
-        token[id] = ids[o + d - 1]; parent[id] = p; depth[id] = d;
+        token[id] = ids[o + d - 1];
+        parent[id] = p;
+        depth[id] = d;
         childStart[id] = next[d + 1];
         pathNode[d] = id;
       }
       const leaf = pathNode[L];
-      if (titleOf[leaf] >= 0) merged.push([t, titleOf[leaf]]); else titleOf[leaf] = t;
+      if (titleOf[leaf] >= 0) merged.push([t, titleOf[leaf]]);
+      else titleOf[leaf] = t;
       leafOf[t] = leaf;
       flow[leaf] += rewards[t];
     }
@@ -201,13 +263,15 @@ export class PrefixTree {
 
   /** Child of `node` along `token`, or -1 (binary search over the sorted children range). */
   child(node: number, token: number): number {
-    let lo = this.childStart[node], hi = lo + this.childCount[node] - 1;
+    let lo = this.childStart[node],
+      hi = lo + this.childCount[node] - 1;
     const tk = this.token;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const v = tk[mid];
       if (v === token) return mid;
-      if (v < token) lo = mid + 1; else hi = mid - 1;
+      if (v < token) lo = mid + 1;
+      else hi = mid - 1;
     }
     return -1;
   }
@@ -219,7 +283,9 @@ export class PrefixTree {
     return node;
   }
 
-  isTerminal(node: number): boolean { return this.titleOf[node] >= 0; }
+  isTerminal(node: number): boolean {
+    return this.titleOf[node] >= 0;
+  }
 
   /** docs/methods.md §A3 process reward: log R_p = log F(node) / F(parent) (0 for the root). */
   logRp(node: number): number {
@@ -261,7 +327,8 @@ export class PrefixTree {
     for (let v = 0; v < this.size; v++) {
       const p = this.parent[v];
       if (v > 0) key[v] = p === 0 ? String(this.token[v]) : key[p] + '-' + this.token[v];
-      const c0 = this.childStart[v], c1 = c0 + this.childCount[v];
+      const c0 = this.childStart[v],
+        c1 = c0 + this.childCount[v];
       if (c1 === c0) continue;
       const row: Record<string, number> = {};
       for (let c = c0; c < c1; c++) row[String(this.token[c])] = this.logRp(c);
@@ -290,10 +357,13 @@ export class PrefixTree {
         token: this.token[v],
         text: v === 0 ? '' : decode([this.token[v]]),
         flow: flow[v] / root,
-        rp: p < 0 ? 1 : (flow[p] > 0 ? flow[v] / flow[p] : 0),
+        rp: p < 0 ? 1 : flow[p] > 0 ? flow[v] / flow[p] : 0,
       };
       if (policyProb) node.policy = policyProb(v);
-      if (this.titleOf[v] >= 0) { node.terminal = true; node.title = this.titles[this.titleOf[v]]; }
+      if (this.titleOf[v] >= 0) {
+        node.terminal = true;
+        node.title = this.titles[this.titleOf[v]];
+      }
       return node;
     });
   }

@@ -14,8 +14,13 @@ export interface TitleRewards {
 }
 
 function lineCol(text: string, offset: number): string {
-  let line = 1, last = -1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { line++; last = i; }
+  let line = 1,
+    last = -1;
+  for (let i = 0; i < offset && i < text.length; i++)
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
   return `${line}:${offset - last}`;
 }
 
@@ -42,11 +47,19 @@ export function parseRewardJson(text: string, file: string): TitleRewards {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       const node = findNodeAtLocation(parseTree(text)!, [titles[i]]);
       const where = node ? `${file}:${lineCol(text, node.offset)}` : file;
-      throw new LocatedError(`reward of ${JSON.stringify(titles[i])} must be a finite number ≥ 0 (got ${JSON.stringify(v)})`, where, `$[${JSON.stringify(titles[i])}]`);
+      throw new LocatedError(
+        `reward of ${JSON.stringify(titles[i])} must be a finite number ≥ 0 (got ${JSON.stringify(v)})`,
+        where,
+        `$[${JSON.stringify(titles[i])}]`,
+      );
     }
     if (titles[i].includes('\n')) {
       const node = findNodeAtLocation(parseTree(text)!, [titles[i]]);
-      throw new LocatedError(`title ${JSON.stringify(titles[i])} contains a newline (the title terminal)`, node ? `${file}:${lineCol(text, node.offset)}` : file, `$[${JSON.stringify(titles[i])}]`);
+      throw new LocatedError(
+        `title ${JSON.stringify(titles[i])} contains a newline (the title terminal)`,
+        node ? `${file}:${lineCol(text, node.offset)}` : file,
+        `$[${JSON.stringify(titles[i])}]`,
+      );
     }
     rewards[i] = v;
   }

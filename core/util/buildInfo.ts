@@ -19,10 +19,19 @@ export function packageVersions(): Record<string, string> {
   if (typeof FLOWLOOP_BUILD_VERSIONS !== 'undefined') return { ...out, ...FLOWLOOP_BUILD_VERSIONS };
   const root = projectRoot();
   if (root) out.flowloop = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-  for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'openai', '@lenml/tokenizers']) {
+  for (const pkg of [
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-cpu',
+    '@tensorflow/tfjs-backend-wasm',
+    'onnxruntime-node',
+    'openai',
+    '@lenml/tokenizers',
+  ]) {
     try {
       out[pkg] = JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')).version;
-    } catch { /* not installed */ }
+    } catch {
+      /* not installed */
+    }
   }
   return out;
 }
@@ -38,7 +47,11 @@ export function projectRoot(): string | undefined {
   for (let i = 0; i < 5; i++) {
     const f = join(d, 'package.json');
     if (existsSync(f)) {
-      try { if (JSON.parse(readFileSync(f, 'utf8')).name === 'flowloop') return d; } catch { /* not ours */ }
+      try {
+        if (JSON.parse(readFileSync(f, 'utf8')).name === 'flowloop') return d;
+      } catch {
+        /* not ours */
+      }
     }
     d = dirname(d);
   }

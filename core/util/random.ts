@@ -19,7 +19,9 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   /** Integer in [0, n). */
-  int(n: number): number { return Math.floor(this.next() * n); }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
   /** Standard normal (Box-Muller). */
   normal(): number {
     let u = 0;
@@ -46,5 +48,7 @@ export class Rng {
     return weights.length - 1;
   }
   /** A derived, independent generator (for a sub-task), deterministic in the parent's seed. */
-  fork(salt: number): Rng { return new Rng((this.int(0x7fffffff) ^ Math.imul(salt, 0x9e3779b1)) >>> 0); }
+  fork(salt: number): Rng {
+    return new Rng((this.int(0x7fffffff) ^ Math.imul(salt, 0x9e3779b1)) >>> 0);
+  }
 }

@@ -81,7 +81,11 @@ test('the same config with llm.baseURL set to a local server runs the loop throu
     return { content: userReply(item === top) };
   });
   const cfg = {
-    ...example(), agents: 'llm', prior: '../../shared/data/lastfm/prior_sasrec.csv', extraPriors: [], evaluations: ['recommendation'],
+    ...example(),
+    agents: 'llm',
+    prior: '../../shared/data/lastfm/prior_sasrec.csv',
+    extraPriors: [],
+    evaluations: ['recommendation'],
     llm: { baseURL: server.url, model: 'scripted', concurrency: 16, cache: false },
   };
   try {
@@ -89,7 +93,7 @@ test('the same config with llm.baseURL set to a local server runs the loop throu
     const m = (await runAflExperiment(ctx)) as any;
     assert.equal(m.base.hits, 34);
     assert.equal(m.recommendation.recAgent.hits, 34, 'round 1 = the prior');
-    assert.equal(m.recommendation.afl.hits, 36, 'the loop moves every user to the reward model\'s top-1 (36/122)');
+    assert.equal(m.recommendation.afl.hits, 36, "the loop moves every user to the reward model's top-1 (36/122)");
     assert.equal(m.recommendation.failedUsers, 0);
     assert.equal(m.llm.httpCalls, server.calls);
     assert.ok(server.calls >= 244);
@@ -115,8 +119,14 @@ test('agents "llm" against OpenAI without an API key is a located config error b
   delete process.env.FLOWLOOP_LLM_API_KEY;
   delete process.env.OPENAI_API_KEY;
   try {
-    const ctx = makeContext({ ...example(), agents: 'llm', prior: '../../shared/data/lastfm/prior_sasrec.csv', rewardModel: 'candidates-file', extraPriors: [] }, examplePath);
-    await assert.rejects(runAflExperiment(ctx), (e: any) => e.name === 'LocatedError' && e.path === 'llm' && /FLOWLOOP_LLM_API_KEY/.test(e.message));
+    const ctx = makeContext(
+      { ...example(), agents: 'llm', prior: '../../shared/data/lastfm/prior_sasrec.csv', rewardModel: 'candidates-file', extraPriors: [] },
+      examplePath,
+    );
+    await assert.rejects(
+      runAflExperiment(ctx),
+      (e: any) => e.name === 'LocatedError' && e.path === 'llm' && /FLOWLOOP_LLM_API_KEY/.test(e.message),
+    );
   } finally {
     if (saved.a !== undefined) process.env.FLOWLOOP_LLM_API_KEY = saved.a;
     if (saved.b !== undefined) process.env.OPENAI_API_KEY = saved.b;

@@ -20,25 +20,53 @@ import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 const CLI = [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts')];
 const EXAMPLE = join(ROOT, 'examples', 'afl-lastfm-openai.flowloop.json');
 const configPath = join(ROOT, 'examples', 'afl-test.flowloop.json');
-const noKeyEnv = () => { const e = { ...process.env }; delete e.FLOWLOOP_LLM_API_KEY; delete e.OPENAI_API_KEY; delete e.OPENAI_BASE_URL; return e; };
+const noKeyEnv = () => {
+  const e = { ...process.env };
+  delete e.FLOWLOOP_LLM_API_KEY;
+  delete e.OPENAI_API_KEY;
+  delete e.OPENAI_BASE_URL;
+  return e;
+};
 const base = (url: string, llm: Record<string, unknown> = {}, over: Record<string, unknown> = {}) => ({
-  kind: 'afl', name: 'failfast', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
-  agents: 'llm', users: { limit: 6 }, maxRounds: 2, llm: { baseURL: url, model: 'test-model', concurrency: 2, timeoutMs: 2000, maxRetries: 1, cache: false, ...llm }, ...over,
+  kind: 'afl',
+  name: 'failfast',
+  dataset: shared('lastfm'),
+  prior: shared('lastfm', 'prior_sasrec.csv'),
+  rewardModel: 'candidates-file',
+  agents: 'llm',
+  users: { limit: 6 },
+  maxRounds: 2,
+  llm: { baseURL: url, model: 'test-model', concurrency: 2, timeoutMs: 2000, maxRetries: 1, cache: false, ...llm },
+  ...over,
 });
 /** Rec: the first candidate; user: always no (every user runs all rounds). */
 const plain: Script = (req) => {
-  if (agentOf(req) === 'rec') return { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') };
+  if (agentOf(req) === 'rec')
+    return { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') };
   return { content: userReply(false) };
 };
-async function withServer(script: Script, fn: (url: string, s: Awaited<ReturnType<typeof startServer>>) => Promise<void>, options?: ServerOptions) {
+async function withServer(
+  script: Script,
+  fn: (url: string, s: Awaited<ReturnType<typeof startServer>>) => Promise<void>,
+  options?: ServerOptions,
+) {
   const s = await startServer(script, options);
-  try { await fn(s.url, s); } finally { await s.close(); }
+  try {
+    await fn(s.url, s);
+  } finally {
+    await s.close();
+  }
 }
 
 test('flowloop run against a dead endpoint exits 1 within 10 s with "cannot reach …" and a failed run.json', () => {
   const ws = mkdtempSync(join(tmpdir(), 'afl-dead-'));
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [...CLI, 'run', EXAMPLE, '--set', 'llm.baseURL=http://127.0.0.1:1/v1'], { cwd: ws, encoding: 'utf8', env: { ...noKeyEnv(), FLOWLOOP_LLM_API_KEY: 'sk-test' }, timeout: 60000 });
+  const r = spawnSync(process.execPath, [...CLI, 'run', EXAMPLE, '--set', 'llm.baseURL=http://127.0.0.1:1/v1'], {
+    cwd: ws,
+    encoding: 'utf8',
+    env: { ...noKeyEnv(), FLOWLOOP_LLM_API_KEY: 'sk-test' },
+    timeout: 60000,
+  });
   const ms = Date.now() - t0;
   assert.equal(r.status, 1, r.stdout + r.stderr);
   // the run itself (run.json durationMs) within 10 s; the wall clock adds the TypeScript loader's start on a busy machine
@@ -60,46 +88,68 @@ test('a missing API key: flowloop run exits 2 before any run folder; flowloop va
   const v = spawnSync(process.execPath, [...CLI, 'validate', EXAMPLE], { cwd: ws, encoding: 'utf8', env: noKeyEnv() });
   assert.equal(v.status, 0, 'the file itself is valid');
   assert.match(v.stdout, /warning: .*the API key is missing/);
-  const local = spawnSync(process.execPath, [...CLI, 'validate', EXAMPLE], { cwd: ws, encoding: 'utf8', env: { ...noKeyEnv(), FLOWLOOP_LLM_API_KEY: 'sk-test' } });
+  const local = spawnSync(process.execPath, [...CLI, 'validate', EXAMPLE], {
+    cwd: ws,
+    encoding: 'utf8',
+    env: { ...noKeyEnv(), FLOWLOOP_LLM_API_KEY: 'sk-test' },
+  });
   assert.doesNotMatch(local.stdout, /API key is missing/);
 });
 
 test('a refused key (401) and an unknown model fail the run at once with the cause, not a run of misses', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
-  await withServer(plain, async (url, s) => {
-    // no model check: the first chat call's 401 stops the run
-    const ctx = makeContext(base(url, { checkModel: false, maxRetries: 3 }, { users: { limit: 20 } }), configPath);
-    await assert.rejects(runAflExperiment(ctx), (e: Error) => e instanceof LocatedError && /refused the API key \(HTTP 401/.test(e.message));
-    assert.ok(s.calls === 0, 'rejected before the chat route');
-    assert.ok(ctx.events.filter((e) => e.type === 'dialogue-turn').length <= 2, 'the users still in flight stop');
-  }, { apiKey: 'another-key' });
-  await withServer(plain, async (url, s) => {
-    const ctx = makeContext(base(url), configPath);
-    await assert.rejects(runAflExperiment(ctx), /does not offer model "test-model" \(it lists "llama-3"\)/);
-    assert.equal(s.calls, 0, 'no chat call before the model check');
-    assert.equal(s.modelListings, 1);
-  }, { models: ['llama-3'] });
-  await withServer(plain, async (url, s) => {
-    const ctx = makeContext(base(url), configPath);
-    await runAflExperiment(ctx);
-    assert.equal(s.modelListings, 1);
-    assert.ok(ctx.events.some((e) => e.type === 'log' && /model check: .* offers model "test-model"/.test(e.message)));
-  }, { models: ['test-model'] });
+  await withServer(
+    plain,
+    async (url, s) => {
+      // no model check: the first chat call's 401 stops the run
+      const ctx = makeContext(base(url, { checkModel: false, maxRetries: 3 }, { users: { limit: 20 } }), configPath);
+      await assert.rejects(
+        runAflExperiment(ctx),
+        (e: Error) => e instanceof LocatedError && /refused the API key \(HTTP 401/.test(e.message),
+      );
+      assert.ok(s.calls === 0, 'rejected before the chat route');
+      assert.ok(ctx.events.filter((e) => e.type === 'dialogue-turn').length <= 2, 'the users still in flight stop');
+    },
+    { apiKey: 'another-key' },
+  );
+  await withServer(
+    plain,
+    async (url, s) => {
+      const ctx = makeContext(base(url), configPath);
+      await assert.rejects(runAflExperiment(ctx), /does not offer model "test-model" \(it lists "llama-3"\)/);
+      assert.equal(s.calls, 0, 'no chat call before the model check');
+      assert.equal(s.modelListings, 1);
+    },
+    { models: ['llama-3'] },
+  );
+  await withServer(
+    plain,
+    async (url, s) => {
+      const ctx = makeContext(base(url), configPath);
+      await runAflExperiment(ctx);
+      assert.equal(s.modelListings, 1);
+      assert.ok(ctx.events.some((e) => e.type === 'log' && /model check: .* offers model "test-model"/.test(e.message)));
+    },
+    { models: ['test-model'] },
+  );
 });
 
 test('a run with more than llm.maxFailedShare failed calls finishes degraded; under it, not', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   // every 3rd request fails with 500, no retries: about a third of the calls fail
-  await withServer((req, n) => (n % 3 === 2 ? { status: 500 } : plain(req, n)), async (url) => {
-    const ctx = makeContext(base(url, { maxRetries: 0 }), configPath);
-    const m = (await runAflExperiment(ctx)) as any;
-    const deg = ctx.events.filter((e) => e.type === 'run-degraded');
-    assert.equal(deg.length, 1, JSON.stringify(m.llm));
-    assert.match((deg[0] as any).reason, /^\d+ of \d+ LLM calls failed after every retry \(\d+\.\d% > llm\.maxFailedShare 0\.1\)/);
-    const ctx2 = makeContext(base(url, { maxRetries: 0, maxFailedShare: 0.9 }), configPath);
-    await runAflExperiment(ctx2);
-    assert.equal(ctx2.events.filter((e) => e.type === 'run-degraded').length, 0);
-  });
+  await withServer(
+    (req, n) => (n % 3 === 2 ? { status: 500 } : plain(req, n)),
+    async (url) => {
+      const ctx = makeContext(base(url, { maxRetries: 0 }), configPath);
+      const m = (await runAflExperiment(ctx)) as any;
+      const deg = ctx.events.filter((e) => e.type === 'run-degraded');
+      assert.equal(deg.length, 1, JSON.stringify(m.llm));
+      assert.match((deg[0] as any).reason, /^\d+ of \d+ LLM calls failed after every retry \(\d+\.\d% > llm\.maxFailedShare 0\.1\)/);
+      const ctx2 = makeContext(base(url, { maxRetries: 0, maxFailedShare: 0.9 }), configPath);
+      await runAflExperiment(ctx2);
+      assert.equal(ctx2.events.filter((e) => e.type === 'run-degraded').length, 0);
+    },
+  );
 });
 
 test('the budget stops the run cleanly: stopped budget, every finished user kept and scored', async () => {
@@ -107,7 +157,10 @@ test('the budget stops the run cleanly: stopped budget, every finished user kept
   await withServer(plain, async (url, s) => {
     // 6 users × 2 rounds × 2 agents = 24 calls; under a budget at most `concurrency` (1) users are in flight,
     // so a budget of 21 finishes 5 users (4 calls each) and stops in the 6th
-    const ctx = makeContext(base(url, { concurrency: 1, budget: { maxCalls: 21 } }, { evaluations: ['recommendation', 'ablations'] }), configPath);
+    const ctx = makeContext(
+      base(url, { concurrency: 1, budget: { maxCalls: 21 } }, { evaluations: ['recommendation', 'ablations'] }),
+      configPath,
+    );
     const m = (await runAflExperiment(ctx)) as any;
     assert.equal(s.calls, 21);
     assert.equal(m.stopped, 'budget');
@@ -147,13 +200,19 @@ test('parse retries: a corrective turn carries the parse error (default); vary-s
     const retry = s.requests[1];
     assert.equal(retry.messages.length, 4);
     assert.deepEqual(retry.messages[2], { role: 'assistant', content: 'I would pick something nice.' });
-    assert.match(retry.messages[3].content, /^Your reply could not be read: no "Reason: … Item: …" in the reply[^.]*\. Answer again, exactly in this format:\nReason: /);
+    assert.match(
+      retry.messages[3].content,
+      /^Your reply could not be read: no "Reason: … Item: …" in the reply[^.]*\. Answer again, exactly in this format:\nReason: /,
+    );
     const line = JSON.parse(readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8').split('\n')[0]);
     assert.equal(line.attempts[1].retry, 'corrective-turn');
     assert.equal(line.failed, false);
   });
   await withServer(script, async (url, s) => {
-    const ctx = makeContext(base(url, { parseRetry: 'vary-seed', temperature: 0 }, { users: { limit: 1 }, maxRounds: 1, seed: 5 }), configPath);
+    const ctx = makeContext(
+      base(url, { parseRetry: 'vary-seed', temperature: 0 }, { users: { limit: 1 }, maxRounds: 1, seed: 5 }),
+      configPath,
+    );
     await runAflExperiment(ctx);
     assert.equal(s.requests[0].seed, undefined);
     assert.equal(s.requests[1].seed, 6, 'run seed 5 + attempt 1');

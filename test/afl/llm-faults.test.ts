@@ -14,64 +14,98 @@ import { startServer, type Script, type ServerOptions, type TestServer } from '.
 const msgs = (s: string) => [{ role: 'user' as const, content: s }];
 
 function client(url: string, over: Partial<LlmSettings> = {}, seed = 1, budget?: Budget): LlmClient {
-  return new LlmClient({ baseURL: url, model: 'test-model', temperature: 0, concurrency: 4, timeoutMs: 2000, maxRetries: 2, cacheDir: null, backoffBaseMs: 10, ...over }, 'sk-test-key', seed, budget);
+  return new LlmClient(
+    {
+      baseURL: url,
+      model: 'test-model',
+      temperature: 0,
+      concurrency: 4,
+      timeoutMs: 2000,
+      maxRetries: 2,
+      cacheDir: null,
+      backoffBaseMs: 10,
+      ...over,
+    },
+    'sk-test-key',
+    seed,
+    budget,
+  );
 }
 
 async function withServer(script: Script, fn: (s: TestServer) => Promise<void>, options?: ServerOptions): Promise<void> {
   const s = await startServer(script, options);
-  try { await fn(s); } finally { await s.close(); }
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
 }
 
 test('a reply whose body stalls after the headers hits the per-call deadline, counts as a timeout and is retried', async () => {
-  await withServer((_r, n) => (n === 0 ? { content: 'never finished', stallBody: true } : { content: 'second try' }), async (s) => {
-    // a deadline long enough for a normal reply on a busy machine; the stalled body never ends
-    const c = client(s.url, { timeoutMs: 1500, maxRetries: 2 });
-    const t0 = Date.now();
-    const r = await c.chat(msgs('a'));
-    const ms = Date.now() - t0;
-    assert.equal(r.ok, true, r.errors.join('; '));
-    assert.equal(r.text, 'second try');
-    assert.match(r.errors[0], /timeout after 1500 ms/);
-    assert.equal(s.requests.length >= 2, true);
-    assert.ok(ms < 10000, `took ${ms} ms with a 1500 ms deadline (the old client hung past 40 s)`);
-  });
-  await withServer(() => ({ content: 'x', stallBody: true }), async (s) => {
-    const c = client(s.url, { timeoutMs: 300, maxRetries: 1 });
-    const t0 = Date.now();
-    const r = await c.chat(msgs('b'));
-    const ms = Date.now() - t0;
-    assert.equal(r.ok, false);
-    assert.equal(s.calls, 2, 'first attempt + maxRetries 1');
-    assert.deepEqual(r.errors.map((e) => /timeout after 300 ms/.test(e)), [true, true]);
-    assert.ok(ms < 5000, `gave up after ${ms} ms (2 × 300 ms deadline)`);
-    assert.equal(c.stats.failedCalls, 1);
-  });
+  await withServer(
+    (_r, n) => (n === 0 ? { content: 'never finished', stallBody: true } : { content: 'second try' }),
+    async (s) => {
+      // a deadline long enough for a normal reply on a busy machine; the stalled body never ends
+      const c = client(s.url, { timeoutMs: 1500, maxRetries: 2 });
+      const t0 = Date.now();
+      const r = await c.chat(msgs('a'));
+      const ms = Date.now() - t0;
+      assert.equal(r.ok, true, r.errors.join('; '));
+      assert.equal(r.text, 'second try');
+      assert.match(r.errors[0], /timeout after 1500 ms/);
+      assert.equal(s.requests.length >= 2, true);
+      assert.ok(ms < 10000, `took ${ms} ms with a 1500 ms deadline (the old client hung past 40 s)`);
+    },
+  );
+  await withServer(
+    () => ({ content: 'x', stallBody: true }),
+    async (s) => {
+      const c = client(s.url, { timeoutMs: 300, maxRetries: 1 });
+      const t0 = Date.now();
+      const r = await c.chat(msgs('b'));
+      const ms = Date.now() - t0;
+      assert.equal(r.ok, false);
+      assert.equal(s.calls, 2, 'first attempt + maxRetries 1');
+      assert.deepEqual(
+        r.errors.map((e) => /timeout after 300 ms/.test(e)),
+        [true, true],
+      );
+      assert.ok(ms < 5000, `gave up after ${ms} ms (2 × 300 ms deadline)`);
+      assert.equal(c.stats.failedCalls, 1);
+    },
+  );
 });
 
 test('a 200 reply that is an HTML page (labelled text/html or application/json) is retried', async () => {
   const html = '<html><body><h1>502 Bad Gateway</h1></body></html>';
   for (const type of ['text/html', 'application/json']) {
-    await withServer((_r, n) => (n === 0 ? { raw: html, headers: { 'content-type': type } } : { content: 'Reason: r\nItem: X' }), async (s) => {
-      const r = await client(s.url).chat(msgs('c'));
-      assert.equal(r.ok, true, `${type}: ${r.errors.join('; ')}`);
-      assert.equal(s.calls, 2, `${type}: retried once`);
-      assert.match(r.errors[0], /not JSON/);
-    });
+    await withServer(
+      (_r, n) => (n === 0 ? { raw: html, headers: { 'content-type': type } } : { content: 'Reason: r\nItem: X' }),
+      async (s) => {
+        const r = await client(s.url).chat(msgs('c'));
+        assert.equal(r.ok, true, `${type}: ${r.errors.join('; ')}`);
+        assert.equal(s.calls, 2, `${type}: retried once`);
+        assert.match(r.errors[0], /not JSON/);
+      },
+    );
   }
 });
 
 test('a call cut by a cancel is not counted as a failure', async () => {
-  await withServer(() => ({ content: 'late', delayMs: 2000 }), async (s) => {
-    const c = client(s.url, { timeoutMs: 5000 });
-    const ac = new AbortController();
-    setTimeout(() => ac.abort('user cancelled'), 150);
-    const r = await c.chat(msgs('d'), { signal: ac.signal });
-    assert.equal(r.ok, false);
-    assert.equal(r.cancelled, true);
-    assert.equal(c.stats.failedCalls, 0);
-    assert.equal(c.stats.httpErrors, 0);
-    assert.equal(c.stats.cancelledCalls, 1);
-  });
+  await withServer(
+    () => ({ content: 'late', delayMs: 2000 }),
+    async (s) => {
+      const c = client(s.url, { timeoutMs: 5000 });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort('user cancelled'), 150);
+      const r = await c.chat(msgs('d'), { signal: ac.signal });
+      assert.equal(r.ok, false);
+      assert.equal(r.cancelled, true);
+      assert.equal(c.stats.failedCalls, 0);
+      assert.equal(c.stats.httpErrors, 0);
+      assert.equal(c.stats.cancelledCalls, 1);
+    },
+  );
 });
 
 test('the cache key holds the endpoint, every sampling parameter and (temperature > 0) the run seed', async () => {
@@ -84,7 +118,13 @@ test('the cache key holds the endpoint, every sampling parameter and (temperatur
     assert.equal(other.fromCache, false, 'another baseURL is not replayed');
     assert.equal(other.text, 'B0');
     assert.equal((await client(a.url, { cacheDir: dir }).chat(msgs('same'))).fromCache, true, 'same endpoint + request is replayed');
-    for (const over of [{ topP: 0.9 }, { maxTokens: 64 }, { stop: ['\n\n'] }, { seed: 7 }, { extraBody: { top_k: 20 } }] as Partial<LlmSettings>[]) {
+    for (const over of [
+      { topP: 0.9 },
+      { maxTokens: 64 },
+      { stop: ['\n\n'] },
+      { seed: 7 },
+      { extraBody: { top_k: 20 } },
+    ] as Partial<LlmSettings>[]) {
       const r = await client(a.url, { cacheDir: dir, ...over }).chat(msgs('same'));
       assert.equal(r.fromCache, false, `${JSON.stringify(over)} is part of the key`);
     }
@@ -104,67 +144,99 @@ test('the cache key holds the endpoint, every sampling parameter and (temperatur
 });
 
 test('top_p, max_tokens, seed, stop and extra body fields reach the server', async () => {
-  await withServer(() => ({ content: 'ok' }), async (s) => {
-    await client(s.url, { topP: 0.5, maxTokens: 77, seed: 3, stop: ['END'], extraBody: { top_k: 5, model: 'not-this' } }).chat(msgs('e'));
-    const r = s.requests[0];
-    assert.equal(r.top_p, 0.5);
-    assert.equal(r.max_tokens, 77);
-    assert.equal(r.seed, 3);
-    assert.deepEqual(r.stop, ['END']);
-    assert.equal(r.top_k, 5);
-    assert.equal(r.model, 'test-model', 'extra fields cannot override the model');
-  });
+  await withServer(
+    () => ({ content: 'ok' }),
+    async (s) => {
+      await client(s.url, { topP: 0.5, maxTokens: 77, seed: 3, stop: ['END'], extraBody: { top_k: 5, model: 'not-this' } }).chat(msgs('e'));
+      const r = s.requests[0];
+      assert.equal(r.top_p, 0.5);
+      assert.equal(r.max_tokens, 77);
+      assert.equal(r.seed, 3);
+      assert.deepEqual(r.stop, ['END']);
+      assert.equal(r.top_k, 5);
+      assert.equal(r.model, 'test-model', 'extra fields cannot override the model');
+    },
+  );
 });
 
 test('an unreachable endpoint, a refused key and an unknown model are fatal, with the cause', async () => {
   // a port nobody listens on (a server started and closed), and port 1 (fetch refuses it: "bad port")
   const closed = await startServer(() => ({ content: 'x' }));
   await closed.close();
-  for (const [url, why] of [[closed.url, /connection refused/], ['http://127.0.0.1:1/v1', /bad port/]] as const) {
+  for (const [url, why] of [
+    [closed.url, /connection refused/],
+    ['http://127.0.0.1:1/v1', /bad port/],
+  ] as const) {
     const dead = client(url, { maxRetries: 1 });
     const t0 = Date.now();
-    await assert.rejects(dead.checkModel(), (e: Error) => e instanceof EndpointError && e.message.startsWith(`cannot reach ${url}: `) && why.test(e.message));
+    await assert.rejects(
+      dead.checkModel(),
+      (e: Error) => e instanceof EndpointError && e.message.startsWith(`cannot reach ${url}: `) && why.test(e.message),
+    );
     const r = await dead.chat(msgs('f'));
     assert.equal(r.ok, false);
-    assert.ok(dead.fatal instanceof EndpointError && dead.fatal.message.startsWith(`cannot reach ${url}`) && why.test(dead.fatal.message), String(dead.fatal));
+    assert.ok(
+      dead.fatal instanceof EndpointError && dead.fatal.message.startsWith(`cannot reach ${url}`) && why.test(dead.fatal.message),
+      String(dead.fatal),
+    );
     assert.ok(Date.now() - t0 < 5000);
   }
-  await withServer(() => ({ content: 'x' }), async (s) => {
-    await assert.rejects(client(s.url).checkModel(), (e: Error) => e instanceof EndpointError && /refused the API key \(HTTP 401/.test(e.message));
-    const c = client(s.url);
-    const r2 = await c.chat(msgs('g'));
-    assert.equal(r2.ok, false);
-    assert.equal(s.calls, 0, '401 answered before the chat route');
-    assert.match(String(c.fatal?.message), /HTTP 401/);
-  }, { apiKey: 'another-key', models: ['test-model'] });
-  await withServer(() => ({ content: 'x' }), async (s) => {
-    await assert.rejects(client(s.url).checkModel(), /does not offer model "test-model" \(it lists "llama-3", "qwen2.5"\)/);
-    assert.equal(await client(s.url, { model: 'qwen2.5' }).checkModel(), `${s.url} offers model "qwen2.5"`);
-  }, { models: ['llama-3', 'qwen2.5'] });
-  await withServer(() => ({ content: 'x' }), async (s) => {
-    assert.match(await client(s.url).checkModel(), /no usable GET \/models .*model not checked/);
-  });
+  await withServer(
+    () => ({ content: 'x' }),
+    async (s) => {
+      await assert.rejects(
+        client(s.url).checkModel(),
+        (e: Error) => e instanceof EndpointError && /refused the API key \(HTTP 401/.test(e.message),
+      );
+      const c = client(s.url);
+      const r2 = await c.chat(msgs('g'));
+      assert.equal(r2.ok, false);
+      assert.equal(s.calls, 0, '401 answered before the chat route');
+      assert.match(String(c.fatal?.message), /HTTP 401/);
+    },
+    { apiKey: 'another-key', models: ['test-model'] },
+  );
+  await withServer(
+    () => ({ content: 'x' }),
+    async (s) => {
+      await assert.rejects(client(s.url).checkModel(), /does not offer model "test-model" \(it lists "llama-3", "qwen2.5"\)/);
+      assert.equal(await client(s.url, { model: 'qwen2.5' }).checkModel(), `${s.url} offers model "qwen2.5"`);
+    },
+    { models: ['llama-3', 'qwen2.5'] },
+  );
+  await withServer(
+    () => ({ content: 'x' }),
+    async (s) => {
+      assert.match(await client(s.url).checkModel(), /no usable GET \/models .*model not checked/);
+    },
+  );
 });
 
 test('the budget stops new calls once reached; a call refused by the budget is not a failure', async () => {
-  await withServer(() => ({ content: 'ok' }), async (s) => {
-    const budget = new Budget(2);
-    const c = client(s.url, {}, 1, budget);
-    assert.equal((await c.chat(msgs('1'))).ok, true);
-    assert.equal((await c.chat(msgs('2'))).ok, true);
-    const r = await c.chat(msgs('3'));
-    assert.equal(r.ok, false);
-    assert.equal(r.cancelled, true);
-    assert.match(r.errors[0], /budget: 2 calls reached \(budget.maxCalls 2\)/);
-    assert.equal(s.calls, 2);
-    assert.equal(c.stats.failedCalls, 0);
-  });
-  await withServer(() => ({ content: 'a reply of some length to cost tokens' }), async (s) => {
-    const budget = new Budget(undefined, 0.001);
-    const c = client(s.url, { costPer1kTokens: { input: 0.1, output: 0.1 } }, 1, budget);
-    let n = 0;
-    while ((await c.chat(msgs(`q${n}`))).ok) n++;
-    assert.ok(n >= 1 && budget.costUsd >= 0.001, `${n} calls, $${budget.costUsd}`);
-    assert.match(String(budget.exhausted), /spent \(budget.maxUsd 0.001\)/);
-  });
+  await withServer(
+    () => ({ content: 'ok' }),
+    async (s) => {
+      const budget = new Budget(2);
+      const c = client(s.url, {}, 1, budget);
+      assert.equal((await c.chat(msgs('1'))).ok, true);
+      assert.equal((await c.chat(msgs('2'))).ok, true);
+      const r = await c.chat(msgs('3'));
+      assert.equal(r.ok, false);
+      assert.equal(r.cancelled, true);
+      assert.match(r.errors[0], /budget: 2 calls reached \(budget.maxCalls 2\)/);
+      assert.equal(s.calls, 2);
+      assert.equal(c.stats.failedCalls, 0);
+    },
+  );
+  await withServer(
+    () => ({ content: 'a reply of some length to cost tokens' }),
+    async (s) => {
+      const budget = new Budget(undefined, 0.001);
+      const c = client(s.url, { costPer1kTokens: { input: 0.1, output: 0.1 } }, 1, budget);
+      let n = 0;
+      while ((await c.chat(msgs(`q${n}`))).ok) n++;
+      assert.ok(n >= 1 && budget.costUsd >= 0.001, `${n} calls, $${budget.costUsd}`);
+      assert.match(String(budget.exhausted), /spent \(budget.maxUsd 0.001\)/);
+    },
+  );
 });

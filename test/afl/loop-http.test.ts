@@ -22,7 +22,11 @@ const rows = readCandidates(shared('lastfm', 'test_candidates.jsonl')).slice(0, 
 /** Which test user a request is about (its history line is unique among the 30). */
 function userOf(req: ChatRequest): number {
   const text = promptText(req);
-  const i = rows.findIndex((r) => text.includes(`listened to ${r.seqNames.join(', ')} in the previous`) || text.includes(`the following music artists: ${r.seqNames.join(', ')}.`));
+  const i = rows.findIndex(
+    (r) =>
+      text.includes(`listened to ${r.seqNames.join(', ')} in the previous`) ||
+      text.includes(`the following music artists: ${r.seqNames.join(', ')}.`),
+  );
   if (i < 0) throw new Error('request about an unknown user');
   return i;
 }
@@ -75,10 +79,24 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
   const server = await startServer(wrapped);
   const cacheDir = mkdtempSync(join(tmpdir(), 'afl-http-cache-'));
   const config = {
-    kind: 'afl', name: 'afl-http-test', dataset: shared('lastfm'),
-    prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
-    agents: 'llm', users: { limit: N }, maxRounds: 4, parseRetries: 3,
-    llm: { baseURL: server.url, model: 'test-model', concurrency: 4, timeoutMs: 1200, maxRetries: 2, cacheDir, prices: { 'test-model': { input: 0.15, output: 0.6 } } },
+    kind: 'afl',
+    name: 'afl-http-test',
+    dataset: shared('lastfm'),
+    prior: shared('lastfm', 'prior_sasrec.csv'),
+    rewardModel: 'candidates-file',
+    agents: 'llm',
+    users: { limit: N },
+    maxRounds: 4,
+    parseRetries: 3,
+    llm: {
+      baseURL: server.url,
+      model: 'test-model',
+      concurrency: 4,
+      timeoutMs: 1200,
+      maxRetries: 2,
+      cacheDir,
+      prices: { 'test-model': { input: 0.15, output: 0.6 } },
+    },
   };
   const prevKey = process.env.FLOWLOOP_LLM_API_KEY;
   process.env.FLOWLOOP_LLM_API_KEY = 'sk-loop-test-key';
@@ -90,7 +108,10 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     assert.equal(m.users, N);
     assert.equal(rec.afl.users, N);
     const failedUsers = rec.failures.map((f: any) => f.user).sort((a: number, b: number) => a - b);
-    assert.deepEqual(failedUsers, rows.filter((_, i) => i % 6 === 2).map((r) => r.id));
+    assert.deepEqual(
+      failedUsers,
+      rows.filter((_, i) => i % 6 === 2).map((r) => r.id),
+    );
     assert.ok(rec.failures.every((f: any) => /rec agent, round 1: no parsable reply after 4 attempts/.test(f.failure)));
     // Parse failures: 6 users × 4 attempts (permanent) + 6 users × 2 (then fine, round 1 only: later rounds are new requests).
     const perm = 5 * 4;
@@ -106,7 +127,10 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     assert.equal(m.llm.maxInFlight, 4, 'the client used its 4 slots');
     assert.equal(m.llm.httpCalls, server.calls);
     // Transcripts: every turn on disk and as dialogue-turn events, failures visible.
-    const lines = readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const turns = ctx.events.filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
     assert.equal(lines.length, turns.length);
     assert.ok(turns.every((t) => t.agentKind === 'llm'));
@@ -120,7 +144,10 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     assert.ok(notIn.errors!.some((e) => /not in the candidate list/.test(e)));
     const timedOut = lines.find((l) => l.user === rows[5].id && l.agent === 'rec');
     // 429 then no answer; on a very busy machine the 429 itself may arrive after the timeout.
-    assert.ok(timedOut.errors.some((e: string) => /timeout after 1200 ms/.test(e)), timedOut.errors.join(' | '));
+    assert.ok(
+      timedOut.errors.some((e: string) => /timeout after 1200 ms/.test(e)),
+      timedOut.errors.join(' | '),
+    );
     assert.ok(timedOut.errors.some((e: string) => /HTTP 429|timeout/.test(e.split('\n')[0])));
     assert.ok(timedOut.httpRetries >= 2);
     assert.equal(timedOut.failed, false);
@@ -144,38 +171,61 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
     assert.equal(m2.recommendation.parseFailures, rec.parseFailures, 'parse failures replay from the cache too');
     assert.ok(ctx2.tableLines.some((l) => /0 HTTP/.test(l)));
   } finally {
-    if (prevKey === undefined) delete process.env.FLOWLOOP_LLM_API_KEY; else process.env.FLOWLOOP_LLM_API_KEY = prevKey;
+    if (prevKey === undefined) delete process.env.FLOWLOOP_LLM_API_KEY;
+    else process.env.FLOWLOOP_LLM_API_KEY = prevKey;
     await server.close();
   }
 });
 
 test('released pack over HTTP: byte-exact round-1 prompt; rec memory prompt later; userMemoryInLoop false never shows the user memory', async () => {
   const released = JSON.parse(readFileSync(shared('lastfm', 'prompts_released.json'), 'utf8')).loop;
-  const server = await startServer((req) => (agentOf(req) === 'rec'
-    ? { content: recReply(rows.find((r) => promptText(req).includes(r.seqNames.join(', ')))!.cansNames[0]) }
-    : { content: userReply(false) }));
+  const server = await startServer((req) =>
+    agentOf(req) === 'rec'
+      ? { content: recReply(rows.find((r) => promptText(req).includes(r.seqNames.join(', ')))!.cansNames[0]) }
+      : { content: userReply(false) },
+  );
   const base = {
-    kind: 'afl', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file', pack: 'released',
-    agents: 'llm', users: { limit: 3 }, maxRounds: 3, llm: { baseURL: server.url, concurrency: 2, cache: false },
+    kind: 'afl',
+    dataset: shared('lastfm'),
+    prior: shared('lastfm', 'prior_sasrec.csv'),
+    rewardModel: 'candidates-file',
+    pack: 'released',
+    agents: 'llm',
+    users: { limit: 3 },
+    maxRounds: 3,
+    llm: { baseURL: server.url, concurrency: 2, cache: false },
   };
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-loop-test-key';
   try {
     for (const inLoop of [true, false]) {
       server.resetCounters();
-      const ctx = makeContext({ ...base, name: `released-${inLoop}`, userMemoryInLoop: inLoop }, join(ROOT, 'examples', 'afl-test.flowloop.json'));
+      const ctx = makeContext(
+        { ...base, name: `released-${inLoop}`, userMemoryInLoop: inLoop },
+        join(ROOT, 'examples', 'afl-test.flowloop.json'),
+      );
       await runAflExperiment(ctx);
       const r0 = rows[0];
-      const recFirst = server.requests.find((q) => agentOf(q) === 'rec' && promptText(q).includes(r0.seqNames.join(', ')) && !promptText(q).includes('previously'))!;
+      const recFirst = server.requests.find(
+        (q) => agentOf(q) === 'rec' && promptText(q).includes(r0.seqNames.join(', ')) && !promptText(q).includes('previously'),
+      )!;
       const prior = readFileSync(shared('lastfm', 'prior_sasrec.csv'), 'utf8').split('\n')[1].split(',')[1];
       const args = [r0.seqNames.join(', '), '20', r0.cansNames.join(', '), prior];
       let k = 0;
-      assert.equal(recFirst.messages[1].content, released.rec_user_prompt.replace(/\{\}/g, () => args[k++]), 'byte-exact released prompt');
+      assert.equal(
+        recFirst.messages[1].content,
+        released.rec_user_prompt.replace(/\{\}/g, () => args[k++]),
+        'byte-exact released prompt',
+      );
       assert.equal(recFirst.messages[0].content, released.rec_system_prompt);
       const userPrompts = server.requests.filter((q) => agentOf(q) === 'user').map(promptText);
       assert.equal(userPrompts.length, 9);
-      const withMemory = userPrompts.filter((t) => t.includes('Here are the music artists previously recommended by the recommendation system')).length;
+      const withMemory = userPrompts.filter((t) =>
+        t.includes('Here are the music artists previously recommended by the recommendation system'),
+      ).length;
       assert.equal(withMemory, inLoop ? 6 : 0, `userMemoryInLoop ${inLoop}`);
-      const recMemory = server.requests.filter((q) => agentOf(q) === 'rec' && promptText(q).includes('Here are the music artists you previously recommended')).length;
+      const recMemory = server.requests.filter(
+        (q) => agentOf(q) === 'rec' && promptText(q).includes('Here are the music artists you previously recommended'),
+      ).length;
       assert.equal(recMemory, 6, 'rec agent reads its memory in rounds 2-3 either way');
     }
   } finally {

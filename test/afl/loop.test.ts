@@ -7,7 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readCandidates } from '../../core/data/candidates';
-import { RuleRecAgent, RuleUserAgent, type AgentTurn, type RecAgent, type RecInput, type UserAgent, type UserInput } from '../../core/afl/agents';
+import {
+  RuleRecAgent,
+  RuleUserAgent,
+  type AgentTurn,
+  type RecAgent,
+  type RecInput,
+  type UserAgent,
+  type UserInput,
+} from '../../core/afl/agents';
 import { hrCurve, popularityPerRound, summarizeLoop } from '../../core/afl/evaluate';
 import { buildUsers, focusList, sampleUsers } from '../../core/afl/inputs';
 import { runLoopAll, runUserLoop } from '../../core/afl/loop';
@@ -20,12 +28,26 @@ const pack = loadPackFile(join(ROOT, 'core', 'afl', 'packs', 'lastfm.json'));
 const scores = rows.map((r) => r.sasrecEvalScores!);
 const argmaxName = (r: (typeof rows)[number]) => r.cansNames[r.sasrecEvalScores!.indexOf(Math.max(...r.sasrecEvalScores!))];
 
-const turn = (): AgentTurn => ({ agentKind: 'llm', prompt: '', response: '', attempts: [], errors: [], parseFailures: 0, httpRetries: 0, httpFailures: 0, failed: false, promptTokens: 0, completionTokens: 0 });
+const turn = (): AgentTurn => ({
+  agentKind: 'llm',
+  prompt: '',
+  response: '',
+  attempts: [],
+  errors: [],
+  parseFailures: 0,
+  httpRetries: 0,
+  httpFailures: 0,
+  failed: false,
+  promptTokens: 0,
+  completionTokens: 0,
+});
 
 /** Rec agent that walks the candidate list in order; user agent that says no until round `yesAt`. */
 class ListRec implements RecAgent {
   readonly kind = 'llm' as const;
-  async recommend(i: RecInput) { return { ...turn(), reason: `r${i.round}`, item: i.user.candidates[i.round - 1] }; }
+  async recommend(i: RecInput) {
+    return { ...turn(), reason: `r${i.round}`, item: i.user.candidates[i.round - 1] };
+  }
 }
 class CountingUser implements UserAgent {
   readonly kind = 'llm' as const;
@@ -37,7 +59,7 @@ class CountingUser implements UserAgent {
   }
 }
 
-test('the focus list is the reward model\'s top ⌊20/4⌋ = 5 candidate names (matches the released lists for all 122 users)', () => {
+test("the focus list is the reward model's top ⌊20/4⌋ = 5 candidate names (matches the released lists for all 122 users)", () => {
   for (const r of rows) assert.deepEqual(focusList(r.cansNames, r.sasrecEvalScores!), r.sasrecEvalFocusTopQuarter, `user ${r.id}`);
   const users = buildUsers(rows, { names: rows.map(argmaxName), scores }, scores);
   assert.equal(users[0].focus!.length, 5);
@@ -51,7 +73,10 @@ test('final answer = the last recommended item; memories grow by one entry per r
   assert.equal(o.rounds.length, 4);
   assert.equal(o.final, rows[0].cansNames[3], 'rejected in every round: the last recommendation is the answer');
   assert.equal(o.hit, rows[0].cansNames[3] === rows[0].correctAnswer);
-  assert.deepEqual(u.seen.map((m) => m?.length ?? null), [0, 1, 2, 3]);
+  assert.deepEqual(
+    u.seen.map((m) => m?.length ?? null),
+    [0, 1, 2, 3],
+  );
   assert.match(u.seen[1]![0], new RegExp(`In round 1, the recommended music artist is ${rows[0].cansNames[0]}\\.`));
   assert.equal(o.recMemory.length, 4);
   const off = new CountingUser(99);
@@ -75,7 +100,8 @@ test('a permanent failure is a miss from its round on; a thrown error is recorde
     kind: 'llm',
     async recommend(i) {
       calls++;
-      if (i.user.id === rows[1].id && i.round === 2) return { ...turn(), failed: true, errors: ['no parsable reply after 4 attempts: permanent failure, counted as a miss'] };
+      if (i.user.id === rows[1].id && i.round === 2)
+        return { ...turn(), failed: true, errors: ['no parsable reply after 4 attempts: permanent failure, counted as a miss'] };
       if (i.user.id === rows[2].id) throw new Error('boom');
       return { ...turn(), reason: 'x', item: i.round === 1 ? i.user.target : i.user.candidates.find((c) => c !== i.user.target)! };
     },
@@ -86,7 +112,11 @@ test('a permanent failure is a miss from its round on; a thrown error is recorde
   assert.equal(outs[1].failedRound, 2);
   assert.match(outs[2].failure!, /unexpected error: boom/);
   const curve = hrCurve(outs, 3);
-  assert.deepEqual(curve.map((c) => c.hits), [2, 0, 0], 'round 1: users 0 and 1 hit; user 1 failed in round 2 -> miss from then on');
+  assert.deepEqual(
+    curve.map((c) => c.hits),
+    [2, 0, 0],
+    'round 1: users 0 and 1 hit; user 1 failed in round 2 -> miss from then on',
+  );
   assert.ok(calls > 0);
 });
 
@@ -94,36 +124,93 @@ test('built-in rule-based agents: rec = best remaining by the base model, user =
   const r = rows[0];
   // Base model = reward model reversed for the first 3 picks: the user rejects until the reward top comes up.
   const reversed = r.sasrecEvalScores!.map((s) => -s);
-  const user = buildUsers([r], { names: [r.cansNames[reversed.indexOf(Math.max(...reversed))]], scores: [reversed] }, [r.sasrecEvalScores!])[0];
-  const o = await runUserLoop(user, new RuleRecAgent(1, 'base'), new RuleUserAgent('reward'), { pack, maxRounds: 4, userMemoryInLoop: true, matching: 'lenient' });
-  const worstFirst = r.cansNames.map((n, i) => [r.sasrecEvalScores![i], n] as const).sort((a, b) => a[0] - b[0]).map(([, n]) => n);
-  assert.deepEqual(o.rounds.map((x) => x.item), worstFirst.slice(0, 4));
-  assert.deepEqual(o.rounds.map((x) => x.decision), ['no', 'no', 'no', 'no'], 'each is not the reward model\'s first among the remaining');
+  const user = buildUsers([r], { names: [r.cansNames[reversed.indexOf(Math.max(...reversed))]], scores: [reversed] }, [
+    r.sasrecEvalScores!,
+  ])[0];
+  const o = await runUserLoop(user, new RuleRecAgent(1, 'base'), new RuleUserAgent('reward'), {
+    pack,
+    maxRounds: 4,
+    userMemoryInLoop: true,
+    matching: 'lenient',
+  });
+  const worstFirst = r.cansNames
+    .map((n, i) => [r.sasrecEvalScores![i], n] as const)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, n]) => n);
+  assert.deepEqual(
+    o.rounds.map((x) => x.item),
+    worstFirst.slice(0, 4),
+  );
+  assert.deepEqual(
+    o.rounds.map((x) => x.decision),
+    ['no', 'no', 'no', 'no'],
+    "each is not the reward model's first among the remaining",
+  );
   const same = buildUsers([r], { names: [argmaxName(r)], scores: [r.sasrecEvalScores!] }, [r.sasrecEvalScores!])[0];
-  const o2 = await runUserLoop(same, new RuleRecAgent(1, 'base'), new RuleUserAgent('reward'), { pack, maxRounds: 4, userMemoryInLoop: true, matching: 'lenient' });
-  assert.deepEqual(o2.rounds.map((x) => x.decision), ['yes']);
+  const o2 = await runUserLoop(same, new RuleRecAgent(1, 'base'), new RuleUserAgent('reward'), {
+    pack,
+    maxRounds: 4,
+    userMemoryInLoop: true,
+    matching: 'lenient',
+  });
+  assert.deepEqual(
+    o2.rounds.map((x) => x.decision),
+    ['yes'],
+  );
   assert.equal(o2.final, argmaxName(r));
 });
 
-test('popularity per round averages the interaction counts of each round\'s items; summary counts accepted rounds', () => {
+test("popularity per round averages the interaction counts of each round's items; summary counts accepted rounds", () => {
   const mk = (items: (string | null)[], accepted: boolean) => ({
-    user: 0, target: 'T', rounds: items.map((it, i) => ({ round: i + 1, item: it, inCandidates: true, hit: it === 'T', decision: null })), final: items[items.length - 1],
-    hit: items[items.length - 1] === 'T', accepted, failed: false, parseFailures: 0, httpRetries: 0, httpFailures: 0, itemsNotInCandidates: 0, recMemory: [], userMemory: [], promptTokens: 0, completionTokens: 0,
+    user: 0,
+    target: 'T',
+    rounds: items.map((it, i) => ({ round: i + 1, item: it, inCandidates: true, hit: it === 'T', decision: null })),
+    final: items[items.length - 1],
+    hit: items[items.length - 1] === 'T',
+    accepted,
+    failed: false,
+    parseFailures: 0,
+    httpRetries: 0,
+    httpFailures: 0,
+    itemsNotInCandidates: 0,
+    recMemory: [],
+    userMemory: [],
+    promptTokens: 0,
+    completionTokens: 0,
   });
   const outs = [mk(['A', 'B'], true), mk(['B'], true), mk(['C', 'A', 'T'], false)];
-  const counts = new Map([['a', 10], ['b', 4], ['c', 1], ['t', 2]]);
+  const counts = new Map([
+    ['a', 10],
+    ['b', 4],
+    ['c', 1],
+    ['t', 2],
+  ]);
   const p = popularityPerRound(outs as any, 3, counts);
-  assert.deepEqual(p.map((x) => [x.users, x.meanCount]), [[3, 5], [2, 7], [1, 2]]);
+  assert.deepEqual(
+    p.map((x) => [x.users, x.meanCount]),
+    [
+      [3, 5],
+      [2, 7],
+      [1, 2],
+    ],
+  );
   const s = summarizeLoop(outs as any, 3, counts);
   assert.deepEqual(s.acceptedByRound, [1, 1, 0]);
   assert.equal(s.afl.hits, 1);
-  assert.deepEqual(s.curve.map((c) => c.hits), [0, 0, 1]);
+  assert.deepEqual(
+    s.curve.map((c) => c.hits),
+    [0, 0, 1],
+  );
 });
 
 test('user-simulation metrics: micro and macro precision/recall/F1 by hand; Reward Model = top quarter', () => {
   const rep = scorePredictions([
-    { user: 1, label: 1, yes: true }, { user: 1, label: 0, yes: true }, { user: 1, label: 1, yes: false }, { user: 1, label: 0, yes: false },
-    { user: 2, label: 1, yes: true }, { user: 2, label: 0, yes: null },
+    { user: 1, label: 1, yes: true },
+    { user: 1, label: 0, yes: true },
+    { user: 1, label: 1, yes: false },
+    { user: 1, label: 0, yes: false },
+    { user: 2, label: 1, yes: true },
+    { user: 2, label: 0, yes: null },
   ]);
   assert.deepEqual([rep.micro.tp, rep.micro.fp, rep.micro.fn, rep.micro.tn], [2, 1, 1, 2]);
   assert.equal(rep.micro.precision, 2 / 3);
@@ -133,7 +220,9 @@ test('user-simulation metrics: micro and macro precision/recall/F1 by hand; Rewa
   assert.equal(rep.macro.f1, 0.75);
   assert.equal(rep.failed, 1);
   assert.deepEqual([...topQuarter([0, 5, 3, 9, 1, 2, 8, 7])].sort(), [3, 6]);
-  const rm = rewardModelBaseline([{ id: 1, history: [], loopCandidates: [], items: ['a', 'b', 'c', 'd'], labels: [1, 0, 0, 1], scores: [0.1, 0.9, 0.2, 0.3] }]);
+  const rm = rewardModelBaseline([
+    { id: 1, history: [], loopCandidates: [], items: ['a', 'b', 'c', 'd'], labels: [1, 0, 0, 1], scores: [0.1, 0.9, 0.2, 0.3] },
+  ]);
   assert.deepEqual([rm.micro.tp, rm.micro.fp, rm.micro.fn], [0, 1, 2]);
 });
 
@@ -143,8 +232,14 @@ test('Steam user sample: seeded, 200 of 1,186, file order kept, repeatable', () 
   const b = sampleUsers(steam, 'steam', 'auto', 2025);
   const c = sampleUsers(steam, 'steam', 'auto', 7);
   assert.equal(a.rows.length, 200);
-  assert.deepEqual(a.rows.map((r) => r.id), b.rows.map((r) => r.id));
-  assert.notDeepEqual(a.rows.map((r) => r.id), c.rows.map((r) => r.id));
+  assert.deepEqual(
+    a.rows.map((r) => r.id),
+    b.rows.map((r) => r.id),
+  );
+  assert.notDeepEqual(
+    a.rows.map((r) => r.id),
+    c.rows.map((r) => r.id),
+  );
   assert.ok(a.rows.every((r, i) => i === 0 || r.id > a.rows[i - 1].id));
   assert.match(a.note, /seeded sample of 200 of 1186/);
   assert.equal(sampleUsers(rows, 'lastfm', 'auto', 2025).rows.length, 122);

@@ -60,7 +60,10 @@ test('a pack with a missing placeholder is a located error naming the file, the 
   j.templates['rec.user'] = j.templates['rec.user'].filter((l: string) => !l.includes('{candidates}'));
   const f = writePack(j);
   // line of "rec.user" in the pretty-printed file
-  const line = readFileSync(f, 'utf8').split('\n').findIndex((l) => l.includes('"rec.user"')) + 1;
+  const line =
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('"rec.user"')) + 1;
   expectLocated(() => loadPackFile(f), f, 'rec.user', line, /missing placeholder \{candidates\}/);
 });
 
@@ -68,7 +71,10 @@ test('an unknown placeholder is located at its own line inside a line-array temp
   const j = lastfmJson();
   j.templates['user.user'][3] = 'The reward model likes: {focsu}.';
   const f = writePack(j);
-  const line = readFileSync(f, 'utf8').split('\n').findIndex((l) => l.includes('{focsu}')) + 1;
+  const line =
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('{focsu}')) + 1;
   expectLocated(() => loadPackFile(f), f, 'user.user', line, /unknown placeholder \{focsu\}/);
 });
 
@@ -130,8 +136,10 @@ function seedTemplates(): Record<'recMemory' | 'recPrompt' | 'userMemory' | 'use
     return m[1].replace(/\s*\n\s*/g, ' ');
   };
   return {
-    recMemory: grab('Recommendation agent — memory'), recPrompt: grab('Recommendation agent — prompt'),
-    userMemory: grab('User agent — memory'), userPrompt: grab('User agent — prompt'),
+    recMemory: grab('Recommendation agent — memory'),
+    recPrompt: grab('Recommendation agent — prompt'),
+    userMemory: grab('User agent — memory'),
+    userPrompt: grab('User agent — prompt'),
   };
 }
 
@@ -148,38 +156,66 @@ test('default LastFM pack vs the seed text (docs/methods.md §B5): memory entrie
   // the seed's tip 3 points at a score the user agent never sees (docs/methods.md §B2: focus names only, no scores)
   const tip3 = 'You can refer to the score given by the reward model.';
   const declared = new Map([[tip3, 'You can refer to the music artists suggested by the reward model.']]);
-  for (const [which, keys] of [['recPrompt', ['rec.system', 'rec.user']], ['userPrompt', ['user.system', 'user.user']]] as const) {
+  for (const [which, keys] of [
+    ['recPrompt', ['rec.system', 'rec.user']],
+    ['userPrompt', ['user.system', 'user.user']],
+  ] as const) {
     const pack = keys.map((k) => flat(t[k])).join(' ');
-    const sentences = seed[which].split('{}').flatMap((part) => part.split(/(?<=[.:])\s+/)).map((s) => s.trim()).filter((s) => s.length > 0);
+    const sentences = seed[which]
+      .split('{}')
+      .flatMap((part) => part.split(/(?<=[.:])\s+/))
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     assert.ok(sentences.length > 10, `${which}: ${sentences.length} sentences parsed from docs/methods.md`);
     const missing = sentences.filter((s) => !pack.includes(s) && !declared.has(s));
     assert.deepEqual(missing, [], `${which}: seed sentences not verbatim in ${keys.join(' + ')}`);
-    for (const [from, to] of declared) if (sentences.includes(from)) {
-      assert.ok(!pack.includes(from) && pack.includes(to), `${which}: the declared rewording "${from}" -> "${to}"`);
-    }
+    for (const [from, to] of declared)
+      if (sentences.includes(from)) {
+        assert.ok(!pack.includes(from) && pack.includes(to), `${which}: the declared rewording "${from}" -> "${to}"`);
+      }
   }
-  assert.ok(lastfmJson().deviations.some((d: string) => d.includes(tip3)), 'the pack file declares the tip-3 rewording and why');
+  assert.ok(
+    lastfmJson().deviations.some((d: string) => d.includes(tip3)),
+    'the pack file declares the tip-3 rewording and why',
+  );
 });
 
 test('ablation prompts are consistent: without a prior no prompt speaks of another recommendation system; the pack says what each ablation removes', async () => {
   const { ablationEffects } = await import('../../core/afl/pack');
   const rel = loadReleasedPack(shared('lastfm', 'prompts_released.json'));
   const raw = JSON.parse(readFileSync(shared('lastfm', 'prompts_released.json'), 'utf8')).loop;
-  const v = { history: 'A, B', numCandidates: '20', candidates: 'C, D', prior: 'P', focus: 'C', memory: null, round: '1', item: 'C', recReason: 'r' };
+  const v = {
+    history: 'A, B',
+    numCandidates: '20',
+    candidates: 'C, D',
+    prior: 'P',
+    focus: 'C',
+    memory: null,
+    round: '1',
+    item: 'C',
+    recReason: 'r',
+  };
   // with a prior: the released text, byte for byte (the markers render nothing)
   assert.equal(renderTemplate(rel.templates['rec.system']!, v), raw.rec_system_prompt);
   for (const pack of [rel, loadPackFile(join(packsDir, 'lastfm.json'))]) {
     const noPrior = { ...v, prior: null };
-    const text = [...renderMessages(pack, 'rec.system', 'rec.user', noPrior), ...renderMessages(pack, 'user.system', 'user.user', noPrior)].map((m) => m.content).join('\n');
+    const text = [...renderMessages(pack, 'rec.system', 'rec.user', noPrior), ...renderMessages(pack, 'user.system', 'user.user', noPrior)]
+      .map((m) => m.content)
+      .join('\n');
     assert.doesNotMatch(text, /another recommendation (system|model)/i, `${pack.name}: w/o rec model`);
-    const noFocus = renderMessages(pack, 'user.system', 'user.user', { ...v, focus: null }).map((m) => m.content).join('\n');
+    const noFocus = renderMessages(pack, 'user.system', 'user.user', { ...v, focus: null })
+      .map((m) => m.content)
+      .join('\n');
     assert.doesNotMatch(noFocus, /focus on considering/i, `${pack.name}: w/o reward model`);
     const eff = ablationEffects(pack);
     assert.ok(eff['w/o rec model'].length >= 2 && eff['w/o reward model'].length >= 1, JSON.stringify(eff));
   }
-  assert.deepEqual(ablationEffects(rel)['w/o rec model'].filter((l) => l.startsWith('rec.')), [
-    'rec.system: Another recommendation system has provided its recommended music artist, which you can refer to.',
-    'rec.user: The music artist recommended by another recommendation system is: {prior}.',
-    'rec.user: Based on the above information, you can select the music artist recommended by another recommendation system or choose other music artists.',
-  ]);
+  assert.deepEqual(
+    ablationEffects(rel)['w/o rec model'].filter((l) => l.startsWith('rec.')),
+    [
+      'rec.system: Another recommendation system has provided its recommended music artist, which you can refer to.',
+      'rec.user: The music artist recommended by another recommendation system is: {prior}.',
+      'rec.user: Based on the above information, you can select the music artist recommended by another recommendation system or choose other music artists.',
+    ],
+  );
 });

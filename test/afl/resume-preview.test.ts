@@ -17,12 +17,21 @@ import { agentOf, promptText, recReply, startServer, userReply, type Script } fr
 import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
 const configPath = join(ROOT, 'examples', 'afl-test.flowloop.json');
-const plain: Script = (req) => (agentOf(req) === 'rec'
-  ? { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') }
-  : { content: userReply(false) });
+const plain: Script = (req) =>
+  agentOf(req) === 'rec'
+    ? { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') }
+    : { content: userReply(false) };
 const cfg = (url: string, over: Record<string, unknown> = {}, llm: Record<string, unknown> = {}) => ({
-  kind: 'afl', name: 'resume', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
-  agents: 'llm', users: { limit: 6 }, maxRounds: 2, llm: { baseURL: url, model: 'test-model', concurrency: 1, cache: false, checkModel: false, ...llm }, ...over,
+  kind: 'afl',
+  name: 'resume',
+  dataset: shared('lastfm'),
+  prior: shared('lastfm', 'prior_sasrec.csv'),
+  rewardModel: 'candidates-file',
+  agents: 'llm',
+  users: { limit: 6 },
+  maxRounds: 2,
+  llm: { baseURL: url, model: 'test-model', concurrency: 1, cache: false, checkModel: false, ...llm },
+  ...over,
 });
 
 test('resume: a budget-stopped run continues from its folder; its finished users are kept and not run again (no cache)', async () => {
@@ -34,7 +43,10 @@ test('resume: a budget-stopped run continues from its folder; its finished users
     assert.equal(m1.stopped, 'budget');
     const done = m1.recommendation.finishedUsers as number;
     assert.ok(done >= 1 && done < 6);
-    const finishedIds = readFileSync(join(first.runDir, 'outcomes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).outcome.user);
+    const finishedIds = readFileSync(join(first.runDir, 'outcomes.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).outcome.user);
     assert.equal(finishedIds.length, done);
     server.resetCounters();
     const second = makeContext(cfg(server.url, { resume: first.runDir }), configPath);
@@ -43,15 +55,23 @@ test('resume: a budget-stopped run continues from its folder; its finished users
     assert.equal(m2.recommendation.afl.users, 6, 'every user scored');
     assert.equal(m2.recommendation.resumedUsers, done);
     assert.equal(server.calls, (6 - done) * 4, 'only the unfinished users were run (2 rounds × 2 agents each)');
-    assert.ok(second.events.some((e) => e.type === 'log' && /resume: \d+ of 6 users of "afl" were finished by the earlier run: kept, not run again/.test(e.message)));
+    assert.ok(
+      second.events.some(
+        (e) => e.type === 'log' && /resume: \d+ of 6 users of "afl" were finished by the earlier run: kept, not run again/.test(e.message),
+      ),
+    );
     assert.ok(second.tableLines.some((l) => /^Resumed from .*: \d+ finished user outcome\(s\) taken over/.test(l)));
-    assert.equal(readFileSync(join(second.runDir, 'outcomes.jsonl'), 'utf8').trim().split('\n').length, 6, 'the new folder holds every outcome');
+    assert.equal(
+      readFileSync(join(second.runDir, 'outcomes.jsonl'), 'utf8').trim().split('\n').length,
+      6,
+      'the new folder holds every outcome',
+    );
   } finally {
     await server.close();
   }
 });
 
-test('afl preview renders a user\'s round-1 prompts with no HTTP call: the same messages a run sends', async () => {
+test("afl preview renders a user's round-1 prompts with no HTTP call: the same messages a run sends", async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   const server = await startServer(plain);
   try {
@@ -65,14 +85,24 @@ test('afl preview renders a user\'s round-1 prompts with no HTTP call: the same 
     await runAflExperiment(ctx);
     const sent = server.requests.find((q) => JSON.stringify(q.messages) === JSON.stringify(p.rec));
     assert.ok(sent, `the preview's rec messages are among the run's requests:\n${JSON.stringify(p.rec).slice(0, 300)}`);
-    assert.match(p.userAgent.map((m) => m.content).join('\n'), /The reason provided by the recommendation system is: <the recommendation agent's reason>/);
+    assert.match(
+      p.userAgent.map((m) => m.content).join('\n'),
+      /The reason provided by the recommendation system is: <the recommendation agent's reason>/,
+    );
     // the CLI, pointed at a dead endpoint: it never calls it
-    const r = spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'afl', 'preview', file, '--user', '1', '--set', 'llm.baseURL=http://127.0.0.1:1/v1'], { encoding: 'utf8', cwd: dir });
+    const r = spawnSync(
+      process.execPath,
+      [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'afl', 'preview', file, '--user', '1', '--set', 'llm.baseURL=http://127.0.0.1:1/v1'],
+      { encoding: 'utf8', cwd: dir },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^AFL prompt preview: user \d+ \(index 1 of 3/);
     assert.match(r.stdout, /=== recommendation agent, round 1\n--- system\n/);
     assert.match(r.stdout, /=== user agent, round 1 /);
-    const bad = spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'afl', 'preview', file, '--user', '7'], { encoding: 'utf8', cwd: dir });
+    const bad = spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'afl', 'preview', file, '--user', '7'], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--user 7: the config has users 0\.\.2/);
   } finally {
@@ -83,8 +113,13 @@ test('afl preview renders a user\'s round-1 prompts with no HTTP call: the same 
 test('a sweep of the built-in agents says "rule-based, not an LLM" in results.csv, results.txt, sweep.json and the plots', async () => {
   const ws = mkdtempSync(join(tmpdir(), 'afl-sweep-label-'));
   const config = {
-    kind: 'afl', name: 'label-sweep', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
-    users: { limit: 4 }, sweep: { parameters: [{ path: 'maxRounds', values: [1, 2] }] },
+    kind: 'afl',
+    name: 'label-sweep',
+    dataset: shared('lastfm'),
+    prior: shared('lastfm', 'prior_sasrec.csv'),
+    rewardModel: 'candidates-file',
+    users: { limit: 4 },
+    sweep: { parameters: [{ path: 'maxRounds', values: [1, 2] }] },
   };
   const r = await runExperiment({ configPath, configObject: config, workspace: ws });
   assert.equal(r.status, 'finished', r.error);
@@ -96,5 +131,8 @@ test('a sweep of the built-in agents says "rule-based, not an LLM" in results.cs
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')).producedBy, ['AFL agents: rule-based, not an LLM']);
   const plots = readdirSync(join(dir, 'plots'));
   assert.ok(plots.length > 0);
-  assert.ok(plots.every((f) => readFileSync(join(dir, 'plots', f), 'utf8').includes('rule-based, not an LLM')), 'every plot title');
+  assert.ok(
+    plots.every((f) => readFileSync(join(dir, 'plots', f), 'utf8').includes('rule-based, not an LLM')),
+    'every plot title',
+  );
 });

@@ -23,7 +23,13 @@ async function main() {
     return { content: userReply(item !== '' && focus.startsWith(item), 'the scripted test server checks the focus list.'), delayMs };
   });
   console.log(server.url);
-  process.on('SIGINT', async () => { await server.close(); process.exit(0); });
-  process.on('SIGTERM', async () => { await server.close(); process.exit(0); });
+  process.on('SIGINT', async () => {
+    await server.close();
+    process.exit(0);
+  });
+  process.on('SIGTERM', async () => {
+    await server.close();
+    process.exit(0);
+  });
 }
 main();

@@ -30,22 +30,41 @@ test('user simulation over HTTP: step-2 judges see the score (and the step-1 mem
   });
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   try {
-    const ctx = makeContext({
-      kind: 'afl', name: 'usersim-http', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
-      agents: 'llm', users: { limit: 1 }, evaluations: ['user-simulation'], maxRounds: 2, userSimulation: { ratios: ['1_1'], limit: 3 },
-      llm: { baseURL: server.url, concurrency: 8, cache: false },
-    }, configPath);
+    const ctx = makeContext(
+      {
+        kind: 'afl',
+        name: 'usersim-http',
+        dataset: shared('lastfm'),
+        prior: shared('lastfm', 'prior_sasrec.csv'),
+        rewardModel: 'candidates-file',
+        agents: 'llm',
+        users: { limit: 1 },
+        evaluations: ['user-simulation'],
+        maxRounds: 2,
+        userSimulation: { ratios: ['1_1'], limit: 3 },
+        llm: { baseURL: server.url, concurrency: 8, cache: false },
+      },
+      configPath,
+    );
     const m = (await runAflExperiment(ctx)) as any;
     const judged = server.requests.filter((q) => /given a music artist, please judge/i.test(promptText(q)));
     assert.equal(judged.length, 3 * 20 * 2);
     const withMem = judged.filter((q) => /Here is the communication history/.test(promptText(q)));
     assert.equal(withMem.length, 60);
-    assert.ok(withMem.every((q) => /I prefer heavier music\./.test(promptText(q))), 'the AFL judge reads the step-1 user memory');
-    const expected = scorePredictions(samples.flatMap((s) => s.label.map((l, j) => ({ user: s.id, label: l, yes: s.sasrecEvalScoresEvalCans[j] > -1 }))));
+    assert.ok(
+      withMem.every((q) => /I prefer heavier music\./.test(promptText(q))),
+      'the AFL judge reads the step-1 user memory',
+    );
+    const expected = scorePredictions(
+      samples.flatMap((s) => s.label.map((l, j) => ({ user: s.id, label: l, yes: s.sasrecEvalScoresEvalCans[j] > -1 }))),
+    );
     assert.deepEqual(m.userSimulation['1_1'].userAgent.micro, expected.micro);
     assert.deepEqual(m.userSimulation['1_1'].afl.micro, expected.micro);
     assert.equal(m.userSimulation['1_1'].rewardModel.micro.tp + m.userSimulation['1_1'].rewardModel.micro.fp, 15);
-    const lines = readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.filter((l) => /^user-sim 1_1 /.test(l.variant)).length, 120);
   } finally {
     await server.close();
@@ -57,10 +76,20 @@ test('cancelling a run whose LLM never answers ends promptly with CancelledError
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   const ac = new AbortController();
   try {
-    const ctx = makeContext({
-      kind: 'afl', name: 'cancel', dataset: shared('lastfm'), prior: shared('lastfm', 'prior_sasrec.csv'), rewardModel: 'candidates-file',
-      agents: 'llm', users: { limit: 8 }, llm: { baseURL: server.url, concurrency: 4, cache: false, timeoutMs: 60000 },
-    }, configPath, { signal: ac.signal });
+    const ctx = makeContext(
+      {
+        kind: 'afl',
+        name: 'cancel',
+        dataset: shared('lastfm'),
+        prior: shared('lastfm', 'prior_sasrec.csv'),
+        rewardModel: 'candidates-file',
+        agents: 'llm',
+        users: { limit: 8 },
+        llm: { baseURL: server.url, concurrency: 4, cache: false, timeoutMs: 60000 },
+      },
+      configPath,
+      { signal: ac.signal },
+    );
     setTimeout(() => ac.abort('test cancel'), 400);
     const t0 = Date.now();
     await assert.rejects(runAflExperiment(ctx), (e) => e instanceof CancelledError);

@@ -8,7 +8,8 @@ import { BASELINES, baselineComparison, baselineSets } from '../../core/experime
 import { BASELINES as EXTENSION_BASELINES } from '../../extension/baselines';
 import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
-const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
+const cli = (args: string[], cwd: string) =>
+  spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
 const QUICK = join(ROOT, 'examples', 'quick.flowloop.json');
 const NO_STACK = /\n\s+at .*\(.*:\d+:\d+\)/;
 
@@ -23,7 +24,10 @@ test('flowloop baselines <quick config>: one finished run per baseline, run: lin
   const r = cli(['baselines', QUICK], ws);
   assert.equal(r.status, 0, r.stdout + r.stderr.slice(-3000));
   const expected = BASELINES.sequential.map((b) => b.name);
-  const runLines = r.stdout.split('\n').filter((l) => l.startsWith('run: ')).map((l) => l.slice(5));
+  const runLines = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('run: '))
+    .map((l) => l.slice(5));
   assert.equal(runLines.length, expected.length, r.stdout);
   const runsRoot = join(ws, '.flowloop', 'runs');
   assert.deepEqual(readdirSync(runsRoot).length, expected.length, `run folders: ${readdirSync(runsRoot)}`);
@@ -40,7 +44,8 @@ test('flowloop baselines <quick config>: one finished run per baseline, run: lin
   // the comparison table: header, rule, one finished row per baseline with its key metric
   const table = r.stdout.slice(r.stdout.indexOf('baselines of smoke (sequential):'));
   assert.match(table, /baseline\s+status\s+key metric\s+test\/hr@1/, table);
-  for (const name of expected) assert.match(table, new RegExp(`\\n${name}\\s+finished\\s+test/cand_hr@1=\\d`), `no row for ${name} in:\n${table}`);
+  for (const name of expected)
+    assert.match(table, new RegExp(`\\n${name}\\s+finished\\s+test/cand_hr@1=\\d`), `no row for ${name} in:\n${table}`);
   // and `runs` lists them under their baseline names
   const runs = cli(['runs'], ws);
   for (const name of expected) assert.match(runs.stdout, new RegExp(`smoke-${name}\\s+sequential\\s+finished`), runs.stdout);
@@ -52,7 +57,10 @@ test('flowloop baselines --dry-run lists each baseline and its overrides without
   assert.equal(r.status, 0, r.stdout + r.stderr);
   for (const b of BASELINES.sequential) {
     assert.ok(r.stdout.includes(`\n${b.name}: ${b.description}\n`), `${b.name} missing in:\n${r.stdout}`);
-    assert.ok(r.stdout.includes(`--set epochs=2 ${b.set.map((s) => `--set ${s}`).join(' ')} --set name=smoke-${b.name}`), `${b.name} overrides missing in:\n${r.stdout}`);
+    assert.ok(
+      r.stdout.includes(`--set epochs=2 ${b.set.map((s) => `--set ${s}`).join(' ')} --set name=smoke-${b.name}`),
+      `${b.name} overrides missing in:\n${r.stdout}`,
+    );
   }
   assert.deepEqual(readdirSync(ws), [], 'a dry run created files');
   const only = cli(['baselines', QUICK, '--dry-run', '--only', 'caser'], ws);
@@ -82,8 +90,14 @@ test('baselineComparison: flower extra decodings become rows, a run that never s
   const root = mkdtempSync(join(tmpdir(), 'flowloop-cmp-'));
   const sft = join(root, 'sft');
   mkdirSync(sft);
-  writeFileSync(join(sft, 'run.json'), JSON.stringify({ id: 'sft', kind: 'flower', status: 'finished', keyMetric: { name: 'ndcg@10', value: 0.25 } }));
-  writeFileSync(join(sft, 'metrics.json'), JSON.stringify({ 'ndcg@10': 0.25, dgu: 0.5, 'temp/ndcg@10': 0.125, 'd3/ndcg@10': 0.0625, main: { 'ndcg@10': 0.25 } }));
+  writeFileSync(
+    join(sft, 'run.json'),
+    JSON.stringify({ id: 'sft', kind: 'flower', status: 'finished', keyMetric: { name: 'ndcg@10', value: 0.25 } }),
+  );
+  writeFileSync(
+    join(sft, 'metrics.json'),
+    JSON.stringify({ 'ndcg@10': 0.25, dgu: 0.5, 'temp/ndcg@10': 0.125, 'd3/ndcg@10': 0.0625, main: { 'ndcg@10': 0.25 } }),
+  );
   const lines = baselineComparison('flower', [
     { baseline: BASELINES.flower[0], status: 'finished', runDir: sft },
     { baseline: BASELINES.flower[1], status: 'failed' },
@@ -100,7 +114,11 @@ test('flowloop baselines --jobs 2 --only: the chosen baselines run in parallel w
   const ws = mkdtempSync(join(tmpdir(), 'flowloop-baselines-'));
   const r = cli(['baselines', QUICK, '--jobs', '2', '--only', 'gru4rec,caser'], ws);
   assert.equal(r.status, 0, r.stdout + r.stderr.slice(-3000));
-  const dirs = r.stdout.split('\n').filter((l) => l.startsWith('run: ')).map((l) => l.slice(5)).sort();
+  const dirs = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('run: '))
+    .map((l) => l.slice(5))
+    .sort();
   assert.equal(dirs.length, 2, r.stdout);
   assert.deepEqual(dirs.map((d) => d.replace(/.*-smoke-/, '')).sort(), ['caser', 'gru4rec']);
   for (const d of dirs) assert.equal(JSON.parse(readFileSync(join(d, 'run.json'), 'utf8')).status, 'finished', d);

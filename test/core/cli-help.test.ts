@@ -11,10 +11,13 @@ import { ROOT } from '../../harness/paths';
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const w = process.stdout.write, e = process.stderr.write;
+  const w = process.stdout.write,
+    e = process.stderr.write;
   // strings are the CLI's; buffers are the test runner's own messages (node --test), passed through
-  process.stdout.write = ((s: string | Uint8Array, ...rest: any[]) => (typeof s === 'string' ? (out.push(s), true) : w.call(process.stdout, s, ...rest))) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array, ...rest: any[]) => (typeof s === 'string' ? (err.push(s), true) : e.call(process.stderr, s, ...rest))) as typeof process.stderr.write;
+  process.stdout.write = ((s: string | Uint8Array, ...rest: any[]) =>
+    typeof s === 'string' ? (out.push(s), true) : w.call(process.stdout, s, ...rest)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array, ...rest: any[]) =>
+    typeof s === 'string' ? (err.push(s), true) : e.call(process.stderr, s, ...rest)) as typeof process.stderr.write;
   try {
     return { code: await main(argv), out: out.join(''), err: err.join('') };
   } finally {
@@ -33,15 +36,16 @@ test('flowloop --help lists every command with every flag it accepts (run --dir,
     assert.ok(line, `no usage line for ${c.name} in:\n${r.out}`);
     for (const f of Object.keys(c.flags)) assert.ok(line.includes(`--${f}`), `${c.name}: --${f} missing from "${line}"`);
   }
-  assert.ok(flagsOf('run').includes('dir') && flagsOf('demo').includes('set'), 'the audit\'s two flags are in the table');
+  assert.ok(flagsOf('run').includes('dir') && flagsOf('demo').includes('set'), "the audit's two flags are in the table");
 });
 
-test('flowloop <command> --help (and help <command>) prints that command\'s flags, each accepted by its parser', async () => {
+test("flowloop <command> --help (and help <command>) prints that command's flags, each accepted by its parser", async () => {
   for (const c of COMMAND_SPECS) {
     const h = await run([c.name, '--help']);
     assert.equal(h.code, 0, `${c.name} --help: ${h.out}${h.err}`);
     assert.ok(h.out.includes(`usage: flowloop ${c.name}`), `${c.name} --help printed:\n${h.out}${h.err}`);
-    for (const f of Object.keys(c.flags)) assert.match(h.out, new RegExp(`^  --${f}\\b.*\\S`, 'm'), `${c.name} --help does not describe --${f}:\n${h.out}`);
+    for (const f of Object.keys(c.flags))
+      assert.match(h.out, new RegExp(`^  --${f}\\b.*\\S`, 'm'), `${c.name} --help does not describe --${f}:\n${h.out}`);
     assert.equal((await run(['help', c.name])).out, commandUsage(c.name) + '\n');
     // every listed flag parses (then --help stops the command); an unlisted one is refused
     for (const [f, spec] of Object.entries(c.flags)) {
@@ -52,11 +56,19 @@ test('flowloop <command> --help (and help <command>) prints that command\'s flag
     assert.equal(bad.code, 2, `${c.name} accepted --no-such-flag: ${bad.out}${bad.err}`);
     assert.match(bad.out + bad.err, /unknown option --no-such-flag/);
   }
-  assert.ok(TOKENIZER_NAMES.every((t) => commandUsage('trie').includes(t)), `trie help names ${TOKENIZER_NAMES}`);
+  assert.ok(
+    TOKENIZER_NAMES.every((t) => commandUsage('trie').includes(t)),
+    `trie help names ${TOKENIZER_NAMES}`,
+  );
 });
 
 test('every flag the CLI sources read is in the command table (no parser outside it)', () => {
-  const files = ['core/cli.ts', ...readdirSync(join(ROOT, 'core', 'cli')).filter((f) => f.endsWith('.ts')).map((f) => `core/cli/${f}`)];
+  const files = [
+    'core/cli.ts',
+    ...readdirSync(join(ROOT, 'core', 'cli'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `core/cli/${f}`),
+  ];
   const all = new Set(COMMAND_SPECS.flatMap((c) => Object.keys(c.flags)));
   all.add('help');
   const read: string[] = [];

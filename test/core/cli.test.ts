@@ -6,11 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
 
-const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
+const cli = (args: string[], cwd = ROOT) =>
+  spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd, encoding: 'utf8' });
 const NO_STACK = /\n\s+at .*\(.*:\d+:\d+\)/;
 
 test('flowloop validate examples/*.flowloop.json exits 0', () => {
-  const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.flowloop.json')).map((f) => join('examples', f));
+  const files = readdirSync(join(ROOT, 'examples'))
+    .filter((f) => f.endsWith('.flowloop.json'))
+    .map((f) => join('examples', f));
   assert.ok(files.length >= 3, `examples: ${files}`);
   const r = cli(['validate', ...files]);
   assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -20,7 +23,19 @@ test('flowloop validate examples/*.flowloop.json exits 0', () => {
 test('flowloop run: --set overrides reach config.json; runs lists the run; show prints its metrics', () => {
   shared('lastfm', 'test_candidates.jsonl');
   const ws = mkdtempSync(join(tmpdir(), 'flowloop-cli-'));
-  const r = cli(['run', join(ROOT, 'examples', 'afl-lastfm.flowloop.json'), '--set', 'evaluations=["recommendation"]', '--set', 'maxRounds=2', '--set', 'name=quick-afl'], ws);
+  const r = cli(
+    [
+      'run',
+      join(ROOT, 'examples', 'afl-lastfm.flowloop.json'),
+      '--set',
+      'evaluations=["recommendation"]',
+      '--set',
+      'maxRounds=2',
+      '--set',
+      'name=quick-afl',
+    ],
+    ws,
+  );
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   const last = r.stdout.trim().split('\n').pop()!;
   assert.match(last, /^run: .*quick-afl$/);
@@ -76,7 +91,17 @@ test('flowloop show on a corrupt run.json, a folder that is not a run, a corrupt
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
     return dir;
   };
-  const okInfo = JSON.stringify({ id: 'r', name: 'r', kind: 'sequential', status: 'finished', configPath: 'x', seed: 1, startedAt: '2025-01-01T00:00:00Z', versions: {}, pid: 0 });
+  const okInfo = JSON.stringify({
+    id: 'r',
+    name: 'r',
+    kind: 'sequential',
+    status: 'finished',
+    configPath: 'x',
+    seed: 1,
+    startedAt: '2025-01-01T00:00:00Z',
+    versions: {},
+    pid: 0,
+  });
   const torn = mk('20250101-000000-torn', { 'run.json': '{"id": "torn", "kind": ' });
   const notObject = mk('20250101-000001-array', { 'run.json': '[]' });
   const foreign = mk('20250101-000002-foreign', { 'run.json': '{"hello": 1}' });
@@ -103,5 +128,6 @@ test('flowloop show on a corrupt run.json, a folder that is not a run, a corrupt
   assert.equal(runs.status, 0, runs.stderr);
   assert.match(runs.stdout, /20250101-000003-badmetrics\s+sequential\s+finished/);
   assert.doesNotMatch(runs.stdout, /undefined|torn|array|foreign/, runs.stdout);
-  for (const d of [torn, notObject, foreign]) assert.ok(runs.stderr.includes(`${join(d, 'run.json')}: unreadable or corrupt, run not listed`), runs.stderr);
+  for (const d of [torn, notObject, foreign])
+    assert.ok(runs.stderr.includes(`${join(d, 'run.json')}: unreadable or corrupt, run not listed`), runs.stderr);
 });

@@ -15,7 +15,14 @@ import { validateConfigObject } from '../../core/experiment/validate';
 import type { ConfigKind } from '../../core/experiment/configTypes';
 import { ROOT } from '../../harness/paths';
 
-interface TypingSchema { type?: string; properties?: Record<string, TypingSchema>; items?: TypingSchema; required?: string[]; definitions?: Record<string, TypingSchema>; title?: string }
+interface TypingSchema {
+  type?: string;
+  properties?: Record<string, TypingSchema>;
+  items?: TypingSchema;
+  required?: string[];
+  definitions?: Record<string, TypingSchema>;
+  title?: string;
+}
 
 const build = createRequire(__filename)(join(ROOT, 'esbuild.js')) as {
   configTypesSource(schema: Record<string, unknown>): Promise<string>;
@@ -25,16 +32,28 @@ const build = createRequire(__filename)(join(ROOT, 'esbuild.js')) as {
 
 /** A line diff (LCS) of two texts: changed lines with `context` lines around them, at most `maxLines`. */
 function lineDiff(committed: string, generated: string, context = 2, maxLines = 60): string {
-  const a = committed.split('\n'), b = generated.split('\n');
-  const n = a.length, m = b.length;
+  const a = committed.split('\n'),
+    b = generated.split('\n');
+  const n = a.length,
+    m = b.length;
   const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const ops: { op: ' ' | '-' | '+'; line: string; at: number }[] = [];
-  let i = 0, j = 0;
+  let i = 0,
+    j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { ops.push({ op: ' ', line: a[i], at: i + 1 }); i++; j++; }
-    else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) { ops.push({ op: '-', line: a[i], at: i + 1 }); i++; }
-    else { ops.push({ op: '+', line: b[j], at: i + 1 }); j++; }
+    if (i < n && j < m && a[i] === b[j]) {
+      ops.push({ op: ' ', line: a[i], at: i + 1 });
+      i++;
+      j++;
+    } else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      ops.push({ op: '-', line: a[i], at: i + 1 });
+      i++;
+    } else {
+      ops.push({ op: '+', line: b[j], at: i + 1 });
+      j++;
+    }
   }
   const near = ops.map((_, k) => ops.slice(Math.max(0, k - context), k + context + 1).some((o) => o.op !== ' '));
   const out: string[] = [];
@@ -50,7 +69,9 @@ test('core/experiment/configTypes.ts is what esbuild.js generates from the schem
   const generated = await build.configTypesSource(buildSchema());
   const committed = readFileSync(join(ROOT, build.CONFIG_TYPES), 'utf8');
   if (committed !== generated) {
-    assert.fail(`${build.CONFIG_TYPES} is stale (the schema changed): run \`node esbuild.js\` and commit it.\n--- committed\n+++ generated\n${lineDiff(committed, generated)}`);
+    assert.fail(
+      `${build.CONFIG_TYPES} is stale (the schema changed): run \`node esbuild.js\` and commit it.\n--- committed\n+++ generated\n${lineDiff(committed, generated)}`,
+    );
   }
   // deterministic: the same schema gives the same text
   assert.equal(await build.configTypesSource(buildSchema()), generated);
@@ -75,13 +96,21 @@ test('every field the types make required (schema default) is filled in by valid
   const dir = mkdtempSync(join(tmpdir(), 'fl-config-types-'));
   const typing = build.typingSchema(buildSchema());
   const minimal: Record<ConfigKind, Record<string, unknown>> = {
-    flower: { kind: 'flower', alsoDecode: [{ name: 'temp' }], sweep: { parameters: [{ path: 'lr', range: { from: 0.001, to: 0.01, count: 2 } }] } },
+    flower: {
+      kind: 'flower',
+      alsoDecode: [{ name: 'temp' }],
+      sweep: { parameters: [{ path: 'lr', range: { from: 0.001, to: 0.01, count: 2 } }] },
+    },
     afl: { kind: 'afl', dataset: '.', prior: 'none', rewardModel: 'none' },
     sequential: { kind: 'sequential', dataset: '.' },
   };
   for (const [kind, config] of Object.entries(minimal)) {
     const r = validateConfigObject(config, join(dir, `${kind}.flowloop.json`), 'test');
-    assert.deepEqual(r.errors.map((e) => e.message), [], kind);
+    assert.deepEqual(
+      r.errors.map((e) => e.message),
+      [],
+      kind,
+    );
     const def = typing.definitions![kind];
     assert.equal(def.title, `${kind[0].toUpperCase()}${kind.slice(1)}Config`);
     assert.deepEqual(missingRequired(def, r.config, ''), [], `${kind}: required in configTypes.ts but not filled in by validation`);

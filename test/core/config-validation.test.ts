@@ -8,8 +8,10 @@ import { ROOT } from '../../harness/paths';
 import { formatIssue, validateConfigFile, validateConfigText } from '../../core/experiment/validate';
 
 const BAD = join(ROOT, 'test', 'fixtures', 'configs', 'bad');
-const expected: Record<string, { line: number; message: string }> = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'configs', 'expected-errors.json'), 'utf8'));
-const CLI = [ '--import', 'tsx', join(ROOT, 'core', 'cli.ts') ];
+const expected: Record<string, { line: number; message: string }> = JSON.parse(
+  readFileSync(join(ROOT, 'test', 'fixtures', 'configs', 'expected-errors.json'), 'utf8'),
+);
+const CLI = ['--import', 'tsx', join(ROOT, 'core', 'cli.ts')];
 
 test('the malformed-config corpus holds at least 30 files, each with an expectation', () => {
   const files = readdirSync(BAD).filter((f) => f.endsWith('.json'));
@@ -49,7 +51,10 @@ test('an unknown key is underlined on the key itself, with its JSON path', () =>
 });
 
 test('schema defaults are filled into a valid config (seed, device)', () => {
-  const r = validateConfigText('{ "kind": "flower", "mode": "distribution", "titles": "examples/rq1/select_100_Movies.json" }', join(ROOT, 'x.flowloop.json'));
+  const r = validateConfigText(
+    '{ "kind": "flower", "mode": "distribution", "titles": "examples/rq1/select_100_Movies.json" }',
+    join(ROOT, 'x.flowloop.json'),
+  );
   assert.deepEqual(r.errors, []);
   assert.equal(r.config!.seed, 42);
   assert.equal(r.config!.device, 'auto');
@@ -59,7 +64,8 @@ test('flowloop validate: exit 2 and one file:line:col message per malformed conf
   const files = Object.keys(expected).map((f) => join(BAD, f));
   const r = spawnSync(process.execPath, [...CLI, 'validate', ...files], { encoding: 'utf8', cwd: ROOT });
   assert.equal(r.status, 2, r.stderr);
-  for (const f of files) assert.match(r.stdout, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `), `no located message for ${f}`);
+  for (const f of files)
+    assert.match(r.stdout, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `), `no located message for ${f}`);
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'a stack trace was printed');
 });
 
@@ -69,9 +75,18 @@ test('a misspelt key gets "did you mean" (warmupStep → warmupSteps, case slips
   const text = JSON.stringify({ ...rest, warmupStep: warmupSteps, BatchSize: 8, zzzUnrelated: 1 }, null, 2);
   const r = validateConfigText(text, join(ROOT, 'examples', 'rq1', 'demo.flowloop.json'));
   const msgs = r.errors.map((e) => e.message);
-  assert.ok(msgs.some((m) => /unknown key "warmupStep".*did you mean "warmupSteps"\?/.test(m)), msgs.join('\n'));
-  assert.ok(msgs.some((m) => /unknown key "BatchSize".*did you mean "batchSize"\?/.test(m)), msgs.join('\n'));
-  assert.ok(msgs.some((m) => /unknown key "zzzUnrelated" in the config$/.test(m)), msgs.join('\n'));
+  assert.ok(
+    msgs.some((m) => /unknown key "warmupStep".*did you mean "warmupSteps"\?/.test(m)),
+    msgs.join('\n'),
+  );
+  assert.ok(
+    msgs.some((m) => /unknown key "BatchSize".*did you mean "batchSize"\?/.test(m)),
+    msgs.join('\n'),
+  );
+  assert.ok(
+    msgs.some((m) => /unknown key "zzzUnrelated" in the config$/.test(m)),
+    msgs.join('\n'),
+  );
 });
 
 test('problems of different stages come at once: a stray comma, a schema error and a missing folder in one pass, in file order', () => {

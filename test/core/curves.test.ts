@@ -44,7 +44,8 @@ test('a long curve is thinned to MAX_POINTS_PER_CURVE points and says so in its 
 
 test('a metric reported for several series (SFT and Flower in one run) is one plot with one line per series', () => {
   const c = new MetricCurves();
-  for (const series of ['sft', 'flower']) for (let s = 0; s < 4; s++) c.add({ name: 'fit/js', step: s, value: series === 'sft' ? 0.5 - s / 10 : 0.3 - s / 20, series });
+  for (const series of ['sft', 'flower'])
+    for (let s = 0; s < 4; s++) c.add({ name: 'fit/js', step: s, value: series === 'sft' ? 0.5 - s / 10 : 0.3 - s / 20, series });
   const svg = c.plots().get('plots/fit-js.svg')!;
   assert.equal((svg.match(/<polyline/g) ?? []).length, 2, 'two lines');
   assert.match(svg, />sft</);

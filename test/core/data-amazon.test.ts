@@ -5,7 +5,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shared } from '../../harness/paths';
-import { AmazonDataset, isJunkTitle, loadAmazon, readEvalCsv, readGroups, readItemsTsv, readTitleCounts, readTrainJsonl } from '../../core/data/amazon';
+import {
+  AmazonDataset,
+  isJunkTitle,
+  loadAmazon,
+  readEvalCsv,
+  readGroups,
+  readItemsTsv,
+  readTitleCounts,
+  readTrainJsonl,
+} from '../../core/data/amazon';
 import { LocatedError } from '../../core/data/lines';
 
 const COUNTS: Record<string, [train: number, valid: number, test: number, items: number]> = {
@@ -51,12 +60,17 @@ for (const [name, [nTrain, nValid, nTest, nItems]] of Object.entries(COUNTS)) {
   test(`${name}: groups files: 8 groups, ids file = last items.tsv id of each group title`, async () => {
     const d = await load(name);
     assert.equal(d.groupsTitles.length, 8);
-    assert.deepEqual(d.groupsIds.map((g) => g.length), d.groupsTitles.map((g) => g.length));
+    assert.deepEqual(
+      d.groupsIds.map((g) => g.length),
+      d.groupsTitles.map((g) => g.length),
+    );
     assert.equal(d.groupsTitles.flat().length, d.titleCounts.size);
-    d.groupsTitles.forEach((g, k) => g.forEach((t, j) => {
-      const ids = d.catalogue.idsOf(t);
-      assert.equal(d.groupsIds[k][j], ids[ids.length - 1], `group ${k} title ${JSON.stringify(t)}`);
-    }));
+    d.groupsTitles.forEach((g, k) =>
+      g.forEach((t, j) => {
+        const ids = d.catalogue.idsOf(t);
+        assert.equal(d.groupsIds[k][j], ids[ids.length - 1], `group ${k} title ${JSON.stringify(t)}`);
+      }),
+    );
   });
 }
 
@@ -73,7 +87,11 @@ test('CDs: duplicate titles share a catalogue entry list; the junk "<span" title
 
 test('tricky real titles parse: commas, apostrophes in double-quoted literals, escaped quotes, backslashes', async () => {
   const cds = await load('CDs_and_Vinyl');
-  assert.deepEqual(cds.test[0].historyTitles.slice(0, 3), ['Unchained Melody: Very Best Of The Righteous Brothers', 'Hot Rocks', "Pure 60's: The #1 Hits"]);
+  assert.deepEqual(cds.test[0].historyTitles.slice(0, 3), [
+    'Unchained Melody: Very Best Of The Righteous Brothers',
+    'Hot Rocks',
+    "Pure 60's: The #1 Hits",
+  ]);
   assert.equal(cds.test[0].historyTitles[9], "'60s Gold");
   assert.equal(cds.test[1].itemTitle, 'Hard To Find Jukebox Classics 1964 - Rock, Rhythm & Pop');
   assert.deepEqual(cds.test[0].historyRatings, Array(10).fill(5));
@@ -81,11 +99,17 @@ test('tricky real titles parse: commas, apostrophes in double-quoted literals, e
   // csv line 5917 = data row 5915: the title with literal backslashes ('\\' in the Python literal)
   const r = cds.test[5915];
   assert.deepEqual(r.historyIds, [5167]);
-  assert.equal(r.historyTitles[0], "Original Album Classics Do You Believe In Magic\\Daydream\\Hums Of Th E Lovin' Spoonful\\Everything Playing \\Revelation: Revolution'69");
+  assert.equal(
+    r.historyTitles[0],
+    "Original Album Classics Do You Believe In Magic\\Daydream\\Hums Of Th E Lovin' Spoonful\\Everything Playing \\Revelation: Revolution'69",
+  );
   const vg = await load('Video_Games');
   const persona = 'Persona 4: Dancing All Night "Disco Fever Collector\'s Edition';
   assert.equal(vg.catalogue.titleOf(3277), persona);
-  assert.ok(vg.test.some((x) => x.historyTitles.includes(persona)), 'a VG test history holds the Persona title (\\\' escape inside a "…" CSV cell)');
+  assert.ok(
+    vg.test.some((x) => x.historyTitles.includes(persona)),
+    'a VG test history holds the Persona title (\\\' escape inside a "…" CSV cell)',
+  );
 });
 
 test('loading CDs_and_Vinyl (all files) takes < 2 s of CPU', async () => {
@@ -113,13 +137,14 @@ function throwsAt(fn: () => unknown, at: string, re: RegExp): void {
   });
 }
 
-const HEADER = 'user_id,item_asins,item_asin,history_item_id,item_id,history_item_title,item_title,history_rating,rating,history_timestamp,timestamp\n';
+const HEADER =
+  'user_id,item_asins,item_asin,history_item_id,item_id,history_item_title,item_title,history_rating,rating,history_timestamp,timestamp\n';
 const GOOD = `u1,"['A1', 'A2']",A3,"[1, 2]",3,"['x, y', ""it's""]",z,"[5.0, 4.0]",5.0,"[1, 2]",3\n`;
 
 test('corrupt Amazon rows are LocatedErrors naming file:line (and the column)', () => {
   let f = tmp('test.csv', HEADER + GOOD);
   assert.deepEqual(readEvalCsv(f)[0].historyTitles, ['x, y', "it's"]);
-  f = tmp('test.csv', HEADER + GOOD + GOOD.replace("['x, y', \"\"it's\"\"]", "['x, y', 'it's']"));
+  f = tmp('test.csv', HEADER + GOOD + GOOD.replace('[\'x, y\', ""it\'s""]', "['x, y', 'it's']"));
   throwsAt(() => readEvalCsv(f), `${f}:3`, /column history_item_title: bad Python literal/);
   f = tmp('test.csv', HEADER + GOOD + GOOD + GOOD.replace('"[1, 2]",3,', '"[1]",3,'));
   throwsAt(() => readEvalCsv(f), `${f}:4`, /history_item_title has 2 entries but history_item_id 1/);
@@ -131,7 +156,10 @@ test('corrupt Amazon rows are LocatedErrors naming file:line (and the column)', 
   throwsAt(() => readEvalCsv(f), `${f}:1`, /expected header/);
   f = tmp('items.tsv', 'a\t0\nb\t1\nno tab here\n');
   throwsAt(() => readItemsTsv(f), `${f}:3`, /title<TAB>id/);
-  f = tmp('train.jsonl', '{"row":0,"history_item_id":[1],"item_id":2,"history_item_title":["a"],"item_title":"b"}\n{"row":1,"history_item_id":[1,2],"item_id":2,"history_item_title":["a"],"item_title":"b"}\n');
+  f = tmp(
+    'train.jsonl',
+    '{"row":0,"history_item_id":[1],"item_id":2,"history_item_title":["a"],"item_title":"b"}\n{"row":1,"history_item_id":[1,2],"item_id":2,"history_item_title":["a"],"item_title":"b"}\n',
+  );
   throwsAt(() => readTrainJsonl(f), `${f}:2`, /1 titles/);
   f = tmp('title_counts.json', '{\n  "a": 3,\n  "b": -1\n}');
   throwsAt(() => readTitleCounts(f), `${f}:3:8`, /non-negative/);

@@ -8,7 +8,12 @@ import { shared } from '../../harness/paths';
 import { loadSeqDataset, readId2Name, readSeqSplit } from '../../core/data/sequential';
 import { readMovielensItems, movielensName } from '../../core/data/movielens';
 import {
-  readCandidates, readPriorCsv, readPromptsReleased, readUserSimSamples, readUserSimUsers, slotCount,
+  readCandidates,
+  readPriorCsv,
+  readPromptsReleased,
+  readUserSimSamples,
+  readUserSimUsers,
+  slotCount,
 } from '../../core/data/candidates';
 import { LocatedError } from '../../core/data/lines';
 
@@ -45,7 +50,9 @@ test('Steam: 3,581 games, val/test 1,194 rows, 1,186 candidate users, each a win
     assert.ok(windows.has(`${r.seq.join(',')}>${r.next}`), `candidate user ${r.id} is not a test.jsonl window`);
     assert.equal(r.cans.length, 20);
     r.cans.forEach((id, i) => assert.equal(ref.titleOf(id), r.cansNames[i], `row ${r.id} candidate ${i}`));
-    r.cans.forEach((id, i) => { if (id !== 354) assert.equal(d.catalogue.titleOf(id), r.cansNames[i]); });
+    r.cans.forEach((id, i) => {
+      if (id !== 354) assert.equal(d.catalogue.titleOf(id), r.cansNames[i]);
+    });
   }
 });
 
@@ -69,7 +76,11 @@ test('prior CSVs: LastFM prior_sasrec has 122 rows with HR@1 = 34/122 (docs/meth
   assert.equal(p.length, 122);
   assert.equal(p.filter((r) => r.generate === r.real).length, 34);
   const c = readCandidates(shared('lastfm', 'test_candidates.jsonl'));
-  p.forEach((r, i) => { assert.equal(r.id, i); assert.equal(r.real, c[i].correctAnswer); assert.equal(r.generate, c[i].priorAnswer); });
+  p.forEach((r, i) => {
+    assert.equal(r.id, i);
+    assert.equal(r.real, c[i].correctAnswer);
+    assert.equal(r.generate, c[i].priorAnswer);
+  });
   const u = readPriorCsv(shared('lastfm', 'user_sim', 'prior_sasrec_1_1.csv'));
   assert.equal(u.length, 60);
   assert.deepEqual(u[35], { id: 35, generate: 'Woe, Is Me', real: 'Woe, Is Me' });
@@ -78,13 +89,21 @@ test('prior CSVs: LastFM prior_sasrec has 122 rows with HR@1 = 34/122 (docs/meth
 test('user simulation: 60 users per ratio with 10/10, 5/15, 2/18 positives/negatives (docs/methods.md §B4)', () => {
   const users = readUserSimUsers(shared('lastfm', 'user_sim', 'test_users.jsonl'));
   assert.equal(users.length, 60);
-  for (const [ratio, pos] of [['1_1', 10], ['1_3', 5], ['1_9', 2]] as const) {
+  for (const [ratio, pos] of [
+    ['1_1', 10],
+    ['1_3', 5],
+    ['1_9', 2],
+  ] as const) {
     const s = readUserSimSamples(shared('lastfm', 'user_sim', `samples_${ratio}.jsonl`));
     assert.equal(s.length, 60, ratio);
     s.forEach((x, i) => {
       assert.equal(x.userId, users[i].userId);
       assert.equal(x.evalCans.length, 20);
-      assert.equal(x.label.reduce((a, b) => a + b, 0), pos, `${ratio} user ${i}`);
+      assert.equal(
+        x.label.reduce((a, b) => a + b, 0),
+        pos,
+        `${ratio} user ${i}`,
+      );
       // positives are the user's real future items
       x.evalCans.forEach((id, k) => assert.equal(x.predList.includes(id), x.label[k] === 1));
     });
@@ -118,7 +137,10 @@ test('MovieLens naming: docs/methods.md §B7 rule; the "reference" rule reproduc
   assert.equal(movielensName('Good, The Bad and The Ugly, The (1966)'), 'The Good, The Bad and The Ugly');
   assert.equal(movielensName("Star Maker, The (Uomo delle stelle, L') (1995)"), "The Star Maker (Uomo delle stelle, L')");
   assert.equal(movielensName('Two Friends (1986) '), 'Two Friends');
-  assert.equal(movielensName('Land Before Time III: The Time of the Great Giving (1995) (V)'), 'Land Before Time III: The Time of the Great Giving (V)');
+  assert.equal(
+    movielensName('Land Before Time III: The Time of the Great Giving (1995) (V)'),
+    'Land Before Time III: The Time of the Great Giving (V)',
+  );
   assert.equal(movielensName('Misérables, Les (1995)'), 'Misérables, Les'); // only The/A/An move
   assert.equal(movielensName('Affair to Remember, An (1957)', 'reference'), 'A Affair to Remembern');
   const ref = loadSeqDataset(shared('movielens'), 'movielens', { naming: 'reference' }).catalogue;
@@ -136,7 +158,10 @@ test('MovieLens naming: docs/methods.md §B7 rule; the "reference" rule reproduc
   }
   // exactly the reference quirks docs/methods.md §B7 fixes: ", The" deleted everywhere (176), ", An" → "A …n"
   // (435, 601, 965, 1226), trailing spaces (1200, 1634), "(1995) (V)" cut to "(19" (1411)
-  assert.deepEqual(differ.sort((a, b) => a - b), [176, 435, 601, 965, 1200, 1226, 1411, 1634]);
+  assert.deepEqual(
+    differ.sort((a, b) => a - b),
+    [176, 435, 601, 965, 1200, 1226, 1411, 1634],
+  );
   assert.equal(fixed.titleOf(176), 'The Good, The Bad and The Ugly');
   assert.equal(ref.titleOf(176), 'The Good Bad and The Ugly');
 });
@@ -168,18 +193,30 @@ test('corrupt rows are LocatedErrors naming file:line', () => {
   throwsAt(() => readSeqSplit(f, 9), f, 1, /after padding/);
   f = tmp('test.jsonl', '\n{"row":0,"seq":[1,2,9,9],"len_seq":2,"next":12}\n');
   throwsAt(() => readSeqSplit(f, 9), f, 2, /outside 0\.\.8/);
-  f = tmp('c.jsonl', '{"id":0,"seq":[1],"seq_unpad":[1],"seq_names":["a"],"next":5,"correct_answer":"e","cans":[2,3],"cans_names":["b","c"]}\n');
+  f = tmp(
+    'c.jsonl',
+    '{"id":0,"seq":[1],"seq_unpad":[1],"seq_names":["a"],"next":5,"correct_answer":"e","cans":[2,3],"cans_names":["b","c"]}\n',
+  );
   throwsAt(() => readCandidates(f), f, 1, /not among the candidates/);
   f = tmp('p.csv', 'id,generate,real\n0,a,b\n1,"unterminated,b\n');
-  assert.throws(() => readPriorCsv(f), (e: unknown) => e instanceof LocatedError && e.where.startsWith(f) && /invalid CSV/.test(e.message));
+  assert.throws(
+    () => readPriorCsv(f),
+    (e: unknown) => e instanceof LocatedError && e.where.startsWith(f) && /invalid CSV/.test(e.message),
+  );
   f = tmp('p.csv', 'id,generate,real\n0,a,b\n1,a\n');
   throwsAt(() => readPriorCsv(f), f, 3, /expected 3 fields, got 2/);
   f = tmp('p.csv', 'id,generate,real\n0,"multi\nline",b\n1,a\n');
   throwsAt(() => readPriorCsv(f), f, 4, /expected 3 fields/); // line numbers count the newline inside the quoted cell
   f = tmp('p.csv', 'id,generate,real\n0,a,b\nx,"a, b",c\n');
   throwsAt(() => readPriorCsv(f), f, 3, /bad id/);
-  f = tmp('u.item', Buffer.from('1|Toy Story (1995)|01-Jan-1995||url|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n2|Mis\xe9rables, Les (1995)|x\n', 'latin1'));
+  f = tmp(
+    'u.item',
+    Buffer.from('1|Toy Story (1995)|01-Jan-1995||url|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n2|Mis\xe9rables, Les (1995)|x\n', 'latin1'),
+  );
   throwsAt(() => readMovielensItems(f), f, 2, /24/);
   f = tmp('prompts.json', JSON.stringify({ loop: { a: 'x {} {}' }, user_simulation: {}, arguments: { 'loop.a': ['one'] } }));
-  assert.throws(() => readPromptsReleased(f), (e: unknown) => e instanceof LocatedError && e.path === '$.arguments.loop.a');
+  assert.throws(
+    () => readPromptsReleased(f),
+    (e: unknown) => e instanceof LocatedError && e.path === '$.arguments.loop.a',
+  );
 });

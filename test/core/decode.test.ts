@@ -10,7 +10,10 @@ import { Rng } from '../../core/util/random';
 
 /** One id per character code; terminal "\n" = 10. */
 const codes: Tokenizer = {
-  name: 'codes', terminalId: 10, eosId: 0, vocabSize: 256,
+  name: 'codes',
+  terminalId: 10,
+  eosId: 0,
+  vocabSize: 256,
   encode: (s) => Array.from(s, (c) => c.charCodeAt(0)),
   decode: (ids) => String.fromCharCode(...ids),
 };
@@ -26,7 +29,10 @@ function tablePolicy(vocab: PolicyVocab, table: (prefix: string) => Record<strin
         const probs = table(text);
         const out = new Float32Array(vocab.size).fill(Math.log(1e-9));
         let rest = 1;
-        for (const [ch, q] of Object.entries(probs)) { out[vocab.toPolicy(ch.charCodeAt(0))] = Math.log(q); rest -= q; }
+        for (const [ch, q] of Object.entries(probs)) {
+          out[vocab.toPolicy(ch.charCodeAt(0))] = Math.log(q);
+          rest -= q;
+        }
         out[vocab.pad] = Math.log(Math.max(rest, 1e-9));
         return out;
       });
@@ -39,16 +45,36 @@ test('beam search: length penalty 0 vs 1 reorders a short and a long title as co
   const trie = PrefixTree.build(['a', 'bcd'], [1, 1], codes);
   const vocab = PolicyVocab.fromTrie(trie, codes);
   // root: a .3, b .2, c .4 (invalid at the root: "c" starts no title); "a": ⊤ .5; "b": c .9; "bc": d .9; "bcd": ⊤ .9
-  const policy = tablePolicy(vocab, (pre) => ({ '': { a: 0.3, b: 0.2, c: 0.4 }, a: { '\n': 0.5 }, b: { c: 0.9 }, bc: { d: 0.9 }, bcd: { '\n': 0.9 } } as Record<string, Record<string, number>>)[pre] ?? {});
+  const policy = tablePolicy(
+    vocab,
+    (pre) =>
+      (
+        ({ '': { a: 0.3, b: 0.2, c: 0.4 }, a: { '\n': 0.5 }, b: { c: 0.9 }, bc: { d: 0.9 }, bcd: { '\n': 0.9 } }) as Record<
+          string,
+          Record<string, number>
+        >
+      )[pre] ?? {},
+  );
   const sumA = Math.log(0.3) + Math.log(0.5); // -1.897, 2 tokens incl. terminal
   const sumB = Math.log(0.2) + 3 * Math.log(0.9); // -1.925, 4 tokens incl. terminal
   const opts = { beams: 2, returned: 2, temperature: 1, maxTokens: 64 };
   const d3 = await beamSearchScored(policy, trie, vocab, [[]], { ...opts, lengthPenalty: 0 });
-  assert.deepEqual(d3[0].map((h) => h.title), ['a', 'bcd'], 'penalty 0: raw sums, -1.897 > -1.925');
+  assert.deepEqual(
+    d3[0].map((h) => h.title),
+    ['a', 'bcd'],
+    'penalty 0: raw sums, -1.897 > -1.925',
+  );
   assert.ok(Math.abs(d3[0][0].score - sumA) < 1e-6 && Math.abs(d3[0][1].score - sumB) < 1e-6, `scores ${d3[0].map((h) => h.score)}`);
   const lp1 = await beamSearchScored(policy, trie, vocab, [[]], { ...opts, lengthPenalty: 1 });
-  assert.deepEqual(lp1[0].map((h) => h.title), ['bcd', 'a'], 'penalty 1: -1.925/4 = -0.481 > -1.897/2 = -0.949');
-  assert.ok(Math.abs(lp1[0][0].score - sumB / 4) < 1e-6 && Math.abs(lp1[0][1].score - sumA / 2) < 1e-6, `scores ${lp1[0].map((h) => h.score)}`);
+  assert.deepEqual(
+    lp1[0].map((h) => h.title),
+    ['bcd', 'a'],
+    'penalty 1: -1.925/4 = -0.481 > -1.897/2 = -0.949',
+  );
+  assert.ok(
+    Math.abs(lp1[0][0].score - sumB / 4) < 1e-6 && Math.abs(lp1[0][1].score - sumA / 2) < 1e-6,
+    `scores ${lp1[0].map((h) => h.score)}`,
+  );
   assert.deepEqual(lp1[0][0].tokens, vocab.encode(trie.tokens(1)));
   // temperature 2: log softmax(log p / 2) over the FULL vocabulary (pad keeps the rest of the mass)
   const t2 = await beamSearchScored(policy, trie, vocab, [[]], { ...opts, lengthPenalty: 0, temperature: 2 });
@@ -62,14 +88,21 @@ test('beam search: length penalty 0 vs 1 reorders a short and a long title as co
 
 test('beam search with beams ≥ #titles equals brute-force ranking of every title; stats are filled', async () => {
   const titles = ['ab', 'abc', 'b', 'ba', 'bb', 'c', 'cab', 'ca'];
-  const trie = PrefixTree.build(titles, titles.map(() => 1), codes);
+  const trie = PrefixTree.build(
+    titles,
+    titles.map(() => 1),
+    codes,
+  );
   const vocab = PolicyVocab.fromTrie(trie, codes);
   // deterministic pseudo-random distribution per prefix, with mass also on invalid tokens
   const table = (pre: string) => {
     const r = new Rng([...pre].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
     const ps: Record<string, number> = {};
     let z = 0;
-    for (const ch of ['a', 'b', 'c', '\n']) { ps[ch] = r.next() + 0.05; z += ps[ch]; }
+    for (const ch of ['a', 'b', 'c', '\n']) {
+      ps[ch] = r.next() + 0.05;
+      z += ps[ch];
+    }
     for (const ch of Object.keys(ps)) ps[ch] = (ps[ch] / z) * 0.95;
     return ps;
   };
@@ -82,10 +115,21 @@ test('beam search with beams ≥ #titles equals brute-force ranking of every tit
   };
   for (const pen of [0, 1]) {
     const stats = newDecodeStats();
-    const got = await beamSearchScored(policy, trie, vocab, [[1], [2]], { beams: 8, returned: 5, lengthPenalty: pen, temperature: 1, maxTokens: 64, stats });
+    const got = await beamSearchScored(policy, trie, vocab, [[1], [2]], {
+      beams: 8,
+      returned: 5,
+      lengthPenalty: pen,
+      temperature: 1,
+      maxTokens: 64,
+      stats,
+    });
     const want = [...titles].sort((x, y) => exact(y, pen) - exact(x, pen)).slice(0, 5);
     for (const row of got) {
-      assert.deepEqual(row.map((h) => h.title), want, `penalty ${pen}`);
+      assert.deepEqual(
+        row.map((h) => h.title),
+        want,
+        `penalty ${pen}`,
+      );
       for (const h of row) assert.ok(Math.abs(h.score - exact(h.title, pen)) < 1e-5);
     }
     assert.ok(stats.steps >= 3 && stats.states > 0 && stats.maskMs >= 0 && stats.policyMs > 0);
@@ -106,16 +150,30 @@ test('beam search on the 100-movie trie (word tokenizer): 10 distinct catalogue 
         const r = new Rng(pre.reduce((a, b) => a * 131 + b, 17 + h[i][0]));
         const out = new Float32Array(vocab.size);
         let z = 0;
-        for (let k = 0; k < out.length; k++) { out[k] = r.next(); z += out[k]; }
-        out[wrong] = z * 4; z += z * 4;
+        for (let k = 0; k < out.length; k++) {
+          out[k] = r.next();
+          z += out[k];
+        }
+        out[wrong] = z * 4;
+        z += z * 4;
         for (let k = 0; k < out.length; k++) out[k] = Math.log(out[k] / z);
         return out;
       });
     },
   };
   const set = new Set(titles);
-  for (const [pen, temperature] of [[1, 1], [0, 1], [1, 1.5]]) {
-    const recs = await beamSearch(policy, trie, vocab, [[3], [5], [8]], { beams: 10, returned: 10, lengthPenalty: pen, temperature, maxTokens: 64 });
+  for (const [pen, temperature] of [
+    [1, 1],
+    [0, 1],
+    [1, 1.5],
+  ]) {
+    const recs = await beamSearch(policy, trie, vocab, [[3], [5], [8]], {
+      beams: 10,
+      returned: 10,
+      lengthPenalty: pen,
+      temperature,
+      maxTokens: 64,
+    });
     for (const row of recs) {
       assert.equal(row.length, 10);
       assert.equal(new Set(row).size, 10, 'distinct');
@@ -134,7 +192,8 @@ test('sampling: a policy equal to the process rewards samples titles with freque
       return prefixes.map((pre) => {
         const node = trie.walk(vocab.decode(pre));
         const out = new Float32Array(vocab.size).fill(Math.log(0.5 / vocab.size)); // invalid tokens get mass too
-        for (let c = trie.childStart[node]; c < trie.childStart[node] + trie.childCount[node]; c++) out[vocab.toPolicy(trie.token[c])] = Math.log(0.5) + trie.logRp(c);
+        for (let c = trie.childStart[node]; c < trie.childStart[node] + trie.childCount[node]; c++)
+          out[vocab.toPolicy(trie.token[c])] = Math.log(0.5) + trie.logRp(c);
         return out;
       });
     },
@@ -142,7 +201,8 @@ test('sampling: a policy equal to the process rewards samples titles with freque
   const N = 2000;
   const s = await sampleTitles(flowPolicy, trie, vocab, [[0], [1]], { temperature: 1, rng: new Rng(5), count: N / 2 });
   assert.equal(s.length, N);
-  assert.equal(s[0].row, 0); assert.equal(s[N - 1].row, 1);
+  assert.equal(s[0].row, 0);
+  assert.equal(s[N - 1].row, 1);
   const freq = new Array(titles.length).fill(0);
   for (const x of s) {
     freq[x.titleIndex]++;
@@ -154,7 +214,11 @@ test('sampling: a policy equal to the process rewards samples titles with freque
     assert.ok(Math.abs(freq[i] / N - p) < 4 * Math.sqrt((p * (1 - p)) / N), `${titles[i]}: ${freq[i] / N} vs ${p}`);
   }
   const again = await sampleTitles(flowPolicy, trie, vocab, [[0], [1]], { temperature: 1, rng: new Rng(5), count: N / 2 });
-  assert.deepEqual(again.map((x) => x.titleIndex), s.map((x) => x.titleIndex), 'same seed, same samples');
+  assert.deepEqual(
+    again.map((x) => x.titleIndex),
+    s.map((x) => x.titleIndex),
+    'same seed, same samples',
+  );
   // high temperature flattens towards uniform over children: "a"-subtree (2 titles) vs "b" vs "c"
   const hot = await sampleTitles(flowPolicy, trie, vocab, [[0]], { temperature: 1000, rng: new Rng(1), count: 3000 });
   const cde = hot.filter((x) => titles[x.titleIndex] === 'cde').length / 3000;

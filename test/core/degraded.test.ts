@@ -15,7 +15,10 @@ import { exitCode } from '../../core/cli';
 
 // a real, valid config of kind sequential (its runner is swapped for this test)
 function workspace(): { configPath: string; out: string } {
-  return { configPath: join(ROOT, 'examples', 'quick.flowloop.json'), out: join(mkdtempSync(join(tmpdir(), 'flowloop-degraded-')), 'runs') };
+  return {
+    configPath: join(ROOT, 'examples', 'quick.flowloop.json'),
+    out: join(mkdtempSync(join(tmpdir(), 'flowloop-degraded-')), 'runs'),
+  };
 }
 
 test('a run whose kind reports degrade() ends degraded: run.json status + reasons, a run-degraded event before run-finished, exit code 3', async () => {

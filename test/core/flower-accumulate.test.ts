@@ -17,9 +17,31 @@ import type { RunEvent } from '../../core/experiment/events';
 
 const TERM = 9;
 function setup() {
-  const trie = PrefixTree.fromTokenIds(['ab', 'ac', 'c', 'abc'], [[5, 6, 9], [5, 7, 9], [7, 9], [5, 6, 7, 9]], [2, 1, 1, 3], TERM);
+  const trie = PrefixTree.fromTokenIds(
+    ['ab', 'ac', 'c', 'abc'],
+    [
+      [5, 6, 9],
+      [5, 7, 9],
+      [7, 9],
+      [5, 6, 7, 9],
+    ],
+    [2, 1, 1, 3],
+    TERM,
+  );
   const vocab = PolicyVocab.fromTrie(trie, { terminalId: TERM } as any);
-  const cfg: PolicyConfig = { vocabSize: vocab.size, numItems: 6, dModel: 8, layers: 1, heads: 2, ffn: 16, maxHistory: 3, maxTokens: 8, dropout: 0, padId: vocab.pad, bosId: vocab.bos };
+  const cfg: PolicyConfig = {
+    vocabSize: vocab.size,
+    numItems: 6,
+    dModel: 8,
+    layers: 1,
+    heads: 2,
+    ffn: 16,
+    maxHistory: 3,
+    maxTokens: 8,
+    dropout: 0,
+    padId: vocab.pad,
+    bosId: vocab.bos,
+  };
   return { trie, vocab, cfg };
 }
 
@@ -34,7 +56,11 @@ test('linear warmup then linear decay to 0 at the planned last step (Hugging Fac
 });
 
 test('micro-batch ranges cover the batch; micro ≥ batch is one range', () => {
-  assert.deepEqual(microRanges(10, 4), [[0, 4], [4, 8], [8, 10]]);
+  assert.deepEqual(microRanges(10, 4), [
+    [0, 4],
+    [4, 8],
+    [8, 10],
+  ]);
   assert.deepEqual(microRanges(10, 0), [[0, 10]]);
   assert.deepEqual(microRanges(10, 16), [[0, 10]]);
 });
@@ -48,7 +74,11 @@ test('accumulated gradients = gradient of Σ_m (rows_m/rows)·L_m built in one g
   const histories = [[0, 1], [2], [3, 4, 5], [1], [0], [2, 3]];
   const targets = [0, 1, 2, 3, 0, 3];
   const samples = [3, 2, 1, 0, 1, 2].map((t) => gfnSampleFromTitle(trie, vocab, t, 'none'));
-  const slice = (lo: number, hi: number): ObjectiveBatch => ({ histories: histories.slice(lo, hi), targets: targets.slice(lo, hi), samples: samples.slice(lo, hi) });
+  const slice = (lo: number, hi: number): ObjectiveBatch => ({
+    histories: histories.slice(lo, hi),
+    targets: targets.slice(lo, hi),
+    samples: samples.slice(lo, hi),
+  });
   const opts = { theta: 0.7, personalization: 'none' as const };
   const flat = (g: Record<string, TF.Tensor>) => varList.map((v) => Array.from(g[v.name].dataSync()));
 
@@ -60,29 +90,70 @@ test('accumulated gradients = gradient of Σ_m (rows_m/rows)·L_m built in one g
 
   const acc = accumulatedGrads(varList, 6, 4, (lo, hi) => objective(pol, trie, vocab, slice(lo, hi), opts));
   assert.equal(acc.micro, 2);
-  const ref = tf.variableGrads(() => tf.add(tf.mul(objective(pol, trie, vocab, slice(0, 4), opts).total, 4 / 6), tf.mul(objective(pol, trie, vocab, slice(4, 6), opts).total, 2 / 6)) as TF.Scalar, varList);
+  const ref = tf.variableGrads(
+    () =>
+      tf.add(
+        tf.mul(objective(pol, trie, vocab, slice(0, 4), opts).total, 4 / 6),
+        tf.mul(objective(pol, trie, vocab, slice(4, 6), opts).total, 2 / 6),
+      ) as TF.Scalar,
+    varList,
+  );
   assert.ok(Math.abs(acc.total - ref.value.dataSync()[0]) <= 1e-6 * Math.abs(acc.total), `loss ${acc.total} vs ${ref.value.dataSync()[0]}`);
-  const a = flat(acc.grads), r = flat(ref.grads);
-  let worst = 0, scale = 0;
-  a.forEach((g, i) => g.forEach((x, j) => { worst = Math.max(worst, Math.abs(x - r[i][j])); scale = Math.max(scale, Math.abs(r[i][j])); }));
+  const a = flat(acc.grads),
+    r = flat(ref.grads);
+  let worst = 0,
+    scale = 0;
+  a.forEach((g, i) =>
+    g.forEach((x, j) => {
+      worst = Math.max(worst, Math.abs(x - r[i][j]));
+      scale = Math.max(scale, Math.abs(r[i][j]));
+    }),
+  );
   assert.ok(scale > 0 && worst <= 1e-5 * scale, `max |accumulated − one-graph| = ${worst} (max |grad| ${scale})`);
   // and it is NOT the full-batch gradient (the token-mean differs per micro-batch), so the test can fail
   const p = flat(plain.grads);
   let diff = 0;
-  a.forEach((g, i) => g.forEach((x, j) => { diff = Math.max(diff, Math.abs(x - p[i][j])); }));
+  a.forEach((g, i) =>
+    g.forEach((x, j) => {
+      diff = Math.max(diff, Math.abs(x - p[i][j]));
+    }),
+  );
   assert.ok(diff > 1e-6, 'accumulated gradient differs from the full-batch gradient');
-  tf.dispose([plain.value, ...Object.values(plain.grads), ...Object.values(one.grads), ...Object.values(acc.grads), ref.value, ...Object.values(ref.grads)]);
+  tf.dispose([
+    plain.value,
+    ...Object.values(plain.grads),
+    ...Object.values(one.grads),
+    ...Object.values(acc.grads),
+    ref.value,
+    ...Object.values(ref.grads),
+  ]);
   pol.dispose();
 });
 
 test('a flower run with micro-batches and linear decay: lr falls to its last planned value; resume from epoch 1 repeats the unbroken run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fl-accum-'));
-  writeFileSync(join(dir, 'titles.json'), JSON.stringify({ 'ab c': 8, 'ab d': 4, 'b': 2, 'ca': 1, 'cab': 1 }));
+  writeFileSync(join(dir, 'titles.json'), JSON.stringify({ 'ab c': 8, 'ab d': 4, b: 2, ca: 1, cab: 1 }));
   const configPath = join(dir, 'tiny.flowloop.json');
   const cfg = (extra: Record<string, unknown> = {}) => ({
-    kind: 'flower', mode: 'distribution', titles: 'titles.json', tokenizer: 'char', objective: 'flower', theta: 0.5,
-    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 }, trainSamples: 32, batchSize: 16, microBatchSize: 6, epochs: 2,
-    lr: 0.01, warmupSteps: 1, lrSchedule: 'linear', patience: 0, distribution: { samples: 200 }, snapshotNodes: 0, seed: 5, ...extra,
+    kind: 'flower',
+    mode: 'distribution',
+    titles: 'titles.json',
+    tokenizer: 'char',
+    objective: 'flower',
+    theta: 0.5,
+    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 },
+    trainSamples: 32,
+    batchSize: 16,
+    microBatchSize: 6,
+    epochs: 2,
+    lr: 0.01,
+    warmupSteps: 1,
+    lrSchedule: 'linear',
+    patience: 0,
+    distribution: { samples: 200 },
+    snapshotNodes: 0,
+    seed: 5,
+    ...extra,
   });
   const run = async (c: Record<string, unknown>) => {
     const events: RunEvent[] = [];
@@ -94,10 +165,13 @@ test('a flower run with micro-batches and linear decay: lr falls to its last pla
   const full = await run(cfg());
   const lr = full.series('train/lr');
   // 32 rows / 16 = 2 steps per epoch, 2 epochs: N = 4, warmup 1 → 0.01, 0.01·3/3, 0.01·2/3, 0.01·1/3
-  assert.deepEqual(lr.map((v) => +v.toFixed(12)), [0.01, 0.01, +(0.02 / 3).toFixed(12), +(0.01 / 3).toFixed(12)]);
+  assert.deepEqual(
+    lr.map((v) => +v.toFixed(12)),
+    [0.01, 0.01, +(0.02 / 3).toFixed(12), +(0.01 / 3).toFixed(12)],
+  );
   const again = await run(cfg());
   assert.deepEqual(again.series('train/total'), full.series('train/total'), 'same seed repeats the run');
   const resumed = await run(cfg({ resume: join(full.runDir, 'checkpoints', 'epoch-1') }));
-  assert.deepEqual(resumed.series('train/total'), full.series('train/total').slice(2), 'resumed epoch 2 = the unbroken run\'s epoch 2');
+  assert.deepEqual(resumed.series('train/total'), full.series('train/total').slice(2), "resumed epoch 2 = the unbroken run's epoch 2");
   assert.deepEqual(resumed.series('train/lr'), lr.slice(2));
 });

@@ -18,7 +18,10 @@ const cfgFile = join(dir, 'c.flowloop.json');
 
 function validated(extra: Record<string, unknown>): Record<string, any> {
   const r = validateConfigObject({ kind: 'flower', ...extra }, cfgFile, 'test');
-  assert.deepEqual(r.errors.map((e) => e.message), []);
+  assert.deepEqual(
+    r.errors.map((e) => e.message),
+    [],
+  );
   return r.config!;
 }
 
@@ -28,8 +31,16 @@ test('defaultTheta (docs/methods.md §A4): 0.9995 for Video Games, 0.995 for CDs
 });
 
 test('defaultPersonalizationMode (docs/methods.md §A5): div on recommendation data (with a scorer, a score file, or a SASRec the run trains), none without history', () => {
-  assert.deepEqual([defaultPersonalizationMode({ scorer: 'm' }), defaultPersonalizationMode({ scores: 's.jsonl' }), defaultPersonalizationMode({}), defaultPersonalizationMode(undefined), defaultPersonalizationMode({}, 'distribution')],
-    ['div', 'div', 'div', 'div', 'none']);
+  assert.deepEqual(
+    [
+      defaultPersonalizationMode({ scorer: 'm' }),
+      defaultPersonalizationMode({ scores: 's.jsonl' }),
+      defaultPersonalizationMode({}),
+      defaultPersonalizationMode(undefined),
+      defaultPersonalizationMode({}, 'distribution'),
+    ],
+    ['div', 'div', 'div', 'div', 'none'],
+  );
 });
 
 test('the schema leaves theta and personalization.mode unset; resolveFlowerDefaults fills them per dataset / scorer and keeps given values', () => {
@@ -38,7 +49,10 @@ test('the schema leaves theta and personalization.mode unset; resolveFlowerDefau
   assert.equal(c.theta, undefined, 'schema must not fill one θ for every dataset');
   assert.equal(c.personalization.mode, undefined, 'schema must not fill personalization.mode');
   const r = resolveFlowerDefaults(c);
-  assert.deepEqual([c.theta, c.personalization.mode, r.thetaFrom, r.personalizationFrom], [0.9995, 'div', 'dataset default (docs/methods.md §A4)', 'default (docs/methods.md §A5): div with a SASRec this run trains']);
+  assert.deepEqual(
+    [c.theta, c.personalization.mode, r.thetaFrom, r.personalizationFrom],
+    [0.9995, 'div', 'dataset default (docs/methods.md §A4)', 'default (docs/methods.md §A5): div with a SASRec this run trains'],
+  );
   const cds = validated({ dataset: shared('amazon', 'CDs_and_Vinyl') });
   resolveFlowerDefaults(cds);
   assert.equal(cds.theta, 0.995);
@@ -59,10 +73,22 @@ test('the schema leaves theta and personalization.mode unset; resolveFlowerDefau
 test('a Video_Games run without theta records θ = 0.9995 in config.json, metrics and the log', async () => {
   const events: RunEvent[] = [];
   const r = await runSingle({
-    configPath: cfgFile, outDir: join(dir, 'runs'), onEvent: (e) => events.push(e),
+    configPath: cfgFile,
+    outDir: join(dir, 'runs'),
+    onEvent: (e) => events.push(e),
     configObject: {
-      kind: 'flower', dataset: shared('amazon', 'Video_Games'), objective: 'flower', epochs: 0, maxTrainRows: 8, maxValidRows: 4, maxTestRows: 1,
-      policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 }, decoding: { beams: 2, returned: 2 }, snapshotNodes: 0, checkpoints: false, seed: 3,
+      kind: 'flower',
+      dataset: shared('amazon', 'Video_Games'),
+      objective: 'flower',
+      epochs: 0,
+      maxTrainRows: 8,
+      maxValidRows: 4,
+      maxTestRows: 1,
+      policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 },
+      decoding: { beams: 2, returned: 2 },
+      snapshotNodes: 0,
+      checkpoints: false,
+      seed: 3,
     },
   });
   assert.equal(r.status, 'finished', r.error);
@@ -70,7 +96,15 @@ test('a Video_Games run without theta records θ = 0.9995 in config.json, metric
   assert.equal(config.theta, 0.9995, 'resolved θ in config.json');
   assert.equal(config.personalization.mode, 'div', 'recommendation data: div by default');
   assert.equal(r.metrics.personalization, 'none', 'epochs 0: no GFN training, so no SASRec is trained and no p_u used');
-  assert.ok(events.some((e) => e.type === 'log' && /personalization div: nothing to train \(no GFN term\), so no SASRec is trained/.test((e as any).message)), 'says why p_u is not used');
+  assert.ok(
+    events.some(
+      (e) => e.type === 'log' && /personalization div: nothing to train \(no GFN term\), so no SASRec is trained/.test((e as any).message),
+    ),
+    'says why p_u is not used',
+  );
   assert.equal(r.metrics.theta, 0.9995, 'θ in metrics.json');
-  assert.ok(events.some((e) => e.type === 'log' && /θ = 0\.9995 \(dataset default \(docs\/methods\.md §A4\)\)/.test((e as any).message)), 'θ default logged');
+  assert.ok(
+    events.some((e) => e.type === 'log' && /θ = 0\.9995 \(dataset default \(docs\/methods\.md §A4\)\)/.test((e as any).message)),
+    'θ default logged',
+  );
 });

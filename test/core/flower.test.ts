@@ -10,7 +10,7 @@ import { subsetIndices } from '../../core/flower/setup';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-'));
 const titles = join(dir, 'titles.json');
-writeFileSync(titles, JSON.stringify({ 'ab c': 8, 'ab d': 4, 'b': 2, 'ca': 1, 'cab': 1 }));
+writeFileSync(titles, JSON.stringify({ 'ab c': 8, 'ab d': 4, b: 2, ca: 1, cab: 1 }));
 const configPath = join(dir, 'tiny.flowloop.json');
 
 /**
@@ -20,9 +20,24 @@ const configPath = join(dir, 'tiny.flowloop.json');
  */
 function tiny(extra: Record<string, unknown> = {}): Record<string, any> {
   return {
-    kind: 'flower', mode: 'distribution', titles: 'titles.json', tokenizer: 'char', objective: 'flower', theta: 0.5,
-    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 }, trainSamples: 32, batchSize: 16, epochs: 2,
-    lr: 0.01, warmupSteps: 0, lrSchedule: 'constant', patience: 0, distribution: { samples: 1000 }, snapshotNodes: 20, seed: 7, ...extra,
+    kind: 'flower',
+    mode: 'distribution',
+    titles: 'titles.json',
+    tokenizer: 'char',
+    objective: 'flower',
+    theta: 0.5,
+    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 },
+    trainSamples: 32,
+    batchSize: 16,
+    epochs: 2,
+    lr: 0.01,
+    warmupSteps: 0,
+    lrSchedule: 'constant',
+    patience: 0,
+    distribution: { samples: 1000 },
+    snapshotNodes: 20,
+    seed: 7,
+    ...extra,
   };
 }
 
@@ -36,13 +51,21 @@ async function run(config: Record<string, any>) {
 test('flower run emits each loss term per step, lr, trie snapshots before training and after each epoch, checkpoints', async () => {
   const r = await run(tiny());
   const names = new Set(r.events.filter((e) => e.type === 'metric').map((e) => (e as any).name));
-  for (const n of ['train/sft', 'train/gfn', 'train/total', 'train/lr', 'fit/kl(target||gen)']) assert.ok(names.has(n), `missing metric ${n} (have ${[...names].join(', ')})`);
+  for (const n of ['train/sft', 'train/gfn', 'train/total', 'train/lr', 'fit/kl(target||gen)'])
+    assert.ok(names.has(n), `missing metric ${n} (have ${[...names].join(', ')})`);
   const snaps = r.events.filter((e) => e.type === 'trie-snapshot') as any[];
-  assert.deepEqual(snaps.map((s) => s.checkpoint), ['epoch 0', 'epoch 1', 'epoch 2']);
-  assert.ok(snaps[0].nodes.every((n: any) => typeof n.policy === 'number' && n.policy >= 0 && n.policy <= 1 + 1e-6), 'policy probabilities in [0,1]');
+  assert.deepEqual(
+    snaps.map((s) => s.checkpoint),
+    ['epoch 0', 'epoch 1', 'epoch 2'],
+  );
+  assert.ok(
+    snaps[0].nodes.every((n: any) => typeof n.policy === 'number' && n.policy >= 0 && n.policy <= 1 + 1e-6),
+    'policy probabilities in [0,1]',
+  );
   assert.ok(existsSync(join(r.runDir, 'checkpoints', 'epoch-2', 'weights.bin')));
   assert.ok(existsSync(join(r.runDir, 'distribution.svg')));
-  for (const k of ['kl(target||gen)', 'kl(gen||target)', 'js', 'coverage', 'exact/kl(target||gen)']) assert.equal(typeof r.metrics[k], 'number', `metrics.${k}`);
+  for (const k of ['kl(target||gen)', 'kl(gen||target)', 'js', 'coverage', 'exact/kl(target||gen)'])
+    assert.equal(typeof r.metrics[k], 'number', `metrics.${k}`);
 });
 
 test('same seed repeats a run exactly; resuming from the epoch-1 checkpoint gives the same result as an unbroken run', async () => {
@@ -51,10 +74,13 @@ test('same seed repeats a run exactly; resuming from the epoch-1 checkpoint give
   assert.equal(a.metrics['exact/kl(target||gen)'], b.metrics['exact/kl(target||gen)']);
   const first = await run(tiny({ epochs: 1 }));
   const resumed = await run(tiny({ resume: join(first.runDir, 'checkpoints', 'epoch-1') }));
-  const tot = (r: typeof a) => r.events.filter((e) => e.type === 'metric' && (e as any).name === 'train/total').map((e) => (e as any).value);
+  const tot = (r: typeof a) =>
+    r.events.filter((e) => e.type === 'metric' && (e as any).name === 'train/total').map((e) => (e as any).value);
   assert.deepEqual(tot(first).concat(tot(resumed)), tot(a), 'per-step losses of epoch 1 + resumed epoch 2 equal the unbroken run');
-  assert.ok(Math.abs((resumed.metrics['exact/kl(target||gen)'] as number) - (a.metrics['exact/kl(target||gen)'] as number)) < 1e-9,
-    `resumed ${resumed.metrics['exact/kl(target||gen)']} vs unbroken ${a.metrics['exact/kl(target||gen)']}`);
+  assert.ok(
+    Math.abs((resumed.metrics['exact/kl(target||gen)'] as number) - (a.metrics['exact/kl(target||gen)'] as number)) < 1e-9,
+    `resumed ${resumed.metrics['exact/kl(target||gen)']} vs unbroken ${a.metrics['exact/kl(target||gen)']}`,
+  );
   const c = await run(tiny({ seed: 8 }));
   assert.notEqual(c.metrics['exact/kl(target||gen)'], a.metrics['exact/kl(target||gen)']);
 });
@@ -64,21 +90,52 @@ test('recommend mode on Movies_and_TV (tiny subset, personalization from a score
   // precomputed p_u scores (docs/methods.md §A5 "div") for every training row: deterministic pseudo-logits over item ids 0..2652
   const scores = join(dir, 'scores.jsonl');
   const rows = subsetIndices(21937, 32, 1); // the training rows a maxTrainRows=32, seed=1 run uses
-  writeFileSync(scores, rows.map((row) => JSON.stringify({ row, scores: Array.from({ length: 2653 }, (_, i) => ((i * 7 + row) % 13) / 4) })).join('\n'));
+  writeFileSync(
+    scores,
+    rows.map((row) => JSON.stringify({ row, scores: Array.from({ length: 2653 }, (_, i) => ((i * 7 + row) % 13) / 4) })).join('\n'),
+  );
   const r = await run({
     personalization: { scores }, // no mode: div is the default when a score file is given
-    kind: 'flower', dataset: ds, objective: 'flower', theta: 0.9, maxTrainRows: 32, maxValidRows: 16, maxTestRows: 4, validDecodeRows: 3, epochs: 1, batchSize: 16,
-    gfnSamplesPerBatch: 4, policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 }, decoding: { beams: 4, returned: 4 }, alsoDecode: [{ name: 'd3', lengthPenalty: 0 }],
-    snapshotNodes: 10, snapshotHistories: 2, checkpoints: false, seed: 1,
+    kind: 'flower',
+    dataset: ds,
+    objective: 'flower',
+    theta: 0.9,
+    maxTrainRows: 32,
+    maxValidRows: 16,
+    maxTestRows: 4,
+    validDecodeRows: 3,
+    epochs: 1,
+    batchSize: 16,
+    gfnSamplesPerBatch: 4,
+    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 },
+    decoding: { beams: 4, returned: 4 },
+    alsoDecode: [{ name: 'd3', lengthPenalty: 0 }],
+    snapshotNodes: 10,
+    snapshotHistories: 2,
+    checkpoints: false,
+    seed: 1,
   });
-  const lines = readFileSync(join(r.runDir, 'recommendations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.row), [0, 1, 2, 3]);
-  assert.ok(lines.every((l) => l.titles.length === 4 && new Set(l.titles).size === 4), 'four distinct titles per row');
-  for (const k of ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr', 'd3/ndcg@10']) assert.equal(typeof r.metrics[k], 'number', `metrics.${k}`);
+  const lines = readFileSync(join(r.runDir, 'recommendations.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => l.row),
+    [0, 1, 2, 3],
+  );
+  assert.ok(
+    lines.every((l) => l.titles.length === 4 && new Set(l.titles).size === 4),
+    'four distinct titles per row',
+  );
+  for (const k of ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr', 'd3/ndcg@10'])
+    assert.equal(typeof r.metrics[k], 'number', `metrics.${k}`);
   assert.ok(existsSync(join(r.runDir, 'recommendations-d3.jsonl')));
   const names = new Set(r.events.filter((e) => e.type === 'metric').map((e) => (e as any).name));
   for (const n of ['valid/nll', 'valid/ndcg@10', 'valid/dgu', 'train/gfn']) assert.ok(names.has(n), `missing metric ${n}`);
-  assert.ok(r.events.some((e) => e.type === 'log' && /personalization div: p_u from precomputed scores/.test((e as any).message)), 'personalization used');
+  assert.ok(
+    r.events.some((e) => e.type === 'log' && /personalization div: p_u from precomputed scores/.test((e as any).message)),
+    'personalization used',
+  );
   const resolved = JSON.parse(readFileSync(join(r.runDir, 'config.json'), 'utf8'));
   assert.equal(resolved.personalization.mode, 'div', 'resolved personalization mode recorded in config.json');
   assert.equal(r.metrics.personalization, 'div');

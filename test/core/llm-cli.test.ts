@@ -16,8 +16,16 @@ import { logprobTolerance, oracle, oracleUnavailable, VOCAB } from './llm-oracle
 const skip = oracleUnavailable();
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const code = await main(argv, { out: (s) => { out += s; }, err: (s) => { err += s; } });
+  let out = '',
+    err = '';
+  const code = await main(argv, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+  });
   return { code, out, err };
 }
 
@@ -42,12 +50,18 @@ test('lm score: id rows of different lengths equal PyTorch; text and history row
     t.diagnostic(r.err.trim());
     assert.match(r.err, /LlamaForCausalLM .* on backend \w+/);
     assert.match(r.err, /memory estimate for scoring 7 rows/);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; tokens: number });
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { logprob: number; tokens: number });
     assert.equal(lines.length, rows.length);
     const want = o.reference.models[name].score_logprobs;
     o.input.score.forEach((s, i) => {
       assert.equal(lines[i].tokens, s.completion.length);
-      assert.ok(Math.abs(lines[i].logprob - want[i]) <= logprobTolerance(s.completion.length, want[i]), `row ${i}: ${lines[i].logprob} vs PyTorch ${want[i]}`);
+      assert.ok(
+        Math.abs(lines[i].logprob - want[i]) <= logprobTolerance(s.completion.length, want[i]),
+        `row ${i}: ${lines[i].logprob} vs PyTorch ${want[i]}`,
+      );
     });
     const [text, hist, ids] = lines.slice(o.input.score.length);
     // Same token ids in another batch slot: equal up to the kernels' row-blocking (the native OpenBLAS matMul
@@ -62,14 +76,24 @@ test('lm score: id rows of different lengths equal PyTorch; text and history row
     const x = await run(['score', '--model', dir, '--in', f, '--onnx', join(dir, 'model.onnx')]);
     assert.equal(x.code, 0, x.err);
     assert.match(x.err, /onnxruntime-node \(cpu provider\)/);
-    x.out.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; tokens: number }).forEach((g, i) => {
-      assert.equal(g.tokens, lines[i].tokens);
-      assert.ok(Math.abs(g.logprob - lines[i].logprob) <= logprobTolerance(g.tokens, lines[i].logprob), `row ${i}: onnx ${g.logprob} vs tfjs ${lines[i].logprob}`);
-    });
+    x.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { logprob: number; tokens: number })
+      .forEach((g, i) => {
+        assert.equal(g.tokens, lines[i].tokens);
+        assert.ok(
+          Math.abs(g.logprob - lines[i].logprob) <= logprobTolerance(g.tokens, lines[i].logprob),
+          `row ${i}: onnx ${g.logprob} vs tfjs ${lines[i].logprob}`,
+        );
+      });
     // --cutoff keeps the last N tokens of prompt + completion: the first 4 id rows cut to 30 tokens
     const c = await run(['score', '--model', dir, '--in', f, '--cutoff', '30']);
     assert.equal(c.code, 0, c.err);
-    const cut = c.out.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; tokens: number });
+    const cut = c.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { logprob: number; tokens: number });
     assert.ok(Math.abs(cut[1].logprob - lines[1].logprob) <= 1e-4, 'row 1 was already 30 tokens: unchanged (up to batch-shape rounding)');
     assert.notEqual(cut[0].logprob, lines[0].logprob, 'row 0 (48 tokens) must change when cut to 30');
   } finally {
@@ -119,7 +143,10 @@ test('flowloop doctor --model: the backend it would run on and why; a bad folder
   const ctx = { cwd: process.cwd(), env: process.env, timeoutMs: 1000 };
   const [ok] = await runDoctor({ ...ctx, model: join(oracle().dir, 'qwen2-untied-bf16') }, checks);
   assert.equal(ok.result.status, 'ok', ok.result.detail);
-  assert.match(ok.result.detail, /Qwen2ForCausalLM, \d+ M parameters, weights stored as BF16, read and computed in float32 .*would run on \w+ \(.+\); memory .*beam search .*full fine-tuning at micro-batch 8 × 512/);
+  assert.match(
+    ok.result.detail,
+    /Qwen2ForCausalLM, \d+ M parameters, weights stored as BF16, read and computed in float32 .*would run on \w+ \(.+\); memory .*beam search .*full fine-tuning at micro-batch 8 × 512/,
+  );
   const [bad] = await runDoctor({ ...ctx, model: '/nonexistent/model' }, checks);
   assert.equal(bad.result.status, 'fail');
   assert.match(bad.result.detail, /model folder not found/);
@@ -135,10 +162,14 @@ test('lm score --lora: a PEFT adapter gives the log-probs of the base folder wit
   const tmp = mkdtempSync(join(tmpdir(), 'flowloop-lora-'));
   try {
     // A random adapter on q_proj and down_proj (PEFT names and layout), r = 4, alpha = 8 -> scale 2.
-    const r = 4, alpha = 8;
+    const r = 4,
+      alpha = 8;
     const w = readSafetensors(join(base, 'model.safetensors'));
     let seed = 7;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
     const adapter = new Map<string, { shape: number[]; data: Float32Array }>();
     const merged = new Map([...w].map(([n, t]) => [n, { shape: t.shape, data: Float32Array.from(t.data) }]));
     for (const [name, t] of w) {
@@ -150,16 +181,28 @@ test('lm score --lora: a PEFT adapter gives the log-probs of the base folder wit
       adapter.set(`base_model.model.${m[1]}.lora_A.weight`, { shape: [r, inp], data: A });
       adapter.set(`base_model.model.${m[1]}.lora_B.weight`, { shape: [out, r], data: B });
       const W = merged.get(name)!.data;
-      for (let i = 0; i < out; i++) for (let j = 0; j < inp; j++) {
-        let d = 0;
-        for (let k = 0; k < r; k++) d += B[i * r + k] * A[k * inp + j];
-        W[i * inp + j] += (alpha / r) * d;
-      }
+      for (let i = 0; i < out; i++)
+        for (let j = 0; j < inp; j++) {
+          let d = 0;
+          for (let k = 0; k < r; k++) d += B[i * r + k] * A[k * inp + j];
+          W[i * inp + j] += (alpha / r) * d;
+        }
     }
     const adDir = join(tmp, 'adapter');
     mkdirSync(adDir);
     writeSafetensors(join(adDir, 'adapter_model.safetensors'), adapter);
-    writeFileSync(join(adDir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r, lora_alpha: alpha, lora_dropout: 0.1, target_modules: ['q_proj', 'down_proj'], bias: 'none' }));
+    writeFileSync(
+      join(adDir, 'adapter_config.json'),
+      JSON.stringify({
+        peft_type: 'LORA',
+        task_type: 'CAUSAL_LM',
+        r,
+        lora_alpha: alpha,
+        lora_dropout: 0.1,
+        target_modules: ['q_proj', 'down_proj'],
+        bias: 'none',
+      }),
+    );
     const mergedDir = join(tmp, 'merged');
     cpSync(base, mergedDir, { recursive: true, filter: (s) => !/\.(onnx|f32|safetensors)$/.test(s) });
     writeSafetensors(join(mergedDir, 'model.safetensors'), merged);
@@ -171,10 +214,17 @@ test('lm score --lora: a PEFT adapter gives the log-probs of the base folder wit
     const b = await run(['score', '--model', mergedDir, '--in', rows]);
     assert.equal(b.code, 0, b.err);
     const plain = await run(['score', '--model', base, '--in', rows]);
-    const parse = (s: string) => s.trim().split('\n').map((l) => (JSON.parse(l) as { logprob: number }).logprob);
+    const parse = (s: string) =>
+      s
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { logprob: number }).logprob);
     const [la, lb, lp] = [parse(a.out), parse(b.out), parse(plain.out)];
     la.forEach((v, i) => assert.ok(Math.abs(v - lb[i]) <= 1e-3, `row ${i}: adapter ${v} vs merged ${lb[i]}`));
-    assert.ok(la.some((v, i) => Math.abs(v - lp[i]) > 0.1), 'the adapter must change the scores');
+    assert.ok(
+      la.some((v, i) => Math.abs(v - lp[i]) > 0.1),
+      'the adapter must change the scores',
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

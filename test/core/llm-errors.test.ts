@@ -38,7 +38,10 @@ async function broken(model: string, edit: (dir: string) => void): Promise<Locat
 const json = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
 
 test('missing folder, config.json, tokenizer files and weights: each error names the path', { skip }, async () => {
-  assert.throws(() => checkModelFolder('/nonexistent/qwen'), (e: LocatedError) => e.where === '/nonexistent/qwen' && /never downloads/.test(e.message));
+  assert.throws(
+    () => checkModelFolder('/nonexistent/qwen'),
+    (e: LocatedError) => e.where === '/nonexistent/qwen' && /never downloads/.test(e.message),
+  );
   let e = await broken('qwen2-untied-bf16', (d) => unlinkSync(join(d, 'config.json')));
   assert.match(e.where, /config\.json$/);
   e = await broken('qwen2-untied-bf16', (d) => unlinkSync(join(d, 'tokenizer.json')));

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { ROOT, shared } from '../../harness/paths';
 import { loadAmazon } from '../../core/data/amazon';
 import {
-  coverage, groupUnfairness, hitNdcg, jsDivergence, klDivergence, popularityGroups, scoreRecommendations, ttr, wordEntropy,
+  coverage,
+  groupUnfairness,
+  hitNdcg,
+  jsDivergence,
+  klDivergence,
+  popularityGroups,
+  scoreRecommendations,
+  ttr,
+  wordEntropy,
 } from '../../core/metrics';
 import { main, readRecommendations } from '../../core/cli/metrics';
 
@@ -50,16 +58,30 @@ test('fixture: HR/NDCG/DGU/MGU/H/TTR/distinct equal the hand computation', async
   assert.deepEqual(errors, []);
   const s = scoreRecommendations(recs, d);
   const hand: Record<string, number> = {
-    'hr@1': 1 / 3, 'hr@3': 2 / 3, 'hr@5': 2 / 3, 'hr@10': 1,
-    'ndcg@1': 1 / 3, 'ndcg@3': 0.5, 'ndcg@5': 0.5, 'ndcg@10': 0.5963549,
-    dgu: 0.275, mgu: 0.0604167, entropy: 4.5541135, ttr: 0.3132530, distinct: 11, rows: 3,
+    'hr@1': 1 / 3,
+    'hr@3': 2 / 3,
+    'hr@5': 2 / 3,
+    'hr@10': 1,
+    'ndcg@1': 1 / 3,
+    'ndcg@3': 0.5,
+    'ndcg@5': 0.5,
+    'ndcg@10': 0.5963549,
+    dgu: 0.275,
+    mgu: 0.0604167,
+    entropy: 4.5541135,
+    ttr: 0.313253,
+    distinct: 11,
+    rows: 3,
   };
   assert.deepEqual(Object.keys(s), Object.keys(hand));
   for (const [k, v] of Object.entries(hand)) close((s as unknown as Record<string, number>)[k], v, 1e-6, k);
   const g = popularityGroups(d.titleCounts, 8);
-  const u = groupUnfairness(recs.map((r) => r.titles), g);
-  [.4, .275, .1, .075, .05, .05, .025, .025].forEach((x, i) => close(u.gd[i], x, 1e-12, `g_d[${i}]`));
-  [.2, .2, .1, .1, .1, .1, .1, 1 / 30].forEach((x, i) => close(u.gr[i], x, 1e-12, `g_r[${i}]`));
+  const u = groupUnfairness(
+    recs.map((r) => r.titles),
+    g,
+  );
+  [0.4, 0.275, 0.1, 0.075, 0.05, 0.05, 0.025, 0.025].forEach((x, i) => close(u.gd[i], x, 1e-12, `g_d[${i}]`));
+  [0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 1 / 30].forEach((x, i) => close(u.gr[i], x, 1e-12, `g_r[${i}]`));
   close(u.ungrouped, 2 / 30, 1e-12, 'ungrouped');
   assert.deepEqual(g.groups, d.groupsTitles); // the fixture's groups file was written by the same rule
 });
@@ -87,16 +109,22 @@ test('diversity: entropy and TTR of a tiny list by hand', () => {
 test('CDs: g_d = docs/methods.md §A9 [.4292 .1707 .1181 .0909 .0712 .0564 .0413 .0221]; computed groups = groups8_titles.json', async () => {
   const d = await loadAmazon(shared('amazon', 'CDs_and_Vinyl'));
   const g = popularityGroups(d.titleCounts, 8);
-  [.4292, .1707, .1181, .0909, .0712, .0564, .0413, .0221].forEach((x, i) => close(g.gd[i], x, 1e-4, `g_d[${i}]`));
+  [0.4292, 0.1707, 0.1181, 0.0909, 0.0712, 0.0564, 0.0413, 0.0221].forEach((x, i) => close(g.gd[i], x, 1e-4, `g_d[${i}]`));
   // the released groups file is exactly our grouping (stable sort by R desc, ties in title_counts order,
   // 5,364 titles → 4 groups of 671 then 4 of 670), list order included
-  assert.deepEqual(g.groups.map((x) => x.length), [671, 671, 671, 671, 670, 670, 670, 670]);
+  assert.deepEqual(
+    g.groups.map((x) => x.length),
+    [671, 671, 671, 671, 670, 670, 670, 670],
+  );
   assert.deepEqual(g.groups, d.groupsTitles);
   // a most-popular baseline (the same top-10 titles for every row) puts every slot in group 0:
   // g_r = [1,0,…] → DGU = (1 − .4292) − (0 − .1707) = .7415 (to rounding of g_d), MGU = 2·(1 − .4292)/8
   const top10 = g.groups[0].slice(0, 10);
-  const s = scoreRecommendations(d.test.map((_, row) => ({ row, titles: top10 })), d);
-  close(s.dgu, (1 - g.gd[0]) + g.gd[1], 1e-12, 'DGU');
+  const s = scoreRecommendations(
+    d.test.map((_, row) => ({ row, titles: top10 })),
+    d,
+  );
+  close(s.dgu, 1 - g.gd[0] + g.gd[1], 1e-12, 'DGU');
   close(s.dgu, 0.7415, 2e-4, 'DGU vs rounded g_d');
   close(s.mgu, (2 * (1 - g.gd[0])) / 8, 1e-12, 'MGU');
   assert.equal(s.distinct, 10);
@@ -111,13 +139,13 @@ for (const name of ['Video_Games', 'Movies_and_TV']) {
 }
 
 test('KL/JS/coverage on hand-computed counts, zero handling', () => {
-  const p = { a: 2, b: 2 };          // (.5, .5)
-  const q = { a: 3, b: 1 };          // (.75, .25)
+  const p = { a: 2, b: 2 }; // (.5, .5)
+  const q = { a: 3, b: 1 }; // (.75, .25)
   // KL(p‖q) = .5 ln(.5/.75) + .5 ln(.5/.25) = .5(−0.4054651) + .5(0.6931472) = 0.1438410
-  close(klDivergence(p, q, { eps: 0 }), 0.1438410, 1e-7, 'KL(p||q)');
+  close(klDivergence(p, q, { eps: 0 }), 0.143841, 1e-7, 'KL(p||q)');
   // KL(q‖p) = .75 ln 1.5 + .25 ln .5 = 0.3040988 − 0.1732868 = 0.1308121
   close(klDivergence(q, p, { eps: 0 }), 0.1308121, 1e-7, 'KL(q||p)');
-  close(klDivergence(p, q, { eps: 0, base: 2 }), 0.1438410 / Math.LN2, 1e-7, 'KL bits');
+  close(klDivergence(p, q, { eps: 0, base: 2 }), 0.143841 / Math.LN2, 1e-7, 'KL bits');
   // m = (.625, .375): JS = ½[.5 ln(.5/.625) + .5 ln(.5/.375)] + ½[.75 ln(.75/.625) + .25 ln(.25/.375)]
   //   = ½[−0.1115718 + 0.1438410] + ½[0.1367412 − 0.1013663] = 0.0161346 + 0.0176874 = 0.0338221
   close(jsDivergence(p, q), 0.0338221, 2e-7, 'JS');
@@ -136,49 +164,97 @@ function capture(): { out: string[]; err: string[]; restore: () => void } {
   const err: string[] = [];
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => { out.push(String(s)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err.push(String(s)); return true; }) as typeof process.stderr.write;
-  return { out, err, restore: () => { process.stdout.write = o; process.stderr.write = e; } };
+  process.stdout.write = ((s: string) => {
+    out.push(String(s));
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => {
+    err.push(String(s));
+    return true;
+  }) as typeof process.stderr.write;
+  return {
+    out,
+    err,
+    restore: () => {
+      process.stdout.write = o;
+      process.stderr.write = e;
+    },
+  };
 }
 
 test('CLI `flowloop metrics`: one JSON object on the fixture; located errors and exit 2 on bad lines', async () => {
   let c = capture();
   let rc: number;
-  try { rc = await main(['metrics', '--recommendations', join(FIX, 'recs.jsonl'), '--dataset', join(FIX, 'dataset')]); } finally { c.restore(); }
+  try {
+    rc = await main(['metrics', '--recommendations', join(FIX, 'recs.jsonl'), '--dataset', join(FIX, 'dataset')]);
+  } finally {
+    c.restore();
+  }
   assert.equal(rc, 0, c.err.join(''));
   const obj = JSON.parse(c.out.join(''));
-  assert.deepEqual(Object.keys(obj), ['hr@1', 'hr@3', 'hr@5', 'hr@10', 'ndcg@1', 'ndcg@3', 'ndcg@5', 'ndcg@10', 'dgu', 'mgu', 'entropy', 'ttr', 'distinct', 'rows']);
+  assert.deepEqual(Object.keys(obj), [
+    'hr@1',
+    'hr@3',
+    'hr@5',
+    'hr@10',
+    'ndcg@1',
+    'ndcg@3',
+    'ndcg@5',
+    'ndcg@10',
+    'dgu',
+    'mgu',
+    'entropy',
+    'ttr',
+    'distinct',
+    'rows',
+  ]);
   close(obj.dgu, 0.275, 1e-12, 'cli dgu');
 
   const dir = mkdtempSync(join(tmpdir(), 'flowloop-metrics-'));
   const bad = join(dir, 'bad.jsonl');
-  writeFileSync(bad, [
-    '{"row": 0, "titles": ["Blue"]}',
-    '{"row": 1, "titles": ["Blue"',
-    '{"row": 7, "titles": ["Blue"]}',
-    '{"row": 2, "titles": ["Blue", 3]}',
-    '',
-    '{"row": 0, "titles": ["Blue"]}',
-    '{"titles": ["Blue"]}',
-  ].join('\n'));
+  writeFileSync(
+    bad,
+    [
+      '{"row": 0, "titles": ["Blue"]}',
+      '{"row": 1, "titles": ["Blue"',
+      '{"row": 7, "titles": ["Blue"]}',
+      '{"row": 2, "titles": ["Blue", 3]}',
+      '',
+      '{"row": 0, "titles": ["Blue"]}',
+      '{"titles": ["Blue"]}',
+    ].join('\n'),
+  );
   c = capture();
-  try { rc = await main(['--recommendations', bad, '--dataset', join(FIX, 'dataset')]); } finally { c.restore(); }
+  try {
+    rc = await main(['--recommendations', bad, '--dataset', join(FIX, 'dataset')]);
+  } finally {
+    c.restore();
+  }
   assert.equal(rc, 2);
   assert.equal(c.out.join(''), '');
   const lines = c.err.join('').trim().split('\n');
-  assert.deepEqual(lines.map((l) => l.slice(0, l.indexOf(': '))), [
-    `${bad}:2`, `${bad}:3 ($.row)`, `${bad}:4 ($.titles[1])`, `${bad}:6 ($.row)`, `${bad}:7 ($.row)`,
-  ]);
+  assert.deepEqual(
+    lines.map((l) => l.slice(0, l.indexOf(': '))),
+    [`${bad}:2`, `${bad}:3 ($.row)`, `${bad}:4 ($.titles[1])`, `${bad}:6 ($.row)`, `${bad}:7 ($.row)`],
+  );
   assert.match(lines[1], /outside the split's rows 0\.\.2/);
   assert.match(lines[3], /already scored at line 1/);
   assert.ok(!c.err.join('').includes('    at '), 'no stack trace');
 
   c = capture();
-  try { rc = await main(['--recommendations', bad]); } finally { c.restore(); }
+  try {
+    rc = await main(['--recommendations', bad]);
+  } finally {
+    c.restore();
+  }
   assert.equal(rc, 2);
   assert.match(c.err.join(''), /--dataset are required/);
   c = capture();
-  try { rc = await main(['--recommendations', join(FIX, 'recs.jsonl'), '--dataset', dir]); } finally { c.restore(); }
+  try {
+    rc = await main(['--recommendations', join(FIX, 'recs.jsonl'), '--dataset', dir]);
+  } finally {
+    c.restore();
+  }
   assert.equal(rc, 2);
   assert.match(c.err.join(''), /items\.tsv: cannot open/);
 });

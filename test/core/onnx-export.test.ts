@@ -18,8 +18,16 @@ async function runSasrec(bytes: Uint8Array, seqs: number[][], lens: number[], L:
   const o = await ort();
   const s = await o.InferenceSession.create(bytes);
   try {
-    const seq = new o.Tensor('int64', BigInt64Array.from(seqs.flat(), (v) => BigInt(v)), [seqs.length, L]);
-    const len = new o.Tensor('int64', BigInt64Array.from(lens, (v) => BigInt(v)), [lens.length]);
+    const seq = new o.Tensor(
+      'int64',
+      BigInt64Array.from(seqs.flat(), (v) => BigInt(v)),
+      [seqs.length, L],
+    );
+    const len = new o.Tensor(
+      'int64',
+      BigInt64Array.from(lens, (v) => BigInt(v)),
+      [lens.length],
+    );
     return (await s.run({ seq, len })).logits.data as Float32Array;
   } finally {
     await s.release();
@@ -43,16 +51,30 @@ test('graph writer: a small graph serializes and runs in onnxruntime-node', asyn
 test('exported afl_lastfm_sasrec reproduces the PyTorch sasrec_eval_scores of all LastFM test users within 1e-4', async () => {
   const { arrays } = readWeights(shared('models', 'afl_lastfm_sasrec'));
   const bytes = sasrecToOnnx(arrays);
-  const rows = readFileSync(shared('lastfm', 'test_candidates.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number[]; len_seq: number; cans: number[]; sasrec_eval_scores: number[] });
+  const rows = readFileSync(shared('lastfm', 'test_candidates.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { seq: number[]; len_seq: number; cans: number[]; sasrec_eval_scores: number[] });
   assert.equal(rows.length, 122);
   const N = arrays.get('s_fc.weight')!.shape[0];
-  const logits = await runSasrec(bytes, rows.map((r) => r.seq), rows.map((r) => r.len_seq), 10);
+  const logits = await runSasrec(
+    bytes,
+    rows.map((r) => r.seq),
+    rows.map((r) => r.len_seq),
+    10,
+  );
   assert.equal(logits.length, rows.length * N);
-  let worst = 0, where = '';
-  rows.forEach((r, b) => r.cans.forEach((c, k) => {
-    const d = Math.abs(logits[b * N + c] - r.sasrec_eval_scores[k]);
-    if (d > worst) { worst = d; where = `row ${b} candidate ${c}: ours ${logits[b * N + c]}, PyTorch ${r.sasrec_eval_scores[k]}`; }
-  }));
+  let worst = 0,
+    where = '';
+  rows.forEach((r, b) =>
+    r.cans.forEach((c, k) => {
+      const d = Math.abs(logits[b * N + c] - r.sasrec_eval_scores[k]);
+      if (d > worst) {
+        worst = d;
+        where = `row ${b} candidate ${c}: ours ${logits[b * N + c]}, PyTorch ${r.sasrec_eval_scores[k]}`;
+      }
+    }),
+  );
   assert.ok(worst <= 1e-4, `max |diff| ${worst} at ${where}`);
 });
 
@@ -71,7 +93,12 @@ test('export of a freshly built Flowloop SASRec equals its tfjs forward within 1
   const B = 9;
   const lens = Array.from({ length: B }, () => 1 + rng.int(cfg.maxLen));
   const seqs = lens.map((n) => Array.from({ length: cfg.maxLen }, (_, i) => (i < n ? rng.int(cfg.numItems) : cfg.numItems)));
-  const want = tf.tidy(() => model.logitsAll(model.represent(tf.tensor2d(seqs.flat(), [B, cfg.maxLen], 'int32'), tf.tensor1d(lens, 'int32'), false)).dataSync() as Float32Array);
+  const want = tf.tidy(
+    () =>
+      model
+        .logitsAll(model.represent(tf.tensor2d(seqs.flat(), [B, cfg.maxLen], 'int32'), tf.tensor1d(lens, 'int32'), false))
+        .dataSync() as Float32Array,
+  );
   const bytes = sasrecToOnnx(new Map(model.toArrays().map((a) => [a.name, a])));
   const got = await runSasrec(bytes, seqs, lens, cfg.maxLen);
   assert.equal(got.length, want.length);
@@ -95,25 +122,41 @@ test('exported Flower policy gives the tfjs TransformerPolicy next-token log-pro
   const { policyToOnnx, OnnxStepPolicy } = await import('../../core/models/onnx/policy');
   await initBackend('wasm');
   for (const maxHistory of [4, 0]) {
-  const cfg = { vocabSize: 41, numItems: 30, dModel: 16, layers: 2, heads: 2, ffn: 24, maxHistory, maxTokens: 9, dropout: 0, padId: 0, bosId: 1 };
-  const policy = new TransformerPolicy(cfg, 3);
-  const rng = new Rng(21);
-  const rows = 7;
-  const histories = Array.from({ length: rows }, () => Array.from({ length: rng.int(7) }, () => rng.int(cfg.numItems)));
-  const prefixes = Array.from({ length: rows }, () => Array.from({ length: rng.int(6) }, () => 2 + rng.int(cfg.vocabSize - 2)));
-  const want = await policy.nextLogProbs(histories, prefixes);
-  const shapes = TransformerPolicy.shapes(cfg);
-  const snap = await policy.snapshotWeights();
-  const weights = new Map([...snap].map(([n, data]) => [n, { shape: shapes[n], data }]));
-  const onnx = await OnnxStepPolicy.create(policyToOnnx(weights, cfg), cfg);
-  const got = await onnx.nextLogProbs(histories, prefixes);
-  assert.equal(got.length, rows);
-  for (let b = 0; b < rows; b++) {
-    assert.equal(got[b].length, cfg.vocabSize);
-    for (let v = 0; v < cfg.vocabSize; v++) assert.ok(Math.abs(got[b][v] - want[b][v]) <= 1e-4, `row ${b} (history ${histories[b].length}, prefix ${prefixes[b].length}) token ${v}: onnx ${got[b][v]} vs tfjs ${want[b][v]}`);
-  }
-  await onnx.dispose();
-  policy.dispose();
+    const cfg = {
+      vocabSize: 41,
+      numItems: 30,
+      dModel: 16,
+      layers: 2,
+      heads: 2,
+      ffn: 24,
+      maxHistory,
+      maxTokens: 9,
+      dropout: 0,
+      padId: 0,
+      bosId: 1,
+    };
+    const policy = new TransformerPolicy(cfg, 3);
+    const rng = new Rng(21);
+    const rows = 7;
+    const histories = Array.from({ length: rows }, () => Array.from({ length: rng.int(7) }, () => rng.int(cfg.numItems)));
+    const prefixes = Array.from({ length: rows }, () => Array.from({ length: rng.int(6) }, () => 2 + rng.int(cfg.vocabSize - 2)));
+    const want = await policy.nextLogProbs(histories, prefixes);
+    const shapes = TransformerPolicy.shapes(cfg);
+    const snap = await policy.snapshotWeights();
+    const weights = new Map([...snap].map(([n, data]) => [n, { shape: shapes[n], data }]));
+    const onnx = await OnnxStepPolicy.create(policyToOnnx(weights, cfg), cfg);
+    const got = await onnx.nextLogProbs(histories, prefixes);
+    assert.equal(got.length, rows);
+    for (let b = 0; b < rows; b++) {
+      assert.equal(got[b].length, cfg.vocabSize);
+      for (let v = 0; v < cfg.vocabSize; v++)
+        assert.ok(
+          Math.abs(got[b][v] - want[b][v]) <= 1e-4,
+          `row ${b} (history ${histories[b].length}, prefix ${prefixes[b].length}) token ${v}: onnx ${got[b][v]} vs tfjs ${want[b][v]}`,
+        );
+    }
+    await onnx.dispose();
+    policy.dispose();
   }
 });
 
@@ -124,7 +167,8 @@ test('flowloop export-onnx writes a loadable model from a SASRec weights folder 
   const { join } = await import('node:path');
   const tmp = mkdtempSync(join(tmpdir(), 'fl-onnx-'));
   try {
-    const lines: string[] = [], errs: string[] = [];
+    const lines: string[] = [],
+      errs: string[] = [];
     const io = { out: (s: string) => void lines.push(s), err: (s: string) => void errs.push(s) };
     const out = join(tmp, 'sasrec.onnx');
     assert.equal(await main([shared('models', 'afl_lastfm_sasrec'), '--out', out], io), 0, errs.join(''));
@@ -136,7 +180,19 @@ test('flowloop export-onnx writes a loadable model from a SASRec weights folder 
     // a minimal Flower checkpoint folder (policy config + tensor table + weights.bin)
     const { TransformerPolicy } = await import('../../core/models/policy');
     const { packTensors } = await import('../../core/models/policyCheckpoint');
-    const cfg = { vocabSize: 20, numItems: 0, dModel: 8, layers: 1, heads: 2, ffn: 16, maxHistory: 0, maxTokens: 6, dropout: 0, padId: 0, bosId: 1 };
+    const cfg = {
+      vocabSize: 20,
+      numItems: 0,
+      dModel: 8,
+      layers: 1,
+      heads: 2,
+      ffn: 16,
+      maxHistory: 0,
+      maxTokens: 6,
+      dropout: 0,
+      padId: 0,
+      bosId: 1,
+    };
     const policy = new TransformerPolicy(cfg, 4);
     const snap = await policy.snapshotWeights();
     const shapes = TransformerPolicy.shapes(cfg);
@@ -145,7 +201,10 @@ test('flowloop export-onnx writes a loadable model from a SASRec weights folder 
     const { mkdirSync } = await import('node:fs');
     mkdirSync(ck);
     writeFileSync(join(ck, 'weights.bin'), bin);
-    writeFileSync(join(ck, 'manifest.json'), JSON.stringify({ format: 'flowloop-flower-checkpoint/1', epoch: 1, policy: cfg, tensors: table }));
+    writeFileSync(
+      join(ck, 'manifest.json'),
+      JSON.stringify({ format: 'flowloop-flower-checkpoint/1', epoch: 1, policy: cfg, tensors: table }),
+    );
     const pout = join(tmp, 'policy.onnx');
     assert.equal(await main([ck, '--out', pout], io), 0, errs.join(''));
     assert.match(lines.join(''), /Flower policy \(vocab 20, dModel 8, 1 layers\)/);

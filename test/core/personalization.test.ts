@@ -41,7 +41,16 @@ test('docs/methods.md §A5 applied to token log-rewards: div divides every term,
 });
 
 test('docs/methods.md §A5 personalised path log-rewards on a trie: item log-reward becomes log P*(i)/s (div); −15 stays', () => {
-  const trie = PrefixTree.fromTokenIds(['ab', 'ac', 'c'], [[5, 6, 9], [5, 7, 9], [7, 9]], [2, 1, 1], 9);
+  const trie = PrefixTree.fromTokenIds(
+    ['ab', 'ac', 'c'],
+    [
+      [5, 6, 9],
+      [5, 7, 9],
+      [7, 9],
+    ],
+    [2, 1, 1],
+    9,
+  );
   const lr = pathLogRewards(trie, 0, 'div', 1.5);
   close(lr[2], Math.log(0.5) / 1.5, 1e-9, 'log_r[k]'); // −0.462098
   close(lr[1], -15 + Math.log(0.75) / 1.5, 1e-9, 'log_r[1]');
@@ -53,7 +62,13 @@ test('docs/methods.md §A5 personalised path log-rewards on a trie: item log-rew
 test('p_u from a precomputed score file: logits are softmaxed; a flat p_u is an error', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fl-pu-'));
   const f = join(dir, 'scores.jsonl');
-  writeFileSync(f, JSON.stringify({ row: 7, scores: [0, Math.log(2), Math.log(3), Math.log(4)] }) + '\n' + JSON.stringify({ row: 8, probs: [0.25, 0.25, 0.25, 0.25] }) + '\n');
+  writeFileSync(
+    f,
+    JSON.stringify({ row: 7, scores: [0, Math.log(2), Math.log(3), Math.log(4)] }) +
+      '\n' +
+      JSON.stringify({ row: 8, probs: [0.25, 0.25, 0.25, 0.25] }) +
+      '\n',
+  );
   const src = await puFromScoreFile(f);
   const [p7, p8] = await src.pu([7, 8], [[], []]);
   [0.1, 0.2, 0.3, 0.4].forEach((v, i) => close(p7[i], v, 1e-12, `p_u[${i}]`));

@@ -10,9 +10,31 @@ import { Rng } from '../../core/util/random';
 
 const TERM = 9;
 function setup(maxHistory = 3) {
-  const trie = PrefixTree.fromTokenIds(['ab', 'ac', 'c', 'abc'], [[5, 6, 9], [5, 7, 9], [7, 9], [5, 6, 7, 9]], [2, 1, 1, 3], TERM);
+  const trie = PrefixTree.fromTokenIds(
+    ['ab', 'ac', 'c', 'abc'],
+    [
+      [5, 6, 9],
+      [5, 7, 9],
+      [7, 9],
+      [5, 6, 7, 9],
+    ],
+    [2, 1, 1, 3],
+    TERM,
+  );
   const vocab = PolicyVocab.fromTrie(trie, { terminalId: TERM } as any);
-  const cfg: PolicyConfig = { vocabSize: vocab.size, numItems: 6, dModel: 8, layers: 1, heads: 2, ffn: 16, maxHistory, maxTokens: 8, dropout: 0, padId: vocab.pad, bosId: vocab.bos };
+  const cfg: PolicyConfig = {
+    vocabSize: vocab.size,
+    numItems: 6,
+    dModel: 8,
+    layers: 1,
+    heads: 2,
+    ffn: 16,
+    maxHistory,
+    maxTokens: 8,
+    dropout: 0,
+    padId: vocab.pad,
+    bosId: vocab.bos,
+  };
   return { trie, vocab, cfg };
 }
 
@@ -26,7 +48,8 @@ test('policy log-probs are a full-vocabulary distribution and padding does not c
   let s = 0;
   for (const v of alone[0]) s += Math.exp(v);
   assert.ok(Math.abs(s - 1) < 1e-4, `probabilities sum to ${s}`);
-  for (let i = 0; i < vocab.size; i++) assert.ok(Math.abs(alone[0][i] - inBatch[1][i]) < 1e-4, `token ${i}: alone ${alone[0][i]} vs in a padded batch ${inBatch[1][i]}`);
+  for (let i = 0; i < vocab.size; i++)
+    assert.ok(Math.abs(alone[0][i] - inBatch[1][i]) < 1e-4, `token ${i}: alone ${alone[0][i]} vs in a padded batch ${inBatch[1][i]}`);
   // all-positions output agrees with the last-position output
   const all = tf.tidy(() => pol.logProbsAll([[1, 2]], [[2]]).logp.arraySync()) as number[][];
   for (let i = 0; i < vocab.size; i++) assert.ok(Math.abs(all[1][i] - alone[0][i]) < 1e-4, `token ${i}: all-positions vs last`);
@@ -48,12 +71,24 @@ test('incremental session (KV cache) equals nextLogProbs, with and without a his
     const cases: [Float32Array[], number[][], number[][]][] = [
       [logProbs, hist, [[], [], []]],
       [s1, [hist[0], hist[0], hist[2]], [[2], [3], [4]]],
-      [s2, [hist[0], hist[2], hist[2]], [[2, 4], [4, 4], [4, 2]]],
+      [
+        s2,
+        [hist[0], hist[2], hist[2]],
+        [
+          [2, 4],
+          [4, 4],
+          [4, 2],
+        ],
+      ],
     ];
     for (const [got, hs, ps] of cases) {
       const want = await pol.nextLogProbs(hs, ps);
-      for (let b = 0; b < ps.length; b++) for (let i = 0; i < vocab.size; i++)
-        assert.ok(Math.abs(got[b][i] - want[b][i]) < 1e-5, `H=${H} prefix ${JSON.stringify(ps[b])} token ${i}: cached ${got[b][i]} vs stateless ${want[b][i]}`);
+      for (let b = 0; b < ps.length; b++)
+        for (let i = 0; i < vocab.size; i++)
+          assert.ok(
+            Math.abs(got[b][i] - want[b][i]) < 1e-5,
+            `H=${H} prefix ${JSON.stringify(ps[b])} token ${i}: cached ${got[b][i]} vs stateless ${want[b][i]}`,
+          );
     }
     session.dispose();
     assert.equal(tf.memory().numTensors, before, 'session tensors released');
@@ -64,13 +99,17 @@ test('incremental session (KV cache) equals nextLogProbs, with and without a his
 test('same seed gives the same initial weights and outputs; another seed differs', async () => {
   await initBackend('auto');
   const { cfg } = setup();
-  const a = new TransformerPolicy(cfg, 11), b = new TransformerPolicy(cfg, 11), c = new TransformerPolicy(cfg, 12);
+  const a = new TransformerPolicy(cfg, 11),
+    b = new TransformerPolicy(cfg, 11),
+    c = new TransformerPolicy(cfg, 12);
   const [la] = await a.nextLogProbs([[1]], [[2]]);
   const [lb] = await b.nextLogProbs([[1]], [[2]]);
   const [lc] = await c.nextLogProbs([[1]], [[2]]);
   assert.deepEqual(Array.from(la), Array.from(lb));
   assert.notDeepEqual(Array.from(la), Array.from(lc));
-  a.dispose(); b.dispose(); c.dispose();
+  a.dispose();
+  b.dispose();
+  c.dispose();
 });
 
 test('Flower objective gradient (θ·SFT + (1−θ)·SubTB, IFairLRS weights) matches central finite differences on a tiny model', async () => {
@@ -82,7 +121,11 @@ test('Flower objective gradient (θ·SFT + (1−θ)·SubTB, IFairLRS weights) ma
     histories: [[1, 2], [3], [0, 4, 5]],
     targets: [0, 3, 2],
     weights: [1, 0.5, 2],
-    samples: [gfnSampleFromTitle(trie, vocab, 3, 'div'), gfnSampleFromTitle(trie, vocab, 1, 'div'), gfnSampleFromTitle(trie, vocab, 2, 'div', 1.3)],
+    samples: [
+      gfnSampleFromTitle(trie, vocab, 3, 'div'),
+      gfnSampleFromTitle(trie, vocab, 1, 'div'),
+      gfnSampleFromTitle(trie, vocab, 2, 'div', 1.3),
+    ],
   };
   const opts = { theta: 0.7, personalization: 'div' as const };
   const f = () => objective(pol, trie, vocab, batch, opts).total;
@@ -98,31 +141,60 @@ test('Flower objective gradient (θ·SFT + (1−θ)·SubTB, IFairLRS weights) ma
   for (const n of names) for (const v of grads[pol.weights[n].name].dataSync()) gnorm += v * v;
   gnorm = Math.sqrt(gnorm);
   let norm = 0;
-  for (const n of names) { const g = grads[pol.weights[n].name].dataSync(); const d = new Float32Array(pol.weights[n].size).map((_, i) => g[i] / gnorm + 0.01 * rng.normal()); dirs.set(n, d); for (const v of d) norm += v * v; }
+  for (const n of names) {
+    const g = grads[pol.weights[n].name].dataSync();
+    const d = new Float32Array(pol.weights[n].size).map((_, i) => g[i] / gnorm + 0.01 * rng.normal());
+    dirs.set(n, d);
+    for (const v of d) norm += v * v;
+  }
   norm = Math.sqrt(norm);
   let analytic = 0;
   for (const n of names) {
     const g = grads[pol.weights[n].name].dataSync();
     const d = dirs.get(n)!;
-    for (let i = 0; i < d.length; i++) { d[i] /= norm; analytic += g[i] * d[i]; }
+    for (let i = 0; i < d.length; i++) {
+      d[i] /= norm;
+      analytic += g[i] * d[i];
+    }
   }
   const orig = new Map(names.map((n) => [n, pol.weights[n].dataSync().slice() as Float32Array]));
   const evalAt = (eps: number) => {
-    for (const n of names) { const o = orig.get(n)!, d = dirs.get(n)!; pol.weights[n].assign(tf.tensor(o.map((v, i) => v + eps * d[i]), pol.weights[n].shape)); }
+    for (const n of names) {
+      const o = orig.get(n)!,
+        d = dirs.get(n)!;
+      pol.weights[n].assign(
+        tf.tensor(
+          o.map((v, i) => v + eps * d[i]),
+          pol.weights[n].shape,
+        ),
+      );
+    }
     return tf.tidy(() => f().dataSync()[0]);
   };
   const eps = 3e-3;
   const numeric = (evalAt(eps) - evalAt(-eps)) / (2 * eps);
-  if (process.env.FL_DEBUG) console.log("directional", analytic, numeric);
-  assert.ok(Math.abs(numeric - analytic) <= 0.01 * Math.abs(analytic) + 0.05, `directional derivative: analytic ${analytic}, finite differences ${numeric}`);
+  if (process.env.FL_DEBUG) console.log('directional', analytic, numeric);
+  assert.ok(
+    Math.abs(numeric - analytic) <= 0.01 * Math.abs(analytic) + 0.05,
+    `directional derivative: analytic ${analytic}, finite differences ${numeric}`,
+  );
   // and per-coordinate on the largest gradient entries of two tensors
   for (const n of ['headW', 'l0.wqkv']) {
     const g = grads[pol.weights[n].name].dataSync();
-    let best = 0; for (let i = 1; i < g.length; i++) if (Math.abs(g[i]) > Math.abs(g[best])) best = i;
+    let best = 0;
+    for (let i = 1; i < g.length; i++) if (Math.abs(g[i]) > Math.abs(g[best])) best = i;
     const o = orig.get(n)!;
-    const at = (e: number) => { for (const m of names) pol.weights[m].assign(tf.tensor(orig.get(m)!, pol.weights[m].shape)); const x = o.slice(); x[best] += e; pol.weights[n].assign(tf.tensor(x, pol.weights[n].shape)); return tf.tidy(() => f().dataSync()[0]); };
+    const at = (e: number) => {
+      for (const m of names) pol.weights[m].assign(tf.tensor(orig.get(m)!, pol.weights[m].shape));
+      const x = o.slice();
+      x[best] += e;
+      pol.weights[n].assign(tf.tensor(x, pol.weights[n].shape));
+      return tf.tidy(() => f().dataSync()[0]);
+    };
     const num = (at(eps) - at(-eps)) / (2 * eps);
     assert.ok(Math.abs(num - g[best]) <= 0.02 * Math.abs(g[best]) + 0.02, `${n}[${best}]: analytic ${g[best]}, finite differences ${num}`);
   }
-  tf.dispose(grads); value.dispose(); pol.dispose();
+  tf.dispose(grads);
+  value.dispose();
+  pol.dispose();
 });

@@ -23,7 +23,10 @@ test('live SASRec prior from the imported afl_lastfm_sasrec gives HR@1 = 36/122;
 });
 
 test('prior CSV round-trips names with commas and quotes through readPriorCsv', () => {
-  const rows = [{ id: 0, generate: 'Woe, Is Me', real: 'Say "Anything"' }, { id: 1, generate: 'Plain', real: 'Plain' }];
+  const rows = [
+    { id: 0, generate: 'Woe, Is Me', real: 'Say "Anything"' },
+    { id: 1, generate: 'Plain', real: 'Plain' },
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'flowloop-prior-'));
   try {
     const f = join(dir, 'p.csv');

@@ -13,7 +13,9 @@ import { MetricCurves } from '../../core/experiment/curves';
 const CLI = [join(ROOT, 'core', 'cli.ts')];
 
 function onlyRunDir(out: string): string {
-  const dirs = readdirSync(out).map((d) => join(out, d)).filter((d) => existsSync(join(d, 'run.json')));
+  const dirs = readdirSync(out)
+    .map((d) => join(out, d))
+    .filter((d) => existsSync(join(d, 'run.json')));
   assert.equal(dirs.length, 1, `expected one run folder in ${out}, found ${dirs.length}`);
   return dirs[0];
 }
@@ -24,10 +26,12 @@ test('SIGTERM to `flowloop run` gives status cancelled, exit 130, and every even
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
-  const printed = new Promise<void>((resolve) => child.stderr.on('data', (d) => {
-    stderr += d;
-    if ((stderr.match(/^\w+ train .*: \d+\/\d+/gm) ?? []).length >= 2) resolve();
-  }));
+  const printed = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if ((stderr.match(/^\w+ train .*: \d+\/\d+/gm) ?? []).length >= 2) resolve();
+    }),
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await Promise.race([printed, exited]);
   child.kill('SIGTERM');
@@ -53,7 +57,10 @@ test('SIGTERM to `flowloop run` gives status cancelled, exit 130, and every even
   for (const [name, n] of curves) {
     const rel = `plots/${MetricCurves.fileName(name)}`;
     assert.ok(existsSync(join(dir, rel)), `${rel} missing for ${name} (${n} points)`);
-    assert.ok(events.some((e) => e.type === 'artifact' && e.path === rel && e.kind === 'plot'), `no artifact event for ${rel}`);
+    assert.ok(
+      events.some((e) => e.type === 'artifact' && e.path === rel && e.kind === 'plot'),
+      `no artifact event for ${rel}`,
+    );
   }
   assert.match(stdout.trim().split('\n').pop()!, new RegExp(`^run: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 });
@@ -62,14 +69,19 @@ test('cancel over IPC: the worker stops, status cancelled, every event it sent i
   const out = mkdtempSync(join(tmpdir(), 'flowloop-ipc-'));
   const { demoConfig } = await import('../../core/flower/demo');
   const { config, configPath } = demoConfig();
-  const child = fork(join(ROOT, 'core', 'experiment', 'worker.ts'), [], { execArgv: TSX_IMPORT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(join(ROOT, 'core', 'experiment', 'worker.ts'), [], {
+    execArgv: TSX_IMPORT,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   const received: RunEvent[] = [];
   let done: Extract<WorkerMessage, { type: 'done' }> | undefined;
-  const enough = new Promise<void>((resolve) => child.on('message', (m: WorkerMessage) => {
-    if (m.type === 'event') received.push(m.event);
-    if (m.type === 'done') done = m;
-    if (received.filter((e) => e.type === 'metric').length >= 3) resolve();
-  }));
+  const enough = new Promise<void>((resolve) =>
+    child.on('message', (m: WorkerMessage) => {
+      if (m.type === 'event') received.push(m.event);
+      if (m.type === 'done') done = m;
+      if (received.filter((e) => e.type === 'metric').length >= 3) resolve();
+    }),
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.send({ type: 'start', protocol: WORKER_PROTOCOL, configPath, configObject: config, outDir: out, workspace: out });
   await Promise.race([enough, exited]);

@@ -10,11 +10,17 @@ import { padHistories } from '../../core/models/batch';
 
 /** Largest |ours - reference| over all users and candidates, with where it happened. */
 function maxDiff(ours: Float32Array[], ref: number[][]): { d: number; at: string } {
-  let d = -1, at = '';
-  ref.forEach((r, b) => r.forEach((v, j) => {
-    const e = Math.abs(ours[b][j] - v);
-    if (!(e <= d)) { d = e; at = `user ${b} candidate ${j}: ours ${ours[b][j]} reference ${v}`; }
-  }));
+  let d = -1,
+    at = '';
+  ref.forEach((r, b) =>
+    r.forEach((v, j) => {
+      const e = Math.abs(ours[b][j] - v);
+      if (!(e <= d)) {
+        d = e;
+        at = `user ${b} candidate ${j}: ours ${ours[b][j]} reference ${v}`;
+      }
+    }),
+  );
   return { d, at };
 }
 
@@ -24,8 +30,14 @@ test('tfjs forward of imported afl_lastfm_sasrec reproduces sasrec_eval_scores w
   const scorer = await loadScorer(shared('models', 'afl_lastfm_sasrec'), { engine: 'tfjs', device: 'cpu' });
   assert.match(scorer.description, /SASRec \(imported PyTorch weights/);
   assert.equal(scorer.numItems, 4606);
-  const scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
-  const { d, at } = maxDiff(scores, rows.map((r) => r.sasrecEvalScores!));
+  const scores = await scorer.scoreCandidates(
+    rows.map((r) => r.seq),
+    rows.map((r) => r.cans),
+  );
+  const { d, at } = maxDiff(
+    scores,
+    rows.map((r) => r.sasrecEvalScores!),
+  );
   assert.ok(d < 1e-4, `max |diff| ${d} at ${at}`);
   scorer.dispose();
 });
@@ -36,8 +48,10 @@ test('SASRec output at len-1 ignores what follows the history (padding is masked
   const a = padHistories([[1, 2, 3]], 6, 50);
   const b = { ...a, seq: Int32Array.from(a.seq) };
   b.seq[4] = 7; // an item after position len-1 must not change the output at len-1
-  const run = (p: typeof a) => tf.tidy(() => m.logitsAll(m.represent(tf.tensor2d(p.seq, [1, 6], 'int32'), tf.tensor1d(p.lens, 'int32'), false)).dataSync());
-  const la = run(a), lb = run(b);
+  const run = (p: typeof a) =>
+    tf.tidy(() => m.logitsAll(m.represent(tf.tensor2d(p.seq, [1, 6], 'int32'), tf.tensor1d(p.lens, 'int32'), false)).dataSync());
+  const la = run(a),
+    lb = run(b);
   assert.deepEqual(Array.from(la), Array.from(lb));
   const c = padHistories([[1, 2, 4]], 6, 50);
   assert.notDeepEqual(Array.from(run(c)), Array.from(la), 'changing a real item must change the output');

@@ -13,12 +13,21 @@ test('ONNX path (onnxruntime-node) reproduces sasrec_eval_scores within 1e-4 for
   const scorer = await loadScorer(shared('models', 'afl_lastfm_sasrec'), { engine: 'onnx' });
   assert.match(scorer.description, /ONNX/);
   assert.equal(scorer.numItems, 4606);
-  const scores = await scorer.scoreCandidates(rows.map((r) => r.seq), rows.map((r) => r.cans));
-  let worst = 0, at = '';
-  rows.forEach((r, b) => r.sasrecEvalScores!.forEach((v, j) => {
-    const e = Math.abs(scores[b][j] - v);
-    if (e > worst) { worst = e; at = `user ${r.id} candidate ${j}: ${scores[b][j]} vs ${v}`; }
-  }));
+  const scores = await scorer.scoreCandidates(
+    rows.map((r) => r.seq),
+    rows.map((r) => r.cans),
+  );
+  let worst = 0,
+    at = '';
+  rows.forEach((r, b) =>
+    r.sasrecEvalScores!.forEach((v, j) => {
+      const e = Math.abs(scores[b][j] - v);
+      if (e > worst) {
+        worst = e;
+        at = `user ${r.id} candidate ${j}: ${scores[b][j]} vs ${v}`;
+      }
+    }),
+  );
   assert.ok(worst < 1e-4, `max |diff| ${worst} at ${at}`);
   // a batch of one user comes back with the same shape as a full batch
   const one = await scorer.scoreAll([rows[0].seq]);
@@ -33,11 +42,13 @@ test('tfjs and ONNX engines agree on full-catalogue scores of imported llara_ste
   const b = await loadScorer(dir, { engine: 'onnx' });
   assert.equal(a.numItems, b.numItems);
   const hist = [[1, 2, 3], [5], [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120]];
-  const sa = await a.scoreAll(hist), sb = await b.scoreAll(hist);
+  const sa = await a.scoreAll(hist),
+    sb = await b.scoreAll(hist);
   let worst = 0;
   for (let r = 0; r < hist.length; r++) for (let i = 0; i < a.numItems; i++) worst = Math.max(worst, Math.abs(sa[r][i] - sb[r][i]));
   assert.ok(worst < 1e-4, `tfjs vs onnx max |diff| ${worst}`);
-  a.dispose(); b.dispose();
+  a.dispose();
+  b.dispose();
 });
 
 test('loadScorer errors are located: missing folder, missing engine file, corrupt manifest, out-of-range ids', async () => {
@@ -47,9 +58,22 @@ test('loadScorer errors are located: missing folder, missing engine file, corrup
     await assert.rejects(loadScorer(dir, { engine: 'onnx' }), /no model\.onnx/);
     writeFileSync(join(dir, 'manifest.json'), '{"tensors": [');
     copyFileSync(shared('models', 'afl_lastfm_sasrec', 'weights.bin'), join(dir, 'weights.bin'));
-    await assert.rejects(loadScorer(dir, { engine: 'tfjs', device: 'cpu' }), (e: unknown) => e instanceof LocatedError && /manifest\.json$/.test(e.where) && /not valid JSON/.test(e.message));
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ dtype: 'float32', byte_order: 'little', tensors: [{ name: 's_fc.weight', shape: [10, 64], offset_bytes: 1e9, num_elements: 640 }] }));
-    await assert.rejects(loadScorer(dir, { engine: 'tfjs', device: 'cpu' }), (e: unknown) => e instanceof LocatedError && e.path === 'tensors[0]');
+    await assert.rejects(
+      loadScorer(dir, { engine: 'tfjs', device: 'cpu' }),
+      (e: unknown) => e instanceof LocatedError && /manifest\.json$/.test(e.where) && /not valid JSON/.test(e.message),
+    );
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({
+        dtype: 'float32',
+        byte_order: 'little',
+        tensors: [{ name: 's_fc.weight', shape: [10, 64], offset_bytes: 1e9, num_elements: 640 }],
+      }),
+    );
+    await assert.rejects(
+      loadScorer(dir, { engine: 'tfjs', device: 'cpu' }),
+      (e: unknown) => e instanceof LocatedError && e.path === 'tensors[0]',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -77,18 +101,42 @@ test('ONNX execution provider follows `device`: cpu/auto run on the CPU provider
     s.dispose();
     return;
   }
-  const clear = (e: unknown) => e instanceof LocatedError && /device "gpu": onnxruntime-node's CUDA execution provider cannot load/.test(e.message)
-    && /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/.test(e.message) && /"cpu" or "auto"/.test(e.message);
+  const clear = (e: unknown) =>
+    e instanceof LocatedError &&
+    /device "gpu": onnxruntime-node's CUDA execution provider cannot load/.test(e.message) &&
+    /ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/.test(e.message) &&
+    /"cpu" or "auto"/.test(e.message);
   await assert.rejects(loadScorer(dir, { engine: 'onnx', device: 'gpu' }), clear);
   // the Flower policy's ONNX step policy takes the same route (tiny random policy, 1 layer)
   const cfg = { heads: 1, maxHistory: 0, padId: 0, bosId: 1 };
-  const D = 4, V = 5;
-  const w = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 37) % 11) / 50 - 0.1) });
-  const weights = new Map(Object.entries({
-    tokEmb: w([V, D]), posEmb: w([4, D]), 'l0.ln1.g': w([D]), 'l0.ln1.b': w([D]), 'l0.wqkv': w([D, 3 * D]), 'l0.bqkv.b': w([3 * D]),
-    'l0.wo': w([D, D]), 'l0.bo.b': w([D]), 'l0.ln2.g': w([D]), 'l0.ln2.b': w([D]), 'l0.w1': w([D, 8]), 'l0.b1.b': w([8]), 'l0.w2': w([8, D]), 'l0.b2.b': w([D]),
-    'lnf.g': w([D]), 'lnf.b': w([D]), headW: w([D, V]), 'head.b': w([V]),
-  }));
+  const D = 4,
+    V = 5;
+  const w = (shape: number[]) => ({
+    shape,
+    data: new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 37) % 11) / 50 - 0.1),
+  });
+  const weights = new Map(
+    Object.entries({
+      tokEmb: w([V, D]),
+      posEmb: w([4, D]),
+      'l0.ln1.g': w([D]),
+      'l0.ln1.b': w([D]),
+      'l0.wqkv': w([D, 3 * D]),
+      'l0.bqkv.b': w([3 * D]),
+      'l0.wo': w([D, D]),
+      'l0.bo.b': w([D]),
+      'l0.ln2.g': w([D]),
+      'l0.ln2.b': w([D]),
+      'l0.w1': w([D, 8]),
+      'l0.b1.b': w([8]),
+      'l0.w2': w([8, D]),
+      'l0.b2.b': w([D]),
+      'lnf.g': w([D]),
+      'lnf.b': w([D]),
+      headW: w([D, V]),
+      'head.b': w([V]),
+    }),
+  );
   const bytes = policyToOnnx(weights, cfg);
   const cpu = await OnnxStepPolicy.create(bytes, cfg);
   assert.equal(cpu.provider, 'cpu');

@@ -30,22 +30,34 @@ function handMetrics(lists: string[][], counts: [string, number][]) {
   let at = 0;
   for (let g = 0; g < 8; g++) {
     const size = Math.floor(sorted.length / 8) + (g < sorted.length % 8 ? 1 : 0);
-    for (const x of sorted.slice(at, at + size)) { group.set(x.t, g); gd[g] += x.r / total; }
+    for (const x of sorted.slice(at, at + size)) {
+      group.set(x.t, g);
+      gd[g] += x.r / total;
+    }
     at += size;
   }
   const fair = (ls: string[][]) => {
     const n = new Array(8).fill(0);
     let slots = 0;
-    for (const l of ls) for (const t of l) { slots++; if (group.has(t)) n[group.get(t)!]++; }
+    for (const l of ls)
+      for (const t of l) {
+        slots++;
+        if (group.has(t)) n[group.get(t)!]++;
+      }
     const d = n.map((c, g) => c / slots - gd[g]);
     return { dgu: Math.max(...d) - Math.min(...d), mgu: d.reduce((s, x) => s + Math.abs(x), 0) / 8 };
   };
-  const words = lists.map((l) => l[0]).join(' ').split(/\s+/).filter((w) => w !== '');
+  const words = lists
+    .map((l) => l[0])
+    .join(' ')
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const freq = new Map<string, number>();
   for (const w of words) freq.set(w, (freq.get(w) ?? 0) + 1);
   let h = 0;
   for (const c of freq.values()) h -= (c / words.length) * Math.log2(c / words.length);
-  const top10 = fair(lists), top1 = fair(lists.map((l) => [l[0]]));
+  const top10 = fair(lists),
+    top1 = fair(lists.map((l) => [l[0]]));
   return { gd, dgu: top10.dgu, mgu: top10.mgu, 'dgu@1': top1.dgu, 'mgu@1': top1.mgu, entropy: h, ttr: freq.size / words.length };
 }
 
@@ -53,14 +65,29 @@ test('sequential on Amazon CDs: A8 defaults resolved into config.json, top-10 re
   const runDir = mkdtempSync(join(tmpdir(), 'flowloop-seq-amazon-'));
   const dataset = shared('amazon', 'CDs_and_Vinyl');
   try {
-    const { ctx, events } = fakeContext({
-      kind: 'sequential', model: 'sasrec', dataset, epochs: 1, maxTrainRows: 2048, maxEvalRows: 100, maxTestRows: 60,
-      hidden: 16, patience: 0, device: 'wasm',
-    }, runDir);
+    const { ctx, events } = fakeContext(
+      {
+        kind: 'sequential',
+        model: 'sasrec',
+        dataset,
+        epochs: 1,
+        maxTrainRows: 2048,
+        maxEvalRows: 100,
+        maxTestRows: 60,
+        hidden: 16,
+        patience: 0,
+        device: 'wasm',
+      },
+      runDir,
+    );
     const m = await runSequentialExperiment(ctx);
 
     // A8: Amazon defaults batch 1024, weight decay 1e-5 (2048 rows = 2 steps), written back into config.json
-    assert.deepEqual(m.resolved, { batchSize: 1024, weightDecay: 1e-5, ks: [1, 3, 5, 10, 20], validMetric: 'ndcg@20' }, JSON.stringify(m.resolved));
+    assert.deepEqual(
+      m.resolved,
+      { batchSize: 1024, weightDecay: 1e-5, ks: [1, 3, 5, 10, 20], validMetric: 'ndcg@20' },
+      JSON.stringify(m.resolved),
+    );
     const cfg = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
     assert.equal(cfg.batchSize, 1024, 'config.json batchSize');
     assert.equal(cfg.weightDecay, 1e-5, 'config.json weightDecay');
@@ -70,7 +97,10 @@ test('sequential on Amazon CDs: A8 defaults resolved into config.json, top-10 re
     for (const k of ['test/hr@3', 'test/ndcg@3', 'test/ndcg@20']) assert.equal(typeof m[k], 'number', k);
 
     // recommendations.jsonl: 60 seeded test rows (test.csv numbers, ascending), 10 distinct titles each
-    const recs = readFileSync(join(runDir, 'recommendations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { row: number; titles: string[] });
+    const recs = readFileSync(join(runDir, 'recommendations.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { row: number; titles: string[] });
     assert.equal(recs.length, 60);
     const ds = await loadAmazon(dataset);
     recs.forEach((r, i) => {
@@ -85,7 +115,10 @@ test('sequential on Amazon CDs: A8 defaults resolved into config.json, top-10 re
     const scores = await scorer.scoreAll(recs.map((r) => ds.test[r.row].historyIds));
     recs.forEach((r, b) => {
       const best = new Map<string, number>();
-      scores[b].forEach((s, id) => { const t = ds.catalogue.titleOf(id); if (!(best.get(t)! >= s)) best.set(t, s); });
+      scores[b].forEach((s, id) => {
+        const t = ds.catalogue.titleOf(id);
+        if (!(best.get(t)! >= s)) best.set(t, s);
+      });
       const ranked = [...best.entries()].sort((x, y) => y[1] - x[1]);
       const want = ranked.slice(0, 10).map(([t]) => t);
       assert.deepEqual(r.titles, want, `row ${r.row}: lists differ (scores ${ranked.slice(0, 11).map((x) => x[1].toFixed(5))})`);
@@ -94,7 +127,10 @@ test('sequential on Amazon CDs: A8 defaults resolved into config.json, top-10 re
 
     // hand computation over the written lists and title_counts.json
     const counts = Object.entries(JSON.parse(readFileSync(join(dataset, 'title_counts.json'), 'utf8'))) as [string, number][];
-    const hand = handMetrics(recs.map((r) => r.titles), counts);
+    const hand = handMetrics(
+      recs.map((r) => r.titles),
+      counts,
+    );
     const paper = [0.4292, 0.1707, 0.1181, 0.0909, 0.0712, 0.0564, 0.0413, 0.0221];
     hand.gd.forEach((g, i) => assert.ok(Math.abs(g - paper[i]) < 6e-5, `g_d[${i}] = ${g}, docs/methods.md §A9 says ${paper[i]}`));
     for (const k of ['dgu', 'mgu', 'dgu@1', 'mgu@1', 'entropy', 'ttr'] as const) {
@@ -108,7 +144,10 @@ test('sequential on Amazon CDs: A8 defaults resolved into config.json, top-10 re
 
     // `flowloop metrics` (scoreRecommendations) on the same file: same DGU/MGU, and its HR/NDCG equal the full ranking's
     const cli = scoreRecommendations(recs, ds);
-    assert.ok(Math.abs(cli.dgu - (m['test/dgu'] as number)) < 1e-12 && Math.abs(cli.mgu - (m['test/mgu'] as number)) < 1e-12, `cli ${cli.dgu}/${cli.mgu}`);
+    assert.ok(
+      Math.abs(cli.dgu - (m['test/dgu'] as number)) < 1e-12 && Math.abs(cli.mgu - (m['test/mgu'] as number)) < 1e-12,
+      `cli ${cli.dgu}/${cli.mgu}`,
+    );
     assert.ok(Math.abs(cli.entropy - (m['test/entropy@10'] as number)) < 1e-12, `entropy@10 ${m['test/entropy@10']} vs cli ${cli.entropy}`);
     for (const k of ['hr@1', 'hr@3', 'hr@5', 'hr@10', 'ndcg@3', 'ndcg@10'] as const) {
       assert.ok(Math.abs(cli[k] - (m[`test/${k}`] as number)) < 1e-12, `${k}: lists ${cli[k]}, full ranking ${m[`test/${k}`]}`);

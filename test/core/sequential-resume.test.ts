@@ -18,11 +18,24 @@ import { recordingContext } from './recording-context';
 const fakeContext = recordingContext;
 
 const base = () => ({
-  kind: 'sequential', model: 'sasrec', dataset: shared('lastfm'), epochs: 4, maxTrainRows: 640, maxEvalRows: 60,
-  hidden: 8, patience: 0, checkpoints: 'every', device: 'wasm', negatives: 2, batchSize: 128,
+  kind: 'sequential',
+  model: 'sasrec',
+  dataset: shared('lastfm'),
+  epochs: 4,
+  maxTrainRows: 640,
+  maxEvalRows: 60,
+  hidden: 8,
+  patience: 0,
+  checkpoints: 'every',
+  device: 'wasm',
+  negatives: 2,
+  batchSize: 128,
 });
 const valid = (events: any[]) => events.filter((e) => e.type === 'metric' && e.name === 'valid/ndcg@20').map((e) => [e.epoch, e.value]);
-const first = (a: Buffer, b: Buffer) => { for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i; return -1; };
+const first = (a: Buffer, b: Buffer) => {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
+};
 
 test('a cancelled run resumed from its folder continues at epoch 3 and ends bit-identical to an uninterrupted run', async () => {
   const root = mkdtempSync(join(tmpdir(), 'flowloop-seq-resume-'));
@@ -35,7 +48,9 @@ test('a cancelled run resumed from its folder continues at epoch 3 and ends bit-
 
     // the same run, cancelled once epoch 2 is validated (the next step sees the signal)
     const ac = new AbortController();
-    const cut = fakeContext(base(), dirs.cut, ac.signal, (e) => { if (e.type === 'metric' && e.name === 'valid/ndcg@20' && e.epoch === 2) ac.abort(); });
+    const cut = fakeContext(base(), dirs.cut, ac.signal, (e) => {
+      if (e.type === 'metric' && e.name === 'valid/ndcg@20' && e.epoch === 2) ac.abort();
+    });
     await assert.rejects(runSequentialExperiment(cut.ctx), CancelledError);
     assert.deepEqual(valid(cut.events), valid(full.events).slice(0, 2), 'the first two epochs match the uninterrupted run');
     assert.ok(!existsSync(join(dirs.cut, 'checkpoints', 'epoch-3')), 'no epoch 3 checkpoint after the cancel');
@@ -44,17 +59,35 @@ test('a cancelled run resumed from its folder continues at epoch 3 and ends bit-
     // resume from the run folder
     const res = fakeContext({ ...base(), resume: dirs.cut }, dirs.resumed);
     const mRes = await runSequentialExperiment(res.ctx);
-    assert.deepEqual(valid(res.events).map((v) => v[0]), [3, 4], 'the resumed run validates epochs 3 and 4 only');
+    assert.deepEqual(
+      valid(res.events).map((v) => v[0]),
+      [3, 4],
+      'the resumed run validates epochs 3 and 4 only',
+    );
     const steps = Math.ceil(640 / 128);
     // train/loss events (step 1 and every 10th): the resumed run's step counter goes on from 2 epochs' steps
     const loss = (ev: any[]) => ev.filter((e) => e.type === 'metric' && e.name === 'train/loss').map((e) => [e.step, e.epoch, e.value]);
-    assert.deepEqual(loss(res.events), loss(full.events).filter(([step]) => step > 2 * steps), 'train/loss events of epochs 3-4');
-    assert.deepEqual(loss(res.events).map(([step, epoch]) => [step, epoch]), [[20, 4]], JSON.stringify(loss(res.events)));
+    assert.deepEqual(
+      loss(res.events),
+      loss(full.events).filter(([step]) => step > 2 * steps),
+      'train/loss events of epochs 3-4',
+    );
+    assert.deepEqual(
+      loss(res.events).map(([step, epoch]) => [step, epoch]),
+      [[20, 4]],
+      JSON.stringify(loss(res.events)),
+    );
     assert.equal(mRes.resumedAfterEpoch, 2);
     assert.equal(mRes.epochsRun, 4);
     assert.deepEqual(valid(res.events), valid(full.events).slice(2), 'validation curve of epochs 3-4');
-    for (const rel of ['checkpoints/last/weights.bin', 'checkpoints/last/optimizer.bin', 'checkpoints/epoch-4/weights.bin', 'model/weights.bin']) {
-      const a = readFileSync(join(dirs.full, rel)), b = readFileSync(join(dirs.resumed, rel));
+    for (const rel of [
+      'checkpoints/last/weights.bin',
+      'checkpoints/last/optimizer.bin',
+      'checkpoints/epoch-4/weights.bin',
+      'model/weights.bin',
+    ]) {
+      const a = readFileSync(join(dirs.full, rel)),
+        b = readFileSync(join(dirs.resumed, rel));
       assert.equal(first(a, b), -1, `${rel}: resumed differs from uninterrupted at byte ${first(a, b)} (of ${a.length})`);
     }
     for (const k of Object.keys(mFull).filter((k) => k.startsWith('test/') || k === 'bestEpoch')) assert.equal(mRes[k], mFull[k], k);
@@ -62,8 +95,12 @@ test('a cancelled run resumed from its folder continues at epoch 3 and ends bit-
     // resume from an earlier epoch's checkpoint folder: the same end point
     const from1 = fakeContext({ ...base(), resume: join(dirs.full, 'checkpoints', 'epoch-1') }, dirs.fromEpoch1);
     await runSequentialExperiment(from1.ctx);
-    assert.deepEqual(valid(from1.events).map((v) => v[0]), [2, 3, 4]);
-    const a = readFileSync(join(dirs.full, 'checkpoints/last/weights.bin')), b = readFileSync(join(dirs.fromEpoch1, 'checkpoints/last/weights.bin'));
+    assert.deepEqual(
+      valid(from1.events).map((v) => v[0]),
+      [2, 3, 4],
+    );
+    const a = readFileSync(join(dirs.full, 'checkpoints/last/weights.bin')),
+      b = readFileSync(join(dirs.fromEpoch1, 'checkpoints/last/weights.bin'));
     assert.equal(first(a, b), -1, `resumed after epoch 1: weights differ at byte ${first(a, b)}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -77,19 +114,32 @@ test('resume errors: a weights-only folder, another architecture, a torn checkpo
     mkdirSync(run);
     const { ctx } = fakeContext({ ...base(), epochs: 1, batchSize: undefined, checkpoints: 'best' }, run);
     const m = await runSequentialExperiment(ctx);
-    assert.deepEqual(m.resolved, { batchSize: 256, weightDecay: 0, ks: [1, 3, 5, 10, 20], validMetric: 'ndcg@20' }, JSON.stringify(m.resolved));
+    assert.deepEqual(
+      m.resolved,
+      { batchSize: 256, weightDecay: 0, ks: [1, 3, 5, 10, 20], validMetric: 'ndcg@20' },
+      JSON.stringify(m.resolved),
+    );
     assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).batchSize, 256);
 
     assert.throws(() => resolveResume(join(run, 'model')), /no training state.*"init"/);
     const other = join(root, 'other');
     mkdirSync(other);
-    await assert.rejects(runSequentialExperiment(fakeContext({ ...base(), hidden: 16, resume: run }, other).ctx), /checkpoint is .*8.*asks for .*16/);
-    await assert.rejects(runSequentialExperiment(fakeContext({ ...base(), init: join(run, 'model'), resume: run }, other).ctx), /exclude each other/);
+    await assert.rejects(
+      runSequentialExperiment(fakeContext({ ...base(), hidden: 16, resume: run }, other).ctx),
+      /checkpoint is .*8.*asks for .*16/,
+    );
+    await assert.rejects(
+      runSequentialExperiment(fakeContext({ ...base(), init: join(run, 'model'), resume: run }, other).ctx),
+      /exclude each other/,
+    );
     // a weights.bin from another epoch beside the manifest (an interrupted overwrite) is refused
     const w = readFileSync(join(run, 'checkpoints/last/weights.bin'));
     w[100] ^= 1;
     writeFileSync(join(run, 'checkpoints/last/weights.bin'), w);
-    await assert.rejects(runSequentialExperiment(fakeContext({ ...base(), resume: run }, other).ctx), /weights\.bin do not belong to this manifest/);
+    await assert.rejects(
+      runSequentialExperiment(fakeContext({ ...base(), resume: run }, other).ctx),
+      /weights\.bin do not belong to this manifest/,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -10,7 +10,16 @@ import { initBackend, getTf } from '../../core/tensor';
 //   "ab" = [5,6,9] R=2,  "ac" = [5,7,9] R=1,  "c" = [7,9] R=1.   F(root)=4, F(a)=3, F(ab)=2, F(ac)=1, F(c)=1.
 const TERM = 9;
 function handTrie(): PrefixTree {
-  return PrefixTree.fromTokenIds(['ab', 'ac', 'c'], [[5, 6, 9], [5, 7, 9], [7, 9]], [2, 1, 1], TERM);
+  return PrefixTree.fromTokenIds(
+    ['ab', 'ac', 'c'],
+    [
+      [5, 6, 9],
+      [5, 7, 9],
+      [7, 9],
+    ],
+    [2, 1, 1],
+    TERM,
+  );
 }
 const close = (a: number, b: number, tol: number, what: string) =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: got ${a}, expected ${b} (tol ${tol})`);
@@ -61,11 +70,31 @@ test('docs/methods.md §A4 L_GFN over all pairs: reference loop and tensor versi
   close(ref.loss, 146.665221, 1e-4, 'reference L_GFN');
   // Tensor layout [B=2, W=4] with padding after each path (padding values are garbage on purpose).
   const W = 4;
-  const tok = [[AB.logPiTok[0], AB.logPiTok[1], 123, -77], [C.logPiTok[0], 55, -1e4, 9]];
-  const term = [[...AB.logPiTerm, 42], [...C.logPiTerm, 3, -8]];
-  const logR = [[...paths[0].logR, 17], [...paths[1].logR, -5, 6]];
-  const valid = [[1, 1, 1, 0], [1, 1, 0, 0]];
-  const loss = tf.tidy(() => subtbLossTensor(tf.tensor2d(tok, [2, W]), tf.tensor2d(term, [2, W]), tf.tensor2d(logR, [2, W]), tf.tensor2d(valid, [2, W])).dataSync()[0]);
+  const tok = [
+    [AB.logPiTok[0], AB.logPiTok[1], 123, -77],
+    [C.logPiTok[0], 55, -1e4, 9],
+  ];
+  const term = [
+    [...AB.logPiTerm, 42],
+    [...C.logPiTerm, 3, -8],
+  ];
+  const logR = [
+    [...paths[0].logR, 17],
+    [...paths[1].logR, -5, 6],
+  ];
+  const valid = [
+    [1, 1, 1, 0],
+    [1, 1, 0, 0],
+  ];
+  const loss = tf.tidy(
+    () =>
+      subtbLossTensor(
+        tf.tensor2d(tok, [2, W]),
+        tf.tensor2d(term, [2, W]),
+        tf.tensor2d(logR, [2, W]),
+        tf.tensor2d(valid, [2, W]),
+      ).dataSync()[0],
+  );
   close(loss, 146.665221, 2e-3, 'tensor L_GFN (float32)');
 });
 

@@ -9,11 +9,13 @@ import { expandAxes, expandGrid, flattenMetrics, type SweepIndex } from '../../c
 import { readRunInfo } from '../../core/experiment/runStore';
 
 test('log range spaces values geometrically; linear range evenly; integer rounding', () => {
-  const [a, b, c] = expandAxes({ parameters: [
-    { path: 'x', range: { from: 0.001, to: 1, count: 4, scale: 'log' } },
-    { path: 'y', range: { from: 0, to: 1, count: 5 } },
-    { path: 'z', range: { from: 1, to: 4, count: 3, integer: true } },
-  ] });
+  const [a, b, c] = expandAxes({
+    parameters: [
+      { path: 'x', range: { from: 0.001, to: 1, count: 4, scale: 'log' } },
+      { path: 'y', range: { from: 0, to: 1, count: 5 } },
+      { path: 'z', range: { from: 1, to: 4, count: 3, integer: true } },
+    ],
+  });
   assert.deepEqual(a.values, [0.001, 0.01, 0.1, 1]);
   assert.equal(a.log, true);
   assert.deepEqual(b.values, [0, 0.25, 0.5, 0.75, 1]);
@@ -21,9 +23,23 @@ test('log range spaces values geometrically; linear range evenly; integer roundi
 });
 
 test('grid is the Cartesian product, each point repeated with consecutive seeds', () => {
-  const pts = expandGrid([{ path: 'a', values: [1, 2], log: false }, { path: 'b', values: ['x', 'y', 'z'], log: false }], 2, 10);
+  const pts = expandGrid(
+    [
+      { path: 'a', values: [1, 2], log: false },
+      { path: 'b', values: ['x', 'y', 'z'], log: false },
+    ],
+    2,
+    10,
+  );
   assert.equal(pts.length, 12);
-  assert.deepEqual(pts.slice(0, 3).map((p) => [p.assignments, p.seed]), [[{ a: 1, b: 'x' }, 10], [{ a: 1, b: 'x' }, 11], [{ a: 1, b: 'y' }, 10]]);
+  assert.deepEqual(
+    pts.slice(0, 3).map((p) => [p.assignments, p.seed]),
+    [
+      [{ a: 1, b: 'x' }, 10],
+      [{ a: 1, b: 'x' }, 11],
+      [{ a: 1, b: 'y' }, 10],
+    ],
+  );
 });
 
 test('nested metrics flatten to dotted keys, arrays (curves) left out', () => {
@@ -34,17 +50,29 @@ test('a sweep killed midway, when rerun, runs only the missing points and writes
   shared('lastfm', 'test_candidates.jsonl');
   const out = mkdtempSync(join(tmpdir(), 'flowloop-sweep-'));
   const config = join(ROOT, 'examples', 'afl-rounds-sweep.flowloop.json');
-  const cli = (onStderr?: (all: string, kill: () => void) => void) => new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'run', config, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '', stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => { stderr += d; onStderr?.(stderr, () => child.kill('SIGKILL')); });
-    child.on('exit', (code) => resolve({ code, stderr, stdout }));
-  });
+  const cli = (onStderr?: (all: string, kill: () => void) => void) =>
+    new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'run', config, '--out', out], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '',
+        stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        onStderr?.(stderr, () => child.kill('SIGKILL'));
+      });
+      child.on('exit', (code) => resolve({ code, stderr, stdout }));
+    });
   // first run: SIGKILL as soon as the first point has finished
-  const first = await cli((all, kill) => { if (/point 0 finished/.test(all)) kill(); });
+  const first = await cli((all, kill) => {
+    if (/point 0 finished/.test(all)) kill();
+  });
   assert.notEqual(first.code, 0, 'the first run should have been killed');
-  const sweepDir = readdirSync(out).map((d) => join(out, d)).find((d) => existsSync(join(d, 'sweep.json')))!;
+  const sweepDir = readdirSync(out)
+    .map((d) => join(out, d))
+    .find((d) => existsSync(join(d, 'sweep.json')))!;
   const before: SweepIndex = JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8'));
   const finishedBefore = before.points.filter((p) => p.runDir && readRunInfo(p.runDir)?.status === 'finished');
   assert.ok(finishedBefore.length >= 1 && finishedBefore.length < 4, `finished before the rerun: ${finishedBefore.length}`);
@@ -53,7 +81,10 @@ test('a sweep killed midway, when rerun, runs only the missing points and writes
   assert.equal(second.code, 0, second.stderr.slice(-2000));
   const after: SweepIndex = JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8'));
   assert.equal(after.status, 'finished');
-  assert.ok(after.points.every((p) => p.status === 'finished'), JSON.stringify(after.points));
+  assert.ok(
+    after.points.every((p) => p.status === 'finished'),
+    JSON.stringify(after.points),
+  );
   for (const p of finishedBefore) {
     const q = after.points.find((x) => x.index === p.index)!;
     assert.equal(q.runDir, p.runDir, `point ${p.index} was run again`);
@@ -70,11 +101,29 @@ test('a sweep killed midway, when rerun, runs only the missing points and writes
 test('--jobs 2 runs sweep points in parallel worker processes, each a normal run folder tagged with its point', () => {
   shared('lastfm', 'test_candidates.jsonl');
   const out = mkdtempSync(join(tmpdir(), 'flowloop-sweep-jobs-'));
-  const r = spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'run', join(ROOT, 'examples', 'afl-rounds-sweep.flowloop.json'), '--out', out, '--jobs', '2'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...TSX_IMPORT,
+      join(ROOT, 'core', 'cli.ts'),
+      'run',
+      join(ROOT, 'examples', 'afl-rounds-sweep.flowloop.json'),
+      '--out',
+      out,
+      '--jobs',
+      '2',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr.slice(-2000));
-  const sweepDir = readdirSync(out).map((d) => join(out, d)).find((d) => existsSync(join(d, 'sweep.json')))!;
+  const sweepDir = readdirSync(out)
+    .map((d) => join(out, d))
+    .find((d) => existsSync(join(d, 'sweep.json')))!;
   const index: SweepIndex = JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8'));
-  assert.deepEqual(index.points.map((p) => p.status), ['finished', 'finished', 'finished', 'finished']);
+  assert.deepEqual(
+    index.points.map((p) => p.status),
+    ['finished', 'finished', 'finished', 'finished'],
+  );
   const pids = new Set<number>();
   for (const p of index.points) {
     const info = readRunInfo(p.runDir!)!;

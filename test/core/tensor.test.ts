@@ -16,7 +16,11 @@ test('initBackend("auto") picks a working backend and says why the better ones w
   assert.equal(c.tf.getBackend(), c.name);
   assert.ok(c.reason.length > 10, `reason too short: "${c.reason}"`);
   let gpuInstalled = true;
-  try { require.resolve('@tensorflow/tfjs-node-gpu'); } catch { gpuInstalled = false; }
+  try {
+    require.resolve('@tensorflow/tfjs-node-gpu');
+  } catch {
+    gpuInstalled = false;
+  }
   if (!gpuInstalled) assert.match(c.reason, /tfjs-node-gpu: not installed/);
   assert.deepEqual(currentBackend(), { name: c.name, reason: c.reason });
   assert.equal(getTf(), c.tf);
@@ -36,7 +40,14 @@ test('initBackend is idempotent for the same device and switches for another', a
 });
 
 test('initBackend("gpu") fails with every reason when no GPU backend can start', async (t) => {
-  const gpuInstalled = (() => { try { require.resolve('@tensorflow/tfjs-node-gpu'); return true; } catch { return false; } })();
+  const gpuInstalled = (() => {
+    try {
+      require.resolve('@tensorflow/tfjs-node-gpu');
+      return true;
+    } catch {
+      return false;
+    }
+  })();
   if (gpuInstalled) return t.skip('tfjs-node-gpu is installed here');
   await assert.rejects(initBackend('gpu'), /device "gpu": no GPU backend could start \(tfjs-node-gpu: not installed; webgpu: /);
 });

@@ -23,7 +23,10 @@ test('the tfjs packages whose internals the kernels use are pinned to one exact 
     if (!/^\d+\.\d+\.\d+$/.test(want ?? '')) bad.push(`${name}: package.json asks "${want}", not an exact version`);
     else if (have !== want) bad.push(`${name}: ${have} installed, package.json pins ${want} (run npm ci)`);
   }
-  assert.ok(!('@tensorflow/tfjs' in deps), 'package.json depends on the umbrella @tensorflow/tfjs: depend on tfjs-core and the backends used');
+  assert.ok(
+    !('@tensorflow/tfjs' in deps),
+    'package.json depends on the umbrella @tensorflow/tfjs: depend on tfjs-core and the backends used',
+  );
   assert.deepEqual(bad, [], bad.join('\n'));
 });
 
@@ -42,12 +45,25 @@ test('the wasm backend still has every private field the kernels use', async () 
   const backend = tf.backend() as unknown;
   const missing = [
     probe(backend, 'dataIdNextNumber', 'number'),
-    probe(backend, 'dataIdMap.get', 'function'), probe(backend, 'dataIdMap.set', 'function'), probe(backend, 'dataIdMap.delete', 'function'),
-    probe(backend, 'makeOutput', 'function'), probe(backend, 'typedArrayFromHeap', 'function'), probe(backend, 'disposeData', 'function'), probe(backend, 'incRef', 'function'),
-    probe(backend, 'wasm.tfjs.registerTensor', 'function'), probe(backend, 'wasm.tfjs.disposeData', 'function'), probe(backend, 'wasm.cwrap', 'function'),
-    probe(backend, 'wasm.HEAPU8', 'object'), probe(backend, 'wasm._malloc', 'function'), probe(backend, 'wasm._free', 'function'),
+    probe(backend, 'dataIdMap.get', 'function'),
+    probe(backend, 'dataIdMap.set', 'function'),
+    probe(backend, 'dataIdMap.delete', 'function'),
+    probe(backend, 'makeOutput', 'function'),
+    probe(backend, 'typedArrayFromHeap', 'function'),
+    probe(backend, 'disposeData', 'function'),
+    probe(backend, 'incRef', 'function'),
+    probe(backend, 'wasm.tfjs.registerTensor', 'function'),
+    probe(backend, 'wasm.tfjs.disposeData', 'function'),
+    probe(backend, 'wasm.cwrap', 'function'),
+    probe(backend, 'wasm.HEAPU8', 'object'),
+    probe(backend, 'wasm._malloc', 'function'),
+    probe(backend, 'wasm._free', 'function'),
   ].filter(Boolean);
-  assert.deepEqual(missing, [], `tfjs ${tf.version_core}: the wasm backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}\n(pin the tfjs version that has them, or port the kernels)`);
+  assert.deepEqual(
+    missing,
+    [],
+    `tfjs ${tf.version_core}: the wasm backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}\n(pin the tfjs version that has them, or port the kernels)`,
+  );
   // a tensor's record: { id, memoryOffset, shape } (backendTypes.ts)
   const t = tf.tensor1d([1, 2, 3]);
   const rec = (backend as { dataIdMap: { get(d: object): Record<string, unknown> | undefined } }).dataIdMap.get(t.dataId);
@@ -59,6 +75,14 @@ test('the wasm backend still has every private field the kernels use', async () 
 test('the cpu backend still has the private fields the kernels use', async () => {
   const { tf } = await initBackend('cpu');
   const backend = tf.backend() as unknown;
-  const missing = [probe(backend, 'data.get', 'function'), probe(backend, 'makeTensorInfo', 'function'), probe(backend, 'disposeIntermediateTensorInfo', 'function')].filter(Boolean);
-  assert.deepEqual(missing, [], `tfjs ${tf.version_core}: the cpu backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}`);
+  const missing = [
+    probe(backend, 'data.get', 'function'),
+    probe(backend, 'makeTensorInfo', 'function'),
+    probe(backend, 'disposeIntermediateTensorInfo', 'function'),
+  ].filter(Boolean);
+  assert.deepEqual(
+    missing,
+    [],
+    `tfjs ${tf.version_core}: the cpu backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}`,
+  );
 });

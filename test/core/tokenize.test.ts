@@ -36,7 +36,10 @@ test('char and word tokenizers round-trip corpus text and map "\\n" to their ter
     assert.ok(tok.encode('Zz').includes(2), `${name}: unseen text maps to <unk>`);
   }
   const w = loadTokenizer('word', corpus);
-  assert.deepEqual(w.encode('Blade Runner: The').map((i) => w.decode([i])), ['Blade', ' Runner', ':', ' The']);
+  assert.deepEqual(
+    w.encode('Blade Runner: The').map((i) => w.decode([i])),
+    ['Blade', ' Runner', ':', ' The'],
+  );
   assert.throws(() => loadTokenizer('char'), /corpus/);
 });
 
@@ -46,7 +49,8 @@ test('PolicyVocab: trie tokens + terminal + pad/bos, both directions', () => {
   const v = PolicyVocab.fromTrie(trie, tok);
   const edgeTokens = new Set(Array.from(trie.token).filter((t) => t >= 0));
   assert.equal(v.size, edgeTokens.size + 2);
-  assert.equal(v.pad, 0); assert.equal(v.bos, 1);
+  assert.equal(v.pad, 0);
+  assert.equal(v.bos, 1);
   assert.equal(v.toTokenizer(v.terminal), tok.terminalId);
   for (const t of edgeTokens) assert.equal(v.toTokenizer(v.toPolicy(t)), t);
   for (let p = 2; p < v.size; p++) assert.equal(v.toPolicy(v.toTokenizer(p)), p);

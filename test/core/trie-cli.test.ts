@@ -8,18 +8,37 @@ import { main } from '../../core/cli/trie';
 
 /** Run main() capturing stderr/stdout lines. */
 async function run(argv: string[]): Promise<{ code: number; err: string; out: string }> {
-  const err: string[] = [], out: string[] = [];
-  const e = console.error, l = console.log;
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  try { return { code: await main(argv), err: err.join('\n'), out: out.join('\n') }; } finally { console.error = e; console.log = l; }
+  const err: string[] = [],
+    out: string[] = [];
+  const e = console.error,
+    l = console.log;
+  console.error = (...a: unknown[]) => {
+    err.push(a.join(' '));
+  };
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
+  try {
+    return { code: await main(argv), err: err.join('\n'), out: out.join('\n') };
+  } finally {
+    console.error = e;
+    console.log = l;
+  }
 }
 
 test('flowloop trie export writes the reference trie for Movies_and_TV; bad input exits 2 with a located message', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flowloop-trie-'));
   try {
     const out = join(dir, 'trie.json');
-    const ok = await run(['export', '--counts', shared('amazon', 'Movies_and_TV', 'title_counts.json'), '--tokenizer', 'qwen2.5', '--out', out]);
+    const ok = await run([
+      'export',
+      '--counts',
+      shared('amazon', 'Movies_and_TV', 'title_counts.json'),
+      '--tokenizer',
+      'qwen2.5',
+      '--out',
+      out,
+    ]);
     assert.equal(ok.code, 0, ok.err);
     const ours = JSON.parse(readFileSync(out, 'utf8'));
     const ref = JSON.parse(readFileSync(shared('amazon', 'Movies_and_TV', 'reference_trie_qwen.json'), 'utf8'));

@@ -10,14 +10,25 @@ type Ref = Record<string, Record<string, number>>;
 
 /** Same keys (prefix and child), max abs difference of log R_p. */
 function compareReference(ours: Ref, ref: Ref): { missing: string[]; extra: string[]; maxDiff: number; worst: string } {
-  const missing: string[] = [], extra: string[] = [];
-  let maxDiff = 0, worst = '';
+  const missing: string[] = [],
+    extra: string[] = [];
+  let maxDiff = 0,
+    worst = '';
   for (const k of Object.keys(ref)) {
-    if (!(k in ours)) { missing.push(k); continue; }
+    if (!(k in ours)) {
+      missing.push(k);
+      continue;
+    }
     for (const c of Object.keys(ref[k])) {
-      if (!(c in ours[k])) { missing.push(`${k} -> ${c}`); continue; }
+      if (!(c in ours[k])) {
+        missing.push(`${k} -> ${c}`);
+        continue;
+      }
       const d = Math.abs(ours[k][c] - ref[k][c]);
-      if (!(d <= maxDiff)) { maxDiff = d; worst = `${k} -> ${c}: ours ${ours[k][c]} ref ${ref[k][c]}`; }
+      if (!(d <= maxDiff)) {
+        maxDiff = d;
+        worst = `${k} -> ${c}: ours ${ours[k][c]} ref ${ref[k][c]}`;
+      }
     }
     for (const c of Object.keys(ours[k])) if (!(c in ref[k])) extra.push(`${k} -> ${c}`);
   }
@@ -27,7 +38,10 @@ function compareReference(ours: Ref, ref: Ref): { missing: string[]; extra: stri
 
 /** A toy tokenizer: one id per character code (terminal "\n" = 10, eos = 0). */
 const charCodes: Tokenizer = {
-  name: 'codes', terminalId: 10, eosId: 0, vocabSize: 256,
+  name: 'codes',
+  terminalId: 10,
+  eosId: 0,
+  vocabSize: 256,
   encode: (s) => Array.from(s, (c) => c.charCodeAt(0)),
   decode: (ids) => String.fromCharCode(...ids),
 };
@@ -37,13 +51,17 @@ test('hand-built trie: flows, process rewards, contiguous sorted children, paths
   const t = PrefixTree.build(['ab', 'a', 'b'], [3, 1, 4], charCodes);
   assert.equal(t.size, 7);
   assert.equal(t.flow[0], 8);
-  const a = t.child(0, 97), b = t.child(0, 98);
+  const a = t.child(0, 97),
+    b = t.child(0, 98);
   assert.deepEqual([a, b], [1, 2], 'root children are nodes 1,2 in token order');
-  assert.equal(t.flow[a], 4); assert.equal(t.flow[b], 4);
+  assert.equal(t.flow[a], 4);
+  assert.equal(t.flow[b], 4);
   assert.equal(t.childCount[a], 2);
-  const aEnd = t.child(a, 10), ab = t.child(a, 98);
+  const aEnd = t.child(a, 10),
+    ab = t.child(a, 98);
   assert.ok(aEnd >= 0 && ab >= 0 && aEnd === t.childStart[a], 'terminal (10) sorts before "b" (98)');
-  assert.equal(t.flow[ab], 3); assert.equal(t.flow[aEnd], 1);
+  assert.equal(t.flow[ab], 3);
+  assert.equal(t.flow[aEnd], 1);
   assert.ok(Math.abs(t.logRp(ab) - Math.log(3 / 4)) < 1e-15);
   assert.ok(Math.abs(t.logRp(a) - Math.log(1 / 2)) < 1e-15);
   assert.equal(t.child(a, 99), -1);
@@ -78,7 +96,11 @@ test('trie: joint title end uses encode(title+"\\n") + EOS; duplicate token path
 
 test('trie snapshot: top nodes by flow form a subtree rooted at 0 with normalised flows', () => {
   const t = PrefixTree.build(['ab', 'a', 'b', 'cde'], [3, 1, 4, 0.5], charCodes);
-  const snap = t.snapshot(5, (ids) => charCodes.decode(ids), (v) => v / 100);
+  const snap = t.snapshot(
+    5,
+    (ids) => charCodes.decode(ids),
+    (v) => v / 100,
+  );
   assert.equal(snap.length, 5);
   const ids = new Set(snap.map((n) => n.id));
   assert.ok(ids.has(0));
@@ -90,9 +112,18 @@ test('trie snapshot: top nodes by flow form a subtree rooted at 0 with normalise
 });
 
 test('reward file errors are located (file:line:col)', () => {
-  assert.throws(() => parseRewardJson('{\n "a": 1,\n "b": -2\n}', 'r.json'), (e: unknown) => e instanceof LocatedError && e.where === 'r.json:3:7' && /finite number/.test(e.message));
-  assert.throws(() => parseRewardJson('{\n "a": 1,\n}', 'r.json'), (e: unknown) => e instanceof LocatedError && /^r\.json:3:/.test(e.where));
-  assert.throws(() => parseRewardJson('[1]', 'r.json'), (e: unknown) => e instanceof LocatedError && /object/.test(e.message));
+  assert.throws(
+    () => parseRewardJson('{\n "a": 1,\n "b": -2\n}', 'r.json'),
+    (e: unknown) => e instanceof LocatedError && e.where === 'r.json:3:7' && /finite number/.test(e.message),
+  );
+  assert.throws(
+    () => parseRewardJson('{\n "a": 1,\n}', 'r.json'),
+    (e: unknown) => e instanceof LocatedError && /^r\.json:3:/.test(e.where),
+  );
+  assert.throws(
+    () => parseRewardJson('[1]', 'r.json'),
+    (e: unknown) => e instanceof LocatedError && /object/.test(e.message),
+  );
 });
 
 for (const ds of ['CDs_and_Vinyl', 'Movies_and_TV']) {
@@ -120,7 +151,11 @@ test('RQ1: the 100-movie trie reproduces Movies_100_token_distri_qwen2.5.json', 
 
 test('random token sequences: flat tree equals a naive nested-map trie (flows, children, BFS layout), both sort paths', async () => {
   const { Rng } = await import('../../core/util/random');
-  for (const [seed, alphabet, bigIds] of [[1, 3, false], [2, 6, false], [3, 4, true]] as const) {
+  for (const [seed, alphabet, bigIds] of [
+    [1, 3, false],
+    [2, 6, false],
+    [3, 4, true],
+  ] as const) {
     const rng = new Rng(seed);
     const n = 300;
     const seqs: number[][] = [];
@@ -137,11 +172,17 @@ test('random token sequences: flat tree equals a naive nested-map trie (flows, c
     const t = PrefixTree.fromTokenIds(titles, seqs, rewards, 0);
     // naive: prefix key -> flow
     const naive = new Map<string, number>();
-    seqs.forEach((s, i) => { for (let d = 0; d <= s.length; d++) { const k = s.slice(0, d).join('-'); naive.set(k, (naive.get(k) ?? 0) + rewards[i]); } });
+    seqs.forEach((s, i) => {
+      for (let d = 0; d <= s.length; d++) {
+        const k = s.slice(0, d).join('-');
+        naive.set(k, (naive.get(k) ?? 0) + rewards[i]);
+      }
+    });
     assert.equal(t.size, naive.size, `seed ${seed}: node count`);
     for (let v = 0; v < t.size; v++) {
       assert.equal(t.flow[v], naive.get(t.prefix(v).join('-')), `seed ${seed}: flow of node ${v}`);
-      for (let c = t.childStart[v] + 1; c < t.childStart[v] + t.childCount[v]; c++) assert.ok(t.token[c - 1] < t.token[c], 'children sorted');
+      for (let c = t.childStart[v] + 1; c < t.childStart[v] + t.childCount[v]; c++)
+        assert.ok(t.token[c - 1] < t.token[c], 'children sorted');
       if (v > 0) assert.ok(t.depth[v] >= t.depth[v - 1], 'breadth-first');
     }
     seqs.forEach((s, i) => {
@@ -150,7 +191,11 @@ test('random token sequences: flat tree equals a naive nested-map trie (flows, c
     });
     const dupes = new Map<string, number>();
     let expectMerged = 0;
-    seqs.forEach((s) => { const k = s.join('-'); if (dupes.has(k)) expectMerged++; dupes.set(k, 1); });
+    seqs.forEach((s) => {
+      const k = s.join('-');
+      if (dupes.has(k)) expectMerged++;
+      dupes.set(k, 1);
+    });
     assert.equal(t.merged.length, expectMerged);
   }
 });

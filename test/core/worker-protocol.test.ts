@@ -12,19 +12,35 @@ import { ROOT, TSX_IMPORT } from '../../harness/paths';
 test('isWorkerRequest / isWorkerMessage accept the protocol and reject malformed messages', () => {
   assert.ok(isWorkerRequest({ type: 'start', protocol: WORKER_PROTOCOL, configPath: '/a.flowloop.json', workspace: '/' }));
   assert.ok(isWorkerRequest({ type: 'cancel' }));
-  for (const bad of [null, 'start', [], { type: 'start', configPath: 'x', workspace: '/' }, { type: 'start', protocol: 1, configPath: 3, workspace: '/' },
-    { type: 'start', protocol: 1, configPath: 'x', workspace: '/', set: [1] }, { type: 'stop' }]) {
+  for (const bad of [
+    null,
+    'start',
+    [],
+    { type: 'start', configPath: 'x', workspace: '/' },
+    { type: 'start', protocol: 1, configPath: 3, workspace: '/' },
+    { type: 'start', protocol: 1, configPath: 'x', workspace: '/', set: [1] },
+    { type: 'stop' },
+  ]) {
     assert.equal(isWorkerRequest(bad), false, JSON.stringify(bad));
   }
   assert.ok(isWorkerMessage({ type: 'event', event: { type: 'log', runId: 'r', t: 1, level: 'info', message: 'm' } }));
   assert.ok(isWorkerMessage({ type: 'done', status: 'finished' }));
-  for (const bad of [{ type: 'done', status: 'weird' }, { type: 'event', event: 'x' }, { type: 'event', event: { type: 'log' } }, { type: 'hello' }, 42]) {
+  for (const bad of [
+    { type: 'done', status: 'weird' },
+    { type: 'event', event: 'x' },
+    { type: 'event', event: { type: 'log' } },
+    { type: 'hello' },
+    42,
+  ]) {
     assert.equal(isWorkerMessage(bad), false, JSON.stringify(bad));
   }
 });
 
 test('a worker refuses a start request of another protocol version: done/failed naming both versions, no run', async () => {
-  const child = fork(join(ROOT, 'core', 'experiment', 'worker.ts'), [], { execArgv: TSX_IMPORT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = fork(join(ROOT, 'core', 'experiment', 'worker.ts'), [], {
+    execArgv: TSX_IMPORT,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   const got: unknown[] = [];
   child.on('message', (m) => got.push(m));
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));

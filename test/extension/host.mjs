@@ -16,10 +16,18 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** User settings for tests (docs/testing.md): no updates, telemetry, marketplace, welcome page or schema downloads. */
 export const TEST_SETTINGS = {
-  'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'update.mode': 'none',
-  'telemetry.telemetryLevel': 'off', 'workbench.startupEditor': 'none', 'json.schemaDownload.enable': false,
-  'workbench.enableExperiments': false, 'extensions.ignoreRecommendations': true, 'workbench.tips.enabled': false,
-  'chat.disableAIFeatures': true, 'npm.fetchOnlinePackageInfo': false, 'security.workspace.trust.enabled': false,
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'update.mode': 'none',
+  'telemetry.telemetryLevel': 'off',
+  'workbench.startupEditor': 'none',
+  'json.schemaDownload.enable': false,
+  'workbench.enableExperiments': false,
+  'extensions.ignoreRecommendations': true,
+  'workbench.tips.enabled': false,
+  'chat.disableAIFeatures': true,
+  'npm.fetchOnlinePackageInfo': false,
+  'security.workspace.trust.enabled': false,
   'window.commandCenter': false,
 };
 
@@ -27,7 +35,10 @@ export function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
   });
 }
 
@@ -39,18 +50,31 @@ export function descendants(pid) {
     try {
       const st = readFileSync(`/proc/${name}/stat`, 'utf8');
       table.set(Number(name), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const out = [];
   const queue = [pid];
   while (queue.length) {
     const p = queue.shift();
-    for (const [c, pp] of table) if (pp === p && !out.includes(c)) { out.push(c); queue.push(c); }
+    for (const [c, pp] of table)
+      if (pp === p && !out.includes(c)) {
+        out.push(c);
+        queue.push(c);
+      }
   }
   return out;
 }
 
-function alive(pid) { try { process.kill(pid, 0); return true; } catch { return false; } }
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Rewrite relative paths of a config that exist beside `fromDir` so they resolve the same from `toDir`. */
 export function retarget(v, fromDir, toDir) {
@@ -62,7 +86,8 @@ export function retarget(v, fromDir, toDir) {
     return rel.startsWith('.') ? rel : `./${rel}`;
   }
   if (Array.isArray(v)) return v.map((x) => retarget(x, fromDir, toDir));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$schema' ? x : retarget(x, fromDir, toDir)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$schema' ? x : retarget(x, fromDir, toDir)]));
   return v;
 }
 
@@ -75,13 +100,19 @@ export function makeWorkspace(tmp) {
   const ws = join(tmp, 'workspace');
   const fixtures = join(ROOT, 'test', 'extension', 'workspace');
   mkdirSync(ws, { recursive: true });
-  const configs = readdirSync(fixtures).filter((f) => f.endsWith('.flowloop.json')).map((f) => [join(fixtures, f), f]);
+  const configs = readdirSync(fixtures)
+    .filter((f) => f.endsWith('.flowloop.json'))
+    .map((f) => [join(fixtures, f), f]);
   const quick = join(ROOT, 'examples', 'quick.flowloop.json');
   if (existsSync(quick)) configs.push([quick, 'example-quick.flowloop.json']);
   for (const [file, name] of configs) {
     const text = readFileSync(file, 'utf8');
     let out = text;
-    try { out = JSON.stringify(retarget(JSON.parse(text), dirname(file), ws), null, 2) + '\n'; } catch { /* a deliberately broken fixture is copied as is */ }
+    try {
+      out = JSON.stringify(retarget(JSON.parse(text), dirname(file), ws), null, 2) + '\n';
+    } catch {
+      /* a deliberately broken fixture is copied as is */
+    }
     writeFileSync(join(ws, name), out);
   }
   return ws;
@@ -97,35 +128,78 @@ export async function startCodeServer({ tmp, workspace, env = {}, untrusted = fa
   const userData = join(tmp, 'user-data');
   mkdirSync(join(userData, 'User'), { recursive: true });
   const settings = untrusted
-    ? { ...TEST_SETTINGS, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' }
+    ? {
+        ...TEST_SETTINGS,
+        'security.workspace.trust.enabled': true,
+        'security.workspace.trust.startupPrompt': 'never',
+        'security.workspace.trust.banner': 'never',
+      }
     : TEST_SETTINGS;
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
-  const args = ['--config', '/dev/null', '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
-    '--user-data-dir', userData, '--extensions-dir', join(tmp, 'extensions'),
-    '--disable-telemetry', '--disable-update-check', ...(untrusted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', workspace];
+  const args = [
+    '--config',
+    '/dev/null',
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    join(tmp, 'extensions'),
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(untrusted ? [] : ['--disable-workspace-trust']),
+    '--disable-getting-started-override',
+    workspace,
+  ];
   const [cmd, argv] = wrap ? wrap(CODE_SERVER, args) : [CODE_SERVER, args];
   const server = spawn(cmd, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
     env: { ...process.env, EXTENSIONS_GALLERY: '{}', ...env },
   });
   let log = '';
-  server.stdout.on('data', (d) => { log += d; });
-  server.stderr.on('data', (d) => { log += d; });
+  server.stdout.on('data', (d) => {
+    log += d;
+  });
+  server.stderr.on('data', (d) => {
+    log += d;
+  });
   const t0 = Date.now();
   for (;;) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break; } catch { /* not yet */ }
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+    } catch {
+      /* not yet */
+    }
     if (server.exitCode !== null) throw new Error(`code-server exited (${server.exitCode}):\n${log}`);
     if (Date.now() - t0 > 60000) throw new Error(`code-server did not answer in 60 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    port, userData, workspace, server, authority: `127.0.0.1:${port}`, log: () => log,
+    port,
+    userData,
+    workspace,
+    server,
+    authority: `127.0.0.1:${port}`,
+    log: () => log,
     /** Kill the server, its extension host and any worker: SIGTERM to all, then SIGKILL; returns leftovers. */
     async stop() {
       const pids = [server.pid, ...descendants(server.pid)];
       for (const sig of ['SIGTERM', 'SIGKILL']) {
-        try { process.kill(-server.pid, sig); } catch { /* group gone */ }
-        for (const p of pids) { try { process.kill(p, sig); } catch { /* gone */ } }
+        try {
+          process.kill(-server.pid, sig);
+        } catch {
+          /* group gone */
+        }
+        for (const p of pids) {
+          try {
+            process.kill(p, sig);
+          } catch {
+            /* gone */
+          }
+        }
         for (let i = 0; i < 30 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
       }
       return pids.filter(alive);
@@ -135,8 +209,18 @@ export async function startCodeServer({ tmp, workspace, env = {}, untrusted = fa
 
 export async function launchBrowser() {
   return chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -154,15 +238,25 @@ export function tempDir(prefix) {
 }
 
 export function removeDir(p) {
-  try { rmSync(p, { recursive: true, force: true }); } catch { /* best effort */ }
+  try {
+    rmSync(p, { recursive: true, force: true });
+  } catch {
+    /* best effort */
+  }
 }
 
 /** Newest run folder's run.json under a workspace (or undefined). */
 export function latestRun(workspace) {
   const root = join(workspace, '.flowloop', 'runs');
   if (!existsSync(root)) return undefined;
-  const dirs = readdirSync(root).map((n) => join(root, n)).filter((d) => existsSync(join(d, 'run.json')))
+  const dirs = readdirSync(root)
+    .map((n) => join(root, n))
+    .filter((d) => existsSync(join(d, 'run.json')))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (!dirs.length) return undefined;
-  try { return { dir: dirs[0], info: JSON.parse(readFileSync(join(dirs[0], 'run.json'), 'utf8')) }; } catch { return undefined; }
+  try {
+    return { dir: dirs[0], info: JSON.parse(readFileSync(join(dirs[0], 'run.json'), 'utf8')) };
+  } catch {
+    return undefined;
+  }
 }

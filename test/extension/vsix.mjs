@@ -17,14 +17,29 @@ export const MAX_BYTES = 30 * 1048576;
 
 function listZip(file) {
   // unzip -Z1 lists names; fall back to python's zipfile when unzip is missing
-  try { return execFileSync('unzip', ['-Z1', file], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean); } catch {
-    return execFileSync('python3', ['-c', 'import sys,zipfile;print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', file], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+  try {
+    return execFileSync('unzip', ['-Z1', file], { encoding: 'utf8', maxBuffer: 64 << 20 })
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return execFileSync('python3', ['-c', 'import sys,zipfile;print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', file], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    })
+      .split('\n')
+      .filter(Boolean);
   }
 }
 
 function readZipEntry(file, entry) {
-  try { return execFileSync('unzip', ['-p', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 }); } catch {
-    return execFileSync('python3', ['-c', 'import sys,zipfile;sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  try {
+    return execFileSync('unzip', ['-p', file, entry], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  } catch {
+    return execFileSync(
+      'python3',
+      ['-c', 'import sys,zipfile;sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())', file, entry],
+      { encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
   }
 }
 
@@ -39,8 +54,10 @@ function filesWithSize(dir, out = []) {
 }
 
 // python's zipfile: [{name, size}] of every entry, and the SHA-256 of the named entries (names on stdin)
-const ZIP_SIZES = 'import sys,zipfile,json;print(json.dumps([{"name":i.filename,"size":i.file_size} for i in zipfile.ZipFile(sys.argv[1]).infolist() if not i.is_dir()]))';
-const ZIP_SHA = 'import sys,zipfile,json,hashlib;z=zipfile.ZipFile(sys.argv[1]);print(json.dumps({n:hashlib.sha256(z.read(n)).hexdigest() for n in json.load(sys.stdin)}))';
+const ZIP_SIZES =
+  'import sys,zipfile,json;print(json.dumps([{"name":i.filename,"size":i.file_size} for i in zipfile.ZipFile(sys.argv[1]).infolist() if not i.is_dir()]))';
+const ZIP_SHA =
+  'import sys,zipfile,json,hashlib;z=zipfile.ZipFile(sys.argv[1]);print(json.dumps({n:hashlib.sha256(z.read(n)).hexdigest() for n in json.load(sys.stdin)}))';
 
 /**
  * Licence check (shared/data/README.md: research-only data never goes into the .vsix): no packaged file
@@ -55,11 +72,20 @@ export function sharedDataCopies(vsix, dataDir = join(ROOT, '..', 'shared', 'dat
   const candidates = entries.filter((e) => dataSizes.has(e.size));
   const entrySizes = new Set(candidates.map((e) => e.size));
   const byHash = new Map();
-  for (const f of data.filter((d) => entrySizes.has(d.size))) byHash.set(createHash('sha256').update(readFileSync(f.path)).digest('hex'), f.path);
+  for (const f of data.filter((d) => entrySizes.has(d.size)))
+    byHash.set(createHash('sha256').update(readFileSync(f.path)).digest('hex'), f.path);
   const hashes = candidates.length
-    ? JSON.parse(execFileSync('python3', ['-c', ZIP_SHA, vsix], { input: JSON.stringify(candidates.map((e) => e.name)), encoding: 'utf8', maxBuffer: 256 << 20 }))
+    ? JSON.parse(
+        execFileSync('python3', ['-c', ZIP_SHA, vsix], {
+          input: JSON.stringify(candidates.map((e) => e.name)),
+          encoding: 'utf8',
+          maxBuffer: 256 << 20,
+        }),
+      )
     : {};
-  const copies = Object.entries(hashes).filter(([, h]) => byHash.has(h)).map(([n, h]) => `${n} = shared/data/${relative(dataDir, byHash.get(h))}`);
+  const copies = Object.entries(hashes)
+    .filter(([, h]) => byHash.has(h))
+    .map(([n, h]) => `${n} = shared/data/${relative(dataDir, byHash.get(h))}`);
   return { checked: candidates.length, dataFiles: data.length, copies };
 }
 
@@ -82,7 +108,9 @@ echo "FLOWLOOP-HIDDEN openblas-files-with-content=$blas g++=$gxx"
 exec "$@"`;
 
 function canHide() {
-  return process.platform === 'linux' && spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs none /mnt'], { stdio: 'ignore' }).status === 0;
+  return (
+    process.platform === 'linux' && spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs none /mnt'], { stdio: 'ignore' }).status === 0
+  );
 }
 
 /** The demo config and its titles file in a fresh workspace (the titles are a test-side copy, never packaged). */
@@ -97,8 +125,17 @@ function demoWorkspace(tmp) {
 /** Files of the worker's memory map whose path matches `re` (read from outside, while it runs). */
 function mappedFiles(pid, re) {
   try {
-    return [...new Set(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((p) => re.test(p)))];
-  } catch { return undefined; }
+    return [
+      ...new Set(
+        readFileSync(`/proc/${pid}/maps`, 'utf8')
+          .split('\n')
+          .map((l) => l.split(/\s+/).slice(5).join(' '))
+          .filter((p) => re.test(p)),
+      ),
+    ];
+  } catch {
+    return undefined;
+  }
 }
 
 export async function runVsixTest() {
@@ -108,8 +145,13 @@ export async function runVsixTest() {
   const record = {};
   const check = async (name, fn) => {
     const s = Date.now();
-    try { await fn(); results.push({ name: `VSIX: ${name}`, ok: true, ms: Date.now() - s }); return true; } catch (e) {
-      results.push({ name: `VSIX: ${name}`, ok: false, ms: Date.now() - s, error: e.message.split('\n').slice(0, 8).join('\n') }); return false;
+    try {
+      await fn();
+      results.push({ name: `VSIX: ${name}`, ok: true, ms: Date.now() - s });
+      return true;
+    } catch (e) {
+      results.push({ name: `VSIX: ${name}`, ok: false, ms: Date.now() - s, error: e.message.split('\n').slice(0, 8).join('\n') });
+      return false;
     }
   };
   const saveRecord = () => {
@@ -120,14 +162,23 @@ export async function runVsixTest() {
     // plain `vsce package` (only -o to keep the clone clean): target, packaged README and the missing repository
     // come from package.json's "vsce" block; stdin is closed so any interactive prompt fails instead of hanging
     const packaged = await check('plain `vsce package` works offline', () => {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300000 });
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '-o', vsix], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 300000,
+      });
       if (!existsSync(vsix)) throw new Error('no .vsix written');
     });
     if (!packaged) return results;
     const size = statSync(vsix).size;
     const names = listZip(vsix).filter((n) => !n.endsWith('/'));
-    Object.assign(record, { bytes: size, mb: +(size / 1048576).toFixed(2), files: names.length, maxFiles: MAX_FILES, maxMb: MAX_BYTES / 1048576 });
+    Object.assign(record, {
+      bytes: size,
+      mb: +(size / 1048576).toFixed(2),
+      files: names.length,
+      maxFiles: MAX_FILES,
+      maxMb: MAX_BYTES / 1048576,
+    });
     saveRecord();
     console.log(`VSIX: ${(size / 1048576).toFixed(2)} MB, ${names.length} files`);
     await check(`linux-x64, at most ${MAX_FILES} files and ${MAX_BYTES / 1048576} MB`, () => {
@@ -139,45 +190,77 @@ export async function runVsixTest() {
       if (size > MAX_BYTES) bad.push(`${(size / 1048576).toFixed(2)} MB > ${MAX_BYTES / 1048576} MB`);
       if (bad.length) throw new Error(bad.join('; '));
     });
-    await check('holds the bundles (worker, CLI for Slurm jobs), native kernels, onnxruntime, wasm, one tokenizer copy; no node_modules, sources, tests, maps or shared data', () => {
-      // dist/cli.js: what Slurm jobs submitted from the editor run (core/executor/slurmRun.ts flowloopCommand)
-      const must = ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/worker.js', 'extension/dist/cli.js', 'extension/dist/flowloop.schema.json', 'extension/dist/flowloop.editor-schema.json', 'extension/dist/executors.schema.json',
-        'extension/native/build/Release/flowloop_native.node', 'extension/native/build/Release/libgomp.so.1',
-        'extension/dist/onnxruntime/onnxruntime_binding.node', 'extension/dist/onnxruntime/libonnxruntime.so.1',
-        'extension/dist/tfjs-backend-wasm-simd.wasm', 'extension/dist/tokenizers/qwen2.5/tokenizer.json'];
-      const missing = must.filter((m) => !names.includes(m));
-      const bad = names.filter((n) =>
-        /^extension\/(node_modules|core|extension|webview|test|bench|\.vscode-test|\.flowloop|test-artifacts|\.ci)\//.test(n)
-        || /^extension\/native\/(?!build\/Release\/(flowloop_native\.node|libgomp\.so\.1)$)/.test(n)
-        || /(^|\/)shared\/data\//.test(n) || /\.(map|ts|cc|gyp)$/.test(n));
-      const tokenizers = names.filter((n) => /(^|\/)tokenizer\.json$|vocab\.json$|merges\.txt$/.test(n));
-      const wasm = names.filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop());
-      const dupWasm = wasm.filter((w, i) => wasm.indexOf(w) !== i);
-      if (missing.length || bad.length || tokenizers.length !== 1 || dupWasm.length) {
-        throw new Error(`missing: ${missing.join(', ') || '-'}; must not be there: ${bad.slice(0, 10).join(', ') || '-'}${bad.length > 10 ? ` (+${bad.length - 10})` : ''}; tokenizer files: ${tokenizers.join(', ')}; wasm twice: ${dupWasm.join(', ') || '-'}`);
-      }
-    });
+    await check(
+      'holds the bundles (worker, CLI for Slurm jobs), native kernels, onnxruntime, wasm, one tokenizer copy; no node_modules, sources, tests, maps or shared data',
+      () => {
+        // dist/cli.js: what Slurm jobs submitted from the editor run (core/executor/slurmRun.ts flowloopCommand)
+        const must = [
+          'extension/package.json',
+          'extension/dist/extension.js',
+          'extension/dist/worker.js',
+          'extension/dist/cli.js',
+          'extension/dist/flowloop.schema.json',
+          'extension/dist/flowloop.editor-schema.json',
+          'extension/dist/executors.schema.json',
+          'extension/native/build/Release/flowloop_native.node',
+          'extension/native/build/Release/libgomp.so.1',
+          'extension/dist/onnxruntime/onnxruntime_binding.node',
+          'extension/dist/onnxruntime/libonnxruntime.so.1',
+          'extension/dist/tfjs-backend-wasm-simd.wasm',
+          'extension/dist/tokenizers/qwen2.5/tokenizer.json',
+        ];
+        const missing = must.filter((m) => !names.includes(m));
+        const bad = names.filter(
+          (n) =>
+            /^extension\/(node_modules|core|extension|webview|test|bench|\.vscode-test|\.flowloop|test-artifacts|\.ci)\//.test(n) ||
+            /^extension\/native\/(?!build\/Release\/(flowloop_native\.node|libgomp\.so\.1)$)/.test(n) ||
+            /(^|\/)shared\/data\//.test(n) ||
+            /\.(map|ts|cc|gyp)$/.test(n),
+        );
+        const tokenizers = names.filter((n) => /(^|\/)tokenizer\.json$|vocab\.json$|merges\.txt$/.test(n));
+        const wasm = names.filter((n) => n.endsWith('.wasm')).map((n) => n.split('/').pop());
+        const dupWasm = wasm.filter((w, i) => wasm.indexOf(w) !== i);
+        if (missing.length || bad.length || tokenizers.length !== 1 || dupWasm.length) {
+          throw new Error(
+            `missing: ${missing.join(', ') || '-'}; must not be there: ${bad.slice(0, 10).join(', ') || '-'}${bad.length > 10 ? ` (+${bad.length - 10})` : ''}; tokenizer files: ${tokenizers.join(', ')}; wasm twice: ${dupWasm.join(', ') || '-'}`,
+          );
+        }
+      },
+    );
     await check('no packaged file is a copy of a ../shared/data file (same SHA-256; research-only licences)', () => {
       const r = sharedDataCopies(vsix);
       if (r.note) console.log(`VSIX: ${r.note}`);
       else console.log(`VSIX: ${r.checked} entries of a data file's size hashed against ${r.dataFiles} shared/data files`);
       if (r.copies.length) throw new Error(`copies of shared data in the VSIX: ${r.copies.join(', ')}`);
-      if (names.includes('extension/examples/rq1/select_100_Movies.json')) throw new Error('examples/rq1/select_100_Movies.json is packaged');
-      if (!names.includes('extension/examples/rq1/demo.flowloop.json')) throw new Error('examples/rq1/demo.flowloop.json (a template) is missing');
+      if (names.includes('extension/examples/rq1/select_100_Movies.json'))
+        throw new Error('examples/rq1/select_100_Movies.json is packaged');
+      if (!names.includes('extension/examples/rq1/demo.flowloop.json'))
+        throw new Error('examples/rq1/demo.flowloop.json (a template) is missing');
     });
     await check('the packaged README names only screenshots that ship in the VSIX', () => {
       const readme = readZipEntry(vsix, 'extension/readme.md');
       const shots = [...readme.matchAll(/`(docs\/screenshots\/[^`]+\.png)`/g)].map((m) => m[1]);
       const missing = shots.filter((p) => !names.includes(`extension/${p}`));
-      if (shots.length < 4 || missing.length || /!\[[^\]]*\]\((?!https:)/.test(readme)) throw new Error(`screenshots named: ${shots.length}; missing from the VSIX: ${missing.join(', ') || '-'}; relative image left: ${/!\[[^\]]*\]\((?!https:)/.test(readme)}`);
+      if (shots.length < 4 || missing.length || /!\[[^\]]*\]\((?!https:)/.test(readme))
+        throw new Error(
+          `screenshots named: ${shots.length}; missing from the VSIX: ${missing.join(', ') || '-'}; relative image left: ${/!\[[^\]]*\]\((?!https:)/.test(readme)}`,
+        );
     });
     const extDir = join(tmp, 'extensions');
     const installed = await check('code-server --install-extension installs it', () => {
-      execFileSync(CODE_SERVER, ['--extensions-dir', extDir, '--user-data-dir', join(tmp, 'ud'), '--install-extension', vsix], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120000, env: { ...process.env, EXTENSIONS_GALLERY: '{}' } });
-      if (!readdirSync(extDir).some((d) => d.startsWith('flowloop.flowloop-'))) throw new Error(`not in ${extDir}: ${readdirSync(extDir).join(', ')}`);
+      execFileSync(CODE_SERVER, ['--extensions-dir', extDir, '--user-data-dir', join(tmp, 'ud'), '--install-extension', vsix], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 120000,
+        env: { ...process.env, EXTENSIONS_GALLERY: '{}' },
+      });
+      if (!readdirSync(extDir).some((d) => d.startsWith('flowloop.flowloop-')))
+        throw new Error(`not in ${extDir}: ${readdirSync(extDir).join(', ')}`);
     });
     if (!installed) return results;
-    const dir = join(extDir, readdirSync(extDir).find((d) => d.startsWith('flowloop.flowloop-')));
+    const dir = join(
+      extDir,
+      readdirSync(extDir).find((d) => d.startsWith('flowloop.flowloop-')),
+    );
     await check('the installed extension bundle loads (activate/deactivate exported)', () => {
       // load dist/extension.js in plain Node with a stub `vscode` module: catches unresolved requires in the bundle
       const code = `const Module = require('module'); const orig = Module._load;
@@ -194,7 +277,9 @@ export async function runVsixTest() {
       if (other.length || runpath !== '$ORIGIN') throw new Error(`needs ${needed.join(', ')}; runpath ${runpath}`);
     });
     const hide = canHide();
-    const label = hide ? 'OpenBLAS, libgomp and g++ hidden (mount namespace)' : 'unshare -m unavailable (not root?): OpenBLAS and g++ NOT hidden, LD_LIBRARY_PATH/PATH stripped only';
+    const label = hide
+      ? 'OpenBLAS, libgomp and g++ hidden (mount namespace)'
+      : 'unshare -m unavailable (not root?): OpenBLAS and g++ NOT hidden, LD_LIBRARY_PATH/PATH stripped only';
     await check(`the installed extension runs the demo config from the editor with native kernels — ${label}`, async () => {
       const ws = demoWorkspace(tmp);
       const wrap = hide ? (cmd, args) => ['unshare', ['-m', 'sh', '-c', HIDE, 'hide', cmd, ...args]] : undefined;
@@ -205,7 +290,8 @@ export async function runVsixTest() {
         host = await startCodeServer({ tmp, workspace: ws, wrap, env });
         if (hide) {
           const line = /FLOWLOOP-HIDDEN openblas-files-with-content=(\d+) g\+\+=(\w+)/.exec(host.log());
-          if (!line || line[1] !== '0' || line[2] !== 'hidden') throw new Error(`hiding did not take: ${line?.[0] ?? host.log().slice(0, 300)}`);
+          if (!line || line[1] !== '0' || line[2] !== 'hidden')
+            throw new Error(`hiding did not take: ${line?.[0] ?? host.log().slice(0, 300)}`);
         }
         browser = await launchBrowser();
         const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -232,8 +318,14 @@ export async function runVsixTest() {
             if (maps) {
               const inExt = (f) => f.startsWith(join(dir, 'native', 'build', 'Release'));
               const foreign = maps.filter((f) => !inExt(f));
-              if (foreign.length || !maps.some((f) => f.endsWith('flowloop_native.node')) || !maps.some((f) => f.endsWith('libgomp.so.1'))) {
-                throw new Error(`worker maps ${maps.join(', ') || 'nothing native'} (expected only the extension's flowloop_native.node and libgomp.so.1)`);
+              if (
+                foreign.length ||
+                !maps.some((f) => f.endsWith('flowloop_native.node')) ||
+                !maps.some((f) => f.endsWith('libgomp.so.1'))
+              ) {
+                throw new Error(
+                  `worker maps ${maps.join(', ') || 'nothing native'} (expected only the extension's flowloop_native.node and libgomp.so.1)`,
+                );
               }
             } else throw new Error('the worker exited before its memory map could be read');
             break;
@@ -241,10 +333,15 @@ export async function runVsixTest() {
           if (Date.now() - t0 > 300000) throw new Error('the demo did not finish in 300 s');
           await new Promise((res) => setTimeout(res, 250));
         }
-        const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+        const logs = execFileSync('find', [join(tmp, 'user-data', 'logs'), '-name', '*Flowloop.log'], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean);
         const out = logs.map((f) => readFileSync(f, 'utf8')).join('');
-        if (!/native OpenBLAS kernels/.test(out)) throw new Error(`the Output channel does not name the native kernels (${out.length} bytes)`);
-        console.log(`VSIX: installed extension's demo ${(record.demoRunMs / 1000).toFixed(1)} s on ${record.demoBackend.name}; worker maps ${maps.map((f) => f.split('/').pop()).join(', ')}`);
+        if (!/native OpenBLAS kernels/.test(out))
+          throw new Error(`the Output channel does not name the native kernels (${out.length} bytes)`);
+        console.log(
+          `VSIX: installed extension's demo ${(record.demoRunMs / 1000).toFixed(1)} s on ${record.demoBackend.name}; worker maps ${maps.map((f) => f.split('/').pop()).join(', ')}`,
+        );
       } finally {
         await browser?.close().catch(() => {});
         const left = await host?.stop();

@@ -25,9 +25,11 @@ const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status
 
 /** Why a real cluster cannot be started here (undefined: it can). */
 export function whyNot(): string | undefined {
-  if (process.getuid?.() !== 0) return 'a real Slurm cluster needs root (slurmctld/slurmd/munged run as root and munge); run the tests as root, as CI does';
+  if (process.getuid?.() !== 0)
+    return 'a real Slurm cluster needs root (slurmctld/slurmd/munged run as root and munge); run the tests as root, as CI does';
   for (const c of ['slurmctld', 'slurmd', 'munged', 'sbatch']) {
-    if (!has(c) && !existsSync(`/usr/sbin/${c}`)) return `${c} not found: install Debian's slurm-wlm and munge (apt-get install -y slurm-wlm munge; .ci/run and test/run-all.mjs do it as root)`;
+    if (!has(c) && !existsSync(`/usr/sbin/${c}`))
+      return `${c} not found: install Debian's slurm-wlm and munge (apt-get install -y slurm-wlm munge; .ci/run and test/run-all.mjs do it as root)`;
   }
   return undefined;
 }
@@ -42,12 +44,24 @@ const pidOf = (file: string) => (existsSync(file) ? Number(readFileSync(file, 'u
 
 function killPid(pid: number | undefined): void {
   if (!pid) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   for (let i = 0; i < 50; i++) {
-    try { process.kill(pid, 0); } catch { return; }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
     spawnSync('sleep', ['0.1']);
   }
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 export function startCluster(): Cluster {
@@ -59,16 +73,38 @@ export function startCluster(): Cluster {
   // private ports and a private munged: clusters of concurrent test runs on one machine never meet
   const ports = freePorts(2);
   const mungeDir = join(dir, 'munge');
-  writeFileSync(conf, [
-    'ClusterName=flowloop-test', `SlurmctldHost=${node}`, 'SlurmUser=root', 'SlurmdUser=root', 'AuthType=auth/munge',
-    `StateSaveLocation=${dir}/state`, `SlurmdSpoolDir=${dir}/spool`, `SlurmctldPidFile=${dir}/slurmctld.pid`, `SlurmdPidFile=${dir}/slurmd.pid`,
-    `SlurmctldPort=${ports[0]}`, `SlurmdPort=${ports[1]}`, `AuthInfo=socket=${mungeDir}/munge.sock`, 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
-    'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core', 'JobAcctGatherType=jobacct_gather/none',
-    `SlurmctldLogFile=${dir}/slurmctld.log`, `SlurmdLogFile=${dir}/slurmd.log`, 'ReturnToService=1', 'MpiDefault=none',
-    'SlurmdParameters=config_overrides', 'KillWait=5', 'MinJobAge=600', 'SchedulerParameters=sched_min_interval=100000',
-    `NodeName=${node} CPUs=8 RealMemory=16000 State=UNKNOWN`,
-    `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
-  ].join('\n') + '\n');
+  writeFileSync(
+    conf,
+    [
+      'ClusterName=flowloop-test',
+      `SlurmctldHost=${node}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      'AuthType=auth/munge',
+      `StateSaveLocation=${dir}/state`,
+      `SlurmdSpoolDir=${dir}/spool`,
+      `SlurmctldPidFile=${dir}/slurmctld.pid`,
+      `SlurmdPidFile=${dir}/slurmd.pid`,
+      `SlurmctldPort=${ports[0]}`,
+      `SlurmdPort=${ports[1]}`,
+      `AuthInfo=socket=${mungeDir}/munge.sock`,
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'JobAcctGatherType=jobacct_gather/none',
+      `SlurmctldLogFile=${dir}/slurmctld.log`,
+      `SlurmdLogFile=${dir}/slurmd.log`,
+      'ReturnToService=1',
+      'MpiDefault=none',
+      'SlurmdParameters=config_overrides',
+      'KillWait=5',
+      'MinJobAge=600',
+      'SchedulerParameters=sched_min_interval=100000',
+      `NodeName=${node} CPUs=8 RealMemory=16000 State=UNKNOWN`,
+      `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
+    ].join('\n') + '\n',
+  );
   // munge: our own munged on our own socket (the key: the machine's, made if missing)
   mkdirSync('/etc/munge', { recursive: true });
   if (!existsSync('/etc/munge/munge.key') || readFileSync('/etc/munge/munge.key').length < 32) {
@@ -79,15 +115,30 @@ export function startCluster(): Cluster {
   mkdirSync(mungeDir);
   execFileSync('chmod', ['755', dir]);
   execFileSync('chown', ['munge:munge', mungeDir]);
-  execFileSync('runuser', ['-u', 'munge', '--', '/usr/sbin/munged', '--force', `--socket=${mungeDir}/munge.sock`, `--pid-file=${mungeDir}/munged.pid`,
-    `--log-file=${mungeDir}/munged.log`, `--seed-file=${mungeDir}/munged.seed`, '--key-file=/etc/munge/munge.key']);
+  execFileSync('runuser', [
+    '-u',
+    'munge',
+    '--',
+    '/usr/sbin/munged',
+    '--force',
+    `--socket=${mungeDir}/munge.sock`,
+    `--pid-file=${mungeDir}/munged.pid`,
+    `--log-file=${mungeDir}/munged.log`,
+    `--seed-file=${mungeDir}/munged.seed`,
+    '--key-file=/etc/munge/munge.key',
+  ]);
   const mungePid = pidOf(join(mungeDir, 'munged.pid'));
   const env = { ...process.env, SLURM_CONF: conf };
   const stop = () => {
     // jobs first (their slurmstepd outlive the daemons), then the daemons by their PID files
     const jobs = spawnSync('squeue', ['-h', '-o', '%A'], { env, encoding: 'utf8' }).stdout?.trim().split('\n').filter(Boolean) ?? [];
     if (jobs.length) spawnSync('scancel', jobs, { env });
-    for (let i = 0; i < 40 && spawnSync('squeue', ['-h', '-t', 'running,completing', '-o', '%A'], { env, encoding: 'utf8' }).stdout?.trim(); i++) spawnSync('sleep', ['0.25']);
+    for (
+      let i = 0;
+      i < 40 && spawnSync('squeue', ['-h', '-t', 'running,completing', '-o', '%A'], { env, encoding: 'utf8' }).stdout?.trim();
+      i++
+    )
+      spawnSync('sleep', ['0.25']);
     killPid(pidOf(join(dir, 'slurmd.pid')));
     killPid(pidOf(join(dir, 'slurmctld.pid')));
     killPid(mungePid);
@@ -99,7 +150,10 @@ export function startCluster(): Cluster {
     for (let i = 0; ; i++) {
       const r = spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' });
       if (/idle/.test(r.stdout)) break;
-      if (i > 60) throw new Error(`the test cluster did not come up in 30 s: sinfo says "${(r.stdout + r.stderr).trim()}"; ${dir}/slurmctld.log:\n${existsSync(join(dir, 'slurmctld.log')) ? readFileSync(join(dir, 'slurmctld.log'), 'utf8').slice(-1500) : ''}`);
+      if (i > 60)
+        throw new Error(
+          `the test cluster did not come up in 30 s: sinfo says "${(r.stdout + r.stderr).trim()}"; ${dir}/slurmctld.log:\n${existsSync(join(dir, 'slurmctld.log')) ? readFileSync(join(dir, 'slurmctld.log'), 'utf8').slice(-1500) : ''}`,
+        );
       spawnSync('sleep', ['0.5']);
     }
   } catch (e) {

@@ -23,11 +23,19 @@ function workspace(executors?: string): string {
 }
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
-  spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 test('--executor slurm without Slurm names what is missing (exit 2, no hang)', () => {
   const ws = workspace();
-  const r = cli(['run', QUICK, '--executor', 'slurm', '--dir', ws, '--out', join(ws, 'runs')], { ...process.env, PATH: join(ws, 'no-such-bin') });
+  const r = cli(['run', QUICK, '--executor', 'slurm', '--dir', ws, '--out', join(ws, 'runs')], {
+    ...process.env,
+    PATH: join(ws, 'no-such-bin'),
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /`sbatch` not found on PATH: the Slurm executor needs Slurm's client tools/);
 });
@@ -48,12 +56,42 @@ test('executors.json: an invalid profile is a located error; an unknown profile 
 
 test('the batch script: profile resources as #SBATCH lines, setup lines, one exec per array task', () => {
   const s = submitScript({
-    jobName: 'flowloop-x', array: true, workspace: '/ws dir', stdout: '/o/%A_%a.out', stderr: '/o/%A_%a.err', header: 'two runs',
-    profile: { executor: 'slurm', partition: 'gpu', account: 'lab', time: '2:00:00', cpus: 8, mem: '32G', gres: 'gpu:a100:1', sbatch: ['--constraint=avx2'], setup: ['module load nodejs/20'] },
-    tasks: [['node', 'cli.js', 'run', 'a.json', '--point', '0'], ['node', 'cli.js', 'run', 'a.json', '--set', "name=it's"]],
+    jobName: 'flowloop-x',
+    array: true,
+    workspace: '/ws dir',
+    stdout: '/o/%A_%a.out',
+    stderr: '/o/%A_%a.err',
+    header: 'two runs',
+    profile: {
+      executor: 'slurm',
+      partition: 'gpu',
+      account: 'lab',
+      time: '2:00:00',
+      cpus: 8,
+      mem: '32G',
+      gres: 'gpu:a100:1',
+      sbatch: ['--constraint=avx2'],
+      setup: ['module load nodejs/20'],
+    },
+    tasks: [
+      ['node', 'cli.js', 'run', 'a.json', '--point', '0'],
+      ['node', 'cli.js', 'run', 'a.json', '--set', "name=it's"],
+    ],
   });
   const lines = s.split('\n');
-  for (const l of ['#SBATCH --array=0-1', '#SBATCH --partition=gpu', '#SBATCH --account=lab', '#SBATCH --time=2:00:00', '#SBATCH --cpus-per-task=8', '#SBATCH --mem=32G', '#SBATCH --gres=gpu:a100:1', '#SBATCH --constraint=avx2', '#SBATCH --no-requeue', 'module load nodejs/20', "cd '/ws dir'"]) {
+  for (const l of [
+    '#SBATCH --array=0-1',
+    '#SBATCH --partition=gpu',
+    '#SBATCH --account=lab',
+    '#SBATCH --time=2:00:00',
+    '#SBATCH --cpus-per-task=8',
+    '#SBATCH --mem=32G',
+    '#SBATCH --gres=gpu:a100:1',
+    '#SBATCH --constraint=avx2',
+    '#SBATCH --no-requeue',
+    'module load nodejs/20',
+    "cd '/ws dir'",
+  ]) {
     assert.ok(lines.includes(l), `missing line "${l}" in:\n${s}`);
   }
   // every #SBATCH line comes before the first command (sbatch stops reading them there)

@@ -17,9 +17,23 @@ try {
   mkdirSync(join(ws, '.flowloop'), { recursive: true });
   mkdirSync(join(ws, '.vscode'), { recursive: true });
   // 6 of the node's 8 CPUs per point: one point runs, the other waits for resources
-  writeFileSync(join(ws, '.flowloop', 'executors.json'), JSON.stringify({ default: 'cpu', profiles: { cpu: { executor: 'slurm', partition: 'debug', cpus: 6, time: '10', setup: ['sleep 90'] } } }, null, 2));
-  writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'flowloop.executor': 'slurm', 'flowloop.executorProfile': 'cpu' }, null, 2));
-  const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'run', join(ws, 'sweep.flowloop.json'), '--executor', 'slurm', '--detach', '--dir', ws], { cwd: ws, env: cluster.env, encoding: 'utf8' });
+  writeFileSync(
+    join(ws, '.flowloop', 'executors.json'),
+    JSON.stringify(
+      { default: 'cpu', profiles: { cpu: { executor: 'slurm', partition: 'debug', cpus: 6, time: '10', setup: ['sleep 90'] } } },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(ws, '.vscode', 'settings.json'),
+    JSON.stringify({ 'flowloop.executor': 'slurm', 'flowloop.executorProfile': 'cpu' }, null, 2),
+  );
+  const out = execFileSync(
+    process.execPath,
+    [join(ROOT, 'dist', 'cli.js'), 'run', join(ws, 'sweep.flowloop.json'), '--executor', 'slurm', '--detach', '--dir', ws],
+    { cwd: ws, env: cluster.env, encoding: 'utf8' },
+  );
   console.log(out.trim());
   host = await startCodeServer({ tmp, workspace: ws, env: { SLURM_CONF: cluster.conf } });
   browser = await launchBrowser();
@@ -35,8 +49,14 @@ try {
   await page.waitForTimeout(500);
   await sweep.click();
   await page.keyboard.press('ArrowRight');
-  await page.locator('.monaco-list-row', { hasText: /slurm (running|pending)/ }).first().waitFor({ timeout: 30000 })
-    .catch(async (e) => { await page.screenshot({ path: join(ROOT, 'test-artifacts', 'slurm-shot-failure.png') }); throw e; });
+  await page
+    .locator('.monaco-list-row', { hasText: /slurm (running|pending)/ })
+    .first()
+    .waitFor({ timeout: 30000 })
+    .catch(async (e) => {
+      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'slurm-shot-failure.png') });
+      throw e;
+    });
   await page.waitForTimeout(1500);
   mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'slurm-sweep.png') });

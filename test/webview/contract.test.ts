@@ -1,23 +1,42 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrieSnapshotEvent } from '../../core/experiment/events';
-import { isHostToWebview, isWebviewToHost, makeNonce, packTrieSnapshot, renderHtml, unpackTrieSnapshot, VIEW_NAMES } from '../../webview/contract';
+import {
+  isHostToWebview,
+  isWebviewToHost,
+  makeNonce,
+  packTrieSnapshot,
+  renderHtml,
+  unpackTrieSnapshot,
+  VIEW_NAMES,
+} from '../../webview/contract';
 import { fixture } from '../../harness/webviewPage';
 
 test('renderHtml: nonce CSP without network, the view script and stylesheet, #app', () => {
   const nonce = makeNonce();
   assert.match(nonce, /^[A-Za-z0-9]{32}$/);
   assert.notEqual(nonce, makeNonce());
-  const html = renderHtml('loss', { scriptUri: 'vscode-resource://x/dist/webview/loss.js', styleUri: 'vscode-resource://x/dist/webview/loss.css', nonce, cspSource: 'vscode-resource:' });
+  const html = renderHtml('loss', {
+    scriptUri: 'vscode-resource://x/dist/webview/loss.js',
+    styleUri: 'vscode-resource://x/dist/webview/loss.css',
+    nonce,
+    cspSource: 'vscode-resource:',
+  });
   const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
-  assert.equal(csp, `default-src 'none'; img-src vscode-resource: data:; style-src vscode-resource: 'nonce-${nonce}'; font-src vscode-resource:; script-src 'nonce-${nonce}'`);
+  assert.equal(
+    csp,
+    `default-src 'none'; img-src vscode-resource: data:; style-src vscode-resource: 'nonce-${nonce}'; font-src vscode-resource:; script-src 'nonce-${nonce}'`,
+  );
   assert.ok(html.includes(`<script nonce="${nonce}" src="vscode-resource://x/dist/webview/loss.js"></script>`));
   assert.ok(html.includes(`<meta property="csp-nonce" content="${nonce}">`));
   assert.ok(html.includes('<div id="app" data-view="loss"></div>'));
   assert.ok(!/unsafe-inline|unsafe-eval|https?:/.test(csp), csp);
   assert.throws(() => renderHtml('loss', { scriptUri: '', styleUri: '', nonce: 'short', cspSource: '' }), /nonce/);
   assert.throws(() => renderHtml('nope' as 'loss', { scriptUri: '', styleUri: '', nonce, cspSource: '' }), /unknown view/);
-  assert.ok(renderHtml('trie', { scriptUri: 'a"b', styleUri: 's', nonce, cspSource: 'c' }).includes('src="a&quot;b"'), 'attributes are escaped');
+  assert.ok(
+    renderHtml('trie', { scriptUri: 'a"b', styleUri: 's', nonce, cspSource: 'c' }).includes('src="a&quot;b"'),
+    'attributes are escaped',
+  );
 });
 
 test('message guards accept the contract and reject anything else', () => {

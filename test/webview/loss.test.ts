@@ -10,20 +10,35 @@ import { bundleView, launch, openView, screenshot } from '../../harness/webviewP
 
 // Recorded from real runs of the demo config (see fixtures/make-demo-fixture.ts): two runs, each training
 // SFT then Flower (metric series qualifier "sft" / "flower").
-const events = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+const events = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as RunEvent);
 const metrics = events.filter((e): e is MetricEvent => e.type === 'metric');
-const runs = events.filter((e): e is RunStartedEvent => e.type === 'run-started').map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
-const distinct = (f: (m: MetricEvent) => boolean, ms = metrics) => new Set(ms.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
+const runs = events
+  .filter((e): e is RunStartedEvent => e.type === 'run-started')
+  .map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
+const distinct = (f: (m: MetricEvent) => boolean, ms = metrics) =>
+  new Set(ms.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
 // Recorded from the real Movies_and_TV training runs (SFT, IFairLRS, Flower; first 200 steps + the epoch's
 // validation NLL; see fixtures/make-train-fixture.ts).
-const movies = readFileSync(join(ROOT, 'test/webview/fixtures/movies-train.events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+const movies = readFileSync(join(ROOT, 'test/webview/fixtures/movies-train.events.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as RunEvent);
 const moviesMetrics = movies.filter((e): e is MetricEvent => e.type === 'metric');
-const moviesRuns = movies.filter((e): e is RunStartedEvent => e.type === 'run-started').map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
+const moviesRuns = movies
+  .filter((e): e is RunStartedEvent => e.type === 'run-started')
+  .map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
 let browser: Browser;
 let bundle: { js: string; css: string };
 
-before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('loss')]); });
-after(async () => { await browser?.close(); });
+before(async () => {
+  [browser, bundle] = await Promise.all([launch(), bundleView('loss')]);
+});
+after(async () => {
+  await browser?.close();
+});
 
 test('loss view posts ready, draws one chart per metric kind (the "one chart per kind" layout) with three real runs overlaid', async () => {
   assert.equal(moviesRuns.length, 3);
@@ -35,10 +50,20 @@ test('loss view posts ready, draws one chart per metric kind (the "one chart per
   assert.deepEqual(groups, ['loss', 'lr', 'grad', 'valid']);
   const legend = await v.page.locator('.chart[data-group="loss"] .u-legend .u-series th').allTextContents();
   // series 0 is the x axis; then every (run, loss term, objective) series
-  assert.equal(legend.length - 1, distinct((m) => /^train\/(sft|gfn|total)$/.test(m.name), moviesMetrics), `legend: ${legend.join(' | ')}`);
+  assert.equal(
+    legend.length - 1,
+    distinct((m) => /^train\/(sft|gfn|total)$/.test(m.name), moviesMetrics),
+    `legend: ${legend.join(' | ')}`,
+  );
   const flowerRun = moviesRuns.find((r) => /flower/.test(r.name))!;
-  assert.ok(legend.some((l) => l.startsWith(`${flowerRun.name} · train/gfn`)), legend.join(' | '));
-  assert.equal(await v.page.locator('.chart[data-group="valid"] .u-legend .u-series').count() - 1, distinct((m) => m.name.startsWith('valid/'), moviesMetrics));
+  assert.ok(
+    legend.some((l) => l.startsWith(`${flowerRun.name} · train/gfn`)),
+    legend.join(' | '),
+  );
+  assert.equal(
+    (await v.page.locator('.chart[data-group="valid"] .u-legend .u-series').count()) - 1,
+    distinct((m) => m.name.startsWith('valid/'), moviesMetrics),
+  );
   const points = Number(await v.page.evaluate(() => document.body.dataset.points));
   assert.equal(points, moviesMetrics.length, 'every metric event is one point');
   await v.page.locator('#log-scale').click();
@@ -47,7 +72,9 @@ test('loss view posts ready, draws one chart per metric kind (the "one chart per
   await screenshot(v.page, 'loss');
   // a theme switch (VS Code changes the body class and the --vscode-* values) redraws the canvases
   const before = Number(await v.page.evaluate(() => document.body.dataset.rendered));
-  await v.page.evaluate(() => { document.body.classList.add('vscode-light'); });
+  await v.page.evaluate(() => {
+    document.body.classList.add('vscode-light');
+  });
   await v.page.waitForFunction((n) => Number(document.body.dataset.rendered) > n, before);
   assert.equal(await v.page.locator('#charts .chart').count(), 4);
   // a state for another view is refused and reported to the host, the charts stay
@@ -62,14 +89,24 @@ test('loss view posts ready, draws one chart per metric kind (the "one chart per
 test('loss view keeps up with 20 events/s sent one message per event, then a 3,000-event burst, dropping none', async () => {
   const v = await openView(browser, 'loss', bundle);
   await v.send({ type: 'init', state: { view: 'loss', runs: [], metrics: [] } });
-  const live: MetricEvent[] = Array.from({ length: 60 }, (_, i) => ({ type: 'metric', runId: 'live', t: i, name: 'train/total', step: i + 1, value: 3 / (i + 1) }));
+  const live: MetricEvent[] = Array.from({ length: 60 }, (_, i) => ({
+    type: 'metric',
+    runId: 'live',
+    t: i,
+    name: 'train/total',
+    step: i + 1,
+    value: 3 / (i + 1),
+  }));
   // post from inside the page on a 50 ms timer (20 events/s), record when the last one was posted
   const lagMs = await v.page.evaluate(async (evs) => {
     await new Promise<void>((res) => {
       let i = 0;
       const id = setInterval(() => {
         window.postMessage({ type: 'events', events: [evs[i++]] }, '*');
-        if (i === evs.length) { clearInterval(id); res(); }
+        if (i === evs.length) {
+          clearInterval(id);
+          res();
+        }
       }, 50);
     });
     const tLast = performance.now();
@@ -77,8 +114,17 @@ test('loss view keeps up with 20 events/s sent one message per event, then a 3,0
     return performance.now() - tLast;
   }, live);
   assert.ok(lagMs < 400, `rendered the last of 60 events ${lagMs.toFixed(0)} ms after it was posted`);
-  const burst: MetricEvent[] = Array.from({ length: 3000 }, (_, i) => ({ type: 'metric', runId: 'live', t: i, name: i % 2 ? 'train/sft' : 'train/gfn', step: 100 + (i >> 1), value: 1 + Math.sin(i) }));
-  await v.page.evaluate((evs) => { for (const e of evs) window.postMessage({ type: 'events', events: [e] }, '*'); }, burst);
+  const burst: MetricEvent[] = Array.from({ length: 3000 }, (_, i) => ({
+    type: 'metric',
+    runId: 'live',
+    t: i,
+    name: i % 2 ? 'train/sft' : 'train/gfn',
+    step: 100 + (i >> 1),
+    value: 1 + Math.sin(i),
+  }));
+  await v.page.evaluate((evs) => {
+    for (const e of evs) window.postMessage({ type: 'events', events: [e] }, '*');
+  }, burst);
   await v.page.waitForFunction((n) => document.body.dataset.points === String(n), 60 + 3000);
   assert.equal(await v.page.evaluate(() => document.body.dataset.received), '3060');
   assert.deepEqual(await v.problems(), []);

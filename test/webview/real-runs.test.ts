@@ -21,7 +21,14 @@ import { bundleView, launch, openView, screenshot } from '../../harness/webviewP
 import type { ViewName, ViewState } from '../../webview/contract';
 
 /** The same state in the light theme, saved as docs/screenshots/<name>-light.png (README: light and dark). */
-async function lightShot(view: ViewName, state: ViewState, name: string, size: { width: number; height: number }, ready: string, savedState?: unknown): Promise<void> {
+async function lightShot(
+  view: ViewName,
+  state: ViewState,
+  name: string,
+  size: { width: number; height: number },
+  ready: string,
+  savedState?: unknown,
+): Promise<void> {
   const v = await openView(browser, view, await bundleView(view), { ...size, theme: 'light', savedState });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector(ready, { timeout: 60_000 });
@@ -34,14 +41,23 @@ async function lightShot(view: ViewName, state: ViewState, name: string, size: {
 // The views on runs made here (test/real-runs.ts: the RQ1 demo, the quick sequential run, AFL with the
 // built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.
 let browser: Browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
 
 test('trie view colours every checkpoint of a real demo run (SFT and Flower, to the final one), the legend names every colour, the tooltip follows the slider', async () => {
   const demo = await realRun('demo');
   const state = buildViewState('trie', [demo.runDir]) as TrieViewState;
-  const withPolicy = readEvents(demo.runDir).filter((e) => e.type === 'trie-snapshot' && e.nodes.some((n) => typeof n.policy === 'number')).length;
-  assert.ok(state.snapshots.length >= 40 && withPolicy === state.snapshots.length, `${state.snapshots.length} snapshots, ${withPolicy} with policy values`);
+  const withPolicy = readEvents(demo.runDir).filter(
+    (e) => e.type === 'trie-snapshot' && e.nodes.some((n) => typeof n.policy === 'number'),
+  ).length;
+  assert.ok(
+    state.snapshots.length >= 40 && withPolicy === state.snapshots.length,
+    `${state.snapshots.length} snapshots, ${withPolicy} with policy values`,
+  );
   const v = await openView(browser, 'trie', await bundleView('trie'), { width: 1300, height: 800 });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('#trie g.node');
@@ -49,28 +65,54 @@ test('trie view colours every checkpoint of a real demo run (SFT and Flower, to 
   const grey: string[] = [];
   for (let i = 0; i < state.snapshots.length; i++) {
     const before = await v.page.evaluate(() => Number(document.body.dataset.rendered ?? 0));
-    await v.page.evaluate((k) => { const s = document.querySelector('#checkpoint') as HTMLInputElement; s.value = String(k); s.dispatchEvent(new Event('input')); }, i);
+    await v.page.evaluate((k) => {
+      const s = document.querySelector('#checkpoint') as HTMLInputElement;
+      s.value = String(k);
+      s.dispatchEvent(new Event('input'));
+    }, i);
     await v.page.waitForFunction((b) => Number(document.body.dataset.rendered ?? 0) > b, before);
-    const drawn = await v.page.locator('#trie g.node').evaluateAll((els) => els.map((g) => ({
-      cls: [...g.classList].filter((c) => c !== 'node' && c !== 'hit')[0], opacity: Number(g.querySelector('rect')?.getAttribute('fill-opacity')),
-    })));
+    const drawn = await v.page.locator('#trie g.node').evaluateAll((els) =>
+      els.map((g) => ({
+        cls: [...g.classList].filter((c) => c !== 'node' && c !== 'hit')[0],
+        opacity: Number(g.querySelector('rect')?.getAttribute('fill-opacity')),
+      })),
+    );
     const label = await v.page.locator('#checkpoint-label').textContent();
     const bad = drawn.filter((d) => d.cls === 'nopolicy' || (['over', 'under', 'match'].includes(d.cls) && !(d.opacity >= 0.4)));
     if (bad.length) grey.push(`${label}: ${bad.length} of ${drawn.length} cells grey or faint (${JSON.stringify(bad.slice(0, 3))})`);
-    for (const c of new Set(drawn.map((d) => d.cls))) assert.ok(legendClasses.includes(c), `colour class "${c}" at ${label} has no legend entry (legend: ${legendClasses.join(', ')})`);
+    for (const c of new Set(drawn.map((d) => d.cls)))
+      assert.ok(legendClasses.includes(c), `colour class "${c}" at ${label} has no legend entry (legend: ${legendClasses.join(', ')})`);
   }
   assert.deepEqual(grey, [], 'every checkpoint with policy values is coloured');
-  assert.match(await v.page.locator('#checkpoint-label').textContent() ?? '', /^flower epoch \d+ \((\d+)\/\1\)$/, 'the last checkpoint is the final Flower one');
+  assert.match(
+    (await v.page.locator('#checkpoint-label').textContent()) ?? '',
+    /^flower epoch \d+ \((\d+)\/\1\)$/,
+    'the last checkpoint is the final Flower one',
+  );
   // hover the heaviest child of the root at the final checkpoint, then move the slider: the tooltip follows
-  const top = (state.snapshots.at(-1) as any);
-  const rootChildren = [...top.id].map((id: number, i: number) => ({ id, parent: top.parent[i], flow: top.flow[i] })).filter((n) => n.parent === 0).sort((a, b) => b.flow - a.flow);
+  const top = state.snapshots.at(-1) as any;
+  const rootChildren = [...top.id]
+    .map((id: number, i: number) => ({ id, parent: top.parent[i], flow: top.flow[i] }))
+    .filter((n) => n.parent === 0)
+    .sort((a, b) => b.flow - a.flow);
   await v.page.locator(`#trie g.node[data-id="${rootChildren[0].id}"]`).hover();
   const tipFinal = await v.page.locator('.tooltip').textContent();
-  await v.page.evaluate(() => { const s = document.querySelector('#checkpoint') as HTMLInputElement; s.value = '0'; s.dispatchEvent(new Event('input')); });
-  await v.page.waitForFunction((t) => { const el = document.querySelector('.tooltip'); return el && !el.classList.contains('hidden') && el.textContent !== t; }, tipFinal);
+  await v.page.evaluate(() => {
+    const s = document.querySelector('#checkpoint') as HTMLInputElement;
+    s.value = '0';
+    s.dispatchEvent(new Event('input'));
+  });
+  await v.page.waitForFunction((t) => {
+    const el = document.querySelector('.tooltip');
+    return el && !el.classList.contains('hidden') && el.textContent !== t;
+  }, tipFinal);
   const pFirst = state.snapshots[0] as any;
   const k = [...pFirst.id].indexOf(rootChildren[0].id);
-  assert.match(await v.page.locator('.tooltip').textContent() ?? '', new RegExp(String(pFirst.policy[k]).slice(0, 4).replace('.', '\\.')), 'the tooltip shows checkpoint 0\'s policy value');
+  assert.match(
+    (await v.page.locator('.tooltip').textContent()) ?? '',
+    new RegExp(String(pFirst.policy[k]).slice(0, 4).replace('.', '\\.')),
+    "the tooltip shows checkpoint 0's policy value",
+  );
   await screenshot(v.page, 'trie-demo');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
@@ -92,31 +134,44 @@ test('compare view on real runs: SFT and Flower distribution rows for the demo, 
   const m = flattenMetrics(readMetrics(demo.runDir)!);
   for (const [i, o] of ['sft', 'flower'].entries()) {
     const cells = await dist.locator('tr.run').nth(i).locator('td.num').allTextContents();
-    assert.deepEqual(cells.slice(0, 4), [m[`${o}/kl(target||gen)`], m[`${o}/kl(gen||target)`], m[`${o}/js`], m[`${o}/coverage`]].map((x) => cellText(x)));
+    assert.deepEqual(
+      cells.slice(0, 4),
+      [m[`${o}/kl(target||gen)`], m[`${o}/kl(gen||target)`], m[`${o}/js`], m[`${o}/coverage`]].map((x) => cellText(x)),
+    );
   }
-  assert.equal(await v.page.locator('section[data-table="flower"] td.run', { hasText: 'smoke' }).count(), 0, 'a SASRec run is not a Flower row');
+  assert.equal(
+    await v.page.locator('section[data-table="flower"] td.run', { hasText: 'smoke' }).count(),
+    0,
+    'a SASRec run is not a Flower row',
+  );
   const seq = v.page.locator('section[data-table="sequential"]');
   assert.deepEqual(await seq.locator('tr.run td.run').allTextContents(), ['smoke · sasrec']);
   const q = flattenMetrics(readMetrics(quick.runDir)!);
   assert.equal(await seq.locator('tr.run td.num').last().textContent(), cellText(q['test/cand_hr@1']));
   const aflRows = await v.page.locator('section[data-table="afl"] tr.run td.run').allTextContents();
   assert.deepEqual(aflRows, ['afl-small']);
-  assert.match(await v.page.locator('#left-out').textContent() ?? '', new RegExp(`smoke — cancelled`));
-  assert.doesNotMatch(await v.page.locator('body').textContent() ?? '', /reports no Flower or AFL metrics/);
+  assert.match((await v.page.locator('#left-out').textContent()) ?? '', new RegExp(`smoke — cancelled`));
+  assert.doesNotMatch((await v.page.locator('body').textContent()) ?? '', /reports no Flower or AFL metrics/);
   await screenshot(v.page, 'compare-real-runs');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
   await lightShot('compare', state, 'compare-real-runs', { width: 1100, height: 1200 }, 'section[data-table="distribution"]');
 });
 
-test('progress of a real demo run: each progress event carries the run\'s share (never going back), stages named SFT then Flower', async () => {
+test("progress of a real demo run: each progress event carries the run's share (never going back), stages named SFT then Flower", async () => {
   const demo = await realRun('demo');
   const ps = readEvents(demo.runDir).filter((e): e is ProgressEvent => e.type === 'progress');
   assert.ok(ps.length > 20 && ps.every((p) => p.run && p.run.share >= 0 && p.run.share <= 1), 'every progress event has run.share');
   const shares = ps.map((p) => p.run!.share);
   const back = shares.findIndex((s, i) => i > 0 && s < shares[i - 1] - 1e-9);
-  assert.equal(back, -1, `the share went back at event ${back}: ${ps[back - 1]?.phase} ${shares[back - 1]} → ${ps[back]?.phase} ${shares[back]}`);
-  const stages = [...new Set(ps.filter((p) => p.run!.epoch !== undefined).map((p) => `${p.run!.stage} (${p.run!.stageIndex}/${p.run!.stages})`))];
+  assert.equal(
+    back,
+    -1,
+    `the share went back at event ${back}: ${ps[back - 1]?.phase} ${shares[back - 1]} → ${ps[back]?.phase} ${shares[back]}`,
+  );
+  const stages = [
+    ...new Set(ps.filter((p) => p.run!.epoch !== undefined).map((p) => `${p.run!.stage} (${p.run!.stageIndex}/${p.run!.stages})`)),
+  ];
   assert.deepEqual(stages, ['SFT (1/2)', 'Flower (2/2)']);
   // mid-run: the first Flower epoch is past half of the run, not "100%" of an epoch
   const firstFlower = ps.find((p) => p.run!.stage === 'Flower')!;
@@ -135,9 +190,17 @@ test('every real run writes plots/ (the one-epoch quick run too); the headline m
     const info = readRunInfo(r.runDir)!;
     const flat = flattenMetrics(readMetrics(r.runDir)!);
     assert.ok(info.keyMetric, `${name}: no key metric`);
-    assert.equal(flat[info.keyMetric!.name], info.keyMetric!.value, `${name}: key metric ${info.keyMetric!.name} is not the metrics.json value of that name`);
+    assert.equal(
+      flat[info.keyMetric!.name],
+      info.keyMetric!.value,
+      `${name}: key metric ${info.keyMetric!.name} is not the metrics.json value of that name`,
+    );
   }
-  assert.equal(readRunInfo((await realRun('quick')).runDir)!.keyMetric!.name, 'test/cand_hr@1', 'the quick run\'s headline says it is HR@1 among the candidates');
+  assert.equal(
+    readRunInfo((await realRun('quick')).runDir)!.keyMetric!.name,
+    'test/cand_hr@1',
+    "the quick run's headline says it is HR@1 among the candidates",
+  );
 });
 
 test('views are offered only where they apply to a real run, with the reason otherwise', async () => {
@@ -149,7 +212,11 @@ test('views are offered only where they apply to a real run, with the reason oth
   assert.match(viewNotApplicable('transcripts', demo.runDir) ?? '', /dialogues of an AFL run.*demo-rq1 is a flower run/);
   // the tree's context value carries the kind the menus match on (package.json view/item/context)
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  const when = (cmd: string) => pkg.contributes.menus['view/item/context'].filter((m: { command: string }) => m.command === cmd).map((m: { when: string }) => m.when).join(' ');
+  const when = (cmd: string) =>
+    pkg.contributes.menus['view/item/context']
+      .filter((m: { command: string }) => m.command === cmd)
+      .map((m: { when: string }) => m.when)
+      .join(' ');
   assert.match(when('flowloop.showTrieFlow'), /kind-flower/);
   assert.match(when('flowloop.showTranscripts'), /kind-afl/);
 });
@@ -162,11 +229,17 @@ test('user-facing text cites the project\'s docs readably: no "METHODS" in the s
   };
   walk(buildSchema());
   // the template picker shows each example's description
-  const examples = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? examples(join(d, e.name)) : e.name.endsWith('.flowloop.json') ? [join(d, e.name)] : []);
+  const examples = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? examples(join(d, e.name)) : e.name.endsWith('.flowloop.json') ? [join(d, e.name)] : [],
+    );
   for (const f of examples(join(ROOT, 'examples'))) texts.push(JSON.parse(readFileSync(f, 'utf8')).description ?? '');
   walk(BASELINES);
   const bad = texts.filter((t) => /\bMETHODS\b/.test(t));
-  assert.deepEqual(bad.map((t) => t.slice(0, 120)), []);
+  assert.deepEqual(
+    bad.map((t) => t.slice(0, 120)),
+    [],
+  );
 });
 
 test('runs table on real runs: one row per run and per variant (demo: sft and flower), config columns that differ, metric columns, sorting, filtering, selection → Compare', async () => {
@@ -176,11 +249,27 @@ test('runs table on real runs: one row per run and per variant (demo: sft and fl
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('#runs tr.row');
   const keys = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
-  const demoId = readRunInfo(demo.runDir)!.id, quickId = readRunInfo(quick.runDir)!.id, aflId = readRunInfo(afl.runDir)!.id;
+  const demoId = readRunInfo(demo.runDir)!.id,
+    quickId = readRunInfo(quick.runDir)!.id,
+    aflId = readRunInfo(afl.runDir)!.id;
   assert.deepEqual([...keys].sort(), [`${demoId}·sft`, `${demoId}·flower`, quickId, aflId].sort());
-  const headers = await v.page.locator('#runs th').evaluateAll((els) => els.map((e) => ({ col: e.getAttribute('data-col'), cls: e.className })));
+  const headers = await v.page
+    .locator('#runs th')
+    .evaluateAll((els) => els.map((e) => ({ col: e.getAttribute('data-col'), cls: e.className })));
   const cols = headers.map((x) => x.col).filter(Boolean) as string[];
-  for (const c of ['run', 'variant', 'kind', 'status', 'config:dataset', 'config:epochs', 'config:seed', 'metric:kl(target||gen)', 'metric:coverage', 'metric:test/cand_hr@1', 'metric:AFL HR@1']) {
+  for (const c of [
+    'run',
+    'variant',
+    'kind',
+    'status',
+    'config:dataset',
+    'config:epochs',
+    'config:seed',
+    'metric:kl(target||gen)',
+    'metric:coverage',
+    'metric:test/cand_hr@1',
+    'metric:AFL HR@1',
+  ]) {
     assert.ok(cols.includes(c), `no column ${c}: ${cols.join(', ')}`);
   }
   assert.ok(!cols.includes('config:name') && !cols.includes('config:description'), 'identity/prose are not config columns');
@@ -196,25 +285,36 @@ test('runs table on real runs: one row per run and per variant (demo: sft and fl
   const sorted = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
   assert.deepEqual(sorted.slice(0, 2), [`${demoId}·flower`, `${demoId}·sft`]);
   // filter: kind and a metric threshold
-  await v.page.evaluate(() => { const f = document.querySelector('#filter') as HTMLInputElement & { value: string }; f.value = 'flower coverage>0.95'; f.dispatchEvent(new Event('input')); });
+  await v.page.evaluate(() => {
+    const f = document.querySelector('#filter') as HTMLInputElement & { value: string };
+    f.value = 'flower coverage>0.95';
+    f.dispatchEvent(new Event('input'));
+  });
   await v.page.waitForFunction(() => document.querySelectorAll('#runs tr.row').length === 1);
   assert.equal(await v.page.locator('#runs tr.row').getAttribute('data-key'), `${demoId}·flower`);
-  await v.page.evaluate(() => { const f = document.querySelector('#filter') as HTMLInputElement & { value: string }; f.value = ''; f.dispatchEvent(new Event('input')); });
+  await v.page.evaluate(() => {
+    const f = document.querySelector('#filter') as HTMLInputElement & { value: string };
+    f.value = '';
+    f.dispatchEvent(new Event('input'));
+  });
   await v.page.waitForFunction(() => document.querySelectorAll('#runs tr.row').length === 4);
   // selection feeds the comparison
   await v.page.locator(`#runs tr.row[data-key="${quickId}"]`).click();
   await v.page.locator(`#runs tr.row[data-key="${aflId}"]`).click();
   await v.page.locator('#compare-selected').click();
   const open = (await v.sent()).find((x) => x.type === 'open') as { target: string; runDirs: string[] } | undefined;
-  assert.deepEqual(open && { target: open.target, runDirs: [...open.runDirs].sort() }, { target: 'compare', runDirs: [quick.runDir, afl.runDir].sort() });
-  assert.deepEqual((await v.state() as { selected: string[] }).selected.sort(), [quickId, aflId].sort(), 'the selection persists');
+  assert.deepEqual(open && { target: open.target, runDirs: [...open.runDirs].sort() }, {
+    target: 'compare',
+    runDirs: [quick.runDir, afl.runDir].sort(),
+  });
+  assert.deepEqual(((await v.state()) as { selected: string[] }).selected.sort(), [quickId, aflId].sort(), 'the selection persists');
   await screenshot(v.page, 'runs-table');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
   await lightShot('runs', state, 'runs-table', { width: 1400, height: 700 }, '#runs tr.row');
 });
 
-test('run page on real runs: the demo\'s distribution.svg and plots inline, final metrics, links to the views that apply; a rerun with --set seed shows the config diff', async () => {
+test("run page on real runs: the demo's distribution.svg and plots inline, final metrics, links to the views that apply; a rerun with --set seed shows the config diff", async () => {
   const demo = await realRun('demo');
   const page = buildRunPage(demo.runDir, siblingRuns(demo.runDir));
   const v = await openView(browser, 'run', await bundleView('run'), { width: 1300, height: 1000 });
@@ -224,8 +324,15 @@ test('run page on real runs: the demo\'s distribution.svg and plots inline, fina
   const figures = await v.page.locator('#plots figure').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
   assert.ok(figures.includes('distribution.svg') && figures.some((f) => f?.startsWith('plots/')), figures.join(', '));
   // every inline plot decodes (data URLs decode asynchronously: wait for it)
-  await v.page.waitForFunction(() => [...document.querySelectorAll('#plots img')].every((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0), undefined, { timeout: 60_000 });
-  assert.match(await v.page.locator('#metrics').textContent() ?? '', /flower\/kl\(target\|\|gen\)/);
+  await v.page.waitForFunction(
+    () =>
+      [...document.querySelectorAll('#plots img')].every(
+        (e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0,
+      ),
+    undefined,
+    { timeout: 60_000 },
+  );
+  assert.match((await v.page.locator('#metrics').textContent()) ?? '', /flower\/kl\(target\|\|gen\)/);
   assert.equal(await v.page.locator('#open-trie').getAttribute('disabled'), null, 'the trie view applies to a Flower run');
   assert.notEqual(await v.page.locator('#open-transcripts').getAttribute('disabled'), null, 'transcripts do not apply to a Flower run');
   await v.page.locator('#open-trie').click();
@@ -255,10 +362,10 @@ test('run page of a degraded run shows it yellow with the reason; the runs table
   await v.send({ type: 'init', state: buildRunPage(again.runDir, []) });
   await v.page.waitForSelector('#run-status');
   assert.equal(await v.page.locator('#run-status').textContent(), 'degraded');
-  assert.match(await v.page.locator('#run-status').getAttribute('class') ?? '', /degraded/);
+  assert.match((await v.page.locator('#run-status').getAttribute('class')) ?? '', /degraded/);
   const bg = await v.page.locator('#run-status').evaluate((e) => getComputedStyle(e).backgroundColor);
   assert.equal(bg, 'rgb(204, 167, 0)', 'yellow (--vscode-charts-yellow)');
-  assert.match(await v.page.locator('[data-warning]').textContent() ?? '', /degraded: 122\/122 LLM calls failed/);
+  assert.match((await v.page.locator('[data-warning]').textContent()) ?? '', /degraded: 122\/122 LLM calls failed/);
   await v.page.close();
   const t = await openView(browser, 'runs', await bundleView('runs'));
   await t.send({ type: 'init', state: buildRunsState([again.runDir]) });
@@ -272,8 +379,14 @@ test('the finish toast states the result that matters for each real run kind', a
   const dm = flattenMetrics(readMetrics(demo.runDir)!);
   const d = headline('flower', readMetrics(demo.runDir)!)!;
   const f3 = (x: number) => Number(x.toPrecision(3)).toString();
-  assert.equal(d, `KL(target‖gen) Flower ${f3(dm['flower/kl(target||gen)'])} vs SFT ${f3(dm['sft/kl(target||gen)'])}, coverage ${Math.round(100 * dm['flower/coverage'])}% vs ${Math.round(100 * dm['sft/coverage'])}%`);
-  assert.match(headline('sequential', readMetrics(quick.runDir)!)!, /^test HR@10 [\d.]+, NDCG@10 [\d.]+, HR@1 among the candidates [\d.]+$/);
+  assert.equal(
+    d,
+    `KL(target‖gen) Flower ${f3(dm['flower/kl(target||gen)'])} vs SFT ${f3(dm['sft/kl(target||gen)'])}, coverage ${Math.round(100 * dm['flower/coverage'])}% vs ${Math.round(100 * dm['sft/coverage'])}%`,
+  );
+  assert.match(
+    headline('sequential', readMetrics(quick.runDir)!)!,
+    /^test HR@10 [\d.]+, NDCG@10 [\d.]+, HR@1 among the candidates [\d.]+$/,
+  );
   assert.match(headline('afl', readMetrics(afl.runDir)!)!, /^AFL HR@1 [\d.]+ vs Rec Agent [\d.]+, base model [\d.]+ \(5 users\)$/);
 });
 
@@ -288,23 +401,39 @@ test('loss curves on real runs: one chart per metric (GFN and SFT losses on thei
   assert.deepEqual([...charts].sort(), names.map((n) => `m:${n}`).sort(), 'one chart per metric name');
   // the JS fit curve: one line for SFT and one for Flower, the legend shows each one's last value
   const js = v.page.locator('#charts .chart[data-chart="m:fit/js"]');
-  const legend = await js.locator('.u-legend tr.u-series').evaluateAll((rows) => rows.slice(1).map((r) => ({ label: r.querySelector('.u-label')?.textContent, value: r.querySelector('.u-value')?.textContent })));
+  const legend = await js
+    .locator('.u-legend tr.u-series')
+    .evaluateAll((rows) =>
+      rows.slice(1).map((r) => ({ label: r.querySelector('.u-label')?.textContent, value: r.querySelector('.u-value')?.textContent })),
+    );
   const last = (series: string) => state.metrics.filter((m) => m.name === 'fit/js' && m.series === series).at(-1)!.value;
   assert.deepEqual(legend.map((l) => l.label?.replace(/^.* · /, '')).sort(), ['flower', 'sft']);
   for (const l of legend) assert.equal(l.value, fmtNum(last(l.label!.replace(/^.* · /, ''))), `legend value of ${l.label}`);
   // x by epoch: the choice is kept in the view's state and the charts are rebuilt on it
-  await v.page.evaluate(() => { const d = document.querySelector('#x-axis') as HTMLElement & { value: string }; d.value = 'epoch'; d.dispatchEvent(new Event('change')); });
-  await v.page.waitForFunction(() => [...document.querySelectorAll('#charts .u-axis')].some((a) => a.textContent?.includes('epoch')) || document.querySelector('#charts')?.textContent?.includes('epoch'));
-  assert.equal((await v.state() as { x: string }).x, 'epoch');
+  await v.page.evaluate(() => {
+    const d = document.querySelector('#x-axis') as HTMLElement & { value: string };
+    d.value = 'epoch';
+    d.dispatchEvent(new Event('change'));
+  });
+  await v.page.waitForFunction(
+    () =>
+      [...document.querySelectorAll('#charts .u-axis')].some((a) => a.textContent?.includes('epoch')) ||
+      document.querySelector('#charts')?.textContent?.includes('epoch'),
+  );
+  assert.equal(((await v.state()) as { x: string }).x, 'epoch');
   await screenshot(v.page, 'loss-real-runs');
   assert.deepEqual(await v.problems(), []);
   await v.page.close();
   await lightShot('loss', state, 'loss-real-runs', { width: 1200, height: 900 }, '#charts .chart canvas');
 });
 
-test('compare view marks a degraded run\'s rows (yellow, ⚠, the reason on hover)', async () => {
+test("compare view marks a degraded run's rows (yellow, ⚠, the reason on hover)", async () => {
   const quick = await realRun('quick');
-  const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=10'], outDir: mkdtempSync(join(tmpdir(), 'flowloop-degraded-compare-')) });
+  const again = await runSingle({
+    configPath: REAL_CONFIGS.quick,
+    set: ['seed=10'],
+    outDir: mkdtempSync(join(tmpdir(), 'flowloop-degraded-compare-')),
+  });
   const info = readRunInfo(again.runDir)!;
   writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['64/64 LLM calls failed'] }));
   const state = buildViewState('compare', [quick.runDir, again.runDir]) as CompareViewState;
@@ -312,9 +441,13 @@ test('compare view marks a degraded run\'s rows (yellow, ⚠, the reason on hove
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="sequential"] tr.run');
   const row = v.page.locator(`section[data-table="sequential"] tr.run[data-run="${info.id}"]`);
-  assert.match(await row.getAttribute('class') ?? '', /degraded/);
-  assert.match(await row.locator('td.run').textContent() ?? '', /^⚠ /);
+  assert.match((await row.getAttribute('class')) ?? '', /degraded/);
+  assert.match((await row.locator('td.run').textContent()) ?? '', /^⚠ /);
   assert.equal(await row.locator('td.run').getAttribute('title'), 'degraded: 64/64 LLM calls failed');
-  assert.doesNotMatch(await v.page.locator(`section[data-table="sequential"] tr.run[data-run="${readRunInfo(quick.runDir)!.id}"]`).getAttribute('class') ?? '', /degraded/);
+  assert.doesNotMatch(
+    (await v.page.locator(`section[data-table="sequential"] tr.run[data-run="${readRunInfo(quick.runDir)!.id}"]`).getAttribute('class')) ??
+      '',
+    /degraded/,
+  );
   await v.page.close();
 });

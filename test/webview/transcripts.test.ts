@@ -10,7 +10,10 @@ import { bundleView, launch, openView, screenshot } from '../../harness/webviewP
 
 // Recorded from a real `flowloop run examples/afl-lastfm.flowloop.json` (built-in rule-based agents, prior =
 // the published prior_sasrec.csv, recommendation evaluation only), 16 users (see fixtures/make-afl-fixture.ts).
-const events = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-rule-based.events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunEvent);
+const events = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-rule-based.events.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as RunEvent);
 const turns = events.filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
 const started = events.find((e) => e.type === 'run-started')!;
 const runs = [{ runId: started.runId, name: (started as { name: string }).name, kind: 'afl' }];
@@ -21,8 +24,12 @@ const nRounds = (u: string) => Math.max(...byUser.get(u)!.map((t) => t.round));
 let browser: Browser;
 let bundle: { js: string; css: string };
 
-before(async () => { [browser, bundle] = await Promise.all([launch(), bundleView('transcripts')]); });
-after(async () => { await browser?.close(); });
+before(async () => {
+  [browser, bundle] = await Promise.all([launch(), bundleView('transcripts')]);
+});
+after(async () => {
+  await browser?.close();
+});
 
 test('transcripts view lists each user with rounds, hit/miss and the rule-based label', async () => {
   const v = await openView(browser, 'transcripts', bundle, { height: 900 });
@@ -32,20 +39,23 @@ test('transcripts view lists each user with rounds, hit/miss and the rule-based 
   assert.equal(await v.page.locator('details.user').count(), byUser.size);
   const hits = [...byUser.keys()].filter(finalHit).length;
   assert.equal(await v.page.locator('details.user[data-outcome="hit"]').count(), hits);
-  assert.match(await v.page.locator('#rule-banner').textContent() ?? '', /rule-based, not an LLM/);
+  assert.match((await v.page.locator('#rule-banner').textContent()) ?? '', /rule-based, not an LLM/);
   // open a multi-round user: every round shows a rec message and (if present) a user decision with reasons
   const multi = [...byUser.keys()].find((u) => nRounds(u) > 1)!;
   const card = v.page.locator(`details.user[data-user="${multi}"]`);
   await card.locator('summary').click();
   // the rounds render when the card opens: wait for them rather than racing the first paint
-  await card.locator('.round').nth(nRounds(multi) - 1).waitFor({ timeout: 10_000 });
+  await card
+    .locator('.round')
+    .nth(nRounds(multi) - 1)
+    .waitFor({ timeout: 10_000 });
   assert.equal(await card.locator('.round').count(), nRounds(multi));
   assert.equal(await card.locator('.msg.rec').count(), byUser.get(multi)!.filter((t) => t.agent === 'rec').length);
   const firstUserTurn = byUser.get(multi)!.find((t) => t.agent === 'user')!;
-  assert.match(await card.locator('.msg.user .decision').first().textContent() ?? '', new RegExp(`Decision: ${firstUserTurn.decision}`));
+  assert.match((await card.locator('.msg.user .decision').first().textContent()) ?? '', new RegExp(`Decision: ${firstUserTurn.decision}`));
   assert.equal(await card.locator('.cand').count(), firstUserTurn.candidates?.length ?? 20);
   assert.equal(await card.locator('.cand.target').textContent(), byUser.get(multi)![0].target);
-  assert.ok(await card.locator('span.tag.rule-based').count() >= 2, 'each rule-based turn carries the label');
+  assert.ok((await card.locator('span.tag.rule-based').count()) >= 2, 'each rule-based turn carries the label');
   assert.deepEqual(((await v.state()) as { open: string[] }).open.length, 1);
   await screenshot(v.page, 'transcripts');
   assert.deepEqual(await v.problems(), []);
@@ -53,7 +63,9 @@ test('transcripts view lists each user with rounds, hit/miss and the rule-based 
 });
 
 test('transcripts view filters by outcome and round count, shows raw prompts, and restores its filters', async () => {
-  const v = await openView(browser, 'transcripts', bundle, { savedState: { outcome: 'miss', rounds: 0, search: '', raw: false, open: [] } });
+  const v = await openView(browser, 'transcripts', bundle, {
+    savedState: { outcome: 'miss', rounds: 0, search: '', raw: false, open: [] },
+  });
   await v.send({ type: 'init', state: { view: 'transcripts', runs, turns } });
   await v.page.waitForFunction((n) => document.body.dataset.turns === String(n), turns.length);
   const misses = [...byUser.keys()].filter((u) => !finalHit(u));
@@ -80,18 +92,23 @@ test('transcripts view filters by outcome and round count, shows raw prompts, an
 test('transcripts view shows LLM turns without the rule-based label, with raw prompts and parse errors', async () => {
   // a real loop run with agents "llm" against a scripted local server (replies scripted, not a language
   // model; see fixtures/make-llm-transcript-fixture.ts), one malformed reply on purpose
-  const llm = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-scripted-llm.events.jsonl'), 'utf8').split('\n').filter(Boolean)
-    .map((l) => JSON.parse(l) as RunEvent).filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
+  const llm = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-scripted-llm.events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RunEvent)
+    .filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
   assert.ok(llm.every((t) => t.agentKind === 'llm'));
   const failed = llm.find((t) => t.errors?.length)!;
-  const v = await openView(browser, 'transcripts', bundle, { savedState: { outcome: 'all', rounds: 0, search: '', raw: true, open: [`${failed.runId}\u0000${failed.user}`] } });
+  const v = await openView(browser, 'transcripts', bundle, {
+    savedState: { outcome: 'all', rounds: 0, search: '', raw: true, open: [`${failed.runId}\u0000${failed.user}`] },
+  });
   await v.send({ type: 'init', state: { view: 'transcripts', runs: [], turns: llm } });
   await v.page.waitForFunction((n) => document.body.dataset.turns === String(n), llm.length);
   assert.equal(await v.page.locator('span.tag.rule-based').count(), 0);
   assert.equal(await v.page.locator('#rule-banner.hidden').count(), 1);
   const card = v.page.locator(`details.user[data-user="${failed.user}"]`);
   assert.equal(await card.getAttribute('open'), '', 'restored open card');
-  assert.match(await card.locator('summary .badge.warn').textContent() ?? '', /1 error/);
+  assert.match((await card.locator('summary .badge.warn').textContent()) ?? '', /1 error/);
   assert.equal(await card.locator('.errors li').first().textContent(), failed.errors![0]);
   const prompt = await card.locator('.raw-prompt').first().textContent();
   assert.equal(prompt, llm.find((t) => t.user === failed.user && t.round === 1 && t.agent === 'rec')!.prompt);

@@ -22,9 +22,19 @@ export function themedAxes(xLabel: string, yLabel: string): uPlot.Axis[] {
   const fg = themeColor('--vscode-foreground', '#ccc');
   const grid = themeColor('--vscode-charts-lines', 'rgba(128,128,128,0.3)');
   const font = `11px ${themeColor('--vscode-font-family', 'sans-serif')}`;
-  const axis = (label: string): uPlot.Axis => ({ label, stroke: fg, font, labelFont: font, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } });
+  const axis = (label: string): uPlot.Axis => ({
+    label,
+    stroke: fg,
+    font,
+    labelFont: font,
+    grid: { stroke: grid, width: 1 },
+    ticks: { stroke: grid, width: 1 },
+  });
   // y ticks: 3 significant digits, exponent for tiny values (learning rates), so 3e-4 never reads "0"
-  return [axis(xLabel), { ...axis(yLabel), size: 60, values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v, 3))) }];
+  return [
+    axis(xLabel),
+    { ...axis(yLabel), size: 60, values: (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmt(v, 3))) },
+  ];
 }
 
 /**
@@ -33,7 +43,8 @@ export function themedAxes(xLabel: string, yLabel: string): uPlot.Axis[] {
  */
 export function ema(ys: (number | null)[], weight: number): (number | null)[] {
   if (weight <= 0) return ys;
-  let last = 0, n = 0;
+  let last = 0,
+    n = 0;
   return ys.map((y) => {
     if (y === null || !Number.isFinite(y)) return null;
     last = last * weight + (1 - weight) * y;

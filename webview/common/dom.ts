@@ -3,7 +3,11 @@
 type Child = Node | string | null | undefined | false;
 
 /** Creates an element with attributes (strings; `class` for className) and children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined) continue;
@@ -41,6 +45,9 @@ export function themeColor(name: string, fallback: string): string {
 export function onThemeChange(fn: () => void): void {
   let last = document.body.className;
   new MutationObserver(() => {
-    if (document.body.className !== last) { last = document.body.className; fn(); }
+    if (document.body.className !== last) {
+      last = document.body.className;
+      fn();
+    }
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 }

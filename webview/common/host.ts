@@ -17,9 +17,10 @@ let api: VsCodeApi | undefined;
 function vscode(): VsCodeApi {
   if (!api) {
     // Outside VS Code (a bare page) there is no API: keep a local stand-in so the view still works.
-    api = typeof acquireVsCodeApi === 'function'
-      ? acquireVsCodeApi()
-      : { postMessage: () => undefined, getState: () => undefined, setState: () => undefined };
+    api =
+      typeof acquireVsCodeApi === 'function'
+        ? acquireVsCodeApi()
+        : { postMessage: () => undefined, getState: () => undefined, setState: () => undefined };
   }
   return api;
 }

@@ -26,20 +26,39 @@ let sweep: SweepData | undefined;
 let tables: Table[] = [];
 const plots: uPlot[] = [];
 
-const paperSel = dropdown([
-  { value: 'matching', label: 'paper rows: matching methods' },
-  { value: 'all', label: 'paper rows: all' },
-  { value: 'none', label: 'paper rows: none' },
-], ui.paper, (v) => { ui.paper = v as PaperRows; saveUiState(ui); render(); }, 'paper-rows');
-const exportCsv = button('Export CSV', () => post({ type: 'export', view: 'compare', format: 'csv', text: toCsv(tables), suggestedName: 'flowloop-compare.csv' }), { id: 'export-csv' });
-const exportMd = button('Export Markdown', () => post({ type: 'export', view: 'compare', format: 'markdown', text: toMarkdown(tables), suggestedName: 'flowloop-compare.md' }), { appearance: 'secondary', id: 'export-md' });
+const paperSel = dropdown(
+  [
+    { value: 'matching', label: 'paper rows: matching methods' },
+    { value: 'all', label: 'paper rows: all' },
+    { value: 'none', label: 'paper rows: none' },
+  ],
+  ui.paper,
+  (v) => {
+    ui.paper = v as PaperRows;
+    saveUiState(ui);
+    render();
+  },
+  'paper-rows',
+);
+const exportCsv = button(
+  'Export CSV',
+  () => post({ type: 'export', view: 'compare', format: 'csv', text: toCsv(tables), suggestedName: 'flowloop-compare.csv' }),
+  { id: 'export-csv' },
+);
+const exportMd = button(
+  'Export Markdown',
+  () => post({ type: 'export', view: 'compare', format: 'markdown', text: toMarkdown(tables), suggestedName: 'flowloop-compare.md' }),
+  { appearance: 'secondary', id: 'export-md' },
+);
 const copyMd = button('Copy Markdown', () => copy(toMarkdown(tables)), { appearance: 'secondary', id: 'copy-md' });
 const tablesEl = h('div', { id: 'tables' });
 const sweepEl = h('div', { id: 'sweep' });
 const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for runs…');
 app.append(
   h('header', { class: 'toolbar' }, h('h2', { class: 'view-title' }, 'Compare runs'), paperSel, exportCsv, exportMd, copyMd),
-  tablesEl, sweepEl, status,
+  tablesEl,
+  sweepEl,
+  status,
 );
 
 /** Copy: the host writes the clipboard (vscode.env.clipboard); the webview's own clipboard is tried too. */
@@ -49,19 +68,42 @@ function copy(text: string): void {
 }
 
 function tableEl(t: Table): HTMLElement {
-  return h('section', { class: 'table', 'data-table': t.id },
+  return h(
+    'section',
+    { class: 'table', 'data-table': t.id },
     h('h3', {}, t.title),
-    h('table', {},
+    h(
+      'table',
+      {},
       h('thead', {}, h('tr', {}, h('th', { class: 'run' }, 'run'), ...t.columns.map((c) => h('th', {}, c)))),
-      h('tbody', {}, ...t.rows.map((r) => {
-        // a degraded run's numbers are shown, marked, with the reason on hover
-        const run = r.reference ? undefined : runs.find((x) => x.runId === r.runId);
-        const degraded = run?.status === 'degraded';
-        return h('tr', { class: `${r.reference ? 'reference' : 'run'}${degraded ? ' degraded' : ''}`, 'data-run': r.runId },
-          h('td', { class: 'run', title: r.reference ? 'number reported in the paper (docs/methods.md)' : degraded ? `degraded: ${run.degraded?.join('; ') ?? 'see the run page'}` : r.runId },
-            degraded ? `⚠ ${r.label}` : r.label),
-          ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))));
-      }))));
+      h(
+        'tbody',
+        {},
+        ...t.rows.map((r) => {
+          // a degraded run's numbers are shown, marked, with the reason on hover
+          const run = r.reference ? undefined : runs.find((x) => x.runId === r.runId);
+          const degraded = run?.status === 'degraded';
+          return h(
+            'tr',
+            { class: `${r.reference ? 'reference' : 'run'}${degraded ? ' degraded' : ''}`, 'data-run': r.runId },
+            h(
+              'td',
+              {
+                class: 'run',
+                title: r.reference
+                  ? 'number reported in the paper (docs/methods.md)'
+                  : degraded
+                    ? `degraded: ${run.degraded?.join('; ') ?? 'see the run page'}`
+                    : r.runId,
+              },
+              degraded ? `⚠ ${r.label}` : r.label,
+            ),
+            ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))),
+          );
+        }),
+      ),
+    ),
+  );
 }
 
 function drawSweep(): void {
@@ -80,11 +122,24 @@ function drawSweep(): void {
     grid.append(box);
     const axes = themedAxes(sweep!.parameter, ''); // the chart title names the metric
     if (s.labels) axes[0] = { ...axes[0], values: (_u, splits) => splits.map((v) => s.labels![v] ?? '') };
-    plots.push(new uPlot({
-      title: s.metric, width: w, height: 200, legend: { show: false },
-      scales: { x: { time: false } }, axes,
-      series: [{ label: sweep!.parameter }, { label: s.metric, stroke: colours[i % colours.length], width: 2, points: { show: true, size: 6 } }],
-    }, [s.xs, s.ys], box));
+    plots.push(
+      new uPlot(
+        {
+          title: s.metric,
+          width: w,
+          height: 200,
+          legend: { show: false },
+          scales: { x: { time: false } },
+          axes,
+          series: [
+            { label: sweep!.parameter },
+            { label: s.metric, stroke: colours[i % colours.length], width: 2, points: { show: true, size: 6 } },
+          ],
+        },
+        [s.xs, s.ys],
+        box,
+      ),
+    );
   });
 }
 
@@ -93,8 +148,15 @@ function render(): void {
   tablesEl.replaceChildren(...tables.map(tableEl));
   if (!runs.length) tablesEl.append(h('p', { class: 'muted' }, 'No runs selected.'));
   const out = leftOut(runs, tables);
-  if (out.length) tablesEl.append(h('section', { class: 'left-out', id: 'left-out' }, h('h3', {}, `Not in the tables (${out.length})`),
-    h('ul', {}, ...out.map((o) => h('li', { 'data-run': o.runId }, `${o.name} — ${o.why}`)))));
+  if (out.length)
+    tablesEl.append(
+      h(
+        'section',
+        { class: 'left-out', id: 'left-out' },
+        h('h3', {}, `Not in the tables (${out.length})`),
+        h('ul', {}, ...out.map((o) => h('li', { 'data-run': o.runId }, `${o.name} — ${o.why}`))),
+      ),
+    );
   drawSweep();
   const finished = runs.filter((r) => Object.keys(r.metrics).length).length;
   status.textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} (${finished} with metrics)${sweep ? ` · sweep over ${sweep.parameter}` : ''}`;
@@ -106,9 +168,14 @@ function take(events: Increment[]): void {
   for (const e of events) {
     const r = runs.find((x) => x.runId === e.runId);
     if (!r) continue;
-    if (e.type === 'run-finished') { r.metrics = e.metrics; r.status = e.degraded ? 'degraded' : 'finished'; any = true; }
-    else if (e.type === 'run-failed') { r.status = 'failed'; any = true; }
-    else if (e.type === 'metric' && e.name === 'afl/hr@1' && (e.series ?? 'afl') === 'afl' && e.step >= 1) {
+    if (e.type === 'run-finished') {
+      r.metrics = e.metrics;
+      r.status = e.degraded ? 'degraded' : 'finished';
+      any = true;
+    } else if (e.type === 'run-failed') {
+      r.status = 'failed';
+      any = true;
+    } else if (e.type === 'metric' && e.name === 'afl/hr@1' && (e.series ?? 'afl') === 'afl' && e.step >= 1) {
       r.roundHr = [...(r.roundHr ?? [])];
       r.roundHr[e.step - 1] = e.value;
       any = true;

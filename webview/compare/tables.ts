@@ -38,7 +38,12 @@ function num(flat: Map<string, number | string>, key: string): number | undefine
 }
 
 const FLOWER_ALIASES: Record<string, string[]> = {
-  'ndcg@10': ['ndcg@10'], 'hr@10': ['hr@10'], dgu: ['dgu'], mgu: ['mgu'], h: ['h', 'entropy', 'wordentropy', 'word_entropy'], ttr: ['ttr'],
+  'ndcg@10': ['ndcg@10'],
+  'hr@10': ['hr@10'],
+  dgu: ['dgu'],
+  mgu: ['mgu'],
+  h: ['h', 'entropy', 'wordentropy', 'word_entropy'],
+  ttr: ['ttr'],
 };
 
 /** Prefixes under which a run reports a Flower-style result ("" for top-level, "test", "flower/test", ...). */
@@ -70,7 +75,10 @@ export function flowerTable(runs: CompareRun[], paper: PaperRows): Table | undef
       const label = p ? `${r.name} · ${p}` : r.name;
       // a run that reports the main decoding both at top level and under "main/" gets one row (the shorter name)
       const same = mine.find((x) => x.cells.every((v, i) => v === cells[i]));
-      if (same) { if (label.length < same.label.length) same.label = label; continue; }
+      if (same) {
+        if (label.length < same.label.length) same.label = label;
+        continue;
+      }
       mine.push({ label, runId: r.runId, cells });
       if (ds) {
         if (!datasets.has(ds)) datasets.set(ds, new Set());
@@ -104,23 +112,54 @@ export function aflTable(runs: CompareRun[], paper: PaperRows): Table | undefine
     if ((r.dataset ?? String(flat.get('dataset') ?? '')).toLowerCase() === 'lastfm') lastfm = true;
     const curve = (prefix: string) => {
       const out: (number | undefined)[] = [];
-      for (let i = 0; flat.has(`${prefix}/curve/${i}/hr`) || flat.has(`${prefix}/curve/${i}`); i++) out.push(num(flat, `${prefix}/curve/${i}/hr`) ?? num(flat, `${prefix}/curve/${i}`));
+      for (let i = 0; flat.has(`${prefix}/curve/${i}/hr`) || flat.has(`${prefix}/curve/${i}`); i++)
+        out.push(num(flat, `${prefix}/curve/${i}/hr`) ?? num(flat, `${prefix}/curve/${i}`));
       return out;
     };
     // the final curve (metrics.json) when there is one; `roundHr` (live metric events) until then
     const final = curve('recommendation');
-    raw.push({ label: r.name, runId: r.runId, base: num(flat, 'base/hr') ?? num(flat, 'base-hr@1'), rec: num(flat, 'recommendation/recagent/hr'), afl, rounds: final.length ? final : r.roundHr ?? [] });
+    raw.push({
+      label: r.name,
+      runId: r.runId,
+      base: num(flat, 'base/hr') ?? num(flat, 'base-hr@1'),
+      rec: num(flat, 'recommendation/recagent/hr'),
+      afl,
+      rounds: final.length ? final : (r.roundHr ?? []),
+    });
     const ablations = new Set<string>();
-    for (const k of flat.keys()) { const m = /^ablations\/(.+)\/afl\/hr$/.exec(k); if (m) ablations.add(m[1]); }
-    for (const a of ablations) raw.push({ label: `${r.name} · ${a}`, runId: r.runId, rec: num(flat, `ablations/${a}/recagent/hr`), afl: num(flat, `ablations/${a}/afl/hr`), rounds: curve(`ablations/${a}`) });
+    for (const k of flat.keys()) {
+      const m = /^ablations\/(.+)\/afl\/hr$/.exec(k);
+      if (m) ablations.add(m[1]);
+    }
+    for (const a of ablations)
+      raw.push({
+        label: `${r.name} · ${a}`,
+        runId: r.runId,
+        rec: num(flat, `ablations/${a}/recagent/hr`),
+        afl: num(flat, `ablations/${a}/afl/hr`),
+        rounds: curve(`ablations/${a}`),
+      });
   }
   if (!raw.length) return undefined;
   const n = Math.max(0, ...raw.map((x) => x.rounds.length));
-  const rows: TableRow[] = raw.map((x) => ({ label: x.label, runId: x.runId, cells: [x.base, x.rec, x.afl, ...Array.from({ length: n }, (_, i) => x.rounds[i])] }));
+  const rows: TableRow[] = raw.map((x) => ({
+    label: x.label,
+    runId: x.runId,
+    cells: [x.base, x.rec, x.afl, ...Array.from({ length: n }, (_, i) => x.rounds[i])],
+  }));
   if (paper !== 'none' && (lastfm || paper === 'all')) {
-    rows.push({ label: 'paper · AFL, GPT-4o-mini (LastFM)', reference: true, cells: [PAPER_AFL_LASTFM.base, PAPER_AFL_LASTFM.recAgent, PAPER_AFL_LASTFM.afl, ...Array.from({ length: n }, () => undefined)] });
+    rows.push({
+      label: 'paper · AFL, GPT-4o-mini (LastFM)',
+      reference: true,
+      cells: [PAPER_AFL_LASTFM.base, PAPER_AFL_LASTFM.recAgent, PAPER_AFL_LASTFM.afl, ...Array.from({ length: n }, () => undefined)],
+    });
   }
-  return { id: 'afl', title: 'AFL: HR@1 (base model, Rec Agent = round 1, AFL = ≤N rounds, per round)', columns: ['Base HR@1', 'Rec Agent HR@1', 'AFL HR@1', ...Array.from({ length: n }, (_, i) => `HR@1 r${i + 1}`)], rows };
+  return {
+    id: 'afl',
+    title: 'AFL: HR@1 (base model, Rec Agent = round 1, AFL = ≤N rounds, per round)',
+    columns: ['Base HR@1', 'Rec Agent HR@1', 'AFL HR@1', ...Array.from({ length: n }, (_, i) => `HR@1 r${i + 1}`)],
+    rows,
+  };
 }
 
 /** docs/methods.md §B4 judge names (flattened keys are lower-case). */
@@ -137,18 +176,28 @@ export function userSimTable(runs: CompareRun[]): Table | undefined {
       seen.add(`${m[1]}/${m[2]}`);
       const p = `usersimulation/${m[1]}/${m[2]}`;
       rows.push({
-        label: `${r.name} · ${m[1].replace('_', ':')} · ${JUDGES[m[2]] ?? m[2]}`, runId: r.runId,
+        label: `${r.name} · ${m[1].replace('_', ':')} · ${JUDGES[m[2]] ?? m[2]}`,
+        runId: r.runId,
         cells: [num(flat, `${p}/micro/precision`), num(flat, `${p}/micro/recall`), num(flat, `${p}/micro/f1`), num(flat, `${p}/macro/f1`)],
       });
     }
   }
   if (!rows.length) return undefined;
-  return { id: 'usersim', title: 'AFL user simulation: precision / recall / F1 (micro; macro F1)', columns: ['P', 'R', 'F1', 'macro F1'], rows };
+  return {
+    id: 'usersim',
+    title: 'AFL user simulation: precision / recall / F1 (micro; macro F1)',
+    columns: ['P', 'R', 'F1', 'macro F1'],
+    rows,
+  };
 }
 
 const DIST_COLUMNS: [string, string][] = [
-  ['kl(target||gen)', 'KL(target‖gen)'], ['kl(gen||target)', 'KL(gen‖target)'], ['js', 'JS'], ['coverage', 'coverage'],
-  ['exact/kl(target||gen)', 'exact KL(target‖gen)'], ['exact/js', 'exact JS'],
+  ['kl(target||gen)', 'KL(target‖gen)'],
+  ['kl(gen||target)', 'KL(gen‖target)'],
+  ['js', 'JS'],
+  ['coverage', 'coverage'],
+  ['exact/kl(target||gen)', 'exact KL(target‖gen)'],
+  ['exact/js', 'exact JS'],
 ];
 
 /**
@@ -164,10 +213,16 @@ export function distributionTable(runs: CompareRun[]): Table | undefined {
       const m = /^(?:(.+)\/)?kl\(target\|\|gen\)$/.exec(k);
       if (m && !m[1]?.endsWith('exact') && !m[1]?.includes('/full') && !objectives.includes(m[1] ?? '')) objectives.push(m[1] ?? '');
     }
-    for (const o of objectives) rows.push({ label: o ? `${r.name} · ${o}` : r.name, runId: r.runId, cells: DIST_COLUMNS.map(([k]) => num(flat, at(o, k))) });
+    for (const o of objectives)
+      rows.push({ label: o ? `${r.name} · ${o}` : r.name, runId: r.runId, cells: DIST_COLUMNS.map(([k]) => num(flat, at(o, k))) });
   }
   if (!rows.length) return undefined;
-  return { id: 'distribution', title: 'Distribution fit: generated vs target share of titles (docs/methods.md §A8; lower KL/JS is better)', columns: DIST_COLUMNS.map(([, l]) => l), rows };
+  return {
+    id: 'distribution',
+    title: 'Distribution fit: generated vs target share of titles (docs/methods.md §A8; lower KL/JS is better)',
+    columns: DIST_COLUMNS.map(([, l]) => l),
+    rows,
+  };
 }
 
 /** Sequential recommenders (docs/methods.md §C): full-ranking HR/NDCG on the test rows and HR@1 among the 20 candidates. */
@@ -182,11 +237,18 @@ export function sequentialTable(runs: CompareRun[]): Table | undefined {
     rows.push({ label: r.method ? `${r.name} · ${r.method}` : r.name, runId: r.runId, cells });
   }
   if (!rows.length) return undefined;
-  return { id: 'sequential', title: 'Sequential recommenders: test HR/NDCG (full ranking) and HR@1 among the 20 candidates (docs/methods.md §C)', columns: ['HR@1', 'HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20', 'cand. HR@1'], rows };
+  return {
+    id: 'sequential',
+    title: 'Sequential recommenders: test HR/NDCG (full ranking) and HR@1 among the 20 candidates (docs/methods.md §C)',
+    columns: ['HR@1', 'HR@5', 'NDCG@5', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20', 'cand. HR@1'],
+    rows,
+  };
 }
 
 export function allTables(runs: CompareRun[], paper: PaperRows): Table[] {
-  return [distributionTable(runs), flowerTable(runs, paper), sequentialTable(runs), aflTable(runs, paper), userSimTable(runs)].filter((t): t is Table => !!t);
+  return [distributionTable(runs), flowerTable(runs, paper), sequentialTable(runs), aflTable(runs, paper), userSimTable(runs)].filter(
+    (t): t is Table => !!t,
+  );
 }
 
 /**
@@ -195,13 +257,20 @@ export function allTables(runs: CompareRun[], paper: PaperRows): Table[] {
  */
 export function leftOut(runs: CompareRun[], tables: Table[]): { runId: string; name: string; why: string }[] {
   const shown = new Set(tables.flatMap((t) => t.rows.map((r) => r.runId)).filter(Boolean));
-  return runs.filter((r) => !shown.has(r.runId)).map((r) => ({
-    runId: r.runId, name: r.name,
-    why: r.status === 'failed' || r.status === 'cancelled' ? `${r.status}${Object.keys(r.metrics).length ? '' : ', no metrics'}`
-      : r.status === 'running' ? 'still running (no final metrics yet)'
-      : !Object.keys(r.metrics).length ? 'no metrics.json yet'
-      : `its ${r.kind} metrics are none of the columns compared here`,
-  }));
+  return runs
+    .filter((r) => !shown.has(r.runId))
+    .map((r) => ({
+      runId: r.runId,
+      name: r.name,
+      why:
+        r.status === 'failed' || r.status === 'cancelled'
+          ? `${r.status}${Object.keys(r.metrics).length ? '' : ', no metrics'}`
+          : r.status === 'running'
+            ? 'still running (no final metrics yet)'
+            : !Object.keys(r.metrics).length
+              ? 'no metrics.json yet'
+              : `its ${r.kind} metrics are none of the columns compared here`,
+    }));
 }
 
 /** Display format: 4 significant digits. */
@@ -220,7 +289,10 @@ export function toCsv(tables: Table[]): string {
   for (const t of tables) {
     out.push(csvField(t.title));
     out.push(['run', 'source', ...t.columns].map(csvField).join(','));
-    for (const r of t.rows) out.push([r.label, r.reference ? 'paper' : 'flowloop', ...r.cells.map((v) => (v === undefined ? '' : String(v)))].map(csvField).join(','));
+    for (const r of t.rows)
+      out.push(
+        [r.label, r.reference ? 'paper' : 'flowloop', ...r.cells.map((v) => (v === undefined ? '' : String(v)))].map(csvField).join(','),
+      );
     out.push('');
   }
   return out.join('\n');
@@ -246,7 +318,22 @@ export function toMarkdown(tables: Table[]): string {
   return out.join('\n');
 }
 
-const HEADLINE = ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'h', 'ttr', 'hr@1', 'recommendation/afl/hr', 'recommendation/recagent/hr', 'f1', 'js', 'kl(target||gen)', 'kl(gen||target)'];
+const HEADLINE = [
+  'ndcg@10',
+  'hr@10',
+  'dgu',
+  'mgu',
+  'entropy',
+  'h',
+  'ttr',
+  'hr@1',
+  'recommendation/afl/hr',
+  'recommendation/recagent/hr',
+  'f1',
+  'js',
+  'kl(target||gen)',
+  'kl(gen||target)',
+];
 
 /**
  * Sweep: (swept value, mean over repeats) per metric, sorted by value. Metrics = `sweep.metrics` when
@@ -259,11 +346,16 @@ export function sweepSeries(sweep: SweepData, max = 8): { metric: string; xs: nu
   const flats = sweep.points.map((p) => ({ x: xOf(p.value), flat: flatten(p.metrics) }));
   const values = new Map<string, Set<number>>();
   const counts = new Map<string, number>();
-  for (const { flat } of flats) for (const [k, v] of flat) if (typeof v === 'number') {
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-    values.set(k, (values.get(k) ?? new Set()).add(v));
-  }
-  const rank = (k: string) => { const i = HEADLINE.findIndex((h) => k === h || k.endsWith(`/${h}`)); return i < 0 ? HEADLINE.length : i; };
+  for (const { flat } of flats)
+    for (const [k, v] of flat)
+      if (typeof v === 'number') {
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+        values.set(k, (values.get(k) ?? new Set()).add(v));
+      }
+  const rank = (k: string) => {
+    const i = HEADLINE.findIndex((h) => k === h || k.endsWith(`/${h}`));
+    return i < 0 ? HEADLINE.length : i;
+  };
   let names: string[];
   if (sweep.metrics?.length) {
     names = sweep.metrics.map((m) => m.toLowerCase().replace(/\./g, '/')).filter((k) => counts.has(k));
@@ -273,7 +365,10 @@ export function sweepSeries(sweep: SweepData, max = 8): { metric: string; xs: nu
   }
   return names.slice(0, max).map((metric) => {
     const by = new Map<number, number[]>();
-    for (const { x, flat } of flats) { const v = num(flat, metric); if (v !== undefined) by.set(x, [...(by.get(x) ?? []), v]); }
+    for (const { x, flat } of flats) {
+      const v = num(flat, metric);
+      if (v !== undefined) by.set(x, [...(by.get(x) ?? []), v]);
+    }
     const xs = [...by.keys()].sort((a, b) => a - b);
     return { metric, xs, ys: xs.map((x) => by.get(x)!.reduce((a, b) => a + b, 0) / by.get(x)!.length), labels };
   });

@@ -30,23 +30,77 @@ interface UiState {
 registerToolkit();
 const app = document.getElementById('app')!;
 const saved = loadUiState<UiState>();
-const ui: UiState = { log: saved.log ?? false, smoothing: saved.smoothing ?? 0, hidden: saved.hidden ?? [], layout: saved.layout ?? 'metric', x: saved.x ?? 'step' };
+const ui: UiState = {
+  log: saved.log ?? false,
+  smoothing: saved.smoothing ?? 0,
+  hidden: saved.hidden ?? [],
+  layout: saved.layout ?? 'metric',
+  x: saved.x ?? 'step',
+};
 const store = new SeriesStore();
 const runs = new Map<string, RunRef>();
 
-const smoothing = h('input', { type: 'range', id: 'smoothing', min: '0', max: '0.99', step: '0.01', value: String(ui.smoothing), 'aria-label': 'smoothing' });
+const smoothing = h('input', {
+  type: 'range',
+  id: 'smoothing',
+  min: '0',
+  max: '0.99',
+  step: '0.01',
+  value: String(ui.smoothing),
+  'aria-label': 'smoothing',
+});
 const smoothingLabel = h('span', { id: 'smoothing-value', class: 'muted' }, ui.smoothing.toFixed(2));
-const logBox = checkbox('log scale', ui.log, (v) => { ui.log = v; persist(); rebuildCharts(); }, 'log-scale');
-const layoutSel = dropdown([{ value: 'metric', label: 'one chart per metric' }, { value: 'group', label: 'one chart per kind' }], ui.layout,
-  (v) => { ui.layout = v === 'group' ? 'group' : 'metric'; persist(); rebuildCharts(); }, 'layout');
-const xSel = dropdown([{ value: 'step', label: 'x: step' }, { value: 'epoch', label: 'x: epoch' }, { value: 'time', label: 'x: wall time (s)' }], ui.x,
-  (v) => { ui.x = v === 'epoch' || v === 'time' ? v : 'step'; persist(); rebuildCharts(); }, 'x-axis');
+const logBox = checkbox(
+  'log scale',
+  ui.log,
+  (v) => {
+    ui.log = v;
+    persist();
+    rebuildCharts();
+  },
+  'log-scale',
+);
+const layoutSel = dropdown(
+  [
+    { value: 'metric', label: 'one chart per metric' },
+    { value: 'group', label: 'one chart per kind' },
+  ],
+  ui.layout,
+  (v) => {
+    ui.layout = v === 'group' ? 'group' : 'metric';
+    persist();
+    rebuildCharts();
+  },
+  'layout',
+);
+const xSel = dropdown(
+  [
+    { value: 'step', label: 'x: step' },
+    { value: 'epoch', label: 'x: epoch' },
+    { value: 'time', label: 'x: wall time (s)' },
+  ],
+  ui.x,
+  (v) => {
+    ui.x = v === 'epoch' || v === 'time' ? v : 'step';
+    persist();
+    rebuildCharts();
+  },
+  'x-axis',
+);
 const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for metrics…');
 const chartsEl = h('div', { id: 'charts' });
 app.append(
-  h('header', { class: 'toolbar' }, h('h2', { class: 'view-title' }, 'Loss curves'), layoutSel, xSel, logBox,
-    h('label', { class: 'slider' }, 'smoothing ', smoothing, smoothingLabel)),
-  chartsEl, status,
+  h(
+    'header',
+    { class: 'toolbar' },
+    h('h2', { class: 'view-title' }, 'Loss curves'),
+    layoutSel,
+    xSel,
+    logBox,
+    h('label', { class: 'slider' }, 'smoothing ', smoothing, smoothingLabel),
+  ),
+  chartsEl,
+  status,
 );
 smoothing.addEventListener('input', () => {
   ui.smoothing = Number(smoothing.value);
@@ -59,7 +113,13 @@ function persist(): void {
   saveUiState<UiState>(ui);
 }
 
-interface Chart { id: string; keys: string[]; plot: uPlot; box: HTMLElement; list: Series[] }
+interface Chart {
+  id: string;
+  keys: string[];
+  plot: uPlot;
+  box: HTMLElement;
+  list: Series[];
+}
 const charts = new Map<string, Chart>();
 
 function runName(runId: string): string {
@@ -74,12 +134,20 @@ function labelOf(s: Series, multiRun: boolean, perMetric: boolean): string {
 
 /** The charts to draw: id, title, y label and series (one per metric name, or per GROUPS entry). */
 function chartSpecs(): { id: string; title: string; yLabel: string; list: Series[] }[] {
-  const all = [...store.series.values()].sort((a, b) => store.runIndex(a.runId) - store.runIndex(b.runId) || (a.qualifier ?? '').localeCompare(b.qualifier ?? ''));
+  const all = [...store.series.values()].sort(
+    (a, b) => store.runIndex(a.runId) - store.runIndex(b.runId) || (a.qualifier ?? '').localeCompare(b.qualifier ?? ''),
+  );
   if (ui.layout === 'group') {
-    return GROUPS.map((g) => ({ id: g.id, title: g.title, yLabel: g.yLabel, list: all.filter((s) => s.group === g.id) })).filter((c) => c.list.length);
+    return GROUPS.map((g) => ({ id: g.id, title: g.title, yLabel: g.yLabel, list: all.filter((s) => s.group === g.id) })).filter(
+      (c) => c.list.length,
+    );
   }
-  const names = [...new Set(all.map((s) => s.name))].sort((a, b) => GROUPS.findIndex((g) => g.id === store.series.get([...store.series.keys()].find((k) => store.series.get(k)!.name === a)!)!.group)
-    - GROUPS.findIndex((g) => g.id === store.series.get([...store.series.keys()].find((k) => store.series.get(k)!.name === b)!)!.group) || a.localeCompare(b));
+  const names = [...new Set(all.map((s) => s.name))].sort(
+    (a, b) =>
+      GROUPS.findIndex((g) => g.id === store.series.get([...store.series.keys()].find((k) => store.series.get(k)!.name === a)!)!.group) -
+        GROUPS.findIndex((g) => g.id === store.series.get([...store.series.keys()].find((k) => store.series.get(k)!.name === b)!)!.group) ||
+      a.localeCompare(b),
+  );
   return names.map((n) => ({ id: `m:${n}`, title: n, yLabel: n.split('/').pop() ?? n, list: all.filter((s) => s.name === n) }));
 }
 
@@ -127,7 +195,8 @@ function makeChart(spec: { id: string; title: string; yLabel: string; list: Seri
       ...list.map((s): uPlot.Series => ({
         // colour = run (stable: its order in the view), line style = variant; several metrics in one chart get the next colours
         label: labelOf(s, multiRun, perMetric),
-        stroke: colours[(store.runIndex(s.runId) + (perMetric ? 0 : [...new Set(list.map((x) => x.name))].indexOf(s.name))) % colours.length],
+        stroke:
+          colours[(store.runIndex(s.runId) + (perMetric ? 0 : [...new Set(list.map((x) => x.name))].indexOf(s.name))) % colours.length],
         dash: RUN_DASHES[variants.indexOf(s.qualifier ?? '') % RUN_DASHES.length],
         width: 1.5,
         spanGaps: true,
@@ -138,15 +207,18 @@ function makeChart(spec: { id: string; title: string; yLabel: string; list: Seri
     ],
     legend: { live: true },
     hooks: {
-      setSeries: [(u, i) => {
-        if (i === null || i === undefined) return;
-        const key = list[i - 1]?.key;
-        if (!key) return;
-        const hidden = new Set(ui.hidden);
-        if (u.series[i].show) hidden.delete(key); else hidden.add(key);
-        ui.hidden = [...hidden];
-        persist();
-      }],
+      setSeries: [
+        (u, i) => {
+          if (i === null || i === undefined) return;
+          const key = list[i - 1]?.key;
+          if (!key) return;
+          const hidden = new Set(ui.hidden);
+          if (u.series[i].show) hidden.delete(key);
+          else hidden.add(key);
+          ui.hidden = [...hidden];
+          persist();
+        },
+      ],
     },
   };
   const box = h('div', { class: 'chart', 'data-chart': spec.id, 'data-group': list[0]?.group ?? '' });
@@ -165,14 +237,22 @@ let queued = false;
 function schedule(): void {
   if (queued) return;
   queued = true;
-  requestAnimationFrame(() => { queued = false; render(); });
+  requestAnimationFrame(() => {
+    queued = false;
+    render();
+  });
 }
 
 /** Draws everything received so far (at most once per frame). */
 function render(): void {
   let points = 0;
   const specs = chartSpecs();
-  for (const [id, c] of charts) if (!specs.some((sp) => sp.id === id)) { c.plot.destroy(); c.box.remove(); charts.delete(id); }
+  for (const [id, c] of charts)
+    if (!specs.some((sp) => sp.id === id)) {
+      c.plot.destroy();
+      c.box.remove();
+      charts.delete(id);
+    }
   let prev: HTMLElement | null = null;
   for (const spec of specs) {
     let c = charts.get(spec.id);
@@ -198,14 +278,18 @@ function render(): void {
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
-new ResizeObserver(() => { for (const c of charts.values()) c.plot.setSize({ width: width(), height: ui.layout === 'metric' ? 200 : 240 }); }).observe(chartsEl);
+new ResizeObserver(() => {
+  for (const c of charts.values()) c.plot.setSize({ width: width(), height: ui.layout === 'metric' ? 200 : 240 });
+}).observe(chartsEl);
 onThemeChange(rebuildCharts); // canvas colours are read from the theme when a chart is made
 
 function take(events: Increment[]): void {
   let any = false;
   for (const e of events) {
-    if (e.type === 'metric') { store.add(e as MetricEvent); any = true; }
-    else if (e.type === 'run-started') {
+    if (e.type === 'metric') {
+      store.add(e as MetricEvent);
+      any = true;
+    } else if (e.type === 'run-started') {
       runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind });
       any = true;
     }

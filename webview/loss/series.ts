@@ -50,7 +50,10 @@ export class SeriesStore {
 
   runIndex(runId: string): number {
     let i = this.runOrder.indexOf(runId);
-    if (i < 0) { this.runOrder.push(runId); i = this.runOrder.length - 1; }
+    if (i < 0) {
+      this.runOrder.push(runId);
+      i = this.runOrder.length - 1;
+    }
     return i;
   }
 
@@ -79,10 +82,23 @@ export class SeriesStore {
       s.eps.push(ep);
     } else {
       // out of order or repeated step: binary search; same step overwrites (a resumed run re-reporting it)
-      let lo = 0, hi = n;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (s.xs[mid] < e.step) lo = mid + 1; else hi = mid; }
-      if (s.xs[lo] === e.step) { s.ys[lo] = e.value; s.ts[lo] = e.t; s.eps[lo] = ep; }
-      else { s.xs.splice(lo, 0, e.step); s.ys.splice(lo, 0, e.value); s.ts.splice(lo, 0, e.t); s.eps.splice(lo, 0, ep); }
+      let lo = 0,
+        hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (s.xs[mid] < e.step) lo = mid + 1;
+        else hi = mid;
+      }
+      if (s.xs[lo] === e.step) {
+        s.ys[lo] = e.value;
+        s.ts[lo] = e.t;
+        s.eps[lo] = ep;
+      } else {
+        s.xs.splice(lo, 0, e.step);
+        s.ys.splice(lo, 0, e.value);
+        s.ts.splice(lo, 0, e.t);
+        s.eps.splice(lo, 0, ep);
+      }
     }
     return s;
   }
@@ -102,12 +118,22 @@ export function onAxis(s: Series, x: XAxis, runStart: number): { xs: number[]; y
   if (x === 'step') return { xs: s.xs, ys: s.ys };
   if (x === 'time') {
     const pts = s.ts.map((t, i) => [(t - runStart) / 1000, s.ys[i]] as const).sort((a, b) => a[0] - b[0]);
-    const xs: number[] = [], ys: number[] = [];
-    for (const [a, b] of pts) { if (xs.length && a <= xs[xs.length - 1]) { ys[ys.length - 1] = b; continue; } xs.push(a); ys.push(b); }
+    const xs: number[] = [],
+      ys: number[] = [];
+    for (const [a, b] of pts) {
+      if (xs.length && a <= xs[xs.length - 1]) {
+        ys[ys.length - 1] = b;
+        continue;
+      }
+      xs.push(a);
+      ys.push(b);
+    }
     return { xs, ys };
   }
   const byEpoch = new Map<number, number>();
-  s.eps.forEach((ep, i) => { if (Number.isFinite(ep)) byEpoch.set(ep, s.ys[i]); });
+  s.eps.forEach((ep, i) => {
+    if (Number.isFinite(ep)) byEpoch.set(ep, s.ys[i]);
+  });
   const xs = [...byEpoch.keys()].sort((a, b) => a - b);
   return { xs, ys: xs.map((e) => byEpoch.get(e)!) };
 }

@@ -17,8 +17,26 @@ export interface Row {
 }
 
 /** Metric labels in the order a person looks for them (headline first); others follow alphabetically. */
-const ORDER = ['kl(target||gen)', 'kl(gen||target)', 'js', 'coverage', 'ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy', 'ttr',
-  'test/hr@10', 'test/ndcg@10', 'test/hr@20', 'test/ndcg@20', 'test/cand_hr@1', 'base HR@1', 'Rec Agent HR@1', 'AFL HR@1'];
+const ORDER = [
+  'kl(target||gen)',
+  'kl(gen||target)',
+  'js',
+  'coverage',
+  'ndcg@10',
+  'hr@10',
+  'dgu',
+  'mgu',
+  'entropy',
+  'ttr',
+  'test/hr@10',
+  'test/ndcg@10',
+  'test/hr@20',
+  'test/ndcg@20',
+  'test/cand_hr@1',
+  'base HR@1',
+  'Rec Agent HR@1',
+  'AFL HR@1',
+];
 
 /** Config keys never shown as columns (identity and prose, or shown elsewhere). */
 const HIDDEN_CONFIG = new Set(['name', 'description', '$schema', 'kind']);
@@ -33,30 +51,89 @@ function pick(m: Record<string, number>, keys: Record<string, string>): Record<s
 export function rowsOfRun(run: RunSummary): Row[] {
   const m = run.metrics;
   if (run.kind === 'flower') {
-    const objectives = [...new Set(Object.keys(m).map((k) => /^([^/.]+)\/kl\(target\|\|gen\)$/.exec(k)?.[1]).filter((x): x is string => !!x))];
+    const objectives = [
+      ...new Set(
+        Object.keys(m)
+          .map((k) => /^([^/.]+)\/kl\(target\|\|gen\)$/.exec(k)?.[1])
+          .filter((x): x is string => !!x),
+      ),
+    ];
     if (objectives.length) {
       return objectives.map((o) => ({
-        key: `${run.runId}·${o}`, run, variant: o,
-        metrics: pick(m, { 'kl(target||gen)': `${o}/kl(target||gen)`, 'kl(gen||target)': `${o}/kl(gen||target)`, js: `${o}/js`, coverage: `${o}/coverage` }),
+        key: `${run.runId}·${o}`,
+        run,
+        variant: o,
+        metrics: pick(m, {
+          'kl(target||gen)': `${o}/kl(target||gen)`,
+          'kl(gen||target)': `${o}/kl(gen||target)`,
+          js: `${o}/js`,
+          coverage: `${o}/coverage`,
+        }),
       }));
     }
-    const rows: Row[] = [{ key: run.runId, run, metrics: pick(m, { 'ndcg@10': 'ndcg@10', 'hr@10': 'hr@10', dgu: 'dgu', mgu: 'mgu', entropy: 'entropy', ttr: 'ttr' }) }];
+    const rows: Row[] = [
+      {
+        key: run.runId,
+        run,
+        metrics: pick(m, { 'ndcg@10': 'ndcg@10', 'hr@10': 'hr@10', dgu: 'dgu', mgu: 'mgu', entropy: 'entropy', ttr: 'ttr' }),
+      },
+    ];
     for (const d of ['temp', 'd3']) {
-      if (typeof m[`${d}/ndcg@10`] === 'number') rows.push({ key: `${run.runId}·${d}`, run, variant: d, metrics: pick(m, { 'ndcg@10': `${d}/ndcg@10`, 'hr@10': `${d}/hr@10`, dgu: `${d}/dgu`, mgu: `${d}/mgu`, entropy: `${d}/entropy`, ttr: `${d}/ttr` }) });
+      if (typeof m[`${d}/ndcg@10`] === 'number')
+        rows.push({
+          key: `${run.runId}·${d}`,
+          run,
+          variant: d,
+          metrics: pick(m, {
+            'ndcg@10': `${d}/ndcg@10`,
+            'hr@10': `${d}/hr@10`,
+            dgu: `${d}/dgu`,
+            mgu: `${d}/mgu`,
+            entropy: `${d}/entropy`,
+            ttr: `${d}/ttr`,
+          }),
+        });
     }
     return rows;
   }
   if (run.kind === 'afl') {
-    const rows: Row[] = [{
-      key: run.runId, run,
-      metrics: pick(m, { 'base HR@1': 'base.hr', 'Rec Agent HR@1': 'recommendation.recAgent.hr', 'AFL HR@1': 'recommendation.afl.hr' }),
-    }];
-    const ablations = [...new Set(Object.keys(m).map((k) => /^ablations\.(.+)\.afl\.hr$/.exec(k)?.[1]).filter((x): x is string => !!x))];
-    for (const a of ablations) rows.push({ key: `${run.runId}·${a}`, run, variant: a, metrics: pick(m, { 'Rec Agent HR@1': `ablations.${a}.recAgent.hr`, 'AFL HR@1': `ablations.${a}.afl.hr` }) });
+    const rows: Row[] = [
+      {
+        key: run.runId,
+        run,
+        metrics: pick(m, { 'base HR@1': 'base.hr', 'Rec Agent HR@1': 'recommendation.recAgent.hr', 'AFL HR@1': 'recommendation.afl.hr' }),
+      },
+    ];
+    const ablations = [
+      ...new Set(
+        Object.keys(m)
+          .map((k) => /^ablations\.(.+)\.afl\.hr$/.exec(k)?.[1])
+          .filter((x): x is string => !!x),
+      ),
+    ];
+    for (const a of ablations)
+      rows.push({
+        key: `${run.runId}·${a}`,
+        run,
+        variant: a,
+        metrics: pick(m, { 'Rec Agent HR@1': `ablations.${a}.recAgent.hr`, 'AFL HR@1': `ablations.${a}.afl.hr` }),
+      });
     return rows;
   }
   if (run.kind === 'sequential') {
-    return [{ key: run.runId, run, metrics: pick(m, { 'test/hr@10': 'test/hr@10', 'test/ndcg@10': 'test/ndcg@10', 'test/hr@20': 'test/hr@20', 'test/ndcg@20': 'test/ndcg@20', 'test/cand_hr@1': 'test/cand_hr@1' }) }];
+    return [
+      {
+        key: run.runId,
+        run,
+        metrics: pick(m, {
+          'test/hr@10': 'test/hr@10',
+          'test/ndcg@10': 'test/ndcg@10',
+          'test/hr@20': 'test/hr@20',
+          'test/ndcg@20': 'test/ndcg@20',
+          'test/cand_hr@1': 'test/cand_hr@1',
+        }),
+      },
+    ];
   }
   return [{ key: run.runId, run, metrics: run.keyMetric ? { [run.keyMetric.name]: run.keyMetric.value } : {} }];
 }
@@ -75,16 +152,21 @@ export function differingConfig(rows: Row[]): string[] {
   const runs = [...new Map(rows.map((r) => [r.run.runId, r.run])).values()];
   const keys = new Set<string>();
   for (const r of runs) for (const k of Object.keys(r.config)) if (!HIDDEN_CONFIG.has(k)) keys.add(k);
-  return [...keys].filter((k) => {
-    const having = runs.filter((r) => r.config[k] !== undefined);
-    return having.length >= 2 && new Set(having.map((r) => cfgText(r.config[k]))).size > 1;
-  }).sort();
+  return [...keys]
+    .filter((k) => {
+      const having = runs.filter((r) => r.config[k] !== undefined);
+      return having.length >= 2 && new Set(having.map((r) => cfgText(r.config[k]))).size > 1;
+    })
+    .sort();
 }
 
 /** Metric labels present in at least one row, headline first. */
 export function metricColumns(rows: Row[]): string[] {
   const present = new Set(rows.flatMap((r) => Object.keys(r.metrics)));
-  const rank = (k: string) => { const i = ORDER.indexOf(k); return i < 0 ? ORDER.length : i; };
+  const rank = (k: string) => {
+    const i = ORDER.indexOf(k);
+    return i < 0 ? ORDER.length : i;
+  };
   return [...present].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
@@ -93,8 +175,11 @@ export type Column = { id: string; label: string; type: 'text' | 'number' | 'con
 /** The fixed columns, then config values that differ, then metrics. */
 export function columnsOf(rows: Row[]): Column[] {
   return [
-    { id: 'run', label: 'run', type: 'text' }, { id: 'variant', label: 'variant', type: 'text' }, { id: 'kind', label: 'kind', type: 'text' },
-    { id: 'status', label: 'status', type: 'text' }, { id: 'started', label: 'started', type: 'text' },
+    { id: 'run', label: 'run', type: 'text' },
+    { id: 'variant', label: 'variant', type: 'text' },
+    { id: 'kind', label: 'kind', type: 'text' },
+    { id: 'status', label: 'status', type: 'text' },
+    { id: 'started', label: 'started', type: 'text' },
     ...differingConfig(rows).map((k): Column => ({ id: `config:${k}`, label: k, type: 'config' })),
     ...metricColumns(rows).map((k): Column => ({ id: `metric:${k}`, label: k, type: 'metric' })),
   ];
@@ -103,11 +188,16 @@ export function columnsOf(rows: Row[]): Column[] {
 /** The value of a row in a column (numbers for metrics and numeric config values). */
 export function cell(r: Row, c: Column): string | number | undefined {
   switch (c.id) {
-    case 'run': return r.run.name;
-    case 'variant': return r.variant ?? '';
-    case 'kind': return r.run.kind;
-    case 'status': return r.run.status ?? '';
-    case 'started': return r.run.startedAt;
+    case 'run':
+      return r.run.name;
+    case 'variant':
+      return r.variant ?? '';
+    case 'kind':
+      return r.run.kind;
+    case 'status':
+      return r.run.status ?? '';
+    case 'started':
+      return r.run.startedAt;
   }
   if (c.type === 'metric') return r.metrics[c.id.slice(7)];
   const v = r.run.config[c.id.slice(7)];
@@ -117,10 +207,14 @@ export function cell(r: Row, c: Column): string | number | undefined {
 /** Sorted copy: numbers numerically, text by locale; empty cells last in either direction. */
 export function sortRows(rows: Row[], c: Column, dir: 1 | -1): Row[] {
   return [...rows].sort((a, b) => {
-    const x = cell(a, c), y = cell(b, c);
-    const ex = x === undefined || x === '', ey = y === undefined || y === '';
+    const x = cell(a, c),
+      y = cell(b, c);
+    const ex = x === undefined || x === '',
+      ey = y === undefined || y === '';
     if (ex || ey) return ex === ey ? 0 : ex ? 1 : -1;
-    return dir * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true }));
+    return (
+      dir * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true }))
+    );
   });
 }
 
@@ -131,17 +225,21 @@ export function sortRows(rows: Row[], c: Column, dir: 1 | -1): Row[] {
 export function filterRows(rows: Row[], query: string, cols: Column[]): Row[] {
   const terms = query.trim().split(/\s+/).filter(Boolean);
   if (!terms.length) return rows;
-  return rows.filter((r) => terms.every((t) => {
-    const m = /^([^=<>]+)(=|<|>)(.+)$/.exec(t);
-    if (m) {
-      const c = cols.find((x) => x.label === m[1] || x.id === m[1]);
-      const v = c ? cell(r, c) : undefined;
-      if (v === undefined) return false;
-      if (m[2] === '=') return String(v) === m[3];
-      const n = Number(m[3]);
-      return typeof v === 'number' && (m[2] === '<' ? v < n : v > n);
-    }
-    const t0 = t.toLowerCase();
-    return [r.run.name, r.variant ?? '', r.run.kind, r.run.status ?? '', ...Object.values(r.run.config).map(String)].some((s) => s.toLowerCase().includes(t0));
-  }));
+  return rows.filter((r) =>
+    terms.every((t) => {
+      const m = /^([^=<>]+)(=|<|>)(.+)$/.exec(t);
+      if (m) {
+        const c = cols.find((x) => x.label === m[1] || x.id === m[1]);
+        const v = c ? cell(r, c) : undefined;
+        if (v === undefined) return false;
+        if (m[2] === '=') return String(v) === m[3];
+        const n = Number(m[3]);
+        return typeof v === 'number' && (m[2] === '<' ? v < n : v > n);
+      }
+      const t0 = t.toLowerCase();
+      return [r.run.name, r.variant ?? '', r.run.kind, r.run.status ?? '', ...Object.values(r.run.config).map(String)].some((s) =>
+        s.toLowerCase().includes(t0),
+      );
+    }),
+  );
 }

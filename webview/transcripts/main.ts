@@ -26,22 +26,77 @@ interface UiState {
 registerToolkit();
 const app = document.getElementById('app')!;
 const saved = loadUiState<UiState>();
-const ui: UiState = { outcome: saved.outcome ?? 'all', rounds: saved.rounds ?? 0, search: saved.search ?? '', raw: saved.raw ?? false, open: saved.open ?? [] };
+const ui: UiState = {
+  outcome: saved.outcome ?? 'all',
+  rounds: saved.rounds ?? 0,
+  search: saved.search ?? '',
+  raw: saved.raw ?? false,
+  open: saved.open ?? [],
+};
 const store = new TranscriptStore();
 const runs = new Map<string, RunRef>();
 let limit = PAGE;
 
-const outcomeSel = dropdown([{ value: 'all', label: 'all outcomes' }, { value: 'hit', label: 'hit' }, { value: 'miss', label: 'miss' }], ui.outcome, (v) => { ui.outcome = v as Outcome; changed(); }, 'outcome');
-const roundsSel = dropdown([{ value: '0', label: 'any rounds' }, { value: '1', label: '1 round' }, { value: '2', label: '2 rounds' }, { value: '3', label: '3 rounds' }, { value: '4', label: '4+ rounds' }], String(ui.rounds), (v) => { ui.rounds = Number(v); changed(); }, 'rounds');
-const search = textField('user id or item…', ui.search, { id: 'filter-text', onInput: (v) => { ui.search = v; changed(); } });
-const rawBox = checkbox('raw prompt/response', ui.raw, (v) => { ui.raw = v; changed(); }, 'raw');
+const outcomeSel = dropdown(
+  [
+    { value: 'all', label: 'all outcomes' },
+    { value: 'hit', label: 'hit' },
+    { value: 'miss', label: 'miss' },
+  ],
+  ui.outcome,
+  (v) => {
+    ui.outcome = v as Outcome;
+    changed();
+  },
+  'outcome',
+);
+const roundsSel = dropdown(
+  [
+    { value: '0', label: 'any rounds' },
+    { value: '1', label: '1 round' },
+    { value: '2', label: '2 rounds' },
+    { value: '3', label: '3 rounds' },
+    { value: '4', label: '4+ rounds' },
+  ],
+  String(ui.rounds),
+  (v) => {
+    ui.rounds = Number(v);
+    changed();
+  },
+  'rounds',
+);
+const search = textField('user id or item…', ui.search, {
+  id: 'filter-text',
+  onInput: (v) => {
+    ui.search = v;
+    changed();
+  },
+});
+const rawBox = checkbox(
+  'raw prompt/response',
+  ui.raw,
+  (v) => {
+    ui.raw = v;
+    changed();
+  },
+  'raw',
+);
 const banner = h('div', { id: 'rule-banner', class: 'banner hidden' });
 const count = h('span', { id: 'count', class: 'muted' });
 const list = h('div', { id: 'users' });
-const more = button('Show more', () => { limit += PAGE; render(); }, { appearance: 'secondary', id: 'more' });
+const more = button(
+  'Show more',
+  () => {
+    limit += PAGE;
+    render();
+  },
+  { appearance: 'secondary', id: 'more' },
+);
 app.append(
   h('header', { class: 'toolbar' }, h('h2', { class: 'view-title' }, 'Transcripts'), outcomeSel, roundsSel, search, rawBox, count),
-  banner, list, h('div', { class: 'more' }, more),
+  banner,
+  list,
+  h('div', { class: 'more' }, more),
 );
 
 function persist(): void {
@@ -58,7 +113,10 @@ let queued = false;
 function schedule(): void {
   if (queued) return;
   queued = true;
-  requestAnimationFrame(() => { queued = false; render(); });
+  requestAnimationFrame(() => {
+    queued = false;
+    render();
+  });
 }
 
 function agentTag(e: DialogueTurnEvent | undefined): HTMLElement | null {
@@ -67,9 +125,14 @@ function agentTag(e: DialogueTurnEvent | undefined): HTMLElement | null {
 
 function rawBlock(e: DialogueTurnEvent): HTMLElement | null {
   if (!ui.raw) return null;
-  return h('div', { class: 'raw' },
-    h('div', { class: 'raw-head' }, 'prompt'), h('pre', { class: 'raw-prompt' }, e.prompt),
-    h('div', { class: 'raw-head' }, 'response'), h('pre', { class: 'raw-response' }, e.response));
+  return h(
+    'div',
+    { class: 'raw' },
+    h('div', { class: 'raw-head' }, 'prompt'),
+    h('pre', { class: 'raw-prompt' }, e.prompt),
+    h('div', { class: 'raw-head' }, 'response'),
+    h('pre', { class: 'raw-response' }, e.response),
+  );
 }
 
 function errorsOf(e: DialogueTurnEvent): HTMLElement | null {
@@ -81,59 +144,114 @@ function recMessage(e: DialogueTurnEvent): HTMLElement {
     e.inCandidates === false ? badge('not in candidates', 'warn') : null,
     e.hit === true ? badge('hit', 'hit') : e.hit === false ? badge('miss', 'miss') : null,
   ];
-  return h('div', { class: 'msg rec' },
+  return h(
+    'div',
+    { class: 'msg rec' },
     h('div', { class: 'who' }, 'Recommendation agent', agentTag(e)),
     h('div', { class: 'item' }, 'Item: ', h('strong', {}, e.item ?? '(none parsed)'), ...flags),
     h('div', { class: 'reason' }, e.reason ?? ''),
-    errorsOf(e), rawBlock(e));
+    errorsOf(e),
+    rawBlock(e),
+  );
 }
 
 function userMessage(e: DialogueTurnEvent): HTMLElement {
-  return h('div', { class: 'msg user' },
+  return h(
+    'div',
+    { class: 'msg user' },
     h('div', { class: 'who' }, 'User agent', agentTag(e)),
     h('div', { class: `decision ${e.decision ?? 'none'}` }, 'Decision: ', h('strong', {}, e.decision ?? '(none parsed)')),
     h('div', { class: 'reason' }, e.reason ?? ''),
-    errorsOf(e), rawBlock(e));
+    errorsOf(e),
+    rawBlock(e),
+  );
 }
 
 function roundBlock(r: Round): HTMLElement {
-  return h('div', { class: 'round', 'data-round': String(r.round) },
+  return h(
+    'div',
+    { class: 'round', 'data-round': String(r.round) },
     h('div', { class: 'round-no' }, `Round ${r.round}`),
     r.rec ? recMessage(r.rec) : null,
-    r.user ? userMessage(r.user) : null);
+    r.user ? userMessage(r.user) : null,
+  );
 }
 
 function candidatesBlock(u: UserTranscript): HTMLElement {
   const recd = new Set(u.rounds.map((r) => r.rec?.item).filter((x): x is string => !!x));
   const focus = new Set(u.focus ?? []);
-  const chips = (u.candidates ?? []).map((c) => h('span', {
-    class: ['cand', c === u.target ? 'target' : '', c === u.prior ? 'prior' : '', focus.has(c) ? 'focus' : '', recd.has(c) ? 'recommended' : ''].filter(Boolean).join(' '),
-    title: [c === u.target ? 'target (the real next item)' : '', c === u.prior ? 'prior (base model)' : '', focus.has(c) ? 'in the focus list (reward model top 5)' : '', recd.has(c) ? 'recommended in some round' : ''].filter(Boolean).join('; ') || undefined,
-  }, c));
-  return h('div', { class: 'context' },
+  const chips = (u.candidates ?? []).map((c) =>
+    h(
+      'span',
+      {
+        class: [
+          'cand',
+          c === u.target ? 'target' : '',
+          c === u.prior ? 'prior' : '',
+          focus.has(c) ? 'focus' : '',
+          recd.has(c) ? 'recommended' : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+        title:
+          [
+            c === u.target ? 'target (the real next item)' : '',
+            c === u.prior ? 'prior (base model)' : '',
+            focus.has(c) ? 'in the focus list (reward model top 5)' : '',
+            recd.has(c) ? 'recommended in some round' : '',
+          ]
+            .filter(Boolean)
+            .join('; ') || undefined,
+      },
+      c,
+    ),
+  );
+  return h(
+    'div',
+    { class: 'context' },
     h('div', {}, h('span', { class: 'label' }, 'prior: '), u.prior ?? '(none: ablation without recommendation model)'),
-    h('div', {}, h('span', { class: 'label' }, 'focus list: '), u.focus?.length ? u.focus.join(' · ') : '(none: ablation without reward model)'),
+    h(
+      'div',
+      {},
+      h('span', { class: 'label' }, 'focus list: '),
+      u.focus?.length ? u.focus.join(' · ') : '(none: ablation without reward model)',
+    ),
     h('div', {}, h('span', { class: 'label' }, 'target: '), u.target ?? '(unknown)'),
-    h('div', { class: 'cands' }, h('span', { class: 'label' }, `candidates (${u.candidates?.length ?? 0}): `), ...chips));
+    h('div', { class: 'cands' }, h('span', { class: 'label' }, `candidates (${u.candidates?.length ?? 0}): `), ...chips),
+  );
 }
 
 function userCard(u: UserTranscript, multiRun: boolean): HTMLElement {
-  const d = h('details', { class: 'user', 'data-user': u.user, 'data-outcome': u.hit === true ? 'hit' : u.hit === false ? 'miss' : 'unknown', 'data-rounds': String(u.rounds.length) });
-  const sum = h('summary', {},
+  const d = h('details', {
+    class: 'user',
+    'data-user': u.user,
+    'data-outcome': u.hit === true ? 'hit' : u.hit === false ? 'miss' : 'unknown',
+    'data-rounds': String(u.rounds.length),
+  });
+  const sum = h(
+    'summary',
+    {},
     h('span', { class: 'uid' }, `user ${u.user}`),
     multiRun ? h('span', { class: 'muted' }, ` · ${runs.get(u.runId)?.name ?? u.runId}`) : null,
     h('span', { class: 'muted' }, ` · ${u.rounds.length} round${u.rounds.length === 1 ? '' : 's'} · final: `),
     h('span', {}, u.finalItem ?? '–'),
     u.hit === true ? badge('hit', 'hit') : u.hit === false ? badge('miss', 'miss') : null,
     u.errors ? badge(`${u.errors} error${u.errors === 1 ? '' : 's'}`, 'warn') : null,
-    u.ruleBased ? tag(RULE_BASED_LABEL, 'rule-based') : null);
+    u.ruleBased ? tag(RULE_BASED_LABEL, 'rule-based') : null,
+  );
   d.append(sum);
-  const fill = () => { if (d.children.length === 1) d.append(h('div', { class: 'body' }, candidatesBlock(u), ...u.rounds.map(roundBlock))); };
-  if (ui.open.includes(u.key)) { d.open = true; fill(); }
+  const fill = () => {
+    if (d.children.length === 1) d.append(h('div', { class: 'body' }, candidatesBlock(u), ...u.rounds.map(roundBlock)));
+  };
+  if (ui.open.includes(u.key)) {
+    d.open = true;
+    fill();
+  }
   d.addEventListener('toggle', () => {
     if (d.open) fill();
     const open = new Set(ui.open);
-    if (d.open) open.add(u.key); else open.delete(u.key);
+    if (d.open) open.add(u.key);
+    else open.delete(u.key);
     ui.open = [...open];
     persist();
   });
@@ -149,7 +267,9 @@ function render(): void {
   count.textContent = `showing ${Math.min(limit, shown.length)} of ${shown.length} matching · ${store.users.size} users · ${hits} hits · ${store.turns} turns`;
   const rule = [...store.users.values()].some((u) => u.ruleBased);
   banner.classList.toggle('hidden', !rule);
-  banner.textContent = rule ? `Turns tagged "${RULE_BASED_LABEL}" come from Flowloop's built-in agents: fixed rules over the base and reward models; no language model was called.` : '';
+  banner.textContent = rule
+    ? `Turns tagged "${RULE_BASED_LABEL}" come from Flowloop's built-in agents: fixed rules over the base and reward models; no language model was called.`
+    : '';
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
   document.body.dataset.turns = String(store.turns);
 }
@@ -157,8 +277,13 @@ function render(): void {
 function take(events: Increment[]): void {
   let any = false;
   for (const e of events) {
-    if (e.type === 'dialogue-turn') { store.add(e); any = true; }
-    else if (e.type === 'run-started') { runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind }); any = true; }
+    if (e.type === 'dialogue-turn') {
+      store.add(e);
+      any = true;
+    } else if (e.type === 'run-started') {
+      runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind });
+      any = true;
+    }
   }
   if (any) schedule();
 }

@@ -52,7 +52,8 @@ export class TranscriptStore {
       u.rounds.push(r);
       u.rounds.sort((a, b) => a.round - b.round);
     }
-    if (e.agent === 'rec') r.rec = e; else r.user = e;
+    if (e.agent === 'rec') r.rec = e;
+    else r.user = e;
     u.candidates ??= e.candidates;
     u.prior ??= e.prior;
     u.focus ??= e.focus;
@@ -61,7 +62,11 @@ export class TranscriptStore {
     u.errors += e.errors?.length ?? 0;
     const lastRec = [...u.rounds].reverse().find((x) => x.rec)?.rec;
     u.finalItem = lastRec?.item;
-    u.hit = lastRec?.hit ?? (lastRec?.item !== undefined && u.target !== undefined ? lastRec.item.trim().toLowerCase() === u.target.trim().toLowerCase() : undefined);
+    u.hit =
+      lastRec?.hit ??
+      (lastRec?.item !== undefined && u.target !== undefined
+        ? lastRec.item.trim().toLowerCase() === u.target.trim().toLowerCase()
+        : undefined);
     return u;
   }
 
@@ -72,7 +77,15 @@ export class TranscriptStore {
       if (outcome === 'hit' && u.hit !== true) return false;
       if (outcome === 'miss' && u.hit !== false) return false;
       if (rounds > 0 && (rounds >= 4 ? u.rounds.length < 4 : u.rounds.length !== rounds)) return false;
-      if (q && !(u.user.toLowerCase() === q || (u.target ?? '').toLowerCase().includes(q) || u.rounds.some((r) => (r.rec?.item ?? '').toLowerCase().includes(q)))) return false;
+      if (
+        q &&
+        !(
+          u.user.toLowerCase() === q ||
+          (u.target ?? '').toLowerCase().includes(q) ||
+          u.rounds.some((r) => (r.rec?.item ?? '').toLowerCase().includes(q))
+        )
+      )
+        return false;
       return true;
     });
   }

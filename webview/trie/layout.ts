@@ -62,9 +62,13 @@ export function layoutIcicle(model: TrieModel, focus: Focus, o: LayoutOptions): 
   const childrenOf = (v: VisNode): VisNode[] | undefined => {
     let parent: number, from: number, d: number;
     if (v.node >= 0) {
-      parent = v.node; from = 0; d = model.depth[v.node] - depth0 + 1;
+      parent = v.node;
+      from = 0;
+      d = model.depth[v.node] - depth0 + 1;
     } else if (v === rootVis) {
-      parent = v.parent; from = v.from; d = 0; // an aggregate as the focus: its members form column 1
+      parent = v.parent;
+      from = v.from;
+      d = 0; // an aggregate as the focus: its members form column 1
     } else return undefined; // aggregates inside the view expand only when clicked
     if (d >= levels) return undefined;
     if (v.flow * scale < o.minPx) return undefined;
@@ -92,8 +96,12 @@ export function layoutIcicle(model: TrieModel, focus: Focus, o: LayoutOptions): 
   };
 
   const h = hierarchy<VisNode>(rootVis, childrenOf);
-  h.each((n) => { (n as { value?: number }).value = n.data.flow; });
+  h.each((n) => {
+    (n as { value?: number }).value = n.data.flow;
+  });
   const cols = h.height + 1;
-  const root = partition<VisNode>().size([o.height, cols * o.colWidth]).round(false)(h);
+  const root = partition<VisNode>()
+    .size([o.height, cols * o.colWidth])
+    .round(false)(h);
   return { nodes: root.descendants(), root, levels };
 }

@@ -41,27 +41,60 @@ const searchField = textField('Search a title…', saved.search ?? '', { id: 'se
 const searchBtn = button('Find', () => search(textValue(searchField)), { appearance: 'secondary', id: 'search-btn' });
 const slider = h('input', { type: 'range', id: 'checkpoint', min: '0', max: '0', step: '1', value: '0', 'aria-label': 'checkpoint' });
 const sliderLabel = h('span', { id: 'checkpoint-label', class: 'muted' }, '');
-const modeSel = dropdown([
-  { value: 'prefix', label: 'colour: P(prefix) vs F(s)' },
-  { value: 'step', label: 'colour: P(token | parent) vs R_p' },
-], mode, (v) => { mode = v === 'step' ? 'step' : 'prefix'; persist(); scheduleDraw(); }, 'colour-mode');
+const modeSel = dropdown(
+  [
+    { value: 'prefix', label: 'colour: P(prefix) vs F(s)' },
+    { value: 'step', label: 'colour: P(token | parent) vs R_p' },
+  ],
+  mode,
+  (v) => {
+    mode = v === 'step' ? 'step' : 'prefix';
+    persist();
+    scheduleDraw();
+  },
+  'colour-mode',
+);
 // every colour the icicle uses (render.ts colourOf and the node kinds), with what it means
-const legend = h('div', { class: 'legend', id: 'legend' },
-  h('span', { class: 'swatch over', 'data-cls': 'over' }), 'policy > target: over-generates (darker = further off, 16× = full) ',
-  h('span', { class: 'swatch under', 'data-cls': 'under' }), 'policy < target: under-generates ',
-  h('span', { class: 'swatch match', 'data-cls': 'match' }), 'matches the target (within ±10%) ',
-  h('span', { class: 'swatch nopolicy', 'data-cls': 'nopolicy' }), 'no policy measured at this checkpoint ',
-  h('span', { class: 'swatch agg', 'data-cls': 'agg' }), 'smaller siblings merged (click to expand) ',
-  h('span', { class: 'swatch missing', 'data-cls': 'missing' }), 'flow of children left out of the snapshot');
+const legend = h(
+  'div',
+  { class: 'legend', id: 'legend' },
+  h('span', { class: 'swatch over', 'data-cls': 'over' }),
+  'policy > target: over-generates (darker = further off, 16× = full) ',
+  h('span', { class: 'swatch under', 'data-cls': 'under' }),
+  'policy < target: under-generates ',
+  h('span', { class: 'swatch match', 'data-cls': 'match' }),
+  'matches the target (within ±10%) ',
+  h('span', { class: 'swatch nopolicy', 'data-cls': 'nopolicy' }),
+  'no policy measured at this checkpoint ',
+  h('span', { class: 'swatch agg', 'data-cls': 'agg' }),
+  'smaller siblings merged (click to expand) ',
+  h('span', { class: 'swatch missing', 'data-cls': 'missing' }),
+  'flow of children left out of the snapshot',
+);
 const crumbs = h('nav', { id: 'breadcrumb', class: 'breadcrumb' });
 const chart = h('div', { id: 'trie', class: 'chart' });
 const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for a trie snapshot…');
 app.append(
-  h('header', { class: 'toolbar' }, titleEl, searchField, searchBtn, modeSel, h('label', { class: 'slider' }, 'checkpoint ', slider, sliderLabel)),
-  legend, crumbs, chart, status,
+  h(
+    'header',
+    { class: 'toolbar' },
+    titleEl,
+    searchField,
+    searchBtn,
+    modeSel,
+    h('label', { class: 'slider' }, 'checkpoint ', slider, sliderLabel),
+  ),
+  legend,
+  crumbs,
+  chart,
+  status,
 );
 
-const icicle = new IcicleView(chart, (v) => zoom(v), (v) => describeNode(model!, v, currentPolicy(), mode));
+const icicle = new IcicleView(
+  chart,
+  (v) => zoom(v),
+  (v) => describeNode(model!, v, currentPolicy(), mode),
+);
 
 slider.addEventListener('input', () => {
   checkpoint = Number(slider.value);
@@ -109,7 +142,10 @@ function search(q: string): void {
   let f = path[Math.max(0, path.length - levels)];
   for (const a of path) {
     if (model.depth[t] - model.depth[a] >= levels) continue;
-    if ((model.flow[t] / model.flow[a]) * chartHeight() >= MIN_PX) { f = a; break; }
+    if ((model.flow[t] / model.flow[a]) * chartHeight() >= MIN_PX) {
+      f = a;
+      break;
+    }
   }
   focus = { node: f };
   persist();
@@ -128,8 +164,17 @@ function drawBreadcrumb(): void {
   const m = model;
   const last = 'node' in focus ? focus.node : focus.parent;
   const items: HTMLElement[] = m.pathTo(last).map((v) => {
-    const a = h('a', { href: '#', class: 'crumb', 'data-id': String(m.id[v]) }, labelOf(m, { node: v, parent: m.parent[v], from: 0, count: 1, flow: m.flow[v] }));
-    a.addEventListener('click', (e) => { e.preventDefault(); focus = { node: v }; persist(); scheduleDraw(); });
+    const a = h(
+      'a',
+      { href: '#', class: 'crumb', 'data-id': String(m.id[v]) },
+      labelOf(m, { node: v, parent: m.parent[v], from: 0, count: 1, flow: m.flow[v] }),
+    );
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      focus = { node: v };
+      persist();
+      scheduleDraw();
+    });
     return a;
   });
   if (!('node' in focus)) items.push(h('span', { class: 'crumb' }, `+${m.children(focus.parent).length - focus.from} smaller`));
@@ -140,12 +185,16 @@ let drawQueued = false;
 function scheduleDraw(): void {
   if (drawQueued) return;
   drawQueued = true;
-  requestAnimationFrame(() => { drawQueued = false; draw(); });
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    draw();
+  });
 }
 
 function draw(): void {
   if (!model || model.size === 0 || !focus) return;
-  const width = chartWidth(), height = chartHeight();
+  const width = chartWidth(),
+    height = chartHeight();
   performance.mark('trie:draw-start');
   const layout = layoutIcicle(model, focus, { width, height, colWidth: COL_WIDTH, minPx: MIN_PX });
   performance.mark('trie:layout');
@@ -183,7 +232,12 @@ function addSnapshots(events: Increment[]): void {
   const following = !model || checkpoint < 0 || checkpoint === model.checkpoints.length - 1;
   snapshots.push(...news);
   if (!model || !news.every((s) => model!.addCheckpoint(s))) {
-    const keep = focus && model ? ('node' in focus ? { id: model.id[focus.node] } : { parentId: model.id[focus.parent], from: focus.from }) : saved.focus;
+    const keep =
+      focus && model
+        ? 'node' in focus
+          ? { id: model.id[focus.node] }
+          : { parentId: model.id[focus.parent], from: focus.from }
+        : saved.focus;
     saved.focus = keep;
     rebuild();
   }

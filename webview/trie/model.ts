@@ -31,16 +31,38 @@ interface Columns {
 }
 
 function columns(s: AnySnapshot): Columns {
-  const meta = { runId: s.runId, t: s.t, checkpoint: s.checkpoint, step: s.step, dataset: s.dataset, tokenizer: s.tokenizer, totalNodes: s.totalNodes };
+  const meta = {
+    runId: s.runId,
+    t: s.t,
+    checkpoint: s.checkpoint,
+    step: s.step,
+    dataset: s.dataset,
+    tokenizer: s.tokenizer,
+    totalNodes: s.totalNodes,
+  };
   if (s.type === 'packed-trie-snapshot') {
     const { text, title } = JSON.parse(s.strings) as { text: string[]; title: (string | null)[] };
     return { meta, id: s.id, parent: s.parent, flow: s.flow, rp: s.rp, policy: s.policy, terminal: s.terminal, text, title };
   }
   const n = s.nodes.length;
-  const c: Columns = { meta, id: new Int32Array(n), parent: new Int32Array(n), flow: new Float64Array(n), rp: new Float64Array(n), terminal: new Uint8Array(n), text: new Array(n), title: new Array(n) };
+  const c: Columns = {
+    meta,
+    id: new Int32Array(n),
+    parent: new Int32Array(n),
+    flow: new Float64Array(n),
+    rp: new Float64Array(n),
+    terminal: new Uint8Array(n),
+    text: new Array(n),
+    title: new Array(n),
+  };
   s.nodes.forEach((x, i) => {
-    c.id[i] = x.id; c.parent[i] = x.parent; c.flow[i] = x.flow; c.rp[i] = x.rp; c.terminal[i] = x.terminal ? 1 : 0;
-    c.text[i] = x.text; c.title[i] = x.title;
+    c.id[i] = x.id;
+    c.parent[i] = x.parent;
+    c.flow[i] = x.flow;
+    c.rp[i] = x.rp;
+    c.terminal[i] = x.terminal ? 1 : 0;
+    c.text[i] = x.text;
+    c.title[i] = x.title;
     if (typeof x.policy === 'number') (c.policy ??= new Float64Array(n).fill(NaN))[i] = x.policy;
   });
   return c;
@@ -92,8 +114,13 @@ export class TrieModel {
         const k = byId[c.id[i]];
         if (filled[k]) continue;
         filled[k] = 1;
-        this.id[k] = c.id[i]; parentId[k] = c.parent[i]; this.flow[k] = c.flow[i]; this.rp[k] = c.rp[i];
-        this.text[k] = c.text[i]; this.title[k] = c.title[i] ?? undefined; this.terminal[k] = c.terminal[i];
+        this.id[k] = c.id[i];
+        parentId[k] = c.parent[i];
+        this.flow[k] = c.flow[i];
+        this.rp[k] = c.rp[i];
+        this.text[k] = c.text[i];
+        this.title[k] = c.title[i] ?? undefined;
+        this.terminal[k] = c.terminal[i];
       }
     }
     let root = -1;
@@ -117,7 +144,8 @@ export class TrieModel {
     for (let i = 0; i < size; i++) if (this.parent[i] >= 0) this.childList[fill[this.parent[i]]++] = i;
     const flow = this.flow;
     for (let i = 0; i < size; i++) {
-      const a = this.childStart[i], b = this.childStart[i + 1];
+      const a = this.childStart[i],
+        b = this.childStart[i + 1];
       if (b - a > 1) this.childList.subarray(a, b).sort((x, y) => flow[y] - flow[x] || x - y);
     }
     // depth by a walk from the root (parents may come after children in the node list)
@@ -174,7 +202,10 @@ export class TrieModel {
 
   /** Decoded prefix text of node i (concatenated token texts from the root). */
   prefixText(i: number): string {
-    return this.pathTo(i).slice(1).map((v) => this.text[v]).join('');
+    return this.pathTo(i)
+      .slice(1)
+      .map((v) => this.text[v])
+      .join('');
   }
 
   /**

@@ -32,7 +32,12 @@ export function policyOf(model: TrieModel, v: VisNode, policy: Float64Array | un
 }
 
 /** (target, policy) pair the colour compares, in the given mode. */
-export function compared(model: TrieModel, v: VisNode, policy: Float64Array | undefined, mode: ColourMode): { target: number; policy: number } {
+export function compared(
+  model: TrieModel,
+  v: VisNode,
+  policy: Float64Array | undefined,
+  mode: ColourMode,
+): { target: number; policy: number } {
   const pol = policyOf(model, v, policy);
   if (mode === 'prefix' || v.node === model.root) return { target: v.flow, policy: pol };
   const parent = v.node >= 0 ? model.parent[v.node] : v.parent;
@@ -85,7 +90,10 @@ export class IcicleView {
       if (v) this.onClick(v.data);
     });
     this.svgEl.addEventListener('mousemove', (e) => this.showTip(e));
-    this.svgEl.addEventListener('mouseleave', () => { this.tooltip.classList.add('hidden'); this.hovered = undefined; });
+    this.svgEl.addEventListener('mouseleave', () => {
+      this.tooltip.classList.add('hidden');
+      this.hovered = undefined;
+    });
   }
 
   private hit(e: Event): HierarchyRectangularNode<VisNode> | undefined {
@@ -96,19 +104,33 @@ export class IcicleView {
 
   private showTip(e: MouseEvent): void {
     const n = this.hit(e);
-    if (!n) { this.tooltip.classList.add('hidden'); this.hovered = undefined; return; }
+    if (!n) {
+      this.tooltip.classList.add('hidden');
+      this.hovered = undefined;
+      return;
+    }
     this.hovered = { node: n.data.node, parent: n.data.parent, from: n.data.from };
     this.tooltip.replaceChildren(this.describe(n.data));
     this.tooltip.classList.remove('hidden');
     const box = this.container.getBoundingClientRect();
-    const x = e.clientX - box.left + 14, y = e.clientY - box.top + 14;
-    const w = this.tooltip.offsetWidth, hgt = this.tooltip.offsetHeight;
+    const x = e.clientX - box.left + 14,
+      y = e.clientY - box.top + 14;
+    const w = this.tooltip.offsetWidth,
+      hgt = this.tooltip.offsetHeight;
     this.tooltip.style.left = `${Math.max(0, Math.min(x, box.width - w - 4))}px`;
     this.tooltip.style.top = `${Math.max(0, y + hgt > box.height ? y - hgt - 20 : y)}px`;
   }
 
   /** Draws a layout; `highlight` = dense node indices to outline (a search hit's path). */
-  draw(model: TrieModel, layout: Layout, policy: Float64Array | undefined, mode: ColourMode, highlight: Set<number>, width: number, height: number): void {
+  draw(
+    model: TrieModel,
+    layout: Layout,
+    policy: Float64Array | undefined,
+    mode: ColourMode,
+    highlight: Set<number>,
+    width: number,
+    height: number,
+  ): void {
     this.nodes = layout.nodes;
     this.svgEl.setAttribute('width', String(width));
     this.svgEl.setAttribute('height', String(height));
@@ -116,13 +138,25 @@ export class IcicleView {
     const frag = document.createDocumentFragment();
     layout.nodes.forEach((n, k) => {
       const v = n.data;
-      const x = n.y0, y = n.x0, w = n.y1 - n.y0 - 1, hh = n.x1 - n.x0;
+      const x = n.y0,
+        y = n.x0,
+        w = n.y1 - n.y0 - 1,
+        hh = n.x1 - n.x0;
       if (hh < 0.5) return;
       const cmp = compared(model, v, policy, mode);
       const c = colourOf(cmp.target, cmp.policy);
       const kind = v.node === MISSING ? 'missing' : v.node === AGG ? 'agg' : c.cls;
-      const g = svg('g', { class: `node ${kind}${highlight.has(v.node) ? ' hit' : ''}`, 'data-k': k, 'data-id': v.node >= 0 ? model.id[v.node] : v.node, transform: `translate(${x},${y})` });
-      const r = svg('rect', { width: Math.max(0, w), height: Math.max(0.5, hh - (hh > 3 ? 1 : 0)), 'fill-opacity': v.node < 0 ? 0.5 : c.opacity.toFixed(3) });
+      const g = svg('g', {
+        class: `node ${kind}${highlight.has(v.node) ? ' hit' : ''}`,
+        'data-k': k,
+        'data-id': v.node >= 0 ? model.id[v.node] : v.node,
+        transform: `translate(${x},${y})`,
+      });
+      const r = svg('rect', {
+        width: Math.max(0, w),
+        height: Math.max(0.5, hh - (hh > 3 ? 1 : 0)),
+        'fill-opacity': v.node < 0 ? 0.5 : c.opacity.toFixed(3),
+      });
       g.append(r);
       if (hh >= 13 && w > 24) {
         const t = svg('text', { x: 4, y: Math.min(hh / 2, 14) + 4, class: 'label' });
@@ -136,9 +170,15 @@ export class IcicleView {
     this.svgEl.replaceChildren(frag);
     // the tooltip follows a redraw (another checkpoint on the slider, another colour mode) without a mouse move
     const h0 = this.hovered;
-    const still = h0 && !this.tooltip.classList.contains('hidden') ? this.nodes.find((n) => n.data.node === h0.node && n.data.parent === h0.parent && n.data.from === h0.from) : undefined;
+    const still =
+      h0 && !this.tooltip.classList.contains('hidden')
+        ? this.nodes.find((n) => n.data.node === h0.node && n.data.parent === h0.parent && n.data.from === h0.from)
+        : undefined;
     if (still) this.tooltip.replaceChildren(this.describe(still.data));
-    else if (h0) { this.tooltip.classList.add('hidden'); this.hovered = undefined; }
+    else if (h0) {
+      this.tooltip.classList.add('hidden');
+      this.hovered = undefined;
+    }
   }
 }
 
@@ -148,7 +188,7 @@ export function describeNode(model: TrieModel, v: VisNode, policy: Float64Array 
   const cmp = compared(model, v, policy, mode);
   const c = colourOf(cmp.target, cmp.policy);
   const rows: [string, string][] = [];
-  if (v.node === MISSING) rows.push(['not in snapshot', 'children of this prefix outside the snapshot\'s top nodes']);
+  if (v.node === MISSING) rows.push(['not in snapshot', "children of this prefix outside the snapshot's top nodes"]);
   else if (v.node >= 0) {
     rows.push(['token', JSON.stringify(model.text[v.node] ?? '')]);
     rows.push(['R_p = F(s)/F(parent)', fmt(model.rp[v.node])]);
@@ -156,9 +196,20 @@ export function describeNode(model: TrieModel, v: VisNode, policy: Float64Array 
   rows.push(['target F(s)', fmt(v.flow)]);
   if (v.node !== MISSING) rows.push(['policy P(prefix)', Number.isFinite(pol) ? fmt(pol) : 'not measured']);
   if (mode === 'step' && Number.isFinite(cmp.policy)) rows.push(['policy P(token | parent)', fmt(cmp.policy)]);
-  if (Number.isFinite(c.log2)) rows.push([mode === 'step' ? 'P(token | parent) / R_p' : 'policy / target', `${fmt(2 ** c.log2, 3)}× (${c.cls === 'over' ? 'over-generates' : c.cls === 'under' ? 'under-generates' : 'matches'})`]);
-  const head = v.node >= 0 ? (model.terminal[v.node] ? model.title[v.node] ?? '' : model.prefixText(v.node) || '(root)') : model.prefixText(v.parent) + ' …';
-  return h('div', {},
+  if (Number.isFinite(c.log2))
+    rows.push([
+      mode === 'step' ? 'P(token | parent) / R_p' : 'policy / target',
+      `${fmt(2 ** c.log2, 3)}× (${c.cls === 'over' ? 'over-generates' : c.cls === 'under' ? 'under-generates' : 'matches'})`,
+    ]);
+  const head =
+    v.node >= 0
+      ? model.terminal[v.node]
+        ? (model.title[v.node] ?? '')
+        : model.prefixText(v.node) || '(root)'
+      : model.prefixText(v.parent) + ' …';
+  return h(
+    'div',
+    {},
     h('div', { class: 'tip-head' }, head),
     h('table', {}, ...rows.map(([k, val]) => h('tr', {}, h('th', {}, k), h('td', {}, val)))),
   );

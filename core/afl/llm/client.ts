@@ -16,7 +16,10 @@ import { CancelledError } from '../../experiment/context';
 import { ResponseCache, requestKey } from './cache';
 import type { AflConfig } from '../../experiment/configTypes';
 
-export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
 
 /** The `llm` block of an AFL config as the schema declares it (core/experiment/configTypes.ts, generated). */
 type ConfigLlm = AflConfig['llm'];
@@ -26,9 +29,8 @@ type ConfigLlm = AflConfig['llm'];
  * docs live in schema/afl.json), the resolved price, the resolved cache folder (null = no cache) and two
  * knobs tests turn down.
  */
-export type LlmSettings = Pick<ConfigLlm, 'model' | 'temperature' | 'concurrency' | 'timeoutMs' | 'maxRetries'>
-  & Partial<Pick<ConfigLlm, 'baseURL' | 'topP' | 'maxTokens' | 'seed' | 'stop' | 'extraBody' | 'costPer1kTokens'>>
-  & {
+export type LlmSettings = Pick<ConfigLlm, 'model' | 'temperature' | 'concurrency' | 'timeoutMs' | 'maxRetries'> &
+  Partial<Pick<ConfigLlm, 'baseURL' | 'topP' | 'maxTokens' | 'seed' | 'stop' | 'extraBody' | 'costPer1kTokens'>> & {
     /** Cache folder, or null for no cache. */
     cacheDir: string | null;
     /** Largest wait honoured from a retry-after header (ms). */
@@ -44,11 +46,17 @@ export class Budget {
   /** Why the budget stopped the run ("2 calls reached (maxCalls 2)"), once it did. */
   exhausted: string | null = null;
   /** `onExhausted` hears the reason once, when the first call is refused. */
-  constructor(readonly maxCalls?: number, readonly maxUsd?: number, private onExhausted?: (why: string) => void) {}
+  constructor(
+    readonly maxCalls?: number,
+    readonly maxUsd?: number,
+    private onExhausted?: (why: string) => void,
+  ) {}
   /** Takes one HTTP call from the budget; false (and `exhausted` set) when none is left. */
   take(): boolean {
-    if (this.exhausted === null && this.maxCalls !== undefined && this.calls >= this.maxCalls) this.exhausted = `${this.calls} calls reached (budget.maxCalls ${this.maxCalls})`;
-    if (this.exhausted === null && this.maxUsd !== undefined && this.costUsd >= this.maxUsd) this.exhausted = `$${this.costUsd.toFixed(4)} spent (budget.maxUsd ${this.maxUsd})`;
+    if (this.exhausted === null && this.maxCalls !== undefined && this.calls >= this.maxCalls)
+      this.exhausted = `${this.calls} calls reached (budget.maxCalls ${this.maxCalls})`;
+    if (this.exhausted === null && this.maxUsd !== undefined && this.costUsd >= this.maxUsd)
+      this.exhausted = `$${this.costUsd.toFixed(4)} spent (budget.maxUsd ${this.maxUsd})`;
     if (this.exhausted !== null) {
       const cb = this.onExhausted;
       this.onExhausted = undefined;
@@ -137,12 +145,19 @@ export class Semaphore {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((res) => {
-  if (signal?.aborted) return res();
-  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); res(); }, ms);
-  const onAbort = () => { clearTimeout(t); res(); };
-  signal?.addEventListener('abort', onAbort, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((res) => {
+    if (signal?.aborted) return res();
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      res();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      res();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 
 /** Milliseconds a response asks us to wait (retry-after-ms, retry-after seconds or HTTP date). */
 export function retryAfterMs(headers: Headers | undefined): number | undefined {
@@ -165,8 +180,19 @@ export class LlmClient {
   private readonly cache: ResponseCache | null;
   private readonly rng: Rng;
   readonly stats: LlmStats = {
-    calls: 0, httpCalls: 0, cacheHits: 0, retries: 0, httpErrors: 0, failedCalls: 0,
-    promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cachedCompletionTokens: 0, costUsd: 0, maxInFlight: 0, cancelledCalls: 0,
+    calls: 0,
+    httpCalls: 0,
+    cacheHits: 0,
+    retries: 0,
+    httpErrors: 0,
+    failedCalls: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    cachedCompletionTokens: 0,
+    costUsd: 0,
+    maxInFlight: 0,
+    cancelledCalls: 0,
   };
   /** The endpoint as the SDK resolves it (part of the cache key). */
   readonly endpoint: string;
@@ -180,7 +206,13 @@ export class LlmClient {
    * `seed` = the run's seed: in the cache key at temperature > 0 (so `sweep.repeat` samples afresh) and the
    * base of `vary-seed` parse retries. `budget` is shared by the run's clients; `onFatal` hears an EndpointError.
    */
-  constructor(readonly settings: LlmSettings, apiKey: string | undefined, private readonly seed = 0, private readonly budget?: Budget, private readonly onFatal?: (e: EndpointError) => void) {
+  constructor(
+    readonly settings: LlmSettings,
+    apiKey: string | undefined,
+    private readonly seed = 0,
+    private readonly budget?: Budget,
+    private readonly onFatal?: (e: EndpointError) => void,
+  ) {
     this.redact = (s) => (apiKey ? s.split(apiKey).join('***') : s).replace(/\b(sk-[A-Za-z0-9_*-]{2})[A-Za-z0-9_*-]{6,}/g, '$1***');
     // Local servers (vLLM, Ollama) ignore the key; the SDK still wants a non-empty string.
     this.sdk = new OpenAI({ apiKey: apiKey ?? 'no-key', baseURL: settings.baseURL, maxRetries: 0, timeout: settings.timeoutMs });
@@ -220,12 +252,25 @@ export class LlmClient {
   async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
     const attempt = opts.attempt ?? 0;
     // The run's signal gets one (removed) listener per waiting or in-flight call: many at once is expected.
-    if (opts.signal && !raisedSignals.has(opts.signal)) { setMaxListeners(0, opts.signal); raisedSignals.add(opts.signal); }
+    if (opts.signal && !raisedSignals.has(opts.signal)) {
+      setMaxListeners(0, opts.signal);
+      raisedSignals.add(opts.signal);
+    }
     const body = this.requestBody(messages, opts.seedOffset ?? 0);
     const keyed = this.cacheKeyOf(body, attempt);
     const key = requestKey(keyed);
     this.stats.calls++;
-    const res: ChatResult = { ok: false, cancelled: false, text: '', fromCache: false, httpCalls: 0, retries: 0, errors: [], promptTokens: 0, completionTokens: 0 };
+    const res: ChatResult = {
+      ok: false,
+      cancelled: false,
+      text: '',
+      fromCache: false,
+      httpCalls: 0,
+      retries: 0,
+      errors: [],
+      promptTokens: 0,
+      completionTokens: 0,
+    };
     const hit = this.cache?.get(key);
     if (hit) {
       this.stats.cacheHits++;
@@ -233,33 +278,56 @@ export class LlmClient {
       this.stats.cachedCompletionTokens += hit.completionTokens;
       return { ...res, ok: true, text: hit.text, fromCache: true, promptTokens: hit.promptTokens, completionTokens: hit.completionTokens };
     }
-    const cancelled = (why = 'cancelled') => { res.errors.push(why); res.cancelled = true; this.stats.cancelledCalls++; return res; };
+    const cancelled = (why = 'cancelled') => {
+      res.errors.push(why);
+      res.cancelled = true;
+      this.stats.cancelledCalls++;
+      return res;
+    };
     const base = this.settings.backoffBaseMs ?? 500;
     const timeoutMs = this.settings.timeoutMs;
     for (let tryNo = 0; tryNo <= this.settings.maxRetries; tryNo++) {
       if (opts.signal?.aborted || this.fatal) return cancelled();
-      if (tryNo > 0) { res.retries++; this.stats.retries++; }
+      if (tryNo > 0) {
+        res.retries++;
+        this.stats.retries++;
+      }
       let waitMs: number | undefined;
       await this.sem.acquire();
       this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.sem.maxActive);
-      if (opts.signal?.aborted || this.fatal) { this.sem.release(); return cancelled(); }
-      if (this.budget && !this.budget.take()) { this.sem.release(); return cancelled(`budget: ${this.budget.exhausted}`); }
+      if (opts.signal?.aborted || this.fatal) {
+        this.sem.release();
+        return cancelled();
+      }
+      if (this.budget && !this.budget.take()) {
+        this.sem.release();
+        return cancelled(`budget: ${this.budget.exhausted}`);
+      }
       // A per-attempt signal linked to the run's and to our own deadline: the SDK's timer stops once the
       // headers arrive, ours covers reading the body too. (The SDK also never sees the long-lived run signal.)
       const link = new AbortController();
       let deadlineHit = false;
       const onAbort = () => link.abort(opts.signal?.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const deadline = setTimeout(() => { deadlineHit = true; link.abort(new Error(`deadline ${timeoutMs} ms`)); }, timeoutMs);
+      const deadline = setTimeout(() => {
+        deadlineHit = true;
+        link.abort(new Error(`deadline ${timeoutMs} ms`));
+      }, timeoutMs);
       const started = Date.now();
       try {
         res.httpCalls++;
         this.stats.httpCalls++;
-        const completion = await this.sdk.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, { signal: link.signal, timeout: timeoutMs, maxRetries: 0 }) as unknown;
+        const completion = (await this.sdk.chat.completions.create(
+          body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
+          { signal: link.signal, timeout: timeoutMs, maxRetries: 0 },
+        )) as unknown;
         const text = (completion as OpenAI.Chat.Completions.ChatCompletion)?.choices?.[0]?.message?.content;
         if (typeof text !== 'string') {
           // e.g. a proxy's HTML page with status 200: worth another try
-          const what = typeof completion === 'string' ? `a reply that is not JSON (${JSON.stringify(completion.slice(0, 60))}…)` : 'a reply without message content';
+          const what =
+            typeof completion === 'string'
+              ? `a reply that is not JSON (${JSON.stringify(completion.slice(0, 60))}…)`
+              : 'a reply without message content';
           res.errors.push(`attempt ${tryNo + 1}: ${what} (${Date.now() - started} ms)`);
           this.stats.httpErrors++;
         } else {
@@ -284,7 +352,9 @@ export class LlmClient {
       } catch (e) {
         if (opts.signal?.aborted && !deadlineHit) return cancelled();
         this.stats.httpErrors++;
-        const d = deadlineHit ? { message: `timeout after ${timeoutMs} ms (deadline over the whole exchange)`, retryable: true } : describeError(e, timeoutMs);
+        const d = deadlineHit
+          ? { message: `timeout after ${timeoutMs} ms (deadline over the whole exchange)`, retryable: true }
+          : describeError(e, timeoutMs);
         res.errors.push(`attempt ${tryNo + 1}: ${this.redact(d.message)}`);
         if (d.fatal) this.raiseFatal(this.redact(d.fatal));
         if (!d.retryable) break;
@@ -329,7 +399,12 @@ export class LlmClient {
       const ids: string[] = [];
       for await (const m of this.sdk.models.list({ signal: link.signal, timeout: ms, maxRetries: 0 })) ids.push(m.id);
       if (ids.length > 0 && !ids.includes(this.settings.model)) {
-        throw new EndpointError(`${this.endpoint} does not offer model "${this.settings.model}" (it lists ${ids.slice(0, 8).map((i) => `"${i}"`).join(', ')}${ids.length > 8 ? ` and ${ids.length - 8} more` : ''})`);
+        throw new EndpointError(
+          `${this.endpoint} does not offer model "${this.settings.model}" (it lists ${ids
+            .slice(0, 8)
+            .map((i) => `"${i}"`)
+            .join(', ')}${ids.length > 8 ? ` and ${ids.length - 8} more` : ''})`,
+        );
       }
       return ids.length ? `${this.endpoint} offers model "${this.settings.model}"` : `${this.endpoint} lists no models: not checked`;
     } catch (e) {
@@ -354,8 +429,12 @@ function describeError(e: unknown, timeoutMs: number): { message: string; retrya
   if (e instanceof OpenAI.APIConnectionError) {
     // the cause chain: APIConnectionError <- TypeError "fetch failed" <- the socket's error (code) or "bad port"
     let why = e.message;
-    for (let c = (e as { cause?: unknown }).cause as { code?: string; message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
-      why = c.code === 'ECONNREFUSED' ? 'connection refused' : c.code ?? c.message ?? why;
+    for (
+      let c = (e as { cause?: unknown }).cause as { code?: string; message?: string; cause?: unknown } | undefined;
+      c;
+      c = c.cause as typeof c
+    ) {
+      why = c.code === 'ECONNREFUSED' ? 'connection refused' : (c.code ?? c.message ?? why);
     }
     return { message: `connection error: ${why}`, retryable: true };
   }
@@ -363,8 +442,12 @@ function describeError(e: unknown, timeoutMs: number): { message: string; retrya
     const status = e.status;
     const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
     const msg = (e.message || '').replace(/\s+/g, ' ').slice(0, 200);
-    const fatal = status === 401 || status === 403 ? `the endpoint refused the API key (HTTP ${status}: ${msg})`
-      : status === 404 && /model/i.test(msg) ? `the endpoint does not know the model (HTTP 404: ${msg})` : undefined;
+    const fatal =
+      status === 401 || status === 403
+        ? `the endpoint refused the API key (HTTP ${status}: ${msg})`
+        : status === 404 && /model/i.test(msg)
+          ? `the endpoint does not know the model (HTTP 404: ${msg})`
+          : undefined;
     return { message: `HTTP ${status ?? '?'}: ${msg}`, retryable, headers: e.headers, fatal };
   }
   // A body that is not JSON although labelled so (a proxy's error page): another try may get the real reply.

@@ -35,7 +35,9 @@ function attribute(name: string, v: AttrValue): Record<string, unknown> {
 function valueInfo(name: string, elem: ElemType, dims: Dim[]): Record<string, unknown> {
   return {
     name,
-    type: { tensor_type: { elem_type: elem, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+    type: {
+      tensor_type: { elem_type: elem, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } },
+    },
   };
 }
 
@@ -106,8 +108,11 @@ export class OnnxGraph {
 
   /** Add a node with `nOut` outputs. */
   nodeN(op: string, inputs: string[], nOut: number, attrs: Record<string, AttrValue> = {}, outNames?: string[]): string[] {
-    for (const i of inputs) if (i !== '' && !this.names.has(i)) throw new Error(`ONNX graph ${this.name}: ${op} input "${i}" is not defined`);
-    const outs = Array.from({ length: nOut }, (_, k) => this.fresh(outNames?.[k] ?? `${op}_${this.nodes.length}${nOut > 1 ? `_${k}` : ''}`));
+    for (const i of inputs)
+      if (i !== '' && !this.names.has(i)) throw new Error(`ONNX graph ${this.name}: ${op} input "${i}" is not defined`);
+    const outs = Array.from({ length: nOut }, (_, k) =>
+      this.fresh(outNames?.[k] ?? `${op}_${this.nodes.length}${nOut > 1 ? `_${k}` : ''}`),
+    );
     this.nodes.push({
       name: `${op}_${this.nodes.length}`,
       op_type: op,

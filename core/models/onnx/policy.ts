@@ -27,7 +27,8 @@ export function policyToOnnx(weights: PolicyWeights, cfg: PolicyOnnxConfig, opts
   const get = (n: string): WeightArray => {
     const w = weights.get(n);
     if (!w) throw new Error(`policy export: weight "${n}" missing`);
-    if (w.data.length !== w.shape.reduce((a, b) => a * b, 1)) throw new Error(`policy export: ${n} has ${w.data.length} values for shape [${w.shape}]`);
+    if (w.data.length !== w.shape.reduce((a, b) => a * b, 1))
+      throw new Error(`policy export: ${n} has ${w.data.length} values for shape [${w.shape}]`);
     return w;
   };
   const [V, D] = get('tokEmb').shape;
@@ -40,7 +41,10 @@ export function policyToOnnx(weights: PolicyWeights, cfg: PolicyOnnxConfig, opts
   if (H > 0) get('itemEmb');
 
   const g = new OnnxGraph(opts.name ?? 'flower_policy');
-  const c = (n: string) => { const w = get(n); return g.float(n, w.data, w.shape); };
+  const c = (n: string) => {
+    const w = get(n);
+    return g.float(n, w.data, w.shape);
+  };
   const i64 = (n: string, v: number[], dims?: number[]) => g.int64(n, v, dims);
   const toks = g.input('toks', DT.INT64, ['batch', 'T']);
   const items = H > 0 ? g.input('items', DT.INT64, ['batch', H]) : '';
@@ -58,8 +62,12 @@ export function policyToOnnx(weights: PolicyWeights, cfg: PolicyOnnxConfig, opts
   // additive mask [B,1,L,L]: key j valid (history row != 0 / token index < lens) and j <= i
   const tIdx = g.node('Range', [i64('zero_t', [0], []), g.node('Squeeze', [T, i64('ax0_t', [0])]), i64('one_t', [1], [])]);
   const tokValid = g.node('Less', [g.node('Unsqueeze', [tIdx, i64('ax0_u', [0])]), g.node('Unsqueeze', [lens, i64('ax1_u', [1])])]); // [B,T]
-  const keyValid = H > 0 ? g.node('Concat', [g.node('Not', [g.node('Equal', [items, i64('zero_i', [0], [])])]), tokValid], { axis: 1 }) : tokValid; // [B,L]
-  const causal = g.node('LessOrEqual', [g.node('Unsqueeze', [posIdx, i64('ax0_c', [0])]), g.node('Unsqueeze', [posIdx, i64('ax1_c', [1])])]); // [L,L]: j <= i
+  const keyValid =
+    H > 0 ? g.node('Concat', [g.node('Not', [g.node('Equal', [items, i64('zero_i', [0], [])])]), tokValid], { axis: 1 }) : tokValid; // [B,L]
+  const causal = g.node('LessOrEqual', [
+    g.node('Unsqueeze', [posIdx, i64('ax0_c', [0])]),
+    g.node('Unsqueeze', [posIdx, i64('ax1_c', [1])]),
+  ]); // [L,L]: j <= i
   const allowed = g.node('And', [g.node('Unsqueeze', [keyValid, i64('ax12', [1, 2])]), causal]); // [B,1,L,L]
   const mask = g.node('Where', [allowed, g.float('zero_f', [0], []), g.float('neg_big', [-1e9], [])]);
 
@@ -70,7 +78,9 @@ export function policyToOnnx(weights: PolicyWeights, cfg: PolicyOnnxConfig, opts
   for (let l = 0; l < layers; l++) {
     const p = (n: string) => `l${l}.${n}`;
     const h = ln(x, p('ln1'));
-    const qkv = g.node('Transpose', [g.node('Reshape', [g.node('Add', [g.node('MatMul', [h, c(p('wqkv'))]), c(p('bqkv.b'))]), shapeQkv])], { perm: [2, 0, 3, 1, 4] }); // [3,B,nh,L,dh]
+    const qkv = g.node('Transpose', [g.node('Reshape', [g.node('Add', [g.node('MatMul', [h, c(p('wqkv'))]), c(p('bqkv.b'))]), shapeQkv])], {
+      perm: [2, 0, 3, 1, 4],
+    }); // [3,B,nh,L,dh]
     const [q, k, v] = [0, 1, 2].map((i) => g.node('Gather', [qkv, i64(`qkv_${l}_${i}`, [i], [])], { axis: 0 })); // [B,nh,L,dh]
     const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, g.node('Transpose', [k], { perm: [0, 1, 3, 2] })]), scale]), mask]);
     const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), v]); // [B,nh,L,dh]
@@ -83,24 +93,40 @@ export function policyToOnnx(weights: PolicyWeights, cfg: PolicyOnnxConfig, opts
   const hf = ln(x, 'lnf');
   // row H + lens - 1 of each sequence (one-hot sum: exact)
   const last = g.node('Add', [lens, i64('H_minus_1', [H - 1], [])]);
-  const sel = g.node('Cast', [g.node('Equal', [g.node('Unsqueeze', [posIdx, i64('ax0_s', [0])]), g.node('Unsqueeze', [last, i64('ax1_s', [1])])])], { to: DT.FLOAT }); // [B,L]
+  const sel = g.node(
+    'Cast',
+    [g.node('Equal', [g.node('Unsqueeze', [posIdx, i64('ax0_s', [0])]), g.node('Unsqueeze', [last, i64('ax1_s', [1])])])],
+    { to: DT.FLOAT },
+  ); // [B,L]
   const hl = g.node('ReduceSum', [g.node('Mul', [hf, g.node('Unsqueeze', [sel, i64('ax2_s', [2])])]), i64('ax1_r', [1])], { keepdims: 0 }); // [B,D]
   const logp = g.node('LogSoftmax', [g.node('Gemm', [hl, c('headW'), c('head.b')])], { axis: -1 });
   g.output(logp, 'logp', DT.FLOAT, ['batch', V]);
-  return g.toBytes({ opset: 17, doc: `Flower policy next-token log-probs: vocab ${V}, dModel ${D}, ${layers} layers, ${cfg.heads} heads, history ${H}` });
+  return g.toBytes({
+    opset: 17,
+    doc: `Flower policy next-token log-probs: vocab ${V}, dModel ${D}, ${layers} layers, ${cfg.heads} heads, history ${H}`,
+  });
 }
 
 /** Feeds for the graph from histories (dataset item ids, oldest first) and prefixes (policy ids, no BOS). */
-export function policyFeeds(cfg: PolicyOnnxConfig, histories: number[][], prefixes: number[][]): { items: number[]; toks: number[]; lens: number[]; B: number; T: number } {
-  const B = prefixes.length, H = cfg.maxHistory;
+export function policyFeeds(
+  cfg: PolicyOnnxConfig,
+  histories: number[][],
+  prefixes: number[][],
+): { items: number[]; toks: number[]; lens: number[]; B: number; T: number } {
+  const B = prefixes.length,
+    H = cfg.maxHistory;
   let T = 1;
   for (const p of prefixes) T = Math.max(T, p.length + 1);
-  const items = new Array<number>(B * H).fill(0), toks = new Array<number>(B * T).fill(cfg.padId), lens: number[] = [];
+  const items = new Array<number>(B * H).fill(0),
+    toks = new Array<number>(B * T).fill(cfg.padId),
+    lens: number[] = [];
   for (let b = 0; b < B; b++) {
     const h = H > 0 ? (histories[b] ?? []).slice(-H) : [];
     for (let j = 0; j < h.length; j++) items[b * H + H - h.length + j] = h[j] + 1;
     toks[b * T] = cfg.bosId;
-    prefixes[b].forEach((t, i) => { toks[b * T + 1 + i] = t; });
+    prefixes[b].forEach((t, i) => {
+      toks[b * T + 1 + i] = t;
+    });
     lens.push(prefixes[b].length + 1);
   }
   return { items, toks, lens, B, T };
@@ -110,17 +136,28 @@ type Ort = typeof import('onnxruntime-node');
 
 /** StepPolicy (core/decode) running the exported policy in onnxruntime-node. */
 export class OnnxStepPolicy {
-  private constructor(private readonly ort: Ort, private readonly session: import('onnxruntime-node').InferenceSession,
-    readonly cfg: PolicyOnnxConfig, private readonly chunk: number) {}
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: import('onnxruntime-node').InferenceSession,
+    readonly cfg: PolicyOnnxConfig,
+    private readonly chunk: number,
+  ) {}
 
   /**
    * `device` as the config's (base schema): `gpu` runs on onnxruntime-node's CUDA provider or fails clearly
    * (core/models/onnx-scorer.ts createOrtSession), anything else on the CPU provider; `provider` says which.
    */
-  static async create(bytes: Uint8Array, cfg: PolicyOnnxConfig, opts: { threads?: number; chunk?: number; device?: string } = {}): Promise<OnnxStepPolicy> {
+  static async create(
+    bytes: Uint8Array,
+    cfg: PolicyOnnxConfig,
+    opts: { threads?: number; chunk?: number; device?: string } = {},
+  ): Promise<OnnxStepPolicy> {
     const ort = await import('onnxruntime-node');
     const { createOrtSession } = await import('../onnx-scorer');
-    const { session, provider } = await createOrtSession(ort, bytes, opts.device, 'Flower policy (ONNX)', { intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1 });
+    const { session, provider } = await createOrtSession(ort, bytes, opts.device, 'Flower policy (ONNX)', {
+      intraOpNumThreads: opts.threads ?? 2,
+      interOpNumThreads: 1,
+    });
     const p = new OnnxStepPolicy(ort, session, cfg, opts.chunk ?? 512);
     p.provider = provider;
     return p;
@@ -134,7 +171,12 @@ export class OnnxStepPolicy {
     const out: Float32Array[] = [];
     for (let s = 0; s < prefixes.length; s += this.chunk) {
       const f = policyFeeds(this.cfg, histories.slice(s, s + this.chunk), prefixes.slice(s, s + this.chunk));
-      const t = (v: number[], dims: number[]) => new this.ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
+      const t = (v: number[], dims: number[]) =>
+        new this.ort.Tensor(
+          'int64',
+          BigInt64Array.from(v, (x) => BigInt(x)),
+          dims,
+        );
       const feeds: Record<string, import('onnxruntime-node').Tensor> = { toks: t(f.toks, [f.B, f.T]), lens: t(f.lens, [f.B]) };
       if (this.cfg.maxHistory > 0) feeds.items = t(f.items, [f.B, this.cfg.maxHistory]);
       const res = await this.session.run(feeds);
@@ -145,5 +187,7 @@ export class OnnxStepPolicy {
     return out;
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
 }

@@ -11,12 +11,29 @@ import type { NativeKernels } from '../native';
 
 export const ADAM = 'FlowloopAdam';
 
-export interface AdamAttrs { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupledWeightDecay: number; step: number }
+export interface AdamAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupledWeightDecay: number;
+  step: number;
+}
 
-export function adamUpdate(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs,
-  xo: Float32Array, mo: Float32Array, vo: Float32Array): void {
+export function adamUpdate(
+  x: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  a: AdamAttrs,
+  xo: Float32Array,
+  mo: Float32Array,
+  vo: Float32Array,
+): void {
   const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupledWeightDecay: dwd, step } = a;
-  const c1 = 1 / (1 - Math.pow(b1, step)), c2 = 1 / (1 - Math.pow(b2, step));
+  const c1 = 1 / (1 - Math.pow(b1, step)),
+    c2 = 1 / (1 - Math.pow(b2, step));
   const n = x.length;
   for (let i = 0; i < n; i++) {
     const xi = x[i];
@@ -45,9 +62,27 @@ export function adamKernels(backendName: string, nat?: NativeKernels): KernelCon
   if (backendName === 'wasm') {
     const natAdam = nat?.adam?.bind(nat);
     const kernelFunc = (({ inputs: { x, g, m, v }, backend, attrs }: Args<WasmBackendLike>) => {
-      const xo = backend.makeOutput(x.shape, 'float32'), mo = backend.makeOutput(x.shape, 'float32'), vo = backend.makeOutput(x.shape, 'float32');
+      const xo = backend.makeOutput(x.shape, 'float32'),
+        mo = backend.makeOutput(x.shape, 'float32'),
+        vo = backend.makeOutput(x.shape, 'float32');
       const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      if (natAdam && nativeExact(attrs)) natAdam(h(x), h(g), h(m), h(v), h(xo), h(mo), h(vo), attrs.lr, attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.decoupledWeightDecay, attrs.step);
+      if (natAdam && nativeExact(attrs))
+        natAdam(
+          h(x),
+          h(g),
+          h(m),
+          h(v),
+          h(xo),
+          h(mo),
+          h(vo),
+          attrs.lr,
+          attrs.beta1,
+          attrs.beta2,
+          attrs.eps,
+          attrs.weightDecay,
+          attrs.decoupledWeightDecay,
+          attrs.step,
+        );
       else adamUpdate(h(x), h(g), h(m), h(v), attrs, h(xo), h(mo), h(vo));
       return [xo, mo, vo];
     }) as unknown as KernelFunc;
@@ -56,10 +91,16 @@ export function adamKernels(backendName: string, nat?: NativeKernels): KernelCon
   if (backendName === 'cpu') {
     const kernelFunc = (({ inputs: { x, g, m, v }, backend, attrs }: Args<CpuBackendLike>) => {
       const n = x.shape.reduce((a, b) => a * b, 1);
-      const xo = new Float32Array(n), mo = new Float32Array(n), vo = new Float32Array(n);
+      const xo = new Float32Array(n),
+        mo = new Float32Array(n),
+        vo = new Float32Array(n);
       const d = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
       adamUpdate(d(x), d(g), d(m), d(v), attrs, xo, mo, vo);
-      return [backend.makeTensorInfo(x.shape, 'float32', xo), backend.makeTensorInfo(x.shape, 'float32', mo), backend.makeTensorInfo(x.shape, 'float32', vo)];
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', xo),
+        backend.makeTensorInfo(x.shape, 'float32', mo),
+        backend.makeTensorInfo(x.shape, 'float32', vo),
+      ];
     }) as unknown as KernelFunc;
     return [{ kernelName: ADAM, backendName, kernelFunc }];
   }

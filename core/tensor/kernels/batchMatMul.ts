@@ -12,17 +12,35 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import type { WasmBackendLike } from './backendTypes';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
-type RawMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
-  transposeA: boolean, transposeB: boolean, outId: number) => void;
+type RawMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  outId: number,
+) => void;
 
 /** M, K, N of a (batched, possibly transposed) matrix product; throws when the inner dimensions differ. */
-export function matMulDims(as: readonly number[], bs: readonly number[], transposeA: boolean, transposeB: boolean): { M: number; K: number; N: number } {
-  const ra = as.length, rb = bs.length;
+export function matMulDims(
+  as: readonly number[],
+  bs: readonly number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): { M: number; K: number; N: number } {
+  const ra = as.length,
+    rb = bs.length;
   const M = transposeA ? as[ra - 1] : as[ra - 2];
   const K = transposeA ? as[ra - 2] : as[ra - 1];
   const N = transposeB ? bs[rb - 2] : bs[rb - 1];
   const Kb = transposeB ? bs[rb - 1] : bs[rb - 2];
-  if (K !== Kb) throw new Error(`matMul: inner dimensions differ (${K} vs ${Kb}) for shapes [${as}] and [${bs}] (transposeA=${transposeA}, transposeB=${transposeB})`);
+  if (K !== Kb)
+    throw new Error(
+      `matMul: inner dimensions differ (${K} vs ${Kb}) for shapes [${as}] and [${bs}] (transposeA=${transposeA}, transposeB=${transposeB})`,
+    );
   return { M, K, N };
 }
 
@@ -64,14 +82,33 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
   if (!orig || !transpose) throw new Error('wasm BatchMatMul/Transpose kernels not registered');
   let raw: RawMatMul | undefined;
 
-  const kernelFunc = ((args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: Backend; attrs: { transposeA: boolean; transposeB: boolean } }) => {
-    const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
-    const batchA = sizeOf(a.shape.slice(0, -2)), batchB = sizeOf(b.shape.slice(0, -2));
+  const kernelFunc = ((args: {
+    inputs: { a: TensorInfo; b: TensorInfo };
+    backend: Backend;
+    attrs: { transposeA: boolean; transposeB: boolean };
+  }) => {
+    const {
+      inputs: { a, b },
+      backend,
+      attrs: { transposeA, transposeB },
+    } = args;
+    const batchA = sizeOf(a.shape.slice(0, -2)),
+      batchB = sizeOf(b.shape.slice(0, -2));
     const sameOuter = a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join();
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(sameOuter || batchA === 1 || batchB === 1)) {
       return orig.kernelFunc(args as never);
     }
-    raw ??= backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
+    raw ??= backend.wasm.cwrap('BatchMatMul', null, [
+      'number',
+      'array',
+      'number',
+      'number',
+      'array',
+      'number',
+      'number',
+      'number',
+      'number',
+    ]);
     const temps: TensorInfo[] = [];
     const swapLast = (x: TensorInfo): TensorInfo => {
       const r = x.shape.length;
@@ -86,8 +123,15 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
     const batch = Math.max(batchA, batchB);
     const outer = (batchA >= batchB ? a.shape : b.shape).slice(0, -2);
     const out = backend.makeOutput([batch, M, N], 'float32');
-    if (M * N === 0) { out.shape = [...outer, M, N]; return out; }
-    if (K === 0) { backend.typedArrayFromHeap(out).fill(0); out.shape = [...outer, M, N]; return out; }
+    if (M * N === 0) {
+      out.shape = [...outer, M, N];
+      return out;
+    }
+    if (K === 0) {
+      backend.typedArrayFromHeap(out).fill(0);
+      out.shape = [...outer, M, N];
+      return out;
+    }
     const A = transposeA ? swapLast(a) : a;
     const B = transposeB ? swapLast(b) : b;
     const offA = backend.dataIdMap.get(A.dataId)!.memoryOffset;
@@ -98,7 +142,9 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
       const bi = alias(backend, bo, [1, K, N]);
       const oi = alias(backend, oo, [1, rows, N]);
       raw!(ai.id, shapeBytes([1, rows, K]), 3, bi.id, shapeBytes([1, K, N]), 3, false, false, oi.id);
-      dropAlias(backend, ai); dropAlias(backend, bi); dropAlias(backend, oi);
+      dropAlias(backend, ai);
+      dropAlias(backend, bi);
+      dropAlias(backend, oi);
     };
     if (batchB === 1) {
       run(offA, batch * M, offB, offO); // rows of all A batches share B: one GEMM

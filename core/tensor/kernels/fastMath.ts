@@ -13,6 +13,8 @@ export function fastExpNeg(t: number): number {
   if (!(y >= 0 && y < 126.5)) return y >= 126.5 ? 0 : Math.exp(t); // NaN and t > 0 go to Math.exp
   const i = Math.round(y);
   const f = (i - y) * LN2; // e^f with |f| <= ln2/2
-  const p = 1 + f * (1 + f * (0.5 + f * (0.16666666666666666 + f * (0.041666666666666664 + f * (0.008333333333333333 + f * 0.001388888888888889)))));
+  const p =
+    1 +
+    f * (1 + f * (0.5 + f * (0.16666666666666666 + f * (0.041666666666666664 + f * (0.008333333333333333 + f * 0.001388888888888889)))));
   return POW2[i] * p;
 }

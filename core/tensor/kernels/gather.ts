@@ -11,8 +11,16 @@ type Tf = typeof import('@tensorflow/tfjs-core');
 export function wasmGatherV2(tf: Tf): KernelConfig {
   const orig = tf.getKernel('GatherV2', 'wasm');
   if (!orig) throw new Error('wasm GatherV2 kernel not registered');
-  const kernelFunc = ((args: { inputs: { x: TensorInfo; indices: TensorInfo }; backend: WasmBackendLike; attrs: { axis: number; batchDims: number } }) => {
-    const { inputs: { x, indices }, backend, attrs: { axis, batchDims } } = args;
+  const kernelFunc = ((args: {
+    inputs: { x: TensorInfo; indices: TensorInfo };
+    backend: WasmBackendLike;
+    attrs: { axis: number; batchDims: number };
+  }) => {
+    const {
+      inputs: { x, indices },
+      backend,
+      attrs: { axis, batchDims },
+    } = args;
     const ax = axis < 0 ? axis + x.shape.length : axis;
     if (ax !== 0 || (batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length === 0) {
       return orig.kernelFunc(args as never);

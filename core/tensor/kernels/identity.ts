@@ -11,7 +11,10 @@ export function wasmIdentity(tf: Tf): KernelConfig {
   const orig = tf.getKernel('Identity', 'wasm');
   if (!orig) throw new Error('wasm Identity kernel not registered');
   const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: { incRef(d: object): void } }) => {
-    const { inputs: { x }, backend } = args;
+    const {
+      inputs: { x },
+      backend,
+    } = args;
     if (x.dtype === 'string') return orig.kernelFunc(args as never);
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
@@ -28,7 +31,11 @@ export function wasmCast(tf: Tf): KernelConfig {
   const orig = tf.getKernel('Cast', 'wasm');
   if (!orig) throw new Error('wasm Cast kernel not registered');
   const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: { incRef(d: object): void }; attrs: { dtype: string } }) => {
-    const { inputs: { x }, backend, attrs: { dtype } } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs: { dtype },
+    } = args;
     if (x.dtype !== dtype || x.dtype === 'string') return orig.kernelFunc(args as never);
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };

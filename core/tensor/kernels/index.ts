@@ -33,18 +33,30 @@ const enabled = new Map<string, KernelSet>();
 
 function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelConfig[]; native: boolean; why: string } {
   const ks: KernelConfig[] = [];
-  let native = false, why = 'native kernels only for the wasm backend';
+  let native = false,
+    why = 'native kernels only for the wasm backend';
   if (backend === 'wasm') {
     const nat = useNative ? loadNative() : { mod: undefined, why: 'native kernels not requested' };
     why = nat.why;
     const colsum = nat.mod?.colsum?.bind(nat.mod);
-    ks.push(wasmUnsortedSegmentSum(), wasmGatherV2(tf), wasmSum(tf, colsum), wasmIdentity(tf), wasmCast(tf), wasmTile(tf), wasmSlice(tf), ...adamKernels('wasm', nat.mod), ...layerNormKernels('wasm', nat.mod));
+    ks.push(
+      wasmUnsortedSegmentSum(),
+      wasmGatherV2(tf),
+      wasmSum(tf, colsum),
+      wasmIdentity(tf),
+      wasmCast(tf),
+      wasmTile(tf),
+      wasmSlice(tf),
+      ...adamKernels('wasm', nat.mod),
+      ...layerNormKernels('wasm', nat.mod),
+    );
     if (nat.mod) {
       ks.push(...nativeWasmKernels(tf, nat.mod));
       native = true;
     } else ks.push(wasmBatchMatMul(tf), ...softmaxCrossEntropyKernels('wasm'));
   }
-  if (backend === 'cpu') ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'), ...layerNormKernels('cpu'));
+  if (backend === 'cpu')
+    ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'), ...layerNormKernels('cpu'));
   return { ks, native, why };
 }
 

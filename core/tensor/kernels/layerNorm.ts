@@ -12,15 +12,27 @@ import type { NativeKernels } from '../native';
 export const LAYER_NORM = 'FlowloopLayerNorm';
 export const LAYER_NORM_GRAD = 'FlowloopLayerNormGrad';
 
-export function layerNormForward(x: Float32Array, g: Float32Array, b: Float32Array, R: number, C: number, eps: number,
-  y: Float32Array, mean: Float32Array, rstd: Float32Array): void {
+export function layerNormForward(
+  x: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  R: number,
+  C: number,
+  eps: number,
+  y: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+): void {
   for (let r = 0; r < R; r++) {
     const o = r * C;
     let s = 0;
     for (let c = 0; c < C; c++) s += x[o + c];
     const m = s / C;
     let v = 0;
-    for (let c = 0; c < C; c++) { const d = x[o + c] - m; v += d * d; }
+    for (let c = 0; c < C; c++) {
+      const d = x[o + c] - m;
+      v += d * d;
+    }
     const rs = 1 / Math.sqrt(v / C + eps);
     mean[r] = m;
     rstd[r] = rs;
@@ -28,15 +40,30 @@ export function layerNormForward(x: Float32Array, g: Float32Array, b: Float32Arr
   }
 }
 
-export function layerNormBackward(x: Float32Array, g: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
-  R: number, C: number, dx: Float32Array, dg: Float32Array, db: Float32Array): void {
+export function layerNormBackward(
+  x: Float32Array,
+  g: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  dy: Float32Array,
+  R: number,
+  C: number,
+  dx: Float32Array,
+  dg: Float32Array,
+  db: Float32Array,
+): void {
   dg.fill(0);
   db.fill(0);
   for (let r = 0; r < R; r++) {
-    const o = r * C, m = mean[r], rs = rstd[r];
-    let s1 = 0, s2 = 0;
+    const o = r * C,
+      m = mean[r],
+      rs = rstd[r];
+    let s1 = 0,
+      s2 = 0;
     for (let c = 0; c < C; c++) {
-      const xh = (x[o + c] - m) * rs, d = dy[o + c], dxh = d * g[c];
+      const xh = (x[o + c] - m) * rs,
+        d = dy[o + c],
+        dxh = d * g[c];
       s1 += dxh;
       s2 += dxh * xh;
       dg[c] += d * xh;
@@ -65,36 +92,58 @@ export function layerNormKernels(backendName: string, nat?: NativeKernels): Kern
     const bwdImpl = nat?.lnBwd ? nat.lnBwd.bind(nat) : layerNormBackward;
     const fwd = (({ inputs: { x, gamma, beta }, attrs: { eps }, backend }: Fwd & { backend: WasmBackendLike }) => {
       const [R, C] = rc(x);
-      const y = backend.makeOutput(x.shape, 'float32'), mean = backend.makeOutput([R], 'float32'), rstd = backend.makeOutput([R], 'float32');
+      const y = backend.makeOutput(x.shape, 'float32'),
+        mean = backend.makeOutput([R], 'float32'),
+        rstd = backend.makeOutput([R], 'float32');
       const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
       fwdImpl(h(x), h(gamma), h(beta), R, C, eps, h(y), h(mean), h(rstd));
       return [y, mean, rstd];
     }) as unknown as KernelFunc;
     const bwd = (({ inputs: { x, gamma, mean, rstd, dy }, backend }: Bwd & { backend: WasmBackendLike }) => {
       const [R, C] = rc(x);
-      const dx = backend.makeOutput(x.shape, 'float32'), dg = backend.makeOutput([C], 'float32'), db = backend.makeOutput([C], 'float32');
+      const dx = backend.makeOutput(x.shape, 'float32'),
+        dg = backend.makeOutput([C], 'float32'),
+        db = backend.makeOutput([C], 'float32');
       const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
       bwdImpl(h(x), h(gamma), h(mean), h(rstd), h(dy), R, C, h(dx), h(dg), h(db));
       return [dx, dg, db];
     }) as unknown as KernelFunc;
-    return [{ kernelName: LAYER_NORM, backendName, kernelFunc: fwd }, { kernelName: LAYER_NORM_GRAD, backendName, kernelFunc: bwd }];
+    return [
+      { kernelName: LAYER_NORM, backendName, kernelFunc: fwd },
+      { kernelName: LAYER_NORM_GRAD, backendName, kernelFunc: bwd },
+    ];
   }
   if (backendName === 'cpu') {
     const fwd = (({ inputs: { x, gamma, beta }, attrs: { eps }, backend }: Fwd & { backend: CpuBackendLike }) => {
       const [R, C] = rc(x);
       const d = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
-      const y = new Float32Array(R * C), mean = new Float32Array(R), rstd = new Float32Array(R);
+      const y = new Float32Array(R * C),
+        mean = new Float32Array(R),
+        rstd = new Float32Array(R);
       layerNormForward(d(x), d(gamma), d(beta), R, C, eps, y, mean, rstd);
-      return [backend.makeTensorInfo(x.shape, 'float32', y), backend.makeTensorInfo([R], 'float32', mean), backend.makeTensorInfo([R], 'float32', rstd)];
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', y),
+        backend.makeTensorInfo([R], 'float32', mean),
+        backend.makeTensorInfo([R], 'float32', rstd),
+      ];
     }) as unknown as KernelFunc;
     const bwd = (({ inputs: { x, gamma, mean, rstd, dy }, backend }: Bwd & { backend: CpuBackendLike }) => {
       const [R, C] = rc(x);
       const d = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
-      const dx = new Float32Array(R * C), dg = new Float32Array(C), db = new Float32Array(C);
+      const dx = new Float32Array(R * C),
+        dg = new Float32Array(C),
+        db = new Float32Array(C);
       layerNormBackward(d(x), d(gamma), d(mean), d(rstd), d(dy), R, C, dx, dg, db);
-      return [backend.makeTensorInfo(x.shape, 'float32', dx), backend.makeTensorInfo([C], 'float32', dg), backend.makeTensorInfo([C], 'float32', db)];
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', dx),
+        backend.makeTensorInfo([C], 'float32', dg),
+        backend.makeTensorInfo([C], 'float32', db),
+      ];
     }) as unknown as KernelFunc;
-    return [{ kernelName: LAYER_NORM, backendName, kernelFunc: fwd }, { kernelName: LAYER_NORM_GRAD, backendName, kernelFunc: bwd }];
+    return [
+      { kernelName: LAYER_NORM, backendName, kernelFunc: fwd },
+      { kernelName: LAYER_NORM_GRAD, backendName, kernelFunc: bwd },
+    ];
   }
   return [];
 }

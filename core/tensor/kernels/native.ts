@@ -18,10 +18,20 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
   const origT = tf.getKernel('Transpose', 'wasm');
   if (!origMM || !origT) throw new Error('wasm BatchMatMul/Transpose kernels not registered');
 
-  const batchMatMul = ((args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: WasmBackendLike; attrs: { transposeA: boolean; transposeB: boolean } }) => {
-    const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
-    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
-    const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
+  const batchMatMul = ((args: {
+    inputs: { a: TensorInfo; b: TensorInfo };
+    backend: WasmBackendLike;
+    attrs: { transposeA: boolean; transposeB: boolean };
+  }) => {
+    const {
+      inputs: { a, b },
+      backend,
+      attrs: { transposeA, transposeB },
+    } = args;
+    const outerA = a.shape.slice(0, -2),
+      outerB = b.shape.slice(0, -2);
+    const batchA = sizeOf(outerA),
+      batchB = sizeOf(outerB);
     const same = outerA.join() === outerB.join();
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(same || batchA === 1 || batchB === 1)) return origMM.kernelFunc(args as never);
     const { M, K, N } = matMulDims(a.shape, b.shape, transposeA, transposeB);
@@ -38,10 +48,17 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
   }) as unknown as KernelFunc;
 
   const transpose = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { perm: number[] } }) => {
-    const { inputs: { x }, backend, attrs: { perm } } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs: { perm },
+    } = args;
     const r = x.shape.length;
     if (x.dtype !== 'float32' || r < 2 || r > 8 || sizeOf(x.shape) < 4096) return origT.kernelFunc(args as never);
-    const out = backend.makeOutput(perm.map((p) => x.shape[p]), 'float32');
+    const out = backend.makeOutput(
+      perm.map((p) => x.shape[p]),
+      'float32',
+    );
     nat.transpose(f32(backend, x), Int32Array.from(x.shape), Int32Array.from(perm), f32(backend, out));
     return out;
   }) as unknown as KernelFunc;
@@ -50,7 +67,13 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
     if (t.shape.length !== 2) throw new Error(`${LOG_SOFTMAX_GATHER}: logits must be [N, V], got [${t.shape}]`);
     return [t.shape[0], t.shape[1]];
   };
-  const lsgFwd = (({ inputs: { logits, labels }, backend }: { inputs: { logits: TensorInfo; labels: TensorInfo }; backend: WasmBackendLike }) => {
+  const lsgFwd = (({
+    inputs: { logits, labels },
+    backend,
+  }: {
+    inputs: { logits: TensorInfo; labels: TensorInfo };
+    backend: WasmBackendLike;
+  }) => {
     const [N, V] = dims(logits);
     const K = labelsPerRow(labels, N);
     const logp = backend.makeOutput(labels.shape.slice(), 'float32');
@@ -58,17 +81,36 @@ export function nativeWasmKernels(tf: Tf, nat: NativeKernels): KernelConfig[] {
     nat.lsgFwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, N, V, K, f32(backend, logp), f32(backend, lse));
     return [logp, lse];
   }) as unknown as KernelFunc;
-  const lsgBwd = (({ inputs: { logits, labels, lse, dlogp, dlse }, backend }: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike }) => {
+  const lsgBwd = (({
+    inputs: { logits, labels, lse, dlogp, dlse },
+    backend,
+  }: {
+    inputs: Record<string, TensorInfo>;
+    backend: WasmBackendLike;
+  }) => {
     const [N, V] = dims(logits);
     const dx = backend.makeOutput([N, V], 'float32');
-    nat.lsgBwd(f32(backend, logits), backend.typedArrayFromHeap(labels) as Int32Array, f32(backend, lse), f32(backend, dlogp), f32(backend, dlse), N, V, labelsPerRow(labels, N), f32(backend, dx));
+    nat.lsgBwd(
+      f32(backend, logits),
+      backend.typedArrayFromHeap(labels) as Int32Array,
+      f32(backend, lse),
+      f32(backend, dlogp),
+      f32(backend, dlse),
+      N,
+      V,
+      labelsPerRow(labels, N),
+      f32(backend, dx),
+    );
     return dx;
   }) as unknown as KernelFunc;
 
   const origExp = tf.getKernel('Exp', 'wasm');
   const natExp = nat.exp?.bind(nat);
   const exp = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike }) => {
-    const { inputs: { x }, backend } = args;
+    const {
+      inputs: { x },
+      backend,
+    } = args;
     if (x.dtype !== 'float32' || !natExp || sizeOf(x.shape) < 1024) return origExp!.kernelFunc(args as never);
     const out = backend.makeOutput(x.shape, 'float32');
     natExp(f32(backend, x), f32(backend, out));

@@ -15,20 +15,35 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /** The accumulation loop shared by both backends; `out` must be zero-filled. */
-export function segmentSumInto(x: ArrayLike<number>, ids: ArrayLike<number>, n: number, inner: number, numSegments: number, out: Float32Array | Int32Array): void {
+export function segmentSumInto(
+  x: ArrayLike<number>,
+  ids: ArrayLike<number>,
+  n: number,
+  inner: number,
+  numSegments: number,
+  out: Float32Array | Int32Array,
+): void {
   for (let i = 0; i < n; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
-    const xo = i * inner, oo = s * inner;
+    const xo = i * inner,
+      oo = s * inner;
     for (let j = 0; j < inner; j++) out[oo + j] += x[xo + j];
   }
 }
 
-interface SegArgs { inputs: { x: TensorInfo; segmentIds: TensorInfo }; attrs: { numSegments: number } }
+interface SegArgs {
+  inputs: { x: TensorInfo; segmentIds: TensorInfo };
+  attrs: { numSegments: number };
+}
 
 export function wasmUnsortedSegmentSum(): KernelConfig {
   const kernelFunc = ((args: SegArgs & { backend: WasmBackendLike }) => {
-    const { inputs: { x, segmentIds }, attrs: { numSegments }, backend } = args;
+    const {
+      inputs: { x, segmentIds },
+      attrs: { numSegments },
+      backend,
+    } = args;
     const inner = sizeOf(x.shape.slice(1));
     const n = x.shape[0];
     const out = backend.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
@@ -45,7 +60,11 @@ export function wasmUnsortedSegmentSum(): KernelConfig {
 
 export function cpuUnsortedSegmentSum(): KernelConfig {
   const kernelFunc = ((args: SegArgs & { backend: CpuBackendLike }) => {
-    const { inputs: { x, segmentIds }, attrs: { numSegments }, backend } = args;
+    const {
+      inputs: { x, segmentIds },
+      attrs: { numSegments },
+      backend,
+    } = args;
     const inner = sizeOf(x.shape.slice(1));
     const n = x.shape[0];
     const xv = backend.data.get(x.dataId).values as ArrayLike<number>;

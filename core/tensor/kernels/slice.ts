@@ -16,8 +16,12 @@ export function sliceInto(x: Arr, shape: number[], begin: number[], size: number
   strides[r - 1] = 1;
   for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
   // merge trailing full axes into the contiguous run
-  let k = r - 1, run = size[r - 1];
-  while (k > 0 && size[k] === shape[k] && begin[k] === 0) { k--; run *= size[k]; }
+  let k = r - 1,
+    run = size[r - 1];
+  while (k > 0 && size[k] === shape[k] && begin[k] === 0) {
+    k--;
+    run *= size[k];
+  }
   let outer = 1;
   for (let i = 0; i < k; i++) outer *= size[i];
   const idx = new Array<number>(k).fill(0);
@@ -25,19 +29,31 @@ export function sliceInto(x: Arr, shape: number[], begin: number[], size: number
     let src = begin[k] * strides[k];
     for (let i = 0; i < k; i++) src += (begin[i] + idx[i]) * strides[i];
     out.set(x.subarray(src, src + run), o * run);
-    for (let i = k - 1; i >= 0; i--) { if (++idx[i] < size[i]) break; idx[i] = 0; }
+    for (let i = k - 1; i >= 0; i--) {
+      if (++idx[i] < size[i]) break;
+      idx[i] = 0;
+    }
   }
 }
 
 export function wasmSlice(tf: Tf): KernelConfig {
   const orig = tf.getKernel('Slice', 'wasm');
   if (!orig) throw new Error('wasm Slice kernel not registered');
-  const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { begin: number | number[]; size: number | number[] } }) => {
-    const { inputs: { x }, backend, attrs } = args;
+  const kernelFunc = ((args: {
+    inputs: { x: TensorInfo };
+    backend: WasmBackendLike;
+    attrs: { begin: number | number[]; size: number | number[] };
+  }) => {
+    const {
+      inputs: { x },
+      backend,
+      attrs,
+    } = args;
     if (x.dtype === 'string' || x.shape.length === 0) return orig.kernelFunc(args as never);
     const [begin, size] = tf.slice_util.parseSliceParams(x as never, attrs.begin, attrs.size);
     const out = backend.makeOutput(size, x.dtype);
-    if (size.every((d) => d > 0)) sliceInto(backend.typedArrayFromHeap(x) as Arr, x.shape, begin, size, backend.typedArrayFromHeap(out) as Arr);
+    if (size.every((d) => d > 0))
+      sliceInto(backend.typedArrayFromHeap(x) as Arr, x.shape, begin, size, backend.typedArrayFromHeap(out) as Arr);
     return out;
   }) as unknown as KernelFunc;
   return { kernelName: 'Slice', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };

@@ -17,7 +17,15 @@ export const LOG_SOFTMAX_GATHER = 'FlowloopLogSoftmaxGather';
 export const LOG_SOFTMAX_GATHER_GRAD = 'FlowloopLogSoftmaxGatherGrad';
 
 /** Forward on plain arrays (labels and logp hold N·K entries). */
-export function logSoftmaxGatherForward(x: Float32Array, labels: ArrayLike<number>, N: number, V: number, K: number, logp: Float32Array, lse: Float32Array): void {
+export function logSoftmaxGatherForward(
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  N: number,
+  V: number,
+  K: number,
+  logp: Float32Array,
+  lse: Float32Array,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     let m = -Infinity;
@@ -34,24 +42,40 @@ export function logSoftmaxGatherForward(x: Float32Array, labels: ArrayLike<numbe
 }
 
 /** Backward on plain arrays. */
-export function logSoftmaxGatherBackward(x: Float32Array, labels: ArrayLike<number>, lse: Float32Array, dlogp: Float32Array,
-  dlse: Float32Array, N: number, V: number, K: number, dx: Float32Array): void {
+export function logSoftmaxGatherBackward(
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  lse: Float32Array,
+  dlogp: Float32Array,
+  dlse: Float32Array,
+  N: number,
+  V: number,
+  K: number,
+  dx: Float32Array,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     let gs = 0;
-    for (let k = 0; k < K; k++) { const y = labels[n * K + k]; if (y >= 0 && y < V) gs += dlogp[n * K + k]; }
+    for (let k = 0; k < K; k++) {
+      const y = labels[n * K + k];
+      if (y >= 0 && y < V) gs += dlogp[n * K + k];
+    }
     const c = dlse[n] - gs; // coefficient of p
     const l = lse[n];
     if (c === 0) dx.fill(0, o, o + V);
     else for (let v = 0; v < V; v++) dx[o + v] = c * fastExpNeg(x[o + v] - l);
-    for (let k = 0; k < K; k++) { const y = labels[n * K + k]; if (y >= 0 && y < V) dx[o + y] += dlogp[n * K + k]; }
+    for (let k = 0; k < K; k++) {
+      const y = labels[n * K + k];
+      if (y >= 0 && y < V) dx[o + y] += dlogp[n * K + k];
+    }
   }
 }
 
 /** K labels per row from a labels tensor [N] or [N, K] that must match logits' N. */
 export function labelsPerRow(labels: TensorInfo, N: number): number {
   const K = labels.shape.length === 1 ? 1 : labels.shape.length === 2 ? labels.shape[1] : -1;
-  if (K < 0 || labels.shape[0] !== N) throw new Error(`${LOG_SOFTMAX_GATHER}: labels must be [N] or [N, K] with N = ${N}, got [${labels.shape}]`);
+  if (K < 0 || labels.shape[0] !== N)
+    throw new Error(`${LOG_SOFTMAX_GATHER}: labels must be [N] or [N, K] with N = ${N}, got [${labels.shape}]`);
   return K;
 }
 
@@ -62,20 +86,49 @@ function dims(logits: TensorInfo): [number, number] {
 
 export function softmaxCrossEntropyKernels(backendName: 'wasm' | 'cpu' | string): KernelConfig[] {
   if (backendName === 'wasm') {
-    const fwd = (({ inputs: { logits, labels }, backend }: { inputs: { logits: TensorInfo; labels: TensorInfo }; backend: WasmBackendLike }) => {
+    const fwd = (({
+      inputs: { logits, labels },
+      backend,
+    }: {
+      inputs: { logits: TensorInfo; labels: TensorInfo };
+      backend: WasmBackendLike;
+    }) => {
       const [N, V] = dims(logits);
       const K = labelsPerRow(labels, N);
       const logp = backend.makeOutput(labels.shape.slice(), 'float32');
       const lse = backend.makeOutput([N], 'float32');
-      logSoftmaxGatherForward(backend.typedArrayFromHeap(logits) as Float32Array, backend.typedArrayFromHeap(labels), N, V, K,
-        backend.typedArrayFromHeap(logp) as Float32Array, backend.typedArrayFromHeap(lse) as Float32Array);
+      logSoftmaxGatherForward(
+        backend.typedArrayFromHeap(logits) as Float32Array,
+        backend.typedArrayFromHeap(labels),
+        N,
+        V,
+        K,
+        backend.typedArrayFromHeap(logp) as Float32Array,
+        backend.typedArrayFromHeap(lse) as Float32Array,
+      );
       return [logp, lse];
     }) as unknown as KernelFunc;
-    const bwd = (({ inputs: { logits, labels, lse, dlogp, dlse }, backend }: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike }) => {
+    const bwd = (({
+      inputs: { logits, labels, lse, dlogp, dlse },
+      backend,
+    }: {
+      inputs: Record<string, TensorInfo>;
+      backend: WasmBackendLike;
+    }) => {
       const [N, V] = dims(logits);
       const dx = backend.makeOutput([N, V], 'float32');
       const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      logSoftmaxGatherBackward(h(logits), backend.typedArrayFromHeap(labels), h(lse), h(dlogp), h(dlse), N, V, labelsPerRow(labels, N), h(dx));
+      logSoftmaxGatherBackward(
+        h(logits),
+        backend.typedArrayFromHeap(labels),
+        h(lse),
+        h(dlogp),
+        h(dlse),
+        N,
+        V,
+        labelsPerRow(labels, N),
+        h(dx),
+      );
       return dx;
     }) as unknown as KernelFunc;
     return [
@@ -83,15 +136,28 @@ export function softmaxCrossEntropyKernels(backendName: 'wasm' | 'cpu' | string)
       { kernelName: LOG_SOFTMAX_GATHER_GRAD, backendName, kernelFunc: bwd },
     ];
   }
-  const fwd = (({ inputs: { logits, labels }, backend }: { inputs: { logits: TensorInfo; labels: TensorInfo }; backend: CpuBackendLike }) => {
+  const fwd = (({
+    inputs: { logits, labels },
+    backend,
+  }: {
+    inputs: { logits: TensorInfo; labels: TensorInfo };
+    backend: CpuBackendLike;
+  }) => {
     const [N, V] = dims(logits);
     const K = labelsPerRow(labels, N);
-    const logp = new Float32Array(N * K), lse = new Float32Array(N);
+    const logp = new Float32Array(N * K),
+      lse = new Float32Array(N);
     const get = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
     logSoftmaxGatherForward(get(logits), get(labels), N, V, K, logp, lse);
     return [backend.makeTensorInfo(labels.shape.slice(), 'float32', logp), backend.makeTensorInfo([N], 'float32', lse)];
   }) as unknown as KernelFunc;
-  const bwd = (({ inputs: { logits, labels, lse, dlogp, dlse }, backend }: { inputs: Record<string, TensorInfo>; backend: CpuBackendLike }) => {
+  const bwd = (({
+    inputs: { logits, labels, lse, dlogp, dlse },
+    backend,
+  }: {
+    inputs: Record<string, TensorInfo>;
+    backend: CpuBackendLike;
+  }) => {
     const [N, V] = dims(logits);
     const get = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
     const dx = new Float32Array(N * V);

@@ -22,15 +22,24 @@ export function wasmSum(tf: Tf, colsum?: (x: Float32Array, R: number, C: number,
   const sums = colsum ?? columnSums;
   const orig = tf.getKernel('Sum', 'wasm');
   if (!orig) throw new Error('wasm Sum kernel not registered');
-  const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { axis: number | number[]; keepDims: boolean } }) => {
-    const { inputs: { x }, backend, attrs: { axis, keepDims } } = args;
+  const kernelFunc = ((args: {
+    inputs: { x: TensorInfo };
+    backend: WasmBackendLike;
+    attrs: { axis: number | number[]; keepDims: boolean };
+  }) => {
+    const {
+      inputs: { x },
+      backend,
+      attrs: { axis, keepDims },
+    } = args;
     const r = x.shape.length;
     const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + r : a)).sort((a, b) => a - b);
     // only a leading prefix [0..k-1] with k < rank, float32
     const prefix = axes.length > 0 && axes.length < r && axes.every((a, i) => a === i);
     if (!prefix || x.dtype !== 'float32') return orig.kernelFunc(args as never);
     const k = axes.length;
-    let R = 1, C = 1;
+    let R = 1,
+      C = 1;
     for (let i = 0; i < r; i++) {
       if (i < k) R *= x.shape[i];
       else C *= x.shape[i];

@@ -46,9 +46,16 @@ export function wasmTile(tf: Tf): KernelConfig {
   const orig = tf.getKernel('Tile', 'wasm');
   if (!orig) throw new Error('wasm Tile kernel not registered');
   const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { reps: number[] } }) => {
-    const { inputs: { x }, backend, attrs: { reps } } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs: { reps },
+    } = args;
     if (x.dtype === 'string' || reps.length !== x.shape.length) return orig.kernelFunc(args as never);
-    const out = backend.makeOutput(x.shape.map((d, i) => d * reps[i]), x.dtype);
+    const out = backend.makeOutput(
+      x.shape.map((d, i) => d * reps[i]),
+      x.dtype,
+    );
     tileInto(backend.typedArrayFromHeap(x) as Arr, x.shape, reps, backend.typedArrayFromHeap(out) as Arr);
     return out;
   }) as unknown as KernelFunc;

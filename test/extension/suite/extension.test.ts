@@ -12,7 +12,8 @@ const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const quickUri = () => vscode.Uri.file(join(ws(), 'quick.flowloop.json'));
 const badUri = () => vscode.Uri.file(join(ws(), 'bad.flowloop.json'));
 /** The project's examples/quick.flowloop.json (copied by the launcher) when it exists, else the quick fixture. */
-const exampleUri = () => (existsSync(join(ws(), 'example-quick.flowloop.json')) ? vscode.Uri.file(join(ws(), 'example-quick.flowloop.json')) : quickUri());
+const exampleUri = () =>
+  existsSync(join(ws(), 'example-quick.flowloop.json')) ? vscode.Uri.file(join(ws(), 'example-quick.flowloop.json')) : quickUri();
 
 let apiCache: FlowloopApi | undefined;
 async function api(): Promise<FlowloopApi> {
@@ -24,7 +25,8 @@ async function api(): Promise<FlowloopApi> {
 }
 
 async function runQuick(opts: { set?: string[] } = {}): Promise<ManagedRun> {
-  const run = (await vscode.commands.executeCommand('flowloop.runExperiment', quickUri(), { openView: false, ...opts })) as ManagedRun | undefined;
+  const run = (await vscode.commands.executeCommand('flowloop.runExperiment', quickUri(), { openView: false, ...opts })) as
+    ManagedRun | undefined;
   assert.ok(run, 'flowloop.runExperiment returned no run (refused?)');
   return run;
 }
@@ -38,7 +40,11 @@ function filesUnder(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     let st;
-    try { st = statSync(p); } catch { continue; }
+    try {
+      st = statSync(p);
+    } catch {
+      continue;
+    }
     if (st.isDirectory()) filesUnder(p, out);
     else if (st.isFile() && st.size < 50 * 1024 * 1024) out.push(p);
   }
@@ -55,13 +61,31 @@ test('every contributed command is registered, all in category "Flowloop"', asyn
   await api();
   const ext = vscode.extensions.getExtension('flowloop.flowloop')!;
   const contributed: { command: string; category: string }[] = ext.packageJSON.contributes.commands;
-  const expected = ['runExperiment', 'runBaselines', 'stopRun', 'openRun', 'compareRuns', 'newFromTemplate', 'setApiKey',
-    'showTrieFlow', 'showLossCurves', 'showTranscripts', 'revealRunFolder'].map((c) => `flowloop.${c}`);
-  for (const id of expected) assert.ok(contributed.some((c) => c.command === id), `${id} not contributed`);
+  const expected = [
+    'runExperiment',
+    'runBaselines',
+    'stopRun',
+    'openRun',
+    'compareRuns',
+    'newFromTemplate',
+    'setApiKey',
+    'showTrieFlow',
+    'showLossCurves',
+    'showTranscripts',
+    'revealRunFolder',
+  ].map((c) => `flowloop.${c}`);
+  for (const id of expected)
+    assert.ok(
+      contributed.some((c) => c.command === id),
+      `${id} not contributed`,
+    );
   const registered = new Set(await vscode.commands.getCommands(true));
   const missing = contributed.map((c) => c.command).filter((c) => !registered.has(c));
   assert.deepEqual(missing, [], 'contributed but not registered');
-  assert.deepEqual(contributed.filter((c) => c.category !== 'Flowloop').map((c) => c.command), []);
+  assert.deepEqual(
+    contributed.filter((c) => c.category !== 'Flowloop').map((c) => c.command),
+    [],
+  );
 });
 
 test('a bad config shows a diagnostic exactly on the offending value', async () => {
@@ -71,9 +95,12 @@ test('a bad config shows a diagnostic exactly on the offending value', async () 
   const text = doc.getText();
   const at = text.indexOf('-1');
   const diag = await waitFor('flowloop diagnostic on /seed', () =>
-    vscode.languages.getDiagnostics(doc.uri).find((d) => d.source === 'flowloop' && d.code === '/seed'));
-  assert.deepEqual([diag.range.start.line, diag.range.start.character, diag.range.end.line, diag.range.end.character],
-    [doc.positionAt(at).line, doc.positionAt(at).character, doc.positionAt(at + 2).line, doc.positionAt(at + 2).character]);
+    vscode.languages.getDiagnostics(doc.uri).find((d) => d.source === 'flowloop' && d.code === '/seed'),
+  );
+  assert.deepEqual(
+    [diag.range.start.line, diag.range.start.character, diag.range.end.line, diag.range.end.character],
+    [doc.positionAt(at).line, doc.positionAt(at).character, doc.positionAt(at + 2).line, doc.positionAt(at + 2).character],
+  );
   assert.equal(diag.severity, vscode.DiagnosticSeverity.Error);
   assert.match(diag.message, /seed/);
   assert.ok(a.diagnostics.validations > 0);
@@ -95,16 +122,25 @@ test('diagnostics follow typing, debounced (a burst of edits → one validation)
     for (let i = 0; i < 4; i++) await editor.edit((e) => e.insert(doc.positionAt(start + 2 + i), '2'));
     await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(start), doc.positionAt(start + 6)), '7'));
     const burstMs = Date.now() - t0;
-    assert.ok(vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'), 'validated before the debounce delay');
-    await waitFor('the /seed diagnostic to disappear', () =>
-      !vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'), 15_000);
+    assert.ok(
+      vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'),
+      'validated before the debounce delay',
+    );
+    await waitFor(
+      'the /seed diagnostic to disappear',
+      () => !vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'),
+      15_000,
+    );
     const ran = a.diagnostics.validations - before;
     if (burstMs < 3000) assert.equal(ran, 1, `expected 1 debounced validation for 5 edits in ${burstMs} ms`);
     // type the bad value back: the diagnostic returns
     await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), original));
     await doc.save();
-    await waitFor('the /seed diagnostic back after restoring the text', () =>
-      vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'), 15_000);
+    await waitFor(
+      'the /seed diagnostic back after restoring the text',
+      () => vscode.languages.getDiagnostics(doc.uri).some((d) => d.source === 'flowloop' && d.code === '/seed'),
+      15_000,
+    );
   } finally {
     await cfg.update('diagnostics.debounceMs', undefined, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -116,60 +152,116 @@ test('the schema reaches the JSON language service (contributes.jsonValidation):
   await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "kind": "sequential",\n  \n}\n'));
   const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc);
-  const labels = await waitFor('schema completions', async () => {
-    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(2, 2));
-    const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
-    return l.includes('dataset') ? l : undefined;
-  }, 30_000, 500);
-  for (const key of ['dataset', 'model', 'epochs', 'seed']) assert.ok(labels.includes(key), `no completion for ${key}: ${labels.join(', ')}`);
+  const labels = await waitFor(
+    'schema completions',
+    async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+        'vscode.executeCompletionItemProvider',
+        uri,
+        new vscode.Position(2, 2),
+      );
+      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+      return l.includes('dataset') ? l : undefined;
+    },
+    30_000,
+    500,
+  );
+  for (const key of ['dataset', 'model', 'epochs', 'seed'])
+    assert.ok(labels.includes(key), `no completion for ${key}: ${labels.join(', ')}`);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   await vscode.workspace.fs.delete(uri);
 }, 60_000);
 
 test('one source of diagnostics: a stray comma, a misspelt key, a bad value and a missing folder each show once, all at once, with "did you mean"', async () => {
   const uri = vscode.Uri.file(join(ws(), 'problems.flowloop.json'));
-  const text = '{\n  "kind": "sequential",\n  "model": "sasrec",\n  "dataset": "./no-such-folder",\n  "epochs": 0,\n  "maxTrainRow": 5,\n}\n';
+  const text =
+    '{\n  "kind": "sequential",\n  "model": "sasrec",\n  "dataset": "./no-such-folder",\n  "epochs": 0,\n  "maxTrainRow": 5,\n}\n';
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
   const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc);
-  const mine = await waitFor('the three Flowloop problems at once', () => {
-    const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'flowloop');
-    return d.length >= 3 ? d : undefined;
-  }, 30_000);
+  const mine = await waitFor(
+    'the three Flowloop problems at once',
+    () => {
+      const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'flowloop');
+      return d.length >= 3 ? d : undefined;
+    },
+    30_000,
+  );
   assert.deepEqual(mine.map((d) => d.code).sort(), ['/dataset', '/epochs', '/maxTrainRow'], mine.map((d) => d.message).join('\n'));
   assert.match(mine.find((d) => d.code === '/maxTrainRow')!.message, /did you mean "maxTrainRows"\?/);
   // the JSON service has checked the file when its syntax report (the stray comma) is there
-  const all = await waitFor('the JSON service\'s report of the stray comma', () => {
-    const d = vscode.languages.getDiagnostics(uri);
-    return d.some((x) => x.source !== 'flowloop' && /comma/i.test(x.message)) ? d : undefined;
-  }, 30_000, 200);
+  const all = await waitFor(
+    "the JSON service's report of the stray comma",
+    () => {
+      const d = vscode.languages.getDiagnostics(uri);
+      return d.some((x) => x.source !== 'flowloop' && /comma/i.test(x.message)) ? d : undefined;
+    },
+    30_000,
+    200,
+  );
   const others = all.filter((d) => d.source !== 'flowloop');
-  assert.deepEqual(others.map((d) => d.message).filter((m) => !/comma/i.test(m)), [], 'the JSON service reports nothing but the syntax problem');
-  assert.equal(all.filter((d) => /comma/i.test(d.message)).length, 1, `the stray comma is reported once: ${all.map((d) => `${d.source}: ${d.message}`).join(' | ')}`);
+  assert.deepEqual(
+    others.map((d) => d.message).filter((m) => !/comma/i.test(m)),
+    [],
+    'the JSON service reports nothing but the syntax problem',
+  );
+  assert.equal(
+    all.filter((d) => /comma/i.test(d.message)).length,
+    1,
+    `the stray comma is reported once: ${all.map((d) => `${d.source}: ${d.message}`).join(' | ')}`,
+  );
   const places = all.map((d) => `${d.range.start.line}:${d.range.start.character}`);
-  assert.equal(new Set(places).size, places.length, `two reports at one place: ${all.map((d) => `${d.source} ${places[all.indexOf(d)]} ${d.message}`).join(' | ')}`);
+  assert.equal(
+    new Set(places).size,
+    places.length,
+    `two reports at one place: ${all.map((d) => `${d.source} ${places[all.indexOf(d)]} ${d.message}`).join(' | ')}`,
+  );
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   await vscode.workspace.fs.delete(uri);
 }, 90_000);
 
 test('a copied example whose "$schema" no longer resolves is flagged with a fix; after it, completion works and the flag is gone', async () => {
   const uri = vscode.Uri.file(join(ws(), 'copied-example.flowloop.json'));
-  await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "$schema": "../dist/flowloop.schema.json",\n  "kind": "sequential",\n  \n  "seed": 1\n}\n'));
+  await vscode.workspace.fs.writeFile(
+    uri,
+    Buffer.from('{\n  "$schema": "../dist/flowloop.schema.json",\n  "kind": "sequential",\n  \n  "seed": 1\n}\n'),
+  );
   const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc);
-  const flag = await waitFor('the dangling $schema flag', () => vscode.languages.getDiagnostics(uri).find((d) => d.code === 'flowloop.dangling-schema'), 30_000);
-  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, flag.range, vscode.CodeActionKind.QuickFix.value);
+  const flag = await waitFor(
+    'the dangling $schema flag',
+    () => vscode.languages.getDiagnostics(uri).find((d) => d.code === 'flowloop.dangling-schema'),
+    30_000,
+  );
+  const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+    'vscode.executeCodeActionProvider',
+    uri,
+    flag.range,
+    vscode.CodeActionKind.QuickFix.value,
+  );
   const fix = actions.find((a) => /Remove "\$schema"/.test(a.title));
   assert.ok(fix?.edit, `no quick fix: ${actions.map((a) => a.title).join(', ')}`);
   await vscode.workspace.applyEdit(fix!.edit!);
   assert.doesNotMatch(doc.getText(), /\$schema/);
   await waitFor('the flag gone', () => !vscode.languages.getDiagnostics(uri).some((d) => d.code === 'flowloop.dangling-schema'), 30_000);
-  const line = doc.getText().split('\n').findIndex((l) => l.trim() === '');
-  const labels = await waitFor('schema completions after the fix', async () => {
-    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(line, 2));
-    const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
-    return l.includes('dataset') ? l : undefined;
-  }, 30_000, 500);
+  const line = doc
+    .getText()
+    .split('\n')
+    .findIndex((l) => l.trim() === '');
+  const labels = await waitFor(
+    'schema completions after the fix',
+    async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+        'vscode.executeCompletionItemProvider',
+        uri,
+        new vscode.Position(line, 2),
+      );
+      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+      return l.includes('dataset') ? l : undefined;
+    },
+    30_000,
+    500,
+  );
   assert.ok(labels.includes('model'));
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   await vscode.workspace.fs.delete(uri);
@@ -231,14 +323,24 @@ test('running an example produces a finished run, a run folder and a tree item',
   const info = readJson(join(done.runDir!, 'run.json'));
   assert.equal(info.status, 'finished');
   assert.ok(existsSync(join(done.runDir!, 'metrics.json')), 'metrics.json missing');
-  const events = readFileSync(join(done.runDir!, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(join(done.runDir!, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(events[0].type, 'run-started');
   assert.equal(events.at(-1).type, 'run-finished');
   // the tree shows it under its config (debounced refresh from the watcher / run manager)
-  const item = await waitFor('the finished run in the tree', () => {
-    const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === exampleUri().fsPath);
-    return exp && a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.info.status === 'finished');
-  }, 10_000);
+  const item = await waitFor(
+    'the finished run in the tree',
+    () => {
+      const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === exampleUri().fsPath);
+      return (
+        exp &&
+        a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.info.status === 'finished')
+      );
+    },
+    10_000,
+  );
   const ti = a.tree.getTreeItem(item);
   assert.equal(ti.contextValue, 'run-finished kind-sequential');
   assert.equal((ti.iconPath as vscode.ThemeIcon).id, 'pass');
@@ -249,7 +351,10 @@ test('running an example produces a finished run, a run folder and a tree item',
   await vscode.workspace.openTextDocument(exampleUri());
   await a.store.refresh();
   const unresolved = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri())) ?? [];
-  assert.ok(unresolved.some((l) => !l.command), `every lens came resolved: ${unresolved.map((l) => l.command?.title).join(' | ')}`);
+  assert.ok(
+    unresolved.some((l) => !l.command),
+    `every lens came resolved: ${unresolved.map((l) => l.command?.title).join(' | ')}`,
+  );
   const before = a.codeLens.resolved;
   const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', exampleUri(), 20)) ?? [];
   const last = lenses.find((l) => l.command?.title.startsWith('Open last run'));
@@ -260,17 +365,25 @@ test('running an example produces a finished run, a run folder and a tree item',
   assert.equal(last.command!.command, 'flowloop.openRun');
   assert.deepEqual(last.command!.arguments, [done.runDir]);
   // the Output channel "Flowloop" (the file code-server's extension host writes for it) holds the worker's log
-  const log = await waitFor('the run in the Flowloop Output channel log', () => {
-    const text = flowloopOutputLog();
-    return text.includes(`run folder ${done.runDir}`) && text.includes(`finished — ${done.runDir}`) ? text : undefined;
-  }, 15_000, 250);
+  const log = await waitFor(
+    'the run in the Flowloop Output channel log',
+    () => {
+      const text = flowloopOutputLog();
+      return text.includes(`run folder ${done.runDir}`) && text.includes(`finished — ${done.runDir}`) ? text : undefined;
+    },
+    15_000,
+    250,
+  );
   assert.match(log, /\[[^\]]+\] start .*example-quick\.flowloop\.json \(worker pid \d+\)/);
 }, 600_000);
 
 /** Text of the "Flowloop" Output channel as the extension host writes it to its log folder (all windows' files). */
 function flowloopOutputLog(): string {
   const root = join(process.env.FLOWLOOP_TEST_USER_DATA ?? '', 'logs');
-  return filesUnder(root).filter((f) => f.endsWith('Flowloop.log')).map((f) => readFileSync(f, 'utf8')).join('\n');
+  return filesUnder(root)
+    .filter((f) => f.endsWith('Flowloop.log'))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
 }
 
 test('cancel mid-run gives `cancelled` and leaves no worker process', async () => {
@@ -282,11 +395,18 @@ test('cancel mid-run gives `cancelled` and leaves no worker process', async () =
   assert.ok(Array.isArray(stopped));
   const done = await run.done;
   assert.equal(done.status, 'cancelled', `ended ${done.status}: ${done.error ?? ''}`);
-  const info = await waitFor('run.json says cancelled', () => { const i = readJson(join(run.runDir!, 'run.json')); return i.status === 'cancelled' && i; }, 5_000);
+  const info = await waitFor(
+    'run.json says cancelled',
+    () => {
+      const i = readJson(join(run.runDir!, 'run.json'));
+      return i.status === 'cancelled' && i;
+    },
+    5_000,
+  );
   assert.equal(info.status, 'cancelled');
   await waitFor('the worker to be gone', () => !isAlive(run.pid), 5_000);
   assert.deepEqual(kids(), [], 'worker left child processes');
-  assert.throws(() => process.kill(-run.pid, 0), 'the worker\'s process group still has members');
+  assert.throws(() => process.kill(-run.pid, 0), "the worker's process group still has members");
   assert.equal(a.runs.active().length, 0);
 }, 120_000);
 
@@ -310,7 +430,17 @@ test('the API key reaches only the worker environment, never a file', async () =
   const key = `flowloop-test-key-${Math.random().toString(36).slice(2)}${Date.now()}`;
   await vscode.commands.executeCommand('flowloop.setApiKey', key);
   const run = await runQuick();
-  const environ = await waitFor('worker environ', () => { try { return readFileSync(`/proc/${run.pid}/environ`, 'utf8'); } catch { return undefined; } }, 10_000);
+  const environ = await waitFor(
+    'worker environ',
+    () => {
+      try {
+        return readFileSync(`/proc/${run.pid}/environ`, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    10_000,
+  );
   assert.ok(environ.split('\0').includes(`FLOWLOOP_LLM_API_KEY=${key}`), 'the key is not in the worker environment');
   assert.ok(!Object.values(process.env).includes(key), 'the key leaked into the extension host environment');
   const done = await run.done;
@@ -324,7 +454,9 @@ test('the API key reaches only the worker environment, never a file', async () =
 test('a webview panel opens on a run and completes the ready → init handshake', async () => {
   const a = await api();
   assert.ok(finishedRunDir, 'needs the finished run of an earlier test');
-  const view = existsSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'dist', 'webview', 'loss.js')) ? 'loss' : 'trie';
+  const view = existsSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'dist', 'webview', 'loss.js'))
+    ? 'loss'
+    : 'trie';
   const command = view === 'loss' ? 'flowloop.showLossCurves' : 'flowloop.showTrieFlow';
   await vscode.commands.executeCommand(command, finishedRunDir);
   const panel = await waitFor(`${view} panel`, () => a.panels.get(view));
@@ -336,7 +468,9 @@ test('a webview panel opens on a run and completes the ready → init handshake'
 test('trie, transcripts and compare views are fed from real Flower and AFL runs', async () => {
   const a = await api();
   const runFixture = async (file: string) => {
-    const run = (await vscode.commands.executeCommand('flowloop.runExperiment', vscode.Uri.file(join(ws(), file)), { openView: false })) as ManagedRun;
+    const run = (await vscode.commands.executeCommand('flowloop.runExperiment', vscode.Uri.file(join(ws(), file)), {
+      openView: false,
+    })) as ManagedRun;
     assert.ok(run, `${file}: not started`);
     const done = await run.done;
     assert.equal(done.status, 'finished', `${file}: ${done.error ?? done.lastMessage}`);
@@ -351,7 +485,10 @@ test('trie, transcripts and compare views are fed from real Flower and AFL runs'
   ];
   for (const [command, view, dirs] of cases) {
     await vscode.commands.executeCommand(command, dirs[0], dirs);
-    const panel = await waitFor(`${view} panel`, () => { const p = a.panels.get(view); return p?.runDirs.join() === dirs.join() ? p : undefined; });
+    const panel = await waitFor(`${view} panel`, () => {
+      const p = a.panels.get(view);
+      return p?.runDirs.join() === dirs.join() ? p : undefined;
+    });
     await waitFor(`${view}: ready → init`, () => panel.stats.inits >= 1, 30_000);
     assert.equal(panel.stats.lastInit.runs, dirs.length, `${view}: runs in init`);
     assert.ok(panel.stats.lastInit.items > 0, `${view}: init carried nothing (${JSON.stringify(panel.stats.lastInit)})`);
@@ -368,18 +505,33 @@ test('a sweep appears as a parent with its point runs, and opens in the comparis
   const done = await run.done;
   assert.equal(done.status, 'finished', done.error ?? done.lastMessage);
   assert.ok(existsSync(join(done.runDir!, 'sweep.json')), `no sweep.json in ${done.runDir}`);
-  const node = await waitFor('the sweep in the tree', () => {
-    const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === uri.fsPath);
-    return exp && a.tree.getChildren(exp).find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.sweep && n.listing.info.status === 'finished');
-  }, 15_000);
+  const node = await waitFor(
+    'the sweep in the tree',
+    () => {
+      const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === uri.fsPath);
+      return (
+        exp &&
+        a.tree
+          .getChildren(exp)
+          .find((n) => n.type === 'run' && n.listing.dir === done.runDir && n.listing.sweep && n.listing.info.status === 'finished')
+      );
+    },
+    15_000,
+  );
   assert.equal(a.tree.getTreeItem(node).contextValue, 'run-sweep');
   const children = a.tree.getChildren(node);
   const points = children.filter((c) => c.type === 'run');
   assert.equal(points.length, 2, 'point runs under the sweep');
   assert.ok(points.every((p) => p.type === 'run' && p.listing.info.status === 'finished'));
-  assert.ok(children.some((c) => c.type === 'artifact' && c.uri.fsPath.endsWith('sweep.json')), 'sweep.json not listed');
+  assert.ok(
+    children.some((c) => c.type === 'artifact' && c.uri.fsPath.endsWith('sweep.json')),
+    'sweep.json not listed',
+  );
   await vscode.commands.executeCommand('flowloop.openRun', node);
-  const panel = await waitFor('compare panel on the sweep', () => { const p = a.panels.get('compare'); return p?.runDirs.includes(done.runDir!) ? p : undefined; });
+  const panel = await waitFor('compare panel on the sweep', () => {
+    const p = a.panels.get('compare');
+    return p?.runDirs.includes(done.runDir!) ? p : undefined;
+  });
   await waitFor('ready → init', () => panel.stats.inits >= 1, 30_000);
   assert.equal(panel.stats.lastInit.runs, 2, 'the two points as compared runs');
   assert.equal(panel.stats.lastInit.items, 4, 'two points with metrics + two sweep points');
@@ -388,7 +540,9 @@ test('a sweep appears as a parent with its point runs, and opens in the comparis
 
 test('New Experiment from Template writes a valid config beside the workspace, without a dangling $schema, with completions', async () => {
   await api();
-  const examples = readdirSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'examples')).filter((f) => f.endsWith('.flowloop.json'));
+  const examples = readdirSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'examples')).filter((f) =>
+    f.endsWith('.flowloop.json'),
+  );
   const template = examples.includes('quick.flowloop.json') ? 'quick.flowloop.json' : examples[0];
   assert.ok(template, 'no examples/*.flowloop.json to start from');
   const uri = (await vscode.commands.executeCommand('flowloop.newFromTemplate', template, 'from-template')) as vscode.Uri | undefined;
@@ -396,28 +550,50 @@ test('New Experiment from Template writes a valid config beside the workspace, w
   const text = readFileSync(uri.fsPath, 'utf8');
   const { validateConfigText } = await import('../../../core/experiment/validate');
   const r = validateConfigText(text, uri.fsPath);
-  assert.deepEqual(r.errors.map((e) => `${e.path}: ${e.message}`), []);
+  assert.deepEqual(
+    r.errors.map((e) => `${e.path}: ${e.message}`),
+    [],
+  );
   // the template's "../dist/flowloop.schema.json" means nothing here and would shadow contributes.jsonValidation
   assert.equal(JSON.parse(text).$schema, undefined, 'the copy keeps a $schema');
   // the schema still reaches the copy: hover on "kind" documents it, completion offers the kind's fields
   const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc);
   const kindAt = doc.positionAt(text.indexOf('"kind"') + 2);
-  const hover = await waitFor('schema hover on "kind"', async () => {
-    const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, kindAt);
-    const md = (h ?? []).flatMap((x) => x.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
-    return md.trim() ? md : undefined;
-  }, 30_000, 500);
+  const hover = await waitFor(
+    'schema hover on "kind"',
+    async () => {
+      const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, kindAt);
+      const md = (h ?? [])
+        .flatMap((x) => x.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value)))
+        .join('\n');
+      return md.trim() ? md : undefined;
+    },
+    30_000,
+    500,
+  );
   assert.match(hover, /What the experiment runs/);
-  const schemaText = readFileSync(join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'dist', 'flowloop.schema.json'), 'utf8');
+  const schemaText = readFileSync(
+    join(vscode.extensions.getExtension('flowloop.flowloop')!.extensionPath, 'dist', 'flowloop.schema.json'),
+    'utf8',
+  );
   const editor = vscode.window.activeTextEditor!;
   const open = doc.positionAt(text.indexOf('{') + 1);
   await editor.edit((e) => e.insert(open, '\n  '));
-  const labels = await waitFor('schema completions in the new file', async () => {
-    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(open.line + 1, 2));
-    const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
-    return l.filter((x) => x !== '$schema' && schemaText.includes(`"${x}": {`)).length >= 2 ? l : undefined;
-  }, 30_000, 500);
+  const labels = await waitFor(
+    'schema completions in the new file',
+    async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+        'vscode.executeCompletionItemProvider',
+        uri,
+        new vscode.Position(open.line + 1, 2),
+      );
+      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+      return l.filter((x) => x !== '$schema' && schemaText.includes(`"${x}": {`)).length >= 2 ? l : undefined;
+    },
+    30_000,
+    500,
+  );
   assert.ok(!labels.includes('kind'), `completion offers a key the file has: ${labels.join(', ')}`);
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -430,7 +606,10 @@ test('templates say what research data they need; an absent embedded copy become
   const templates = listTemplates(extPath);
   const demo = templates.find((t) => t.name === 'rq1/demo');
   assert.ok(demo, `no rq1/demo template: ${templates.map((t) => t.name).join(', ')}`);
-  assert.deepEqual(demo.needs.map((n) => n.shared), ['movies_rq1/select_100_Movies.json']);
+  assert.deepEqual(
+    demo.needs.map((n) => n.shared),
+    ['movies_rq1/select_100_Movies.json'],
+  );
   assert.match(needsLine(demo, ws()) ?? '', /shared\/data\/\{movies_rq1\}.*research-only/);
   const quick = templates.find((t) => t.name === 'quick');
   if (quick) assert.match(needsLine(quick, ws()) ?? '', /lastfm/);
@@ -471,7 +650,17 @@ test('the setting flowloop.llm.baseUrl reaches the worker: an AFL run with LLM a
     const set = ['agents=llm', 'users.sample=2', 'maxRounds=2', 'llm.cache=false', 'llm.concurrency=2'];
     const run = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, { openView: false, set })) as ManagedRun;
     assert.ok(run, 'not started');
-    const environ = await waitFor('worker environ', () => { try { return readFileSync(`/proc/${run.pid}/environ`, 'utf8'); } catch { return undefined; } }, 10_000);
+    const environ = await waitFor(
+      'worker environ',
+      () => {
+        try {
+          return readFileSync(`/proc/${run.pid}/environ`, 'utf8');
+        } catch {
+          return undefined;
+        }
+      },
+      10_000,
+    );
     assert.ok(environ.split('\0').includes(`OPENAI_BASE_URL=${viaSetting.url}`), 'OPENAI_BASE_URL not in the worker environment');
     const done = await run.done;
     assert.equal(done.status, 'finished', done.error ?? done.lastMessage);
@@ -479,11 +668,14 @@ test('the setting flowloop.llm.baseUrl reaches the worker: an AFL run with LLM a
     assert.match(viaSetting.requests[0].messages.map((m) => m.content).join(''), /\w/);
     // precedence: a config's own llm.baseURL wins over the setting
     const before = viaSetting.calls;
-    const run2 = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, { openView: false, set: [...set, `llm.baseURL=${viaConfig.url}`] })) as ManagedRun;
+    const run2 = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, {
+      openView: false,
+      set: [...set, `llm.baseURL=${viaConfig.url}`],
+    })) as ManagedRun;
     const done2 = await run2.done;
     assert.equal(done2.status, 'finished', done2.error ?? done2.lastMessage);
-    assert.ok(viaConfig.calls > 0, 'the config\'s llm.baseURL was not used');
-    assert.equal(viaSetting.calls, before, 'the setting overrode the config\'s llm.baseURL');
+    assert.ok(viaConfig.calls > 0, "the config's llm.baseURL was not used");
+    assert.equal(viaSetting.calls, before, "the setting overrode the config's llm.baseURL");
   } finally {
     await cfg.update('llm.baseUrl', undefined, vscode.ConfigurationTarget.Global);
     await viaSetting.close();
@@ -497,7 +689,10 @@ test('Run Baselines runs each baseline of the kind as its own finished run', asy
   const kind = readJson(quickUri().fsPath).kind as string;
   const names = BASELINES[kind].map((b) => b.name);
   const runs = (await vscode.commands.executeCommand('flowloop.runBaselines', quickUri(), names)) as ManagedRun[];
-  assert.deepEqual(runs.map((r) => r.label), names.map((n) => `${readJson(quickUri().fsPath).name} · baseline ${n}`));
+  assert.deepEqual(
+    runs.map((r) => r.label),
+    names.map((n) => `${readJson(quickUri().fsPath).name} · baseline ${n}`),
+  );
   for (const r of runs) assert.equal(r.status, 'finished', `${r.label}: ${r.error ?? r.lastMessage}`);
   // the override really reached the run: its resolved config.json holds each --set value
   const { getPath, parseSetValue } = await import('../../../core/experiment/overrides');
@@ -510,7 +705,7 @@ test('Run Baselines runs each baseline of the kind as its own finished run', asy
   }
 }, 300_000);
 
-test('every kind\'s baseline overrides are valid on the shipped examples of that kind', async () => {
+test("every kind's baseline overrides are valid on the shipped examples of that kind", async () => {
   const { BASELINES } = await import('../../../extension/baselines');
   const { validateConfigObject, formatIssue } = await import('../../../core/experiment/validate');
   const { applySets } = await import('../../../core/experiment/overrides');
@@ -521,11 +716,17 @@ test('every kind\'s baseline overrides are valid on the shipped examples of that
     const config = readJson(join(dir, f));
     if (config.sweep) continue;
     // only what the overrides add counts (an example's own problems, e.g. data not beside this checkout, are not the baselines')
-    const own = new Set(validateConfigObject(config, join(dir, f), 'x').errors.map((e) => `${e.path}|${e.message.replace(/ \(from x\)$/, '')}`));
+    const own = new Set(
+      validateConfigObject(config, join(dir, f), 'x').errors.map((e) => `${e.path}|${e.message.replace(/ \(from x\)$/, '')}`),
+    );
     for (const b of BASELINES[config.kind] ?? []) {
       const r = validateConfigObject(applySets(config, b.set), join(dir, f), `baseline ${b.name}`);
       checked.push(`${f}:${b.name}`);
-      problems.push(...r.errors.filter((e) => !own.has(`${e.path}|${e.message.replace(/ \(from baseline [^)]*\)$/, '')}`)).map((e) => formatIssue(f, e)));
+      problems.push(
+        ...r.errors
+          .filter((e) => !own.has(`${e.path}|${e.message.replace(/ \(from baseline [^)]*\)$/, '')}`))
+          .map((e) => formatIssue(f, e)),
+      );
     }
   }
   assert.ok(checked.length > 0, 'no example had baselines to check');
@@ -537,7 +738,10 @@ test('a view follows a live run with increments, and closing it does not stop th
   const run = await runQuick({ set: slowSet() });
   await waitFor('run-started', () => run.runDir, 60_000);
   await vscode.commands.executeCommand('flowloop.showLossCurves', run.runDir);
-  const panel = await waitFor('loss panel on the live run', () => { const p = a.panels.get('loss'); return p?.runDirs.includes(run.runDir!) ? p : undefined; });
+  const panel = await waitFor('loss panel on the live run', () => {
+    const p = a.panels.get('loss');
+    return p?.runDirs.includes(run.runDir!) ? p : undefined;
+  });
   await waitFor('ready + init', () => panel.stats.inits >= 1, 30_000);
   await waitFor('incremental events relayed to the view', () => panel.stats.eventsSent > 0, 60_000);
   panel.panel.dispose();
@@ -553,7 +757,7 @@ test('a view follows a live run with increments, and closing it does not stop th
   assert.equal(isAlive(run.pid), false);
 }, 180_000);
 
-test('a second live run opens its own Loss Curves panel: the first run\'s live panel keeps its run', async () => {
+test("a second live run opens its own Loss Curves panel: the first run's live panel keeps its run", async () => {
   const a = await api();
   const first = await runQuick({ set: slowSet() });
   await waitFor('first run-started', () => first.runDir, 60_000);
@@ -563,21 +767,24 @@ test('a second live run opens its own Loss Curves panel: the first run\'s live p
   await waitFor('second run-started', () => second.runDir, 60_000);
   await vscode.commands.executeCommand('flowloop.showLossCurves', second.runDir);
   const p2 = await waitFor('loss panel on the second run', () => a.panels.all('loss').find((p) => p.runDirs.includes(second.runDir!)));
-  assert.notEqual(p1, p2, 'the second run took over the first run\'s panel');
+  assert.notEqual(p1, p2, "the second run took over the first run's panel");
   assert.deepEqual(p1.runDirs, [first.runDir], 'the first panel still shows the first run');
-  await waitFor('the first panel still relays its run\'s events', () => p1.stats.eventsSent > 0, 60_000);
+  await waitFor("the first panel still relays its run's events", () => p1.stats.eventsSent > 0, 60_000);
   await a.runs.stopAll();
   await Promise.all([first.done, second.done]);
   for (const p of a.panels.all('loss')) p.panel.dispose();
 }, 240_000);
 
-test('Open Run opens the run page (status, metrics, artifacts); Show Runs Table lists the workspace\'s runs', async () => {
+test("Open Run opens the run page (status, metrics, artifacts); Show Runs Table lists the workspace's runs", async () => {
   const a = await api();
   const run = await runQuick();
   await run.done;
   assert.equal(run.status, 'finished');
   await vscode.commands.executeCommand('flowloop.openRun', run.runDir);
-  const page = await waitFor('run page', () => { const p = a.panels.get('run'); return p?.runDirs.includes(run.runDir!) ? p : undefined; });
+  const page = await waitFor('run page', () => {
+    const p = a.panels.get('run');
+    return p?.runDirs.includes(run.runDir!) ? p : undefined;
+  });
   await waitFor('run page init', () => page.stats.inits >= 1, 30_000);
   assert.equal(page.stats.lastInit.runs, 1);
   assert.ok(page.stats.lastInit.items >= 3, `artifacts listed: ${page.stats.lastInit.items}`);
@@ -595,9 +802,15 @@ test('Reveal Run Folder reveals a tree run; Compare Runs opens the comparison vi
   const a = await api();
   await a.store.refresh();
   const exp = a.tree.getChildren().find((n) => n.type === 'experiment' && n.experiment.uri.fsPath === quickUri().fsPath)!;
-  const finished = a.tree.getChildren(exp).filter((n) => n.type === 'run' && n.listing.info.status === 'finished').slice(0, 2);
+  const finished = a.tree
+    .getChildren(exp)
+    .filter((n) => n.type === 'run' && n.listing.info.status === 'finished')
+    .slice(0, 2);
   assert.equal(finished.length, 2, 'needs two finished runs from earlier tests');
-  assert.equal(await vscode.commands.executeCommand('flowloop.revealRunFolder', finished[0]), (finished[0] as Extract<TreeNode, { type: 'run' }>).listing.dir);
+  assert.equal(
+    await vscode.commands.executeCommand('flowloop.revealRunFolder', finished[0]),
+    (finished[0] as Extract<TreeNode, { type: 'run' }>).listing.dir,
+  );
   await vscode.commands.executeCommand('flowloop.compareRuns', finished[0], finished);
   const panel = await waitFor('compare panel', () => a.panels.get('compare'));
   assert.equal(panel.runDirs.length, 2);

@@ -13,7 +13,13 @@ export function test(name: string, fn: TestFn, timeoutMs = 60_000, skip?: string
   tests.push({ name, fn, timeoutMs, skip });
 }
 
-export interface TestResult { name: string; ok: boolean; ms: number; error?: string; skipped?: string }
+export interface TestResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+  skipped?: string;
+}
 
 export async function runAll(resultsFile: string | undefined): Promise<{ passed: number; failed: number; tests: TestResult[] }> {
   const results: TestResult[] = [];
@@ -30,12 +36,19 @@ export async function runAll(resultsFile: string | undefined): Promise<{ passed:
     try {
       await Promise.race([
         Promise.resolve().then(t.fn),
-        new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${t.timeoutMs} ms`)), t.timeoutMs); }),
+        new Promise((_, rej) => {
+          timer = setTimeout(() => rej(new Error(`timed out after ${t.timeoutMs} ms`)), t.timeoutMs);
+        }),
       ]);
       results.push({ name: t.name, ok: true, ms: Date.now() - t0 });
     } catch (e) {
       const err = e as Error;
-      results.push({ name: t.name, ok: false, ms: Date.now() - t0, error: `${err?.message ?? err}${err?.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : ''}` });
+      results.push({
+        name: t.name,
+        ok: false,
+        ms: Date.now() - t0,
+        error: `${err?.message ?? err}${err?.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : ''}`,
+      });
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -60,7 +73,8 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     } catch (e) {
       last = e;
     }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

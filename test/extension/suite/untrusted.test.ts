@@ -39,11 +39,15 @@ test('untrusted: the CodeLens asks for trust instead of offering ▶ Run', async
 
 test('untrusted: Run Experiment is refused — no worker, no run folder', async () => {
   const a = await api();
-  const run = await vscode.commands.executeCommand('flowloop.runExperiment', vscode.Uri.file(join(ws(), 'quick.flowloop.json')), { openView: false });
+  const run = await vscode.commands.executeCommand('flowloop.runExperiment', vscode.Uri.file(join(ws(), 'quick.flowloop.json')), {
+    openView: false,
+  });
   assert.equal(run, undefined);
   assert.equal(a.runs.all().length, 0);
   assert.equal(existsSync(join(ws(), '.flowloop', 'runs')), false);
-  const baselines = await vscode.commands.executeCommand('flowloop.runBaselines', vscode.Uri.file(join(ws(), 'quick.flowloop.json')), ['sasrec']);
+  const baselines = await vscode.commands.executeCommand('flowloop.runBaselines', vscode.Uri.file(join(ws(), 'quick.flowloop.json')), [
+    'sasrec',
+  ]);
   assert.deepEqual(baselines, []);
   assert.equal(a.runs.all().length, 0);
 });
