@@ -36,7 +36,7 @@ const MODULE_COMMANDS: Record<string, () => Promise<{ main: Main }>> = {
   trie: () => import('./cli/trie'),
   metrics: () => import('./cli/metrics'),
   score: () => import('./cli/score'),
-  'export-onnx': () => import('./cli/export-onnx'),
+  'export-onnx': () => import('./cli/exportOnnx'),
   prior: () => import('./cli/prior'),
   afl: () => import('./cli/afl'),
   lm: () => import('./cli/lm'),

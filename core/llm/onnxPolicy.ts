@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { LocatedError } from '../experiment/context';
 import type { StepPolicy } from '../decode';
-import { createOrtSession } from '../models/onnx-scorer';
+import { createOrtSession } from '../models/onnxScorer';
 import { logSoftmaxInPlace } from './policy';
 
 type Ort = typeof import('onnxruntime-node');

@@ -2,7 +2,7 @@
  * The tokenizer of a Hugging Face model folder (`tokenizer.json` + `tokenizer_config.json`), through
  * `@lenml/tokenizers` (a maintained port of transformers.js' tokenizers; the project's bundled qwen2.5
  * tokenizer is the same library with a packaged tokenizer.json). Ids are the folder's own: for a
- * Qwen2.5 folder they equal the Qwen2.5 tokenizer's (test/core/llm-model.test.ts). EOS is the folder's
+ * Qwen2.5 folder they equal the Qwen2.5 tokenizer's (test/core/llmModel.test.ts). EOS is the folder's
  * `eos_token` (for Qwen2.5-Instruct `<|im_end|>`, which the released Flower code appends to every target,
  * docs/methods.md §A6b).
  */

@@ -34,7 +34,7 @@ import type { ModelKind, SeqModelBase, SeqModelConfig } from './layers';
 import { computePriors, priorCsv, priorHits } from './prior';
 import { loadSeqData, subsetRows, type DatasetFormat, type SeqData } from './seqdata';
 import { initBackend } from '../tensor';
-import { TfjsScorer } from './tfjs-scorer';
+import { TfjsScorer } from './tfjsScorer';
 import { trainModel, type TrainCheckpoint } from './train';
 
 const ARCH: Record<ModelKind, string> = { sasrec: 'SASRec', gru4rec: 'GRU4Rec', caser: 'Caser' };

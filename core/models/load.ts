@@ -3,7 +3,7 @@
  * `dir` holds manifest.json + weights.bin (imported PyTorch weights or a Flowloop checkpoint; engine
  * 'tfjs') and/or model.onnx (engine 'onnx'). Without an engine: tfjs when weights are there, else onnx.
  * A Flower policy checkpoint (checkpoint folder, run folder or its checkpoints/ folder) loads as a
- * FlowerPolicyScorer (core/models/policy-scorer.ts: title log-probs, tfjs only; needs the catalogue it
+ * FlowerPolicyScorer (core/models/policyScorer.ts: title log-probs, tfjs only; needs the catalogue it
  * was trained on — `catalogue`, `dataset`, or the run folder's config).
  */
 import { existsSync, statSync } from 'node:fs';
@@ -28,7 +28,7 @@ export interface LoadScorerOptions {
 
 export async function loadScorer(dir: string, opts: LoadScorerOptions = {}): Promise<Scorer> {
   if (!existsSync(dir)) throw new LocatedError('model folder not found', dir);
-  const { flowerCheckpointDir, FlowerPolicyScorer } = await import('./policy-scorer');
+  const { flowerCheckpointDir, FlowerPolicyScorer } = await import('./policyScorer');
   const flower = flowerCheckpointDir(dir);
   if (flower) {
     if (opts.engine === 'onnx') throw new LocatedError('a Flower policy checkpoint scores with the tfjs engine (set engine to tfjs)', dir);
@@ -44,14 +44,14 @@ export async function loadScorer(dir: string, opts: LoadScorerOptions = {}): Pro
   const engine: Engine = opts.engine ?? (hasWeights ? 'tfjs' : 'onnx');
   if (engine === 'onnx') {
     if (!existsSync(onnxFile)) throw new LocatedError('engine onnx: no model.onnx in this folder', dir);
-    const { OnnxScorer } = await import('./onnx-scorer');
+    const { OnnxScorer } = await import('./onnxScorer');
     return OnnxScorer.load(onnxFile, basename(dir), { device: opts.device });
   }
   if (!hasWeights) throw new LocatedError('engine tfjs: no manifest.json + weights.bin in this folder', dir);
   const { initBackend } = await import('../tensor');
   const backend = await initBackend(opts.device ?? 'auto');
   const { loadModelDir } = await import('./checkpoint');
-  const { TfjsScorer } = await import('./tfjs-scorer');
+  const { TfjsScorer } = await import('./tfjsScorer');
   const { model, manifest } = loadModelDir(dir);
   const origin = manifest.format
     ? 'Flowloop checkpoint'

@@ -2,7 +2,7 @@
  * One Scorer interface for both papers: scores for a user history over all items, or over
  * a candidate list. Implemented by tfjs models (SASRec, GRU4Rec, Caser), imported PyTorch weights,
  * ONNX models (onnxruntime-node; OnnxScorer) and a Flower policy checkpoint (FlowerPolicyScorer,
- * core/models/policy-scorer.ts: the length-normalised log-probability of each candidate's title, docs/methods.md
+ * core/models/policyScorer.ts: the length-normalised log-probability of each candidate's title, docs/methods.md
  * §A7 scoring). All load through loadScorer (core/models/load.ts). Used by Flower personalization (p_ui,
  * docs/methods.md §A5), AFL priors (§B3) and AFL reward models.
  *

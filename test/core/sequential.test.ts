@@ -8,12 +8,12 @@ import { initBackend } from '../../core/tensor';
 import { createModel } from '../../core/models/factory';
 import { trainModel, sampleNegatives } from '../../core/models/train';
 import { fullRanking, rankOf } from '../../core/models/evaluate';
-import { TfjsScorer } from '../../core/models/tfjs-scorer';
+import { TfjsScorer } from '../../core/models/tfjsScorer';
 import { serializeModel, loadModelDir } from '../../core/models/checkpoint';
 import type { ModelKind } from '../../core/models/layers';
 import { Rng } from '../../core/util/random';
 import { runSequentialExperiment } from '../../core/models/experiment';
-import { recordingContext } from './recording-context';
+import { recordingContext } from './recordingContext';
 
 const N = 40;
 /** Synthetic sequences with a rule to learn: next = (last + 3) % N. */

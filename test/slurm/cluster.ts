@@ -29,7 +29,7 @@ export function whyNot(): string | undefined {
     return 'a real Slurm cluster needs root (slurmctld/slurmd/munged run as root and munge); run the tests as root, as CI does';
   for (const c of ['slurmctld', 'slurmd', 'munged', 'sbatch']) {
     if (!has(c) && !existsSync(`/usr/sbin/${c}`))
-      return `${c} not found: install Debian's slurm-wlm and munge (apt-get install -y slurm-wlm munge; .ci/run and test/run-all.mjs do it as root)`;
+      return `${c} not found: install Debian's slurm-wlm and munge (apt-get install -y slurm-wlm munge; .ci/run and test/runAll.mjs do it as root)`;
   }
   return undefined;
 }

@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, type CompareViewState } from '../../webview/contract'
 import { cellText } from '../../webview/compare/tables';
 import { bundleView, fixture, launch, openView, screenshot } from '../../harness/webviewPage';
 
-// Real results (see fixtures/make-compare-fixture.ts): three short Movies_and_TV runs (SFT with main/temp/d3
+// Real results (see fixtures/makeCompareFixture.ts): three short Movies_and_TV runs (SFT with main/temp/d3
 // decodings, Flower, IFairLRS; 1 epoch, 1,000 test rows), a rule-based AFL LastFM run's metrics.json, and
 // the AFL rounds sweep (examples/afl-rounds-sweep.flowloop.json).
 const state = fixture<CompareViewState>('compare-real.json');

@@ -8,7 +8,7 @@ import { PROTOCOL_VERSION } from '../../webview/contract';
 import { ROOT } from '../../harness/paths';
 import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 
-// Recorded from real runs of the demo config (see fixtures/make-demo-fixture.ts): two runs, each training
+// Recorded from real runs of the demo config (see fixtures/makeDemoFixture.ts): two runs, each training
 // SFT then Flower (metric series qualifier "sft" / "flower").
 const events = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8')
   .split('\n')
@@ -21,7 +21,7 @@ const runs = events
 const distinct = (f: (m: MetricEvent) => boolean, ms = metrics) =>
   new Set(ms.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
 // Recorded from the real Movies_and_TV training runs (SFT, IFairLRS, Flower; first 200 steps + the epoch's
-// validation NLL; see fixtures/make-train-fixture.ts).
+// validation NLL; see fixtures/makeTrainFixture.ts).
 const movies = readFileSync(join(ROOT, 'test/webview/fixtures/movies-train.events.jsonl'), 'utf8')
   .split('\n')
   .filter(Boolean)

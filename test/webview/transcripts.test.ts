@@ -9,7 +9,7 @@ import { ROOT } from '../../harness/paths';
 import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 
 // Recorded from a real `flowloop run examples/afl-lastfm.flowloop.json` (built-in rule-based agents, prior =
-// the published prior_sasrec.csv, recommendation evaluation only), 16 users (see fixtures/make-afl-fixture.ts).
+// the published prior_sasrec.csv, recommendation evaluation only), 16 users (see fixtures/makeAflFixture.ts).
 const events = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-rule-based.events.jsonl'), 'utf8')
   .split('\n')
   .filter(Boolean)
@@ -91,7 +91,7 @@ test('transcripts view filters by outcome and round count, shows raw prompts, an
 
 test('transcripts view shows LLM turns without the rule-based label, with raw prompts and parse errors', async () => {
   // a real loop run with agents "llm" against a scripted local server (replies scripted, not a language
-  // model; see fixtures/make-llm-transcript-fixture.ts), one malformed reply on purpose
+  // model; see fixtures/makeLlmTranscriptFixture.ts), one malformed reply on purpose
   const llm = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-scripted-llm.events.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)

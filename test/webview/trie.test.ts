@@ -11,7 +11,7 @@ import { MATCH_LOG2 } from '../../webview/trie/render';
 
 // Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes, no policy), and the
 // checkpoints of a real demo run (100 movie titles; SFT epochs 0-4 then Flower epochs 0-4; real policy
-// probabilities on the top 120 of 478 nodes), see fixtures/make-*-fixture.ts.
+// probabilities on the top 120 of 478 nodes), see fixtures/make*Fixture.ts.
 const real = fixture<TrieSnapshotEvent[]>('trie-cds.json');
 const demo = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8')
   .split('\n')

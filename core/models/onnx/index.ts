@@ -1,7 +1,7 @@
 /**
  * ONNX export of Flowloop's models: `sasrecToOnnx(weights)` builds a model.onnx with the
  * interface of the reference exports (seq int64 [B,L], len int64 [B] -> logits [B, numItems]), loadable
- * by OnnxScorer (core/models/onnx-scorer.ts) and onnxruntime-node; `policyToOnnx(weights, cfg)` the Flower
+ * by OnnxScorer (core/models/onnxScorer.ts) and onnxruntime-node; `policyToOnnx(weights, cfg)` the Flower
  * policy's next-token log-probs, run by `OnnxStepPolicy` (a core/decode StepPolicy). `OnnxGraph` is the writer.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';

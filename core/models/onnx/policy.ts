@@ -145,7 +145,7 @@ export class OnnxStepPolicy {
 
   /**
    * `device` as the config's (base schema): `gpu` runs on onnxruntime-node's CUDA provider or fails clearly
-   * (core/models/onnx-scorer.ts createOrtSession), anything else on the CPU provider; `provider` says which.
+   * (core/models/onnxScorer.ts createOrtSession), anything else on the CPU provider; `provider` says which.
    */
   static async create(
     bytes: Uint8Array,
@@ -153,7 +153,7 @@ export class OnnxStepPolicy {
     opts: { threads?: number; chunk?: number; device?: string } = {},
   ): Promise<OnnxStepPolicy> {
     const ort = await import('onnxruntime-node');
-    const { createOrtSession } = await import('../onnx-scorer');
+    const { createOrtSession } = await import('../onnxScorer');
     const { session, provider } = await createOrtSession(ort, bytes, opts.device, 'Flower policy (ONNX)', {
       intraOpNumThreads: opts.threads ?? 2,
       interOpNumThreads: 1,

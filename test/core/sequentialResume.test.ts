@@ -13,7 +13,7 @@ import { shared } from '../../harness/paths';
 import { runSequentialExperiment } from '../../core/models/experiment';
 import { resolveResume } from '../../core/models/checkpoint';
 import { CancelledError } from '../../core/experiment/context';
-import { recordingContext } from './recording-context';
+import { recordingContext } from './recordingContext';
 
 const fakeContext = recordingContext;
 

@@ -15,7 +15,7 @@ import { LmPolicy } from '../../core/llm/policy';
 import { OnnxLmPolicy } from '../../core/llm/onnxPolicy';
 import { completionIds, promptIds } from '../../core/llm/prompt';
 import { loadQwenTokenizer } from '../../core/tokenize/qwen';
-import { MODEL_NAMES, QWEN_IM_END, VOCAB, logprobTolerance, oracle, oracleUnavailable, referenceLogits } from './llm-oracle';
+import { MODEL_NAMES, QWEN_IM_END, VOCAB, logprobTolerance, oracle, oracleUnavailable, referenceLogits } from './llmOracle';
 
 const TOL = 1e-4;
 const skip = oracleUnavailable();

@@ -15,7 +15,7 @@ import { headline } from '../../core/experiment/headline';
 import type { ProgressEvent } from '../../core/experiment/events';
 import { buildSchema } from '../../core/experiment/schema';
 import { BASELINES } from '../../core/experiment/baselines';
-import { realRun, REAL_CONFIGS } from '../real-runs';
+import { realRun, REAL_CONFIGS } from '../realRuns';
 import { ROOT } from '../../harness/paths';
 import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
 import type { ViewName, ViewState } from '../../webview/contract';
@@ -38,7 +38,7 @@ async function lightShot(
   await v.page.close();
 }
 
-// The views on runs made here (test/real-runs.ts: the RQ1 demo, the quick sequential run, AFL with the
+// The views on runs made here (test/realRuns.ts: the RQ1 demo, the quick sequential run, AFL with the
 // built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.
 let browser: Browser;
 before(async () => {

@@ -29,7 +29,7 @@ import { PrefixTree } from '../../core/trie';
 import { sampleTitles } from '../../core/decode';
 import { Rng } from '../../core/util/random';
 import { gfnSampleFromTitle, objective, pathLogRewards, titleRows, type GfnSample } from '../../core/flower/objective';
-import { PYTHON, oracle, oracleUnavailable } from './llm-oracle';
+import { PYTHON, oracle, oracleUnavailable } from './llmOracle';
 
 const skip = oracleUnavailable();
 const MODEL = 'qwen2-tied-sharded';

@@ -1,5 +1,5 @@
 /**
- * `flowloop lm score` / `lm info` on the oracle's tiny Hugging Face folders (test/core/llm-oracle.ts):
+ * `flowloop lm score` / `lm info` on the oracle's tiny Hugging Face folders (test/core/llmOracle.ts):
  * one JSON line per row, equal to PyTorch's completion log-probabilities for id rows; text rows and
  * history rows tokenised by the folder's tokenizer as the released prompts are; located row errors.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { main } from '../../core/cli/lm';
 import { promptIds, promptText, completionIds } from '../../core/llm/prompt';
 import { loadHfTokenizer } from '../../core/llm/tokenizer';
-import { logprobTolerance, oracle, oracleUnavailable, VOCAB } from './llm-oracle';
+import { logprobTolerance, oracle, oracleUnavailable, VOCAB } from './llmOracle';
 
 const skip = oracleUnavailable();
 

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { shared } from '../../harness/paths';
 import { runSequentialExperiment } from '../../core/models/experiment';
 import { loadModelDir } from '../../core/models/checkpoint';
-import { TfjsScorer } from '../../core/models/tfjs-scorer';
+import { TfjsScorer } from '../../core/models/tfjsScorer';
 import { topIndices } from '../../core/models/evaluate';
 import { loadAmazon } from '../../core/data/amazon';
 import { scoreRecommendations } from '../../core/metrics';
-import { recordingContext } from './recording-context';
+import { recordingContext } from './recordingContext';
 
 const fakeContext = recordingContext;
 

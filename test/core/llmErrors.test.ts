@@ -1,7 +1,7 @@
 /**
  * Located errors of the Hugging Face model loader (core/llm): an incomplete or unsupported folder names
  * the file and field, and nothing is downloaded. Folders are copies of the oracle's tiny models
- * (test/core/llm-oracle.ts) with one thing broken.
+ * (test/core/llmOracle.ts) with one thing broken.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { initBackend } from '../../core/tensor';
 import { LocatedError } from '../../core/experiment/context';
 import { checkModelFolder, loadHfModel } from '../../core/llm/load';
 import { readSafetensors, writeSafetensors } from '../../core/llm/safetensors';
-import { oracle, oracleUnavailable } from './llm-oracle';
+import { oracle, oracleUnavailable } from './llmOracle';
 
 const skip = oracleUnavailable();
 

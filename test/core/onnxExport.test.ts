@@ -161,7 +161,7 @@ test('exported Flower policy gives the tfjs TransformerPolicy next-token log-pro
 });
 
 test('flowloop export-onnx writes a loadable model from a SASRec weights folder and from a Flower checkpoint', async () => {
-  const { main } = await import('../../core/cli/export-onnx');
+  const { main } = await import('../../core/cli/exportOnnx');
   const { mkdtempSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');

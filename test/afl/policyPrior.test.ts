@@ -14,7 +14,7 @@ import { LocatedError } from '../../core/experiment/context';
 import { loadAmazon } from '../../core/data/amazon';
 import { readCheckpoint, resolveCheckpoint } from '../../core/models/policyCheckpoint';
 import { loadScorer } from '../../core/models/load';
-import { FlowerPolicyScorer } from '../../core/models/policy-scorer';
+import { FlowerPolicyScorer } from '../../core/models/policyScorer';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
 import { argmax, computePriors } from '../../core/models/prior';
 import { loadTokenizer } from '../../core/tokenize';

@@ -16,7 +16,7 @@ import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { readPeftAdapter } from '../../core/llm/lora';
 import { readSafetensorsHeader } from '../../core/llm/safetensors';
-import { PYTHON, oracle, oracleUnavailable } from './llm-oracle';
+import { PYTHON, oracle, oracleUnavailable } from './llmOracle';
 
 const skip = oracleUnavailable();
 const EXAMPLE = join(ROOT, 'examples', 'flower-movies-lm-lora.flowloop.json');
