@@ -3,7 +3,7 @@
 #   policy: core/models/policy.ts TransformerPolicy (history-free) -> token CE + SubTB (core/flower/subtb.ts)
 #   sasrec: core/models/sasrec.ts (docs/methods.md §C) -> BCE next item vs one negative + L2 weight decay
 # usage: OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/python/train_step_torch.py <policy|sasrec> [steps] [warmup] [threads]
-# prints one JSON object. Written after the measurement probe ../shared/probes/bench_torch.py.
+# Each timed step includes creating its batch, as ours does. Prints one JSON object.
 import json, math, os, resource, sys, time
 import torch
 import torch.nn as nn
@@ -107,14 +107,22 @@ class SASRec(nn.Module):
         return (F.softplus(-logit(pos)) + F.softplus(logit(neg))).mean()
 
     def make_batch(self, g):
-        c = self.c; B, L, N = c['batch'], c['L'], c['items']
-        seq = torch.full((B, L), N, dtype=torch.long)
-        lens = torch.randint(1, L + 1, (B,), generator=g)
-        for b in range(B):
-            seq[b, :int(lens[b])] = torch.randint(0, N, (int(lens[b]),), generator=g)
-        pos = torch.randint(0, N, (B,), generator=g)
-        neg = (pos + torch.randint(1, N, (B,), generator=g)) % N  # uniform, never the positive
-        return seq, lens, pos, neg
+        """Rows of the pool (kept padded, as the reference keeps its padded sequences in a DataFrame), one
+        uniform negative per row (never the positive)."""
+        c = self.c; B, N = c['batch'], c['items']
+        idx = torch.randint(0, self.pool_seq.shape[0], (B,), generator=g)
+        pos = self.pool_next[idx]
+        neg = (pos + torch.randint(1, N, (B,), generator=g)) % N
+        return self.pool_seq[idx], self.pool_len[idx], pos, neg
+
+    def make_pool(self, g):
+        """The fixed pool of synthetic training rows (histories of 1..L items left-aligned and padded with
+        the pad id, their lengths, the next item), built once, untimed."""
+        c = self.c; L, N, P = c['L'], c['items'], c['pool']
+        self.pool_len = torch.randint(1, L + 1, (P,), generator=g)
+        ids = torch.randint(0, N, (P, L), generator=g)
+        self.pool_seq = torch.where(torch.arange(L).unsqueeze(0) < self.pool_len.unsqueeze(1), ids, torch.full_like(ids, N))
+        self.pool_next = torch.randint(0, N, (P,), generator=g)
 
 
 def main():
@@ -127,10 +135,13 @@ def main():
     model.train()
     g = torch.Generator().manual_seed(1)
     times, cpu, losses = [], [], []
+    if CFG['kind'] == 'sasrec':
+        model.make_pool(g)
     for i in range(warmup + steps):
-        batch = model.make_batch(g)
+        # timed from batch creation to the loss read back, as bench/train-step/steps.ts times ours
         t0 = time.perf_counter()
         c0 = time.process_time()
+        batch = model.make_batch(g)
         opt.zero_grad(set_to_none=True)
         loss = model.loss(batch)
         loss.backward()

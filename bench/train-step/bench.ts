@@ -1,25 +1,22 @@
 /**
- * Training-step benchmark: one Adam step of the Flower policy and of SASRec in Flowloop
- * (core/tensor backend with Flowloop's kernels, the project's real model code) vs the same models in
- * PyTorch CPU (bench/python/train_step_torch.py, 2 threads, thread env pinned), in the SAME run:
- * blocks of steps alternate between the engines, each block in a fresh child process (PyTorch's and
- * ours alike, so neither inherits scheduler history on a shared machine), medians over all timed steps,
- * ratio = ours / PyTorch.
- * Prints one JSON object.
+ * Training-step benchmark: one optimizer step of the Flower policy and of SASRec in Flowloop (the project's
+ * real training code, see steps.ts; core/tensor backend with Flowloop's kernels) vs the same models in
+ * PyTorch CPU (bench/python/train_step_torch.py, 2 threads, thread env pinned), in the SAME run. Rounds
+ * alternate the engines (ours, PyTorch, ours, PyTorch, …), each block in a fresh child process; both sides
+ * time batch creation + forward + backward + update + reading the loss. Writes
+ * bench/results/<date>-train-step.json (results.ts) and prints it as one JSON line.
  *
- * usage: node --import tsx bench/train-step/bench.ts [--steps 8] [--warmup 2] [--rounds 2] [--device wasm]
+ * usage: node --import tsx bench/train-step/bench.ts [--steps 8] [--warmup 2] [--rounds 3] [--device wasm]
  *        [--models policy,sasrec] [--no-torch]
- * Two Flowloop variants per model: `asIs` (the model code as committed) and `fast` (same forward, Flowloop's
- * fused log-softmax-gather and FusedAdam; see steps.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import os from 'node:os';
 import { initBackend, type Device } from '../../core/tensor';
 import { policyStep, sasrecStep, type StepRunner } from './steps';
 import cfgs from './configs.json';
+import { fmtSpread, loadAverage, median, recordResult, spread, type Spread } from '../results';
 
 const HERE = __dirname;
 const PY = '/usr/bin/python3';
@@ -28,10 +25,6 @@ function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
 
 interface TorchResult {
   engine: string;
@@ -83,10 +76,10 @@ function oursBlock(runner: StepRunner, steps: number, warmup: number): { stepMs:
   return { stepMs, cpuMs, losses };
 }
 
-/** Child-process entry: run one block of one variant and print {stepMs, cpuMs, losses, params}. */
-async function worker(model: string, fast: boolean, steps: number, warmup: number, device: string): Promise<void> {
+/** Child-process entry: run one block and print {stepMs, cpuMs, losses, params}. */
+async function worker(model: string, steps: number, warmup: number, device: string): Promise<void> {
   await initBackend(device as Device);
-  const runner = model === 'policy' ? policyStep(0, fast) : sasrecStep(0, fast);
+  const runner = model === 'policy' ? policyStep(0) : sasrecStep(0);
   const o = oursBlock(runner, steps, warmup);
   console.log(JSON.stringify({ ...o, params: runner.params }));
   runner.dispose();
@@ -95,120 +88,121 @@ async function worker(model: string, fast: boolean, steps: number, warmup: numbe
 /** One block of our steps in a fresh process (same node + tsx as this one). */
 function oursChild(
   model: string,
-  fast: boolean,
   steps: number,
   warmup: number,
   device: string,
 ): { stepMs: number[]; cpuMs: number[]; losses: number[]; params: number } {
   const self = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  const r = spawnSync(
-    process.execPath,
-    [...process.execArgv, self, '--worker', model, fast ? 'fast' : 'asIs', String(steps), String(warmup), device],
-    { encoding: 'utf8', timeout: 900_000 },
-  );
-  if (r.status !== 0)
-    throw new Error(`worker ${model}/${fast ? 'fast' : 'asIs'} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--worker', model, String(steps), String(warmup), device], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
+  if (r.status !== 0) throw new Error(`worker ${model} exited ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
   return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]);
 }
+
+const ABOUT = {
+  policy:
+    'core/models/policy.ts TransformerPolicy.logProbsAt (token + terminal log-probs, one logSoftmaxGather over the vocabulary) → token CE + core/flower/subtb.ts subtbLossTensor → core/flower/optim.ts AdamW, as core/flower/objective.ts and train.ts call them; batch of random titles created inside the step',
+  sasrec:
+    'core/models/train.ts trainStep (the step of its training loop): rows picked from a pool and padded, one uniform negative each, SASRec forward (core/models/sasrec.ts), BCE, FusedAdam with L2 weight decay, loss + ½·wd·‖θ‖²',
+};
+const TORCH_ABOUT = {
+  policy: 'bench/python/train_step_torch.py Policy: same layers, losses and Adam (torch.optim.Adam); random batch created inside the step',
+  sasrec:
+    'bench/python/train_step_torch.py SASRec: same layers, dropout, BCE and torch.optim.Adam(weight_decay); batch = rows indexed from a pre-padded pool tensor + negatives, created inside the step',
+};
 
 async function main(): Promise<void> {
   const wi = process.argv.indexOf('--worker');
   if (wi > 0) {
-    const [model, variant, steps, warmup, device] = process.argv.slice(wi + 1);
-    return worker(model, variant === 'fast', Number(steps), Number(warmup), device);
+    const [model, steps, warmup, device] = process.argv.slice(wi + 1);
+    return worker(model, Number(steps), Number(warmup), device);
   }
+  const loadBefore = loadAverage();
   const steps = Number(arg('steps', '8')),
     warmup = Number(arg('warmup', '2')),
-    rounds = Number(arg('rounds', '2'));
+    rounds = Number(arg('rounds', '3'));
+  if (!(rounds >= 1 && steps >= 1)) throw new Error('--rounds and --steps must be >= 1');
   const models = arg('models', 'policy,sasrec').split(',');
   const withTorch = !process.argv.includes('--no-torch');
   const backend = await initBackend(arg('device', 'wasm') as Device);
   const out: Record<string, unknown> = {
-    bench: 'train-step',
     backend: { name: backend.name, reason: backend.reason },
-    modelCode: 'real: core/models/policy.ts (TransformerPolicy) + core/flower/subtb.ts, core/models/sasrec.ts (SASRec)',
-    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 10) / 10),
-    cores: os.cpus().length,
-    protocol: `${rounds} rounds x (PyTorch, Flowloop asIs, Flowloop fast), each a fresh process timing ${steps} steps after ${warmup} warm-up steps; medians over all timed steps; machine shared, so only same-run ratios mean anything`,
+    protocol: `${rounds} rounds per model, alternating Flowloop then PyTorch (ours, peer, ours, peer, …), each block a fresh process timing ${steps} steps after ${warmup} warm-up steps (batch creation included on both sides); a round's figure is the median of its block; figures are min/median/max over rounds, ratio = ours / PyTorch within a round`,
     models: {} as Record<string, unknown>,
   };
   const t0 = Date.now();
+  const summaries: string[] = [];
+  let torchVersion: string | undefined;
   for (const m of models) {
     if (m !== 'policy' && m !== 'sasrec') throw new Error(`unknown model "${m}" (policy or sasrec)`);
-    let params = 0;
-    const ours = {
-      asIs: { wall: [] as number[], cpu: [] as number[], loss: NaN },
-      fast: { wall: [] as number[], cpu: [] as number[], loss: NaN },
-    };
-    const torch: number[] = [],
-      torchCpu: number[] = [];
+    let params = 0,
+      lastLoss = NaN;
+    const ours = { wall: [] as number[], cpu: [] as number[], steps: [] as number[] };
+    const torch = { wall: [] as number[], cpu: [] as number[], steps: [] as number[] };
+    const ratio: number[] = [],
+      cpuRatio: number[] = [];
     let torchInfo: TorchResult | { error: string } | undefined;
     for (let r = 0; r < rounds; r++) {
-      if (withTorch) {
+      const o = oursChild(m, steps, warmup, backend.name);
+      params = o.params;
+      lastLoss = o.losses[o.losses.length - 1];
+      ours.wall.push(median(o.stepMs));
+      ours.cpu.push(median(o.cpuMs));
+      ours.steps.push(...o.stepMs);
+      if (withTorch && !(torchInfo && 'error' in torchInfo)) {
         const t = torchBlock(m, steps, warmup);
         torchInfo = t;
-        if ('error' in t) break;
-        torch.push(...t.stepMs);
-        torchCpu.push(...t.cpuMs);
-      }
-      for (const v of ['asIs', 'fast'] as const) {
-        const o = oursChild(m, v === 'fast', steps, warmup, backend.name);
-        params = o.params;
-        ours[v].wall.push(...o.stepMs);
-        ours[v].cpu.push(...o.cpuMs);
-        ours[v].loss = o.losses[o.losses.length - 1];
+        if ('error' in t) continue;
+        torchVersion = t.engine;
+        torch.wall.push(median(t.stepMs));
+        torch.cpu.push(median(t.cpuMs));
+        torch.steps.push(...t.stepMs);
+        ratio.push(median(o.stepMs) / median(t.stepMs));
+        cpuRatio.push(median(o.cpuMs) / median(t.cpuMs));
       }
     }
-    const torchMs = median(torch),
-      torchCpuMs = median(torchCpu);
-    const r2 = (x: number) => Math.round(x * 100) / 100;
-    const summary = (v: 'asIs' | 'fast') => ({
-      medianStepMs: Math.round(median(ours[v].wall) * 10) / 10,
-      stepMs: ours[v].wall.map((x) => Math.round(x)),
-      medianCpuMs: Math.round(median(ours[v].cpu)),
-      lastLoss: ours[v].loss,
-      ratio: torch.length ? r2(median(ours[v].wall) / torchMs) : null,
-      cpuRatio: torchCpu.length ? r2(median(ours[v].cpu) / torchCpuMs) : null,
-    });
-    (out.models as Record<string, unknown>)[m] = {
+    const entry = {
       config: cfgs[m as 'policy' | 'sasrec'],
       params,
       flowloop: {
-        asIs: {
-          about:
-            m === 'policy'
-              ? 'model code as committed: logProbsAll (full logSoftmax) + one-hot product as core/flower/objective.ts, tf.train.adam'
-              : 'model code as committed (core/models/train.ts loss: BCE + L2 term), tf.train.adam',
-          ...summary('asIs'),
-        },
-        fast: {
-          about:
-            m === 'policy'
-              ? 'same forward; token/terminal log-probs by logSoftmaxGather; FusedAdam'
-              : 'same forward and BCE; FusedAdam with weight decay in the optimizer (as torch weight_decay)',
-          ...summary('fast'),
-        },
+        code: ABOUT[m as 'policy' | 'sasrec'],
+        stepMs: spread(ours.wall, 1),
+        cpuMs: spread(ours.cpu, 1),
+        lastLoss,
+        allStepsMs: spread(ours.steps, 1),
       },
       torch:
         torchInfo && 'error' in torchInfo
           ? torchInfo
           : torchInfo && {
+              code: TORCH_ABOUT[m as 'policy' | 'sasrec'],
               engine: torchInfo.engine,
               blas: torchInfo.blas,
               params: torchInfo.params,
               lastLoss: torchInfo.lastLoss,
-              medianStepMs: Math.round(torchMs * 10) / 10,
-              stepMs: torch.map((x) => Math.round(x)),
-              medianCpuMs: Math.round(torchCpuMs),
+              stepMs: spread(torch.wall, 1),
+              cpuMs: spread(torch.cpu, 1),
+              allStepsMs: spread(torch.steps, 1),
             },
-      target: 'ratio <= 2.0 (moonshot <= 1.0)',
+      ratio: ratio.length ? spread(ratio) : null,
+      cpuRatio: cpuRatio.length ? spread(cpuRatio) : null,
+      target: m === 'sasrec' ? 'ratio <= 1.0' : 'ratio <= 2.0',
     };
+    (out.models as Record<string, unknown>)[m] = entry;
+    summaries.push(
+      entry.ratio
+        ? `${m} ${fmtSpread(entry.ratio)}× PyTorch wall (${entry.flowloop.stepMs.median} vs ${(entry.torch as { stepMs: Spread }).stepMs.median} ms), CPU ${fmtSpread(entry.cpuRatio!)}×`
+        : `${m} ${entry.flowloop.stepMs.median} ms (no PyTorch: ${torchInfo && 'error' in torchInfo ? torchInfo.error : 'skipped'})`,
+    );
   }
-  out.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 10) / 10);
+  out.versions = { node: process.versions.node, torch: torchVersion ?? null };
   out.note =
-    'ratio = median wall ms per step, ours / PyTorch (the target); cpuRatio = median CPU ms (all threads) per step, robust to other processes on a shared machine';
+    'ratio = ours / PyTorch of the round medians of wall ms per step (the target); cpuRatio = the same for CPU ms (all threads of the process), less sensitive to other processes on a shared machine';
   out.wallS = Math.round((Date.now() - t0) / 100) / 10;
-  console.log(JSON.stringify(out, null, 1));
+  out.summary = `${summaries.join('; ')}; ${rounds} alternating rounds, load ${loadBefore[0]}→${loadAverage()[0]}`;
+  recordResult('train-step', loadBefore, out);
 }
 
 main().catch((e) => {

@@ -1,6 +1,7 @@
 /**
  * Per-kernel profile of one training step (where the time goes), for the steps of bench.ts.
- * usage: node --import tsx bench/train-step/profile.ts <policy|sasrec> [--device wasm] [--fast] [--detail]
+ * usage: node --import tsx bench/train-step/profile.ts <policy|sasrec> [--device wasm] [--detail] [--steps 5]
+ * (kernel times summed over the profiled steps; wall time minus kernel time is JavaScript between kernels)
  */
 import { initBackend, type Device } from '../../core/tensor';
 import { policyStep, sasrecStep } from './steps';
@@ -10,16 +11,19 @@ async function main(): Promise<void> {
   const i = process.argv.indexOf('--device');
   const { tf, name } = await initBackend((i > 0 ? process.argv[i + 1] : 'wasm') as Device);
   const detail = process.argv.includes('--detail');
-  const fast = process.argv.includes('--fast');
-  const runner = which === 'policy' ? policyStep(0, fast) : sasrecStep(0, fast);
+  const runner = which === 'policy' ? policyStep(0) : sasrecStep(0);
   for (let s = 0; s < 3; s++) {
     const t0 = performance.now();
     const l = runner.step();
     console.log(`step ${s} ${(performance.now() - t0).toFixed(0)} ms loss ${l.toFixed(4)} tensors ${tf.memory().numTensors} (${name})`);
   }
+  const si = process.argv.indexOf('--steps');
+  const n = si > 0 ? Number(process.argv[si + 1]) : 5;
+  const t1 = performance.now();
   const prof = await tf.profile(() => {
-    runner.step();
+    for (let s = 0; s < n; s++) runner.step();
   });
+  console.log(`${n} profiled steps: ${(performance.now() - t1).toFixed(0)} ms wall`);
   const agg = new Map<string, [number, number]>();
   for (const k of prof.kernels) {
     const key = detail ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;

@@ -107,7 +107,7 @@ function batchLoss(
   lens: Tensor,
   pos: Tensor,
   neg: Tensor | undefined,
-  opts: TrainOptions,
+  opts: Pick<TrainOptions, 'loss'>,
   rng: Rng,
 ): Tensor {
   const t = getTf();
@@ -138,6 +138,56 @@ function l2Term(model: SeqModelBase, weightDecay: number): Tensor {
   return t.mul(l2, 0.5 * weightDecay);
 }
 
+/**
+ * One optimizer step of `trainModel` on rows[idx]: the padded batch (docs/methods.md §C layout), the
+ * negatives for `bce` (drawn from `rng` before the forward pass, whose dropout draws from it next), the data
+ * loss, one Adam update of `vars`. Returns the reported loss (data loss + ½·wd·‖θ‖² at the weights before
+ * the update) as a scalar tensor the caller disposes.
+ */
+export function trainStep(
+  model: SeqModelBase,
+  optimizer: FusedAdam,
+  vars: Variable[],
+  rows: readonly TrainRow[],
+  idx: readonly number[],
+  opts: Pick<TrainOptions, 'loss' | 'negatives' | 'weightDecay'>,
+  rng: Rng,
+): Tensor {
+  const t = getTf();
+  const { maxLen, numItems } = model.config;
+  const pb = padHistories(
+    idx.map((i) => rows[i].seq),
+    maxLen,
+    model.padId,
+  );
+  const targets = Int32Array.from(idx, (i) => rows[i].next);
+  const k = opts.negatives ?? 1;
+  const negs =
+    opts.loss === 'bce'
+      ? sampleNegatives(
+          Int32Array.from({ length: k * targets.length }, (_, j) => targets[j % targets.length]),
+          numItems,
+          rng,
+        )
+      : undefined;
+  return t.tidy(() => {
+    const seq = t.tensor2d(pb.seq, [pb.batch, maxLen], 'int32');
+    const lens = t.tensor1d(pb.lens, 'int32');
+    const pos = t.tensor1d(targets, 'int32');
+    const neg = negs ? t.tensor2d(negs, [k, pb.batch], 'int32') : undefined;
+    const l2 = opts.weightDecay > 0 ? l2Term(model, opts.weightDecay) : undefined; // at the weights before the update
+    const data = optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as Scalar, true, vars)!;
+    return l2 ? t.add(data, l2) : data;
+  });
+}
+
+/** trainModel's optimizer: tf.train.adam(lr)'s update (β 0.9/0.999, ε = the backend's float epsilon) with L2 weight decay. */
+export function seqOptimizer(lr: number, weightDecay: number): FusedAdam {
+  return new FusedAdam(lr, { beta1: SEQ_BETA1, beta2: SEQ_BETA2, epsilon: getTf().backend().epsilon(), weightDecay });
+}
+const SEQ_BETA1 = 0.9,
+  SEQ_BETA2 = 0.999;
+
 /** The generator of one epoch (shuffle, negatives, dropout): independent of the epochs before it. */
 export function epochRng(base: number, epoch: number): Rng {
   return new Rng((base ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
@@ -149,12 +199,11 @@ export function epochRng(base: number, epoch: number): Rng {
  */
 export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: TrainOptions): Promise<TrainResult> {
   const t = getTf();
-  const { maxLen, numItems } = model.config;
   // tf.train.adam(lr)'s update (β 0.9/0.999, ε = the backend's float epsilon, 1e-7) in one fused kernel per
   // variable, with the L2 gradient wd·θ added inside it
-  const beta1 = 0.9,
-    beta2 = 0.999;
-  const optimizer = new FusedAdam(opts.lr, { beta1, beta2, epsilon: t.backend().epsilon(), weightDecay: opts.weightDecay });
+  const beta1 = SEQ_BETA1,
+    beta2 = SEQ_BETA2;
+  const optimizer = seqOptimizer(opts.lr, opts.weightDecay);
   const names = [...model.params.keys()];
   const vars = [...model.params.values()];
   const rs = opts.resume?.state;
@@ -227,30 +276,7 @@ export async function trainModel(model: SeqModelBase, rows: TrainRow[], opts: Tr
         break;
       }
       const idx = order.slice(s * opts.batchSize, (s + 1) * opts.batchSize);
-      const pb = padHistories(
-        idx.map((i) => rows[i].seq),
-        maxLen,
-        model.padId,
-      );
-      const targets = Int32Array.from(idx, (i) => rows[i].next);
-      const k = opts.negatives ?? 1;
-      const negs =
-        opts.loss === 'bce'
-          ? sampleNegatives(
-              Int32Array.from({ length: k * targets.length }, (_, j) => targets[j % targets.length]),
-              numItems,
-              rng,
-            )
-          : undefined;
-      const lossT = t.tidy(() => {
-        const seq = t.tensor2d(pb.seq, [pb.batch, maxLen], 'int32');
-        const lens = t.tensor1d(pb.lens, 'int32');
-        const pos = t.tensor1d(targets, 'int32');
-        const neg = negs ? t.tensor2d(negs, [k, pb.batch], 'int32') : undefined;
-        const l2 = opts.weightDecay > 0 ? l2Term(model, opts.weightDecay) : undefined; // at the weights before the update
-        const data = optimizer.minimize(() => batchLoss(model, seq, lens, pos, neg, opts, rng) as Scalar, true, vars)!;
-        return l2 ? t.add(data, l2) : data;
-      });
+      const lossT = trainStep(model, optimizer, vars, rows, idx, opts, rng);
       const loss = (await lossT.data())[0];
       lossT.dispose();
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss} at epoch ${epoch} step ${s + 1}`);
