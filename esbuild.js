@@ -127,16 +127,22 @@ async function buildSchema() {
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, require);
   editorSchemaOf = mod.exports.editorSchema;
+  methodsSectionsOf = mod.exports.methodsSections;
   return mod.exports.buildSchema();
 }
 let editorSchemaOf;
+let methodsSectionsOf;
 
 async function writeSchema() {
   const schema = await buildSchema();
   fs.mkdirSync(dist, { recursive: true });
   fs.writeFileSync(path.join(dist, 'flowloop.schema.json'), JSON.stringify(schema, null, 2) + '\n');
+  // docs/methods.md's section titles (core/experiment/citations.ts): hovers and the template picker name them
+  const methods = path.join(root, 'docs', 'methods.md');
+  const sections = fs.existsSync(methods) ? methodsSectionsOf(fs.readFileSync(methods, 'utf8')) : {};
+  fs.writeFileSync(path.join(dist, 'methods-sections.json'), JSON.stringify(sections, null, 1) + '\n');
   // the editor's copy: completion and hover only, problems come from Flowloop's diagnostics (schema.ts editorSchema)
-  fs.writeFileSync(path.join(dist, 'flowloop.editor-schema.json'), JSON.stringify(editorSchemaOf(schema), null, 2) + '\n');
+  fs.writeFileSync(path.join(dist, 'flowloop.editor-schema.json'), JSON.stringify(editorSchemaOf(schema, sections), null, 2) + '\n');
   // .flowloop/executors.json (executor profiles, core/executor/profile.ts): contributed to VS Code too
   fs.copyFileSync(path.join(root, 'core/executor/executors.schema.json'), path.join(dist, 'executors.schema.json'));
   await writeConfigTypes(schema);

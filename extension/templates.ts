@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { findSharedData } from '../core/data/sharedData';
+import { citeWithTitles, methodsSectionsAt } from '../core/experiment/citations';
 
 /** Research data a template reads (a path into the project's shared/data folder, or a file next to it). */
 export interface DataNeed {
@@ -82,6 +83,7 @@ export function listTemplates(extensionPath: string): Template[] {
           .map((g) => join(p, g)),
       );
   }
+  const sections = methodsSectionsAt(extensionPath);
   return files.map((file) => {
     const name = relative(dir, file)
       .split(sep)
@@ -89,7 +91,8 @@ export function listTemplates(extensionPath: string): Template[] {
       .replace(/\.flowloop\.json$/, '');
     try {
       const c = JSON.parse(readFileSync(file, 'utf8'));
-      return { file, name, kind: c.kind, description: c.description, needs: dataNeeds(c, dirname(file), dir) };
+      const description = typeof c.description === 'string' ? citeWithTitles(c.description, sections) : c.description;
+      return { file, name, kind: c.kind, description, needs: dataNeeds(c, dirname(file), dir) };
     } catch {
       return { file, name, needs: [] };
     }

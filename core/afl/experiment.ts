@@ -323,7 +323,8 @@ export const runAflExperiment: KindRunner = async (runCtx) => {
         table.push(
           '  paper (docs/methods.md §B6; LastFM, SASRec base, GPT-4o-mini): Base 35/122 = .2869 · Rec Agent 39/122 = .3197 · AFL 46/122 = .3770',
         );
-      ctx.setKeyMetric('hr@1', v.summary.afl.hr);
+      // named by its metrics.json key (flattened), like the other kinds' headlines
+      ctx.setKeyMetric('recommendation.afl.hr', v.summary.afl.hr);
       ctx.saveMetrics(metrics);
       stopped = stopAt(v.stopped);
     }

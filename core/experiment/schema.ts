@@ -3,6 +3,8 @@ import sweep from './schema/sweep.json';
 import flower from './schema/flower.json';
 import afl from './schema/afl.json';
 import sequential from './schema/sequential.json';
+import { citeWithTitlesDeep } from './citations';
+export { methodsSections } from './citations';
 
 /**
  * The ONE Flowloop config schema. Its parts live in ./schema/*.json (one file per kind, so each kind's
@@ -72,9 +74,10 @@ const CONSTRAINTS = new Set([
  * the same properties, descriptions and defaults for completion and hover, allowed values as `examples`
  * (still offered as completions), and no constraints: every problem is reported once, by Flowloop's own
  * diagnostics (validate.ts: all problems at once, "did you mean", paths, the kinds' checks). The `if`
- * clauses that pick a kind's fields keep their `const`.
+ * clauses that pick a kind's fields keep their `const`. With `sections` (docs/methods.md's headings,
+ * citations.ts), every `docs/methods.md §A4` in a description names the section's title too (the hover).
  */
-export function editorSchema(schema: Record<string, unknown> = buildSchema()): Record<string, unknown> {
+export function editorSchema(schema: Record<string, unknown> = buildSchema(), sections?: Record<string, string>): Record<string, unknown> {
   const strip = (v: unknown, keepConst = false): unknown => {
     if (Array.isArray(v)) return v.map((x) => strip(x, keepConst));
     if (!v || typeof v !== 'object') return v;
@@ -90,5 +93,6 @@ export function editorSchema(schema: Record<string, unknown> = buildSchema()): R
     }
     return out;
   };
-  return { ...(strip(schema) as Record<string, unknown>), $id: 'https://flowloop.dev/schema/flowloop.editor-schema.json' };
+  const out = { ...(strip(schema) as Record<string, unknown>), $id: 'https://flowloop.dev/schema/flowloop.editor-schema.json' };
+  return sections ? citeWithTitlesDeep(out, sections) : out;
 }

@@ -53,7 +53,7 @@ test('example afl-lastfm (built-in agents, 122 users): Base HR@1 36/122 live SAS
   assert.ok(turns.every((t) => t.agentKind === 'rule-based' && /rule-based, not an LLM/.test(t.prompt)));
   const first = readFileSync(join(ctx.runDir, 'transcripts.jsonl'), 'utf8').split('\n')[0];
   assert.match(first, /"agentKind":"rule-based"/);
-  assert.equal(ctx.keyMetric?.name, 'hr@1');
+  assert.equal(ctx.keyMetric?.name, 'recommendation.afl.hr');
   assert.ok(ctx.events.some((e) => e.type === 'metric' && e.name === 'afl/hr@1' && e.step === 4));
 });
 

@@ -202,6 +202,7 @@ export async function runVsixTest() {
           'extension/dist/flowloop.schema.json',
           'extension/dist/flowloop.editor-schema.json',
           'extension/dist/executors.schema.json',
+          'extension/dist/methods-sections.json',
           'extension/native/build/Release/flowloop_native.node',
           'extension/native/build/Release/libgomp.so.1',
           'extension/dist/onnxruntime/onnxruntime_binding.node',

@@ -185,7 +185,7 @@ test('every real run writes plots/ (the one-epoch quick run too); the headline m
     const plots = existsSync(join(r.runDir, 'plots')) ? readdirSync(join(r.runDir, 'plots')).filter((f) => f.endsWith('.svg')) : [];
     assert.ok(plots.length >= 1, `${name}: no plots/*.svg in ${r.runDir}`);
   }
-  for (const name of ['demo', 'quick'] as const) {
+  for (const name of ['demo', 'quick', 'afl'] as const) {
     const r = await realRun(name);
     const info = readRunInfo(r.runDir)!;
     const flat = flattenMetrics(readMetrics(r.runDir)!);
@@ -200,6 +200,11 @@ test('every real run writes plots/ (the one-epoch quick run too); the headline m
     readRunInfo((await realRun('quick')).runDir)!.keyMetric!.name,
     'test/cand_hr@1',
     "the quick run's headline says it is HR@1 among the candidates",
+  );
+  assert.equal(
+    readRunInfo((await realRun('afl')).runDir)!.keyMetric!.name,
+    'recommendation.afl.hr',
+    "AFL's headline is its metrics.json key",
   );
 });
 

@@ -613,6 +613,10 @@ test('templates say what research data they need; an absent embedded copy become
   assert.match(needsLine(demo, ws()) ?? '', /shared\/data\/\{movies_rq1\}.*research-only/);
   const quick = templates.find((t) => t.name === 'quick');
   if (quick) assert.match(needsLine(quick, ws()) ?? '', /lastfm/);
+  // the picker's citations name the section (docs/methods.md's heading, through dist/methods-sections.json)
+  const cited = templates.filter((t) => /docs\/methods\.md §/.test(t.description ?? ''));
+  assert.ok(cited.length > 0, 'no template description cites docs/methods.md');
+  for (const t of cited) assert.match(t.description!, /docs\/methods\.md §[A-Z]\d*[a-z]? “[^”]+”/, `${t.name}: ${t.description}`);
   // as installed from the VSIX: the embedded copy is not there, and no shared/data beside or above this workspace
   const copy = retarget(readJson(demo.file), '/nonexistent/examples/rq1', ws(), '/nonexistent/examples', null) as Record<string, unknown>;
   assert.equal(copy.titles, '../shared/data/movies_rq1/select_100_Movies.json');
