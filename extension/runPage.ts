@@ -5,7 +5,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { flattenMetrics, readMetrics, readRunInfo, withLiveness } from '../core/experiment/runStore';
+import type { RunEvent } from '../core/experiment/events';
 import type { RunPageState, RunSummary, RunsViewState, ViewName } from '../webview/contract';
+import { liveOf } from '../webview/runs/model';
 import { describeConfig, viewNotApplicable } from './runKind';
 
 /** SVGs larger than this are listed, not inlined (a plot is tens of KB). */
@@ -36,8 +38,11 @@ export function flattenConfig(
   return out;
 }
 
-/** One run folder as the runs table and the run page see it (undefined: not a run folder). */
-export function runSummary(dir: string): RunSummary | undefined {
+/**
+ * One run folder as the runs table and the run page see it (undefined: not a run folder). A running run
+ * gets its live cells (progress, latest metric) from `events` (its events so far), when given.
+ */
+export function runSummary(dir: string, events?: () => RunEvent[]): RunSummary | undefined {
   const raw = readRunInfo(dir);
   if (!raw) return undefined;
   const info = withLiveness(raw);
@@ -67,11 +72,12 @@ export function runSummary(dir: string): RunSummary | undefined {
     sweep: sweepDir ? { id: basename(sweepDir), name: sweepName ?? basename(sweepDir), assignments: info.sweep!.assignments } : undefined,
     config: flattenConfig(config ?? {}),
     metrics,
+    live: info.status === 'running' && events ? liveOf(events()) : undefined,
   };
 }
 
-/** The runs table over run folders (sweep folders contribute their point runs). */
-export function buildRunsState(dirs: string[]): RunsViewState {
+/** The runs table over run folders (sweep folders contribute their point runs); `eventsOf` gives a run's events so far. */
+export function buildRunsState(dirs: string[], eventsOf?: (dir: string) => RunEvent[]): RunsViewState {
   const runs: RunSummary[] = [];
   for (const d of dirs) {
     if (existsSync(join(d, 'sweep.json'))) {
@@ -80,7 +86,7 @@ export function buildRunsState(dirs: string[]): RunsViewState {
         if (s) runs.push(s);
       }
     } else {
-      const s = runSummary(d);
+      const s = runSummary(d, eventsOf && (() => eventsOf(d)));
       if (s) runs.push(s);
     }
   }

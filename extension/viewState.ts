@@ -20,8 +20,8 @@ export const VIEW_EVENTS: Record<ViewName, ReadonlySet<RunEvent['type']>> = {
   loss: new Set(['metric', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
   transcripts: new Set(['dialogue-turn', 'run-started', 'run-finished', 'run-failed', 'run-cancelled']),
   compare: new Set(['run-finished', 'metric', 'run-started', 'run-failed', 'run-cancelled']),
-  // the runs table and the run page are rebuilt (init) when a run starts or ends
-  runs: new Set([]),
+  // the runs table: a running run's row follows its progress and metric events; rebuilt (init) when a run starts or ends
+  runs: new Set(['progress', 'metric']),
   run: new Set([]),
 };
 
@@ -144,7 +144,7 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
       return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined };
     }
     case 'runs':
-      return buildRunsState(runDirs);
+      return buildRunsState(runDirs, (d) => all.find((r) => r.dir === d)?.events ?? []);
     case 'run':
       return buildRunPage(runDirs[0] ?? '', runDirs[0] ? siblingRuns(runDirs[0]) : []);
   }

@@ -210,6 +210,15 @@ export interface RunSummary extends RunRef {
   /** metrics.json flattened to dotted numeric keys. */
   metrics: Record<string, number>;
   keyMetric?: { name: string; value: number };
+  /** While the run runs: where it stands and its latest metric, from its progress and metric events (webview/runs/model.ts liveOf). */
+  live?: RunLive;
+}
+
+/** A running run's progress ("Flower (2/2) · epoch 6/30 · 60% of the run") and its latest metric event. */
+export interface RunLive {
+  progress?: string;
+  share?: number;
+  metric?: { name: string; value: number; step: number };
 }
 
 /** Runs table: every run of the workspace (sweep points grouped under their sweep by the view). */

@@ -2,17 +2,7 @@
 import uPlot from 'uplot';
 import { fmt, themeColor } from './dom';
 
-/** Series colours from the theme's chart palette (--vscode-charts-*), with fallbacks. */
-export function palette(): string[] {
-  return [
-    themeColor('--vscode-charts-blue', '#3794ff'),
-    themeColor('--vscode-charts-orange', '#d18616'),
-    themeColor('--vscode-charts-green', '#89d185'),
-    themeColor('--vscode-charts-red', '#f14c4c'),
-    themeColor('--vscode-charts-purple', '#b180d7'),
-    themeColor('--vscode-charts-yellow', '#cca700'),
-  ];
-}
+export { palette, runColour } from './runColour';
 
 /** Dash patterns that tell overlaid runs apart (run 0 solid). */
 export const RUN_DASHES: (number[] | undefined)[] = [undefined, [6, 4], [2, 3], [10, 3, 2, 3], [1, 6]];

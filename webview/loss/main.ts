@@ -11,7 +11,7 @@ import 'uplot/dist/uPlot.min.css';
 import './loss.css';
 import type { MetricEvent } from '../../core/experiment/events';
 import type { LossViewState, RunRef } from '../contract';
-import { ema, palette, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
+import { ema, runColour, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
 import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
 import { checkbox, dropdown, registerToolkit } from '../toolkit';
@@ -180,7 +180,6 @@ function lastOf(s: Series): number | undefined {
 
 function makeChart(spec: { id: string; title: string; yLabel: string; list: Series[] }): Chart {
   const { list } = spec;
-  const colours = palette();
   const variants = [...new Set([...store.series.values()].map((s) => s.qualifier ?? ''))].sort();
   const multiRun = new Set(list.map((s) => s.runId)).size > 1 || runs.size > 1;
   const perMetric = ui.layout === 'metric';
@@ -193,10 +192,9 @@ function makeChart(spec: { id: string; title: string; yLabel: string; list: Seri
     series: [
       { label: ui.x },
       ...list.map((s): uPlot.Series => ({
-        // colour = run (stable: its order in the view), line style = variant; several metrics in one chart get the next colours
+        // colour = run (from its id: the same in every panel), line style = variant; several metrics in one chart get the next colours
         label: labelOf(s, multiRun, perMetric),
-        stroke:
-          colours[(store.runIndex(s.runId) + (perMetric ? 0 : [...new Set(list.map((x) => x.name))].indexOf(s.name))) % colours.length],
+        stroke: runColour(s.runId, perMetric ? 0 : [...new Set(list.map((x) => x.name))].indexOf(s.name)),
         dash: RUN_DASHES[variants.indexOf(s.qualifier ?? '') % RUN_DASHES.length],
         width: 1.5,
         spanGaps: true,

@@ -5,6 +5,7 @@
  */
 import './run.css';
 import type { RunPageState } from '../contract';
+import { runColour } from '../common/runColour';
 import { fmt, h } from '../common/dom';
 import { post, startView } from '../common/host';
 import { button, registerToolkit } from '../toolkit';
@@ -25,7 +26,9 @@ function render(s: RunPageState): void {
     return;
   }
   const parts: HTMLElement[] = [];
-  parts.push(h('h2', { id: 'title' }, h('span', { class: `status ${r.status}`, id: 'run-status' }, r.status ?? '?'), `${r.name}`));
+  const colour = h('span', { class: 'run-colour', id: 'run-colour', title: 'this run’s colour in Loss Curves and the runs table' });
+  colour.style.background = runColour(r.runId); // CSSOM: allowed by the webview's CSP
+  parts.push(h('h2', { id: 'title' }, h('span', { class: `status ${r.status}`, id: 'run-status' }, r.status ?? '?'), colour, `${r.name}`));
   parts.push(
     h(
       'div',

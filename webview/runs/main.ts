@@ -8,8 +8,9 @@ import './runs.css';
 import type { RunsViewState, RunSummary } from '../contract';
 import { fmt, h } from '../common/dom';
 import { loadUiState, post, saveUiState, startView } from '../common/host';
+import { runColour } from '../common/runColour';
 import { button, registerToolkit, textField } from '../toolkit';
-import { cell, columnsOf, filterRows, rowsOf, sortRows, type Column, type Row } from './model';
+import { cell, columnsOf, filterRows, rowsOf, sortRows, withLiveEvent, type Column, type Row } from './model';
 
 interface UiState {
   sort?: { id: string; dir: 1 | -1 };
@@ -57,6 +58,14 @@ const tableEl = h('div', { class: 'table-wrap', id: 'runs' });
 const status = h('div', { id: 'status', class: 'status-line muted' }, 'waiting for runs…');
 app.append(h('header', { class: 'toolbar' }, h('h2', { class: 'view-title' }, 'Runs'), filterField, compareBtn, plotBtn), tableEl, status);
 
+/** The run's colour (the same as its curves in Loss Curves: webview/common/runColour.ts). */
+function swatch(runId: string): HTMLElement {
+  const el = h('span', { class: 'run-colour', 'aria-hidden': 'true' });
+  el.style.background = runColour(runId); // CSSOM, allowed by the webview's CSP (no inline style attribute)
+  el.dataset.colour = el.style.background;
+  return el;
+}
+
 function cellEl(r: Row, c: Column): HTMLElement {
   const v = cell(r, c);
   if (c.id === 'run') {
@@ -65,13 +74,14 @@ function cellEl(r: Row, c: Column): HTMLElement {
       e.stopPropagation();
       post({ type: 'open', view: 'runs', target: 'run', runDirs: [r.run.dir] });
     });
-    return h('td', { class: 'run' }, a);
+    return h('td', { class: 'run' }, swatch(r.run.runId), a);
   }
   if (c.id === 'status') {
     const why = r.run.degraded?.join('; ') ?? r.run.error;
     return h('td', { class: `status ${r.run.status ?? ''}`, title: why }, `${r.run.status === 'degraded' ? '⚠ ' : ''}${String(v ?? '')}`);
   }
   if (c.id === 'started') return h('td', { class: 'muted' }, String(v).replace('T', ' ').slice(0, 19));
+  if (c.id === 'progress' || c.id === 'latest') return h('td', { class: `live ${c.id}` }, v === undefined ? '' : String(v));
   if (typeof v === 'number') return h('td', { class: 'num' }, fmt(v));
   return h('td', {}, v === undefined ? '–' : String(v));
 }
@@ -164,12 +174,27 @@ function render(): void {
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
+let frame = 0;
+/** One render per animation frame however many events arrive (a run emits a metric per step). */
+function scheduleRender(): void {
+  if (!frame) frame = requestAnimationFrame(() => ((frame = 0), render()));
+}
+
 startView<RunsViewState>('runs', {
   onInit(state) {
     runs = state.runs;
     render();
   },
-  onEvents() {
-    /* rebuilt by init when runs change */
+  // a running run's row follows its progress and metric events; starts, ends and new runs come as a fresh init
+  onEvents(events) {
+    let changed = false;
+    for (const e of events) {
+      if (e.type !== 'progress' && e.type !== 'metric') continue;
+      const r = runs.find((x) => x.runId === e.runId);
+      if (!r || r.status !== 'running') continue;
+      r.live = withLiveEvent(r.live, e);
+      changed = true;
+    }
+    if (changed) scheduleRender();
   },
 });

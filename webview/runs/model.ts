@@ -4,7 +4,9 @@
  * that differ between the rows shown + the final metrics, sortable and filterable. Sweep points carry
  * their sweep so the view groups them under it.
  */
-import type { RunSummary } from '../contract';
+import type { RunEvent } from '../../core/experiment/events';
+import { formatRunProgress } from '../../core/experiment/runProgress';
+import type { RunLive, RunSummary } from '../contract';
 
 export interface Row {
   /** Unique per row: runId, or runId + "·" + variant. */
@@ -45,6 +47,28 @@ function pick(m: Record<string, number>, keys: Record<string, string>): Record<s
   const out: Record<string, number> = {};
   for (const [label, key] of Object.entries(keys)) if (typeof m[key] === 'number') out[label] = m[key];
   return out;
+}
+
+/**
+ * A running run's live cells after one more of its events: a `progress` event gives where the run stands
+ * (the runner's stamp, core/experiment/runProgress.ts, the wording of the status bar), a `metric` event the
+ * latest value (its series, e.g. "train/total (flower)"). Other events leave it as it was.
+ */
+export function withLiveEvent(live: RunLive | undefined, e: RunEvent): RunLive | undefined {
+  if (e.type === 'progress') {
+    const progress = e.run ? formatRunProgress(e.run) : `${e.phase} ${e.done}/${e.total}`;
+    return { ...live, progress, share: e.run?.share };
+  }
+  if (e.type === 'metric')
+    return { ...live, metric: { name: e.series ? `${e.name} (${e.series})` : e.name, value: e.value, step: e.step } };
+  return live;
+}
+
+/** The live cells of a run from its events so far (undefined: no progress or metric event yet). */
+export function liveOf(events: Iterable<RunEvent>): RunLive | undefined {
+  let live: RunLive | undefined;
+  for (const e of events) live = withLiveEvent(live, e);
+  return live;
 }
 
 /** The rows of one run: its variants when it has several, else the run itself with its headline metrics. */
@@ -142,6 +166,8 @@ export function rowsOf(runs: RunSummary[]): Row[] {
   return runs.flatMap(rowsOfRun);
 }
 
+const fmtLive = (x: number) => (Math.abs(x) >= 1000 || x === Math.round(x) ? String(Math.round(x)) : Number(x.toPrecision(4)).toString());
+
 const cfgText = (v: unknown) => (v === undefined ? '' : String(v));
 
 /**
@@ -172,14 +198,18 @@ export function metricColumns(rows: Row[]): string[] {
 
 export type Column = { id: string; label: string; type: 'text' | 'number' | 'config' | 'metric' };
 
-/** The fixed columns, then config values that differ, then metrics. */
+/** The fixed columns (progress and latest metric while a shown run runs), then config values that differ, then metrics. */
 export function columnsOf(rows: Row[]): Column[] {
+  const live = rows.some((r) => r.run.status === 'running' && r.run.live);
   return [
     { id: 'run', label: 'run', type: 'text' },
     { id: 'variant', label: 'variant', type: 'text' },
     { id: 'kind', label: 'kind', type: 'text' },
     { id: 'status', label: 'status', type: 'text' },
     { id: 'started', label: 'started', type: 'text' },
+    ...(live
+      ? [{ id: 'progress', label: 'progress', type: 'text' } as Column, { id: 'latest', label: 'latest metric', type: 'text' } as Column]
+      : []),
     ...differingConfig(rows).map((k): Column => ({ id: `config:${k}`, label: k, type: 'config' })),
     ...metricColumns(rows).map((k): Column => ({ id: `metric:${k}`, label: k, type: 'metric' })),
   ];
@@ -198,6 +228,12 @@ export function cell(r: Row, c: Column): string | number | undefined {
       return r.run.status ?? '';
     case 'started':
       return r.run.startedAt;
+    case 'progress':
+      return r.run.status === 'running' ? r.run.live?.progress : undefined;
+    case 'latest': {
+      const m = r.run.status === 'running' ? r.run.live?.metric : undefined;
+      return m ? `${m.name} ${fmtLive(m.value)} (step ${m.step})` : undefined;
+    }
   }
   if (c.type === 'metric') return r.metrics[c.id.slice(7)];
   const v = r.run.config[c.id.slice(7)];
