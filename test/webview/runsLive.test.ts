@@ -1,6 +1,6 @@
 // The runs table follows a running run (its progress and metric events, not only its start and end), and a
 // run has one colour in every panel (loss curves, runs table, run page), from its identity. On runs made
-// here (test/real-runs.ts): the quick sequential run and AFL with the built-in agents on 5 LastFM users.
+// here (test/realRuns.ts): the quick sequential run and AFL with the built-in agents on 5 LastFM users.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { buildRunPage, buildRunsState } from '../../extension/runPage';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';
 import { formatRunProgress } from '../../core/experiment/runProgress';
 import type { RunEvent } from '../../core/experiment/events';
-import { realRun } from '../real-runs';
+import { realRun } from '../realRuns';
 import { bundleView, launch, openView } from '../../harness/webviewPage';
 
 let browser: Browser;
