@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark under bench/, each against a peer measured in the same run,
 // reported as ratios of medians (these machines are noisy: never compare absolute times across runs).
-// Writes bench/results.json and prints one table. Installs Debian's python3-torch (the PyTorch CPU peer) if missing.
+// The benches that use bench/results.ts write their committed record bench/results/<date>-<name>.json
+// (machine, load before/after, rounds, min/median/max); this script also keeps bench/results.json (ignored,
+// the last run of every bench) and prints one table. Installs Debian's python3-torch (the PyTorch CPU peer)
+// and python3-regex (the Python Qwen tokenizer of the trie peer) if missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,19 +13,22 @@ const root = resolve(import.meta.dirname, '..');
 process.chdir(root);
 const only = process.argv.slice(2);
 
-function hasTorch() {
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-}
-if (!hasTorch()) {
+const hasPy = (mod) => spawnSync('/usr/bin/python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+const PY_PEERS = [
+  ['torch', 'python3-torch', 'the PyTorch CPU peer of train-step and llm'],
+  ['regex', 'python3-regex', 'the Python Qwen tokenizer of the trie peer'],
+];
+const missing = PY_PEERS.filter(([mod]) => !hasPy(mod));
+if (missing.length) {
   if (process.getuid?.() === 0) {
-    console.error('bench: installing Debian python3-torch (the PyTorch CPU peer)…');
+    console.error(`bench: installing Debian ${missing.map((m) => m[1]).join(', ')}…`);
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], {
+    spawnSync('apt-get', ['install', '-y', '-qq', ...missing.map((m) => m[1])], {
       stdio: 'inherit',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   }
-  if (!hasTorch()) console.error('bench: python3-torch is not available; PyTorch ratios will be missing');
+  for (const [mod, pkg, what] of missing) if (!hasPy(mod)) console.error(`bench: ${pkg} is not available; ${what} will be missing`);
 }
 // the optional native OpenBLAS kernels: built for this machine when the toolchain and OpenBLAS are there
 if (!existsSync(join(root, 'native', 'build', 'Release', 'flowloop_native.node'))) {
@@ -38,17 +44,25 @@ if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'],
 
 /** name → script printing ONE JSON object on its last stdout line: { ratio?, ratios?, summary, ... } */
 const BENCHES = [
-  ['train-step', 'bench/train-step/bench.ts', 'training step, Flowloop / PyTorch CPU (lower is better)'],
+  [
+    'train-step',
+    'bench/train-step/bench.ts',
+    'training step (batch creation included), Flowloop / PyTorch CPU, alternating rounds (lower is better)',
+  ],
   ['inference', 'bench/train-step/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
   [
     'llm',
     'bench/llm/bench.ts',
     'Hugging Face causal LM forward+backward tokens/s, Flowloop / PyTorch CPU (tiny full, 0.5B-shaped LoRA; lower is better)',
   ],
-  ['trie', 'bench/trie/bench.ts', 'prefix tree with flows, reference algorithm / Flowloop (higher is better)'],
+  [
+    'trie',
+    'bench/trie/bench.ts',
+    'prefix tree with flows from titles (tokenization included) and from ids, reference pipeline in Python / Flowloop (higher is better)',
+  ],
   ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
   ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
-  ['webview', 'bench/webview/bench.ts', 'trie view: data arrival → first paint on Video Games'],
+  ['webview', 'bench/webview/bench.ts', 'trie view: the same snapshot in the page → first paint on Video Games, naive icicles / ours'],
   ['package', 'bench/package/bench.ts', 'demo from the installed VSIX / npx flowloop demo from the repository (≤ 1.5)'],
 ];
 

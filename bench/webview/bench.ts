@@ -1,62 +1,50 @@
 /**
- * Trie view benchmark (first paint ≤ 1 s on the largest trie):
- *   node --import tsx bench/webview/bench.ts
- * Builds the Video_Games title trie with core/trie + the qwen2.5 tokenizer from title_counts.json, takes a
- * snapshot of ALL its nodes (~30k), and times, in headless Chromium, from posting the `init` message
- * (data arrival: includes the structured clone of the snapshot) to the first animation frame after the
- * view has built its DOM (≈ first paint), on a fresh page each repeat; the snapshot is sent packed
- * (webview/contract.ts packTrieSnapshot, what the host should send) and, for comparison, as the plain
- * event. Peer: a naive icicle (every node a rect, no aggregation, plain event) timed the same way.
- * Prints ONE JSON object (medians of repeats).
+ * Trie view benchmark: from the same input (the plain `trie-snapshot` event of the whole Video_Games tree,
+ * ~34k nodes, already in the page) to first paint, in headless Chromium (playwright-core, /usr/bin/chromium),
+ * a fresh page per measurement:
+ *  - ours: the timer starts, the snapshot is packed (webview/contract.ts packTrieSnapshot, what the
+ *    extension host does before posting; bundled into the page) and posted as `init`, the view models,
+ *    lays out and builds its DOM (it draws the nodes of at least a pixel and aggregates the rest);
+ *  - ours, unpacked: the same event posted as is (the path of a host that does not pack);
+ *  - naive: a plain d3 icicle drawing every node (bench/webview/naive.ts), the event posted as is;
+ *  - naive, culled: the same icicle skipping rects under a pixel (it draws about as many nodes as ours).
+ * First paint = the first animation frame after the view set body[data-rendered]. Repeats alternate the
+ * four (ours, naive, ours unpacked, naive culled); ratios are taken within a repeat (peer / ours, above 1:
+ * ours faster). Writes bench/results/<date>-webview.json.
+ *   node --import tsx bench/webview/bench.ts   (BENCH_REPEATS=7)
  */
 import { build } from 'esbuild';
 import { join } from 'node:path';
-import { cpus, loadavg } from 'node:os';
 import type { Browser } from 'playwright-core';
 import type { TrieSnapshotEvent } from '../../core/experiment/events';
-import { packTrieSnapshot, type PackedTrieSnapshot } from '../../webview/contract';
 import { loadTokenizer } from '../../core/tokenize';
 import { buildTrieFromRewardFile } from '../../core/trie';
 import { bundleView, launch, openView } from '../../harness/webviewPage';
 import { ROOT, shared } from '../../harness/paths';
+import { fmtSpread, loadAverage, median, recordResult, spread } from '../results';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** One cold measurement: fresh page, post init, wait for the frame after the DOM is built. */
+/** One cold measurement: fresh page, start the timer, (pack,) post init, wait for the frame after the DOM is built. */
 type Measure = { ms: number; drawn: number; marks: Record<string, number> };
-/** The packed form with plain arrays (what page.evaluate can carry); typed arrays are rebuilt in the page before timing. */
-type Wire =
-  | { packed: false; snap: TrieSnapshotEvent }
-  | {
-      packed: true;
-      snap: Omit<PackedTrieSnapshot, 'id' | 'parent' | 'token' | 'flow' | 'rp' | 'terminal' | 'policy'> &
-        Record<'id' | 'parent' | 'token' | 'flow' | 'rp' | 'terminal', number[]>;
-    };
 
-async function firstPaint(browser: Browser, bundle: { js: string; css: string }, wire: Wire, zoomMs?: number[]): Promise<Measure> {
+async function firstPaint(
+  browser: Browser,
+  bundle: { js: string; css: string },
+  snap: TrieSnapshotEvent,
+  pack: boolean,
+  zoomMs?: number[],
+): Promise<Measure> {
   const v = await openView(browser, 'trie', bundle, { width: 1200, height: 800 });
   await v.page.waitForFunction(() => (window as unknown as { __sent: unknown[] }).__sent.length > 0); // ready posted
+  // the input is in the page before any timer starts (the same object for every view)
+  await v.page.evaluate((s) => {
+    (window as unknown as { __snap: unknown }).__snap = s;
+  }, snap);
   const r = await v.page.evaluate(
-    (w) =>
+    (packIt) =>
       new Promise<Measure>((resolve) => {
-        let snap: unknown = w.snap;
-        if (w.packed) {
-          const p = w.snap;
-          snap = {
-            ...p,
-            id: Int32Array.from(p.id),
-            parent: Int32Array.from(p.parent),
-            token: Int32Array.from(p.token),
-            flow: Float64Array.from(p.flow),
-            rp: Float64Array.from(p.rp),
-            terminal: Uint8Array.from(p.terminal),
-          };
-        }
+        const w = window as unknown as { __snap: unknown; __flowloopPack?: (s: unknown) => unknown };
         const obs = new MutationObserver(() => {
           if (!document.body.dataset.rendered) return;
           obs.disconnect();
@@ -64,16 +52,17 @@ async function firstPaint(browser: Browser, bundle: { js: string; css: string },
             resolve({
               ms: performance.now() - t0,
               drawn: Number(document.body.dataset.drawn ?? document.querySelectorAll('g.node').length),
-              // the view's own marks (webview/trie/main.ts), as ms after the message was posted
+              // the view's own marks (webview/trie/main.ts), as ms after the timer started
               marks: Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime - t0)])),
             }),
           );
         });
         obs.observe(document.body, { attributes: true, attributeFilter: ['data-rendered'] });
         const t0 = performance.now();
-        window.postMessage({ type: 'init', state: { view: 'trie', snapshots: [snap] } }, '*');
+        const sent = packIt ? w.__flowloopPack!(w.__snap) : w.__snap;
+        window.postMessage({ type: 'init', state: { view: 'trie', snapshots: [sent] } }, '*');
       }),
-    wire,
+    pack,
   );
   if (zoomMs) {
     // responsiveness: click the tallest node of the second column (zoom into that prefix), 5 times down the tree
@@ -107,6 +96,7 @@ async function firstPaint(browser: Browser, bundle: { js: string; css: string },
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadAverage();
   const tBuild = performance.now();
   const tok = loadTokenizer('qwen2.5');
   const trie = buildTrieFromRewardFile(shared('amazon', 'Video_Games', 'title_counts.json'), tok);
@@ -122,85 +112,81 @@ async function main(): Promise<void> {
     nodes: trie.snapshot(trie.size, (ids) => tok.decode(ids)),
   };
   const buildMs = performance.now() - tBuild;
-  const [browser, bundle, naiveJs] = await Promise.all([
-    launch(),
-    bundleView('trie'),
+  const bundleJs = (entry: string, cull?: boolean) =>
     build({
-      entryPoints: [join(ROOT, 'bench', 'webview', 'naive.ts')],
+      entryPoints: [join(ROOT, entry)],
       bundle: true,
       format: 'iife',
       platform: 'browser',
       write: false,
       minify: true,
       logLevel: 'silent',
-    }).then((r) => r.outputFiles[0].text),
+      define: cull === undefined ? undefined : { __CULL__: String(cull) },
+    }).then((r) => r.outputFiles[0].text);
+  const [browser, view, packJs, naiveJs, culledJs] = await Promise.all([
+    launch(),
+    bundleView('trie'),
+    bundleJs('bench/webview/pack.ts'),
+    bundleJs('bench/webview/naive.ts', false),
+    bundleJs('bench/webview/naive.ts', true),
   ]);
+  // ours with the host's packing step available in the page (the view's own bundle is unchanged)
+  const ours = { js: `${packJs}\n${view.js}`, css: view.css };
+  const naive = { js: naiveJs, css: view.css };
+  const culled = { js: culledJs, css: view.css };
   try {
-    const p = packTrieSnapshot(snapshot);
-    const packed: Wire = {
-      packed: true,
-      snap: {
-        ...p,
-        id: [...p.id],
-        parent: [...p.parent],
-        token: [...p.token],
-        flow: [...p.flow],
-        rp: [...p.rp],
-        terminal: [...p.terminal],
-      },
-    };
-    const plain: Wire = { packed: false, snap: snapshot };
-    await firstPaint(browser, bundle, packed); // warm-up (Chromium caches, JIT of the test page)
-    const ours: number[] = [],
-      unpacked: number[] = [],
-      naive: number[] = [],
-      zoom: number[] = [];
+    await firstPaint(browser, ours, snapshot, true); // warm-up (Chromium caches)
+    const t = { ours: [] as number[], unpacked: [] as number[], naive: [] as number[], culled: [] as number[], zoom: [] as number[] };
+    const ratio = { naive: [] as number[], culled: [] as number[] };
+    const drawn = { ours: 0, naive: 0, culled: 0 };
     const marks: Record<string, number[]> = {};
-    let drawn = 0,
-      naiveDrawn = 0;
     for (let i = 0; i < REPEATS; i++) {
-      const a = await firstPaint(browser, bundle, packed, zoom);
-      ours.push(a.ms);
-      drawn = a.drawn;
-      for (const [k, t] of Object.entries(a.marks)) (marks[k] ??= []).push(t);
-      unpacked.push((await firstPaint(browser, bundle, plain)).ms);
-      const b = await firstPaint(browser, { js: naiveJs, css: bundle.css }, plain);
-      naive.push(b.ms);
-      naiveDrawn = b.drawn;
+      const a = await firstPaint(browser, ours, snapshot, true, t.zoom);
+      t.ours.push(a.ms);
+      drawn.ours = a.drawn;
+      for (const [k, x] of Object.entries(a.marks)) (marks[k] ??= []).push(x);
+      const b = await firstPaint(browser, naive, snapshot, false);
+      t.naive.push(b.ms);
+      drawn.naive = b.drawn;
+      t.unpacked.push((await firstPaint(browser, view, snapshot, false)).ms);
+      const c = await firstPaint(browser, culled, snapshot, false);
+      t.culled.push(c.ms);
+      drawn.culled = c.drawn;
+      ratio.naive.push(b.ms / a.ms);
+      ratio.culled.push(c.ms / a.ms);
     }
-    const m = median(ours),
-      mu = median(unpacked),
-      mn = median(naive);
-    const stats = (xs: number[]) => ({
-      median: Math.round(median(xs)),
-      min: Math.round(Math.min(...xs)),
-      max: Math.round(Math.max(...xs)),
-      runs: xs.map((x) => Math.round(x)),
+    const ms = (xs: number[]) => spread(xs, 0);
+    const r = { naive: spread(ratio.naive, 1), culled: spread(ratio.culled, 1) };
+    const nodes = snapshot.nodes.length;
+    recordResult('webview', loadBefore, {
+      summary:
+        `trie view, Video_Games (${nodes} nodes), plain snapshot in the page → first paint, ${REPEATS} alternating repeats: ` +
+        `ours (packing included, ${drawn.ours} drawn) ${fmtSpread(ms(t.ours), ' ms')}; naive icicle (${drawn.naive} drawn) ${fmtSpread(ms(t.naive), ' ms')} = ${fmtSpread(r.naive, '×')} ours; ` +
+        `naive culled (${drawn.culled} drawn) ${fmtSpread(ms(t.culled), ' ms')} = ${fmtSpread(r.culled, '×')} ours`,
+      protocol:
+        'each measurement a fresh page; the same plain trie-snapshot event is put in the page first; timer → (ours: packTrieSnapshot) → postMessage init → view draws → first animation frame after body[data-rendered]; repeats alternate ours, naive, ours unpacked, naive culled; ratio = peer / ours within a repeat',
+      views: {
+        ours: 'webview/trie (aggregates nodes under a pixel), snapshot packed by webview/contract.ts packTrieSnapshot inside the timer, as extension/viewState.ts sends it',
+        oursUnpacked: 'webview/trie, the plain event posted as is',
+        naive: 'bench/webview/naive.ts: d3 stratify + partition of every node, one SVG rect per node',
+        naiveCulled: 'bench/webview/naive.ts built with __CULL__: the same, rects under one pixel skipped',
+      },
+      firstPaintMs: { ours: ms(t.ours), oursUnpacked: ms(t.unpacked), naive: ms(t.naive), naiveCulled: ms(t.culled) },
+      ratio: r,
+      drawnNodes: drawn,
+      /** Click on a prefix → next frame after the zoomed icicle is drawn (5 successive zooms per repeat). */
+      zoomClickMs: ms(t.zoom),
+      /** Median ms after the timer started at which our view reached each step (message received, model built, layout, DOM). */
+      stepsMs: Object.fromEntries(Object.entries(marks).map(([k, xs]) => [k, median(xs)])),
+      nodes,
+      snapshotBuildMs: Math.round(buildMs),
+      targetMs: 1000,
+      pass: median(t.ours) <= 1000,
+      dataset: 'Video_Games',
+      tokenizer: tok.name,
+      versions: { node: process.versions.node, chromium: browser.version() },
+      repeats: REPEATS,
     });
-    console.log(
-      JSON.stringify({
-        summary: `first paint ${m.toFixed(0)} ms packed / ${mu.toFixed(0)} ms as events (median of ${REPEATS}; target ≤ 1000) for ${snapshot.nodes.length} nodes, ${drawn} drawn; naive full icicle ${mn.toFixed(0)} ms (${(mn / m).toFixed(1)}× slower); zoom click ${median(zoom).toFixed(0)} ms; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`,
-        ratio: mn / m,
-        firstPaintMs: stats(ours),
-        firstPaintEventsFormMs: stats(unpacked),
-        naiveFirstPaintMs: stats(naive),
-        /** Click on a prefix → next frame after the zoomed icicle is drawn (5 successive zooms per repeat). */
-        zoomClickMs: stats(zoom),
-        /** Median ms after posting `init` at which the view reached each step (message received, model built, layout, DOM). */
-        stepsMs: Object.fromEntries(Object.entries(marks).map(([k, xs]) => [k, median(xs)])),
-        loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
-        cpus: cpus().length,
-        nodes: snapshot.nodes.length,
-        drawnNodes: drawn,
-        naiveDrawnNodes: naiveDrawn,
-        snapshotBuildMs: Math.round(buildMs),
-        targetMs: 1000,
-        pass: m <= 1000,
-        message: 'init with packTrieSnapshot (firstPaintMs) and with the plain event (firstPaintEventsFormMs)',
-        dataset: 'Video_Games',
-        tokenizer: tok.name,
-      }),
-    );
   } finally {
     await browser.close();
   }

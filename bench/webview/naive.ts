@@ -1,8 +1,11 @@
 /**
- * Peer for bench/webview/bench.ts: the straightforward trie icicle — d3 stratify + partition over EVERY
- * node of the snapshot and one SVG rect per node, no aggregation, no laziness. Same message protocol
- * (waits for `init`, sets body[data-rendered] after drawing) so the bench times both the same way.
+ * Peers for bench/webview/bench.ts: the straightforward trie icicle — d3 stratify + partition over EVERY
+ * node of the snapshot, one SVG rect per node, no aggregation, no laziness. Built twice: `__CULL__` false
+ * draws every node; true skips rects under one pixel tall (the cheapest way a plain icicle draws about as
+ * few nodes as ours). Same message protocol (waits for `init`, sets body[data-rendered] after drawing) so
+ * the bench times all views the same way.
  */
+declare const __CULL__: boolean;
 import { partition, stratify } from 'd3-hierarchy';
 import type { TrieSnapshotNode } from '../../core/experiment/events';
 
@@ -24,7 +27,10 @@ window.addEventListener('message', (e: MessageEvent) => {
     const svgEl = document.createElementNS(NS, 'svg');
     svgEl.setAttribute('width', String(width));
     svgEl.setAttribute('height', String(height));
+    let drawn = 0;
     for (const n of laid.descendants()) {
+      if (__CULL__ && n.x1 - n.x0 < 1) continue;
+      drawn++;
       const r = document.createElementNS(NS, 'rect');
       r.setAttribute('x', String(n.y0));
       r.setAttribute('y', String(n.x0));
@@ -34,7 +40,7 @@ window.addEventListener('message', (e: MessageEvent) => {
     }
     document.getElementById('app')!.replaceChildren(svgEl);
     document.body.dataset.rendered = '1';
-    document.body.dataset.drawn = String(laid.descendants().length);
+    document.body.dataset.drawn = String(drawn);
   });
 });
 (window as unknown as { acquireVsCodeApi?: () => { postMessage(m: unknown): void } })
