@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmClient, type LlmSettings } from '../../core/afl/llm/client';
 import { startServer, type Script } from '../../harness/llmServer';
+import { loadFactor, scaledMs, within } from '../../harness/load';
 
 const KEY = 'sk-test-secret-key-123';
 const msgs = (s: string) => [
@@ -125,23 +126,26 @@ test('a server that never answers times out, is retried a bounded number of time
   await withServer(
     () => ({ hang: true }),
     async (s) => {
-      const c = client(s.url, { timeoutMs: 150, maxRetries: 2 });
+      // long enough for the request to reach the server on this machine now (stretched by its load)
+      const f = loadFactor();
+      const T = scaledMs(150, f);
+      const c = client(s.url, { timeoutMs: T, maxRetries: 2 });
       const t0 = Date.now();
-      const r = await c.chat(msgs('f'));
+      const r = await within(c.chat(msgs('f')), 3 * T + scaledMs(3000, f), 'a chat with a server that never answers');
       const elapsed = Date.now() - t0;
       assert.equal(r.ok, false);
-      assert.equal(s.calls, 3);
+      assert.equal(s.calls, 3, 'first attempt + maxRetries 2, no more');
       assert.deepEqual(
-        r.errors.map((e) => /timeout after 150 ms/.test(e)),
+        r.errors.map((e) => new RegExp(`timeout after ${T} ms`).test(e)),
         [true, true, true],
       );
-      assert.ok(elapsed < 3000, `gave up after ${elapsed} ms`);
+      assert.ok(elapsed >= 3 * T - 10, `gave up after ${elapsed} ms, before 3 × its ${T} ms deadline`);
     },
   );
   await withServer(
     () => ({ content: 'slow but fine', delayMs: 120 }),
     async (s) => {
-      const r = await client(s.url, { timeoutMs: 5000 }).chat(msgs('g'));
+      const r = await client(s.url, { timeoutMs: scaledMs(5000) }).chat(msgs('g'));
       assert.equal(r.ok, true);
       assert.equal(r.retries, 0);
     },

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Budget, EndpointError, LlmClient, type LlmSettings } from '../../core/afl/llm/client';
 import { startServer, type Script, type ServerOptions, type TestServer } from '../../harness/llmServer';
+import { loadFactor, scaledMs, within } from '../../harness/load';
 
 const msgs = (s: string) => [{ role: 'user' as const, content: s }];
 
@@ -42,36 +43,44 @@ async function withServer(script: Script, fn: (s: TestServer) => Promise<void>, 
 }
 
 test('a reply whose body stalls after the headers hits the per-call deadline, counts as a timeout and is retried', async () => {
+  // Deadlines long enough for a normal reply on this machine now (stretched by its measured load); the
+  // stalled body never ends, so without a deadline over the whole exchange `within` reports a hang.
+  const f = loadFactor();
+  const T = scaledMs(1500, f);
   await withServer(
     (_r, n) => (n === 0 ? { content: 'never finished', stallBody: true } : { content: 'second try' }),
     async (s) => {
-      // a deadline long enough for a normal reply on a busy machine; the stalled body never ends
-      const c = client(s.url, { timeoutMs: 1500, maxRetries: 2 });
+      const c = client(s.url, { timeoutMs: T, maxRetries: 2 });
       const t0 = Date.now();
-      const r = await c.chat(msgs('a'));
+      const r = await within(c.chat(msgs('a')), 3 * T + scaledMs(5000, f), 'a chat whose first reply stalls');
       const ms = Date.now() - t0;
       assert.equal(r.ok, true, r.errors.join('; '));
       assert.equal(r.text, 'second try');
-      assert.match(r.errors[0], /timeout after 1500 ms/);
-      assert.equal(s.requests.length >= 2, true);
-      assert.ok(ms < 10000, `took ${ms} ms with a 1500 ms deadline (the old client hung past 40 s)`);
+      assert.match(r.errors[0], new RegExp(`^attempt 1: timeout after ${T} ms \\(deadline over the whole exchange\\)`));
+      assert.equal(r.errors.length, r.retries, 'every failed attempt is one retry');
+      assert.equal(s.calls, r.httpCalls, 'the server saw every attempt, nothing more');
+      assert.ok(r.httpCalls >= 2 && r.httpCalls <= 3, `${r.httpCalls} attempts with maxRetries 2`);
+      assert.equal(c.stats.failedCalls, 0);
+      assert.ok(ms >= T - 5, `the stalled attempt ended after ${ms} ms, before its ${T} ms deadline`);
     },
   );
+  const T2 = scaledMs(300, f);
   await withServer(
     () => ({ content: 'x', stallBody: true }),
     async (s) => {
-      const c = client(s.url, { timeoutMs: 300, maxRetries: 1 });
+      const c = client(s.url, { timeoutMs: T2, maxRetries: 1 });
       const t0 = Date.now();
-      const r = await c.chat(msgs('b'));
+      const r = await within(c.chat(msgs('b')), 2 * T2 + scaledMs(5000, f), 'a chat whose replies all stall');
       const ms = Date.now() - t0;
       assert.equal(r.ok, false);
-      assert.equal(s.calls, 2, 'first attempt + maxRetries 1');
+      assert.equal(s.calls, 2, 'first attempt + maxRetries 1, no more');
       assert.deepEqual(
-        r.errors.map((e) => /timeout after 300 ms/.test(e)),
+        r.errors.map((e) => new RegExp(`timeout after ${T2} ms`).test(e)),
         [true, true],
       );
-      assert.ok(ms < 5000, `gave up after ${ms} ms (2 × 300 ms deadline)`);
       assert.equal(c.stats.failedCalls, 1);
+      assert.equal(c.stats.httpErrors, 2, 'both deadlines counted');
+      assert.ok(ms >= 2 * T2 - 10, `gave up after ${ms} ms, before 2 × its ${T2} ms deadline`);
     },
   );
 });
@@ -168,18 +177,22 @@ test('an unreachable endpoint, a refused key and an unknown model are fatal, wit
     ['http://127.0.0.1:1/v1', /bad port/],
   ] as const) {
     const dead = client(url, { maxRetries: 1 });
-    const t0 = Date.now();
+    const f = loadFactor();
     await assert.rejects(
-      dead.checkModel(),
+      within(dead.checkModel(), scaledMs(5000, f), 'the model check of a dead endpoint'),
       (e: Error) => e instanceof EndpointError && e.message.startsWith(`cannot reach ${url}: `) && why.test(e.message),
     );
-    const r = await dead.chat(msgs('f'));
+    const r = await within(dead.chat(msgs('f')), scaledMs(5000, f), 'a chat with a dead endpoint');
     assert.equal(r.ok, false);
+    assert.equal(r.httpCalls, 2, 'first attempt + maxRetries 1');
+    assert.ok(
+      r.errors.every((e) => /connection error/.test(e)),
+      `refused at once, never waited for the ${dead.settings.timeoutMs} ms deadline: ${r.errors.join(' | ')}`,
+    );
     assert.ok(
       dead.fatal instanceof EndpointError && dead.fatal.message.startsWith(`cannot reach ${url}`) && why.test(dead.fatal.message),
       String(dead.fatal),
     );
-    assert.ok(Date.now() - t0 < 5000);
   }
   await withServer(
     () => ({ content: 'x' }),
