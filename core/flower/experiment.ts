@@ -362,7 +362,7 @@ async function fitPolicy(
     ctx.log(`training already complete in the checkpoint (epoch ${state.epoch}${state.stopped ? ', early-stopped' : ''}); evaluating only`);
   optimizer.dispose();
   throwIfCancelled(ctx.signal);
-  // best weights (early stopping on validation NLL)
+  // best weights (early stopping on the validation NLL, or on θ·NLL + (1−θ)·GFN when the flow term is trained)
   if (s.valid.length && state.bestEpoch > 0 && state.bestEpoch !== state.epoch) {
     if (!best && resumeDir) {
       const dir = join(resumeDir, '..', `epoch-${state.bestEpoch}`);
@@ -374,7 +374,9 @@ async function fitPolicy(
     }
     if (best) {
       for (const n of policy.names) policy.weights[n].assign(tf.tensor(best.get(n)!, policy.weights[n].shape));
-      ctx.log(`restored the best weights (epoch ${state.bestEpoch}, valid NLL ${state.bestValid.toFixed(4)})`);
+      ctx.log(
+        `restored the best weights (epoch ${state.bestEpoch}, ${objective === 'flower' && c.theta < 1 ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL'} ${state.bestValid.toFixed(4)})`,
+      );
     }
   }
   return { policy, state, lm, initFrom };
