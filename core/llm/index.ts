@@ -26,7 +26,6 @@ export { loadHfTokenizer, HfTokenizer } from './tokenizer';
 export { CausalLM, type LinearAdapter, type KvCapture, type ForwardOptions } from './model';
 export { layoutRows, causalMask, type SeqLayout } from './layout';
 export { LmPolicy } from './policy';
-export { LmSession } from './session';
 export { loadHfModel, checkModelFolder, precisionNote, type HfModel } from './load';
 export {
   RELEASED_PROMPT,

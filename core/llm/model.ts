@@ -16,6 +16,7 @@ import { LocatedError } from '../experiment/context';
 import { expectedWeights, type LlmConfig } from './hfConfig';
 import { inverseFrequencies, ropeTables } from './rope';
 import { causalMask, type SeqLayout } from './layout';
+import { attend, type KvCache } from '../models/attention';
 import type { LazyTensor, LoadedTensor } from './safetensors';
 
 /** A LoRA adapter on one linear layer: delta = scale · dropout(x) Aᵀ Bᵀ, A [r, in], B [out, r] (PEFT's lora_A / lora_B). */
@@ -172,6 +173,35 @@ export class CausalLM {
   }
 
   /**
+   * Decoder layer `l` (the block of the file comment) on B rows of Lq new positions, x [B*Lq, D]: `cos`/`sin` the
+   * RoPE tables of the new positions [B, Lq, 1, dh], `mask` the additive attention mask [B, 1, Lq, keys], `cache`
+   * the earlier positions' keys/values (incremental decoding). Returns x and the keys/values of all positions.
+   */
+  private layer(
+    l: number,
+    x: TF.Tensor2D,
+    B: number,
+    Lq: number,
+    rope: { cos: TF.Tensor4D; sin: TF.Tensor4D },
+    mask: TF.Tensor4D,
+    seed?: number,
+    cache?: KvCache,
+  ): [TF.Tensor2D, TF.Tensor4D, TF.Tensor4D] {
+    const tf = getTf();
+    const { heads: nh, kvHeads: nkv, headDim: dh } = this.cfg;
+    const p = `model.layers.${l}`;
+    const h = this.rmsNorm(x, `${p}.input_layernorm`);
+    const heads = (name: string, n: number) => this.linear(h, `${p}.self_attn.${name}`, seed).reshape([B, Lq, n, dh]) as TF.Tensor4D;
+    const q = tf.transpose(this.rope(heads('q_proj', nh), rope.cos, rope.sin), [0, 2, 1, 3]) as TF.Tensor4D; // [B, nh, Lq, dh]
+    const k = tf.transpose(this.rope(heads('k_proj', nkv), rope.cos, rope.sin), [0, 2, 1, 3]) as TF.Tensor4D; // [B, nkv, Lq, dh]
+    const v = tf.transpose(heads('v_proj', nkv), [0, 2, 1, 3]) as TF.Tensor4D;
+    const a = attend(q, k, v, mask, cache);
+    x = tf.add(x, this.linear(a.merged, `${p}.self_attn.o_proj`, seed)) as TF.Tensor2D;
+    x = tf.add(x, this.mlp(this.rmsNorm(x, `${p}.post_attention_layernorm`), l, seed)) as TF.Tensor2D;
+    return [x, a.k, a.v];
+  }
+
+  /**
    * Final-norm hidden states [B*L, D] of a laid-out batch (core/llm/layout). Call inside a tidy or a
    * gradient scope. `opts.kv` collects each layer's keys/values.
    */
@@ -179,10 +209,6 @@ export class CausalLM {
     const tf = getTf();
     const { cfg } = this;
     const { B, L } = lay;
-    const nh = cfg.heads,
-      nkv = cfg.kvHeads,
-      dh = cfg.headDim,
-      rep = nh / nkv;
     const seed = opts.dropoutSeed;
     this.dropCounter = 0; // adapter dropout masks depend only on (seed, call order within this forward): resumable
     for (let i = 0; i < lay.ids.length; i++)
@@ -190,37 +216,19 @@ export class CausalLM {
         throw new Error(`token id ${lay.ids[i]} outside the model vocabulary 0..${cfg.vocabSize - 1}`);
     let x = tf.gather(this.weights['model.embed_tokens.weight'], tf.tensor1d(lay.ids, 'int32')) as TF.Tensor2D;
     const mask = tf.tensor4d(causalMask(lay), [B, 1, L, L]);
-    const { cos, sin } = this.ropeTensors(lay.positions, B, L);
-    const scale = 1 / Math.sqrt(dh);
-    const layer = (l: number, x: TF.Tensor2D): [TF.Tensor2D, TF.Tensor4D, TF.Tensor4D] => {
-      const p = `model.layers.${l}`;
-      const h = this.rmsNorm(x, `${p}.input_layernorm`);
-      const q = this.rope(this.linear(h, `${p}.self_attn.q_proj`, seed).reshape([B, L, nh, dh]), cos, sin);
-      const k = this.rope(this.linear(h, `${p}.self_attn.k_proj`, seed).reshape([B, L, nkv, dh]), cos, sin);
-      const v = this.linear(h, `${p}.self_attn.v_proj`, seed).reshape([B, L, nkv, dh]);
-      const qT = tf.transpose(q, [0, 2, 1, 3]).reshape([B * nkv, rep * L, dh]) as TF.Tensor3D;
-      const kT = tf.transpose(k, [0, 2, 1, 3]) as TF.Tensor4D; // [B, nkv, L, dh]
-      const vT = tf.transpose(v, [0, 2, 1, 3]) as TF.Tensor4D;
-      const scores = tf.mul(tf.matMul(qT, kT.reshape([B * nkv, L, dh]) as TF.Tensor3D, false, true), scale).reshape([B, nh, L, L]);
-      const att = tf.softmax(tf.add(scores, mask)).reshape([B * nkv, rep * L, L]) as TF.Tensor3D;
-      const ctx = tf.matMul(att, vT.reshape([B * nkv, L, dh]) as TF.Tensor3D).reshape([B, nh, L, dh]);
-      const merged = tf.transpose(ctx, [0, 2, 1, 3]).reshape([B * L, nh * dh]) as TF.Tensor2D;
-      x = tf.add(x, this.linear(merged, `${p}.self_attn.o_proj`, seed)) as TF.Tensor2D;
-      x = tf.add(x, this.mlp(this.rmsNorm(x, `${p}.post_attention_layernorm`), l, seed)) as TF.Tensor2D;
-      return [x, kT, vT];
-    };
+    const rope = this.ropeTensors(lay.positions, B, L);
     for (let l = 0; l < cfg.layers; l++) {
       let kT: TF.Tensor4D, vT: TF.Tensor4D;
       if (opts.inference) {
         // No backward pass: free each layer's intermediates as soon as the layer is done (memory = one layer).
         const prev = x;
-        [x, kT, vT] = tf.tidy(() => layer(l, prev));
+        [x, kT, vT] = tf.tidy(() => this.layer(l, prev, B, L, rope, mask, seed));
         if (l > 0) prev.dispose();
         if (!opts.kv) {
           kT.dispose();
           vT.dispose();
         }
-      } else [x, kT, vT] = layer(l, x);
+      } else [x, kT, vT] = this.layer(l, x, B, L, rope, mask, seed);
       if (opts.kv) {
         opts.kv.k.push(kT);
         opts.kv.v.push(vT);
@@ -235,54 +243,34 @@ export class CausalLM {
   }
 
   /**
-   * One incremental decoding step over a KV cache (core/llm/session.ts): new state i = cached state
-   * `parents[i]` + token `tokens[i]` at absolute position `positions[i]`; `padMask` [N, Lc+1] is the
-   * additive mask over the cache slots plus the new one. Returns [final-norm hidden [N, D], new K per
-   * layer, new V per layer] (each [N, kvHeads, Lc+1, dh]); the caller owns them.
+   * One incremental decoding step over a KV cache (core/models/policySession.ts): new state i = cached state
+   * `parents[i]` (undefined: state i) + token `tokens[i]` at position `positions[i]`, through the same layers as
+   * `hidden`; `padMask` [N, slots+1] is the additive mask over the cache slots plus the new one. Returns the
+   * final-norm hidden states [N, D] and the grown caches (each [N, kvHeads, slots+1, dh]); the caller owns them.
    */
   stepHidden(
-    K: TF.Tensor4D[],
-    V: TF.Tensor4D[],
-    parents: Int32Array,
-    identity: boolean,
+    cache: { K: TF.Tensor4D[]; V: TF.Tensor4D[] },
+    parents: Int32Array | undefined,
     tokens: Int32Array,
     positions: Int32Array,
     padMask: Float32Array,
-  ): TF.Tensor[] {
+  ): { hidden: TF.Tensor2D; K: TF.Tensor4D[]; V: TF.Tensor4D[] } {
     const tf = getTf();
-    const { cfg } = this;
     const N = tokens.length;
-    const nh = cfg.heads,
-      nkv = cfg.kvHeads,
-      dh = cfg.headDim,
-      rep = nh / nkv;
-    const Lc = K[0].shape[2] + 1;
     return tf.tidy(() => {
-      const par = tf.tensor1d(parents, 'int32');
+      const par = parents && tf.tensor1d(parents, 'int32');
       let x = tf.gather(this.weights['model.embed_tokens.weight'], tf.tensor1d(tokens, 'int32')) as TF.Tensor2D;
-      const mask = tf.tensor4d(padMask, [N, 1, 1, Lc]);
-      const { cos, sin } = this.ropeTensors(positions, N, 1);
-      const scale = 1 / Math.sqrt(dh);
-      const newK: TF.Tensor4D[] = [],
-        newV: TF.Tensor4D[] = [];
-      for (let l = 0; l < cfg.layers; l++) {
-        const p = `model.layers.${l}`;
-        const h = this.rmsNorm(x, `${p}.input_layernorm`);
-        const q = this.rope(this.linear(h, `${p}.self_attn.q_proj`).reshape([N, 1, nh, dh]), cos, sin);
-        const k = this.rope(this.linear(h, `${p}.self_attn.k_proj`).reshape([N, 1, nkv, dh]), cos, sin);
-        const v = this.linear(h, `${p}.self_attn.v_proj`).reshape([N, nkv, 1, dh]);
-        const kAll = tf.concat([identity ? K[l] : tf.gather(K[l], par, 0), k.reshape([N, nkv, 1, dh])], 2) as TF.Tensor4D;
-        const vAll = tf.concat([identity ? V[l] : tf.gather(V[l], par, 0), v], 2) as TF.Tensor4D;
-        newK.push(kAll);
-        newV.push(vAll);
-        const qg = q.reshape([N * nkv, rep, dh]) as TF.Tensor3D; // heads of one kv group are consecutive
-        const scores = tf.mul(tf.matMul(qg, kAll.reshape([N * nkv, Lc, dh]) as TF.Tensor3D, false, true), scale).reshape([N, nh, 1, Lc]);
-        const att = tf.softmax(tf.add(scores, mask)).reshape([N * nkv, rep, Lc]) as TF.Tensor3D;
-        const merged = tf.matMul(att, vAll.reshape([N * nkv, Lc, dh]) as TF.Tensor3D).reshape([N, nh * dh]) as TF.Tensor2D;
-        x = tf.add(x, this.linear(merged, `${p}.self_attn.o_proj`)) as TF.Tensor2D;
-        x = tf.add(x, this.mlp(this.rmsNorm(x, `${p}.post_attention_layernorm`), l)) as TF.Tensor2D;
+      const mask = tf.tensor4d(padMask, [N, 1, 1, padMask.length / N]);
+      const rope = this.ropeTensors(positions, N, 1);
+      const K: TF.Tensor4D[] = [],
+        V: TF.Tensor4D[] = [];
+      for (let l = 0; l < this.cfg.layers; l++) {
+        let k: TF.Tensor4D, v: TF.Tensor4D;
+        [x, k, v] = this.layer(l, x, N, 1, rope, mask, undefined, { K: cache.K[l], V: cache.V[l], parents: par });
+        K.push(k);
+        V.push(v);
       }
-      return [this.rmsNorm(x, 'model.norm'), ...newK, ...newV];
+      return { hidden: this.rmsNorm(x, 'model.norm'), K, V };
     });
   }
 }

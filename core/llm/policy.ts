@@ -4,7 +4,7 @@
  * TransformerPolicy (core/models/policy.ts), so objectives and decoders drive either:
  * - `logProbsAt(prompts, rows, K, labels)` (training: full-vocabulary log π at chosen tokens, §A4),
  * - `nextLogProbs(prompts, prefixes)` (core/decode StepPolicy, stateless),
- * - `startSession(prompts)` (core/decode SessionPolicy, per-layer KV cache, core/llm/session.ts),
+ * - `startSession(prompts)` (core/decode SessionPolicy, per-layer KV cache, core/models/policySession.ts),
  * - `completionLogProbs(prompts, completions)` (`flowloop lm score`).
  * All log-probs are normalised over the model's FULL vocabulary (config.json vocab_size).
  */
@@ -14,7 +14,7 @@ import { getTf } from '../tensor';
 import { logSoftmaxGather } from '../tensor/ops';
 import { layoutRows, type SeqLayout } from './layout';
 import type { CausalLM, KvCapture } from './model';
-import { LmSession } from './session';
+import { PolicySession, type SessionModel } from '../models/policySession';
 
 /** log softmax of one row of logits, in place (max and log-sum-exp in double precision). */
 export function logSoftmaxInPlace(x: Float32Array): Float32Array {
@@ -27,7 +27,7 @@ export function logSoftmaxInPlace(x: Float32Array): Float32Array {
   return x;
 }
 
-export class LmPolicy implements SessionPolicy {
+export class LmPolicy implements SessionPolicy, SessionModel {
   /** Rows of logits materialised at once when downloading full-vocabulary log-probs. */
   readonly headChunk: number;
   constructor(
@@ -136,36 +136,28 @@ export class LmPolicy implements SessionPolicy {
     return out;
   }
 
-  /** SessionPolicy: run the prompts once, keep every layer's K/V; states start with empty prefixes. */
+  /** SessionPolicy: run the prompts once, keep every layer's K/V; states start with empty prefixes (core/models/policySession.ts). */
   async startSession(prompts: number[][]): Promise<SessionStart> {
     const tf = getTf();
     this.checkPrompts(prompts);
     const lay = layoutRows(prompts, undefined, this.padId);
-    const nl = this.lm.cfg.layers;
-    const kept = tf.tidy(() => {
+    const start = tf.tidy(() => {
       const kv: KvCapture = { k: [], v: [] };
       const h = this.lm.hidden(lay, { kv, inference: true });
       const idx = Int32Array.from({ length: lay.B }, (_, b) => b * lay.L + lay.L - 1);
-      return [tf.gather(h, tf.tensor1d(idx, 'int32')), ...kv.k, ...kv.v];
+      return { hidden: tf.gather(h, tf.tensor1d(idx, 'int32')) as TF.Tensor2D, K: kv.k, V: kv.v };
     });
-    const pos = Int32Array.from(prompts, (p) => p.length);
-    const session = new LmSession(
-      this.lm,
-      kept.slice(1, 1 + nl) as TF.Tensor4D[],
-      kept.slice(1 + nl) as TF.Tensor4D[],
+    return PolicySession.open(
+      this,
+      start,
       lay.leftPad,
-      pos,
-      lay.L,
-      (h) => this.headChunks(h),
+      Int32Array.from(prompts, (p) => p.length),
     );
-    try {
-      return { session, logProbs: await this.headChunks(kept[0] as TF.Tensor2D) };
-    } catch (e) {
-      session.dispose();
-      throw e;
-    } finally {
-      kept[0].dispose();
-    }
+  }
+
+  /** SessionModel: one incremental step of the causal LM (positions count real tokens, as in `hidden`). */
+  stepHidden(...step: Parameters<SessionModel['stepHidden']>): ReturnType<SessionModel['stepHidden']> {
+    return this.lm.stepHidden(...step);
   }
 
   /**

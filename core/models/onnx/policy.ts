@@ -11,6 +11,7 @@
  */
 import { OnnxGraph, DT } from './graph';
 import type { WeightArray } from './sasrec';
+import { LN_EPS, policyLayers, type BlockOps } from '../policyBlock';
 
 export interface PolicyOnnxConfig {
   heads: number;
@@ -71,26 +72,25 @@ export function policyToOnnx(weights: PolicyWeights, cfg: PolicyOnnxConfig, opts
   const allowed = g.node('And', [g.node('Unsqueeze', [keyValid, i64('ax12', [1, 2])]), causal]); // [B,1,L,L]
   const mask = g.node('Where', [allowed, g.float('zero_f', [0], []), g.float('neg_big', [-1e9], [])]);
 
-  const ln = (v: string, p: string) => g.node('LayerNormalization', [v, c(`${p}.g`), c(`${p}.b`)], { axis: -1, epsilon: { float: 1e-5 } });
   const shapeQkv = i64('shape_qkv', [0, 0, 3, cfg.heads, dh]);
   const shapeD = i64('shape_d', [0, 0, D]);
   const scale = g.float('scale', [1 / Math.sqrt(dh)], []);
-  for (let l = 0; l < layers; l++) {
-    const p = (n: string) => `l${l}.${n}`;
-    const h = ln(x, p('ln1'));
-    const qkv = g.node('Transpose', [g.node('Reshape', [g.node('Add', [g.node('MatMul', [h, c(p('wqkv'))]), c(p('bqkv.b'))]), shapeQkv])], {
-      perm: [2, 0, 3, 1, 4],
-    }); // [3,B,nh,L,dh]
-    const [q, k, v] = [0, 1, 2].map((i) => g.node('Gather', [qkv, i64(`qkv_${l}_${i}`, [i], [])], { axis: 0 })); // [B,nh,L,dh]
-    const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, g.node('Transpose', [k], { perm: [0, 1, 3, 2] })]), scale]), mask]);
-    const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), v]); // [B,nh,L,dh]
-    const merged = g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 2, 1, 3] }), shapeD]);
-    x = g.node('Add', [x, g.node('Add', [g.node('MatMul', [merged, c(p('wo'))]), c(p('bo.b'))])]);
-    const h2 = ln(x, p('ln2'));
-    const f = g.node('Relu', [g.node('Add', [g.node('MatMul', [h2, c(p('w1'))]), c(p('b1.b'))])]);
-    x = g.node('Add', [x, g.node('Add', [g.node('MatMul', [f, c(p('w2'))]), c(p('b2.b'))])]);
-  }
-  const hf = ln(x, 'lnf');
+  // the blocks of core/models/policyBlock.ts on graph values [B, L, D]
+  const ops: BlockOps<string> = {
+    linear: (v, w, b) => g.node('Add', [g.node('MatMul', [v, c(w)]), c(b)]),
+    layerNorm: (v, p) => g.node('LayerNormalization', [v, c(`${p}.g`), c(`${p}.b`)], { axis: -1, epsilon: { float: LN_EPS } }),
+    relu: (v) => g.node('Relu', [v]),
+    add: (a, b) => g.node('Add', [a, b]),
+    dropout: (v) => v,
+    attention: (qkv, l) => {
+      const qkvT = g.node('Transpose', [g.node('Reshape', [qkv, shapeQkv])], { perm: [2, 0, 3, 1, 4] }); // [3,B,nh,L,dh]
+      const [q, k, v] = [0, 1, 2].map((i) => g.node('Gather', [qkvT, i64(`qkv_${l}_${i}`, [i], [])], { axis: 0 })); // [B,nh,L,dh]
+      const scores = g.node('Add', [g.node('Mul', [g.node('MatMul', [q, g.node('Transpose', [k], { perm: [0, 1, 3, 2] })]), scale]), mask]);
+      const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), v]); // [B,nh,L,dh]
+      return g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 2, 1, 3] }), shapeD]);
+    },
+  };
+  const hf = policyLayers(ops, layers, x);
   // row H + lens - 1 of each sequence (one-hot sum: exact)
   const last = g.node('Add', [lens, i64('H_minus_1', [H - 1], [])]);
   const sel = g.node(
