@@ -7,6 +7,7 @@ import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { shared } from '../../harness/paths';
 import { subsetIndices } from '../../core/flower/setup';
+import { tinyFlowerConfig } from './tinyFlower';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-'));
 const titles = join(dir, 'titles.json');
@@ -14,32 +15,10 @@ writeFileSync(titles, JSON.stringify({ 'ab c': 8, 'ab d': 4, b: 2, ca: 1, cab: 1
 const configPath = join(dir, 'tiny.flowloop.json');
 
 /**
- * A tiny distribution-mode config (char tokenizer, 2-layer d=16 policy) that runs in seconds. Constant LR
- * after warmup: a linear decay is planned from `epochs`, so a run resumed with more epochs than its first
- * leg would follow another schedule than the unbroken run.
+ * The tiny distribution-mode config (test/core/tinyFlower.ts). Constant LR after warmup: a linear decay is planned
+ * from `epochs`, so a run resumed with more epochs than its first leg would follow another schedule than the unbroken run.
  */
-function tiny(extra: Record<string, unknown> = {}): Record<string, any> {
-  return {
-    kind: 'flower',
-    mode: 'distribution',
-    titles: 'titles.json',
-    tokenizer: 'char',
-    objective: 'flower',
-    theta: 0.5,
-    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 },
-    trainSamples: 32,
-    batchSize: 16,
-    epochs: 2,
-    lr: 0.01,
-    warmupSteps: 0,
-    lrSchedule: 'constant',
-    patience: 0,
-    distribution: { samples: 1000 },
-    snapshotNodes: 20,
-    seed: 7,
-    ...extra,
-  };
-}
+const tiny = tinyFlowerConfig;
 
 async function run(config: Record<string, any>) {
   const events: RunEvent[] = [];

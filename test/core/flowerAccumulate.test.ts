@@ -4,8 +4,6 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PrefixTree } from '../../core/trie';
-import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
 import { initBackend, getTf } from '../../core/tensor';
 import { gfnSampleFromTitle, objective, type ObjectiveBatch } from '../../core/flower/objective';
@@ -14,36 +12,9 @@ import { scheduledLr } from '../../core/flower/optim';
 import { plannedSteps } from '../../core/flower/experiment';
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
+import { tinyFlowerConfig, tinyPolicySetup } from './tinyFlower';
 
-const TERM = 9;
-function setup() {
-  const trie = PrefixTree.fromTokenIds(
-    ['ab', 'ac', 'c', 'abc'],
-    [
-      [5, 6, 9],
-      [5, 7, 9],
-      [7, 9],
-      [5, 6, 7, 9],
-    ],
-    [2, 1, 1, 3],
-    TERM,
-  );
-  const vocab = PolicyVocab.fromTrie(trie, { terminalId: TERM } as any);
-  const cfg: PolicyConfig = {
-    vocabSize: vocab.size,
-    numItems: 6,
-    dModel: 8,
-    layers: 1,
-    heads: 2,
-    ffn: 16,
-    maxHistory: 3,
-    maxTokens: 8,
-    dropout: 0,
-    padId: vocab.pad,
-    bosId: vocab.bos,
-  };
-  return { trie, vocab, cfg };
-}
+const setup = () => tinyPolicySetup();
 
 test('linear warmup then linear decay to 0 at the planned last step (Hugging Face linear schedule); constant without decaySteps', () => {
   const o = { lr: 1e-3, warmupSteps: 4, decaySteps: 14 };
@@ -134,27 +105,16 @@ test('a flower run with micro-batches and linear decay: lr falls to its last pla
   const dir = mkdtempSync(join(tmpdir(), 'fl-accum-'));
   writeFileSync(join(dir, 'titles.json'), JSON.stringify({ 'ab c': 8, 'ab d': 4, b: 2, ca: 1, cab: 1 }));
   const configPath = join(dir, 'tiny.flowloop.json');
-  const cfg = (extra: Record<string, unknown> = {}) => ({
-    kind: 'flower',
-    mode: 'distribution',
-    titles: 'titles.json',
-    tokenizer: 'char',
-    objective: 'flower',
-    theta: 0.5,
-    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 },
-    trainSamples: 32,
-    batchSize: 16,
-    microBatchSize: 6,
-    epochs: 2,
-    lr: 0.01,
-    warmupSteps: 1,
-    lrSchedule: 'linear',
-    patience: 0,
-    distribution: { samples: 200 },
-    snapshotNodes: 0,
-    seed: 5,
-    ...extra,
-  });
+  const cfg = (extra: Record<string, unknown> = {}) =>
+    tinyFlowerConfig({
+      microBatchSize: 6,
+      warmupSteps: 1,
+      lrSchedule: 'linear',
+      distribution: { samples: 200 },
+      snapshotNodes: 0,
+      seed: 5,
+      ...extra,
+    });
   const run = async (c: Record<string, unknown>) => {
     const events: RunEvent[] = [];
     const r = await runSingle({ configPath, configObject: c, outDir: join(dir, 'runs'), onEvent: (e) => events.push(e) });

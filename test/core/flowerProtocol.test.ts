@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PrefixTree } from '../../core/trie';
-import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
 import { initBackend, getTf } from '../../core/tensor';
 import { gfnSampleFromTitle, objective, stateChildren } from '../../core/flower/objective';
@@ -22,37 +20,9 @@ import { meanStd, repeatComparison, repeatSummary, BASELINES } from '../../core/
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { shared } from '../../harness/paths';
+import { tinyPolicySetup } from './tinyFlower';
 
-const TERM = 9;
-function tiny(dropout = 0) {
-  // titles: ab, ac, c, abc (token ids 5,6,7; terminal 9)
-  const trie = PrefixTree.fromTokenIds(
-    ['ab', 'ac', 'c', 'abc'],
-    [
-      [5, 6, 9],
-      [5, 7, 9],
-      [7, 9],
-      [5, 6, 7, 9],
-    ],
-    [2, 1, 1, 3],
-    TERM,
-  );
-  const vocab = PolicyVocab.fromTrie(trie, { terminalId: TERM } as never);
-  const cfg: PolicyConfig = {
-    vocabSize: vocab.size,
-    numItems: 6,
-    dModel: 8,
-    layers: 1,
-    heads: 2,
-    ffn: 16,
-    maxHistory: 3,
-    maxTokens: 8,
-    dropout,
-    padId: vocab.pad,
-    bosId: vocab.bos,
-  };
-  return { trie, vocab, cfg };
-}
+const tiny = (dropout = 0) => tinyPolicySetup({ dropout });
 
 test('scheduledLr: linear warmup, then linear decay to 0 at decaySteps (Hugging Face linear schedule); constant without decaySteps', () => {
   const o = { lr: 1, warmupSteps: 4, decaySteps: 12 };

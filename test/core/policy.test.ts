@@ -1,42 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as TF from '@tensorflow/tfjs-core';
-import { PrefixTree } from '../../core/trie';
-import { PolicyVocab } from '../../core/tokenize/policyVocab';
-import { TransformerPolicy, type PolicyConfig } from '../../core/models/policy';
+import { TransformerPolicy } from '../../core/models/policy';
 import { initBackend, getTf } from '../../core/tensor';
 import { gfnSampleFromTitle, objective } from '../../core/flower/objective';
 import { Rng } from '../../core/util/random';
+import { tinyPolicySetup } from './tinyFlower';
 
-const TERM = 9;
-function setup(maxHistory = 3) {
-  const trie = PrefixTree.fromTokenIds(
-    ['ab', 'ac', 'c', 'abc'],
-    [
-      [5, 6, 9],
-      [5, 7, 9],
-      [7, 9],
-      [5, 6, 7, 9],
-    ],
-    [2, 1, 1, 3],
-    TERM,
-  );
-  const vocab = PolicyVocab.fromTrie(trie, { terminalId: TERM } as any);
-  const cfg: PolicyConfig = {
-    vocabSize: vocab.size,
-    numItems: 6,
-    dModel: 8,
-    layers: 1,
-    heads: 2,
-    ffn: 16,
-    maxHistory,
-    maxTokens: 8,
-    dropout: 0,
-    padId: vocab.pad,
-    bosId: vocab.bos,
-  };
-  return { trie, vocab, cfg };
-}
+const setup = (maxHistory = 3) => tinyPolicySetup({ maxHistory });
 
 test('policy log-probs are a full-vocabulary distribution and padding does not change a row (attention mask fix)', async () => {
   await initBackend('auto');

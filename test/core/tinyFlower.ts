@@ -1,0 +1,67 @@
+/**
+ * The tiny Flower fixtures the policy and objective tests share (tests import this file; it holds no test):
+ * a prefix tree of four titles over token ids 5, 6, 7 (terminal 9) with a one-layer d=8 policy over its
+ * vocabulary, and a distribution-mode `flower` config on a few titles with the char tokenizer that runs in seconds.
+ */
+import type { PolicyConfig } from '../../core/models/policy';
+import { PolicyVocab } from '../../core/tokenize/policyVocab';
+import { PrefixTree } from '../../core/trie';
+
+export const TERM = 9;
+
+/** Titles ab, ac, c, abc (token ids 5,6 / 5,7 / 7 / 5,6,7, then the terminal 9; counts 2, 1, 1, 3) and a policy config over them. */
+export function tinyPolicySetup(opts: { maxHistory?: number; dropout?: number } = {}) {
+  const trie = PrefixTree.fromTokenIds(
+    ['ab', 'ac', 'c', 'abc'],
+    [
+      [5, 6, 9],
+      [5, 7, 9],
+      [7, 9],
+      [5, 6, 7, 9],
+    ],
+    [2, 1, 1, 3],
+    TERM,
+  );
+  const vocab = PolicyVocab.fromTrie(trie, { terminalId: TERM } as Parameters<typeof PolicyVocab.fromTrie>[1]);
+  const cfg: PolicyConfig = {
+    vocabSize: vocab.size,
+    numItems: 6,
+    dModel: 8,
+    layers: 1,
+    heads: 2,
+    ffn: 16,
+    maxHistory: opts.maxHistory ?? 3,
+    maxTokens: 8,
+    dropout: opts.dropout ?? 0,
+    padId: vocab.pad,
+    bosId: vocab.bos,
+  };
+  return { trie, vocab, cfg };
+}
+
+/**
+ * A distribution-mode `flower` config (char tokenizer, a one-layer d=16 policy, titles from `titles.json` beside the
+ * config) that runs in seconds; `extra` overrides any key.
+ */
+export function tinyFlowerConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    kind: 'flower',
+    mode: 'distribution',
+    titles: 'titles.json',
+    tokenizer: 'char',
+    objective: 'flower',
+    theta: 0.5,
+    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32, dropout: 0 },
+    trainSamples: 32,
+    batchSize: 16,
+    epochs: 2,
+    lr: 0.01,
+    warmupSteps: 0,
+    lrSchedule: 'constant',
+    patience: 0,
+    distribution: { samples: 1000 },
+    snapshotNodes: 20,
+    seed: 7,
+    ...extra,
+  };
+}
