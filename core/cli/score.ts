@@ -10,8 +10,8 @@ import { dirname, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import { UsageError } from './args';
 import { commandUsage, parseCommandArgs } from './commands';
-
-export const SCORE_USAGE = commandUsage('score');
+import type { CandidateRow } from '../data/candidates';
+import type { Scorer } from '../models/scorer';
 
 /** Common option checks of `score` and `prior`. */
 export function modelOptions(flags: Record<string, string | boolean | undefined>, required: string[]) {
@@ -67,39 +67,66 @@ export function checkRowsFit(rows: { id: number; seq: number[]; cans: number[] }
   }
 }
 
-export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
+/** What a candidates command hands its body: the flags, the candidate rows and their file, the loaded model. */
+export interface CandidatesRun {
+  flags: Record<string, string | boolean | undefined>;
+  rows: CandidateRow[];
+  candFile: string;
+  scorer: Scorer;
+}
+
+/**
+ * The frame `score` and `prior` share: parse the command's flags (`--help` prints the usage), read the candidates,
+ * load the model (`--engine`, `--device`), check every id fits it, run `body` (the model is disposed after), write
+ * the text it returns atomically to `--out` and print its summary. Errors as `reportError`.
+ */
+export async function candidatesCommand(
+  name: 'score' | 'prior',
+  argv: string[],
+  io: CliIo,
+  body: (run: CandidatesRun) => Promise<{ text: string; summary: string }>,
+): Promise<number> {
+  const usage = commandUsage(name);
   try {
-    const { flags, positional } = parseCommandArgs('score', argv);
+    const { flags, positional } = parseCommandArgs(name, argv);
     if (flags.help) {
-      io.out(SCORE_USAGE + '\n');
+      io.out(usage + '\n');
       return 0;
     }
     if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
     const { engine, device } = modelOptions(flags, ['model', 'candidates', 'out']);
     const { readCandidates } = await import('../data/candidates');
     const { loadScorer } = await import('../models/load');
-    const { argmax } = await import('../models/prior');
     const candFile = resolve(flags.candidates as string);
     const rows = readCandidates(candFile);
     const scorer = await loadScorer(resolve(flags.model as string), { engine, device });
-    let scores: Float32Array[];
+    let result: { text: string; summary: string };
     try {
       checkRowsFit(rows, scorer.numItems, candFile);
-      scores = await scorer.scoreCandidates(
-        rows.map((r) => r.seq),
-        rows.map((r) => r.cans),
-      );
+      result = await body({ flags, rows, candFile, scorer });
     } finally {
       scorer.dispose();
     }
     const out = resolve(flags.out as string);
-    writeAtomic(out, rows.map((r, b) => JSON.stringify({ id: r.id, scores: Array.from(scores[b]) })).join('\n') + '\n');
-    const hits = rows.filter((r, b) => r.cans[argmax(scores[b])] === r.next).length;
-    io.out(
-      `${scorer.description}: scored ${rows.length} users × ${rows[0]?.cans.length ?? 0} candidates; top-1 = next item for ${hits}/${rows.length}\nwrote ${out}\n`,
-    );
+    writeAtomic(out, result.text);
+    io.out(`${result.summary}\nwrote ${out}\n`);
     return 0;
   } catch (e) {
-    return reportError(e, SCORE_USAGE, io);
+    return reportError(e, usage, io);
   }
+}
+
+export async function main(argv: string[], io: CliIo = STDIO): Promise<number> {
+  return candidatesCommand('score', argv, io, async ({ rows, scorer }) => {
+    const { argmax } = await import('../models/prior');
+    const scores = await scorer.scoreCandidates(
+      rows.map((r) => r.seq),
+      rows.map((r) => r.cans),
+    );
+    const hits = rows.filter((r, b) => r.cans[argmax(scores[b])] === r.next).length;
+    return {
+      text: rows.map((r, b) => JSON.stringify({ id: r.id, scores: Array.from(scores[b]) })).join('\n') + '\n',
+      summary: `${scorer.description}: scored ${rows.length} users × ${rows[0]?.cans.length ?? 0} candidates; top-1 = next item for ${hits}/${rows.length}`,
+    };
+  });
 }
