@@ -99,7 +99,11 @@ export function topQuarter(scores: number[]): Set<number> {
   );
 }
 
-/** docs/methods.md §B4 "Reward Model" baseline: yes for the top quarter of the 20 items by reward-model score. */
+/**
+ * docs/methods.md §B4 "Reward Model" baseline: yes for the top quarter of the 20 items by reward-model score.
+ * It does not reproduce the paper's Table 5 row (LastFM 1:1: P .6667, R .0533), nor does any other definition
+ * tried (§B4 lists them with their numbers).
+ */
 export function rewardModelBaseline(cases: UserSimCase[]): PrfReport {
   const rows: { user: number; label: number; yes: boolean }[] = [];
   for (const c of cases) {

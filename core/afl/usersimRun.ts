@@ -184,5 +184,8 @@ export async function runUserSimulation(
       `  ${r.replace('_', ':')} AFL           ${fmt(afl)}`,
     );
   }
+  table.push(
+    "  Reward Model = SASRec's top quarter of the 20 items; the paper's row (LastFM 1:1: P .6667, R .0533) is not reproduced by it or any definition tried (docs/methods.md §B4)",
+  );
   return { metrics, table };
 }

@@ -48,6 +48,10 @@ test('example afl-lastfm (built-in agents, 122 users): Base HR@1 36/122 live SAS
   assert.ok(ctx.tableLines.some((l) => l.includes('rule-based, not an LLM')));
   assert.ok(ctx.tableLines.some((l) => /Base HR@1 .*34\/122/.test(l)) && ctx.tableLines.some((l) => /Base HR@1 .*36\/122/.test(l)));
   assert.ok(ctx.tableLines.some((l) => /HR@1 per round: r1 36 .* r4 36/.test(l)));
+  assert.ok(
+    ctx.tableLines.some((l) => /Reward Model = SASRec's top quarter .* is not reproduced .*docs\/methods\.md §B4/.test(l)),
+    "the table says the paper's Reward Model row is not reproduced",
+  );
   const turns = ctx.events.filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
   assert.ok(turns.length >= 244);
   assert.ok(turns.every((t) => t.agentKind === 'rule-based' && /rule-based, not an LLM/.test(t.prompt)));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readCandidates } from '../../core/data/candidates';
+import { readCandidates, readUserSimSamples } from '../../core/data/candidates';
 import {
   RuleRecAgent,
   RuleUserAgent,
@@ -224,6 +224,25 @@ test('user-simulation metrics: micro and macro precision/recall/F1 by hand; Rewa
     { id: 1, history: [], loopCandidates: [], items: ['a', 'b', 'c', 'd'], labels: [1, 0, 0, 1], scores: [0.1, 0.9, 0.2, 0.3] },
   ]);
   assert.deepEqual([rm.micro.tp, rm.micro.fp, rm.micro.fn], [0, 1, 2]);
+});
+
+test("Reward Model row on the real LastFM 1:1 samples: the top quarter gives P .6767, R .3383 (docs/methods.md §B4), not the paper's .6667 / .0533", () => {
+  const rows = readUserSimSamples(shared('lastfm', 'user_sim', 'samples_1_1.jsonl'));
+  const rm = rewardModelBaseline(
+    rows.map((s) => ({
+      id: s.id,
+      history: s.seqNames,
+      loopCandidates: s.cansNames,
+      items: s.evalCansNames,
+      labels: s.label,
+      scores: s.sasrecEvalScoresEvalCans,
+    })),
+  );
+  // 60 users × 5 yes; 10 positives each
+  assert.deepEqual([rm.micro.tp, rm.micro.fp, rm.micro.fn], [203, 97, 397]);
+  assert.equal(rm.micro.precision.toFixed(4), '0.6767');
+  assert.equal(rm.micro.recall.toFixed(4), '0.3383');
+  // (the paper's row would be 32 true positives from 48 yes: not this rule; docs/methods.md §B4 lists what else was tried)
 });
 
 test('Steam user sample: seeded, 200 of 1,186, file order kept, repeatable', () => {

@@ -90,16 +90,33 @@ test('AFL table takes HR@1 per round from the final curve, else roundHr, ablatio
   assert.deepEqual(aflTable([{ ...run, roundHr: [0.9, 0.9, 0.9] }], 'none')!.rows[0].cells.slice(3), [0.3, 0.33, 0.35]);
 });
 
-test('user-simulation table has one row per ratio and judge with micro P/R/F1 and macro F1', () => {
-  const t = userSimTable([
+test('user-simulation table has one row per ratio and judge with micro P/R/F1 and macro F1; the paper Reward Model row is marked unreproduced', () => {
+  const runs = [
     {
       runId: 'r',
       name: 'afl',
       kind: 'afl',
-      metrics: { userSimulation: { '1_3': { afl: { micro: { precision: 0.5, recall: 0.25, f1: 1 / 3 }, macro: { f1: 0.3 } } } } },
+      metrics: {
+        userSimulation: {
+          '1_3': { afl: { micro: { precision: 0.5, recall: 0.25, f1: 1 / 3 }, macro: { f1: 0.3 } } },
+          '1_1': { rewardModel: { micro: { precision: 0.6767, recall: 0.3383, f1: 0.45 }, macro: { f1: 0.4 } } },
+        },
+      },
     },
-  ])!;
-  assert.deepEqual(t.rows, [{ label: 'afl · 1:3 · AFL', runId: 'r', cells: [0.5, 0.25, 1 / 3, 0.3] }]);
+  ];
+  const t = userSimTable(runs, 'none')!;
+  assert.deepEqual(t.rows, [
+    { label: 'afl · 1:3 · AFL', runId: 'r', cells: [0.5, 0.25, 1 / 3, 0.3] },
+    { label: 'afl · 1:1 · Reward Model (SASRec top quarter)', runId: 'r', cells: [0.6767, 0.3383, 0.45, 0.4] },
+  ]);
+  const withPaper = userSimTable(runs, 'matching')!.rows;
+  assert.equal(withPaper.length, 3);
+  const ref = withPaper[2];
+  assert.equal(ref.reference, true);
+  assert.equal(ref.label, 'paper · LastFM 1:1 · Reward Model (not reproduced)');
+  assert.deepEqual(ref.cells, [0.6667, 0.0533, undefined, undefined], 'the paper gives P and R only');
+  assert.match(ref.note!, /No definition tried reproduces it \(docs\/methods\.md §B4\)/);
+  assert.match(ref.note!, /top quarter .* P \.6767, R \.3383; top-1 60, P \.7167, R \.0717/);
 });
 
 test('CSV quotes fields with commas and keeps full precision; Markdown escapes pipes and italicises paper rows', () => {

@@ -91,7 +91,7 @@ function tableEl(t: Table): HTMLElement {
               {
                 class: 'run',
                 title: r.reference
-                  ? 'number reported in the paper (docs/methods.md)'
+                  ? (r.note ?? 'number reported in the paper (docs/methods.md)')
                   : degraded
                     ? `degraded: ${run.degraded?.join('; ') ?? 'see the run page'}`
                     : r.runId,

@@ -69,6 +69,13 @@ export function paperMethod(method: string | undefined): string | undefined {
 /** AFL on LastFM (docs/methods.md §B6): HR@1 of the base model (SASRec), Rec Agent (1 round), AFL (≤4 rounds). */
 export const PAPER_AFL_LASTFM = { base: 0.2869, recAgent: 0.3197, afl: 0.377, users: 122 };
 
+/**
+ * The paper's Table 5 "Reward Model" row on LastFM 1:1 (docs/methods.md §B4): micro precision and recall.
+ * Flowloop's Reward Model (SASRec's top quarter of the 20 items) does not reproduce it, nor does any other
+ * definition tried (listed in §B4), so the compare view shows it as the paper's, never as a match.
+ */
+export const PAPER_USERSIM_REWARD_LASTFM_1_1 = { precision: 0.6667, recall: 0.0533 };
+
 /** Normalise a dataset name to a Table 4 key ("cds" → CDs_and_Vinyl ...). */
 export function table4Key(dataset: string | undefined): string | undefined {
   const d = (dataset ?? '').toLowerCase();

@@ -5,13 +5,15 @@
  * reference rows; and their CSV / Markdown export.
  */
 import type { CompareRun, SweepData } from '../contract';
-import { FLOWER_COLUMNS, PAPER_AFL_LASTFM, PAPER_TABLE4, paperMethod, table4Key } from './paper';
+import { FLOWER_COLUMNS, PAPER_AFL_LASTFM, PAPER_TABLE4, PAPER_USERSIM_REWARD_LASTFM_1_1, paperMethod, table4Key } from './paper';
 
 export interface TableRow {
   label: string;
   cells: (number | undefined)[];
   /** A paper number, not a Flowloop run. */
   reference?: boolean;
+  /** A reference row's hover text (default: "number reported in the paper"). */
+  note?: string;
   runId?: string;
 }
 
@@ -162,10 +164,18 @@ export function aflTable(runs: CompareRun[], paper: PaperRows): Table | undefine
   };
 }
 
-/** docs/methods.md §B4 judge names (flattened keys are lower-case). */
-const JUDGES: Record<string, string> = { rewardmodel: 'Reward Model', useragent: 'User Agent', afl: 'AFL' };
+/** What the paper's Reward Model row is, and what was tried (docs/methods.md §B4): micro yes / P / R on the 60 LastFM 1:1 users. */
+export const REWARD_MODEL_NOT_REPRODUCED =
+  "The paper's number (P .6667, R .0533 = 32 of 600 positives from 48 yes). No definition tried reproduces it (docs/methods.md §B4): " +
+  "SASRec's top quarter of the 20 items (Flowloop's row) 300 yes, P .6767, R .3383; top-1 60, P .7167, R .0717; " +
+  'logit > 0 85, P .8353, R .1183; beats every loop candidate 47, P .7872, R .0617; no cut of the logit, softmax, ' +
+  'catalogue rank (top-K of 4,606) or margin gives 32 true positives from 48 yes.';
 
-export function userSimTable(runs: CompareRun[]): Table | undefined {
+/** docs/methods.md §B4 judge names (flattened keys are lower-case). The Reward Model row names its rule. */
+const JUDGES: Record<string, string> = { rewardmodel: 'Reward Model (SASRec top quarter)', useragent: 'User Agent', afl: 'AFL' };
+
+/** docs/methods.md §B4 (paper Table 5): micro P/R/F1 and macro F1 per run, ratio and judge; the paper's Reward Model row, marked unreproduced. */
+export function userSimTable(runs: CompareRun[], paper: PaperRows = 'matching'): Table | undefined {
   const rows: TableRow[] = [];
   for (const r of runs) {
     const flat = flatten(r.metrics);
@@ -183,6 +193,13 @@ export function userSimTable(runs: CompareRun[]): Table | undefined {
     }
   }
   if (!rows.length) return undefined;
+  if (paper !== 'none')
+    rows.push({
+      label: 'paper · LastFM 1:1 · Reward Model (not reproduced)',
+      reference: true,
+      note: REWARD_MODEL_NOT_REPRODUCED,
+      cells: [PAPER_USERSIM_REWARD_LASTFM_1_1.precision, PAPER_USERSIM_REWARD_LASTFM_1_1.recall, undefined, undefined],
+    });
   return {
     id: 'usersim',
     title: 'AFL user simulation: precision / recall / F1 (micro; macro F1)',
@@ -246,9 +263,13 @@ export function sequentialTable(runs: CompareRun[]): Table | undefined {
 }
 
 export function allTables(runs: CompareRun[], paper: PaperRows): Table[] {
-  return [distributionTable(runs), flowerTable(runs, paper), sequentialTable(runs), aflTable(runs, paper), userSimTable(runs)].filter(
-    (t): t is Table => !!t,
-  );
+  return [
+    distributionTable(runs),
+    flowerTable(runs, paper),
+    sequentialTable(runs),
+    aflTable(runs, paper),
+    userSimTable(runs, paper),
+  ].filter((t): t is Table => !!t);
 }
 
 /**
