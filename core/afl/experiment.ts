@@ -3,186 +3,22 @@
  * MovieLens (docs/methods.md Part B). Writes `transcripts.jsonl`, streams `dialogue-turn` / `metric` events,
  * saves metrics after each phase and prints the results table.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AflConfig } from '../experiment/configTypes';
-import { CancelledError, kindContext, LocatedError, throwIfCancelled, type KindRunner, type RunContext } from '../experiment/context';
-import { RULE_BASED_LABEL, LlmRecAgent, LlmUserAgent, RuleRecAgent, RuleUserAgent, type AgentsBundle, type LoopUser } from './agents';
-import { baseHr1, fmtCount, summarizeLoop, type LoopSummary } from './evaluate';
+import { kindContext, LocatedError, throwIfCancelled, type KindRunner } from '../experiment/context';
+import { baseHr1, fmtCount } from './evaluate';
+import { RULE_BASED_LABEL } from './agents';
 import { buildUsers, candidateScores, datasetNameOf, loadModelSpec, loadRecRows, popularityCounts, priorNames, type Model } from './inputs';
 import { checkEndpoints, failedShare, makeClients, mergedStats, priceNotes, type LlmClients } from './llmAgents';
 import type { LlmStats } from './llm/client';
 import { KEY_PATH, missingKey } from './llmKey';
 import { EndpointError } from './llm/client';
-import { LoopStopped, runLoopAll, type UserOutcome } from './loop';
-import { packFromJson, loadPackFile, requireGroup, type PromptPack } from './pack';
-import { loadReleasedPack } from './released';
+import { requireGroup } from './pack';
 import { TranscriptWriter } from './transcripts';
 import { OutcomeLog, readFinished, settingsThatDiffer } from './resume';
 import { runUserSimulation } from './usersimRun';
-import lastfmPack from './packs/lastfm.json';
-import steamPack from './packs/steam.json';
-import movielensPack from './packs/movielens.json';
-
-const BUILTIN_PACKS: Record<string, unknown> = { lastfm: lastfmPack, steam: steamPack, movielens: movielensPack };
-
-/** Resolves `pack`: default (built-in per dataset), released, a pack file or a released-format JSON. */
-export function resolvePack(
-  spec: string,
-  dataset: string,
-  datasetDir: string,
-  resolvePath: (p: string) => string,
-  configPath: string,
-): PromptPack {
-  if (spec === 'default') return packFromJson(BUILTIN_PACKS[dataset], `core/afl/packs/${dataset}.json (built-in)`);
-  const file = spec === 'released' ? join(datasetDir, 'prompts_released.json') : resolvePath(spec);
-  if (!existsSync(file)) throw new LocatedError(`prompt pack not found: ${file}`, configPath, 'pack');
-  let isReleased = spec === 'released';
-  if (!isReleased) {
-    try {
-      const o = JSON.parse(readFileSync(file, 'utf8'));
-      isReleased = o && typeof o === 'object' && 'loop' in o && 'arguments' in o && !('templates' in o);
-    } catch {
-      /* loadPackFile reports it */
-    }
-  }
-  return isReleased ? loadReleasedPack(file) : loadPackFile(file);
-}
-
-/** The agents a config asks for; the LLM clients read the key from the environment only. */
-export function makeAgents(
-  ctx: RunContext<AflConfig>,
-  pack: PromptPack,
-  priorLabel: string,
-  rewardLabel: string,
-  llmClients?: LlmClients,
-): AgentsBundle {
-  const c = ctx.config;
-  const matching = c.matching ?? 'lenient';
-  const parseRetries = c.parseRetries ?? 3;
-  if ((c.agents ?? 'rule-based') === 'rule-based') {
-    return {
-      rec: new RuleRecAgent(ctx.seed, priorLabel),
-      user: new RuleUserAgent(rewardLabel),
-      label: `built-in agents (${RULE_BASED_LABEL})`,
-    };
-  }
-  const clients = llmClients ?? makeClients(ctx);
-  const retry = c.llm.parseRetry ?? 'corrective-turn';
-  return {
-    rec: new LlmRecAgent(clients.rec, pack, matching, parseRetries, retry),
-    user: new LlmUserAgent(clients.user, pack, matching, parseRetries, retry),
-    clients,
-    label: `${clients.label}; parse retries: ${retry}`,
-  };
-}
-
-/** The run's signal joined with the LLM clients' stop (fatal endpoint failure, exhausted budget). */
-function loopSignal(ctx: RunContext<AflConfig>, agents: AgentsBundle): AbortSignal {
-  return agents.clients ? AbortSignal.any([ctx.signal, agents.clients.stop.signal]) : ctx.signal;
-}
-
-/** Runs one loop variant over all users with transcripts, progress and per-round metrics. */
-export interface VariantIo {
-  tw: TranscriptWriter;
-  /** Every finished user's outcome goes here at once (resume). */
-  log?: OutcomeLog;
-  /** Users an earlier run finished (`resume`), by variant: kept, not run again. */
-  resumed?: Map<string, Map<number, UserOutcome>>;
-}
-
-export async function runVariant(
-  ctx: RunContext<AflConfig>,
-  variant: string,
-  users: LoopUser[],
-  agents: AgentsBundle,
-  pack: PromptPack,
-  maxRounds: number,
-  counts: Map<string, number>,
-  io: VariantIo,
-): Promise<{ outcomes: UserOutcome[]; summary: LoopSummary; stopped?: string; resumed: number }> {
-  const c = ctx.config;
-  const tw = io.tw;
-  const byId = new Map(users.map((u) => [u.id, u]));
-  const earlier = io.resumed?.get(variant) ?? new Map<number, UserOutcome>();
-  const kept = users.filter((u) => earlier.has(u.id)).map((u) => earlier.get(u.id)!);
-  for (const o of kept) io.log?.add(variant, o);
-  if (kept.length)
-    ctx.log(`resume: ${kept.length} of ${users.length} users of "${variant}" were finished by the earlier run: kept, not run again`);
-  const todo = users.filter((u) => !earlier.has(u.id));
-  const ran = await stoppable(
-    ctx,
-    agents,
-    () =>
-      runLoopAll(todo, agents.rec, agents.user, {
-        pack,
-        maxRounds,
-        userMemoryInLoop: c.userMemoryInLoop ?? true,
-        matching: c.matching ?? 'lenient',
-        signal: loopSignal(ctx, agents),
-        // under a budget, no more users in flight than calls can be (a budget stop then keeps the most finished users)
-        userPool:
-          c.llm?.budget?.maxCalls !== undefined || c.llm?.budget?.maxUsd !== undefined
-            ? agents.clients!.rec.settings.concurrency
-            : Math.max(16, (agents.clients?.rec.settings.concurrency ?? 16) * 8),
-        onTurn: (t) => tw.turn(variant, t, byId.get(t.user)?.candidates ?? []),
-        onUserDone: (o, done) => {
-          io.log?.add(variant, o);
-          ctx.progress(`users (${variant})`, kept.length + done, users.length);
-        },
-      }),
-    (e) => e.finished,
-  );
-  // input order, the earlier run's users included
-  const mine = new Map([...kept, ...ran.value].map((o) => [o.user, o]));
-  const outcomes = { value: users.filter((u) => mine.has(u.id)).map((u) => mine.get(u.id)!), stopped: ran.stopped };
-  if (outcomes.stopped)
-    ctx.log(`${variant}: ${outcomes.stopped}; ${outcomes.value.length} of ${users.length} users finished and kept`, 'warn');
-  const summary = summarizeLoop(outcomes.value, maxRounds, counts);
-  summary.curve.forEach((p, i) => ctx.metric('afl/hr@1', i + 1, p.hr, { series: variant }));
-  summary.popularity.forEach((p) => {
-    if (p.users > 0) ctx.metric('afl/popularity', p.round, p.meanCount, { series: variant });
-  });
-  for (const f of summary.failures.slice(0, 20)) ctx.log(`${variant}: user ${f.user}: ${f.failure}`, 'warn');
-  if (summary.failures.length > 20)
-    ctx.log(`${variant}: ${summary.failures.length - 20} more failed users (see transcripts.jsonl)`, 'warn');
-  return { outcomes: outcomes.value, summary, stopped: outcomes.stopped, resumed: kept.length };
-}
-
-/**
- * Runs a phase that the LLM clients may stop: a fatal endpoint failure fails the run with its cause
- * (docs/methods.md §B2 "fail fast"); an exhausted budget keeps what `partial` saves of the phase and
- * reports `stopped`; a cancel of the run stays a cancel.
- */
-export async function stoppable<T>(
-  ctx: RunContext<AflConfig>,
-  agents: AgentsBundle,
-  phase: () => Promise<T>,
-  partial: (e: LoopStopped) => T,
-): Promise<{ value: T; stopped?: string }> {
-  try {
-    return { value: await phase() };
-  } catch (e) {
-    const fatal = agents.clients?.fatal();
-    if (fatal) throw new LocatedError(fatal.message, ctx.configPath, 'llm');
-    if (ctx.signal.aborted || !agents.clients?.budget.exhausted || !(e instanceof CancelledError)) throw e;
-    const why = `stopped: budget (${agents.clients.budget.exhausted})`;
-    if (e instanceof LoopStopped) return { value: partial(e), stopped: why };
-    throw new BudgetStop(why);
-  }
-}
-
-/** The budget ran out inside a phase with nothing partial to keep (user-simulation step 2). */
-class BudgetStop extends Error {}
-
-function summaryLines(name: string, s: LoopSummary, maxRounds: number): string[] {
-  return [
-    `${name}: Rec Agent HR@1 (round 1 = the same first call as a 1-round run) ${fmtCount(s.recAgent)} · AFL HR@1 (≤${maxRounds} rounds) ${fmtCount(s.afl)}`,
-    `  HR@1 per round: ${s.curve.map((p, i) => `r${i + 1} ${p.hits} (${p.hr.toFixed(4)})`).join(' · ')}`,
-    `  popularity of recommended items per round (mean interaction count / percentile): ${s.popularity.map((p) => (p.users ? `r${p.round} ${p.meanCount.toFixed(1)}/${p.meanPercentile.toFixed(2)} (n=${p.users})` : `r${p.round} — (n=0)`)).join(' · ')}`,
-    `  accepted by round: ${s.acceptedByRound.join(', ')} · mean rounds ${s.meanRounds.toFixed(2)} · failed users ${s.failedUsers} · parse failures ${s.parseFailures} · HTTP retries ${s.httpRetries} · items not in candidates ${s.itemsNotInCandidates}`,
-  ];
-}
+import { makeAgents, resolvePack } from './agentSetup';
+import { BudgetStop, loopSignal, runVariant, stoppable, summaryLines, type VariantIo } from './variant';
 
 export const runAflExperiment: KindRunner = async (runCtx) => {
   const ctx = kindContext(runCtx, 'afl');

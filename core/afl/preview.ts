@@ -9,7 +9,7 @@ import type { AflConfig } from '../experiment/configTypes';
 import { LocatedError } from '../experiment/context';
 import { loadConfig } from '../experiment/runner';
 import { loopValues, RULE_BASED_LABEL } from './agents';
-import { resolvePack } from './experiment';
+import { resolvePack } from './agentSetup';
 import { buildUsers, candidateScores, datasetNameOf, loadModelSpec, loadRecRows, priorNames } from './inputs';
 import { agentLlm } from './llmKey';
 import { ablationEffects, renderMessages, type PromptPack } from './pack';

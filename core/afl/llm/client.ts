@@ -14,7 +14,13 @@ import OpenAI from 'openai';
 import { Rng } from '../../util/random';
 import { CancelledError } from '../../experiment/context';
 import { ResponseCache, requestKey } from './cache';
+import type { Budget } from './budget';
+import { describeError, EndpointError, retryAfterMs } from './httpErrors';
+import { Semaphore } from './semaphore';
 import type { AflConfig } from '../../experiment/configTypes';
+
+export { Budget } from './budget';
+export { EndpointError } from './httpErrors';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -38,46 +44,6 @@ export type LlmSettings = Pick<ConfigLlm, 'model' | 'temperature' | 'concurrency
     /** First backoff delay (ms); doubles per retry up to 8 s. */
     backoffBaseMs?: number;
   };
-
-/** The run-wide limits of `llm.budget`, shared by every client of a run (docs/methods.md §B2 cost control). */
-export class Budget {
-  calls = 0;
-  costUsd = 0;
-  /** Why the budget stopped the run ("2 calls reached (maxCalls 2)"), once it did. */
-  exhausted: string | null = null;
-  /** `onExhausted` hears the reason once, when the first call is refused. */
-  constructor(
-    readonly maxCalls?: number,
-    readonly maxUsd?: number,
-    private onExhausted?: (why: string) => void,
-  ) {}
-  /** Takes one HTTP call from the budget; false (and `exhausted` set) when none is left. */
-  take(): boolean {
-    if (this.exhausted === null && this.maxCalls !== undefined && this.calls >= this.maxCalls)
-      this.exhausted = `${this.calls} calls reached (budget.maxCalls ${this.maxCalls})`;
-    if (this.exhausted === null && this.maxUsd !== undefined && this.costUsd >= this.maxUsd)
-      this.exhausted = `$${this.costUsd.toFixed(4)} spent (budget.maxUsd ${this.maxUsd})`;
-    if (this.exhausted !== null) {
-      const cb = this.onExhausted;
-      this.onExhausted = undefined;
-      cb?.(this.exhausted);
-      return false;
-    }
-    this.calls++;
-    return true;
-  }
-}
-
-/**
- * A failure that no retry or later call can mend (an endpoint that cannot be reached, a refused key, an
- * unknown model): the run stops at once with this cause instead of scoring every user a miss.
- */
-export class EndpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EndpointError';
-  }
-}
 
 export interface ChatResult {
   ok: boolean;
@@ -121,30 +87,6 @@ export interface ChatOptions {
   seedOffset?: number;
 }
 
-/** FIFO counting semaphore. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-  maxActive = 0;
-  constructor(readonly limit: number) {
-    if (!(limit >= 1)) throw new Error(`concurrency must be >= 1, got ${limit}`);
-  }
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      this.maxActive = Math.max(this.maxActive, this.active);
-      return;
-    }
-    await new Promise<void>((res) => this.waiters.push(res));
-    // the releaser handed its slot over: active unchanged
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.active--;
-  }
-}
-
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {
     if (signal?.aborted) return res();
@@ -158,19 +100,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-
-/** Milliseconds a response asks us to wait (retry-after-ms, retry-after seconds or HTTP date). */
-export function retryAfterMs(headers: Headers | undefined): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get('retry-after-ms');
-  if (ms && !Number.isNaN(parseFloat(ms))) return Math.max(0, parseFloat(ms));
-  const ra = headers.get('retry-after');
-  if (!ra) return undefined;
-  const s = parseFloat(ra);
-  if (!Number.isNaN(s)) return Math.max(0, s * 1000);
-  const d = Date.parse(ra);
-  return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
-}
 
 const raisedSignals = new WeakSet<AbortSignal>();
 
@@ -420,37 +349,4 @@ export class LlmClient {
       signal?.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/** A short, key-free description of an SDK error, whether it is worth retrying, and whether it is fatal to the run. */
-function describeError(e: unknown, timeoutMs: number): { message: string; retryable: boolean; headers?: Headers; fatal?: string } {
-  if (e instanceof OpenAI.APIConnectionTimeoutError) return { message: `timeout after ${timeoutMs} ms`, retryable: true };
-  if (e instanceof OpenAI.APIUserAbortError) return { message: 'cancelled', retryable: false };
-  if (e instanceof OpenAI.APIConnectionError) {
-    // the cause chain: APIConnectionError <- TypeError "fetch failed" <- the socket's error (code) or "bad port"
-    let why = e.message;
-    for (
-      let c = (e as { cause?: unknown }).cause as { code?: string; message?: string; cause?: unknown } | undefined;
-      c;
-      c = c.cause as typeof c
-    ) {
-      why = c.code === 'ECONNREFUSED' ? 'connection refused' : (c.code ?? c.message ?? why);
-    }
-    return { message: `connection error: ${why}`, retryable: true };
-  }
-  if (e instanceof OpenAI.APIError) {
-    const status = e.status;
-    const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
-    const msg = (e.message || '').replace(/\s+/g, ' ').slice(0, 200);
-    const fatal =
-      status === 401 || status === 403
-        ? `the endpoint refused the API key (HTTP ${status}: ${msg})`
-        : status === 404 && /model/i.test(msg)
-          ? `the endpoint does not know the model (HTTP 404: ${msg})`
-          : undefined;
-    return { message: `HTTP ${status ?? '?'}: ${msg}`, retryable, headers: e.headers, fatal };
-  }
-  // A body that is not JSON although labelled so (a proxy's error page): another try may get the real reply.
-  if (e instanceof SyntaxError) return { message: `a reply that is not JSON: ${e.message.slice(0, 120)}`, retryable: true };
-  return { message: `error: ${(e as Error)?.message ?? String(e)}`, retryable: false };
 }
