@@ -12,23 +12,12 @@
  * Metric events per step (train/loss) and per epoch (valid/<metric>), checkpoints into the run folder;
  * `resume` continues a run from a training checkpoint (weights, Adam state, epoch, early-stopping state).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { SequentialConfig } from '../experiment/configTypes';
 import { CancelledError, kindContext, LocatedError, type KindRunner, type RunContext } from '../experiment/context';
-import { readGroups, readTitleCounts } from '../data/amazon';
-import { popularityGroups } from '../metrics';
+import { amazonListMetrics, writeModel, writeTrainCheckpoint } from './sequentialArtifacts';
 import { Rng } from '../util/random';
-import { fnv1a, serializeModel, loadModelDir, readTrainCheckpoint, resolveResume, serializeTrainCheckpoint } from './checkpoint';
-import {
-  candidateHr1,
-  candidateRanking,
-  fullRanking,
-  fullRankingTop,
-  recommendationMetrics,
-  sampleCandidateLists,
-  titleGroups,
-} from './evaluate';
+import { loadModelDir, readTrainCheckpoint, resolveResume } from './checkpoint';
+import { candidateHr1, candidateRanking, fullRanking, fullRankingTop, sampleCandidateLists, titleGroups } from './evaluate';
 import { createModel } from './factory';
 import type { ModelKind, SeqModelBase, SeqModelConfig } from './layers';
 import { computePriors, priorCsv, priorHits } from './prior';
@@ -49,32 +38,6 @@ export const SEQUENTIAL_KS = [1, 3, 5, 10, 20];
  */
 export function datasetDefaults(format: SeqData['format']): { batchSize: number; weightDecay: number } {
   return format === 'amazon' ? { batchSize: 1024, weightDecay: 1e-5 } : { batchSize: 256, weightDecay: 0 };
-}
-
-/** Write a model folder (manifest.json + weights.bin) into the run folder as artifacts. */
-function writeModel(ctx: RunContext, rel: string, model: SeqModelBase, extra: Record<string, unknown>, description: string): void {
-  const { manifest, bin } = serializeModel(model, extra);
-  ctx.writeArtifact(`${rel}/weights.bin`, bin, 'checkpoint', description);
-  ctx.writeArtifact(`${rel}/manifest.json`, manifest, 'checkpoint', description);
-}
-
-/** Write a resumable training checkpoint: the model folder plus optimizer.bin and the manifest's `training` block. */
-function writeTrainCheckpoint(
-  ctx: RunContext,
-  rel: string,
-  model: SeqModelBase,
-  extra: Record<string, unknown>,
-  ck: TrainCheckpoint,
-  setup: Record<string, unknown>,
-  description: string,
-): void {
-  const { training, bin: opt } = serializeTrainCheckpoint(ck, setup);
-  const weights = serializeModel(model).bin;
-  training.checksums = { weights: fnv1a(weights), optimizer: fnv1a(opt) };
-  const { manifest, bin } = serializeModel(model, { ...extra, training });
-  ctx.writeArtifact(`${rel}/weights.bin`, bin, 'checkpoint', description);
-  ctx.writeArtifact(`${rel}/${training.file}`, opt, 'checkpoint', `${description} (Adam state)`);
-  ctx.writeArtifact(`${rel}/manifest.json`, manifest, 'checkpoint', description); // last: the folder is complete once it exists
 }
 
 export const runSequentialExperiment: KindRunner = async (runCtx) => {
@@ -378,49 +341,3 @@ export const runSequentialExperiment: KindRunner = async (runCtx) => {
   scorer.dispose();
   return metrics;
 };
-
-/**
- * docs/methods.md §A9 on Amazon: the top-10 titles of each test row → recommendations.jsonl (`{"row": <0-based
- * test.csv row>, "titles": [...]}`, as the Flower kind writes) and `recommendationMetrics` over them with
- * the 8 popularity groups of title_counts.json (cross-checked against groups8_titles.json when present).
- */
-function amazonListMetrics(
-  ctx: RunContext,
-  data: SeqData,
-  dir: string,
-  rows: { next: number }[],
-  rowIdx: number[],
-  top: Int32Array[],
-  groupOf: Int32Array | undefined,
-): Record<string, number> {
-  const titleOfIndex: string[] = [];
-  if (groupOf)
-    groupOf.forEach((g, id) => {
-      if (titleOfIndex[g] === undefined) titleOfIndex[g] = data.catalogue.title(id) ?? `#${id}`;
-    });
-  const title = (i: number) => (groupOf ? titleOfIndex[i] : (data.catalogue.title(i) ?? `#${i}`));
-  const lists = top.map((t) => Array.from(t, title));
-  ctx.writeArtifact(
-    'recommendations.jsonl',
-    lists.map((titles, i) => JSON.stringify({ row: rowIdx[i], titles })).join('\n') + '\n',
-    'recommendations',
-    `top-10 titles per test row (full ranking${groupOf ? ' by title' : ''}); score with \`flowloop metrics\``,
-  );
-  const countsFile = join(dir, 'title_counts.json');
-  if (!existsSync(countsFile))
-    throw new LocatedError('title_counts.json missing: the popularity groups of docs/methods.md §A9 need it', dir);
-  const groups = popularityGroups(readTitleCounts(countsFile), 8);
-  const released = join(dir, 'groups8_titles.json');
-  if (existsSync(released)) {
-    const g8 = readGroups(released, 'titles');
-    const same =
-      g8.length === groups.groups.length &&
-      g8.every((g, i) => g.length === groups.groups[i].length && g.every((t) => groups.groupOf.get(t) === i));
-    if (!same) ctx.log('groups8_titles.json differs from the docs/methods.md §A9 groups of title_counts.json: using the latter', 'warn');
-  }
-  return recommendationMetrics(
-    lists,
-    rows.map((r) => data.catalogue.title(r.next) ?? `#${r.next}`),
-    groups,
-  );
-}
