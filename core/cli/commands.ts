@@ -49,6 +49,11 @@ const DETACH: FlagSpec = {
   help: 'slurm: return once submitted; the jobs go on (run the same command again to follow them and resubmit what failed)',
 };
 const DEVICE: FlagSpec = { type: 'string', value: 'auto|cpu|wasm|gpu', help: 'where the model runs (default auto)' };
+/** The model and candidates flags `score` and `prior` share (core/cli/score.ts candidatesCommand reads them). */
+const CANDIDATES_FLAGS: Record<string, FlagSpec> = {
+  model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
+  candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
+};
 
 export const COMMAND_SPECS: CommandSpec[] = [
   {
@@ -144,8 +149,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
     name: 'score',
     summary: "a sequential model's scores for each user's candidates",
     flags: {
-      model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
-      candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
+      ...CANDIDATES_FLAGS,
       engine: ENGINE,
       device: DEVICE,
       out: { type: 'string', value: '<file.jsonl>', help: 'output file', required: true },
@@ -197,8 +201,7 @@ export const COMMAND_SPECS: CommandSpec[] = [
     name: 'prior',
     summary: 'base-model priors (top-1 among candidates) in the reference CSV format',
     flags: {
-      model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
-      candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
+      ...CANDIDATES_FLAGS,
       catalogue: { type: 'string', value: '<id2name.txt>', help: 'item names, when the candidates file has none' },
       engine: ENGINE,
       device: DEVICE,

@@ -15,6 +15,7 @@ import { logSoftmaxGather } from '../tensor/ops';
 import { layoutRows, type SeqLayout } from './layout';
 import type { CausalLM, KvCapture } from './model';
 import { PolicySession, type SessionModel } from '../models/policySession';
+import type { LogProbsAt } from '../models/trainablePolicy';
 
 /** log softmax of one row of logits, in place (max and log-sum-exp in double precision). */
 export function logSoftmaxInPlace(x: Float32Array): Float32Array {
@@ -61,13 +62,7 @@ export class LmPolicy implements SessionPolicy, SessionModel {
    * rows[b][0..t-1]), T = longest row + 1 (the TransformerPolicy.logProbsAt contract). Labels outside
    * [0, V) give 0 and no gradient. Call inside a tidy / gradient scope; `dropoutSeed` = training mode.
    */
-  logProbsAt(
-    prompts: number[][],
-    rows: number[][],
-    K: number,
-    labels: (T: number) => Int32Array,
-    dropoutSeed?: number,
-  ): { lp: TF.Tensor2D; T: number; lens: number[] } {
+  logProbsAt(...[prompts, rows, K, labels, dropoutSeed]: Parameters<LogProbsAt>): ReturnType<LogProbsAt> {
     const tf = getTf();
     this.checkPrompts(prompts);
     let T = 1;

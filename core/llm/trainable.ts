@@ -13,7 +13,7 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import type { DecodeSession, SessionStart } from '../decode';
 import type { PolicyVocab } from '../tokenize/policyVocab';
-import type { TrainableSessionPolicy } from '../models/trainablePolicy';
+import type { LogProbsAt, TrainableSessionPolicy } from '../models/trainablePolicy';
 import type { LmPolicy } from './policy';
 
 export interface TrainableParams {
@@ -70,13 +70,7 @@ export class LmTrainable implements TrainableSessionPolicy {
     );
   }
 
-  logProbsAt(
-    histories: number[][],
-    rows: number[][],
-    K: number,
-    labels: (T: number) => Int32Array,
-    dropoutSeed?: number,
-  ): { lp: TF.Tensor2D; T: number; lens: number[] } {
+  logProbsAt(...[histories, rows, K, labels, dropoutSeed]: Parameters<LogProbsAt>): ReturnType<LogProbsAt> {
     const V = this.toModel.length;
     return this.lm.logProbsAt(
       histories.map((h) => this.prompt(h)),

@@ -19,6 +19,7 @@ import { attend } from './attention';
 import { LN_EPS, policyLayers, policyShapes, type BlockOps, type PolicyConfig } from './policyBlock';
 import { layoutPolicyBatch, type PolicyBatch } from './policyInput';
 import { PolicySession, type LayerCaches, type SessionModel } from './policySession';
+import type { LogProbsAt } from './trainablePolicy';
 
 export type { PolicyConfig } from './policyBlock';
 
@@ -171,13 +172,7 @@ export class TransformerPolicy implements SessionModel {
    * builds the int32 labels [B*T*K] once the padded length T (longest row + 1) is known; a label outside
    * [0, V) gives 0 and no gradient. Call inside a tidy / gradient scope. Result [B*T, K].
    */
-  logProbsAt(
-    histories: number[][],
-    rows: number[][],
-    K: number,
-    labels: (T: number) => Int32Array,
-    dropoutSeed?: number,
-  ): { lp: TF.Tensor2D; T: number; lens: number[] } {
+  logProbsAt(...[histories, rows, K, labels, dropoutSeed]: Parameters<LogProbsAt>): ReturnType<LogProbsAt> {
     const tf = getTf();
     const bt = layoutPolicyBatch(this.cfg, histories, rows);
     const N = bt.B * bt.T;
@@ -256,12 +251,8 @@ export class TransformerPolicy implements SessionModel {
 
   /** SessionModel: one incremental step through the same blocks (core/models/policySession.ts). */
   stepHidden(
-    cache: LayerCaches,
-    parents: Int32Array | undefined,
-    tokens: Int32Array,
-    positions: Int32Array,
-    padMask: Float32Array,
-  ): LayerCaches & { hidden: TF.Tensor2D } {
+    ...[cache, parents, tokens, positions, padMask]: Parameters<SessionModel['stepHidden']>
+  ): ReturnType<SessionModel['stepHidden']> {
     const tf = getTf();
     const w = this.weights;
     const N = tokens.length;

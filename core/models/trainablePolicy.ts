@@ -31,5 +31,8 @@ export interface TrainablePolicy extends StepPolicy {
   snapshotWeights(): Promise<Map<string, Float32Array>>;
 }
 
+/** The `logProbsAt` member (implementations take `...[histories, rows, K, labels, dropoutSeed]: Parameters<LogProbsAt>`). */
+export type LogProbsAt = TrainablePolicy['logProbsAt'];
+
 /** A trainable policy with incremental decoding sessions (core/decode). */
 export type TrainableSessionPolicy = TrainablePolicy & SessionPolicy;
