@@ -3,7 +3,8 @@ import { parseTree, findNodeAtLocation } from 'jsonc-parser';
 import { readRunInfo, withLiveness } from '../core/experiment/runStore';
 import { hasResults, type RunInfo } from '../core/experiment/events';
 import type { ExperimentStore } from './store';
-import { progressText, type RunManager } from './runManager';
+import type { RunManager } from './runManager';
+import { progressText } from './runWording';
 import { formatDuration, formatMetric } from './tree';
 
 /**

@@ -1,16 +1,9 @@
 import * as vscode from 'vscode';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import type { RunEvent, RunInfo, RunStatus } from '../core/experiment/events';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { RunEvent, RunStatus } from '../core/experiment/events';
 import { LocalWorker } from '../core/executor/local';
-import { formatRunProgress, type RunProgress } from '../core/experiment/runProgress';
-import { headline } from '../core/experiment/headline';
-
-/** One wording of a run's progress for the status bar, the CodeLens and the notification. */
-export function progressText(p: ManagedRun['progress']): string {
-  if (!p) return '';
-  return p.run ? formatRunProgress(p.run) : `${p.phase} ${p.done}/${p.total}`;
-}
+import { configLabel, progressText, resultOf, type RunProgressReport } from './runWording';
 
 /** A run started from this window (the worker process and what it has reported so far). */
 export interface ManagedRun {
@@ -30,7 +23,7 @@ export interface ManagedRun {
   error?: string;
   /** Reasons the runner reported the run degraded (RunContext.degrade), in order. */
   degraded?: string[];
-  progress?: { phase: string; done: number; total: number; message?: string; run?: RunProgress };
+  progress?: RunProgressReport;
   cancelRequested: boolean;
   /** Resolves when the worker process has exited and the final status is known. */
   readonly done: Promise<ManagedRun>;
@@ -399,27 +392,4 @@ export class RunManager implements vscode.Disposable {
     this.changed.dispose();
     this.eventEmitter.dispose();
   }
-}
-
-/** The result that matters (headline.ts: "KL(target‖gen) Flower 0.16 vs SFT 0.77, coverage 100% vs 93%"), else the key metric. */
-export function resultOf(runDir: string): string | undefined {
-  try {
-    const info = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as RunInfo;
-    const metrics = existsSync(join(runDir, 'metrics.json')) ? JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8')) : {};
-    const k = info.keyMetric;
-    return headline(info.kind, metrics) ?? (k ? `${k.name} ${Number.isInteger(k.value) ? k.value : k.value.toPrecision(4)}` : undefined);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The name a person knows a config by: its "name" field, else the file name without .flowloop.json. */
-export function configLabel(configPath: string): string {
-  try {
-    const name = JSON.parse(readFileSync(configPath, 'utf8'))?.name;
-    if (typeof name === 'string' && name) return name;
-  } catch {
-    /* unreadable: fall back to the file name */
-  }
-  return basename(configPath).replace(/\.flowloop\.json$/, '');
 }

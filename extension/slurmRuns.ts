@@ -8,7 +8,8 @@ import { finishSweep, followSlurm, submissionSummary } from '../core/executor';
 import { readProfiles, type ExecutorName } from '../core/executor/profile';
 import { submitToSlurm } from '../core/executor/slurmRun';
 import type { SlurmWatch, WatchedRun } from '../core/executor/slurmWatch';
-import { configLabel, type ManagedRun, type RunManager, type RunRequest } from './runManager';
+import type { ManagedRun, RunManager, RunRequest } from './runManager';
+import { configLabel } from './runWording';
 
 /**
  * VS Code glue of the Slurm executor (core/executor): the setting `flowloop.executor` (and the picker,
