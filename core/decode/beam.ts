@@ -176,17 +176,9 @@ export async function beamSearchScored(
             }
           }
           const score = row.live[bi].sum + lp[pid[allowedNode[i]]];
-          if (kept < K) {
-            let j = kept++;
-            while (j > 0 && topScore[j - 1] < score) {
-              topScore[j] = topScore[j - 1];
-              topIdx[j] = topIdx[j - 1];
-              j--;
-            }
-            topScore[j] = score;
-            topIdx[j] = i;
-          } else if (score > topScore[K - 1]) {
-            let j = K - 1;
+          // insertion into the top K (a full list drops its last entry)
+          if (kept < K || score > topScore[K - 1]) {
+            let j = kept < K ? kept++ : K - 1;
             while (j > 0 && topScore[j - 1] < score) {
               topScore[j] = topScore[j - 1];
               topIdx[j] = topIdx[j - 1];

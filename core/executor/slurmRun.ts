@@ -12,7 +12,7 @@ import type { RunInfo, SlurmRunInfo } from '../experiment/events';
 import { ConfigError, loadConfig, runSingle, type RunOptions, type RunResult } from '../experiment/runner';
 import { KIND_SCHEMAS } from '../experiment/schema';
 import { createRunFolder, readRunInfo, runsRoot, writeFileAtomic, writeJsonAtomic } from '../experiment/runStore';
-import { expandAxes, expandGrid, pointConfig, sweepFolder, type SweepIndex } from '../experiment/sweep';
+import { expandAxes, expandGrid, pointConfig, startedSweepIndex, sweepFolder, type SweepIndex } from '../experiment/sweep';
 import { locateInFile, validateConfigObject } from '../experiment/validate';
 import { resolveProfile, type ExecutorProfile } from './profile';
 import { checkSlurm, queryJobs, sbatch, SLURM_TERMINAL, submitScript } from './slurm';
@@ -256,19 +256,10 @@ async function planSweep(
       });
     } else p.runDir = old; // failed, cancelled or never started: resubmitted (resumeFrom reads its checkpoints)
   }
-  const index: SweepIndex = {
-    name,
-    kind: config.kind,
-    configPath,
-    status: 'running',
-    startedAt: previous?.startedAt ?? new Date().toISOString(),
-    pid: process.pid,
-    seed: config.seed ?? 42,
-    axes,
-    repeat,
-    points,
-    slurmJobs: previous?.slurmJobs,
-  };
+  const index = startedSweepIndex(
+    { name, kind: config.kind, configPath, seed: config.seed ?? 42, axes, repeat, points, slurmJobs: previous?.slurmJobs },
+    previous,
+  );
   return { dir, index };
 }
 

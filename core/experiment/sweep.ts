@@ -29,6 +29,26 @@ export interface SweepPoint {
   status?: RunStatus | 'pending';
 }
 
+/** A sweep's index as it starts or resumes (locally or on Slurm): running, in this process, the first start time kept. */
+export function startedSweepIndex(
+  f: Pick<SweepIndex, 'name' | 'kind' | 'configPath' | 'seed' | 'axes' | 'repeat' | 'points' | 'slurmJobs'>,
+  previous?: SweepIndex,
+): SweepIndex {
+  return {
+    name: f.name,
+    kind: f.kind,
+    configPath: f.configPath,
+    status: 'running',
+    startedAt: previous?.startedAt ?? new Date().toISOString(),
+    pid: process.pid,
+    seed: f.seed,
+    axes: f.axes,
+    repeat: f.repeat,
+    points: f.points,
+    ...(f.slurmJobs ? { slurmJobs: f.slurmJobs } : {}),
+  };
+}
+
 /** sweep.json: the index a person (or the extension's tree) reads to find the points. */
 export interface SweepIndex {
   name: string;
@@ -132,18 +152,7 @@ export async function runSweep(opts: RunOptions & { jobs?: number; config: Flowl
   mkdirSync(dir, { recursive: true });
   const indexPath = join(dir, 'sweep.json');
   const previous: SweepIndex | undefined = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')) : undefined;
-  const index: SweepIndex = {
-    name,
-    kind: config.kind,
-    configPath,
-    status: 'running',
-    startedAt: previous?.startedAt ?? new Date().toISOString(),
-    pid: process.pid,
-    seed: config.seed ?? 42,
-    axes,
-    repeat,
-    points,
-  };
+  const index = startedSweepIndex({ name, kind: config.kind, configPath, seed: config.seed ?? 42, axes, repeat, points }, previous);
   // resume: a point whose run folder says finished is kept as it is
   for (const p of points) {
     const old = previous?.points.find((q) => q.index === p.index);
