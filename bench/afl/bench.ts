@@ -15,11 +15,13 @@ import { runAflExperiment } from '../../core/afl/experiment';
 import { LlmClient } from '../../core/afl/llm/client';
 import { makeContext } from '../../harness/aflContext';
 import { ROOT, shared } from '../../harness/paths';
+import { loadAverage, recordResult } from '../results';
 
 const DELAY_MS = Number(process.env.AFL_BENCH_DELAY_MS ?? 200);
 const CONCURRENCY = Number(process.env.AFL_BENCH_CONCURRENCY ?? 16);
 
 async function main() {
+  const loadBefore = loadAverage();
   const child = fork(join(__dirname, 'server-child.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, AFL_BENCH_DELAY_MS: String(DELAY_MS) },
@@ -100,32 +102,30 @@ async function main() {
     const idealMs = (calls * DELAY_MS) / CONCURRENCY;
     const ratio = loopMs / idealMs;
     const cpuMs = (cpu.user + cpu.system) / 1000;
-    console.log(
-      JSON.stringify({
-        ratio: Number(ratio.toFixed(4)),
-        target: 1.15,
-        pass: ratio <= 1.15,
-        users: m.users,
-        rounds: 4,
-        calls,
-        delayMs: DELAY_MS,
-        concurrency: CONCURRENCY,
-        maxConcurrentAtServer: maxConcurrent,
-        tcpConnections: connections,
-        loopMs,
-        peerMs,
-        ratioVsPeer: Number((loopMs / peerMs).toFixed(4)),
-        runnerWallMs: Math.round(wallMs),
-        idealMs: Math.round(idealMs),
-        clientCpuMs: Math.round(cpuMs),
-        clientCpuMsPerCall: Number((cpuMs / calls).toFixed(2)),
-        peerCpuMsPerCall: Number(peerCpuMsPerCall.toFixed(2)),
-        loadavg1: Number(load0.toFixed(2)),
-        cores: cpus().length,
-        failedUsers: m.recommendation.failedUsers,
-        summary: `${calls} calls, loop ${loopMs} ms (runner ${Math.round(wallMs)} ms incl. data loading) vs ideal ${Math.round(idealMs)} ms: ratio ${ratio.toFixed(3)} (target ≤ 1.15); perfectly packed peer now ${peerMs} ms (loop/peer ${(loopMs / peerMs).toFixed(3)}), max ${maxConcurrent} in flight, runner CPU (incl. data loading) ${(cpuMs / calls).toFixed(1)} ms/call, peer ${peerCpuMsPerCall.toFixed(1)} ms/call, load ${load0.toFixed(1)} on ${cpus().length} cores`,
-      }),
-    );
+    recordResult('afl', loadBefore, {
+      ratio: Number(ratio.toFixed(4)),
+      target: 1.15,
+      pass: ratio <= 1.15,
+      users: m.users,
+      rounds: 4,
+      calls,
+      delayMs: DELAY_MS,
+      concurrency: CONCURRENCY,
+      maxConcurrentAtServer: maxConcurrent,
+      tcpConnections: connections,
+      loopMs,
+      peerMs,
+      ratioVsPeer: Number((loopMs / peerMs).toFixed(4)),
+      runnerWallMs: Math.round(wallMs),
+      idealMs: Math.round(idealMs),
+      clientCpuMs: Math.round(cpuMs),
+      clientCpuMsPerCall: Number((cpuMs / calls).toFixed(2)),
+      peerCpuMsPerCall: Number(peerCpuMsPerCall.toFixed(2)),
+      loadavg1: Number(load0.toFixed(2)),
+      cores: cpus().length,
+      failedUsers: m.recommendation.failedUsers,
+      summary: `${calls} calls, loop ${loopMs} ms (runner ${Math.round(wallMs)} ms incl. data loading) vs ideal ${Math.round(idealMs)} ms: ratio ${ratio.toFixed(3)} (target ≤ 1.15); perfectly packed peer now ${peerMs} ms (loop/peer ${(loopMs / peerMs).toFixed(3)}), max ${maxConcurrent} in flight, runner CPU (incl. data loading) ${(cpuMs / calls).toFixed(1)} ms/call, peer ${peerCpuMsPerCall.toFixed(1)} ms/call, load ${load0.toFixed(1)} on ${cpus().length} cores`,
+    });
   } finally {
     child.send({ type: 'close' });
   }

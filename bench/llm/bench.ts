@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
+import { loadAverage, recordResult } from '../results';
 
 const PY = '/usr/bin/python3';
 const HERE = __dirname;
@@ -202,6 +203,7 @@ function run(cmd: string, args: string[]): Block | { error: string } {
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadAverage();
   const steps = Number(arg('steps', '3')),
     warmup = Number(arg('warmup', '1')),
     device = arg('device', 'auto');
@@ -259,7 +261,7 @@ async function main(): Promise<void> {
       `${shape.name} (${shape.mode}): Flowloop ${'error' in o ? 'ERROR' : o.tokensPerS.toFixed(0)} tok/s vs PyTorch ${'error' in t ? 'ERROR' : t.tokensPerS.toFixed(0)} tok/s, ratio ${ratio?.toFixed(2) ?? '-'} (CPU ${cpuRatio?.toFixed(2) ?? '-'})`,
     );
   }
-  console.log(JSON.stringify({ summary: summary.join('; '), cpus: os.cpus().length, ...out }));
+  recordResult('llm', loadBefore, { summary: summary.join('; '), cpus: os.cpus().length, ...out });
 }
 
 void main().catch((e) => {

@@ -10,6 +10,7 @@ import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadAverage, recordResult } from '../results';
 
 const root = join(import.meta.dirname, '..', '..');
 const reps = Math.max(1, Number(process.env.BENCH_REPS ?? 3) || 3);
@@ -99,6 +100,7 @@ function repoDemo(out: string): { ms: number; backend: string } {
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadAverage();
   const tmp = mkdtempSync(join(tmpdir(), 'flowloop-bench-pkg-'));
   try {
     const load0 = loadavg()[0];
@@ -150,7 +152,7 @@ async function main(): Promise<void> {
       load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
       summary: `installed-extension demo / npx flowloop demo = ${ratio} (medians ${secs(median(installed))} s / ${secs(median(repo))} s, ${reps} each, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5)`,
     };
-    console.log(JSON.stringify(result));
+    recordResult('package', loadBefore, result);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -4,7 +4,6 @@
  * histories, and the Flower policy's next-token log-probs for decoding. Medians of repeats, same run.
  * Prints one JSON object.  usage: node --import tsx bench/train-step/inference.ts [--reps 7] [--device wasm]
  */
-import os from 'node:os';
 import { initBackend, type Device } from '../../core/tensor';
 import { SASRec } from '../../core/models/sasrec';
 import { TransformerPolicy } from '../../core/models/policy';
@@ -12,6 +11,7 @@ import { sasrecToOnnx } from '../../core/models/onnx/sasrec';
 import { policyToOnnx, OnnxStepPolicy } from '../../core/models/onnx/policy';
 import { Rng } from '../../core/util/random';
 import cfgs from './configs.json';
+import { loadAverage, recordResult } from '../results';
 
 const arg = (n: string, d: string) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -30,11 +30,12 @@ async function time(reps: number, f: () => Promise<unknown> | unknown): Promise<
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadAverage();
   const reps = Number(arg('reps', '7'));
   const { tf, name } = await initBackend(arg('device', 'wasm') as Device);
   const ort = await import('onnxruntime-node');
   const rng = new Rng(5);
-  const out: Record<string, unknown> = { bench: 'inference', backend: name, loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10) };
+  const out: Record<string, unknown> = { backend: name };
 
   // SASRec: all-item logits for B histories
   const s = cfgs.sasrec;
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   out.policy = { rows, prefixTokens: 10, vocab: p.vocab, tfjsMs: tfjsP, onnxMs: ortP, onnxSpeedup: Math.round((tfjsP / ortP) * 100) / 100 };
   await onnx.dispose();
   policy.dispose();
-  console.log(JSON.stringify(out, null, 1));
+  recordResult('inference', loadBefore, out);
 }
 main().catch((e) => {
   console.error(`bench/train-step/inference: ${e instanceof Error ? e.message : String(e)}`);

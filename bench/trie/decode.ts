@@ -24,6 +24,7 @@ import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { buildTrieFromRewardFile, type PrefixTree } from '../../core/trie';
 import { Rng } from '../../core/util/random';
+import { loadAverage, recordResult } from '../results';
 
 const DATA = resolve(__dirname, '..', '..', '..', 'shared', 'data', 'amazon', 'Movies_and_TV');
 const OPTS = { beams: 10, returned: 10, lengthPenalty: 1, temperature: 1, maxTokens: 64 };
@@ -172,6 +173,7 @@ export async function runDecodeBench(
 }
 
 if (require.main === module) {
+  const loadBefore = loadAverage();
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
@@ -181,7 +183,7 @@ if (require.main === module) {
     repeats: arg('--repeats') ? Number(arg('--repeats')) : undefined,
     device: arg('--device') as 'auto' | 'cpu' | 'wasm' | undefined,
   })
-    .then((r) => console.log(JSON.stringify(r)))
+    .then((r) => recordResult('decode', loadBefore, r as unknown as Record<string, unknown>))
     .catch((e) => {
       console.log(JSON.stringify({ error: (e as Error).message }));
       process.exitCode = 1;
