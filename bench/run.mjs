@@ -46,10 +46,10 @@ if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync('node', ['esbuild.js'],
 const BENCHES = [
   [
     'train-step',
-    'bench/train-step/bench.ts',
+    'bench/trainStep/bench.ts',
     'training step (batch creation included), Flowloop / PyTorch CPU, alternating rounds (lower is better)',
   ],
-  ['inference', 'bench/train-step/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
+  ['inference', 'bench/trainStep/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
   [
     'llm',
     'bench/llm/bench.ts',

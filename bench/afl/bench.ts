@@ -22,7 +22,7 @@ const CONCURRENCY = Number(process.env.AFL_BENCH_CONCURRENCY ?? 16);
 
 async function main() {
   const loadBefore = loadAverage();
-  const child = fork(join(__dirname, 'server-child.ts'), [], {
+  const child = fork(join(__dirname, 'serverChild.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, AFL_BENCH_DELAY_MS: String(DELAY_MS) },
   });

@@ -1,5 +1,5 @@
-# PyTorch CPU peer of bench/train-step: the same two models, sizes and losses as bench/train-step/steps.ts
-# (configs in bench/train-step/configs.json), one Adam training step timed per batch.
+# PyTorch CPU peer of bench/trainStep: the same two models, sizes and losses as bench/trainStep/steps.ts
+# (configs in bench/trainStep/configs.json), one Adam training step timed per batch.
 #   policy: core/models/policy.ts TransformerPolicy (history-free) -> token CE + SubTB (core/flower/subtb.ts)
 #   sasrec: core/models/sasrec.ts (docs/methods.md §C) -> BCE next item vs one negative + L2 weight decay
 # usage: OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/python/train_step_torch.py <policy|sasrec> [steps] [warmup] [threads]
@@ -16,7 +16,7 @@ threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 HERE = os.path.dirname(os.path.abspath(__file__))
-CFG = json.load(open(os.path.join(HERE, '..', 'train-step', 'configs.json')))[model_name]
+CFG = json.load(open(os.path.join(HERE, '..', 'trainStep', 'configs.json')))[model_name]
 
 
 def blas_library():
@@ -138,7 +138,7 @@ def main():
     if CFG['kind'] == 'sasrec':
         model.make_pool(g)
     for i in range(warmup + steps):
-        # timed from batch creation to the loss read back, as bench/train-step/steps.ts times ours
+        # timed from batch creation to the loss read back, as bench/trainStep/steps.ts times ours
         t0 = time.perf_counter()
         c0 = time.process_time()
         batch = model.make_batch(g)

@@ -1,6 +1,6 @@
 /**
  * Per-kernel profile of one training step (where the time goes), for the steps of bench.ts.
- * usage: node --import tsx bench/train-step/profile.ts <policy|sasrec> [--device wasm] [--detail] [--steps 5]
+ * usage: node --import tsx bench/trainStep/profile.ts <policy|sasrec> [--device wasm] [--detail] [--steps 5]
  * (kernel times summed over the profiled steps; wall time minus kernel time is JavaScript between kernels)
  */
 import { initBackend, type Device } from '../../core/tensor';

@@ -2,7 +2,7 @@
  * Evaluation-time speed: the same model scored by tfjs (core/tensor backend) and by
  * onnxruntime-node on the graph exported by core/models/onnx — SASRec all-item logits for a batch of
  * histories, and the Flower policy's next-token log-probs for decoding. Medians of repeats, same run.
- * Prints one JSON object.  usage: node --import tsx bench/train-step/inference.ts [--reps 7] [--device wasm]
+ * Prints one JSON object.  usage: node --import tsx bench/trainStep/inference.ts [--reps 7] [--device wasm]
  */
 import { initBackend, type Device } from '../../core/tensor';
 import { SASRec } from '../../core/models/sasrec';
@@ -101,6 +101,6 @@ async function main(): Promise<void> {
   recordResult('inference', loadBefore, out);
 }
 main().catch((e) => {
-  console.error(`bench/train-step/inference: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`bench/trainStep/inference: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

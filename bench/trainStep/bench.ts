@@ -6,7 +6,7 @@
  * time batch creation + forward + backward + update + reading the loss. Writes
  * bench/results/<date>-train-step.json (results.ts) and prints it as one JSON line.
  *
- * usage: node --import tsx bench/train-step/bench.ts [--steps 8] [--warmup 2] [--rounds 3] [--device wasm]
+ * usage: node --import tsx bench/trainStep/bench.ts [--steps 8] [--warmup 2] [--rounds 3] [--device wasm]
  *        [--models policy,sasrec] [--no-torch]
  */
 import { spawnSync } from 'node:child_process';
@@ -206,6 +206,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(`bench/train-step: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`bench/trainStep: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });
