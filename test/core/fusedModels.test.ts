@@ -1,7 +1,7 @@
 /**
  * The real models and training loops use core/tensor's fused ops (layerNorm, logSoftmaxGather, the
  * FlowloopAdam kernel). Each replacement is checked here against the stock-op composition it replaced,
- * at the sizes of bench/train-step/configs.json, forward values and gradients (or updated weights)
+ * at the sizes of bench/trainStep/configs.json, forward values and gradients (or updated weights)
  * within 1e-5 relative (max |new − old| ≤ 1e-5 · max |old| per tensor):
  *  - Flower policy (core/models/policy.ts `ln`) + objective (core/flower/objective.ts, policy.logProbsAt):
  *    θ·SFT + (1−θ)·SubTB value, SFT and GFN parts and every parameter gradient vs the old objective
@@ -29,7 +29,7 @@ import { AdamW } from '../../core/flower/optim';
 import { SASRec } from '../../core/models/sasrec';
 import { layerNorm } from '../../core/models/layers';
 import { Rng } from '../../core/util/random';
-import cfgs from '../../bench/train-step/configs.json';
+import cfgs from '../../bench/trainStep/configs.json';
 
 const REL = 1e-5;
 
