@@ -7,6 +7,7 @@ import type { RunListing } from '../core/experiment/runStore';
 import { VIEW_TITLES, type ViewName } from '../webview/contract';
 import { applicableViews, viewNotApplicable } from './viewState';
 import { BASELINES, type Baseline } from './baselines';
+import { baselineConfigName, baselineRunSets, initDirOf, missingInitFrom, type BaselineOutcome } from '../core/experiment/baselines';
 import type { ApiKeyStore } from './secrets';
 import type { ManagedRun, RunManager } from './runManager';
 import type { ExperimentStore } from './store';
@@ -177,15 +178,18 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       return runConfig(uri, { set: opts?.set, openView: opts?.openView });
     }),
 
+    // the baselines of the config's kind, one after another, with the CLI's overrides (core/experiment/baselines.ts):
+    // a baseline that starts from another's run (flower from sft) gets `init=<that run's folder>`
     reg('flowloop.runBaselines', async (arg?: unknown, names?: string[]) => {
       const uri = await resolveConfig(arg);
       if (!uri) return [];
-      let kind: string | undefined;
+      let config: { kind?: string; name?: unknown } = {};
       try {
-        kind = JSON.parse(readFileSync(uri.fsPath, 'utf8')).kind;
+        config = JSON.parse(readFileSync(uri.fsPath, 'utf8'));
       } catch {
         /* validated below by runConfig */
       }
+      const kind = config.kind;
       const all = BASELINES[kind ?? ''] ?? [];
       if (!all.length) {
         void vscode.window.showInformationMessage(`Flowloop: no baselines are defined for kind "${kind ?? '?'}".`);
@@ -195,17 +199,41 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (Array.isArray(names)) chosen = all.filter((b) => names.includes(b.name));
       else {
         const picks = await vscode.window.showQuickPick(
-          all.map((b) => ({ label: b.name, description: b.set.join(' '), detail: b.description, picked: true, b })),
+          all.map((b) => ({
+            label: b.name,
+            description: [...b.set, ...(b.initFrom ? [`init=<its ${b.initFrom} run>`] : [])].join(' '),
+            detail: b.description,
+            picked: true,
+            b,
+          })),
           { title: `Flowloop: baselines of ${basename(uri.fsPath)} (run one after another)`, canPickMany: true },
         );
         if (!picks?.length) return [];
         chosen = picks.map((p) => p.b);
       }
+      const orphan = missingInitFrom(chosen);
+      if (orphan) {
+        void vscode.window.showErrorMessage(
+          `Flowloop: baseline ${orphan.name} starts from the ${orphan.initFrom} run; pick ${orphan.initFrom} too.`,
+        );
+        return [];
+      }
+      const configName = baselineConfigName(config, uri.fsPath);
+      const outcomes: BaselineOutcome[] = chosen.map((baseline) => ({ baseline, status: 'not run' }));
       const done: ManagedRun[] = [];
-      for (const b of chosen) {
-        const run = await runConfig(uri, { set: b.set, variant: `baseline ${b.name}`, openView: false });
+      for (const o of outcomes) {
+        const { initDir, error } = initDirOf(o.baseline, outcomes);
+        if (error) {
+          Object.assign(o, { status: 'failed', error });
+          output.appendLine(`[baselines] ${o.baseline.name} not run: ${error}`);
+          void vscode.window.showErrorMessage(`Flowloop: baseline ${o.baseline.name} not run: ${error}.`);
+          continue;
+        }
+        const set = baselineRunSets(o.baseline, configName, [], { initDir });
+        const run = await runConfig(uri, { set, variant: `baseline ${o.baseline.name}`, openView: false });
         if (!run) break;
         done.push(await run.done);
+        Object.assign(o, { status: run.status === 'starting' ? 'failed' : run.status, runDir: run.runDir });
         if (run.cancelRequested) break;
       }
       return done;

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { COMPARE_METRICS } from '../core/experiment/baselines';
 import type { FlowloopConfig } from '../core/experiment/configTypes';
 import type { RunEvent, RunInfo } from '../core/experiment/events';
 import { readEvents, readMetrics, readRunInfo } from '../core/experiment/runStore';
@@ -7,7 +8,15 @@ import { buildRunPage, buildRunsState, siblingRuns } from './runPage';
 import { describeConfig } from './runKind';
 
 export { applicableViews, describeConfig, viewNotApplicable } from './runKind';
-import { packTrieSnapshot, type CompareRun, type RunRef, type SweepData, type ViewName, type ViewState } from '../webview/contract';
+import {
+  packTrieSnapshot,
+  type CompareRun,
+  type RepeatData,
+  type RunRef,
+  type SweepData,
+  type ViewName,
+  type ViewState,
+} from '../webview/contract';
 
 /**
  * Builds each view's full state (webview/contract.ts `init`) from run folders on disk: events.jsonl,
@@ -99,6 +108,37 @@ function sweepData(dir: string): SweepData | undefined {
 }
 
 /**
+ * The `flowloop baselines --repeat N` summaries (core/cli/baselines.ts: baselines-<name>.json beside the run
+ * folders, per row mean/std/n per metric and the run folders) that list one of `runDirs`; columns = the
+ * kind's compared metrics (core/experiment/baselines.ts COMPARE_METRICS) that a row has.
+ */
+export function repeatsOf(runDirs: string[]): RepeatData[] {
+  const wanted = new Set(runDirs.map((d) => resolve(d)));
+  const out: RepeatData[] = [];
+  for (const parent of new Set(runDirs.map((d) => dirname(resolve(d))))) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(parent).filter((f) => /^baselines-.+\.json$/.test(f));
+    } catch {
+      continue;
+    }
+    for (const f of files.sort()) {
+      let j: { kind?: string; seeds?: number[]; rows?: RepeatData['rows'] } | undefined;
+      try {
+        j = JSON.parse(readFileSync(join(parent, f), 'utf8'));
+      } catch {
+        continue; // being written, or not a summary
+      }
+      const rows = Array.isArray(j?.rows) ? j.rows : [];
+      if (!j?.kind || !rows.some((r) => Array.isArray(r.runs) && r.runs.some((d) => wanted.has(resolve(parent, d))))) continue;
+      const columns = (COMPARE_METRICS[j.kind] ?? []).filter((k) => rows.some((r) => r.metrics?.[k]));
+      out.push({ file: join(parent, f), name: f.replace(/^baselines-|\.json$/g, ''), kind: j.kind, seeds: j.seeds ?? [], columns, rows });
+    }
+  }
+  return out;
+}
+
+/**
  * The full state of one view for the given run folders. `eventsOf` supplies each run's events (the
  * panel host passes what its tailer has read, so that init + increments are exactly the file, once).
  */
@@ -141,7 +181,8 @@ export function buildViewState(view: ViewName, runDirs: string[], eventsOf: (dir
         const metrics = readMetricsSafe(r.dir) ?? finished?.metrics ?? {};
         return { ...runRef(r.dir, r.info), metrics: flattenMetrics(metrics), roundHr: roundHr(r.events) };
       });
-      return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined };
+      const repeats = repeatsOf(plain.map((r) => r.dir));
+      return { view, runs, sweep: sweepDir ? sweepData(sweepDir.dir) : undefined, ...(repeats.length ? { repeats } : {}) };
     }
     case 'runs':
       return buildRunsState(runDirs, (d) => all.find((r) => r.dir === d)?.events ?? []);

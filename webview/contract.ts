@@ -193,6 +193,20 @@ export interface CompareViewState {
   view: 'compare';
   runs: CompareRun[];
   sweep?: SweepData;
+  /** `flowloop baselines --repeat N` summaries (baselines-<name>.json beside the runs) that hold a compared run. */
+  repeats?: RepeatData[];
+}
+
+/** A `--repeat` summary: per baseline row, mean ± std (sample, n − 1) over the seeds whose run finished. */
+export interface RepeatData {
+  /** The summary file (baselines-<name>.json). */
+  file: string;
+  name: string;
+  kind: string;
+  seeds: number[];
+  /** The metrics compared for this kind (dotted metrics.json keys), those present in a row. */
+  columns: string[];
+  rows: { name: string; finished: number; runs: string[]; metrics: Record<string, { mean: number; std: number; n: number }> }[];
 }
 
 /** One run in the runs table / on the run page: run.json, its resolved config and final metrics (flattened). */

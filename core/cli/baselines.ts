@@ -10,12 +10,16 @@
  * finished, 3 all finished or degraded, 1 any failed, 130 cancelled.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   BASELINES,
   baselineComparison,
+  baselineConfigName,
+  baselineRunSets,
   baselinesFor,
   baselineSets,
+  initDirOf,
+  missingInitFrom,
   repeatComparison,
   repeatSummary,
   type Baseline,
@@ -47,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   const configPath = resolve(positional[0]);
   const config = loadConfig(configPath, lists.set);
   const kind: string = config.kind;
-  const name: string = config.name ?? basename(configPath).replace(/\.flowloop\.json$|\.json$/, '');
+  const name: string = baselineConfigName(config, configPath);
   const all = baselinesFor(kind);
   if (!all.length)
     throw new UsageError(`no baselines are defined for kind "${kind}" (kinds with baselines: ${Object.keys(BASELINES).join(', ')})`);
@@ -66,17 +70,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const seed0: number = Number.isInteger(config.seed) ? config.seed : 0;
   const seeds = Array.from({ length: repeat }, (_, k) => seed0 + k);
-  // the overrides of one baseline run for one seed (--repeat: seed and a seed-suffixed name after the baseline's own)
-  const setsFor = (b: Baseline, seed: number, initDir?: string) => {
-    const sets = baselineSets(b, name, lists.set);
-    if (repeat > 1) sets.push(`seed=${seed}`, `name=${name}-${b.name}-s${seed}`);
-    if (b.initFrom) sets.push(`init=${initDir ?? `<${b.initFrom} run>`}`);
-    return sets;
-  };
-  for (const b of chosen) {
-    if (b.initFrom && !chosen.some((x) => x.name === b.initFrom))
-      throw new UsageError(`--only: baseline ${b.name} starts from the ${b.initFrom} run; add ${b.initFrom} to --only`);
-  }
+  // the overrides of one baseline run for one seed (core/experiment/baselines.ts, as the editor's Run Baselines)
+  const setsFor = (b: Baseline, seed: number, initDir?: string) =>
+    baselineRunSets(b, name, lists.set, { seed: repeat > 1 ? seed : undefined, initDir });
+  const orphan = missingInitFrom(chosen);
+  if (orphan)
+    throw new UsageError(`--only: baseline ${orphan.name} starts from the ${orphan.initFrom} run; add ${orphan.initFrom} to --only`);
   // every baseline must make a valid config before anything runs (a missing schema field is a located error)
   for (const b of chosen)
     loadConfig(
@@ -143,16 +142,12 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   const runOne = async (o: BaselineOutcome, seed: number, outcomes: BaselineOutcome[]) => {
-    let initDir: string | undefined;
-    if (o.baseline.initFrom) {
-      await finished.get(`${seed}/${o.baseline.initFrom}`);
-      const dep = outcomes.find((x) => x.baseline.name === o.baseline.initFrom)!;
-      if (dep.status !== 'finished' || !dep.runDir) {
-        Object.assign(o, { status: 'failed', error: `its ${o.baseline.initFrom} run did not finish (${dep.status})` });
-        process.stderr.write(`error: baseline ${o.baseline.name}${repeat > 1 ? ` (seed ${seed})` : ''}: ${o.error}\n`);
-        return;
-      }
-      initDir = dep.runDir;
+    if (o.baseline.initFrom) await finished.get(`${seed}/${o.baseline.initFrom}`);
+    const { initDir, error } = initDirOf(o.baseline, outcomes);
+    if (error) {
+      Object.assign(o, { status: 'failed', error });
+      process.stderr.write(`error: baseline ${o.baseline.name}${repeat > 1 ? ` (seed ${seed})` : ''}: ${o.error}\n`);
+      return;
     }
     const set = setsFor(o.baseline, seed, initDir);
     session.printer.line(`flowloop: baseline ${o.baseline.name}${repeat > 1 ? ` seed ${seed}` : ''} (${set.join(' ')})`);

@@ -103,6 +103,47 @@ export function baselineSets(b: Baseline, configName: string, userSets: string[]
   return [...userSets, ...b.set, `name=${configName}-${b.name}`];
 }
 
+/** The name a config's baseline runs are named after: its `name`, else its file name without `.flowloop.json`. */
+export function baselineConfigName(config: { name?: unknown }, configPath: string): string {
+  return typeof config.name === 'string' && config.name
+    ? config.name
+    : (configPath.split(/[\\/]/).pop() ?? '').replace(/\.flowloop\.json$|\.json$/, '');
+}
+
+/**
+ * The overrides of one baseline run, as the CLI's `flowloop baselines` and the editor's "Run Baselines" both
+ * run it: baselineSets, then with `seed` (`--repeat`) that seed and a seed-suffixed name, then for a baseline
+ * that starts from another's run (`initFrom`) `init=<that run's folder>` (a placeholder before it exists).
+ */
+export function baselineRunSets(
+  b: Baseline,
+  configName: string,
+  userSets: string[] = [],
+  opts: { seed?: number; initDir?: string } = {},
+): string[] {
+  const sets = baselineSets(b, configName, userSets);
+  if (opts.seed !== undefined) sets.push(`seed=${opts.seed}`, `name=${configName}-${b.name}-s${opts.seed}`);
+  if (b.initFrom) sets.push(`init=${opts.initDir ?? `<${b.initFrom} run>`}`);
+  return sets;
+}
+
+/** A chosen baseline that starts from the run of a baseline that is not chosen (then the choice cannot run). */
+export function missingInitFrom(chosen: Baseline[]): Baseline | undefined {
+  return chosen.find((x) => x.initFrom && !chosen.some((y) => y.name === x.initFrom));
+}
+
+/**
+ * The run folder a baseline starts from: its `initFrom` baseline's run among `outcomes` (the same seed's),
+ * which must have finished; `{}` for a baseline that starts from scratch.
+ */
+export function initDirOf(b: Baseline, outcomes: BaselineOutcome[]): { initDir?: string; error?: string } {
+  if (!b.initFrom) return {};
+  const dep = outcomes.find((x) => x.baseline.name === b.initFrom);
+  if (!dep || dep.status !== 'finished' || !dep.runDir)
+    return { error: `its ${b.initFrom} run did not finish (${dep ? dep.status : 'not chosen'})` };
+  return { initDir: dep.runDir };
+}
+
 export interface BaselineOutcome {
   baseline: Baseline;
   status: RunStatus | 'not run';

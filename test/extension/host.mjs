@@ -12,7 +12,10 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CODE_SERVER = join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
+const CODE_SERVER_DIR = join(ROOT, '.vscode-test', 'code-server', 'node_modules', 'code-server');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** How long the workbench page may take to load (page.goto): under a busy CPU it is minutes, not playwright's 30 s. */
+export const GOTO_MS = 180000;
 
 /** User settings for tests (docs/testing.md): no updates, telemetry, marketplace, welcome page or schema downloads. */
 export const TEST_SETTINGS = {
@@ -120,9 +123,23 @@ export function makeWorkspace(tmp) {
 
 /**
  * Start code-server on a free loopback port; resolves when /healthz answers. `wrap(cmd, args)` may return
- * another [cmd, args] that execs it (e.g. inside a mount namespace: test/extension/vsix.mjs).
+ * another [cmd, args] that execs it (e.g. inside a mount namespace: test/extension/vsix.mjs). Under a busy
+ * CPU code-server's own start can give up: its parent process waits 10 s for the child's handshake (code-server
+ * out/node/wrapper.js, not configurable), then exits 1 "error timed out". So without `wrap` the server is started
+ * by codeServerParent.cjs (the same handshake, no time limit); with `wrap` a timed-out start is retried (3 starts).
  */
-export async function startCodeServer({ tmp, workspace, env = {}, untrusted = false, wrap }) {
+export async function startCodeServer(opts) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCodeServerOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/code-server exited \(1\):[\s\S]*timed out/.test(e.message)) throw e;
+      console.log(`code-server did not start (its 10 s handshake timed out, start ${attempt} of 3); again`);
+    }
+  }
+}
+
+async function startCodeServerOnce({ tmp, workspace, env = {}, untrusted = false, wrap }) {
   if (!existsSync(CODE_SERVER)) throw new Error(`code-server missing (${CODE_SERVER}): run bash .ci/install-test-host.sh`);
   const port = await freePort();
   const userData = join(tmp, 'user-data');
@@ -153,7 +170,10 @@ export async function startCodeServer({ tmp, workspace, env = {}, untrusted = fa
     '--disable-getting-started-override',
     workspace,
   ];
-  const [cmd, argv] = wrap ? wrap(CODE_SERVER, args) : [CODE_SERVER, args];
+  // without a wrapper: our own parent process (codeServerParent.cjs), whose handshake with the server has no 10 s limit
+  const [cmd, argv] = wrap
+    ? wrap(CODE_SERVER, args)
+    : [process.execPath, [join(import.meta.dirname, 'codeServerParent.cjs'), CODE_SERVER_DIR, ...args]];
   const server = spawn(cmd, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -258,5 +278,37 @@ export function latestRun(workspace) {
     return { dir: dirs[0], info: JSON.parse(readFileSync(join(dirs[0], 'run.json'), 'utf8')) };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Clicks ▶ Run until a new run of `name` is running, waiting on its run folder (never a fixed time): under
+ * load a click can land on a CodeLens that is being re-rendered and be lost, so it is repeated while no
+ * ■ Stop lens shows and no new run folder appeared (at most 6 clicks, 15 s apart; 180 s in all).
+ */
+export async function startByLens(page, workspace, name, deadlineMs = 180000) {
+  const t1 = Date.now();
+  const since = new Date(t1 - 1000).toISOString();
+  let clicks = 0,
+    lastClick = 0;
+  for (;;) {
+    const r = latestRun(workspace);
+    const fresh = r && r.info.name === name && r.info.startedAt >= since;
+    if (fresh && r.info.status === 'running') return r;
+    if (fresh && r.info.status !== 'running')
+      throw new Error(`the ${name} run ended ${r.info.status} before the test acted: ${r.info.error ?? ''}`);
+    const stopShown = await page.locator('.codelens-decoration a', { hasText: '■ Stop' }).count();
+    if (!fresh && !stopShown && clicks < 6 && Date.now() - lastClick > 15000) {
+      await page
+        .locator('.codelens-decoration a', { hasText: '▶ Run' })
+        .first()
+        .click({ timeout: 10000 })
+        .catch(() => {});
+      clicks++;
+      lastClick = Date.now();
+    }
+    if (Date.now() - t1 > deadlineMs)
+      throw new Error(`the ${name} run did not start in ${deadlineMs / 1000} s (${clicks} clicks on ▶ Run)`);
+    await page.waitForTimeout(200);
   }
 }

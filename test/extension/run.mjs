@@ -4,16 +4,19 @@
 //     through the workbench URL payload extensionDevelopmentPath + extensionTestsPath; the page's
 //     window.codeAutomationExit(code) is caught with playwright's exposeFunction; results come back
 //     through a results file (test output does not reach the browser);
-//  2. the UI test (ui.mjs): Chromium clicks the CodeLens, waits for the run, saves screenshots.
+//  2. the UI tests: ui.mjs (Chromium clicks the CodeLens, waits for the run, cancel, reload, screenshots) and
+//     uiViews.mjs (the demo, quick and AFL runs made in the workbench, then what each view shows for them);
 // Prints each test, then `N passed, N failed`; exits 1 on any failure. ALWAYS kills code-server, its
-// extension host and any worker it started. Env: TEST_TIMEOUT_MS (default 600000), SKIP_UI=1, SKIP_VSIX=1, SHOW_SERVER_LOG=1.
+// extension host and any worker it started. Env: TEST_TIMEOUT_MS (default 600000), SKIP_UI=1, SKIP_VSIX=1, SHOW_SERVER_LOG=1,
+// ONLY=integration,ui,views,vsix (a subset, for development).
 //  3. the packaging check (vsix.mjs): vsce package offline, contents, code-server --install-extension, installed worker runs.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
+import { ROOT, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl, GOTO_MS } from './host.mjs';
 import { runUiTest } from './ui.mjs';
+import { runUiViewsTest } from './uiViews.mjs';
 import { runVsixTest } from './vsix.mjs';
 
 const t0 = Date.now();
@@ -98,7 +101,7 @@ async function integration(mode = 'trusted') {
     const exit = new Promise((resolve) => {
       void page.exposeFunction('codeAutomationExit', (code) => resolve(code));
     });
-    await page.goto(workbenchUrl(host, { extensionTestsPath: suiteOut }));
+    await page.goto(workbenchUrl(host, { extensionTestsPath: suiteOut }), { timeout: GOTO_MS }); // the workbench's first load: minutes under load
     console.log(`[${ms()}] workbench loading, tests running in the extension host`);
     const timeout = Number(process.env.TEST_TIMEOUT_MS ?? 600000);
     const code = await Promise.race([exit, new Promise((r) => setTimeout(() => r('timeout'), timeout))]);
@@ -129,17 +132,31 @@ async function integration(mode = 'trusted') {
   }
 }
 
-await integration('trusted');
-await integration('untrusted');
-if (!process.env.SKIP_UI) {
+// ONLY=ui,views,vsix,integration runs a subset (development; `npm test` runs everything)
+const only = process.env.ONLY ? new Set(process.env.ONLY.split(',')) : undefined;
+const want = (part) => !only || only.has(part);
+if (want('integration')) {
+  await integration('trusted');
+  await integration('untrusted');
+} else results.push({ name: 'integration suites (trusted, untrusted)', skipped: `ONLY=${process.env.ONLY}` });
+if (!process.env.SKIP_UI && want('ui')) {
   console.log(`[${ms()}] UI test in Chromium`);
   results.push(...(await runUiTest()));
-} else results.push({ name: 'UI test in Chromium (ui.mjs)', skipped: 'SKIP_UI is set' });
+} else results.push({ name: 'UI test in Chromium (ui.mjs)', skipped: process.env.SKIP_UI ? 'SKIP_UI is set' : `ONLY=${process.env.ONLY}` });
+if (!process.env.SKIP_UI && want('views')) {
+  console.log(`[${ms()}] UI test of the views on real runs (demo, quick, AFL) in Chromium`);
+  results.push(...(await runUiViewsTest()));
+} else
+  results.push({
+    name: 'UI test of the views on real runs (uiViews.mjs)',
+    skipped: process.env.SKIP_UI ? 'SKIP_UI is set' : `ONLY=${process.env.ONLY}`,
+  });
 
-if (!process.env.SKIP_VSIX) {
+if (!process.env.SKIP_VSIX && want('vsix')) {
   console.log(`[${ms()}] packaging check (vsce package, install, run the installed worker)`);
   results.push(...(await runVsixTest()));
-} else results.push({ name: 'packaging check (vsix.mjs)', skipped: 'SKIP_VSIX is set' });
+} else
+  results.push({ name: 'packaging check (vsix.mjs)', skipped: process.env.SKIP_VSIX ? 'SKIP_VSIX is set' : `ONLY=${process.env.ONLY}` });
 
 const ran = results.filter((r) => !r.skipped);
 for (const r of ran)

@@ -4,7 +4,18 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, latestRun, launchBrowser, makeWorkspace, removeDir, startCodeServer, tempDir, workbenchUrl } from './host.mjs';
+import {
+  ROOT,
+  latestRun,
+  launchBrowser,
+  makeWorkspace,
+  removeDir,
+  startByLens,
+  startCodeServer,
+  tempDir,
+  workbenchUrl,
+  GOTO_MS,
+} from './host.mjs';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
@@ -33,7 +44,7 @@ export async function runUiTest() {
     host = await startCodeServer({ tmp, workspace });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(workbenchUrl(host));
+    await page.goto(workbenchUrl(host), { timeout: GOTO_MS }); // the workbench's first load: minutes under load
     const ok = await step('open the quick config and see the ▶ Run CodeLens', async () => {
       await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
       await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
@@ -182,36 +193,4 @@ export async function runUiTest() {
   }
   console.log(`UI test: ${((Date.now() - t0) / 1000).toFixed(1)} s, screenshots in ${ARTIFACTS}`);
   return results;
-}
-
-/**
- * Clicks ▶ Run until a new run of `name` is running, waiting on its run folder (never a fixed time): under
- * load a click can land on a CodeLens that is being re-rendered and be lost, so it is repeated while no
- * ■ Stop lens shows and no new run folder appeared (at most 6 clicks, 15 s apart; 180 s in all).
- */
-async function startByLens(page, workspace, name, deadlineMs = 180000) {
-  const t1 = Date.now();
-  const since = new Date(t1 - 1000).toISOString();
-  let clicks = 0,
-    lastClick = 0;
-  for (;;) {
-    const r = latestRun(workspace);
-    const fresh = r && r.info.name === name && r.info.startedAt >= since;
-    if (fresh && r.info.status === 'running') return r;
-    if (fresh && r.info.status !== 'running')
-      throw new Error(`the ${name} run ended ${r.info.status} before the test acted: ${r.info.error ?? ''}`);
-    const stopShown = await page.locator('.codelens-decoration a', { hasText: '■ Stop' }).count();
-    if (!fresh && !stopShown && clicks < 6 && Date.now() - lastClick > 15000) {
-      await page
-        .locator('.codelens-decoration a', { hasText: '▶ Run' })
-        .first()
-        .click({ timeout: 10000 })
-        .catch(() => {});
-      clicks++;
-      lastClick = Date.now();
-    }
-    if (Date.now() - t1 > deadlineMs)
-      throw new Error(`the ${name} run did not start in ${deadlineMs / 1000} s (${clicks} clicks on ▶ Run)`);
-    await page.waitForTimeout(200);
-  }
 }

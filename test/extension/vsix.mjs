@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CODE_SERVER, ROOT, latestRun, launchBrowser, removeDir, startCodeServer, tempDir } from './host.mjs';
+import { CODE_SERVER, ROOT, latestRun, launchBrowser, removeDir, startCodeServer, tempDir, GOTO_MS } from './host.mjs';
 
 /** Acceptance bounds of the linux-x64 VSIX. */
 export const MAX_FILES = 300;
@@ -297,7 +297,7 @@ export async function runVsixTest() {
         browser = await launchBrowser();
         const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
         // no extensionDevelopmentPath: the workbench runs the extension installed from the VSIX
-        await page.goto(`http://${host.authority}/?folder=${encodeURIComponent(ws)}`);
+        await page.goto(`http://${host.authority}/?folder=${encodeURIComponent(ws)}`, { timeout: GOTO_MS }); // the workbench's first load: minutes under load
         await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90000 });
         await page.locator('.explorer-folders-view .monaco-list-row[aria-label="demo.flowloop.json"]').click();
         await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).waitFor({ timeout: 90000 });

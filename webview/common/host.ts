@@ -46,7 +46,42 @@ export type Increment = RunEvent | PackedTrieSnapshot;
 
 export interface ViewHandlers<S extends ViewState> {
   onInit(state: S): void;
-  onEvents(events: Increment[]): void;
+  /** The increments (a view that is rebuilt by `init` only leaves it out). */
+  onEvents?(events: Increment[]): void;
+}
+
+/** The handlers of the increment types a view shows, by type. */
+export type IncrementHandlers = { [T in Increment['type']]?: (e: Extract<Increment, { type: T }>) => void };
+
+/** Gives each increment to the handler of its type (other types are not the view's); true when any was handled. */
+export function dispatch(events: Increment[], on: IncrementHandlers): boolean {
+  let any = false;
+  for (const e of events) {
+    const f = on[e.type] as ((e: Increment) => void) | undefined;
+    if (f) {
+      f(e);
+      any = true;
+    }
+  }
+  return any;
+}
+
+/** `draw` at most once per animation frame, however often the returned function is called before it (a run emits events per step). */
+export function perFrame(draw: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      draw();
+    });
+  };
+}
+
+/** Counts a finished render on the page (body data-rendered): tests wait on this count, never on time. */
+export function markRendered(): void {
+  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
 }
 
 /** Wires a view to the host: listens, then posts `ready`. */
@@ -64,11 +99,11 @@ export function startView<S extends ViewState>(view: ViewName, h: ViewHandlers<S
         }
         h.onInit(m.state as S);
         initialised = true;
-        if (pending.length) h.onEvents(pending.splice(0));
+        if (pending.length) h.onEvents?.(pending.splice(0));
       } else if (!initialised) {
         pending.push(...m.events);
       } else {
-        h.onEvents(m.events);
+        h.onEvents?.(m.events);
       }
     } catch (err) {
       const error = err as Error;

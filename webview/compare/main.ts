@@ -6,10 +6,10 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './compare.css';
-import type { CompareRun, CompareViewState, SweepData } from '../contract';
+import type { CompareRun, CompareViewState, RepeatData, SweepData } from '../contract';
 import { palette, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
-import { loadUiState, post, saveUiState, startView, type Increment } from '../common/host';
+import { dispatch, loadUiState, markRendered, post, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit } from '../toolkit';
 import { allTables, cellText, leftOut, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
 
@@ -23,6 +23,7 @@ const saved = loadUiState<UiState>();
 const ui: UiState = { paper: saved.paper ?? 'matching' };
 let runs: CompareRun[] = [];
 let sweep: SweepData | undefined;
+let repeats: RepeatData[] = [];
 let tables: Table[] = [];
 const plots: uPlot[] = [];
 
@@ -98,7 +99,7 @@ function tableEl(t: Table): HTMLElement {
               },
               degraded ? `⚠ ${r.label}` : r.label,
             ),
-            ...r.cells.map((v) => h('td', { class: 'num' }, cellText(v))),
+            ...r.cells.map((v, i) => h('td', { class: 'num' }, cellText(v, r.spread?.[i]))),
           );
         }),
       ),
@@ -144,7 +145,7 @@ function drawSweep(): void {
 }
 
 function render(): void {
-  tables = allTables(runs, ui.paper);
+  tables = allTables(runs, ui.paper, repeats);
   tablesEl.replaceChildren(...tables.map(tableEl));
   if (!runs.length) tablesEl.append(h('p', { class: 'muted' }, 'No runs selected.'));
   const out = leftOut(runs, tables);
@@ -160,27 +161,35 @@ function render(): void {
   drawSweep();
   const finished = runs.filter((r) => Object.keys(r.metrics).length).length;
   status.textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} (${finished} with metrics)${sweep ? ` · sweep over ${sweep.parameter}` : ''}`;
-  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+  markRendered();
 }
 
 function take(events: Increment[]): void {
+  const run = (id: string) => runs.find((x) => x.runId === id);
   let any = false;
-  for (const e of events) {
-    const r = runs.find((x) => x.runId === e.runId);
-    if (!r) continue;
-    if (e.type === 'run-finished') {
+  dispatch(events, {
+    'run-finished': (e) => {
+      const r = run(e.runId);
+      if (!r) return;
       r.metrics = e.metrics;
       r.status = e.degraded ? 'degraded' : 'finished';
       any = true;
-    } else if (e.type === 'run-failed') {
+    },
+    'run-failed': (e) => {
+      const r = run(e.runId);
+      if (!r) return;
       r.status = 'failed';
       any = true;
-    } else if (e.type === 'metric' && e.name === 'afl/hr@1' && (e.series ?? 'afl') === 'afl' && e.step >= 1) {
+    },
+    // AFL's HR@1 per round (docs/methods.md §B6)
+    metric: (e) => {
+      const r = run(e.runId);
+      if (!r || e.name !== 'afl/hr@1' || (e.series ?? 'afl') !== 'afl' || e.step < 1) return;
       r.roundHr = [...(r.roundHr ?? [])];
       r.roundHr[e.step - 1] = e.value;
       any = true;
-    }
-  }
+    },
+  });
   if (any) render();
 }
 
@@ -190,6 +199,7 @@ startView<CompareViewState>('compare', {
   onInit(state) {
     runs = state.runs.map((r) => ({ ...r }));
     sweep = state.sweep;
+    repeats = state.repeats ?? [];
     render();
   },
   onEvents: take,

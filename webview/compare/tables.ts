@@ -4,12 +4,14 @@
  * ablations; docs/methods.md §B2/B6) and user-simulation P/R/F1 (docs/methods.md §B4), with the papers' numbers as
  * reference rows; and their CSV / Markdown export.
  */
-import type { CompareRun, SweepData } from '../contract';
+import type { CompareRun, RepeatData, SweepData } from '../contract';
 import { FLOWER_COLUMNS, PAPER_AFL_LASTFM, PAPER_TABLE4, PAPER_USERSIM_REWARD_LASTFM_1_1, paperMethod, table4Key } from './paper';
 
 export interface TableRow {
   label: string;
   cells: (number | undefined)[];
+  /** Standard deviations of the cells (a mean over seeds: shown as `mean ± std`). */
+  spread?: (number | undefined)[];
   /** A paper number, not a Flowloop run. */
   reference?: boolean;
   /** A reference row's hover text (default: "number reported in the paper"). */
@@ -18,7 +20,7 @@ export interface TableRow {
 }
 
 export interface Table {
-  id: 'flower' | 'distribution' | 'sequential' | 'afl' | 'usersim';
+  id: 'flower' | 'distribution' | 'sequential' | 'afl' | 'usersim' | 'repeat';
   title: string;
   columns: string[];
   rows: TableRow[];
@@ -262,13 +264,31 @@ export function sequentialTable(runs: CompareRun[]): Table | undefined {
   };
 }
 
-export function allTables(runs: CompareRun[], paper: PaperRows): Table[] {
+/**
+ * A `flowloop baselines --repeat N` summary: a row per baseline (and extra row), `mean ± std` over the seeds
+ * whose run finished, the finished count in the label.
+ */
+export function repeatTable(r: RepeatData): Table {
+  return {
+    id: 'repeat',
+    title: `Baselines of ${r.name} (${r.kind}): mean ± std over seeds ${r.seeds.join(', ')} (${r.file.split(/[\\/]/).pop()})`,
+    columns: r.columns,
+    rows: r.rows.map((row) => ({
+      label: `${row.name} (${row.finished} of ${r.seeds.length} seeds)`,
+      cells: r.columns.map((c) => row.metrics[c]?.mean),
+      spread: r.columns.map((c) => row.metrics[c]?.std),
+    })),
+  };
+}
+
+export function allTables(runs: CompareRun[], paper: PaperRows, repeats: RepeatData[] = []): Table[] {
   return [
     distributionTable(runs),
     flowerTable(runs, paper),
     sequentialTable(runs),
     aflTable(runs, paper),
     userSimTable(runs, paper),
+    ...repeats.map(repeatTable),
   ].filter((t): t is Table => !!t);
 }
 
@@ -294,25 +314,30 @@ export function leftOut(runs: CompareRun[], tables: Table[]): { runId: string; n
     }));
 }
 
-/** Display format: 4 significant digits. */
-export function cellText(v: number | undefined): string {
+/** Display format: 4 significant digits; with a spread, `mean ± std`. */
+export function cellText(v: number | undefined, spread?: number): string {
   if (v === undefined) return '–';
-  return Math.abs(v) >= 1e-3 || v === 0 ? Number(v.toPrecision(4)).toString() : v.toExponential(2);
+  const t = Math.abs(v) >= 1e-3 || v === 0 ? Number(v.toPrecision(4)).toString() : v.toExponential(2);
+  return spread === undefined ? t : `${t} ± ${cellText(spread)}`;
 }
 
 function csvField(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** CSV: one block per table (title row, header, rows), full precision, paper rows marked in a `source` column. */
+/** CSV: one block per table (title row, header, rows), full precision, paper rows marked in a `source` column; a std column after each mean. */
 export function toCsv(tables: Table[]): string {
   const out: string[] = [];
+  const num = (v: number | undefined) => (v === undefined ? '' : String(v));
   for (const t of tables) {
+    const spread = t.rows.some((r) => r.spread);
     out.push(csvField(t.title));
-    out.push(['run', 'source', ...t.columns].map(csvField).join(','));
+    out.push(['run', 'source', ...t.columns.flatMap((c) => (spread ? [`${c} mean`, `${c} std`] : [c]))].map(csvField).join(','));
     for (const r of t.rows)
       out.push(
-        [r.label, r.reference ? 'paper' : 'flowloop', ...r.cells.map((v) => (v === undefined ? '' : String(v)))].map(csvField).join(','),
+        [r.label, r.reference ? 'paper' : 'flowloop', ...r.cells.flatMap((v, i) => (spread ? [num(v), num(r.spread?.[i])] : [num(v)]))]
+          .map(csvField)
+          .join(','),
       );
     out.push('');
   }
@@ -332,7 +357,8 @@ export function toMarkdown(tables: Table[]): string {
     out.push(`|---|${t.columns.map(() => '---:').join('|')}|`);
     for (const r of t.rows) {
       const label = r.reference ? `*${mdCell(r.label)}*` : mdCell(r.label);
-      out.push(`| ${label} | ${r.cells.map((v) => (r.reference && v !== undefined ? `*${cellText(v)}*` : cellText(v))).join(' | ')} |`);
+      const cells = r.cells.map((v, i) => cellText(v, r.spread?.[i]));
+      out.push(`| ${label} | ${cells.map((c, i) => (r.reference && r.cells[i] !== undefined ? `*${c}*` : c)).join(' | ')} |`);
     }
     out.push('');
   }

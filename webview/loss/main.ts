@@ -9,11 +9,10 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './loss.css';
-import type { MetricEvent } from '../../core/experiment/events';
 import type { LossViewState, RunRef } from '../contract';
 import { ema, runColour, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
-import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
+import { dispatch, loadUiState, markRendered, perFrame, saveUiState, startView, type Increment } from '../common/host';
 import { checkbox, dropdown, registerToolkit } from '../toolkit';
 import { GROUPS, onAxis, SeriesStore, type Series, type XAxis } from './series';
 import { fmt } from '../common/dom';
@@ -231,15 +230,7 @@ function rebuildCharts(): void {
   schedule();
 }
 
-let queued = false;
-function schedule(): void {
-  if (queued) return;
-  queued = true;
-  requestAnimationFrame(() => {
-    queued = false;
-    render();
-  });
-}
+const schedule = perFrame(() => render());
 
 /** Draws everything received so far (at most once per frame). */
 function render(): void {
@@ -273,7 +264,7 @@ function render(): void {
   status.textContent = `${store.received} metric events · ${store.series.size} series · ${nRuns} run${nRuns === 1 ? '' : 's'} · ${charts.size} chart${charts.size === 1 ? '' : 's'}`;
   document.body.dataset.points = String(points);
   document.body.dataset.received = String(store.received);
-  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+  markRendered();
 }
 
 new ResizeObserver(() => {
@@ -282,16 +273,10 @@ new ResizeObserver(() => {
 onThemeChange(rebuildCharts); // canvas colours are read from the theme when a chart is made
 
 function take(events: Increment[]): void {
-  let any = false;
-  for (const e of events) {
-    if (e.type === 'metric') {
-      store.add(e as MetricEvent);
-      any = true;
-    } else if (e.type === 'run-started') {
-      runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind });
-      any = true;
-    }
-  }
+  const any = dispatch(events, {
+    metric: (e) => store.add(e),
+    'run-started': (e) => runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind }),
+  });
   if (any) schedule();
 }
 

@@ -7,7 +7,7 @@ import './run.css';
 import type { RunPageState } from '../contract';
 import { runColour } from '../common/runColour';
 import { fmt, h } from '../common/dom';
-import { post, startView } from '../common/host';
+import { markRendered, post, startView } from '../common/host';
 import { button, registerToolkit } from '../toolkit';
 
 registerToolkit();
@@ -130,12 +130,10 @@ function render(s: RunPageState): void {
     ),
   );
   app.replaceChildren(...parts);
-  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+  markRendered();
 }
 
+// rebuilt by init when the run changes: no increments
 startView<RunPageState>('run', {
   onInit: render,
-  onEvents() {
-    /* rebuilt by init when the run changes */
-  },
 });

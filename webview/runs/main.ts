@@ -7,7 +7,7 @@
 import './runs.css';
 import type { RunsViewState, RunSummary } from '../contract';
 import { fmt, h } from '../common/dom';
-import { loadUiState, post, saveUiState, startView } from '../common/host';
+import { dispatch, loadUiState, markRendered, perFrame, post, saveUiState, startView, type Increment } from '../common/host';
 import { runColour } from '../common/runColour';
 import { button, registerToolkit, textField } from '../toolkit';
 import { cell, columnsOf, filterRows, rowsOf, sortRows, withLiveEvent, type Column, type Row } from './model';
@@ -171,13 +171,15 @@ function render(): void {
   tableEl.replaceChildren(h('table', {}, h('thead', {}, head), h('tbody', {}, ...body)));
   const nSel = selectedDirs().length;
   status.textContent = `${rows.length} of ${all.length} rows (${runs.length} runs)${nSel ? ` · ${nSel} selected` : ''}`;
-  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+  markRendered();
 }
 
-let frame = 0;
-/** One render per animation frame however many events arrive (a run emits a metric per step). */
-function scheduleRender(): void {
-  if (!frame) frame = requestAnimationFrame(() => ((frame = 0), render()));
+const scheduleRender = perFrame(() => render());
+
+/** A running run's live cells follow its progress and metric events (withLiveEvent). */
+function follow(e: Extract<Increment, { type: 'progress' | 'metric' }>): void {
+  const r = runs.find((x) => x.runId === e.runId);
+  if (r?.status === 'running') r.live = withLiveEvent(r.live, e);
 }
 
 startView<RunsViewState>('runs', {
@@ -187,14 +189,6 @@ startView<RunsViewState>('runs', {
   },
   // a running run's row follows its progress and metric events; starts, ends and new runs come as a fresh init
   onEvents(events) {
-    let changed = false;
-    for (const e of events) {
-      if (e.type !== 'progress' && e.type !== 'metric') continue;
-      const r = runs.find((x) => x.runId === e.runId);
-      if (!r || r.status !== 'running') continue;
-      r.live = withLiveEvent(r.live, e);
-      changed = true;
-    }
-    if (changed) scheduleRender();
+    if (dispatch(events, { progress: follow, metric: follow })) scheduleRender();
   },
 });

@@ -8,7 +8,7 @@ import './transcripts.css';
 import type { DialogueTurnEvent } from '../../core/experiment/events';
 import type { RunRef, TranscriptsViewState } from '../contract';
 import { h } from '../common/dom';
-import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
+import { dispatch, loadUiState, markRendered, perFrame, saveUiState, startView, type Increment } from '../common/host';
 import { badge, button, checkbox, dropdown, registerToolkit, tag, textField } from '../toolkit';
 import { TranscriptStore, type Outcome, type Round, type UserTranscript } from './model';
 
@@ -109,15 +109,7 @@ function changed(): void {
   schedule();
 }
 
-let queued = false;
-function schedule(): void {
-  if (queued) return;
-  queued = true;
-  requestAnimationFrame(() => {
-    queued = false;
-    render();
-  });
-}
+const schedule = perFrame(() => render());
 
 function agentTag(e: DialogueTurnEvent | undefined): HTMLElement | null {
   return e?.agentKind === 'rule-based' ? tag(RULE_BASED_LABEL, 'rule-based') : null;
@@ -270,21 +262,15 @@ function render(): void {
   banner.textContent = rule
     ? `Turns tagged "${RULE_BASED_LABEL}" come from Flowloop's built-in agents: fixed rules over the base and reward models; no language model was called.`
     : '';
-  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+  markRendered();
   document.body.dataset.turns = String(store.turns);
 }
 
 function take(events: Increment[]): void {
-  let any = false;
-  for (const e of events) {
-    if (e.type === 'dialogue-turn') {
-      store.add(e);
-      any = true;
-    } else if (e.type === 'run-started') {
-      runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind });
-      any = true;
-    }
-  }
+  const any = dispatch(events, {
+    'dialogue-turn': (e) => store.add(e),
+    'run-started': (e) => runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind }),
+  });
   if (any) schedule();
 }
 

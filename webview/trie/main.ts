@@ -7,7 +7,7 @@
 import './trie.css';
 import type { TrieViewState } from '../contract';
 import { h } from '../common/dom';
-import { loadUiState, saveUiState, startView, type Increment } from '../common/host';
+import { loadUiState, markRendered, perFrame, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit, textField, textValue } from '../toolkit';
 import { AGG, layoutIcicle, MISSING, type Focus, type VisNode } from './layout';
 import { TrieModel, type AnySnapshot } from './model';
@@ -181,15 +181,7 @@ function drawBreadcrumb(): void {
   crumbs.replaceChildren(...items.flatMap((el, i) => (i ? [h('span', { class: 'sep' }, '›'), el] : [el])));
 }
 
-let drawQueued = false;
-function scheduleDraw(): void {
-  if (drawQueued) return;
-  drawQueued = true;
-  requestAnimationFrame(() => {
-    drawQueued = false;
-    draw();
-  });
-}
+const scheduleDraw = perFrame(() => draw());
 
 function draw(): void {
   if (!model || model.size === 0 || !focus) return;
@@ -213,7 +205,7 @@ function draw(): void {
   const real = layout.nodes.filter((n) => n.data.node >= 0).length;
   const aggs = layout.nodes.filter((n) => n.data.node === AGG).length;
   status.textContent = `${real} nodes drawn${aggs ? ` (+${aggs} merged groups)` : ''} of ${model.size} in the snapshot (${model.totalNodes || model.size} in the full trie)${notice ? ` · ${notice}` : ''}`;
-  document.body.dataset.rendered = String(Number(document.body.dataset.rendered ?? 0) + 1);
+  markRendered();
 }
 
 function rebuild(): void {

@@ -51,7 +51,7 @@ function filesUnder(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-test('the extension activates in a workspace with *.flowloop.json (workspaceContains)', async () => {
+test('the extension activates in a workspace with *.flowloop.json (workspaceContains; onLanguage:json when that search gives up on a busy machine)', async () => {
   const ext = vscode.extensions.getExtension('flowloop.flowloop');
   assert.ok(ext);
   await waitFor('activation by workspaceContains', () => ext.isActive, 20_000);
@@ -708,6 +708,31 @@ test('Run Baselines runs each baseline of the kind as its own finished run', asy
     }
   }
 }, 300_000);
+
+test("Run Baselines starts flower from the same seed's sft run (init = that run folder), as `flowloop baselines` does; flower alone is refused", async () => {
+  await api();
+  // the trie fixture as one objective with checkpoints (init reads the sft run's checkpoint), a few hundred samples
+  const cfg = readJson(join(ws(), 'trie.flowloop.json'));
+  delete cfg.compare;
+  Object.assign(cfg, { name: 'baselines-init', checkpoints: true, distribution: { samples: 300 } });
+  const uri = vscode.Uri.file(join(ws(), 'baselines-init.flowloop.json'));
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(cfg, null, 2) + '\n'));
+  const refused = (await vscode.commands.executeCommand('flowloop.runBaselines', uri, ['flower'])) as ManagedRun[];
+  assert.deepEqual(refused, [], 'flower without its sft run is not run');
+  const runs = (await vscode.commands.executeCommand('flowloop.runBaselines', uri, ['sft', 'flower'])) as ManagedRun[];
+  assert.deepEqual(
+    runs.map((r) => `${r.label.replace(/^.* · /, '')}: ${r.status}`),
+    ['baseline sft: finished', 'baseline flower: finished'],
+    runs.map((r) => r.error ?? r.lastMessage).join('; '),
+  );
+  const [sft, flower] = runs;
+  const flowerConfig = readJson(join(flower.runDir!, 'config.json'));
+  assert.equal(flowerConfig.init, sft.runDir, "the flower run's config names the sft run folder as init");
+  assert.equal(flowerConfig.name, 'baselines-init-flower', 'the run is named as the CLI names it');
+  const log = readFileSync(join(flower.runDir!, 'events.jsonl'), 'utf8');
+  assert.ok(log.includes(`initialised from ${sft.runDir}`), 'the flower run started from the sft weights');
+  await vscode.workspace.fs.delete(uri);
+}, 600_000);
 
 test("every kind's baseline overrides are valid on the shipped examples of that kind", async () => {
   const { BASELINES } = await import('../../../extension/baselines');
