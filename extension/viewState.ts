@@ -116,7 +116,7 @@ export function repeatsOf(runDirs: string[]): RepeatData[] {
   const wanted = new Set(runDirs.map((d) => resolve(d)));
   const out: RepeatData[] = [];
   for (const parent of new Set(runDirs.map((d) => dirname(resolve(d))))) {
-    let files: string[] = [];
+    let files: string[];
     try {
       files = readdirSync(parent).filter((f) => /^baselines-.+\.json$/.test(f));
     } catch {
