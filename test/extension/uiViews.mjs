@@ -149,37 +149,48 @@ export async function runUiViewsTest() {
     await page.goto(workbenchUrl(host), { timeout: GOTO_MS }); // the workbench's first load: minutes under load
     await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 120000 });
 
-    const demoOk = await step(
-      'the demo runs from ▶ Run; the runs table follows it live (progress cell changes while it runs)',
-      async () => {
-        await openFile(page, 'demo-ui.flowloop.json');
-        await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).first().waitFor({ timeout: 60000 });
-        const run = await startByLens(page, workspace, 'demo-ui');
-        runs.demo = run;
-        await paletteCommand(page, 'Flowloop: Show Runs Table');
-        const key = `${run.info.id}`;
-        const frame = await viewFrame(page, `#runs tr.row[data-run="${key}"]`);
-        // the demo's rows (sft, flower variants only once metrics exist; one row while it runs)
-        const seen = [];
-        await until(
-          page,
-          'two different progress values in the running demo row',
-          async () => {
-            const status = JSON.parse(readFileSync(join(run.dir, 'run.json'), 'utf8')).status;
-            const p = await runsCell(frame, key, 'progress');
-            if (p && !seen.includes(p)) seen.push(p);
-            if (status !== 'running' && seen.length < 2)
-              throw new Error(`the run ended ${status} before the table showed two progress values (saw: ${seen.join(' | ') || 'none'})`);
-            return seen.length >= 2;
-          },
-          240000,
-        );
-        if (!seen.every((p) => /% of the run$/.test(p))) throw new Error(`progress cells: ${seen.join(' | ')}`);
-        console.log(`UI views: runs table progress while the demo ran: ${seen.join(' | ')}`);
-        await shot('runs-live');
-        await finished(page, run, 600000);
-      },
-    );
+    await step('the runs table follows a running run live (its progress cell changes while it runs), then Stop', async () => {
+      // the slow fixture (minutes of SASRec epochs): long enough on any machine to watch, then stopped
+      await openFile(page, 'slow.flowloop.json');
+      await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).first().waitFor({ timeout: 60000 });
+      const run = await startByLens(page, workspace, 'slow');
+      runs.slow = run;
+      await paletteCommand(page, 'Flowloop: Show Runs Table');
+      const key = `${run.info.id}`;
+      const frame = await viewFrame(page, `#runs tr.row[data-run="${key}"]`);
+      const seen = [];
+      await until(
+        page,
+        'two different progress values in the running row',
+        async () => {
+          const status = JSON.parse(readFileSync(join(run.dir, 'run.json'), 'utf8')).status;
+          const p = await runsCell(frame, key, 'progress');
+          if (p && !seen.includes(p)) seen.push(p);
+          if (status !== 'running' && seen.length < 2)
+            throw new Error(`the run ended ${status} before the table showed two progress values (saw: ${seen.join(' | ') || 'none'})`);
+          return seen.length >= 2;
+        },
+        240000,
+      );
+      if (!seen.every((p) => /% of the run$/.test(p))) throw new Error(`progress cells: ${seen.join(' | ')}`);
+      console.log(`UI views: runs table progress while a run ran: ${seen.join(' | ')}`);
+      await shot('runs-live');
+      await paletteCommand(page, 'Flowloop: Stop Run');
+      await until(
+        page,
+        'the slow run cancelled',
+        () => JSON.parse(readFileSync(join(run.dir, 'run.json'), 'utf8')).status === 'cancelled',
+        60000,
+      );
+    });
+
+    const demoOk = await step('the demo runs from ▶ Run and finishes', async () => {
+      await openFile(page, 'demo-ui.flowloop.json');
+      await page.locator('.codelens-decoration a', { hasText: '▶ Run' }).first().waitFor({ timeout: 60000 });
+      const run = await startByLens(page, workspace, 'demo-ui');
+      runs.demo = run;
+      await finished(page, run, 600000);
+    });
 
     await step('the quick sequential run and the AFL run (built-in agents, 5 LastFM users) run from ▶ Run', async () => {
       for (const [file, name, key] of [
@@ -227,7 +238,7 @@ export async function runUiViewsTest() {
         await shot('trie');
       });
 
-    if (runs.demo && runs.quick && runs.afl) {
+    if (runs.slow && runs.demo && runs.quick && runs.afl) {
       const ids = Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, r.info.id]));
       let table;
       await step(
@@ -237,12 +248,12 @@ export async function runUiViewsTest() {
           table = await viewFrame(page, `#runs tr.row[data-key="${ids.demo}·flower"]`);
           await until(
             page,
-            'four rows (demo sft + flower, quick, afl)',
-            async () => (await table.locator('#runs tr.row').count()) === 4,
+            'five rows (the stopped slow run, demo sft + flower, quick, afl)',
+            async () => (await table.locator('#runs tr.row').count()) === 5,
             60000,
           );
           const keys = await table.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
-          const want = [`${ids.demo}·sft`, `${ids.demo}·flower`, ids.quick, ids.afl];
+          const want = [ids.slow, `${ids.demo}·sft`, `${ids.demo}·flower`, ids.quick, ids.afl];
           if ([...keys].sort().join() !== [...want].sort().join()) throw new Error(`rows ${keys.join(', ')}; want ${want.join(', ')}`);
           const cols = await table.locator('#runs th').evaluateAll((els) => els.map((e) => e.getAttribute('data-col')).filter(Boolean));
           const need = [
