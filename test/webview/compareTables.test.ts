@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CompareRun } from '../../webview/contract';
-import { aflTable, flatten, flowerTable, sweepSeries, toCsv, toMarkdown, userSimTable } from '../../webview/compare/tables';
+import { aflTable, flatten, flowerTable, toCsv, toMarkdown, userSimTable } from '../../webview/compare/tables';
+import { sweepSeries } from '../../webview/compare/sweepSeries';
 import { PAPER_TABLE4 } from '../../webview/compare/paper';
 
 const flowerRun = (name: string, metrics: Record<string, unknown>, method?: string): CompareRun => ({

@@ -11,7 +11,8 @@ import { palette, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
 import { dispatch, loadUiState, markRendered, post, saveUiState, startView, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit } from '../toolkit';
-import { allTables, cellText, leftOut, sweepSeries, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
+import { allTables, cellText, leftOut, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
+import { sweepSeries } from './sweepSeries';
 
 interface UiState {
   paper: PaperRows;
