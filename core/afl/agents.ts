@@ -209,15 +209,23 @@ export function loopValues(pack: PromptPack, user: LoopUser, round: number, memo
   };
 }
 
-export class LlmRecAgent implements RecAgent {
+/** What the LLM agents share: their client, prompt pack, matching rule and bounded parse retries (docs/methods.md §B2). */
+abstract class LlmAgent {
   readonly kind = 'llm' as const;
   constructor(
     readonly client: LlmClient,
-    private readonly pack: PromptPack,
-    private readonly matching: Matching,
+    protected readonly pack: PromptPack,
+    protected readonly matching: Matching,
     private readonly parseRetries: number,
     private readonly retry: ParseRetry = 'corrective-turn',
   ) {}
+  /** One call with this agent's retry policy, its reply parsed by `parse` in `format`. */
+  protected ask<T>(messages: ChatMessage[], parse: (text: string) => ParseResult<T>, format: ParseOptions['format'], signal?: AbortSignal) {
+    return callAndParse(this.client, messages, parse, { parseRetries: this.parseRetries, retry: this.retry, format }, signal);
+  }
+}
+
+export class LlmRecAgent extends LlmAgent implements RecAgent {
   /** docs/methods.md §B2 step 1: round 1 sees the prior, later rounds the memory instead. */
   async recommend(input: RecInput, signal?: AbortSignal): Promise<RecTurn> {
     const first = input.memory.length === 0;
@@ -228,26 +236,12 @@ export class LlmRecAgent implements RecAgent {
       !first && hasNext
         ? renderMessages(this.pack, 'rec.memorySystem', 'rec.memoryUser', values)
         : renderMessages(this.pack, 'rec.system', 'rec.user', values);
-    const { turn, value } = await callAndParse(
-      this.client,
-      msgs,
-      (t) => parseRecReply(t, this.matching),
-      { parseRetries: this.parseRetries, retry: this.retry, format: REC_FORMAT },
-      signal,
-    );
+    const { turn, value } = await this.ask(msgs, (t) => parseRecReply(t, this.matching), REC_FORMAT, signal);
     return { ...turn, reason: value?.reason, item: value?.item };
   }
 }
 
-export class LlmUserAgent implements UserAgent {
-  readonly kind = 'llm' as const;
-  constructor(
-    readonly client: LlmClient,
-    private readonly pack: PromptPack,
-    private readonly matching: Matching,
-    private readonly parseRetries: number,
-    private readonly retry: ParseRetry = 'corrective-turn',
-  ) {}
+export class LlmUserAgent extends LlmAgent implements UserAgent {
   /** docs/methods.md §B2 step 2: prior + focus list every round; memory when read and non-empty. */
   async judge(input: UserInput, signal?: AbortSignal): Promise<UserTurn> {
     const values: TemplateValues = {
@@ -259,13 +253,7 @@ export class LlmUserAgent implements UserAgent {
     const msgs = withMemory
       ? renderMessages(this.pack, 'user.memorySystem', 'user.memoryUser', values)
       : renderMessages(this.pack, 'user.system', 'user.user', values);
-    const { turn, value } = await callAndParse(
-      this.client,
-      msgs,
-      (t) => parseUserReply(t, this.matching),
-      { parseRetries: this.parseRetries, retry: this.retry, format: USER_FORMAT },
-      signal,
-    );
+    const { turn, value } = await this.ask(msgs, (t) => parseUserReply(t, this.matching), USER_FORMAT, signal);
     return { ...turn, reason: value?.reason, decision: value?.decision };
   }
 }
