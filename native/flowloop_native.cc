@@ -25,30 +25,34 @@ static void blasThreadsFor(double flops) {
   if (want != g_blasThreads) { openblas_set_num_threads(want); g_blasThreads = want; }
 }
 
-#define CHECK(call)                                                              \
-  do {                                                                           \
-    if ((call) != napi_ok) {                                                     \
-      napi_throw_error(env, nullptr, "flowloop_native: N-API call failed: " #call); \
-      return nullptr;                                                            \
-    }                                                                            \
-  } while (0)
+// The arguments of one call, unpacked with checks: the first bad one throws a JS error and clears `ok`
+// (later reads return null/0 and throw nothing more), so a function reads all it needs, then returns if !ok.
+struct Args {
+  napi_env env;
+  size_t argc = 16;
+  napi_value v[16];
+  bool ok = true;
+  Args(napi_env e, napi_callback_info info) : env(e) {
+    if (napi_get_cb_info(env, info, &argc, v, nullptr, nullptr) != napi_ok) fail("flowloop_native: N-API call failed: napi_get_cb_info");
+  }
+  void fail(const char* msg) { if (ok) napi_throw_error(env, nullptr, msg); ok = false; }
+  // ok unless `bad`, in which case a RangeError with `msg` is thrown
+  bool sizes(bool bad, const char* msg) { if (ok && bad) { napi_throw_range_error(env, nullptr, msg); ok = false; } return ok; }
+  template <class T> T* view(size_t i, napi_typedarray_type want, size_t* n, const char* msg) {
+    napi_typedarray_type t; napi_value ab; size_t off; void* p = nullptr;
+    *n = 0;
+    if (ok && (i >= argc || napi_get_typedarray_info(env, v[i], &t, n, &p, &ab, &off) != napi_ok || t != want)) {
+      napi_throw_type_error(env, nullptr, msg); ok = false;
+    }
+    return ok ? (T*)p : nullptr;
+  }
+  float* f32(size_t i, size_t* n) { return view<float>(i, napi_float32_array, n, "flowloop_native: expected a Float32Array"); }
+  int32_t* i32(size_t i, size_t* n) { return view<int32_t>(i, napi_int32_array, n, "flowloop_native: expected an Int32Array"); }
+  int64_t num(size_t i) { int64_t x = 0; if (i < argc) napi_get_value_int64(env, v[i], &x); return x; }
+  double dbl(size_t i) { double x = 0; if (i < argc) napi_get_value_double(env, v[i], &x); return x; }
+  bool flag(size_t i) { bool x = false; if (i < argc) napi_get_value_bool(env, v[i], &x); return x; }
+};
 
-static bool f32(napi_env env, napi_value v, float** p, size_t* n) {
-  napi_typedarray_type t; napi_value ab; size_t off;
-  if (napi_get_typedarray_info(env, v, &t, n, (void**)p, &ab, &off) != napi_ok || t != napi_float32_array) {
-    napi_throw_type_error(env, nullptr, "flowloop_native: expected a Float32Array");
-    return false;
-  }
-  return true;
-}
-static bool i32(napi_env env, napi_value v, int32_t** p, size_t* n) {
-  napi_typedarray_type t; napi_value ab; size_t off;
-  if (napi_get_typedarray_info(env, v, &t, n, (void**)p, &ab, &off) != napi_ok || t != napi_int32_array) {
-    napi_throw_type_error(env, nullptr, "flowloop_native: expected an Int32Array");
-    return false;
-  }
-  return true;
-}
 // e^x in float32 (Cephes expf: Cody-Waite reduction + degree-5 polynomial, rel. error ~1e-7), written so
 // that gcc vectorizes it (no libm call); inputs clamped to [-87.3, 88.3] (e^-87.3 ~ 1e-38 stands for 0).
 static inline float fexp(float x) {
@@ -69,24 +73,18 @@ static inline float fexp(float x) {
   return p * scale;
 }
 
-static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
-static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
-static bool boolean(napi_env env, napi_value v) { bool x = false; napi_get_value_bool(env, v, &x); return x; }
-
 // sgemm(transA, transB, M, N, K, A, B, C, batch, batchA, batchB): C[i] = op(A[i]) op(B[i]) for i < batch,
 // row-major; op(A) is M x K, op(B) is K x N; an operand with batch 1 is broadcast.
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11; napi_value a[11];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  if (argc != 11) { napi_throw_error(env, nullptr, "sgemm: 11 arguments"); return nullptr; }
-  bool ta = boolean(env, a[0]), tb = boolean(env, a[1]);
-  int64_t M = num(env, a[2]), N = num(env, a[3]), K = num(env, a[4]);
-  float *A, *B, *C; size_t nA, nB, nC;
-  if (!f32(env, a[5], &A, &nA) || !f32(env, a[6], &B, &nB) || !f32(env, a[7], &C, &nC)) return nullptr;
-  int64_t batch = num(env, a[8]), bA = num(env, a[9]), bB = num(env, a[10]);
-  if ((size_t)(bA * M * K) > nA || (size_t)(bB * K * N) > nB || (size_t)(batch * M * N) > nC) {
-    napi_throw_range_error(env, nullptr, "sgemm: buffers smaller than the shapes"); return nullptr;
-  }
+  Args a(env, info);
+  if (a.ok && a.argc != 11) a.fail("sgemm: 11 arguments");
+  bool ta = a.flag(0), tb = a.flag(1);
+  int64_t M = a.num(2), N = a.num(3), K = a.num(4);
+  size_t nA, nB, nC;
+  float *A = a.f32(5, &nA), *B = a.f32(6, &nB), *C = a.f32(7, &nC);
+  int64_t batch = a.num(8), bA = a.num(9), bB = a.num(10);
+  if (!a.sizes((size_t)(bA * M * K) > nA || (size_t)(bB * K * N) > nB || (size_t)(batch * M * N) > nC, "sgemm: buffers smaller than the shapes"))
+    return nullptr;
   blasThreadsFor(2.0 * (double)M * (double)N * (double)K);  // per product (batched ones are each small)
   for (int64_t i = 0; i < batch; i++) {
     const float* Ai = A + (bA == 1 ? 0 : i * M * K);
@@ -100,12 +98,12 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
 // lsgFwd(x, labels, N, V, K, logp, lse): lse[n] = logsumexp(x[n,:]); logp[n,k] = x[n,y[n,k]] - lse[n]
 // (0 where y is outside [0,V)): K labels per row share one softmax pass.
 static napi_value LsgFwd(napi_env env, napi_callback_info info) {
-  size_t argc = 7; napi_value a[7];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *logp, *lse; int32_t* y; size_t nx, ny, n1, n2;
-  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[5], &logp, &n1) || !f32(env, a[6], &lse, &n2)) return nullptr;
-  int64_t N = num(env, a[2]), V = num(env, a[3]), K = num(env, a[4]);
-  if ((size_t)(N * V) > nx || (size_t)(N * K) > ny || (size_t)(N * K) > n1 || (size_t)N > n2) { napi_throw_range_error(env, nullptr, "lsgFwd: sizes"); return nullptr; }
+  Args a(env, info);
+  size_t nx, ny, n1, n2;
+  float *x = a.f32(0, &nx), *logp = a.f32(5, &n1), *lse = a.f32(6, &n2);
+  int32_t* y = a.i32(1, &ny);
+  int64_t N = a.num(2), V = a.num(3), K = a.num(4);
+  if (!a.sizes((size_t)(N * V) > nx || (size_t)(N * K) > ny || (size_t)(N * K) > n1 || (size_t)N > n2, "lsgFwd: sizes")) return nullptr;
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; n++) {
     const float* r = x + n * V;
@@ -128,13 +126,12 @@ static napi_value LsgFwd(napi_env env, napi_callback_info info) {
 // lsgBwd(x, labels, lse, dlogp, dlse, N, V, K, dx): dx = (dlse - sum_k g_k) * exp(x - lse) + sum_k g_k * onehot(y_k),
 // g_k = dlogp[n,k] (0 for invalid y).
 static napi_value LsgBwd(napi_env env, napi_callback_info info) {
-  size_t argc = 9; napi_value a[9];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *lse, *dlogp, *dlse, *dx; int32_t* y; size_t nx, ny, n1, n2, n3, n4;
-  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &y, &ny) || !f32(env, a[2], &lse, &n1) || !f32(env, a[3], &dlogp, &n2) ||
-      !f32(env, a[4], &dlse, &n3) || !f32(env, a[8], &dx, &n4)) return nullptr;
-  int64_t N = num(env, a[5]), V = num(env, a[6]), K = num(env, a[7]);
-  if ((size_t)(N * V) > nx || (size_t)(N * V) > n4 || (size_t)(N * K) > ny || (size_t)(N * K) > n2) { napi_throw_range_error(env, nullptr, "lsgBwd: sizes"); return nullptr; }
+  Args a(env, info);
+  size_t nx, ny, n1, n2, n3, n4;
+  float *x = a.f32(0, &nx), *lse = a.f32(2, &n1), *dlogp = a.f32(3, &n2), *dlse = a.f32(4, &n3), *dx = a.f32(8, &n4);
+  int32_t* y = a.i32(1, &ny);
+  int64_t N = a.num(5), V = a.num(6), K = a.num(7);
+  if (!a.sizes((size_t)(N * V) > nx || (size_t)(N * V) > n4 || (size_t)(N * K) > ny || (size_t)(N * K) > n2, "lsgBwd: sizes")) return nullptr;
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; n++) {
     const float* r = x + n * V;
@@ -154,17 +151,17 @@ static napi_value LsgBwd(napi_env env, napi_callback_info info) {
 
 // transpose(x, shape Int32Array, perm Int32Array, out): out = x.transpose(perm), any rank <= 8.
 static napi_value Transpose(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value a[4];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *out; int32_t *shape, *perm; size_t nx, nr, np, no;
-  if (!f32(env, a[0], &x, &nx) || !i32(env, a[1], &shape, &nr) || !i32(env, a[2], &perm, &np) || !f32(env, a[3], &out, &no)) return nullptr;
-  if (nr != np || nr > 8 || nr == 0) { napi_throw_range_error(env, nullptr, "transpose: rank 1..8, perm of the same rank"); return nullptr; }
+  Args a(env, info);
+  size_t nx, nr, np, no;
+  float *x = a.f32(0, &nx), *out = a.f32(3, &no);
+  int32_t *shape = a.i32(1, &nr), *perm = a.i32(2, &np);
+  if (!a.sizes(nr != np || nr > 8 || nr == 0, "transpose: rank 1..8, perm of the same rank")) return nullptr;
   int R = (int)nr;
   int64_t inStride[8], outShape[8], srcStride[8], total = 1;
   inStride[R - 1] = 1;
   for (int i = R - 2; i >= 0; i--) inStride[i] = inStride[i + 1] * shape[i + 1];
   for (int i = 0; i < R; i++) { outShape[i] = shape[perm[i]]; srcStride[i] = inStride[perm[i]]; total *= outShape[i]; }
-  if ((size_t)total > nx || (size_t)total > no) { napi_throw_range_error(env, nullptr, "transpose: sizes"); return nullptr; }
+  if (!a.sizes((size_t)total > nx || (size_t)total > no, "transpose: sizes")) return nullptr;
   // iterate the output in order; the innermost output axis walks the input with srcStride[R-1]
   int64_t inner = outShape[R - 1], innerStride = srcStride[R - 1];
   int64_t outer = inner ? total / inner : 0;
@@ -182,11 +179,10 @@ static napi_value Transpose(napi_env env, napi_callback_info info) {
 // exp(x, out): out = e^x elementwise, vectorized; inputs outside [-87.3, 88.3] (and NaN) recomputed by expf
 // so that underflow to 0/denormals, overflow to inf and NaN match the C library.
 static napi_value Exp(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value a[2];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *out; size_t nx, no;
-  if (!f32(env, a[0], &x, &nx) || !f32(env, a[1], &out, &no)) return nullptr;
-  if (no < nx) { napi_throw_range_error(env, nullptr, "exp: sizes"); return nullptr; }
+  Args a(env, info);
+  size_t nx, no;
+  float *x = a.f32(0, &nx), *out = a.f32(1, &no);
+  if (!a.sizes(no < nx, "exp: sizes")) return nullptr;
   const int64_t n = (int64_t)nx;
   int bad = 0;
 #pragma omp simd reduction(| : bad)
@@ -204,16 +200,13 @@ static napi_value Exp(napi_env env, napi_callback_info info) {
 // lnFwd(x, g, b, R, C, eps, y, mean, rstd) / lnBwd(x, g, mean, rstd, dy, R, C, dx, dg, db): fused LayerNorm over
 // rows of C (formulas in core/tensor/kernels/layerNorm.ts).
 static napi_value LnFwd(napi_env env, napi_callback_info info) {
-  size_t argc = 9; napi_value a[9];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *g, *b, *y, *mean, *rstd; size_t n0, n1, n2, n6, n7, n8;
-  if (!f32(env, a[0], &x, &n0) || !f32(env, a[1], &g, &n1) || !f32(env, a[2], &b, &n2) || !f32(env, a[6], &y, &n6) ||
-      !f32(env, a[7], &mean, &n7) || !f32(env, a[8], &rstd, &n8)) return nullptr;
-  int64_t R = num(env, a[3]), C = num(env, a[4]);
-  float eps = (float)dbl(env, a[5]);
-  if ((size_t)(R * C) > n0 || (size_t)(R * C) > n6 || (size_t)C > n1 || (size_t)C > n2 || (size_t)R > n7 || (size_t)R > n8) {
-    napi_throw_range_error(env, nullptr, "lnFwd: sizes"); return nullptr;
-  }
+  Args a(env, info);
+  size_t n0, n1, n2, n6, n7, n8;
+  float *x = a.f32(0, &n0), *g = a.f32(1, &n1), *b = a.f32(2, &n2), *y = a.f32(6, &n6), *mean = a.f32(7, &n7), *rstd = a.f32(8, &n8);
+  int64_t R = a.num(3), C = a.num(4);
+  float eps = (float)a.dbl(5);
+  if (!a.sizes((size_t)(R * C) > n0 || (size_t)(R * C) > n6 || (size_t)C > n1 || (size_t)C > n2 || (size_t)R > n7 || (size_t)R > n8, "lnFwd: sizes"))
+    return nullptr;
   for (int64_t r = 0; r < R; r++) {
     const float* xr = x + r * C;
     float* yr = y + r * C;
@@ -232,14 +225,15 @@ static napi_value LnFwd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value LnBwd(napi_env env, napi_callback_info info) {
-  size_t argc = 10; napi_value a[10];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *g, *mean, *rstd, *dy, *dx, *dg, *db; size_t n0, n1, n2, n3, n4, n7, n8, n9;
-  if (!f32(env, a[0], &x, &n0) || !f32(env, a[1], &g, &n1) || !f32(env, a[2], &mean, &n2) || !f32(env, a[3], &rstd, &n3) ||
-      !f32(env, a[4], &dy, &n4) || !f32(env, a[7], &dx, &n7) || !f32(env, a[8], &dg, &n8) || !f32(env, a[9], &db, &n9)) return nullptr;
-  int64_t R = num(env, a[5]), C = num(env, a[6]);
-  if ((size_t)(R * C) > n0 || (size_t)(R * C) > n4 || (size_t)(R * C) > n7 || (size_t)C > n1 || (size_t)C > n8 || (size_t)C > n9 ||
-      (size_t)R > n2 || (size_t)R > n3) { napi_throw_range_error(env, nullptr, "lnBwd: sizes"); return nullptr; }
+  Args a(env, info);
+  size_t n0, n1, n2, n3, n4, n7, n8, n9;
+  float *x = a.f32(0, &n0), *g = a.f32(1, &n1), *mean = a.f32(2, &n2), *rstd = a.f32(3, &n3), *dy = a.f32(4, &n4);
+  float *dx = a.f32(7, &n7), *dg = a.f32(8, &n8), *db = a.f32(9, &n9);
+  int64_t R = a.num(5), C = a.num(6);
+  if (!a.sizes((size_t)(R * C) > n0 || (size_t)(R * C) > n4 || (size_t)(R * C) > n7 || (size_t)C > n1 || (size_t)C > n8 || (size_t)C > n9 ||
+                   (size_t)R > n2 || (size_t)R > n3,
+               "lnBwd: sizes"))
+    return nullptr;
   std::memset(dg, 0, sizeof(float) * C);
   std::memset(db, 0, sizeof(float) * C);
   for (int64_t r = 0; r < R; r++) {
@@ -265,13 +259,11 @@ static napi_value LnBwd(napi_env env, napi_callback_info info) {
 
 // adam(x, g, m, v, xo, mo, vo, lr, b1, b2, eps, wd, dwd, step): one fused Adam update (kernels/adam.ts formula).
 static napi_value Adam(napi_env env, napi_callback_info info) {
-  size_t argc = 14; napi_value a[14];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *g, *m, *v, *xo, *mo, *vo; size_t n0, n1, n2, n3, n4, n5, n6;
-  if (!f32(env, a[0], &x, &n0) || !f32(env, a[1], &g, &n1) || !f32(env, a[2], &m, &n2) || !f32(env, a[3], &v, &n3) ||
-      !f32(env, a[4], &xo, &n4) || !f32(env, a[5], &mo, &n5) || !f32(env, a[6], &vo, &n6)) return nullptr;
-  if (n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0) { napi_throw_range_error(env, nullptr, "adam: sizes"); return nullptr; }
-  const double lr = dbl(env, a[7]), b1 = dbl(env, a[8]), b2 = dbl(env, a[9]), eps = dbl(env, a[10]), wd = dbl(env, a[11]), dwd = dbl(env, a[12]), step = dbl(env, a[13]);
+  Args a(env, info);
+  size_t n0, n1, n2, n3, n4, n5, n6;
+  float *x = a.f32(0, &n0), *g = a.f32(1, &n1), *m = a.f32(2, &n2), *v = a.f32(3, &n3), *xo = a.f32(4, &n4), *mo = a.f32(5, &n5), *vo = a.f32(6, &n6);
+  if (!a.sizes(n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0, "adam: sizes")) return nullptr;
+  const double lr = a.dbl(7), b1 = a.dbl(8), b2 = a.dbl(9), eps = a.dbl(10), wd = a.dbl(11), dwd = a.dbl(12), step = a.dbl(13);
   const float c1 = (float)(1.0 / (1.0 - std::pow(b1, step))), c2 = (float)(1.0 / (1.0 - std::pow(b2, step)));
   const float flr = (float)lr, fb1 = (float)b1, fb2 = (float)b2, feps = (float)eps, fwd = (float)wd, fdwd = (float)dwd;
   const int64_t n = (int64_t)n0;
@@ -288,12 +280,11 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
 
 // colsum(x, R, C, out): out[c] = sum_r x[r*C + c] (reductions over leading axes), in row order.
 static napi_value ColSum(napi_env env, napi_callback_info info) {
-  size_t argc = 4; napi_value a[4];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  float *x, *out; size_t nx, no;
-  if (!f32(env, a[0], &x, &nx) || !f32(env, a[3], &out, &no)) return nullptr;
-  int64_t R = num(env, a[1]), C = num(env, a[2]);
-  if ((size_t)(R * C) > nx || (size_t)C > no) { napi_throw_range_error(env, nullptr, "colsum: sizes"); return nullptr; }
+  Args a(env, info);
+  size_t nx, no;
+  float *x = a.f32(0, &nx), *out = a.f32(3, &no);
+  int64_t R = a.num(1), C = a.num(2);
+  if (!a.sizes((size_t)(R * C) > nx || (size_t)C > no, "colsum: sizes")) return nullptr;
   std::memset(out, 0, sizeof(float) * C);
   for (int64_t r = 0; r < R; r++) {
     const float* row = x + r * C;
@@ -304,9 +295,9 @@ static napi_value ColSum(napi_env env, napi_callback_info info) {
 }
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value a[1];
-  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  int n = (int)num(env, a[0]);
+  Args a(env, info);
+  if (!a.ok) return nullptr;
+  int n = (int)a.num(0);
   if (n < 1) n = 1;
   g_threads = n;
   g_blasThreads = n;

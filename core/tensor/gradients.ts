@@ -23,27 +23,22 @@ export function registerFlowloopGradients(tf: Tf): void {
   const warn = console.warn; // tfjs warns "Overriding the gradient for ..." once per registration
   console.warn = () => {};
   try {
-    tf.registerGradient({
-      kernelName: 'Sum',
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        const { axis } = attrs as unknown as { axis: number | number[] };
-        return { x: () => tf.broadcastTo(tf.reshape(dy as Tensor, expandedShape(tf, x, axis)), x.shape) };
-      },
-    });
-    tf.registerGradient({
-      kernelName: 'Mean',
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        const { axis } = attrs as unknown as { axis: number | number[] };
-        const shape = expandedShape(tf, x, axis);
-        const n = x.size / shape.reduce((a, b) => a * b, 1);
-        // divide the small dy first, then broadcast (one division per output element, as before)
-        return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy as Tensor, shape), n), x.shape) };
-      },
-    });
+    for (const mean of [false, true])
+      tf.registerGradient({
+        kernelName: mean ? 'Mean' : 'Sum',
+        inputsToSave: ['x'],
+        gradFunc: (dy, [x], attrs) => {
+          const shape = expandedShape(tf, x, (attrs as unknown as { axis: number | number[] }).axis);
+          const n = x.size / shape.reduce((a, b) => a * b, 1);
+          return {
+            x: () => {
+              const g = tf.reshape(dy as Tensor, shape);
+              // Mean: divide the small dy first, then broadcast (one division per output element, as before)
+              return tf.broadcastTo(mean ? tf.div(g, n) : g, x.shape);
+            },
+          };
+        },
+      });
   } finally {
     console.warn = warn;
   }

@@ -11,6 +11,57 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 
+/** Fused log-softmax + gather forward (kernels/softmaxCrossEntropy.ts): labels and logp hold N·K entries. */
+export type LogSoftmaxGatherForward = (
+  x: Float32Array,
+  labels: Int32Array,
+  N: number,
+  V: number,
+  K: number,
+  logp: Float32Array,
+  lse: Float32Array,
+) => void;
+/** Its gradient. */
+export type LogSoftmaxGatherBackward = (
+  x: Float32Array,
+  labels: Int32Array,
+  lse: Float32Array,
+  dlogp: Float32Array,
+  dlse: Float32Array,
+  N: number,
+  V: number,
+  K: number,
+  dx: Float32Array,
+) => void;
+/** Fused LayerNorm over rows of C (kernels/layerNorm.ts formulas). */
+export type LayerNormForward = (
+  x: Float32Array,
+  g: Float32Array,
+  b: Float32Array,
+  R: number,
+  C: number,
+  eps: number,
+  y: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+) => void;
+/** Its gradient. */
+export type LayerNormBackward = (
+  x: Float32Array,
+  g: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  dy: Float32Array,
+  R: number,
+  C: number,
+  dx: Float32Array,
+  dg: Float32Array,
+  db: Float32Array,
+) => void;
+/** out[c] = Σ_r x[r*C + c] (kernels/sum.ts). */
+export type ColumnSums = (x: Float32Array, R: number, C: number, out: Float32Array) => void;
+
+/** What the addon exports; the same signatures as the JS kernels where both exist (the types above). */
 export interface NativeKernels {
   sgemm(
     transA: boolean,
@@ -27,47 +78,16 @@ export interface NativeKernels {
   ): void;
   /** Signature version of the build (NATIVE_VERSION). */
   version?: number;
-  lsgFwd(x: Float32Array, labels: Int32Array, N: number, V: number, K: number, logp: Float32Array, lse: Float32Array): void;
-  lsgBwd(
-    x: Float32Array,
-    labels: Int32Array,
-    lse: Float32Array,
-    dlogp: Float32Array,
-    dlse: Float32Array,
-    N: number,
-    V: number,
-    K: number,
-    dx: Float32Array,
-  ): void;
+  lsgFwd: LogSoftmaxGatherForward;
+  lsgBwd: LogSoftmaxGatherBackward;
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
-  /** Optional (older builds lack it): out[c] = Σ_r x[r*C + c]. */
-  colsum?(x: Float32Array, R: number, C: number, out: Float32Array): void;
+  /** Optional (older builds lack it). */
+  colsum?: ColumnSums;
   /** Optional (older builds lack it): out = e^x. */
   exp?(x: Float32Array, out: Float32Array): void;
-  /** Optional: fused LayerNorm forward/backward (kernels/layerNorm.ts formulas). */
-  lnFwd?(
-    x: Float32Array,
-    g: Float32Array,
-    b: Float32Array,
-    R: number,
-    C: number,
-    eps: number,
-    y: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-  ): void;
-  lnBwd?(
-    x: Float32Array,
-    g: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    dy: Float32Array,
-    R: number,
-    C: number,
-    dx: Float32Array,
-    dg: Float32Array,
-    db: Float32Array,
-  ): void;
+  /** Optional: fused LayerNorm forward/backward. */
+  lnFwd?: LayerNormForward;
+  lnBwd?: LayerNormBackward;
   /** Optional: fused Adam update (kernels/adam.ts formula). */
   adam?(
     x: Float32Array,

@@ -5,9 +5,9 @@
  * in one pass, replacing ~12 elementwise kernels per variable of tf.train.adam (same formula as tfjs's
  * and PyTorch's Adam). Outputs [x', m', v'].
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { CpuBackendLike, WasmBackendLike } from './backendTypes';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeKernels } from '../native';
+import { arrayKernel } from './defineKernel';
 
 export const ADAM = 'FlowloopAdam';
 
@@ -56,53 +56,22 @@ function nativeExact(a: AdamAttrs): boolean {
   return f(1 - f(a.beta1)) === f(1 - a.beta1) && f(1 - f(a.beta2)) === f(1 - a.beta2);
 }
 
-type Args<B> = { inputs: { x: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo }; backend: B; attrs: AdamAttrs };
+type Inputs = { x: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo };
 
+/** The kernel for `backendName` ('wasm': the native update when exact (nativeExact), else JS; 'cpu': JS; others: none). */
 export function adamKernels(backendName: string, nat?: NativeKernels): KernelConfig[] {
-  if (backendName === 'wasm') {
-    const natAdam = nat?.adam?.bind(nat);
-    const kernelFunc = (({ inputs: { x, g, m, v }, backend, attrs }: Args<WasmBackendLike>) => {
-      const xo = backend.makeOutput(x.shape, 'float32'),
-        mo = backend.makeOutput(x.shape, 'float32'),
-        vo = backend.makeOutput(x.shape, 'float32');
-      const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      if (natAdam && nativeExact(attrs))
-        natAdam(
-          h(x),
-          h(g),
-          h(m),
-          h(v),
-          h(xo),
-          h(mo),
-          h(vo),
-          attrs.lr,
-          attrs.beta1,
-          attrs.beta2,
-          attrs.eps,
-          attrs.weightDecay,
-          attrs.decoupledWeightDecay,
-          attrs.step,
-        );
-      else adamUpdate(h(x), h(g), h(m), h(v), attrs, h(xo), h(mo), h(vo));
-      return [xo, mo, vo];
-    }) as unknown as KernelFunc;
-    return [{ kernelName: ADAM, backendName, kernelFunc }];
-  }
-  if (backendName === 'cpu') {
-    const kernelFunc = (({ inputs: { x, g, m, v }, backend, attrs }: Args<CpuBackendLike>) => {
-      const n = x.shape.reduce((a, b) => a * b, 1);
-      const xo = new Float32Array(n),
-        mo = new Float32Array(n),
-        vo = new Float32Array(n);
-      const d = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
-      adamUpdate(d(x), d(g), d(m), d(v), attrs, xo, mo, vo);
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', xo),
-        backend.makeTensorInfo(x.shape, 'float32', mo),
-        backend.makeTensorInfo(x.shape, 'float32', vo),
-      ];
-    }) as unknown as KernelFunc;
-    return [{ kernelName: ADAM, backendName, kernelFunc }];
-  }
-  return [];
+  if (backendName !== 'wasm' && backendName !== 'cpu') return [];
+  const natAdam = backendName === 'wasm' ? nat?.adam?.bind(nat) : undefined;
+  return [
+    arrayKernel<Inputs, AdamAttrs>(ADAM, backendName, (io, { x, g, m, v }, attrs) => {
+      const outs = [io.out(x.shape), io.out(x.shape), io.out(x.shape)];
+      const [xo, mo, vo] = outs.map(io.f32);
+      const [xi, gi, mi, vi] = [x, g, m, v].map(io.f32);
+      if (natAdam && nativeExact(attrs)) {
+        const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, step } = attrs;
+        natAdam(xi, gi, mi, vi, xo, mo, vo, lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, step);
+      } else adamUpdate(xi, gi, mi, vi, attrs, xo, mo, vo);
+      return outs;
+    }),
+  ];
 }

@@ -1,15 +1,20 @@
 /**
- * BatchMatMul for the wasm backend routed through XNNPACK (docs/testing.md).
- *
- * tfjs-wasm 4.22 uses XNNPACK's fully-connected GEMM only for a single [M,K]x[K,N] product without
- * transposes; every transposed product (all of backprop) and every batched one (attention) falls back to
- * a naive loop (~2 GFLOP/s). Here transposes are materialized with the wasm Transpose kernel and a batch
- * is split into batch-1 products on *aliases* of the operands' heap memory (no copies), each run by the
- * same wasm BatchMatMul entry point, which then takes the XNNPACK path.
- * Broadcast batch (one side batch 1) is supported; a [b,M,K] x [K,N] product becomes one [b*M,K] GEMM.
+ * BatchMatMul for the wasm backend: one kernel (which products it takes, the output, empty products) with
+ * two GEMM engines.
+ *  - native (core/tensor/native.ts, when built): OpenBLAS sgemm on the heap views; transposes and batches
+ *    handled by BLAS.
+ *  - XNNPACK (docs/testing.md): tfjs-wasm 4.22 uses XNNPACK's fully-connected GEMM only for a single
+ *    [M,K]x[K,N] product without transposes; every transposed product (all of backprop) and every batched one
+ *    (attention) falls back to a naive loop (~2 GFLOP/s). Here transposes are materialized with the wasm
+ *    Transpose kernel and a batch is split into batch-1 products on *aliases* of the operands' heap memory
+ *    (no copies), each run by the same wasm BatchMatMul entry point, which then takes the XNNPACK path.
+ * Broadcast batch (one side batch 1) is supported (XNNPACK: a [b,M,K] x [K,N] product becomes one [b*M,K]
+ * GEMM); other broadcasts and non-float32 products go to the stock kernel.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './backendTypes';
+import type { NativeKernels } from '../native';
+import { overStock, sizeOf } from './defineKernel';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type RawMatMul = (
@@ -44,12 +49,6 @@ export function matMulDims(
   return { M, K, N };
 }
 
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 interface Backend extends WasmBackendLike {
   wasm: WasmBackendLike['wasm'] & {
     cwrap(name: string, ret: null, args: string[]): RawMatMul;
@@ -76,28 +75,34 @@ function dropAlias(backend: Backend, a: { id: number; dataId: object }): void {
 
 const shapeBytes = (s: number[]) => new Uint8Array(new Int32Array(s).buffer);
 
-export function wasmBatchMatMul(tf: Tf): KernelConfig {
-  const orig = tf.getKernel('BatchMatMul', 'wasm');
-  const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!orig || !transpose) throw new Error('wasm BatchMatMul/Transpose kernels not registered');
-  let raw: RawMatMul | undefined;
+/** One product for an engine: C[i] = op(A[i]) op(B[i]), i < batch; the side with batch 1 is broadcast. */
+interface Product {
+  a: TensorInfo;
+  b: TensorInfo;
+  out: TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+  M: number;
+  K: number;
+  N: number;
+  batch: number;
+  batchA: number;
+  batchB: number;
+}
+type Gemm = (backend: WasmBackendLike, p: Product) => void;
 
-  const kernelFunc = ((args: {
-    inputs: { a: TensorInfo; b: TensorInfo };
-    backend: Backend;
-    attrs: { transposeA: boolean; transposeB: boolean };
-  }) => {
-    const {
-      inputs: { a, b },
-      backend,
-      attrs: { transposeA, transposeB },
-    } = args;
-    const batchA = sizeOf(a.shape.slice(0, -2)),
-      batchB = sizeOf(b.shape.slice(0, -2));
-    const sameOuter = a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join();
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(sameOuter || batchA === 1 || batchB === 1)) {
-      return orig.kernelFunc(args as never);
-    }
+function nativeGemm(nat: NativeKernels): Gemm {
+  const f32 = (b: WasmBackendLike, t: TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+  return (backend, { a, b, out, transposeA, transposeB, M, N, K, batch, batchA, batchB }) =>
+    nat.sgemm(transposeA, transposeB, M, N, K, f32(backend, a), f32(backend, b), f32(backend, out), batch, batchA, batchB);
+}
+
+function xnnpackGemm(tf: Tf): Gemm {
+  const transpose = tf.getKernel('Transpose', 'wasm');
+  if (!transpose) throw new Error('wasm Transpose kernel not registered');
+  let raw: RawMatMul | undefined;
+  return (wasmBackend, { a, b, out, transposeA, transposeB, M, K, N, batch, batchA, batchB }) => {
+    const backend = wasmBackend as Backend;
     raw ??= backend.wasm.cwrap('BatchMatMul', null, [
       'number',
       'array',
@@ -119,19 +124,6 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
       temps.push(t);
       return t;
     };
-    const { M, K, N } = matMulDims(a.shape, b.shape, transposeA, transposeB);
-    const batch = Math.max(batchA, batchB);
-    const outer = (batchA >= batchB ? a.shape : b.shape).slice(0, -2);
-    const out = backend.makeOutput([batch, M, N], 'float32');
-    if (M * N === 0) {
-      out.shape = [...outer, M, N];
-      return out;
-    }
-    if (K === 0) {
-      backend.typedArrayFromHeap(out).fill(0);
-      out.shape = [...outer, M, N];
-      return out;
-    }
     const A = transposeA ? swapLast(a) : a;
     const B = transposeB ? swapLast(b) : b;
     const offA = backend.dataIdMap.get(A.dataId)!.memoryOffset;
@@ -154,8 +146,34 @@ export function wasmBatchMatMul(tf: Tf): KernelConfig {
       }
     }
     for (const t of temps) backend.disposeData(t.dataId);
-    out.shape = [...outer, M, N];
+  };
+}
+
+/** BatchMatMul on wasm through OpenBLAS when `nat` is given, else through XNNPACK. */
+export function wasmBatchMatMul(tf: Tf, nat?: NativeKernels): KernelConfig {
+  const gemm = nat ? nativeGemm(nat) : xnnpackGemm(tf);
+  type In = { a: TensorInfo; b: TensorInfo };
+  return overStock<In, { transposeA: boolean; transposeB: boolean }>(tf, 'BatchMatMul', (args, stock) => {
+    const {
+      inputs: { a, b },
+      backend,
+      attrs: { transposeA, transposeB },
+    } = args;
+    const outerA = a.shape.slice(0, -2),
+      outerB = b.shape.slice(0, -2);
+    const batchA = sizeOf(outerA),
+      batchB = sizeOf(outerB);
+    const same = outerA.join() === outerB.join();
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(same || batchA === 1 || batchB === 1)) return stock();
+    const { M, K, N } = matMulDims(a.shape, b.shape, transposeA, transposeB);
+    const batch = Math.max(batchA, batchB);
+    const out = backend.makeOutput([batch, M, N], 'float32');
+    if (M * N > 0) {
+      if (K === 0) backend.typedArrayFromHeap(out).fill(0);
+      // the engine takes its heap views now, after makeOutput (which may grow the heap)
+      else gemm(backend, { a, b, out, transposeA, transposeB, M, K, N, batch, batchA, batchB });
+    }
+    out.shape = [...(batchA >= batchB ? outerA : outerB), M, N];
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'BatchMatMul', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  });
 }

@@ -3,28 +3,16 @@
  * on the heap: tfjs-wasm 4.22's generic gather computes every element's offset and was
  * measured at ~4 ns/element (40 ms for a 10k x 64 lookup). Other axes / batchDims use the stock kernel.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmBackendLike } from './backendTypes';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { overStock } from './defineKernel';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
 export function wasmGatherV2(tf: Tf): KernelConfig {
-  const orig = tf.getKernel('GatherV2', 'wasm');
-  if (!orig) throw new Error('wasm GatherV2 kernel not registered');
-  const kernelFunc = ((args: {
-    inputs: { x: TensorInfo; indices: TensorInfo };
-    backend: WasmBackendLike;
-    attrs: { axis: number; batchDims: number };
-  }) => {
-    const {
-      inputs: { x, indices },
-      backend,
-      attrs: { axis, batchDims },
-    } = args;
-    const ax = axis < 0 ? axis + x.shape.length : axis;
-    if (ax !== 0 || (batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length === 0) {
-      return orig.kernelFunc(args as never);
-    }
+  type In = { x: TensorInfo; indices: TensorInfo };
+  return overStock<In, { axis: number; batchDims: number }>(tf, 'GatherV2', ({ inputs: { x, indices }, backend, attrs }, stock) => {
+    const ax = attrs.axis < 0 ? attrs.axis + x.shape.length : attrs.axis;
+    if (ax !== 0 || (attrs.batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length === 0) return stock();
     const rows = x.shape[0];
     let inner = 1;
     for (let i = 1; i < x.shape.length; i++) inner *= x.shape[i];
@@ -42,6 +30,5 @@ export function wasmGatherV2(tf: Tf): KernelConfig {
       else ov.set(xv.subarray(r * inner, (r + 1) * inner), i * inner);
     }
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'GatherV2', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  });
 }

@@ -3,23 +3,22 @@
  * does). tfjs clones every tensor it saves for backprop through Identity: stock wasm copied each one
  * (~300 copies per SASRec training step). Safe because tfjs tensors are immutable (assign swaps buffers).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { overStock } from './defineKernel';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
+type RefCounted = { incRef(d: object): void };
+
+/** x itself with one more reference (tfjs tensors are immutable, so sharing the buffer is safe). */
+function shared(backend: RefCounted, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
 
 export function wasmIdentity(tf: Tf): KernelConfig {
-  const orig = tf.getKernel('Identity', 'wasm');
-  if (!orig) throw new Error('wasm Identity kernel not registered');
-  const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: { incRef(d: object): void } }) => {
-    const {
-      inputs: { x },
-      backend,
-    } = args;
-    if (x.dtype === 'string') return orig.kernelFunc(args as never);
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Identity', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  return overStock<{ x: TensorInfo }, unknown, RefCounted>(tf, 'Identity', ({ inputs: { x }, backend }, stock) =>
+    x.dtype === 'string' ? stock() : shared(backend, x),
+  );
 }
 
 /**
@@ -28,17 +27,7 @@ export function wasmIdentity(tf: Tf): KernelConfig {
  * use the stock kernel.
  */
 export function wasmCast(tf: Tf): KernelConfig {
-  const orig = tf.getKernel('Cast', 'wasm');
-  if (!orig) throw new Error('wasm Cast kernel not registered');
-  const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: { incRef(d: object): void }; attrs: { dtype: string } }) => {
-    const {
-      inputs: { x },
-      backend,
-      attrs: { dtype },
-    } = args;
-    if (x.dtype !== dtype || x.dtype === 'string') return orig.kernelFunc(args as never);
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Cast', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  return overStock<{ x: TensorInfo }, { dtype: string }, RefCounted>(tf, 'Cast', ({ inputs: { x }, backend, attrs }, stock) =>
+    x.dtype !== attrs.dtype || x.dtype === 'string' ? stock() : shared(backend, x),
+  );
 }

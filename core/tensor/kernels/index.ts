@@ -5,7 +5,7 @@
  * else the wasm/JS ones.
  */
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { cpuUnsortedSegmentSum, wasmUnsortedSegmentSum } from './segmentSum';
+import { unsortedSegmentSum } from './segmentSum';
 import { wasmBatchMatMul } from './batchMatMul';
 import { wasmGatherV2 } from './gather';
 import { wasmSum } from './sum';
@@ -40,7 +40,7 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
     why = nat.why;
     const colsum = nat.mod?.colsum?.bind(nat.mod);
     ks.push(
-      wasmUnsortedSegmentSum(),
+      unsortedSegmentSum('wasm'),
       wasmGatherV2(tf),
       wasmSum(tf, colsum),
       wasmIdentity(tf),
@@ -49,14 +49,14 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
       wasmSlice(tf),
       ...adamKernels('wasm', nat.mod),
       ...layerNormKernels('wasm', nat.mod),
+      wasmBatchMatMul(tf, nat.mod),
+      ...softmaxCrossEntropyKernels('wasm', nat.mod),
     );
-    if (nat.mod) {
-      ks.push(...nativeWasmKernels(tf, nat.mod));
-      native = true;
-    } else ks.push(wasmBatchMatMul(tf), ...softmaxCrossEntropyKernels('wasm'));
+    if (nat.mod) ks.push(...nativeWasmKernels(tf, nat.mod));
+    native = !!nat.mod;
   }
   if (backend === 'cpu')
-    ks.push(cpuUnsortedSegmentSum(), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'), ...layerNormKernels('cpu'));
+    ks.push(unsortedSegmentSum('cpu'), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'), ...layerNormKernels('cpu'));
   return { ks, native, why };
 }
 

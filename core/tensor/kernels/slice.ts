@@ -3,8 +3,8 @@
  * out of the heap (`readSync`) — 40 MB to take one column of [2048, 5000] logits. Here the innermost
  * contiguous runs are copied straight from a heap view.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmBackendLike } from './backendTypes';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { overStock } from './defineKernel';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type Arr = Float32Array | Int32Array | Uint8Array;
@@ -37,24 +37,13 @@ export function sliceInto(x: Arr, shape: number[], begin: number[], size: number
 }
 
 export function wasmSlice(tf: Tf): KernelConfig {
-  const orig = tf.getKernel('Slice', 'wasm');
-  if (!orig) throw new Error('wasm Slice kernel not registered');
-  const kernelFunc = ((args: {
-    inputs: { x: TensorInfo };
-    backend: WasmBackendLike;
-    attrs: { begin: number | number[]; size: number | number[] };
-  }) => {
-    const {
-      inputs: { x },
-      backend,
-      attrs,
-    } = args;
-    if (x.dtype === 'string' || x.shape.length === 0) return orig.kernelFunc(args as never);
+  type Attrs = { begin: number | number[]; size: number | number[] };
+  return overStock<{ x: TensorInfo }, Attrs>(tf, 'Slice', ({ inputs: { x }, backend, attrs }, stock) => {
+    if (x.dtype === 'string' || x.shape.length === 0) return stock();
     const [begin, size] = tf.slice_util.parseSliceParams(x as never, attrs.begin, attrs.size);
     const out = backend.makeOutput(size, x.dtype);
     if (size.every((d) => d > 0))
       sliceInto(backend.typedArrayFromHeap(x) as Arr, x.shape, begin, size, backend.typedArrayFromHeap(out) as Arr);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Slice', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  });
 }

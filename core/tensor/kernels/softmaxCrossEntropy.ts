@@ -9,23 +9,16 @@
  * Kernels: 'FlowloopLogSoftmaxGather' (outputs logp shaped like labels, lse [N]) and
  * 'FlowloopLogSoftmaxGatherGrad' (inputs logits, labels, lse, dlogp, dlse -> dlogits), wasm and cpu.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { CpuBackendLike, WasmBackendLike } from './backendTypes';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { LogSoftmaxGatherBackward, LogSoftmaxGatherForward, NativeKernels } from '../native';
+import { arrayKernel } from './defineKernel';
 import { fastExpNeg } from './fastMath';
 
 export const LOG_SOFTMAX_GATHER = 'FlowloopLogSoftmaxGather';
 export const LOG_SOFTMAX_GATHER_GRAD = 'FlowloopLogSoftmaxGatherGrad';
 
 /** Forward on plain arrays (labels and logp hold N·K entries). */
-export function logSoftmaxGatherForward(
-  x: Float32Array,
-  labels: ArrayLike<number>,
-  N: number,
-  V: number,
-  K: number,
-  logp: Float32Array,
-  lse: Float32Array,
-): void {
+export const logSoftmaxGatherForward: LogSoftmaxGatherForward = (x, labels, N, V, K, logp, lse) => {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     let m = -Infinity;
@@ -39,20 +32,10 @@ export function logSoftmaxGatherForward(
       logp[n * K + k] = y >= 0 && y < V ? x[o + y] - l : 0;
     }
   }
-}
+};
 
 /** Backward on plain arrays. */
-export function logSoftmaxGatherBackward(
-  x: Float32Array,
-  labels: ArrayLike<number>,
-  lse: Float32Array,
-  dlogp: Float32Array,
-  dlse: Float32Array,
-  N: number,
-  V: number,
-  K: number,
-  dx: Float32Array,
-): void {
+export const logSoftmaxGatherBackward: LogSoftmaxGatherBackward = (x, labels, lse, dlogp, dlse, N, V, K, dx) => {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     let gs = 0;
@@ -69,7 +52,7 @@ export function logSoftmaxGatherBackward(
       if (y >= 0 && y < V) dx[o + y] += dlogp[n * K + k];
     }
   }
-}
+};
 
 /** K labels per row from a labels tensor [N] or [N, K] that must match logits' N. */
 export function labelsPerRow(labels: TensorInfo, N: number): number {
@@ -84,88 +67,28 @@ function dims(logits: TensorInfo): [number, number] {
   return [logits.shape[0], logits.shape[1]];
 }
 
-export function softmaxCrossEntropyKernels(backendName: 'wasm' | 'cpu' | string): KernelConfig[] {
-  if (backendName === 'wasm') {
-    const fwd = (({
-      inputs: { logits, labels },
-      backend,
-    }: {
-      inputs: { logits: TensorInfo; labels: TensorInfo };
-      backend: WasmBackendLike;
-    }) => {
+type Fwd = { logits: TensorInfo; labels: TensorInfo };
+type Bwd = Fwd & { lse: TensorInfo; dlogp: TensorInfo; dlse: TensorInfo };
+
+/** The pair for `backendName` ('wasm': the native addon's when given, else JS; 'cpu': JS). */
+export function softmaxCrossEntropyKernels(backendName: 'wasm' | 'cpu' | string, nat?: NativeKernels): KernelConfig[] {
+  const fwdImpl = (backendName === 'wasm' && nat?.lsgFwd.bind(nat)) || logSoftmaxGatherForward;
+  const bwdImpl = (backendName === 'wasm' && nat?.lsgBwd.bind(nat)) || logSoftmaxGatherBackward;
+  return [
+    arrayKernel<Fwd>(LOG_SOFTMAX_GATHER, backendName, (io, { logits, labels }) => {
       const [N, V] = dims(logits);
       const K = labelsPerRow(labels, N);
-      const logp = backend.makeOutput(labels.shape.slice(), 'float32');
-      const lse = backend.makeOutput([N], 'float32');
-      logSoftmaxGatherForward(
-        backend.typedArrayFromHeap(logits) as Float32Array,
-        backend.typedArrayFromHeap(labels),
-        N,
-        V,
-        K,
-        backend.typedArrayFromHeap(logp) as Float32Array,
-        backend.typedArrayFromHeap(lse) as Float32Array,
-      );
+      const logp = io.out(labels.shape.slice()),
+        lse = io.out([N]);
+      fwdImpl(io.f32(logits), io.i32(labels), N, V, K, io.f32(logp), io.f32(lse));
       return [logp, lse];
-    }) as unknown as KernelFunc;
-    const bwd = (({
-      inputs: { logits, labels, lse, dlogp, dlse },
-      backend,
-    }: {
-      inputs: Record<string, TensorInfo>;
-      backend: WasmBackendLike;
-    }) => {
+    }),
+    arrayKernel<Bwd>(LOG_SOFTMAX_GATHER_GRAD, backendName, (io, { logits, labels, lse, dlogp, dlse }) => {
       const [N, V] = dims(logits);
-      const dx = backend.makeOutput([N, V], 'float32');
-      const h = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      logSoftmaxGatherBackward(
-        h(logits),
-        backend.typedArrayFromHeap(labels),
-        h(lse),
-        h(dlogp),
-        h(dlse),
-        N,
-        V,
-        labelsPerRow(labels, N),
-        h(dx),
-      );
+      const K = labelsPerRow(labels, N);
+      const dx = io.out([N, V]);
+      bwdImpl(io.f32(logits), io.i32(labels), io.f32(lse), io.f32(dlogp), io.f32(dlse), N, V, K, io.f32(dx));
       return dx;
-    }) as unknown as KernelFunc;
-    return [
-      { kernelName: LOG_SOFTMAX_GATHER, backendName, kernelFunc: fwd },
-      { kernelName: LOG_SOFTMAX_GATHER_GRAD, backendName, kernelFunc: bwd },
-    ];
-  }
-  const fwd = (({
-    inputs: { logits, labels },
-    backend,
-  }: {
-    inputs: { logits: TensorInfo; labels: TensorInfo };
-    backend: CpuBackendLike;
-  }) => {
-    const [N, V] = dims(logits);
-    const K = labelsPerRow(labels, N);
-    const logp = new Float32Array(N * K),
-      lse = new Float32Array(N);
-    const get = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
-    logSoftmaxGatherForward(get(logits), get(labels), N, V, K, logp, lse);
-    return [backend.makeTensorInfo(labels.shape.slice(), 'float32', logp), backend.makeTensorInfo([N], 'float32', lse)];
-  }) as unknown as KernelFunc;
-  const bwd = (({
-    inputs: { logits, labels, lse, dlogp, dlse },
-    backend,
-  }: {
-    inputs: Record<string, TensorInfo>;
-    backend: CpuBackendLike;
-  }) => {
-    const [N, V] = dims(logits);
-    const get = (t: TensorInfo) => backend.data.get(t.dataId).values as Float32Array;
-    const dx = new Float32Array(N * V);
-    logSoftmaxGatherBackward(get(logits), get(labels), get(lse), get(dlogp), get(dlse), N, V, labelsPerRow(labels, N), dx);
-    return backend.makeTensorInfo([N, V], 'float32', dx);
-  }) as unknown as KernelFunc;
-  return [
-    { kernelName: LOG_SOFTMAX_GATHER, backendName, kernelFunc: fwd },
-    { kernelName: LOG_SOFTMAX_GATHER_GRAD, backendName, kernelFunc: bwd },
+    }),
   ];
 }

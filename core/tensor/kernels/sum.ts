@@ -4,39 +4,30 @@
  * the reduced axes innermost. Native column sums (core/tensor/native.ts) when given. Other reductions use the
  * stock kernel.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmBackendLike } from './backendTypes';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { ColumnSums } from '../native';
+import { overStock } from './defineKernel';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
 /** out[c] = Σ_r x[r*C + c], accumulated in float32 in row order. */
-export function columnSums(x: Float32Array, R: number, C: number, out: Float32Array): void {
+export const columnSums: ColumnSums = (x, R, C, out) => {
   out.fill(0);
   for (let r = 0; r < R; r++) {
     const o = r * C;
     for (let c = 0; c < C; c++) out[c] += x[o + c];
   }
-}
+};
 
-export function wasmSum(tf: Tf, colsum?: (x: Float32Array, R: number, C: number, out: Float32Array) => void): KernelConfig {
+export function wasmSum(tf: Tf, colsum?: ColumnSums): KernelConfig {
   const sums = colsum ?? columnSums;
-  const orig = tf.getKernel('Sum', 'wasm');
-  if (!orig) throw new Error('wasm Sum kernel not registered');
-  const kernelFunc = ((args: {
-    inputs: { x: TensorInfo };
-    backend: WasmBackendLike;
-    attrs: { axis: number | number[]; keepDims: boolean };
-  }) => {
-    const {
-      inputs: { x },
-      backend,
-      attrs: { axis, keepDims },
-    } = args;
+  type Attrs = { axis: number | number[]; keepDims: boolean };
+  return overStock<{ x: TensorInfo }, Attrs>(tf, 'Sum', ({ inputs: { x }, backend, attrs: { axis, keepDims } }, stock) => {
     const r = x.shape.length;
     const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + r : a)).sort((a, b) => a - b);
     // only a leading prefix [0..k-1] with k < rank, float32
     const prefix = axes.length > 0 && axes.length < r && axes.every((a, i) => a === i);
-    if (!prefix || x.dtype !== 'float32') return orig.kernelFunc(args as never);
+    if (!prefix || x.dtype !== 'float32') return stock();
     const k = axes.length;
     let R = 1,
       C = 1;
@@ -48,6 +39,5 @@ export function wasmSum(tf: Tf, colsum?: (x: Float32Array, R: number, C: number,
     const out = backend.makeOutput(outShape, 'float32');
     sums(backend.typedArrayFromHeap(x) as Float32Array, R, C, backend.typedArrayFromHeap(out) as Float32Array);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Sum', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  });
 }

@@ -5,8 +5,8 @@
  * Axis by axis from the innermost: each block of the partial result is repeated reps[axis] times
  * (TypedArray.set / fill).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmBackendLike } from './backendTypes';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { overStock } from './defineKernel';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type Arr = Float32Array | Int32Array | Uint8Array;
@@ -43,21 +43,13 @@ export function tileInto(x: Arr, shape: number[], reps: number[], out: Arr): voi
 }
 
 export function wasmTile(tf: Tf): KernelConfig {
-  const orig = tf.getKernel('Tile', 'wasm');
-  if (!orig) throw new Error('wasm Tile kernel not registered');
-  const kernelFunc = ((args: { inputs: { x: TensorInfo }; backend: WasmBackendLike; attrs: { reps: number[] } }) => {
-    const {
-      inputs: { x },
-      backend,
-      attrs: { reps },
-    } = args;
-    if (x.dtype === 'string' || reps.length !== x.shape.length) return orig.kernelFunc(args as never);
+  return overStock<{ x: TensorInfo }, { reps: number[] }>(tf, 'Tile', ({ inputs: { x }, backend, attrs: { reps } }, stock) => {
+    if (x.dtype === 'string' || reps.length !== x.shape.length) return stock();
     const out = backend.makeOutput(
       x.shape.map((d, i) => d * reps[i]),
       x.dtype,
     );
     tileInto(backend.typedArrayFromHeap(x) as Arr, x.shape, reps, backend.typedArrayFromHeap(out) as Arr);
     return out;
-  }) as unknown as KernelFunc;
-  return { kernelName: 'Tile', backendName: 'wasm', setupFunc: orig.setupFunc, kernelFunc };
+  });
 }
