@@ -10,11 +10,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocatedError } from '../experiment/context';
 import type { Tokenizer } from '../tokenize';
+import { useFastMerge, type LibraryBpeModel } from '../tokenize/bpeMerge';
 
 interface LenmlTokenizer {
   encode(text: string, opts?: { add_special_tokens?: boolean }): number[];
   decode(ids: number[], opts?: { skip_special_tokens?: boolean }): string;
-  model: { tokens_to_ids: Map<string, number> };
+  model: { tokens_to_ids: Map<string, number> } & LibraryBpeModel;
   added_tokens: { id: number; content: string }[];
 }
 
@@ -113,6 +114,7 @@ export function loadHfTokenizer(dir: string, vocabSize: number): HfTokenizer {
   } catch (e) {
     throw new LocatedError(`the tokenizer could not be built: ${(e as Error).message}`, join(dir, 'tokenizer.json'));
   }
+  useFastMerge(tok.model); // byte-level BPE folders (Qwen, GPT-2, Llama 3): the faster merge step, same ids
   const t = new HfTokenizer(tok, vocabSize, dir, tc);
   for (const [name, v] of [
     ['eos', t.eosId],

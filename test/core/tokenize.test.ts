@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { shared } from '../../harness/paths';
 import { loadTokenizer } from '../../core/tokenize';
+import { bpeMerge, mergeRanks } from '../../core/tokenize/bpeMerge';
+import { qwenTokenizerDir } from '../../core/tokenize/qwen';
+import { readRewardFile } from '../../core/trie';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { PrefixTree } from '../../core/trie';
 
@@ -23,6 +27,81 @@ test('qwen2.5: first tokens of the RQ1 titles equal the reference token tree key
   const ref = JSON.parse(readFileSync(shared('movies_rq1', 'Movies_100_token_distri_qwen2.5.json'), 'utf8'));
   const firsts = new Set(titles.map((t) => String(tok.encode(t)[0])));
   assert.deepEqual([...firsts].sort(), Object.keys(ref.first).sort());
+});
+
+/** The library's tokenizer exactly as it ships (its own BPE merge), for comparison with loadTokenizer('qwen2.5'). */
+function libraryQwen(): { encode(t: string, o: { add_special_tokens: boolean }): number[] } {
+  const json = (f: string) => JSON.parse(readFileSync(join(qwenTokenizerDir(), f), 'utf8')) as unknown;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { TokenizerLoader } = require('@lenml/tokenizers') as {
+    TokenizerLoader: { fromPreTrained(p: { tokenizerJSON: unknown; tokenizerConfig: unknown }): unknown };
+  };
+  return TokenizerLoader.fromPreTrained({ tokenizerJSON: json('tokenizer.json'), tokenizerConfig: json('tokenizer_config.json') }) as {
+    encode(t: string, o: { add_special_tokens: boolean }): number[];
+  };
+}
+
+test("qwen2.5: the fast BPE merge gives the library's ids for every title of the three Amazon datasets and random text", () => {
+  const ours = loadTokenizer('qwen2.5');
+  const lib = libraryQwen();
+  const texts: string[] = [];
+  for (const name of ['CDs_and_Vinyl', 'Video_Games', 'Movies_and_TV'])
+    texts.push(...readRewardFile(shared('amazon', name, 'title_counts.json')).titles.map((t) => t + '\n'));
+  // random text over letters (accented, Greek, CJK), digits, punctuation, contractions, whitespace runs and emoji
+  const pieces = [
+    'a',
+    'E',
+    'é',
+    'ß',
+    'ſ',
+    'Ω',
+    '東京',
+    '1',
+    '9',
+    '.',
+    '!!',
+    '—',
+    "'s",
+    "'LL",
+    "'d",
+    ' ',
+    '   ',
+    '\t',
+    '\n',
+    '\r\n',
+    '🙂',
+    'the',
+    'ing',
+  ];
+  let seed = 12345;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let i = 0; i < 500; i++) texts.push(Array.from({ length: 1 + rand(30) }, () => pieces[rand(pieces.length)]).join(''));
+  let differ = 0;
+  const firstDiffs: string[] = [];
+  for (const t of texts) {
+    const a = ours.encode(t);
+    const b = lib.encode(t, { add_special_tokens: false });
+    if (a.join() !== b.join()) {
+      differ++;
+      if (firstDiffs.length < 3) firstDiffs.push(`${JSON.stringify(t)}: ours ${a.join(',')} vs library ${b.join(',')}`);
+    }
+  }
+  assert.ok(texts.length > 11_000, `compared ${texts.length} texts`);
+  assert.equal(differ, 0, `texts whose ids differ (of ${texts.length}):\n${firstDiffs.join('\n')}`);
+});
+
+test('bpeMerge: lowest rank first, leftmost on a tie, stops when no adjacent pair is a merge', () => {
+  const ranks = mergeRanks([
+    ['a', 'b'],
+    ['b', 'c'],
+    ['ab', 'c'],
+    ['c', 'c'],
+  ]);
+  assert.deepEqual(bpeMerge('abc', ranks), ['abc']); // a+b (rank 0) before b+c (rank 1), then ab+c
+  assert.deepEqual(bpeMerge('bcc', ranks), ['bc', 'c']); // b+c (1) before c+c (3); bc+c is no merge
+  assert.deepEqual(bpeMerge('cccc', ranks), ['cc', 'cc']); // the leftmost tie first
+  assert.deepEqual(bpeMerge('xyz', ranks), ['x', 'y', 'z']);
+  assert.deepEqual(bpeMerge('', ranks), []);
 });
 
 test('char and word tokenizers round-trip corpus text and map "\\n" to their terminal', () => {
