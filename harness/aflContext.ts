@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DegradedError, type RunContext } from '../core/experiment/context';
 import type { RunEvent, RunEventInput } from '../core/experiment/events';
 import { formatIssue, validateConfigObject } from '../core/experiment/validate';
+import { shared } from './paths';
 
 export interface TestContext extends RunContext {
   events: RunEvent[];
@@ -77,4 +78,19 @@ export function makeContext(
     },
   };
   return ctx;
+}
+
+/**
+ * An `afl` config on the shared LastFM test data: its SASRec prior, the reward scores of its candidates
+ * file; `over` adds fields or replaces these.
+ */
+export function lastfmAfl(name: string, over: Record<string, unknown> = {}): Record<string, any> {
+  return {
+    kind: 'afl',
+    name,
+    dataset: shared('lastfm'),
+    prior: shared('lastfm', 'prior_sasrec.csv'),
+    rewardModel: 'candidates-file',
+    ...over,
+  };
 }

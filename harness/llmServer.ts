@@ -194,6 +194,16 @@ export async function startServer(script: Script, options: ServerOptions = {}): 
   };
 }
 
+/** Runs `fn` against a fresh server answering with `script`, and closes the server whatever `fn` does. */
+export async function withServer(script: Script, fn: (s: TestServer) => Promise<void>, options?: ServerOptions): Promise<void> {
+  const s = await startServer(script, options);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
 /** The `Reason/Item` reply format. */
 export const recReply = (item: string, reason = 'it fits the listening history.') => `Reason: ${reason}\nItem: ${item}`;
 /** The `Reason/Decision` reply format. */
@@ -201,11 +211,16 @@ export const userReply = (yes: boolean, reason = 'it matches my taste.') => `Rea
 
 /** Which agent a request is for (by the output format the prompt asks for). */
 export function agentOf(req: ChatRequest): 'rec' | 'user' {
-  const all = req.messages.map((m) => m.content).join('\n');
-  return /Item: <item example>/.test(all) ? 'rec' : 'user';
+  return /Item: <item example>/.test(promptText(req)) ? 'rec' : 'user';
 }
 
 /** Text of all messages of a request. */
 export function promptText(req: ChatRequest): string {
   return req.messages.map((m) => m.content).join('\n');
 }
+
+/** A plain scripted LLM: the rec agent picks the first candidate of the list, the user agent always says no. */
+export const plainScript: Script = (req) =>
+  agentOf(req) === 'rec'
+    ? { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') }
+    : { content: userReply(false) };

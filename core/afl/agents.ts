@@ -111,7 +111,8 @@ export function messagesText(messages: ChatMessage[]): string {
   return messages.map((m) => `[${m.role}]\n${m.content}`).join('\n\n');
 }
 
-function emptyTurn(kind: AgentKind, prompt: string): AgentTurn {
+/** A turn with nothing sent or counted yet: the start of every agent's turn (and of a test's scripted one). */
+export function emptyTurn(kind: AgentKind, prompt: string): AgentTurn {
   return {
     agentKind: kind,
     prompt,

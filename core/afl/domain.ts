@@ -6,28 +6,41 @@
  */
 export type PackDomain = 'lastfm' | 'steam' | 'movielens';
 
+/** A domain's words for the LastFM pack's music words (`listen` as its verb in each form). */
+interface DomainWords {
+  listener: string;
+  items: string;
+  item: string;
+  listening: string;
+  listened: string;
+  listen: string;
+}
+
+/** The swaps, longest phrases first ("listened to" -> the past tense alone, as "listen to" -> the verb). */
+function swapsTo(w: DomainWords): [RegExp, string][] {
+  return [
+    [/music listener/g, w.listener],
+    [/music artists/g, w.items],
+    [/music artist/g, w.item],
+    [/listening/g, w.listening],
+    [/listened to/g, w.listened],
+    [/listened/g, w.listened],
+    [/listen to/g, w.listen],
+    [/listen/g, w.listen],
+  ];
+}
+
 /** Ordered word swaps (longest phrases first), applied to every template and the description. */
 export const DOMAIN_SWAPS: Record<Exclude<PackDomain, 'lastfm'>, [RegExp, string][]> = {
-  steam: [
-    [/music listener/g, 'game player'],
-    [/music artists/g, 'games'],
-    [/music artist/g, 'game'],
-    [/listening/g, 'playing'],
-    [/listened to/g, 'played'],
-    [/listened/g, 'played'],
-    [/listen to/g, 'play'],
-    [/listen/g, 'play'],
-  ],
-  movielens: [
-    [/music listener/g, 'movie watcher'],
-    [/music artists/g, 'movies'],
-    [/music artist/g, 'movie'],
-    [/listening/g, 'watching'],
-    [/listened to/g, 'watched'],
-    [/listened/g, 'watched'],
-    [/listen to/g, 'watch'],
-    [/listen/g, 'watch'],
-  ],
+  steam: swapsTo({ listener: 'game player', items: 'games', item: 'game', listening: 'playing', listened: 'played', listen: 'play' }),
+  movielens: swapsTo({
+    listener: 'movie watcher',
+    items: 'movies',
+    item: 'movie',
+    listening: 'watching',
+    listened: 'watched',
+    listen: 'watch',
+  }),
 };
 
 function swap(text: string, domain: Exclude<PackDomain, 'lastfm'>): string {

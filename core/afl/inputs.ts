@@ -249,17 +249,29 @@ export function buildUsers(
   prior: { names: (string | null)[]; scores: (number[] | null)[] } | null,
   reward: (number[] | null)[] | null,
 ): LoopUser[] {
-  return rows.map((r, i) => {
-    const rs = reward ? reward[i] : null;
-    return {
-      id: r.id,
-      history: r.seqNames,
-      candidates: r.cansNames,
-      target: r.correctAnswer,
-      prior: prior ? prior.names[i] : null,
-      priorScores: prior ? prior.scores[i] : null,
-      focus: rs ? focusList(r.cansNames, rs) : null,
-      rewardScores: rs,
-    };
-  });
+  return rows.map((r, i) => loopUser(r, prior ? prior.names[i] : null, prior ? prior.scores[i] : null, reward ? reward[i] : null));
+}
+
+/**
+ * One LoopUser from a candidate row or user-simulation sample: its prior (and the base model's scores),
+ * and the reward model's scores with the focus list from them; without reward scores, `focus` (a focus
+ * list given with the data, else none).
+ */
+export function loopUser(
+  r: Pick<CandidateRow, 'id' | 'seqNames' | 'cansNames' | 'correctAnswer'>,
+  prior: string | null,
+  priorScores: number[] | null,
+  rewardScores: number[] | null,
+  focus: string[] | null = null,
+): LoopUser {
+  return {
+    id: r.id,
+    history: r.seqNames,
+    candidates: r.cansNames,
+    target: r.correctAnswer,
+    prior,
+    priorScores,
+    focus: rewardScores ? focusList(r.cansNames, rewardScores) : focus,
+    rewardScores,
+  };
 }

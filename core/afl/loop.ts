@@ -70,7 +70,8 @@ export interface UserOutcome {
   completionTokens: number;
 }
 
-function newOutcome(user: LoopUser): UserOutcome {
+/** A user's outcome before its first round: nothing recommended, nothing counted. */
+export function newOutcome(user: Pick<LoopUser, 'id' | 'target'>): UserOutcome {
   return {
     user: user.id,
     target: user.target,

@@ -11,8 +11,8 @@
  * A missing required placeholder, an unknown one or a stray brace is a LocatedError naming the pack
  * file (file:line of the template) and the template key (JSON path `templates.<key>`).
  */
-import { readFileSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, type Node as JsonNode } from 'jsonc-parser';
+import { readTextFile } from '../data/lines';
 import { LocatedError } from '../experiment/context';
 
 /** Every template key a pack may hold. */
@@ -51,6 +51,10 @@ interface GroupSpec {
 }
 
 const LOOP_COMMON = ['history', 'numCandidates', 'candidates', 'prior', 'memory', 'round'];
+/** A user-agent turn also sees the focus list and the recommendation it judges. */
+const USER_TURN = [...LOOP_COMMON, 'focus', 'item', 'recReason'];
+/** A memory entry: one round's recommendation and both agents' reasons. */
+const MEMORY_ENTRY = ['round', 'item', 'recReason', 'userReason'];
 export const GROUPS: Record<string, GroupSpec> = {
   /** Rec agent, round 1 (docs/methods.md §B2 step 1: sees the prior). */
   'rec.first': { keys: ['rec.system', 'rec.user'], allowed: LOOP_COMMON, required: ['history', 'candidates', 'prior'], mandatory: true },
@@ -61,35 +65,25 @@ export const GROUPS: Record<string, GroupSpec> = {
     required: ['history', 'candidates', 'memory'],
     mandatory: false,
   },
-  'rec.memoryEntry': {
-    keys: ['rec.memoryEntry'],
-    allowed: ['round', 'item', 'recReason', 'userReason'],
-    required: ['round', 'item', 'recReason', 'userReason'],
-    mandatory: true,
-  },
+  'rec.memoryEntry': { keys: ['rec.memoryEntry'], allowed: MEMORY_ENTRY, required: MEMORY_ENTRY, mandatory: true },
   /** User agent (docs/methods.md §B2 step 2: prior and reward-model focus list every round). */
   'user.first': {
     keys: ['user.system', 'user.user'],
-    allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'],
+    allowed: USER_TURN,
     required: ['history', 'candidates', 'prior', 'focus', 'item', 'recReason'],
     mandatory: true,
   },
   'user.next': {
     keys: ['user.memorySystem', 'user.memoryUser'],
-    allowed: [...LOOP_COMMON, 'focus', 'item', 'recReason'],
+    allowed: USER_TURN,
     required: ['history', 'candidates', 'focus', 'item', 'recReason', 'memory'],
     mandatory: false,
   },
-  'user.memoryEntry': {
-    keys: ['user.memoryEntry'],
-    allowed: ['round', 'item', 'recReason', 'userReason'],
-    required: ['round', 'item', 'recReason', 'userReason'],
-    mandatory: true,
-  },
+  'user.memoryEntry': { keys: ['user.memoryEntry'], allowed: MEMORY_ENTRY, required: MEMORY_ENTRY, mandatory: true },
   /** Memory entry of an accepted round (kept for user-simulation step 2); optional. */
   'user.memoryEntryAccepted': {
     keys: ['user.memoryEntryAccepted'],
-    allowed: ['round', 'item', 'recReason', 'userReason'],
+    allowed: MEMORY_ENTRY,
     required: ['round', 'item', 'recReason'],
     mandatory: false,
   },
@@ -343,12 +337,7 @@ export function packFromJson(json: unknown, file: string, text?: string): Prompt
 
 /** Loads and validates a prompt pack file (docs/methods.md §B5). */
 export function loadPackFile(file: string): PromptPack {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new LocatedError(`cannot read prompt pack: ${(e as Error).message}`, file);
-  }
+  const text = readTextFile(file, 'cannot read prompt pack');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -9,7 +9,7 @@
  */
 import { CancelledError } from '../experiment/context';
 import type { LlmClient } from './llm/client';
-import { callAndParse, RULE_BASED_LABEL, USER_FORMAT, type AgentKind, type AgentTurn, type ParseRetry } from './agents';
+import { callAndParse, emptyTurn, RULE_BASED_LABEL, USER_FORMAT, type AgentKind, type AgentTurn, type ParseRetry } from './agents';
 import { renderMessages, type PromptPack } from './pack';
 import { parseUserReply, type Matching } from './parse';
 
@@ -147,17 +147,11 @@ export async function judgeAll(cases: UserSimCase[], opts: Step2Options): Promis
       const yes = top.has(j);
       const reason = `Rule-based judgement: the reward model's score ${c.scores[j]} is ${yes ? '' : 'not '}in the top quarter of the ${c.items.length} items${mem ? ' (a rule-based judge cannot read the memory text: same as without memory)' : ''}.`;
       const turn: Omit<AgentTurn, 'messages'> = {
-        agentKind: 'rule-based',
-        prompt: `(${RULE_BASED_LABEL}: no prompt is sent) rule: yes iff the reward model ranks the item in the top quarter`,
+        ...emptyTurn(
+          'rule-based',
+          `(${RULE_BASED_LABEL}: no prompt is sent) rule: yes iff the reward model ranks the item in the top quarter`,
+        ),
         response: `Reason: ${reason}\nDecision: ${yes ? 'yes' : 'no'}`,
-        attempts: [],
-        errors: [],
-        parseFailures: 0,
-        httpRetries: 0,
-        httpFailures: 0,
-        failed: false,
-        promptTokens: 0,
-        completionTokens: 0,
       };
       return { ...base, decision: yes ? 'yes' : 'no', turn } as Judgement;
     }

@@ -9,7 +9,7 @@ import { readPriorCsv, readUserSimSamples, type UserSimSample } from '../data/ca
 import type { AflConfig } from '../experiment/configTypes';
 import { LocatedError, throwIfCancelled, type RunContext } from '../experiment/context';
 import type { AgentsBundle, LoopUser } from './agents';
-import { argmax, focusList, type Model } from './inputs';
+import { argmax, loopUser, type Model } from './inputs';
 import { runLoopAll } from './loop';
 import type { PromptPack } from './pack';
 import type { TranscriptWriter } from './transcripts';
@@ -90,17 +90,13 @@ export async function runUserSimulation(
           'userSimulation.prior',
         );
     }
-    const rs = rewardScores ? rewardScores[i] : null;
-    return {
-      id: s.id,
-      history: s.seqNames,
-      candidates: s.cansNames,
-      target: s.correctAnswer,
+    return loopUser(
+      s,
       prior,
-      priorScores: priorScores ? priorScores[i] : null,
-      focus: rs ? focusList(s.cansNames, rs) : (s.sasrecEvalFocusTopQuarter ?? null),
-      rewardScores: rs,
-    };
+      priorScores ? priorScores[i] : null,
+      rewardScores ? rewardScores[i] : null,
+      s.sasrecEvalFocusTopQuarter ?? null,
+    );
   });
   if (!rewardScores && a.agents.user.kind === 'rule-based')
     ctx.log(

@@ -77,14 +77,18 @@ export function readJsonl<T>(file: string, convert: (value: unknown, lineNo: num
   return out;
 }
 
+/** A whole text file (UTF-8); a read error is a LocatedError at `file`, its message opened by `what`. */
+export function readTextFile(file: string, what = 'cannot read'): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new LocatedError(`${what}: ${(e as Error).message}`, file);
+  }
+}
+
 /** Reads and parses a whole JSON file; a syntax error is located at `file:line:col`. */
 export function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new LocatedError(`cannot read: ${(e as Error).message}`, file);
-  }
+  const text = readTextFile(file);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -161,12 +165,7 @@ export function whereOffset(file: string, text: string, offset: number): string 
  * `file:line:col`. Strict JSON: comments and trailing commas are errors.
  */
 export function readJsonObjectEntries(file: string): { key: string; value: unknown; where: string }[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new LocatedError(`cannot read: ${(e as Error).message}`, file);
-  }
+  const text = readTextFile(file);
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
   if (errors.length > 0) {

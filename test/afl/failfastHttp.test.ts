@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
 import { runExperiment } from '../../core/experiment/run';
 import { LocatedError } from '../../core/experiment/context';
-import { makeContext } from '../../harness/aflContext';
-import { agentOf, promptText, recReply, startServer, userReply, type Script, type ServerOptions } from '../../harness/llmServer';
-import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
+import { lastfmAfl, makeContext } from '../../harness/aflContext';
+import { plainScript, withServer, type Script } from '../../harness/llmServer';
+import { ROOT, TSX_IMPORT } from '../../harness/paths';
 import { describeLoad, loadFactor, scaledMs } from '../../harness/load';
 
 const CLI = [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts')];
@@ -28,37 +28,14 @@ const noKeyEnv = () => {
   delete e.OPENAI_BASE_URL;
   return e;
 };
-const base = (url: string, llm: Record<string, unknown> = {}, over: Record<string, unknown> = {}) => ({
-  kind: 'afl',
-  name: 'failfast',
-  dataset: shared('lastfm'),
-  prior: shared('lastfm', 'prior_sasrec.csv'),
-  rewardModel: 'candidates-file',
-  agents: 'llm',
-  users: { limit: 6 },
-  maxRounds: 2,
-  llm: { baseURL: url, model: 'test-model', concurrency: 2, timeoutMs: scaledMs(2000), maxRetries: 1, cache: false, ...llm },
-  ...over,
-});
-/** Rec: the first candidate; user: always no (every user runs all rounds). */
-const plain: Script = (req) => {
-  if (agentOf(req) === 'rec')
-    return { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') };
-  return { content: userReply(false) };
-};
-async function withServer(
-  script: Script,
-  fn: (url: string, s: Awaited<ReturnType<typeof startServer>>) => Promise<void>,
-  options?: ServerOptions,
-) {
-  const s = await startServer(script, options);
-  try {
-    await fn(s.url, s);
-  } finally {
-    await s.close();
-  }
-}
-
+const base = (url: string, llm: Record<string, unknown> = {}, over: Record<string, unknown> = {}) =>
+  lastfmAfl('failfast', {
+    agents: 'llm',
+    users: { limit: 6 },
+    maxRounds: 2,
+    llm: { baseURL: url, model: 'test-model', concurrency: 2, timeoutMs: scaledMs(2000), maxRetries: 1, cache: false, ...llm },
+    ...over,
+  });
 test('flowloop run against a dead endpoint fails fast: exit 1 with "cannot reach …", a failed run.json, no user attempted', () => {
   const ws = mkdtempSync(join(tmpdir(), 'afl-dead-'));
   const f0 = loadFactor();
@@ -112,10 +89,10 @@ test('a missing API key: flowloop run exits 2 before any run folder; flowloop va
 test('a refused key (401) and an unknown model fail the run at once with the cause, not a run of misses', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   await withServer(
-    plain,
-    async (url, s) => {
+    plainScript,
+    async (s) => {
       // no model check: the first chat call's 401 stops the run
-      const ctx = makeContext(base(url, { checkModel: false, maxRetries: 3 }, { users: { limit: 20 } }), configPath);
+      const ctx = makeContext(base(s.url, { checkModel: false, maxRetries: 3 }, { users: { limit: 20 } }), configPath);
       await assert.rejects(
         runAflExperiment(ctx),
         (e: Error) => e instanceof LocatedError && /refused the API key \(HTTP 401/.test(e.message),
@@ -126,9 +103,9 @@ test('a refused key (401) and an unknown model fail the run at once with the cau
     { apiKey: 'another-key' },
   );
   await withServer(
-    plain,
-    async (url, s) => {
-      const ctx = makeContext(base(url), configPath);
+    plainScript,
+    async (s) => {
+      const ctx = makeContext(base(s.url), configPath);
       await assert.rejects(runAflExperiment(ctx), /does not offer model "test-model" \(it lists "llama-3"\)/);
       assert.equal(s.calls, 0, 'no chat call before the model check');
       assert.equal(s.modelListings, 1);
@@ -136,9 +113,9 @@ test('a refused key (401) and an unknown model fail the run at once with the cau
     { models: ['llama-3'] },
   );
   await withServer(
-    plain,
-    async (url, s) => {
-      const ctx = makeContext(base(url), configPath);
+    plainScript,
+    async (s) => {
+      const ctx = makeContext(base(s.url), configPath);
       await runAflExperiment(ctx);
       assert.equal(s.modelListings, 1);
       assert.ok(ctx.events.some((e) => e.type === 'log' && /model check: .* offers model "test-model"/.test(e.message)));
@@ -151,14 +128,14 @@ test('a run with more than llm.maxFailedShare failed calls finishes degraded; un
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   // every 3rd request fails with 500, no retries: about a third of the calls fail
   await withServer(
-    (req, n) => (n % 3 === 2 ? { status: 500 } : plain(req, n)),
-    async (url) => {
-      const ctx = makeContext(base(url, { maxRetries: 0 }), configPath);
+    (req, n) => (n % 3 === 2 ? { status: 500 } : plainScript(req, n)),
+    async (s) => {
+      const ctx = makeContext(base(s.url, { maxRetries: 0 }), configPath);
       const m = (await runAflExperiment(ctx)) as any;
       const deg = ctx.events.filter((e) => e.type === 'run-degraded');
       assert.equal(deg.length, 1, JSON.stringify(m.llm));
       assert.match((deg[0] as any).reason, /^\d+ of \d+ LLM calls failed after every retry \(\d+\.\d% > llm\.maxFailedShare 0\.1\)/);
-      const ctx2 = makeContext(base(url, { maxRetries: 0, maxFailedShare: 0.9 }), configPath);
+      const ctx2 = makeContext(base(s.url, { maxRetries: 0, maxFailedShare: 0.9 }), configPath);
       await runAflExperiment(ctx2);
       assert.equal(ctx2.events.filter((e) => e.type === 'run-degraded').length, 0);
     },
@@ -167,11 +144,11 @@ test('a run with more than llm.maxFailedShare failed calls finishes degraded; un
 
 test('the budget stops the run cleanly: stopped budget, every finished user kept and scored', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
-  await withServer(plain, async (url, s) => {
+  await withServer(plainScript, async (s) => {
     // 6 users × 2 rounds × 2 agents = 24 calls; under a budget at most `concurrency` (1) users are in flight,
     // so a budget of 21 finishes 5 users (4 calls each) and stops in the 6th
     const ctx = makeContext(
-      base(url, { concurrency: 1, budget: { maxCalls: 21 } }, { evaluations: ['recommendation', 'ablations'] }),
+      base(s.url, { concurrency: 1, budget: { maxCalls: 21 } }, { evaluations: ['recommendation', 'ablations'] }),
       configPath,
     );
     const m = (await runAflExperiment(ctx)) as any;
@@ -189,10 +166,10 @@ test('the budget stops the run cleanly: stopped budget, every finished user kept
 
 test('--out elsewhere: the LLM cache goes to the workspace .flowloop, not beside the config', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
-  await withServer(plain, async (url) => {
+  await withServer(plainScript, async (s) => {
     const ws = mkdtempSync(join(tmpdir(), 'afl-ws-'));
     const out = mkdtempSync(join(tmpdir(), 'afl-out-'));
-    const cfg = base(url, { cache: true }, { users: { limit: 2 } });
+    const cfg = base(s.url, { cache: true }, { users: { limit: 2 } });
     const r = await runExperiment({ configPath, configObject: cfg, outDir: out, workspace: ws });
     assert.equal(r.status, 'finished', r.error);
     assert.ok(readdirSync(join(ws, '.flowloop', 'cache', 'llm')).length > 0, 'cache in <workspace>/.flowloop/cache/llm');
@@ -206,9 +183,10 @@ test('--out elsewhere: the LLM cache goes to the workspace .flowloop, not beside
 test('parse retries: a corrective turn carries the parse error (default); vary-seed changes the seed; each attempt records which', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   // the first reply to every fresh prompt is unparsable
-  const script: Script = (req, n) => (req.messages.length === 2 && !req.seed ? { content: 'I would pick something nice.' } : plain(req, n));
-  await withServer(script, async (url, s) => {
-    const ctx = makeContext(base(url, {}, { users: { limit: 1 }, maxRounds: 1 }), configPath);
+  const script: Script = (req, n) =>
+    req.messages.length === 2 && !req.seed ? { content: 'I would pick something nice.' } : plainScript(req, n);
+  await withServer(script, async (s) => {
+    const ctx = makeContext(base(s.url, {}, { users: { limit: 1 }, maxRounds: 1 }), configPath);
     await runAflExperiment(ctx);
     const retry = s.requests[1];
     assert.equal(retry.messages.length, 4);
@@ -221,9 +199,9 @@ test('parse retries: a corrective turn carries the parse error (default); vary-s
     assert.equal(line.attempts[1].retry, 'corrective-turn');
     assert.equal(line.failed, false);
   });
-  await withServer(script, async (url, s) => {
+  await withServer(script, async (s) => {
     const ctx = makeContext(
-      base(url, { parseRetry: 'vary-seed', temperature: 0 }, { users: { limit: 1 }, maxRounds: 1, seed: 5 }),
+      base(s.url, { parseRetry: 'vary-seed', temperature: 0 }, { users: { limit: 1 }, maxRounds: 1, seed: 5 }),
       configPath,
     );
     await runAflExperiment(ctx);

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LlmClient, type LlmSettings } from '../../core/afl/llm/client';
-import { startServer, type Script } from '../../harness/llmServer';
-import { loadFactor, scaledMs, within } from '../../harness/load';
+import type { ChatResult, LlmClient, LlmSettings, LlmStats } from '../../core/afl/llm/client';
+import { expectEveryAttemptTimesOut, testClient } from '../../harness/llmClient';
+import { withServer, type Script } from '../../harness/llmServer';
+import { loadFactor, scaledMs } from '../../harness/load';
 
 const KEY = 'sk-test-secret-key-123';
 const msgs = (s: string) => [
@@ -13,31 +14,17 @@ const msgs = (s: string) => [
   { role: 'user' as const, content: s },
 ];
 
-function client(url: string, over: Partial<LlmSettings> = {}): LlmClient {
-  return new LlmClient(
-    {
-      baseURL: url,
-      model: 'test-model',
-      temperature: 0,
-      concurrency: 4,
-      timeoutMs: 2000,
-      maxRetries: 2,
-      cacheDir: null,
-      backoffBaseMs: 10,
-      ...over,
-    },
-    KEY,
-    1,
-  );
-}
+const client = (url: string, over: Partial<LlmSettings> = {}): LlmClient => testClient(url, over, { key: KEY });
 
-async function withServer(script: Script, fn: (s: Awaited<ReturnType<typeof startServer>>) => Promise<void>): Promise<void> {
-  const s = await startServer(script);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
+/** One chat call of a fresh client against a fresh server answering with `script`: its result, the server's request count, the client's stats. */
+async function chatOnce(script: Script, text: string, over: Partial<LlmSettings> = {}) {
+  let out!: { r: ChatResult; calls: number; stats: LlmStats };
+  await withServer(script, async (s) => {
+    const c = client(s.url, over);
+    const r = await c.chat(msgs(text));
+    out = { r, calls: s.calls, stats: c.stats };
+  });
+  return out;
 }
 
 test('a well-formed reply comes back through the real openai SDK with token accounting and the key sent only as a header', async () => {
@@ -92,34 +79,18 @@ test("429 is retried after the server's retry-after, bounded by maxRetries, ever
 });
 
 test('500 is retried with backoff; 400 is not retried; a broken body is a counted failure', async () => {
-  await withServer(
-    (_req, n) => (n < 2 ? { status: 500 } : { content: 'ok' }),
-    async (s) => {
-      const r = await client(s.url).chat(msgs('c'));
-      assert.equal(r.ok, true);
-      assert.equal(s.calls, 3);
-      assert.match(r.errors[1], /HTTP 500/);
-    },
-  );
-  await withServer(
-    () => ({ status: 400 }),
-    async (s) => {
-      const r = await client(s.url).chat(msgs('d'));
-      assert.equal(r.ok, false);
-      assert.equal(s.calls, 1);
-      assert.match(r.errors[0], /HTTP 400/);
-    },
-  );
-  await withServer(
-    () => ({ raw: '{"choices": [' }),
-    async (s) => {
-      const c = client(s.url);
-      const r = await c.chat(msgs('e'));
-      assert.equal(r.ok, false);
-      assert.ok(r.errors.length >= 1);
-      assert.equal(c.stats.failedCalls, 1);
-    },
-  );
+  const e500 = await chatOnce((_req, n) => (n < 2 ? { status: 500 } : { content: 'ok' }), 'c');
+  assert.equal(e500.r.ok, true);
+  assert.equal(e500.calls, 3);
+  assert.match(e500.r.errors[1], /HTTP 500/);
+  const e400 = await chatOnce(() => ({ status: 400 }), 'd');
+  assert.equal(e400.r.ok, false);
+  assert.equal(e400.calls, 1);
+  assert.match(e400.r.errors[0], /HTTP 400/);
+  const broken = await chatOnce(() => ({ raw: '{"choices": [' }), 'e');
+  assert.equal(broken.r.ok, false);
+  assert.ok(broken.r.errors.length >= 1);
+  assert.equal(broken.stats.failedCalls, 1);
 });
 
 test('a server that never answers times out, is retried a bounded number of times and never hangs', async () => {
@@ -130,26 +101,12 @@ test('a server that never answers times out, is retried a bounded number of time
       const f = loadFactor();
       const T = scaledMs(150, f);
       const c = client(s.url, { timeoutMs: T, maxRetries: 2 });
-      const t0 = Date.now();
-      const r = await within(c.chat(msgs('f')), 3 * T + scaledMs(3000, f), 'a chat with a server that never answers');
-      const elapsed = Date.now() - t0;
-      assert.equal(r.ok, false);
-      assert.equal(s.calls, 3, 'first attempt + maxRetries 2, no more');
-      assert.deepEqual(
-        r.errors.map((e) => new RegExp(`timeout after ${T} ms`).test(e)),
-        [true, true, true],
-      );
-      assert.ok(elapsed >= 3 * T - 10, `gave up after ${elapsed} ms, before 3 × its ${T} ms deadline`);
+      await expectEveryAttemptTimesOut(s, c, msgs('f'), scaledMs(3000, f), 'a chat with a server that never answers');
     },
   );
-  await withServer(
-    () => ({ content: 'slow but fine', delayMs: 120 }),
-    async (s) => {
-      const r = await client(s.url, { timeoutMs: scaledMs(5000) }).chat(msgs('g'));
-      assert.equal(r.ok, true);
-      assert.equal(r.retries, 0);
-    },
-  );
+  const { r } = await chatOnce(() => ({ content: 'slow but fine', delayMs: 120 }), 'g', { timeoutMs: scaledMs(5000) });
+  assert.equal(r.ok, true);
+  assert.equal(r.retries, 0);
 });
 
 test('the concurrency limit holds across many simultaneous callers (counted at the server)', async () => {
@@ -195,15 +152,13 @@ test('the on-disk cache serves a repeated request with zero HTTP calls; parse-re
 });
 
 test('an error body that echoes the API key is masked before it reaches errors or transcripts', async () => {
-  await withServer(
+  const { r, calls } = await chatOnce(
     () => ({ status: 401, raw: JSON.stringify({ error: { message: `Incorrect API key provided: ${KEY}. Also sk-abcdefghijklmnop.` } }) }),
-    async (s) => {
-      const r = await client(s.url).chat(msgs('h'));
-      assert.equal(r.ok, false);
-      assert.equal(s.calls, 1, '401 is not retried');
-      assert.match(r.errors[0], /HTTP 401/);
-      assert.ok(!r.errors[0].includes(KEY), r.errors[0]);
-      assert.ok(!r.errors[0].includes('abcdefghijklmnop'), r.errors[0]);
-    },
+    'h',
   );
+  assert.equal(r.ok, false);
+  assert.equal(calls, 1, '401 is not retried');
+  assert.match(r.errors[0], /HTTP 401/);
+  assert.ok(!r.errors[0].includes(KEY), r.errors[0]);
+  assert.ok(!r.errors[0].includes('abcdefghijklmnop'), r.errors[0]);
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readCandidates, readUserSimSamples } from '../../core/data/candidates';
 import {
+  emptyTurn,
   RuleRecAgent,
   RuleUserAgent,
   type AgentTurn,
@@ -18,7 +19,7 @@ import {
 } from '../../core/afl/agents';
 import { hrCurve, popularityPerRound, summarizeLoop } from '../../core/afl/evaluate';
 import { buildUsers, focusList, sampleUsers } from '../../core/afl/inputs';
-import { runLoopAll, runUserLoop } from '../../core/afl/loop';
+import { newOutcome, runLoopAll, runUserLoop, type UserOutcome } from '../../core/afl/loop';
 import { loadPackFile } from '../../core/afl/pack';
 import { rewardModelBaseline, scorePredictions, topQuarter } from '../../core/afl/usersim';
 import { ROOT, shared } from '../../harness/paths';
@@ -28,19 +29,7 @@ const pack = loadPackFile(join(ROOT, 'core', 'afl', 'packs', 'lastfm.json'));
 const scores = rows.map((r) => r.sasrecEvalScores!);
 const argmaxName = (r: (typeof rows)[number]) => r.cansNames[r.sasrecEvalScores!.indexOf(Math.max(...r.sasrecEvalScores!))];
 
-const turn = (): AgentTurn => ({
-  agentKind: 'llm',
-  prompt: '',
-  response: '',
-  attempts: [],
-  errors: [],
-  parseFailures: 0,
-  httpRetries: 0,
-  httpFailures: 0,
-  failed: false,
-  promptTokens: 0,
-  completionTokens: 0,
-});
+const turn = (): AgentTurn => emptyTurn('llm', '');
 
 /** Rec agent that walks the candidate list in order; user agent that says no until round `yesAt`. */
 class ListRec implements RecAgent {
@@ -161,22 +150,12 @@ test('built-in rule-based agents: rec = best remaining by the base model, user =
 });
 
 test("popularity per round averages the interaction counts of each round's items; summary counts accepted rounds", () => {
-  const mk = (items: (string | null)[], accepted: boolean) => ({
-    user: 0,
-    target: 'T',
+  const mk = (items: (string | null)[], accepted: boolean): UserOutcome => ({
+    ...newOutcome({ id: 0, target: 'T' }),
     rounds: items.map((it, i) => ({ round: i + 1, item: it, inCandidates: true, hit: it === 'T', decision: null })),
     final: items[items.length - 1],
     hit: items[items.length - 1] === 'T',
     accepted,
-    failed: false,
-    parseFailures: 0,
-    httpRetries: 0,
-    httpFailures: 0,
-    itemsNotInCandidates: 0,
-    recMemory: [],
-    userMemory: [],
-    promptTokens: 0,
-    completionTokens: 0,
   });
   const outs = [mk(['A', 'B'], true), mk(['B'], true), mk(['C', 'A', 'T'], false)];
   const counts = new Map([
@@ -185,7 +164,7 @@ test("popularity per round averages the interaction counts of each round's items
     ['c', 1],
     ['t', 2],
   ]);
-  const p = popularityPerRound(outs as any, 3, counts);
+  const p = popularityPerRound(outs, 3, counts);
   assert.deepEqual(
     p.map((x) => [x.users, x.meanCount]),
     [
@@ -194,7 +173,7 @@ test("popularity per round averages the interaction counts of each round's items
       [1, 2],
     ],
   );
-  const s = summarizeLoop(outs as any, 3, counts);
+  const s = summarizeLoop(outs, 3, counts);
   assert.deepEqual(s.acceptedByRound, [1, 1, 0]);
   assert.equal(s.afl.hits, 1);
   assert.deepEqual(

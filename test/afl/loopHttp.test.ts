@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { readCandidates } from '../../core/data/candidates';
 import { runAflExperiment } from '../../core/afl/experiment';
 import type { DialogueTurnEvent } from '../../core/experiment/events';
-import { makeContext } from '../../harness/aflContext';
+import { lastfmAfl, makeContext } from '../../harness/aflContext';
 import { agentOf, promptText, recReply, startServer, userReply, type ChatRequest } from '../../harness/llmServer';
 import { ROOT, shared } from '../../harness/paths';
 import { scaledMs } from '../../harness/load';
@@ -82,12 +82,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
   // through on this machine now: 1200 ms on an idle core, stretched by the measured load. Kind 5 waits it out once.
   const T = scaledMs(1200);
   const cacheDir = mkdtempSync(join(tmpdir(), 'afl-http-cache-'));
-  const config = {
-    kind: 'afl',
-    name: 'afl-http-test',
-    dataset: shared('lastfm'),
-    prior: shared('lastfm', 'prior_sasrec.csv'),
-    rewardModel: 'candidates-file',
+  const config = lastfmAfl('afl-http-test', {
     agents: 'llm',
     users: { limit: N },
     maxRounds: 4,
@@ -101,7 +96,7 @@ test('AFL over HTTP: failures bounded, counted and visible; no lost user; concur
       cacheDir,
       prices: { 'test-model': { input: 0.15, output: 0.6 } },
     },
-  };
+  });
   const prevKey = process.env.FLOWLOOP_LLM_API_KEY;
   process.env.FLOWLOOP_LLM_API_KEY = 'sk-loop-test-key';
   try {
@@ -189,10 +184,6 @@ test('released pack over HTTP: byte-exact round-1 prompt; rec memory prompt late
       : { content: userReply(false) },
   );
   const base = {
-    kind: 'afl',
-    dataset: shared('lastfm'),
-    prior: shared('lastfm', 'prior_sasrec.csv'),
-    rewardModel: 'candidates-file',
     pack: 'released',
     agents: 'llm',
     users: { limit: 3 },
@@ -204,7 +195,7 @@ test('released pack over HTTP: byte-exact round-1 prompt; rec memory prompt late
     for (const inLoop of [true, false]) {
       server.resetCounters();
       const ctx = makeContext(
-        { ...base, name: `released-${inLoop}`, userMemoryInLoop: inLoop },
+        lastfmAfl(`released-${inLoop}`, { ...base, userMemoryInLoop: inLoop }),
         join(ROOT, 'examples', 'afl-test.flowloop.json'),
       );
       await runAflExperiment(ctx);

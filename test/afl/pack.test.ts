@@ -34,6 +34,23 @@ function expectLocated(fn: () => unknown, file: string, key: string, line: numbe
   assert.fail('no error thrown');
 }
 
+/**
+ * Writes the LastFM pack as changed by `edit` and expects loading it to fail as `expectLocated` checks, at
+ * the file's first line holding `lineWith` (null: the line is not checked).
+ */
+function expectPackError(edit: (j: any) => unknown, key: string, lineWith: string | null, msg: RegExp): void {
+  const j = lastfmJson();
+  edit(j);
+  const f = writePack(j);
+  const line =
+    lineWith === null
+      ? null
+      : readFileSync(f, 'utf8')
+          .split('\n')
+          .findIndex((l) => l.includes(lineWith)) + 1;
+  expectLocated(() => loadPackFile(f), f, key, line, msg);
+}
+
 test('the built-in LastFM, Steam and MovieLens packs load and validate', () => {
   for (const name of ['lastfm', 'steam', 'movielens']) {
     const p = loadPackFile(join(packsDir, `${name}.json`));
@@ -56,37 +73,20 @@ test('Steam and MovieLens packs are the LastFM pack with the docs/methods.md §B
 });
 
 test('a pack with a missing placeholder is a located error naming the file, the template key and its line', () => {
-  const j = lastfmJson();
-  j.templates['rec.user'] = j.templates['rec.user'].filter((l: string) => !l.includes('{candidates}'));
-  const f = writePack(j);
-  // line of "rec.user" in the pretty-printed file
-  const line =
-    readFileSync(f, 'utf8')
-      .split('\n')
-      .findIndex((l) => l.includes('"rec.user"')) + 1;
-  expectLocated(() => loadPackFile(f), f, 'rec.user', line, /missing placeholder \{candidates\}/);
+  const drop = (j: any) => (j.templates['rec.user'] = j.templates['rec.user'].filter((l: string) => !l.includes('{candidates}')));
+  // located at the line of "rec.user" in the pretty-printed file
+  expectPackError(drop, 'rec.user', '"rec.user"', /missing placeholder \{candidates\}/);
 });
 
 test('an unknown placeholder is located at its own line inside a line-array template', () => {
-  const j = lastfmJson();
-  j.templates['user.user'][3] = 'The reward model likes: {focsu}.';
-  const f = writePack(j);
-  const line =
-    readFileSync(f, 'utf8')
-      .split('\n')
-      .findIndex((l) => l.includes('{focsu}')) + 1;
-  expectLocated(() => loadPackFile(f), f, 'user.user', line, /unknown placeholder \{focsu\}/);
+  const misspell = (j: any) => (j.templates['user.user'][3] = 'The reward model likes: {focsu}.');
+  expectPackError(misspell, 'user.user', '{focsu}', /unknown placeholder \{focsu\}/);
 });
 
 test('a stray brace and an unknown template key are located errors', () => {
-  const j = lastfmJson();
-  j.templates['rec.memoryEntry'][0] = 'In round {round}, you recommended {item} {';
-  const f = writePack(j);
-  expectLocated(() => loadPackFile(f), f, 'rec.memoryEntry', null, /stray '\{'/);
-  const k = lastfmJson();
-  k.templates['rec.usr'] = 'x';
-  const f2 = writePack(k);
-  expectLocated(() => loadPackFile(f2), f2, 'rec.usr', null, /unknown template key/);
+  const stray = (j: any) => (j.templates['rec.memoryEntry'][0] = 'In round {round}, you recommended {item} {');
+  expectPackError(stray, 'rec.memoryEntry', null, /stray '\{'/);
+  expectPackError((j) => (j.templates['rec.usr'] = 'x'), 'rec.usr', null, /unknown template key/);
 });
 
 test('rendering substitutes named values and drops lines whose value is absent ({?name} markers too)', () => {

@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isHit, matchItem, parseRecReply, parseUserReply } from '../../core/afl/parse';
 
+/** The reply parsed, to `value`. */
+function parsesTo(parsed: unknown, value: unknown, message?: string): void {
+  assert.deepEqual(parsed, { ok: true, value }, message);
+}
+
 test('rec reply: exactly one Reason/Item pair; markdown labels accepted in lenient mode', () => {
-  assert.deepEqual(parseRecReply('Reason: fits.\nItem: Runner Runner'), { ok: true, value: { reason: 'fits.', item: 'Runner Runner' } });
-  assert.deepEqual(parseRecReply('**Reason:** a\nmultiline reason\n**Item:** Woe, Is Me'), {
-    ok: true,
-    value: { reason: 'a\nmultiline reason', item: 'Woe, Is Me' },
-  });
+  parsesTo(parseRecReply('Reason: fits.\nItem: Runner Runner'), { reason: 'fits.', item: 'Runner Runner' });
+  parsesTo(parseRecReply('**Reason:** a\nmultiline reason\n**Item:** Woe, Is Me'), { reason: 'a\nmultiline reason', item: 'Woe, Is Me' });
   const none = parseRecReply('I think you will like Runner Runner.');
   assert.equal(none.ok, false);
   const two = parseRecReply('Reason: a\nItem: X\nReason: b\nItem: Y');
@@ -17,8 +19,8 @@ test('rec reply: exactly one Reason/Item pair; markdown labels accepted in lenie
 });
 
 test('user reply: Reason/Decision yes|no, case-insensitive; anything else fails', () => {
-  assert.deepEqual(parseUserReply('Reason: not my style\nDecision: No'), { ok: true, value: { reason: 'not my style', decision: 'no' } });
-  assert.deepEqual(parseUserReply('Reason: great\nDecision: **yes**'), { ok: true, value: { reason: 'great', decision: 'yes' } });
+  parsesTo(parseUserReply('Reason: not my style\nDecision: No'), { reason: 'not my style', decision: 'no' });
+  parsesTo(parseUserReply('Reason: great\nDecision: **yes**'), { reason: 'great', decision: 'yes' });
   assert.equal(parseUserReply('Reason: hmm\nDecision: maybe').ok, false);
   assert.equal(parseUserReply('yes').ok, false);
 });
@@ -37,14 +39,11 @@ test('lenient matching is case-insensitive after trimming; strict matches exact 
 });
 
 test('lenient: labels count only at the start of a line; a label mid-line is text', () => {
-  assert.deepEqual(parseRecReply('Reason: the item: a classic of the genre.\nItem: Runner Runner'), {
-    ok: true,
-    value: { reason: 'the item: a classic of the genre.', item: 'Runner Runner' },
+  parsesTo(parseRecReply('Reason: the item: a classic of the genre.\nItem: Runner Runner'), {
+    reason: 'the item: a classic of the genre.',
+    item: 'Runner Runner',
   });
-  assert.deepEqual(parseUserReply('Reason: my decision: hard, but\n  > Decision: yes'), {
-    ok: true,
-    value: { reason: 'my decision: hard, but', decision: 'yes' },
-  });
+  parsesTo(parseUserReply('Reason: my decision: hard, but\n  > Decision: yes'), { reason: 'my decision: hard, but', decision: 'yes' });
   assert.equal(parseRecReply('Reason: similar synth-pop. Item: Runner Runner').ok, false, 'Item: mid-line is not a label');
   assert.equal(parseUserReply('Reason: too soft for me. Decision: no').ok, false);
   assert.equal(parseRecReply('MyReason: x\nItem: Y').ok, false, 'a label glued to a word is not a label');
@@ -52,37 +51,21 @@ test('lenient: labels count only at the start of a line; a label mid-line is tex
 
 test('strict = the released parsing exactly: findall(r"Reason: (.*?)\\nItem: (.*?)\\n", reply + "\\n", DOTALL), one match, strip; decision startswith yes/no', () => {
   // cases and the released functions' results, worked by hand from the patterns
-  assert.deepEqual(parseRecReply('Reason: fits.\nItem: Runner Runner', 'strict'), {
-    ok: true,
-    value: { reason: 'fits.', item: 'Runner Runner' },
-  });
-  assert.deepEqual(parseRecReply('Reason:  spaced  \nItem:   X  \ntrailing', 'strict'), {
-    ok: true,
-    value: { reason: 'spaced', item: 'X' },
-  });
+  parsesTo(parseRecReply('Reason: fits.\nItem: Runner Runner', 'strict'), { reason: 'fits.', item: 'Runner Runner' });
+  parsesTo(parseRecReply('Reason:  spaced  \nItem:   X  \ntrailing', 'strict'), { reason: 'spaced', item: 'X' });
   assert.equal(parseRecReply('reason: a\nitem: X', 'strict').ok, false, 'labels are case-sensitive');
   assert.equal(parseRecReply('Reason:a\nItem: X', 'strict').ok, false, 'one space after the colon is part of the pattern');
   assert.equal(parseRecReply('**Reason:** a\n**Item:** X', 'strict').ok, false);
   assert.equal(parseRecReply('Reason: a Item: X', 'strict').ok, false, 'Item must open a line');
-  assert.deepEqual(
+  parsesTo(
     parseRecReply('Reason: a\nItem: \nmore', 'strict'),
-    { ok: true, value: { reason: 'a', item: '' } },
+    { reason: 'a', item: '' },
     'an empty item is what the released code returns',
   );
   assert.equal(parseRecReply('Reason: a\nItem: X\nReason: b\nItem: Y', 'strict').ok, false, 'two matches');
-  assert.deepEqual(parseRecReply('Intro\nReason: a\nmultiline\nItem: Woe, Is Me', 'strict'), {
-    ok: true,
-    value: { reason: 'a\nmultiline', item: 'Woe, Is Me' },
-  });
-  assert.deepEqual(parseUserReply('Reason: ok\nDecision: Yes, definitely', 'strict'), {
-    ok: true,
-    value: { reason: 'ok', decision: 'yes' },
-  });
-  assert.deepEqual(
-    parseUserReply('Reason: ok\nDecision: nope', 'strict'),
-    { ok: true, value: { reason: 'ok', decision: 'no' } },
-    '"nope".startswith("no")',
-  );
+  parsesTo(parseRecReply('Intro\nReason: a\nmultiline\nItem: Woe, Is Me', 'strict'), { reason: 'a\nmultiline', item: 'Woe, Is Me' });
+  parsesTo(parseUserReply('Reason: ok\nDecision: Yes, definitely', 'strict'), { reason: 'ok', decision: 'yes' });
+  parsesTo(parseUserReply('Reason: ok\nDecision: nope', 'strict'), { reason: 'ok', decision: 'no' }, '"nope".startswith("no")');
   assert.equal(parseUserReply('Reason: ok\nDecision:  yes', 'strict').ok, false, 'the captured " yes" does not start with "yes"');
   assert.equal(parseUserReply('Reason: ok\nDecision: **yes**', 'strict').ok, false);
   assert.equal(parseUserReply('Reason: ok\nDecision: maybe', 'strict').ok, false);

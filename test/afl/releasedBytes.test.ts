@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
-import { makeContext } from '../../harness/aflContext';
+import { lastfmAfl, makeContext } from '../../harness/aflContext';
 import { startServer, type ChatRequest } from '../../harness/llmServer';
 import { ROOT, shared } from '../../harness/paths';
 
@@ -93,12 +93,7 @@ test('released mode renders every step-1 and step-2 prompt byte for byte as the 
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   try {
     const ctx = makeContext(
-      {
-        kind: 'afl',
-        name: 'released-bytes',
-        dataset: shared('lastfm'),
-        prior: shared('lastfm', 'prior_sasrec.csv'),
-        rewardModel: 'candidates-file',
+      lastfmAfl('released-bytes', {
         agents: 'llm',
         pack: 'released',
         matching: 'strict',
@@ -107,7 +102,7 @@ test('released mode renders every step-1 and step-2 prompt byte for byte as the 
         evaluations: ['user-simulation'],
         userSimulation: { limit: N, prior: PRIOR_CSV },
         llm: { baseURL: server.url, concurrency: 8, cache: false, checkModel: false },
-      },
+      }),
       join(ROOT, 'examples', 'afl-test.flowloop.json'),
     );
     await runAflExperiment(ctx);

@@ -12,31 +12,23 @@ import { join } from 'node:path';
 import { runAflExperiment } from '../../core/afl/experiment';
 import { previewPrompts } from '../../core/afl/preview';
 import { runExperiment } from '../../core/experiment/run';
-import { makeContext } from '../../harness/aflContext';
-import { agentOf, promptText, recReply, startServer, userReply, type Script } from '../../harness/llmServer';
-import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
+import { lastfmAfl, makeContext } from '../../harness/aflContext';
+import { plainScript, startServer } from '../../harness/llmServer';
+import { ROOT, TSX_IMPORT } from '../../harness/paths';
 
 const configPath = join(ROOT, 'examples', 'afl-test.flowloop.json');
-const plain: Script = (req) =>
-  agentOf(req) === 'rec'
-    ? { content: recReply(/candidate list of \d+ music artists is: ([^,]*),/.exec(promptText(req))?.[1] ?? 'X') }
-    : { content: userReply(false) };
-const cfg = (url: string, over: Record<string, unknown> = {}, llm: Record<string, unknown> = {}) => ({
-  kind: 'afl',
-  name: 'resume',
-  dataset: shared('lastfm'),
-  prior: shared('lastfm', 'prior_sasrec.csv'),
-  rewardModel: 'candidates-file',
-  agents: 'llm',
-  users: { limit: 6 },
-  maxRounds: 2,
-  llm: { baseURL: url, model: 'test-model', concurrency: 1, cache: false, checkModel: false, ...llm },
-  ...over,
-});
+const cfg = (url: string, over: Record<string, unknown> = {}, llm: Record<string, unknown> = {}) =>
+  lastfmAfl('resume', {
+    agents: 'llm',
+    users: { limit: 6 },
+    maxRounds: 2,
+    llm: { baseURL: url, model: 'test-model', concurrency: 1, cache: false, checkModel: false, ...llm },
+    ...over,
+  });
 
 test('resume: a budget-stopped run continues from its folder; its finished users are kept and not run again (no cache)', async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
-  const server = await startServer(plain);
+  const server = await startServer(plainScript);
   try {
     const first = makeContext(cfg(server.url, {}, { budget: { maxCalls: 21 } }), configPath);
     const m1 = (await runAflExperiment(first)) as any;
@@ -73,7 +65,7 @@ test('resume: a budget-stopped run continues from its folder; its finished users
 
 test("afl preview renders a user's round-1 prompts with no HTTP call: the same messages a run sends", async () => {
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
-  const server = await startServer(plain);
+  const server = await startServer(plainScript);
   try {
     const dir = mkdtempSync(join(tmpdir(), 'afl-preview-'));
     const file = join(dir, 'p.flowloop.json');
@@ -112,15 +104,7 @@ test("afl preview renders a user's round-1 prompts with no HTTP call: the same m
 
 test('a sweep of the built-in agents says "rule-based, not an LLM" in results.csv, results.txt, sweep.json and the plots', async () => {
   const ws = mkdtempSync(join(tmpdir(), 'afl-sweep-label-'));
-  const config = {
-    kind: 'afl',
-    name: 'label-sweep',
-    dataset: shared('lastfm'),
-    prior: shared('lastfm', 'prior_sasrec.csv'),
-    rewardModel: 'candidates-file',
-    users: { limit: 4 },
-    sweep: { parameters: [{ path: 'maxRounds', values: [1, 2] }] },
-  };
+  const config = lastfmAfl('label-sweep', { users: { limit: 4 }, sweep: { parameters: [{ path: 'maxRounds', values: [1, 2] }] } });
   const r = await runExperiment({ configPath, configObject: config, workspace: ws });
   assert.equal(r.status, 'finished', r.error);
   const dir = r.runDir;

@@ -11,7 +11,7 @@ import { runAflExperiment } from '../../core/afl/experiment';
 import { scorePredictions } from '../../core/afl/usersim';
 import { CancelledError } from '../../core/experiment/context';
 import { validateConfigObject } from '../../core/experiment/validate';
-import { makeContext } from '../../harness/aflContext';
+import { lastfmAfl, makeContext } from '../../harness/aflContext';
 import { agentOf, promptText, recReply, startServer, userReply } from '../../harness/llmServer';
 import { ROOT, shared } from '../../harness/paths';
 import { scaledMs, within } from '../../harness/load';
@@ -32,19 +32,14 @@ test('user simulation over HTTP: step-2 judges see the score (and the step-1 mem
   process.env.FLOWLOOP_LLM_API_KEY ??= 'sk-test';
   try {
     const ctx = makeContext(
-      {
-        kind: 'afl',
-        name: 'usersim-http',
-        dataset: shared('lastfm'),
-        prior: shared('lastfm', 'prior_sasrec.csv'),
-        rewardModel: 'candidates-file',
+      lastfmAfl('usersim-http', {
         agents: 'llm',
         users: { limit: 1 },
         evaluations: ['user-simulation'],
         maxRounds: 2,
         userSimulation: { ratios: ['1_1'], limit: 3 },
         llm: { baseURL: server.url, concurrency: 8, cache: false },
-      },
+      }),
       configPath,
     );
     const m = (await runAflExperiment(ctx)) as any;
@@ -78,17 +73,12 @@ test('cancelling a run whose LLM never answers ends promptly with CancelledError
   const ac = new AbortController();
   try {
     const ctx = makeContext(
-      {
-        kind: 'afl',
-        name: 'cancel',
-        dataset: shared('lastfm'),
-        prior: shared('lastfm', 'prior_sasrec.csv'),
-        rewardModel: 'candidates-file',
+      lastfmAfl('cancel', {
         agents: 'llm',
         users: { limit: 8 },
         // a deadline no test waits for: only the cancel can end these calls
         llm: { baseURL: server.url, concurrency: 4, cache: false, timeoutMs: 600000 },
-      },
+      }),
       configPath,
       { signal: ac.signal },
     );
