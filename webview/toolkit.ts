@@ -63,21 +63,24 @@ export function setChecked(el: HTMLElement, checked: boolean): void {
   (el as HTMLElement & { checked: boolean }).checked = checked;
 }
 
-/** A dropdown of (value, label) options; `onChange` gets the selected value. */
-export function dropdown(
-  options: { value: string; label: string }[],
+/**
+ * A dropdown: one option per entry of `labels` (value → label, in the object's key order; keys that are whole
+ * numbers come first, ascending), `value` selected; `onChange` gets the selected value, always one of the keys.
+ */
+export function dropdown<T extends string>(
+  labels: Record<T, string>,
   value: string,
-  onChange: (value: string) => void,
+  onChange: (value: T) => void,
   id?: string,
 ): HTMLElement {
   registerToolkit();
-  const d = document.createElement('vscode-dropdown') as HTMLElement & { value: string };
+  const d = document.createElement('vscode-dropdown') as HTMLElement & { value: T };
   if (id) d.id = id;
-  for (const o of options) {
+  for (const [v, label] of Object.entries<string>(labels)) {
     const opt = document.createElement('vscode-option') as HTMLElement & { value: string };
-    opt.setAttribute('value', o.value);
-    opt.textContent = o.label;
-    if (o.value === value) opt.setAttribute('selected', '');
+    opt.setAttribute('value', v);
+    opt.textContent = label;
+    if (v === value) opt.setAttribute('selected', '');
     d.appendChild(opt);
   }
   d.addEventListener('change', () => onChange(d.value));

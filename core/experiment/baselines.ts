@@ -16,6 +16,7 @@
  */
 import { flattenMetrics, readMetrics, readRunInfo } from './runStore';
 import type { RunStatus } from './events';
+import { FLOWER_RESULT_METRICS } from './flowerMetrics';
 import { fmt, formatTable } from '../util/table';
 
 export interface Baseline {
@@ -71,12 +72,7 @@ export const BASELINES: Record<string, Baseline[]> = {
 /** The metrics (dotted keys of metrics.json) a baseline comparison shows per kind, when a run has them. */
 export const COMPARE_METRICS: Record<string, string[]> = {
   flower: [
-    'ndcg@10',
-    'hr@10',
-    'dgu',
-    'mgu',
-    'entropy',
-    'ttr',
+    ...FLOWER_RESULT_METRICS,
     'distinct',
     'kl(target||gen)',
     'js',

@@ -3,8 +3,16 @@
  * delivers the full state and the increments to the view in order (increments that arrive before
  * `init` are queued, never dropped), and persists the view's UI state with setState/getState.
  */
-import type { RunEvent } from '../../core/experiment/events';
-import { isHostToWebview, PROTOCOL_VERSION, type PackedTrieSnapshot, type ViewName, type ViewState, type WebviewToHost } from '../contract';
+import type { RunEvent, RunStartedEvent } from '../../core/experiment/events';
+import {
+  isHostToWebview,
+  PROTOCOL_VERSION,
+  type PackedTrieSnapshot,
+  type RunRef,
+  type ViewName,
+  type ViewState,
+  type WebviewToHost,
+} from '../contract';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -39,6 +47,36 @@ export function loadUiState<T>(): Partial<T> {
 /** Saves the view's UI state (restored by VS Code when the panel is re-shown or deserialized). */
 export function saveUiState<T>(state: T): void {
   vscode().setState(state);
+}
+
+/**
+ * Change handlers for the fields of a view's UI state: `set(key)` is a handler that stores a new value of that
+ * field, then calls `changed` (save the state, redraw).
+ */
+export function uiSetter<S extends object>(ui: S, changed: () => void): <K extends keyof S>(key: K) => (value: S[K]) => void {
+  return (key) => (value) => {
+    ui[key] = value;
+    changed();
+  };
+}
+
+/** The runs a view names (legend entries, transcript cards) by id: those of `init`, then each `run-started` increment. */
+export class RunRefs extends Map<string, RunRef> {
+  /** Forgets the runs known so far and takes those of an `init` state. */
+  reset(refs: readonly RunRef[]): void {
+    this.clear();
+    for (const r of refs) this.set(r.runId, r);
+  }
+
+  /** Takes a run that started after `init`. */
+  started(e: RunStartedEvent): void {
+    this.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind });
+  }
+
+  /** A run's name (its id while the run is unknown). */
+  nameOf(runId: string): string {
+    return this.get(runId)?.name ?? runId;
+  }
 }
 
 /** What an `events` message carries: run events, or a trie snapshot in its packed form. */

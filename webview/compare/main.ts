@@ -9,7 +9,7 @@ import './compare.css';
 import type { CompareRun, CompareViewState, RepeatData, SweepData } from '../contract';
 import { palette, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
-import { dispatch, loadUiState, markRendered, post, saveUiState, startView, type Increment } from '../common/host';
+import { dispatch, loadUiState, markRendered, post, saveUiState, startView, uiSetter, type Increment } from '../common/host';
 import { button, dropdown, registerToolkit } from '../toolkit';
 import { allTables, cellText, leftOut, toCsv, toMarkdown, type PaperRows, type Table } from './tables';
 import { sweepSeries } from './sweepSeries';
@@ -28,20 +28,16 @@ let repeats: RepeatData[] = [];
 let tables: Table[] = [];
 const plots: uPlot[] = [];
 
-const paperSel = dropdown(
-  [
-    { value: 'matching', label: 'paper rows: matching methods' },
-    { value: 'all', label: 'paper rows: all' },
-    { value: 'none', label: 'paper rows: none' },
-  ],
-  ui.paper,
-  (v) => {
-    ui.paper = v as PaperRows;
-    saveUiState(ui);
-    render();
-  },
-  'paper-rows',
-);
+const set = uiSetter(ui, () => {
+  saveUiState(ui);
+  render();
+});
+const PAPER_ROWS: Record<PaperRows, string> = {
+  matching: 'paper rows: matching methods',
+  all: 'paper rows: all',
+  none: 'paper rows: none',
+};
+const paperSel = dropdown(PAPER_ROWS, ui.paper, set('paper'), 'paper-rows');
 const exportCsv = button(
   'Export CSV',
   () => post({ type: 'export', view: 'compare', format: 'csv', text: toCsv(tables), suggestedName: 'flowloop-compare.csv' }),

@@ -16,7 +16,12 @@ export const FLOWER_COLUMNS: { id: FlowerColumn; label: string }[] = [
 ];
 
 type Row = [number, number, number, number, number, number | undefined];
-/** Table 4 rows per dataset folder name; values in FLOWER_COLUMNS order. */
+/**
+ * Table 4 rows per dataset folder name; values in FLOWER_COLUMNS order.
+ * Kept as data on purpose: these are the paper's published numbers, transcribed cell by cell so each can be
+ * checked against the paper's table; the rows look alike because the table is regular, not because they
+ * could be computed, so nothing here is folded into code.
+ */
 export const PAPER_TABLE4: Record<string, { dataset: string; rows: Record<string, Row> }> = {
   CDs_and_Vinyl: {
     dataset: 'CDs',

@@ -9,10 +9,10 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './loss.css';
-import type { LossViewState, RunRef } from '../contract';
+import type { LossViewState } from '../contract';
 import { ema, runColour, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
-import { dispatch, loadUiState, markRendered, perFrame, saveUiState, startView, type Increment } from '../common/host';
+import { dispatch, loadUiState, markRendered, perFrame, RunRefs, saveUiState, startView, uiSetter, type Increment } from '../common/host';
 import { checkbox, dropdown, registerToolkit } from '../toolkit';
 import { GROUPS, onAxis, SeriesStore, type Series, type XAxis } from './series';
 import { fmt } from '../common/dom';
@@ -37,7 +37,12 @@ const ui: UiState = {
   x: saved.x ?? 'step',
 };
 const store = new SeriesStore();
-const runs = new Map<string, RunRef>();
+const runs = new RunRefs();
+/** A choice that changes the charts: saved, then the charts are made again. */
+const set = uiSetter(ui, () => {
+  persist();
+  rebuildCharts();
+});
 
 const smoothing = h('input', {
   type: 'range',
@@ -49,43 +54,9 @@ const smoothing = h('input', {
   'aria-label': 'smoothing',
 });
 const smoothingLabel = h('span', { id: 'smoothing-value', class: 'muted' }, ui.smoothing.toFixed(2));
-const logBox = checkbox(
-  'log scale',
-  ui.log,
-  (v) => {
-    ui.log = v;
-    persist();
-    rebuildCharts();
-  },
-  'log-scale',
-);
-const layoutSel = dropdown(
-  [
-    { value: 'metric', label: 'one chart per metric' },
-    { value: 'group', label: 'one chart per kind' },
-  ],
-  ui.layout,
-  (v) => {
-    ui.layout = v === 'group' ? 'group' : 'metric';
-    persist();
-    rebuildCharts();
-  },
-  'layout',
-);
-const xSel = dropdown(
-  [
-    { value: 'step', label: 'x: step' },
-    { value: 'epoch', label: 'x: epoch' },
-    { value: 'time', label: 'x: wall time (s)' },
-  ],
-  ui.x,
-  (v) => {
-    ui.x = v === 'epoch' || v === 'time' ? v : 'step';
-    persist();
-    rebuildCharts();
-  },
-  'x-axis',
-);
+const logBox = checkbox('log scale', ui.log, set('log'), 'log-scale');
+const layoutSel = dropdown({ metric: 'one chart per metric', group: 'one chart per kind' }, ui.layout, set('layout'), 'layout');
+const xSel = dropdown({ step: 'x: step', epoch: 'x: epoch', time: 'x: wall time (s)' }, ui.x, set('x'), 'x-axis');
 const status = h('div', { id: 'status', class: 'status muted' }, 'waiting for metrics…');
 const chartsEl = h('div', { id: 'charts' });
 app.append(
@@ -121,14 +92,10 @@ interface Chart {
 }
 const charts = new Map<string, Chart>();
 
-function runName(runId: string): string {
-  return runs.get(runId)?.name ?? runId;
-}
-
 /** Legend label: the variant and, with several runs, the run (colour = run, line style = variant). */
 function labelOf(s: Series, multiRun: boolean, perMetric: boolean): string {
   const name = perMetric ? (s.qualifier ?? s.name) : s.name + (s.qualifier ? ` (${s.qualifier})` : '');
-  return multiRun ? `${runName(s.runId)} · ${name}` : name;
+  return multiRun ? `${runs.nameOf(s.runId)} · ${name}` : name;
 }
 
 /** The charts to draw: id, title, y label and series (one per metric name, or per GROUPS entry). */
@@ -275,7 +242,7 @@ onThemeChange(rebuildCharts); // canvas colours are read from the theme when a c
 function take(events: Increment[]): void {
   const any = dispatch(events, {
     metric: (e) => store.add(e),
-    'run-started': (e) => runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind }),
+    'run-started': (e) => runs.started(e),
   });
   if (any) schedule();
 }
@@ -283,8 +250,7 @@ function take(events: Increment[]): void {
 startView<LossViewState>('loss', {
   onInit(state) {
     store.clear();
-    runs.clear();
-    for (const r of state.runs) runs.set(r.runId, r);
+    runs.reset(state.runs);
     for (const r of state.runs) store.runIndex(r.runId);
     take(state.metrics);
     rebuildCharts();

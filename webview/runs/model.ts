@@ -6,6 +6,7 @@
  */
 import type { RunEvent } from '../../core/experiment/events';
 import { formatRunProgress } from '../../core/experiment/runProgress';
+import { FLOWER_RESULT_METRICS } from '../../core/experiment/flowerMetrics';
 import type { RunLive, RunSummary } from '../contract';
 
 export interface Row {
@@ -24,12 +25,7 @@ const ORDER = [
   'kl(gen||target)',
   'js',
   'coverage',
-  'ndcg@10',
-  'hr@10',
-  'dgu',
-  'mgu',
-  'entropy',
-  'ttr',
+  ...FLOWER_RESULT_METRICS,
   'test/hr@10',
   'test/ndcg@10',
   'test/hr@20',
@@ -42,6 +38,9 @@ const ORDER = [
 
 /** Config keys never shown as columns (identity and prose, or shown elsewhere). */
 const HIDDEN_CONFIG = new Set(['name', 'description', '$schema', 'kind']);
+
+/** The Flower result metrics' labels → their keys in a run's metrics under `prefix` ("" or a decoding's "temp/"). */
+const flowerKeys = (prefix: string) => Object.fromEntries(FLOWER_RESULT_METRICS.map((k) => [k, `${prefix}${k}`]));
 
 function pick(m: Record<string, number>, keys: Record<string, string>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -99,7 +98,7 @@ export function rowsOfRun(run: RunSummary): Row[] {
       {
         key: run.runId,
         run,
-        metrics: pick(m, { 'ndcg@10': 'ndcg@10', 'hr@10': 'hr@10', dgu: 'dgu', mgu: 'mgu', entropy: 'entropy', ttr: 'ttr' }),
+        metrics: pick(m, flowerKeys('')),
       },
     ];
     for (const d of ['temp', 'd3']) {
@@ -108,14 +107,7 @@ export function rowsOfRun(run: RunSummary): Row[] {
           key: `${run.runId}·${d}`,
           run,
           variant: d,
-          metrics: pick(m, {
-            'ndcg@10': `${d}/ndcg@10`,
-            'hr@10': `${d}/hr@10`,
-            dgu: `${d}/dgu`,
-            mgu: `${d}/mgu`,
-            entropy: `${d}/entropy`,
-            ttr: `${d}/ttr`,
-          }),
+          metrics: pick(m, flowerKeys(`${d}/`)),
         });
     }
     return rows;

@@ -6,9 +6,9 @@
  */
 import './transcripts.css';
 import type { DialogueTurnEvent } from '../../core/experiment/events';
-import type { RunRef, TranscriptsViewState } from '../contract';
+import type { TranscriptsViewState } from '../contract';
 import { h } from '../common/dom';
-import { dispatch, loadUiState, markRendered, perFrame, saveUiState, startView, type Increment } from '../common/host';
+import { dispatch, loadUiState, markRendered, perFrame, RunRefs, saveUiState, startView, uiSetter, type Increment } from '../common/host';
 import { badge, button, checkbox, dropdown, registerToolkit, tag, textField } from '../toolkit';
 import { TranscriptStore, type Outcome, type Round, type UserTranscript } from './model';
 
@@ -34,53 +34,17 @@ const ui: UiState = {
   open: saved.open ?? [],
 };
 const store = new TranscriptStore();
-const runs = new Map<string, RunRef>();
+const runs = new RunRefs();
 let limit = PAGE;
+/** A filter or display choice: saved, then the list is drawn again from its first page. */
+const set = uiSetter(ui, changed);
 
-const outcomeSel = dropdown(
-  [
-    { value: 'all', label: 'all outcomes' },
-    { value: 'hit', label: 'hit' },
-    { value: 'miss', label: 'miss' },
-  ],
-  ui.outcome,
-  (v) => {
-    ui.outcome = v as Outcome;
-    changed();
-  },
-  'outcome',
-);
-const roundsSel = dropdown(
-  [
-    { value: '0', label: 'any rounds' },
-    { value: '1', label: '1 round' },
-    { value: '2', label: '2 rounds' },
-    { value: '3', label: '3 rounds' },
-    { value: '4', label: '4+ rounds' },
-  ],
-  String(ui.rounds),
-  (v) => {
-    ui.rounds = Number(v);
-    changed();
-  },
-  'rounds',
-);
-const search = textField('user id or item…', ui.search, {
-  id: 'filter-text',
-  onInput: (v) => {
-    ui.search = v;
-    changed();
-  },
-});
-const rawBox = checkbox(
-  'raw prompt/response',
-  ui.raw,
-  (v) => {
-    ui.raw = v;
-    changed();
-  },
-  'raw',
-);
+const OUTCOMES: Record<Outcome, string> = { all: 'all outcomes', hit: 'hit', miss: 'miss' };
+const outcomeSel = dropdown(OUTCOMES, ui.outcome, set('outcome'), 'outcome');
+const ROUNDS = { 0: 'any rounds', 1: '1 round', 2: '2 rounds', 3: '3 rounds', 4: '4+ rounds' };
+const roundsSel = dropdown(ROUNDS, String(ui.rounds), (v) => set('rounds')(Number(v)), 'rounds');
+const search = textField('user id or item…', ui.search, { id: 'filter-text', onInput: set('search') });
+const rawBox = checkbox('raw prompt/response', ui.raw, set('raw'), 'raw');
 const banner = h('div', { id: 'rule-banner', class: 'banner hidden' });
 const count = h('span', { id: 'count', class: 'muted' });
 const list = h('div', { id: 'users' });
@@ -131,32 +95,35 @@ function errorsOf(e: DialogueTurnEvent): HTMLElement | null {
   return e.errors?.length ? h('ul', { class: 'errors' }, ...e.errors.map((x) => h('li', {}, x))) : null;
 }
 
-function recMessage(e: DialogueTurnEvent): HTMLElement {
-  const flags: (HTMLElement | null)[] = [
-    e.inCandidates === false ? badge('not in candidates', 'warn') : null,
-    e.hit === true ? badge('hit', 'hit') : e.hit === false ? badge('miss', 'miss') : null,
-  ];
+/** One agent's turn: who spoke, what it said (`said`), its reason, parse errors and (when shown) the raw exchange. */
+function message(e: DialogueTurnEvent, cls: 'rec' | 'user', who: string, said: HTMLElement): HTMLElement {
   return h(
     'div',
-    { class: 'msg rec' },
-    h('div', { class: 'who' }, 'Recommendation agent', agentTag(e)),
-    h('div', { class: 'item' }, 'Item: ', h('strong', {}, e.item ?? '(none parsed)'), ...flags),
+    { class: `msg ${cls}` },
+    h('div', { class: 'who' }, who, agentTag(e)),
+    said,
     h('div', { class: 'reason' }, e.reason ?? ''),
     errorsOf(e),
     rawBlock(e),
   );
 }
 
-function userMessage(e: DialogueTurnEvent): HTMLElement {
-  return h(
-    'div',
-    { class: 'msg user' },
-    h('div', { class: 'who' }, 'User agent', agentTag(e)),
-    h('div', { class: `decision ${e.decision ?? 'none'}` }, 'Decision: ', h('strong', {}, e.decision ?? '(none parsed)')),
-    h('div', { class: 'reason' }, e.reason ?? ''),
-    errorsOf(e),
-    rawBlock(e),
+function recMessage(e: DialogueTurnEvent): HTMLElement {
+  const flags: (HTMLElement | null)[] = [
+    e.inCandidates === false ? badge('not in candidates', 'warn') : null,
+    e.hit === true ? badge('hit', 'hit') : e.hit === false ? badge('miss', 'miss') : null,
+  ];
+  return message(
+    e,
+    'rec',
+    'Recommendation agent',
+    h('div', { class: 'item' }, 'Item: ', h('strong', {}, e.item ?? '(none parsed)'), ...flags),
   );
+}
+
+function userMessage(e: DialogueTurnEvent): HTMLElement {
+  const decision = e.decision ?? '(none parsed)';
+  return message(e, 'user', 'User agent', h('div', { class: `decision ${e.decision ?? 'none'}` }, 'Decision: ', h('strong', {}, decision)));
 }
 
 function roundBlock(r: Round): HTMLElement {
@@ -224,7 +191,7 @@ function userCard(u: UserTranscript, multiRun: boolean): HTMLElement {
     'summary',
     {},
     h('span', { class: 'uid' }, `user ${u.user}`),
-    multiRun ? h('span', { class: 'muted' }, ` · ${runs.get(u.runId)?.name ?? u.runId}`) : null,
+    multiRun ? h('span', { class: 'muted' }, ` · ${runs.nameOf(u.runId)}`) : null,
     h('span', { class: 'muted' }, ` · ${u.rounds.length} round${u.rounds.length === 1 ? '' : 's'} · final: `),
     h('span', {}, u.finalItem ?? '–'),
     u.hit === true ? badge('hit', 'hit') : u.hit === false ? badge('miss', 'miss') : null,
@@ -269,7 +236,7 @@ function render(): void {
 function take(events: Increment[]): void {
   const any = dispatch(events, {
     'dialogue-turn': (e) => store.add(e),
-    'run-started': (e) => runs.set(e.runId, { runId: e.runId, name: e.name, kind: e.kind }),
+    'run-started': (e) => runs.started(e),
   });
   if (any) schedule();
 }
@@ -277,8 +244,7 @@ function take(events: Increment[]): void {
 startView<TranscriptsViewState>('transcripts', {
   onInit(state) {
     store.clear();
-    runs.clear();
-    for (const r of state.runs) runs.set(r.runId, r);
+    runs.reset(state.runs);
     take(state.turns);
     schedule();
   },

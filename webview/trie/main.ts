@@ -41,35 +41,30 @@ const searchField = textField('Search a title…', saved.search ?? '', { id: 'se
 const searchBtn = button('Find', () => search(textValue(searchField)), { appearance: 'secondary', id: 'search-btn' });
 const slider = h('input', { type: 'range', id: 'checkpoint', min: '0', max: '0', step: '1', value: '0', 'aria-label': 'checkpoint' });
 const sliderLabel = h('span', { id: 'checkpoint-label', class: 'muted' }, '');
+const COLOUR_MODES: Record<ColourMode, string> = { prefix: 'colour: P(prefix) vs F(s)', step: 'colour: P(token | parent) vs R_p' };
 const modeSel = dropdown(
-  [
-    { value: 'prefix', label: 'colour: P(prefix) vs F(s)' },
-    { value: 'step', label: 'colour: P(token | parent) vs R_p' },
-  ],
+  COLOUR_MODES,
   mode,
   (v) => {
-    mode = v === 'step' ? 'step' : 'prefix';
+    mode = v;
     persist();
     scheduleDraw();
   },
   'colour-mode',
 );
 // every colour the icicle uses (render.ts colourOf and the node kinds), with what it means
+const LEGEND: [cls: string, meaning: string][] = [
+  ['over', 'policy > target: over-generates (darker = further off, 16× = full) '],
+  ['under', 'policy < target: under-generates '],
+  ['match', 'matches the target (within ±10%) '],
+  ['nopolicy', 'no policy measured at this checkpoint '],
+  ['agg', 'smaller siblings merged (click to expand) '],
+  ['missing', 'flow of children left out of the snapshot'],
+];
 const legend = h(
   'div',
   { class: 'legend', id: 'legend' },
-  h('span', { class: 'swatch over', 'data-cls': 'over' }),
-  'policy > target: over-generates (darker = further off, 16× = full) ',
-  h('span', { class: 'swatch under', 'data-cls': 'under' }),
-  'policy < target: under-generates ',
-  h('span', { class: 'swatch match', 'data-cls': 'match' }),
-  'matches the target (within ±10%) ',
-  h('span', { class: 'swatch nopolicy', 'data-cls': 'nopolicy' }),
-  'no policy measured at this checkpoint ',
-  h('span', { class: 'swatch agg', 'data-cls': 'agg' }),
-  'smaller siblings merged (click to expand) ',
-  h('span', { class: 'swatch missing', 'data-cls': 'missing' }),
-  'flow of children left out of the snapshot',
+  ...LEGEND.flatMap(([cls, meaning]) => [h('span', { class: `swatch ${cls}`, 'data-cls': cls }), meaning]),
 );
 const crumbs = h('nav', { id: 'breadcrumb', class: 'breadcrumb' });
 const chart = h('div', { id: 'trie', class: 'chart' });
