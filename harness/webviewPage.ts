@@ -7,24 +7,15 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import type { RunEvent } from '../core/experiment/events';
 import { makeNonce, renderHtml, type HostToWebview, type ViewName } from '../webview/contract';
 import { ROOT } from './paths';
+import { CHROMIUM, launchChromium } from './chromium.mjs';
 
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 const ORIGIN = 'https://flowloop.test';
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 /**
  * Bundles webview/<view>/main.ts in memory as the lead's esbuild.js does (iife, browser, `.css` loader):
@@ -53,9 +44,8 @@ export async function bundleView(view: ViewName): Promise<{ js: string; css: str
 }
 
 export async function launch(): Promise<Browser> {
-  const exe = '/usr/bin/chromium';
-  if (!existsSync(exe)) throw new Error(`${exe} missing: apt-get install -y chromium (CI: .ci/install-test-host.sh)`);
-  return chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS });
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install -y chromium (CI: .ci/install-test-host.sh)`);
+  return launchChromium(['--headless']);
 }
 
 export interface ViewPage {
@@ -70,12 +60,20 @@ export interface ViewPage {
   send(msg: HostToWebview): Promise<void>;
 }
 
-/** Opens a view in a fresh page. `savedState` is what getState returns (a restored panel). */
+/** How a view's page opens: `savedState` is what getState returns (a restored panel); viewport 1100×700 unless given. */
+export interface OpenOptions {
+  savedState?: unknown;
+  width?: number;
+  height?: number;
+  theme?: 'dark' | 'light';
+}
+
+/** Opens a view in a fresh page. */
 export async function openView(
   browser: Browser,
   view: ViewName,
   bundle: { js: string; css: string },
-  o: { savedState?: unknown; width?: number; height?: number; theme?: 'dark' | 'light' } = {},
+  o: OpenOptions = {},
 ): Promise<ViewPage> {
   const page = await browser.newPage({ viewport: { width: o.width ?? 1100, height: o.height ?? 700 } });
   const pageErrors: string[] = [];
@@ -129,6 +127,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** Reads a JSON fixture from test/webview/fixtures/. */
 export function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(join(ROOT, 'test', 'webview', 'fixtures', name), 'utf8')) as T;
+}
+
+/** Reads a recorded run's events (an events.jsonl: one event a line) from test/webview/fixtures/. */
+export function fixtureEvents(name: string): RunEvent[] {
+  return readFileSync(join(ROOT, 'test', 'webview', 'fixtures', name), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RunEvent);
 }
 
 /** A dark theme's --vscode-* variables (a subset of VS Code's Dark Modern) so screenshots look like VS Code. */

@@ -1,9 +1,9 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
 import { PROTOCOL_VERSION, type CompareViewState } from '../../webview/contract';
 import { cellText } from '../../webview/compare/tables';
-import { bundleView, fixture, launch, openView, screenshot } from '../../harness/webviewPage';
+import { fixture, screenshot } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
 
 // Real results (see fixtures/makeCompareFixture.ts): three short Movies_and_TV runs (SFT with main/temp/d3
 // decodings, Flower, IFairLRS; 1 epoch, 1,000 test rows), a rule-based AFL LastFM run's metrics.json, and
@@ -11,18 +11,10 @@ import { bundleView, fixture, launch, openView, screenshot } from '../../harness
 const state = fixture<CompareViewState>('compare-real.json');
 const [sft, flower, ifair, afl] = state.runs;
 const top = (r: typeof flower) => r.metrics as Record<string, number>;
-let browser: Browser;
-let bundle: { js: string; css: string };
-
-before(async () => {
-  [browser, bundle] = await Promise.all([launch(), bundleView('compare')]);
-});
-after(async () => {
-  await browser?.close();
-});
+const views = viewSuite('compare');
 
 test('compare view shows Flower, AFL and user-simulation tables with paper reference rows', async () => {
-  const v = await openView(browser, 'compare', bundle, { height: 1100 });
+  const v = await views.open('compare', { height: 1100 });
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'compare', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="flower"]');
@@ -81,7 +73,7 @@ test('compare view shows Flower, AFL and user-simulation tables with paper refer
 });
 
 test('compare view exports CSV and Markdown to the host, copies, and saves the paper-row choice', async () => {
-  const v = await openView(browser, 'compare', bundle);
+  const v = await views.open('compare');
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="flower"]');
   await v.page.locator('#export-csv').click();

@@ -1,15 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrieSnapshotEvent } from '../../core/experiment/events';
-import {
-  isHostToWebview,
-  isWebviewToHost,
-  makeNonce,
-  packTrieSnapshot,
-  renderHtml,
-  unpackTrieSnapshot,
-  VIEW_NAMES,
-} from '../../webview/contract';
+import { isHostToWebview, isWebviewToHost, makeNonce, renderHtml, VIEW_NAMES } from '../../webview/contract';
+import { packTrieSnapshot, unpackTrieSnapshot } from '../../webview/contract';
 import { fixture } from '../../harness/webviewPage';
 
 test('renderHtml: nonce CSP without network, the view script and stylesheet, #app', () => {

@@ -1,48 +1,32 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MetricEvent, RunEvent, RunStartedEvent } from '../../core/experiment/events';
 import { PROTOCOL_VERSION } from '../../webview/contract';
-import { ROOT } from '../../harness/paths';
-import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
+import { fixtureEvents, screenshot } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
+
+const metricsOf = (events: RunEvent[]) => events.filter((e): e is MetricEvent => e.type === 'metric');
+/** The runs the loss view is given with its state: those that started in the recording. */
+const runsOf = (events: RunEvent[]) =>
+  events.filter((e): e is RunStartedEvent => e.type === 'run-started').map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
 
 // Recorded from real runs of the demo config (see fixtures/makeDemoFixture.ts): two runs, each training
 // SFT then Flower (metric series qualifier "sft" / "flower").
-const events = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as RunEvent);
-const metrics = events.filter((e): e is MetricEvent => e.type === 'metric');
-const runs = events
-  .filter((e): e is RunStartedEvent => e.type === 'run-started')
-  .map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
+const events = fixtureEvents('demo-rq1.events.jsonl');
+const metrics = metricsOf(events);
+const runs = runsOf(events);
 const distinct = (f: (m: MetricEvent) => boolean, ms = metrics) =>
   new Set(ms.filter(f).map((m) => `${m.runId}|${m.name}|${m.series}`)).size;
 // Recorded from the real Movies_and_TV training runs (SFT, IFairLRS, Flower; first 200 steps + the epoch's
 // validation NLL; see fixtures/makeTrainFixture.ts).
-const movies = readFileSync(join(ROOT, 'test/webview/fixtures/movies-train.events.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as RunEvent);
-const moviesMetrics = movies.filter((e): e is MetricEvent => e.type === 'metric');
-const moviesRuns = movies
-  .filter((e): e is RunStartedEvent => e.type === 'run-started')
-  .map((e) => ({ runId: e.runId, name: e.name, kind: e.kind }));
-let browser: Browser;
-let bundle: { js: string; css: string };
-
-before(async () => {
-  [browser, bundle] = await Promise.all([launch(), bundleView('loss')]);
-});
-after(async () => {
-  await browser?.close();
-});
+const movies = fixtureEvents('movies-train.events.jsonl');
+const moviesMetrics = metricsOf(movies);
+const moviesRuns = runsOf(movies);
+const views = viewSuite('loss');
 
 test('loss view posts ready, draws one chart per metric kind (the "one chart per kind" layout) with three real runs overlaid', async () => {
   assert.equal(moviesRuns.length, 3);
-  const v = await openView(browser, 'loss', bundle, { height: 1000, savedState: { layout: 'group' } });
+  const v = await views.open('loss', { height: 1000, savedState: { layout: 'group' } });
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'loss', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state: { view: 'loss', runs: moviesRuns, metrics: moviesMetrics } });
   await v.page.waitForFunction((n) => document.body.dataset.received === String(n), moviesMetrics.length);
@@ -87,7 +71,7 @@ test('loss view posts ready, draws one chart per metric kind (the "one chart per
 });
 
 test('loss view keeps up with 20 events/s sent one message per event, then a 3,000-event burst, dropping none', async () => {
-  const v = await openView(browser, 'loss', bundle);
+  const v = await views.open('loss');
   await v.send({ type: 'init', state: { view: 'loss', runs: [], metrics: [] } });
   const live: MetricEvent[] = Array.from({ length: 60 }, (_, i) => ({
     type: 'metric',
@@ -132,7 +116,7 @@ test('loss view keeps up with 20 events/s sent one message per event, then a 3,0
 });
 
 test('loss view toggles log scale and smoothing, saves them, and queues events sent before init', async () => {
-  const v = await openView(browser, 'loss', bundle, { savedState: { layout: 'group' } });
+  const v = await views.open('loss', { savedState: { layout: 'group' } });
   await v.send({ type: 'events', events: metrics.slice(0, 10) }); // before init: must be kept
   await v.send({ type: 'init', state: { view: 'loss', runs, metrics: metrics.slice(10) } });
   await v.page.waitForFunction((n) => document.body.dataset.points === String(n), metrics.length);
@@ -148,7 +132,7 @@ test('loss view toggles log scale and smoothing, saves them, and queues events s
   assert.equal(st.smoothing, 0.9);
   assert.match(st.hidden[0], /train\/lr/);
   // a reopened panel starts with the saved toggles
-  const w = await openView(browser, 'loss', bundle, { savedState: st });
+  const w = await views.open('loss', { savedState: st });
   await w.send({ type: 'init', state: { view: 'loss', runs, metrics } });
   await w.page.waitForFunction((n) => document.body.dataset.points === String(n), metrics.length);
   assert.equal(await w.page.locator('#smoothing').inputValue(), '0.9');

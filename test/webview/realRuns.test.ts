@@ -1,9 +1,8 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import type { CompareViewState, LossViewState, TrieViewState } from '../../webview/contract';
 import { fmt as fmtNum } from '../../webview/common/dom';
 import { cellText } from '../../webview/compare/tables';
@@ -17,36 +16,40 @@ import { buildSchema } from '../../core/experiment/schema';
 import { BASELINES } from '../../core/experiment/baselines';
 import { realRun, REAL_CONFIGS } from '../realRuns';
 import { ROOT } from '../../harness/paths';
-import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
+import { screenshot, type ViewPage } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
 import type { ViewName, ViewState } from '../../webview/contract';
 
-/** The same state in the light theme, saved as docs/screenshots/<name>-light.png (README: light and dark). */
-async function lightShot(
+/** Saves the page as docs/screenshots/<name>.png, checks that it had no CSP violation or page error, and closes it. */
+async function shotAndClose(v: ViewPage, name: string): Promise<void> {
+  await screenshot(v.page, name);
+  assert.deepEqual(await v.problems(), []);
+  await v.page.close();
+}
+
+/**
+ * Ends a test on a view of real runs: its screenshot (dark theme), then the same state in the light theme once
+ * `ready` shows, saved as <name>-light.png (README: light and dark).
+ */
+async function bothThemes(
+  v: ViewPage,
   view: ViewName,
   state: ViewState,
   name: string,
   size: { width: number; height: number },
   ready: string,
-  savedState?: unknown,
 ): Promise<void> {
-  const v = await openView(browser, view, await bundleView(view), { ...size, theme: 'light', savedState });
-  await v.send({ type: 'init', state });
-  await v.page.waitForSelector(ready, { timeout: 60_000 });
-  await v.page.waitForFunction(() => [...document.images].every((i) => i.complete), undefined, { timeout: 60_000 });
-  await screenshot(v.page, `${name}-light`);
-  assert.deepEqual(await v.problems(), []);
-  await v.page.close();
+  await shotAndClose(v, name);
+  const light = await views.open(view, { ...size, theme: 'light' });
+  await light.send({ type: 'init', state });
+  await light.page.waitForSelector(ready, { timeout: 60_000 });
+  await light.page.waitForFunction(() => [...document.images].every((i) => i.complete), undefined, { timeout: 60_000 });
+  await shotAndClose(light, `${name}-light`);
 }
 
 // The views on runs made here (test/realRuns.ts: the RQ1 demo, the quick sequential run, AFL with the
 // built-in agents), not on recorded fixtures: each defect the views showed on real runs has a check below.
-let browser: Browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const views = viewSuite();
 
 test('trie view colours every checkpoint of a real demo run (SFT and Flower, to the final one), the legend names every colour, the tooltip follows the slider', async () => {
   const demo = await realRun('demo');
@@ -58,7 +61,7 @@ test('trie view colours every checkpoint of a real demo run (SFT and Flower, to 
     state.snapshots.length >= 40 && withPolicy === state.snapshots.length,
     `${state.snapshots.length} snapshots, ${withPolicy} with policy values`,
   );
-  const v = await openView(browser, 'trie', await bundleView('trie'), { width: 1300, height: 800 });
+  const v = await views.open('trie', { width: 1300, height: 800 });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('#trie g.node');
   const legendClasses = await v.page.locator('#legend .swatch').evaluateAll((els) => els.map((e) => e.getAttribute('data-cls')));
@@ -113,10 +116,7 @@ test('trie view colours every checkpoint of a real demo run (SFT and Flower, to 
     new RegExp(String(pFirst.policy[k]).slice(0, 4).replace('.', '\\.')),
     "the tooltip shows checkpoint 0's policy value",
   );
-  await screenshot(v.page, 'trie-demo');
-  assert.deepEqual(await v.problems(), []);
-  await v.page.close();
-  await lightShot('trie', state, 'trie-demo', { width: 1300, height: 800 }, '#trie g.node');
+  await bothThemes(v, 'trie', state, 'trie-demo', { width: 1300, height: 800 }, '#trie g.node');
 });
 
 test('compare view on real runs: SFT and Flower distribution rows for the demo, the quick run in a sequential table (not under Flower), the AFL table, every other run named with why', async () => {
@@ -126,7 +126,7 @@ test('compare view on real runs: SFT and Flower distribution rows for the demo, 
   const cancelled = await runSingle({ configPath: REAL_CONFIGS.quick, outDir: join(demo.runDir, '..'), signal: stop.signal });
   assert.equal(cancelled.status, 'cancelled');
   const state = buildViewState('compare', [demo.runDir, quick.runDir, afl.runDir, cancelled.runDir]) as CompareViewState;
-  const v = await openView(browser, 'compare', await bundleView('compare'), { height: 1200 });
+  const v = await views.open('compare', { height: 1200 });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="distribution"]');
   const dist = v.page.locator('section[data-table="distribution"]');
@@ -152,10 +152,7 @@ test('compare view on real runs: SFT and Flower distribution rows for the demo, 
   assert.deepEqual(aflRows, ['afl-small']);
   assert.match((await v.page.locator('#left-out').textContent()) ?? '', new RegExp(`smoke — cancelled`));
   assert.doesNotMatch((await v.page.locator('body').textContent()) ?? '', /reports no Flower or AFL metrics/);
-  await screenshot(v.page, 'compare-real-runs');
-  assert.deepEqual(await v.problems(), []);
-  await v.page.close();
-  await lightShot('compare', state, 'compare-real-runs', { width: 1100, height: 1200 }, 'section[data-table="distribution"]');
+  await bothThemes(v, 'compare', state, 'compare-real-runs', { width: 1100, height: 1200 }, 'section[data-table="distribution"]');
 });
 
 test("progress of a real demo run: each progress event carries the run's share (never going back), stages named SFT then Flower", async () => {
@@ -250,7 +247,7 @@ test('user-facing text cites the project\'s docs readably: no "METHODS" in the s
 test('runs table on real runs: one row per run and per variant (demo: sft and flower), config columns that differ, metric columns, sorting, filtering, selection → Compare', async () => {
   const [demo, quick, afl] = [await realRun('demo'), await realRun('quick'), await realRun('afl')];
   const state = buildRunsState([demo.runDir, quick.runDir, afl.runDir]);
-  const v = await openView(browser, 'runs', await bundleView('runs'), { width: 1400, height: 700 });
+  const v = await views.open('runs', { width: 1400, height: 700 });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('#runs tr.row');
   const keys = await v.page.locator('#runs tr.row').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
@@ -313,16 +310,13 @@ test('runs table on real runs: one row per run and per variant (demo: sft and fl
     runDirs: [quick.runDir, afl.runDir].sort(),
   });
   assert.deepEqual(((await v.state()) as { selected: string[] }).selected.sort(), [quickId, aflId].sort(), 'the selection persists');
-  await screenshot(v.page, 'runs-table');
-  assert.deepEqual(await v.problems(), []);
-  await v.page.close();
-  await lightShot('runs', state, 'runs-table', { width: 1400, height: 700 }, '#runs tr.row');
+  await bothThemes(v, 'runs', state, 'runs-table', { width: 1400, height: 700 }, '#runs tr.row');
 });
 
 test("run page on real runs: the demo's distribution.svg and plots inline, final metrics, links to the views that apply; a rerun with --set seed shows the config diff", async () => {
   const demo = await realRun('demo');
   const page = buildRunPage(demo.runDir, siblingRuns(demo.runDir));
-  const v = await openView(browser, 'run', await bundleView('run'), { width: 1300, height: 1000 });
+  const v = await views.open('run', { width: 1300, height: 1000 });
   await v.send({ type: 'init', state: page });
   await v.page.waitForSelector('#plots figure', { timeout: 60_000 });
   assert.equal(await v.page.locator('#run-status').textContent(), 'finished');
@@ -342,10 +336,7 @@ test("run page on real runs: the demo's distribution.svg and plots inline, final
   assert.notEqual(await v.page.locator('#open-transcripts').getAttribute('disabled'), null, 'transcripts do not apply to a Flower run');
   await v.page.locator('#open-trie').click();
   assert.ok((await v.sent()).some((x) => x.type === 'open' && (x as any).target === 'trie'));
-  await screenshot(v.page, 'run-page');
-  assert.deepEqual(await v.problems(), []);
-  await v.page.close();
-  await lightShot('run', page, 'run-page', { width: 1300, height: 1000 }, '#plots figure');
+  await bothThemes(v, 'run', page, 'run-page', { width: 1300, height: 1000 }, '#plots figure');
   // the quick config run twice into a fresh runs folder, the second with another seed: its page names the
   // previous run of that config and the changed value
   const out = mkdtempSync(join(tmpdir(), 'flowloop-rerun-'));
@@ -363,7 +354,7 @@ test('run page of a degraded run shows it yellow with the reason; the runs table
   const again = await runSingle({ configPath: REAL_CONFIGS.quick, set: ['seed=9'], outDir: join(quick.runDir, '..') });
   const info = readRunInfo(again.runDir)!;
   writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['122/122 LLM calls failed'] }));
-  const v = await openView(browser, 'run', await bundleView('run'));
+  const v = await views.open('run');
   await v.send({ type: 'init', state: buildRunPage(again.runDir, []) });
   await v.page.waitForSelector('#run-status');
   assert.equal(await v.page.locator('#run-status').textContent(), 'degraded');
@@ -372,7 +363,7 @@ test('run page of a degraded run shows it yellow with the reason; the runs table
   assert.equal(bg, 'rgb(204, 167, 0)', 'yellow (--vscode-charts-yellow)');
   assert.match((await v.page.locator('[data-warning]').textContent()) ?? '', /degraded: 122\/122 LLM calls failed/);
   await v.page.close();
-  const t = await openView(browser, 'runs', await bundleView('runs'));
+  const t = await views.open('runs');
   await t.send({ type: 'init', state: buildRunsState([again.runDir]) });
   await t.page.waitForSelector('#runs td.status.degraded');
   assert.equal(await t.page.locator('#runs td.status.degraded').getAttribute('title'), '122/122 LLM calls failed');
@@ -399,7 +390,7 @@ test('loss curves on real runs: one chart per metric (GFN and SFT losses on thei
   const [demo, quick] = [await realRun('demo'), await realRun('quick')];
   const state = buildViewState('loss', [demo.runDir, quick.runDir]) as LossViewState;
   const names = [...new Set(state.metrics.map((m) => m.name))];
-  const v = await openView(browser, 'loss', await bundleView('loss'), { width: 1200, height: 900 });
+  const v = await views.open('loss', { width: 1200, height: 900 });
   await v.send({ type: 'init', state });
   await v.page.waitForFunction((n) => document.querySelectorAll('#charts .chart').length === n, names.length);
   const charts = await v.page.locator('#charts .chart').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')));
@@ -426,10 +417,7 @@ test('loss curves on real runs: one chart per metric (GFN and SFT losses on thei
       document.querySelector('#charts')?.textContent?.includes('epoch'),
   );
   assert.equal(((await v.state()) as { x: string }).x, 'epoch');
-  await screenshot(v.page, 'loss-real-runs');
-  assert.deepEqual(await v.problems(), []);
-  await v.page.close();
-  await lightShot('loss', state, 'loss-real-runs', { width: 1200, height: 900 }, '#charts .chart canvas');
+  await bothThemes(v, 'loss', state, 'loss-real-runs', { width: 1200, height: 900 }, '#charts .chart canvas');
 });
 
 test("compare view marks a degraded run's rows (yellow, ⚠, the reason on hover)", async () => {
@@ -442,7 +430,7 @@ test("compare view marks a degraded run's rows (yellow, ⚠, the reason on hover
   const info = readRunInfo(again.runDir)!;
   writeFileSync(join(again.runDir, 'run.json'), JSON.stringify({ ...info, status: 'degraded', degraded: ['64/64 LLM calls failed'] }));
   const state = buildViewState('compare', [quick.runDir, again.runDir]) as CompareViewState;
-  const v = await openView(browser, 'compare', await bundleView('compare'));
+  const v = await views.open('compare');
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="sequential"] tr.run');
   const row = v.page.locator(`section[data-table="sequential"] tr.run[data-run="${info.id}"]`);

@@ -1,27 +1,20 @@
 // The comparison shows `flowloop baselines --repeat N` results as mean ± std: a real, tiny repeat (the quick
 // sequential config, baseline sasrec, seeds 7 and 8) made here through the CLI's own entry, then its summary
 // (baselines-<name>.json) read by the host and drawn by the compare view.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import type { CompareViewState } from '../../webview/contract';
 import { cellText, toCsv, repeatTable } from '../../webview/compare/tables';
 import { buildViewState } from '../../extension/viewState';
 import { flattenMetrics, readMetrics } from '../../core/experiment/runStore';
 import { main as baselines } from '../../core/cli/baselines';
 import { REAL_CONFIGS } from '../realRuns';
-import { bundleView, launch, openView } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
 
-let browser: Browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const views = viewSuite();
 
 test('compare view: a `baselines --repeat 2` summary shows as mean ± std per baseline (numbers from the two seeds’ runs), CSV with a std column', async () => {
   const out = mkdtempSync(join(tmpdir(), 'flowloop-repeat-'));
@@ -46,7 +39,7 @@ test('compare view: a `baselines --repeat 2` summary shows as mean ± std per ba
     return cellText(mean, Math.sqrt((a - mean) ** 2 + (b - mean) ** 2));
   });
 
-  const v = await openView(browser, 'compare', await bundleView('compare'), { height: 900 });
+  const v = await views.open('compare', { height: 900 });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('section[data-table="repeat"] tr.run');
   const row = v.page.locator('section[data-table="repeat"] tr.run').first();

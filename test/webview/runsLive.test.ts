@@ -1,12 +1,12 @@
 // The runs table follows a running run (its progress and metric events, not only its start and end), and a
 // run has one colour in every panel (loss curves, runs table, run page), from its identity. On runs made
 // here (test/realRuns.ts): the quick sequential run and AFL with the built-in agents on 5 LastFM users.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { LossViewState } from '../../webview/contract';
 import { buildViewState } from '../../extension/viewState';
 import { buildRunPage, buildRunsState } from '../../extension/runPage';
@@ -14,15 +14,9 @@ import { readEvents, readRunInfo } from '../../core/experiment/runStore';
 import { formatRunProgress } from '../../core/experiment/runProgress';
 import type { RunEvent } from '../../core/experiment/events';
 import { realRun } from '../realRuns';
-import { bundleView, launch, openView } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
 
-let browser: Browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+const views = viewSuite();
 
 /** The text of a row's cell under the column `col` (the first cell is the selection box). */
 async function cellOf(page: Page, rowKey: string, col: string): Promise<string> {
@@ -60,7 +54,7 @@ test("runs table: a running run's row follows its progress and metric events (th
   assert.equal(row.status, 'running');
   assert.ok(row.live?.progress, 'the host builds the live cells from the events so far');
 
-  const v = await openView(browser, 'runs', await bundleView('runs'), { width: 1400, height: 500 });
+  const v = await views.open('runs', { width: 1400, height: 500 });
   await v.send({ type: 'init', state });
   await v.page.waitForSelector('#runs th[data-col="progress"]');
   const lastProgress = (upTo: number) =>
@@ -106,7 +100,7 @@ test('a run has the same colour in every panel (from its id, not its place): los
   const aflId = readRunInfo(afl.runDir)!.id;
   const quickId = readRunInfo(quick.runDir)!.id;
   const legendColours = async (dirs: string[]) => {
-    const v = await openView(browser, 'loss', await bundleView('loss'), { width: 1100, height: 800 });
+    const v = await views.open('loss', { width: 1100, height: 800 });
     await v.send({ type: 'init', state: buildViewState('loss', dirs) as LossViewState });
     await v.page.waitForSelector('#charts .chart .u-legend tr.u-series .u-marker');
     // legend label "<run name> · <metric>" → the marker's colour
@@ -128,7 +122,7 @@ test('a run has the same colour in every panel (from its id, not its place): los
   for (const l of [...a.keys()]) assert.equal(b.get(l), a.get(l), `${l}: the colour changed with the run's place in the panel`);
   const aflColour = a.get(aflLabels[0])!;
 
-  const t = await openView(browser, 'runs', await bundleView('runs'));
+  const t = await views.open('runs');
   await t.send({ type: 'init', state: buildRunsState([afl.runDir, quick.runDir]) });
   await t.page.waitForSelector('#runs tr.row span.run-colour');
   const swatch = (key: string) =>
@@ -137,7 +131,7 @@ test('a run has the same colour in every panel (from its id, not its place): los
   assert.notEqual(await swatch(quickId), '', 'every row has a swatch');
   await t.page.close();
 
-  const p = await openView(browser, 'run', await bundleView('run'));
+  const p = await views.open('run');
   await p.send({ type: 'init', state: buildRunPage(afl.runDir, []) });
   await p.page.waitForSelector('#run-colour');
   assert.equal(await p.page.locator('#run-colour').evaluate((e) => getComputedStyle(e).backgroundColor), aflColour, 'the run page');

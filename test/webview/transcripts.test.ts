@@ -1,19 +1,13 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import type { DialogueTurnEvent, RunEvent } from '../../core/experiment/events';
+import type { DialogueTurnEvent } from '../../core/experiment/events';
 import { PROTOCOL_VERSION } from '../../webview/contract';
-import { ROOT } from '../../harness/paths';
-import { bundleView, launch, openView, screenshot } from '../../harness/webviewPage';
+import { fixtureEvents, screenshot } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
 
 // Recorded from a real `flowloop run examples/afl-lastfm.flowloop.json` (built-in rule-based agents, prior =
 // the published prior_sasrec.csv, recommendation evaluation only), 16 users (see fixtures/makeAflFixture.ts).
-const events = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-rule-based.events.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as RunEvent);
+const events = fixtureEvents('afl-lastfm-rule-based.events.jsonl');
 const turns = events.filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
 const started = events.find((e) => e.type === 'run-started')!;
 const runs = [{ runId: started.runId, name: (started as { name: string }).name, kind: 'afl' }];
@@ -21,18 +15,10 @@ const byUser = new Map<string, DialogueTurnEvent[]>();
 for (const t of turns) byUser.set(String(t.user), [...(byUser.get(String(t.user)) ?? []), t]);
 const finalHit = (u: string) => [...byUser.get(u)!].reverse().find((t) => t.agent === 'rec')!.hit === true;
 const nRounds = (u: string) => Math.max(...byUser.get(u)!.map((t) => t.round));
-let browser: Browser;
-let bundle: { js: string; css: string };
-
-before(async () => {
-  [browser, bundle] = await Promise.all([launch(), bundleView('transcripts')]);
-});
-after(async () => {
-  await browser?.close();
-});
+const views = viewSuite('transcripts');
 
 test('transcripts view lists each user with rounds, hit/miss and the rule-based label', async () => {
-  const v = await openView(browser, 'transcripts', bundle, { height: 900 });
+  const v = await views.open('transcripts', { height: 900 });
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'transcripts', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state: { view: 'transcripts', runs, turns } });
   await v.page.waitForFunction((n) => document.body.dataset.turns === String(n), turns.length);
@@ -63,7 +49,7 @@ test('transcripts view lists each user with rounds, hit/miss and the rule-based 
 });
 
 test('transcripts view filters by outcome and round count, shows raw prompts, and restores its filters', async () => {
-  const v = await openView(browser, 'transcripts', bundle, {
+  const v = await views.open('transcripts', {
     savedState: { outcome: 'miss', rounds: 0, search: '', raw: false, open: [] },
   });
   await v.send({ type: 'init', state: { view: 'transcripts', runs, turns } });
@@ -92,14 +78,10 @@ test('transcripts view filters by outcome and round count, shows raw prompts, an
 test('transcripts view shows LLM turns without the rule-based label, with raw prompts and parse errors', async () => {
   // a real loop run with agents "llm" against a scripted local server (replies scripted, not a language
   // model; see fixtures/makeLlmTranscriptFixture.ts), one malformed reply on purpose
-  const llm = readFileSync(join(ROOT, 'test/webview/fixtures/afl-lastfm-scripted-llm.events.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as RunEvent)
-    .filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
+  const llm = fixtureEvents('afl-lastfm-scripted-llm.events.jsonl').filter((e): e is DialogueTurnEvent => e.type === 'dialogue-turn');
   assert.ok(llm.every((t) => t.agentKind === 'llm'));
   const failed = llm.find((t) => t.errors?.length)!;
-  const v = await openView(browser, 'transcripts', bundle, {
+  const v = await views.open('transcripts', {
     savedState: { outcome: 'all', rounds: 0, search: '', raw: true, open: [`${failed.runId}\u0000${failed.user}`] },
   });
   await v.send({ type: 'init', state: { view: 'transcripts', runs: [], turns: llm } });

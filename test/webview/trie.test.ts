@@ -1,41 +1,26 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { RunEvent, TrieSnapshotEvent } from '../../core/experiment/events';
-import { ROOT } from '../../harness/paths';
+import type { TrieSnapshotEvent } from '../../core/experiment/events';
 import { packTrieSnapshot, PROTOCOL_VERSION } from '../../webview/contract';
-import { bundleView, fixture, launch, openView, screenshot } from '../../harness/webviewPage';
+import { fixture, fixtureEvents, screenshot } from '../../harness/webviewPage';
+import { viewSuite } from './viewSuite';
 import { MATCH_LOG2 } from '../../webview/trie/render';
 
 // Real CDs_and_Vinyl trie snapshot (core/trie + qwen2.5, top 2,000 of 30,028 nodes, no policy), and the
 // checkpoints of a real demo run (100 movie titles; SFT epochs 0-4 then Flower epochs 0-4; real policy
 // probabilities on the top 120 of 478 nodes), see fixtures/make*Fixture.ts.
 const real = fixture<TrieSnapshotEvent[]>('trie-cds.json');
-const demo = readFileSync(join(ROOT, 'test/webview/fixtures/demo-rq1.events.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as RunEvent)
-  .filter((e): e is TrieSnapshotEvent => e.type === 'trie-snapshot');
+const demo = fixtureEvents('demo-rq1.events.jsonl').filter((e): e is TrieSnapshotEvent => e.type === 'trie-snapshot');
 /** The colour class the view must give a node: policy vs target flow, |log2 ratio| < log2(1.1) = match (render.ts MATCH_LOG2). */
 function expectedClass(s: TrieSnapshotEvent, id: number): string {
   const n = s.nodes.find((x) => x.id === id)!;
   const l = Math.log2(n.policy! / n.flow);
   return Math.abs(l) < MATCH_LOG2 ? 'match' : l > 0 ? 'over' : 'under';
 }
-let browser: Browser;
-let bundle: { js: string; css: string };
-
-before(async () => {
-  [browser, bundle] = await Promise.all([launch(), bundleView('trie')]);
-});
-after(async () => {
-  await browser?.close();
-});
+const views = viewSuite('trie');
 
 test('trie view posts ready, draws the icicle of a real CDs snapshot and zooms on click', async () => {
-  const v = await openView(browser, 'trie', bundle);
+  const v = await views.open('trie');
   assert.deepEqual(await v.sent(), [{ type: 'ready', view: 'trie', protocol: PROTOCOL_VERSION }]);
   await v.send({ type: 'init', state: { view: 'trie', snapshots: real } });
   await v.page.waitForSelector('#trie g.node');
@@ -74,7 +59,7 @@ test('trie view posts ready, draws the icicle of a real CDs snapshot and zooms o
 });
 
 test('trie view expands a "+N more" aggregate lazily and finds a title by search', async () => {
-  const v = await openView(browser, 'trie', bundle);
+  const v = await views.open('trie');
   await v.send({ type: 'init', state: { view: 'trie', snapshots: real } });
   await v.page.waitForSelector('#trie g.node.agg');
   const before = await v.page.locator('#trie g.node').count();
@@ -107,7 +92,7 @@ test('trie view colours over/under-generation per checkpoint of a real run and r
   assert.equal(demo.length, 10);
   const root = demo[0].nodes.find((n) => n.parent < 0)!;
   const top = demo[0].nodes.filter((n) => n.parent === root.id).sort((a, b) => b.flow - a.flow)[0];
-  const v = await openView(browser, 'trie', bundle, { savedState: { focus: { id: root.id }, checkpoint: 0, search: '' } });
+  const v = await views.open('trie', { savedState: { focus: { id: root.id }, checkpoint: 0, search: '' } });
   await v.send({ type: 'init', state: { view: 'trie', snapshots: demo.slice(0, 5) } });
   await v.page.waitForSelector('#trie g.node');
   assert.match((await v.page.locator('#checkpoint-label').textContent()) ?? '', /sft epoch 0 \(1\/5\)/);
@@ -153,7 +138,7 @@ test('trie view colours over/under-generation per checkpoint of a real run and r
   // a reopened panel restores the saved focus
   const top2 = real[0].nodes.filter((n) => n.parent === 0).sort((a, b) => b.flow - a.flow)[0];
   const top3 = real[0].nodes.filter((n) => n.parent === top2.id).sort((a, b) => b.flow - a.flow)[0];
-  const w = await openView(browser, 'trie', bundle, { savedState: { focus: { id: top3.id }, checkpoint: -1, search: '' } });
+  const w = await views.open('trie', { savedState: { focus: { id: top3.id }, checkpoint: -1, search: '' } });
   await w.send({ type: 'init', state: { view: 'trie', snapshots: real } });
   await w.page.waitForFunction(() => document.querySelectorAll('#breadcrumb a.crumb').length === 3);
   await w.page.close();
@@ -161,7 +146,7 @@ test('trie view colours over/under-generation per checkpoint of a real run and r
 
 test('trie view draws a packed snapshot (the fast wire form) exactly like the event form', async () => {
   const ids = async (snapshots: Parameters<typeof packTrieSnapshot>[0][] | ReturnType<typeof packTrieSnapshot>[]) => {
-    const v = await openView(browser, 'trie', bundle);
+    const v = await views.open('trie');
     await v.send({ type: 'init', state: { view: 'trie', snapshots } });
     await v.page.waitForSelector('#trie g.node');
     const out = await v.page
