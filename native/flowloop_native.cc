@@ -4,7 +4,8 @@
 //   sgemm      batched row-major GEMM through OpenBLAS (cblas_sgemm, 2 threads by default)
 //   lsgFwd/Bwd fused log-softmax + gather of a label per row and its gradient (OpenMP over rows)
 //   transpose  any-rank permutation;  colsum  sums over leading axes;  exp  vectorized elementwise e^x
-//   lnFwd/Bwd  fused LayerNorm and its gradient
+//   lnFwd/Bwd  fused LayerNorm and its gradient;  adam, adam64  fused Adam (float32 / double arithmetic)
+//   dropoutMask  tf.dropout's multiplier from seedrandom's alea stream
 // Build: native/build.sh (g++ -O3 -fopenmp, links Debian's libopenblas).
 #include <node_api.h>
 #include <cblas.h>
@@ -278,6 +279,57 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adam64(x, g, m, v, xo, mo, vo, lr, b1, b2, eps, wd, dwd, c1, c2): the update of kernels/adam.ts `adamUpdate`
+// in double arithmetic, operation for operation and in its order (c1, c2 = its bias corrections, computed in JS),
+// so the float32 results equal the JS loop's bit for bit (doubles are IEEE in C++ and JS alike; no FMA
+// contraction: ISO C++ mode and a baseline x86-64 target).
+static napi_value Adam64(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t n0, n1, n2, n3, n4, n5, n6;
+  float *x = a.f32(0, &n0), *g = a.f32(1, &n1), *m = a.f32(2, &n2), *v = a.f32(3, &n3), *xo = a.f32(4, &n4), *mo = a.f32(5, &n5), *vo = a.f32(6, &n6);
+  if (!a.sizes(n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0, "adam64: sizes")) return nullptr;
+  const double lr = a.dbl(7), b1 = a.dbl(8), b2 = a.dbl(9), eps = a.dbl(10), wd = a.dbl(11), dwd = a.dbl(12), c1 = a.dbl(13), c2 = a.dbl(14);
+  const int64_t n = (int64_t)n0;
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    const double xi = x[i];
+    const double gi = g[i] + wd * xi;
+    const double mi = b1 * m[i] + (1 - b1) * gi;
+    const double vi = b2 * v[i] + (1 - b2) * gi * gi;
+    mo[i] = (float)mi;
+    vo[i] = (float)vi;
+    xo[i] = (float)(xi - (lr * mi * c1) / (std::sqrt(vi * c2) + eps) - lr * dwd * xi);
+  }
+  return nullptr;
+}
+
+// dropoutMask(out, c, x0, x1, x2, keep): tf.dropout's multiplier floor(u + keep) / keep (float32 arithmetic) from
+// seedrandom's alea generator, state seeded in JS (kernels/dropoutMask.ts) and given as integers (s = x / 2^32).
+// Alea's double recurrence t = 2091639 s0 + c 2^-32, c = floor(t), s = t - c is exact, so it is the 64-bit
+// multiply-with-carry p = 2091639 x0 + c, c = p >> 32, x = p mod 2^32: same stream, and its serial chain is an
+// integer add and shift instead of double<->int conversions.
+static napi_value DropoutMask(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t n;
+  float* out = a.f32(0, &n);
+  uint64_t c = (uint64_t)a.num(1);
+  uint64_t x0 = (uint64_t)a.num(2), x1 = (uint64_t)a.num(3), x2 = (uint64_t)a.num(4);
+  const float keep = (float)a.dbl(5);
+  if (!a.sizes(c >= 2091639 || x0 >> 32 || x1 >> 32 || x2 >> 32 || !(keep > 0.f && keep <= 1.f), "dropoutMask: state or keep out of range"))
+    return nullptr;
+  const float kept = 1.f / keep;
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t p = 2091639ull * x0 + c;
+    c = p >> 32;
+    x0 = x1;
+    x1 = x2;
+    x2 = p & 0xffffffffull;
+    const float u = (float)((double)x2 * 2.3283064365386963e-10);  // float32(s), as tf.randomUniform stores it
+    out[i] = u + keep >= 1.f ? kept : 0.f;
+  }
+  return nullptr;
+}
+
 // colsum(x, R, C, out): out[c] = sum_r x[r*C + c] (reductions over leading axes), in row order.
 static napi_value ColSum(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -317,6 +369,8 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"lnBwd", nullptr, LnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"colsum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"adam64", nullptr, Adam64, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"dropoutMask", nullptr, DropoutMask, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);

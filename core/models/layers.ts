@@ -5,7 +5,7 @@
  * `gather` (gatherND has no gradient in tfjs), seeded dropout, and the shared item output layer.
  */
 import { Rng } from '../util/random';
-import { layerNorm as fusedLayerNorm } from '../tensor/ops';
+import { dropout as fusedDropout, layerNorm as fusedLayerNorm } from '../tensor/ops';
 import { getTf, type Tensor, type Variable } from '../tensor';
 import type { NamedArray } from './weights';
 
@@ -148,7 +148,7 @@ export function embed(table: Tensor, ids: Tensor): Tensor {
 /** Inverted dropout with a seed drawn from the run's Rng (identity when not training or rate 0). */
 export function dropout(x: Tensor, rate: number, training: boolean, rng?: Rng): Tensor {
   if (!training || rate <= 0) return x;
-  return getTf().dropout(x, rate, undefined, rng ? rng.int(0x7fffffff) : undefined);
+  return fusedDropout(x, rate, rng ? rng.int(0x7fffffff) : undefined);
 }
 
 /** Mask of real (non-padding) positions: float32 [B, L, 1]. */

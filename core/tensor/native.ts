@@ -105,6 +105,29 @@ export interface NativeKernels {
     decoupledWeightDecay: number,
     step: number,
   ): void;
+  /**
+   * Optional (newer builds): the same update as kernels/adam.ts `adamUpdate` in double arithmetic, so bit for bit
+   * the JS loop's results; c1, c2 are its bias corrections 1/(1 − β^t).
+   */
+  adam64?(
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xo: Float32Array,
+    mo: Float32Array,
+    vo: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupledWeightDecay: number,
+    c1: number,
+    c2: number,
+  ): void;
+  /** Optional (newer builds): tf.dropout's multiplier from alea state [c, x0, x1, x2] (kernels/dropoutMask.ts). */
+  dropoutMask?(out: Float32Array, c: number, x0: number, x1: number, x2: number, keep: number): void;
   setThreads(n: number): void;
 }
 

@@ -5,6 +5,7 @@ import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { getTf } from './index';
 import { LOG_SOFTMAX_GATHER, LOG_SOFTMAX_GATHER_GRAD } from './kernels/softmaxCrossEntropy';
 import { LAYER_NORM, LAYER_NORM_GRAD } from './kernels/layerNorm';
+import { DROPOUT_MASK } from './kernels/dropoutMask';
 
 let gradientRegistered = false;
 
@@ -97,4 +98,16 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     const [y] = tf.engine().runKernel(LAYER_NORM, { x, gamma, beta }, { eps } as never) as Tensor[];
     return y;
   });
+}
+
+/**
+ * tf.dropout(x, rate, undefined, seed), same values and gradient (x · mask, the mask a constant), with the
+ * mask from one fused kernel (kernels/dropoutMask.ts) instead of tfjs's JS random buffer + Add + Floor +
+ * RealDiv. Falls back to tf.dropout without a seed, for non-float32 x, or where the kernel is missing.
+ */
+export function dropout(x: Tensor, rate: number, seed?: number): Tensor {
+  const tf = getTf();
+  if (seed === undefined || x.dtype !== 'float32' || !(rate > 0 && rate < 1) || !tf.getKernel(DROPOUT_MASK, tf.getBackend()))
+    return tf.dropout(x, rate, undefined, seed);
+  return tf.tidy(() => tf.mul(x, tf.engine().runKernel(DROPOUT_MASK, {}, { shape: x.shape, rate, seed } as never) as Tensor));
 }

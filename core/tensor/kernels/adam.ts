@@ -21,6 +21,11 @@ export interface AdamAttrs {
   step: number;
 }
 
+/** Adam's bias corrections 1/(1 − β1^t), 1/(1 − β2^t). */
+export function biasCorrections(a: AdamAttrs): [number, number] {
+  return [1 / (1 - Math.pow(a.beta1, a.step)), 1 / (1 - Math.pow(a.beta2, a.step))];
+}
+
 export function adamUpdate(
   x: Float32Array,
   g: Float32Array,
@@ -31,9 +36,8 @@ export function adamUpdate(
   mo: Float32Array,
   vo: Float32Array,
 ): void {
-  const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupledWeightDecay: dwd, step } = a;
-  const c1 = 1 / (1 - Math.pow(b1, step)),
-    c2 = 1 / (1 - Math.pow(b2, step));
+  const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, decoupledWeightDecay: dwd } = a;
+  const [c1, c2] = biasCorrections(a);
   const n = x.length;
   for (let i = 0; i < n; i++) {
     const xi = x[i];
@@ -58,19 +62,25 @@ function nativeExact(a: AdamAttrs): boolean {
 
 type Inputs = { x: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo };
 
-/** The kernel for `backendName` ('wasm': the native update when exact (nativeExact), else JS; 'cpu': JS; others: none). */
+/**
+ * The kernel for `backendName` ('cpu': JS; others: none; 'wasm': the native double-arithmetic update `adam64`
+ * (same results as JS) when the build has it, else the float32 native update when exact (nativeExact), else JS).
+ */
 export function adamKernels(backendName: string, nat?: NativeKernels): KernelConfig[] {
   if (backendName !== 'wasm' && backendName !== 'cpu') return [];
   const natAdam = backendName === 'wasm' ? nat?.adam?.bind(nat) : undefined;
+  const natAdam64 = backendName === 'wasm' ? nat?.adam64?.bind(nat) : undefined;
   return [
     arrayKernel<Inputs, AdamAttrs>(ADAM, backendName, (io, { x, g, m, v }, attrs) => {
       const outs = [io.out(x.shape), io.out(x.shape), io.out(x.shape)];
       const [xo, mo, vo] = outs.map(io.f32);
       const [xi, gi, mi, vi] = [x, g, m, v].map(io.f32);
-      if (natAdam && nativeExact(attrs)) {
-        const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, step } = attrs;
+      const { lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, step } = attrs;
+      if (natAdam64)
+        natAdam64(xi, gi, mi, vi, xo, mo, vo, lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, ...biasCorrections(attrs));
+      else if (natAdam && nativeExact(attrs))
         natAdam(xi, gi, mi, vi, xo, mo, vo, lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay, step);
-      } else adamUpdate(xi, gi, mi, vi, attrs, xo, mo, vo);
+      else adamUpdate(xi, gi, mi, vi, attrs, xo, mo, vo);
       return outs;
     }),
   ];

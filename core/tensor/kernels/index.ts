@@ -16,6 +16,7 @@ import { wasmSlice } from './slice';
 import { layerNormKernels } from './layerNorm';
 import { softmaxCrossEntropyKernels } from './softmaxCrossEntropy';
 import { nativeWasmKernels } from './native';
+import { dropoutMaskKernel } from './dropoutMask';
 import { loadNative } from '../native';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -41,6 +42,7 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
     const colsum = nat.mod?.colsum?.bind(nat.mod);
     ks.push(
       unsortedSegmentSum('wasm'),
+      dropoutMaskKernel('wasm', nat.mod),
       wasmGatherV2(tf),
       wasmSum(tf, colsum),
       wasmIdentity(tf),
@@ -56,7 +58,13 @@ function kernelsFor(tf: Tf, backend: string, useNative: boolean): { ks: KernelCo
     native = !!nat.mod;
   }
   if (backend === 'cpu')
-    ks.push(unsortedSegmentSum('cpu'), ...softmaxCrossEntropyKernels('cpu'), ...adamKernels('cpu'), ...layerNormKernels('cpu'));
+    ks.push(
+      unsortedSegmentSum('cpu'),
+      dropoutMaskKernel('cpu'),
+      ...softmaxCrossEntropyKernels('cpu'),
+      ...adamKernels('cpu'),
+      ...layerNormKernels('cpu'),
+    );
   return { ks, native, why };
 }
 
