@@ -8,14 +8,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../harness/chromium.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CODE_SERVER = join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
 const CODE_SERVER_DIR = join(ROOT, '.vscode-test', 'code-server', 'node_modules', 'code-server');
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** How long the workbench page may take to load (page.goto): under a busy CPU it is minutes, not playwright's 30 s. */
 export const GOTO_MS = 180000;
+/** Where the UI and packaging checks leave their screenshots, logs and records. */
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 /** User settings for tests (docs/testing.md): no updates, telemetry, marketplace, welcome page or schema downloads. */
 export const TEST_SETTINGS = {
@@ -228,20 +229,53 @@ async function startCodeServerOnce({ tmp, workspace, env = {}, untrusted = false
 }
 
 export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  return launchChromium(['--disable-dev-shm-usage']);
+}
+
+/**
+ * The workbench as a person sees it, for the UI checks: code-server on `workspace` (its user data under `tmp`)
+ * and a 1600×1000 Chromium page on it. `start()` brings them up and loads the workbench (minutes under load),
+ * returning the page; `stop()` closes the browser and stops the server, returning the processes still alive.
+ * `host` and `browser` are set as each comes up, so stop() ends whatever started even when start() failed.
+ */
+export function uiSession({ tmp, workspace }) {
+  const s = {
+    host: undefined,
+    browser: undefined,
+    async start() {
+      s.host = await startCodeServer({ tmp, workspace });
+      s.browser = await launchBrowser();
+      const page = await s.browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      await page.goto(workbenchUrl(s.host), { timeout: GOTO_MS }); // the workbench's first load: minutes under load
+      return page;
+    },
+    async stop() {
+      await s.browser?.close().catch(() => {});
+      return s.host?.stop();
+    },
+  };
+  return s;
+}
+
+/**
+ * Runs named checks into `results`: `check(name, fn)` records `${prefix}: ${name}` as passed, or failed with the
+ * first `errorLines` lines of its error (then awaits `onFailure(name)`, e.g. a screenshot), and returns whether
+ * it passed.
+ */
+export function checkRunner(results, prefix, { errorLines = 6, onFailure } = {}) {
+  return async (name, fn) => {
+    const s = Date.now();
+    try {
+      await fn();
+      results.push({ name: `${prefix}: ${name}`, ok: true, ms: Date.now() - s });
+      return true;
+    } catch (e) {
+      const error = e.message.split('\n').slice(0, errorLines).join('\n');
+      results.push({ name: `${prefix}: ${name}`, ok: false, ms: Date.now() - s, error });
+      await onFailure?.(name);
+      return false;
+    }
+  };
 }
 
 /** Workbench URL with a payload (extensionDevelopmentPath, optional extensionTestsPath). */

@@ -4,20 +4,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import {
-  ROOT,
-  latestRun,
-  launchBrowser,
-  makeWorkspace,
-  removeDir,
-  startByLens,
-  startCodeServer,
-  tempDir,
-  workbenchUrl,
-  GOTO_MS,
-} from './host.mjs';
-
-const ARTIFACTS = join(ROOT, 'test-artifacts');
+import { ARTIFACTS, ROOT, checkRunner, latestRun, makeWorkspace, removeDir, startByLens, tempDir, uiSession } from './host.mjs';
 
 export async function runUiTest() {
   const results = [];
@@ -26,25 +13,14 @@ export async function runUiTest() {
   const workspace = makeWorkspace(tmp);
   mkdirSync(ARTIFACTS, { recursive: true });
   const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `ui-${name}.png`) });
-  let host, browser, page;
-  const step = async (name, fn) => {
-    const s = Date.now();
-    try {
-      await fn();
-      results.push({ name: `UI: ${name}`, ok: true, ms: Date.now() - s });
-      return true;
-    } catch (e) {
-      results.push({ name: `UI: ${name}`, ok: false, ms: Date.now() - s, error: e.message.split('\n').slice(0, 6).join('\n') });
-      await page?.screenshot({ path: join(ARTIFACTS, `ui-failure-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
-      return false;
-    }
-  };
+  const session = uiSession({ tmp, workspace });
+  let page;
+  const step = checkRunner(results, 'UI', {
+    onFailure: (name) => page?.screenshot({ path: join(ARTIFACTS, `ui-failure-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {}),
+  });
   try {
     if (!existsSync(join(workspace, 'quick.flowloop.json'))) throw new Error('examples/quick.flowloop.json is missing');
-    host = await startCodeServer({ tmp, workspace });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(workbenchUrl(host), { timeout: GOTO_MS }); // the workbench's first load: minutes under load
+    page = await session.start();
     const ok = await step('open the quick config and see the ▶ Run CodeLens', async () => {
       await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
       await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
@@ -153,8 +129,7 @@ export async function runUiTest() {
   } catch (e) {
     results.push({ name: 'UI: harness', ok: false, error: e.message });
   } finally {
-    await browser?.close().catch(() => {});
-    const left = await host?.stop();
+    const left = await session.stop();
     // keep the Output channel ("Flowloop") as an artifact: the worker log a person would read. Each extension
     // host (the window before and after Reload Window) writes its own file: keep them all, oldest first.
     let outputLog = '';
@@ -168,7 +143,7 @@ export async function runUiTest() {
     } catch {
       /* no log */
     }
-    if (host) {
+    if (session.host) {
       const want = [
         /\[quick\] start .*quick\.flowloop\.json \(worker pid \d+\)/,
         /\[quick\] run folder .*\.flowloop\/runs\//,

@@ -10,21 +10,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import {
-  ROOT,
-  latestRun,
-  launchBrowser,
-  makeWorkspace,
-  removeDir,
-  retarget,
-  startByLens,
-  startCodeServer,
-  tempDir,
-  workbenchUrl,
-  GOTO_MS,
-} from './host.mjs';
+import { ARTIFACTS, ROOT, checkRunner, latestRun, makeWorkspace, removeDir, retarget, startByLens, tempDir, uiSession } from './host.mjs';
 
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 /** Poll interval of the condition waits below (not a sleep standing in for a condition). */
 const POLL_MS = 250;
 
@@ -128,25 +115,15 @@ export async function runUiViewsTest() {
   writeDemo(workspace);
   mkdirSync(ARTIFACTS, { recursive: true });
   const shot = (name) => page.screenshot({ path: join(ARTIFACTS, `ui-views-${name}.png`) });
-  let host, browser, page;
+  const session = uiSession({ tmp, workspace });
+  let page;
   const runs = {};
-  const step = async (name, fn) => {
-    const s = Date.now();
-    try {
-      await fn();
-      results.push({ name: `UI views: ${name}`, ok: true, ms: Date.now() - s });
-      return true;
-    } catch (e) {
-      results.push({ name: `UI views: ${name}`, ok: false, ms: Date.now() - s, error: e.message.split('\n').slice(0, 6).join('\n') });
-      await page?.screenshot({ path: join(ARTIFACTS, `ui-views-failure-${name.replace(/\W+/g, '-').slice(0, 60)}.png`) }).catch(() => {});
-      return false;
-    }
-  };
+  const step = checkRunner(results, 'UI views', {
+    onFailure: (name) =>
+      page?.screenshot({ path: join(ARTIFACTS, `ui-views-failure-${name.replace(/\W+/g, '-').slice(0, 60)}.png`) }).catch(() => {}),
+  });
   try {
-    host = await startCodeServer({ tmp, workspace });
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(workbenchUrl(host), { timeout: GOTO_MS }); // the workbench's first load: minutes under load
+    page = await session.start();
     await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 120000 });
 
     await step('the runs table follows a running run live (its progress cell changes while it runs), then Stop', async () => {
@@ -303,8 +280,7 @@ export async function runUiViewsTest() {
   } catch (e) {
     results.push({ name: 'UI views: harness', ok: false, error: e.message });
   } finally {
-    await browser?.close().catch(() => {});
-    const left = await host?.stop();
+    const left = await session.stop();
     if (left?.length) results.push({ name: 'UI views: no process left', ok: false, error: `still alive: ${left.join(' ')}` });
     if (!latestRun(workspace)) results.push({ name: 'UI views: runs were made', ok: false, error: 'no run folder in the workspace' });
     if (results.some((r) => !r.ok)) {

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CODE_SERVER, ROOT, latestRun, launchBrowser, removeDir, startCodeServer, tempDir, GOTO_MS } from './host.mjs';
+import { CODE_SERVER, ROOT, checkRunner, latestRun, launchBrowser, removeDir, startCodeServer, tempDir, GOTO_MS } from './host.mjs';
 
 /** Acceptance bounds of the linux-x64 VSIX. */
 export const MAX_FILES = 300;
@@ -143,17 +143,7 @@ export async function runVsixTest() {
   const tmp = tempDir('flowloop-vsix-');
   const vsix = join(tmp, 'flowloop.vsix');
   const record = {};
-  const check = async (name, fn) => {
-    const s = Date.now();
-    try {
-      await fn();
-      results.push({ name: `VSIX: ${name}`, ok: true, ms: Date.now() - s });
-      return true;
-    } catch (e) {
-      results.push({ name: `VSIX: ${name}`, ok: false, ms: Date.now() - s, error: e.message.split('\n').slice(0, 8).join('\n') });
-      return false;
-    }
-  };
+  const check = checkRunner(results, 'VSIX', { errorLines: 8 });
   const saveRecord = () => {
     mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
     writeFileSync(join(ROOT, 'test-artifacts', 'vsix.json'), JSON.stringify(record, null, 2));

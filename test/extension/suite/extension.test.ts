@@ -31,6 +31,44 @@ async function runQuick(opts: { set?: string[] } = {}): Promise<ManagedRun> {
   return run;
 }
 
+/** A worker's environment (NAME=value entries), read from /proc once the worker has started. */
+async function workerEnviron(pid: number): Promise<string[]> {
+  const environ = await waitFor(
+    'worker environ',
+    () => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    10_000,
+  );
+  return environ.split('\0');
+}
+
+/**
+ * The completions offered at `pos` of `uri` (labels, quotes removed) once `enough(labels)` holds: the JSON language
+ * service may answer before it has the schema, so it is asked again every 0.5 s, for up to 30 s.
+ */
+async function completionsWhen(
+  what: string,
+  uri: vscode.Uri,
+  pos: vscode.Position,
+  enough: (labels: string[]) => boolean,
+): Promise<string[]> {
+  return waitFor(
+    what,
+    async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, pos);
+      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
+      return enough(l) ? l : undefined;
+    },
+    30_000,
+    500,
+  );
+}
+
 function readJson(p: string): any {
   return JSON.parse(readFileSync(p, 'utf8'));
 }
@@ -152,20 +190,7 @@ test('the schema reaches the JSON language service (contributes.jsonValidation):
   await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "kind": "sequential",\n  \n}\n'));
   const doc = await vscode.workspace.openTextDocument(uri);
   await vscode.window.showTextDocument(doc);
-  const labels = await waitFor(
-    'schema completions',
-    async () => {
-      const list = await vscode.commands.executeCommand<vscode.CompletionList>(
-        'vscode.executeCompletionItemProvider',
-        uri,
-        new vscode.Position(2, 2),
-      );
-      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
-      return l.includes('dataset') ? l : undefined;
-    },
-    30_000,
-    500,
-  );
+  const labels = await completionsWhen('schema completions', uri, new vscode.Position(2, 2), (l) => l.includes('dataset'));
   for (const key of ['dataset', 'model', 'epochs', 'seed'])
     assert.ok(labels.includes(key), `no completion for ${key}: ${labels.join(', ')}`);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -248,20 +273,7 @@ test('a copied example whose "$schema" no longer resolves is flagged with a fix;
     .getText()
     .split('\n')
     .findIndex((l) => l.trim() === '');
-  const labels = await waitFor(
-    'schema completions after the fix',
-    async () => {
-      const list = await vscode.commands.executeCommand<vscode.CompletionList>(
-        'vscode.executeCompletionItemProvider',
-        uri,
-        new vscode.Position(line, 2),
-      );
-      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
-      return l.includes('dataset') ? l : undefined;
-    },
-    30_000,
-    500,
-  );
+  const labels = await completionsWhen('schema completions after the fix', uri, new vscode.Position(line, 2), (l) => l.includes('dataset'));
   assert.ok(labels.includes('model'));
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   await vscode.workspace.fs.delete(uri);
@@ -430,18 +442,8 @@ test('the API key reaches only the worker environment, never a file', async () =
   const key = `flowloop-test-key-${Math.random().toString(36).slice(2)}${Date.now()}`;
   await vscode.commands.executeCommand('flowloop.setApiKey', key);
   const run = await runQuick();
-  const environ = await waitFor(
-    'worker environ',
-    () => {
-      try {
-        return readFileSync(`/proc/${run.pid}/environ`, 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
-    10_000,
-  );
-  assert.ok(environ.split('\0').includes(`FLOWLOOP_LLM_API_KEY=${key}`), 'the key is not in the worker environment');
+  const environ = await workerEnviron(run.pid);
+  assert.ok(environ.includes(`FLOWLOOP_LLM_API_KEY=${key}`), 'the key is not in the worker environment');
   assert.ok(!Object.values(process.env).includes(key), 'the key leaked into the extension host environment');
   const done = await run.done;
   assert.equal(done.status, 'finished', done.error);
@@ -580,19 +582,11 @@ test('New Experiment from Template writes a valid config beside the workspace, w
   const editor = vscode.window.activeTextEditor!;
   const open = doc.positionAt(text.indexOf('{') + 1);
   await editor.edit((e) => e.insert(open, '\n  '));
-  const labels = await waitFor(
+  const labels = await completionsWhen(
     'schema completions in the new file',
-    async () => {
-      const list = await vscode.commands.executeCommand<vscode.CompletionList>(
-        'vscode.executeCompletionItemProvider',
-        uri,
-        new vscode.Position(open.line + 1, 2),
-      );
-      const l = (list?.items ?? []).map((i) => (typeof i.label === 'string' ? i.label : i.label.label).replace(/"/g, ''));
-      return l.filter((x) => x !== '$schema' && schemaText.includes(`"${x}": {`)).length >= 2 ? l : undefined;
-    },
-    30_000,
-    500,
+    uri,
+    new vscode.Position(open.line + 1, 2),
+    (l) => l.filter((x) => x !== '$schema' && schemaText.includes(`"${x}": {`)).length >= 2,
   );
   assert.ok(!labels.includes('kind'), `completion offers a key the file has: ${labels.join(', ')}`);
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
@@ -654,18 +648,8 @@ test('the setting flowloop.llm.baseUrl reaches the worker: an AFL run with LLM a
     const set = ['agents=llm', 'users.sample=2', 'maxRounds=2', 'llm.cache=false', 'llm.concurrency=2'];
     const run = (await vscode.commands.executeCommand('flowloop.runExperiment', uri, { openView: false, set })) as ManagedRun;
     assert.ok(run, 'not started');
-    const environ = await waitFor(
-      'worker environ',
-      () => {
-        try {
-          return readFileSync(`/proc/${run.pid}/environ`, 'utf8');
-        } catch {
-          return undefined;
-        }
-      },
-      10_000,
-    );
-    assert.ok(environ.split('\0').includes(`OPENAI_BASE_URL=${viaSetting.url}`), 'OPENAI_BASE_URL not in the worker environment');
+    const environ = await workerEnviron(run.pid);
+    assert.ok(environ.includes(`OPENAI_BASE_URL=${viaSetting.url}`), 'OPENAI_BASE_URL not in the worker environment');
     const done = await run.done;
     assert.equal(done.status, 'finished', done.error ?? done.lastMessage);
     assert.ok(viaSetting.calls > 0, 'the server named by the setting got no request');
