@@ -23,7 +23,7 @@ export {
   type StoredDtype,
 } from './safetensors';
 export { loadHfTokenizer, HfTokenizer } from './tokenizer';
-export { CausalLM, type LinearAdapter, type KvCapture, type ForwardOptions } from './model';
+export { CausalLM, type LinearAdapter, type ForwardOptions } from './model';
 export { layoutRows, causalMask, type SeqLayout } from './layout';
 export { LmPolicy } from './policy';
 export { loadHfModel, checkModelFolder, precisionNote, type HfModel } from './load';

@@ -16,7 +16,7 @@ import { LocatedError } from '../experiment/context';
 import { expectedWeights, type LlmConfig } from './hfConfig';
 import { inverseFrequencies, ropeTables } from './rope';
 import { causalMask, type SeqLayout } from './layout';
-import { attend, type KvCache } from '../models/attention';
+import { attend, emptyCaches, layerCache, type KvCache, type LayerCaches } from '../models/attention';
 import type { LazyTensor, LoadedTensor } from './safetensors';
 
 /** A LoRA adapter on one linear layer: delta = scale · dropout(x) Aᵀ Bᵀ, A [r, in], B [out, r] (PEFT's lora_A / lora_B). */
@@ -29,17 +29,11 @@ export interface LinearAdapter {
   dropout?: number;
 }
 
-/** Per-layer attention keys (after RoPE) and values, [B, kvHeads, L, headDim]: the KV cache. */
-export interface KvCapture {
-  k: TF.Tensor4D[];
-  v: TF.Tensor4D[];
-}
-
 export interface ForwardOptions {
   /** Training mode: adapter dropout on, seeded (the base model has no dropout: Qwen2 / Llama attention_dropout = 0). */
   dropoutSeed?: number;
-  /** Collect every layer's keys/values (incremental decoding). */
-  kv?: KvCapture;
+  /** Collect every layer's keys (after RoPE) and values, [B, kvHeads, L, headDim] (incremental decoding). */
+  kv?: LayerCaches;
   /** No gradient will be taken: each layer runs in its own tidy, so only one layer's intermediates are alive. */
   inference?: boolean;
 }
@@ -230,8 +224,8 @@ export class CausalLM {
         }
       } else [x, kT, vT] = this.layer(l, x, B, L, rope, mask, seed);
       if (opts.kv) {
-        opts.kv.k.push(kT);
-        opts.kv.v.push(vT);
+        opts.kv.K.push(kT);
+        opts.kv.V.push(vT);
       }
     }
     return this.rmsNorm(x, 'model.norm');
@@ -249,12 +243,12 @@ export class CausalLM {
    * final-norm hidden states [N, D] and the grown caches (each [N, kvHeads, slots+1, dh]); the caller owns them.
    */
   stepHidden(
-    cache: { K: TF.Tensor4D[]; V: TF.Tensor4D[] },
+    cache: LayerCaches,
     parents: Int32Array | undefined,
     tokens: Int32Array,
     positions: Int32Array,
     padMask: Float32Array,
-  ): { hidden: TF.Tensor2D; K: TF.Tensor4D[]; V: TF.Tensor4D[] } {
+  ): LayerCaches & { hidden: TF.Tensor2D } {
     const tf = getTf();
     const N = tokens.length;
     return tf.tidy(() => {
@@ -262,15 +256,14 @@ export class CausalLM {
       let x = tf.gather(this.weights['model.embed_tokens.weight'], tf.tensor1d(tokens, 'int32')) as TF.Tensor2D;
       const mask = tf.tensor4d(padMask, [N, 1, 1, padMask.length / N]);
       const rope = this.ropeTensors(positions, N, 1);
-      const K: TF.Tensor4D[] = [],
-        V: TF.Tensor4D[] = [];
+      const kept = emptyCaches();
       for (let l = 0; l < this.cfg.layers; l++) {
         let k: TF.Tensor4D, v: TF.Tensor4D;
-        [x, k, v] = this.layer(l, x, N, 1, rope, mask, undefined, { K: cache.K[l], V: cache.V[l], parents: par });
-        K.push(k);
-        V.push(v);
+        [x, k, v] = this.layer(l, x, N, 1, rope, mask, undefined, layerCache(cache, l, par));
+        kept.K.push(k);
+        kept.V.push(v);
       }
-      return { hidden: this.rmsNorm(x, 'model.norm'), K, V };
+      return { hidden: this.rmsNorm(x, 'model.norm'), ...kept };
     });
   }
 }

@@ -13,8 +13,9 @@ import type { SessionPolicy, SessionStart } from '../decode';
 import { getTf } from '../tensor';
 import { logSoftmaxGather } from '../tensor/ops';
 import { layoutRows, type SeqLayout } from './layout';
-import type { CausalLM, KvCapture } from './model';
+import type { CausalLM } from './model';
 import { PolicySession, type SessionModel } from '../models/policySession';
+import { emptyCaches } from '../models/attention';
 import type { LogProbsAt } from '../models/trainablePolicy';
 
 /** log softmax of one row of logits, in place (max and log-sum-exp in double precision). */
@@ -137,10 +138,10 @@ export class LmPolicy implements SessionPolicy, SessionModel {
     this.checkPrompts(prompts);
     const lay = layoutRows(prompts, undefined, this.padId);
     const start = tf.tidy(() => {
-      const kv: KvCapture = { k: [], v: [] };
+      const kv = emptyCaches();
       const h = this.lm.hidden(lay, { kv, inference: true });
       const idx = Int32Array.from({ length: lay.B }, (_, b) => b * lay.L + lay.L - 1);
-      return { hidden: tf.gather(h, tf.tensor1d(idx, 'int32')) as TF.Tensor2D, K: kv.k, V: kv.v };
+      return { hidden: tf.gather(h, tf.tensor1d(idx, 'int32')) as TF.Tensor2D, ...kv };
     });
     return PolicySession.open(
       this,

@@ -17,6 +17,25 @@ export interface KvCache {
 }
 
 /**
+ * Every layer's keys and values, [states, kvHeads, slots, headDim] each: what a forward collects (the prefix of
+ * every state) and what a decoding session keeps between steps (core/models/policySession.ts), for both policies.
+ */
+export interface LayerCaches {
+  K: TF.Tensor4D[];
+  V: TF.Tensor4D[];
+}
+
+/** An empty LayerCaches for a forward to push each layer's keys/values into. */
+export function emptyCaches(): LayerCaches {
+  return { K: [], V: [] };
+}
+
+/** Layer `l`'s cache, each new row continuing cache row `parents[i]` (undefined: row i). */
+export function layerCache(caches: LayerCaches, l: number, parents?: TF.Tensor1D): KvCache {
+  return { K: caches.K[l], V: caches.V[l], parents };
+}
+
+/**
  * q [B, heads, Lq, dh], k and v [B, kvHeads, Lq, dh] (the new positions); `mask` additive, broadcastable to
  * [B, heads, Lq, Lk] where Lk = cached slots + Lq. Returns the heads merged per position, [B*Lq, heads*dh] (row
  * b*Lq+i = position i of row b), and the keys/values of all Lk slots (the cache of the next step).

@@ -15,10 +15,10 @@ import type { SessionStart } from '../decode';
 import { Rng } from '../util/random';
 import { getTf } from '../tensor';
 import { layerNorm, logSoftmaxGather } from '../tensor/ops';
-import { attend } from './attention';
+import { attend, emptyCaches, layerCache, type LayerCaches } from './attention';
 import { LN_EPS, policyLayers, policyShapes, type BlockOps, type PolicyConfig } from './policyBlock';
 import { layoutPolicyBatch, type PolicyBatch } from './policyInput';
-import { PolicySession, type LayerCaches, type SessionModel } from './policySession';
+import { PolicySession, type SessionModel } from './policySession';
 import type { LogProbsAt } from './trainablePolicy';
 
 export type { PolicyConfig } from './policyBlock';
@@ -103,7 +103,7 @@ export class TransformerPolicy implements SessionModel {
       attention: (qkv, l) => {
         const qkvT = tf.transpose(qkv.reshape([B, Lq, 3, nh, dh]), [2, 0, 3, 1, 4]); // [3, B, nh, Lq, dh]
         const [q, k, v] = tf.split(qkvT, 3, 0).map((t) => t.reshape([B, nh, Lq, dh]) as TF.Tensor4D);
-        const a = attend(q, k, v, mask, cache && { K: cache.K[l], V: cache.V[l], parents: cache.parents });
+        const a = attend(q, k, v, mask, cache && layerCache(cache, l, cache.parents));
         kept?.K.push(a.k);
         kept?.V.push(a.v);
         return a.merged;
@@ -218,7 +218,7 @@ export class TransformerPolicy implements SessionModel {
     );
     const { B, H, L } = bt;
     const start = tf.tidy(() => {
-      const kept: LayerCaches = { K: [], V: [] };
+      const kept = emptyCaches();
       const h = this.hidden(bt, undefined, kept);
       const idx = Int32Array.from({ length: B }, (_, b) => b * L + H); // the BOS state of each row
       return { hidden: tf.gather(h, tf.tensor1d(idx, 'int32')) as TF.Tensor2D, ...kept };
@@ -263,7 +263,7 @@ export class TransformerPolicy implements SessionModel {
         tf.gather(w.posEmb, tf.tensor1d(positions, 'int32')),
       ) as TF.Tensor2D;
       const mask = tf.tensor4d(padMask, [N, 1, 1, padMask.length / N]);
-      const kept: LayerCaches = { K: [], V: [] };
+      const kept = emptyCaches();
       const hidden = policyLayers(
         this.ops(N, 1, mask, (t) => t, { ...cache, parents: par }, kept),
         this.cfg.layers,

@@ -8,12 +8,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import type { DecodeSession, SessionStart } from '../decode';
-
-/** Per-layer keys and values of the current states. */
-export interface LayerCaches {
-  K: TF.Tensor4D[];
-  V: TF.Tensor4D[];
-}
+import { emptyCaches, type LayerCaches } from './attention';
 
 /** What a session needs from its policy (TransformerPolicy and LmPolicy provide it). */
 export interface SessionModel {
@@ -118,7 +113,7 @@ export class PolicySession implements DecodeSession {
   private release(): void {
     for (const t of this.cache.K) t.dispose();
     for (const t of this.cache.V) t.dispose();
-    this.cache = { K: [], V: [] };
+    this.cache = emptyCaches();
   }
 
   dispose(): void {
