@@ -16,7 +16,7 @@ import { sampleTitles } from '../decode';
 import { Rng } from '../util/random';
 import { throwIfCancelled, yieldIfDue } from '../experiment/context';
 import { gfnSampleFromTitle, objective, type GfnSample } from './objective';
-import { accumulatedGrads } from './accumulate';
+import { accumulatedGrads, type AccumulatedStep } from './accumulate';
 import { sampleUnconstrained } from './explore';
 import { AdamW, gradNorm, type AdamOptions } from './optim';
 import { personalizationScale, puStats, type PersonalizationMode, type PuSource } from './personalization';
@@ -100,6 +100,26 @@ export function epochRng(seed: number, epoch: number): Rng {
   return new Rng((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
 }
 
+/**
+ * Mean of a per-batch loss over `examples` in batches of `batchSize`, each batch weighted by what `term` says it
+ * counts (tokens, rows); `term` returns undefined for a batch with nothing to count. NaN when nothing counted.
+ */
+async function batchedMean(
+  examples: Example[],
+  batchSize: number,
+  term: (batch: Example[]) => Promise<{ value: number; weight: number } | undefined>,
+): Promise<number> {
+  let sum = 0,
+    weight = 0;
+  for (let s = 0; s < examples.length; s += batchSize) {
+    const t = await term(examples.slice(s, s + batchSize));
+    if (!t) continue;
+    sum += t.value * t.weight;
+    weight += t.weight;
+  }
+  return weight ? sum / weight : NaN;
+}
+
 /** Validation NLL (token-mean, docs/methods.md §A6 SFT loss) of examples, no gradients. */
 export async function validationNll(
   policy: TrainablePolicy,
@@ -109,13 +129,10 @@ export async function validationNll(
   batchSize: number,
 ): Promise<number> {
   const tf = getTf();
-  let sum = 0,
-    tokens = 0;
-  for (let s = 0; s < examples.length; s += batchSize) {
-    const ex = examples.slice(s, s + batchSize).filter((e) => e.target >= 0);
-    if (!ex.length) continue;
-    const n = ex.reduce((a, e) => a + trie.path(e.target).length, 0);
-    const v = tf.tidy(
+  return batchedMean(examples, batchSize, async (batch) => {
+    const ex = batch.filter((e) => e.target >= 0);
+    if (!ex.length) return undefined;
+    const value = tf.tidy(
       () =>
         objective(
           policy,
@@ -125,10 +142,8 @@ export async function validationNll(
           { theta: 1, personalization: 'none' },
         ).sft!.dataSync()[0],
     );
-    sum += v * n;
-    tokens += n;
-  }
-  return tokens ? sum / tokens : NaN;
+    return { value, weight: ex.reduce((a, e) => a + trie.path(e.target).length, 0) };
+  });
 }
 
 /**
@@ -154,12 +169,9 @@ export async function validationLoss(
   const vopts: TrainOptions = { ...opts, offlineSampleProb: 0, gfnSampling: 'constrained' };
   const validHooks = hooks.pu && !hooks.pu.byHistory ? { ...hooks, pu: undefined } : hooks;
   if (validHooks !== hooks && opts.personalization !== 'none') vopts.personalization = 'none';
-  let sum = 0,
-    n = 0;
-  for (let s = 0; s < examples.length; s += batchSize) {
-    const ex = examples.slice(s, s + batchSize);
+  const gfn = await batchedMean(examples, batchSize, async (ex) => {
     const samples = await gfnSamples(policy, trie, vocab, ex, vopts, validHooks as TrainHooks, rng);
-    const v = tf.tidy(
+    const value = tf.tidy(
       () =>
         objective(
           policy,
@@ -169,10 +181,8 @@ export async function validationLoss(
           { theta: 0, personalization: vopts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly },
         ).gfn!.dataSync()[0],
     );
-    sum += v * ex.length;
-    n += ex.length;
-  }
-  const gfn = sum / n;
+    return { value, weight: ex.length };
+  });
   return { nll, gfn, loss: opts.theta * nll + (1 - opts.theta) * gfn };
 }
 
@@ -245,6 +255,31 @@ function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[]
   return w;
 }
 
+/** What every step of a training run shares: the policy and its data structures, the options, hooks and optimizer. */
+interface TrainRun {
+  policy: TrainablePolicy;
+  trie: PrefixTree;
+  vocab: PolicyVocab;
+  opts: TrainOptions;
+  hooks: TrainHooks;
+  optimizer: AdamW;
+  /** The policy's variables in `policy.names` order, and each variable's name → the policy's name of it. */
+  varList: TF.Variable[];
+  nameOf: Map<string, string>;
+}
+
+/** The losses, learning rate and gradient norms of one optimizer step (NaN: the term was not trained). */
+interface StepResult {
+  sft: number;
+  gfn: number;
+  total: number;
+  lr: number;
+  gradNorm: number;
+  /** Each term's gradient norm, when both terms are trained. */
+  termNorms?: { sft: number; gfn: number };
+  onTree: number;
+}
+
 /**
  * Train `policy` in place from `state` (fresh or restored) until `opts.epochs` or early stopping.
  * Returns the final state; the caller restores the best weights if it wants them.
@@ -259,142 +294,208 @@ export async function train(
   state: TrainState,
   optimizer: AdamW,
 ): Promise<TrainState> {
-  const tf = getTf();
-  const useGfn = opts.objective === 'flower' && opts.theta < 1;
-  const B = opts.batchSize;
-  const varList = policy.names.map((n) => policy.weights[n]);
-  const nameOf = new Map(policy.names.map((n) => [policy.weights[n].name, n]));
+  const run: TrainRun = {
+    policy,
+    trie,
+    vocab,
+    opts,
+    hooks,
+    optimizer,
+    varList: policy.names.map((n) => policy.weights[n]),
+    nameOf: new Map(policy.names.map((n) => [policy.weights[n].name, n])),
+  };
   while (state.epoch < opts.epochs && !state.stopped) {
     const epoch = state.epoch + 1;
     const t0 = Date.now();
-    const rng = epochRng(opts.seed, epoch);
-    const order = rng.shuffle(data.train.map((_, i) => i));
-    let steps = Math.ceil(order.length / B);
-    if (opts.stepsPerEpoch > 0) steps = Math.min(steps, opts.stepsPerEpoch);
-    let lossSum = 0;
-    for (let s = 0; s < steps; s++) {
-      throwIfCancelled(hooks.signal);
-      const batch = order.slice(s * B, (s + 1) * B).map((i) => data.train[i]);
-      const gfnBatch = opts.gfnSamplesPerBatch > 0 ? batch.slice(0, opts.gfnSamplesPerBatch) : batch;
-      const samples = useGfn ? await gfnSamples(policy, trie, vocab, gfnBatch, opts, hooks, rng) : undefined;
-      const dropoutSeed = rng.int(0x7fffffff);
-      const theta = opts.objective === 'flower' ? opts.theta : 1;
-      // Each term's gradient on its own (SFT rows with dropout, GFN rows without, each over its micro-batches,
-      // core/flower/accumulate.ts): their norms are logged, the update uses their sum θ·∇L_SFT + (1−θ)·∇L_GFN.
-      const micro = opts.microBatchSize ?? 0;
-      const withSft = !(opts.objective === 'flower' && opts.theta === 0);
-      const sftStep = withSft
-        ? accumulatedGrads(varList, batch.length, micro, (lo, hi, m) => {
-            const rows = batch.slice(lo, hi);
-            const o = objective(
-              policy,
-              trie,
-              vocab,
-              {
-                histories: rows.map((e) => e.history),
-                targets: rows.map((e) => e.target),
-                weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined,
-              },
-              { theta: 1, personalization: 'none' },
-              dropoutSeed + m,
-            );
-            return { total: theta === 1 ? o.sft! : (tf.mul(o.sft!, theta) as TF.Scalar), sft: o.sft, gfn: null };
-          })
-        : undefined;
-      let onTreeSum = 0,
-        onTreeN = 0;
-      const gfnStep = samples
-        ? accumulatedGrads(varList, gfnBatch.length, micro, (lo, hi) => {
-            const rows = gfnBatch.slice(lo, hi);
-            const o = objective(
-              policy,
-              trie,
-              vocab,
-              { histories: rows.map((e) => e.history), targets: rows.map(() => -1), samples: samples.slice(lo, hi) },
-              { theta: 0, personalization: opts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly },
-            );
-            onTreeSum += o.onTreeMass!.dataSync()[0] * (hi - lo);
-            onTreeN += hi - lo;
-            return { total: tf.mul(o.gfn!, 1 - theta) as TF.Scalar, sft: null, gfn: o.gfn };
-          })
-        : undefined;
-      const normS = sftStep ? gradNorm(sftStep.grads) : NaN;
-      const normG = gfnStep ? gradNorm(gfnStep.grads) : NaN;
-      let grads: Record<string, TF.Tensor>;
-      if (sftStep && gfnStep) {
-        grads = {};
-        for (const k of Object.keys(sftStep.grads))
-          grads[k] = gfnStep.grads[k] ? tf.add(sftStep.grads[k], gfnStep.grads[k]) : sftStep.grads[k].clone();
-        tf.dispose([...Object.values(sftStep.grads), ...Object.values(gfnStep.grads)]);
-      } else grads = (sftStep ?? gfnStep)!.grads;
-      const named: Record<string, TF.Tensor> = {};
-      for (const [k, g] of Object.entries(grads)) named[nameOf.get(k) ?? k] = g;
-      const lr = optimizer.currentLr();
-      const gradNormTotal = optimizer.apply(named);
-      tf.dispose(Object.values(grads));
-      const sft = sftStep?.sft ?? NaN,
-        gfn = gfnStep?.gfn ?? NaN;
-      const onTree = onTreeN ? onTreeSum / onTreeN : NaN;
-      const total = (sftStep ? theta * sft : 0) + (gfnStep ? (1 - theta) * gfn : 0);
-      if (!Number.isFinite(total)) throw new Error(`training diverged at epoch ${epoch} step ${s + 1}: loss ${total}`);
-      state.step++;
-      lossSum += total;
-      const ex = { epoch, series: opts.objective };
-      if (!Number.isNaN(sft)) hooks.metric('train/sft', state.step, sft, ex);
-      if (!Number.isNaN(gfn)) hooks.metric('train/gfn', state.step, gfn, ex);
-      hooks.metric('train/total', state.step, total, ex);
-      hooks.metric('train/lr', state.step, lr, ex);
-      hooks.metric('train/grad_norm', state.step, gradNormTotal, ex);
-      if (sftStep && gfnStep) {
-        hooks.metric('train/grad_norm_sft', state.step, normS, ex);
-        hooks.metric('train/grad_norm_gfn', state.step, normG, ex);
-      }
-      if (!Number.isNaN(onTree)) hooks.metric('train/on_tree_mass', state.step, onTree, ex);
-      hooks.progress(`train epoch ${epoch}/${opts.epochs}`, s + 1, steps, `loss ${total.toFixed(4)}`);
-      // let the event loop breathe (cancel signals, IPC): time-based, so short epochs yield too
-      await yieldIfDue(hooks.signal);
-    }
+    const trainLoss = await trainEpoch(run, data.train, state, epoch);
     state.epoch = epoch;
     const v = data.valid.length
       ? await validationLoss(policy, trie, vocab, data.valid, opts, hooks, opts.microBatchSize || 128)
       : undefined;
-    const validNll = v?.nll ?? NaN;
-    const validLoss = v?.loss ?? NaN;
-    const seconds = (Date.now() - t0) / 1000;
-    state.history.push({
-      epoch,
-      validNll,
-      ...(v?.gfn !== undefined ? { validLoss, validGfn: v.gfn } : { validLoss }),
-      trainLoss: lossSum / steps,
-      seconds,
-    });
-    const what = v?.gfn !== undefined ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL';
-    if (!Number.isNaN(validLoss)) {
-      hooks.metric('valid/nll', state.step, validNll, { epoch, series: opts.objective });
-      if (v?.gfn !== undefined) {
-        hooks.metric('valid/gfn', state.step, v.gfn, { epoch, series: opts.objective });
-        hooks.metric('valid/loss', state.step, validLoss, { epoch, series: opts.objective });
-      }
-      if (validLoss < state.bestValid - 1e-6) {
-        state.bestValid = validLoss;
-        state.bestEpoch = epoch;
-        state.badEpochs = 0;
-      } else {
-        state.badEpochs++;
-        if (opts.patience > 0 && state.badEpochs >= opts.patience) {
-          state.stopped = true;
-          hooks.log(
-            `early stopping after epoch ${epoch}: ${what} did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`,
-          );
-        }
-      }
-    } else {
-      state.bestEpoch = epoch;
-    }
-    hooks.log(
-      `epoch ${epoch}: train loss ${(lossSum / steps).toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}${v?.gfn !== undefined ? `, valid GFN ${v.gfn.toFixed(4)}, valid loss ${validLoss.toFixed(4)}` : ''}, lr ${optimizer.currentLr().toExponential(2)}, ${seconds.toFixed(1)} s`,
-    );
+    endEpoch(run, state, epoch, trainLoss, v, (Date.now() - t0) / 1000);
     await hooks.onEpochEnd?.(state, optimizer);
   }
   return state;
+}
+
+/** One epoch of optimizer steps over the shuffled training rows; returns the mean training loss. */
+async function trainEpoch(run: TrainRun, rows: Example[], state: TrainState, epoch: number): Promise<number> {
+  const { opts, hooks } = run;
+  const B = opts.batchSize;
+  const rng = epochRng(opts.seed, epoch);
+  const order = rng.shuffle(rows.map((_, i) => i));
+  let steps = Math.ceil(order.length / B);
+  if (opts.stepsPerEpoch > 0) steps = Math.min(steps, opts.stepsPerEpoch);
+  let lossSum = 0;
+  for (let s = 0; s < steps; s++) {
+    throwIfCancelled(hooks.signal);
+    const r = await trainStep(
+      run,
+      order.slice(s * B, (s + 1) * B).map((i) => rows[i]),
+      rng,
+    );
+    if (!Number.isFinite(r.total)) throw new Error(`training diverged at epoch ${epoch} step ${s + 1}: loss ${r.total}`);
+    state.step++;
+    lossSum += r.total;
+    logStep(run, state.step, epoch, r);
+    hooks.progress(`train epoch ${epoch}/${opts.epochs}`, s + 1, steps, `loss ${r.total.toFixed(4)}`);
+    // let the event loop breathe (cancel signals, IPC): time-based, so short epochs yield too
+    await yieldIfDue(hooks.signal);
+  }
+  return lossSum / steps;
+}
+
+/**
+ * One optimizer step on `batch`: GFN titles sampled for its first rows (flower objective), each term's gradient
+ * on its own (SFT rows with dropout, GFN rows without, each over its micro-batches, core/flower/accumulate.ts),
+ * their sum θ·∇L_SFT + (1−θ)·∇L_GFN applied by AdamW.
+ */
+async function trainStep(run: TrainRun, batch: Example[], rng: Rng): Promise<StepResult> {
+  const tf = getTf();
+  const { policy, trie, vocab, opts, hooks, optimizer } = run;
+  const useGfn = opts.objective === 'flower' && opts.theta < 1;
+  const gfnBatch = opts.gfnSamplesPerBatch > 0 ? batch.slice(0, opts.gfnSamplesPerBatch) : batch;
+  const samples = useGfn ? await gfnSamples(policy, trie, vocab, gfnBatch, opts, hooks, rng) : undefined;
+  const dropoutSeed = rng.int(0x7fffffff);
+  const theta = opts.objective === 'flower' ? opts.theta : 1;
+  const withSft = !(opts.objective === 'flower' && opts.theta === 0);
+  const sftStep = withSft ? sftGrads(run, batch, theta, dropoutSeed) : undefined;
+  const gfn = samples ? gfnGrads(run, gfnBatch, samples, theta) : undefined;
+  const gfnStep = gfn?.step;
+  const normS = sftStep ? gradNorm(sftStep.grads) : NaN;
+  const normG = gfnStep ? gradNorm(gfnStep.grads) : NaN;
+  let grads: Record<string, TF.Tensor>;
+  if (sftStep && gfnStep) {
+    grads = {};
+    for (const k of Object.keys(sftStep.grads))
+      grads[k] = gfnStep.grads[k] ? tf.add(sftStep.grads[k], gfnStep.grads[k]) : sftStep.grads[k].clone();
+    tf.dispose([...Object.values(sftStep.grads), ...Object.values(gfnStep.grads)]);
+  } else grads = (sftStep ?? gfnStep)!.grads;
+  const named: Record<string, TF.Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) named[run.nameOf.get(k) ?? k] = g;
+  const lr = optimizer.currentLr();
+  const gradNormTotal = optimizer.apply(named);
+  tf.dispose(Object.values(grads));
+  const sft = sftStep?.sft ?? NaN,
+    gfnLoss = gfnStep?.gfn ?? NaN;
+  return {
+    sft,
+    gfn: gfnLoss,
+    total: (sftStep ? theta * sft : 0) + (gfnStep ? (1 - theta) * gfnLoss : 0),
+    lr,
+    gradNorm: gradNormTotal,
+    termNorms: sftStep && gfnStep ? { sft: normS, gfn: normG } : undefined,
+    onTree: gfn?.onTree ?? NaN,
+  };
+}
+
+/** θ·∇L_SFT over the batch's micro-batches (IFairLRS: per-row weights), dropout seeded per micro-batch. */
+function sftGrads(run: TrainRun, batch: Example[], theta: number, dropoutSeed: number): AccumulatedStep {
+  const tf = getTf();
+  const { policy, trie, vocab, opts } = run;
+  return accumulatedGrads(run.varList, batch.length, opts.microBatchSize ?? 0, (lo, hi, m) => {
+    const rows = batch.slice(lo, hi);
+    const o = objective(
+      policy,
+      trie,
+      vocab,
+      {
+        histories: rows.map((e) => e.history),
+        targets: rows.map((e) => e.target),
+        weights: opts.objective === 'ifairlrs' ? rows.map((e) => e.weight) : undefined,
+      },
+      { theta: 1, personalization: 'none' },
+      dropoutSeed + m,
+    );
+    return { total: theta === 1 ? o.sft! : (tf.mul(o.sft!, theta) as TF.Scalar), sft: o.sft, gfn: null };
+  });
+}
+
+/** (1−θ)·∇L_GFN of the sampled titles over the micro-batches, and the policy's mean on-tree mass of their rows. */
+function gfnGrads(run: TrainRun, rows: Example[], samples: GfnSample[], theta: number): { step: AccumulatedStep; onTree: number } {
+  const tf = getTf();
+  const { policy, trie, vocab, opts } = run;
+  let onTreeSum = 0,
+    onTreeN = 0;
+  const step = accumulatedGrads(run.varList, rows.length, opts.microBatchSize ?? 0, (lo, hi) => {
+    const part = rows.slice(lo, hi);
+    const o = objective(
+      policy,
+      trie,
+      vocab,
+      { histories: part.map((e) => e.history), targets: part.map(() => -1), samples: samples.slice(lo, hi) },
+      { theta: 0, personalization: opts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly },
+    );
+    onTreeSum += o.onTreeMass!.dataSync()[0] * (hi - lo);
+    onTreeN += hi - lo;
+    return { total: tf.mul(o.gfn!, 1 - theta) as TF.Scalar, sft: null, gfn: o.gfn };
+  });
+  return { step, onTree: onTreeN ? onTreeSum / onTreeN : NaN };
+}
+
+/** The step's training metrics. */
+function logStep(run: TrainRun, step: number, epoch: number, r: StepResult): void {
+  const { hooks, opts } = run;
+  const ex = { epoch, series: opts.objective };
+  if (!Number.isNaN(r.sft)) hooks.metric('train/sft', step, r.sft, ex);
+  if (!Number.isNaN(r.gfn)) hooks.metric('train/gfn', step, r.gfn, ex);
+  hooks.metric('train/total', step, r.total, ex);
+  hooks.metric('train/lr', step, r.lr, ex);
+  hooks.metric('train/grad_norm', step, r.gradNorm, ex);
+  if (r.termNorms) {
+    hooks.metric('train/grad_norm_sft', step, r.termNorms.sft, ex);
+    hooks.metric('train/grad_norm_gfn', step, r.termNorms.gfn, ex);
+  }
+  if (!Number.isNaN(r.onTree)) hooks.metric('train/on_tree_mass', step, r.onTree, ex);
+}
+
+/** After an epoch's validation: its history entry, the validation metrics, early stopping and the epoch's log line. */
+function endEpoch(
+  run: TrainRun,
+  state: TrainState,
+  epoch: number,
+  trainLoss: number,
+  v: { nll: number; gfn?: number; loss: number } | undefined,
+  seconds: number,
+): void {
+  const { hooks, opts, optimizer } = run;
+  const validNll = v?.nll ?? NaN;
+  const validLoss = v?.loss ?? NaN;
+  state.history.push({
+    epoch,
+    validNll,
+    ...(v?.gfn !== undefined ? { validLoss, validGfn: v.gfn } : { validLoss }),
+    trainLoss,
+    seconds,
+  });
+  if (!Number.isNaN(validLoss)) {
+    hooks.metric('valid/nll', state.step, validNll, { epoch, series: opts.objective });
+    if (v?.gfn !== undefined) {
+      hooks.metric('valid/gfn', state.step, v.gfn, { epoch, series: opts.objective });
+      hooks.metric('valid/loss', state.step, validLoss, { epoch, series: opts.objective });
+    }
+    earlyStopping(run, state, epoch, validLoss, v?.gfn !== undefined ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL');
+  } else {
+    state.bestEpoch = epoch;
+  }
+  hooks.log(
+    `epoch ${epoch}: train loss ${trainLoss.toFixed(4)}, valid NLL ${Number.isNaN(validNll) ? '—' : validNll.toFixed(4)}${v?.gfn !== undefined ? `, valid GFN ${v.gfn.toFixed(4)}, valid loss ${validLoss.toFixed(4)}` : ''}, lr ${optimizer.currentLr().toExponential(2)}, ${seconds.toFixed(1)} s`,
+  );
+}
+
+/** The best epoch so far (validation loss down by more than 1e-6), or one more epoch without progress: stop after `patience` of them. */
+function earlyStopping(run: TrainRun, state: TrainState, epoch: number, validLoss: number, what: string): void {
+  if (validLoss < state.bestValid - 1e-6) {
+    state.bestValid = validLoss;
+    state.bestEpoch = epoch;
+    state.badEpochs = 0;
+    return;
+  }
+  state.badEpochs++;
+  if (run.opts.patience > 0 && state.badEpochs >= run.opts.patience) {
+    state.stopped = true;
+    run.hooks.log(
+      `early stopping after epoch ${epoch}: ${what} did not improve for ${state.badEpochs} epoch(s) (best ${state.bestValid.toFixed(4)} at epoch ${state.bestEpoch})`,
+    );
+  }
 }
