@@ -39,15 +39,8 @@ const nodeCommon = {
 /** Versions of the packages bundled into dist/ (run.json "versions"; `flowloop --version`, `flowloop doctor`). */
 function bundledVersions() {
   const out = {};
-  for (const name of [
-    'flowloop',
-    '@tensorflow/tfjs-core',
-    '@tensorflow/tfjs-backend-cpu',
-    '@tensorflow/tfjs-backend-wasm',
-    'onnxruntime-node',
-    'openai',
-    '@lenml/tokenizers',
-  ]) {
+  // the same list core/util/buildInfo.ts reports when running from sources
+  for (const name of ['flowloop', ...require('./core/util/bundledPackages.json')]) {
     const file = name === 'flowloop' ? path.join(__dirname, 'package.json') : path.join(__dirname, 'node_modules', name, 'package.json');
     try {
       out[name] = JSON.parse(fs.readFileSync(file, 'utf8')).version;
@@ -157,6 +150,11 @@ const CONFIG_TYPES_BANNER = `/**
  * therefore required here, although a *.flowloop.json file may leave it out. Dataset-dependent defaults
  * that the schema cannot express (flower \`theta\`, \`personalization.mode\`; sequential \`batchSize\`,
  * \`weightDecay\`) stay optional: the kinds resolve them at run start.
+ *
+ * One generated file, repeats included: the types mirror the schema field for field, each field with the schema's
+ * description (what the editor's hover shows), so where the schema spells a shape out twice (AFL's \`llm.rec\` and
+ * \`llm.user\`, each agent's override of the shared \`llm\` settings) the types repeat it as well. Change the schema
+ * (core/experiment/schema/*.json) and rebuild; a test (test/core/configTypes.test.ts) fails when this file is stale.
  */`;
 
 /**

@@ -33,32 +33,32 @@ if (needHost && existsSync(join(root, '.ci', 'install-test-host.sh'))) {
       'note: the code-server test host or Chromium is missing and this is not root: run `sudo bash .ci/install-test-host.sh` once',
     );
 }
+/**
+ * Debian packages some suites need: installed with apt-get when `present` (a shell test) fails and this is root,
+ * else a note naming what the missing packages skip and how to install them.
+ */
+function aptInstallIfMissing(present, packages, skippedWithout) {
+  if (spawnSync('sh', ['-c', present], { stdio: 'ignore' }).status === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(
+      `note: ${packages.join(' / ')} missing and this is not root: ${skippedWithout} (apt-get install -y ${packages.join(' ')}, as root)`,
+    );
+    return;
+  }
+  const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  if (!apt(['install', '-y', '-qq', ...packages])) {
+    apt(['update', '-qq']);
+    apt(['install', '-y', '-qq', ...packages]);
+  }
+}
 // PyTorch + onnx for the Hugging Face backbone's oracle (test/oracles/hf_tiny.py): Debian's python3-torch / python3-onnx.
-if (spawnSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status !== 0) {
-  if (process.getuid?.() === 0) {
-    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
-    if (!apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx'])) {
-      apt(['update', '-qq']);
-      apt(['install', '-y', '-qq', 'python3-torch', 'python3-onnx']);
-    }
-  } else
-    console.error(
-      'note: python3-torch / python3-onnx missing and this is not root: the Hugging Face oracle tests will be skipped (apt-get install -y python3-torch python3-onnx)',
-    );
-}
+aptInstallIfMissing(
+  `/usr/bin/python3 -c 'import torch, onnx'`,
+  ['python3-torch', 'python3-onnx'],
+  'the Hugging Face oracle tests will be skipped',
+);
 // A real one-node Slurm cluster for the Slurm executor's tests (test/slurm/cluster.ts): Debian's slurm-wlm + munge.
-if (spawnSync('sh', ['-c', 'command -v slurmctld && command -v munged'], { stdio: 'ignore' }).status !== 0) {
-  if (process.getuid?.() === 0) {
-    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
-    if (!apt(['install', '-y', '-qq', 'slurm-wlm', 'munge'])) {
-      apt(['update', '-qq']);
-      apt(['install', '-y', '-qq', 'slurm-wlm', 'munge']);
-    }
-  } else
-    console.error(
-      'note: slurm-wlm / munge missing and this is not root: the Slurm cluster tests will be skipped (apt-get install -y slurm-wlm munge, as root)',
-    );
-}
+aptInstallIfMissing('command -v slurmctld && command -v munged', ['slurm-wlm', 'munge'], 'the Slurm cluster tests will be skipped');
 sh('node', ['esbuild.js']);
 
 function walk(dir) {

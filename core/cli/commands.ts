@@ -22,37 +22,39 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
 }
 
-const OUT_RUNS: FlagSpec = {
-  type: 'string',
-  value: '<dir>',
-  help: 'folder that receives the run folder (default <workspace>/.flowloop/runs)',
-};
-const WORKSPACE: FlagSpec = {
-  type: 'string',
-  value: '<workspace>',
-  help: 'workspace folder whose .flowloop/runs is used (default: the current folder)',
-};
+/** A flag with a value, `--name <value>`. */
+function valueFlag(value: string, help: string): FlagSpec {
+  return { type: 'string', value, help };
+}
+/** A flag with a value that the command cannot do without. */
+function requiredFlag(value: string, help: string): FlagSpec {
+  return { type: 'string', value, help, required: true };
+}
+/** An on/off flag, `--name`. */
+function switchFlag(help: string): FlagSpec {
+  return { type: 'boolean', help };
+}
+
+const OUT_RUNS = valueFlag('<dir>', 'folder that receives the run folder (default <workspace>/.flowloop/runs)');
+const WORKSPACE = valueFlag('<workspace>', 'workspace folder whose .flowloop/runs is used (default: the current folder)');
 const SET: FlagSpec = { type: 'list', value: 'path=value', help: 'override a config field (JSON value or plain string); repeatable' };
-const ENGINE: FlagSpec = { type: 'string', value: 'tfjs|onnx', help: 'inference engine (default: by the model folder)' };
-const EXECUTOR: FlagSpec = {
-  type: 'string',
-  value: 'local|slurm',
-  help: 'where runs go: this machine (default) or Slurm jobs (a sweep or a baseline set as one job array)',
-};
-const PROFILE: FlagSpec = {
-  type: 'string',
-  value: '<name>',
-  help: 'executor profile of .flowloop/executors.json (partition, time, cpus, gres, setup…; default: its "default")',
-};
-const DETACH: FlagSpec = {
-  type: 'boolean',
-  help: 'slurm: return once submitted; the jobs go on (run the same command again to follow them and resubmit what failed)',
-};
-const DEVICE: FlagSpec = { type: 'string', value: 'auto|cpu|wasm|gpu', help: 'where the model runs (default auto)' };
+const ENGINE = valueFlag('tfjs|onnx', 'inference engine (default: by the model folder)');
+const EXECUTOR = valueFlag(
+  'local|slurm',
+  'where runs go: this machine (default) or Slurm jobs (a sweep or a baseline set as one job array)',
+);
+const PROFILE = valueFlag(
+  '<name>',
+  'executor profile of .flowloop/executors.json (partition, time, cpus, gres, setup…; default: its "default")',
+);
+const DETACH = switchFlag(
+  'slurm: return once submitted; the jobs go on (run the same command again to follow them and resubmit what failed)',
+);
+const DEVICE = valueFlag('auto|cpu|wasm|gpu', 'where the model runs (default auto)');
 /** The model and candidates flags `score` and `prior` share (core/cli/score.ts candidatesCommand reads them). */
 const CANDIDATES_FLAGS: Record<string, FlagSpec> = {
-  model: { type: 'string', value: '<dir>', help: 'model folder (weights or ONNX)', required: true },
-  candidates: { type: 'string', value: '<candidates.jsonl>', help: 'users and their candidates', required: true },
+  model: requiredFlag('<dir>', 'model folder (weights or ONNX)'),
+  candidates: requiredFlag('<candidates.jsonl>', 'users and their candidates'),
 };
 
 export const COMMAND_SPECS: CommandSpec[] = [
@@ -69,12 +71,12 @@ export const COMMAND_SPECS: CommandSpec[] = [
       set: SET,
       out: OUT_RUNS,
       dir: WORKSPACE,
-      jobs: { type: 'string', value: 'N', help: 'sweep points run in parallel worker processes (default 1)' },
+      jobs: valueFlag('N', 'sweep points run in parallel worker processes (default 1)'),
       executor: EXECUTOR,
       profile: PROFILE,
       detach: DETACH,
-      'run-dir': { type: 'string', value: '<dir>', help: 'run into this existing folder (what a Slurm job runs; made at submission)' },
-      point: { type: 'string', value: 'N', help: "with --run-dir: run only point N of the config's sweep (a Slurm array task)" },
+      'run-dir': valueFlag('<dir>', 'run into this existing folder (what a Slurm job runs; made at submission)'),
+      point: valueFlag('N', "with --run-dir: run only point N of the config's sweep (a Slurm array task)"),
     },
   },
   {
@@ -82,14 +84,10 @@ export const COMMAND_SPECS: CommandSpec[] = [
     args: '<config>',
     summary: "run the baselines of the config's kind (each an ordinary run), then a comparison table",
     flags: {
-      only: { type: 'string', value: 'name,name', help: 'run only these baselines (default: all of the kind)' },
-      'dry-run': { type: 'boolean', help: 'list the baselines and their overrides, run nothing' },
-      jobs: { type: 'string', value: 'N', help: 'baselines run in parallel worker processes (default 1: one after another)' },
-      repeat: {
-        type: 'string',
-        value: 'N',
-        help: "run every baseline with N seeds (the config's seed, seed+1, …) and report mean ± std per row (default 1)",
-      },
+      only: valueFlag('name,name', 'run only these baselines (default: all of the kind)'),
+      'dry-run': switchFlag('list the baselines and their overrides, run nothing'),
+      jobs: valueFlag('N', 'baselines run in parallel worker processes (default 1: one after another)'),
+      repeat: valueFlag('N', "run every baseline with N seeds (the config's seed, seed+1, …) and report mean ± std per row (default 1)"),
       set: SET,
       out: OUT_RUNS,
       dir: WORKSPACE,
@@ -101,20 +99,16 @@ export const COMMAND_SPECS: CommandSpec[] = [
     name: 'afl',
     args: 'preview <config>',
     summary: "a user's first-round AFL prompts (rec agent and user agent), rendered with no LLM call",
-    flags: { user: { type: 'string', value: 'N', help: "index of the user among the config's users (default 0)" }, set: SET },
+    flags: { user: valueFlag('N', "index of the user among the config's users (default 0)"), set: SET },
   },
   {
     name: 'doctor',
     summary: 'what this installation runs on (backend, kernels, ONNX, GPU, data, LLM endpoint), each with what to do if missing',
     flags: {
-      json: { type: 'boolean', help: 'the checks as JSON' },
+      json: switchFlag('the checks as JSON'),
       dir: WORKSPACE,
-      timeout: { type: 'string', value: 'ms', help: 'bound of the LLM endpoint probe (default 3000)' },
-      model: {
-        type: 'string',
-        value: '<folder>',
-        help: 'also check a Hugging Face model folder: which backend it would run on and why, and whether it fits',
-      },
+      timeout: valueFlag('ms', 'bound of the LLM endpoint probe (default 3000)'),
+      model: valueFlag('<folder>', 'also check a Hugging Face model folder: which backend it would run on and why, and whether it fits'),
       device: DEVICE,
     },
   },
@@ -126,23 +120,19 @@ export const COMMAND_SPECS: CommandSpec[] = [
     args: 'export',
     summary: 'the title prefix tree with log R_p, in the reference format',
     flags: {
-      counts: { type: 'string', value: '<title_counts.json>', help: 'title → count (or reward) file', required: true },
-      tokenizer: { type: 'string', value: '<qwen2.5|char|word>', help: 'tokenizer of the titles', required: true },
-      out: { type: 'string', value: '<file.json>', help: 'output file', required: true },
-      'title-end': {
-        type: 'string',
-        value: 'separate|joint',
-        help: 'title terminal: a separate "\\n" token (default) or joined with end-of-text',
-      },
+      counts: requiredFlag('<title_counts.json>', 'title → count (or reward) file'),
+      tokenizer: requiredFlag('<qwen2.5|char|word>', 'tokenizer of the titles'),
+      out: requiredFlag('<file.json>', 'output file'),
+      'title-end': valueFlag('separate|joint', 'title terminal: a separate "\\n" token (default) or joined with end-of-text'),
     },
   },
   {
     name: 'metrics',
     summary: "HR/NDCG@K, DGU, MGU, entropy, TTR, distinct titles of any tool's top-10 lists",
     flags: {
-      recommendations: { type: 'string', value: '<file.jsonl>', help: 'one {"row": n, "titles": [...]} per line', required: true },
-      dataset: { type: 'string', value: '<amazon dataset dir>', help: 'the dataset the rows refer to', required: true },
-      split: { type: 'string', value: 'test|valid', help: 'split the rows index (default test)' },
+      recommendations: requiredFlag('<file.jsonl>', 'one {"row": n, "titles": [...]} per line'),
+      dataset: requiredFlag('<amazon dataset dir>', 'the dataset the rows refer to'),
+      split: valueFlag('test|valid', 'split the rows index (default test)'),
     },
   },
   {
@@ -152,49 +142,37 @@ export const COMMAND_SPECS: CommandSpec[] = [
       ...CANDIDATES_FLAGS,
       engine: ENGINE,
       device: DEVICE,
-      out: { type: 'string', value: '<file.jsonl>', help: 'output file', required: true },
+      out: requiredFlag('<file.jsonl>', 'output file'),
     },
   },
   {
     name: 'export-onnx',
     args: '<SASRec weights folder | Flower checkpoint>',
     summary: 'write our own model as an ONNX graph (checked to load in onnxruntime-node)',
-    flags: { out: { type: 'string', value: '<model.onnx>', help: 'output file', required: true } },
+    flags: { out: requiredFlag('<model.onnx>', 'output file') },
   },
   {
     name: 'lm',
     args: 'score|info',
     summary: 'a Hugging Face causal LM folder: completion log-probabilities (score) or what it is and where it would run (info)',
     flags: {
-      model: {
-        type: 'string',
-        value: '<folder>',
-        help: 'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json)',
-        required: true,
-      },
-      in: {
-        type: 'string',
-        value: '<rows.jsonl>',
-        help: 'score: one row per line: promptIds + completionIds, prompt + completion (text), or history + title (the released Flower prompt)',
-      },
+      model: requiredFlag(
+        '<folder>',
+        'local Hugging Face model folder (config.json, *.safetensors, tokenizer.json, tokenizer_config.json)',
+      ),
+      in: valueFlag(
+        '<rows.jsonl>',
+        'score: one row per line: promptIds + completionIds, prompt + completion (text), or history + title (the released Flower prompt)',
+      ),
       device: DEVICE,
-      batch: { type: 'string', value: 'N', help: 'score: rows per forward pass (default 8)' },
-      cutoff: {
-        type: 'string',
-        value: 'N',
-        help: 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)',
-      },
-      category: { type: 'string', value: '<word>', help: 'score: category word of history rows without one (e.g. "movies and TV")' },
-      lora: {
-        type: 'string',
-        value: '<adapter folder>',
-        help: 'score: add a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to the model',
-      },
-      onnx: {
-        type: 'string',
-        value: '<model.onnx>',
-        help: 'score: run the ONNX export of the model (input_ids, attention_mask -> logits) in onnxruntime-node instead',
-      },
+      batch: valueFlag('N', 'score: rows per forward pass (default 8)'),
+      cutoff: valueFlag('N', 'score: keep the last N tokens of prompt + completion (left truncation, as the released code)'),
+      category: valueFlag('<word>', 'score: category word of history rows without one (e.g. "movies and TV")'),
+      lora: valueFlag('<adapter folder>', 'score: add a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to the model'),
+      onnx: valueFlag(
+        '<model.onnx>',
+        'score: run the ONNX export of the model (input_ids, attention_mask -> logits) in onnxruntime-node instead',
+      ),
     },
   },
   {
@@ -202,10 +180,10 @@ export const COMMAND_SPECS: CommandSpec[] = [
     summary: 'base-model priors (top-1 among candidates) in the reference CSV format',
     flags: {
       ...CANDIDATES_FLAGS,
-      catalogue: { type: 'string', value: '<id2name.txt>', help: 'item names, when the candidates file has none' },
+      catalogue: valueFlag('<id2name.txt>', 'item names, when the candidates file has none'),
       engine: ENGINE,
       device: DEVICE,
-      out: { type: 'string', value: '<prior.csv>', help: 'output file', required: true },
+      out: requiredFlag('<prior.csv>', 'output file'),
     },
   },
 ];
@@ -232,8 +210,13 @@ export function parseCommandArgs(name: string, argv: string[]) {
   );
 }
 
+/** `--name` with the value's placeholder, e.g. `--out <dir>`. */
+function flagHead(name: string, f: FlagSpec): string {
+  return `--${name}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`;
+}
+
 function flagSynopsis(name: string, f: FlagSpec): string {
-  const s = `--${name}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}${f.type === 'list' ? ' ...' : ''}`;
+  const s = `${flagHead(name, f)}${f.type === 'list' ? ' ...' : ''}`;
   return f.required ? s : `[${s}]`;
 }
 
@@ -246,18 +229,12 @@ export function commandSynopsis(spec: CommandSpec): string {
 export function commandUsage(name: string): string {
   const spec = commandSpec(name);
   const flags = Object.entries(spec.flags);
-  const width = Math.max(0, ...flags.map(([n, f]) => `--${n}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`.length));
+  const width = Math.max(0, ...flags.map(([n, f]) => flagHead(n, f).length));
   return [
     `usage: ${commandSynopsis(spec)}`,
     `  ${spec.summary}`,
     ...(flags.length
-      ? [
-          '',
-          ...flags.map(
-            ([n, f]) =>
-              `  ${`--${n}${f.type === 'boolean' ? '' : ` ${f.value ?? '<value>'}`}`.padEnd(width)}  ${f.help}${f.required ? ' (required)' : ''}`,
-          ),
-        ]
+      ? ['', ...flags.map(([n, f]) => `  ${flagHead(n, f).padEnd(width)}  ${f.help}${f.required ? ' (required)' : ''}`)]
       : []),
   ].join('\n');
 }

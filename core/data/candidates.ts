@@ -41,8 +41,10 @@ export interface CandidateRow {
   priorAnswer?: string;
 }
 
-function optStrArray(o: Record<string, unknown>, key: string): string[] | undefined {
-  return key in o ? strArrayField(o, key) : undefined;
+/** The optional LastFM fields both files carry: SASRec's top quarter (always set, undefined when absent) and the released prior. */
+function addFocusAndPrior(row: Pick<CandidateRow, 'sasrecEvalFocusTopQuarter' | 'priorAnswer'>, o: Record<string, unknown>): void {
+  row.sasrecEvalFocusTopQuarter = 'sasrec_eval_focus_top_quarter' in o ? strArrayField(o, 'sasrec_eval_focus_top_quarter') : undefined;
+  if ('prior_answer' in o) row.priorAnswer = strField(o, 'prior_answer');
 }
 
 function checkSameLength(a: unknown[], b: unknown[], what: string): void {
@@ -77,8 +79,7 @@ export function readCandidates(file: string): CandidateRow[] {
       checkSameLength(row.cans, row.sasrecEvalScores, 'cans/sasrec_eval_scores');
     }
     if ('sasrec_eval_top1' in o) row.sasrecEvalTop1 = strField(o, 'sasrec_eval_top1');
-    row.sasrecEvalFocusTopQuarter = optStrArray(o, 'sasrec_eval_focus_top_quarter');
-    if ('prior_answer' in o) row.priorAnswer = strField(o, 'prior_answer');
+    addFocusAndPrior(row, o);
     return row;
   });
 }
@@ -134,7 +135,7 @@ export interface UserSimSample {
 export function readUserSimSamples(file: string): UserSimSample[] {
   return readJsonl(file, (v) => {
     const o = asObject(v);
-    const base = candidateFields(o);
+    const { seqPadded: _padded, ...base } = candidateFields(o);
     const initList = intArrayField(o, 'init_list');
     if ('len_init' in o && intField(o, 'len_init') !== initList.length)
       throw new Error(`len_init ${o.len_init} but init_list has ${initList.length}`);
@@ -149,12 +150,7 @@ export function readUserSimSamples(file: string): UserSimSample[] {
     const s: UserSimSample = {
       id: intField(o, 'id'),
       userId: intField(o, 'user_id'),
-      seq: base.seq,
-      seqNames: base.seqNames,
-      next: base.next,
-      correctAnswer: base.correctAnswer,
-      cans: base.cans,
-      cansNames: base.cansNames,
+      ...base,
       initList,
       initPad: intArrayField(o, 'init_pad'),
       predList: intArrayField(o, 'pred_list'),
@@ -163,8 +159,7 @@ export function readUserSimSamples(file: string): UserSimSample[] {
       label,
       sasrecEvalScoresEvalCans,
     };
-    s.sasrecEvalFocusTopQuarter = optStrArray(o, 'sasrec_eval_focus_top_quarter');
-    if ('prior_answer' in o) s.priorAnswer = strField(o, 'prior_answer');
+    addFocusAndPrior(s, o);
     return s;
   });
 }

@@ -6,6 +6,11 @@
  * therefore required here, although a *.flowloop.json file may leave it out. Dataset-dependent defaults
  * that the schema cannot express (flower `theta`, `personalization.mode`; sequential `batchSize`,
  * `weightDecay`) stay optional: the kinds resolve them at run start.
+ *
+ * One generated file, repeats included: the types mirror the schema field for field, each field with the schema's
+ * description (what the editor's hover shows), so where the schema spells a shape out twice (AFL's `llm.rec` and
+ * `llm.user`, each agent's override of the shared `llm` settings) the types repeat it as well. Change the schema
+ * (core/experiment/schema/*.json) and rebuild; a test (test/core/configTypes.test.ts) fails when this file is stale.
  */
 
 /**

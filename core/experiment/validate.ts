@@ -7,6 +7,7 @@ import { SEMANTIC_CHECKS } from './checks';
 import type { FlowloopConfig } from './configTypes';
 import type { ConfigObject } from './events';
 import { errorCode, errorMessage } from '../util/errors';
+import { lineColAt } from '../util/textPosition';
 
 /** One located problem in a config: `file:line:col` + JSON path + message. */
 export interface ConfigIssue {
@@ -55,20 +56,8 @@ function param(e: ErrorObject, name: string): unknown {
   return (e.params as Record<string, unknown>)[name];
 }
 
-/** Offsets → 1-based line/col. */
-function lineCol(text: string, offset: number): { line: number; col: number } {
-  let line = 1,
-    last = -1;
-  for (let i = 0; i < offset && i < text.length; i++)
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      last = i;
-    }
-  return { line, col: offset - last };
-}
-
 function issueAt(text: string, offset: number, length: number, path: string, message: string): ConfigIssue {
-  const { line, col } = lineCol(text, offset);
+  const { line, col } = lineColAt(text, offset);
   return { message, path, line, col, offset, length };
 }
 
@@ -335,7 +324,7 @@ export function validateConfigFile(filePath: string): ValidationResult & { text?
   const { text, badOffset } = decodeUtf8(bytes);
   if (text === undefined) {
     const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, badOffset));
-    const { line, col } = lineCol(prefix, prefix.length);
+    const { line, col } = lineColAt(prefix, prefix.length);
     return {
       errors: [
         {
@@ -364,7 +353,7 @@ export function locateInFile(filePath: string, pointer: string): { line: number;
     const root = parseTree(text);
     if (root) {
       const node = nodeFor(root, pointer);
-      return { ...lineCol(text, node.offset), offset: node.offset, length: node.length };
+      return { ...lineColAt(text, node.offset), offset: node.offset, length: node.length };
     }
   } catch {
     /* an embedded config has no file */

@@ -16,14 +16,8 @@ import type { StepPolicy } from '../decode';
 export type DecodablePolicy = StepPolicy & { readonly cfg: { maxHistory: number } };
 import type { FlowerSetup } from './setup';
 
-export interface DecodingSpec {
-  name: string;
-  beams: number;
-  returned: number;
-  lengthPenalty: number;
-  temperature: number;
-  maxTokens: number;
-}
+/** One decoding of the trained model: the config's `decoding` (schema defaults filled in), or it with an `alsoDecode` entry over it. */
+export type DecodingSpec = FlowerConfig['decoding'];
 
 /** Decoding settings: the config's `decoding` plus each `alsoDecode` entry (which overrides fields of it). */
 export function decodingSpecs(c: Pick<FlowerConfig, 'decoding' | 'alsoDecode'>): DecodingSpec[] {
@@ -36,7 +30,7 @@ export function decodingSpecs(c: Pick<FlowerConfig, 'decoding' | 'alsoDecode'>):
     temperature: d.temperature,
     maxTokens: d.maxTokens,
   };
-  return [main, ...(c.alsoDecode ?? []).map((x: Partial<DecodingSpec> & { name: string }) => ({ ...main, ...x }))];
+  return [main, ...(c.alsoDecode ?? []).map((x) => ({ ...main, ...x }))];
 }
 
 /** Top-`returned` titles for each history (constrained beam search), in chunks with progress. */

@@ -2,11 +2,9 @@
  * A self-contained SVG of target vs generated share per title (the seed's Figure 4): titles on the x
  * axis sorted by target share, target as grey bars, each model as a coloured line with markers.
  */
-const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e'];
+import { esc, svgHead } from '../util/svgPlot';
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e'];
 
 export function distributionSvg(
   titles: string[],
@@ -17,42 +15,34 @@ export function distributionSvg(
   const n = titles.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => target[b] - target[a]);
   const W = 1100,
-    H = 460,
-    ml = 60,
-    mr = 20,
-    mt = 40,
-    mb = 60;
-  const pw = W - ml - mr,
-    ph = H - mt - mb;
+    H = 460;
+  const m = { l: 60, r: 20, t: 40, b: 60 };
+  const pw = W - m.l - m.r,
+    ph = H - m.t - m.b;
   let ymax = 0;
   for (let i = 0; i < n; i++) ymax = Math.max(ymax, target[i]);
   for (const s of series) for (let i = 0; i < n; i++) ymax = Math.max(ymax, s.shares[i]);
   ymax = ymax > 0 ? ymax * 1.05 : 1;
   const bw = pw / Math.max(n, 1);
-  const x = (k: number) => ml + (k + 0.5) * bw;
-  const y = (v: number) => mt + ph - (v / ymax) * ph;
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-  );
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`);
+  const x = (k: number) => m.l + (k + 0.5) * bw;
+  const y = (v: number) => m.t + ph - (v / ymax) * ph;
+  const out = svgHead(W, H, title);
   // axes and y ticks
   out.push(
-    `<line x1="${ml}" y1="${mt + ph}" x2="${ml + pw}" y2="${mt + ph}" stroke="#333"/><line x1="${ml}" y1="${mt}" x2="${ml}" y2="${mt + ph}" stroke="#333"/>`,
+    `<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#333"/>`,
   );
   for (let t = 0; t <= 5; t++) {
     const v = (ymax * t) / 5;
     out.push(
-      `<line x1="${ml - 4}" y1="${y(v)}" x2="${ml + pw}" y2="${y(v)}" stroke="#eee"/><text x="${ml - 6}" y="${y(v) + 4}" text-anchor="end">${(100 * v).toFixed(1)}%</text>`,
+      `<line x1="${m.l - 4}" y1="${y(v)}" x2="${m.l + pw}" y2="${y(v)}" stroke="#eee"/><text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end">${(100 * v).toFixed(1)}%</text>`,
     );
   }
-  out.push(`<text x="${ml + pw / 2}" y="${H - 30}" text-anchor="middle">titles, sorted by target share (hover for names)</text>`);
-  out.push(`<text transform="translate(16 ${mt + ph / 2}) rotate(-90)" text-anchor="middle">share of generations</text>`);
+  out.push(`<text x="${m.l + pw / 2}" y="${H - 30}" text-anchor="middle">titles, sorted by target share (hover for names)</text>`);
+  out.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">share of generations</text>`);
   order.forEach((i, k) => {
-    const h = mt + ph - y(target[i]);
+    const h = m.t + ph - y(target[i]);
     out.push(
-      `<rect x="${(ml + k * bw + bw * 0.1).toFixed(2)}" y="${y(target[i]).toFixed(2)}" width="${(bw * 0.8).toFixed(2)}" height="${h.toFixed(2)}" fill="#bbb"><title>${esc(titles[i])}: target ${(100 * target[i]).toFixed(2)}%${series.map((s) => `, ${esc(s.name)} ${(100 * s.shares[i]).toFixed(2)}%`).join('')}</title></rect>`,
+      `<rect x="${(m.l + k * bw + bw * 0.1).toFixed(2)}" y="${y(target[i]).toFixed(2)}" width="${(bw * 0.8).toFixed(2)}" height="${h.toFixed(2)}" fill="#bbb"><title>${esc(titles[i])}: target ${(100 * target[i]).toFixed(2)}%${series.map((s) => `, ${esc(s.name)} ${(100 * s.shares[i]).toFixed(2)}%`).join('')}</title></rect>`,
     );
   });
   series.forEach((s, j) => {
@@ -63,8 +53,8 @@ export function distributionSvg(
   });
   const legend = [{ name: 'target P*', col: '#bbb' }, ...series.map((s, j) => ({ name: s.name, col: COLORS[j % COLORS.length] }))];
   legend.forEach((l, j) => {
-    const lx = ml + pw - 160,
-      ly = mt + 10 + j * 18;
+    const lx = m.l + pw - 160,
+      ly = m.t + 10 + j * 18;
     out.push(
       `<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${l.col}"/><text x="${lx + 18}" y="${ly + 1}">${esc(l.name)}</text>`,
     );

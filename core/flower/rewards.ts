@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import { LocatedError } from '../experiment/context';
 import { readRewardFile, type TitleRewards } from '../trie';
+import { lineColAt } from '../util/textPosition';
 
 export type { TitleRewards };
 
@@ -86,14 +87,8 @@ export function readPositiveRewardFile(file: string): TitleRewards {
     const text = readFileSync(file, 'utf8');
     const node = findNodeAtLocation(parseTree(text)!, [title]);
     if (node) {
-      let line = 1,
-        last = -1;
-      for (let i = 0; i < node.offset; i++)
-        if (text.charCodeAt(i) === 10) {
-          line++;
-          last = i;
-        }
-      where = `${file}:${line}:${node.offset - last}`;
+      const { line, col } = lineColAt(text, node.offset);
+      where = `${file}:${line}:${col}`;
     }
   } catch {
     /* keep the bare file name */

@@ -128,21 +128,36 @@ export async function validationNll(
   examples: Example[],
   batchSize: number,
 ): Promise<number> {
-  const tf = getTf();
   return batchedMean(examples, batchSize, async (batch) => {
     const ex = batch.filter((e) => e.target >= 0);
     if (!ex.length) return undefined;
-    const value = tf.tidy(
-      () =>
-        objective(
-          policy,
-          trie,
-          vocab,
-          { histories: ex.map((e) => e.history), targets: ex.map((e) => e.target) },
-          { theta: 1, personalization: 'none' },
-        ).sft!.dataSync()[0],
+    return { value: lossValue(policy, trie, vocab, ex), weight: ex.reduce((a, e) => a + trie.path(e.target).length, 0) };
+  });
+}
+
+/**
+ * One loss term of `rows` without gradients: the SFT loss of their targets, or (`gfn` given) the GFN loss of the
+ * sampled titles `gfn.samples`, one per row.
+ */
+function lossValue(
+  policy: TrainablePolicy,
+  trie: PrefixTree,
+  vocab: PolicyVocab,
+  rows: Example[],
+  gfn?: { samples: GfnSample[]; personalization: PersonalizationMode; gfnChildrenOnly?: boolean },
+): number {
+  const histories = rows.map((e) => e.history);
+  return getTf().tidy(() => {
+    const o = objective(
+      policy,
+      trie,
+      vocab,
+      gfn ? { histories, targets: rows.map(() => -1), samples: gfn.samples } : { histories, targets: rows.map((e) => e.target) },
+      gfn
+        ? { theta: 0, personalization: gfn.personalization, gfnChildrenOnly: gfn.gfnChildrenOnly }
+        : { theta: 1, personalization: 'none' },
     );
-    return { value, weight: ex.reduce((a, e) => a + trie.path(e.target).length, 0) };
+    return (gfn ? o.gfn! : o.sft!).dataSync()[0];
   });
 }
 
@@ -164,23 +179,17 @@ export async function validationLoss(
 ): Promise<{ nll: number; gfn?: number; loss: number }> {
   const nll = await validationNll(policy, trie, vocab, examples, batchSize);
   if (opts.objective !== 'flower' || opts.theta >= 1 || !examples.length) return { nll, loss: nll };
-  const tf = getTf();
   const rng = new Rng((opts.seed ^ 0x7a11d) >>> 0);
   const vopts: TrainOptions = { ...opts, offlineSampleProb: 0, gfnSampling: 'constrained' };
   const validHooks = hooks.pu && !hooks.pu.byHistory ? { ...hooks, pu: undefined } : hooks;
   if (validHooks !== hooks && opts.personalization !== 'none') vopts.personalization = 'none';
   const gfn = await batchedMean(examples, batchSize, async (ex) => {
     const samples = await gfnSamples(policy, trie, vocab, ex, vopts, validHooks as TrainHooks, rng);
-    const value = tf.tidy(
-      () =>
-        objective(
-          policy,
-          trie,
-          vocab,
-          { histories: ex.map((e) => e.history), targets: ex.map(() => -1), samples },
-          { theta: 0, personalization: vopts.personalization, gfnChildrenOnly: opts.gfnChildrenOnly },
-        ).gfn!.dataSync()[0],
-    );
+    const value = lossValue(policy, trie, vocab, ex, {
+      samples,
+      personalization: vopts.personalization,
+      gfnChildrenOnly: opts.gfnChildrenOnly,
+    });
     return { value, weight: ex.length };
   });
   return { nll, gfn, loss: opts.theta * nll + (1 - opts.theta) * gfn };

@@ -163,20 +163,26 @@ function parseRopeScaling(v: unknown, where: string, file: string): RopeScaling 
   }
 }
 
-/** Read and parse `<dir>/config.json`. */
-export function readHfConfig(dir: string): LlmConfig {
-  const file = join(dir, 'config.json');
-  if (!existsSync(file))
-    throw new LocatedError(
-      'config.json is missing from the model folder (a Hugging Face model folder needs config.json, *.safetensors, tokenizer.json, tokenizer_config.json)',
-      file,
-    );
-  let json: unknown;
+/**
+ * A JSON file of a model or adapter folder, parsed; a LocatedError at the file when it is not valid JSON, or
+ * (`missing` given) with that message when the file is absent.
+ */
+export function readFolderJson(file: string, missing?: string): unknown {
+  if (missing !== undefined && !existsSync(file)) throw new LocatedError(missing, file);
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new LocatedError(`not valid JSON: ${(e as Error).message}`, file);
   }
+}
+
+/** Read and parse `<dir>/config.json`. */
+export function readHfConfig(dir: string): LlmConfig {
+  const file = join(dir, 'config.json');
+  const json = readFolderJson(
+    file,
+    'config.json is missing from the model folder (a Hugging Face model folder needs config.json, *.safetensors, tokenizer.json, tokenizer_config.json)',
+  );
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new LocatedError('config.json must hold a JSON object', file);
   return parseHfConfig(json as Record<string, unknown>, file);
 }

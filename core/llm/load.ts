@@ -3,10 +3,10 @@
  * `model.safetensors.index.json` + shards, `tokenizer.json`, `tokenizer_config.json`, and the optional
  * `generation_config.json`. Every missing file or bad field is a located error naming the file.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LocatedError } from '../experiment/context';
-import { readHfConfig, type LlmConfig } from './hfConfig';
+import { readFolderJson, readHfConfig, type LlmConfig } from './hfConfig';
 import { openModelWeights, type StoredDtype } from './safetensors';
 import { loadHfTokenizer, type HfTokenizer } from './tokenizer';
 import { CausalLM } from './model';
@@ -62,13 +62,7 @@ export function loadHfModel(dir: string, backend?: string): HfModel {
   const tokenizer = loadHfTokenizer(d, config.vocabSize);
   let generation: Record<string, unknown> | undefined;
   const g = join(d, 'generation_config.json');
-  if (existsSync(g)) {
-    try {
-      generation = JSON.parse(readFileSync(g, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new LocatedError(`not valid JSON: ${(e as Error).message}`, g);
-    }
-  }
+  if (existsSync(g)) generation = readFolderJson(g) as Record<string, unknown>;
   const { tensors, dtypes } = openModelWeights(d);
   const model = new CausalLM(config, tensors, d);
   tensors.clear();

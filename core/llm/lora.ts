@@ -10,12 +10,12 @@
  * the adapted model starts equal to the base model.
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTf } from '../tensor';
 import { LocatedError } from '../experiment/context';
 import { Rng } from '../util/random';
-import { expectedWeights, type LlmConfig } from './hfConfig';
+import { expectedWeights, readFolderJson, type LlmConfig } from './hfConfig';
 import type { CausalLM } from './model';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from './safetensors';
 
@@ -206,17 +206,10 @@ export function readPeftAdapter(dir: string): {
   config: Record<string, unknown>;
 } {
   const cf = join(dir, 'adapter_config.json');
-  if (!existsSync(cf))
-    throw new LocatedError(
-      'adapter_config.json not found (a PEFT LoRA adapter folder holds adapter_config.json + adapter_model.safetensors)',
-      cf,
-    );
-  let c: PeftAdapterConfig;
-  try {
-    c = JSON.parse(readFileSync(cf, 'utf8'));
-  } catch (e) {
-    throw new LocatedError(`not valid JSON: ${(e as Error).message}`, cf);
-  }
+  const c = readFolderJson(
+    cf,
+    'adapter_config.json not found (a PEFT LoRA adapter folder holds adapter_config.json + adapter_model.safetensors)',
+  ) as PeftAdapterConfig;
   if (c.peft_type !== 'LORA')
     throw new LocatedError(`peft_type ${JSON.stringify(c.peft_type)}: only LORA adapters are read`, `${cf}: peft_type`);
   if (c.use_dora) throw new LocatedError('DoRA adapters (use_dora) are not supported', `${cf}: use_dora`);

@@ -17,6 +17,7 @@ import { expectedWeights, type LlmConfig } from './hfConfig';
 import { inverseFrequencies, ropeTables } from './rope';
 import { causalMask, type SeqLayout } from './layout';
 import { attend, emptyCaches, layerCache, type KvCache, type LayerCaches } from '../models/attention';
+import type { SessionModel } from '../models/policySession';
 import type { LazyTensor, LoadedTensor } from './safetensors';
 
 /** A LoRA adapter on one linear layer: delta = scale · dropout(x) Aᵀ Bᵀ, A [r, in], B [out, r] (PEFT's lora_A / lora_B). */
@@ -243,12 +244,8 @@ export class CausalLM {
    * final-norm hidden states [N, D] and the grown caches (each [N, kvHeads, slots+1, dh]); the caller owns them.
    */
   stepHidden(
-    cache: LayerCaches,
-    parents: Int32Array | undefined,
-    tokens: Int32Array,
-    positions: Int32Array,
-    padMask: Float32Array,
-  ): LayerCaches & { hidden: TF.Tensor2D } {
+    ...[cache, parents, tokens, positions, padMask]: Parameters<SessionModel['stepHidden']>
+  ): ReturnType<SessionModel['stepHidden']> {
     const tf = getTf();
     const N = tokens.length;
     return tf.tidy(() => {

@@ -6,9 +6,10 @@
  * buffer). Sharded checkpoints (`model.safetensors.index.json`, `weight_map`: name -> shard) are read
  * by `readModelWeights`.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LocatedError } from '../experiment/context';
+import { readFolderJson } from './hfConfig';
 
 /** Storage dtypes the reader understands (all become float32). */
 export type StoredDtype = 'F32' | 'BF16' | 'F16' | 'F64';
@@ -198,12 +199,7 @@ function weightFiles(dir: string): Map<string, string[]> {
   const index = join(dir, 'model.safetensors.index.json');
   const byFile = new Map<string, string[]>();
   if (existsSync(index)) {
-    let json: { weight_map?: Record<string, string> };
-    try {
-      json = JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> };
-    } catch (e) {
-      throw new LocatedError(`not valid JSON: ${(e as Error).message}`, index);
-    }
+    const json = readFolderJson(index) as { weight_map?: Record<string, string> };
     if (!json.weight_map || typeof json.weight_map !== 'object')
       throw new LocatedError('missing "weight_map" (tensor name -> shard file)', `${index}: weight_map`, index);
     for (const [name, file] of Object.entries(json.weight_map)) {

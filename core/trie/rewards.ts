@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { findNodeAtLocation, parse, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { LocatedError } from '../experiment/context';
+import { lineColAt } from '../util/textPosition';
 import type { Tokenizer } from '../tokenize';
 import { PrefixTree, type TrieBuildOptions } from './prefixTree';
 
@@ -14,14 +15,8 @@ export interface TitleRewards {
 }
 
 function lineCol(text: string, offset: number): string {
-  let line = 1,
-    last = -1;
-  for (let i = 0; i < offset && i < text.length; i++)
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      last = i;
-    }
-  return `${line}:${offset - last}`;
+  const { line, col } = lineColAt(text, offset);
+  return `${line}:${col}`;
 }
 
 /** Parse `{title: reward}` JSON text; `file` names the source in errors ("file:line:col"). */

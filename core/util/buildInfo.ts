@@ -5,6 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+// the packages whose versions are reported (esbuild.js reads the same list for the bundles)
+import BUNDLED_PACKAGES from './bundledPackages.json';
 
 declare const FLOWLOOP_BUILD_VERSIONS: Record<string, string> | undefined;
 
@@ -19,14 +21,7 @@ export function packageVersions(): Record<string, string> {
   if (typeof FLOWLOOP_BUILD_VERSIONS !== 'undefined') return { ...out, ...FLOWLOOP_BUILD_VERSIONS };
   const root = projectRoot();
   if (root) out.flowloop = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-  for (const pkg of [
-    '@tensorflow/tfjs-core',
-    '@tensorflow/tfjs-backend-cpu',
-    '@tensorflow/tfjs-backend-wasm',
-    'onnxruntime-node',
-    'openai',
-    '@lenml/tokenizers',
-  ]) {
+  for (const pkg of BUNDLED_PACKAGES) {
     try {
       out[pkg] = JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')).version;
     } catch {

@@ -2,21 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { shared } from '../../harness/paths';
-import { loadTokenizer, type Tokenizer } from '../../core/tokenize';
+import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { PrefixTree } from '../../core/trie';
 import { beamSearch, beamSearchScored, newDecodeStats, sampleTitles, type StepPolicy } from '../../core/decode';
 import { Rng } from '../../core/util/random';
-
-/** One id per character code; terminal "\n" = 10. */
-const codes: Tokenizer = {
-  name: 'codes',
-  terminalId: 10,
-  eosId: 0,
-  vocabSize: 256,
-  encode: (s) => Array.from(s, (c) => c.charCodeAt(0)),
-  decode: (ids) => String.fromCharCode(...ids),
-};
+import { charCodes } from './tinyFlower';
 
 /** A StepPolicy from a function prefix(tokenizer text) -> {char: prob}; the rest of the mass goes to pad. */
 function tablePolicy(vocab: PolicyVocab, table: (prefix: string) => Record<string, number>): StepPolicy & { calls: number } {
@@ -25,7 +16,7 @@ function tablePolicy(vocab: PolicyVocab, table: (prefix: string) => Record<strin
     async nextLogProbs(_h: number[][], prefixes: number[][]) {
       p.calls++;
       return prefixes.map((pre) => {
-        const text = codes.decode(vocab.decode(pre));
+        const text = charCodes.decode(vocab.decode(pre));
         const probs = table(text);
         const out = new Float32Array(vocab.size).fill(Math.log(1e-9));
         let rest = 1;
@@ -42,8 +33,8 @@ function tablePolicy(vocab: PolicyVocab, table: (prefix: string) => Record<strin
 }
 
 test('beam search: length penalty 0 vs 1 reorders a short and a long title as computed by hand', async () => {
-  const trie = PrefixTree.build(['a', 'bcd'], [1, 1], codes);
-  const vocab = PolicyVocab.fromTrie(trie, codes);
+  const trie = PrefixTree.build(['a', 'bcd'], [1, 1], charCodes);
+  const vocab = PolicyVocab.fromTrie(trie, charCodes);
   // root: a .3, b .2, c .4 (invalid at the root: "c" starts no title); "a": ⊤ .5; "b": c .9; "bc": d .9; "bcd": ⊤ .9
   const policy = tablePolicy(
     vocab,
@@ -91,9 +82,9 @@ test('beam search with beams ≥ #titles equals brute-force ranking of every tit
   const trie = PrefixTree.build(
     titles,
     titles.map(() => 1),
-    codes,
+    charCodes,
   );
-  const vocab = PolicyVocab.fromTrie(trie, codes);
+  const vocab = PolicyVocab.fromTrie(trie, charCodes);
   // deterministic pseudo-random distribution per prefix, with mass also on invalid tokens
   const table = (pre: string) => {
     const r = new Rng([...pre].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
@@ -185,8 +176,8 @@ test('beam search on the 100-movie trie (word tokenizer): 10 distinct catalogue 
 test('sampling: a policy equal to the process rewards samples titles with frequencies ≈ P*(i); seeded', async () => {
   const titles = ['ab', 'a', 'b', 'cde'];
   const rewards = [3, 1, 4, 2];
-  const trie = PrefixTree.build(titles, rewards, codes);
-  const vocab = PolicyVocab.fromTrie(trie, codes);
+  const trie = PrefixTree.build(titles, rewards, charCodes);
+  const vocab = PolicyVocab.fromTrie(trie, charCodes);
   const flowPolicy: StepPolicy = {
     async nextLogProbs(_h, prefixes) {
       return prefixes.map((pre) => {

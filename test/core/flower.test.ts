@@ -7,7 +7,7 @@ import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { shared } from '../../harness/paths';
 import { subsetIndices } from '../../core/flower/setup';
-import { tinyFlowerConfig } from './tinyFlower';
+import { tinyFlowerConfig, tinyRecommendConfig } from './tinyFlower';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-'));
 const titles = join(dir, 'titles.json');
@@ -73,27 +73,22 @@ test('recommend mode on Movies_and_TV (tiny subset, personalization from a score
     scores,
     rows.map((row) => JSON.stringify({ row, scores: Array.from({ length: 2653 }, (_, i) => ((i * 7 + row) % 13) / 4) })).join('\n'),
   );
-  const r = await run({
-    personalization: { scores }, // no mode: div is the default when a score file is given
-    kind: 'flower',
-    dataset: ds,
-    objective: 'flower',
-    theta: 0.9,
-    maxTrainRows: 32,
-    maxValidRows: 16,
-    maxTestRows: 4,
-    validDecodeRows: 3,
-    epochs: 1,
-    batchSize: 16,
-    gfnSamplesPerBatch: 4,
-    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 },
-    decoding: { beams: 4, returned: 4 },
-    alsoDecode: [{ name: 'd3', lengthPenalty: 0 }],
-    snapshotNodes: 10,
-    snapshotHistories: 2,
-    checkpoints: false,
-    seed: 1,
-  });
+  const r = await run(
+    tinyRecommendConfig(ds, { train: 32, valid: 16, test: 4 }, 4, {
+      personalization: { scores }, // no mode: div is the default when a score file is given
+      objective: 'flower',
+      theta: 0.9,
+      validDecodeRows: 3,
+      epochs: 1,
+      batchSize: 16,
+      gfnSamplesPerBatch: 4,
+      alsoDecode: [{ name: 'd3', lengthPenalty: 0 }],
+      snapshotNodes: 10,
+      snapshotHistories: 2,
+      checkpoints: false,
+      seed: 1,
+    }),
+  );
   const lines = readFileSync(join(r.runDir, 'recommendations.jsonl'), 'utf8')
     .trim()
     .split('\n')

@@ -12,6 +12,7 @@ import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { defaultPersonalizationMode, defaultTheta, resolveFlowerDefaults } from '../../core/flower/defaults';
 import { shared } from '../../harness/paths';
+import { tinyRecommendConfig } from './tinyFlower';
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-flower-defaults-'));
 const cfgFile = join(dir, 'c.flowloop.json');
@@ -76,20 +77,12 @@ test('a Video_Games run without theta records θ = 0.9995 in config.json, metric
     configPath: cfgFile,
     outDir: join(dir, 'runs'),
     onEvent: (e) => events.push(e),
-    configObject: {
-      kind: 'flower',
-      dataset: shared('amazon', 'Video_Games'),
+    configObject: tinyRecommendConfig(shared('amazon', 'Video_Games'), { train: 8, valid: 4, test: 1 }, 2, {
       objective: 'flower',
       epochs: 0,
-      maxTrainRows: 8,
-      maxValidRows: 4,
-      maxTestRows: 1,
-      policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 },
-      decoding: { beams: 2, returned: 2 },
-      snapshotNodes: 0,
       checkpoints: false,
       seed: 3,
-    },
+    }),
   });
   assert.equal(r.status, 'finished', r.error);
   const config = JSON.parse(readFileSync(join(r.runDir, 'config.json'), 'utf8'));

@@ -20,7 +20,7 @@ import { meanStd, repeatComparison, repeatSummary, BASELINES } from '../../core/
 import { runSingle } from '../../core/experiment/runner';
 import type { RunEvent } from '../../core/experiment/events';
 import { shared } from '../../harness/paths';
-import { tinyPolicySetup } from './tinyFlower';
+import { tinyPolicySetup, tinyRecommendConfig } from './tinyFlower';
 
 const tiny = (dropout = 0) => tinyPolicySetup({ dropout });
 
@@ -84,24 +84,16 @@ test('objective: GFN rows are scored without dropout (as sampled), SFT rows with
 
 /** A tiny recommend-mode config on Movies_and_TV: a 16-dim policy, 96 training rows, 16 validation / 40 test rows. */
 function moviesConfig(extra: Record<string, unknown>): Record<string, any> {
-  return {
-    kind: 'flower',
-    dataset: shared('amazon', 'Movies_and_TV'),
+  return tinyRecommendConfig(shared('amazon', 'Movies_and_TV'), { train: 96, valid: 16, test: 40 }, 3, {
     lrSchedule: 'linear',
-    maxTrainRows: 96,
-    maxValidRows: 16,
-    maxTestRows: 40,
     epochs: 2,
     batchSize: 32,
     warmupSteps: 2,
     gfnSamplesPerBatch: 4,
-    policy: { dModel: 16, layers: 1, heads: 2, ffn: 32 },
-    decoding: { beams: 3, returned: 3 },
-    snapshotNodes: 0,
     seed: 5,
     mechanismRows: 50,
     ...extra,
-  };
+  });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fl-protocol-'));

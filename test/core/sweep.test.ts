@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
+import { runCli } from '../../harness/cli';
 import { expandAxes, expandGrid, flattenMetrics, type SweepIndex } from '../../core/experiment/sweep';
 import { readRunInfo } from '../../core/experiment/runStore';
 
@@ -50,21 +51,7 @@ test('a sweep killed midway, when rerun, runs only the missing points and writes
   shared('lastfm', 'test_candidates.jsonl');
   const out = mkdtempSync(join(tmpdir(), 'flowloop-sweep-'));
   const config = join(ROOT, 'examples', 'afl-rounds-sweep.flowloop.json');
-  const cli = (onStderr?: (all: string, kill: () => void) => void) =>
-    new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), 'run', config, '--out', out], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '',
-        stdout = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        onStderr?.(stderr, () => child.kill('SIGKILL'));
-      });
-      child.on('exit', (code) => resolve({ code, stderr, stdout }));
-    });
+  const cli = (onStderr?: (all: string, kill: () => void) => void) => runCli(['run', config, '--out', out], { onStderr });
   // first run: SIGKILL as soon as the first point has finished
   const first = await cli((all, kill) => {
     if (/point 0 finished/.test(all)) kill();

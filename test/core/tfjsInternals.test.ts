@@ -40,29 +40,44 @@ function probe(obj: unknown, path: string, type: string): string | undefined {
   return typeof v === type ? undefined : `${path}: a ${typeof v}, the kernels expect a ${type}`;
 }
 
-test('the wasm backend still has every private field the kernels use', async () => {
-  const { tf } = await initBackend('wasm');
-  const backend = tf.backend() as unknown;
-  const missing = [
-    probe(backend, 'dataIdNextNumber', 'number'),
-    probe(backend, 'dataIdMap.get', 'function'),
-    probe(backend, 'dataIdMap.set', 'function'),
-    probe(backend, 'dataIdMap.delete', 'function'),
-    probe(backend, 'makeOutput', 'function'),
-    probe(backend, 'typedArrayFromHeap', 'function'),
-    probe(backend, 'disposeData', 'function'),
-    probe(backend, 'incRef', 'function'),
-    probe(backend, 'wasm.tfjs.registerTensor', 'function'),
-    probe(backend, 'wasm.tfjs.disposeData', 'function'),
-    probe(backend, 'wasm.cwrap', 'function'),
-    probe(backend, 'wasm.HEAPU8', 'object'),
-    probe(backend, 'wasm._malloc', 'function'),
-    probe(backend, 'wasm._free', 'function'),
-  ].filter(Boolean);
+/**
+ * Initialise `backend` and assert that every private field (path → typeof) the kernels use is still there; returns
+ * the backend for further checks.
+ */
+async function assertInternals(backend: 'wasm' | 'cpu', fields: Record<string, string>, advice = '') {
+  const { tf } = await initBackend(backend);
+  const b = tf.backend() as unknown;
+  const missing = Object.entries(fields)
+    .map(([path, type]) => probe(b, path, type))
+    .filter(Boolean);
   assert.deepEqual(
     missing,
     [],
-    `tfjs ${tf.version_core}: the wasm backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}\n(pin the tfjs version that has them, or port the kernels)`,
+    `tfjs ${tf.version_core}: the ${backend} backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}${advice}`,
+  );
+  return { tf, backend: b };
+}
+
+test('the wasm backend still has every private field the kernels use', async () => {
+  const { tf, backend } = await assertInternals(
+    'wasm',
+    {
+      dataIdNextNumber: 'number',
+      'dataIdMap.get': 'function',
+      'dataIdMap.set': 'function',
+      'dataIdMap.delete': 'function',
+      makeOutput: 'function',
+      typedArrayFromHeap: 'function',
+      disposeData: 'function',
+      incRef: 'function',
+      'wasm.tfjs.registerTensor': 'function',
+      'wasm.tfjs.disposeData': 'function',
+      'wasm.cwrap': 'function',
+      'wasm.HEAPU8': 'object',
+      'wasm._malloc': 'function',
+      'wasm._free': 'function',
+    },
+    '\n(pin the tfjs version that has them, or port the kernels)',
   );
   // a tensor's record: { id, memoryOffset, shape } (backendTypes.ts)
   const t = tf.tensor1d([1, 2, 3]);
@@ -73,16 +88,5 @@ test('the wasm backend still has every private field the kernels use', async () 
 });
 
 test('the cpu backend still has the private fields the kernels use', async () => {
-  const { tf } = await initBackend('cpu');
-  const backend = tf.backend() as unknown;
-  const missing = [
-    probe(backend, 'data.get', 'function'),
-    probe(backend, 'makeTensorInfo', 'function'),
-    probe(backend, 'disposeIntermediateTensorInfo', 'function'),
-  ].filter(Boolean);
-  assert.deepEqual(
-    missing,
-    [],
-    `tfjs ${tf.version_core}: the cpu backend lost internals that core/tensor/kernels use:\n${missing.join('\n')}`,
-  );
+  await assertInternals('cpu', { 'data.get': 'function', makeTensorInfo: 'function', disposeIntermediateTensorInfo: 'function' });
 });

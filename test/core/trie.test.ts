@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { shared } from '../../harness/paths';
-import { loadTokenizer, type Tokenizer } from '../../core/tokenize';
+import { loadTokenizer } from '../../core/tokenize';
 import { PrefixTree, buildTrieFromRewardFile, buildRq1Trie, parseRewardJson } from '../../core/trie';
 import { LocatedError } from '../../core/experiment/context';
+import { charCodes } from './tinyFlower';
 
 type Ref = Record<string, Record<string, number>>;
 
@@ -35,16 +36,6 @@ function compareReference(ours: Ref, ref: Ref): { missing: string[]; extra: stri
   for (const k of Object.keys(ours)) if (!(k in ref)) extra.push(k);
   return { missing, extra, maxDiff, worst };
 }
-
-/** A toy tokenizer: one id per character code (terminal "\n" = 10, eos = 0). */
-const charCodes: Tokenizer = {
-  name: 'codes',
-  terminalId: 10,
-  eosId: 0,
-  vocabSize: 256,
-  encode: (s) => Array.from(s, (c) => c.charCodeAt(0)),
-  decode: (ids) => String.fromCharCode(...ids),
-};
 
 test('hand-built trie: flows, process rewards, contiguous sorted children, paths', () => {
   // titles "ab" (R=3), "a" (R=1), "b" (R=4): root -> a(F=4) -> {b(F=3) -> ⊤, ⊤(F=1)}, root -> b(F=4) -> ⊤

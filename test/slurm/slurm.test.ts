@@ -6,11 +6,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, shared, TSX_IMPORT } from '../../harness/paths';
+import { ROOT, shared } from '../../harness/paths';
+import { runCli } from '../../harness/cli';
 import { startCluster, whyNot, type Cluster } from './cluster';
 import type { SweepIndex } from '../../core/experiment/sweep';
 import { readEvents, readRunInfo } from '../../core/experiment/runStore';
@@ -37,22 +38,8 @@ const PROFILES = {
   },
 };
 
-function cli(args: string[], onStderr?: (all: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TSX_IMPORT, join(ROOT, 'core', 'cli.ts'), ...args], {
-      cwd: ROOT,
-      env: cluster.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '',
-      stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      onStderr?.(stderr);
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], onStderr?: (all: string) => void) {
+  return runCli(args, { env: cluster.env, onStderr });
 }
 
 const squeue = (): string[] =>
