@@ -79,6 +79,16 @@ export class RunRefs extends Map<string, RunRef> {
   }
 }
 
+/**
+ * The `onEvents` of a view that collects the events of its runs (loss curves, transcripts): each increment goes to
+ * its handler in `on` by type, a `run-started` adds its run to `runs`, and `redraw` follows when any was taken.
+ */
+export function collector(runs: RunRefs, on: IncrementHandlers, redraw: () => void): (events: Increment[]) => void {
+  return (events) => {
+    if (dispatch(events, { 'run-started': (e) => runs.started(e), ...on })) redraw();
+  };
+}
+
 /** What an `events` message carries: run events, or a trie snapshot in its packed form. */
 export type Increment = RunEvent | PackedTrieSnapshot;
 

@@ -12,7 +12,7 @@ import './loss.css';
 import type { LossViewState } from '../contract';
 import { ema, runColour, RUN_DASHES, themedAxes, uPlot } from '../common/charts';
 import { h, onThemeChange } from '../common/dom';
-import { dispatch, loadUiState, markRendered, perFrame, RunRefs, saveUiState, startView, uiSetter, type Increment } from '../common/host';
+import { collector, loadUiState, markRendered, perFrame, RunRefs, saveUiState, startView, uiSetter } from '../common/host';
 import { checkbox, dropdown, registerToolkit } from '../toolkit';
 import { GROUPS, onAxis, SeriesStore, type Series, type XAxis } from './series';
 import { fmt } from '../common/dom';
@@ -239,13 +239,7 @@ new ResizeObserver(() => {
 }).observe(chartsEl);
 onThemeChange(rebuildCharts); // canvas colours are read from the theme when a chart is made
 
-function take(events: Increment[]): void {
-  const any = dispatch(events, {
-    metric: (e) => store.add(e),
-    'run-started': (e) => runs.started(e),
-  });
-  if (any) schedule();
-}
+const take = collector(runs, { metric: (e) => store.add(e) }, schedule);
 
 startView<LossViewState>('loss', {
   onInit(state) {

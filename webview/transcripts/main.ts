@@ -8,7 +8,7 @@ import './transcripts.css';
 import type { DialogueTurnEvent } from '../../core/experiment/events';
 import type { TranscriptsViewState } from '../contract';
 import { h } from '../common/dom';
-import { dispatch, loadUiState, markRendered, perFrame, RunRefs, saveUiState, startView, uiSetter, type Increment } from '../common/host';
+import { collector, loadUiState, markRendered, perFrame, RunRefs, saveUiState, startView, uiSetter } from '../common/host';
 import { badge, button, checkbox, dropdown, registerToolkit, tag, textField } from '../toolkit';
 import { TranscriptStore, type Outcome, type Round, type UserTranscript } from './model';
 
@@ -233,13 +233,7 @@ function render(): void {
   document.body.dataset.turns = String(store.turns);
 }
 
-function take(events: Increment[]): void {
-  const any = dispatch(events, {
-    'dialogue-turn': (e) => store.add(e),
-    'run-started': (e) => runs.started(e),
-  });
-  if (any) schedule();
-}
+const take = collector(runs, { 'dialogue-turn': (e) => store.add(e) }, schedule);
 
 startView<TranscriptsViewState>('transcripts', {
   onInit(state) {
