@@ -114,12 +114,16 @@ export async function openView(
   };
 }
 
-/** Saves a PNG of the page into test-artifacts/ and docs/screenshots/ (the latter only when the image changed). */
+/**
+ * Saves a PNG of the page into test-artifacts/; with UPDATE_SCREENSHOTS=1 also into docs/screenshots/ for the README
+ * (only when the image changed), so an ordinary test run leaves the tracked files alone.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  mkdirSync(SCREENSHOTS, { recursive: true });
   const png = await page.screenshot({ type: 'png' });
   writeFileSync(join(ARTIFACTS, `${name}.png`), png);
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
   const doc = join(SCREENSHOTS, `${name}.png`);
   if (!existsSync(doc) || !readFileSync(doc).equals(png)) writeFileSync(doc, png);
 }

@@ -20,7 +20,7 @@ import { screenshot, type ViewPage } from '../../harness/webviewPage';
 import { viewSuite } from './viewSuite';
 import type { ViewName, ViewState } from '../../webview/contract';
 
-/** Saves the page as docs/screenshots/<name>.png, checks that it had no CSP violation or page error, and closes it. */
+/** Saves the page as test-artifacts/<name>.png (docs/screenshots/ with UPDATE_SCREENSHOTS=1), checks that it had no CSP violation or page error, and closes it. */
 async function shotAndClose(v: ViewPage, name: string): Promise<void> {
   await screenshot(v.page, name);
   assert.deepEqual(await v.problems(), []);
