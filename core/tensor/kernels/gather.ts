@@ -20,6 +20,10 @@ export function wasmGatherV2(tf: Tf): KernelConfig {
     const xv = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
     const iv = backend.typedArrayFromHeap(indices);
     const ov = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+    // x and out live in the same heap: rows move with copyWithin on one view of it (no view per row)
+    const heap = new Int32Array(ov.buffer);
+    const xo = xv.byteOffset >> 2,
+      oo = ov.byteOffset >> 2;
     for (let i = 0; i < iv.length; i++) {
       const r = iv[i];
       if (!(r >= 0 && r < rows)) {
@@ -27,7 +31,7 @@ export function wasmGatherV2(tf: Tf): KernelConfig {
         throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
       }
       if (inner === 1) ov[i] = xv[r];
-      else ov.set(xv.subarray(r * inner, (r + 1) * inner), i * inner);
+      else heap.copyWithin(oo + i * inner, xo + r * inner, xo + (r + 1) * inner);
     }
     return out;
   });
