@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 #include <omp.h>
 
@@ -258,16 +259,31 @@ static napi_value LnBwd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The arguments both Adam updates share: x, g, m, v, xo, mo, vo (n = x's length, the others at least as long),
+// then lr, b1, b2, eps, wd, dwd; `last` is the argument after them (step, or c1 and c2).
+struct AdamArgs {
+  float *x, *g, *m, *v, *xo, *mo, *vo;
+  int64_t n;
+  double lr, b1, b2, eps, wd, dwd;
+  bool read(Args& a, const char* msg) {
+    size_t n0, n1, n2, n3, n4, n5, n6;
+    x = a.f32(0, &n0); g = a.f32(1, &n1); m = a.f32(2, &n2); v = a.f32(3, &n3); xo = a.f32(4, &n4); mo = a.f32(5, &n5); vo = a.f32(6, &n6);
+    n = (int64_t)n0;
+    lr = a.dbl(7); b1 = a.dbl(8); b2 = a.dbl(9); eps = a.dbl(10); wd = a.dbl(11); dwd = a.dbl(12);
+    return a.sizes(n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0, msg);
+  }
+};
+
 // adam(x, g, m, v, xo, mo, vo, lr, b1, b2, eps, wd, dwd, step): one fused Adam update (kernels/adam.ts formula).
 static napi_value Adam(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  size_t n0, n1, n2, n3, n4, n5, n6;
-  float *x = a.f32(0, &n0), *g = a.f32(1, &n1), *m = a.f32(2, &n2), *v = a.f32(3, &n3), *xo = a.f32(4, &n4), *mo = a.f32(5, &n5), *vo = a.f32(6, &n6);
-  if (!a.sizes(n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0, "adam: sizes")) return nullptr;
-  const double lr = a.dbl(7), b1 = a.dbl(8), b2 = a.dbl(9), eps = a.dbl(10), wd = a.dbl(11), dwd = a.dbl(12), step = a.dbl(13);
-  const float c1 = (float)(1.0 / (1.0 - std::pow(b1, step))), c2 = (float)(1.0 / (1.0 - std::pow(b2, step)));
-  const float flr = (float)lr, fb1 = (float)b1, fb2 = (float)b2, feps = (float)eps, fwd = (float)wd, fdwd = (float)dwd;
-  const int64_t n = (int64_t)n0;
+  AdamArgs p;
+  if (!p.read(a, "adam: sizes")) return nullptr;
+  const double step = a.dbl(13);
+  float *x = p.x, *g = p.g, *m = p.m, *v = p.v, *xo = p.xo, *mo = p.mo, *vo = p.vo;
+  const float c1 = (float)(1.0 / (1.0 - std::pow(p.b1, step))), c2 = (float)(1.0 / (1.0 - std::pow(p.b2, step)));
+  const float flr = (float)p.lr, fb1 = (float)p.b1, fb2 = (float)p.b2, feps = (float)p.eps, fwd = (float)p.wd, fdwd = (float)p.dwd;
+  const int64_t n = p.n;
 #pragma omp simd
   for (int64_t i = 0; i < n; i++) {
     float xi = x[i], gi = g[i] + fwd * xi;
@@ -285,11 +301,12 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
 // contraction: ISO C++ mode and a baseline x86-64 target).
 static napi_value Adam64(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  size_t n0, n1, n2, n3, n4, n5, n6;
-  float *x = a.f32(0, &n0), *g = a.f32(1, &n1), *m = a.f32(2, &n2), *v = a.f32(3, &n3), *xo = a.f32(4, &n4), *mo = a.f32(5, &n5), *vo = a.f32(6, &n6);
-  if (!a.sizes(n1 < n0 || n2 < n0 || n3 < n0 || n4 < n0 || n5 < n0 || n6 < n0, "adam64: sizes")) return nullptr;
-  const double lr = a.dbl(7), b1 = a.dbl(8), b2 = a.dbl(9), eps = a.dbl(10), wd = a.dbl(11), dwd = a.dbl(12), c1 = a.dbl(13), c2 = a.dbl(14);
-  const int64_t n = (int64_t)n0;
+  AdamArgs p;
+  if (!p.read(a, "adam64: sizes")) return nullptr;
+  const double c1 = a.dbl(13), c2 = a.dbl(14), lr = p.lr, b1 = p.b1, b2 = p.b2, eps = p.eps, wd = p.wd, dwd = p.dwd;
+  const float *x = p.x, *g = p.g, *m = p.m, *v = p.v;
+  float *xo = p.xo, *mo = p.mo, *vo = p.vo;
+  const int64_t n = p.n;
 #pragma omp simd
   for (int64_t i = 0; i < n; i++) {
     const double xi = x[i];
@@ -359,21 +376,14 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
-  napi_property_descriptor d[] = {
-    {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"lsgFwd", nullptr, LsgFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"lsgBwd", nullptr, LsgBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"exp", nullptr, Exp, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"lnFwd", nullptr, LnFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"lnBwd", nullptr, LnBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"colsum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"adam64", nullptr, Adam64, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"dropoutMask", nullptr, DropoutMask, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
-  };
-  napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
+  const std::pair<const char*, napi_callback> fns[] = {
+      {"sgemm", Sgemm}, {"lsgFwd", LsgFwd}, {"lsgBwd", LsgBwd}, {"transpose", Transpose}, {"exp", Exp}, {"lnFwd", LnFwd},
+      {"lnBwd", LnBwd}, {"adam", Adam}, {"adam64", Adam64}, {"colsum", ColSum}, {"dropoutMask", DropoutMask},
+      {"setThreads", SetThreads}};
+  const size_t nf = sizeof(fns) / sizeof(fns[0]);
+  napi_property_descriptor d[nf];
+  for (size_t i = 0; i < nf; i++) d[i] = {fns[i].first, nullptr, fns[i].second, nullptr, nullptr, nullptr, napi_default, nullptr};
+  napi_define_properties(env, exports, nf, d);
   napi_value version;
   napi_create_int32(env, 2, &version);  // bump when a signature changes (core/tensor/native.ts checks it)
   napi_set_named_property(env, exports, "version", version);

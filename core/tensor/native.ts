@@ -61,6 +61,19 @@ export type LayerNormBackward = (
 /** out[c] = Σ_r x[r*C + c] (kernels/sum.ts). */
 export type ColumnSums = (x: Float32Array, R: number, C: number, out: Float32Array) => void;
 
+/** The arrays of a fused Adam update: inputs x, g, m, v and outputs x', m', v'. */
+type AdamBuffers = [
+  x: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  xo: Float32Array,
+  mo: Float32Array,
+  vo: Float32Array,
+];
+/** Its hyperparameters (kernels/adam.ts AdamAttrs). */
+type AdamRule = [lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupledWeightDecay: number];
+
 /** What the addon exports; the same signatures as the JS kernels where both exist (the types above). */
 export interface NativeKernels {
   sgemm(
@@ -88,44 +101,13 @@ export interface NativeKernels {
   /** Optional: fused LayerNorm forward/backward. */
   lnFwd?: LayerNormForward;
   lnBwd?: LayerNormBackward;
-  /** Optional: fused Adam update (kernels/adam.ts formula). */
-  adam?(
-    x: Float32Array,
-    g: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    xo: Float32Array,
-    mo: Float32Array,
-    vo: Float32Array,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    decoupledWeightDecay: number,
-    step: number,
-  ): void;
+  /** Optional: fused Adam update (kernels/adam.ts formula) in float32 arithmetic. */
+  adam?(...args: [...AdamBuffers, ...AdamRule, step: number]): void;
   /**
    * Optional (newer builds): the same update as kernels/adam.ts `adamUpdate` in double arithmetic, so bit for bit
    * the JS loop's results; c1, c2 are its bias corrections 1/(1 − β^t).
    */
-  adam64?(
-    x: Float32Array,
-    g: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    xo: Float32Array,
-    mo: Float32Array,
-    vo: Float32Array,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    decoupledWeightDecay: number,
-    c1: number,
-    c2: number,
-  ): void;
+  adam64?(...args: [...AdamBuffers, ...AdamRule, c1: number, c2: number]): void;
   /** Optional (newer builds): tf.dropout's multiplier from alea state [c, x0, x1, x2] (kernels/dropoutMask.ts). */
   dropoutMask?(out: Float32Array, c: number, x0: number, x1: number, x2: number, keep: number): void;
   setThreads(n: number): void;

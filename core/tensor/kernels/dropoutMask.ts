@@ -52,24 +52,13 @@ function aleaSeeded(seed: number | string): [number, number, number, number] {
 }
 
 /**
- * out[i] = the i-th value of tf.randomUniform(shape, 0, 1, 'float32', seed) when `rate` is undefined, else
- * tf.dropout's multiplier floor(u_i + keep) / keep in float32 (0 or float32(1/keep)), keep = float32(1 − rate).
+ * out[i] = tf.dropout's multiplier floor(u_i + keep) / keep in float32 (0 or float32(1/keep)), keep = float32(1 − rate),
+ * u_i = float32 of the i-th number of alea seeded with `seed` (= tf.randomUniform(shape, 0, 1, 'float32', seed)).
  */
-export function aleaFill(seed: number | string, out: Float32Array, rate?: number): void {
+export function aleaFill(seed: number | string, out: Float32Array, rate: number): void {
   let [c, s0, s1, s2] = aleaSeeded(seed);
   const n = out.length;
   const f = Math.fround;
-  if (rate === undefined) {
-    for (let i = 0; i < n; i++) {
-      const t = 2091639 * s0 + c * TWO_M32;
-      s0 = s1;
-      s1 = s2;
-      c = t | 0;
-      s2 = t - c;
-      out[i] = s2;
-    }
-    return;
-  }
   const keep = f(1 - rate);
   const kept = f(1 / keep); // float32 division of floor(...) = 1 by keep
   for (let i = 0; i < n; i++) {
