@@ -11,7 +11,7 @@ import { LocatedError, throwIfCancelled, type RunContext } from '../experiment/c
 import { TransformerPolicy, type PolicyConfig } from '../models/policy';
 import type { TrainableSessionPolicy } from '../models/trainablePolicy';
 import type { HfModel } from '../llm/load';
-import { buildFlowerLm, lmPolicyRecord, type FlowerLm } from './lmPolicy';
+import { buildFlowerLm, lmPolicyRecord, type FlowerLm, type LmPolicyRecord } from './lmPolicy';
 import { initBackend } from '../tensor';
 import { packTensors, readCheckpoint, resolveCheckpoint, type CheckpointManifest } from '../models/policyCheckpoint';
 import { AdamW } from './optim';
@@ -122,86 +122,15 @@ export async function fitPolicy(
   const modelDir = hf ? ctx.resolvePath(c.policy.model!) : '';
   const pcfg = hf ? lmPolicyRecord(hf, c, s, modelDir) : policyConfig(c, s);
   const opts = trainOptions(c, ctx.seed, objective, s.train.length);
-  const setupKey = {
-    mode: s.mode,
-    dataset: s.datasetName,
-    objective,
-    tokenizer: c.tokenizer,
-    titleEnd: c.titleEnd,
-    trieNodes: s.trie.size,
-  };
-  let init: Map<string, Float32Array> | undefined;
-  let state: TrainState = initialState();
-  let resumeDir: string | undefined;
-  let optStep = 0;
-  let initFrom: string | undefined;
-  if (c.resume) {
-    if (tag) throw new LocatedError('"resume" cannot be combined with "compare"', ctx.configPath, '/resume');
-    resumeDir = resolveCheckpoint(ctx.resolvePath(c.resume));
-    const { manifest, tensors } = readCheckpoint<TrainState>(resumeDir);
-    if (JSON.stringify(manifest.policy) !== JSON.stringify(pcfg))
-      throw new LocatedError(
-        `checkpoint policy ${JSON.stringify(manifest.policy)} does not match this config's ${JSON.stringify(pcfg)}`,
-        resumeDir,
-        '/resume',
-      );
-    if (manifest.setup.trieNodes !== s.trie.size || manifest.setup.dataset !== s.datasetName)
-      throw new LocatedError('checkpoint was trained on another dataset / tree', resumeDir, '/resume');
-    init = tensors;
-    state = manifest.state;
-    optStep = manifest.optimizerStep;
-    ctx.log(`resumed from ${resumeDir} (epoch ${state.epoch}, step ${state.step}, objective ${manifest.setup.objective})`);
-  } else if (c.init) {
-    const dir = resolveInit(ctx.resolvePath(c.init));
-    const { manifest, tensors } = readCheckpoint(dir);
-    if (JSON.stringify(manifest.policy) !== JSON.stringify(pcfg))
-      throw new LocatedError(
-        `init checkpoint policy ${JSON.stringify(manifest.policy)} does not match this config's ${JSON.stringify(pcfg)}`,
-        dir,
-        '/init',
-      );
-    if (manifest.setup.trieNodes !== s.trie.size || manifest.setup.dataset !== s.datasetName)
-      throw new LocatedError('init checkpoint was trained on another dataset / tree', dir, '/init');
-    init = new Map(policyNamesOf(tensors));
-    ctx.log(`initialised from ${dir} (${manifest.setup.objective}, epoch ${manifest.epoch}); fresh optimizer, epoch 0`);
-    initFrom = dir;
-  }
-  let policy: FlowerPolicy;
-  let lm: FlowerLm | undefined;
-  if (hf) {
-    lm = buildFlowerLm(hf, c, s, modelDir, ctx.seed, init);
-    policy = lm.policy;
-    ctx.log(`policy: ${lm.describe}; objective ${objective}${objective === 'flower' ? `, θ=${c.theta}` : ''}`);
-  } else {
-    const p = pcfg as PolicyConfig;
-    policy = new TransformerPolicy(p, ctx.seed, init);
-    ctx.log(
-      `${tag ? tag + ': ' : ''}policy ${policy.paramCount().toLocaleString('en-US')} parameters (d=${p.dModel}, layers=${p.layers}, heads=${p.heads}, history=${p.maxHistory}, max tokens=${p.maxTokens}); objective ${objective}${objective === 'flower' ? `, θ=${c.theta}` : ''}`,
-    );
-  }
+  const start = startingPoint(ctx, s, pcfg, tag);
+  const { state, resumeDir, initFrom } = start;
+  const { policy, lm } = buildPolicy(ctx, s, pcfg, objective, tag, start.init, hf && { hf, modelDir });
   const optimizer = new AdamW(opts, policy.weights);
-  if (init && !initFrom) optimizer.load(init, optStep);
-  const snapHist = s.mode === 'distribution' ? [[]] : s.valid.slice(0, c.snapshotHistories).map((e) => e.history);
-  const label = (x: string) => (tag ? `${tag} ${x}` : x);
-  const snapshot = async (x: string) => {
-    if (!(c.snapshotNodes > 0)) return;
-    const nodes = await policySnapshot(policy, s.trie, s.vocab, s.tok, snapHist, c.snapshotNodes);
-    ctx.emit({
-      type: 'trie-snapshot',
-      checkpoint: label(x),
-      step: state.step,
-      dataset: s.datasetName,
-      tokenizer: s.tok.name,
-      totalNodes: s.trie.size,
-      nodes,
-    });
-  };
-  let best: Map<string, Float32Array> | undefined;
-  const validDecodes: Record<string, unknown> = {};
-  const shapes = new Map(policy.names.map((n) => [n, policy.weights[n].shape]));
-  const ckDir = tag ? `checkpoints/${tag}` : 'checkpoints';
+  if (start.init && !initFrom) optimizer.load(start.init, start.optimizerStep);
+  const fit: Fit = { ctx, s, policy, pcfg, objective, tag, label: (x: string) => (tag ? `${tag} ${x}` : x) };
+  const epochs = epochEnd(fit);
   if (state.epoch < opts.epochs && !state.stopped) {
-    if (state.epoch === 0) await snapshot('epoch 0');
+    if (state.epoch === 0) await snapshot(fit, 'epoch 0', state.step);
     await train(
       policy,
       s.trie,
@@ -210,72 +139,12 @@ export async function fitPolicy(
       opts,
       {
         signal: ctx.signal,
-        progress: (p, d, t, m) => ctx.progress(label(p), d, t, m),
+        progress: (p, d, t, m) => ctx.progress(fit.label(p), d, t, m),
         log: ctx.log,
         pu,
         itemIdsOfTitle: s.itemIdsOfTitle,
         metric: (n, st, v, ex) => ctx.metric(n, st, v, { ...ex, series: tag || ex?.series }),
-        onEpochEnd: async (st, opt) => {
-          const w = await policy.snapshotWeights();
-          if (st.bestEpoch === st.epoch) best = w;
-          if (c.checkpoints) {
-            const { bin, table } = packTensors(new Map([...w, ...(await opt.state())]), shapes);
-            const manifest: CheckpointManifest<TrainState> = {
-              format: 'flowloop-flower-checkpoint/1',
-              epoch: st.epoch,
-              policy: pcfg,
-              vocab: s.vocab.toJSON(),
-              tokenizer: s.tok.name,
-              titleEnd: c.titleEnd,
-              optimizerStep: opt.step,
-              state: st,
-              tensors: table,
-              setup: setupKey,
-            };
-            ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/weights.bin`, bin, 'checkpoint', `policy + optimizer after epoch ${st.epoch}`);
-            ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/manifest.json`, JSON.stringify(manifest, null, 1), 'checkpoint');
-          }
-          await snapshot(`epoch ${st.epoch}`);
-          if (s.mode === 'recommend' && c.validDecodeRows > 0) {
-            const rows = s.validRows.slice(0, c.validDecodeRows);
-            const titles = await recommend(
-              ctx,
-              policy,
-              s,
-              rows.map((r) => r.historyIds.slice(-pcfg.maxHistory)),
-              decodingSpecs(c)[0],
-              label('valid decode'),
-            );
-            const m = scoreRecommendations(
-              rows.map((r, i) => ({ row: r.row, titles: titles[i] })),
-              s.dataset!,
-              'valid',
-            ) as unknown as Record<string, number>;
-            for (const k of ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy'])
-              ctx.metric(`valid/${k}`, st.step, m[k], { epoch: st.epoch, series: tag || objective });
-            // the validation decode of each epoch in metrics.json (`valid.epoch-N`; `valid.best` = the epoch whose weights are kept): a θ sweep selects on these
-            validDecodes[`epoch-${st.epoch}`] = m;
-            ctx.saveMetrics({
-              [tag ? `${tag}/valid` : 'valid']: { rows: rows.length, best: validDecodes[`epoch-${st.bestEpoch}`], ...validDecodes },
-            });
-            ctx.log(
-              `${label(`epoch ${st.epoch}`)}: valid (${rows.length} rows) NDCG@10 ${m['ndcg@10'].toFixed(4)}, HR@10 ${m['hr@10'].toFixed(4)}, DGU ${m.dgu.toFixed(3)}, MGU ${m.mgu.toFixed(3)}`,
-            );
-          }
-          if (s.mode === 'distribution') {
-            const fit = await exactFit(policy, s.trie, s.vocab);
-            const ex = { epoch: st.epoch, series: tag || objective };
-            ctx.metric('fit/kl(target||gen)', st.step, fit.klTG, ex);
-            ctx.metric('fit/kl(gen||target)', st.step, fit.klGT, ex);
-            ctx.metric('fit/js', st.step, fit.js, ex);
-            const full = await exactFit(policy, s.trie, s.vocab, 'full');
-            ctx.metric('fit/full/kl(target||gen)', st.step, full.klTG, ex);
-            ctx.log(
-              `${label(`epoch ${st.epoch}`)}: exact KL(target‖gen) ${fit.klTG.toFixed(4)}, KL(gen‖target) ${fit.klGT.toFixed(4)}, JS ${fit.js.toFixed(4)}; full-vocabulary chain KL(target‖gen) ${full.klTG.toFixed(4)}`,
-            );
-          }
-          ctx.saveMetrics({ [tag ? `${tag}/epochs` : 'epochs']: st.history });
-        },
+        onEpochEnd: epochs.onEpochEnd,
       },
       state,
       optimizer,
@@ -284,24 +153,245 @@ export async function fitPolicy(
     ctx.log(`training already complete in the checkpoint (epoch ${state.epoch}${state.stopped ? ', early-stopped' : ''}); evaluating only`);
   optimizer.dispose();
   throwIfCancelled(ctx.signal);
-  // best weights (early stopping on the validation NLL, or on θ·NLL + (1−θ)·GFN when the flow term is trained)
-  if (s.valid.length && state.bestEpoch > 0 && state.bestEpoch !== state.epoch) {
-    if (!best && resumeDir) {
-      const dir = join(resumeDir, '..', `epoch-${state.bestEpoch}`);
-      try {
-        best = readCheckpoint(dir).tensors;
-      } catch {
-        ctx.log(`best checkpoint ${dir} not found: evaluating the last weights`, 'warn');
-      }
-    }
-    if (best) {
-      for (const n of policy.names) policy.weights[n].assign(tf.tensor(best.get(n)!, policy.weights[n].shape));
-      ctx.log(
-        `restored the best weights (epoch ${state.bestEpoch}, ${objective === 'flower' && c.theta < 1 ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL'} ${state.bestValid.toFixed(4)})`,
-      );
+  restoreBest(fit, tf, state, epochs.best(), resumeDir);
+  return { policy, state, lm, initFrom };
+}
+
+/** What the steps of one fit share: the run, the setup, the policy and its record, the objective and the fit's tag. */
+interface Fit {
+  ctx: RunContext<ResolvedFlowerConfig>;
+  s: FlowerSetup;
+  policy: FlowerPolicy;
+  pcfg: PolicyConfig | LmPolicyRecord;
+  objective: string;
+  tag: string;
+  /** A phase or checkpoint name prefixed with the fit's tag. */
+  label(x: string): string;
+}
+
+/** Where a fit starts: fresh, resumed from a checkpoint (`resume`: weights, optimizer and training state) or `init` (weights only). */
+interface StartingPoint {
+  init?: Map<string, Float32Array>;
+  state: TrainState;
+  optimizerStep: number;
+  resumeDir?: string;
+  initFrom?: string;
+}
+
+function startingPoint(
+  ctx: RunContext<ResolvedFlowerConfig>,
+  s: FlowerSetup,
+  pcfg: PolicyConfig | LmPolicyRecord,
+  tag: string,
+): StartingPoint {
+  const c = ctx.config;
+  if (c.resume) {
+    if (tag) throw new LocatedError('"resume" cannot be combined with "compare"', ctx.configPath, '/resume');
+    const resumeDir = resolveCheckpoint(ctx.resolvePath(c.resume));
+    const { manifest, tensors } = readCheckpoint<TrainState>(resumeDir);
+    checkSameSetup(manifest, pcfg, s, resumeDir, 'checkpoint', '/resume');
+    const state = manifest.state;
+    ctx.log(`resumed from ${resumeDir} (epoch ${state.epoch}, step ${state.step}, objective ${manifest.setup.objective})`);
+    return { init: tensors, state, optimizerStep: manifest.optimizerStep, resumeDir };
+  }
+  if (c.init) {
+    const dir = resolveInit(ctx.resolvePath(c.init));
+    const { manifest, tensors } = readCheckpoint(dir);
+    checkSameSetup(manifest, pcfg, s, dir, 'init checkpoint', '/init');
+    ctx.log(`initialised from ${dir} (${manifest.setup.objective}, epoch ${manifest.epoch}); fresh optimizer, epoch 0`);
+    return { init: new Map(policyNamesOf(tensors)), state: initialState(), optimizerStep: 0, initFrom: dir };
+  }
+  return { state: initialState(), optimizerStep: 0 };
+}
+
+/** A checkpoint to start from must hold this config's policy, trained on this dataset's tree. */
+function checkSameSetup(
+  manifest: CheckpointManifest,
+  pcfg: PolicyConfig | LmPolicyRecord,
+  s: FlowerSetup,
+  dir: string,
+  what: string,
+  path: string,
+): void {
+  if (JSON.stringify(manifest.policy) !== JSON.stringify(pcfg))
+    throw new LocatedError(
+      `${what} policy ${JSON.stringify(manifest.policy)} does not match this config's ${JSON.stringify(pcfg)}`,
+      dir,
+      path,
+    );
+  if (manifest.setup.trieNodes !== s.trie.size || manifest.setup.dataset !== s.datasetName)
+    throw new LocatedError(`${what} was trained on another dataset / tree`, dir, path);
+}
+
+/** The policy (the pretrained LM when `lm` is given, else the from-scratch transformer) from its starting weights. */
+function buildPolicy(
+  ctx: RunContext<ResolvedFlowerConfig>,
+  s: FlowerSetup,
+  pcfg: PolicyConfig | LmPolicyRecord,
+  objective: string,
+  tag: string,
+  init: Map<string, Float32Array> | undefined,
+  lm: { hf: HfModel; modelDir: string } | undefined,
+): { policy: FlowerPolicy; lm?: FlowerLm } {
+  const c = ctx.config;
+  const theta = objective === 'flower' ? `, θ=${c.theta}` : '';
+  if (lm) {
+    const built = buildFlowerLm(lm.hf, c, s, lm.modelDir, ctx.seed, init);
+    ctx.log(`policy: ${built.describe}; objective ${objective}${theta}`);
+    return { policy: built.policy, lm: built };
+  }
+  const p = pcfg as PolicyConfig;
+  const policy = new TransformerPolicy(p, ctx.seed, init);
+  ctx.log(
+    `${tag ? tag + ': ' : ''}policy ${policy.paramCount().toLocaleString('en-US')} parameters (d=${p.dModel}, layers=${p.layers}, heads=${p.heads}, history=${p.maxHistory}, max tokens=${p.maxTokens}); objective ${objective}${theta}`,
+  );
+  return { policy };
+}
+
+/** A trie snapshot event with the policy's probabilities (config `snapshotNodes` > 0). */
+async function snapshot(fit: Fit, checkpoint: string, step: number): Promise<void> {
+  const { ctx, s } = fit;
+  const c = ctx.config;
+  if (!(c.snapshotNodes > 0)) return;
+  const histories = s.mode === 'distribution' ? [[]] : s.valid.slice(0, c.snapshotHistories).map((e) => e.history);
+  const nodes = await policySnapshot(fit.policy, s.trie, s.vocab, s.tok, histories, c.snapshotNodes);
+  ctx.emit({
+    type: 'trie-snapshot',
+    checkpoint: fit.label(checkpoint),
+    step,
+    dataset: s.datasetName,
+    tokenizer: s.tok.name,
+    totalNodes: s.trie.size,
+    nodes,
+  });
+}
+
+/**
+ * After each epoch: keep the best epoch's weights, write the checkpoint, a trie snapshot, the validation decode
+ * (recommend) or the exact fit (distribution), and the epochs so far in metrics.json.
+ */
+function epochEnd(fit: Fit): { onEpochEnd(st: TrainState, opt: AdamW): Promise<void>; best(): Map<string, Float32Array> | undefined } {
+  const { ctx, s, policy, tag } = fit;
+  const c = ctx.config;
+  let best: Map<string, Float32Array> | undefined;
+  const validDecodes: Record<string, unknown> = {};
+  return {
+    best: () => best,
+    onEpochEnd: async (st, opt) => {
+      const w = await policy.snapshotWeights();
+      if (st.bestEpoch === st.epoch) best = w;
+      if (c.checkpoints) await writeCheckpoint(fit, st, opt, w);
+      await snapshot(fit, `epoch ${st.epoch}`, st.step);
+      if (s.mode === 'recommend' && c.validDecodeRows > 0) await validDecode(fit, st, validDecodes);
+      if (s.mode === 'distribution') await exactFitMetrics(fit, st);
+      ctx.saveMetrics({ [tag ? `${tag}/epochs` : 'epochs']: st.history });
+    },
+  };
+}
+
+/** The epoch's checkpoint: policy weights `w` and optimizer moments, and a manifest to resume from. */
+async function writeCheckpoint(fit: Fit, st: TrainState, opt: AdamW, w: Map<string, Float32Array>): Promise<void> {
+  const { ctx, s, policy, tag } = fit;
+  const c = ctx.config;
+  const shapes = new Map(policy.names.map((n) => [n, policy.weights[n].shape]));
+  const { bin, table } = packTensors(new Map([...w, ...(await opt.state())]), shapes);
+  const manifest: CheckpointManifest<TrainState> = {
+    format: 'flowloop-flower-checkpoint/1',
+    epoch: st.epoch,
+    policy: fit.pcfg,
+    vocab: s.vocab.toJSON(),
+    tokenizer: s.tok.name,
+    titleEnd: c.titleEnd,
+    optimizerStep: opt.step,
+    state: st,
+    tensors: table,
+    setup: {
+      mode: s.mode,
+      dataset: s.datasetName,
+      objective: fit.objective,
+      tokenizer: c.tokenizer,
+      titleEnd: c.titleEnd,
+      trieNodes: s.trie.size,
+    },
+  };
+  const ckDir = tag ? `checkpoints/${tag}` : 'checkpoints';
+  ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/weights.bin`, bin, 'checkpoint', `policy + optimizer after epoch ${st.epoch}`);
+  ctx.writeArtifact(`${ckDir}/epoch-${st.epoch}/manifest.json`, JSON.stringify(manifest, null, 1), 'checkpoint');
+}
+
+/** Recommend mode: decode the first `validDecodeRows` validation rows and score them (metrics, metrics.json `valid`). */
+async function validDecode(fit: Fit, st: TrainState, validDecodes: Record<string, unknown>): Promise<void> {
+  const { ctx, s, tag } = fit;
+  const c = ctx.config;
+  const rows = s.validRows.slice(0, c.validDecodeRows);
+  const titles = await recommend(
+    ctx,
+    fit.policy,
+    s,
+    rows.map((r) => r.historyIds.slice(-fit.pcfg.maxHistory)),
+    decodingSpecs(c)[0],
+    fit.label('valid decode'),
+  );
+  const m = scoreRecommendations(
+    rows.map((r, i) => ({ row: r.row, titles: titles[i] })),
+    s.dataset!,
+    'valid',
+  ) as unknown as Record<string, number>;
+  for (const k of ['ndcg@10', 'hr@10', 'dgu', 'mgu', 'entropy'])
+    ctx.metric(`valid/${k}`, st.step, m[k], { epoch: st.epoch, series: tag || fit.objective });
+  // the validation decode of each epoch in metrics.json (`valid.epoch-N`; `valid.best` = the epoch whose weights are kept): a θ sweep selects on these
+  validDecodes[`epoch-${st.epoch}`] = m;
+  ctx.saveMetrics({
+    [tag ? `${tag}/valid` : 'valid']: { rows: rows.length, best: validDecodes[`epoch-${st.bestEpoch}`], ...validDecodes },
+  });
+  ctx.log(
+    `${fit.label(`epoch ${st.epoch}`)}: valid (${rows.length} rows) NDCG@10 ${m['ndcg@10'].toFixed(4)}, HR@10 ${m['hr@10'].toFixed(4)}, DGU ${m.dgu.toFixed(3)}, MGU ${m.mgu.toFixed(3)}`,
+  );
+}
+
+/** Distribution mode: the exact KL/JS of the policy's title distribution to the target, on the tree and over the full vocabulary. */
+async function exactFitMetrics(fit: Fit, st: TrainState): Promise<void> {
+  const { ctx, s, policy } = fit;
+  const fitTree = await exactFit(policy, s.trie, s.vocab);
+  const ex = { epoch: st.epoch, series: fit.tag || fit.objective };
+  ctx.metric('fit/kl(target||gen)', st.step, fitTree.klTG, ex);
+  ctx.metric('fit/kl(gen||target)', st.step, fitTree.klGT, ex);
+  ctx.metric('fit/js', st.step, fitTree.js, ex);
+  const full = await exactFit(policy, s.trie, s.vocab, 'full');
+  ctx.metric('fit/full/kl(target||gen)', st.step, full.klTG, ex);
+  ctx.log(
+    `${fit.label(`epoch ${st.epoch}`)}: exact KL(target‖gen) ${fitTree.klTG.toFixed(4)}, KL(gen‖target) ${fitTree.klGT.toFixed(4)}, JS ${fitTree.js.toFixed(4)}; full-vocabulary chain KL(target‖gen) ${full.klTG.toFixed(4)}`,
+  );
+}
+
+/**
+ * The best epoch's weights back into the policy (early stopping on the validation NLL, or on θ·NLL + (1−θ)·GFN when
+ * the flow term is trained): kept in memory by this fit, or read from the resumed run's checkpoints.
+ */
+function restoreBest(
+  fit: Fit,
+  tf: Awaited<ReturnType<typeof initBackend>>['tf'],
+  state: TrainState,
+  kept: Map<string, Float32Array> | undefined,
+  resumeDir: string | undefined,
+): void {
+  const { ctx, s, policy } = fit;
+  const c = ctx.config;
+  if (!(s.valid.length && state.bestEpoch > 0 && state.bestEpoch !== state.epoch)) return;
+  let best = kept;
+  if (!best && resumeDir) {
+    const dir = join(resumeDir, '..', `epoch-${state.bestEpoch}`);
+    try {
+      best = readCheckpoint(dir).tensors;
+    } catch {
+      ctx.log(`best checkpoint ${dir} not found: evaluating the last weights`, 'warn');
     }
   }
-  return { policy, state, lm, initFrom };
+  if (!best) return;
+  for (const n of policy.names) policy.weights[n].assign(tf.tensor(best.get(n)!, policy.weights[n].shape));
+  ctx.log(
+    `restored the best weights (epoch ${state.bestEpoch}, ${fit.objective === 'flower' && c.theta < 1 ? 'valid loss θ·NLL + (1−θ)·GFN' : 'valid NLL'} ${state.bestValid.toFixed(4)})`,
+  );
 }
 
 /** Weights only (no optimizer moments "m/…", "v/…") of a checkpoint's tensors. */
