@@ -24,7 +24,7 @@ import { loadTokenizer } from '../../core/tokenize';
 import { PolicyVocab } from '../../core/tokenize/policyVocab';
 import { buildTrieFromRewardFile, type PrefixTree } from '../../core/trie';
 import { Rng } from '../../core/util/random';
-import { loadAverage, recordResult } from '../results';
+import { fmtSpread, loadAverage, recordResult, spread } from '../results';
 
 const DATA = resolve(__dirname, '..', '..', '..', 'shared', 'data', 'amazon', 'Movies_and_TV');
 const OPTS = { beams: 10, returned: 10, lengthPenalty: 1, temperature: 1, maxTokens: 64 };
@@ -94,7 +94,7 @@ export async function runDecodeBench(
   opts: { rows?: number; repeats?: number; device?: 'auto' | 'cpu' | 'wasm' } = {},
 ): Promise<Record<string, unknown>> {
   const rows = opts.rows ?? 200;
-  const repeats = opts.repeats ?? 3;
+  const repeats = opts.repeats ?? 5;
   const tok = loadTokenizer('qwen2.5');
   const trie = buildTrieFromRewardFile(join(DATA, 'title_counts.json'), tok);
   const vocab = PolicyVocab.fromTrie(trie, tok);
@@ -146,12 +146,18 @@ export async function runDecodeBench(
   await measureDecode(table, trie, vocab, histories); // fills the table (untimed): the timed pass only looks states up
   const free = await measureDecode(table, trie, vocab, histories);
   const pct = (x: number) => Math.round(x * 1000) / 10;
+  const cachedMs = spread(cachedRuns.map((c) => c.msPerRow));
+  const statelessMs = spread(statelessRuns.map((c) => c.msPerRow));
+  const speedup = spread(speedups);
+  const maskPct = spread(cachedRuns.map((c) => c.maskShare * 100), 2);
   return {
     ratio: model.maskShare,
     cacheSpeedup,
-    summary: `${model.msPerRow.toFixed(1)} ms/row with the KV cache (${cacheSpeedup.toFixed(2)}× faster than stateless ${flat.msPerRow.toFixed(1)} ms/row, median of ${repeats}), masks ${pct(model.maskShare)}% of decode time (policy ${pct(model.policyShare)}%), ${rows} Movies test rows, untrained d=64 policy on ${backend.name}; zero-cost policy: masks ${pct(free.maskShare)}% (${free.msPerRow.toFixed(2)} ms/row)`,
+    summary: `${repeats} alternating repeats: KV cache ${fmtSpread(cachedMs, ' ms/row')}, stateless ${fmtSpread(statelessMs, ' ms/row')}, stateless / cached ${fmtSpread(speedup, '×')}; masks ${fmtSpread(maskPct, '%')} of decode time with the cache (policy ${pct(model.policyShare)}% in the median repeat), same lists on both paths for ${pct(same)}% of rows; ${rows} Movies test rows, untrained d=64 policy on ${backend.name}; zero-cost policy: masks ${pct(free.maskShare)}% (${free.msPerRow.toFixed(2)} ms/row, one pass)`,
+    protocol: `${repeats} repeats over the same ${rows} rows, each decoding them with the KV-cache sessions and with the stateless path (nextLogProbs only), alternating which goes first; one untimed warm-up of 4 rows per path; figures are min/median/max over repeats, speedup = stateless / cached ms per row within a repeat`,
+    spreads: { cachedMsPerRow: cachedMs, statelessMsPerRow: statelessMs, statelessOverCached: speedup, maskSharePct: maskPct },
     rows,
-    backend: backend.name,
+    backend: `${backend.name}: ${backend.reason}`,
     model: {
       msPerRow: model.msPerRow,
       maskShare: model.maskShare,
