@@ -8,17 +8,19 @@
  *           the 4 GiB WebAssembly heap holds).
  * The loss is the mean full-vocabulary log-probability of T title tokens after a P-token prompt (a Flower
  * SFT step without the optimizer). tokens/s counts all B·(P+T) tokens through the network. Each engine runs
- * in its own child process per shape; reported: medians, min–max, load average, ratio = Flowloop / PyTorch
- * step time (lower is better). Speed is never asserted (tests assert exactness).
+ * in a fresh child process per block, in alternating rounds (--rounds, default 3; each block times `steps`
+ * steps after `warmup` steps: tiny 5 after 1, 0.5B 2 after 1); reported: min/median/max over rounds of each
+ * engine's median step and of the ratio Flowloop / PyTorch within a round (lower is better), load average.
+ * Speed is never asserted (tests assert exactness).
  *
- * usage: node --import tsx bench/llm/bench.ts [--shapes tiny,0.5B] [--steps 3] [--warmup 1] [--device auto]
+ * usage: node --import tsx bench/llm/bench.ts [--shapes tiny,0.5B] [--rounds 3] [--steps N] [--warmup N] [--device auto]
  * Prints one JSON object.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
-import { loadAverage, recordResult } from '../results';
+import { fmtSpread, loadAverage, median, recordResult, spread } from '../results';
 
 const PY = '/usr/bin/python3';
 const HERE = __dirname;
@@ -26,6 +28,9 @@ const HERE = __dirname;
 interface Shape {
   name: string;
   mode: 'full' | 'lora';
+  /** timed steps and warm-up steps per block (--steps / --warmup override) */
+  steps: number;
+  warmup: number;
   r: number;
   B: number;
   P: number;
@@ -45,6 +50,8 @@ const SHAPES: Shape[] = [
   {
     name: 'tiny',
     mode: 'full',
+    steps: 5,
+    warmup: 1,
     r: 8,
     B: 4,
     P: 112,
@@ -62,6 +69,8 @@ const SHAPES: Shape[] = [
   {
     name: '0.5B',
     mode: 'lora',
+    steps: 2,
+    warmup: 1,
     r: 8,
     B: 1,
     P: 112,
@@ -82,10 +91,6 @@ function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
 
 interface Block {
   stepMs: number[];
@@ -198,70 +203,107 @@ function run(cmd: string, args: string[]): Block | { error: string } {
     timeout: 40 * 60_000,
     maxBuffer: 1 << 26,
   });
-  if (r.status !== 0) return { error: `${cmd} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
+  if (r.status !== 0) {
+    // the message, not the stack: the first error-looking stderr lines and the last few
+    const lines = (r.stderr ?? '').split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+    const first = lines.filter((l) => /error|Error|abort|memory/.test(l)).slice(0, 3);
+    return { error: `${cmd} exited ${r.status ?? r.signal}: ${[...first, ...lines.slice(-4)].join(' | ').slice(0, 1500)}` };
+  }
   return lastJson(r.stdout);
 }
 
 async function main(): Promise<void> {
   const loadBefore = loadAverage();
-  const steps = Number(arg('steps', '3')),
-    warmup = Number(arg('warmup', '1')),
-    device = arg('device', 'auto');
   if (process.argv[2] === '--child') {
     const shape = SHAPES.find((s) => s.name === process.argv[3])!;
-    await child(shape, steps, warmup, device);
+    await child(shape, Number(arg('steps', '3')), Number(arg('warmup', '1')), arg('device', 'auto'));
     return;
   }
+  const rounds = Math.max(1, Number(arg('rounds', '3')) || 3);
+  const device = arg('device', 'auto');
   const want = arg('shapes', 'tiny,0.5B').split(',');
   const out: Record<string, unknown> = {};
   const summary: string[] = [];
   for (const shape of SHAPES.filter((s) => want.includes(s.name))) {
-    const load0 = os.loadavg()[0];
-    const ours = run(process.execPath, [
-      '--import',
-      'tsx',
-      __filename,
-      '--child',
-      shape.name,
-      '--steps',
-      String(steps),
-      '--warmup',
-      String(warmup),
-      '--device',
-      device,
-    ]);
-    const torch = run(PY, [join(HERE, '..', 'python', 'llm_step_torch.py'), JSON.stringify(shape), String(steps), String(warmup), '2']);
+    const steps = Number(arg('steps', String(shape.steps))),
+      warmup = Number(arg('warmup', String(shape.warmup)));
+    const load0 = loadAverage();
+    const runOurs = () =>
+      run(process.execPath, [
+        '--import',
+        'tsx',
+        __filename,
+        '--child',
+        shape.name,
+        '--steps',
+        String(steps),
+        '--warmup',
+        String(warmup),
+        '--device',
+        device,
+      ]);
+    const runTorch = () => run(PY, [join(HERE, '..', 'python', 'llm_step_torch.py'), JSON.stringify(shape), String(steps), String(warmup), '2']);
+    // alternating rounds, each block a fresh process per engine: ours, torch | torch, ours | …
+    const ours: (Block | { error: string })[] = [],
+      torch: (Block | { error: string })[] = [];
+    for (let r = 0; r < rounds; r++) {
+      if (r % 2 === 0) {
+        ours.push(runOurs());
+        torch.push(runTorch());
+      } else {
+        torch.push(runTorch());
+        ours.push(runOurs());
+      }
+      const o = ours[r],
+        t = torch[r];
+      console.error(
+        `llm ${shape.name} round ${r + 1}/${rounds}: Flowloop ${'error' in o ? o.error : `${median(o.stepMs).toFixed(0)} ms`}, PyTorch ${'error' in t ? t.error : `${median(t.stepMs).toFixed(0)} ms`} (load ${os.loadavg()[0].toFixed(1)})`,
+      );
+    }
     const tokens = shape.B * (shape.P + shape.T - 1);
-    const stat = (b: Block | { error: string }) =>
-      'error' in b
-        ? b
-        : {
-            ...b,
-            medianStepMs: median(b.stepMs),
-            minMs: Math.min(...b.stepMs),
-            maxMs: Math.max(...b.stepMs),
-            medianCpuMs: median(b.cpuMs),
-            tokensPerS: tokens / (median(b.stepMs) / 1000),
-          };
-    const o = stat(ours),
-      t = stat(torch);
-    const ratio = 'error' in o || 'error' in t ? undefined : o.medianStepMs / t.medianStepMs;
-    const cpuRatio = 'error' in o || 'error' in t ? undefined : o.medianCpuMs / t.medianCpuMs;
+    const failed = [...ours, ...torch].find((b): b is { error: string } => 'error' in b);
+    if (failed) {
+      out[shape.name] = { shape: { ...shape }, error: failed.error, ours, torch };
+      summary.push(`${shape.name}: ERROR ${failed.error}`);
+      continue;
+    }
+    const o = ours as Block[],
+      t = torch as Block[];
+    // a round's figure is the median of its block's steps; figures are min/median/max over rounds
+    const engine = (bs: Block[]) => {
+      const { stepMs: _s, cpuMs: _c, ...about } = bs[0];
+      return {
+        ...about,
+        stepMs: spread(bs.map((b) => median(b.stepMs)), 0),
+        cpuMs: spread(bs.map((b) => median(b.cpuMs)), 0),
+        loadS: spread(bs.map((b) => b.loadS)),
+        tokensPerS: Number((tokens / (median(bs.map((b) => median(b.stepMs))) / 1000)).toFixed(1)),
+        allStepsMs: bs.map((b) => b.stepMs.map((x) => Math.round(x))),
+      };
+    };
+    const fo = engine(o),
+      ft = engine(t);
+    const ratio = spread(o.map((b, r) => median(b.stepMs) / median(t[r].stepMs)));
+    const cpuRatio = spread(o.map((b, r) => median(b.cpuMs) / median(t[r].cpuMs)));
     out[shape.name] = {
       shape: { ...shape },
       tokensPerStep: tokens,
-      loadAvgBefore: load0,
-      loadAvgAfter: os.loadavg()[0],
-      flowloop: o,
-      torch: t,
+      loadAverage: { before: load0, after: loadAverage() },
+      flowloop: fo,
+      torch: ft,
       ratio,
       cpuRatio,
     };
     summary.push(
-      `${shape.name} (${shape.mode}): Flowloop ${'error' in o ? 'ERROR' : o.tokensPerS.toFixed(0)} tok/s vs PyTorch ${'error' in t ? 'ERROR' : t.tokensPerS.toFixed(0)} tok/s, ratio ${ratio?.toFixed(2) ?? '-'} (CPU ${cpuRatio?.toFixed(2) ?? '-'})`,
+      `${shape.name} (${shape.mode}, ${rounds} alternating rounds of ${steps} steps after ${warmup} warm-up): Flowloop / PyTorch step time ${fmtSpread(ratio)} (medians ${fo.stepMs.median} vs ${ft.stepMs.median} ms, ${fo.tokensPerS} vs ${ft.tokensPerS} tok/s), CPU time ${fmtSpread(cpuRatio)}, load ${load0[0]}`,
     );
   }
-  recordResult('llm', loadBefore, { summary: summary.join('; '), cpus: os.cpus().length, ...out });
+  recordResult('llm', loadBefore, {
+    protocol: 'per shape, alternating rounds (Flowloop then PyTorch, PyTorch then Flowloop, …), each block a fresh process per engine (weights built outside the timer, reported as loadS) timing its steps after its warm-up steps; a round\'s figure is the median of its block; figures are min/median/max over rounds, ratio = Flowloop / PyTorch within a round (lower is better); random weights (exactness is asserted by the tests, not here)',
+    summary: summary.join('; '),
+    cpus: os.cpus().length,
+    ...out,
+  });
 }
 
 void main().catch((e) => {
