@@ -49,21 +49,37 @@ const BENCHES = [
     'bench/trainStep/bench.ts',
     'training step (batch creation included), Flowloop / PyTorch CPU, alternating rounds (lower is better)',
   ],
-  ['inference', 'bench/trainStep/inference.ts', 'evaluation-time scoring and decoding: onnxruntime-node vs tfjs'],
+  [
+    'inference',
+    'bench/trainStep/inference.ts',
+    'evaluation-time scoring (SASRec all-item logits, Flower policy next-token log-probs): tfjs / onnxruntime-node, alternating rounds, outputs checked equal',
+  ],
   [
     'llm',
     'bench/llm/bench.ts',
-    'Hugging Face causal LM forward+backward tokens/s, Flowloop / PyTorch CPU (tiny full, 0.5B-shaped LoRA; lower is better)',
+    'Hugging Face causal LM forward+backward step time, Flowloop / PyTorch CPU, alternating rounds (tiny full, 0.5B-shaped LoRA; lower is better)',
   ],
   [
     'trie',
     'bench/trie/bench.ts',
     'prefix tree with flows from titles (tokenization included) and from ids, reference pipeline in Python / Flowloop (higher is better)',
   ],
-  ['decode', 'bench/trie/decode.ts', 'constrained beam search: ms per row, share of time in masks'],
-  ['afl', 'bench/afl/bench.ts', 'AFL loop with a 200 ms LLM, wall time / ideal (≤ 1.15)'],
+  [
+    'decode',
+    'bench/trie/decode.ts',
+    'constrained beam search: ms per row with the KV cache vs stateless, alternating repeats, share of time in masks',
+  ],
+  [
+    'afl',
+    'bench/afl/bench.ts',
+    'AFL loop with a 200 ms LLM: wall time / ideal (≤ 1.15) and / a perfectly packed client, alternating rounds',
+  ],
   ['webview', 'bench/webview/bench.ts', 'trie view: the same snapshot in the page → first paint on Video Games, naive icicles / ours'],
-  ['package', 'bench/package/bench.ts', 'demo from the installed VSIX / npx flowloop demo from the repository (≤ 1.5)'],
+  [
+    'package',
+    'bench/package/bench.ts',
+    'demo from the installed VSIX / node dist/cli.js demo from the repository (≤ 1.5), alternating rounds, metrics checked equal',
+  ],
 ];
 
 /** The last JSON object a bench printed: one line, or a pretty-printed block at the end of its output. */

@@ -134,11 +134,26 @@ async function main() {
     );
     if (!same) throw new Error('the AFL loop made different calls or scores across rounds');
     const idealMs = (calls * DELAY_MS) / CONCURRENCY;
-    const loopMs = spread(loops.map((l) => l.st.loopMs), 0);
-    const peerMs = spread(peers.map((p) => p.st.loopMs), 0);
-    const ratio = spread(loops.map((l) => l.st.loopMs / idealMs), 3);
-    const ratioVsPeer = spread(loops.map((l, r) => l.st.loopMs / peers[r].st.loopMs), 3);
-    const peerOverIdeal = spread(peers.map((p) => p.st.loopMs / idealMs), 3);
+    const loopMs = spread(
+      loops.map((l) => l.st.loopMs),
+      0,
+    );
+    const peerMs = spread(
+      peers.map((p) => p.st.loopMs),
+      0,
+    );
+    const ratio = spread(
+      loops.map((l) => l.st.loopMs / idealMs),
+      3,
+    );
+    const ratioVsPeer = spread(
+      loops.map((l, r) => l.st.loopMs / peers[r].st.loopMs),
+      3,
+    );
+    const peerOverIdeal = spread(
+      peers.map((p) => p.st.loopMs / idealMs),
+      3,
+    );
     const runnerCpuMsPerCall = spread(loops.map((l) => l.cpuMs / calls));
     const peerCpuMsPerCall = spread(peers.map((p) => p.cpuMs / calls));
     const m = loops[0].m;
@@ -158,7 +173,10 @@ async function main() {
       loopOverIdeal: ratio,
       peerOverIdeal,
       loopOverPeer: ratioVsPeer,
-      runnerWallMs: spread(loops.map((l) => l.wallMs), 0),
+      runnerWallMs: spread(
+        loops.map((l) => l.wallMs),
+        0,
+      ),
       runnerCpuMsPerCall,
       peerCpuMsPerCall,
       maxConcurrentAtServer: Math.max(...loops.map((l) => l.st.maxConcurrent)),

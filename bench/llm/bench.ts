@@ -242,7 +242,8 @@ async function main(): Promise<void> {
         '--device',
         device,
       ]);
-    const runTorch = () => run(PY, [join(HERE, '..', 'python', 'llm_step_torch.py'), JSON.stringify(shape), String(steps), String(warmup), '2']);
+    const runTorch = () =>
+      run(PY, [join(HERE, '..', 'python', 'llm_step_torch.py'), JSON.stringify(shape), String(steps), String(warmup), '2']);
     // alternating rounds, each block a fresh process per engine: ours, torch | torch, ours | …
     const ours: (Block | { error: string })[] = [],
       torch: (Block | { error: string })[] = [];
@@ -274,8 +275,14 @@ async function main(): Promise<void> {
       const { stepMs: _s, cpuMs: _c, ...about } = bs[0];
       return {
         ...about,
-        stepMs: spread(bs.map((b) => median(b.stepMs)), 0),
-        cpuMs: spread(bs.map((b) => median(b.cpuMs)), 0),
+        stepMs: spread(
+          bs.map((b) => median(b.stepMs)),
+          0,
+        ),
+        cpuMs: spread(
+          bs.map((b) => median(b.cpuMs)),
+          0,
+        ),
         loadS: spread(bs.map((b) => b.loadS)),
         tokensPerS: Number((tokens / (median(bs.map((b) => median(b.stepMs))) / 1000)).toFixed(1)),
         allStepsMs: bs.map((b) => b.stepMs.map((x) => Math.round(x))),
@@ -299,7 +306,8 @@ async function main(): Promise<void> {
     );
   }
   recordResult('llm', loadBefore, {
-    protocol: 'per shape, alternating rounds (Flowloop then PyTorch, PyTorch then Flowloop, …), each block a fresh process per engine (weights built outside the timer, reported as loadS) timing its steps after its warm-up steps; a round\'s figure is the median of its block; figures are min/median/max over rounds, ratio = Flowloop / PyTorch within a round (lower is better); random weights (exactness is asserted by the tests, not here)',
+    protocol:
+      "per shape, alternating rounds (Flowloop then PyTorch, PyTorch then Flowloop, …), each block a fresh process per engine (weights built outside the timer, reported as loadS) timing its steps after its warm-up steps; a round's figure is the median of its block; figures are min/median/max over rounds, ratio = Flowloop / PyTorch within a round (lower is better); random weights (exactness is asserted by the tests, not here)",
     summary: summary.join('; '),
     cpus: os.cpus().length,
     ...out,

@@ -211,7 +211,13 @@ async function main(): Promise<void> {
       repositoryS: { median: secs(median(repo)), min: secs(Math.min(...repo)), max: secs(Math.max(...repo)), all: repo.map(secs) },
       backends: [...backends],
       load: { before: +load0.toFixed(1), after: +loadavg()[0].toFixed(1) },
-      summary: `${new Set([...backends].map((b) => b.split(': ')[1])).size > 1 ? `NOT LIKE FOR LIKE (${[...backends].join('; ')}): ` : ''}installed-extension demo / node dist/cli.js demo = ${ratio} (per round ${roundRatios.min}–${roundRatios.max}; medians ${secs(median(installed))} s (${secs(Math.min(...installed))}–${secs(Math.max(...installed))}) / ${secs(median(repo))} s (${secs(Math.min(...repo))}–${secs(Math.max(...repo))}), ${reps} alternating rounds, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5); metrics of all ${2 * reps} runs ${diff <= 1e-6 ? 'identical' : `differ: ${Object.entries(diffs).map(([k, d]) => `${k} ${d.diff.toPrecision(3)}${d.at ? ` (${d.at})` : ''}`).join(', ')}`}`,
+      summary: `${new Set([...backends].map((b) => b.split(': ')[1])).size > 1 ? `NOT LIKE FOR LIKE (${[...backends].join('; ')}): ` : ''}installed-extension demo / node dist/cli.js demo = ${ratio} (per round ${roundRatios.min}–${roundRatios.max}; medians ${secs(median(installed))} s (${secs(Math.min(...installed))}–${secs(Math.max(...installed))}) / ${secs(median(repo))} s (${secs(Math.min(...repo))}–${secs(Math.max(...repo))}), ${reps} alternating rounds, load ${load0.toFixed(1)}→${loadavg()[0].toFixed(1)}; limit 1.5); metrics of all ${2 * reps} runs ${
+        diff <= 1e-6
+          ? 'identical'
+          : `differ: ${Object.entries(diffs)
+              .map(([k, d]) => `${k} ${d.diff.toPrecision(3)}${d.at ? ` (${d.at})` : ''}`)
+              .join(', ')}`
+      }`,
     };
     recordResult('package', loadBefore, result);
   } finally {

@@ -54,7 +54,7 @@ const maxAbsDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
 async function main(): Promise<void> {
   const loadBefore = loadAverage();
   const reps = Number(arg('reps', '7'));
-  const { tf, name, reason } = await initBackend(arg("device", "wasm") as Device);
+  const { tf, name, reason } = await initBackend(arg('device', 'wasm') as Device);
   const ort = await import('onnxruntime-node');
   const rng = new Rng(5);
   const out: Record<string, unknown> = {

@@ -149,7 +149,10 @@ export async function runDecodeBench(
   const cachedMs = spread(cachedRuns.map((c) => c.msPerRow));
   const statelessMs = spread(statelessRuns.map((c) => c.msPerRow));
   const speedup = spread(speedups);
-  const maskPct = spread(cachedRuns.map((c) => c.maskShare * 100), 2);
+  const maskPct = spread(
+    cachedRuns.map((c) => c.maskShare * 100),
+    2,
+  );
   return {
     ratio: model.maskShare,
     cacheSpeedup,
