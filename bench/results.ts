@@ -1,12 +1,13 @@
 /**
  * The committed record of a benchmark run: every bench writes `bench/results/<YYYY-MM-DD>-<name>.json`
- * (the machine, its CPU, the load average before and after, node's and the peer's versions, the protocol,
+ * (the commit, the machine, its CPU, the load average before and after, node's and the peer's versions, the protocol,
  * min/median/max of each figure and the ratios) and prints the same object as its last stdout line
  * (bench/run.mjs reads that line for its table). The README quotes these files, never an ignored one.
  *
  * These machines are shared and noisy: a figure is only ever compared with its peer measured in the
  * same run, in alternating rounds, and reported with its spread and the load average.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,6 +58,16 @@ export function machine(): Record<string, unknown> {
   };
 }
 
+/** The commit the figures were taken on (with `+changes` when the tree differed from it), or 'unknown'. */
+export function sourceCommit(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: resolve(__dirname, '..'), encoding: 'utf8' }).trim();
+    return git('rev-parse', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+changes' : '');
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Today's date in UTC, YYYY-MM-DD. */
 export function today(): string {
   return new Date().toISOString().slice(0, 10);
@@ -70,6 +81,7 @@ export function recordResult(name: string, loadBefore: number[], result: Record<
   const record = {
     bench: name,
     date: new Date().toISOString(),
+    commit: sourceCommit(),
     machine: machine(),
     loadAverage: { before: loadBefore, after: loadAverage(), note: '1, 5 and 15 minute load averages of the whole machine' },
     ...result,
