@@ -4,6 +4,7 @@ import type { MetricEvent, RunEvent, RunStartedEvent } from '../../core/experime
 import { PROTOCOL_VERSION } from '../../webview/contract';
 import { fixtureEvents, screenshot } from '../../harness/webviewPage';
 import { viewSuite } from './viewSuite';
+import { describeLoad, scaledMs } from '../../harness/load';
 
 const metricsOf = (events: RunEvent[]) => events.filter((e): e is MetricEvent => e.type === 'metric');
 /** The runs the loss view is given with its state: those that started in the recording. */
@@ -97,7 +98,12 @@ test('loss view keeps up with 20 events/s sent one message per event, then a 3,0
     while (document.body.dataset.points !== String(evs.length)) await new Promise((r) => requestAnimationFrame(r));
     return performance.now() - tLast;
   }, live);
-  assert.ok(lagMs < 400, `rendered the last of 60 events ${lagMs.toFixed(0)} ms after it was posted`);
+  // keeping up with a live run is the behaviour; the bound is stretched by the machine's load (harness/load.ts)
+  const bound = scaledMs(400);
+  assert.ok(
+    lagMs < bound,
+    `rendered the last of 60 events ${lagMs.toFixed(0)} ms after it was posted (bound ${bound} ms, ${describeLoad()})`,
+  );
   const burst: MetricEvent[] = Array.from({ length: 3000 }, (_, i) => ({
     type: 'metric',
     runId: 'live',

@@ -7,6 +7,7 @@ import type { FlowloopApi } from '../../../extension/extension';
 import type { ManagedRun } from '../../../extension/runManager';
 import type { TreeNode } from '../../../extension/tree';
 import { descendants, isAlive } from '../../../extension/processTree';
+import { describeLoad, scaledMs } from '../../../harness/load';
 
 const ws = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 const quickUri = () => vscode.Uri.file(join(ws(), 'quick.flowloop.json'));
@@ -765,7 +766,9 @@ test('a view follows a live run with increments, and closing it does not stop th
   const t0 = Date.now();
   await a.runs.stopAll();
   await run.done;
-  assert.ok(Date.now() - t0 < 5000, `stopAll took ${Date.now() - t0} ms`);
+  // VS Code gives deactivate about 5 s; on a loaded machine the bound stretches with the load (harness/load.ts)
+  const bound = scaledMs(5000);
+  assert.ok(Date.now() - t0 < bound, `stopAll took ${Date.now() - t0} ms (bound ${bound} ms, ${describeLoad()})`);
   assert.equal(run.status, 'cancelled');
   assert.equal(isAlive(run.pid), false);
 }, 180_000);
