@@ -12,6 +12,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import { getTf } from '../tensor';
+import { dropout } from '../tensor/ops';
 import { LocatedError } from '../experiment/context';
 import { expectedWeights, type LlmConfig } from './hfConfig';
 import { inverseFrequencies, ropeTables } from './rope';
@@ -127,7 +128,7 @@ export class CausalLM {
     if (ad) {
       let xi = x;
       if (dropoutSeed !== undefined && ad.dropout && ad.dropout > 0)
-        xi = tf.dropout(x, ad.dropout, undefined, dropoutSeed + this.dropCounter++) as TF.Tensor2D;
+        xi = dropout(x, ad.dropout, dropoutSeed + this.dropCounter++) as TF.Tensor2D;
       const delta = tf.matMul(tf.matMul(xi, ad.A, false, true), ad.B, false, true);
       y = tf.add(y, tf.mul(delta, ad.scale)) as TF.Tensor2D;
     }

@@ -14,7 +14,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { SessionStart } from '../decode';
 import { Rng } from '../util/random';
 import { getTf } from '../tensor';
-import { layerNorm, logSoftmaxGather } from '../tensor/ops';
+import { dropout, layerNorm, logSoftmaxGather } from '../tensor/ops';
 import { attend, emptyCaches, layerCache, type LayerCaches } from './attention';
 import { LN_EPS, policyLayers, policyShapes, type BlockOps, type PolicyConfig } from './policyBlock';
 import { layoutPolicyBatch, type PolicyBatch } from './policyInput';
@@ -123,7 +123,7 @@ export class TransformerPolicy implements SessionModel {
     const D = cfg.dModel;
     let seedCounter = dropoutSeed ?? 0;
     const drop = (x: TF.Tensor2D): TF.Tensor2D =>
-      dropoutSeed !== undefined && cfg.dropout > 0 ? (tf.dropout(x, cfg.dropout, undefined, seedCounter++) as TF.Tensor2D) : x;
+      dropoutSeed !== undefined && cfg.dropout > 0 ? (dropout(x, cfg.dropout, seedCounter++) as TF.Tensor2D) : x;
 
     const tokE = tf.gather(w.tokEmb, tf.tensor1d(bt.toks, 'int32')).reshape([B, T, D]);
     let x3: TF.Tensor3D;
