@@ -4,92 +4,25 @@
  * as sampled) and target titles (with dropout) with gradients, L = θ·L_SFT + (1−θ)·L_GFN, AdamW step; the
  * gradient norm of each weighted term is logged. Per epoch: the validation loss of the objective (NLL;
  * for flower θ·NLL + (1−θ)·SubTB on titles sampled on the validation histories, the reference's combined
- * eval loss), early stopping on it, checkpoint hook. Every random choice comes from an Rng derived from (seed, epoch), so a run
- * resumed from an epoch checkpoint repeats the unbroken run.
+ * eval loss; core/flower/validation.ts), early stopping on it, checkpoint hook. Every random choice comes from an
+ * Rng derived from (seed, epoch), so a run resumed from an epoch checkpoint repeats the unbroken run. The GFN titles
+ * come from core/flower/gfnSamples.ts; the options and hooks are core/flower/trainOptions.ts.
  */
 import type * as TF from '@tensorflow/tfjs-core';
 import type { PrefixTree } from '../trie';
 import type { PolicyVocab } from '../tokenize/policyVocab';
 import type { TrainablePolicy } from '../models/trainablePolicy';
 import { getTf } from '../tensor';
-import { sampleTitles } from '../decode';
 import { Rng } from '../util/random';
 import { throwIfCancelled, yieldIfDue } from '../experiment/context';
-import { gfnSampleFromTitle, objective, type GfnSample } from './objective';
+import { objective, type GfnSample } from './objective';
 import { accumulatedGrads, type AccumulatedStep } from './accumulate';
-import { sampleUnconstrained } from './explore';
-import { AdamW, gradNorm, type AdamOptions } from './optim';
-import { personalizationScale, puStats, type PersonalizationMode, type PuSource } from './personalization';
+import { AdamW, gradNorm } from './optim';
+import { gfnSamples } from './gfnSamples';
+import { validationLoss } from './validation';
+import type { Example, TrainHooks, TrainOptions, TrainState } from './trainOptions';
 
-export type Objective = 'sft' | 'flower' | 'ifairlrs';
-
-/** One training (or validation) example. */
-export interface Example {
-  /** Row in its split (for score files / logs). */
-  row: number;
-  /** History item ids (dataset id space), oldest first; [] without history. */
-  history: number[];
-  /** Target title index in the trie; -1 when the row has no SFT target (pure GFN fitting). */
-  target: number;
-  /** IFairLRS per-sample weight (docs/methods.md §A8); 1 otherwise. */
-  weight: number;
-}
-
-export interface TrainOptions extends AdamOptions {
-  objective: Objective;
-  theta: number;
-  personalization: PersonalizationMode;
-  epochs: number;
-  batchSize: number;
-  patience: number;
-  seed: number;
-  sampleTemperature: number;
-  /** Stop an epoch after this many steps (0 = whole epoch); for quick runs and the demo. */
-  stepsPerEpoch: number;
-  /**
-   * Probability that a batch's GFN titles are drawn off-policy from the tree (weights ∝ token length, the
-   * reference RQ1 "buffer") instead of from the policy. SubTB holds for any sampling distribution, so
-   * this changes exploration, not the objective. 0 = always on-policy (docs/methods.md §A4).
-   */
-  offlineSampleProb: number;
-  /**
-   * `constrained` (docs/methods.md §A4, the with-history reference): samples restricted to the trie.
-   * `unconstrained` (the reference's RQ1 training): full-vocabulary samples; tokens off the tree get
-   * ℓ* = −15, so sub-trajectory balance also drives the policy's mass off invalid tokens.
-   */
-  gfnSampling: 'constrained' | 'unconstrained';
-  /** GFN samples per batch: the first n rows of each batch get a sampled title (0 = every row). */
-  gfnSamplesPerBatch: number;
-  /** GFN log π normalised over the tree's children + terminal (ObjectiveOptions.gfnChildrenOnly). */
-  gfnChildrenOnly?: boolean;
-  /** Rows per forward/backward pass; gradients of the micro-batches are accumulated into one step of `batchSize` rows (core/flower/accumulate.ts). 0 / absent = the whole batch. */
-  microBatchSize?: number;
-}
-
-export interface TrainHooks {
-  signal: AbortSignal;
-  metric(name: string, step: number, value: number, extra?: { series?: string; epoch?: number }): void;
-  progress(phase: string, done: number, total: number, message?: string): void;
-  log(message: string, level?: 'info' | 'warn' | 'error'): void;
-  /** After each epoch (validation done): write a checkpoint, emit a trie snapshot... */
-  onEpochEnd?(state: TrainState, optimizer: AdamW): Promise<void>;
-  /** p_u source for personalization (docs/methods.md §A5). */
-  pu?: PuSource;
-  /** Item ids of a trie title (p_ui = Σ p_u over the ids sharing that title). */
-  itemIdsOfTitle?(titleIndex: number): number[];
-}
-
-export interface TrainState {
-  /** Epochs completed. */
-  epoch: number;
-  step: number;
-  bestValid: number;
-  bestEpoch: number;
-  badEpochs: number;
-  stopped: boolean;
-  /** Per epoch; `validLoss` is the early-stopping quantity (= validNll for sft/ifairlrs). */
-  history: { epoch: number; validNll: number; validLoss?: number; validGfn?: number; trainLoss: number; seconds: number }[];
-}
+export type { Example, Objective, TrainHooks, TrainOptions, TrainState } from './trainOptions';
 
 export function initialState(): TrainState {
   return { epoch: 0, step: 0, bestValid: Infinity, bestEpoch: 0, badEpochs: 0, stopped: false, history: [] };
@@ -98,170 +31,6 @@ export function initialState(): TrainState {
 /** Seeded Rng of one epoch (independent of earlier epochs, so resume repeats the run). */
 export function epochRng(seed: number, epoch: number): Rng {
   return new Rng((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
-}
-
-/**
- * Mean of a per-batch loss over `examples` in batches of `batchSize`, each batch weighted by what `term` says it
- * counts (tokens, rows); `term` returns undefined for a batch with nothing to count. NaN when nothing counted.
- */
-async function batchedMean(
-  examples: Example[],
-  batchSize: number,
-  term: (batch: Example[]) => Promise<{ value: number; weight: number } | undefined>,
-): Promise<number> {
-  let sum = 0,
-    weight = 0;
-  for (let s = 0; s < examples.length; s += batchSize) {
-    const t = await term(examples.slice(s, s + batchSize));
-    if (!t) continue;
-    sum += t.value * t.weight;
-    weight += t.weight;
-  }
-  return weight ? sum / weight : NaN;
-}
-
-/** Validation NLL (token-mean, docs/methods.md §A6 SFT loss) of examples, no gradients. */
-export async function validationNll(
-  policy: TrainablePolicy,
-  trie: PrefixTree,
-  vocab: PolicyVocab,
-  examples: Example[],
-  batchSize: number,
-): Promise<number> {
-  return batchedMean(examples, batchSize, async (batch) => {
-    const ex = batch.filter((e) => e.target >= 0);
-    if (!ex.length) return undefined;
-    return { value: lossValue(policy, trie, vocab, ex), weight: ex.reduce((a, e) => a + trie.path(e.target).length, 0) };
-  });
-}
-
-/**
- * One loss term of `rows` without gradients: the SFT loss of their targets, or (`gfn` given) the GFN loss of the
- * sampled titles `gfn.samples`, one per row.
- */
-function lossValue(
-  policy: TrainablePolicy,
-  trie: PrefixTree,
-  vocab: PolicyVocab,
-  rows: Example[],
-  gfn?: { samples: GfnSample[]; personalization: PersonalizationMode; gfnChildrenOnly?: boolean },
-): number {
-  const histories = rows.map((e) => e.history);
-  return getTf().tidy(() => {
-    const o = objective(
-      policy,
-      trie,
-      vocab,
-      gfn ? { histories, targets: rows.map(() => -1), samples: gfn.samples } : { histories, targets: rows.map((e) => e.target) },
-      gfn
-        ? { theta: 0, personalization: gfn.personalization, gfnChildrenOnly: gfn.gfnChildrenOnly }
-        : { theta: 1, personalization: 'none' },
-    );
-    return (gfn ? o.gfn! : o.sft!).dataSync()[0];
-  });
-}
-
-/**
- * The validation loss early stopping watches: the NLL, and for the flower objective (θ < 1)
- * θ·NLL + (1−θ)·L_GFN with L_GFN the SubTB loss of one title sampled from the policy per validation
- * history (personalised like training), the Hugging Face eval loss of the reference's trainer (its
- * compute_loss in eval mode). The samples come from a fixed per-run generator, so epochs differ only by
- * the policy.
- */
-export async function validationLoss(
-  policy: TrainablePolicy,
-  trie: PrefixTree,
-  vocab: PolicyVocab,
-  examples: Example[],
-  opts: TrainOptions,
-  hooks: Pick<TrainHooks, 'pu' | 'itemIdsOfTitle'>,
-  batchSize = 128,
-): Promise<{ nll: number; gfn?: number; loss: number }> {
-  const nll = await validationNll(policy, trie, vocab, examples, batchSize);
-  if (opts.objective !== 'flower' || opts.theta >= 1 || !examples.length) return { nll, loss: nll };
-  const rng = new Rng((opts.seed ^ 0x7a11d) >>> 0);
-  const vopts: TrainOptions = { ...opts, offlineSampleProb: 0, gfnSampling: 'constrained' };
-  const validHooks = hooks.pu && !hooks.pu.byHistory ? { ...hooks, pu: undefined } : hooks;
-  if (validHooks !== hooks && opts.personalization !== 'none') vopts.personalization = 'none';
-  const gfn = await batchedMean(examples, batchSize, async (ex) => {
-    const samples = await gfnSamples(policy, trie, vocab, ex, vopts, validHooks as TrainHooks, rng);
-    const value = lossValue(policy, trie, vocab, ex, {
-      samples,
-      personalization: vopts.personalization,
-      gfnChildrenOnly: opts.gfnChildrenOnly,
-    });
-    return { value, weight: ex.length };
-  });
-  return { nll, gfn, loss: opts.theta * nll + (1 - opts.theta) * gfn };
-}
-
-/** GFN samples for a batch: one title per row from the policy (no gradient), with s_ui when personalised. */
-async function gfnSamples(
-  policy: TrainablePolicy,
-  trie: PrefixTree,
-  vocab: PolicyVocab,
-  batch: Example[],
-  opts: TrainOptions,
-  hooks: TrainHooks,
-  rng: Rng,
-): Promise<GfnSample[]> {
-  const histories = batch.map((e) => e.history);
-  const titles = new Array<number>(batch.length).fill(-1);
-  const free = new Map<number, GfnSample>();
-  if (opts.offlineSampleProb > 0 && rng.next() < opts.offlineSampleProb) {
-    const w = offlineWeights(trie);
-    for (let b = 0; b < batch.length; b++) titles[b] = w.titles[rng.categorical(w.weights)];
-  } else if (opts.gfnSampling === 'unconstrained') {
-    const sampled = await sampleUnconstrained(policy, trie, vocab, histories, {
-      temperature: opts.sampleTemperature,
-      rng,
-      maxTokens: policy.cfg.maxTokens - 1,
-    });
-    sampled.forEach((x, b) => {
-      if (x.titleIndex >= 0) titles[b] = x.titleIndex;
-      else free.set(b, x);
-    });
-  } else {
-    // with micro-batches, sample micro-batch by micro-batch too (a pretrained LM's prompt cache for the whole batch may not fit)
-    const step = opts.microBatchSize && opts.microBatchSize > 0 ? opts.microBatchSize : histories.length;
-    for (let lo = 0; lo < histories.length; lo += step) {
-      const sampled = await sampleTitles(policy, trie, vocab, histories.slice(lo, lo + step), { temperature: opts.sampleTemperature, rng });
-      for (const x of sampled) titles[lo + x.row] = x.titleIndex;
-    }
-  }
-  if (titles.some((t, b) => t < 0 && !free.has(b))) throw new Error('sampling returned no title for a row (trie deeper than maxTokens?)');
-  const scales: (number | undefined)[] = titles.map(() => undefined);
-  if (opts.personalization !== 'none') {
-    if (!hooks.pu || !hooks.itemIdsOfTitle) throw new Error(`personalization "${opts.personalization}" needs a scorer or a score file`);
-    const pus = await hooks.pu.pu(
-      batch.map((e) => e.row),
-      histories,
-    );
-    titles.forEach((t, b) => {
-      if (t < 0) return;
-      const pu = pus[b];
-      let pui = 0;
-      for (const id of hooks.itemIdsOfTitle!(t)) pui += pu[id] ?? 0;
-      scales[b] = personalizationScale(opts.personalization as 'div' | 'add_logs', pui, puStats(pu));
-    });
-  }
-  return titles.map((t, b) => free.get(b) ?? gfnSampleFromTitle(trie, vocab, t, opts.personalization, scales[b]));
-}
-
-const offlineCache = new WeakMap<PrefixTree, { titles: number[]; weights: number[] }>();
-/** Off-policy GFN titles: every distinct title of the tree, weight ∝ its token count (reference RQ1 buffer). */
-function offlineWeights(trie: PrefixTree): { titles: number[]; weights: number[] } {
-  let w = offlineCache.get(trie);
-  if (!w) {
-    w = { titles: [], weights: [] };
-    for (let v = 0; v < trie.size; v++)
-      if (trie.titleOf[v] >= 0) {
-        w.titles.push(trie.titleOf[v]);
-        w.weights.push(trie.depth[v]);
-      }
-    offlineCache.set(trie, w);
-  }
-  return w;
 }
 
 /** What every step of a training run shares: the policy and its data structures, the options, hooks and optimizer. */
